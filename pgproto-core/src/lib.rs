@@ -1,0 +1,56 @@
+//! # pgproto-core
+//!
+//! A sans-IO implementation of the PostgreSQL frontend/backend protocol (versions 3.0 and
+//! 3.2) for both roles: a client talking to PostgreSQL and a server that PostgreSQL
+//! clients connect to.
+//!
+//! *Sans-IO* means this crate never touches a socket, a clock or the operating system's
+//! randomness. The caller hands in the bytes it received and takes out the bytes to send;
+//! the adapters `pgproto-tokio`, `pgproto-asyncstd` and `pgproto-blocking` do exactly that
+//! for their runtimes, and any other event loop can do the same.
+//!
+//! The layers, bottom up:
+//! - [`wire`]: framing. [`wire::Framer`] splits a byte stream delivered in chunks of any
+//!   size into frames, enforcing [`wire::Limits`] before buffering anything;
+//!   [`wire::Reader`] and [`wire::Writer`] read and write one message body.
+//! - [`message`]: every message of protocol 3.0 and 3.2 in both directions, typed, decoded
+//!   without copying and encoded straight into a caller's buffer.
+//!
+//! ## Decoding a server's byte stream
+//!
+//! ```
+//! use pgproto_core::message::BackendMessage;
+//! use pgproto_core::wire::{Direction, Framer, Limits};
+//!
+//! // Bytes as they might arrive from a socket, split anywhere.
+//! let chunks: [&[u8]; 2] = [b"C\x00\x00\x00\x0dSELECT 1\x00Z\x00", b"\x00\x00\x05I"];
+//! let mut framer = Framer::new(Direction::Backend, Limits::default());
+//! let mut seen = Vec::new();
+//! for chunk in chunks {
+//!     framer.push(chunk);
+//!     while let Some(frame) = framer.next_frame_ref().unwrap() {
+//!         let tag = frame.tag.expect("backend messages are tagged");
+//!         let msg = BackendMessage::decode(tag, frame.body).unwrap();
+//!         seen.push(msg.name());
+//!     }
+//! }
+//! assert_eq!(seen, ["CommandComplete", "ReadyForQuery"]);
+//! ```
+#![cfg_attr(not(feature = "std"), no_std)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod error;
+pub mod message;
+pub mod wire;
+
+pub use error::{DecodeError, EncodeError};
