@@ -53,4 +53,7 @@ pub mod error;
 pub mod message;
 pub mod wire;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use error::{DecodeError, EncodeError};

@@ -1,8 +1,8 @@
 //! Framing: bytes and lengths, nothing about phases or message meaning.
 //!
 //! - [`Reader`] is a bounded cursor over one message body. Every read checks the bytes that
-//!   are left, so a malformed body gives a [`DecodeError`] naming the message and field.
-//! - [`Writer`] appends one framed message to a caller's [`BytesMut`], back-patching the
+//!   are left, so a malformed body gives a [`DecodeError`](crate::DecodeError) naming the message and field.
+//! - [`Writer`] appends one framed message to a caller's [`BytesMut`](bytes::BytesMut), back-patching the
 //!   length, and removes what it wrote if encoding fails.
 //! - [`Framer`] splits an incoming byte stream, delivered in chunks of any size, into
 //!   frames. It enforces [`Limits`] on the declared length *before* buffering a body.

@@ -1,0 +1,37 @@
+//! Replays the checked-in fuzz corpora (`fuzz/corpus/<target>/`) through the same entry
+//! points the cargo-fuzz targets call, so every seed and every past crasher stays covered
+//! by plain `cargo test`.
+
+use std::path::PathBuf;
+
+fn replay(target: &str, entry: fn(&[u8])) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut n = 0;
+    for entry_path in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry_path.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let result = std::panic::catch_unwind(|| entry(&data));
+        assert!(result.is_ok(), "corpus input {} panics", path.display());
+        n += 1;
+    }
+    assert!(
+        n >= 10,
+        "expected a seeded corpus in {}, found {n} files",
+        dir.display()
+    );
+}
+
+#[test]
+fn backend_decode_corpus() {
+    replay("backend_decode", pgproto_core::testing::fuzz_backend_stream);
+}
+
+#[test]
+fn frontend_decode_corpus() {
+    replay(
+        "frontend_decode",
+        pgproto_core::testing::fuzz_frontend_stream,
+    );
+}

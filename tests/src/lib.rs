@@ -1,0 +1,10 @@
+//! Integration-test support for pgproto.
+//!
+//! * [`harness`]: throwaway PostgreSQL 15 and 18 clusters (auth methods,
+//!   TLS, roles, psql).
+//! * [`relay`]: a recording TCP relay used to capture real sessions.
+//! * [`framing`]: splits captured byte streams into protocol messages.
+
+pub mod framing;
+pub mod harness;
+pub mod relay;
