@@ -49,8 +49,10 @@
     )
 )]
 
+pub mod auth;
 pub mod error;
 pub mod message;
+pub mod types;
 pub mod wire;
 
 #[cfg(feature = "testing")]

@@ -1,0 +1,1 @@
+//! PostgreSQL data types: OIDs, text and binary value codecs, and conversion traits.
