@@ -49,9 +49,13 @@
     )
 )]
 
+extern crate alloc;
+
 pub mod auth;
+pub mod db_error;
 pub mod error;
 pub mod message;
+pub mod sqlstate;
 pub mod types;
 pub mod wire;
 
