@@ -52,6 +52,8 @@
 extern crate alloc;
 
 pub mod auth;
+pub mod cancel;
+pub mod client;
 pub mod db_error;
 pub mod error;
 pub mod message;
@@ -62,4 +64,4 @@ pub mod wire;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::{DecodeError, EncodeError};
+pub use error::{DecodeError, EncodeError, Error, ProtocolViolation, UsageError};
