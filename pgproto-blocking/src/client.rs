@@ -147,9 +147,7 @@ impl Client {
     fn drive(&mut self, mut on_event: impl FnMut(Event) -> Result<bool, Error>) -> Result<(), Error> {
         loop {
             self.flush()?;
-            let ev = self.core.poll_event()?;
-            if std::env::var_os("PGPROTO_TRACE").is_some() { eprintln!("event {ev:?}"); }
-            match ev {
+            match self.core.poll_event()? {
                 Some(Event::Notification(n)) => self.notifications.push_back(n),
                 Some(Event::Notice(n)) => self.notices.push(n),
                 Some(Event::ParameterStatus { .. }) => {}
@@ -159,6 +157,9 @@ impl Client {
                     }
                 }
                 None => {
+                    // Whatever the input produced (an authentication answer) goes out
+                    // before waiting for more.
+                    self.flush()?;
                     let n = self.stream.read(&mut self.read_buf)?;
                     match self.read_buf.get(..n) {
                         Some(data) if n > 0 => self.core.handle_input(data),

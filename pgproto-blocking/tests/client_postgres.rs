@@ -116,3 +116,66 @@ fn connection_errors_are_reported() {
         Err(Error::Io(_))
     ));
 }
+
+fn auth_methods(version: PgVersion) {
+    use pgproto_core::client::AuthMethod;
+    use pgproto_tests::harness::PasswordEncryption;
+    let pg = cluster(version, HbaMethod::Trust);
+    pg.create_role("scram_user", "pa ss", PasswordEncryption::ScramSha256)
+        .unwrap();
+    pg.create_role("md5_user", "secret", PasswordEncryption::Md5)
+        .unwrap();
+    for (method, user, password, expected) in [
+        (HbaMethod::ScramSha256, "scram_user", "pa ss", AuthMethod::ScramSha256),
+        (HbaMethod::Md5, "md5_user", "secret", AuthMethod::Md5),
+        (HbaMethod::Password, "md5_user", "secret", AuthMethod::Password),
+    ] {
+        pg.set_hba(method).unwrap();
+        let c = Client::connect(&conninfo(&pg, user, Some(password))).unwrap();
+        assert_eq!(c.core().auth_method(), Some(expected), "{method:?}");
+        // A wrong password is the server's 28P01.
+        let err = Client::connect(&conninfo(&pg, user, Some("wrong"))).unwrap_err();
+        assert_eq!(
+            err.as_db_error().map(|e| e.code),
+            Some(SqlState::InvalidPassword),
+            "{method:?}: {err}"
+        );
+        // No password at all is refused locally.
+        let err = Client::connect(&conninfo(&pg, user, None)).unwrap_err();
+        assert!(err.to_string().contains("password"), "{err}");
+    }
+    // require_auth refuses weaker methods: the server asks for cleartext.
+    pg.set_hba(HbaMethod::Password).unwrap();
+    let err = Client::connect(&format!(
+        "{} require_auth=scram-sha-256",
+        conninfo(&pg, "md5_user", Some("secret"))
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("does not allow"), "{err}");
+    // channel_binding=require without TLS never sends the password.
+    pg.set_hba(HbaMethod::ScramSha256).unwrap();
+    let err = Client::connect(&format!(
+        "{} channel_binding=require",
+        conninfo(&pg, "scram_user", Some("pa ss"))
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("channel binding"), "{err}");
+    // Trust, when require_auth excludes "none".
+    pg.set_hba(HbaMethod::Trust).unwrap();
+    let err = Client::connect(&format!(
+        "{} require_auth=md5",
+        conninfo(&pg, "md5_user", None)
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("none"), "{err}");
+}
+
+#[test]
+fn auth_methods_pg15() {
+    auth_methods(PgVersion::V15);
+}
+
+#[test]
+fn auth_methods_pg18() {
+    auth_methods(PgVersion::V18);
+}

@@ -68,7 +68,8 @@ use alloc::vec::Vec;
 
 use bytes::{Bytes, BytesMut};
 
-pub use result::{Column, ColumnIndex, ResultCollector, ResultSet, Row};
+pub use crate::column::Column;
+pub use result::{ColumnIndex, ResultCollector, ResultSet, Row};
 pub use conninfo::{ConnInfo, ConnInfoError, DEFAULT_PORT};
 pub use config::{AuthMethod, ChannelBindingMode, Config, RequireAuth, SslMode, SslNegotiation};
 pub use response::{CommandTag, CopyFormat, DataRowBody, Notification, Response, RowDescriptionBody};
@@ -584,7 +585,7 @@ impl Client {
                     }
                 }
                 self.auth_method = Some(AuthMethod::ScramSha256);
-                let scram = ScramClient::new(self.password()?, binding, &self.nonce);
+                let scram = ScramClient::new(self.password()?, binding, &self.nonce)?;
                 SaslInitialResponse {
                     mechanism: scram.mechanism(),
                     data: Some(scram.client_first_message()),

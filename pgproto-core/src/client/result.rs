@@ -1,51 +1,13 @@
 //! Assembling responses into results: columns, rows, result sets. The adapters share this
 //! instead of each collecting events its own way.
 
-use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::response::{CommandTag, DataRowBody, Response, RowDescriptionBody};
+use super::response::{CommandTag, DataRowBody, Response};
 use crate::db_error::DbError;
-use crate::message::{FieldDescription, Format, ListIter, Oid};
-
-/// One column of a result, owned (built once per result set).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    /// Column name.
-    pub name: String,
-    /// OID of the source table, or 0.
-    pub table_oid: Oid,
-    /// Attribute number in the source table, or 0.
-    pub column_id: i16,
-    /// Type OID.
-    pub type_oid: Oid,
-    /// `typlen`.
-    pub type_size: i16,
-    /// `atttypmod`.
-    pub type_modifier: i32,
-    /// Value format.
-    pub format: Format,
-}
-
-impl Column {
-    fn from_field(f: &FieldDescription<'_>) -> Self {
-        Self {
-            name: f.name.to_string(),
-            table_oid: f.table_oid,
-            column_id: f.column_id,
-            type_oid: f.type_oid,
-            type_size: f.type_size,
-            type_modifier: f.type_modifier,
-            format: f.format,
-        }
-    }
-
-    /// The columns a RowDescription describes.
-    pub fn from_description(d: &RowDescriptionBody) -> Arc<[Self]> {
-        d.fields().map(|f| Self::from_field(&f)).collect()
-    }
-}
+use crate::column::Column;
+use crate::message::{ListIter, Oid};
 
 /// A column reference: an index or a name.
 pub trait ColumnIndex {
