@@ -14,6 +14,8 @@ use pgproto_core::client::{
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
 
+use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
+
 use crate::Error;
 
 enum Stream {
@@ -48,20 +50,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("core", &self.core).finish_non_exhaustive()
-    }
-}
-
-fn os_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "postgres".to_string())
-}
-
-fn passfile_path(info: &ConnInfo) -> Option<std::path::PathBuf> {
-    match &info.passfile {
-        Some(p) => Some(p.into()),
-        None => std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")),
+        f.debug_struct("Client")
+            .field("core", &self.core)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,17 +61,12 @@ impl Client {
     /// or `key=value` string, completed by the `PG*` environment variables and the
     /// password file as libpq does. Hosts are tried in order.
     pub fn connect(conninfo: &str) -> Result<Self, Error> {
-        let mut info = ConnInfo::parse(conninfo)?;
-        info.apply_env(|k| std::env::var(k).ok(), &os_user())?;
+        let info = conninfo_from_env(conninfo)?;
         let mut last_error = None;
-        for (host, port) in info.hosts.clone() {
-            let mut info = info.clone();
-            if let Some(path) = passfile_path(&info) {
-                if let Ok(contents) = std::fs::read_to_string(path) {
-                    info.password_from_passfile(&contents, &host, port);
-                }
-            }
-            match Self::connect_host(&info, &host, port) {
+        for (host, port) in &info.hosts {
+            let (host, port) = (host.as_str(), *port);
+            let info = with_passfile_password(&info, host, port);
+            match Self::connect_host(&info, host, port) {
                 Ok(client) => return Ok(client),
                 Err(e) => last_error = Some(e),
             }
@@ -89,7 +75,10 @@ impl Client {
     }
 
     fn connect_host(info: &ConnInfo, host: &str, port: u16) -> Result<Self, Error> {
-        let timeout = info.connect_timeout_secs.filter(|s| *s > 0).map(Duration::from_secs);
+        let timeout = info
+            .connect_timeout_secs
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs);
         let stream = if host.starts_with('/') {
             let path = format!("{host}/.s.PGSQL.{port}");
             Stream::Unix(UnixStream::connect(path)?)
@@ -144,12 +133,15 @@ impl Client {
 
     /// Runs the I/O loop, handing every non-asynchronous event to `on_event` until it
     /// returns `Ok(true)`.
-    fn drive(&mut self, mut on_event: impl FnMut(Event) -> Result<bool, Error>) -> Result<(), Error> {
+    fn drive(
+        &mut self,
+        mut on_event: impl FnMut(Event) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
         loop {
             self.flush()?;
             match self.core.poll_event()? {
                 Some(Event::Notification(n)) => self.notifications.push_back(n),
-                Some(Event::Notice(n)) => self.notices.push(n),
+                Some(Event::Notice(n)) => self.notices.push(*n),
                 Some(Event::ParameterStatus { .. }) => {}
                 Some(event) => {
                     if on_event(event)? {
@@ -179,7 +171,12 @@ impl Client {
 
     /// Collects the responses of requests `first..=last` (the last one ends the
     /// operation).
-    fn collect(&mut self, first: RequestId, last: RequestId, mut collector: ResultCollector) -> Result<ResultCollector, Error> {
+    fn collect(
+        &mut self,
+        first: RequestId,
+        last: RequestId,
+        mut collector: ResultCollector,
+    ) -> Result<ResultCollector, Error> {
         self.drive(|event| {
             if let Event::Response {
                 request,
@@ -232,7 +229,9 @@ impl Client {
         self.core.describe_portal("")?;
         self.core.execute("", 0)?;
         let last = self.core.sync()?;
-        let sets = self.collect(first, last, ResultCollector::new(None))?.finish()?;
+        let sets = self
+            .collect(first, last, ResultCollector::new(None))?
+            .finish()?;
         sets.into_iter()
             .next()
             .ok_or(Error::Unsupported("no result from Execute"))
@@ -241,7 +240,9 @@ impl Client {
     /// Rows of [`Client::query_raw`] with text parameters and results.
     pub fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> Result<Vec<Row>, Error> {
         let raw: Vec<Option<&[u8]>> = params.iter().map(|p| p.map(str::as_bytes)).collect();
-        Ok(self.query_raw(sql, &[], &raw, Format::Text, Format::Text)?.rows)
+        Ok(self
+            .query_raw(sql, &[], &raw, Format::Text, Format::Text)?
+            .rows)
     }
 
     /// Notifications received so far (LISTEN/NOTIFY), oldest first.

@@ -13,10 +13,9 @@
 #![forbid(unsafe_code)]
 
 mod client;
-mod error;
 
 pub use client::Client;
-pub use error::Error;
 pub use pgproto_core as core;
+pub use pgproto_core::adapter::Error;
 pub use pgproto_core::client::{Column, Notification, ResultSet, Row};
 pub use pgproto_core::db_error::DbError;

@@ -6,7 +6,11 @@ use pgproto_core::sqlstate::SqlState;
 use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
 
 fn cluster(version: PgVersion, auth: HbaMethod) -> PgCluster {
-    PgCluster::builder().version(version).auth(auth).start().unwrap()
+    PgCluster::builder()
+        .version(version)
+        .auth(auth)
+        .start()
+        .unwrap()
 }
 
 fn conninfo(pg: &PgCluster, user: &str, password: Option<&str>) -> String {
@@ -32,7 +36,10 @@ fn simple_and_extended(version: PgVersion) {
     assert_eq!(sets[1].rows.len(), 3);
     assert_eq!(sets[1].rows_affected(), 3);
     let empty = c.simple_query("").unwrap();
-    assert!(empty.len() == 1 && empty[0].tag.is_none(), "empty query: {empty:?}");
+    assert!(
+        empty.len() == 1 && empty[0].tag.is_none(),
+        "empty query: {empty:?}"
+    );
 
     // An error is a typed database error and the connection stays usable.
     let err = c.simple_query("select 1/0").unwrap_err();
@@ -42,7 +49,10 @@ fn simple_and_extended(version: PgVersion) {
 
     // Extended protocol with text and binary parameters and results.
     let rows = c
-        .query_text("select $1::int + 1 as n, $2::text as t", &[Some("41"), None])
+        .query_text(
+            "select $1::int + 1 as n, $2::text as t",
+            &[Some("41"), None],
+        )
         .unwrap();
     assert_eq!(rows[0].raw("n"), Some(Some(&b"42"[..])));
     assert_eq!(rows[0].raw("t"), Some(None));
@@ -55,10 +65,15 @@ fn simple_and_extended(version: PgVersion) {
             Format::Binary,
         )
         .unwrap();
-    assert_eq!(set.rows[0].raw(0usize), Some(Some(&42i32.to_be_bytes()[..])));
+    assert_eq!(
+        set.rows[0].raw(0usize),
+        Some(Some(&42i32.to_be_bytes()[..]))
+    );
 
     // An extended error, then the connection recovers.
-    let err = c.query_text("select * from no_such_table", &[]).unwrap_err();
+    let err = c
+        .query_text("select * from no_such_table", &[])
+        .unwrap_err();
     assert_eq!(err.as_db_error().unwrap().code, SqlState::UndefinedTable);
     assert_eq!(c.query_text("select 1", &[]).unwrap().len(), 1);
 
@@ -71,11 +86,16 @@ fn simple_and_extended(version: PgVersion) {
     assert_eq!(c.transaction_status(), TransactionStatus::Idle);
 
     // Notices and notifications arrive as events.
-    c.simple_query("do $$ begin raise notice 'hello'; end $$").unwrap();
+    c.simple_query("do $$ begin raise notice 'hello'; end $$")
+        .unwrap();
     assert_eq!(c.take_notices()[0].message, "hello");
-    c.simple_query("listen chan; notify chan, 'payload'").unwrap();
+    c.simple_query("listen chan; notify chan, 'payload'")
+        .unwrap();
     let n = c.wait_notification().unwrap();
-    assert_eq!((n.channel.as_str(), n.payload.as_str()), ("chan", "payload"));
+    assert_eq!(
+        (n.channel.as_str(), n.payload.as_str()),
+        ("chan", "payload")
+    );
     c.close().unwrap();
 }
 
@@ -109,7 +129,10 @@ fn connection_errors_are_reported() {
         conninfo(&pg, pg.superuser(), None)
     ))
     .unwrap_err();
-    assert_eq!(err.as_db_error().unwrap().code, SqlState::InvalidCatalogName);
+    assert_eq!(
+        err.as_db_error().unwrap().code,
+        SqlState::InvalidCatalogName
+    );
     // Nothing listens on port 1.
     assert!(matches!(
         Client::connect("host=127.0.0.1 port=1 user=x sslmode=disable"),
@@ -126,9 +149,19 @@ fn auth_methods(version: PgVersion) {
     pg.create_role("md5_user", "secret", PasswordEncryption::Md5)
         .unwrap();
     for (method, user, password, expected) in [
-        (HbaMethod::ScramSha256, "scram_user", "pa ss", AuthMethod::ScramSha256),
+        (
+            HbaMethod::ScramSha256,
+            "scram_user",
+            "pa ss",
+            AuthMethod::ScramSha256,
+        ),
         (HbaMethod::Md5, "md5_user", "secret", AuthMethod::Md5),
-        (HbaMethod::Password, "md5_user", "secret", AuthMethod::Password),
+        (
+            HbaMethod::Password,
+            "md5_user",
+            "secret",
+            AuthMethod::Password,
+        ),
     ] {
         pg.set_hba(method).unwrap();
         let c = Client::connect(&conninfo(&pg, user, Some(password))).unwrap();

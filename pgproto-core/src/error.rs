@@ -322,7 +322,7 @@ pub enum Error {
     Auth(crate::auth::AuthError),
     /// The server reported an error that ended the connection (during startup, or a
     /// FATAL error).
-    Server(crate::db_error::DbError),
+    Server(alloc::boxed::Box<crate::db_error::DbError>),
     /// The connection is closed (terminated, or the peer went away).
     Closed,
 }

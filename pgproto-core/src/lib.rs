@@ -51,6 +51,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "std")]
+pub mod adapter;
 pub mod auth;
 pub mod cancel;
 pub mod client;

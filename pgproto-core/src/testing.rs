@@ -90,3 +90,46 @@ pub fn fuzz_frontend_stream(data: &[u8]) {
         }
     });
 }
+
+/// A client and a server connected in memory, for tests driven through the core alone.
+///
+/// ```
+/// use pgproto_core::testing::Pair;
+/// use pgproto_core::client::{Config, SslMode};
+/// use pgproto_core::server::ServerConfig;
+/// let mut config = Config::new("alice");
+/// config.ssl_mode = SslMode::Disable;
+/// let mut pair = Pair::new(config, ServerConfig::default());
+/// pair.transfer();
+/// ```
+#[derive(Debug)]
+pub struct Pair {
+    /// The client side.
+    pub client: crate::client::Client,
+    /// The server side.
+    pub server: crate::server::Server,
+}
+
+impl Pair {
+    /// A new pair; the client's first packet is queued.
+    pub fn new(client: crate::client::Config, server: crate::server::ServerConfig) -> Self {
+        Self {
+            client: crate::client::Client::new(client, &[42; 24]),
+            server: crate::server::Server::new(server),
+        }
+    }
+
+    /// Moves every pending byte in both directions once; returns whether anything moved.
+    pub fn transfer(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(bytes) = self.client.poll_transmit() {
+            self.server.handle_input(&bytes);
+            moved = true;
+        }
+        while let Some(bytes) = self.server.poll_transmit() {
+            self.client.handle_input(&bytes);
+            moved = true;
+        }
+        moved
+    }
+}

@@ -293,7 +293,11 @@ impl Config {
                 p.push((name, v));
             }
         }
-        p.extend(self.parameters.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        p.extend(
+            self.parameters
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str())),
+        );
         p
     }
 }

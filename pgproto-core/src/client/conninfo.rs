@@ -132,7 +132,9 @@ impl ConnInfo {
         if !hosts_part.is_empty() {
             for hp in hosts_part.split(',') {
                 let (host, port) = if let Some(v6) = hp.strip_prefix('[') {
-                    let (h, after) = v6.split_once(']').ok_or_else(|| err("unterminated [ in host"))?;
+                    let (h, after) = v6
+                        .split_once(']')
+                        .ok_or_else(|| err("unterminated [ in host"))?;
                     (h.to_string(), after.strip_prefix(':'))
                 } else {
                     match hp.rsplit_once(':') {
@@ -157,7 +159,9 @@ impl ConnInfo {
         }
         if let Some(q) = query {
             for pair in q.split('&').filter(|p| !p.is_empty()) {
-                let (k, v) = pair.split_once('=').ok_or_else(|| err("query parameter without ="))?;
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| err("query parameter without ="))?;
                 self.set(&percent_decode(k)?, &percent_decode(v)?)?;
             }
         }
@@ -209,16 +213,32 @@ impl ConnInfo {
             "sslsni" => self.ssl_sni = value != "0",
             "passfile" => self.passfile = Some(value.to_string()),
             "connect_timeout" => {
-                self.connect_timeout_secs = Some(value.parse().map_err(|_| err("connect_timeout"))?);
+                self.connect_timeout_secs =
+                    Some(value.parse().map_err(|_| err("connect_timeout"))?);
             }
             "max_protocol_version" => c.max_protocol_version = parse_protocol(value)?,
             "min_protocol_version" => c.min_protocol_version = parse_protocol(value)?,
             // Accepted and ignored: these concern features outside the wire protocol.
-            "sslcompression" | "gssencmode" | "krbsrvname" | "target_session_attrs"
-            | "keepalives" | "keepalives_idle" | "keepalives_interval" | "keepalives_count"
-            | "tcp_user_timeout" | "load_balance_hosts" | "sslpassword" | "sslcrl"
-            | "sslcrldir" | "ssl_min_protocol_version" | "ssl_max_protocol_version"
-            | "requirepeer" | "service" | "gsslib" | "gssdelegation" | "sslcertmode" => {}
+            "sslcompression"
+            | "gssencmode"
+            | "krbsrvname"
+            | "target_session_attrs"
+            | "keepalives"
+            | "keepalives_idle"
+            | "keepalives_interval"
+            | "keepalives_count"
+            | "tcp_user_timeout"
+            | "load_balance_hosts"
+            | "sslpassword"
+            | "sslcrl"
+            | "sslcrldir"
+            | "ssl_min_protocol_version"
+            | "ssl_max_protocol_version"
+            | "requirepeer"
+            | "service"
+            | "gsslib"
+            | "gssdelegation"
+            | "sslcertmode" => {}
             other => {
                 // Unknown keywords in URLs' query strings are run-time parameters for
                 // libpq only when given through `options`; reject like libpq does.
@@ -232,7 +252,9 @@ impl ConnInfo {
         let hosts = core::mem::take(&mut self.host_given);
         let ports = core::mem::take(&mut self.port_given);
         if ports.len() > 1 && ports.len() != hosts.len().max(1) {
-            return Err(err("the number of ports does not match the number of hosts"));
+            return Err(err(
+                "the number of ports does not match the number of hosts",
+            ));
         }
         let port_for = |i: usize| {
             let p = if ports.len() == 1 {
@@ -343,9 +365,18 @@ impl ConnInfo {
             .database
             .clone()
             .unwrap_or_else(|| self.config.user.clone());
-        let host = if host.starts_with('/') { "localhost" } else { host };
+        let host = if host.starts_with('/') {
+            "localhost"
+        } else {
+            host
+        };
         let port = port.to_string();
-        let wanted = [host, port.as_str(), database.as_str(), self.config.user.as_str()];
+        let wanted = [
+            host,
+            port.as_str(),
+            database.as_str(),
+            self.config.user.as_str(),
+        ];
         for line in contents.lines() {
             if line.starts_with('#') || line.trim().is_empty() {
                 continue;

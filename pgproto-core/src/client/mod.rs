@@ -62,6 +62,7 @@ mod conninfo;
 mod response;
 mod result;
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -69,10 +70,12 @@ use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 
 pub use crate::column::Column;
-pub use result::{ColumnIndex, ResultCollector, ResultSet, Row};
-pub use conninfo::{ConnInfo, ConnInfoError, DEFAULT_PORT};
 pub use config::{AuthMethod, ChannelBindingMode, Config, RequireAuth, SslMode, SslNegotiation};
-pub use response::{CommandTag, CopyFormat, DataRowBody, Notification, Response, RowDescriptionBody};
+pub use conninfo::{ConnInfo, ConnInfoError, DEFAULT_PORT};
+pub use response::{
+    CommandTag, CopyFormat, DataRowBody, Notification, Response, RowDescriptionBody,
+};
+pub use result::{ColumnIndex, ResultCollector, ResultSet, Row};
 
 use crate::auth::scram::{ChannelBinding, ScramClient, SCRAM_SHA_256, SCRAM_SHA_256_PLUS};
 use crate::auth::{md5, AuthError};
@@ -148,7 +151,7 @@ pub enum Event {
         value: String,
     },
     /// A notice (warning or information) from the server.
-    Notice(DbError),
+    Notice(Box<DbError>),
     /// A NOTIFY on a channel this session listens to.
     Notification(Notification),
     /// A response to a request.
@@ -319,7 +322,10 @@ impl Client {
     /// Reports that the TLS handshake the core asked for ([`Event::StartTls`], or direct
     /// TLS) completed. `channel_binding` is the `tls-server-end-point` hash of the server
     /// certificate, when known; it enables SCRAM-SHA-256-PLUS.
-    pub fn handle_tls_established(&mut self, channel_binding: Option<Vec<u8>>) -> Result<(), Error> {
+    pub fn handle_tls_established(
+        &mut self,
+        channel_binding: Option<Vec<u8>>,
+    ) -> Result<(), Error> {
         self.check_poisoned()?;
         if self.phase != Phase::TlsHandshake {
             return Err(UsageError::UnexpectedTls.into());
@@ -433,7 +439,7 @@ impl Client {
         match msg {
             BackendMessage::NoticeResponse(n) => {
                 self.events
-                    .push_back(Event::Notice(DbError::from_fields(&n.fields)));
+                    .push_back(Event::Notice(Box::new(DbError::from_fields(&n.fields))));
                 return Ok(());
             }
             BackendMessage::NotificationResponse(n) => {
@@ -525,7 +531,9 @@ impl Client {
                 });
                 Ok(())
             }
-            BackendMessage::ErrorResponse(e) => Err(Error::Server(DbError::from_fields(&e.fields))),
+            BackendMessage::ErrorResponse(e) => {
+                Err(Error::Server(Box::new(DbError::from_fields(&e.fields))))
+            }
             other => Err(self.unexpected(other.name())),
         }
     }
@@ -552,7 +560,8 @@ impl Client {
             }
             (Authentication::Md5Password { salt }, AuthState::Initial) => {
                 self.allow_method(AuthMethod::Md5)?;
-                let response = md5::client_response(self.config.user.as_bytes(), self.password()?, salt);
+                let response =
+                    md5::client_response(self.config.user.as_bytes(), self.password()?, salt);
                 PasswordMessage {
                     password: response.as_bytes(),
                 }
@@ -646,7 +655,9 @@ impl Client {
                 self.events.push_back(Event::Ready);
                 Ok(())
             }
-            BackendMessage::ErrorResponse(e) => Err(Error::Server(DbError::from_fields(&e.fields))),
+            BackendMessage::ErrorResponse(e) => {
+                Err(Error::Server(Box::new(DbError::from_fields(&e.fields))))
+            }
             other => Err(self.unexpected(other.name())),
         }
     }
@@ -667,7 +678,7 @@ impl Client {
         let Some(front) = self.pending.front().copied() else {
             if let BackendMessage::ErrorResponse(e) = msg {
                 // An error outside any request: the server is ending the session.
-                return Err(Error::Server(DbError::from_fields(&e.fields)));
+                return Err(Error::Server(Box::new(DbError::from_fields(&e.fields))));
             }
             return Err(ProtocolViolation::UnsolicitedResponse {
                 message: msg.name(),
@@ -681,19 +692,27 @@ impl Client {
                 let fatal = error.is_fatal();
                 self.copy = CopyState::None;
                 let ends_request = kind.is_extended();
-                self.respond(id, Response::Error(error.clone()), ends_request);
+                self.respond(id, Response::Error(Box::new(error.clone())), ends_request);
                 if ends_request {
                     self.skip_until_sync();
                 }
                 if fatal {
-                    return Err(Error::Server(error));
+                    return Err(Error::Server(Box::new(error)));
                 }
             }
             (K::Query, BackendMessage::RowDescription(_)) => {
-                self.respond(id, Response::RowDescription(RowDescriptionBody::new(body)), false);
+                self.respond(
+                    id,
+                    Response::RowDescription(RowDescriptionBody::new(body)),
+                    false,
+                );
             }
             (K::DescribeStatement | K::DescribePortal, BackendMessage::RowDescription(_)) => {
-                self.respond(id, Response::RowDescription(RowDescriptionBody::new(body)), true);
+                self.respond(
+                    id,
+                    Response::RowDescription(RowDescriptionBody::new(body)),
+                    true,
+                );
             }
             (K::Query | K::Execute, BackendMessage::DataRow(_)) => {
                 self.respond(id, Response::DataRow(DataRowBody::new(body)), false);
@@ -824,7 +843,12 @@ impl Client {
     }
 
     /// Sends Parse: prepares `sql` as statement `name` (empty: the unnamed statement).
-    pub fn parse(&mut self, name: &str, sql: &str, param_types: &[Oid]) -> Result<RequestId, Error> {
+    pub fn parse(
+        &mut self,
+        name: &str,
+        sql: &str,
+        param_types: &[Oid],
+    ) -> Result<RequestId, Error> {
         self.ready()?;
         Parse {
             statement: name,

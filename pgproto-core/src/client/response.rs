@@ -48,7 +48,7 @@ pub enum Response {
     /// A FunctionCall's result (`None`: NULL).
     FunctionResult(Option<Bytes>),
     /// The request failed.
-    Error(DbError),
+    Error(alloc::boxed::Box<DbError>),
     /// The request was not executed: an earlier request in the same pipeline failed and
     /// the server discarded everything up to the next Sync.
     Skipped,

@@ -5,8 +5,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::response::{CommandTag, DataRowBody, Response};
-use crate::db_error::DbError;
 use crate::column::Column;
+use crate::db_error::DbError;
 use crate::message::{ListIter, Oid};
 
 /// A column reference: an index or a name.
@@ -105,7 +105,7 @@ pub struct ResultCollector {
     columns: Option<Arc<[Column]>>,
     rows: Vec<Row>,
     sets: Vec<ResultSet>,
-    error: Option<DbError>,
+    error: Option<alloc::boxed::Box<DbError>>,
     parameter_types: Option<Vec<Oid>>,
 }
 
@@ -127,17 +127,16 @@ impl ResultCollector {
             }
             Response::NoData => self.columns = Some(Arc::from(Vec::new())),
             Response::DataRow(body) => {
-                let columns = self.columns.clone().unwrap_or_else(|| Arc::from(Vec::new()));
+                let columns = self
+                    .columns
+                    .clone()
+                    .unwrap_or_else(|| Arc::from(Vec::new()));
                 self.rows.push(Row::new(columns, body));
             }
             Response::CommandComplete(tag) => self.end_set(Some(tag)),
             Response::EmptyQuery | Response::PortalSuspended => self.end_set(None),
             Response::ParameterDescription(types) => self.parameter_types = Some(types),
-            Response::Error(e) => {
-                if self.error.is_none() {
-                    self.error = Some(e);
-                }
-            }
+            Response::Error(e) if self.error.is_none() => self.error = Some(e),
             _ => {}
         }
     }
@@ -163,11 +162,11 @@ impl ResultCollector {
 
     /// The first error, if any.
     pub fn error(&self) -> Option<&DbError> {
-        self.error.as_ref()
+        self.error.as_deref()
     }
 
     /// The result sets, or the first error.
-    pub fn finish(self) -> Result<Vec<ResultSet>, DbError> {
+    pub fn finish(self) -> Result<Vec<ResultSet>, alloc::boxed::Box<DbError>> {
         match self.error {
             Some(e) => Err(e),
             None => Ok(self.sets),

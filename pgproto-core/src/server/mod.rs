@@ -52,8 +52,10 @@
 //! assert!(out.ends_with(b"Z\0\0\0\x05I"));
 //! ```
 
+mod auth;
 mod statement;
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -62,6 +64,7 @@ use alloc::vec::Vec;
 
 use bytes::{Bytes, BytesMut};
 
+pub use auth::{AuthKind, ServerAuth};
 pub use statement::{Portal, Statement};
 
 use crate::auth::scram::{ScramCredential, ScramServer};
@@ -71,12 +74,12 @@ use crate::column::Column;
 use crate::db_error::{DbError, Severity};
 use crate::error::{Error, ProtocolViolation, UsageError};
 use crate::message::{
-    AuthResponseKind, Authentication, BackendKeyData, BindComplete, CloseComplete,
-    CommandComplete, CopyData, CopyDone, CopyInResponse, CopyOutResponse, DataRow,
-    EmptyQueryResponse, Format, FrontendMessage, FunctionCallResponse, List,
-    NegotiateProtocolVersion, NoData, NotificationResponse, ParameterDescription,
-    ParameterStatus, ParseComplete, PortalSuspended, ProtocolVersion, ReadyForQuery,
-    RowDescription, Target, TransactionStatus, MAX_SECRET_KEY_LEN, MIN_SECRET_KEY_LEN,
+    AuthResponseKind, Authentication, BackendKeyData, BindComplete, CloseComplete, CommandComplete,
+    CopyData, CopyDone, CopyInResponse, CopyOutResponse, DataRow, EmptyQueryResponse, Format,
+    FrontendMessage, FunctionCallResponse, List, NegotiateProtocolVersion, NoData,
+    NotificationResponse, ParameterDescription, ParameterStatus, ParseComplete, PortalSuspended,
+    ProtocolVersion, ReadyForQuery, RowDescription, Target, TransactionStatus, MAX_SECRET_KEY_LEN,
+    MIN_SECRET_KEY_LEN,
 };
 use crate::sqlstate::SqlState;
 use crate::wire::{Direction, Frame, Framer, Limits};
@@ -85,19 +88,11 @@ use crate::wire::{Direction, Frame, Framer, Limits};
 pub const LATEST_PROTOCOL: ProtocolVersion = ProtocolVersion::V3_2;
 
 /// Server connection settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct ServerConfig {
     /// Framing limits for what clients send.
     pub limits: Limits,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            limits: Limits::default(),
-        }
-    }
 }
 
 /// What the client asked for in its StartupMessage.
@@ -219,16 +214,26 @@ pub enum ServerPhase {
 enum AuthState {
     None,
     Password,
-    Md5 { stored: Option<String>, salt: [u8; 4] },
+    Md5 {
+        stored: Option<String>,
+        salt: [u8; 4],
+    },
     Scram(ScramServer),
 }
 
 /// What the application is currently answering.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Current {
-    Query { columns: Option<usize> },
-    Parse { statement: String, query: String },
-    Bind { portal: String },
+    Query {
+        columns: Option<usize>,
+    },
+    Parse {
+        statement: String,
+        query: String,
+    },
+    Bind {
+        portal: String,
+    },
     Execute {
         portal: String,
         max_rows: i32,
@@ -324,7 +329,10 @@ impl Server {
     /// Reports a completed TLS handshake (after `accept_tls` or `DirectTls`).
     /// `channel_binding` is the tls-server-end-point hash of the server certificate,
     /// which enables SCRAM-SHA-256-PLUS.
-    pub fn handle_tls_established(&mut self, channel_binding: Option<Vec<u8>>) -> Result<(), Error> {
+    pub fn handle_tls_established(
+        &mut self,
+        channel_binding: Option<Vec<u8>>,
+    ) -> Result<(), Error> {
         self.check_poisoned()?;
         if self.phase != ServerPhase::TlsHandshake {
             return Err(UsageError::UnexpectedTls.into());
@@ -377,7 +385,9 @@ impl Server {
             if (self.current.is_some() && self.copy != Copy::In)
                 || matches!(
                     self.phase,
-                    ServerPhase::TlsDecision | ServerPhase::TlsHandshake | ServerPhase::Authenticated
+                    ServerPhase::TlsDecision
+                        | ServerPhase::TlsHandshake
+                        | ServerPhase::Authenticated
                 )
             {
                 return Ok(None);
@@ -406,7 +416,7 @@ impl Server {
         let _ = error.encode_error(&mut self.out);
         self.flush_pending = true;
         self.phase = ServerPhase::Closed;
-        Error::Server(error)
+        Error::Server(Box::new(error))
     }
 
     fn step(&mut self) -> Result<bool, Error> {
@@ -447,7 +457,8 @@ impl Server {
     }
 
     fn process_startup_packet(&mut self, frame: Frame<Bytes>) -> Result<(), Error> {
-        let msg = match FrontendMessage::decode(frame.tag, &frame.body, AuthResponseKind::Password) {
+        let msg = match FrontendMessage::decode(frame.tag, &frame.body, AuthResponseKind::Password)
+        {
             Ok(m) => m,
             Err(crate::DecodeError::UnknownStartupCode { code }) => {
                 let e = DbError::new(
@@ -474,9 +485,7 @@ impl Server {
                 }
                 if self.framer.buffered_len() > 0 {
                     // CVE-2021-23214: unencrypted bytes queued behind SSLRequest.
-                    let _ = self.fatal(violation(
-                        "received unencrypted data after SSL request",
-                    ));
+                    let _ = self.fatal(violation("received unencrypted data after SSL request"));
                     return Err(ProtocolViolation::DataAfterSslResponse.into());
                 }
                 self.phase = ServerPhase::TlsDecision;
@@ -489,10 +498,11 @@ impl Server {
             FrontendMessage::CancelRequest(c) => {
                 self.phase = ServerPhase::Closed;
                 self.poisoned = Some(Error::Closed);
-                self.events.push_back(ServerEvent::CancelRequested(CancelToken::new(
-                    c.process_id,
-                    c.secret_key.to_vec(),
-                )));
+                self.events
+                    .push_back(ServerEvent::CancelRequested(CancelToken::new(
+                        c.process_id,
+                        c.secret_key.to_vec(),
+                    )));
             }
             FrontendMessage::Startup(s) => {
                 let requested = s.protocol_version;
@@ -580,7 +590,11 @@ impl Server {
             let _ = self.fatal(e);
             return Err(ProtocolViolation::UnexpectedMessage {
                 phase: "authentication",
-                message: if tag == 0 { "untagged packet" } else { "message" },
+                message: if tag == 0 {
+                    "untagged packet"
+                } else {
+                    "message"
+                },
             }
             .into());
         }
@@ -705,7 +719,11 @@ impl Server {
     /// Asks for an MD5 password and checks it against `stored` (`md5` + hex, as in
     /// `pg_authid`; `None` for an unknown user, which fails the same way as a wrong
     /// password). `salt` must be random.
-    pub fn request_md5_password(&mut self, stored: Option<&str>, salt: [u8; 4]) -> Result<(), Error> {
+    pub fn request_md5_password(
+        &mut self,
+        stored: Option<&str>,
+        salt: [u8; 4],
+    ) -> Result<(), Error> {
         self.expect_phase(ServerPhase::Authenticating)?;
         Authentication::Md5Password { salt }.encode(&mut self.out)?;
         self.flush_pending = true;
@@ -719,9 +737,17 @@ impl Server {
     /// Runs a SCRAM-SHA-256 exchange (with -PLUS offered on TLS connections whose
     /// channel-binding data is known) against `credential`. `nonce` must be at least 18
     /// fresh random bytes.
-    pub fn request_scram(&mut self, credential: ScramCredential<'_>, nonce: &[u8]) -> Result<(), Error> {
+    pub fn request_scram(
+        &mut self,
+        credential: ScramCredential<'_>,
+        nonce: &[u8],
+    ) -> Result<(), Error> {
         self.expect_phase(ServerPhase::Authenticating)?;
-        let cb = if self.tls { self.channel_binding.clone() } else { None };
+        let cb = if self.tls {
+            self.channel_binding.clone()
+        } else {
+            None
+        };
         let scram = ScramServer::new(credential, nonce, cb)?;
         let mechanisms = scram.mechanisms();
         Authentication::Sasl {
@@ -781,7 +807,9 @@ impl Server {
             secret_key.len() == 4
         };
         if !key_ok {
-            return Err(UsageError::Other("secret key length does not fit the protocol version").into());
+            return Err(
+                UsageError::Other("secret key length does not fit the protocol version").into(),
+            );
         }
         let user = self.user.clone();
         let defaults: [(&str, &str); 12] = [
@@ -839,7 +867,8 @@ impl Server {
     }
 
     fn process_message(&mut self, frame: Frame<Bytes>) -> Result<(), Error> {
-        let msg = match FrontendMessage::decode(frame.tag, &frame.body, AuthResponseKind::Password) {
+        let msg = match FrontendMessage::decode(frame.tag, &frame.body, AuthResponseKind::Password)
+        {
             Ok(m) => m,
             Err(e) => {
                 let _ = self.fatal(violation("invalid frontend message"));
@@ -926,7 +955,9 @@ impl Server {
                     let e = DbError::new(
                         Severity::Error,
                         SqlState::ProtocolViolation,
-                        format!("bind message has {rf} result formats but query has {ncols} columns"),
+                        format!(
+                            "bind message has {rf} result formats but query has {ncols} columns"
+                        ),
                     );
                     return self.extended_error(e);
                 }
@@ -1025,7 +1056,9 @@ impl Server {
                 self.poisoned = Some(Error::Closed);
                 self.events.push_back(ServerEvent::Terminate);
             }
-            FrontendMessage::CopyData(_) | FrontendMessage::CopyDone(_) | FrontendMessage::CopyFail(_) => {
+            FrontendMessage::CopyData(_)
+            | FrontendMessage::CopyDone(_)
+            | FrontendMessage::CopyFail(_) => {
                 // Outside COPY, PostgreSQL ignores these (a late message after an error).
             }
             other => {
@@ -1139,7 +1172,11 @@ impl Server {
 
     /// Answers Parse: the statement's resolved parameter types and its result columns
     /// (`None`: it returns no rows).
-    pub fn parse_complete(&mut self, param_types: &[u32], columns: Option<Vec<Column>>) -> Result<(), Error> {
+    pub fn parse_complete(
+        &mut self,
+        param_types: &[u32],
+        columns: Option<Vec<Column>>,
+    ) -> Result<(), Error> {
         self.ready_phase()?;
         let Some(Current::Parse { statement, query }) = self.current.clone() else {
             return Err(Self::usage("parse_complete answers a Parse"));
@@ -1202,7 +1239,9 @@ impl Server {
                 ..
             }) if self.copy == Copy::None && *columns > 0 => {
                 if *max_rows > 0 && *rows >= u64::from(max_rows.unsigned_abs()) {
-                    return Err(Self::usage("the Execute row limit is reached: send portal_suspended"));
+                    return Err(Self::usage(
+                        "the Execute row limit is reached: send portal_suspended",
+                    ));
                 }
                 *rows += 1;
                 *columns
@@ -1210,7 +1249,9 @@ impl Server {
             _ => return Err(Self::usage("no result set is open for data_row")),
         };
         if values.len() != expected {
-            return Err(Self::usage("data_row has a different number of values than columns"));
+            return Err(Self::usage(
+                "data_row has a different number of values than columns",
+            ));
         }
         DataRow {
             values: List::new(values),
@@ -1224,7 +1265,9 @@ impl Server {
     pub fn command_complete(&mut self, tag: &str) -> Result<(), Error> {
         self.ready_phase()?;
         if self.copy != Copy::None {
-            return Err(Self::usage("finish COPY (copy_done, or wait for the client's CopyDone) first"));
+            return Err(Self::usage(
+                "finish COPY (copy_done, or wait for the client's CopyDone) first",
+            ));
         }
         match &mut self.current {
             Some(Current::Query { columns }) => {
@@ -1306,7 +1349,7 @@ impl Server {
         }
         if error.is_fatal() {
             self.phase = ServerPhase::Closed;
-            self.poisoned = Some(Error::Server(error.clone()));
+            self.poisoned = Some(Error::Server(Box::new(error.clone())));
         }
         Ok(())
     }
@@ -1316,7 +1359,11 @@ impl Server {
         self.ready_phase()?;
         match &self.current {
             Some(Current::Query { columns: None }) if self.copy == Copy::None => {}
-            _ => return Err(Self::usage("ready_for_query ends a simple query whose statements are complete")),
+            _ => {
+                return Err(Self::usage(
+                    "ready_for_query ends a simple query whose statements are complete",
+                ))
+            }
         }
         self.current = None;
         self.send_ready_for_query()
@@ -1324,7 +1371,11 @@ impl Server {
 
     /// Starts COPY FROM STDIN for the current statement: CopyData, CopyDone or CopyFail
     /// events follow; answer with `command_complete` (or `error`).
-    pub fn copy_in_response(&mut self, format: Format, column_formats: &[Format]) -> Result<(), Error> {
+    pub fn copy_in_response(
+        &mut self,
+        format: Format,
+        column_formats: &[Format],
+    ) -> Result<(), Error> {
         self.start_copy(Copy::In)?;
         CopyInResponse {
             format,
@@ -1337,7 +1388,11 @@ impl Server {
 
     /// Starts COPY TO STDOUT for the current statement: send `copy_data`, then
     /// `copy_done`, then `command_complete`.
-    pub fn copy_out_response(&mut self, format: Format, column_formats: &[Format]) -> Result<(), Error> {
+    pub fn copy_out_response(
+        &mut self,
+        format: Format,
+        column_formats: &[Format],
+    ) -> Result<(), Error> {
         self.start_copy(Copy::Out)?;
         CopyOutResponse {
             format,
@@ -1406,7 +1461,12 @@ impl Server {
     }
 
     /// Sends a NotificationResponse.
-    pub fn notification(&mut self, process_id: i32, channel: &str, payload: &str) -> Result<(), Error> {
+    pub fn notification(
+        &mut self,
+        process_id: i32,
+        channel: &str,
+        payload: &str,
+    ) -> Result<(), Error> {
         self.ready_phase()?;
         NotificationResponse {
             process_id,
