@@ -1,0 +1,298 @@
+//! Serving PostgreSQL clients: accept connections, run startup and authentication
+//! through the core, and hand every query-level event to the application's
+//! [`Handler`].
+//!
+//! ```no_run
+//! use pgproto_core::column::Column;
+//! use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
+//! use pgproto_tokio::server::{serve, Handler, ServerOptions};
+//!
+//! struct Hello;
+//! impl Handler for Hello {
+//!     async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), pgproto_tokio::Error> {
+//!         if let ServerEvent::Query { .. } = event {
+//!             server.row_description(&[Column::new("greeting", 25, -1)])?;
+//!             server.data_row(&[Some(b"hello")])?;
+//!             server.command_complete("SELECT 1")?;
+//!             server.ready_for_query()?;
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:5433").await?;
+//! let options = ServerOptions::new(ServerAuth::new(AuthKind::Trust, b"secret"));
+//! serve(listener, options, |_startup| Hello).await
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pgproto_core::cancel::CancelToken;
+use pgproto_core::server::{Server, ServerAuth, ServerConfig, ServerEvent, StartupRequest};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::Error;
+
+/// The application's side of one connection: it receives every query-level event and
+/// answers through the [`Server`] commands. The adapter writes the answers out.
+pub trait Handler: Send + 'static {
+    /// Handles one event (Query, Parse, Bind, Execute, FunctionCall, COPY data,
+    /// Terminate). Returning an error closes the connection.
+    fn handle(
+        &mut self,
+        server: &mut Server,
+        event: ServerEvent,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Users and authentication method.
+    pub auth: Arc<ServerAuth>,
+    /// Framing limits and other core settings.
+    pub config: ServerConfig,
+    /// ParameterStatus values sent at startup (`server_version`, ...), over the core's
+    /// defaults.
+    pub parameters: Vec<(String, String)>,
+    /// Time allowed for startup and authentication (PostgreSQL's
+    /// `authentication_timeout`, default 60 s).
+    pub startup_timeout: Duration,
+}
+
+impl ServerOptions {
+    /// Options with `auth` and the defaults.
+    pub fn new(auth: ServerAuth) -> Self {
+        Self {
+            auth: Arc::new(auth),
+            config: ServerConfig::default(),
+            parameters: vec![("server_version".into(), "16.0 (pgproto)".into())],
+            startup_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What a cancel request can reach: one flag per live session.
+#[derive(Debug, Default, Clone)]
+pub struct CancelRegistry {
+    sessions: Arc<Mutex<HashMap<i32, (Vec<u8>, Arc<AtomicBool>)>>>,
+}
+
+impl CancelRegistry {
+    fn register(&self, process_id: i32, key: Vec<u8>) -> Arc<AtomicBool> {
+        let flag = Arc::new(AtomicBool::new(false));
+        if let Ok(mut s) = self.sessions.lock() {
+            s.insert(process_id, (key, flag.clone()));
+        }
+        flag
+    }
+
+    fn unregister(&self, process_id: i32) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.remove(&process_id);
+        }
+    }
+
+    /// Raises the cancel flag of the session the token names, if the key matches.
+    pub fn cancel(&self, token: &CancelToken) -> bool {
+        let Ok(s) = self.sessions.lock() else {
+            return false;
+        };
+        match s.get(&token.process_id) {
+            Some((key, flag)) if pgproto_core::auth::ct_eq(key, &token.secret_key) => {
+                flag.store(true, Ordering::Release);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A running server's shared state.
+#[derive(Debug, Clone)]
+struct Shared {
+    options: ServerOptions,
+    cancels: CancelRegistry,
+    next_pid: Arc<AtomicI32>,
+}
+
+/// Accepts connections until `shutdown` turns true, serving each with a handler made by
+/// `make_handler` (called with the client's startup request once it authenticated).
+pub async fn serve_until<F, H>(
+    listener: TcpListener,
+    options: ServerOptions,
+    make_handler: F,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()>
+where
+    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
+    H: Handler,
+{
+    let shared = Shared {
+        options,
+        cancels: CancelRegistry::default(),
+        next_pid: Arc::new(AtomicI32::new(1000)),
+    };
+    let make_handler = Arc::new(make_handler);
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(a) => a,
+                    // Out of file descriptors and the like: keep serving the others.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                let make_handler = make_handler.clone();
+                tasks.spawn(async move {
+                    let _ = serve_connection(stream, shared, move |s| make_handler(s)).await;
+                });
+            }
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    // Graceful shutdown: let live sessions finish.
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Accepts connections forever.
+pub async fn serve<F, H>(listener: TcpListener, options: ServerOptions, make_handler: F) -> std::io::Result<()>
+where
+    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
+    H: Handler,
+{
+    let (_keep, rx) = watch::channel(false);
+    serve_until(listener, options, make_handler, rx).await
+}
+
+fn random<const N: usize>() -> Result<[u8; N], Error> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).map_err(|e| Error::Io(e.into()))?;
+    Ok(b)
+}
+
+async fn write_out<S: AsyncWrite + Unpin>(stream: &mut S, server: &mut Server) -> Result<(), Error> {
+    while let Some(bytes) = server.poll_transmit() {
+        stream.write_all(&bytes).await?;
+    }
+    Ok(())
+}
+
+/// Serves one connection.
+async fn serve_connection<S, F, H>(mut stream: S, shared: Shared, make_handler: F) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    F: FnOnce(&StartupRequest) -> H,
+    H: Handler,
+{
+    let mut server = Server::new(shared.options.config.clone());
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = tokio::time::Instant::now() + shared.options.startup_timeout;
+    let mut make_handler = Some(make_handler);
+    let mut handler: Option<H> = None;
+    let mut session: Option<(i32, Arc<AtomicBool>)> = None;
+    let result = async {
+        loop {
+            while let Some(event) = server.poll_event()? {
+                match event {
+                    ServerEvent::TlsRequested => server.refuse_tls()?,
+                    ServerEvent::DirectTls => {
+                        return Err(Error::Unsupported("direct TLS without a TLS configuration"))
+                    }
+                    ServerEvent::CancelRequested(token) => {
+                        shared.cancels.cancel(&token);
+                        return Ok(());
+                    }
+                    ServerEvent::Startup(request) => {
+                        if let Some(make) = make_handler.take() {
+                            handler = Some(make(&request));
+                        }
+                        shared.options.auth.begin(&mut server, &random::<32>()?)?;
+                    }
+                    ServerEvent::Password(pw) => shared.options.auth.finish_password(&mut server, &pw)?,
+                    ServerEvent::Authenticated => {
+                        let pid = shared.next_pid.fetch_add(1, Ordering::Relaxed);
+                        let key = if server.protocol_version() >= pgproto_core::message::ProtocolVersion::V3_2 {
+                            random::<32>()?.to_vec()
+                        } else {
+                            random::<4>()?.to_vec()
+                        };
+                        session = Some((pid, shared.cancels.register(pid, key.clone())));
+                        let params: Vec<(&str, &str)> = shared
+                            .options
+                            .parameters
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .collect();
+                        server.complete_startup(&params, pid, &key)?;
+                    }
+                    ServerEvent::Terminate => {
+                        write_out(&mut stream, &mut server).await?;
+                        return Ok(());
+                    }
+                    other => match handler.as_mut() {
+                        Some(h) => h.handle(&mut server, other).await?,
+                        None => return Err(Error::Unsupported("query before startup")),
+                    },
+                }
+                if server.should_flush() {
+                    write_out(&mut stream, &mut server).await?;
+                }
+            }
+            write_out(&mut stream, &mut server).await?;
+            if server.error_state().is_some() {
+                return Ok(());
+            }
+            let read = if server.phase() == pgproto_core::server::ServerPhase::Ready {
+                stream.read(&mut buf).await
+            } else {
+                match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        // PostgreSQL closes silently when authentication_timeout expires.
+                        return Err(Error::Io(std::io::ErrorKind::TimedOut.into()));
+                    }
+                }
+            };
+            match read {
+                Ok(0) => {
+                    server.handle_eof();
+                    return Ok(());
+                }
+                Ok(n) => {
+                    if let Some(data) = buf.get(..n) {
+                        server.handle_input(data);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    .await;
+    // Whatever the core queued before failing (a FATAL error) still goes out.
+    let _ = write_out(&mut stream, &mut server).await;
+    let _ = stream.shutdown().await;
+    if let Some((pid, _)) = session {
+        shared.cancels.unregister(pid);
+    }
+    result
+}
