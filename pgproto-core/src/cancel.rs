@@ -47,3 +47,52 @@ impl CancelToken {
         .encode(buf)
     }
 }
+
+/// A live session's key and cancel flag.
+#[cfg(feature = "std")]
+type Session = (Vec<u8>, std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+/// Routes CancelRequests to sessions (feature `std`): each live session registers its
+/// key and gets a flag that a matching request raises. Shared by the adapters' servers.
+#[cfg(feature = "std")]
+#[derive(Debug, Default, Clone)]
+pub struct CancelRegistry {
+    sessions: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i32, Session>>>,
+}
+
+#[cfg(feature = "std")]
+impl CancelRegistry {
+    /// Registers a session's key; the returned flag turns true when it is cancelled.
+    pub fn register(
+        &self,
+        process_id: i32,
+        key: Vec<u8>,
+    ) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if let Ok(mut s) = self.sessions.lock() {
+            s.insert(process_id, (key, flag.clone()));
+        }
+        flag
+    }
+
+    /// Forgets a session (it ended).
+    pub fn unregister(&self, process_id: i32) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.remove(&process_id);
+        }
+    }
+
+    /// Raises the cancel flag of the session the token names, if the key matches.
+    pub fn cancel(&self, token: &CancelToken) -> bool {
+        let Ok(s) = self.sessions.lock() else {
+            return false;
+        };
+        match s.get(&token.process_id) {
+            Some((key, flag)) if crate::auth::ct_eq(key, &token.secret_key) => {
+                flag.store(true, std::sync::atomic::Ordering::Release);
+                true
+            }
+            _ => false,
+        }
+    }
+}

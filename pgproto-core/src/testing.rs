@@ -160,12 +160,14 @@ pub fn fixed_answer(
         ServerEvent::Parse {
             query, param_types, ..
         } => {
-            // As many parameters as the highest $n; unspecified ones are text.
-            let count = highest_placeholder(&query).max(param_types.len());
+            // As many parameters as the highest $n; a type the client left unspecified is
+            // taken from a `$n::type` cast, else text.
+            let casts = placeholder_casts(&query);
+            let count = casts.len().max(param_types.len());
             let types: alloc::vec::Vec<u32> = (0..count)
                 .map(|i| match param_types.get(i) {
                     Some(&t) if t != 0 => t,
-                    _ => 25,
+                    _ => casts.get(i).copied().flatten().unwrap_or(25),
                 })
                 .collect();
             server.parse_complete(&types, Some(column()))
@@ -187,28 +189,69 @@ pub fn fixed_answer(
     }
 }
 
-/// The highest `$n` placeholder in a query (0 if none).
-pub fn highest_placeholder(query: &str) -> usize {
+/// For each placeholder `$1..$n` (n = the highest used), the type OID of a `$k::type`
+/// cast following it, if any.
+pub fn placeholder_casts(query: &str) -> alloc::vec::Vec<Option<u32>> {
     let bytes = query.as_bytes();
-    let mut max = 0;
+    let mut out: alloc::vec::Vec<Option<u32>> = alloc::vec::Vec::new();
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         i += 1;
-        if b == b'$' {
-            let start = i;
-            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if let Some(n) = bytes
-                .get(start..i)
-                .and_then(|d| core::str::from_utf8(d).ok())
-                .and_then(|d| d.parse::<usize>().ok())
+        if b != b'$' {
+            continue;
+        }
+        let start = i;
+        while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let Some(n) = bytes
+            .get(start..i)
+            .and_then(|d| core::str::from_utf8(d).ok())
+            .and_then(|d| d.parse::<usize>().ok())
+            .filter(|n| *n > 0 && *n <= 65_535)
+        else {
+            continue;
+        };
+        if out.len() < n {
+            out.resize(n, None);
+        }
+        if bytes.get(i..i + 2) == Some(b"::") {
+            let t = i + 2;
+            let mut e = t;
+            while bytes
+                .get(e)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
             {
-                max = max.max(n);
+                e += 1;
+            }
+            let name = bytes.get(t..e).and_then(|n| core::str::from_utf8(n).ok());
+            let oid = name.and_then(|n| match n.to_ascii_lowercase().as_str() {
+                "bool" | "boolean" => Some(16),
+                "bytea" => Some(17),
+                "int8" | "bigint" => Some(20),
+                "int2" | "smallint" => Some(21),
+                "int4" | "int" | "integer" => Some(23),
+                "text" | "varchar" => Some(25),
+                "oid" => Some(26),
+                "float4" | "real" => Some(700),
+                "float8" => Some(701),
+                "numeric" | "decimal" => Some(1700),
+                "date" => Some(1082),
+                "timestamp" => Some(1114),
+                "timestamptz" => Some(1184),
+                "uuid" => Some(2950),
+                "json" => Some(114),
+                "jsonb" => Some(3802),
+                _ => None,
+            });
+            if let Some(slot) = out.get_mut(n - 1) {
+                if slot.is_none() {
+                    *slot = oid;
+                }
             }
         }
     }
-    max
+    out
 }
 
 /// Command-line options shared by the example servers: `--listen ADDR`
@@ -236,7 +279,9 @@ pub struct ServerArgs {
 #[cfg(feature = "std")]
 impl ServerArgs {
     /// Parses `args` (without the program name).
-    pub fn parse(args: impl IntoIterator<Item = alloc::string::String>) -> Result<Self, alloc::string::String> {
+    pub fn parse(
+        args: impl IntoIterator<Item = alloc::string::String>,
+    ) -> Result<Self, alloc::string::String> {
         use alloc::string::ToString;
         let mut out = Self {
             listen: "127.0.0.1:5433".to_string(),
@@ -272,7 +317,10 @@ impl ServerArgs {
 
     /// The authentication policy these options describe; `random` seeds the SCRAM salt
     /// and the unknown-user secret.
-    pub fn server_auth(&self, random: &[u8; 32]) -> Result<crate::server::ServerAuth, crate::Error> {
+    pub fn server_auth(
+        &self,
+        random: &[u8; 32],
+    ) -> Result<crate::server::ServerAuth, crate::Error> {
         let (mock, salt) = random.split_at(16);
         let mut auth = crate::server::ServerAuth::new(self.auth, mock);
         auth.add_user(&self.user, &self.password, salt)?;

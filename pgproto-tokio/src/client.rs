@@ -8,8 +8,8 @@ use std::sync::Arc;
 use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    Client as Core, ConnInfo, Event, Notification, RequestId, Response, ResultCollector,
-    ResultSet, Row, SslMode,
+    Client as Core, ConnInfo, Event, Notification, RequestId, Response, ResultCollector, ResultSet,
+    Row, SslMode,
 };
 use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -20,7 +20,8 @@ use crate::Error;
 
 /// Work for the connection task: issue commands on the core, returning the range of
 /// request ids they created; responses for that range go to `responses`.
-type Submit = Box<dyn FnOnce(&mut Core) -> Result<(RequestId, RequestId), pgproto_core::Error> + Send>;
+type Submit =
+    Box<dyn FnOnce(&mut Core) -> Result<(RequestId, RequestId), pgproto_core::Error> + Send>;
 
 enum Command {
     Submit {
@@ -385,4 +386,3 @@ async fn write_out(stream: &mut Box<dyn Stream>, core: &mut Core) -> std::io::Re
     }
     Ok(())
 }
-

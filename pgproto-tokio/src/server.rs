@@ -27,13 +27,12 @@
 //! # }
 //! ```
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use pgproto_core::cancel::CancelToken;
+use pgproto_core::cancel::CancelRegistry;
 use pgproto_core::server::{Server, ServerAuth, ServerConfig, ServerEvent, StartupRequest};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -76,42 +75,6 @@ impl ServerOptions {
             config: ServerConfig::default(),
             parameters: vec![("server_version".into(), "16.0 (pgproto)".into())],
             startup_timeout: Duration::from_secs(60),
-        }
-    }
-}
-
-/// What a cancel request can reach: one flag per live session.
-#[derive(Debug, Default, Clone)]
-pub struct CancelRegistry {
-    sessions: Arc<Mutex<HashMap<i32, (Vec<u8>, Arc<AtomicBool>)>>>,
-}
-
-impl CancelRegistry {
-    fn register(&self, process_id: i32, key: Vec<u8>) -> Arc<AtomicBool> {
-        let flag = Arc::new(AtomicBool::new(false));
-        if let Ok(mut s) = self.sessions.lock() {
-            s.insert(process_id, (key, flag.clone()));
-        }
-        flag
-    }
-
-    fn unregister(&self, process_id: i32) {
-        if let Ok(mut s) = self.sessions.lock() {
-            s.remove(&process_id);
-        }
-    }
-
-    /// Raises the cancel flag of the session the token names, if the key matches.
-    pub fn cancel(&self, token: &CancelToken) -> bool {
-        let Ok(s) = self.sessions.lock() else {
-            return false;
-        };
-        match s.get(&token.process_id) {
-            Some((key, flag)) if pgproto_core::auth::ct_eq(key, &token.secret_key) => {
-                flag.store(true, Ordering::Release);
-                true
-            }
-            _ => false,
         }
     }
 }
@@ -175,7 +138,11 @@ where
 }
 
 /// Accepts connections forever.
-pub async fn serve<F, H>(listener: TcpListener, options: ServerOptions, make_handler: F) -> std::io::Result<()>
+pub async fn serve<F, H>(
+    listener: TcpListener,
+    options: ServerOptions,
+    make_handler: F,
+) -> std::io::Result<()>
 where
     F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
     H: Handler,
@@ -190,7 +157,10 @@ fn random<const N: usize>() -> Result<[u8; N], Error> {
     Ok(b)
 }
 
-async fn write_out<S: AsyncWrite + Unpin>(stream: &mut S, server: &mut Server) -> Result<(), Error> {
+async fn write_out<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    server: &mut Server,
+) -> Result<(), Error> {
     while let Some(bytes) = server.poll_transmit() {
         stream.write_all(&bytes).await?;
     }
@@ -198,7 +168,11 @@ async fn write_out<S: AsyncWrite + Unpin>(stream: &mut S, server: &mut Server) -
 }
 
 /// Serves one connection.
-async fn serve_connection<S, F, H>(mut stream: S, shared: Shared, make_handler: F) -> Result<(), Error>
+async fn serve_connection<S, F, H>(
+    mut stream: S,
+    shared: Shared,
+    make_handler: F,
+) -> Result<(), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
     F: FnOnce(&StartupRequest) -> H,
@@ -228,10 +202,14 @@ where
                         }
                         shared.options.auth.begin(&mut server, &random::<32>()?)?;
                     }
-                    ServerEvent::Password(pw) => shared.options.auth.finish_password(&mut server, &pw)?,
+                    ServerEvent::Password(pw) => {
+                        shared.options.auth.finish_password(&mut server, &pw)?
+                    }
                     ServerEvent::Authenticated => {
                         let pid = shared.next_pid.fetch_add(1, Ordering::Relaxed);
-                        let key = if server.protocol_version() >= pgproto_core::message::ProtocolVersion::V3_2 {
+                        let key = if server.protocol_version()
+                            >= pgproto_core::message::ProtocolVersion::V3_2
+                        {
                             random::<32>()?.to_vec()
                         } else {
                             random::<4>()?.to_vec()
