@@ -1,7 +1,6 @@
 //! The async client: a handle that sends work to a connection task, which owns the socket
 //! and the core state machine and routes responses back.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     Client as Core, ConnInfo, Event, Notification, RequestId, Response, ResultCollector, ResultSet,
-    Row, SslMode,
+    Router, Row, SslMode,
 };
 use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -29,12 +28,6 @@ enum Command {
         responses: mpsc::UnboundedSender<Response>,
         accepted: oneshot::Sender<Result<(), Error>>,
     },
-}
-
-struct Route {
-    first: RequestId,
-    last: RequestId,
-    responses: mpsc::UnboundedSender<Response>,
 }
 
 /// Connection state visible to the handle.
@@ -275,7 +268,7 @@ async fn run(
     mut buf: Vec<u8>,
     status: Arc<AtomicU8>,
 ) {
-    let mut routes: VecDeque<Route> = VecDeque::new();
+    let mut routes: Router<mpsc::UnboundedSender<Response>> = Router::new();
     let mut commands_open = true;
     loop {
         // Route every event the buffered input produces.
@@ -289,17 +282,9 @@ async fn run(
                     if let Response::ReadyForQuery(s) = &response {
                         status.store(s.byte(), Ordering::Release);
                     }
-                    let route = routes
-                        .iter()
-                        .position(|r| r.first <= request && request <= r.last);
-                    if let Some(i) = route {
-                        if let Some(r) = routes.get(i) {
-                            let _ = r.responses.send(response);
-                            if complete && r.last == request {
-                                routes.remove(i);
-                            }
-                        }
-                    }
+                    routes.dispatch(request, complete, |waiter| {
+                        let _ = waiter.send(response);
+                    });
                 }
                 Ok(Some(Event::Notification(n))) => {
                     let _ = notifications.send(n);
@@ -330,7 +315,7 @@ async fn run(
                     while let Some((build, responses, accepted)) = next.take() {
                         match build(&mut core) {
                             Ok((first, last)) => {
-                                routes.push_back(Route { first, last, responses });
+                                routes.add(first, last, responses);
                                 let _ = accepted.send(Ok(()));
                             }
                             Err(e) => {
@@ -361,8 +346,8 @@ async fn run(
     }
 }
 
-fn fail_all(routes: &mut VecDeque<Route>, error: &pgproto_core::Error) {
-    for r in routes.drain(..) {
+fn fail_all(routes: &mut Router<mpsc::UnboundedSender<Response>>, error: &pgproto_core::Error) {
+    for waiter in routes.drain() {
         let db = match error {
             pgproto_core::Error::Server(e) => e.clone(),
             other => Box::new(pgproto_core::db_error::DbError::new(
@@ -371,7 +356,7 @@ fn fail_all(routes: &mut VecDeque<Route>, error: &pgproto_core::Error) {
                 other.to_string(),
             )),
         };
-        let _ = r.responses.send(Response::Error(db));
+        let _ = waiter.send(Response::Error(db));
     }
 }
 

@@ -33,7 +33,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pgproto_core::cancel::CancelRegistry;
-use pgproto_core::server::{Server, ServerAuth, ServerConfig, ServerEvent, StartupRequest};
+use pgproto_core::server::{
+    Server, ServerAuth, ServerConfig, ServerEvent, SessionSetup, StartupRequest, Step,
+};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -55,13 +57,10 @@ pub trait Handler: Send + 'static {
 /// How the server runs.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
-    /// Users and authentication method.
-    pub auth: Arc<ServerAuth>,
+    /// Authentication, startup parameters, TLS availability.
+    pub setup: Arc<SessionSetup>,
     /// Framing limits and other core settings.
     pub config: ServerConfig,
-    /// ParameterStatus values sent at startup (`server_version`, ...), over the core's
-    /// defaults.
-    pub parameters: Vec<(String, String)>,
     /// Time allowed for startup and authentication (PostgreSQL's
     /// `authentication_timeout`, default 60 s).
     pub startup_timeout: Duration,
@@ -71,9 +70,8 @@ impl ServerOptions {
     /// Options with `auth` and the defaults.
     pub fn new(auth: ServerAuth) -> Self {
         Self {
-            auth: Arc::new(auth),
+            setup: Arc::new(SessionSetup::new(auth)),
             config: ServerConfig::default(),
-            parameters: vec![("server_version".into(), "16.0 (pgproto)".into())],
             startup_timeout: Duration::from_secs(60),
         }
     }
@@ -187,50 +185,42 @@ where
     let result = async {
         loop {
             while let Some(event) = server.poll_event()? {
-                match event {
-                    ServerEvent::TlsRequested => server.refuse_tls()?,
-                    ServerEvent::DirectTls => {
-                        return Err(Error::Unsupported("direct TLS without a TLS configuration"))
+                let step =
+                    shared
+                        .options
+                        .setup
+                        .step(&mut server, event, &random::<32>()?, || {
+                            shared.next_pid.fetch_add(1, Ordering::Relaxed)
+                        })?;
+                match step {
+                    Step::Continue => {}
+                    Step::Handle(event) => match handler.as_mut() {
+                        Some(h) => h.handle(&mut server, event).await?,
+                        None => return Err(Error::Unsupported("query before startup")),
+                    },
+                    Step::StartTls { .. } => {
+                        return Err(Error::Unsupported("TLS is not configured"));
                     }
-                    ServerEvent::CancelRequested(token) => {
+                    Step::Cancel(token) => {
                         shared.cancels.cancel(&token);
                         return Ok(());
                     }
-                    ServerEvent::Startup(request) => {
+                    Step::Startup(request) => {
                         if let Some(make) = make_handler.take() {
                             handler = Some(make(&request));
                         }
-                        shared.options.auth.begin(&mut server, &random::<32>()?)?;
                     }
-                    ServerEvent::Password(pw) => {
-                        shared.options.auth.finish_password(&mut server, &pw)?
+                    Step::Ready {
+                        process_id,
+                        secret_key,
+                    } => {
+                        session =
+                            Some((process_id, shared.cancels.register(process_id, secret_key)));
                     }
-                    ServerEvent::Authenticated => {
-                        let pid = shared.next_pid.fetch_add(1, Ordering::Relaxed);
-                        let key = if server.protocol_version()
-                            >= pgproto_core::message::ProtocolVersion::V3_2
-                        {
-                            random::<32>()?.to_vec()
-                        } else {
-                            random::<4>()?.to_vec()
-                        };
-                        session = Some((pid, shared.cancels.register(pid, key.clone())));
-                        let params: Vec<(&str, &str)> = shared
-                            .options
-                            .parameters
-                            .iter()
-                            .map(|(k, v)| (k.as_str(), v.as_str()))
-                            .collect();
-                        server.complete_startup(&params, pid, &key)?;
-                    }
-                    ServerEvent::Terminate => {
+                    Step::Close => {
                         write_out(&mut stream, &mut server).await?;
                         return Ok(());
                     }
-                    other => match handler.as_mut() {
-                        Some(h) => h.handle(&mut server, other).await?,
-                        None => return Err(Error::Unsupported("query before startup")),
-                    },
                 }
                 if server.should_flush() {
                     write_out(&mut stream, &mut server).await?;

@@ -61,6 +61,7 @@ mod config;
 mod conninfo;
 mod response;
 mod result;
+mod router;
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
@@ -76,6 +77,7 @@ pub use response::{
     CommandTag, CopyFormat, DataRowBody, Notification, Response, RowDescriptionBody,
 };
 pub use result::{ColumnIndex, ResultCollector, ResultSet, Row};
+pub use router::Router;
 
 use crate::auth::scram::{ChannelBinding, ScramClient, SCRAM_SHA_256, SCRAM_SHA_256_PLUS};
 use crate::auth::{md5, AuthError};

@@ -53,6 +53,7 @@
 //! ```
 
 mod auth;
+mod setup;
 mod statement;
 
 use alloc::boxed::Box;
@@ -65,6 +66,7 @@ use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 
 pub use auth::{AuthKind, ServerAuth};
+pub use setup::{SessionSetup, Step};
 pub use statement::{Portal, Statement};
 
 use crate::auth::scram::{ScramCredential, ScramServer};
