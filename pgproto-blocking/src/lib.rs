@@ -1,7 +1,7 @@
 //! # pgproto-blocking
 //!
-//! A blocking PostgreSQL client on `std::net`, driving the sans-IO [`pgproto_core`]
-//! client. It moves bytes between the socket and the core and waits; every protocol
+//! A blocking PostgreSQL client and server framework on `std::net`, driving the sans-IO
+//! [`pgproto_core`] state machines. It moves bytes between the socket and the core and waits; every protocol
 //! decision is the core's.
 //!
 //! ```no_run
@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+pub mod server;
 
 pub use client::Client;
 pub use pgproto_core as core;
