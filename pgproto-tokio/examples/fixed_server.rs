@@ -8,7 +8,7 @@
 
 use pgproto_core::server::{Server, ServerEvent};
 use pgproto_core::testing::{fixed_answer, ServerArgs};
-use pgproto_tokio::server::{serve, Handler, ServerOptions};
+use pgproto_tokio::server::{serve, Handler, ServerOptions, ServerTls};
 use pgproto_tokio::Error;
 
 struct Fixed;
@@ -22,12 +22,15 @@ impl Handler for Fixed {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = ServerArgs::parse(std::env::args().skip(1))?;
-    if args.tls_cert.is_some() {
-        return Err("TLS is not available in this build of the example yet".into());
-    }
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
-    let options = ServerOptions::new(args.server_auth(&random)?);
+    let mut options = ServerOptions::new(args.server_auth(&random)?);
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        options = options.with_tls(ServerTls::from_pem(
+            &std::fs::read(cert)?,
+            &std::fs::read(key)?,
+        )?);
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     eprintln!("fixed_server listening on {}", listener.local_addr()?);
     serve(listener, options, |_| Fixed).await?;

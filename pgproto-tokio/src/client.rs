@@ -69,16 +69,24 @@ impl Client {
         let mut config = info.config.clone();
         let mut nonce = [0u8; 24];
         getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
+        let tls = if host.starts_with('/') {
+            // No TLS over Unix sockets, as libpq.
+            config.ssl_mode = SslMode::Disable;
+            None
+        } else {
+            pgproto_tls::client_config_for(info)?
+                .map(|c| Ok::<_, Error>((c, pgproto_tls::server_name(host)?)))
+                .transpose()?
+        };
         let connect = async {
-            if host.starts_with('/') {
-                config.ssl_mode = SslMode::Disable;
-                let stream = UnixStream::connect(format!("{host}/.s.PGSQL.{port}")).await?;
-                Self::start(Box::new(stream), Core::new(config, &nonce)).await
+            let stream: Box<dyn Stream> = if host.starts_with('/') {
+                Box::new(UnixStream::connect(format!("{host}/.s.PGSQL.{port}")).await?)
             } else {
                 let stream = TcpStream::connect((host, port)).await?;
                 stream.set_nodelay(true)?;
-                Self::start(Box::new(stream), Core::new(config, &nonce)).await
-            }
+                Box::new(stream)
+            };
+            Self::start(stream, Core::new(config, &nonce), tls).await
         };
         match info.connect_timeout_secs.filter(|s| *s > 0) {
             Some(secs) => tokio::time::timeout(std::time::Duration::from_secs(secs), connect)
@@ -88,27 +96,51 @@ impl Client {
         }
     }
 
-    async fn start(mut stream: Box<dyn Stream>, mut core: Core) -> Result<Self, Error> {
+    /// Wraps `stream` in TLS and tells the core, with the channel-binding data.
+    async fn upgrade(
+        stream: Box<dyn Stream>,
+        core: &mut Core,
+        tls: &Tls,
+    ) -> Result<Box<dyn Stream>, Error> {
+        let (config, name) = tls
+            .as_ref()
+            .ok_or(Error::Tls("TLS was not configured".into()))?;
+        let connector = tokio_rustls::TlsConnector::from(config.clone());
+        let stream = connector
+            .connect(name.clone(), stream)
+            .await
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        let cb = pgproto_tls::channel_binding(
+            stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first()),
+        );
+        core.handle_tls_established(cb)?;
+        Ok(Box::new(stream))
+    }
+
+    async fn start(mut stream: Box<dyn Stream>, mut core: Core, tls: Tls) -> Result<Self, Error> {
         let mut buf = vec![0u8; 64 * 1024];
+        if core.phase() == pgproto_core::client::Phase::TlsHandshake {
+            // sslnegotiation=direct: TLS before anything else.
+            stream = Self::upgrade(stream, &mut core, &tls).await?;
+        }
         // Startup: drive until Ready.
-        let mut pending_notices = Vec::new();
         loop {
             while let Some(bytes) = core.poll_transmit() {
                 stream.write_all(&bytes).await?;
             }
             match core.poll_event()? {
                 Some(Event::Ready) => break,
-                Some(Event::StartTls) => {
-                    return Err(Error::Unsupported(
-                        "TLS in the tokio adapter (use sslmode=disable for now)",
-                    ))
-                }
-                Some(Event::Notice(n)) => pending_notices.push(n),
+                Some(Event::StartTls) => stream = Self::upgrade(stream, &mut core, &tls).await?,
                 Some(_) => {}
                 None => {
                     while let Some(bytes) = core.poll_transmit() {
                         stream.write_all(&bytes).await?;
                     }
+                    stream.flush().await?;
                     let n = stream.read(&mut buf).await?;
                     if n == 0 {
                         core.handle_eof();
@@ -254,7 +286,13 @@ impl Client {
     }
 }
 
-/// Reads and writes; boxed so TCP and Unix sockets share one task.
+/// The TLS configuration and the name to verify, when TLS is requested.
+type Tls = Option<(
+    std::sync::Arc<pgproto_tls::rustls::ClientConfig>,
+    pgproto_tls::rustls::pki_types::ServerName<'static>,
+)>;
+
+/// Reads and writes; boxed so TCP, Unix sockets and TLS share one task.
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 

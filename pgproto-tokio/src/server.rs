@@ -54,11 +54,36 @@ pub trait Handler: Send + 'static {
     ) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
+/// A server's TLS: the rustls configuration and its certificate's channel-binding data.
+#[derive(Clone)]
+pub struct ServerTls {
+    config: Arc<pgproto_tls::rustls::ServerConfig>,
+    channel_binding: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls").finish_non_exhaustive()
+    }
+}
+
+impl ServerTls {
+    /// TLS from a PEM certificate chain and private key.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        Ok(Self {
+            config: pgproto_tls::server_config(cert_pem, key_pem)?,
+            channel_binding: pgproto_tls::server_channel_binding(cert_pem),
+        })
+    }
+}
+
 /// How the server runs.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Authentication, startup parameters, TLS availability.
     pub setup: Arc<SessionSetup>,
+    /// TLS, if offered (set it with [`ServerOptions::with_tls`]).
+    tls: Option<ServerTls>,
     /// Framing limits and other core settings.
     pub config: ServerConfig,
     /// Time allowed for startup and authentication (PostgreSQL's
@@ -71,9 +96,19 @@ impl ServerOptions {
     pub fn new(auth: ServerAuth) -> Self {
         Self {
             setup: Arc::new(SessionSetup::new(auth)),
+            tls: None,
             config: ServerConfig::default(),
             startup_timeout: Duration::from_secs(60),
         }
+    }
+
+    /// Offers TLS (SSLRequest is accepted, and direct TLS with ALPN `postgresql`).
+    pub fn with_tls(mut self, tls: ServerTls) -> Self {
+        let mut setup = (*self.setup).clone();
+        setup.tls_available = true;
+        self.setup = Arc::new(setup);
+        self.tls = Some(tls);
+        self
     }
 }
 
@@ -119,7 +154,7 @@ where
                 let shared = shared.clone();
                 let make_handler = make_handler.clone();
                 tasks.spawn(async move {
-                    let _ = serve_connection(stream, shared, move |s| make_handler(s)).await;
+                    let _ = serve_connection(Box::new(stream), shared, move |s| make_handler(s)).await;
                 });
             }
             changed = shutdown.changed() => {
@@ -155,7 +190,86 @@ fn random<const N: usize>() -> Result<[u8; N], Error> {
     Ok(b)
 }
 
-async fn write_out<S: AsyncWrite + Unpin>(
+/// Reads and writes; boxed so plain and TLS connections share one loop.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A stream whose first bytes were already read (a direct-TLS ClientHello).
+struct Prefixed {
+    prefix: bytes::Bytes,
+    inner: Box<dyn Stream>,
+}
+
+impl AsyncRead for Prefixed {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            let chunk = self.prefix.split_to(n);
+            buf.put_slice(&chunk);
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Prefixed {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Performs the server side of a TLS handshake and tells the core.
+async fn accept_tls(
+    stream: Box<dyn Stream>,
+    server: &mut Server,
+    tls: Option<&ServerTls>,
+    direct: bool,
+) -> Result<Box<dyn Stream>, Error> {
+    let tls = tls.ok_or(Error::Unsupported("TLS is not configured"))?;
+    let prefix = if direct {
+        server.take_buffered_input()
+    } else {
+        bytes::Bytes::new()
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+    let stream = acceptor
+        .accept(Prefixed {
+            prefix,
+            inner: stream,
+        })
+        .await
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    if direct && stream.get_ref().1.alpn_protocol() != Some(pgproto_tls::ALPN_POSTGRESQL) {
+        // PostgreSQL requires ALPN for direct TLS (protocol confusion attacks).
+        return Err(Error::Tls("direct TLS without ALPN postgresql".into()));
+    }
+    server.handle_tls_established(tls.channel_binding.clone())?;
+    Ok(Box::new(stream))
+}
+
+async fn write_out<S: AsyncWrite + Unpin + ?Sized>(
     stream: &mut S,
     server: &mut Server,
 ) -> Result<(), Error> {
@@ -166,13 +280,12 @@ async fn write_out<S: AsyncWrite + Unpin>(
 }
 
 /// Serves one connection.
-async fn serve_connection<S, F, H>(
-    mut stream: S,
+async fn serve_connection<F, H>(
+    mut stream: Box<dyn Stream>,
     shared: Shared,
     make_handler: F,
 ) -> Result<(), Error>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
     F: FnOnce(&StartupRequest) -> H,
     H: Handler,
 {
@@ -183,6 +296,7 @@ where
     let mut handler: Option<H> = None;
     let mut session: Option<(i32, Arc<AtomicBool>)> = None;
     let result = async {
+        let stream = &mut stream;
         loop {
             while let Some(event) = server.poll_event()? {
                 let step =
@@ -198,8 +312,14 @@ where
                         Some(h) => h.handle(&mut server, event).await?,
                         None => return Err(Error::Unsupported("query before startup")),
                     },
-                    Step::StartTls { .. } => {
-                        return Err(Error::Unsupported("TLS is not configured"));
+                    Step::StartTls { direct } => {
+                        write_out(stream, &mut server).await?;
+                        stream.flush().await?;
+                        let plain = std::mem::replace(stream, Box::new(tokio::io::duplex(1).0));
+                        *stream =
+                            accept_tls(plain, &mut server, shared.options.tls.as_ref(), direct)
+                                .await?;
+                        continue;
                     }
                     Step::Cancel(token) => {
                         shared.cancels.cancel(&token);
@@ -218,15 +338,15 @@ where
                             Some((process_id, shared.cancels.register(process_id, secret_key)));
                     }
                     Step::Close => {
-                        write_out(&mut stream, &mut server).await?;
+                        write_out(stream, &mut server).await?;
                         return Ok(());
                     }
                 }
                 if server.should_flush() {
-                    write_out(&mut stream, &mut server).await?;
+                    write_out(stream, &mut server).await?;
                 }
             }
-            write_out(&mut stream, &mut server).await?;
+            write_out(stream, &mut server).await?;
             if server.error_state().is_some() {
                 return Ok(());
             }
