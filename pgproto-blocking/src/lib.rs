@@ -1,10 +1,22 @@
 //! # pgproto-blocking
 //!
-//! The std::net (blocking I/O) adapter of pgproto: it will move bytes between sockets and the sans-IO
-//! [`pgproto_core`] state machines, and make no protocol decision of its own.
+//! A blocking PostgreSQL client and server framework on `std::net`, driving the sans-IO
+//! [`pgproto_core`] state machines. It moves bytes between the socket and the core and waits; every protocol
+//! decision is the core's.
 //!
-//! This crate is a skeleton for now: the client and server APIs arrive with the client-role
-//! and server-role work. Until then it re-exports the core, whose codec is complete.
+//! ```no_run
+//! let mut client = pgproto_blocking::Client::connect("host=localhost user=postgres")?;
+//! let sets = client.simple_query("select 1 as one")?;
+//! assert_eq!(sets[0].rows[0].raw("one"), Some(Some(&b"1"[..])));
+//! # Ok::<(), pgproto_blocking::Error>(())
+//! ```
 #![forbid(unsafe_code)]
 
+mod client;
+pub mod server;
+
+pub use client::Client;
 pub use pgproto_core as core;
+pub use pgproto_core::adapter::Error;
+pub use pgproto_core::client::{Column, Notification, ResultSet, Row};
+pub use pgproto_core::db_error::DbError;

@@ -192,7 +192,10 @@ impl DbError {
 
     /// Whether the session ends with this error (`FATAL` or `PANIC`).
     pub fn is_fatal(&self) -> bool {
-        matches!(self.parsed_severity, Some(Severity::Fatal | Severity::Panic))
+        matches!(
+            self.parsed_severity,
+            Some(Severity::Fatal | Severity::Panic)
+        )
     }
 
     /// Sets the detail.
@@ -287,7 +290,11 @@ impl DbError {
 
 impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} (SQLSTATE {})", self.severity, self.message, self.code)?;
+        write!(
+            f,
+            "{}: {} (SQLSTATE {})",
+            self.severity, self.message, self.code
+        )?;
         if let Some(detail) = &self.detail {
             write!(f, "\nDETAIL: {detail}")?;
         }

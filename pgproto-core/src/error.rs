@@ -211,3 +211,168 @@ impl fmt::Display for EncodeError {
 impl std::error::Error for DecodeError {}
 #[cfg(feature = "std")]
 impl std::error::Error for EncodeError {}
+
+/// Bytes that parsed, but are not allowed at this point of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolViolation {
+    /// A message arrived that the current phase does not allow.
+    UnexpectedMessage {
+        /// The phase the connection was in.
+        phase: &'static str,
+        /// The message's name.
+        message: &'static str,
+    },
+    /// Bytes followed the server's single-byte answer to an SSLRequest before the TLS
+    /// handshake (a buffer-stuffing attack, CVE-2021-23222), or followed a client's
+    /// SSLRequest (CVE-2021-23214).
+    DataAfterSslResponse,
+    /// The answer to an SSLRequest was neither `S` nor `N`.
+    InvalidSslResponse(u8),
+    /// The server declined TLS, but the configuration requires it.
+    TlsRequired,
+    /// The server proposed a protocol version this side cannot use.
+    UnsupportedProtocolVersion {
+        /// The major version.
+        major: u16,
+        /// The minor version.
+        minor: u16,
+    },
+    /// A response arrived while no request was waiting for one.
+    UnsolicitedResponse {
+        /// The message's name.
+        message: &'static str,
+    },
+}
+
+impl fmt::Display for ProtocolViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnexpectedMessage { phase, message } => {
+                write!(f, "unexpected {message} during {phase}")
+            }
+            Self::DataAfterSslResponse => f.write_str(
+                "unencrypted data after the SSL negotiation byte (possible buffer-stuffing attack)",
+            ),
+            Self::InvalidSslResponse(b) => {
+                write!(f, "invalid answer 0x{b:02x} to SSLRequest")
+            }
+            Self::TlsRequired => f.write_str("the server does not support TLS, which is required"),
+            Self::UnsupportedProtocolVersion { major, minor } => {
+                write!(f, "unsupported protocol version {major}.{minor}")
+            }
+            Self::UnsolicitedResponse { message } => {
+                write!(f, "{message} arrived while no request was pending")
+            }
+        }
+    }
+}
+
+/// The local caller broke the rules of the API (a command in the wrong phase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// The connection is not ready for this command yet (still starting up).
+    NotReady,
+    /// The command needs an active COPY in the right direction.
+    NotCopying,
+    /// A simple Query cannot follow extended-query messages that no Sync has ended.
+    UnsyncedPipeline,
+    /// The TLS handshake was reported when none was requested.
+    UnexpectedTls,
+    /// A message could not be encoded.
+    Encode(EncodeError),
+    /// Something else, described.
+    Other(&'static str),
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotReady => f.write_str("the connection is not ready for queries"),
+            Self::NotCopying => f.write_str("no COPY in progress in that direction"),
+            Self::UnsyncedPipeline => {
+                f.write_str("a simple query cannot follow extended-query messages before a Sync")
+            }
+            Self::UnexpectedTls => f.write_str("no TLS handshake was requested"),
+            Self::Encode(e) => write!(f, "cannot encode: {e}"),
+            Self::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<EncodeError> for UsageError {
+    fn from(e: EncodeError) -> Self {
+        Self::Encode(e)
+    }
+}
+
+/// Any error of a connection state machine. Fatal errors poison the connection: every
+/// later call returns the same error.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer sent bytes that do not parse.
+    Decode(DecodeError),
+    /// The peer sent a valid message that is not allowed now.
+    Protocol(ProtocolViolation),
+    /// The local caller broke the API's rules (not fatal).
+    Usage(UsageError),
+    /// Authentication failed or was refused by policy.
+    Auth(crate::auth::AuthError),
+    /// The server reported an error that ended the connection (during startup, or a
+    /// FATAL error).
+    Server(alloc::boxed::Box<crate::db_error::DbError>),
+    /// The connection is closed (terminated, or the peer went away).
+    Closed,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Decode(e) => write!(f, "malformed message: {e}"),
+            Self::Protocol(e) => write!(f, "protocol violation: {e}"),
+            Self::Usage(e) => write!(f, "usage error: {e}"),
+            Self::Auth(e) => write!(f, "authentication failed: {e}"),
+            Self::Server(e) => write!(f, "server error: {e}"),
+            Self::Closed => f.write_str("connection closed"),
+        }
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Self::Decode(e)
+    }
+}
+
+impl From<ProtocolViolation> for Error {
+    fn from(e: ProtocolViolation) -> Self {
+        Self::Protocol(e)
+    }
+}
+
+impl From<UsageError> for Error {
+    fn from(e: UsageError) -> Self {
+        Self::Usage(e)
+    }
+}
+
+impl From<EncodeError> for Error {
+    fn from(e: EncodeError) -> Self {
+        Self::Usage(UsageError::Encode(e))
+    }
+}
+
+impl From<crate::auth::AuthError> for Error {
+    fn from(e: crate::auth::AuthError) -> Self {
+        Self::Auth(e)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ProtocolViolation {}
+#[cfg(feature = "std")]
+impl std::error::Error for UsageError {}
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}

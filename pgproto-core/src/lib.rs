@@ -51,10 +51,16 @@
 
 extern crate alloc;
 
+#[cfg(feature = "std")]
+pub mod adapter;
 pub mod auth;
+pub mod cancel;
+pub mod client;
+pub mod column;
 pub mod db_error;
 pub mod error;
 pub mod message;
+pub mod server;
 pub mod sqlstate;
 pub mod types;
 pub mod wire;
@@ -62,4 +68,4 @@ pub mod wire;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::{DecodeError, EncodeError};
+pub use error::{DecodeError, EncodeError, Error, ProtocolViolation, UsageError};

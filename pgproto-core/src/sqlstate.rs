@@ -1093,19 +1093,27 @@ impl SqlState {
             Self::Warning => "warning",
             Self::WarningDynamicResultSetsReturned => "dynamic_result_sets_returned",
             Self::WarningImplicitZeroBitPadding => "implicit_zero_bit_padding",
-            Self::WarningNullValueEliminatedInSetFunction => "null_value_eliminated_in_set_function",
+            Self::WarningNullValueEliminatedInSetFunction => {
+                "null_value_eliminated_in_set_function"
+            }
             Self::WarningPrivilegeNotGranted => "privilege_not_granted",
             Self::WarningPrivilegeNotRevoked => "privilege_not_revoked",
             Self::WarningStringDataRightTruncation => "string_data_right_truncation",
             Self::WarningDeprecatedFeature => "deprecated_feature",
             Self::NoData => "no_data",
-            Self::NoAdditionalDynamicResultSetsReturned => "no_additional_dynamic_result_sets_returned",
+            Self::NoAdditionalDynamicResultSetsReturned => {
+                "no_additional_dynamic_result_sets_returned"
+            }
             Self::SqlStatementNotYetComplete => "sql_statement_not_yet_complete",
             Self::ConnectionException => "connection_exception",
             Self::ConnectionDoesNotExist => "connection_does_not_exist",
             Self::ConnectionFailure => "connection_failure",
-            Self::SqlclientUnableToEstablishSqlconnection => "sqlclient_unable_to_establish_sqlconnection",
-            Self::SqlserverRejectedEstablishmentOfSqlconnection => "sqlserver_rejected_establishment_of_sqlconnection",
+            Self::SqlclientUnableToEstablishSqlconnection => {
+                "sqlclient_unable_to_establish_sqlconnection"
+            }
+            Self::SqlserverRejectedEstablishmentOfSqlconnection => {
+                "sqlserver_rejected_establishment_of_sqlconnection"
+            }
             Self::TransactionResolutionUnknown => "transaction_resolution_unknown",
             Self::ProtocolViolation => "protocol_violation",
             Self::TriggeredActionException => "triggered_action_exception",
@@ -1117,7 +1125,9 @@ impl SqlState {
             Self::InvalidGrantOperation => "invalid_grant_operation",
             Self::InvalidRoleSpecification => "invalid_role_specification",
             Self::DiagnosticsException => "diagnostics_exception",
-            Self::StackedDiagnosticsAccessedWithoutActiveHandler => "stacked_diagnostics_accessed_without_active_handler",
+            Self::StackedDiagnosticsAccessedWithoutActiveHandler => {
+                "stacked_diagnostics_accessed_without_active_handler"
+            }
             Self::InvalidArgumentForXquery => "invalid_argument_for_xquery",
             Self::CaseNotFound => "case_not_found",
             Self::CardinalityViolation => "cardinality_violation",
@@ -1134,7 +1144,9 @@ impl SqlState {
             Self::InvalidArgumentForNtile => "invalid_argument_for_ntile_function",
             Self::InvalidArgumentForNthValue => "invalid_argument_for_nth_value_function",
             Self::InvalidArgumentForPowerFunction => "invalid_argument_for_power_function",
-            Self::InvalidArgumentForWidthBucketFunction => "invalid_argument_for_width_bucket_function",
+            Self::InvalidArgumentForWidthBucketFunction => {
+                "invalid_argument_for_width_bucket_function"
+            }
             Self::InvalidCharacterValueForCast => "invalid_character_value_for_cast",
             Self::InvalidDatetimeFormat => "invalid_datetime_format",
             Self::InvalidEscapeCharacter => "invalid_escape_character",
@@ -1146,7 +1158,9 @@ impl SqlState {
             Self::InvalidPrecedingOrFollowingSize => "invalid_preceding_or_following_size",
             Self::InvalidRegularExpression => "invalid_regular_expression",
             Self::InvalidRowCountInLimitClause => "invalid_row_count_in_limit_clause",
-            Self::InvalidRowCountInResultOffsetClause => "invalid_row_count_in_result_offset_clause",
+            Self::InvalidRowCountInResultOffsetClause => {
+                "invalid_row_count_in_result_offset_clause"
+            }
             Self::InvalidTablesampleArgument => "invalid_tablesample_argument",
             Self::InvalidTablesampleRepeat => "invalid_tablesample_repeat",
             Self::InvalidTimeZoneDisplacementValue => "invalid_time_zone_displacement_value",
@@ -1173,7 +1187,9 @@ impl SqlState {
             Self::InvalidXmlComment => "invalid_xml_comment",
             Self::InvalidXmlProcessingInstruction => "invalid_xml_processing_instruction",
             Self::DuplicateJsonObjectKeyValue => "duplicate_json_object_key_value",
-            Self::InvalidArgumentForSqlJsonDatetimeFunction => "invalid_argument_for_sql_json_datetime_function",
+            Self::InvalidArgumentForSqlJsonDatetimeFunction => {
+                "invalid_argument_for_sql_json_datetime_function"
+            }
             Self::InvalidJsonText => "invalid_json_text",
             Self::InvalidSqlJsonSubscript => "invalid_sql_json_subscript",
             Self::MoreThanOneSqlJsonItem => "more_than_one_sql_json_item",
@@ -1188,7 +1204,9 @@ impl SqlState {
             Self::TooManyJsonArrayElements => "too_many_json_array_elements",
             Self::TooManyJsonObjectMembers => "too_many_json_object_members",
             Self::SqlJsonScalarRequired => "sql_json_scalar_required",
-            Self::SqlJsonItemCannotBeCastToTargetType => "sql_json_item_cannot_be_cast_to_target_type",
+            Self::SqlJsonItemCannotBeCastToTargetType => {
+                "sql_json_item_cannot_be_cast_to_target_type"
+            }
             Self::IntegrityConstraintViolation => "integrity_constraint_violation",
             Self::RestrictViolation => "restrict_violation",
             Self::NotNullViolation => "not_null_violation",
@@ -1200,12 +1218,22 @@ impl SqlState {
             Self::InvalidTransactionState => "invalid_transaction_state",
             Self::ActiveSqlTransaction => "active_sql_transaction",
             Self::BranchTransactionAlreadyActive => "branch_transaction_already_active",
-            Self::HeldCursorRequiresSameIsolationLevel => "held_cursor_requires_same_isolation_level",
-            Self::InappropriateAccessModeForBranchTransaction => "inappropriate_access_mode_for_branch_transaction",
-            Self::InappropriateIsolationLevelForBranchTransaction => "inappropriate_isolation_level_for_branch_transaction",
-            Self::NoActiveSqlTransactionForBranchTransaction => "no_active_sql_transaction_for_branch_transaction",
+            Self::HeldCursorRequiresSameIsolationLevel => {
+                "held_cursor_requires_same_isolation_level"
+            }
+            Self::InappropriateAccessModeForBranchTransaction => {
+                "inappropriate_access_mode_for_branch_transaction"
+            }
+            Self::InappropriateIsolationLevelForBranchTransaction => {
+                "inappropriate_isolation_level_for_branch_transaction"
+            }
+            Self::NoActiveSqlTransactionForBranchTransaction => {
+                "no_active_sql_transaction_for_branch_transaction"
+            }
             Self::ReadOnlySqlTransaction => "read_only_sql_transaction",
-            Self::SchemaAndDataStatementMixingNotSupported => "schema_and_data_statement_mixing_not_supported",
+            Self::SchemaAndDataStatementMixingNotSupported => {
+                "schema_and_data_statement_mixing_not_supported"
+            }
             Self::NoActiveSqlTransaction => "no_active_sql_transaction",
             Self::InFailedSqlTransaction => "in_failed_sql_transaction",
             Self::IdleInTransactionSessionTimeout => "idle_in_transaction_session_timeout",
@@ -1214,7 +1242,9 @@ impl SqlState {
             Self::TriggeredDataChangeViolation => "triggered_data_change_violation",
             Self::InvalidAuthorizationSpecification => "invalid_authorization_specification",
             Self::InvalidPassword => "invalid_password",
-            Self::DependentPrivilegeDescriptorsStillExist => "dependent_privilege_descriptors_still_exist",
+            Self::DependentPrivilegeDescriptorsStillExist => {
+                "dependent_privilege_descriptors_still_exist"
+            }
             Self::DependentObjectsStillExist => "dependent_objects_still_exist",
             Self::InvalidTransactionTermination => "invalid_transaction_termination",
             Self::SqlRoutineException => "sql_routine_exception",
@@ -1330,7 +1360,9 @@ impl SqlState {
             Self::FdwInvalidHandle => "fdw_invalid_handle",
             Self::FdwInvalidOptionIndex => "fdw_invalid_option_index",
             Self::FdwInvalidOptionName => "fdw_invalid_option_name",
-            Self::FdwInvalidStringLengthOrBufferLength => "fdw_invalid_string_length_or_buffer_length",
+            Self::FdwInvalidStringLengthOrBufferLength => {
+                "fdw_invalid_string_length_or_buffer_length"
+            }
             Self::FdwInvalidStringFormat => "fdw_invalid_string_format",
             Self::FdwInvalidUseOfNullPointer => "fdw_invalid_use_of_null_pointer",
             Self::FdwTooManyHandles => "fdw_too_many_handles",

@@ -1,10 +1,28 @@
 //! # pgproto-tokio
 //!
-//! The tokio adapter of pgproto: it will move bytes between sockets and the sans-IO
-//! [`pgproto_core`] state machines, and make no protocol decision of its own.
+//! Tokio adapter for pgproto. It moves bytes between tokio sockets and the sans-IO
+//! [`pgproto_core`] state machines and wakes waiters; every protocol decision is the
+//! core's.
 //!
-//! This crate is a skeleton for now: the client and server APIs arrive with the client-role
-//! and server-role work. Until then it re-exports the core, whose codec is complete.
+//! - [`Client`]: an async PostgreSQL client. Concurrent calls on one client are
+//!   pipelined automatically: a background task writes requests as they come and routes
+//!   each response to its caller.
+//! - [`server`]: accept PostgreSQL clients and answer them with a [`server::Handler`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pgproto_tokio::Error> {
+//! let client = pgproto_tokio::Client::connect("postgresql://postgres@localhost/postgres?sslmode=disable").await?;
+//! let sets = client.simple_query("select 1 as one").await?;
+//! assert_eq!(sets[0].rows[0].raw("one"), Some(Some(&b"1"[..])));
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 
+mod client;
+pub mod server;
+
+pub use client::Client;
 pub use pgproto_core as core;
+pub use pgproto_core::adapter::Error;
+pub use pgproto_core::client::{Column, Notification, ResultSet, Row};
+pub use pgproto_core::db_error::DbError;

@@ -146,6 +146,17 @@ pub enum AuthError {
         /// What was wrong.
         reason: &'static str,
     },
+    /// The client's policy (`require_auth`, or `channel_binding=require`) refuses the
+    /// method the server asked for.
+    MethodNotAllowed(&'static str),
+    /// The server asked for a password, but none was configured.
+    PasswordRequired,
+    /// The server asked for a method this library does not implement (GSSAPI, SSPI,
+    /// Kerberos).
+    UnsupportedMethod(&'static str),
+    /// The server reported success before proving it knows the password (AuthenticationOk
+    /// before SASLFinal).
+    ServerSkippedVerification,
     /// A method was called out of order (e.g. `handle_server_final` before
     /// `handle_server_first`, or any call after the exchange finished).
     OutOfOrder {
@@ -197,6 +208,19 @@ impl fmt::Display for AuthError {
                 write!(f, "unsupported SASL mechanism: {mechanism}")
             }
             Self::InvalidVerifier { reason } => write!(f, "invalid SCRAM secret: {reason}"),
+            Self::MethodNotAllowed(method) => write!(
+                f,
+                "the server asked for authentication method {method}, which the client's policy does not allow"
+            ),
+            Self::PasswordRequired => {
+                f.write_str("the server asked for a password, but none was given")
+            }
+            Self::UnsupportedMethod(method) => {
+                write!(f, "authentication method {method} is not supported")
+            }
+            Self::ServerSkippedVerification => f.write_str(
+                "the server completed authentication without proving it knows the password",
+            ),
             Self::OutOfOrder { called, state } => {
                 write!(f, "SCRAM {called} called out of order ({state})")
             }

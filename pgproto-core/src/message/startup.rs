@@ -233,11 +233,14 @@ impl<'a> BackendKeyData<'a> {
     }
 }
 
-/// NegotiateProtocolVersion (B, `v`): the newest minor version the server supports and the
-/// `_pq_.` options it does not recognise.
+/// NegotiateProtocolVersion (B, `v`): the newest protocol version the server supports and
+/// the `_pq_.` options it does not recognise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NegotiateProtocolVersion<'a> {
-    /// Newest minor version supported for the requested major version.
+    /// Newest version supported for the requested major version. The manual calls it the
+    /// "minor version", but PostgreSQL (15 and 18 alike) sends the whole version code
+    /// (`3 << 16 | minor`), which libpq also expects; [`Self::protocol_version`] reads
+    /// either form.
     pub newest_minor_version: u32,
     /// Protocol options the server did not recognise.
     pub unrecognized_options: List<'a, &'a str>,
@@ -264,6 +267,18 @@ impl<'a> NegotiateProtocolVersion<'a> {
             newest_minor_version,
             unrecognized_options,
         })
+    }
+
+    /// The offered version: a full version code (what PostgreSQL sends) or, below
+    /// `1 << 16`, a bare minor version of `requested_major`.
+    pub fn protocol_version(&self, requested_major: u16) -> ProtocolVersion {
+        match u16::try_from(self.newest_minor_version) {
+            Ok(minor) => ProtocolVersion {
+                major: requested_major,
+                minor,
+            },
+            Err(_) => ProtocolVersion::from_code(self.newest_minor_version),
+        }
     }
 
     /// Appends the message to `buf`.

@@ -41,7 +41,7 @@ mod cluster;
 mod error;
 mod install;
 mod server_account;
-mod tls;
+pub mod tls;
 mod version;
 
 pub use cluster::{HbaMethod, PasswordEncryption, PgCluster, PgClusterBuilder};

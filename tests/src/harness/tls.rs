@@ -12,13 +12,13 @@ use super::error::{HarnessError, HarnessResult};
 
 /// PEM-encoded material for a TLS-enabled cluster.
 #[derive(Debug, Clone)]
-pub(crate) struct TlsMaterial {
+pub struct TlsMaterial {
     /// The CA certificate clients should trust (`sslrootcert`).
-    pub(crate) ca_cert_pem: String,
+    pub ca_cert_pem: String,
     /// The server certificate (`ssl_cert_file`).
-    pub(crate) server_cert_pem: String,
+    pub server_cert_pem: String,
     /// The server's private key (`ssl_key_file`).
-    pub(crate) server_key_pem: String,
+    pub server_key_pem: String,
 }
 
 fn rcgen_error(what: &str, err: rcgen::Error) -> HarnessError {
@@ -26,7 +26,7 @@ fn rcgen_error(what: &str, err: rcgen::Error) -> HarnessError {
 }
 
 /// Generates a fresh CA and a server certificate signed by it.
-pub(crate) fn generate() -> HarnessResult<TlsMaterial> {
+pub fn generate() -> HarnessResult<TlsMaterial> {
     let ca_key = KeyPair::generate().map_err(|e| rcgen_error("CA key", e))?;
     let mut ca_params = CertificateParams::default();
     ca_params.distinguished_name = DistinguishedName::new();

@@ -1,0 +1,33 @@
+//! A server that answers every query, simple or extended, with one int4 column
+//! `?column?` = 1 (`SELECT 1`): the benchmark target for the blocking adapter.
+//!
+//! ```sh
+//! cargo run --release -p pgproto-blocking --example fixed_server -- --listen 127.0.0.1:5433
+//! ```
+
+use pgproto_blocking::server::{serve, Handler, ServerOptions};
+use pgproto_blocking::Error;
+use pgproto_core::server::{Server, ServerEvent};
+use pgproto_core::testing::{fixed_answer, ServerArgs};
+
+struct Fixed;
+
+impl Handler for Fixed {
+    fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
+        Ok(fixed_answer(server, event)?)
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = ServerArgs::parse(std::env::args().skip(1))?;
+    if args.tls_cert.is_some() {
+        return Err("TLS is not available in this build of the example yet".into());
+    }
+    let mut random = [0u8; 32];
+    getrandom::getrandom(&mut random)?;
+    let options = ServerOptions::new(args.server_auth(&random)?);
+    let listener = std::net::TcpListener::bind(&args.listen)?;
+    eprintln!("fixed_server listening on {}", listener.local_addr()?);
+    serve(listener, options, |_| Fixed)?;
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! The blocking client: a socket, a core [`pgproto_core::client::Client`], and a loop that
+//! moves bytes until the request at hand completes.
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use pgproto_core::cancel::CancelToken;
+use pgproto_core::client::{
+    Client as Core, ConnInfo, Event, Notification, RequestId, ResultCollector, ResultSet, Row,
+};
+use pgproto_core::db_error::DbError;
+use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
+
+use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
+
+use crate::Error;
+
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.read(buf),
+            Self::Unix(s) => s.read(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.write_all(buf),
+            Self::Unix(s) => s.write_all(buf),
+        }
+    }
+}
+
+/// A blocking connection to PostgreSQL.
+pub struct Client {
+    stream: Stream,
+    core: Core,
+    read_buf: Box<[u8]>,
+    notifications: VecDeque<Notification>,
+    notices: Vec<DbError>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("core", &self.core)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects with a libpq-style URL (`postgresql://user:pw@host:port/db?sslmode=disable`)
+    /// or `key=value` string, completed by the `PG*` environment variables and the
+    /// password file as libpq does. Hosts are tried in order.
+    pub fn connect(conninfo: &str) -> Result<Self, Error> {
+        let info = conninfo_from_env(conninfo)?;
+        let mut last_error = None;
+        for (host, port) in &info.hosts {
+            let (host, port) = (host.as_str(), *port);
+            let info = with_passfile_password(&info, host, port);
+            match Self::connect_host(&info, host, port) {
+                Ok(client) => return Ok(client),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or(Error::Unsupported("no host to connect to")))
+    }
+
+    fn connect_host(info: &ConnInfo, host: &str, port: u16) -> Result<Self, Error> {
+        let timeout = info
+            .connect_timeout_secs
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs);
+        let stream = if host.starts_with('/') {
+            let path = format!("{host}/.s.PGSQL.{port}");
+            Stream::Unix(UnixStream::connect(path)?)
+        } else {
+            let addrs = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))?;
+            let mut last = None;
+            let mut connected = None;
+            for addr in addrs {
+                let attempt = match timeout {
+                    Some(t) => TcpStream::connect_timeout(&addr, t),
+                    None => TcpStream::connect(addr),
+                };
+                match attempt {
+                    Ok(s) => {
+                        connected = Some(s);
+                        break;
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            let s = match (connected, last) {
+                (Some(s), _) => s,
+                (None, Some(e)) => return Err(e.into()),
+                (None, None) => return Err(Error::Unsupported("host resolved to no address")),
+            };
+            s.set_nodelay(true)?;
+            Stream::Tcp(s)
+        };
+        let mut config = info.config.clone();
+        if host.starts_with('/') {
+            // No TLS over Unix sockets, as libpq.
+            config.ssl_mode = pgproto_core::client::SslMode::Disable;
+        }
+        let mut nonce = [0u8; 24];
+        getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
+        let mut client = Self {
+            stream,
+            core: Core::new(config, &nonce),
+            read_buf: vec![0; 64 * 1024].into_boxed_slice(),
+            notifications: VecDeque::new(),
+            notices: Vec::new(),
+        };
+        client.drive(|event| match event {
+            Event::Ready => Ok(true),
+            Event::StartTls => Err(Error::Unsupported(
+                "TLS in the blocking adapter (use sslmode=disable for now)",
+            )),
+            _ => Ok(false),
+        })?;
+        Ok(client)
+    }
+
+    /// Runs the I/O loop, handing every non-asynchronous event to `on_event` until it
+    /// returns `Ok(true)`.
+    fn drive(
+        &mut self,
+        mut on_event: impl FnMut(Event) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        loop {
+            self.flush()?;
+            match self.core.poll_event()? {
+                Some(Event::Notification(n)) => self.notifications.push_back(n),
+                Some(Event::Notice(n)) => self.notices.push(*n),
+                Some(Event::ParameterStatus { .. }) => {}
+                Some(event) => {
+                    if on_event(event)? {
+                        return Ok(());
+                    }
+                }
+                None => {
+                    // Whatever the input produced (an authentication answer) goes out
+                    // before waiting for more.
+                    self.flush()?;
+                    let n = self.stream.read(&mut self.read_buf)?;
+                    match self.read_buf.get(..n) {
+                        Some(data) if n > 0 => self.core.handle_input(data),
+                        _ => self.core.handle_eof(),
+                    }
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        while let Some(bytes) = self.core.poll_transmit() {
+            self.stream.write_all(&bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Collects the responses of requests `first..=last` (the last one ends the
+    /// operation).
+    fn collect(
+        &mut self,
+        first: RequestId,
+        last: RequestId,
+        mut collector: ResultCollector,
+    ) -> Result<ResultCollector, Error> {
+        self.drive(|event| {
+            if let Event::Response {
+                request,
+                response,
+                complete,
+            } = event
+            {
+                if request < first || request > last {
+                    return Ok(false);
+                }
+                collector.push(response);
+                return Ok(complete && request == last);
+            }
+            Ok(false)
+        })?;
+        Ok(collector)
+    }
+
+    /// Runs one or more statements with the simple query protocol; returns every
+    /// statement's result (values in text format).
+    pub fn simple_query(&mut self, sql: &str) -> Result<Vec<ResultSet>, Error> {
+        let id = self.core.query(sql)?;
+        let collector = self.collect(id, id, ResultCollector::new(None))?;
+        Ok(collector.finish()?)
+    }
+
+    /// Runs one statement with the extended protocol (unnamed statement and portal, one
+    /// round trip) with already-encoded parameters, returning its rows.
+    ///
+    /// `param_types` may be empty (the server infers them); `params` are in
+    /// `param_format`, results in `result_format`.
+    pub fn query_raw(
+        &mut self,
+        sql: &str,
+        param_types: &[Oid],
+        params: &[Option<&[u8]>],
+        param_format: Format,
+        result_format: Format,
+    ) -> Result<ResultSet, Error> {
+        let first = self.core.parse("", sql, param_types)?;
+        let param_formats = [param_format];
+        let result_formats = [result_format];
+        self.core.bind(&Bind {
+            portal: "",
+            statement: "",
+            param_formats: List::new(&param_formats),
+            params: List::new(params),
+            result_formats: List::new(&result_formats),
+        })?;
+        self.core.describe_portal("")?;
+        self.core.execute("", 0)?;
+        let last = self.core.sync()?;
+        let sets = self
+            .collect(first, last, ResultCollector::new(None))?
+            .finish()?;
+        sets.into_iter()
+            .next()
+            .ok_or(Error::Unsupported("no result from Execute"))
+    }
+
+    /// Rows of [`Client::query_raw`] with text parameters and results.
+    pub fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> Result<Vec<Row>, Error> {
+        let raw: Vec<Option<&[u8]>> = params.iter().map(|p| p.map(str::as_bytes)).collect();
+        Ok(self
+            .query_raw(sql, &[], &raw, Format::Text, Format::Text)?
+            .rows)
+    }
+
+    /// Notifications received so far (LISTEN/NOTIFY), oldest first.
+    pub fn take_notifications(&mut self) -> Vec<Notification> {
+        self.notifications.drain(..).collect()
+    }
+
+    /// Waits for a notification, reading from the server if none is queued.
+    pub fn wait_notification(&mut self) -> Result<Notification, Error> {
+        if let Some(n) = self.notifications.pop_front() {
+            return Ok(n);
+        }
+        let mut got = None;
+        while got.is_none() {
+            self.drive(|_| Ok(false)).or_else(|e| match e {
+                Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
+                e => Err(e),
+            })?;
+            got = self.notifications.pop_front();
+        }
+        got.ok_or(Error::Unsupported("no notification"))
+    }
+
+    /// Notices received so far, oldest first.
+    pub fn take_notices(&mut self) -> Vec<DbError> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// The key for cancelling this connection's running query from elsewhere.
+    pub fn cancel_token(&self) -> Option<CancelToken> {
+        self.core.cancel_token().cloned()
+    }
+
+    /// The transaction status after the last completed request.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.core.transaction_status()
+    }
+
+    /// A run-time parameter the server reported (`server_version`, `TimeZone`, ...).
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.core.parameter(name)
+    }
+
+    /// The core state machine (for inspection).
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// Sends Terminate and closes the connection.
+    pub fn close(mut self) -> Result<(), Error> {
+        self.core.terminate();
+        self.flush()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.core.terminate();
+        let _ = self.flush();
+    }
+}

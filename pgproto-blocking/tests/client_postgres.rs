@@ -1,0 +1,214 @@
+//! The blocking client against real PostgreSQL 15 and 18 started by the harness.
+
+use pgproto_blocking::{Client, Error};
+use pgproto_core::message::{Format, TransactionStatus};
+use pgproto_core::sqlstate::SqlState;
+use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+
+fn cluster(version: PgVersion, auth: HbaMethod) -> PgCluster {
+    PgCluster::builder()
+        .version(version)
+        .auth(auth)
+        .start()
+        .unwrap()
+}
+
+fn conninfo(pg: &PgCluster, user: &str, password: Option<&str>) -> String {
+    format!("{} sslmode=disable", pg.connection_string(user, password))
+}
+
+fn simple_and_extended(version: PgVersion) {
+    let pg = cluster(version, HbaMethod::Trust);
+    let mut c = Client::connect(&conninfo(&pg, pg.superuser(), None)).unwrap();
+    assert!(c
+        .parameter("server_version")
+        .unwrap()
+        .starts_with(&version.major().to_string()));
+    assert!(c.cancel_token().is_some());
+
+    // Several statements, several result sets, an empty query.
+    let sets = c
+        .simple_query("select 1 as a, 'x' as b; select g from generate_series(1,3) g")
+        .unwrap();
+    assert_eq!(sets.len(), 2);
+    assert_eq!(sets[0].rows[0].raw("a"), Some(Some(&b"1"[..])));
+    assert_eq!(sets[0].rows[0].raw("b"), Some(Some(&b"x"[..])));
+    assert_eq!(sets[1].rows.len(), 3);
+    assert_eq!(sets[1].rows_affected(), 3);
+    let empty = c.simple_query("").unwrap();
+    assert!(
+        empty.len() == 1 && empty[0].tag.is_none(),
+        "empty query: {empty:?}"
+    );
+
+    // An error is a typed database error and the connection stays usable.
+    let err = c.simple_query("select 1/0").unwrap_err();
+    let db = err.as_db_error().expect("database error");
+    assert_eq!(db.code, SqlState::DivisionByZero);
+    assert_eq!(c.simple_query("select 2").unwrap()[0].rows.len(), 1);
+
+    // Extended protocol with text and binary parameters and results.
+    let rows = c
+        .query_text(
+            "select $1::int + 1 as n, $2::text as t",
+            &[Some("41"), None],
+        )
+        .unwrap();
+    assert_eq!(rows[0].raw("n"), Some(Some(&b"42"[..])));
+    assert_eq!(rows[0].raw("t"), Some(None));
+    let set = c
+        .query_raw(
+            "select $1::int4 * 2",
+            &[23],
+            &[Some(&21i32.to_be_bytes())],
+            Format::Binary,
+            Format::Binary,
+        )
+        .unwrap();
+    assert_eq!(
+        set.rows[0].raw(0usize),
+        Some(Some(&42i32.to_be_bytes()[..]))
+    );
+
+    // An extended error, then the connection recovers.
+    let err = c
+        .query_text("select * from no_such_table", &[])
+        .unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().code, SqlState::UndefinedTable);
+    assert_eq!(c.query_text("select 1", &[]).unwrap().len(), 1);
+
+    // Transaction status follows ReadyForQuery.
+    c.simple_query("begin").unwrap();
+    assert_eq!(c.transaction_status(), TransactionStatus::InTransaction);
+    let _ = c.simple_query("select 1/0");
+    assert_eq!(c.transaction_status(), TransactionStatus::Failed);
+    c.simple_query("rollback").unwrap();
+    assert_eq!(c.transaction_status(), TransactionStatus::Idle);
+
+    // Notices and notifications arrive as events.
+    c.simple_query("do $$ begin raise notice 'hello'; end $$")
+        .unwrap();
+    assert_eq!(c.take_notices()[0].message, "hello");
+    c.simple_query("listen chan; notify chan, 'payload'")
+        .unwrap();
+    let n = c.wait_notification().unwrap();
+    assert_eq!(
+        (n.channel.as_str(), n.payload.as_str()),
+        ("chan", "payload")
+    );
+    c.close().unwrap();
+}
+
+#[test]
+fn simple_and_extended_pg15() {
+    simple_and_extended(PgVersion::V15);
+}
+
+#[test]
+fn simple_and_extended_pg18() {
+    simple_and_extended(PgVersion::V18);
+}
+
+#[test]
+fn protocol_negotiation() {
+    // PostgreSQL 15 speaks 3.0 only and negotiates down; 18 accepts 3.2 and sends a
+    // 32-byte cancel key.
+    for (version, minor, key_len) in [(PgVersion::V15, 0, 4), (PgVersion::V18, 2, 32)] {
+        let pg = cluster(version, HbaMethod::Trust);
+        let c = Client::connect(&conninfo(&pg, pg.superuser(), None)).unwrap();
+        assert_eq!(c.core().protocol_version().minor, minor, "{version:?}");
+        assert_eq!(c.cancel_token().unwrap().secret_key.len(), key_len);
+    }
+}
+
+#[test]
+fn connection_errors_are_reported() {
+    let pg = cluster(PgVersion::V15, HbaMethod::Trust);
+    let err = Client::connect(&format!(
+        "{} dbname=no_such_db",
+        conninfo(&pg, pg.superuser(), None)
+    ))
+    .unwrap_err();
+    assert_eq!(
+        err.as_db_error().unwrap().code,
+        SqlState::InvalidCatalogName
+    );
+    // Nothing listens on port 1.
+    assert!(matches!(
+        Client::connect("host=127.0.0.1 port=1 user=x sslmode=disable"),
+        Err(Error::Io(_))
+    ));
+}
+
+fn auth_methods(version: PgVersion) {
+    use pgproto_core::client::AuthMethod;
+    use pgproto_tests::harness::PasswordEncryption;
+    let pg = cluster(version, HbaMethod::Trust);
+    pg.create_role("scram_user", "pa ss", PasswordEncryption::ScramSha256)
+        .unwrap();
+    pg.create_role("md5_user", "secret", PasswordEncryption::Md5)
+        .unwrap();
+    for (method, user, password, expected) in [
+        (
+            HbaMethod::ScramSha256,
+            "scram_user",
+            "pa ss",
+            AuthMethod::ScramSha256,
+        ),
+        (HbaMethod::Md5, "md5_user", "secret", AuthMethod::Md5),
+        (
+            HbaMethod::Password,
+            "md5_user",
+            "secret",
+            AuthMethod::Password,
+        ),
+    ] {
+        pg.set_hba(method).unwrap();
+        let c = Client::connect(&conninfo(&pg, user, Some(password))).unwrap();
+        assert_eq!(c.core().auth_method(), Some(expected), "{method:?}");
+        // A wrong password is the server's 28P01.
+        let err = Client::connect(&conninfo(&pg, user, Some("wrong"))).unwrap_err();
+        assert_eq!(
+            err.as_db_error().map(|e| e.code),
+            Some(SqlState::InvalidPassword),
+            "{method:?}: {err}"
+        );
+        // No password at all is refused locally.
+        let err = Client::connect(&conninfo(&pg, user, None)).unwrap_err();
+        assert!(err.to_string().contains("password"), "{err}");
+    }
+    // require_auth refuses weaker methods: the server asks for cleartext.
+    pg.set_hba(HbaMethod::Password).unwrap();
+    let err = Client::connect(&format!(
+        "{} require_auth=scram-sha-256",
+        conninfo(&pg, "md5_user", Some("secret"))
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("does not allow"), "{err}");
+    // channel_binding=require without TLS never sends the password.
+    pg.set_hba(HbaMethod::ScramSha256).unwrap();
+    let err = Client::connect(&format!(
+        "{} channel_binding=require",
+        conninfo(&pg, "scram_user", Some("pa ss"))
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("channel binding"), "{err}");
+    // Trust, when require_auth excludes "none".
+    pg.set_hba(HbaMethod::Trust).unwrap();
+    let err = Client::connect(&format!(
+        "{} require_auth=md5",
+        conninfo(&pg, "md5_user", None)
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("none"), "{err}");
+}
+
+#[test]
+fn auth_methods_pg15() {
+    auth_methods(PgVersion::V15);
+}
+
+#[test]
+fn auth_methods_pg18() {
+    auth_methods(PgVersion::V18);
+}

@@ -1,0 +1,94 @@
+//! The blocking server framework against real clients: psql, pgbench, and this crate's
+//! own client.
+
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use pgproto_blocking::server::{serve_until, Handler, ServerOptions};
+use pgproto_blocking::{Client, Error};
+use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
+use pgproto_core::testing::fixed_answer;
+
+struct Fixed;
+
+impl Handler for Fixed {
+    fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
+        Ok(fixed_answer(server, event)?)
+    }
+}
+
+fn start(kind: AuthKind) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut auth = ServerAuth::new(kind, b"mock");
+    auth.add_user("bob", "pw", b"0123456789abcdef").unwrap();
+    std::thread::spawn(move || {
+        serve_until(
+            listener,
+            ServerOptions::new(auth),
+            |_| Fixed,
+            Arc::new(AtomicBool::new(false)),
+        )
+    });
+    port
+}
+
+#[test]
+fn psql_pgbench_and_own_client() {
+    let port = start(AuthKind::Md5);
+    let conninfo = format!("host=127.0.0.1 port={port} user=bob password=pw sslmode=disable");
+    let out = Command::new("/usr/lib/postgresql/15/bin/psql")
+        .args(["-X", "-At", "-d", &conninfo, "-c", "select 1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+
+    let script = std::env::temp_dir().join(format!("pgproto-blocking-{port}.sql"));
+    std::fs::write(&script, "select 1;\n").unwrap();
+    let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
+        .env("PGPASSWORD", "pw")
+        .args([
+            "-n",
+            "-t",
+            "100",
+            "-c",
+            "3",
+            "-M",
+            "extended",
+            "-h",
+            "127.0.0.1",
+        ])
+        .args(["-p", &port.to_string(), "-U", "bob", "-f"])
+        .arg(&script)
+        .arg("postgres")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&script);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("actually processed: 300/300"), "{stdout}");
+
+    let mut c = Client::connect(&conninfo).unwrap();
+    let sets = c.simple_query("select anything").unwrap();
+    assert_eq!(sets[0].rows[0].raw(0usize), Some(Some(&b"1"[..])));
+    let rows = c.query_text("select $1::int4", &[Some("5")]).unwrap();
+    assert_eq!(rows[0].raw("?column?"), Some(Some(&b"1"[..])));
+    let err = Client::connect(&format!(
+        "host=127.0.0.1 port={port} user=bob password=no sslmode=disable"
+    ))
+    .unwrap_err();
+    assert_eq!(
+        err.as_db_error().unwrap().code,
+        pgproto_core::sqlstate::SqlState::InvalidPassword
+    );
+}

@@ -1,0 +1,175 @@
+//! Assembling responses into results: columns, rows, result sets. The adapters share this
+//! instead of each collecting events its own way.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::response::{CommandTag, DataRowBody, Response};
+use crate::column::Column;
+use crate::db_error::DbError;
+use crate::message::{ListIter, Oid};
+
+/// A column reference: an index or a name.
+pub trait ColumnIndex {
+    /// The column's position, if it exists.
+    fn index(&self, columns: &[Column]) -> Option<usize>;
+}
+
+impl ColumnIndex for usize {
+    fn index(&self, columns: &[Column]) -> Option<usize> {
+        (*self < columns.len()).then_some(*self)
+    }
+}
+
+impl ColumnIndex for &str {
+    fn index(&self, columns: &[Column]) -> Option<usize> {
+        columns.iter().position(|c| c.name == *self)
+    }
+}
+
+/// One row: its columns (shared by the rows of a result set) and its values (a slice of
+/// the input buffer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    columns: Arc<[Column]>,
+    body: DataRowBody,
+}
+
+impl Row {
+    /// A row.
+    pub fn new(columns: Arc<[Column]>, body: DataRowBody) -> Self {
+        Self { columns, body }
+    }
+
+    /// The columns.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// Whether the row has no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values in order (`None`: NULL).
+    pub fn values(&self) -> ListIter<'_, Option<&[u8]>> {
+        self.body.values()
+    }
+
+    /// The raw value of a column: `None` if the column does not exist, `Some(None)` for
+    /// NULL.
+    pub fn raw<I: ColumnIndex>(&self, column: I) -> Option<Option<&[u8]>> {
+        let i = column.index(&self.columns)?;
+        self.body.values().nth(i)
+    }
+
+    /// The position of a column.
+    pub fn column_index<I: ColumnIndex>(&self, column: I) -> Option<usize> {
+        column.index(&self.columns)
+    }
+}
+
+/// The rows and completion tag of one statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultSet {
+    /// Columns (empty for statements that return no rows).
+    pub columns: Arc<[Column]>,
+    /// Rows.
+    pub rows: Vec<Row>,
+    /// The CommandComplete tag; `None` for an empty query or a suspended portal.
+    pub tag: Option<CommandTag>,
+}
+
+impl ResultSet {
+    /// The affected or returned row count from the tag.
+    pub fn rows_affected(&self) -> u64 {
+        self.tag.as_ref().and_then(CommandTag::rows).unwrap_or(0)
+    }
+}
+
+/// Collects the responses of one operation (a simple query, or an extended-protocol
+/// sequence ending in Sync) into result sets, keeping the first error.
+///
+/// ```
+/// use pgproto_core::client::{ResultCollector};
+/// let collector = ResultCollector::new(None);
+/// assert!(collector.finish().unwrap().is_empty());
+/// ```
+#[derive(Debug, Default)]
+pub struct ResultCollector {
+    columns: Option<Arc<[Column]>>,
+    rows: Vec<Row>,
+    sets: Vec<ResultSet>,
+    error: Option<alloc::boxed::Box<DbError>>,
+    parameter_types: Option<Vec<Oid>>,
+}
+
+impl ResultCollector {
+    /// A collector; `columns` are known in advance for a prepared statement (the portal's
+    /// rows then need no RowDescription).
+    pub fn new(columns: Option<Arc<[Column]>>) -> Self {
+        Self {
+            columns,
+            ..Self::default()
+        }
+    }
+
+    /// Takes one response.
+    pub fn push(&mut self, response: Response) {
+        match response {
+            Response::RowDescription(d) => {
+                self.columns = Some(Column::from_description(&d));
+            }
+            Response::NoData => self.columns = Some(Arc::from(Vec::new())),
+            Response::DataRow(body) => {
+                let columns = self
+                    .columns
+                    .clone()
+                    .unwrap_or_else(|| Arc::from(Vec::new()));
+                self.rows.push(Row::new(columns, body));
+            }
+            Response::CommandComplete(tag) => self.end_set(Some(tag)),
+            Response::EmptyQuery | Response::PortalSuspended => self.end_set(None),
+            Response::ParameterDescription(types) => self.parameter_types = Some(types),
+            Response::Error(e) if self.error.is_none() => self.error = Some(e),
+            _ => {}
+        }
+    }
+
+    fn end_set(&mut self, tag: Option<CommandTag>) {
+        let columns = self.columns.take().unwrap_or_else(|| Arc::from(Vec::new()));
+        self.sets.push(ResultSet {
+            columns,
+            rows: core::mem::take(&mut self.rows),
+            tag,
+        });
+    }
+
+    /// The columns described so far (after a statement Describe).
+    pub fn columns(&self) -> Option<&Arc<[Column]>> {
+        self.columns.as_ref()
+    }
+
+    /// Parameter types from a statement Describe.
+    pub fn parameter_types(&self) -> Option<&[Oid]> {
+        self.parameter_types.as_deref()
+    }
+
+    /// The first error, if any.
+    pub fn error(&self) -> Option<&DbError> {
+        self.error.as_deref()
+    }
+
+    /// The result sets, or the first error.
+    pub fn finish(self) -> Result<Vec<ResultSet>, alloc::boxed::Box<DbError>> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.sets),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Routing responses to whoever issued the requests: the async adapters' connection
+//! tasks keep one [`Router`] and deliver each [`Event::Response`](super::Event::Response)
+//! to the waiter registered for its request.
+
+use alloc::collections::VecDeque;
+
+use super::RequestId;
+
+/// Waiters for ranges of requests, in issue order.
+///
+/// An operation (a query, a prepare, a pipeline ending in Sync) issues consecutive
+/// requests `first..=last`; its responses go to one waiter, which is removed when
+/// `last` completes.
+///
+/// ```
+/// use pgproto_core::client::{RequestId, Router};
+/// let mut router = Router::new();
+/// router.add(RequestId(0), RequestId(2), "query A");
+/// let mut seen = None;
+/// router.dispatch(RequestId(1), true, |w| seen = Some(*w));
+/// assert_eq!(seen, Some("query A"));
+/// router.dispatch(RequestId(2), true, |_| {});
+/// assert!(router.is_empty());
+/// ```
+#[derive(Debug)]
+pub struct Router<T> {
+    routes: VecDeque<(RequestId, RequestId, T)>,
+}
+
+impl<T> Default for Router<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Router<T> {
+    /// No waiters.
+    pub fn new() -> Self {
+        Self {
+            routes: VecDeque::new(),
+        }
+    }
+
+    /// Registers `waiter` for requests `first..=last`.
+    pub fn add(&mut self, first: RequestId, last: RequestId, waiter: T) {
+        self.routes.push_back((first, last, waiter));
+    }
+
+    /// Hands the waiter of `request` to `deliver`; drops the waiter once its last request
+    /// completed. Returns whether a waiter was found.
+    pub fn dispatch(
+        &mut self,
+        request: RequestId,
+        complete: bool,
+        deliver: impl FnOnce(&T),
+    ) -> bool {
+        let Some(i) = self
+            .routes
+            .iter()
+            .position(|(first, last, _)| *first <= request && request <= *last)
+        else {
+            return false;
+        };
+        let mut done = false;
+        if let Some((_, last, waiter)) = self.routes.get(i) {
+            deliver(waiter);
+            done = complete && *last == request;
+        }
+        if done {
+            self.routes.remove(i);
+        }
+        true
+    }
+
+    /// Whether no waiter is registered.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Removes every waiter (the connection failed).
+    pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        self.routes.drain(..).map(|(_, _, w)| w)
+    }
+}

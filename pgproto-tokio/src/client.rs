@@ -1,0 +1,411 @@
+//! The async client: a handle that sends work to a connection task, which owns the socket
+//! and the core state machine and routes responses back.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
+use pgproto_core::cancel::CancelToken;
+use pgproto_core::client::{
+    Client as Core, ConnInfo, Event, Notification, RequestId, Response, ResultCollector, ResultSet,
+    Router, Row, SslMode,
+};
+use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Error;
+
+/// Work for the connection task: issue commands on the core, returning the range of
+/// request ids they created; responses for that range go to `responses`.
+type Submit =
+    Box<dyn FnOnce(&mut Core) -> Result<(RequestId, RequestId), pgproto_core::Error> + Send>;
+
+enum Command {
+    Submit {
+        build: Submit,
+        responses: mpsc::UnboundedSender<Response>,
+        accepted: oneshot::Sender<Result<(), Error>>,
+    },
+}
+
+/// Connection state visible to the handle.
+#[derive(Debug, Clone)]
+struct Info {
+    cancel_token: Option<CancelToken>,
+    parameters: Vec<(String, String)>,
+    /// The status byte of the last ReadyForQuery, updated by the connection task.
+    status: Arc<AtomicU8>,
+}
+
+/// An async connection to PostgreSQL. Cheap to share by reference across tasks: every
+/// method takes `&self`, and concurrent calls are pipelined on the one connection.
+#[derive(Debug)]
+pub struct Client {
+    commands: mpsc::UnboundedSender<Command>,
+    notifications: tokio::sync::Mutex<mpsc::UnboundedReceiver<Notification>>,
+    info: Info,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Client {
+    /// Connects with a libpq-style URL or `key=value` string, completed by the `PG*`
+    /// environment variables and the password file; hosts are tried in order.
+    pub async fn connect(conninfo: &str) -> Result<Self, Error> {
+        let info = conninfo_from_env(conninfo)?;
+        let mut last_error = None;
+        for (host, port) in &info.hosts {
+            let one = with_passfile_password(&info, host, *port);
+            match Self::connect_host(&one, host, *port).await {
+                Ok(c) => return Ok(c),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or(Error::Unsupported("no host to connect to")))
+    }
+
+    async fn connect_host(info: &ConnInfo, host: &str, port: u16) -> Result<Self, Error> {
+        let mut config = info.config.clone();
+        let mut nonce = [0u8; 24];
+        getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
+        let tls = if host.starts_with('/') {
+            // No TLS over Unix sockets, as libpq.
+            config.ssl_mode = SslMode::Disable;
+            None
+        } else {
+            pgproto_tls::client_config_for(info)?
+                .map(|c| Ok::<_, Error>((c, pgproto_tls::server_name(host)?)))
+                .transpose()?
+        };
+        let connect = async {
+            let stream: Box<dyn Stream> = if host.starts_with('/') {
+                Box::new(UnixStream::connect(format!("{host}/.s.PGSQL.{port}")).await?)
+            } else {
+                let stream = TcpStream::connect((host, port)).await?;
+                stream.set_nodelay(true)?;
+                Box::new(stream)
+            };
+            Self::start(stream, Core::new(config, &nonce), tls).await
+        };
+        match info.connect_timeout_secs.filter(|s| *s > 0) {
+            Some(secs) => tokio::time::timeout(std::time::Duration::from_secs(secs), connect)
+                .await
+                .map_err(|_| Error::Io(std::io::ErrorKind::TimedOut.into()))?,
+            None => connect.await,
+        }
+    }
+
+    /// Wraps `stream` in TLS and tells the core, with the channel-binding data.
+    async fn upgrade(
+        stream: Box<dyn Stream>,
+        core: &mut Core,
+        tls: &Tls,
+    ) -> Result<Box<dyn Stream>, Error> {
+        let (config, name) = tls
+            .as_ref()
+            .ok_or(Error::Tls("TLS was not configured".into()))?;
+        let connector = tokio_rustls::TlsConnector::from(config.clone());
+        let stream = connector
+            .connect(name.clone(), stream)
+            .await
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        let cb = pgproto_tls::channel_binding(
+            stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first()),
+        );
+        core.handle_tls_established(cb)?;
+        Ok(Box::new(stream))
+    }
+
+    async fn start(mut stream: Box<dyn Stream>, mut core: Core, tls: Tls) -> Result<Self, Error> {
+        let mut buf = vec![0u8; 64 * 1024];
+        if core.phase() == pgproto_core::client::Phase::TlsHandshake {
+            // sslnegotiation=direct: TLS before anything else.
+            stream = Self::upgrade(stream, &mut core, &tls).await?;
+        }
+        // Startup: drive until Ready.
+        loop {
+            while let Some(bytes) = core.poll_transmit() {
+                stream.write_all(&bytes).await?;
+            }
+            match core.poll_event()? {
+                Some(Event::Ready) => break,
+                Some(Event::StartTls) => stream = Self::upgrade(stream, &mut core, &tls).await?,
+                Some(_) => {}
+                None => {
+                    while let Some(bytes) = core.poll_transmit() {
+                        stream.write_all(&bytes).await?;
+                    }
+                    stream.flush().await?;
+                    let n = stream.read(&mut buf).await?;
+                    if n == 0 {
+                        core.handle_eof();
+                    } else if let Some(data) = buf.get(..n) {
+                        core.handle_input(data);
+                    }
+                }
+            }
+        }
+        let info = Info {
+            cancel_token: core.cancel_token().cloned(),
+            parameters: core
+                .server_parameters()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            status: Arc::new(AtomicU8::new(core.transaction_status().byte())),
+        };
+        let (commands, rx) = mpsc::unbounded_channel();
+        let (notify_tx, notify_rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(stream, core, rx, notify_tx, buf, info.status.clone()));
+        Ok(Self {
+            commands,
+            notifications: tokio::sync::Mutex::new(notify_rx),
+            info,
+            task,
+        })
+    }
+
+    /// Submits commands and returns the receiver of their responses, in order.
+    async fn submit(&self, build: Submit) -> Result<mpsc::UnboundedReceiver<Response>, Error> {
+        let (responses, rx) = mpsc::unbounded_channel();
+        let (accepted, ack) = oneshot::channel();
+        self.commands
+            .send(Command::Submit {
+                build,
+                responses,
+                accepted,
+            })
+            .map_err(|_| Error::ConnectionClosed)?;
+        ack.await.map_err(|_| Error::ConnectionClosed)??;
+        Ok(rx)
+    }
+
+    async fn collect(&self, build: Submit) -> Result<Vec<ResultSet>, Error> {
+        let mut rx = self.submit(build).await?;
+        let mut collector = ResultCollector::new(None);
+        while let Some(r) = rx.recv().await {
+            collector.push(r);
+        }
+        Ok(collector.finish()?)
+    }
+
+    /// Runs one or more statements with the simple query protocol; returns every
+    /// statement's result (text format).
+    pub async fn simple_query(&self, sql: &str) -> Result<Vec<ResultSet>, Error> {
+        let sql = sql.to_string();
+        self.collect(Box::new(move |core| {
+            let id = core.query(&sql)?;
+            Ok((id, id))
+        }))
+        .await
+    }
+
+    /// Runs one statement with the extended protocol (unnamed statement and portal, one
+    /// round trip) with encoded parameters.
+    pub async fn query_raw(
+        &self,
+        sql: &str,
+        param_types: &[Oid],
+        params: &[Option<&[u8]>],
+        param_format: Format,
+        result_format: Format,
+    ) -> Result<ResultSet, Error> {
+        let sql = sql.to_string();
+        let types = param_types.to_vec();
+        let params: Vec<Option<Vec<u8>>> = params.iter().map(|p| p.map(<[u8]>::to_vec)).collect();
+        let sets = self
+            .collect(Box::new(move |core| {
+                let first = core.parse("", &sql, &types)?;
+                let values: Vec<Option<&[u8]>> = params.iter().map(|p| p.as_deref()).collect();
+                core.bind(&Bind {
+                    portal: "",
+                    statement: "",
+                    param_formats: List::new(&[param_format]),
+                    params: List::new(&values),
+                    result_formats: List::new(&[result_format]),
+                })?;
+                core.describe_portal("")?;
+                core.execute("", 0)?;
+                let last = core.sync()?;
+                Ok((first, last))
+            }))
+            .await?;
+        sets.into_iter()
+            .next()
+            .ok_or(Error::Unsupported("no result from Execute"))
+    }
+
+    /// Rows of [`Client::query_raw`] with text parameters and results.
+    pub async fn query_text(&self, sql: &str, params: &[Option<&str>]) -> Result<Vec<Row>, Error> {
+        let raw: Vec<Option<&[u8]>> = params.iter().map(|p| p.map(str::as_bytes)).collect();
+        Ok(self
+            .query_raw(sql, &[], &raw, Format::Text, Format::Text)
+            .await?
+            .rows)
+    }
+
+    /// The next notification (LISTEN/NOTIFY); `None` once the connection is closed.
+    pub async fn notification(&self) -> Option<Notification> {
+        self.notifications.lock().await.recv().await
+    }
+
+    /// The key for cancelling this connection's running query.
+    pub fn cancel_token(&self) -> Option<&CancelToken> {
+        self.info.cancel_token.as_ref()
+    }
+
+    /// A run-time parameter the server reported at startup.
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.info
+            .parameters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The transaction status after the last completed request.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        TransactionStatus::from_byte(self.info.status.load(Ordering::Acquire))
+            .unwrap_or(TransactionStatus::Idle)
+    }
+
+    /// Whether the connection task has ended.
+    pub fn is_closed(&self) -> bool {
+        self.commands.is_closed()
+    }
+
+    /// Closes the connection gracefully (Terminate) and waits for the task to end.
+    pub async fn close(self) -> Result<(), Error> {
+        drop(self.commands);
+        self.task.await.map_err(|_| Error::ConnectionClosed)
+    }
+}
+
+/// The TLS configuration and the name to verify, when TLS is requested.
+type Tls = Option<(
+    std::sync::Arc<pgproto_tls::rustls::ClientConfig>,
+    pgproto_tls::rustls::pki_types::ServerName<'static>,
+)>;
+
+/// Reads and writes; boxed so TCP, Unix sockets and TLS share one task.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// The connection task: owns the socket and the core; writes whatever commands produce
+/// and routes responses.
+async fn run(
+    mut stream: Box<dyn Stream>,
+    mut core: Core,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    notifications: mpsc::UnboundedSender<Notification>,
+    mut buf: Vec<u8>,
+    status: Arc<AtomicU8>,
+) {
+    let mut routes: Router<mpsc::UnboundedSender<Response>> = Router::new();
+    let mut commands_open = true;
+    loop {
+        // Route every event the buffered input produces.
+        loop {
+            match core.poll_event() {
+                Ok(Some(Event::Response {
+                    request,
+                    response,
+                    complete,
+                })) => {
+                    if let Response::ReadyForQuery(s) = &response {
+                        status.store(s.byte(), Ordering::Release);
+                    }
+                    routes.dispatch(request, complete, |waiter| {
+                        let _ = waiter.send(response);
+                    });
+                }
+                Ok(Some(Event::Notification(n))) => {
+                    let _ = notifications.send(n);
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    fail_all(&mut routes, &e);
+                    let _ = write_out(&mut stream, &mut core).await;
+                    return;
+                }
+            }
+        }
+        if write_out(&mut stream, &mut core).await.is_err() {
+            return;
+        }
+        if !commands_open && routes.is_empty() {
+            core.terminate();
+            let _ = write_out(&mut stream, &mut core).await;
+            let _ = stream.shutdown().await;
+            return;
+        }
+        tokio::select! {
+            command = commands.recv(), if commands_open => match command {
+                Some(Command::Submit { build, responses, accepted }) => {
+                    // Take every queued command before writing: one write per batch.
+                    let mut next = Some((build, responses, accepted));
+                    while let Some((build, responses, accepted)) = next.take() {
+                        match build(&mut core) {
+                            Ok((first, last)) => {
+                                routes.add(first, last, responses);
+                                let _ = accepted.send(Ok(()));
+                            }
+                            Err(e) => {
+                                let _ = accepted.send(Err(e.into()));
+                            }
+                        }
+                        if let Ok(Command::Submit { build, responses, accepted }) = commands.try_recv() {
+                            next = Some((build, responses, accepted));
+                        }
+                    }
+                }
+                None => commands_open = false,
+            },
+            read = stream.read(&mut buf) => match read {
+                Ok(0) | Err(_) => {
+                    core.handle_eof();
+                    let e = core.error().cloned().unwrap_or(pgproto_core::Error::Closed);
+                    fail_all(&mut routes, &e);
+                    return;
+                }
+                Ok(n) => {
+                    if let Some(data) = buf.get(..n) {
+                        core.handle_input(data);
+                    }
+                }
+            },
+        }
+    }
+}
+
+fn fail_all(routes: &mut Router<mpsc::UnboundedSender<Response>>, error: &pgproto_core::Error) {
+    for waiter in routes.drain() {
+        let db = match error {
+            pgproto_core::Error::Server(e) => e.clone(),
+            other => Box::new(pgproto_core::db_error::DbError::new(
+                pgproto_core::db_error::Severity::Fatal,
+                pgproto_core::sqlstate::SqlState::ConnectionFailure,
+                other.to_string(),
+            )),
+        };
+        let _ = waiter.send(Response::Error(db));
+    }
+}
+
+async fn write_out(stream: &mut Box<dyn Stream>, core: &mut Core) -> std::io::Result<()> {
+    let mut wrote = false;
+    while let Some(bytes) = core.poll_transmit() {
+        stream.write_all(&bytes).await?;
+        wrote = true;
+    }
+    if wrote {
+        stream.flush().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,386 @@
+//! Serving PostgreSQL clients: accept connections, run startup and authentication
+//! through the core, and hand every query-level event to the application's
+//! [`Handler`].
+//!
+//! ```no_run
+//! use pgproto_core::column::Column;
+//! use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
+//! use pgproto_tokio::server::{serve, Handler, ServerOptions};
+//!
+//! struct Hello;
+//! impl Handler for Hello {
+//!     async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), pgproto_tokio::Error> {
+//!         if let ServerEvent::Query { .. } = event {
+//!             server.row_description(&[Column::new("greeting", 25, -1)])?;
+//!             server.data_row(&[Some(b"hello")])?;
+//!             server.command_complete("SELECT 1")?;
+//!             server.ready_for_query()?;
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:5433").await?;
+//! let options = ServerOptions::new(ServerAuth::new(AuthKind::Trust, b"secret"));
+//! serve(listener, options, |_startup| Hello).await
+//! # }
+//! ```
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pgproto_core::cancel::CancelRegistry;
+use pgproto_core::server::{
+    Server, ServerAuth, ServerConfig, ServerEvent, SessionSetup, StartupRequest, Step,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::Error;
+
+/// The application's side of one connection: it receives every query-level event and
+/// answers through the [`Server`] commands. The adapter writes the answers out.
+pub trait Handler: Send + 'static {
+    /// Handles one event (Query, Parse, Bind, Execute, FunctionCall, COPY data,
+    /// Terminate). Returning an error closes the connection.
+    fn handle(
+        &mut self,
+        server: &mut Server,
+        event: ServerEvent,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// A server's TLS: the rustls configuration and its certificate's channel-binding data.
+#[derive(Clone)]
+pub struct ServerTls {
+    config: Arc<pgproto_tls::rustls::ServerConfig>,
+    channel_binding: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls").finish_non_exhaustive()
+    }
+}
+
+impl ServerTls {
+    /// TLS from a PEM certificate chain and private key.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        Ok(Self {
+            config: pgproto_tls::server_config(cert_pem, key_pem)?,
+            channel_binding: pgproto_tls::server_channel_binding(cert_pem),
+        })
+    }
+}
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Authentication, startup parameters, TLS availability.
+    pub setup: Arc<SessionSetup>,
+    /// TLS, if offered (set it with [`ServerOptions::with_tls`]).
+    tls: Option<ServerTls>,
+    /// Framing limits and other core settings.
+    pub config: ServerConfig,
+    /// Time allowed for startup and authentication (PostgreSQL's
+    /// `authentication_timeout`, default 60 s).
+    pub startup_timeout: Duration,
+}
+
+impl ServerOptions {
+    /// Options with `auth` and the defaults.
+    pub fn new(auth: ServerAuth) -> Self {
+        Self {
+            setup: Arc::new(SessionSetup::new(auth)),
+            tls: None,
+            config: ServerConfig::default(),
+            startup_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// Offers TLS (SSLRequest is accepted, and direct TLS with ALPN `postgresql`).
+    pub fn with_tls(mut self, tls: ServerTls) -> Self {
+        let mut setup = (*self.setup).clone();
+        setup.tls_available = true;
+        self.setup = Arc::new(setup);
+        self.tls = Some(tls);
+        self
+    }
+}
+
+/// A running server's shared state.
+#[derive(Debug, Clone)]
+struct Shared {
+    options: ServerOptions,
+    cancels: CancelRegistry,
+    next_pid: Arc<AtomicI32>,
+}
+
+/// Accepts connections until `shutdown` turns true, serving each with a handler made by
+/// `make_handler` (called with the client's startup request once it authenticated).
+pub async fn serve_until<F, H>(
+    listener: TcpListener,
+    options: ServerOptions,
+    make_handler: F,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()>
+where
+    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
+    H: Handler,
+{
+    let shared = Shared {
+        options,
+        cancels: CancelRegistry::default(),
+        next_pid: Arc::new(AtomicI32::new(1000)),
+    };
+    let make_handler = Arc::new(make_handler);
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(a) => a,
+                    // Out of file descriptors and the like: keep serving the others.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                let make_handler = make_handler.clone();
+                tasks.spawn(async move {
+                    let _ = serve_connection(Box::new(stream), shared, move |s| make_handler(s)).await;
+                });
+            }
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    // Graceful shutdown: let live sessions finish.
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Accepts connections forever.
+pub async fn serve<F, H>(
+    listener: TcpListener,
+    options: ServerOptions,
+    make_handler: F,
+) -> std::io::Result<()>
+where
+    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
+    H: Handler,
+{
+    let (_keep, rx) = watch::channel(false);
+    serve_until(listener, options, make_handler, rx).await
+}
+
+fn random<const N: usize>() -> Result<[u8; N], Error> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).map_err(|e| Error::Io(e.into()))?;
+    Ok(b)
+}
+
+/// Reads and writes; boxed so plain and TLS connections share one loop.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A stream whose first bytes were already read (a direct-TLS ClientHello).
+struct Prefixed {
+    prefix: bytes::Bytes,
+    inner: Box<dyn Stream>,
+}
+
+impl AsyncRead for Prefixed {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            let chunk = self.prefix.split_to(n);
+            buf.put_slice(&chunk);
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Prefixed {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Performs the server side of a TLS handshake and tells the core.
+async fn accept_tls(
+    stream: Box<dyn Stream>,
+    server: &mut Server,
+    tls: Option<&ServerTls>,
+    direct: bool,
+) -> Result<Box<dyn Stream>, Error> {
+    let tls = tls.ok_or(Error::Unsupported("TLS is not configured"))?;
+    let prefix = if direct {
+        server.take_buffered_input()
+    } else {
+        bytes::Bytes::new()
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+    let stream = acceptor
+        .accept(Prefixed {
+            prefix,
+            inner: stream,
+        })
+        .await
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    if direct && stream.get_ref().1.alpn_protocol() != Some(pgproto_tls::ALPN_POSTGRESQL) {
+        // PostgreSQL requires ALPN for direct TLS (protocol confusion attacks).
+        return Err(Error::Tls("direct TLS without ALPN postgresql".into()));
+    }
+    server.handle_tls_established(tls.channel_binding.clone())?;
+    Ok(Box::new(stream))
+}
+
+async fn write_out<S: AsyncWrite + Unpin + ?Sized>(
+    stream: &mut S,
+    server: &mut Server,
+) -> Result<(), Error> {
+    while let Some(bytes) = server.poll_transmit() {
+        stream.write_all(&bytes).await?;
+    }
+    Ok(())
+}
+
+/// Serves one connection.
+async fn serve_connection<F, H>(
+    mut stream: Box<dyn Stream>,
+    shared: Shared,
+    make_handler: F,
+) -> Result<(), Error>
+where
+    F: FnOnce(&StartupRequest) -> H,
+    H: Handler,
+{
+    let mut server = Server::new(shared.options.config.clone());
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = tokio::time::Instant::now() + shared.options.startup_timeout;
+    let mut make_handler = Some(make_handler);
+    let mut handler: Option<H> = None;
+    let mut session: Option<(i32, Arc<AtomicBool>)> = None;
+    let result = async {
+        let stream = &mut stream;
+        loop {
+            while let Some(event) = server.poll_event()? {
+                let step =
+                    shared
+                        .options
+                        .setup
+                        .step(&mut server, event, &random::<32>()?, || {
+                            shared.next_pid.fetch_add(1, Ordering::Relaxed)
+                        })?;
+                match step {
+                    Step::Continue => {}
+                    Step::Handle(event) => match handler.as_mut() {
+                        Some(h) => h.handle(&mut server, event).await?,
+                        None => return Err(Error::Unsupported("query before startup")),
+                    },
+                    Step::StartTls { direct } => {
+                        write_out(stream, &mut server).await?;
+                        stream.flush().await?;
+                        let plain = std::mem::replace(stream, Box::new(tokio::io::duplex(1).0));
+                        *stream =
+                            accept_tls(plain, &mut server, shared.options.tls.as_ref(), direct)
+                                .await?;
+                        continue;
+                    }
+                    Step::Cancel(token) => {
+                        shared.cancels.cancel(&token);
+                        return Ok(());
+                    }
+                    Step::Startup(request) => {
+                        if let Some(make) = make_handler.take() {
+                            handler = Some(make(&request));
+                        }
+                    }
+                    Step::Ready {
+                        process_id,
+                        secret_key,
+                    } => {
+                        session =
+                            Some((process_id, shared.cancels.register(process_id, secret_key)));
+                    }
+                    Step::Close => {
+                        write_out(stream, &mut server).await?;
+                        return Ok(());
+                    }
+                }
+                if server.should_flush() {
+                    write_out(stream, &mut server).await?;
+                }
+            }
+            write_out(stream, &mut server).await?;
+            if server.error_state().is_some() {
+                return Ok(());
+            }
+            let read = if server.phase() == pgproto_core::server::ServerPhase::Ready {
+                stream.read(&mut buf).await
+            } else {
+                match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        // PostgreSQL closes silently when authentication_timeout expires.
+                        return Err(Error::Io(std::io::ErrorKind::TimedOut.into()));
+                    }
+                }
+            };
+            match read {
+                Ok(0) => {
+                    server.handle_eof();
+                    return Ok(());
+                }
+                Ok(n) => {
+                    if let Some(data) = buf.get(..n) {
+                        server.handle_input(data);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    .await;
+    // Whatever the core queued before failing (a FATAL error) still goes out.
+    let _ = write_out(&mut stream, &mut server).await;
+    let _ = stream.shutdown().await;
+    if let Some((pid, _)) = session {
+        shared.cancels.unregister(pid);
+    }
+    result
+}

@@ -1,0 +1,111 @@
+//! The tokio client against real PostgreSQL 15 and 18: queries, pipelining, errors,
+//! notifications.
+
+use pgproto_core::sqlstate::SqlState;
+use pgproto_tests::harness::{HbaMethod, PasswordEncryption, PgCluster, PgVersion};
+use pgproto_tokio::Client;
+
+async fn run(version: PgVersion) {
+    let pg = PgCluster::builder()
+        .version(version)
+        .auth(HbaMethod::ScramSha256)
+        .start()
+        .unwrap();
+    pg.create_role("app", "pw", PasswordEncryption::ScramSha256)
+        .unwrap();
+    let url = format!("{}?sslmode=disable", pg.connection_url("app", Some("pw")));
+    let client = Client::connect(&url).await.unwrap();
+    assert!(client.parameter("server_version").is_some());
+
+    let sets = client
+        .simple_query("select 1 as a; select 'x' as b")
+        .await
+        .unwrap();
+    assert_eq!(sets.len(), 2);
+    assert_eq!(sets[1].rows[0].raw("b"), Some(Some(&b"x"[..])));
+
+    // 200 concurrent queries on one connection: pipelined, each answered correctly, one
+    // failure in the middle affects only its caller.
+    let futures = (0..200).map(|i| {
+        let client = &client;
+        async move {
+            if i == 100 {
+                return client
+                    .query_text("select 1/0", &[])
+                    .await
+                    .err()
+                    .map(|e| e.to_string());
+            }
+            let n = i.to_string();
+            let rows = client
+                .query_text("select $1::int * 2", &[Some(&n)])
+                .await
+                .unwrap();
+            let got = rows[0].raw(0usize).unwrap().unwrap().to_vec();
+            assert_eq!(String::from_utf8(got).unwrap(), (i * 2).to_string());
+            None
+        }
+    });
+    let results = futures_join_all(futures).await;
+    let errors: Vec<_> = results.into_iter().flatten().collect();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].contains("22012"), "{errors:?}");
+
+    let err = client
+        .simple_query("select * from missing")
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().code, SqlState::UndefinedTable);
+
+    client.simple_query("begin").await.unwrap();
+    assert_eq!(
+        client.transaction_status(),
+        pgproto_core::message::TransactionStatus::InTransaction
+    );
+    client.simple_query("rollback").await.unwrap();
+
+    client.simple_query("listen ch").await.unwrap();
+    client.simple_query("notify ch, 'hello'").await.unwrap();
+    let n = client.notification().await.unwrap();
+    assert_eq!(n.payload, "hello");
+    client.close().await.unwrap();
+}
+
+/// Joins futures concurrently on the current task (no extra dependency).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.unwrap()).collect()
+}
+
+#[tokio::test]
+async fn pg15() {
+    run(PgVersion::V15).await;
+}
+
+#[tokio::test]
+async fn pg18() {
+    run(PgVersion::V18).await;
+}

@@ -1,0 +1,213 @@
+//! The tokio server framework against real, independent clients: tokio-postgres (in
+//! process), psql and pgbench (PostgreSQL 15's binaries).
+
+use std::process::Command;
+
+use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
+use pgproto_core::testing::fixed_answer;
+use pgproto_tokio::server::{serve_until, Handler, ServerOptions};
+use pgproto_tokio::Error;
+use tokio::sync::watch;
+
+struct Fixed;
+
+impl Handler for Fixed {
+    async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
+        Ok(fixed_answer(server, event)?)
+    }
+}
+
+struct Running {
+    port: u16,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(kind: AuthKind) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut auth = ServerAuth::new(kind, b"mock secret for tests");
+    auth.add_user("alice", "s3cret", b"0123456789abcdef")
+        .unwrap();
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(serve_until(
+        listener,
+        ServerOptions::new(auth),
+        |_| Fixed,
+        rx,
+    ));
+    Running { port, stop, task }
+}
+
+fn conninfo(port: u16, password: &str) -> String {
+    format!("host=127.0.0.1 port={port} user=alice password={password} dbname=db sslmode=disable")
+}
+
+#[tokio::test]
+async fn tokio_postgres_simple_and_extended_with_each_auth_method() {
+    for kind in [
+        AuthKind::Trust,
+        AuthKind::Password,
+        AuthKind::Md5,
+        AuthKind::ScramSha256,
+    ] {
+        let server = start(kind).await;
+        let (client, connection) =
+            tokio_postgres::connect(&conninfo(server.port, "s3cret"), tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let conn = tokio::spawn(connection);
+        // Extended protocol, binary results, a parameter.
+        let row = client.query_one("select $1::int4", &[&7i32]).await.unwrap();
+        assert_eq!(row.get::<_, i32>(0), 1);
+        // Prepared statement reused; pipelined concurrent queries.
+        let st = client.prepare("select 1").await.unwrap();
+        let (a, b, c) = tokio::join!(
+            client.query(&st, &[]),
+            client.query(&st, &[]),
+            client.query_one("select 2", &[])
+        );
+        assert_eq!(a.unwrap().len() + b.unwrap().len(), 2);
+        assert_eq!(c.unwrap().get::<_, i32>(0), 1);
+        // Simple query protocol.
+        let msgs = client.simple_query("select 1").await.unwrap();
+        assert!(
+            matches!(&msgs[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("1"))
+        );
+        drop(client);
+        conn.await.unwrap().unwrap();
+        if kind != AuthKind::Trust {
+            let err =
+                tokio_postgres::connect(&conninfo(server.port, "wrong"), tokio_postgres::NoTls)
+                    .await
+                    .err()
+                    .expect("wrong password fails");
+            assert_eq!(
+                err.code(),
+                Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD),
+                "{kind:?}"
+            );
+        }
+        server.stop.send(true).unwrap();
+        server.task.await.unwrap().unwrap();
+    }
+}
+
+fn psql() -> Command {
+    let mut c = Command::new("/usr/lib/postgresql/15/bin/psql");
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_and_pgbench() {
+    let server = start(AuthKind::ScramSha256).await;
+    let port = server.port;
+    let out = tokio::task::spawn_blocking(move || {
+        psql()
+            .args([
+                "-X",
+                "-At",
+                "-d",
+                &conninfo(port, "s3cret"),
+                "-c",
+                "select 1",
+                "-c",
+                "",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+
+    let out = tokio::task::spawn_blocking(move || {
+        let script = std::env::temp_dir().join(format!("pgproto-select1-{port}.sql"));
+        std::fs::write(&script, "select 1;\n").unwrap();
+        let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
+            .env("PGPASSWORD", "s3cret")
+            .args([
+                "-n",
+                "-t",
+                "200",
+                "-c",
+                "4",
+                "-j",
+                "2",
+                "-M",
+                "prepared",
+                "-h",
+                "127.0.0.1",
+            ])
+            .args(["-p", &port.to_string(), "-U", "alice", "-f"])
+            .arg(&script)
+            .arg("db")
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(script);
+        out
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("number of transactions actually processed: 800/800"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("number of failed transactions: 0"),
+        "{stdout}"
+    );
+
+    server.stop.send(true).unwrap();
+    server.task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn protocol_errors_get_postgres_answers() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(AuthKind::Trust).await;
+    // An oversized startup packet: FATAL, then the connection closes.
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    s.write_all(&20_000i32.to_be_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).await.unwrap();
+    assert_eq!(reply.first(), Some(&b'E'));
+    assert!(String::from_utf8_lossy(&reply).contains("08P01"));
+    // Protocol 4.0: unsupported frontend protocol.
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    s.write_all(b"\0\0\0\x13\0\x04\0\0user\0alice\0\0")
+        .await
+        .unwrap();
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).await.unwrap();
+    assert!(String::from_utf8_lossy(&reply).contains("unsupported frontend protocol 4.0"));
+    // Bytes stuffed after SSLRequest (CVE-2021-23214) are refused.
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    s.write_all(b"\0\0\0\x08\x04\xd2\x16\x2f\0\0\0\x13\0\x03\0\0user\0alice\0\0")
+        .await
+        .unwrap();
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).await.unwrap();
+    assert!(String::from_utf8_lossy(&reply).contains("unencrypted data after SSL request"));
+    server.stop.send(true).unwrap();
+    server.task.await.unwrap().unwrap();
+}

@@ -1,0 +1,139 @@
+//! TLS in both roles: the client against PostgreSQL with verify-full and
+//! SCRAM-SHA-256-PLUS; psql and tokio's own client against the tokio server over TLS,
+//! with channel binding and direct TLS.
+
+use std::process::Command;
+
+use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
+use pgproto_core::testing::fixed_answer;
+use pgproto_tests::harness::tls::generate;
+use pgproto_tests::harness::{HbaMethod, PasswordEncryption, PgCluster, PgVersion};
+use pgproto_tokio::server::{serve_until, Handler, ServerOptions, ServerTls};
+use pgproto_tokio::{Client, Error};
+
+#[tokio::test]
+async fn client_verify_full_and_scram_plus_against_postgres() {
+    for version in [PgVersion::V15, PgVersion::V18] {
+        let pg = PgCluster::builder()
+            .version(version)
+            .auth(HbaMethod::ScramSha256)
+            .tls(true)
+            .start()
+            .unwrap();
+        pg.create_role("tls_user", "pw", PasswordEncryption::ScramSha256)
+            .unwrap();
+        let ca = pg.ca_cert_path().unwrap().display().to_string();
+        let base = pg.connection_string("tls_user", Some("pw"));
+        let client = Client::connect(&format!(
+            "{base} sslmode=verify-full sslrootcert={ca} channel_binding=require"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{version:?}: {e}"));
+        let sets = client
+            .simple_query("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
+            .await
+            .unwrap();
+        assert_eq!(sets[0].rows[0].raw(0usize), Some(Some(&b"t"[..])));
+        client.close().await.unwrap();
+
+        // An untrusted CA fails verify-ca.
+        let other_ca = std::env::temp_dir().join(format!("pgproto-other-ca-{}.pem", pg.port()));
+        std::fs::write(&other_ca, generate().unwrap().ca_cert_pem).unwrap();
+        let err = Client::connect(&format!(
+            "{base} sslmode=verify-ca sslrootcert={}",
+            other_ca.display()
+        ))
+        .await
+        .unwrap_err();
+        assert!(matches!(err, Error::Tls(_)), "{err}");
+        let _ = std::fs::remove_file(other_ca);
+        // channel_binding=require refuses a server that only offers plain SCRAM
+        // (no TLS: the password is never sent).
+        let err = Client::connect(&format!("{base} sslmode=disable channel_binding=require"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("channel binding"), "{err}");
+    }
+}
+
+struct Fixed;
+
+impl Handler for Fixed {
+    async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
+        Ok(fixed_answer(server, event)?)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_tls_with_psql_and_own_client() {
+    let material = generate().unwrap();
+    let dir = std::env::temp_dir().join(format!("pgproto-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &material.ca_cert_pem).unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut auth = ServerAuth::new(AuthKind::ScramSha256, b"mock");
+    auth.add_user("carol", "pw", b"0123456789abcdef").unwrap();
+    let tls = ServerTls::from_pem(
+        material.server_cert_pem.as_bytes(),
+        material.server_key_pem.as_bytes(),
+    )
+    .unwrap();
+    let options = ServerOptions::new(auth).with_tls(tls);
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(serve_until(listener, options, |_| Fixed, rx));
+
+    let ca_s = ca.display().to_string();
+    let conninfo = format!(
+        "host=localhost port={port} user=carol password=pw dbname=x sslmode=verify-full sslrootcert={ca_s}"
+    );
+    // psql (libpq 15) over TLS with SCRAM-SHA-256-PLUS required.
+    let c = conninfo.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("/usr/lib/postgresql/15/bin/psql")
+            .args([
+                "-X",
+                "-At",
+                "-d",
+                &format!("{c} channel_binding=require"),
+                "-c",
+                "select 1",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+
+    // Our own client, with channel binding, and with direct TLS (sslnegotiation=direct).
+    for extra in [
+        "channel_binding=require",
+        "sslnegotiation=direct channel_binding=require",
+    ] {
+        let client = Client::connect(&format!("{conninfo} {extra}"))
+            .await
+            .unwrap_or_else(|e| panic!("{extra}: {e}"));
+        let sets = client.simple_query("select 1").await.unwrap();
+        assert_eq!(sets[0].rows.len(), 1);
+        client.close().await.unwrap();
+    }
+    // A plain-text client with sslmode=disable still works when TLS is optional.
+    let client = Client::connect(&format!(
+        "host=127.0.0.1 port={port} user=carol password=pw sslmode=disable"
+    ))
+    .await
+    .unwrap();
+    client.close().await.unwrap();
+
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
