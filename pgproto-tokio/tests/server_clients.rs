@@ -192,7 +192,7 @@ async fn protocol_errors_get_postgres_answers() {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
         .await
         .unwrap();
-    s.write_all(b"\0\0\0\x13\0\x04\0\0user\0alice\0\0")
+    s.write_all(b"\0\0\0\x14\0\x04\0\0user\0alice\0\0")
         .await
         .unwrap();
     let mut reply = Vec::new();
@@ -202,7 +202,7 @@ async fn protocol_errors_get_postgres_answers() {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
         .await
         .unwrap();
-    s.write_all(b"\0\0\0\x08\x04\xd2\x16\x2f\0\0\0\x13\0\x03\0\0user\0alice\0\0")
+    s.write_all(b"\0\0\0\x08\x04\xd2\x16\x2f\0\0\0\x14\0\x03\0\0user\0alice\0\0")
         .await
         .unwrap();
     let mut reply = Vec::new();

@@ -5,6 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::str::FromStr;
 
+use crate::auth::scram::ChannelBindingPolicy;
 use crate::message::ProtocolVersion;
 use crate::wire::Limits;
 
@@ -75,30 +76,6 @@ impl FromStr for SslNegotiation {
             "direct" => Ok(Self::Direct),
             _ => Err("invalid sslnegotiation"),
         }
-    }
-}
-
-/// SCRAM channel binding policy, as libpq's `channel_binding`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ChannelBindingMode {
-    /// Never use channel binding.
-    Disable,
-    /// Use it when TLS and the server allow it.
-    #[default]
-    Prefer,
-    /// Refuse to authenticate without SCRAM-SHA-256-PLUS.
-    Require,
-}
-
-impl FromStr for ChannelBindingMode {
-    type Err = &'static str;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "disable" => Self::Disable,
-            "prefer" => Self::Prefer,
-            "require" => Self::Require,
-            _ => return Err("invalid channel_binding"),
-        })
     }
 }
 
@@ -246,7 +223,7 @@ pub struct Config {
     /// How TLS starts.
     pub ssl_negotiation: SslNegotiation,
     /// Channel binding policy.
-    pub channel_binding: ChannelBindingMode,
+    pub channel_binding: ChannelBindingPolicy,
     /// Accepted authentication methods (`None`: any).
     pub require_auth: Option<RequireAuth>,
     /// Protocol version to request (default 3.2; the server may negotiate it down).
@@ -270,7 +247,7 @@ impl Config {
             password: None,
             ssl_mode: SslMode::default(),
             ssl_negotiation: SslNegotiation::default(),
-            channel_binding: ChannelBindingMode::default(),
+            channel_binding: ChannelBindingPolicy::default(),
             require_auth: None,
             max_protocol_version: ProtocolVersion::V3_2,
             min_protocol_version: ProtocolVersion::V3_0,

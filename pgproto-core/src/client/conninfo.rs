@@ -9,7 +9,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::{ChannelBindingMode, Config, RequireAuth, SslMode, SslNegotiation};
+use super::{ChannelBindingPolicy, Config, RequireAuth, SslMode, SslNegotiation};
 use crate::message::ProtocolVersion;
 
 /// Why a connection string was rejected.
@@ -198,7 +198,7 @@ impl ConnInfo {
             "sslmode" => c.ssl_mode = value.parse().map_err(err)?,
             "sslnegotiation" => c.ssl_negotiation = value.parse::<SslNegotiation>().map_err(err)?,
             "channel_binding" => {
-                c.channel_binding = value.parse::<ChannelBindingMode>().map_err(err)?;
+                c.channel_binding = parse_channel_binding(value)?;
             }
             "require_auth" => c.require_auth = Some(value.parse::<RequireAuth>().map_err(err)?),
             "sslrootcert" => self.ssl_root_cert = Some(value.to_string()),
@@ -331,7 +331,7 @@ impl ConnInfo {
         }
         if c.channel_binding == defaults.channel_binding {
             if let Some(v) = env("PGCHANNELBINDING") {
-                c.channel_binding = v.parse().map_err(err)?;
+                c.channel_binding = parse_channel_binding(&v)?;
             }
         }
         if c.require_auth.is_none() {
@@ -416,6 +416,15 @@ fn split_passfile_line(line: &str) -> Vec<String> {
     }
     fields.push(current);
     fields
+}
+
+fn parse_channel_binding(v: &str) -> Result<ChannelBindingPolicy, ConnInfoError> {
+    Ok(match v {
+        "disable" => ChannelBindingPolicy::Disable,
+        "prefer" => ChannelBindingPolicy::Prefer,
+        "require" => ChannelBindingPolicy::Require,
+        _ => return Err(err("invalid channel_binding")),
+    })
 }
 
 fn parse_port(p: &str) -> Result<u16, ConnInfoError> {
@@ -541,7 +550,7 @@ mod tests {
         .unwrap();
         assert_eq!(i.hosts, [("a".into(), 1), ("b".into(), 2)]);
         assert_eq!(i.config.password.as_deref(), Some(&b"it's"[..]));
-        assert_eq!(i.config.channel_binding, ChannelBindingMode::Require);
+        assert_eq!(i.config.channel_binding, ChannelBindingPolicy::Require);
         assert_eq!(i.config.ssl_mode, SslMode::VerifyFull);
         assert!(ConnInfo::parse("host").is_err());
         assert!(ConnInfo::parse("password='open").is_err());

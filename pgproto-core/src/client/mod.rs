@@ -70,8 +70,9 @@ use alloc::vec::Vec;
 
 use bytes::{Bytes, BytesMut};
 
+pub use crate::auth::scram::ChannelBindingPolicy;
 pub use crate::column::Column;
-pub use config::{AuthMethod, ChannelBindingMode, Config, RequireAuth, SslMode, SslNegotiation};
+pub use config::{AuthMethod, Config, RequireAuth, SslMode, SslNegotiation};
 pub use conninfo::{ConnInfo, ConnInfoError, DEFAULT_PORT};
 pub use response::{
     CommandTag, CopyFormat, DataRowBody, Notification, Response, RowDescriptionBody,
@@ -79,7 +80,7 @@ pub use response::{
 pub use result::{ColumnIndex, ResultCollector, ResultSet, Row};
 pub use router::Router;
 
-use crate::auth::scram::{ChannelBinding, ScramClient, SCRAM_SHA_256, SCRAM_SHA_256_PLUS};
+use crate::auth::scram::{ChannelBinding, ScramClient};
 use crate::auth::{md5, AuthError};
 use crate::cancel::CancelToken;
 use crate::db_error::DbError;
@@ -491,7 +492,7 @@ impl Client {
             }
         }
         if method != AuthMethod::ScramSha256
-            && self.config.channel_binding == ChannelBindingMode::Require
+            && self.config.channel_binding == ChannelBindingPolicy::Require
         {
             return Err(AuthError::ChannelBindingRequired.into());
         }
@@ -572,24 +573,13 @@ impl Client {
                 Ok(())
             }
             (Authentication::Sasl { mechanisms }, AuthState::Initial) => {
-                let offers_plus = mechanisms.iter().any(|m| m == SCRAM_SHA_256_PLUS);
-                let offers_plain = mechanisms.iter().any(|m| m == SCRAM_SHA_256);
-                let binding = match (&self.channel_binding, self.config.channel_binding) {
-                    (Some(cb), ChannelBindingMode::Prefer | ChannelBindingMode::Require)
-                        if offers_plus =>
-                    {
-                        ChannelBinding::TlsServerEndPoint(cb.clone())
-                    }
-                    (_, ChannelBindingMode::Require) => {
-                        return Err(AuthError::ChannelBindingRequired.into())
-                    }
-                    (Some(_), ChannelBindingMode::Prefer) => ChannelBinding::NotUsed,
-                    _ => ChannelBinding::Unsupported,
-                };
+                let binding = ChannelBinding::negotiate(
+                    mechanisms.iter(),
+                    self.tls,
+                    self.channel_binding.as_deref(),
+                    self.config.channel_binding,
+                )?;
                 let plus = matches!(binding, ChannelBinding::TlsServerEndPoint(_));
-                if !plus && !offers_plain {
-                    return Err(AuthError::MethodNotAllowed("SASL mechanism").into());
-                }
                 if let Some(policy) = &self.config.require_auth {
                     if !policy.allows(AuthMethod::ScramSha256) {
                         return Err(AuthError::MethodNotAllowed("scram-sha-256").into());
@@ -637,7 +627,7 @@ impl Client {
             // password.
             return Err(AuthError::ServerSkippedVerification.into());
         }
-        if self.config.channel_binding == ChannelBindingMode::Require && !self.scram_plus {
+        if self.config.channel_binding == ChannelBindingPolicy::Require && !self.scram_plus {
             return Err(AuthError::ChannelBindingRequired.into());
         }
         self.phase = Phase::AwaitingReady;

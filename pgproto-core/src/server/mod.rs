@@ -34,7 +34,7 @@
 //!
 //! let mut server = Server::new(ServerConfig::default());
 //! // StartupMessage for user "alice", protocol 3.0.
-//! server.handle_input(b"\0\0\0\x13\0\x03\0\0user\0alice\0\0");
+//! server.handle_input(b"\0\0\0\x14\0\x03\0\0user\0alice\0\0");
 //! let Some(ServerEvent::Startup(startup)) = server.poll_event().unwrap() else { panic!() };
 //! assert_eq!(startup.user, "alice");
 //! server.authenticate_trust().unwrap();
