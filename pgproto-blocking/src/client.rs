@@ -10,9 +10,11 @@ use std::time::Duration;
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     Client as Core, ConnInfo, Event, Notification, RequestId, ResultCollector, ResultSet, Row,
+    Statement,
 };
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
+use pgproto_core::types::ToSql;
 
 use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
 
@@ -46,6 +48,7 @@ pub struct Client {
     read_buf: Box<[u8]>,
     notifications: VecDeque<Notification>,
     notices: Vec<DbError>,
+    statements: u64,
 }
 
 impl std::fmt::Debug for Client {
@@ -120,6 +123,7 @@ impl Client {
             read_buf: vec![0; 64 * 1024].into_boxed_slice(),
             notifications: VecDeque::new(),
             notices: Vec::new(),
+            statements: 0,
         };
         client.drive(|event| match event {
             Event::Ready => Ok(true),
@@ -243,6 +247,149 @@ impl Client {
         Ok(self
             .query_raw(sql, &[], &raw, Format::Text, Format::Text)?
             .rows)
+    }
+
+    /// Runs `sql` with typed parameters in one round trip; results come back in binary
+    /// and are read with [`Row::get`].
+    ///
+    /// ```no_run
+    /// # let mut client = pgproto_blocking::Client::connect("")?;
+    /// let rows = client.query("select $1::int8 + 1 as n", &[&41i64])?;
+    /// assert_eq!(rows[0].get::<i64, _>("n")?, 42);
+    /// # Ok::<(), pgproto_blocking::Error>(())
+    /// ```
+    pub fn query(&mut self, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<Row>, Error> {
+        let (first, last) = self.core.query_typed(sql, params)?;
+        let sets = self
+            .collect(first, last, ResultCollector::new(None))?
+            .finish()?;
+        Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default())
+    }
+
+    /// The single row `sql` returns; an error if it returns none or several.
+    pub fn query_one(&mut self, sql: &str, params: &[&dyn ToSql]) -> Result<Row, Error> {
+        let mut rows = self.query(sql, params)?;
+        match (rows.pop(), rows.is_empty()) {
+            (Some(row), true) => Ok(row),
+            _ => Err(Error::Unsupported(
+                "query_one: the query did not return exactly one row",
+            )),
+        }
+    }
+
+    /// Runs a statement with typed parameters; returns the number of rows it affected.
+    pub fn execute(&mut self, sql: &str, params: &[&dyn ToSql]) -> Result<u64, Error> {
+        let (first, last) = self.core.query_typed(sql, params)?;
+        let sets = self
+            .collect(first, last, ResultCollector::new(None))?
+            .finish()?;
+        Ok(sets.first().map_or(0, ResultSet::rows_affected))
+    }
+
+    /// Prepares a statement on the server (named, reusable).
+    pub fn prepare(&mut self, sql: &str) -> Result<Statement, Error> {
+        self.prepare_typed(sql, &[])
+    }
+
+    /// Prepares a statement with some parameter types given (0 leaves one to the server).
+    pub fn prepare_typed(&mut self, sql: &str, types: &[Oid]) -> Result<Statement, Error> {
+        self.statements += 1;
+        let name = format!("pgproto_s{}", self.statements);
+        let (first, last) = self.core.prepare_typed(&name, sql, types)?;
+        let collector = self.collect(first, last, ResultCollector::new(None))?;
+        if let Some(e) = collector.error() {
+            return Err(Error::Db(Box::new(e.clone())));
+        }
+        let types = collector.parameter_types().unwrap_or_default().to_vec();
+        let columns = collector
+            .columns()
+            .cloned()
+            .unwrap_or_else(|| Vec::new().into());
+        Ok(Statement::new(name, types, &columns))
+    }
+
+    /// Executes a prepared statement with typed parameters.
+    pub fn query_prepared(
+        &mut self,
+        statement: &Statement,
+        params: &[&dyn ToSql],
+    ) -> Result<Vec<Row>, Error> {
+        let (first, last) = self.core.execute_typed(statement, "", params, 0, true)?;
+        let sets = self
+            .collect(
+                first,
+                last,
+                ResultCollector::new(Some(statement.columns.clone())),
+            )?
+            .finish()?;
+        Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default())
+    }
+
+    /// Reads a prepared statement's result in batches of `batch` rows through portal
+    /// suspension, calling `each` with every batch; memory holds one batch at a time.
+    /// Returns the number of rows.
+    pub fn query_batched(
+        &mut self,
+        statement: &Statement,
+        params: &[&dyn ToSql],
+        batch: i32,
+        mut each: impl FnMut(Vec<Row>) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        let mut total = 0u64;
+        let (mut first, mut last) = self
+            .core
+            .execute_typed(statement, "", params, batch, false)?;
+        loop {
+            let mut collector = ResultCollector::new(Some(statement.columns.clone()));
+            let mut suspended = false;
+            self.drive(|event| {
+                if let Event::Response {
+                    request,
+                    response,
+                    complete,
+                } = event
+                {
+                    if request >= first && request <= last {
+                        suspended |=
+                            matches!(response, pgproto_core::client::Response::PortalSuspended);
+                        collector.push(response);
+                        return Ok(complete && request == last);
+                    }
+                }
+                Ok(false)
+            })?;
+            let rows: Vec<Row> = collector
+                .finish()?
+                .into_iter()
+                .flat_map(|s| s.rows)
+                .collect();
+            total += rows.len() as u64;
+            each(rows)?;
+            if !suspended {
+                break;
+            }
+            let next = self.core.execute("", batch)?;
+            self.core.flush()?;
+            first = next;
+            last = next;
+        }
+        let sync = self.core.sync()?;
+        self.collect(sync, sync, ResultCollector::new(None))?
+            .finish()?;
+        Ok(total)
+    }
+
+    /// Asks the server to cancel the query running on the connection `token` belongs to
+    /// (a new connection to `host:port` carrying a CancelRequest).
+    pub fn cancel(token: &CancelToken, host: &str, port: u16) -> Result<(), Error> {
+        let mut stream = TcpStream::connect((host, port))?;
+        let mut buf = bytes::BytesMut::new();
+        token.encode(&mut buf).map_err(pgproto_core::Error::from)?;
+        stream.write_all(&buf)?;
+        // The server closes the connection without answering.
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+        Ok(())
     }
 
     /// Notifications received so far (LISTEN/NOTIFY), oldest first.

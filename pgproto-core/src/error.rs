@@ -282,6 +282,10 @@ pub enum UsageError {
     UnexpectedTls,
     /// A message could not be encoded.
     Encode(EncodeError),
+    /// A value could not be converted to or from its PostgreSQL type.
+    Type(crate::types::TypeError),
+    /// The row has no such column.
+    NoSuchColumn,
     /// Something else, described.
     Other(&'static str),
 }
@@ -296,6 +300,8 @@ impl fmt::Display for UsageError {
             }
             Self::UnexpectedTls => f.write_str("no TLS handshake was requested"),
             Self::Encode(e) => write!(f, "cannot encode: {e}"),
+            Self::Type(e) => write!(f, "type conversion: {e}"),
+            Self::NoSuchColumn => f.write_str("no such column"),
             Self::Other(s) => f.write_str(s),
         }
     }
@@ -337,6 +343,12 @@ impl fmt::Display for Error {
             Self::Server(e) => write!(f, "server error: {e}"),
             Self::Closed => f.write_str("connection closed"),
         }
+    }
+}
+
+impl From<crate::types::TypeError> for Error {
+    fn from(e: crate::types::TypeError) -> Self {
+        Self::Usage(UsageError::Type(e))
     }
 }
 

@@ -62,6 +62,7 @@ mod conninfo;
 mod response;
 mod result;
 mod router;
+mod statement;
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
@@ -79,6 +80,7 @@ pub use response::{
 };
 pub use result::{ColumnIndex, ResultCollector, ResultSet, Row};
 pub use router::Router;
+pub use statement::{result_format, Statement};
 
 use crate::auth::scram::{ChannelBinding, ScramClient};
 use crate::auth::{md5, AuthError};
@@ -169,7 +171,7 @@ pub enum Event {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RequestKind {
+pub(crate) enum RequestKind {
     Query,
     Parse,
     Bind,
@@ -213,7 +215,7 @@ enum AuthState {
 pub struct Client {
     config: Config,
     framer: Framer,
-    out: BytesMut,
+    pub(crate) out: BytesMut,
     phase: Phase,
     auth: AuthState,
     auth_method: Option<AuthMethod>,
@@ -797,7 +799,7 @@ impl Client {
 
     // ------------------------------------------------------------------ commands
 
-    fn ready(&self) -> Result<(), Error> {
+    pub(crate) fn ready(&self) -> Result<(), Error> {
         self.check_poisoned()?;
         if self.phase != Phase::Ready {
             return Err(UsageError::NotReady.into());
@@ -805,7 +807,7 @@ impl Client {
         Ok(())
     }
 
-    fn push_request(&mut self, kind: RequestKind) -> RequestId {
+    pub(crate) fn push_request(&mut self, kind: RequestKind) -> RequestId {
         let id = RequestId(self.next_id);
         self.next_id += 1;
         if kind.is_extended() {

@@ -8,6 +8,7 @@ use super::response::{CommandTag, DataRowBody, Response};
 use crate::column::Column;
 use crate::db_error::DbError;
 use crate::message::{ListIter, Oid};
+use crate::types::FromSql;
 
 /// A column reference: an index or a name.
 pub trait ColumnIndex {
@@ -66,6 +67,20 @@ impl Row {
     pub fn raw<I: ColumnIndex>(&self, column: I) -> Option<Option<&[u8]>> {
         let i = column.index(&self.columns)?;
         self.body.values().nth(i)
+    }
+
+    /// The value of a column as a Rust type (`row.get::<i64, _>("id")`). NULL decodes
+    /// into `Option::None`; a missing column is [`UsageError::NoSuchColumn`].
+    ///
+    /// [`UsageError::NoSuchColumn`]: crate::error::UsageError::NoSuchColumn
+    pub fn get<'a, T: FromSql<'a>, I: ColumnIndex>(&'a self, column: I) -> Result<T, crate::Error> {
+        let i = column
+            .index(&self.columns)
+            .ok_or(crate::error::UsageError::NoSuchColumn)?;
+        let (Some(c), Some(raw)) = (self.columns.get(i), self.body.values().nth(i)) else {
+            return Err(crate::error::UsageError::NoSuchColumn.into());
+        };
+        Ok(T::from_sql_nullable(c.type_oid, c.format, raw)?)
     }
 
     /// The position of a column.

@@ -70,6 +70,13 @@ impl<'b> Writer<'b> {
         self.message
     }
 
+    /// The buffer, for encoders that append a field themselves (a parameter value). They
+    /// MUST only append.
+    #[inline]
+    pub fn buffer(&mut self) -> &mut BytesMut {
+        self.buf
+    }
+
     /// Appends one byte.
     #[inline]
     pub fn u8(&mut self, v: u8) {
