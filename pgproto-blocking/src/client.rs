@@ -144,7 +144,13 @@ impl Client {
         loop {
             self.flush()?;
             match self.core.poll_event()? {
-                Some(Event::Notification(n)) => self.notifications.push_back(n),
+                Some(Event::Notification(n)) => {
+                    self.notifications.push_back(n.clone());
+                    // Let a caller waiting for notifications see it.
+                    if on_event(Event::Notification(n))? {
+                        return Ok(());
+                    }
+                }
                 Some(Event::Notice(n)) => self.notices.push(*n),
                 Some(Event::ParameterStatus { .. }) => {}
                 Some(event) => {
@@ -379,6 +385,29 @@ impl Client {
         Ok(total)
     }
 
+    /// Sends several queries at once (one round trip) and returns each one's rows or
+    /// error. Each query has its own Sync, so a failure affects only that query.
+    pub fn pipeline(
+        &mut self,
+        queries: &[(&str, &[&dyn ToSql])],
+    ) -> Result<Vec<Result<Vec<Row>, Error>>, Error> {
+        let mut ranges = Vec::with_capacity(queries.len());
+        for (sql, params) in queries {
+            ranges.push(self.core.query_typed(sql, params)?);
+        }
+        let mut out = Vec::with_capacity(ranges.len());
+        for (first, last) in ranges {
+            let result = self
+                .collect(first, last, ResultCollector::new(None))?
+                .finish();
+            out.push(match result {
+                Ok(sets) => Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default()),
+                Err(e) => Err(Error::Db(e)),
+            });
+        }
+        Ok(out)
+    }
+
     /// Asks the server to cancel the query running on the connection `token` belongs to
     /// (a new connection to `host:port` carrying a CancelRequest).
     pub fn cancel(token: &CancelToken, host: &str, port: u16) -> Result<(), Error> {
@@ -399,18 +428,16 @@ impl Client {
 
     /// Waits for a notification, reading from the server if none is queued.
     pub fn wait_notification(&mut self) -> Result<Notification, Error> {
-        if let Some(n) = self.notifications.pop_front() {
-            return Ok(n);
-        }
-        let mut got = None;
-        while got.is_none() {
-            self.drive(|_| Ok(false)).or_else(|e| match e {
-                Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
-                e => Err(e),
+        loop {
+            if let Some(n) = self.notifications.pop_front() {
+                return Ok(n);
+            }
+            let mut got = false;
+            self.drive(|event| {
+                got = matches!(event, Event::Notification(_));
+                Ok(got)
             })?;
-            got = self.notifications.pop_front();
         }
-        got.ok_or(Error::Unsupported("no notification"))
     }
 
     /// Notices received so far, oldest first.

@@ -212,3 +212,123 @@ fn auth_methods_pg15() {
 fn auth_methods_pg18() {
     auth_methods(PgVersion::V18);
 }
+
+fn driver_features(version: PgVersion) {
+    let pg = cluster(version, HbaMethod::Trust);
+    let info = conninfo(&pg, pg.superuser(), None);
+    let mut c = Client::connect(&info).unwrap();
+
+    // A pipeline with an error in the middle: only that query fails.
+    let results = c
+        .pipeline(&[
+            ("select $1::int4 + 1", &[&1i32]),
+            ("select 1/$1::int4", &[&0i32]),
+            ("select $1::text", &[&"after"]),
+        ])
+        .unwrap();
+    assert_eq!(
+        results[0].as_ref().unwrap()[0]
+            .get::<i32, _>(0usize)
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        results[1].as_ref().unwrap_err().as_db_error().unwrap().code,
+        SqlState::DivisionByZero
+    );
+    assert_eq!(
+        results[2].as_ref().unwrap()[0]
+            .get::<String, _>(0usize)
+            .unwrap(),
+        "after"
+    );
+
+    // Prepared statements, typed parameters, NULL.
+    let st = c
+        .prepare("select $1::int8 * 2 as doubled, $2::text as t")
+        .unwrap();
+    assert_eq!(st.param_types, [20, 25]);
+    let rows = c.query_prepared(&st, &[&21i64, &None::<String>]).unwrap();
+    assert_eq!(rows[0].get::<i64, _>("doubled").unwrap(), 42);
+    assert_eq!(rows[0].get::<Option<String>, _>("t").unwrap(), None);
+    assert!(rows[0].get::<i64, _>("missing").is_err());
+    c.execute(
+        "create temporary table t (id int8 primary key, name text)",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        c.execute(
+            "insert into t values ($1, $2), ($3, $4)",
+            &[&1i64, &"a", &2i64, &"b"]
+        )
+        .unwrap(),
+        2
+    );
+    assert_eq!(
+        c.query_one("select count(*) from t", &[])
+            .unwrap()
+            .get::<i64, _>(0usize)
+            .unwrap(),
+        2
+    );
+
+    // A large result read through portal suspension, a batch at a time.
+    let big = c
+        .prepare("select g, g::text, g::int8 * 2 from generate_series(1, 100000) g")
+        .unwrap();
+    let mut batches = 0;
+    let mut sum = 0i64;
+    let total = c
+        .query_batched(&big, &[], 10_000, |rows| {
+            batches += 1;
+            assert!(rows.len() <= 10_000);
+            for r in rows {
+                sum += r.get::<i64, _>(2usize).unwrap();
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(total, 100_000);
+    assert!(batches >= 10, "{batches} batches");
+    assert_eq!(sum, 100_000 * 100_001);
+
+    // Notifications between two connections.
+    let mut listener = Client::connect(&info).unwrap();
+    listener.simple_query("listen events").unwrap();
+    c.execute("select pg_notify('events', $1)", &[&"from another session"])
+        .unwrap();
+    let n = listener.wait_notification().unwrap();
+    assert_eq!(n.payload, "from another session");
+    assert_ne!(n.process_id, listener.cancel_token().unwrap().process_id);
+
+    // Cancelling pg_sleep from another thread.
+    let token = c.cancel_token().unwrap();
+    let port = pg.port();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Client::cancel(&token, "127.0.0.1", port).unwrap();
+    });
+    let started = std::time::Instant::now();
+    let err = c.simple_query("select pg_sleep(30)").unwrap_err();
+    canceller.join().unwrap();
+    assert_eq!(err.as_db_error().unwrap().code, SqlState::QueryCanceled);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(
+        c.query_one("select 1", &[])
+            .unwrap()
+            .get::<i32, _>(0usize)
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
+fn driver_features_pg15() {
+    driver_features(PgVersion::V15);
+}
+
+#[test]
+fn driver_features_pg18() {
+    driver_features(PgVersion::V18);
+}
