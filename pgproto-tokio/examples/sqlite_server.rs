@@ -1,0 +1,41 @@
+//! A PostgreSQL-compatible server over an embedded SQLite database: both query
+//! protocols, `$n` parameters, text and binary results, transactions with PostgreSQL's
+//! status reporting, errors with SQLSTATEs. See `sqlite_server/mod.rs` for the design
+//! and its limits.
+//!
+//! ```sh
+//! cargo run -p pgproto-tokio --example sqlite_server -- --listen 127.0.0.1:5433 [--db FILE]
+//! psql "host=127.0.0.1 port=5433 user=postgres sslmode=disable" \
+//!     -c 'create table t (id integer primary key, name text)' \
+//!     -c "insert into t values (1, 'one')" -c 'select * from t'
+//! ```
+//!
+//! Options: `--listen ADDR` (default 127.0.0.1:5433), `--db PATH` (default: in memory),
+//! `--auth trust|password|md5|scram-sha-256` with `--user`/`--password`. TLS is not
+//! supported yet.
+
+#[path = "sqlite_server/mod.rs"]
+mod engine;
+
+use pgproto_core::testing::ServerArgs;
+use pgproto_tokio::server::{serve, ServerOptions};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = ServerArgs::parse(std::env::args().skip(1))?;
+    if args.tls_cert.is_some() {
+        return Err("TLS is not supported by sqlite_server yet".into());
+    }
+    let mut random = [0u8; 32];
+    getrandom::getrandom(&mut random)?;
+    let options = ServerOptions::new(args.server_auth(&random)?);
+    let db = engine::Database::open(args.db.as_deref())?;
+    let listener = tokio::net::TcpListener::bind(&args.listen).await?;
+    eprintln!(
+        "sqlite_server listening on {} (database: {})",
+        listener.local_addr()?,
+        args.db.as_deref().unwrap_or(":memory:")
+    );
+    serve(listener, options, move |startup| db.session(startup)).await?;
+    Ok(())
+}

@@ -1,0 +1,931 @@
+//! The engine of the `sqlite_server` example: a PostgreSQL session over a shared SQLite
+//! database. `examples/sqlite_server.rs` runs it; `tests/sqlite_server.rs` includes it.
+//!
+//! # Design
+//!
+//! * **One database, one SQLite connection, shared by every session** behind an async
+//!   mutex, so that all clients see the same data (an in-memory database is private to
+//!   its connection). A session holds the mutex for one message (a simple query, a Parse,
+//!   an Execute...), or from `BEGIN` until its transaction ends: **one transaction at a
+//!   time**. Another session waits for it up to [`LOCK_TIMEOUT`], then gets SQLSTATE 55P03.
+//!   A session that disconnects inside a transaction has it rolled back.
+//! * **Transaction status** follows PostgreSQL: `I`, `T`, or `E` after an error inside a
+//!   block, where everything but `ROLLBACK`/`COMMIT` (which then rolls back) and
+//!   `ROLLBACK TO SAVEPOINT` fails with 25P02. The statements of a multi-statement simple
+//!   query run in one implicit transaction, as in PostgreSQL, unless they contain
+//!   transaction control. Each extended-protocol Execute outside a block commits on its own.
+//! * **Types**: a result column is described by its declared type (see
+//!   [`types::oid_for_decl`]: PostgreSQL's names, so `INTEGER` is int4 and `BIGINT` int8);
+//!   an expression by a guess from its text (`count(*)` int8, `x::type` casts, literals,
+//!   comparisons...), else text; values are then always converted to the described type.
+//!   In a simple query, undeclared columns take the type of their first non-NULL value.
+//!   Parameters take the client's types, else a `$n::type` cast, else the type of the
+//!   column they are compared with or inserted into, else text.
+//! * **SQL**: SQLite's dialect, plus `x::type` casts, `SET`/`SHOW`/`RESET`, `DISCARD`,
+//!   PostgreSQL transaction syntax, and `version()`, `current_database()`,
+//!   `current_schema()`, `current_user`, `current_setting(name)`.
+
+#![allow(dead_code)]
+
+pub(crate) mod sql;
+pub(crate) mod types;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pgproto_core::column::Column;
+use pgproto_core::db_error::{DbError, Severity};
+use pgproto_core::message::{Format, TransactionStatus};
+use pgproto_core::server::{Server, ServerEvent, StartupRequest};
+use pgproto_core::sqlstate::SqlState;
+use pgproto_tokio::server::Handler;
+use pgproto_tokio::Error;
+use rusqlite::types::Value;
+use rusqlite::Connection;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use sql::Statement;
+
+/// How long a session waits for another session's transaction to end.
+pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The server version reported by `version()` and `SHOW server_version`.
+const SERVER_VERSION: &str = "16.0";
+
+/// Session values the SQL functions read (the session holding the lock sets them).
+#[derive(Debug, Default, Clone)]
+struct SessionInfo {
+    user: String,
+    database: String,
+    settings: BTreeMap<String, String>,
+}
+
+/// The shared database.
+pub(crate) struct Db {
+    conn: Connection,
+    info: Arc<std::sync::Mutex<SessionInfo>>,
+}
+
+/// A handle on the shared database; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Database {
+    inner: Arc<Mutex<Db>>,
+    /// The same as `Db::info`, reachable without the lock.
+    info: Arc<std::sync::Mutex<SessionInfo>>,
+}
+
+fn sqlite_error(e: rusqlite::Error) -> DbError {
+    let message = e.to_string();
+    let code = match &e {
+        rusqlite::Error::SqliteFailure(f, msg) => {
+            let msg = msg.as_deref().unwrap_or("");
+            match f.extended_code {
+                2067 | 1555 => SqlState::UniqueViolation,
+                1299 => SqlState::NotNullViolation,
+                275 => SqlState::CheckViolation,
+                787 => SqlState::ForeignKeyViolation,
+                _ => match f.code {
+                    rusqlite::ErrorCode::TypeMismatch => SqlState::DatatypeMismatch,
+                    rusqlite::ErrorCode::ConstraintViolation => {
+                        SqlState::IntegrityConstraintViolation
+                    }
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                        SqlState::LockNotAvailable
+                    }
+                    rusqlite::ErrorCode::ReadOnly => SqlState::ReadOnlySqlTransaction,
+                    _ if msg.contains("syntax error")
+                        || msg.contains("incomplete input")
+                        || msg.contains("unrecognized token") =>
+                    {
+                        SqlState::SyntaxError
+                    }
+                    _ if msg.starts_with("no such table") => SqlState::UndefinedTable,
+                    _ if msg.starts_with("no such column") => SqlState::UndefinedColumn,
+                    _ if msg.starts_with("no such function")
+                        || msg.starts_with("wrong number of arguments") =>
+                    {
+                        SqlState::UndefinedFunction
+                    }
+                    _ if msg.contains("already exists") => {
+                        if msg.starts_with("table") || msg.starts_with("view") {
+                            SqlState::DuplicateTable
+                        } else {
+                            SqlState::DuplicateObject
+                        }
+                    }
+                    _ if msg.contains("datatype mismatch") => SqlState::DatatypeMismatch,
+                    _ => SqlState::InternalError,
+                },
+            }
+        }
+        rusqlite::Error::SqlInputError { msg, .. } if msg.contains("syntax error") => {
+            SqlState::SyntaxError
+        }
+        _ => SqlState::InternalError,
+    };
+    let message = match &e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        _ => message,
+    };
+    DbError::new(Severity::Error, code, message)
+}
+
+fn error(code: SqlState, message: impl Into<String>) -> DbError {
+    DbError::new(Severity::Error, code, message)
+}
+
+fn aborted() -> DbError {
+    error(
+        SqlState::InFailedSqlTransaction,
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )
+}
+
+impl Database {
+    /// Opens `path`, or a private in-memory database when `None`.
+    pub(crate) fn open(path: Option<&str>) -> rusqlite::Result<Self> {
+        let conn = match path {
+            Some(p) => Connection::open(p)?,
+            None => Connection::open_in_memory()?,
+        };
+        conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        conn.set_prepared_statement_cache_capacity(128);
+        let info = Arc::new(std::sync::Mutex::new(SessionInfo::default()));
+        register_functions(&conn, &info)?;
+        Ok(Self {
+            inner: Arc::new(Mutex::new(Db {
+                conn,
+                info: info.clone(),
+            })),
+            info,
+        })
+    }
+
+    /// A new session for a client that logged in with `startup`.
+    pub(crate) fn session(&self, startup: &StartupRequest) -> Session {
+        let mut settings = BTreeMap::new();
+        if let Some(app) = startup.parameter("application_name") {
+            settings.insert("application_name".to_string(), app.to_string());
+        }
+        Session {
+            db: self.clone(),
+            guard: None,
+            info: SessionInfo {
+                user: startup.user.clone(),
+                database: startup.database.clone(),
+                settings,
+            },
+            txn: TransactionStatus::Idle,
+            portals: HashMap::new(),
+        }
+    }
+}
+
+fn register_functions(
+    conn: &Connection,
+    info: &Arc<std::sync::Mutex<SessionInfo>>,
+) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8;
+    let version = format!(
+        "PostgreSQL {SERVER_VERSION} (pgproto sqlite_server example, SQLite {})",
+        rusqlite::version()
+    );
+    conn.create_scalar_function("version", 0, flags, move |_| Ok(version.clone()))?;
+    let i = info.clone();
+    conn.create_scalar_function("current_database", 0, flags, move |_| {
+        Ok(i.lock().map(|s| s.database.clone()).unwrap_or_default())
+    })?;
+    let i = info.clone();
+    conn.create_scalar_function("current_user", 0, flags, move |_| {
+        Ok(i.lock().map(|s| s.user.clone()).unwrap_or_default())
+    })?;
+    conn.create_scalar_function("current_schema", 0, flags, |_| Ok("public".to_string()))?;
+    let i = info.clone();
+    conn.create_scalar_function("current_setting", 1, flags, move |ctx| {
+        let name: String = ctx.get(0)?;
+        let settings = i.lock().map(|s| s.settings.clone()).unwrap_or_default();
+        setting(&settings, &name.to_ascii_lowercase()).ok_or_else(|| {
+            rusqlite::Error::UserFunctionError(
+                format!("unrecognized configuration parameter \"{name}\"").into(),
+            )
+        })
+    })?;
+    Ok(())
+}
+
+/// A setting's value: what the session SET, else the server's fixed answer.
+fn setting(settings: &BTreeMap<String, String>, name: &str) -> Option<String> {
+    if let Some(v) = settings.get(name) {
+        return Some(v.clone());
+    }
+    let v = match name {
+        "server_version" => SERVER_VERSION,
+        "server_version_num" => "160000",
+        "server_encoding" | "client_encoding" => "UTF8",
+        "standard_conforming_strings" | "integer_datetimes" => "on",
+        "datestyle" => "ISO, MDY",
+        "intervalstyle" => "postgres",
+        "timezone" => "UTC",
+        "transaction_isolation" | "default_transaction_isolation" => "serializable",
+        "transaction_read_only" | "default_transaction_read_only" | "is_superuser" => "off",
+        "max_identifier_length" => "63",
+        "search_path" => "\"$user\", public",
+        "application_name" => "",
+        "client_min_messages" => "notice",
+        "lc_messages" | "lc_collate" | "lc_ctype" => "C",
+        _ => return None,
+    };
+    Some(v.to_string())
+}
+
+/// A statement's result, ready to send.
+struct Outcome {
+    /// Result columns (for a simple query; the extended protocol described them at Parse).
+    columns: Option<Vec<Column>>,
+    rows: Vec<Vec<Option<Vec<u8>>>>,
+    tag: String,
+    notices: Vec<DbError>,
+}
+
+impl Outcome {
+    fn tag(tag: impl Into<String>) -> Self {
+        Self {
+            columns: None,
+            rows: Vec::new(),
+            tag: tag.into(),
+            notices: Vec::new(),
+        }
+    }
+}
+
+/// A bound portal: its parameter values, then its remaining rows once executed.
+struct BoundPortal {
+    params: Vec<Value>,
+    pending: Option<(std::collections::VecDeque<Vec<Option<Vec<u8>>>>, String)>,
+}
+
+/// One client's session: the [`Handler`] the tokio server drives.
+pub(crate) struct Session {
+    db: Database,
+    /// Held while this session uses the database, and for a whole transaction block.
+    guard: Option<OwnedMutexGuard<Db>>,
+    info: SessionInfo,
+    txn: TransactionStatus,
+    portals: HashMap<String, BoundPortal>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(g) = self.guard.take() {
+            if !g.conn.is_autocommit() {
+                let _ = g.conn.execute_batch("ROLLBACK");
+            }
+        }
+    }
+}
+
+/// How a statement's result types are chosen.
+enum Described<'a> {
+    /// Simple query: from declarations, guesses and the first row; text format.
+    Simple,
+    /// Extended: as Parse described them, in the portal's formats.
+    Portal {
+        columns: Option<&'a [Column]>,
+        formats: &'a [Format],
+    },
+}
+
+impl Handler for Session {
+    async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
+        match event {
+            ServerEvent::Query { sql } => {
+                let result = match self.acquire().await {
+                    Ok(db) => {
+                        let r = self.simple_query(&db.conn, server, &sql);
+                        self.guard = Some(db);
+                        r
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = result {
+                    server.set_transaction_status(self.txn);
+                    server.error(&e)?;
+                    // `error` marked a block failed; keep our view in step.
+                    self.txn = server.transaction_status();
+                } else {
+                    server.ready_for_query()?;
+                }
+            }
+            ServerEvent::Parse {
+                query, param_types, ..
+            } => {
+                let result = match self.acquire().await {
+                    Ok(db) => {
+                        let r = self.parse(&db.conn, &query, &param_types);
+                        self.guard = Some(db);
+                        r
+                    }
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok((types, columns)) => server.parse_complete(&types, columns)?,
+                    Err(e) => self.fail(server, &e)?,
+                }
+            }
+            ServerEvent::Bind { portal } => match self.bind(server, &portal) {
+                Ok(()) => server.bind_complete()?,
+                Err(e) => self.fail(server, &e)?,
+            },
+            ServerEvent::Execute { portal, max_rows } => {
+                let result = match self.acquire().await {
+                    Ok(db) => {
+                        let r = self.execute(&db.conn, server, &portal, max_rows);
+                        self.guard = Some(db);
+                        r
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = result {
+                    self.fail(server, &e)?;
+                }
+            }
+            ServerEvent::FunctionCall { .. } => {
+                server.set_transaction_status(self.txn);
+                server.error(&error(
+                    SqlState::FeatureNotSupported,
+                    "the function call protocol is not supported",
+                ))?;
+                self.txn = server.transaction_status();
+            }
+            ServerEvent::CopyData(_) | ServerEvent::CopyDone | ServerEvent::CopyFail(_) => {}
+            ServerEvent::Terminate => self.end_session(),
+            _ => {}
+        }
+        self.release();
+        Ok(())
+    }
+}
+
+impl Session {
+    /// The database, locked for this session (already held inside a transaction block).
+    /// The caller puts the guard back in `self.guard`; [`Session::release`] decides
+    /// whether to keep it.
+    async fn acquire(&mut self) -> Result<OwnedMutexGuard<Db>, DbError> {
+        if let Some(g) = self.guard.take() {
+            return Ok(g);
+        }
+        let g = tokio::time::timeout(LOCK_TIMEOUT, self.db.inner.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                error(
+                    SqlState::LockNotAvailable,
+                    "could not obtain the database: another session's transaction is open",
+                )
+            })?;
+        if let Ok(mut info) = g.info.lock() {
+            *info = self.info.clone();
+        }
+        Ok(g)
+    }
+
+    /// Gives the database back to the other sessions unless a transaction is open.
+    fn release(&mut self) {
+        let open = self.guard.as_ref().is_some_and(|g| !g.conn.is_autocommit());
+        if self.txn == TransactionStatus::Idle && !open {
+            self.guard = None;
+        }
+    }
+
+    fn end_session(&mut self) {
+        if let Some(g) = self.guard.take() {
+            if !g.conn.is_autocommit() {
+                let _ = g.conn.execute_batch("ROLLBACK");
+            }
+        }
+        self.txn = TransactionStatus::Idle;
+    }
+
+    /// Answers an extended-protocol message with an error.
+    fn fail(&mut self, server: &mut Server, e: &DbError) -> Result<(), Error> {
+        server.set_transaction_status(self.txn);
+        server.error(e)?;
+        self.txn = server.transaction_status();
+        Ok(())
+    }
+
+    fn simple_query(
+        &mut self,
+        conn: &Connection,
+        server: &mut Server,
+        sql: &str,
+    ) -> Result<(), DbError> {
+        let statements = sql::split(sql);
+        if statements.is_empty() {
+            server.empty_query().map_err(internal)?;
+            return Ok(());
+        }
+        // Several statements without transaction control run as one implicit transaction.
+        let implicit = statements.len() > 1
+            && self.txn == TransactionStatus::Idle
+            && conn.is_autocommit()
+            && statements.iter().all(|s| {
+                !matches!(
+                    sql::classify(s),
+                    Statement::Begin
+                        | Statement::Commit
+                        | Statement::Rollback
+                        | Statement::RollbackTo
+                        | Statement::Savepoint
+                        | Statement::Release
+                )
+            });
+        if implicit {
+            conn.execute_batch("BEGIN").map_err(sqlite_error)?;
+        }
+        for text in statements {
+            let outcome = match self.run(conn, text, &[], Described::Simple) {
+                Ok(o) => o,
+                Err(e) => {
+                    if implicit && !conn.is_autocommit() {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                    return Err(e);
+                }
+            };
+            for n in &outcome.notices {
+                server.notice(n).map_err(internal)?;
+            }
+            if let Some(columns) = &outcome.columns {
+                server.row_description(columns).map_err(internal)?;
+                for row in &outcome.rows {
+                    let values: Vec<Option<&[u8]>> = row.iter().map(|v| v.as_deref()).collect();
+                    server.data_row(&values).map_err(internal)?;
+                }
+            }
+            server.command_complete(&outcome.tag).map_err(internal)?;
+            server.set_transaction_status(self.txn);
+        }
+        if implicit {
+            if let Err(e) = conn.execute_batch("COMMIT") {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(sqlite_error(e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Prepares a statement: its parameter types and result columns.
+    fn parse(
+        &mut self,
+        conn: &Connection,
+        query: &str,
+        client_types: &[u32],
+    ) -> Result<(Vec<u32>, Option<Vec<Column>>), DbError> {
+        let statements = sql::split(query);
+        if statements.len() > 1 {
+            return Err(error(
+                SqlState::SyntaxError,
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+        let Some(text) = statements.first() else {
+            return Ok((client_types.to_vec(), None));
+        };
+        let kind = sql::classify(text);
+        let control = matches!(
+            kind,
+            Statement::Commit | Statement::Rollback | Statement::RollbackTo
+        );
+        if self.txn == TransactionStatus::Failed && !control {
+            return Err(aborted());
+        }
+        match kind {
+            Statement::Show(name) => {
+                return Ok((
+                    client_types.to_vec(),
+                    Some(vec![Column::new(name, types::TEXT, -1)]),
+                ))
+            }
+            Statement::Sql => {}
+            _ => return Ok((client_types.to_vec(), None)),
+        }
+        let rewritten = sql::rewrite(text);
+        let st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
+        // $n placeholders: as many as the highest n, or as the client typed.
+        let mut count = client_types.len();
+        for i in 1..=st.parameter_count() {
+            count = count.max(placeholder_number(st.parameter_name(i), i));
+        }
+        let casts = pgproto_core::testing::placeholder_casts(text);
+        let table_columns = |t: &str| table_columns(conn, t);
+        let referenced = sql::referenced_columns(&rewritten, table_columns);
+        let context = sql::placeholder_context_types(&rewritten, &referenced, table_columns);
+        let param_types: Vec<u32> = (0..count)
+            .map(|i| match client_types.get(i) {
+                Some(&t) if t != 0 => t,
+                _ => match casts.get(i).copied().flatten() {
+                    Some(t) => types::supported(t),
+                    None => context
+                        .get(i)
+                        .and_then(|t| t.as_deref())
+                        .map_or(types::TEXT, types::oid_for_decl),
+                },
+            })
+            .collect();
+        if st.column_count() == 0 {
+            return Ok((param_types, None));
+        }
+        let param_type = |n: usize| {
+            param_types
+                .get(n.checked_sub(1)?)
+                .map(|&t| types::decl_name(types::supported(t)).to_string())
+        };
+        let guesses = sql::result_items(&rewritten, &referenced, &param_type);
+        let aligned = guesses.len() == st.column_count();
+        let columns = st
+            .columns()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let guess = guesses.get(i).filter(|_| aligned);
+                let oid = match c.decl_type() {
+                    Some(d) => types::oid_for_decl(d),
+                    None => guess
+                        .and_then(|g| g.type_name.as_deref())
+                        .map_or(types::TEXT, types::oid_for_decl),
+                };
+                let name = guess.and_then(|g| g.pg_name.as_deref()).unwrap_or(c.name());
+                Column::new(name, oid, types::type_size(oid))
+            })
+            .collect();
+        Ok((param_types, Some(columns)))
+    }
+
+    fn bind(&mut self, server: &Server, portal: &str) -> Result<(), DbError> {
+        let p = server
+            .portal(portal)
+            .ok_or_else(|| error(SqlState::InvalidCursorName, "portal vanished"))?;
+        let types = &p.statement.param_types;
+        let params = p
+            .params()
+            .enumerate()
+            .map(|(i, v)| {
+                let oid = types.get(i).copied().unwrap_or(types::TEXT);
+                types::decode_param(v, oid, p.param_format(i))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.portals.insert(
+            portal.to_string(),
+            BoundPortal {
+                params,
+                pending: None,
+            },
+        );
+        Ok(())
+    }
+
+    fn execute(
+        &mut self,
+        conn: &Connection,
+        server: &mut Server,
+        portal: &str,
+        max_rows: i32,
+    ) -> Result<(), DbError> {
+        let p = server
+            .portal(portal)
+            .ok_or_else(|| error(SqlState::InvalidCursorName, "portal vanished"))?;
+        let statement = p.statement.clone();
+        let ncols = statement.columns.as_ref().map_or(0, |c| c.len());
+        let formats: Vec<Format> = (0..ncols).map(|i| p.result_format(i)).collect();
+        let bound = self
+            .portals
+            .entry(portal.to_string())
+            .or_insert(BoundPortal {
+                params: Vec::new(),
+                pending: None,
+            });
+        if bound.pending.is_none() {
+            let params = std::mem::take(&mut bound.params);
+            let statements = sql::split(&statement.query);
+            let Some(text) = statements.first() else {
+                server.empty_query().map_err(internal)?;
+                return Ok(());
+            };
+            let outcome = self.run(
+                conn,
+                text,
+                &params,
+                Described::Portal {
+                    columns: statement.columns.as_deref(),
+                    formats: &formats,
+                },
+            )?;
+            server.set_transaction_status(self.txn);
+            for n in &outcome.notices {
+                server.notice(n).map_err(internal)?;
+            }
+            let bound = self
+                .portals
+                .entry(portal.to_string())
+                .or_insert(BoundPortal {
+                    params: Vec::new(),
+                    pending: None,
+                });
+            bound.pending = Some((outcome.rows.into(), outcome.tag));
+        }
+        let Some(bound) = self.portals.get_mut(portal) else {
+            return Ok(());
+        };
+        let Some((rows, tag)) = bound.pending.as_mut() else {
+            return Ok(());
+        };
+        let limit = usize::try_from(max_rows).unwrap_or(0);
+        let mut sent = 0;
+        while let Some(row) = rows.front() {
+            if limit > 0 && sent == limit {
+                server.portal_suspended().map_err(internal)?;
+                return Ok(());
+            }
+            let values: Vec<Option<&[u8]>> = row.iter().map(|v| v.as_deref()).collect();
+            server.data_row(&values).map_err(internal)?;
+            rows.pop_front();
+            sent += 1;
+        }
+        server.command_complete(tag).map_err(internal)?;
+        Ok(())
+    }
+
+    /// Runs one statement.
+    fn run(
+        &mut self,
+        conn: &Connection,
+        text: &str,
+        params: &[Value],
+        described: Described<'_>,
+    ) -> Result<Outcome, DbError> {
+        let kind = sql::classify(text);
+        let in_block = self.txn != TransactionStatus::Idle;
+        if self.txn == TransactionStatus::Failed
+            && !matches!(
+                kind,
+                Statement::Commit | Statement::Rollback | Statement::RollbackTo
+            )
+        {
+            return Err(aborted());
+        }
+        let warning = |code, message: &str| DbError::new(Severity::Warning, code, message);
+        let exec = |sql: &str| conn.execute_batch(sql).map_err(sqlite_error);
+        match kind {
+            Statement::Begin => {
+                let mut o = Outcome::tag("BEGIN");
+                if in_block {
+                    o.notices.push(warning(
+                        SqlState::ActiveSqlTransaction,
+                        "there is already a transaction in progress",
+                    ));
+                } else {
+                    exec("BEGIN")?;
+                    self.txn = TransactionStatus::InTransaction;
+                }
+                Ok(o)
+            }
+            Statement::Commit | Statement::Rollback => {
+                let commit = kind == Statement::Commit;
+                if !in_block {
+                    let mut o = Outcome::tag(if commit { "COMMIT" } else { "ROLLBACK" });
+                    o.notices.push(warning(
+                        SqlState::NoActiveSqlTransaction,
+                        "there is no transaction in progress",
+                    ));
+                    return Ok(o);
+                }
+                let failed = self.txn == TransactionStatus::Failed;
+                self.txn = TransactionStatus::Idle;
+                if commit && !failed {
+                    if let Err(e) = exec("COMMIT") {
+                        let _ = exec("ROLLBACK");
+                        return Err(e);
+                    }
+                    Ok(Outcome::tag("COMMIT"))
+                } else {
+                    if !conn.is_autocommit() {
+                        exec("ROLLBACK")?;
+                    }
+                    Ok(Outcome::tag("ROLLBACK"))
+                }
+            }
+            Statement::RollbackTo | Statement::Savepoint | Statement::Release => {
+                let (tag, what) = match kind {
+                    Statement::RollbackTo => ("ROLLBACK", "ROLLBACK TO SAVEPOINT"),
+                    Statement::Savepoint => ("SAVEPOINT", "SAVEPOINT"),
+                    _ => ("RELEASE", "RELEASE SAVEPOINT"),
+                };
+                if !in_block {
+                    return Err(error(
+                        SqlState::NoActiveSqlTransaction,
+                        format!("{what} can only be used in transaction blocks"),
+                    ));
+                }
+                exec(text)?;
+                if kind == Statement::RollbackTo {
+                    self.txn = TransactionStatus::InTransaction;
+                }
+                Ok(Outcome::tag(tag))
+            }
+            Statement::Set(setting) => {
+                if let Some((name, value)) = setting {
+                    if name == "client_encoding" && !value.eq_ignore_ascii_case("utf8") {
+                        return Err(error(
+                            SqlState::FeatureNotSupported,
+                            "only client_encoding UTF8 is supported",
+                        ));
+                    }
+                    self.info.settings.insert(name, value);
+                    self.sync_info();
+                }
+                Ok(Outcome::tag("SET"))
+            }
+            Statement::Reset => {
+                let toks = sql::tokenize(text);
+                match toks.get(1).and_then(|t| t.ident(text)) {
+                    Some(n) if n.eq_ignore_ascii_case("all") => self.info.settings.clear(),
+                    Some(n) => {
+                        self.info.settings.remove(&n.to_ascii_lowercase());
+                    }
+                    None => {}
+                }
+                self.sync_info();
+                Ok(Outcome::tag("RESET"))
+            }
+            Statement::Ignored(tag) => Ok(Outcome::tag(tag)),
+            Statement::Show(name) => {
+                let value = setting(&self.info.settings, &name).ok_or_else(|| {
+                    error(
+                        SqlState::UndefinedObject,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    )
+                })?;
+                let format = match described {
+                    Described::Portal { formats, .. } => {
+                        formats.first().copied().unwrap_or(Format::Text)
+                    }
+                    Described::Simple => Format::Text,
+                };
+                let v = types::encode(&Value::Text(value), types::TEXT, format)?;
+                Ok(Outcome {
+                    columns: Some(vec![Column::new(name, types::TEXT, -1)]),
+                    rows: vec![vec![v]],
+                    tag: "SHOW".to_string(),
+                    notices: Vec::new(),
+                })
+            }
+            Statement::Sql => self.run_sqlite(conn, text, params, described),
+        }
+    }
+
+    /// Publishes this session's settings to the SQL functions.
+    fn sync_info(&self) {
+        if let Ok(mut info) = self.db.info.lock() {
+            *info = self.info.clone();
+        }
+    }
+
+    fn run_sqlite(
+        &mut self,
+        conn: &Connection,
+        text: &str,
+        params: &[Value],
+        described: Described<'_>,
+    ) -> Result<Outcome, DbError> {
+        let rewritten = sql::rewrite(text);
+        let mut st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
+        for i in 1..=st.parameter_count() {
+            let n = placeholder_number(st.parameter_name(i), i);
+            let value = params.get(n.wrapping_sub(1)).ok_or_else(|| {
+                error(
+                    SqlState::UndefinedParameter,
+                    format!("there is no parameter ${n}"),
+                )
+            })?;
+            st.raw_bind_parameter(i, value).map_err(sqlite_error)?;
+        }
+        let ncols = st.column_count();
+        let decls: Vec<Option<u32>> = st
+            .columns()
+            .iter()
+            .map(|c| c.decl_type().map(types::oid_for_decl))
+            .collect();
+        let names: Vec<String> = st.columns().iter().map(|c| c.name().to_string()).collect();
+        let mut values: Vec<Vec<Value>> = Vec::new();
+        {
+            let mut rows = st.raw_query();
+            while let Some(row) = rows.next().map_err(sqlite_error)? {
+                let mut r = Vec::with_capacity(ncols);
+                for i in 0..ncols {
+                    r.push(row.get::<_, Value>(i).map_err(sqlite_error)?);
+                }
+                values.push(r);
+            }
+        }
+        drop(st);
+        let changes = conn.changes();
+        let returns_rows = ncols > 0;
+        let tag = sql::command_tag(&rewritten, changes, returns_rows.then_some(values.len()));
+        if !returns_rows {
+            return Ok(Outcome::tag(tag));
+        }
+        let (columns, formats): (Vec<Column>, Vec<Format>) = match described {
+            Described::Portal { columns, formats } => {
+                let columns = columns.ok_or_else(|| {
+                    error(
+                        SqlState::FeatureNotSupported,
+                        "cached plan must not change result type",
+                    )
+                })?;
+                if columns.len() != ncols {
+                    return Err(error(
+                        SqlState::FeatureNotSupported,
+                        "cached plan must not change result type",
+                    ));
+                }
+                (columns.to_vec(), formats.to_vec())
+            }
+            Described::Simple => {
+                let table_columns = |t: &str| table_columns(conn, t);
+                let referenced = sql::referenced_columns(&rewritten, table_columns);
+                let guesses = sql::result_items(&rewritten, &referenced, &|_| None);
+                let aligned = guesses.len() == ncols;
+                let columns = (0..ncols)
+                    .map(|i| {
+                        let guess = guesses.get(i).filter(|_| aligned);
+                        let oid = decls
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            .or_else(|| {
+                                guess
+                                    .and_then(|g| g.type_name.as_deref())
+                                    .map(types::oid_for_decl)
+                            })
+                            .or_else(|| {
+                                values
+                                    .iter()
+                                    .find_map(|r| r.get(i).and_then(types::oid_for_value))
+                            })
+                            .unwrap_or(types::TEXT);
+                        let name = guess
+                            .and_then(|g| g.pg_name.clone())
+                            .or_else(|| names.get(i).cloned())
+                            .unwrap_or_default();
+                        Column::new(name, oid, types::type_size(oid))
+                    })
+                    .collect();
+                (columns, vec![Format::Text; ncols])
+            }
+        };
+        let rows = values
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let oid = columns.get(i).map_or(types::TEXT, |c| c.type_oid);
+                        let format = formats.get(i).copied().unwrap_or(Format::Text);
+                        types::encode(v, oid, format)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Outcome {
+            columns: Some(columns),
+            rows,
+            tag,
+            notices: Vec::new(),
+        })
+    }
+}
+
+/// `$n` or `?n` names parameter n; an unnamed `?` is its position.
+fn placeholder_number(name: Option<&str>, index: usize) -> usize {
+    name.and_then(|n| n.get(1..))
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(index)
+}
+
+/// A table's columns and declared types (empty if there is no such table).
+fn table_columns(conn: &Connection, table: &str) -> Vec<(String, String)> {
+    let Ok(mut st) = conn.prepare_cached("SELECT name, type FROM pragma_table_info(?1)") else {
+        return Vec::new();
+    };
+    let Ok(rows) = st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?))) else {
+        return Vec::new();
+    };
+    rows.filter_map(Result::ok).collect()
+}
+
+fn internal(e: pgproto_core::Error) -> DbError {
+    error(SqlState::InternalError, e.to_string())
+}
