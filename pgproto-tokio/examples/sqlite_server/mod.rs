@@ -25,8 +25,6 @@
 //!   PostgreSQL transaction syntax, and `version()`, `current_database()`,
 //!   `current_schema()`, `current_user`, `current_setting(name)`.
 
-#![allow(dead_code)]
-
 pub(crate) mod sql;
 pub(crate) mod types;
 
@@ -75,68 +73,64 @@ pub(crate) struct Database {
     info: Arc<std::sync::Mutex<SessionInfo>>,
 }
 
-fn sqlite_error(e: rusqlite::Error) -> DbError {
-    let message = e.to_string();
-    let code = match &e {
-        rusqlite::Error::SqliteFailure(f, msg) => {
-            let msg = msg.as_deref().unwrap_or("");
-            match f.extended_code {
-                2067 | 1555 => SqlState::UniqueViolation,
-                1299 => SqlState::NotNullViolation,
-                275 => SqlState::CheckViolation,
-                787 => SqlState::ForeignKeyViolation,
-                _ => match f.code {
-                    rusqlite::ErrorCode::TypeMismatch => SqlState::DatatypeMismatch,
-                    rusqlite::ErrorCode::ConstraintViolation => {
-                        SqlState::IntegrityConstraintViolation
-                    }
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
-                        SqlState::LockNotAvailable
-                    }
-                    rusqlite::ErrorCode::ReadOnly => SqlState::ReadOnlySqlTransaction,
-                    _ if msg.contains("syntax error")
-                        || msg.contains("incomplete input")
-                        || msg.contains("unrecognized token") =>
-                    {
-                        SqlState::SyntaxError
-                    }
-                    _ if msg.starts_with("no such table") => SqlState::UndefinedTable,
-                    _ if msg.starts_with("no such column") => SqlState::UndefinedColumn,
-                    _ if msg.starts_with("no such function")
-                        || msg.starts_with("wrong number of arguments") =>
-                    {
-                        SqlState::UndefinedFunction
-                    }
-                    _ if msg.contains("already exists") => {
-                        if msg.starts_with("table") || msg.starts_with("view") {
-                            SqlState::DuplicateTable
-                        } else {
-                            SqlState::DuplicateObject
-                        }
-                    }
-                    _ if msg.contains("datatype mismatch") => SqlState::DatatypeMismatch,
-                    _ => SqlState::InternalError,
-                },
+fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
+    let (failure, msg) = match &e {
+        rusqlite::Error::SqliteFailure(f, msg) => (Some(f), msg.clone()),
+        rusqlite::Error::SqlInputError { error, msg, .. } => (Some(error), Some(msg.clone())),
+        _ => (None, None),
+    };
+    let message = msg.unwrap_or_else(|| e.to_string());
+    let Some(f) = failure else {
+        return error(SqlState::InternalError, message);
+    };
+    let m = message.as_str();
+    let code = match f.extended_code {
+        // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY, _NOTNULL, _CHECK, _FOREIGNKEY, _DATATYPE
+        2067 | 1555 => SqlState::UniqueViolation,
+        1299 => SqlState::NotNullViolation,
+        275 => SqlState::CheckViolation,
+        787 => SqlState::ForeignKeyViolation,
+        3091 => SqlState::DatatypeMismatch,
+        _ => match f.code {
+            rusqlite::ErrorCode::TypeMismatch => SqlState::DatatypeMismatch,
+            rusqlite::ErrorCode::ConstraintViolation => SqlState::IntegrityConstraintViolation,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                SqlState::LockNotAvailable
             }
-        }
-        rusqlite::Error::SqlInputError { msg, .. } if msg.contains("syntax error") => {
-            SqlState::SyntaxError
-        }
-        _ => SqlState::InternalError,
+            rusqlite::ErrorCode::ReadOnly => SqlState::ReadOnlySqlTransaction,
+            _ if m.contains("syntax error")
+                || m.contains("incomplete input")
+                || m.contains("unrecognized token") =>
+            {
+                SqlState::SyntaxError
+            }
+            _ if m.starts_with("no such table") => SqlState::UndefinedTable,
+            _ if m.starts_with("no such column") => SqlState::UndefinedColumn,
+            _ if m.starts_with("no such function")
+                || m.starts_with("wrong number of arguments") =>
+            {
+                SqlState::UndefinedFunction
+            }
+            _ if m.contains("already exists") => {
+                if m.starts_with("table") || m.starts_with("view") {
+                    SqlState::DuplicateTable
+                } else {
+                    SqlState::DuplicateObject
+                }
+            }
+            _ if m.contains("datatype mismatch") => SqlState::DatatypeMismatch,
+            _ if m.contains("division by zero") => SqlState::DivisionByZero,
+            _ => SqlState::InternalError,
+        },
     };
-    let message = match &e {
-        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
-        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
-        _ => message,
-    };
-    DbError::new(Severity::Error, code, message)
+    error(code, message)
 }
 
-fn error(code: SqlState, message: impl Into<String>) -> DbError {
-    DbError::new(Severity::Error, code, message)
+fn error(code: SqlState, message: impl Into<String>) -> Box<DbError> {
+    Box::new(DbError::new(Severity::Error, code, message))
 }
 
-fn aborted() -> DbError {
+fn aborted() -> Box<DbError> {
     error(
         SqlState::InFailedSqlTransaction,
         "current transaction is aborted, commands ignored until end of transaction block",
@@ -241,11 +235,17 @@ fn setting(settings: &BTreeMap<String, String>, name: &str) -> Option<String> {
     Some(v.to_string())
 }
 
+/// What Parse answers: parameter types and result columns.
+type Prepared = (Vec<u32>, Option<Vec<Column>>);
+
+/// One row's values, encoded (`None`: NULL).
+type EncodedRow = Vec<Option<Vec<u8>>>;
+
 /// A statement's result, ready to send.
 struct Outcome {
     /// Result columns (for a simple query; the extended protocol described them at Parse).
     columns: Option<Vec<Column>>,
-    rows: Vec<Vec<Option<Vec<u8>>>>,
+    rows: Vec<EncodedRow>,
     tag: String,
     notices: Vec<DbError>,
 }
@@ -264,7 +264,7 @@ impl Outcome {
 /// A bound portal: its parameter values, then its remaining rows once executed.
 struct BoundPortal {
     params: Vec<Value>,
-    pending: Option<(std::collections::VecDeque<Vec<Option<Vec<u8>>>>, String)>,
+    pending: Option<(std::collections::VecDeque<EncodedRow>, String)>,
 }
 
 /// One client's session: the [`Handler`] the tokio server drives.
@@ -373,7 +373,7 @@ impl Session {
     /// The database, locked for this session (already held inside a transaction block).
     /// The caller puts the guard back in `self.guard`; [`Session::release`] decides
     /// whether to keep it.
-    async fn acquire(&mut self) -> Result<OwnedMutexGuard<Db>, DbError> {
+    async fn acquire(&mut self) -> Result<OwnedMutexGuard<Db>, Box<DbError>> {
         if let Some(g) = self.guard.take() {
             return Ok(g);
         }
@@ -421,7 +421,7 @@ impl Session {
         conn: &Connection,
         server: &mut Server,
         sql: &str,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), Box<DbError>> {
         let statements = sql::split(sql);
         if statements.is_empty() {
             server.empty_query().map_err(internal)?;
@@ -483,7 +483,7 @@ impl Session {
         conn: &Connection,
         query: &str,
         client_types: &[u32],
-    ) -> Result<(Vec<u32>, Option<Vec<Column>>), DbError> {
+    ) -> Result<Prepared, Box<DbError>> {
         let statements = sql::split(query);
         if statements.len() > 1 {
             return Err(error(
@@ -564,7 +564,7 @@ impl Session {
         Ok((param_types, Some(columns)))
     }
 
-    fn bind(&mut self, server: &Server, portal: &str) -> Result<(), DbError> {
+    fn bind(&mut self, server: &Server, portal: &str) -> Result<(), Box<DbError>> {
         let p = server
             .portal(portal)
             .ok_or_else(|| error(SqlState::InvalidCursorName, "portal vanished"))?;
@@ -593,7 +593,7 @@ impl Session {
         server: &mut Server,
         portal: &str,
         max_rows: i32,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), Box<DbError>> {
         let p = server
             .portal(portal)
             .ok_or_else(|| error(SqlState::InvalidCursorName, "portal vanished"))?;
@@ -665,7 +665,7 @@ impl Session {
         text: &str,
         params: &[Value],
         described: Described<'_>,
-    ) -> Result<Outcome, DbError> {
+    ) -> Result<Outcome, Box<DbError>> {
         let kind = sql::classify(text);
         let in_block = self.txn != TransactionStatus::Idle;
         if self.txn == TransactionStatus::Failed
@@ -799,7 +799,7 @@ impl Session {
         text: &str,
         params: &[Value],
         described: Described<'_>,
-    ) -> Result<Outcome, DbError> {
+    ) -> Result<Outcome, Box<DbError>> {
         let rewritten = sql::rewrite(text);
         let mut st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
         for i in 1..=st.parameter_count() {
@@ -926,6 +926,6 @@ fn table_columns(conn: &Connection, table: &str) -> Vec<(String, String)> {
     rows.filter_map(Result::ok).collect()
 }
 
-fn internal(e: pgproto_core::Error) -> DbError {
+fn internal(e: pgproto_core::Error) -> Box<DbError> {
     error(SqlState::InternalError, e.to_string())
 }

@@ -747,9 +747,10 @@ fn is_keyword(word: &str) -> bool {
 }
 
 const COMPARISON: &[&str] = &["=", "==", "<>", "!=", "<", ">", "<=", ">="];
+const ARITHMETIC: &[&str] = &["+", "-", "*", "/", "%"];
 
 /// Declared type names for untyped placeholders, from the context they appear in:
-/// `column <op> $n`, `$n <op> column`, `column IN ($n, ...)`, `column BETWEEN $n AND $m`,
+/// `column <op> $n`, `$n <op> column` (comparisons and arithmetic), `column IN ($n, ...)`, `column BETWEEN $n AND $m`,
 /// `INSERT INTO t (columns) VALUES ($n, ...)`, `LIMIT`/`OFFSET $n`. `table_columns`
 /// answers a table's columns in order. Index `k - 1` holds `$k`'s type name.
 pub(crate) fn placeholder_context_types(
@@ -835,18 +836,17 @@ pub(crate) fn placeholder_context_types(
             continue;
         }
         // column <op> $n
-        if prev.is_some_and(|p| {
-            p.kind == Kind::Punct && COMPARISON.contains(&p.text(sql))
-                || p.is(sql, "LIKE")
-                || p.is(sql, "GLOB")
-        }) && i >= 2
-        {
+        let operator = |p: &Tok| {
+            p.kind == Kind::Punct
+                && (COMPARISON.contains(&p.text(sql)) || ARITHMETIC.contains(&p.text(sql)))
+        };
+        if prev.is_some_and(|p| operator(p) || p.is(sql, "LIKE") || p.is(sql, "GLOB")) && i >= 2 {
             if let Some(c) = column_ref_before(sql, &toks, i - 2) {
                 set(n, lookup(columns, &c));
             }
         }
         // $n <op> column
-        if next.is_some_and(|p| p.kind == Kind::Punct && COMPARISON.contains(&p.text(sql))) {
+        if next.is_some_and(operator) {
             if let Some(c) = column_ref_after(sql, &toks, i + 2) {
                 set(n, lookup(columns, &c));
             }

@@ -119,11 +119,11 @@ pub(crate) fn oid_for_value(v: &Value) -> Option<u32> {
     }
 }
 
-fn err(code: SqlState, message: String) -> DbError {
-    DbError::new(Severity::Error, code, message)
+fn err(code: SqlState, message: String) -> Box<DbError> {
+    Box::new(DbError::new(Severity::Error, code, message))
 }
 
-fn invalid(oid: u32, text: &str) -> DbError {
+fn invalid(oid: u32, text: &str) -> Box<DbError> {
     err(
         SqlState::InvalidTextRepresentation,
         format!(
@@ -133,7 +133,7 @@ fn invalid(oid: u32, text: &str) -> DbError {
     )
 }
 
-fn out_of_range(oid: u32) -> DbError {
+fn out_of_range(oid: u32) -> Box<DbError> {
     err(
         SqlState::NumericValueOutOfRange,
         format!("value out of range for type {}", type_name(oid)),
@@ -202,7 +202,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn as_int(v: &Value, oid: u32) -> Result<i64, DbError> {
+fn as_int(v: &Value, oid: u32) -> Result<i64, Box<DbError>> {
     let i = match v {
         Value::Integer(i) => *i,
         Value::Real(f) => {
@@ -228,7 +228,7 @@ fn as_int(v: &Value, oid: u32) -> Result<i64, DbError> {
     }
 }
 
-fn as_float(v: &Value, oid: u32) -> Result<f64, DbError> {
+fn as_float(v: &Value, oid: u32) -> Result<f64, Box<DbError>> {
     match v {
         Value::Integer(i) => Ok(*i as f64),
         Value::Real(f) => Ok(*f),
@@ -252,7 +252,7 @@ fn as_text(v: &Value) -> String {
 }
 
 /// Encodes a SQLite value as type `oid` in `format`; `None` for NULL.
-pub(crate) fn encode(v: &Value, oid: u32, format: Format) -> Result<Option<Vec<u8>>, DbError> {
+pub(crate) fn encode(v: &Value, oid: u32, format: Format) -> Result<Option<Vec<u8>>, Box<DbError>> {
     if matches!(v, Value::Null) {
         return Ok(None);
     }
@@ -454,7 +454,7 @@ pub(crate) fn decode_param(
     bytes: Option<&[u8]>,
     oid: u32,
     format: Format,
-) -> Result<Value, DbError> {
+) -> Result<Value, Box<DbError>> {
     let Some(b) = bytes else {
         return Ok(Value::Null);
     };
