@@ -29,12 +29,15 @@ impl Running {
 }
 
 async fn start(kind: AuthKind) -> Running {
+    start_with(kind, engine::Database::open(None).unwrap()).await
+}
+
+async fn start_with(kind: AuthKind, db: engine::Database) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut auth = ServerAuth::new(kind, b"mock secret for tests");
     auth.add_user("alice", "s3cret", b"0123456789abcdef")
         .unwrap();
-    let db = engine::Database::open(None).unwrap();
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(serve_until(
         listener,
@@ -668,4 +671,49 @@ async fn psql_and_pgbench() {
             .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn lock_timeout_and_file_database() {
+    let dir = std::env::temp_dir().join(format!("pgproto-sqlite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("test.db");
+    let _ = std::fs::remove_file(&path);
+    let db = engine::Database::open(Some(path.to_str().unwrap()))
+        .unwrap()
+        .with_lock_timeout(std::time::Duration::from_millis(200));
+    let server = start_with(AuthKind::Password, db).await;
+    let (a, a_conn) = connect(server.port).await;
+    let (b, b_conn) = connect(server.port).await;
+    a.batch_execute(
+        "create table kv (k text primary key, v integer); insert into kv values ('x', 1)",
+    )
+    .await
+    .unwrap();
+    // While A's transaction is open, B gives up after the lock timeout with 55P03...
+    a.batch_execute("begin; update kv set v = 2").await.unwrap();
+    let err = b.query("select v from kv", &[]).await.unwrap_err();
+    assert_eq!(code(&err), "55P03", "{err:?}");
+    // ... and gets through once it ends.
+    a.batch_execute("commit").await.unwrap();
+    let v: i32 = b.query_one("select v from kv", &[]).await.unwrap().get(0);
+    assert_eq!(v, 2);
+    drop((a, b));
+    a_conn.await.unwrap();
+    b_conn.await.unwrap();
+    server.stop().await;
+    // The data is in the file.
+    let db = engine::Database::open(Some(path.to_str().unwrap())).unwrap();
+    let server = start_with(AuthKind::Trust, db).await;
+    let (c, c_conn) = connect(server.port).await;
+    let v: i32 = c
+        .query_one("select v from kv where k = $1", &[&"x"])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 2);
+    drop(c);
+    c_conn.await.unwrap();
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -45,7 +45,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use sql::Statement;
 
-/// How long a session waits for another session's transaction to end.
+/// How long a session waits for another session's transaction to end, by default.
 pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The server version reported by `version()` and `SHOW server_version`.
@@ -71,6 +71,8 @@ pub(crate) struct Database {
     inner: Arc<Mutex<Db>>,
     /// The same as `Db::info`, reachable without the lock.
     info: Arc<std::sync::Mutex<SessionInfo>>,
+    /// How long a session waits for another one's transaction.
+    lock_timeout: Duration,
 }
 
 fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
@@ -119,6 +121,7 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
                 }
             }
             _ if m.contains("datatype mismatch") => SqlState::DatatypeMismatch,
+            _ if m.starts_with("unrecognized configuration parameter") => SqlState::UndefinedObject,
             _ if m.contains("division by zero") => SqlState::DivisionByZero,
             _ => SqlState::InternalError,
         },
@@ -154,7 +157,14 @@ impl Database {
                 info: info.clone(),
             })),
             info,
+            lock_timeout: LOCK_TIMEOUT,
         })
+    }
+
+    /// Sets how long a session waits for another session's transaction to end.
+    pub(crate) fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
     }
 
     /// A new session for a client that logged in with `startup`.
@@ -377,7 +387,7 @@ impl Session {
         if let Some(g) = self.guard.take() {
             return Ok(g);
         }
-        let g = tokio::time::timeout(LOCK_TIMEOUT, self.db.inner.clone().lock_owned())
+        let g = tokio::time::timeout(self.db.lock_timeout, self.db.inner.clone().lock_owned())
             .await
             .map_err(|_| {
                 error(
@@ -568,6 +578,8 @@ impl Session {
         let p = server
             .portal(portal)
             .ok_or_else(|| error(SqlState::InvalidCursorName, "portal vanished"))?;
+        // Forget portals the core closed (Close, Sync, a simple query).
+        self.portals.retain(|name, _| server.portal(name).is_some());
         let types = &p.statement.param_types;
         let params = p
             .params()

@@ -17,6 +17,8 @@ pub(crate) const TEXT: u32 = 25;
 pub(crate) const FLOAT4: u32 = 700;
 pub(crate) const FLOAT8: u32 = 701;
 pub(crate) const UNKNOWN: u32 = 705;
+pub(crate) const NAME: u32 = 19;
+pub(crate) const JSON: u32 = 114;
 pub(crate) const BPCHAR: u32 = 1042;
 pub(crate) const VARCHAR: u32 = 1043;
 pub(crate) const NUMERIC: u32 = 1700;
@@ -150,7 +152,7 @@ pub(crate) fn format_float(f: f64) -> String {
         return if f > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
     }
     let a = f.abs();
-    if a != 0.0 && !(1e-4..1e16).contains(&a) {
+    if a != 0.0 && !(1e-4..1e15).contains(&a) {
         let s = format!("{f:e}");
         let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
         let (sign, digits) = match exp.strip_prefix('-') {
@@ -486,11 +488,18 @@ pub(crate) fn decode_param(
             ))),
             FLOAT8 => Value::Real(f64::from_be_bytes(b.try_into().map_err(|_| bad_binary())?)),
             NUMERIC => Value::Text(numeric_text(b).ok_or_else(bad_binary)?),
-            _ => Value::Text(
+            // Text-like types (text, varchar, bpchar, name, unknown, json, unspecified).
+            TEXT | VARCHAR | BPCHAR | UNKNOWN | NAME | JSON | 0 => Value::Text(
                 std::str::from_utf8(b)
                     .map_err(|_| bad_binary())?
                     .to_string(),
             ),
+            _ => {
+                return Err(err(
+                    SqlState::FeatureNotSupported,
+                    format!("binary format for parameters of type OID {oid} is not supported"),
+                ))
+            }
         });
     }
     let text = std::str::from_utf8(b).map_err(|_| {
