@@ -12,7 +12,8 @@
 //!
 //! Options: `--listen ADDR` (default 127.0.0.1:5433), `--db PATH` (default: in memory),
 //! `--auth trust|password|md5|scram-sha-256` with `--user`/`--password`. TLS is not
-//! supported yet.
+//! supported yet. `SQLITE_SERVER_LOCK_TIMEOUT_MS` sets how long a session waits for
+//! another session's open transaction (default 10 s) before failing with 55P03.
 
 #[path = "sqlite_server/mod.rs"]
 mod engine;
@@ -29,7 +30,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
     let options = ServerOptions::new(args.server_auth(&random)?);
-    let db = engine::Database::open(args.db.as_deref())?;
+    let mut db = engine::Database::open(args.db.as_deref())?;
+    if let Ok(ms) = std::env::var("SQLITE_SERVER_LOCK_TIMEOUT_MS") {
+        db = db.with_lock_timeout(std::time::Duration::from_millis(ms.parse()?));
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     eprintln!(
         "sqlite_server listening on {} (database: {})",
