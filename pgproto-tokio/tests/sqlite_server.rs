@@ -615,7 +615,9 @@ async fn psql_and_pgbench() {
         "{stderr}"
     );
 
-    // pgbench: a CRUD transaction in the extended protocol with prepared statements.
+    // pgbench: a CRUD transaction in the extended protocol with prepared statements. Both
+    // clients share one pgbench thread, which prepares synchronously: a Parse that waited
+    // for the other client's transaction would deadlock.
     let out = tokio::task::spawn_blocking(move || {
         let script = std::env::temp_dir().join(format!("pgproto-sqlite-crud-{port}.sql"));
         std::fs::write(
@@ -631,7 +633,7 @@ async fn psql_and_pgbench() {
         .unwrap();
         let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
             .env("PGPASSWORD", "s3cret")
-            .args(["-n", "-t", "50", "-c", "2", "-j", "2", "-M", "prepared"])
+            .args(["-n", "-t", "50", "-c", "2", "-M", "prepared"])
             .args([
                 "-h",
                 "127.0.0.1",

@@ -3,12 +3,16 @@
 //!
 //! # Design
 //!
-//! * **One database, one SQLite connection, shared by every session** behind an async
-//!   mutex, so that all clients see the same data (an in-memory database is private to
-//!   its connection). A session holds the mutex for one message (a simple query, a Parse,
-//!   an Execute...), or from `BEGIN` until its transaction ends: **one transaction at a
-//!   time**. Another session waits for it up to [`LOCK_TIMEOUT`], then gets SQLSTATE 55P03.
-//!   A session that disconnects inside a transaction has it rolled back.
+//! * **One database, one SQLite connection, shared by every session** (an in-memory
+//!   database is private to its connection, and all clients must see the same data).
+//!   The connection sits behind an async mutex held for one operation at a time. Apart
+//!   from it, the *right to execute* is a second mutex that a session takes for each
+//!   statement it runs, and keeps from `BEGIN` until its transaction ends: **one
+//!   transaction at a time**, so a session's statements never land in another's
+//!   transaction. A session waits for another's transaction up to [`LOCK_TIMEOUT`]
+//!   (`SQLITE_SERVER_LOCK_TIMEOUT_MS`), then fails with 55P03. Parse only prepares, so it
+//!   never waits for a transaction (it sees the open transaction's schema). A session
+//!   that disconnects inside a transaction has it rolled back.
 //! * **Transaction status** follows PostgreSQL: `I`, `T`, or `E` after an error inside a
 //!   block, where everything but `ROLLBACK`/`COMMIT` (which then rolls back) and
 //!   `ROLLBACK TO SAVEPOINT` fails with 25P02. The statements of a multi-statement simple
@@ -69,6 +73,9 @@ pub(crate) struct Db {
 #[derive(Clone)]
 pub(crate) struct Database {
     inner: Arc<Mutex<Db>>,
+    /// The right to execute statements: one session at a time, for a statement or for
+    /// a whole transaction block.
+    right: Arc<Mutex<()>>,
     /// The same as `Db::info`, reachable without the lock.
     info: Arc<std::sync::Mutex<SessionInfo>>,
     /// How long a session waits for another one's transaction.
@@ -156,6 +163,7 @@ impl Database {
                 conn,
                 info: info.clone(),
             })),
+            right: Arc::new(Mutex::new(())),
             info,
             lock_timeout: LOCK_TIMEOUT,
         })
@@ -280,8 +288,9 @@ struct BoundPortal {
 /// One client's session: the [`Handler`] the tokio server drives.
 pub(crate) struct Session {
     db: Database,
-    /// Held while this session uses the database, and for a whole transaction block.
-    guard: Option<OwnedMutexGuard<Db>>,
+    /// The right to execute: taken for each statement, and kept for a whole transaction
+    /// block.
+    guard: Option<OwnedMutexGuard<()>>,
     info: SessionInfo,
     txn: TransactionStatus,
     portals: HashMap<String, BoundPortal>,
@@ -289,9 +298,24 @@ pub(crate) struct Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if let Some(g) = self.guard.take() {
-            if !g.conn.is_autocommit() {
-                let _ = g.conn.execute_batch("ROLLBACK");
+        // A transaction left open: roll it back before anyone else may execute (the
+        // execution right moves into the cleanup).
+        let Some(right) = self.guard.take() else {
+            return;
+        };
+        let inner = self.db.inner.clone();
+        let cleanup = async move {
+            let db = inner.lock_owned().await;
+            if !db.conn.is_autocommit() {
+                let _ = db.conn.execute_batch("ROLLBACK");
+            }
+            drop(right);
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(cleanup);
+        } else if let Ok(db) = self.db.inner.try_lock() {
+            if !db.conn.is_autocommit() {
+                let _ = db.conn.execute_batch("ROLLBACK");
             }
         }
     }
@@ -312,10 +336,10 @@ impl Handler for Session {
     async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
         match event {
             ServerEvent::Query { sql } => {
-                let result = match self.acquire().await {
+                let result = match self.begin_op(true).await {
                     Ok(db) => {
                         let r = self.simple_query(&db.conn, server, &sql);
-                        self.guard = Some(db);
+                        self.end_op(db);
                         r
                     }
                     Err(e) => Err(e),
@@ -332,10 +356,12 @@ impl Handler for Session {
             ServerEvent::Parse {
                 query, param_types, ..
             } => {
-                let result = match self.acquire().await {
+                // Preparing executes nothing: no need to wait for another session's
+                // transaction (clients such as pgbench prepare synchronously).
+                let result = match self.begin_op(false).await {
                     Ok(db) => {
                         let r = self.parse(&db.conn, &query, &param_types);
-                        self.guard = Some(db);
+                        self.end_op(db);
                         r
                     }
                     Err(e) => Err(e),
@@ -350,10 +376,10 @@ impl Handler for Session {
                 Err(e) => self.fail(server, &e)?,
             },
             ServerEvent::Execute { portal, max_rows } => {
-                let result = match self.acquire().await {
+                let result = match self.begin_op(true).await {
                     Ok(db) => {
                         let r = self.execute(&db.conn, server, &portal, max_rows);
-                        self.guard = Some(db);
+                        self.end_op(db);
                         r
                     }
                     Err(e) => Err(e),
@@ -371,51 +397,54 @@ impl Handler for Session {
                 self.txn = server.transaction_status();
             }
             ServerEvent::CopyData(_) | ServerEvent::CopyDone | ServerEvent::CopyFail(_) => {}
-            ServerEvent::Terminate => self.end_session(),
+            ServerEvent::Terminate => {
+                if let Some(right) = self.guard.take() {
+                    let db = self.db.inner.clone().lock_owned().await;
+                    if !db.conn.is_autocommit() {
+                        let _ = db.conn.execute_batch("ROLLBACK");
+                    }
+                    drop(right);
+                }
+                self.txn = TransactionStatus::Idle;
+            }
             _ => {}
         }
-        self.release();
         Ok(())
     }
 }
 
 impl Session {
-    /// The database, locked for this session (already held inside a transaction block).
-    /// The caller puts the guard back in `self.guard`; [`Session::release`] decides
-    /// whether to keep it.
-    async fn acquire(&mut self) -> Result<OwnedMutexGuard<Db>, Box<DbError>> {
-        if let Some(g) = self.guard.take() {
-            return Ok(g);
+    /// Starts one operation on the database: with `execute`, first takes the right to
+    /// execute (already held inside a transaction block; otherwise waits up to the lock
+    /// timeout for another session's transaction to end), then the connection itself
+    /// (only ever held for one operation, never across a client round trip).
+    async fn begin_op(&mut self, execute: bool) -> Result<OwnedMutexGuard<Db>, Box<DbError>> {
+        if execute && self.guard.is_none() {
+            let right =
+                tokio::time::timeout(self.db.lock_timeout, self.db.right.clone().lock_owned())
+                    .await
+                    .map_err(|_| {
+                        error(
+                            SqlState::LockNotAvailable,
+                            "could not obtain the database: another session's transaction is open",
+                        )
+                    })?;
+            self.guard = Some(right);
         }
-        let g = tokio::time::timeout(self.db.lock_timeout, self.db.inner.clone().lock_owned())
-            .await
-            .map_err(|_| {
-                error(
-                    SqlState::LockNotAvailable,
-                    "could not obtain the database: another session's transaction is open",
-                )
-            })?;
-        if let Ok(mut info) = g.info.lock() {
+        let db = self.db.inner.clone().lock_owned().await;
+        if let Ok(mut info) = db.info.lock() {
             *info = self.info.clone();
         }
-        Ok(g)
+        Ok(db)
     }
 
-    /// Gives the database back to the other sessions unless a transaction is open.
-    fn release(&mut self) {
-        let open = self.guard.as_ref().is_some_and(|g| !g.conn.is_autocommit());
-        if self.txn == TransactionStatus::Idle && !open {
+    /// Ends an operation; gives the right to execute back unless a transaction is open.
+    fn end_op(&mut self, db: OwnedMutexGuard<Db>) {
+        let open = !db.conn.is_autocommit();
+        drop(db);
+        if self.guard.is_some() && self.txn == TransactionStatus::Idle && !open {
             self.guard = None;
         }
-    }
-
-    fn end_session(&mut self) {
-        if let Some(g) = self.guard.take() {
-            if !g.conn.is_autocommit() {
-                let _ = g.conn.execute_batch("ROLLBACK");
-            }
-        }
-        self.txn = TransactionStatus::Idle;
     }
 
     /// Answers an extended-protocol message with an error.
