@@ -307,6 +307,19 @@ async fn tokio_postgres_crud_types_and_prepared_statements() {
     assert!(rows[1].get(0).unwrap().starts_with("PostgreSQL 16"));
     assert_eq!(rows[1].get(1), Some("alice"));
     assert_eq!(rows[1].get(2), Some("db"));
+    // An undeclared column whose values have different SQLite types is text.
+    let msgs = client
+        .simple_query("select column1 from (values (1), ('a'), (null))")
+        .await
+        .unwrap();
+    let values: Vec<Option<&str>> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r.get(0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(values, [Some("1"), Some("a"), None]);
     // Empty query.
     let msgs = client.simple_query("").await.unwrap();
     assert!(!msgs.iter().any(|m| matches!(m, SimpleQueryMessage::Row(_))));

@@ -895,9 +895,14 @@ impl Session {
                 (columns.to_vec(), formats.to_vec())
             }
             Described::Simple => {
-                let table_columns = |t: &str| table_columns(conn, t);
-                let referenced = sql::referenced_columns(&rewritten, table_columns);
-                let guesses = sql::result_items(&rewritten, &referenced, &|_| None);
+                // Expressions (no declared type): guess from the text.
+                let guesses = if decls.iter().any(Option::is_none) {
+                    let table_columns = |t: &str| table_columns(conn, t);
+                    let referenced = sql::referenced_columns(&rewritten, table_columns);
+                    sql::result_items(&rewritten, &referenced, &|_| None)
+                } else {
+                    Vec::new()
+                };
                 let aligned = guesses.len() == ncols;
                 let columns = (0..ncols)
                     .map(|i| {
@@ -912,9 +917,12 @@ impl Session {
                                     .map(types::oid_for_decl)
                             })
                             .or_else(|| {
-                                values
+                                // Else the values' own type, if they all have the same.
+                                let mut kinds = values
                                     .iter()
-                                    .find_map(|r| r.get(i).and_then(types::oid_for_value))
+                                    .filter_map(|r| r.get(i).and_then(types::oid_for_value));
+                                let first = kinds.next()?;
+                                kinds.all(|k| k == first).then_some(first)
                             })
                             .unwrap_or(types::TEXT);
                         let name = guess
