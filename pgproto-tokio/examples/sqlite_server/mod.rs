@@ -22,12 +22,29 @@
 //!   [`types::oid_for_decl`]: PostgreSQL's names, so `INTEGER` is int4 and `BIGINT` int8);
 //!   an expression by a guess from its text (`count(*)` int8, `x::type` casts, literals,
 //!   comparisons...), else text; values are then always converted to the described type.
-//!   In a simple query, undeclared columns take the type of their first non-NULL value.
-//!   Parameters take the client's types, else a `$n::type` cast, else the type of the
-//!   column they are compared with or inserted into, else text.
-//! * **SQL**: SQLite's dialect, plus `x::type` casts, `SET`/`SHOW`/`RESET`, `DISCARD`,
-//!   PostgreSQL transaction syntax, and `version()`, `current_database()`,
-//!   `current_schema()`, `current_user`, `current_setting(name)`.
+//!   In a simple query, undeclared columns without a guess take their values' type when
+//!   all agree, else text. Parameters take the client's types, else a `$n::type` cast,
+//!   else the type of the column they are compared with, computed with or inserted into,
+//!   else text (SQLite's affinity then converts). Binary parameters are decoded per OID.
+//! * **SQL**: SQLite's dialect, plus `x::type` casts, `$$dollar$$` strings,
+//!   `SET`/`SHOW`/`RESET`, `DISCARD`, PostgreSQL transaction syntax, and `version()`,
+//!   `current_database()`, `current_schema()`, `current_user`, `current_setting(name)`.
+//!   Statements are split on `;` outside quotes and comments (and inside `CREATE TRIGGER`
+//!   only after `END`), then each is prepared by SQLite.
+//!
+//! # Limitations
+//!
+//! * One transaction at a time across all sessions, and readers wait for it too (no
+//!   MVCC); SQLite work runs on the async runtime's thread.
+//! * SQLite stores what it likes: a value that does not fit its column's described type
+//!   (`'abc'` in an `INTEGER` column) fails with 22P02/22003 when read (use `STRICT`
+//!   tables to refuse it on write); NUMERIC values lose their scale (`12.50` is `12.5`).
+//! * Only bool, bytea, int2/4/8, float4/8, numeric and text are typed; dates, times,
+//!   UUIDs and JSON are text. No COPY, no function call protocol, no `pg_catalog` (so no
+//!   psql `\d`), no LISTEN/NOTIFY, no cancellation of running statements.
+//! * Expression types are guessed from the SQL text: with no guess the column is text;
+//!   a wrong guess (`coalesce(real_column, 'none')` is float8) fails with 22P02 on the
+//!   first value that does not convert.
 
 pub(crate) mod sql;
 pub(crate) mod types;
