@@ -1,0 +1,997 @@
+//! The engine of the `sqlite_server` example: a PostgreSQL session over a shared SQLite
+//! database. `examples/sqlite_server.rs` runs it; `tests/sqlite_server.rs` includes it.
+//!
+//! # Design
+//!
+//! * **One database, one SQLite connection, shared by every session** (an in-memory
+//!   database is private to its connection, and all clients must see the same data).
+//!   The connection sits behind an async mutex held for one operation at a time. Apart
+//!   from it, the *right to execute* is a second mutex that a session takes for each
+//!   statement it runs, and keeps from `BEGIN` until its transaction ends: **one
+//!   transaction at a time**, so a session's statements never land in another's
+//!   transaction. A session waits for another's transaction up to [`LOCK_TIMEOUT`]
+//!   (`SQLITE_SERVER_LOCK_TIMEOUT_MS`), then fails with 55P03. Parse only prepares, so it
+//!   never waits for a transaction (it sees the open transaction's schema). A session
+//!   that disconnects inside a transaction has it rolled back.
+//! * **Transaction status** follows PostgreSQL: `I`, `T`, or `E` after an error inside a
+//!   block, where everything but `ROLLBACK`/`COMMIT` (which then rolls back) and
+//!   `ROLLBACK TO SAVEPOINT` fails with 25P02. The statements of a multi-statement simple
+//!   query run in one implicit transaction, as in PostgreSQL, unless they contain
+//!   transaction control. Each extended-protocol Execute outside a block commits on its own.
+//! * **Types**: a result column is described by its declared type (see
+//!   [`types::oid_for_decl`]: PostgreSQL's names, so `INTEGER` is int4 and `BIGINT` int8);
+//!   an expression by a guess from its text (`count(*)` int8, `x::type` casts, literals,
+//!   comparisons...), else text; values are then always converted to the described type.
+//!   In a simple query, undeclared columns without a guess take their values' type when
+//!   all agree, else text. Parameters take the client's types, else a `$n::type` cast,
+//!   else the type of the column they are compared with, computed with or inserted into,
+//!   else text (SQLite's affinity then converts). Binary parameters are decoded per OID.
+//! * **SQL**: SQLite's dialect, plus `x::type` casts, `$$dollar$$` strings,
+//!   `SET`/`SHOW`/`RESET`, `DISCARD`, PostgreSQL transaction syntax, and `version()`,
+//!   `current_database()`, `current_schema()`, `current_user`, `current_setting(name)`.
+//!   Statements are split on `;` outside quotes and comments (and inside `CREATE TRIGGER`
+//!   only after `END`), then each is prepared by SQLite.
+//!
+//! # Limitations
+//!
+//! * One transaction at a time across all sessions, and readers wait for it too (no
+//!   MVCC); SQLite work runs on the async runtime's thread.
+//! * SQLite stores what it likes: a value that does not fit its column's described type
+//!   (`'abc'` in an `INTEGER` column) fails with 22P02/22003 when read (use `STRICT`
+//!   tables to refuse it on write); NUMERIC values lose their scale (`12.50` is `12.5`).
+//! * Only bool, bytea, int2/4/8, float4/8, numeric and text are typed; dates, times,
+//!   UUIDs and JSON are text. No COPY, no function call protocol, no `pg_catalog` (so no
+//!   psql `\d`), no LISTEN/NOTIFY, no cancellation of running statements.
+//! * Expression types are guessed from the SQL text: with no guess the column is text;
+//!   a wrong guess (`coalesce(real_column, 'none')` is float8) fails with 22P02 on the
+//!   first value that does not convert.
+
+pub(crate) mod sql;
+pub(crate) mod types;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pgproto_core::column::Column;
+use pgproto_core::db_error::{DbError, Severity};
+use pgproto_core::message::{Format, TransactionStatus};
+use pgproto_core::server::{Server, ServerEvent, StartupRequest};
+use pgproto_core::sqlstate::SqlState;
+use pgproto_tokio::server::Handler;
+use pgproto_tokio::Error;
+use rusqlite::types::Value;
+use rusqlite::Connection;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use sql::Statement;
+
+/// How long a session waits for another session's transaction to end, by default.
+pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The server version reported by `version()` and `SHOW server_version`.
+const SERVER_VERSION: &str = "16.0";
+
+/// Session values the SQL functions read (the session holding the lock sets them).
+#[derive(Debug, Default, Clone)]
+struct SessionInfo {
+    user: String,
+    database: String,
+    settings: BTreeMap<String, String>,
+}
+
+/// The shared database.
+pub(crate) struct Db {
+    conn: Connection,
+    info: Arc<std::sync::Mutex<SessionInfo>>,
+}
+
+/// A handle on the shared database; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Database {
+    inner: Arc<Mutex<Db>>,
+    /// The right to execute statements: one session at a time, for a statement or for
+    /// a whole transaction block.
+    right: Arc<Mutex<()>>,
+    /// The same as `Db::info`, reachable without the lock.
+    info: Arc<std::sync::Mutex<SessionInfo>>,
+    /// How long a session waits for another one's transaction.
+    lock_timeout: Duration,
+}
+
+fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
+    let (failure, msg) = match &e {
+        rusqlite::Error::SqliteFailure(f, msg) => (Some(f), msg.clone()),
+        rusqlite::Error::SqlInputError { error, msg, .. } => (Some(error), Some(msg.clone())),
+        _ => (None, None),
+    };
+    let message = msg.unwrap_or_else(|| e.to_string());
+    let Some(f) = failure else {
+        return error(SqlState::InternalError, message);
+    };
+    let m = message.as_str();
+    let code = match f.extended_code {
+        // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY, _NOTNULL, _CHECK, _FOREIGNKEY, _DATATYPE
+        2067 | 1555 => SqlState::UniqueViolation,
+        1299 => SqlState::NotNullViolation,
+        275 => SqlState::CheckViolation,
+        787 => SqlState::ForeignKeyViolation,
+        3091 => SqlState::DatatypeMismatch,
+        _ => match f.code {
+            rusqlite::ErrorCode::TypeMismatch => SqlState::DatatypeMismatch,
+            rusqlite::ErrorCode::ConstraintViolation => SqlState::IntegrityConstraintViolation,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                SqlState::LockNotAvailable
+            }
+            rusqlite::ErrorCode::ReadOnly => SqlState::ReadOnlySqlTransaction,
+            _ if m.contains("syntax error")
+                || m.contains("incomplete input")
+                || m.contains("unrecognized token") =>
+            {
+                SqlState::SyntaxError
+            }
+            _ if m.starts_with("no such table") => SqlState::UndefinedTable,
+            _ if m.starts_with("no such column") => SqlState::UndefinedColumn,
+            _ if m.starts_with("no such function")
+                || m.starts_with("wrong number of arguments") =>
+            {
+                SqlState::UndefinedFunction
+            }
+            _ if m.contains("already exists") => {
+                if m.starts_with("table") || m.starts_with("view") {
+                    SqlState::DuplicateTable
+                } else {
+                    SqlState::DuplicateObject
+                }
+            }
+            _ if m.contains("datatype mismatch") => SqlState::DatatypeMismatch,
+            _ if m.starts_with("unrecognized configuration parameter") => SqlState::UndefinedObject,
+            _ if m.contains("division by zero") => SqlState::DivisionByZero,
+            _ => SqlState::InternalError,
+        },
+    };
+    error(code, message)
+}
+
+fn error(code: SqlState, message: impl Into<String>) -> Box<DbError> {
+    Box::new(DbError::new(Severity::Error, code, message))
+}
+
+fn aborted() -> Box<DbError> {
+    error(
+        SqlState::InFailedSqlTransaction,
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )
+}
+
+impl Database {
+    /// Opens `path`, or a private in-memory database when `None`.
+    pub(crate) fn open(path: Option<&str>) -> rusqlite::Result<Self> {
+        let conn = match path {
+            Some(p) => Connection::open(p)?,
+            None => Connection::open_in_memory()?,
+        };
+        conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        conn.set_prepared_statement_cache_capacity(128);
+        let info = Arc::new(std::sync::Mutex::new(SessionInfo::default()));
+        register_functions(&conn, &info)?;
+        Ok(Self {
+            inner: Arc::new(Mutex::new(Db {
+                conn,
+                info: info.clone(),
+            })),
+            right: Arc::new(Mutex::new(())),
+            info,
+            lock_timeout: LOCK_TIMEOUT,
+        })
+    }
+
+    /// Sets how long a session waits for another session's transaction to end.
+    pub(crate) fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// A new session for a client that logged in with `startup`.
+    pub(crate) fn session(&self, startup: &StartupRequest) -> Session {
+        let mut settings = BTreeMap::new();
+        if let Some(app) = startup.parameter("application_name") {
+            settings.insert("application_name".to_string(), app.to_string());
+        }
+        Session {
+            db: self.clone(),
+            guard: None,
+            info: SessionInfo {
+                user: startup.user.clone(),
+                database: startup.database.clone(),
+                settings,
+            },
+            txn: TransactionStatus::Idle,
+            portals: HashMap::new(),
+        }
+    }
+}
+
+fn register_functions(
+    conn: &Connection,
+    info: &Arc<std::sync::Mutex<SessionInfo>>,
+) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8;
+    let version = format!(
+        "PostgreSQL {SERVER_VERSION} (pgproto sqlite_server example, SQLite {})",
+        rusqlite::version()
+    );
+    conn.create_scalar_function("version", 0, flags, move |_| Ok(version.clone()))?;
+    let i = info.clone();
+    conn.create_scalar_function("current_database", 0, flags, move |_| {
+        Ok(i.lock().map(|s| s.database.clone()).unwrap_or_default())
+    })?;
+    let i = info.clone();
+    conn.create_scalar_function("current_user", 0, flags, move |_| {
+        Ok(i.lock().map(|s| s.user.clone()).unwrap_or_default())
+    })?;
+    conn.create_scalar_function("current_schema", 0, flags, |_| Ok("public".to_string()))?;
+    let i = info.clone();
+    conn.create_scalar_function("current_setting", 1, flags, move |ctx| {
+        let name: String = ctx.get(0)?;
+        let settings = i.lock().map(|s| s.settings.clone()).unwrap_or_default();
+        setting(&settings, &name.to_ascii_lowercase()).ok_or_else(|| {
+            rusqlite::Error::UserFunctionError(
+                format!("unrecognized configuration parameter \"{name}\"").into(),
+            )
+        })
+    })?;
+    Ok(())
+}
+
+/// A setting's value: what the session SET, else the server's fixed answer.
+fn setting(settings: &BTreeMap<String, String>, name: &str) -> Option<String> {
+    if let Some(v) = settings.get(name) {
+        return Some(v.clone());
+    }
+    let v = match name {
+        "server_version" => SERVER_VERSION,
+        "server_version_num" => "160000",
+        "server_encoding" | "client_encoding" => "UTF8",
+        "standard_conforming_strings" | "integer_datetimes" => "on",
+        "datestyle" => "ISO, MDY",
+        "intervalstyle" => "postgres",
+        "timezone" => "UTC",
+        "transaction_isolation" | "default_transaction_isolation" => "serializable",
+        "transaction_read_only" | "default_transaction_read_only" | "is_superuser" => "off",
+        "max_identifier_length" => "63",
+        "search_path" => "\"$user\", public",
+        "application_name" => "",
+        "client_min_messages" => "notice",
+        "lc_messages" | "lc_collate" | "lc_ctype" => "C",
+        _ => return None,
+    };
+    Some(v.to_string())
+}
+
+/// What Parse answers: parameter types and result columns.
+type Prepared = (Vec<u32>, Option<Vec<Column>>);
+
+/// One row's values, encoded (`None`: NULL).
+type EncodedRow = Vec<Option<Vec<u8>>>;
+
+/// A statement's result, ready to send.
+struct Outcome {
+    /// Result columns (for a simple query; the extended protocol described them at Parse).
+    columns: Option<Vec<Column>>,
+    rows: Vec<EncodedRow>,
+    tag: String,
+    notices: Vec<DbError>,
+}
+
+impl Outcome {
+    fn tag(tag: impl Into<String>) -> Self {
+        Self {
+            columns: None,
+            rows: Vec::new(),
+            tag: tag.into(),
+            notices: Vec::new(),
+        }
+    }
+}
+
+/// A bound portal: its parameter values, then its remaining rows once executed.
+struct BoundPortal {
+    params: Vec<Value>,
+    pending: Option<(std::collections::VecDeque<EncodedRow>, String)>,
+}
+
+/// One client's session: the [`Handler`] the tokio server drives.
+pub(crate) struct Session {
+    db: Database,
+    /// The right to execute: taken for each statement, and kept for a whole transaction
+    /// block.
+    guard: Option<OwnedMutexGuard<()>>,
+    info: SessionInfo,
+    txn: TransactionStatus,
+    portals: HashMap<String, BoundPortal>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // A transaction left open: roll it back before anyone else may execute (the
+        // execution right moves into the cleanup).
+        let Some(right) = self.guard.take() else {
+            return;
+        };
+        let inner = self.db.inner.clone();
+        let cleanup = async move {
+            let db = inner.lock_owned().await;
+            if !db.conn.is_autocommit() {
+                let _ = db.conn.execute_batch("ROLLBACK");
+            }
+            drop(right);
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(cleanup);
+        } else if let Ok(db) = self.db.inner.try_lock() {
+            if !db.conn.is_autocommit() {
+                let _ = db.conn.execute_batch("ROLLBACK");
+            }
+        }
+    }
+}
+
+/// How a statement's result types are chosen.
+enum Described<'a> {
+    /// Simple query: from declarations, guesses and the first row; text format.
+    Simple,
+    /// Extended: as Parse described them, in the portal's formats.
+    Portal {
+        columns: Option<&'a [Column]>,
+        formats: &'a [Format],
+    },
+}
+
+impl Handler for Session {
+    async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
+        match event {
+            ServerEvent::Query { sql } => {
+                let result = match self.begin_op(true).await {
+                    Ok(db) => {
+                        let r = self.simple_query(&db.conn, server, &sql);
+                        self.end_op(db);
+                        r
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = result {
+                    server.set_transaction_status(self.txn);
+                    server.error(&e)?;
+                    // `error` marked a block failed; keep our view in step.
+                    self.txn = server.transaction_status();
+                } else {
+                    server.ready_for_query()?;
+                }
+            }
+            ServerEvent::Parse {
+                query, param_types, ..
+            } => {
+                // Preparing executes nothing: no need to wait for another session's
+                // transaction (clients such as pgbench prepare synchronously).
+                let result = match self.begin_op(false).await {
+                    Ok(db) => {
+                        let r = self.parse(&db.conn, &query, &param_types);
+                        self.end_op(db);
+                        r
+                    }
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok((types, columns)) => server.parse_complete(&types, columns)?,
+                    Err(e) => self.fail(server, &e)?,
+                }
+            }
+            ServerEvent::Bind { portal } => match self.bind(server, &portal) {
+                Ok(()) => server.bind_complete()?,
+                Err(e) => self.fail(server, &e)?,
+            },
+            ServerEvent::Execute { portal, max_rows } => {
+                let result = match self.begin_op(true).await {
+                    Ok(db) => {
+                        let r = self.execute(&db.conn, server, &portal, max_rows);
+                        self.end_op(db);
+                        r
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = result {
+                    self.fail(server, &e)?;
+                }
+            }
+            ServerEvent::FunctionCall { .. } => {
+                server.set_transaction_status(self.txn);
+                server.error(&error(
+                    SqlState::FeatureNotSupported,
+                    "the function call protocol is not supported",
+                ))?;
+                self.txn = server.transaction_status();
+            }
+            ServerEvent::CopyData(_) | ServerEvent::CopyDone | ServerEvent::CopyFail(_) => {}
+            ServerEvent::Terminate => {
+                if let Some(right) = self.guard.take() {
+                    let db = self.db.inner.clone().lock_owned().await;
+                    if !db.conn.is_autocommit() {
+                        let _ = db.conn.execute_batch("ROLLBACK");
+                    }
+                    drop(right);
+                }
+                self.txn = TransactionStatus::Idle;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl Session {
+    /// Starts one operation on the database: with `execute`, first takes the right to
+    /// execute (already held inside a transaction block; otherwise waits up to the lock
+    /// timeout for another session's transaction to end), then the connection itself
+    /// (only ever held for one operation, never across a client round trip).
+    async fn begin_op(&mut self, execute: bool) -> Result<OwnedMutexGuard<Db>, Box<DbError>> {
+        if execute && self.guard.is_none() {
+            let right =
+                tokio::time::timeout(self.db.lock_timeout, self.db.right.clone().lock_owned())
+                    .await
+                    .map_err(|_| {
+                        error(
+                            SqlState::LockNotAvailable,
+                            "could not obtain the database: another session's transaction is open",
+                        )
+                    })?;
+            self.guard = Some(right);
+        }
+        let db = self.db.inner.clone().lock_owned().await;
+        if let Ok(mut info) = db.info.lock() {
+            *info = self.info.clone();
+        }
+        Ok(db)
+    }
+
+    /// Ends an operation; gives the right to execute back unless a transaction is open.
+    fn end_op(&mut self, db: OwnedMutexGuard<Db>) {
+        let open = !db.conn.is_autocommit();
+        drop(db);
+        if self.guard.is_some() && self.txn == TransactionStatus::Idle && !open {
+            self.guard = None;
+        }
+    }
+
+    /// Answers an extended-protocol message with an error.
+    fn fail(&mut self, server: &mut Server, e: &DbError) -> Result<(), Error> {
+        server.set_transaction_status(self.txn);
+        server.error(e)?;
+        self.txn = server.transaction_status();
+        Ok(())
+    }
+
+    fn simple_query(
+        &mut self,
+        conn: &Connection,
+        server: &mut Server,
+        sql: &str,
+    ) -> Result<(), Box<DbError>> {
+        let statements = sql::split(sql);
+        if statements.is_empty() {
+            server.empty_query().map_err(internal)?;
+            return Ok(());
+        }
+        // Several statements without transaction control run as one implicit transaction.
+        let implicit = statements.len() > 1
+            && self.txn == TransactionStatus::Idle
+            && conn.is_autocommit()
+            && statements.iter().all(|s| {
+                !matches!(
+                    sql::classify(s),
+                    Statement::Begin
+                        | Statement::Commit
+                        | Statement::Rollback
+                        | Statement::RollbackTo
+                        | Statement::Savepoint
+                        | Statement::Release
+                )
+            });
+        if implicit {
+            conn.execute_batch("BEGIN").map_err(sqlite_error)?;
+        }
+        for text in statements {
+            let outcome = match self.run(conn, text, &[], Described::Simple) {
+                Ok(o) => o,
+                Err(e) => {
+                    if implicit && !conn.is_autocommit() {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                    return Err(e);
+                }
+            };
+            for n in &outcome.notices {
+                server.notice(n).map_err(internal)?;
+            }
+            if let Some(columns) = &outcome.columns {
+                server.row_description(columns).map_err(internal)?;
+                for row in &outcome.rows {
+                    let values: Vec<Option<&[u8]>> = row.iter().map(|v| v.as_deref()).collect();
+                    server.data_row(&values).map_err(internal)?;
+                }
+            }
+            server.command_complete(&outcome.tag).map_err(internal)?;
+            server.set_transaction_status(self.txn);
+        }
+        if implicit {
+            if let Err(e) = conn.execute_batch("COMMIT") {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(sqlite_error(e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Prepares a statement: its parameter types and result columns.
+    fn parse(
+        &mut self,
+        conn: &Connection,
+        query: &str,
+        client_types: &[u32],
+    ) -> Result<Prepared, Box<DbError>> {
+        let statements = sql::split(query);
+        if statements.len() > 1 {
+            return Err(error(
+                SqlState::SyntaxError,
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+        let Some(text) = statements.first() else {
+            return Ok((client_types.to_vec(), None));
+        };
+        let kind = sql::classify(text);
+        let control = matches!(
+            kind,
+            Statement::Commit | Statement::Rollback | Statement::RollbackTo
+        );
+        if self.txn == TransactionStatus::Failed && !control {
+            return Err(aborted());
+        }
+        match kind {
+            Statement::Show(name) => {
+                return Ok((
+                    client_types.to_vec(),
+                    Some(vec![Column::new(name, types::TEXT, -1)]),
+                ))
+            }
+            Statement::Sql => {}
+            _ => return Ok((client_types.to_vec(), None)),
+        }
+        let rewritten = sql::rewrite(text);
+        let st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
+        // $n placeholders: as many as the highest n, or as the client typed.
+        let mut count = client_types.len();
+        for i in 1..=st.parameter_count() {
+            count = count.max(placeholder_number(st.parameter_name(i), i));
+        }
+        let casts = pgproto_core::testing::placeholder_casts(text);
+        let table_columns = |t: &str| table_columns(conn, t);
+        let referenced = sql::referenced_columns(&rewritten, table_columns);
+        let context = sql::placeholder_context_types(&rewritten, &referenced, table_columns);
+        let param_types: Vec<u32> = (0..count)
+            .map(|i| match client_types.get(i) {
+                Some(&t) if t != 0 => t,
+                _ => match casts.get(i).copied().flatten() {
+                    Some(t) => types::supported(t),
+                    None => context
+                        .get(i)
+                        .and_then(|t| t.as_deref())
+                        .map_or(types::TEXT, types::oid_for_decl),
+                },
+            })
+            .collect();
+        if st.column_count() == 0 {
+            return Ok((param_types, None));
+        }
+        let param_type = |n: usize| {
+            param_types
+                .get(n.checked_sub(1)?)
+                .map(|&t| types::decl_name(types::supported(t)).to_string())
+        };
+        let guesses = sql::result_items(&rewritten, &referenced, &param_type);
+        let aligned = guesses.len() == st.column_count();
+        let columns = st
+            .columns()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let guess = guesses.get(i).filter(|_| aligned);
+                let oid = match c.decl_type() {
+                    Some(d) => types::oid_for_decl(d),
+                    None => guess
+                        .and_then(|g| g.type_name.as_deref())
+                        .map_or(types::TEXT, types::oid_for_decl),
+                };
+                let name = guess.and_then(|g| g.pg_name.as_deref()).unwrap_or(c.name());
+                Column::new(name, oid, types::type_size(oid))
+            })
+            .collect();
+        Ok((param_types, Some(columns)))
+    }
+
+    fn bind(&mut self, server: &Server, portal: &str) -> Result<(), Box<DbError>> {
+        let p = server
+            .portal(portal)
+            .ok_or_else(|| error(SqlState::InvalidCursorName, "portal vanished"))?;
+        // Forget portals the core closed (Close, Sync, a simple query).
+        self.portals.retain(|name, _| server.portal(name).is_some());
+        let types = &p.statement.param_types;
+        let params = p
+            .params()
+            .enumerate()
+            .map(|(i, v)| {
+                let oid = types.get(i).copied().unwrap_or(types::TEXT);
+                types::decode_param(v, oid, p.param_format(i))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.portals.insert(
+            portal.to_string(),
+            BoundPortal {
+                params,
+                pending: None,
+            },
+        );
+        Ok(())
+    }
+
+    fn execute(
+        &mut self,
+        conn: &Connection,
+        server: &mut Server,
+        portal: &str,
+        max_rows: i32,
+    ) -> Result<(), Box<DbError>> {
+        let p = server
+            .portal(portal)
+            .ok_or_else(|| error(SqlState::InvalidCursorName, "portal vanished"))?;
+        let statement = p.statement.clone();
+        let ncols = statement.columns.as_ref().map_or(0, |c| c.len());
+        let formats: Vec<Format> = (0..ncols).map(|i| p.result_format(i)).collect();
+        let bound = self
+            .portals
+            .entry(portal.to_string())
+            .or_insert(BoundPortal {
+                params: Vec::new(),
+                pending: None,
+            });
+        if bound.pending.is_none() {
+            let params = std::mem::take(&mut bound.params);
+            let statements = sql::split(&statement.query);
+            let Some(text) = statements.first() else {
+                server.empty_query().map_err(internal)?;
+                return Ok(());
+            };
+            let outcome = self.run(
+                conn,
+                text,
+                &params,
+                Described::Portal {
+                    columns: statement.columns.as_deref(),
+                    formats: &formats,
+                },
+            )?;
+            server.set_transaction_status(self.txn);
+            for n in &outcome.notices {
+                server.notice(n).map_err(internal)?;
+            }
+            let bound = self
+                .portals
+                .entry(portal.to_string())
+                .or_insert(BoundPortal {
+                    params: Vec::new(),
+                    pending: None,
+                });
+            bound.pending = Some((outcome.rows.into(), outcome.tag));
+        }
+        let Some(bound) = self.portals.get_mut(portal) else {
+            return Ok(());
+        };
+        let Some((rows, tag)) = bound.pending.as_mut() else {
+            return Ok(());
+        };
+        let limit = usize::try_from(max_rows).unwrap_or(0);
+        let mut sent = 0;
+        while let Some(row) = rows.front() {
+            if limit > 0 && sent == limit {
+                server.portal_suspended().map_err(internal)?;
+                return Ok(());
+            }
+            let values: Vec<Option<&[u8]>> = row.iter().map(|v| v.as_deref()).collect();
+            server.data_row(&values).map_err(internal)?;
+            rows.pop_front();
+            sent += 1;
+        }
+        server.command_complete(tag).map_err(internal)?;
+        Ok(())
+    }
+
+    /// Runs one statement.
+    fn run(
+        &mut self,
+        conn: &Connection,
+        text: &str,
+        params: &[Value],
+        described: Described<'_>,
+    ) -> Result<Outcome, Box<DbError>> {
+        let kind = sql::classify(text);
+        let in_block = self.txn != TransactionStatus::Idle;
+        if self.txn == TransactionStatus::Failed
+            && !matches!(
+                kind,
+                Statement::Commit | Statement::Rollback | Statement::RollbackTo
+            )
+        {
+            return Err(aborted());
+        }
+        let warning = |code, message: &str| DbError::new(Severity::Warning, code, message);
+        let exec = |sql: &str| conn.execute_batch(sql).map_err(sqlite_error);
+        match kind {
+            Statement::Begin => {
+                let mut o = Outcome::tag("BEGIN");
+                if in_block {
+                    o.notices.push(warning(
+                        SqlState::ActiveSqlTransaction,
+                        "there is already a transaction in progress",
+                    ));
+                } else {
+                    exec("BEGIN")?;
+                    self.txn = TransactionStatus::InTransaction;
+                }
+                Ok(o)
+            }
+            Statement::Commit | Statement::Rollback => {
+                let commit = kind == Statement::Commit;
+                if !in_block {
+                    let mut o = Outcome::tag(if commit { "COMMIT" } else { "ROLLBACK" });
+                    o.notices.push(warning(
+                        SqlState::NoActiveSqlTransaction,
+                        "there is no transaction in progress",
+                    ));
+                    return Ok(o);
+                }
+                let failed = self.txn == TransactionStatus::Failed;
+                self.txn = TransactionStatus::Idle;
+                if commit && !failed {
+                    if let Err(e) = exec("COMMIT") {
+                        let _ = exec("ROLLBACK");
+                        return Err(e);
+                    }
+                    Ok(Outcome::tag("COMMIT"))
+                } else {
+                    if !conn.is_autocommit() {
+                        exec("ROLLBACK")?;
+                    }
+                    Ok(Outcome::tag("ROLLBACK"))
+                }
+            }
+            Statement::RollbackTo | Statement::Savepoint | Statement::Release => {
+                let (tag, what) = match kind {
+                    Statement::RollbackTo => ("ROLLBACK", "ROLLBACK TO SAVEPOINT"),
+                    Statement::Savepoint => ("SAVEPOINT", "SAVEPOINT"),
+                    _ => ("RELEASE", "RELEASE SAVEPOINT"),
+                };
+                if !in_block {
+                    return Err(error(
+                        SqlState::NoActiveSqlTransaction,
+                        format!("{what} can only be used in transaction blocks"),
+                    ));
+                }
+                exec(text)?;
+                if kind == Statement::RollbackTo {
+                    self.txn = TransactionStatus::InTransaction;
+                }
+                Ok(Outcome::tag(tag))
+            }
+            Statement::Set(setting) => {
+                if let Some((name, value)) = setting {
+                    if name == "client_encoding" && !value.eq_ignore_ascii_case("utf8") {
+                        return Err(error(
+                            SqlState::FeatureNotSupported,
+                            "only client_encoding UTF8 is supported",
+                        ));
+                    }
+                    self.info.settings.insert(name, value);
+                    self.sync_info();
+                }
+                Ok(Outcome::tag("SET"))
+            }
+            Statement::Reset => {
+                let toks = sql::tokenize(text);
+                match toks.get(1).and_then(|t| t.ident(text)) {
+                    Some(n) if n.eq_ignore_ascii_case("all") => self.info.settings.clear(),
+                    Some(n) => {
+                        self.info.settings.remove(&n.to_ascii_lowercase());
+                    }
+                    None => {}
+                }
+                self.sync_info();
+                Ok(Outcome::tag("RESET"))
+            }
+            Statement::Ignored(tag) => Ok(Outcome::tag(tag)),
+            Statement::Show(name) => {
+                let value = setting(&self.info.settings, &name).ok_or_else(|| {
+                    error(
+                        SqlState::UndefinedObject,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    )
+                })?;
+                let format = match described {
+                    Described::Portal { formats, .. } => {
+                        formats.first().copied().unwrap_or(Format::Text)
+                    }
+                    Described::Simple => Format::Text,
+                };
+                let v = types::encode(&Value::Text(value), types::TEXT, format)?;
+                Ok(Outcome {
+                    columns: Some(vec![Column::new(name, types::TEXT, -1)]),
+                    rows: vec![vec![v]],
+                    tag: "SHOW".to_string(),
+                    notices: Vec::new(),
+                })
+            }
+            Statement::Sql => self.run_sqlite(conn, text, params, described),
+        }
+    }
+
+    /// Publishes this session's settings to the SQL functions.
+    fn sync_info(&self) {
+        if let Ok(mut info) = self.db.info.lock() {
+            *info = self.info.clone();
+        }
+    }
+
+    fn run_sqlite(
+        &mut self,
+        conn: &Connection,
+        text: &str,
+        params: &[Value],
+        described: Described<'_>,
+    ) -> Result<Outcome, Box<DbError>> {
+        let rewritten = sql::rewrite(text);
+        let mut st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
+        for i in 1..=st.parameter_count() {
+            let n = placeholder_number(st.parameter_name(i), i);
+            let value = params.get(n.wrapping_sub(1)).ok_or_else(|| {
+                error(
+                    SqlState::UndefinedParameter,
+                    format!("there is no parameter ${n}"),
+                )
+            })?;
+            st.raw_bind_parameter(i, value).map_err(sqlite_error)?;
+        }
+        let ncols = st.column_count();
+        let decls: Vec<Option<u32>> = st
+            .columns()
+            .iter()
+            .map(|c| c.decl_type().map(types::oid_for_decl))
+            .collect();
+        let names: Vec<String> = st.columns().iter().map(|c| c.name().to_string()).collect();
+        let mut values: Vec<Vec<Value>> = Vec::new();
+        {
+            let mut rows = st.raw_query();
+            while let Some(row) = rows.next().map_err(sqlite_error)? {
+                let mut r = Vec::with_capacity(ncols);
+                for i in 0..ncols {
+                    r.push(row.get::<_, Value>(i).map_err(sqlite_error)?);
+                }
+                values.push(r);
+            }
+        }
+        drop(st);
+        let changes = conn.changes();
+        let returns_rows = ncols > 0;
+        let tag = sql::command_tag(&rewritten, changes, returns_rows.then_some(values.len()));
+        if !returns_rows {
+            return Ok(Outcome::tag(tag));
+        }
+        let (columns, formats): (Vec<Column>, Vec<Format>) = match described {
+            Described::Portal { columns, formats } => {
+                let columns = columns.ok_or_else(|| {
+                    error(
+                        SqlState::FeatureNotSupported,
+                        "cached plan must not change result type",
+                    )
+                })?;
+                if columns.len() != ncols {
+                    return Err(error(
+                        SqlState::FeatureNotSupported,
+                        "cached plan must not change result type",
+                    ));
+                }
+                (columns.to_vec(), formats.to_vec())
+            }
+            Described::Simple => {
+                // Expressions (no declared type): guess from the text.
+                let guesses = if decls.iter().any(Option::is_none) {
+                    let table_columns = |t: &str| table_columns(conn, t);
+                    let referenced = sql::referenced_columns(&rewritten, table_columns);
+                    sql::result_items(&rewritten, &referenced, &|_| None)
+                } else {
+                    Vec::new()
+                };
+                let aligned = guesses.len() == ncols;
+                let columns = (0..ncols)
+                    .map(|i| {
+                        let guess = guesses.get(i).filter(|_| aligned);
+                        let oid = decls
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            .or_else(|| {
+                                guess
+                                    .and_then(|g| g.type_name.as_deref())
+                                    .map(types::oid_for_decl)
+                            })
+                            .or_else(|| {
+                                // Else the values' own type, if they all have the same.
+                                let mut kinds = values
+                                    .iter()
+                                    .filter_map(|r| r.get(i).and_then(types::oid_for_value));
+                                let first = kinds.next()?;
+                                kinds.all(|k| k == first).then_some(first)
+                            })
+                            .unwrap_or(types::TEXT);
+                        let name = guess
+                            .and_then(|g| g.pg_name.clone())
+                            .or_else(|| names.get(i).cloned())
+                            .unwrap_or_default();
+                        Column::new(name, oid, types::type_size(oid))
+                    })
+                    .collect();
+                (columns, vec![Format::Text; ncols])
+            }
+        };
+        let rows = values
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let oid = columns.get(i).map_or(types::TEXT, |c| c.type_oid);
+                        let format = formats.get(i).copied().unwrap_or(Format::Text);
+                        types::encode(v, oid, format)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Outcome {
+            columns: Some(columns),
+            rows,
+            tag,
+            notices: Vec::new(),
+        })
+    }
+}
+
+/// `$n` or `?n` names parameter n; an unnamed `?` is its position.
+fn placeholder_number(name: Option<&str>, index: usize) -> usize {
+    name.and_then(|n| n.get(1..))
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(index)
+}
+
+/// A table's columns and declared types (empty if there is no such table).
+fn table_columns(conn: &Connection, table: &str) -> Vec<(String, String)> {
+    let Ok(mut st) = conn.prepare_cached("SELECT name, type FROM pragma_table_info(?1)") else {
+        return Vec::new();
+    };
+    let Ok(rows) = st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?))) else {
+        return Vec::new();
+    };
+    rows.filter_map(Result::ok).collect()
+}
+
+fn internal(e: pgproto_core::Error) -> Box<DbError> {
+    error(SqlState::InternalError, e.to_string())
+}

@@ -1,0 +1,1389 @@
+//! SQL text handling without a real parser: a tokenizer that knows SQLite's quoting and
+//! comments, statement splitting, the PostgreSQL-to-SQLite rewrites (`x::type` casts,
+//! `current_user`), statement classification and the heuristics that type parameters and
+//! expression columns.
+
+/// One token, with its byte range in the source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tok {
+    pub(crate) kind: Kind,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An unquoted word (keyword or identifier).
+    Word,
+    /// A quoted identifier (`"x"`, `[x]`, `` `x` ``).
+    Quoted,
+    /// A string literal.
+    Str,
+    /// A number literal (`is_int`: no fraction or exponent).
+    Num { is_int: bool },
+    /// `$n` or `?n` (n >= 1); plain `?` is `Param(0)`.
+    Param(usize),
+    /// Punctuation or an operator (`;`, `(`, `::`, `<=`...).
+    Punct,
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+/// Tokenizes `sql`, skipping whitespace and comments. Never fails: an unterminated string
+/// or comment runs to the end (SQLite reports the error when it prepares the text).
+pub(crate) fn tokenize(sql: &str) -> Vec<Tok> {
+    let b = sql.as_bytes();
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = at(i);
+        let start = i;
+        let kind = match c {
+            _ if c.is_ascii_whitespace() => {
+                i += 1;
+                continue;
+            }
+            b'-' if at(i + 1) == b'-' => {
+                while i < b.len() && at(i) != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if at(i + 1) == b'*' => {
+                i += 2;
+                while i < b.len() && !(at(i) == b'*' && at(i + 1) == b'/') {
+                    i += 1;
+                }
+                i = (i + 2).min(b.len());
+                continue;
+            }
+            b'\'' | b'"' | b'`' | b'[' => {
+                let close = if c == b'[' { b']' } else { c };
+                i += 1;
+                loop {
+                    if i >= b.len() {
+                        break;
+                    }
+                    if at(i) == close {
+                        // A doubled quote is an escaped quote.
+                        if close != b']' && at(i + 1) == close {
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+                if c == b'\'' {
+                    Kind::Str
+                } else {
+                    Kind::Quoted
+                }
+            }
+            b'$' if dollar_quote_end(sql, i).is_some() => {
+                i = dollar_quote_end(sql, i).unwrap_or(b.len());
+                Kind::Str
+            }
+            b'$' | b'?' if at(i + 1).is_ascii_digit() || c == b'?' => {
+                i += 1;
+                let digits = i;
+                while at(i).is_ascii_digit() {
+                    i += 1;
+                }
+                let n = sql
+                    .get(digits..i)
+                    .and_then(|d| d.parse::<usize>().ok())
+                    .unwrap_or(0);
+                Kind::Param(n)
+            }
+            b'0'..=b'9' | b'.' if c != b'.' || at(i + 1).is_ascii_digit() => {
+                let mut is_int = true;
+                if c == b'0' && matches!(at(i + 1), b'x' | b'X') {
+                    i += 2;
+                    while at(i).is_ascii_hexdigit() {
+                        i += 1;
+                    }
+                } else {
+                    while at(i).is_ascii_digit() {
+                        i += 1;
+                    }
+                    if at(i) == b'.' {
+                        is_int = false;
+                        i += 1;
+                        while at(i).is_ascii_digit() {
+                            i += 1;
+                        }
+                    }
+                    if matches!(at(i), b'e' | b'E')
+                        && (at(i + 1).is_ascii_digit()
+                            || (matches!(at(i + 1), b'+' | b'-') && at(i + 2).is_ascii_digit()))
+                    {
+                        is_int = false;
+                        i += 2;
+                        while at(i).is_ascii_digit() {
+                            i += 1;
+                        }
+                    }
+                }
+                Kind::Num { is_int }
+            }
+            _ if is_ident_byte(c) => {
+                while i < b.len() && is_ident_byte(at(i)) {
+                    i += 1;
+                }
+                Kind::Word
+            }
+            _ => {
+                let two = [c, at(i + 1)];
+                i += match &two {
+                    b"::" | b"<=" | b">=" | b"<>" | b"!=" | b"==" | b"||" | b"<<" | b">>" => 2,
+                    _ => 1,
+                };
+                // Stay on a character boundary for non-ASCII punctuation.
+                while !sql.is_char_boundary(i) {
+                    i += 1;
+                }
+                Kind::Punct
+            }
+        };
+        out.push(Tok {
+            kind,
+            start,
+            end: i.min(b.len()),
+        });
+    }
+    out
+}
+
+/// Where the PostgreSQL dollar-quoted string (`$$...$$`, `$tag$...$tag$`) starting at
+/// `start` ends (the end of the text if unterminated); `None` if none starts there.
+fn dollar_quote_end(sql: &str, start: usize) -> Option<usize> {
+    let b = sql.as_bytes();
+    let mut j = start + 1;
+    if b.get(j).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    while b
+        .get(j)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
+        j += 1;
+    }
+    if b.get(j) != Some(&b'$') {
+        return None;
+    }
+    let tag = sql.get(start..=j)?;
+    let body = j + 1;
+    Some(match sql.get(body..).and_then(|rest| rest.find(tag)) {
+        Some(p) => body + p + tag.len(),
+        None => b.len(),
+    })
+}
+
+impl Tok {
+    pub(crate) fn text<'a>(&self, sql: &'a str) -> &'a str {
+        sql.get(self.start..self.end).unwrap_or("")
+    }
+
+    /// Whether this is the (case-insensitive) keyword `kw`.
+    pub(crate) fn is(&self, sql: &str, kw: &str) -> bool {
+        self.kind == Kind::Word && self.text(sql).eq_ignore_ascii_case(kw)
+    }
+
+    pub(crate) fn is_punct(&self, sql: &str, p: &str) -> bool {
+        self.kind == Kind::Punct && self.text(sql) == p
+    }
+
+    /// An identifier's name, unquoted.
+    pub(crate) fn ident(&self, sql: &str) -> Option<String> {
+        let t = self.text(sql);
+        match self.kind {
+            Kind::Word => Some(t.to_string()),
+            Kind::Quoted => Some(
+                t.get(1..t.len().saturating_sub(1))
+                    .unwrap_or("")
+                    .replace("\"\"", "\""),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Splits a query string into statements (without their `;`), dropping empty ones. A
+/// `CREATE TRIGGER` body's semicolons do not split: there, only `END;` ends the statement
+/// (the rule of SQLite's `sqlite3_complete`).
+pub(crate) fn split(sql: &str) -> Vec<&str> {
+    let toks = tokenize(sql);
+    let mut out = Vec::new();
+    let mut first: Option<usize> = None;
+    for (i, t) in toks.iter().enumerate() {
+        if t.is_punct(sql, ";") {
+            let Some(f) = first else { continue };
+            let in_trigger = is_trigger(sql, toks.get(f..i).unwrap_or(&[]));
+            let after_end = i > 0 && toks.get(i - 1).is_some_and(|p| p.is(sql, "END"));
+            if in_trigger && !after_end {
+                continue;
+            }
+            if let (Some(s), Some(e)) = (toks.get(f), toks.get(i - 1)) {
+                out.push(sql.get(s.start..e.end).unwrap_or(""));
+            }
+            first = None;
+        } else if first.is_none() {
+            first = Some(i);
+        }
+    }
+    if let (Some(f), Some(last)) = (first, toks.last()) {
+        if let Some(s) = toks.get(f) {
+            out.push(sql.get(s.start..last.end).unwrap_or(""));
+        }
+    }
+    out
+}
+
+fn is_trigger(sql: &str, toks: &[Tok]) -> bool {
+    let mut it = toks.iter();
+    if !it.next().is_some_and(|t| t.is(sql, "CREATE")) {
+        return false;
+    }
+    for t in it.take(2) {
+        if t.is(sql, "TRIGGER") {
+            return true;
+        }
+        if !(t.is(sql, "TEMP") || t.is(sql, "TEMPORARY")) {
+            return false;
+        }
+    }
+    false
+}
+
+/// The SQLite type to cast to for a PostgreSQL type name, keeping the PostgreSQL name
+/// where SQLite's affinity rules already read it right (so that the column it produces
+/// is described with the type the client asked for).
+fn sqlite_cast_type(pg: &str) -> String {
+    let lower = pg.to_ascii_lowercase();
+    let base = lower.split('(').next().unwrap_or("").trim();
+    match base {
+        "bytea" => "BLOB".to_string(),
+        "date"
+        | "time"
+        | "timetz"
+        | "timestamp"
+        | "timestamptz"
+        | "interval"
+        | "uuid"
+        | "json"
+        | "jsonb"
+        | "name"
+        | "regclass"
+        | "regtype"
+        | "inet"
+        | "cidr"
+        | "macaddr"
+        | "xml"
+        | "timestamp with time zone"
+        | "timestamp without time zone" => "TEXT".to_string(),
+        "int" | "int2" | "int4" | "int8" | "integer" | "bigint" | "smallint" | "oid" => {
+            if base == "oid" {
+                "INT8".to_string()
+            } else {
+                base.to_ascii_uppercase()
+            }
+        }
+        _ => pg.to_string(),
+    }
+}
+
+/// Rewrites PostgreSQL syntax SQLite lacks: `operand::type` becomes
+/// `CAST(operand AS type)`, and `current_user`/`session_user`/`current_role` become
+/// function calls.
+pub(crate) fn rewrite(sql: &str) -> String {
+    let mut text = sql.to_string();
+    // One cast per pass (casts chain: `$1::text::int`); bounded.
+    for _ in 0..256 {
+        match rewrite_one_cast(&text) {
+            Some(next) => text = next,
+            None => break,
+        }
+    }
+    let toks = tokenize(&text);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, t) in toks.iter().enumerate() {
+        if t.kind == Kind::Str && text.get(t.start..=t.start) == Some("$") {
+            // A dollar-quoted string becomes a standard one.
+            let s = t.text(&text);
+            let tag_len = s.get(1..).and_then(|r| r.find('$')).map_or(1, |p| p + 2);
+            let body = s
+                .get(tag_len..s.len().saturating_sub(tag_len).max(tag_len))
+                .unwrap_or("");
+            out.push_str(text.get(last..t.start).unwrap_or(""));
+            out.push('\'');
+            out.push_str(&body.replace('\'', "''"));
+            out.push('\'');
+            last = t.end;
+            continue;
+        }
+        let next_is_paren = toks.get(i + 1).is_some_and(|n| n.is_punct(&text, "("));
+        let prev_is_dot = i > 0 && toks.get(i - 1).is_some_and(|p| p.is_punct(&text, "."));
+        if !next_is_paren
+            && !prev_is_dot
+            && ["current_user", "session_user", "current_role"]
+                .iter()
+                .any(|k| t.is(&text, k))
+        {
+            out.push_str(text.get(last..t.start).unwrap_or(""));
+            out.push_str("current_user()");
+            last = t.end;
+        }
+    }
+    out.push_str(text.get(last..).unwrap_or(""));
+    out
+}
+
+fn rewrite_one_cast(sql: &str) -> Option<String> {
+    let toks = tokenize(sql);
+    let k = toks.iter().position(|t| t.is_punct(sql, "::"))?;
+    // The type: a word (two for `double precision`, `character varying`), an optional
+    // `(n, m)` modifier and `[]`.
+    let mut e = k + 1;
+    let first = toks.get(e).filter(|t| t.kind == Kind::Word)?;
+    e += 1;
+    let two_word = ["double", "character", "timestamp", "time", "bit"];
+    if two_word.iter().any(|w| first.is(sql, w)) {
+        let joins = ["precision", "varying", "with", "without"];
+        if toks
+            .get(e)
+            .is_some_and(|t| joins.iter().any(|w| t.is(sql, w)))
+        {
+            e += 1;
+            // `with time zone`, `without time zone`
+            if toks.get(e).is_some_and(|t| t.is(sql, "time")) {
+                e += 1;
+                if toks.get(e).is_some_and(|t| t.is(sql, "zone")) {
+                    e += 1;
+                }
+            }
+        }
+    }
+    if toks.get(e).is_some_and(|t| t.is_punct(sql, "(")) {
+        let close = matching_close(sql, &toks, e)?;
+        e = close + 1;
+    }
+    while toks.get(e).is_some_and(|t| t.is_punct(sql, "["))
+        && toks.get(e + 1).is_some_and(|t| t.is_punct(sql, "]"))
+    {
+        e += 2;
+    }
+    let type_start = first.start;
+    let type_end = toks.get(e - 1)?.end;
+    let ty = sql.get(type_start..type_end)?;
+    // The operand: the primary expression ending just before `::`.
+    let prev = k.checked_sub(1)?;
+    let mut s = prev;
+    let p = toks.get(prev)?;
+    if p.is_punct(sql, ")") {
+        s = matching_open(sql, &toks, prev)?;
+        // A function call: include its name.
+        if s > 0 && toks.get(s - 1).is_some_and(|t| t.kind == Kind::Word) {
+            s -= 1;
+        }
+    } else {
+        // `schema.table.column`
+        while s >= 2
+            && toks.get(s - 1).is_some_and(|t| t.is_punct(sql, "."))
+            && toks
+                .get(s - 2)
+                .is_some_and(|t| matches!(t.kind, Kind::Word | Kind::Quoted))
+        {
+            s -= 2;
+        }
+    }
+    let operand = sql.get(toks.get(s)?.start..p.end)?;
+    let mut out = String::with_capacity(sql.len() + 16);
+    out.push_str(sql.get(..toks.get(s)?.start)?);
+    out.push_str("CAST(");
+    out.push_str(operand);
+    out.push_str(" AS ");
+    out.push_str(&sqlite_cast_type(ty));
+    out.push(')');
+    out.push_str(sql.get(type_end..)?);
+    Some(out)
+}
+
+fn matching_close(sql: &str, toks: &[Tok], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        if t.is_punct(sql, "(") {
+            depth += 1;
+        } else if t.is_punct(sql, ")") {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+fn matching_open(sql: &str, toks: &[Tok], close: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for i in (0..=close).rev() {
+        let t = toks.get(i)?;
+        if t.is_punct(sql, ")") {
+            depth += 1;
+        } else if t.is_punct(sql, "(") {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// What a statement is, as far as the session needs to know before SQLite sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Statement {
+    Begin,
+    Commit,
+    Rollback,
+    /// `ROLLBACK TO [SAVEPOINT] x` (passed to SQLite).
+    RollbackTo,
+    /// `SAVEPOINT x` (passed to SQLite).
+    Savepoint,
+    /// `RELEASE [SAVEPOINT] x` (passed to SQLite).
+    Release,
+    /// `SET [SESSION|LOCAL] name {TO|=} value`; `None` for forms that set nothing we keep
+    /// (`SET TRANSACTION ...`).
+    Set(Option<(String, String)>),
+    Show(String),
+    Reset,
+    /// `DISCARD ...`, `DEALLOCATE ...`: accepted and ignored.
+    Ignored(String),
+    /// Anything else: for SQLite.
+    Sql,
+}
+
+pub(crate) fn classify(sql: &str) -> Statement {
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    let Some(first) = toks.first() else {
+        return Statement::Sql;
+    };
+    let skip_work = |i: usize| {
+        if w(i, "WORK") || w(i, "TRANSACTION") {
+            i + 1
+        } else {
+            i
+        }
+    };
+    if first.is(sql, "BEGIN") || (first.is(sql, "START") && w(1, "TRANSACTION")) {
+        // Not `BEGIN ... END` blocks: SQLite has none outside triggers.
+        return Statement::Begin;
+    }
+    if first.is(sql, "COMMIT") || first.is(sql, "END") {
+        return Statement::Commit;
+    }
+    if first.is(sql, "ROLLBACK") || first.is(sql, "ABORT") {
+        return if w(skip_work(1), "TO") {
+            Statement::RollbackTo
+        } else {
+            Statement::Rollback
+        };
+    }
+    if first.is(sql, "SAVEPOINT") {
+        return Statement::Savepoint;
+    }
+    if first.is(sql, "RELEASE") {
+        return Statement::Release;
+    }
+    if first.is(sql, "SET") {
+        let mut i = 1;
+        if w(i, "SESSION") || w(i, "LOCAL") {
+            i += 1;
+        }
+        if w(i, "TRANSACTION") || w(i, "CHARACTERISTICS") || w(i, "AUTHORIZATION") {
+            return Statement::Set(None);
+        }
+        let Some(name) = toks.get(i).and_then(|t| t.ident(sql)) else {
+            return Statement::Set(None);
+        };
+        // `SET TIME ZONE x`
+        let (name, mut i) = if name.eq_ignore_ascii_case("time") && w(i + 1, "ZONE") {
+            ("timezone".to_string(), i + 2)
+        } else {
+            (name, i + 1)
+        };
+        if toks
+            .get(i)
+            .is_some_and(|t| t.is(sql, "TO") || t.is_punct(sql, "="))
+        {
+            i += 1;
+        }
+        let value = toks
+            .get(i..)
+            .unwrap_or(&[])
+            .iter()
+            .map(|t| match t.kind {
+                Kind::Str => unquote(t.text(sql)),
+                Kind::Quoted => t.ident(sql).unwrap_or_default(),
+                _ => t.text(sql).to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace(" , ", ", ");
+        return Statement::Set(Some((name.to_ascii_lowercase(), value)));
+    }
+    if first.is(sql, "SHOW") {
+        let name = toks
+            .get(1..)
+            .unwrap_or(&[])
+            .iter()
+            .map(|t| t.ident(sql).unwrap_or_else(|| t.text(sql).to_string()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let name = if name.eq_ignore_ascii_case("time zone") {
+            "timezone".to_string()
+        } else {
+            name.to_ascii_lowercase()
+        };
+        return Statement::Show(name);
+    }
+    if first.is(sql, "RESET") {
+        return Statement::Reset;
+    }
+    if first.is(sql, "DISCARD") || first.is(sql, "DEALLOCATE") {
+        let tag = if first.is(sql, "DISCARD") {
+            let what = toks
+                .get(1)
+                .map(|t| t.text(sql).to_ascii_uppercase())
+                .unwrap_or_default();
+            format!("DISCARD {what}")
+        } else if w(1, "ALL") || w(2, "ALL") {
+            "DEALLOCATE ALL".to_string()
+        } else {
+            "DEALLOCATE".to_string()
+        };
+        return Statement::Ignored(tag);
+    }
+    Statement::Sql
+}
+
+pub(crate) fn unquote(s: &str) -> String {
+    s.strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .unwrap_or(s)
+        .replace("''", "'")
+}
+
+/// The main verb of a SQLite statement (`WITH ... INSERT` gives `INSERT`), upper case.
+pub(crate) fn verb(sql: &str) -> String {
+    let toks = tokenize(sql);
+    let Some(first) = toks.first() else {
+        return String::new();
+    };
+    if first.is(sql, "WITH") {
+        let mut depth = 0i32;
+        for t in &toks {
+            if t.is_punct(sql, "(") {
+                depth += 1;
+            } else if t.is_punct(sql, ")") {
+                depth -= 1;
+            } else if depth == 0 {
+                for v in ["SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "VALUES"] {
+                    if t.is(sql, v) {
+                        return v.to_string();
+                    }
+                }
+            }
+        }
+    }
+    first.text(sql).to_ascii_uppercase()
+}
+
+/// The command tag PostgreSQL would write for a statement of `verb` that changed
+/// `changes` rows, returned `rows` rows (`Some` when it returns rows).
+pub(crate) fn command_tag(sql: &str, changes: u64, rows: Option<usize>) -> String {
+    let verb = verb(sql);
+    let count = rows.map_or(changes, |r| r as u64);
+    match verb.as_str() {
+        "INSERT" | "REPLACE" => format!("INSERT 0 {count}"),
+        "UPDATE" => format!("UPDATE {count}"),
+        "DELETE" => format!("DELETE {count}"),
+        "CREATE" | "DROP" => {
+            let toks = tokenize(sql);
+            let skip = [
+                "TEMP",
+                "TEMPORARY",
+                "UNIQUE",
+                "VIRTUAL",
+                "OR",
+                "REPLACE",
+                "IF",
+                "NOT",
+                "EXISTS",
+            ];
+            let object = toks
+                .iter()
+                .skip(1)
+                .find(|t| !skip.iter().any(|s| t.is(sql, s)))
+                .map(|t| t.text(sql).to_ascii_uppercase())
+                .unwrap_or_default();
+            format!("{verb} {object}")
+        }
+        "ALTER" => "ALTER TABLE".to_string(),
+        _ if rows.is_some() => format!("SELECT {count}"),
+        _ => verb,
+    }
+}
+
+/// Declared column types of every table the statement names, looked up by a callback.
+/// `columns_of(table)` answers `(column, declared type)` pairs; the result maps each
+/// column name to its type (first table wins), and `table.column` too.
+pub(crate) fn referenced_columns(
+    sql: &str,
+    mut columns_of: impl FnMut(&str) -> Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let toks = tokenize(sql);
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for t in &toks {
+        let Some(name) = t.ident(sql) else { continue };
+        if seen.iter().any(|s| s.eq_ignore_ascii_case(&name)) {
+            continue;
+        }
+        seen.push(name.clone());
+        for (col, ty) in columns_of(&name) {
+            out.push((format!("{}.{}", name.to_ascii_lowercase(), col), ty.clone()));
+            out.push((col, ty));
+        }
+    }
+    out
+}
+
+fn lookup<'a>(columns: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    columns
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(name))
+        .map(|(_, t)| t.as_str())
+}
+
+/// The name of the column reference ending at token `end` (`x`, `t.x`), if it is one.
+fn column_ref_before(sql: &str, toks: &[Tok], end: usize) -> Option<String> {
+    let t = toks.get(end)?;
+    let name = t.ident(sql)?;
+    if t.kind == Kind::Word && is_keyword(t.text(sql)) {
+        return None;
+    }
+    if end >= 2
+        && toks.get(end - 1).is_some_and(|p| p.is_punct(sql, "."))
+        && toks.get(end - 2).is_some_and(|p| p.ident(sql).is_some())
+    {
+        let table = toks.get(end - 2)?.ident(sql)?;
+        return Some(format!("{}.{}", table.to_ascii_lowercase(), name));
+    }
+    Some(name)
+}
+
+fn column_ref_after(sql: &str, toks: &[Tok], start: usize) -> Option<String> {
+    let t = toks.get(start)?;
+    let name = t.ident(sql)?;
+    if t.kind == Kind::Word && is_keyword(t.text(sql)) {
+        return None;
+    }
+    if toks.get(start + 1).is_some_and(|p| p.is_punct(sql, ".")) {
+        let col = toks.get(start + 2)?.ident(sql)?;
+        return Some(format!("{}.{}", name.to_ascii_lowercase(), col));
+    }
+    Some(name)
+}
+
+fn is_keyword(word: &str) -> bool {
+    const KW: &[&str] = &[
+        "select",
+        "from",
+        "where",
+        "and",
+        "or",
+        "not",
+        "null",
+        "true",
+        "false",
+        "in",
+        "is",
+        "like",
+        "glob",
+        "between",
+        "set",
+        "values",
+        "limit",
+        "offset",
+        "as",
+        "on",
+        "case",
+        "when",
+        "then",
+        "else",
+        "end",
+        "exists",
+        "order",
+        "group",
+        "by",
+        "having",
+        "returning",
+        "distinct",
+        "all",
+        "join",
+        "insert",
+        "update",
+        "delete",
+        "into",
+    ];
+    KW.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
+const COMPARISON: &[&str] = &["=", "==", "<>", "!=", "<", ">", "<=", ">="];
+const ARITHMETIC: &[&str] = &["+", "-", "*", "/", "%"];
+
+/// Declared type names for untyped placeholders, from the context they appear in:
+/// `column <op> $n`, `$n <op> column` (comparisons and arithmetic), `column IN ($n, ...)`, `column BETWEEN $n AND $m`,
+/// `INSERT INTO t (columns) VALUES ($n, ...)`, `LIMIT`/`OFFSET $n`. `table_columns`
+/// answers a table's columns in order. Index `k - 1` holds `$k`'s type name.
+pub(crate) fn placeholder_context_types(
+    sql: &str,
+    columns: &[(String, String)],
+    mut table_columns: impl FnMut(&str) -> Vec<(String, String)>,
+) -> Vec<Option<String>> {
+    let toks = tokenize(sql);
+    let mut out: Vec<Option<String>> = Vec::new();
+    let mut set = |n: usize, ty: Option<&str>| {
+        let Some(ty) = ty else { return };
+        if n == 0 || n > 65_535 {
+            return;
+        }
+        if out.len() < n {
+            out.resize(n, None);
+        }
+        if let Some(slot) = out.get_mut(n - 1) {
+            if slot.is_none() {
+                *slot = Some(ty.to_string());
+            }
+        }
+    };
+    // INSERT INTO t [(c1, ...)] VALUES (...), (...)
+    if let Some(into) = toks.iter().position(|t| t.is(sql, "INTO")) {
+        if let Some(table) = toks.get(into + 1).and_then(|t| t.ident(sql)) {
+            let mut i = into + 2;
+            let mut names: Vec<String> = Vec::new();
+            if toks.get(i).is_some_and(|t| t.is_punct(sql, "(")) {
+                if let Some(close) = matching_close(sql, &toks, i) {
+                    names = toks
+                        .get(i + 1..close)
+                        .unwrap_or(&[])
+                        .iter()
+                        .filter_map(|t| t.ident(sql))
+                        .collect();
+                    i = close + 1;
+                }
+            }
+            let all = table_columns(&table);
+            if names.is_empty() {
+                names = all.iter().map(|(n, _)| n.clone()).collect();
+            }
+            if toks.get(i).is_some_and(|t| t.is(sql, "VALUES")) {
+                i += 1;
+                while toks.get(i).is_some_and(|t| t.is_punct(sql, "(")) {
+                    let Some(close) = matching_close(sql, &toks, i) else {
+                        break;
+                    };
+                    // Items at depth 1: a lone placeholder gets its column's type.
+                    let mut item = 0;
+                    let mut depth = 0;
+                    let mut item_toks: Vec<Tok> = Vec::new();
+                    for t in toks.get(i + 1..close).unwrap_or(&[]) {
+                        if t.is_punct(sql, "(") {
+                            depth += 1;
+                        } else if t.is_punct(sql, ")") {
+                            depth -= 1;
+                        }
+                        if depth == 0 && t.is_punct(sql, ",") {
+                            assign_item(&item_toks, item, &names, &all, &mut set);
+                            item += 1;
+                            item_toks.clear();
+                        } else {
+                            item_toks.push(*t);
+                        }
+                    }
+                    assign_item(&item_toks, item, &names, &all, &mut set);
+                    i = close + 1;
+                    if toks.get(i).is_some_and(|t| t.is_punct(sql, ",")) {
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+    for (i, t) in toks.iter().enumerate() {
+        let Kind::Param(n) = t.kind else { continue };
+        let prev = i.checked_sub(1).and_then(|p| toks.get(p));
+        let next = toks.get(i + 1);
+        if prev.is_some_and(|p| p.is(sql, "LIMIT") || p.is(sql, "OFFSET")) {
+            set(n, Some("INT8"));
+            continue;
+        }
+        // column <op> $n
+        let operator = |p: &Tok| {
+            p.kind == Kind::Punct
+                && (COMPARISON.contains(&p.text(sql)) || ARITHMETIC.contains(&p.text(sql)))
+        };
+        if prev.is_some_and(|p| operator(p) || p.is(sql, "LIKE") || p.is(sql, "GLOB")) && i >= 2 {
+            if let Some(c) = column_ref_before(sql, &toks, i - 2) {
+                set(n, lookup(columns, &c));
+            }
+        }
+        // $n <op> column
+        if next.is_some_and(operator) {
+            if let Some(c) = column_ref_after(sql, &toks, i + 2) {
+                set(n, lookup(columns, &c));
+            }
+        }
+        // column BETWEEN $n AND $m
+        if prev.is_some_and(|p| p.is(sql, "BETWEEN")) && i >= 2 {
+            if let Some(c) = column_ref_before(sql, &toks, i - 2) {
+                set(n, lookup(columns, &c));
+            }
+        }
+        if prev.is_some_and(|p| p.is(sql, "AND"))
+            && i >= 4
+            && toks.get(i - 3).is_some_and(|p| p.is(sql, "BETWEEN"))
+        {
+            if let Some(c) = column_ref_before(sql, &toks, i - 4) {
+                set(n, lookup(columns, &c));
+            }
+        }
+        // column IN (..., $n, ...)
+        let mut j = i;
+        while j > 0
+            && toks
+                .get(j - 1)
+                .is_some_and(|p| p.is_punct(sql, ",") || matches!(p.kind, Kind::Param(_)))
+        {
+            j -= 1;
+        }
+        if j >= 3
+            && toks.get(j - 1).is_some_and(|p| p.is_punct(sql, "("))
+            && toks.get(j - 2).is_some_and(|p| p.is(sql, "IN"))
+        {
+            if let Some(c) = column_ref_before(sql, &toks, j - 3) {
+                set(n, lookup(columns, &c));
+            }
+        }
+    }
+    out
+}
+
+fn assign_item(
+    item: &[Tok],
+    index: usize,
+    names: &[String],
+    all: &[(String, String)],
+    set: &mut impl FnMut(usize, Option<&str>),
+) {
+    if let [Tok {
+        kind: Kind::Param(n),
+        ..
+    }] = item
+    {
+        if let Some(name) = names.get(index) {
+            set(*n, lookup(all, name));
+        }
+    }
+}
+
+/// Guesses about each item of the statement's result list (RETURNING, else the first
+/// SELECT), for the columns SQLite declares no type for: a type name in the vocabulary
+/// of [`super::types::oid_for_decl`] and PostgreSQL's column name. `param_type(n)` names
+/// the type chosen for `$n`. Empty when the list has a `*`.
+pub(crate) fn result_items(
+    sql: &str,
+    columns: &[(String, String)],
+    param_type: &dyn Fn(usize) -> Option<String>,
+) -> Vec<ResultItem> {
+    let toks = tokenize(sql);
+    // The items follow RETURNING, else the first depth-0 SELECT, and end at FROM, WHERE...
+    let mut depth = 0i32;
+    let mut start = None;
+    for (i, t) in toks.iter().enumerate() {
+        if t.is_punct(sql, "(") {
+            depth += 1;
+        } else if t.is_punct(sql, ")") {
+            depth -= 1;
+        } else if depth == 0 && t.is(sql, "RETURNING") {
+            start = Some(i + 1);
+            break;
+        } else if depth == 0 && t.is(sql, "SELECT") && start.is_none() {
+            start = Some(i + 1);
+        }
+    }
+    let Some(mut i) = start else {
+        return Vec::new();
+    };
+    if toks
+        .get(i)
+        .is_some_and(|t| t.is(sql, "DISTINCT") || t.is(sql, "ALL"))
+    {
+        i += 1;
+    }
+    let enders = [
+        "FROM",
+        "WHERE",
+        "GROUP",
+        "HAVING",
+        "ORDER",
+        "LIMIT",
+        "UNION",
+        "EXCEPT",
+        "INTERSECT",
+        "WINDOW",
+    ];
+    let mut items: Vec<Vec<Tok>> = vec![Vec::new()];
+    let mut depth = 0i32;
+    for t in toks.get(i..).unwrap_or(&[]) {
+        if t.is_punct(sql, "(") {
+            depth += 1;
+        } else if t.is_punct(sql, ")") {
+            depth -= 1;
+        }
+        if depth == 0 && enders.iter().any(|e| t.is(sql, e)) {
+            break;
+        }
+        if depth == 0 && t.is_punct(sql, ",") {
+            items.push(Vec::new());
+        } else if let Some(last) = items.last_mut() {
+            last.push(*t);
+        }
+    }
+    let cx = Cx {
+        sql,
+        columns,
+        param_type,
+    };
+    let star = items
+        .iter()
+        .any(|item| item.last().is_some_and(|t| t.is_punct(sql, "*")));
+    if star {
+        return Vec::new();
+    }
+    items
+        .iter()
+        .map(|item| {
+            let expr = strip_alias(sql, item);
+            let name = if expr.len() == item.len() {
+                cx.pg_name(expr)
+            } else {
+                None
+            };
+            ResultItem {
+                type_name: cx.expr_type(expr),
+                pg_name: name,
+            }
+        })
+        .collect()
+}
+
+/// What [`result_items`] guesses about one result column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResultItem {
+    /// A declared-type name for it, if there is a good guess.
+    pub(crate) type_name: Option<String>,
+    /// The name PostgreSQL gives an unaliased expression (`count`, `int4`, `?column?`);
+    /// `None` for column references and aliased items (SQLite names those right).
+    pub(crate) pg_name: Option<String>,
+}
+
+fn strip_alias<'a>(sql: &str, item: &'a [Tok]) -> &'a [Tok] {
+    let n = item.len();
+    if n >= 3 && item.get(n - 2).is_some_and(|t| t.is(sql, "AS")) {
+        return item.get(..n - 2).unwrap_or(item);
+    }
+    if n >= 2 {
+        let last = item.get(n - 1);
+        let prev = item.get(n - 2);
+        let last_is_name = last.is_some_and(|t| {
+            t.kind == Kind::Quoted || (t.kind == Kind::Word && !is_keyword(t.text(sql)))
+        });
+        let prev_ends_operand = prev.is_some_and(|p| {
+            matches!(
+                p.kind,
+                Kind::Word | Kind::Quoted | Kind::Str | Kind::Num { .. } | Kind::Param(_)
+            ) || p.is_punct(sql, ")")
+        }) && !prev
+            .is_some_and(|p| p.kind == Kind::Word && is_keyword(p.text(sql)))
+            || prev.is_some_and(|p| p.is(sql, "NULL") || p.is(sql, "END"));
+        if last_is_name && prev_ends_operand {
+            return item.get(..n - 1).unwrap_or(item);
+        }
+    }
+    item
+}
+
+struct Cx<'a> {
+    sql: &'a str,
+    columns: &'a [(String, String)],
+    param_type: &'a dyn Fn(usize) -> Option<String>,
+}
+
+impl Cx<'_> {
+    fn pg_name(&self, e: &[Tok]) -> Option<String> {
+        let sql = self.sql;
+        let first = e.first()?;
+        let n = e.len();
+        let is_ref = (n == 1 && matches!(first.kind, Kind::Word | Kind::Quoted))
+            && !first.is(sql, "TRUE")
+            && !first.is(sql, "FALSE")
+            && !first.is(sql, "NULL");
+        if is_ref || (n == 3 && e.get(1).is_some_and(|t| t.is_punct(sql, "."))) {
+            return None;
+        }
+        if n == 1 && (first.is(sql, "TRUE") || first.is(sql, "FALSE")) {
+            return Some("bool".to_string());
+        }
+        if first.is_punct(sql, "(") && matching_close(sql, e, 0) == Some(n - 1) {
+            return self.pg_name(e.get(1..n - 1)?);
+        }
+        if first.kind == Kind::Word
+            && e.get(1).is_some_and(|t| t.is_punct(sql, "("))
+            && matching_close(sql, e, 1) == Some(n - 1)
+        {
+            if first.is(sql, "CAST") {
+                let oid = super::types::oid_for_decl(&self.expr_type(e)?);
+                return Some(super::types::internal_name(oid).to_string());
+            }
+            return Some(first.text(sql).to_ascii_lowercase());
+        }
+        if first.is(sql, "CASE") || first.is(sql, "EXISTS") {
+            return Some(first.text(sql).to_ascii_lowercase());
+        }
+        Some("?column?".to_string())
+    }
+
+    fn expr_type(&self, e: &[Tok]) -> Option<String> {
+        let sql = self.sql;
+        let first = e.first()?;
+        let n = e.len();
+        // Boolean operators at depth 0.
+        let mut depth = 0i32;
+        let mut arith: Vec<usize> = Vec::new();
+        for (i, t) in e.iter().enumerate() {
+            if t.is_punct(sql, "(") {
+                depth += 1;
+            } else if t.is_punct(sql, ")") {
+                depth -= 1;
+            } else if depth == 0 {
+                let boolean = (t.kind == Kind::Punct && COMPARISON.contains(&t.text(sql)))
+                    || [
+                        "AND", "OR", "NOT", "IS", "IN", "LIKE", "GLOB", "BETWEEN", "EXISTS",
+                    ]
+                    .iter()
+                    .any(|k| t.is(sql, k));
+                if boolean && !(i == 0 && t.is(sql, "NOT") && n == 1) {
+                    return Some("BOOL".to_string());
+                }
+                if i > 0
+                    && t.kind == Kind::Punct
+                    && ["+", "-", "*", "/", "%"].contains(&t.text(sql))
+                {
+                    arith.push(i);
+                }
+                if t.is_punct(sql, "||") {
+                    return Some("TEXT".to_string());
+                }
+            }
+        }
+        if !arith.is_empty() {
+            // Numeric promotion over the operands.
+            let mut parts = Vec::new();
+            let mut s = 0;
+            for &a in &arith {
+                parts.push(e.get(s..a)?);
+                s = a + 1;
+            }
+            parts.push(e.get(s..)?);
+            let mut rank = 0;
+            for p in parts {
+                let ty = self.expr_type(p)?;
+                let r = match super::types::oid_for_decl(&ty) {
+                    super::types::INT2 | super::types::INT4 => 1,
+                    super::types::INT8 => 2,
+                    super::types::NUMERIC => 3,
+                    super::types::FLOAT4 | super::types::FLOAT8 => 4,
+                    _ => return None,
+                };
+                rank = rank.max(r);
+            }
+            return Some(
+                ["INT4", "INT4", "INT8", "NUMERIC", "FLOAT8"]
+                    .get(rank)?
+                    .to_string(),
+            );
+        }
+        if first.is_punct(sql, "-") || first.is_punct(sql, "+") {
+            return self.expr_type(e.get(1..)?);
+        }
+        if n == 1 {
+            return match first.kind {
+                Kind::Num { is_int: true } => {
+                    let text = first.text(sql);
+                    Some(if text.parse::<i32>().is_ok() {
+                        "INT4".to_string()
+                    } else {
+                        "INT8".to_string()
+                    })
+                }
+                Kind::Num { is_int: false } => Some("FLOAT8".to_string()),
+                Kind::Str => Some("TEXT".to_string()),
+                Kind::Param(k) => (self.param_type)(k),
+                Kind::Word if first.is(sql, "TRUE") || first.is(sql, "FALSE") => {
+                    Some("BOOL".to_string())
+                }
+                Kind::Word | Kind::Quoted => {
+                    lookup(self.columns, &first.ident(sql)?).map(ToString::to_string)
+                }
+                _ => None,
+            };
+        }
+        // table.column
+        if n == 3 && e.get(1).is_some_and(|t| t.is_punct(sql, ".")) {
+            let name = format!(
+                "{}.{}",
+                first.ident(sql)?.to_ascii_lowercase(),
+                e.get(2)?.ident(sql)?
+            );
+            return lookup(self.columns, &name).map(ToString::to_string);
+        }
+        // ( expr )
+        if first.is_punct(sql, "(") && matching_close(sql, e, 0) == Some(n - 1) {
+            if e.get(1).is_some_and(|t| t.is(sql, "SELECT")) {
+                return None;
+            }
+            return self.expr_type(e.get(1..n - 1)?);
+        }
+        // CAST(x AS type), name(args)
+        if first.kind == Kind::Word
+            && e.get(1).is_some_and(|t| t.is_punct(sql, "("))
+            && matching_close(sql, e, 1) == Some(n - 1)
+        {
+            let args = e.get(2..n - 1)?;
+            if first.is(sql, "CAST") {
+                let mut depth = 0i32;
+                let as_at = args.iter().position(|t| {
+                    if t.is_punct(sql, "(") {
+                        depth += 1;
+                    } else if t.is_punct(sql, ")") {
+                        depth -= 1;
+                    }
+                    depth == 0 && t.is(sql, "AS")
+                })?;
+                let ty = args.get(as_at + 1..)?;
+                let (s, t) = (ty.first()?, ty.last()?);
+                return Some(sql.get(s.start..t.end)?.to_string());
+            }
+            let name = first.text(sql).to_ascii_lowercase();
+            let first_arg = || {
+                let mut depth = 0i32;
+                let end = args
+                    .iter()
+                    .position(|t| {
+                        if t.is_punct(sql, "(") {
+                            depth += 1;
+                        } else if t.is_punct(sql, ")") {
+                            depth -= 1;
+                        }
+                        depth == 0 && t.is_punct(sql, ",")
+                    })
+                    .unwrap_or(args.len());
+                let a = args.get(..end).unwrap_or(&[]);
+                let a = match a.first() {
+                    Some(t) if t.is(sql, "DISTINCT") => a.get(1..).unwrap_or(&[]),
+                    _ => a,
+                };
+                self.expr_type(a)
+            };
+            return match name.as_str() {
+                "count" | "changes" | "total_changes" | "last_insert_rowid" | "random" => {
+                    Some("INT8".to_string())
+                }
+                "length" | "char_length" | "octet_length" | "instr" | "unicode" | "sign" => {
+                    Some("INT4".to_string())
+                }
+                "total" | "avg" | "round" | "sqrt" | "pow" | "power" | "exp" | "ln" | "log" => {
+                    Some("FLOAT8".to_string())
+                }
+                "sum" => match first_arg().map(|t| super::types::oid_for_decl(&t)) {
+                    Some(super::types::INT2 | super::types::INT4 | super::types::INT8) => {
+                        Some("INT8".to_string())
+                    }
+                    Some(super::types::FLOAT4 | super::types::FLOAT8) => Some("FLOAT8".to_string()),
+                    _ => None,
+                },
+                "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" => first_arg(),
+                "upper" | "lower" | "trim" | "ltrim" | "rtrim" | "substr" | "substring"
+                | "replace" | "printf" | "format" | "quote" | "hex" | "typeof" | "concat"
+                | "group_concat" | "string_agg" | "version" | "current_database"
+                | "current_schema" | "current_user" | "current_setting" | "sqlite_version"
+                | "date" | "time" | "datetime" | "strftime" => Some("TEXT".to_string()),
+                "randomblob" | "zeroblob" | "unhex" => Some("BLOB".to_string()),
+                _ => None,
+            };
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_statements_respecting_quotes_comments_and_triggers() {
+        let sql = "select 'a;b'; select \"x;\" -- c;\n; /* ; */ ;\
+            create trigger t after insert on x begin update y set a = 1; end; select 1";
+        assert_eq!(
+            split(sql),
+            vec![
+                "select 'a;b'",
+                "select \"x;\"",
+                "create trigger t after insert on x begin update y set a = 1; end",
+                "select 1"
+            ]
+        );
+        assert!(split(" ; -- nothing\n ;").is_empty());
+    }
+
+    #[test]
+    fn rewrites_casts() {
+        assert_eq!(rewrite("select $1::int4"), "select CAST($1 AS INT4)");
+        assert_eq!(
+            rewrite("select count(*)::text, (a+1)::bytea, t.b::double precision"),
+            "select CAST(count(*) AS text), CAST((a+1) AS BLOB), CAST(t.b AS double precision)"
+        );
+        assert_eq!(
+            rewrite("select '1'::int::text"),
+            "select CAST(CAST('1' AS INT) AS text)"
+        );
+        assert_eq!(rewrite("select ':: x'"), "select ':: x'");
+        assert_eq!(rewrite("select current_user"), "select current_user()");
+        assert_eq!(
+            rewrite("select $$it's$$, $a$x$$y$a$, $1"),
+            "select 'it''s', 'x$$y', $1"
+        );
+        assert_eq!(split("select $$a;b$$; select 2").len(), 2);
+    }
+
+    #[test]
+    fn classifies() {
+        assert_eq!(classify("BEGIN"), Statement::Begin);
+        assert_eq!(
+            classify("start transaction isolation level serializable"),
+            Statement::Begin
+        );
+        assert_eq!(classify("end"), Statement::Commit);
+        assert_eq!(classify("rollback to savepoint a"), Statement::RollbackTo);
+        assert_eq!(
+            classify("SET client_min_messages TO 'warning'"),
+            Statement::Set(Some(("client_min_messages".into(), "warning".into())))
+        );
+        assert_eq!(
+            classify("show TimeZone"),
+            Statement::Show("timezone".into())
+        );
+        assert_eq!(
+            command_tag("insert into t values (1)", 1, None),
+            "INSERT 0 1"
+        );
+        assert_eq!(
+            command_tag("create unique index i on t(a)", 0, None),
+            "CREATE INDEX"
+        );
+        assert_eq!(
+            command_tag("with x as (select 1) select * from x", 0, Some(1)),
+            "SELECT 1"
+        );
+        assert_eq!(
+            command_tag("delete from t returning a", 5, Some(2)),
+            "DELETE 2"
+        );
+    }
+
+    #[test]
+    fn infers_placeholder_and_result_types() {
+        let cols = vec![
+            ("id".to_string(), "INTEGER".to_string()),
+            ("t.id".to_string(), "INTEGER".to_string()),
+            ("name".to_string(), "TEXT".to_string()),
+            ("price".to_string(), "DOUBLE PRECISION".to_string()),
+        ];
+        let table = |_: &str| cols[..1].iter().chain(&cols[2..]).cloned().collect();
+        let types =
+            placeholder_context_types("insert into t (name, id) values ($2, $1)", &cols, table);
+        assert_eq!(types, vec![Some("INTEGER".into()), Some("TEXT".into())]);
+        let types = placeholder_context_types(
+            "update t set price = $1 where t.id in ($2, $3) and name like $4 limit $5",
+            &cols,
+            table,
+        );
+        assert_eq!(
+            types,
+            vec![
+                Some("DOUBLE PRECISION".into()),
+                Some("INTEGER".into()),
+                Some("INTEGER".into()),
+                Some("TEXT".into()),
+                Some("INT8".into())
+            ]
+        );
+        let p = |_: usize| Some("INT8".to_string());
+        let items = result_items(
+            "select count(*) as n, max(price), id + 1, $1, 'x' y, 1.5, id = 2, upper(name), \
+             CAST(id AS INT8), name from t",
+            &cols,
+            &p,
+        );
+        let types: Vec<_> = items.iter().map(|i| i.type_name.as_deref()).collect();
+        let names: Vec<_> = items.iter().map(|i| i.pg_name.as_deref()).collect();
+        let want = [
+            "INT8",
+            "DOUBLE PRECISION",
+            "INT4",
+            "INT8",
+            "TEXT",
+            "FLOAT8",
+            "BOOL",
+            "TEXT",
+            "INT8",
+            "TEXT",
+        ];
+        assert_eq!(types, want.map(Some));
+        let q = Some("?column?");
+        assert_eq!(
+            names,
+            [
+                None,
+                Some("max"),
+                q,
+                q,
+                None,
+                q,
+                q,
+                Some("upper"),
+                Some("int8"),
+                None
+            ]
+        );
+        assert!(result_items("select *, 1 from t", &cols, &p).is_empty());
+    }
+}

@@ -1,0 +1,612 @@
+//! PostgreSQL types for SQLite values: which OID a declared column type maps to, and the
+//! text and binary encodings of the few types this server speaks (bool, bytea, int2/4/8,
+//! float4/8, text, numeric). Whatever SQLite holds is converted to the type the column
+//! was described with, so a client decoding by type never sees a mismatch.
+
+use pgproto_core::db_error::{DbError, Severity};
+use pgproto_core::message::Format;
+use pgproto_core::sqlstate::SqlState;
+use rusqlite::types::Value;
+
+pub(crate) const BOOL: u32 = 16;
+pub(crate) const BYTEA: u32 = 17;
+pub(crate) const INT8: u32 = 20;
+pub(crate) const INT2: u32 = 21;
+pub(crate) const INT4: u32 = 23;
+pub(crate) const TEXT: u32 = 25;
+pub(crate) const FLOAT4: u32 = 700;
+pub(crate) const FLOAT8: u32 = 701;
+pub(crate) const UNKNOWN: u32 = 705;
+pub(crate) const NAME: u32 = 19;
+pub(crate) const JSON: u32 = 114;
+pub(crate) const BPCHAR: u32 = 1042;
+pub(crate) const VARCHAR: u32 = 1043;
+pub(crate) const NUMERIC: u32 = 1700;
+
+/// The type OID for a declared column type. Integer names follow PostgreSQL
+/// (`INTEGER`/`INT`/`INT4` are int4, `BIGINT`/`INT8` int8, `SMALLINT`/`INT2` int2; other
+/// names containing `INT` int8); `REAL`, `FLOAT`, `DOUBLE` are float8 (SQLite stores
+/// 8-byte floats), only `FLOAT4` is float4; `BOOL`/`BOOLEAN` bool; `BLOB`/`BYTEA` bytea;
+/// `NUMERIC`/`DECIMAL` numeric; everything else (TEXT, VARCHAR, DATE, JSON...) text.
+pub(crate) fn oid_for_decl(decl: &str) -> u32 {
+    let d = decl.trim().to_ascii_uppercase();
+    let base = d.split('(').next().unwrap_or("").trim();
+    match base {
+        "INTEGER" | "INT" | "INT4" | "MEDIUMINT" => INT4,
+        "SMALLINT" | "INT2" | "TINYINT" => INT2,
+        "BIGINT" | "INT8" => INT8,
+        "BOOL" | "BOOLEAN" => BOOL,
+        "FLOAT4" => FLOAT4,
+        "NUMERIC" | "DECIMAL" => NUMERIC,
+        "BYTEA" | "BLOB" => BYTEA,
+        _ if base.contains("INT") => INT8,
+        _ if base.contains("CHAR") || base.contains("CLOB") || base.contains("TEXT") => TEXT,
+        _ if base.contains("REAL") || base.contains("FLOA") || base.contains("DOUB") => FLOAT8,
+        _ => TEXT,
+    }
+}
+
+/// A type OID folded onto the types this server encodes (others are sent as text).
+pub(crate) fn supported(oid: u32) -> u32 {
+    match oid {
+        BOOL | BYTEA | INT8 | INT2 | INT4 | TEXT | FLOAT4 | FLOAT8 | NUMERIC => oid,
+        VARCHAR | BPCHAR | UNKNOWN => TEXT,
+        _ => TEXT,
+    }
+}
+
+/// `typlen` for a RowDescription.
+pub(crate) fn type_size(oid: u32) -> i16 {
+    match oid {
+        BOOL => 1,
+        INT2 => 2,
+        INT4 | FLOAT4 => 4,
+        INT8 | FLOAT8 => 8,
+        _ => -1,
+    }
+}
+
+pub(crate) fn type_name(oid: u32) -> &'static str {
+    match oid {
+        BOOL => "boolean",
+        BYTEA => "bytea",
+        INT8 => "bigint",
+        INT2 => "smallint",
+        INT4 => "integer",
+        FLOAT4 => "real",
+        FLOAT8 => "double precision",
+        NUMERIC => "numeric",
+        _ => "text",
+    }
+}
+
+/// PostgreSQL's internal name of a type (a cast's column name).
+pub(crate) fn internal_name(oid: u32) -> &'static str {
+    match oid {
+        BOOL => "bool",
+        BYTEA => "bytea",
+        INT8 => "int8",
+        INT2 => "int2",
+        INT4 => "int4",
+        FLOAT4 => "float4",
+        FLOAT8 => "float8",
+        NUMERIC => "numeric",
+        _ => "text",
+    }
+}
+
+/// A declared type name that [`oid_for_decl`] maps back to `oid`.
+pub(crate) fn decl_name(oid: u32) -> &'static str {
+    match oid {
+        BOOL => "BOOL",
+        BYTEA => "BYTEA",
+        INT8 => "INT8",
+        INT2 => "INT2",
+        INT4 => "INT4",
+        FLOAT4 => "FLOAT4",
+        FLOAT8 => "FLOAT8",
+        NUMERIC => "NUMERIC",
+        _ => "TEXT",
+    }
+}
+
+/// The OID for a value SQLite returned, when nothing declared the column's type.
+pub(crate) fn oid_for_value(v: &Value) -> Option<u32> {
+    match v {
+        Value::Null => None,
+        Value::Integer(_) => Some(INT8),
+        Value::Real(_) => Some(FLOAT8),
+        Value::Text(_) => Some(TEXT),
+        Value::Blob(_) => Some(BYTEA),
+    }
+}
+
+fn err(code: SqlState, message: String) -> Box<DbError> {
+    Box::new(DbError::new(Severity::Error, code, message))
+}
+
+fn invalid(oid: u32, text: &str) -> Box<DbError> {
+    err(
+        SqlState::InvalidTextRepresentation,
+        format!(
+            "invalid input syntax for type {}: \"{text}\"",
+            type_name(oid)
+        ),
+    )
+}
+
+fn out_of_range(oid: u32) -> Box<DbError> {
+    err(
+        SqlState::NumericValueOutOfRange,
+        format!("value out of range for type {}", type_name(oid)),
+    )
+}
+
+/// PostgreSQL's float8 output (shortest round-trip digits, `Infinity`, `NaN`, exponent
+/// form for very large and very small magnitudes).
+pub(crate) fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".to_string();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
+    }
+    let a = f.abs();
+    if a != 0.0 && !(1e-4..1e15).contains(&a) {
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let (sign, digits) = match exp.strip_prefix('-') {
+            Some(d) => ('-', d),
+            None => ('+', exp),
+        };
+        return format!("{mantissa}e{sign}{digits:0>2}");
+    }
+    format!("{f}")
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "t" | "true" | "y" | "yes" | "on" | "1" => Some(true),
+        "f" | "false" | "n" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_float(s: &str) -> Option<f64> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "nan" => Some(f64::NAN),
+        "infinity" | "inf" | "+infinity" => Some(f64::INFINITY),
+        "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
+        t => t.parse().ok(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(2 + bytes.len() * 2);
+    s.push_str("\\x");
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let h = s.strip_prefix("\\x")?;
+    let b = h.as_bytes();
+    if b.len() % 2 != 0 {
+        return None;
+    }
+    b.chunks(2)
+        .map(|p| {
+            let p = std::str::from_utf8(p).ok()?;
+            u8::from_str_radix(p, 16).ok()
+        })
+        .collect()
+}
+
+fn as_int(v: &Value, oid: u32) -> Result<i64, Box<DbError>> {
+    let i = match v {
+        Value::Integer(i) => *i,
+        Value::Real(f) => {
+            let r = f.round();
+            if !r.is_finite() || r < i64::MIN as f64 || r >= i64::MAX as f64 {
+                return Err(out_of_range(oid));
+            }
+            r as i64
+        }
+        Value::Text(t) => t.trim().parse().map_err(|_| invalid(oid, t))?,
+        Value::Blob(_) => return Err(invalid(oid, "<blob>")),
+        Value::Null => 0,
+    };
+    let ok = match oid {
+        INT2 => i16::try_from(i).is_ok(),
+        INT4 => i32::try_from(i).is_ok(),
+        _ => true,
+    };
+    if ok {
+        Ok(i)
+    } else {
+        Err(out_of_range(oid))
+    }
+}
+
+fn as_float(v: &Value, oid: u32) -> Result<f64, Box<DbError>> {
+    match v {
+        Value::Integer(i) => Ok(*i as f64),
+        Value::Real(f) => Ok(*f),
+        Value::Text(t) => parse_float(t).ok_or_else(|| invalid(oid, t)),
+        Value::Blob(_) => Err(invalid(oid, "<blob>")),
+        Value::Null => Ok(0.0),
+    }
+}
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => format_float(*f),
+        Value::Text(t) => t.clone(),
+        Value::Blob(b) => match std::str::from_utf8(b) {
+            Ok(s) => s.to_string(),
+            Err(_) => hex(b),
+        },
+    }
+}
+
+/// Encodes a SQLite value as type `oid` in `format`; `None` for NULL.
+pub(crate) fn encode(v: &Value, oid: u32, format: Format) -> Result<Option<Vec<u8>>, Box<DbError>> {
+    if matches!(v, Value::Null) {
+        return Ok(None);
+    }
+    let binary = format == Format::Binary;
+    let out = match oid {
+        INT2 | INT4 | INT8 => {
+            let i = as_int(v, oid)?;
+            if !binary {
+                i.to_string().into_bytes()
+            } else {
+                match oid {
+                    INT2 => i16::try_from(i)
+                        .map_err(|_| out_of_range(oid))?
+                        .to_be_bytes()
+                        .to_vec(),
+                    INT4 => i32::try_from(i)
+                        .map_err(|_| out_of_range(oid))?
+                        .to_be_bytes()
+                        .to_vec(),
+                    _ => i.to_be_bytes().to_vec(),
+                }
+            }
+        }
+        FLOAT4 | FLOAT8 => {
+            let f = as_float(v, oid)?;
+            match (binary, oid) {
+                (true, FLOAT4) => (f as f32).to_be_bytes().to_vec(),
+                (true, _) => f.to_be_bytes().to_vec(),
+                (false, FLOAT4) => format_float(f64::from(f as f32)).into_bytes(),
+                (false, _) => format_float(f).into_bytes(),
+            }
+        }
+        BOOL => {
+            let b = match v {
+                Value::Integer(i) => *i != 0,
+                Value::Real(f) => *f != 0.0,
+                Value::Text(t) => parse_bool(t).ok_or_else(|| invalid(oid, t))?,
+                Value::Blob(_) => return Err(invalid(oid, "<blob>")),
+                Value::Null => false,
+            };
+            match (binary, b) {
+                (true, b) => vec![u8::from(b)],
+                (false, true) => b"t".to_vec(),
+                (false, false) => b"f".to_vec(),
+            }
+        }
+        BYTEA => {
+            let bytes = match v {
+                Value::Blob(b) => b.clone(),
+                other => as_text(other).into_bytes(),
+            };
+            if binary {
+                bytes
+            } else {
+                hex(&bytes).into_bytes()
+            }
+        }
+        NUMERIC => {
+            let text = match v {
+                Value::Integer(i) => i.to_string(),
+                Value::Real(f) if f.is_finite() => {
+                    let s = format!("{f}");
+                    s
+                }
+                Value::Real(f) if f.is_nan() => "NaN".to_string(),
+                Value::Real(_) => return Err(out_of_range(oid)),
+                Value::Text(t) => {
+                    let t = t.trim().to_string();
+                    if numeric_binary(&t).is_none() {
+                        return Err(invalid(oid, &t));
+                    }
+                    t
+                }
+                Value::Blob(_) => return Err(invalid(oid, "<blob>")),
+                Value::Null => String::new(),
+            };
+            if binary {
+                numeric_binary(&text).ok_or_else(|| invalid(oid, &text))?
+            } else {
+                text.into_bytes()
+            }
+        }
+        _ => match v {
+            Value::Blob(b) if binary => b.clone(),
+            other => as_text(other).into_bytes(),
+        },
+    };
+    Ok(Some(out))
+}
+
+/// A decimal string in numeric's binary form: ndigits, weight, sign, dscale, then
+/// base-10000 digits.
+fn numeric_binary(text: &str) -> Option<Vec<u8>> {
+    let t = text.trim();
+    let mut out = Vec::new();
+    if t.eq_ignore_ascii_case("nan") {
+        for v in [0i16, 0, 0xC000u16 as i16, 0] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        return Some(out);
+    }
+    let (negative, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let dscale = i16::try_from(frac.len()).ok()?;
+    let int = int.trim_start_matches('0');
+    // Pad the integer part on the left and the fraction on the right to groups of 4.
+    let ipad = (4 - int.len() % 4) % 4;
+    let fpad = (4 - frac.len() % 4) % 4;
+    let digits: String = "0".repeat(ipad) + int + frac + &"0".repeat(fpad);
+    let mut groups: Vec<i16> = digits
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).ok()?.parse().ok())
+        .collect::<Option<_>>()?;
+    let mut weight = i16::try_from((ipad + int.len()) / 4).ok()? - 1;
+    while groups.first() == Some(&0) {
+        groups.remove(0);
+        weight -= 1;
+    }
+    while groups.last() == Some(&0) {
+        groups.pop();
+    }
+    if groups.is_empty() {
+        weight = 0;
+    }
+    let sign: i16 = if negative && !groups.is_empty() {
+        0x4000
+    } else {
+        0
+    };
+    for v in [i16::try_from(groups.len()).ok()?, weight, sign, dscale] {
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+    for g in groups {
+        out.extend_from_slice(&g.to_be_bytes());
+    }
+    Some(out)
+}
+
+/// numeric's binary form back to a decimal string.
+fn numeric_text(b: &[u8]) -> Option<String> {
+    let word = |i: usize| -> Option<i16> {
+        Some(i16::from_be_bytes([*b.get(i * 2)?, *b.get(i * 2 + 1)?]))
+    };
+    let (n, weight, sign, dscale) = (word(0)?, word(1)?, word(2)? as u16, word(3)?);
+    if sign == 0xC000 {
+        return Some("NaN".to_string());
+    }
+    let n = usize::try_from(n).ok()?;
+    if b.len() != 8 + 2 * n {
+        return None;
+    }
+    let digits: Vec<i16> = (0..n).map(|i| word(4 + i)).collect::<Option<_>>()?;
+    let mut int = String::new();
+    let mut frac = String::new();
+    for (i, d) in digits.iter().enumerate() {
+        let pos = i16::try_from(i).ok()?;
+        if pos <= weight {
+            int.push_str(&format!("{d:04}"));
+        } else {
+            frac.push_str(&format!("{d:04}"));
+        }
+    }
+    // Integer groups beyond the digits present are zeros; so are leading fraction groups.
+    let present = i16::try_from(n).ok()?;
+    for _ in present..=weight {
+        int.push_str("0000");
+    }
+    if weight < -1 {
+        let lead = usize::try_from(-1 - weight).ok()?;
+        frac = "0000".repeat(lead) + &frac;
+    }
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    let dscale = usize::try_from(dscale).ok()?;
+    let mut frac: String = frac.chars().take(dscale).collect();
+    while frac.len() < dscale {
+        frac.push('0');
+    }
+    let sign = if sign == 0x4000 { "-" } else { "" };
+    Some(if dscale > 0 {
+        format!("{sign}{int}.{frac}")
+    } else {
+        format!("{sign}{int}")
+    })
+}
+
+/// Decodes a parameter sent as type `oid` in `format` to the SQLite value bound for it.
+pub(crate) fn decode_param(
+    bytes: Option<&[u8]>,
+    oid: u32,
+    format: Format,
+) -> Result<Value, Box<DbError>> {
+    let Some(b) = bytes else {
+        return Ok(Value::Null);
+    };
+    let bad_binary = || {
+        err(
+            SqlState::InvalidBinaryRepresentation,
+            format!(
+                "incorrect binary data format in bind parameter of type {}",
+                type_name(oid)
+            ),
+        )
+    };
+    if format == Format::Binary {
+        return Ok(match oid {
+            BOOL => match b {
+                [v] => Value::Integer(i64::from(*v != 0)),
+                _ => return Err(bad_binary()),
+            },
+            BYTEA => Value::Blob(b.to_vec()),
+            INT2 => Value::Integer(i64::from(i16::from_be_bytes(
+                b.try_into().map_err(|_| bad_binary())?,
+            ))),
+            INT4 => Value::Integer(i64::from(i32::from_be_bytes(
+                b.try_into().map_err(|_| bad_binary())?,
+            ))),
+            INT8 => Value::Integer(i64::from_be_bytes(b.try_into().map_err(|_| bad_binary())?)),
+            FLOAT4 => Value::Real(f64::from(f32::from_be_bytes(
+                b.try_into().map_err(|_| bad_binary())?,
+            ))),
+            FLOAT8 => Value::Real(f64::from_be_bytes(b.try_into().map_err(|_| bad_binary())?)),
+            NUMERIC => Value::Text(numeric_text(b).ok_or_else(bad_binary)?),
+            // Text-like types (text, varchar, bpchar, name, unknown, json, unspecified).
+            TEXT | VARCHAR | BPCHAR | UNKNOWN | NAME | JSON | 0 => Value::Text(
+                std::str::from_utf8(b)
+                    .map_err(|_| bad_binary())?
+                    .to_string(),
+            ),
+            _ => {
+                return Err(err(
+                    SqlState::FeatureNotSupported,
+                    format!("binary format for parameters of type OID {oid} is not supported"),
+                ))
+            }
+        });
+    }
+    let text = std::str::from_utf8(b).map_err(|_| {
+        err(
+            SqlState::CharacterNotInRepertoire,
+            "invalid byte sequence for encoding \"UTF8\"".to_string(),
+        )
+    })?;
+    Ok(match oid {
+        BOOL => Value::Integer(i64::from(
+            parse_bool(text).ok_or_else(|| invalid(oid, text))?,
+        )),
+        BYTEA => Value::Blob(unhex(text).unwrap_or_else(|| text.as_bytes().to_vec())),
+        INT2 | INT4 | INT8 => {
+            let i: i64 = text.trim().parse().map_err(|_| invalid(oid, text))?;
+            as_int(&Value::Integer(i), oid)?;
+            Value::Integer(i)
+        }
+        FLOAT4 | FLOAT8 => Value::Real(parse_float(text).ok_or_else(|| invalid(oid, text))?),
+        NUMERIC => {
+            if numeric_binary(text).is_none() {
+                return Err(invalid(oid, text));
+            }
+            Value::Text(text.trim().to_string())
+        }
+        _ => Value::Text(text.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_types() {
+        assert_eq!(oid_for_decl("INTEGER"), INT4);
+        assert_eq!(oid_for_decl("bigint"), INT8);
+        assert_eq!(oid_for_decl("UNSIGNED BIG INT"), INT8);
+        assert_eq!(oid_for_decl("varchar(20)"), TEXT);
+        assert_eq!(oid_for_decl("double precision"), FLOAT8);
+        assert_eq!(oid_for_decl("REAL"), FLOAT8);
+        assert_eq!(oid_for_decl("numeric(10,2)"), NUMERIC);
+        assert_eq!(oid_for_decl("blob"), BYTEA);
+        assert_eq!(oid_for_decl("boolean"), BOOL);
+        assert_eq!(oid_for_decl("date"), TEXT);
+    }
+
+    #[test]
+    fn encodes_by_declared_type() {
+        let e = |v: Value, oid, f| encode(&v, oid, f).unwrap().unwrap();
+        assert_eq!(
+            e(Value::Integer(7), INT4, Format::Binary),
+            7i32.to_be_bytes()
+        );
+        assert_eq!(
+            e(Value::Text("7".into()), INT8, Format::Binary),
+            7i64.to_be_bytes()
+        );
+        assert_eq!(
+            e(Value::Integer(2), FLOAT8, Format::Binary),
+            2f64.to_be_bytes()
+        );
+        assert_eq!(e(Value::Integer(1), BOOL, Format::Text), b"t");
+        assert_eq!(
+            e(Value::Blob(vec![1, 0xab]), BYTEA, Format::Text),
+            b"\\x01ab"
+        );
+        assert_eq!(e(Value::Real(0.1), TEXT, Format::Text), b"0.1");
+        assert_eq!(e(Value::Real(1e20), FLOAT8, Format::Text), b"1e+20");
+        assert!(encode(&Value::Integer(1 << 40), INT4, Format::Binary).is_err());
+        assert!(encode(&Value::Text("x".into()), INT4, Format::Text).is_err());
+        assert_eq!(encode(&Value::Null, INT4, Format::Binary).unwrap(), None);
+    }
+
+    #[test]
+    fn numeric_round_trips() {
+        for s in [
+            "0",
+            "1",
+            "-12.5",
+            "10000",
+            "123456789.000123",
+            "0.0001",
+            "NaN",
+            "-0.5",
+        ] {
+            let b = numeric_binary(s).unwrap();
+            assert_eq!(numeric_text(&b).unwrap(), s, "{s}");
+        }
+        // 1.5 = one group 1, one group 5000, weight 0, dscale 1.
+        assert_eq!(
+            numeric_binary("1.5").unwrap(),
+            [0, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0x13, 0x88]
+        );
+    }
+
+    #[test]
+    fn decodes_parameters() {
+        let d = |b: &[u8], oid, f| decode_param(Some(b), oid, f).unwrap();
+        assert_eq!(
+            d(&5i32.to_be_bytes(), INT4, Format::Binary),
+            Value::Integer(5)
+        );
+        assert_eq!(d(b"t", BOOL, Format::Text), Value::Integer(1));
+        assert_eq!(d(b"\\x0102", BYTEA, Format::Text), Value::Blob(vec![1, 2]));
+        assert_eq!(d(b"2.5", FLOAT8, Format::Text), Value::Real(2.5));
+        assert!(decode_param(Some(b"x"), INT4, Format::Text).is_err());
+        assert!(decode_param(Some(&[1, 2]), INT4, Format::Binary).is_err());
+    }
+}

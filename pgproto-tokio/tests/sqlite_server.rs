@@ -1,0 +1,734 @@
+//! The `sqlite_server` example's engine (included from `examples/sqlite_server/`) served
+//! in process, against real clients: tokio-postgres, pgproto's own client, psql and
+//! pgbench (PostgreSQL 15's binaries).
+
+#[path = "../examples/sqlite_server/mod.rs"]
+mod engine;
+
+use std::process::Command;
+
+use pgproto_core::message::TransactionStatus;
+use pgproto_core::server::{AuthKind, ServerAuth};
+use pgproto_tokio::server::{serve_until, ServerOptions};
+use tokio::sync::watch;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+struct Running {
+    port: u16,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+async fn start(kind: AuthKind) -> Running {
+    start_with(kind, engine::Database::open(None).unwrap()).await
+}
+
+async fn start_with(kind: AuthKind, db: engine::Database) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut auth = ServerAuth::new(kind, b"mock secret for tests");
+    auth.add_user("alice", "s3cret", b"0123456789abcdef")
+        .unwrap();
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(serve_until(
+        listener,
+        ServerOptions::new(auth),
+        move |startup| db.session(startup),
+        rx,
+    ));
+    Running { port, stop, task }
+}
+
+fn conninfo(port: u16) -> String {
+    format!("host=127.0.0.1 port={port} user=alice password=s3cret dbname=db sslmode=disable")
+}
+
+async fn connect(port: u16) -> (Client, tokio::task::JoinHandle<()>) {
+    let (client, connection) = tokio_postgres::connect(&conninfo(port), NoTls)
+        .await
+        .unwrap();
+    let task = tokio::spawn(async move {
+        connection.await.unwrap();
+    });
+    (client, task)
+}
+
+fn code(e: &tokio_postgres::Error) -> &str {
+    e.code().map_or("no SQLSTATE", SqlState::code)
+}
+
+const ITEMS: &str = "create table items (
+    id bigint primary key,
+    name text not null,
+    price double precision,
+    qty integer check (qty >= 0),
+    data bytea,
+    flag boolean,
+    amount numeric
+)";
+
+#[tokio::test]
+async fn tokio_postgres_crud_types_and_prepared_statements() {
+    let server = start(AuthKind::ScramSha256).await;
+    let (mut client, conn) = connect(server.port).await;
+    client.batch_execute(ITEMS).await.unwrap();
+
+    // Parameters in binary, types inferred from the columns they go into.
+    let insert = client
+        .prepare(
+            "insert into items (id, name, price, qty, data, flag) values ($1, $2, $3, $4, $5, $6)",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        insert.params(),
+        [
+            Type::INT8,
+            Type::TEXT,
+            Type::FLOAT8,
+            Type::INT4,
+            Type::BYTEA,
+            Type::BOOL
+        ]
+    );
+    let blob: Vec<u8> = (0..=255u8).collect();
+    let n = client
+        .execute(&insert, &[&1i64, &"apple", &0.1f64, &3i32, &blob, &true])
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let none_f: Option<f64> = None;
+    let none_b: Option<Vec<u8>> = None;
+    let none_flag: Option<bool> = None;
+    client
+        .execute(
+            &insert,
+            &[&2i64, &"pear", &none_f, &0i32, &none_b, &none_flag],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            &insert,
+            &[&3i64, &"plum", &-1.5e300f64, &7i32, &vec![0u8], &false],
+        )
+        .await
+        .unwrap();
+
+    // Binary results, decoded by type.
+    let row = client
+        .query_one(
+            "select id, name, price, qty, data, flag from items where id = $1",
+            &[&1i64],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.columns()[0].type_(), &Type::INT8);
+    assert_eq!(row.get::<_, i64>(0), 1);
+    assert_eq!(row.get::<_, &str>(1), "apple");
+    assert_eq!(row.get::<_, f64>(2), 0.1);
+    assert_eq!(row.get::<_, i32>(3), 3);
+    assert_eq!(row.get::<_, Vec<u8>>(4), blob);
+    assert!(row.get::<_, bool>(5));
+    let row = client
+        .query_one(
+            "select price, data, flag from items where name = $1",
+            &[&"pear"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Option<f64>>(0), None);
+    assert_eq!(row.get::<_, Option<Vec<u8>>>(1), None);
+    assert_eq!(row.get::<_, Option<bool>>(2), None);
+    let row = client
+        .query_one("select price from items where id = 3", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, f64>(0), -1.5e300);
+
+    // Expressions: typed at Parse time and encoded as described.
+    let row = client
+        .query_one(
+            "select count(*), sum(qty), max(price), $1::int4 + 1, 'x' || name, qty > 2, 2.5 \
+             from items where id <> $2",
+            &[&41i32, &2i64],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 2);
+    assert_eq!(row.get::<_, i64>(1), 10);
+    assert_eq!(row.get::<_, f64>(2), 0.1);
+    assert_eq!(row.get::<_, i32>(3), 42);
+    assert_eq!(row.columns()[4].type_(), &Type::TEXT);
+    assert_eq!(row.columns()[5].type_(), &Type::BOOL);
+    assert_eq!(row.get::<_, f64>(6), 2.5);
+    assert_eq!(row.columns()[0].name(), "count");
+    assert_eq!(row.columns()[3].name(), "?column?");
+    // Casts of parameters of every supported type round-trip.
+    let row = client
+        .query_one(
+            "select $1::int2, $2::int8, $3::float4, $4::float8, $5::text, $6::bytea, $7::bool",
+            &[
+                &-7i16,
+                &i64::MIN,
+                &1.25f32,
+                &f64::MAX,
+                &"é'\"",
+                &vec![1u8, 0, 2],
+                &true,
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i16>(0), -7);
+    assert_eq!(row.get::<_, i64>(1), i64::MIN);
+    assert_eq!(row.get::<_, f32>(2), 1.25);
+    assert_eq!(row.get::<_, f64>(3), f64::MAX);
+    assert_eq!(row.get::<_, &str>(4), "é'\"");
+    assert_eq!(row.get::<_, Vec<u8>>(5), vec![1u8, 0, 2]);
+    assert!(row.get::<_, bool>(6));
+
+    // Prepared statements reused; UPDATE and DELETE counts; NULL parameters.
+    let update = client
+        .prepare("update items set qty = qty + $1 where id in ($2, $3)")
+        .await
+        .unwrap();
+    assert_eq!(update.params(), [Type::INT4, Type::INT8, Type::INT8]);
+    for _ in 0..3 {
+        let n = client
+            .execute(&update, &[&1i32, &1i64, &3i64])
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+    }
+    let row = client
+        .query_one("select qty from items where id = $1", &[&3i64])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i32>(0), 10);
+    let n = client
+        .execute(
+            "update items set price = $1 where id = $2",
+            &[&none_f, &1i64],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    // Text-format parameters and results (pgproto's client), numeric.
+    let pg = pgproto_tokio::Client::connect(&conninfo(server.port))
+        .await
+        .unwrap();
+    let rows = pg
+        .query_text(
+            "update items set amount = $1 where id = $2 returning amount, id",
+            &[Some("12.50"), Some("2")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    // SQLite's NUMERIC affinity stores 12.50 as the REAL 12.5: the scale is lost.
+    assert_eq!(rows[0].raw(0), Some(Some(&b"12.5"[..])));
+    assert_eq!(rows[0].columns()[0].type_oid, 1700);
+    assert_eq!(rows[0].raw(1), Some(Some(&b"2"[..])));
+
+    // A portal read in pieces (Execute with a row limit, PortalSuspended).
+    let st = client
+        .prepare("select id from items order by id")
+        .await
+        .unwrap();
+    let tx = client.transaction().await.unwrap();
+    let portal = tx.bind(&st, &[]).await.unwrap();
+    let first = tx.query_portal(&portal, 2).await.unwrap();
+    let rest = tx.query_portal(&portal, 2).await.unwrap();
+    assert_eq!(
+        first.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(
+        rest.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>(),
+        [3]
+    );
+    tx.commit().await.unwrap();
+
+    let n = client
+        .execute("delete from items where qty > $1", &[&5i32])
+        .await
+        .unwrap();
+    assert_eq!(n, 2, "ids 1 and 3 have qty 6 and 10");
+    let rows = client
+        .query("select id from items order by id", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+
+    // The simple protocol: several statements, text results, command tags.
+    let msgs = client
+        .simple_query("insert into items (id, name) values (10, 'a'), (11, 'b'); select name, qty from items where id >= 10 order by id; ;")
+        .await
+        .unwrap();
+    let tags: Vec<u64> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::CommandComplete(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tags, [2, 2]);
+    let names: Vec<Option<&str>> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r.get(0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, [Some("a"), Some("b")]);
+    // Connection-time chatter drivers send.
+    let msgs = client
+        .simple_query("SET application_name = 'test'; SHOW application_name; select version(), current_user, current_database()")
+        .await
+        .unwrap();
+    let rows: Vec<_> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rows[0].get(0), Some("test"));
+    assert!(rows[1].get(0).unwrap().starts_with("PostgreSQL 16"));
+    assert_eq!(rows[1].get(1), Some("alice"));
+    assert_eq!(rows[1].get(2), Some("db"));
+    // An undeclared column whose values have different SQLite types is text.
+    let msgs = client
+        .simple_query("select column1 from (values (1), ('a'), (null))")
+        .await
+        .unwrap();
+    let values: Vec<Option<&str>> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r.get(0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(values, [Some("1"), Some("a"), None]);
+    // Empty query.
+    let msgs = client.simple_query("").await.unwrap();
+    assert!(!msgs.iter().any(|m| matches!(m, SimpleQueryMessage::Row(_))));
+
+    drop(client);
+    conn.await.unwrap();
+    pg.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn errors_carry_sqlstates() {
+    let server = start(AuthKind::Trust).await;
+    let (client, conn) = connect(server.port).await;
+    client
+        .batch_execute(
+            "create table parent (id integer primary key);
+             create table child (id integer primary key, parent integer references parent (id),
+                                 name text not null, n integer check (n > 0));
+             create table strict_t (a integer) strict;
+             insert into parent values (1);",
+        )
+        .await
+        .unwrap();
+    let cases: &[(&str, &str)] = &[
+        ("selec 1", "42601"),
+        ("select * from nope", "42P01"),
+        ("select nope from parent", "42703"),
+        ("insert into parent values (1)", "23505"),
+        ("insert into child (id, name) values (1, null)", "23502"),
+        (
+            "insert into child (id, name, n) values (1, 'x', 0)",
+            "23514",
+        ),
+        (
+            "insert into child (id, parent, name) values (1, 99, 'x')",
+            "23503",
+        ),
+        ("insert into strict_t values ('abc')", "42804"),
+        ("select nosuchfunction(1)", "42883"),
+        ("create table parent (x integer)", "42P07"),
+        ("show no_such_setting", "42704"),
+        ("select 1; select 2", "42601"),
+    ];
+    for (sql, want) in cases {
+        // Extended protocol (Parse or Execute fails) ...
+        let err = client.query(*sql, &[]).await.unwrap_err();
+        assert_eq!(code(&err), *want, "{sql}: {err:?}");
+        // ... and simple protocol.
+        if !sql.contains(';') {
+            let err = client.simple_query(sql).await.unwrap_err();
+            assert_eq!(code(&err), *want, "{sql}: {err:?}");
+        }
+    }
+    let err = client
+        .query("insert into parent values (1)", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_db_error()
+            .unwrap()
+            .message()
+            .contains("UNIQUE constraint failed"),
+        "{err:?}"
+    );
+    // A malformed binary parameter: 22P03.
+    let pg = pgproto_tokio::Client::connect(&conninfo(server.port))
+        .await
+        .unwrap();
+    let err = pg
+        .query_raw(
+            "select $1",
+            &[23],
+            &[Some(&[0, 1][..])],
+            pgproto_core::message::Format::Binary,
+            pgproto_core::message::Format::Binary,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_db_error().map(|e| e.code.code()),
+        Some("22P03"),
+        "{err:?}"
+    );
+    pg.close().await.unwrap();
+    // A value that does not fit the described type: 22003.
+    client
+        .batch_execute("create table small (a integer); insert into small values (5000000000)")
+        .await
+        .unwrap();
+    let err = client.query("select a from small", &[]).await.unwrap_err();
+    assert_eq!(code(&err), "22003", "{err:?}");
+    // The connection is still usable.
+    assert_eq!(client.query("select 1", &[]).await.unwrap().len(), 1);
+    drop(client);
+    conn.await.unwrap();
+    server.stop().await;
+}
+
+async fn count(c: &Client) -> i64 {
+    c.query_one("select count(*) from t", &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+}
+
+#[tokio::test]
+async fn transactions_and_failed_blocks() {
+    let server = start(AuthKind::Trust).await;
+    let (client, conn) = connect(server.port).await;
+    client
+        .batch_execute("create table t (id integer primary key, v text)")
+        .await
+        .unwrap();
+    // Rollback and commit.
+    let mut client = client;
+    let tx = client.transaction().await.unwrap();
+    tx.execute("insert into t values ($1, $2)", &[&1i32, &"a"])
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(count(&client).await, 0);
+    let tx = client.transaction().await.unwrap();
+    tx.execute("insert into t values ($1, $2)", &[&1i32, &"a"])
+        .await
+        .unwrap();
+    // Savepoints (tokio-postgres nests transactions with them).
+    let mut tx = tx;
+    let sp = tx.transaction().await.unwrap();
+    sp.execute("insert into t values (2, 'b')", &[])
+        .await
+        .unwrap();
+    sp.rollback().await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(count(&client).await, 1);
+
+    // An error inside a block: 25P02 until ROLLBACK, in both protocols.
+    client.batch_execute("begin").await.unwrap();
+    client
+        .execute("insert into t values (5, 'x')", &[])
+        .await
+        .unwrap();
+    let err = client
+        .execute("insert into t values (1, 'dup')", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "23505");
+    let err = client.query("select 1", &[]).await.unwrap_err();
+    assert_eq!(code(&err), "25P02", "{err:?}");
+    assert_eq!(
+        err.as_db_error().unwrap().message(),
+        "current transaction is aborted, commands ignored until end of transaction block"
+    );
+    let err = client.simple_query("select 1").await.unwrap_err();
+    assert_eq!(code(&err), "25P02");
+    client.batch_execute("rollback").await.unwrap();
+    assert_eq!(
+        count(&client).await,
+        1,
+        "the block's insert was rolled back"
+    );
+
+    // pgproto's client shows the status bytes and tags: COMMIT of a failed block rolls back.
+    let pg = pgproto_tokio::Client::connect(&conninfo(server.port))
+        .await
+        .unwrap();
+    assert_eq!(pg.transaction_status(), TransactionStatus::Idle);
+    pg.simple_query("begin; insert into t values (7, 'y')")
+        .await
+        .unwrap();
+    assert_eq!(pg.transaction_status(), TransactionStatus::InTransaction);
+    assert!(pg
+        .simple_query("insert into t values (7, 'y')")
+        .await
+        .is_err());
+    assert_eq!(pg.transaction_status(), TransactionStatus::Failed);
+    // ROLLBACK TO SAVEPOINT is allowed in a failed block... after a savepoint exists.
+    let sets = pg.simple_query("commit").await.unwrap();
+    assert_eq!(sets[0].tag.as_ref().unwrap().as_str(), "ROLLBACK");
+    assert_eq!(pg.transaction_status(), TransactionStatus::Idle);
+    pg.simple_query("begin; savepoint s; insert into t values (1, 'dup')")
+        .await
+        .unwrap_err();
+    assert_eq!(pg.transaction_status(), TransactionStatus::Failed);
+    let sets = pg.simple_query("rollback to savepoint s").await.unwrap();
+    assert_eq!(sets[0].tag.as_ref().unwrap().as_str(), "ROLLBACK");
+    assert_eq!(pg.transaction_status(), TransactionStatus::InTransaction);
+    pg.simple_query("insert into t values (8, 'z'); commit")
+        .await
+        .unwrap();
+    assert_eq!(pg.transaction_status(), TransactionStatus::Idle);
+    assert_eq!(count(&client).await, 2);
+
+    // A multi-statement simple query is one implicit transaction.
+    let err = client
+        .simple_query("insert into t values (20, 'p'); insert into t values (1, 'dup')")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "23505");
+    assert_eq!(count(&client).await, 2, "the first insert was rolled back");
+
+    // Sessions share the database; a second session waits for an open transaction.
+    let (other, other_conn) = connect(server.port).await;
+    client
+        .batch_execute("begin; insert into t values (30, 'q')")
+        .await
+        .unwrap();
+    let waiting = tokio::spawn(async move {
+        let n = other
+            .query_one("select count(*) from t", &[])
+            .await
+            .unwrap();
+        (other, n.get::<_, i64>(0))
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the other session waits for COMMIT");
+    client.batch_execute("commit").await.unwrap();
+    let (other, n) = waiting.await.unwrap();
+    assert_eq!(n, 3);
+    // A session that disconnects inside a transaction has it rolled back.
+    let (third, third_conn) = connect(server.port).await;
+    third.batch_execute("begin; delete from t").await.unwrap();
+    drop(third);
+    third_conn.await.unwrap();
+    assert_eq!(
+        other
+            .query_one("select count(*) from t", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        3
+    );
+
+    drop(other);
+    other_conn.await.unwrap();
+    drop(client);
+    conn.await.unwrap();
+    pg.close().await.unwrap();
+    server.stop().await;
+}
+
+fn psql(port: u16, args: &[&str]) -> std::process::Output {
+    Command::new("/usr/lib/postgresql/15/bin/psql")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", &conninfo(port)])
+        .args(args)
+        .output()
+        .expect("PostgreSQL 15's psql (apt-get install postgresql-client-15)")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_and_pgbench() {
+    let server = start(AuthKind::Md5).await;
+    let port = server.port;
+    let out = tokio::task::spawn_blocking(move || {
+        psql(
+            port,
+            &[
+                "-c",
+                "create table bench (id integer primary key, v text, n double precision)",
+                "-c",
+                "insert into bench values (1, 'one', 1.5), (2, 'two', null)",
+                "-c",
+                "insert into bench values (3, 'it''s', 2); select id, v, n from bench order by id",
+                "-c",
+                "select count(*) from bench; select 'x'::text as y",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "CREATE TABLE",
+            "INSERT 0 2",
+            "INSERT 0 1",
+            "1|one|1.5",
+            "2|two|",
+            "3|it's|2",
+            "3",
+            "x"
+        ],
+        "{stdout}"
+    );
+    // psql reports errors with their SQLSTATE.
+    let out = tokio::task::spawn_blocking(move || {
+        psql(
+            port,
+            &["-v", "VERBOSITY=verbose", "-c", "select * from missing"],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("42P01") && stderr.contains("no such table: missing"),
+        "{stderr}"
+    );
+
+    // pgbench: a CRUD transaction in the extended protocol with prepared statements. Both
+    // clients share one pgbench thread, which prepares synchronously: a Parse that waited
+    // for the other client's transaction would deadlock.
+    let out = tokio::task::spawn_blocking(move || {
+        let script = std::env::temp_dir().join(format!("pgproto-sqlite-crud-{port}.sql"));
+        std::fs::write(
+            &script,
+            "\\set id 1000 + :client_id * 100000 + random(1, 99999)\n\
+             BEGIN;\n\
+             INSERT INTO bench (id, v, n) VALUES (:id, 'new', :id * 0.5);\n\
+             SELECT v, n FROM bench WHERE id = :id;\n\
+             UPDATE bench SET v = 'updated', n = n + 1 WHERE id = :id;\n\
+             DELETE FROM bench WHERE id = :id;\n\
+             END;\n",
+        )
+        .unwrap();
+        let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
+            .env("PGPASSWORD", "s3cret")
+            .args(["-n", "-t", "50", "-c", "2", "-M", "prepared"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "alice",
+                "-f",
+            ])
+            .arg(&script)
+            .arg("db")
+            .output()
+            .expect("PostgreSQL 15's pgbench");
+        let _ = std::fs::remove_file(script);
+        out
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("number of transactions actually processed: 100/100"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("number of failed transactions: 0"),
+        "{stdout}"
+    );
+    // Every transaction deleted its row again.
+    let out =
+        tokio::task::spawn_blocking(move || psql(port, &["-c", "select count(*) from bench"]))
+            .await
+            .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn lock_timeout_and_file_database() {
+    let dir = std::env::temp_dir().join(format!("pgproto-sqlite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("test.db");
+    let _ = std::fs::remove_file(&path);
+    let db = engine::Database::open(Some(path.to_str().unwrap()))
+        .unwrap()
+        .with_lock_timeout(std::time::Duration::from_millis(200));
+    let server = start_with(AuthKind::Password, db).await;
+    let (a, a_conn) = connect(server.port).await;
+    let (b, b_conn) = connect(server.port).await;
+    a.batch_execute(
+        "create table kv (k text primary key, v integer); insert into kv values ('x', 1)",
+    )
+    .await
+    .unwrap();
+    // While A's transaction is open, B gives up after the lock timeout with 55P03...
+    a.batch_execute("begin; update kv set v = 2").await.unwrap();
+    let err = b.query("select v from kv", &[]).await.unwrap_err();
+    assert_eq!(code(&err), "55P03", "{err:?}");
+    // ... and gets through once it ends.
+    a.batch_execute("commit").await.unwrap();
+    let v: i32 = b.query_one("select v from kv", &[]).await.unwrap().get(0);
+    assert_eq!(v, 2);
+    drop((a, b));
+    a_conn.await.unwrap();
+    b_conn.await.unwrap();
+    server.stop().await;
+    // The data is in the file.
+    let db = engine::Database::open(Some(path.to_str().unwrap())).unwrap();
+    let server = start_with(AuthKind::Trust, db).await;
+    let (c, c_conn) = connect(server.port).await;
+    let v: i32 = c
+        .query_one("select v from kv where k = $1", &[&"x"])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 2);
+    drop(c);
+    c_conn.await.unwrap();
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
