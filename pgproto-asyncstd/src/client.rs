@@ -146,10 +146,8 @@ impl Client {
         mut core: Core,
     ) -> Result<(Self, Connection), Error> {
         let mut buf = vec![0u8; READ_SIZE];
+        // Output left queued at Ready is written by the connection.
         loop {
-            while let Some(bytes) = core.poll_transmit() {
-                stream.write_all(&bytes).await?;
-            }
             match core.poll_event()? {
                 Some(Event::Ready) => break,
                 Some(Event::StartTls) => {
@@ -159,6 +157,9 @@ impl Client {
                 }
                 Some(_) => {}
                 None => {
+                    while let Some(bytes) = core.poll_transmit() {
+                        stream.write_all(&bytes).await?;
+                    }
                     stream.flush().await?;
                     let n = stream.read(&mut buf).await?;
                     if n == 0 {
