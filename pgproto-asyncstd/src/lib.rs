@@ -39,3 +39,15 @@ pub use pgproto_core as core;
 pub use pgproto_core::adapter::Error;
 pub use pgproto_core::client::{Column, Notification, ResultSet, Row};
 pub use pgproto_core::db_error::DbError;
+
+#[cfg(test)]
+mod tests {
+    /// The handle is shared across tasks and threads; the connection is spawned.
+    #[test]
+    fn client_is_send_and_sync_connection_is_send() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send + 'static>() {}
+        send_sync::<crate::Client>();
+        send::<crate::Connection>();
+    }
+}
