@@ -1,10 +1,53 @@
 //! # pgproto-asyncstd
 //!
-//! The async-std and smol (through the futures-io traits) adapter of pgproto: it will move bytes between sockets and the sans-IO
-//! [`pgproto_core`] state machines, and make no protocol decision of its own.
+//! The [`futures-io`](futures_io) adapter of pgproto, for async-std, smol, and any other
+//! executor. It moves bytes between sockets and the sans-IO [`pgproto_core`] state
+//! machines and wakes waiters; every protocol decision is the core's.
 //!
-//! This crate is a skeleton for now: the client and server APIs arrive with the client-role
-//! and server-role work. Until then it re-exports the core, whose codec is complete.
+//! Nothing here is tied to one executor. Sockets and timers come from
+//! [`async-net`](async_net) and [`async-io`](async_io) (smol's reactor, which async-std
+//! uses as well, and which runs its own driver thread under any other executor). Where a
+//! task must run in the background, this crate hands you the future and you spawn it:
+//!
+//! - [`Client`]: an async PostgreSQL client. [`Client::connect`] returns the client and
+//!   its [`Connection`], a future that owns the socket and must be polled (spawned, or
+//!   awaited next to the client) for requests to make progress. Concurrent calls on one
+//!   client are pipelined automatically: the connection writes requests as they come
+//!   and routes each response to its caller.
+//! - [`server`]: accept PostgreSQL clients and answer them with a [`server::Handler`];
+//!   [`server::serve`] takes a spawner closure that runs each session.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pgproto_asyncstd::Error> {
+//! let url = "postgresql://postgres@localhost/postgres?sslmode=disable";
+//! let (client, connection) = pgproto_asyncstd::Client::connect(url).await?;
+//! // async-std: `async_std::task::spawn(connection);`
+//! // smol:      `smol::spawn(connection).detach();`
+//! # let _ = connection;
+//! let sets = client.simple_query("select 1 as one").await?;
+//! assert_eq!(sets[0].rows[0].raw("one"), Some(Some(&b"1"[..])));
+//! client.close().await?;
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 
+mod client;
+pub mod server;
+
+pub use client::{Client, Connection};
 pub use pgproto_core as core;
+pub use pgproto_core::adapter::Error;
+pub use pgproto_core::client::{Column, Notification, ResultSet, Row};
+pub use pgproto_core::db_error::DbError;
+
+#[cfg(test)]
+mod tests {
+    /// The handle is shared across tasks and threads; the connection is spawned.
+    #[test]
+    fn client_is_send_and_sync_connection_is_send() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send + 'static>() {}
+        send_sync::<crate::Client>();
+        send::<crate::Connection>();
+    }
+}

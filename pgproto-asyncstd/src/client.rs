@@ -1,0 +1,563 @@
+//! The async client: a [`Client`] handle that sends work to a [`Connection`] future,
+//! which owns the socket and the core state machine and routes responses back.
+//!
+//! The connection is a hand-written future rather than a spawned task, so that no
+//! executor is assumed: the caller spawns it (`async_std::task::spawn`, `smol::spawn`)
+//! or polls it next to its own work. It reads and writes at the same time, so a long
+//! pipeline never deadlocks against a server that is busy sending results.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use futures_channel::{mpsc, oneshot};
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::StreamExt;
+use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
+use pgproto_core::cancel::CancelToken;
+use pgproto_core::client::{
+    Client as Core, ConnInfo, Event, Notification, RequestId, Response, ResultCollector, ResultSet,
+    Router, Row, SslMode,
+};
+use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
+
+use crate::Error;
+
+/// Size of the read buffer and of one read from the socket.
+const READ_SIZE: usize = 64 * 1024;
+
+/// Rounds of reading and writing one poll of [`Connection`] may do before it yields to
+/// the executor, so that a busy connection does not starve other tasks.
+const POLL_BUDGET: usize = 32;
+
+/// Work for the connection: issue commands on the core, returning the range of request
+/// ids they created.
+type Submit =
+    Box<dyn FnOnce(&mut Core) -> Result<(RequestId, RequestId), pgproto_core::Error> + Send>;
+
+/// A submitted operation and where its replies go.
+struct Command {
+    build: Submit,
+    replies: async_channel::Sender<Reply>,
+}
+
+/// What the connection tells one caller.
+#[derive(Debug)]
+enum Reply {
+    /// One response of the caller's requests.
+    Response(Response),
+    /// The last request of the range completed.
+    Done,
+    /// The commands were refused, or the connection failed before the range completed.
+    Failed(pgproto_core::Error),
+}
+
+/// A caller waiting for responses to requests up to `last`.
+#[derive(Debug)]
+struct Waiter {
+    replies: async_channel::Sender<Reply>,
+    last: RequestId,
+}
+
+/// Connection state visible to the handle.
+#[derive(Debug, Clone)]
+struct Info {
+    cancel_token: Option<CancelToken>,
+    parameters: Vec<(String, String)>,
+    /// The status byte of the last ReadyForQuery, updated by the connection.
+    status: Arc<AtomicU8>,
+}
+
+/// An async connection to PostgreSQL. Every method takes `&self`: share it by reference
+/// across tasks, and concurrent calls are pipelined on the one connection.
+///
+/// Requests make progress only while its [`Connection`] is being polled.
+#[derive(Debug)]
+pub struct Client {
+    commands: mpsc::UnboundedSender<Command>,
+    notifications: async_channel::Receiver<Notification>,
+    info: Info,
+    /// Resolves when the connection ends: `true` after a graceful Terminate.
+    ended: oneshot::Receiver<bool>,
+}
+
+impl Client {
+    /// Connects with a libpq-style URL or `key=value` string, completed by the `PG*`
+    /// environment variables and the password file; hosts are tried in order.
+    /// `connect_timeout` bounds each host's attempt.
+    ///
+    /// Returns the client and its [`Connection`]: spawn the connection on your executor
+    /// (or poll it yourself, e.g. with `futures_lite::future::zip`), else requests never
+    /// complete.
+    pub async fn connect(conninfo: &str) -> Result<(Self, Connection), Error> {
+        let info = conninfo_from_env(conninfo)?;
+        let mut last_error = None;
+        for (host, port) in &info.hosts {
+            let one = with_passfile_password(&info, host, *port);
+            match Self::connect_host(&one, host, *port).await {
+                Ok(c) => return Ok(c),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or(Error::Unsupported("no host to connect to")))
+    }
+
+    async fn connect_host(
+        info: &ConnInfo,
+        host: &str,
+        port: u16,
+    ) -> Result<(Self, Connection), Error> {
+        let mut config = info.config.clone();
+        let mut nonce = [0u8; 24];
+        getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
+        let connect = async {
+            let stream: Box<dyn Stream> = if host.starts_with('/') {
+                // No TLS over Unix sockets, as libpq.
+                config.ssl_mode = SslMode::Disable;
+                let path = format!("{host}/.s.PGSQL.{port}");
+                Box::new(async_net::unix::UnixStream::connect(path).await?)
+            } else {
+                let stream = async_net::TcpStream::connect((host, port)).await?;
+                stream.set_nodelay(true)?;
+                Box::new(stream)
+            };
+            Self::start(stream, Core::new(config, &nonce)).await
+        };
+        match info.connect_timeout_secs.filter(|s| *s > 0) {
+            Some(secs) => {
+                let timeout = async {
+                    async_io::Timer::after(Duration::from_secs(secs)).await;
+                    Err(Error::Io(std::io::ErrorKind::TimedOut.into()))
+                };
+                futures_lite::future::or(connect, timeout).await
+            }
+            None => connect.await,
+        }
+    }
+
+    /// Runs startup and authentication, then splits into handle and connection.
+    async fn start(
+        mut stream: Box<dyn Stream>,
+        mut core: Core,
+    ) -> Result<(Self, Connection), Error> {
+        let mut buf = vec![0u8; READ_SIZE];
+        // Output left queued at Ready is written by the connection.
+        loop {
+            match core.poll_event()? {
+                Some(Event::Ready) => break,
+                Some(Event::StartTls) => {
+                    return Err(Error::Unsupported(
+                        "TLS in the futures-io adapter (use sslmode=disable for now)",
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    while let Some(bytes) = core.poll_transmit() {
+                        stream.write_all(&bytes).await?;
+                    }
+                    stream.flush().await?;
+                    let n = stream.read(&mut buf).await?;
+                    if n == 0 {
+                        core.handle_eof();
+                    } else if let Some(data) = buf.get(..n) {
+                        core.handle_input(data);
+                    }
+                }
+            }
+        }
+        let info = Info {
+            cancel_token: core.cancel_token().cloned(),
+            parameters: core
+                .server_parameters()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            status: Arc::new(AtomicU8::new(core.transaction_status().byte())),
+        };
+        let (commands, commands_rx) = mpsc::unbounded();
+        let (notify_tx, notify_rx) = async_channel::unbounded();
+        let (ended_tx, ended) = oneshot::channel();
+        let connection = Connection {
+            stream,
+            core,
+            commands: commands_rx,
+            commands_open: true,
+            routes: Router::new(),
+            notifications: Some(notify_tx),
+            status: info.status.clone(),
+            read_buf: buf,
+            out: BytesMut::new(),
+            needs_flush: false,
+            terminating: false,
+            ended: Some(ended_tx),
+        };
+        let client = Self {
+            commands,
+            notifications: notify_rx,
+            info,
+            ended,
+        };
+        Ok((client, connection))
+    }
+
+    /// Submits commands and collects their responses into result sets.
+    async fn collect(&self, build: Submit) -> Result<Vec<ResultSet>, Error> {
+        let (replies, rx) = async_channel::unbounded();
+        self.commands
+            .unbounded_send(Command { build, replies })
+            .map_err(|_| Error::ConnectionClosed)?;
+        let mut collector = ResultCollector::new(None);
+        loop {
+            match rx.recv().await {
+                Ok(Reply::Response(r)) => collector.push(r),
+                Ok(Reply::Done) => break,
+                Ok(Reply::Failed(e)) => return Err(e.into()),
+                // The connection went away before answering (dropped, or never polled).
+                Err(_) => return Err(Error::ConnectionClosed),
+            }
+        }
+        Ok(collector.finish()?)
+    }
+
+    /// Runs one or more statements with the simple query protocol; returns every
+    /// statement's result (text format).
+    pub async fn simple_query(&self, sql: &str) -> Result<Vec<ResultSet>, Error> {
+        let sql = sql.to_string();
+        self.collect(Box::new(move |core| {
+            let id = core.query(&sql)?;
+            Ok((id, id))
+        }))
+        .await
+    }
+
+    /// Runs one statement with the extended protocol (unnamed statement and portal, one
+    /// round trip) with encoded parameters.
+    pub async fn query_raw(
+        &self,
+        sql: &str,
+        param_types: &[Oid],
+        params: &[Option<&[u8]>],
+        param_format: Format,
+        result_format: Format,
+    ) -> Result<ResultSet, Error> {
+        let sql = sql.to_string();
+        let types = param_types.to_vec();
+        let params: Vec<Option<Vec<u8>>> = params.iter().map(|p| p.map(<[u8]>::to_vec)).collect();
+        let sets = self
+            .collect(Box::new(move |core| {
+                let first = core.parse("", &sql, &types)?;
+                let values: Vec<Option<&[u8]>> = params.iter().map(|p| p.as_deref()).collect();
+                core.bind(&Bind {
+                    portal: "",
+                    statement: "",
+                    param_formats: List::new(&[param_format]),
+                    params: List::new(&values),
+                    result_formats: List::new(&[result_format]),
+                })?;
+                core.describe_portal("")?;
+                core.execute("", 0)?;
+                let last = core.sync()?;
+                Ok((first, last))
+            }))
+            .await?;
+        sets.into_iter()
+            .next()
+            .ok_or(Error::Unsupported("no result from Execute"))
+    }
+
+    /// Rows of [`Client::query_raw`] with text parameters and results.
+    pub async fn query_text(&self, sql: &str, params: &[Option<&str>]) -> Result<Vec<Row>, Error> {
+        let raw: Vec<Option<&[u8]>> = params.iter().map(|p| p.map(str::as_bytes)).collect();
+        Ok(self
+            .query_raw(sql, &[], &raw, Format::Text, Format::Text)
+            .await?
+            .rows)
+    }
+
+    /// The next notification (LISTEN/NOTIFY); `None` once the connection has ended.
+    pub async fn notification(&self) -> Option<Notification> {
+        self.notifications.recv().await.ok()
+    }
+
+    /// The key for cancelling this connection's running query.
+    pub fn cancel_token(&self) -> Option<&CancelToken> {
+        self.info.cancel_token.as_ref()
+    }
+
+    /// A run-time parameter the server reported at startup.
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.info
+            .parameters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The transaction status after the last completed request.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        TransactionStatus::from_byte(self.info.status.load(Ordering::Acquire))
+            .unwrap_or(TransactionStatus::Idle)
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.commands.is_closed()
+    }
+
+    /// Closes the connection gracefully: the connection answers the requests already
+    /// submitted, sends Terminate and ends. Waits for that; the [`Connection`] must be
+    /// polled meanwhile. Fails with [`Error::ConnectionClosed`] if the connection had
+    /// already failed or was dropped.
+    pub async fn close(self) -> Result<(), Error> {
+        drop(self.commands);
+        match self.ended.await {
+            Ok(true) => Ok(()),
+            Ok(false) | Err(_) => Err(Error::ConnectionClosed),
+        }
+    }
+}
+
+/// Reads and writes; boxed so TCP and Unix sockets share one connection type.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// The I/O half of a [`Client`]: a future that owns the socket and the core, writes what
+/// the client's calls produce and routes responses back to them.
+///
+/// Spawn it on any executor (`async_std::task::spawn(connection)`,
+/// `smol::spawn(connection).detach()`) or await it alongside your own work. It completes
+/// with `Ok(())` once every [`Client`] handle is gone (or [`Client::close`] was called)
+/// and the pending requests are answered, and with an error when the connection fails;
+/// requests in flight then fail with that error.
+#[must_use = "requests make progress only while the Connection is polled"]
+pub struct Connection {
+    stream: Box<dyn Stream>,
+    core: Core,
+    commands: mpsc::UnboundedReceiver<Command>,
+    commands_open: bool,
+    routes: Router<Waiter>,
+    notifications: Option<async_channel::Sender<Notification>>,
+    status: Arc<AtomicU8>,
+    read_buf: Vec<u8>,
+    /// Bytes taken from the core and not yet written.
+    out: BytesMut,
+    needs_flush: bool,
+    /// Terminate was queued: write it, close the socket, end.
+    terminating: bool,
+    ended: Option<oneshot::Sender<bool>>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("core", &self.core)
+            .field("unsent", &self.out.len())
+            .field("terminating", &self.terminating)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Future for Connection {
+    type Output = Result<(), Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if this.ended.is_none() {
+            // Polled after completion.
+            return Poll::Ready(Err(Error::ConnectionClosed));
+        }
+        let result = match this.drive(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(result) => result,
+        };
+        if let Err(e) = &result {
+            let e = match e {
+                Error::Protocol(e) => e.clone(),
+                _ => pgproto_core::Error::Closed,
+            };
+            this.fail_all(&e);
+        }
+        // Wake `notification()`, `close()` and queued callers now rather than when the
+        // future is dropped.
+        this.notifications = None;
+        this.commands.close();
+        while let Ok(command) = this.commands.try_recv() {
+            let _ = command
+                .replies
+                .try_send(Reply::Failed(pgproto_core::Error::Closed));
+        }
+        if let Some(ended) = this.ended.take() {
+            let _ = ended.send(result.is_ok());
+        }
+        Poll::Ready(result)
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Dropped mid-flight: callers get an error rather than a truncated result.
+        self.fail_all(&pgproto_core::Error::Closed);
+    }
+}
+
+impl Connection {
+    /// One poll: take commands, route events, write, read; until nothing moves.
+    fn drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        for _ in 0..POLL_BUDGET {
+            let mut progress = false;
+            if !self.terminating {
+                while self.commands_open {
+                    match self.commands.poll_next(cx) {
+                        Poll::Ready(Some(command)) => {
+                            self.submit(command);
+                            progress = true;
+                        }
+                        Poll::Ready(None) => {
+                            self.commands_open = false;
+                            progress = true;
+                        }
+                        Poll::Pending => break,
+                    }
+                }
+                if let Err(e) = self.route_events(cx) {
+                    return Poll::Ready(Err(e));
+                }
+                if !self.commands_open && self.routes.is_empty() {
+                    self.core.terminate();
+                    self.terminating = true;
+                }
+            }
+            match self.poll_write(cx) {
+                Ok(wrote) => progress |= wrote,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            if self.terminating {
+                if !self.out.is_empty() || self.needs_flush {
+                    // poll_write registered the waker.
+                    return Poll::Pending;
+                }
+                return Pin::new(&mut self.stream).poll_close(cx).map(|_| Ok(()));
+            }
+            match Pin::new(&mut self.stream).poll_read(cx, &mut self.read_buf) {
+                Poll::Ready(Ok(0)) => {
+                    self.core.handle_eof();
+                    let e = self
+                        .core
+                        .error()
+                        .cloned()
+                        .unwrap_or(pgproto_core::Error::Closed);
+                    return Poll::Ready(Err(e.into()));
+                }
+                Poll::Ready(Ok(n)) => {
+                    if let Some(data) = self.read_buf.get(..n) {
+                        self.core.handle_input(data);
+                    }
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Pending => {}
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+        // Budget spent with work left: yield, and come back at once.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// Issues a caller's commands on the core.
+    fn submit(&mut self, command: Command) {
+        match (command.build)(&mut self.core) {
+            Ok((first, last)) => self.routes.add(
+                first,
+                last,
+                Waiter {
+                    replies: command.replies,
+                    last,
+                },
+            ),
+            Err(e) => {
+                let _ = command.replies.try_send(Reply::Failed(e));
+            }
+        }
+    }
+
+    /// Routes every event the buffered input produces. A core error ends the connection.
+    fn route_events(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
+        loop {
+            match self.core.poll_event() {
+                Ok(Some(Event::Response {
+                    request,
+                    response,
+                    complete,
+                })) => {
+                    if let Response::ReadyForQuery(s) = &response {
+                        self.status.store(s.byte(), Ordering::Release);
+                    }
+                    self.routes.dispatch(request, complete, |waiter| {
+                        let _ = waiter.replies.try_send(Reply::Response(response));
+                        if complete && request == waiter.last {
+                            let _ = waiter.replies.try_send(Reply::Done);
+                        }
+                    });
+                }
+                Ok(Some(Event::Notification(n))) => {
+                    if let Some(tx) = &self.notifications {
+                        let _ = tx.try_send(n);
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    // Best effort: whatever the core queued on its way out.
+                    let _ = self.poll_write(cx);
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    /// Writes what the core has queued; returns whether any byte moved.
+    /// Registers the waker when the socket is not ready.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<bool, Error> {
+        self.core.transmit_into(&mut self.out);
+        let mut wrote = false;
+        while !self.out.is_empty() {
+            match Pin::new(&mut self.stream).poll_write(cx, &self.out) {
+                Poll::Ready(Ok(0)) => return Err(Error::Io(std::io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    self.out.advance(n);
+                    self.needs_flush = true;
+                    wrote = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Err(e.into()),
+                Poll::Pending => return Ok(wrote),
+            }
+        }
+        if self.needs_flush {
+            match Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.needs_flush = false,
+                Poll::Ready(Err(e)) => return Err(e.into()),
+                Poll::Pending => {}
+            }
+        }
+        Ok(wrote)
+    }
+
+    /// Fails every caller still waiting.
+    fn fail_all(&mut self, error: &pgproto_core::Error) {
+        for waiter in self.routes.drain() {
+            let _ = waiter.replies.try_send(Reply::Failed(error.clone()));
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! Serving PostgreSQL clients: accept connections, run startup and authentication
+//! through the core, and hand every query-level event to the application's
+//! [`Handler`].
+//!
+//! No executor is assumed. [`serve`] and [`serve_until`] take a *spawner*, a closure that
+//! receives each session as a boxed `Send` future and runs it:
+//!
+//! | executor | spawner |
+//! | --- | --- |
+//! | async-std | `\|session\| { async_std::task::spawn(session); }` |
+//! | smol (global) | `\|session\| smol::spawn(session).detach()` |
+//! | a `smol::Executor` | `move \|session\| executor.spawn(session).detach()` |
+//!
+//! The listener is an [`async_net::TcpListener`]; it runs on the async-io reactor, which
+//! async-std and smol share, so it works under either (build one from a
+//! `std::net::TcpListener` with `TryFrom`). The startup timeout uses
+//! [`async_io::Timer`] for the same reason.
+//!
+//! ```no_run
+//! use pgproto_asyncstd::server::{serve, Handler, ServerOptions};
+//! use pgproto_core::column::Column;
+//! use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
+//!
+//! struct Hello;
+//! impl Handler for Hello {
+//!     async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), pgproto_asyncstd::Error> {
+//!         if let ServerEvent::Query { .. } = event {
+//!             server.row_description(&[Column::new("greeting", 25, -1)])?;
+//!             server.data_row(&[Some(b"hello")])?;
+//!             server.command_complete("SELECT 1")?;
+//!             server.ready_for_query()?;
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let listener = async_net::TcpListener::bind("127.0.0.1:5433").await?;
+//! let options = ServerOptions::new(ServerAuth::new(AuthKind::Trust, b"secret"));
+//! // On smol; with async-std: `|session| { async_std::task::spawn(session); }`.
+//! serve(listener, options, |_startup| Hello, |session| smol::spawn(session).detach()).await
+//! # }
+//! ```
+
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use pgproto_core::cancel::CancelRegistry;
+use pgproto_core::server::{
+    Server, ServerAuth, ServerConfig, ServerEvent, ServerPhase, SessionSetup, StartupRequest, Step,
+};
+
+use crate::Error;
+
+/// The application's side of one connection: it receives every query-level event and
+/// answers through the [`Server`] commands. The adapter writes the answers out.
+pub trait Handler: Send + 'static {
+    /// Handles one event (Query, Parse, Bind, Execute, FunctionCall, COPY data,
+    /// Terminate). Returning an error closes the connection.
+    fn handle(
+        &mut self,
+        server: &mut Server,
+        event: ServerEvent,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// One client session, handed to the spawner of [`serve`]: run it to completion on
+/// any executor.
+pub type Session = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Authentication, startup parameters, TLS availability.
+    pub setup: Arc<SessionSetup>,
+    /// Framing limits and other core settings.
+    pub config: ServerConfig,
+    /// Time allowed for startup and authentication (PostgreSQL's
+    /// `authentication_timeout`, default 60 s).
+    pub startup_timeout: Duration,
+}
+
+impl ServerOptions {
+    /// Options with `auth` and the defaults.
+    pub fn new(auth: ServerAuth) -> Self {
+        Self {
+            setup: Arc::new(SessionSetup::new(auth)),
+            config: ServerConfig::default(),
+            startup_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A running server's shared state.
+#[derive(Debug, Clone)]
+struct Shared {
+    options: ServerOptions,
+    cancels: CancelRegistry,
+    next_pid: Arc<AtomicI32>,
+}
+
+/// Accepts connections until `shutdown` completes, serving each with a handler made by
+/// `make_handler` (called with the client's startup request once authentication
+/// started). `spawn` runs each [`Session`] (see the [module docs](self)).
+///
+/// After `shutdown`, no new connection is accepted and this returns once the live
+/// sessions have ended (graceful shutdown). A session counts as ended when its future
+/// completes or is dropped.
+pub async fn serve_until<F, H, S>(
+    listener: async_net::TcpListener,
+    options: ServerOptions,
+    make_handler: F,
+    mut spawn: S,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()>
+where
+    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
+    H: Handler,
+    S: FnMut(Session),
+{
+    let shared = Shared {
+        options,
+        cancels: CancelRegistry::default(),
+        next_pid: Arc::new(AtomicI32::new(1000)),
+    };
+    let make_handler = Arc::new(make_handler);
+    // Every session holds a sender; `recv` fails once all of them are gone.
+    let (live, all_ended) = async_channel::bounded::<()>(1);
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
+            shutdown.as_mut().await;
+            None
+        })
+        .await;
+        let stream = match accepted {
+            None => break,
+            Some(Ok((stream, _))) => stream,
+            // Out of file descriptors and the like: keep serving the others.
+            Some(Err(_)) => {
+                async_io::Timer::after(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let make_handler = make_handler.clone();
+        let live = live.clone();
+        spawn(Box::pin(async move {
+            let _ = serve_connection(stream, shared, move |s| make_handler(s)).await;
+            drop(live);
+        }));
+    }
+    drop(listener);
+    drop(live);
+    let _ = all_ended.recv().await;
+    Ok(())
+}
+
+/// Accepts connections forever; see [`serve_until`].
+pub async fn serve<F, H, S>(
+    listener: async_net::TcpListener,
+    options: ServerOptions,
+    make_handler: F,
+    spawn: S,
+) -> std::io::Result<()>
+where
+    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
+    H: Handler,
+    S: FnMut(Session),
+{
+    serve_until(
+        listener,
+        options,
+        make_handler,
+        spawn,
+        futures_lite::future::pending(),
+    )
+    .await
+}
+
+fn random<const N: usize>() -> Result<[u8; N], Error> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).map_err(|e| Error::Io(e.into()))?;
+    Ok(b)
+}
+
+async fn write_out<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    server: &mut Server,
+) -> Result<(), Error> {
+    let mut wrote = false;
+    while let Some(bytes) = server.poll_transmit() {
+        stream.write_all(&bytes).await?;
+        wrote = true;
+    }
+    if wrote {
+        stream.flush().await?;
+    }
+    Ok(())
+}
+
+/// Reads into `buf`, failing with `TimedOut` at `deadline` if there is one.
+async fn read_by<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut [u8],
+    deadline: Option<Instant>,
+) -> std::io::Result<usize> {
+    match deadline {
+        None => stream.read(buf).await,
+        Some(deadline) => {
+            futures_lite::future::or(stream.read(buf), async {
+                async_io::Timer::at(deadline).await;
+                Err(std::io::ErrorKind::TimedOut.into())
+            })
+            .await
+        }
+    }
+}
+
+/// Serves one connection.
+async fn serve_connection<S, F, H>(
+    mut stream: S,
+    shared: Shared,
+    make_handler: F,
+) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    F: FnOnce(&StartupRequest) -> H,
+    H: Handler,
+{
+    let mut server = Server::new(shared.options.config.clone());
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = Instant::now().checked_add(shared.options.startup_timeout);
+    let mut make_handler = Some(make_handler);
+    let mut handler: Option<H> = None;
+    let mut session: Option<(i32, Arc<AtomicBool>)> = None;
+    let result = async {
+        loop {
+            while let Some(event) = server.poll_event()? {
+                let step =
+                    shared
+                        .options
+                        .setup
+                        .step(&mut server, event, &random::<32>()?, || {
+                            shared.next_pid.fetch_add(1, Ordering::Relaxed)
+                        })?;
+                match step {
+                    Step::Continue => {}
+                    Step::Handle(event) => match handler.as_mut() {
+                        Some(h) => h.handle(&mut server, event).await?,
+                        None => return Err(Error::Unsupported("query before startup")),
+                    },
+                    Step::StartTls { .. } => {
+                        return Err(Error::Unsupported("TLS is not configured"));
+                    }
+                    Step::Cancel(token) => {
+                        shared.cancels.cancel(&token);
+                        return Ok(());
+                    }
+                    Step::Startup(request) => {
+                        if let Some(make) = make_handler.take() {
+                            handler = Some(make(&request));
+                        }
+                    }
+                    Step::Ready {
+                        process_id,
+                        secret_key,
+                    } => {
+                        session =
+                            Some((process_id, shared.cancels.register(process_id, secret_key)));
+                    }
+                    Step::Close => {
+                        write_out(&mut stream, &mut server).await?;
+                        return Ok(());
+                    }
+                }
+                if server.should_flush() {
+                    write_out(&mut stream, &mut server).await?;
+                }
+            }
+            write_out(&mut stream, &mut server).await?;
+            if server.error_state().is_some() {
+                return Ok(());
+            }
+            // PostgreSQL closes silently when authentication_timeout expires.
+            let startup_deadline = match server.phase() {
+                ServerPhase::Ready => None,
+                _ => deadline,
+            };
+            match read_by(&mut stream, &mut buf, startup_deadline).await? {
+                0 => {
+                    server.handle_eof();
+                    return Ok(());
+                }
+                n => {
+                    if let Some(data) = buf.get(..n) {
+                        server.handle_input(data);
+                    }
+                }
+            }
+        }
+    }
+    .await;
+    // Whatever the core queued before failing (a FATAL error) still goes out.
+    let _ = write_out(&mut stream, &mut server).await;
+    let _ = stream.close().await;
+    if let Some((pid, _)) = session {
+        shared.cancels.unregister(pid);
+    }
+    result
+}
