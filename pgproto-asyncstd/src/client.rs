@@ -57,11 +57,10 @@ enum Reply {
     Failed(pgproto_core::Error),
 }
 
-/// A caller waiting for responses to requests up to `last`.
+/// A caller waiting for responses to an operation's requests.
 #[derive(Debug)]
 struct Waiter {
     replies: async_channel::Sender<Reply>,
-    last: RequestId,
 }
 
 /// Connection state visible to the handle.
@@ -482,7 +481,6 @@ impl Connection {
                 last,
                 Waiter {
                     replies: command.replies,
-                    last,
                 },
             ),
             Err(e) => {
@@ -503,9 +501,9 @@ impl Connection {
                     if let Response::ReadyForQuery(s) = &response {
                         self.status.store(s.byte(), Ordering::Release);
                     }
-                    self.routes.dispatch(request, complete, |waiter| {
+                    self.routes.dispatch(request, complete, |waiter, done| {
                         let _ = waiter.replies.try_send(Reply::Response(response));
-                        if complete && request == waiter.last {
+                        if done {
                             let _ = waiter.replies.try_send(Reply::Done);
                         }
                     });

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    Client as Core, ConnInfo, Event, Notification, RequestId, Response, ResultCollector, ResultSet,
-    Router, Row, SslMode,
+    Client as Core, ConnInfo, EncodedParams, Event, Notification, RequestId, Response,
+    ResultCollector, ResultSet, Router, Row, SslMode, Statement,
 };
 use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
+use pgproto_core::types::ToSql;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot};
@@ -22,10 +23,20 @@ use crate::Error;
 type Submit =
     Box<dyn FnOnce(&mut Core) -> Result<(RequestId, RequestId), pgproto_core::Error> + Send>;
 
+/// What the connection task hands a waiter.
+enum Delivery {
+    /// A response; `true` when it is the operation's last.
+    Response(Response, bool),
+    /// The connection failed before the operation completed.
+    Failed(Box<pgproto_core::db_error::DbError>),
+}
+
+type Waiter = mpsc::UnboundedSender<Delivery>;
+
 enum Command {
     Submit {
         build: Submit,
-        responses: mpsc::UnboundedSender<Response>,
+        responses: Waiter,
         accepted: oneshot::Sender<Result<(), Error>>,
     },
 }
@@ -47,6 +58,7 @@ pub struct Client {
     notifications: tokio::sync::Mutex<mpsc::UnboundedReceiver<Notification>>,
     info: Info,
     task: tokio::task::JoinHandle<()>,
+    statements: std::sync::atomic::AtomicU64,
 }
 
 impl Client {
@@ -167,11 +179,12 @@ impl Client {
             notifications: tokio::sync::Mutex::new(notify_rx),
             info,
             task,
+            statements: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     /// Submits commands and returns the receiver of their responses, in order.
-    async fn submit(&self, build: Submit) -> Result<mpsc::UnboundedReceiver<Response>, Error> {
+    async fn submit(&self, build: Submit) -> Result<mpsc::UnboundedReceiver<Delivery>, Error> {
         let (responses, rx) = mpsc::unbounded_channel();
         let (accepted, ack) = oneshot::channel();
         self.commands
@@ -185,13 +198,32 @@ impl Client {
         Ok(rx)
     }
 
-    async fn collect(&self, build: Submit) -> Result<Vec<ResultSet>, Error> {
+    /// Feeds an operation's responses to `collector` until its last one.
+    async fn collect_into(
+        &self,
+        build: Submit,
+        mut collector: ResultCollector,
+    ) -> Result<ResultCollector, Error> {
         let mut rx = self.submit(build).await?;
-        let mut collector = ResultCollector::new(None);
-        while let Some(r) = rx.recv().await {
-            collector.push(r);
+        loop {
+            match rx.recv().await {
+                Some(Delivery::Response(r, done)) => {
+                    collector.push(r);
+                    if done {
+                        return Ok(collector);
+                    }
+                }
+                Some(Delivery::Failed(e)) => return Err(Error::Db(e)),
+                None => return Err(Error::ConnectionClosed),
+            }
         }
-        Ok(collector.finish()?)
+    }
+
+    async fn collect(&self, build: Submit) -> Result<Vec<ResultSet>, Error> {
+        Ok(self
+            .collect_into(build, ResultCollector::new(None))
+            .await?
+            .finish()?)
     }
 
     /// Runs one or more statements with the simple query protocol; returns every
@@ -249,6 +281,87 @@ impl Client {
             .rows)
     }
 
+    /// Runs `sql` with typed parameters in one round trip (Parse, Bind, Describe,
+    /// Execute, Sync); results come back in binary and are read with [`Row::get`].
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, Error> {
+        let params = encode(params, &[])?;
+        let sql = sql.to_string();
+        let sets = self
+            .collect(Box::new(move |core| core.query_encoded(&sql, &params)))
+            .await?;
+        Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default())
+    }
+
+    /// The single row `sql` returns; an error if it returns none or several.
+    pub async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
+        let mut rows = self.query(sql, params).await?;
+        match (rows.pop(), rows.is_empty()) {
+            (Some(row), true) => Ok(row),
+            _ => Err(Error::Unsupported(
+                "query_one: the query did not return exactly one row",
+            )),
+        }
+    }
+
+    /// Runs a statement with typed parameters; returns the number of rows it affected.
+    pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
+        let params = encode(params, &[])?;
+        let sql = sql.to_string();
+        let sets = self
+            .collect(Box::new(move |core| core.query_encoded(&sql, &params)))
+            .await?;
+        Ok(sets.first().map_or(0, ResultSet::rows_affected))
+    }
+
+    /// Prepares a statement on the server (named, reusable from any task).
+    pub async fn prepare(&self, sql: &str) -> Result<Statement, Error> {
+        self.prepare_typed(sql, &[]).await
+    }
+
+    /// Prepares a statement with some parameter types given (0 leaves one to the server).
+    pub async fn prepare_typed(&self, sql: &str, types: &[Oid]) -> Result<Statement, Error> {
+        let n = self.statements.fetch_add(1, Ordering::Relaxed);
+        let name = format!("pgproto_s{n}");
+        let (sql, types, n2) = (sql.to_string(), types.to_vec(), name.clone());
+        let collector = self
+            .collect_into(
+                Box::new(move |core| core.prepare_typed(&n2, &sql, &types)),
+                ResultCollector::new(None),
+            )
+            .await?;
+        if let Some(e) = collector.error() {
+            return Err(Error::Db(Box::new(e.clone())));
+        }
+        let types = collector.parameter_types().unwrap_or_default().to_vec();
+        let columns = collector
+            .columns()
+            .cloned()
+            .unwrap_or_else(|| Vec::new().into());
+        Ok(Statement::new(name, types, &columns))
+    }
+
+    /// Executes a prepared statement with typed parameters (Bind, Execute, Sync).
+    pub async fn query_prepared(
+        &self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, Error> {
+        let params = encode(params, &statement.param_types)?;
+        let st = statement.clone();
+        let sets = self
+            .collect_into(
+                Box::new(move |core| core.execute_encoded(&st, "", &params, 0, true)),
+                ResultCollector::new(Some(statement.columns.clone())),
+            )
+            .await?
+            .finish()?;
+        Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default())
+    }
+
     /// The next notification (LISTEN/NOTIFY); `None` once the connection is closed.
     pub async fn notification(&self) -> Option<Notification> {
         self.notifications.lock().await.recv().await
@@ -286,6 +399,11 @@ impl Client {
     }
 }
 
+fn encode(params: &[&(dyn ToSql + Sync)], types: &[Oid]) -> Result<EncodedParams, Error> {
+    let params: Vec<&dyn ToSql> = params.iter().map(|p| *p as &dyn ToSql).collect();
+    Ok(EncodedParams::encode(&params, types)?)
+}
+
 /// The TLS configuration and the name to verify, when TLS is requested.
 type Tls = Option<(
     std::sync::Arc<pgproto_tls::rustls::ClientConfig>,
@@ -299,15 +417,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 /// The connection task: owns the socket and the core; writes whatever commands produce
 /// and routes responses.
 async fn run(
-    mut stream: Box<dyn Stream>,
+    stream: Box<dyn Stream>,
     mut core: Core,
     mut commands: mpsc::UnboundedReceiver<Command>,
     notifications: mpsc::UnboundedSender<Notification>,
     mut buf: Vec<u8>,
     status: Arc<AtomicU8>,
 ) {
-    let mut routes: Router<mpsc::UnboundedSender<Response>> = Router::new();
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut routes: Router<Waiter> = Router::new();
     let mut commands_open = true;
+    // Bytes being written; reading goes on meanwhile, so a pipeline larger than the
+    // socket buffers cannot deadlock with the server.
+    let mut pending = bytes::Bytes::new();
     loop {
         // Route every event the buffered input produces.
         loop {
@@ -320,8 +442,8 @@ async fn run(
                     if let Response::ReadyForQuery(s) = &response {
                         status.store(s.byte(), Ordering::Release);
                     }
-                    routes.dispatch(request, complete, |waiter| {
-                        let _ = waiter.send(response);
+                    routes.dispatch(request, complete, |waiter, done| {
+                        let _ = waiter.send(Delivery::Response(response, done));
                     });
                 }
                 Ok(Some(Event::Notification(n))) => {
@@ -331,21 +453,34 @@ async fn run(
                 Ok(None) => break,
                 Err(e) => {
                     fail_all(&mut routes, &e);
-                    let _ = write_out(&mut stream, &mut core).await;
                     return;
                 }
             }
         }
-        if write_out(&mut stream, &mut core).await.is_err() {
-            return;
+        if pending.is_empty() {
+            if let Some(bytes) = core.poll_transmit() {
+                pending = bytes;
+            }
         }
-        if !commands_open && routes.is_empty() {
+        if !commands_open && routes.is_empty() && pending.is_empty() {
             core.terminate();
-            let _ = write_out(&mut stream, &mut core).await;
-            let _ = stream.shutdown().await;
+            if let Some(bytes) = core.poll_transmit() {
+                let _ = writer.write_all(&bytes).await;
+            }
+            let _ = writer.shutdown().await;
             return;
         }
         tokio::select! {
+            written = writer.write(&pending), if !pending.is_empty() => match written {
+                Ok(n) if n > 0 => {
+                    let _ = pending.split_to(n.min(pending.len()));
+                }
+                _ => {
+                    core.handle_eof();
+                    fail_all(&mut routes, &pgproto_core::Error::Closed);
+                    return;
+                }
+            },
             command = commands.recv(), if commands_open => match command {
                 Some(Command::Submit { build, responses, accepted }) => {
                     // Take every queued command before writing: one write per batch.
@@ -367,7 +502,7 @@ async fn run(
                 }
                 None => commands_open = false,
             },
-            read = stream.read(&mut buf) => match read {
+            read = reader.read(&mut buf) => match read {
                 Ok(0) | Err(_) => {
                     core.handle_eof();
                     let e = core.error().cloned().unwrap_or(pgproto_core::Error::Closed);
@@ -384,7 +519,7 @@ async fn run(
     }
 }
 
-fn fail_all(routes: &mut Router<mpsc::UnboundedSender<Response>>, error: &pgproto_core::Error) {
+fn fail_all(routes: &mut Router<Waiter>, error: &pgproto_core::Error) {
     for waiter in routes.drain() {
         let db = match error {
             pgproto_core::Error::Server(e) => e.clone(),
@@ -394,18 +529,6 @@ fn fail_all(routes: &mut Router<mpsc::UnboundedSender<Response>>, error: &pgprot
                 other.to_string(),
             )),
         };
-        let _ = waiter.send(Response::Error(db));
+        let _ = waiter.send(Delivery::Failed(db));
     }
-}
-
-async fn write_out(stream: &mut Box<dyn Stream>, core: &mut Core) -> std::io::Result<()> {
-    let mut wrote = false;
-    while let Some(bytes) = core.poll_transmit() {
-        stream.write_all(&bytes).await?;
-        wrote = true;
-    }
-    if wrote {
-        stream.flush().await?;
-    }
-    Ok(())
 }

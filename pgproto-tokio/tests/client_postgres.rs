@@ -64,6 +64,37 @@ async fn run(version: PgVersion) {
     );
     client.simple_query("rollback").await.unwrap();
 
+    // Typed API: parameters from Rust values, rows read by name, prepared statements
+    // shared by concurrent callers.
+    let row = client
+        .query_one("select $1::int8 + 1 as n, $2::text as t", &[&41i64, &"x"])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64, _>("n").unwrap(), 42);
+    assert_eq!(row.get::<String, _>("t").unwrap(), "x");
+    let st = client.prepare("select $1::int4 * 3").await.unwrap();
+    let calls = (0..64).map(|i| {
+        let (client, st) = (&client, &st);
+        async move {
+            let rows = client.query_prepared(st, &[&i]).await.unwrap();
+            assert_eq!(rows[0].get::<i32, _>(0usize).unwrap(), i * 3);
+            None::<String>
+        }
+    });
+    assert!(futures_join_all(calls).await.iter().all(Option::is_none));
+    client
+        .execute("create temporary table t (id int8, name text)", &[])
+        .await
+        .unwrap();
+    let n = client
+        .execute(
+            "insert into t values ($1, $2), ($3, $4)",
+            &[&1i64, &"a", &2i64, &None::<String>],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+
     client.simple_query("listen ch").await.unwrap();
     client.simple_query("notify ch, 'hello'").await.unwrap();
     let n = client.notification().await.unwrap();

@@ -80,7 +80,7 @@ pub use response::{
 };
 pub use result::{ColumnIndex, ResultCollector, ResultSet, Row};
 pub use router::Router;
-pub use statement::{result_format, Statement};
+pub use statement::{result_format, EncodedParams, Statement};
 
 use crate::auth::scram::{ChannelBinding, ScramClient};
 use crate::auth::{md5, AuthError};

@@ -17,9 +17,9 @@ use super::RequestId;
 /// let mut router = Router::new();
 /// router.add(RequestId(0), RequestId(2), "query A");
 /// let mut seen = None;
-/// router.dispatch(RequestId(1), true, |w| seen = Some(*w));
-/// assert_eq!(seen, Some("query A"));
-/// router.dispatch(RequestId(2), true, |_| {});
+/// router.dispatch(RequestId(1), true, |w, done| seen = Some((*w, done)));
+/// assert_eq!(seen, Some(("query A", false)));
+/// router.dispatch(RequestId(2), true, |_, done| assert!(done));
 /// assert!(router.is_empty());
 /// ```
 #[derive(Debug)]
@@ -46,13 +46,14 @@ impl<T> Router<T> {
         self.routes.push_back((first, last, waiter));
     }
 
-    /// Hands the waiter of `request` to `deliver`; drops the waiter once its last request
-    /// completed. Returns whether a waiter was found.
+    /// Hands the waiter of `request` to `deliver`, with whether this response ends the
+    /// waiter's operation (its last request completed); the waiter is then dropped.
+    /// Returns whether a waiter was found.
     pub fn dispatch(
         &mut self,
         request: RequestId,
         complete: bool,
-        deliver: impl FnOnce(&T),
+        deliver: impl FnOnce(&T, bool),
     ) -> bool {
         let Some(i) = self
             .routes
@@ -63,8 +64,8 @@ impl<T> Router<T> {
         };
         let mut done = false;
         if let Some((_, last, waiter)) = self.routes.get(i) {
-            deliver(waiter);
             done = complete && *last == request;
+            deliver(waiter, done);
         }
         if done {
             self.routes.remove(i);

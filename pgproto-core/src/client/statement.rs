@@ -11,9 +11,8 @@ use bytes::BytesMut;
 use super::{Client, RequestId};
 use crate::column::Column;
 use crate::error::Error;
-use crate::message::{Format, Oid};
-use crate::types::{encode_with_length, oid, ToSql};
-use crate::wire::Writer;
+use crate::message::{Bind, Format, List, Oid};
+use crate::types::{oid, IsNull, ToSql};
 
 /// A prepared statement: its name on the server, parameter types and result columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,54 +55,115 @@ pub fn result_format(type_oid: Oid) -> Format {
     }
 }
 
-/// Appends a Bind of `params` (each encoded for its type in `types`, `0` meaning the
-/// value's own type) to `out`.
-fn encode_bind(
-    out: &mut BytesMut,
-    portal: &str,
-    statement: &str,
-    params: &[&dyn ToSql],
-    types: &[Oid],
-    result_formats: &[Format],
-) -> Result<(), Error> {
-    let type_of = |i: usize, p: &dyn ToSql| match types.get(i) {
-        Some(&t) if t != oid::UNSPECIFIED => t,
-        _ => p.type_oid(),
-    };
-    let mut w = Writer::tagged(out, b'B', "Bind");
-    w.cstr(portal, "portal name")?;
-    w.cstr(statement, "statement name")?;
-    w.count(params.len(), "parameter format count")?;
-    for (i, p) in params.iter().enumerate() {
-        w.i16(p.preferred_format(type_of(i, *p)).code());
+/// Parameter values encoded for a Bind, owned so they can travel to a connection task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedParams {
+    types: Vec<Oid>,
+    formats: Vec<Format>,
+    data: BytesMut,
+    /// Where each value sits in `data`; `None` is NULL.
+    slots: Vec<Option<(usize, usize)>>,
+}
+
+impl EncodedParams {
+    /// Encodes `params`, each for its type in `types` (missing or `0`: the value's own
+    /// type), in the value's preferred format for that type.
+    pub fn encode(params: &[&dyn ToSql], types: &[Oid]) -> Result<Self, Error> {
+        let mut out = Self {
+            types: Vec::with_capacity(params.len()),
+            formats: Vec::with_capacity(params.len()),
+            data: BytesMut::new(),
+            slots: Vec::with_capacity(params.len()),
+        };
+        for (i, p) in params.iter().enumerate() {
+            let t = match types.get(i) {
+                Some(&t) if t != oid::UNSPECIFIED => t,
+                _ => p.type_oid(),
+            };
+            let format = p.preferred_format(t);
+            let start = out.data.len();
+            let slot = match p.to_sql(t, format, &mut out.data) {
+                Ok(IsNull::No) => Some((start, out.data.len())),
+                Ok(IsNull::Yes) => {
+                    out.data.truncate(start);
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            };
+            out.types.push(t);
+            out.formats.push(format);
+            out.slots.push(slot);
+        }
+        Ok(out)
     }
-    w.count(params.len(), "parameter count")?;
-    for (i, p) in params.iter().enumerate() {
-        let t = type_of(i, *p);
-        encode_with_length(*p, t, p.preferred_format(t), w.buffer())?;
+
+    /// The parameter types (for Parse).
+    pub fn types(&self) -> &[Oid] {
+        &self.types
     }
-    w.count(result_formats.len(), "result format count")?;
-    for f in result_formats {
-        w.i16(f.code());
+
+    /// The parameter formats (for Bind).
+    pub fn formats(&self) -> &[Format] {
+        &self.formats
     }
-    w.finish()?;
-    Ok(())
+
+    /// The values (for Bind; `None` is NULL).
+    pub fn values(&self) -> Vec<Option<&[u8]>> {
+        self.slots
+            .iter()
+            .map(|s| s.and_then(|(a, b)| self.data.get(a..b)))
+            .collect()
+    }
+
+    /// The number of parameters.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether there are no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
 }
 
 impl Client {
+    fn bind_encoded(
+        &mut self,
+        portal: &str,
+        statement: &str,
+        params: &EncodedParams,
+        result_formats: &[Format],
+    ) -> Result<RequestId, Error> {
+        let values = params.values();
+        self.bind(&Bind {
+            portal,
+            statement,
+            param_formats: List::new(params.formats()),
+            params: List::new(&values),
+            result_formats: List::new(result_formats),
+        })
+    }
+
     /// Runs `sql` once with typed parameters, in one round trip: Parse (unnamed, with the
-    /// parameters' own types), Bind (results in binary), Describe (portal), Execute and
-    /// Sync. Returns the request range to collect.
+    /// parameters' types), Bind (results in binary), Describe (portal), Execute and Sync.
+    /// Returns the request range to collect.
     pub fn query_typed(
         &mut self,
         sql: &str,
         params: &[&dyn ToSql],
     ) -> Result<(RequestId, RequestId), Error> {
-        let types: Vec<Oid> = params.iter().map(|p| p.type_oid()).collect();
-        let first = self.parse("", sql, &types)?;
-        self.ready()?;
-        encode_bind(&mut self.out, "", "", params, &types, &[Format::Binary])?;
-        self.push_request(super::RequestKind::Bind);
+        let params = EncodedParams::encode(params, &[])?;
+        self.query_encoded(sql, &params)
+    }
+
+    /// [`Client::query_typed`] with parameters encoded beforehand.
+    pub fn query_encoded(
+        &mut self,
+        sql: &str,
+        params: &EncodedParams,
+    ) -> Result<(RequestId, RequestId), Error> {
+        let first = self.parse("", sql, params.types())?;
+        self.bind_encoded("", "", params, &[Format::Binary])?;
         self.describe_portal("")?;
         self.execute("", 0)?;
         let last = self.sync()?;
@@ -137,7 +197,20 @@ impl Client {
         max_rows: i32,
         sync: bool,
     ) -> Result<(RequestId, RequestId), Error> {
-        self.ready()?;
+        let params = EncodedParams::encode(params, &statement.param_types)?;
+        self.execute_encoded(statement, portal, &params, max_rows, sync)
+    }
+
+    /// [`Client::execute_typed`] with parameters encoded beforehand (for the statement's
+    /// parameter types).
+    pub fn execute_encoded(
+        &mut self,
+        statement: &Statement,
+        portal: &str,
+        params: &EncodedParams,
+        max_rows: i32,
+        sync: bool,
+    ) -> Result<(RequestId, RequestId), Error> {
         if params.len() != statement.param_types.len() {
             return Err(crate::error::UsageError::Other(
                 "the number of parameters does not match the statement",
@@ -145,15 +218,7 @@ impl Client {
             .into());
         }
         let formats: Vec<Format> = statement.columns.iter().map(|c| c.format).collect();
-        encode_bind(
-            &mut self.out,
-            portal,
-            &statement.name,
-            params,
-            &statement.param_types,
-            &formats,
-        )?;
-        let first = self.push_request(super::RequestKind::Bind);
+        let first = self.bind_encoded(portal, &statement.name, params, &formats)?;
         let mut last = self.execute(portal, max_rows)?;
         if sync {
             last = self.sync()?;
