@@ -11,25 +11,28 @@
 //! ```
 //!
 //! Options: `--listen ADDR` (default 127.0.0.1:5433), `--db PATH` (default: in memory),
-//! `--auth trust|password|md5|scram-sha-256` with `--user`/`--password`. TLS is not
-//! supported yet. `SQLITE_SERVER_LOCK_TIMEOUT_MS` sets how long a session waits for
+//! `--auth trust|password|md5|scram-sha-256` with `--user`/`--password`, `--tls-cert PEM`
+//! and `--tls-key PEM` to offer TLS (SSLRequest and direct TLS). `SQLITE_SERVER_LOCK_TIMEOUT_MS` sets how long a session waits for
 //! another session's open transaction (default 10 s) before failing with 55P03.
 
 #[path = "sqlite_server/mod.rs"]
 mod engine;
 
 use pgproto_core::testing::ServerArgs;
-use pgproto_tokio::server::{serve, ServerOptions};
+use pgproto_tokio::server::{serve, ServerOptions, ServerTls};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = ServerArgs::parse(std::env::args().skip(1))?;
-    if args.tls_cert.is_some() {
-        return Err("TLS is not supported by sqlite_server yet".into());
-    }
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
-    let options = ServerOptions::new(args.server_auth(&random)?);
+    let mut options = ServerOptions::new(args.server_auth(&random)?);
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        options = options.with_tls(ServerTls::from_pem(
+            &std::fs::read(cert)?,
+            &std::fs::read(key)?,
+        )?);
+    }
     let mut db = engine::Database::open(args.db.as_deref())?;
     if let Ok(ms) = std::env::var("SQLITE_SERVER_LOCK_TIMEOUT_MS") {
         db = db.with_lock_timeout(std::time::Duration::from_millis(ms.parse()?));
