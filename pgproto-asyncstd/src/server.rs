@@ -44,7 +44,7 @@
 
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -239,7 +239,7 @@ where
     let deadline = Instant::now().checked_add(shared.options.startup_timeout);
     let mut make_handler = Some(make_handler);
     let mut handler: Option<H> = None;
-    let mut session: Option<(i32, Arc<AtomicBool>)> = None;
+    let mut session: Option<i32> = None;
     let result = async {
         loop {
             while let Some(event) = server.poll_event()? {
@@ -272,8 +272,12 @@ where
                         process_id,
                         secret_key,
                     } => {
-                        session =
-                            Some((process_id, shared.cancels.register(process_id, secret_key)));
+                        session = {
+                            shared
+                                .cancels
+                                .register(process_id, secret_key, server.cancel_flag());
+                            Some(process_id)
+                        };
                     }
                     Step::Close => {
                         write_out(&mut stream, &mut server).await?;
@@ -310,7 +314,7 @@ where
     // Whatever the core queued before failing (a FATAL error) still goes out.
     let _ = write_out(&mut stream, &mut server).await;
     let _ = stream.close().await;
-    if let Some((pid, _)) = session {
+    if let Some(pid) = session {
         shared.cancels.unregister(pid);
     }
     result

@@ -175,7 +175,10 @@ where
                     Step::Ready {
                         process_id,
                         secret_key,
-                    } => session = Some((process_id, cancels.register(process_id, secret_key))),
+                    } => {
+                        cancels.register(process_id, secret_key, server.cancel_flag());
+                        session = Some(process_id);
+                    }
                     Step::Close => return write_out(&mut stream, &mut server),
                 }
                 if server.should_flush() {
@@ -207,7 +210,7 @@ where
     })();
     let _ = write_out(&mut stream, &mut server);
     let _ = stream.shutdown(std::net::Shutdown::Both);
-    if let Some((pid, _)) = session {
+    if let Some(pid) = session {
         cancels.unregister(pid);
     }
     result

@@ -62,17 +62,17 @@ pub struct CancelRegistry {
 
 #[cfg(feature = "std")]
 impl CancelRegistry {
-    /// Registers a session's key; the returned flag turns true when it is cancelled.
+    /// Registers a session's key and the flag a matching cancel request raises (the
+    /// session's [`Server::cancel_flag`](crate::server::Server::cancel_flag)).
     pub fn register(
         &self,
         process_id: i32,
         key: Vec<u8>,
-    ) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
         if let Ok(mut s) = self.sessions.lock() {
-            s.insert(process_id, (key, flag.clone()));
+            s.insert(process_id, (key, flag));
         }
-        flag
     }
 
     /// Forgets a session (it ended).

@@ -28,7 +28,7 @@
 //! ```
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -294,7 +294,7 @@ where
     let deadline = tokio::time::Instant::now() + shared.options.startup_timeout;
     let mut make_handler = Some(make_handler);
     let mut handler: Option<H> = None;
-    let mut session: Option<(i32, Arc<AtomicBool>)> = None;
+    let mut session: Option<i32> = None;
     let result = async {
         let stream = &mut stream;
         loop {
@@ -334,8 +334,12 @@ where
                         process_id,
                         secret_key,
                     } => {
-                        session =
-                            Some((process_id, shared.cancels.register(process_id, secret_key)));
+                        session = {
+                            shared
+                                .cancels
+                                .register(process_id, secret_key, server.cancel_flag());
+                            Some(process_id)
+                        };
                     }
                     Step::Close => {
                         write_out(stream, &mut server).await?;
@@ -379,7 +383,7 @@ where
     // Whatever the core queued before failing (a FATAL error) still goes out.
     let _ = write_out(&mut stream, &mut server).await;
     let _ = stream.shutdown().await;
-    if let Some((pid, _)) = session {
+    if let Some(pid) = session {
         shared.cancels.unregister(pid);
     }
     result

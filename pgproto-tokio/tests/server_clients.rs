@@ -3,16 +3,48 @@
 
 use std::process::Command;
 
+use pgproto_core::db_error::{DbError, Severity};
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
+use pgproto_core::sqlstate::SqlState;
 use pgproto_core::testing::fixed_answer;
 use pgproto_tokio::server::{serve_until, Handler, ServerOptions};
 use pgproto_tokio::Error;
 use tokio::sync::watch;
 
+/// The fixed answers, plus a syntax error for `fail please` and a query `sleep` that runs
+/// until cancelled.
 struct Fixed;
 
 impl Handler for Fixed {
     async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
+        match &event {
+            ServerEvent::Query { sql } if sql == "fail please" => {
+                let e = DbError::new(
+                    Severity::Error,
+                    SqlState::SyntaxError,
+                    "syntax error at or near \"fail\"",
+                );
+                server.error(&e)?;
+                return Ok(());
+            }
+            ServerEvent::Query { sql } if sql == "sleep" => {
+                let started = std::time::Instant::now();
+                while !server.take_cancel_request() {
+                    if started.elapsed() > std::time::Duration::from_secs(20) {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                let e = DbError::new(
+                    Severity::Error,
+                    SqlState::QueryCanceled,
+                    "canceling statement due to user request",
+                );
+                server.error(&e)?;
+                return Ok(());
+            }
+            _ => {}
+        }
         Ok(fixed_answer(server, event)?)
     }
 }
@@ -209,5 +241,40 @@ async fn protocol_errors_get_postgres_answers() {
     s.read_to_end(&mut reply).await.unwrap();
     assert!(String::from_utf8_lossy(&reply).contains("unencrypted data after SSL request"));
     server.stop.send(true).unwrap();
+    server.task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_requests_reach_the_session() {
+    let server = start(AuthKind::Trust).await;
+    let (client, connection) =
+        tokio_postgres::connect(&conninfo(server.port, "x"), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let token = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    });
+    let started = std::time::Instant::now();
+    let err = client.simple_query("sleep").await.unwrap_err();
+    canceller.await.unwrap();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::QUERY_CANCELED)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // The session goes on.
+    assert_eq!(
+        client
+            .query_one("select 1", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        1
+    );
+    server.stop.send(true).unwrap();
+    drop(client);
     server.task.await.unwrap().unwrap();
 }

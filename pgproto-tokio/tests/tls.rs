@@ -125,6 +125,31 @@ async fn server_tls_with_psql_and_own_client() {
         assert_eq!(sets[0].rows.len(), 1);
         client.close().await.unwrap();
     }
+    // tokio-postgres over TLS (rustls) with SCRAM-SHA-256-PLUS required.
+    let mut roots = pgproto_tls::rustls::RootCertStore::empty();
+    for cert in pgproto_tls::certificates_from_pem(material.ca_cert_pem.as_bytes()).unwrap() {
+        roots.add(cert).unwrap();
+    }
+    let tls_config = pgproto_tls::rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        pgproto_tls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
+    let (client, connection) = tokio_postgres::connect(
+        &format!("host=localhost port={port} user=carol password=pw sslmode=require channel_binding=require"),
+        connector,
+    )
+    .await
+    .unwrap();
+    let conn = tokio::spawn(connection);
+    let row = client.query_one("select $1::int4", &[&5i32]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 1);
+    drop(client);
+    conn.await.unwrap().unwrap();
+
     // A plain-text client with sslmode=disable still works when TLS is optional.
     let client = Client::connect(&format!(
         "host=127.0.0.1 port={port} user=carol password=pw sslmode=disable"

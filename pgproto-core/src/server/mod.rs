@@ -62,6 +62,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::{Bytes, BytesMut};
 
@@ -273,6 +274,7 @@ pub struct Server {
     /// Whether the output holds something the client is waiting for (flush point).
     flush_pending: bool,
     scram_first_done: bool,
+    cancel: Arc<AtomicBool>,
 }
 
 impl core::fmt::Debug for Server {
@@ -310,6 +312,7 @@ impl Server {
             poisoned: None,
             flush_pending: false,
             scram_first_done: false,
+            cancel: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -1524,6 +1527,20 @@ impl Server {
     /// A portal.
     pub fn portal(&self, name: &str) -> Option<&Portal> {
         self.portals.get(name)
+    }
+
+    /// The flag a CancelRequest for this session raises. Adapters register it (with the
+    /// session's key) where cancel requests are routed; the application checks
+    /// [`Server::take_cancel_request`] while answering a long query.
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    /// Whether a cancel request arrived since the last call (and clears it). An
+    /// application that honours it answers the current query with SQLSTATE 57014
+    /// `canceling statement due to user request`, as PostgreSQL does.
+    pub fn take_cancel_request(&self) -> bool {
+        self.cancel.swap(false, Ordering::AcqRel)
     }
 
     /// Whether the application owes an answer to a message.
