@@ -48,6 +48,8 @@ struct Info {
     parameters: Vec<(String, String)>,
     /// The status byte of the last ReadyForQuery, updated by the connection task.
     status: Arc<AtomicU8>,
+    /// Where the connection went (for cancel requests).
+    address: (String, u16),
 }
 
 /// An async connection to PostgreSQL. Cheap to share by reference across tasks: every
@@ -98,7 +100,13 @@ impl Client {
                 stream.set_nodelay(true)?;
                 Box::new(stream)
             };
-            Self::start(stream, Core::new(config, &nonce), tls).await
+            Self::start(
+                stream,
+                Core::new(config, &nonce),
+                tls,
+                (host.to_string(), port),
+            )
+            .await
         };
         match info.connect_timeout_secs.filter(|s| *s > 0) {
             Some(secs) => tokio::time::timeout(std::time::Duration::from_secs(secs), connect)
@@ -133,7 +141,12 @@ impl Client {
         Ok(Box::new(stream))
     }
 
-    async fn start(mut stream: Box<dyn Stream>, mut core: Core, tls: Tls) -> Result<Self, Error> {
+    async fn start(
+        mut stream: Box<dyn Stream>,
+        mut core: Core,
+        tls: Tls,
+        address: (String, u16),
+    ) -> Result<Self, Error> {
         let mut buf = vec![0u8; 64 * 1024];
         if core.phase() == pgproto_core::client::Phase::TlsHandshake {
             // sslnegotiation=direct: TLS before anything else.
@@ -170,6 +183,7 @@ impl Client {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             status: Arc::new(AtomicU8::new(core.transaction_status().byte())),
+            address,
         };
         let (commands, rx) = mpsc::unbounded_channel();
         let (notify_tx, notify_rx) = mpsc::unbounded_channel();
@@ -365,6 +379,68 @@ impl Client {
     /// The next notification (LISTEN/NOTIFY); `None` once the connection is closed.
     pub async fn notification(&self) -> Option<Notification> {
         self.notifications.lock().await.recv().await
+    }
+
+    /// Asks the server to cancel the query running on this connection (a CancelRequest
+    /// on a new connection to the same host). The cancelled query fails with SQLSTATE
+    /// 57014.
+    pub async fn cancel_query(&self) -> Result<(), Error> {
+        let token = self
+            .info
+            .cancel_token
+            .clone()
+            .ok_or(Error::Unsupported("the server sent no cancel key"))?;
+        let (host, port) = &self.info.address;
+        let mut buf = bytes::BytesMut::new();
+        token.encode(&mut buf).map_err(pgproto_core::Error::from)?;
+        let mut stream: Box<dyn Stream> = if host.starts_with('/') {
+            Box::new(UnixStream::connect(format!("{host}/.s.PGSQL.{port}")).await?)
+        } else {
+            Box::new(TcpStream::connect((host.as_str(), *port)).await?)
+        };
+        stream.write_all(&buf).await?;
+        // The server closes the connection without answering.
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+        Ok(())
+    }
+
+    /// Calls a function by OID with the function-call sub-protocol; returns its result
+    /// (`None` for NULL) in `result_format`.
+    pub async fn function_call(
+        &self,
+        function_oid: Oid,
+        args: &[Option<&[u8]>],
+        arg_format: Format,
+        result_format: Format,
+    ) -> Result<Option<bytes::Bytes>, Error> {
+        let args: Vec<Option<Vec<u8>>> = args.iter().map(|a| a.map(<[u8]>::to_vec)).collect();
+        let mut rx = self
+            .submit(Box::new(move |core| {
+                let values: Vec<Option<&[u8]>> = args.iter().map(|a| a.as_deref()).collect();
+                let id = core.function_call(&pgproto_core::message::FunctionCall {
+                    function_oid,
+                    arg_formats: List::new(&[arg_format]),
+                    args: List::new(&values),
+                    result_format,
+                })?;
+                Ok((id, id))
+            }))
+            .await?;
+        let mut result = None;
+        loop {
+            match rx.recv().await {
+                Some(Delivery::Response(Response::FunctionResult(v), _)) => result = Some(v),
+                Some(Delivery::Response(Response::Error(e), _)) | Some(Delivery::Failed(e)) => {
+                    return Err(Error::Db(e))
+                }
+                Some(Delivery::Response(_, true)) => {
+                    return result.ok_or(Error::Unsupported("no function result"))
+                }
+                Some(Delivery::Response(_, false)) => {}
+                None => return Err(Error::ConnectionClosed),
+            }
+        }
     }
 
     /// The key for cancelling this connection's running query.

@@ -95,6 +95,31 @@ async fn run(version: PgVersion) {
         .unwrap();
     assert_eq!(n, 2);
 
+    // Cancelling pg_sleep.
+    let started = std::time::Instant::now();
+    let (slept, cancelled) = tokio::join!(client.simple_query("select pg_sleep(30)"), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        client.cancel_query().await
+    });
+    cancelled.unwrap();
+    assert_eq!(
+        slept.unwrap_err().as_db_error().unwrap().code,
+        SqlState::QueryCanceled
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    // The function-call sub-protocol: int4pl (OID 177) adds two int4s.
+    let sum = client
+        .function_call(
+            177,
+            &[Some(&2i32.to_be_bytes()), Some(&40i32.to_be_bytes())],
+            pgproto_core::message::Format::Binary,
+            pgproto_core::message::Format::Binary,
+        )
+        .await
+        .unwrap();
+    assert_eq!(sum.as_deref(), Some(&42i32.to_be_bytes()[..]));
+
     client.simple_query("listen ch").await.unwrap();
     client.simple_query("notify ch, 'hello'").await.unwrap();
     let n = client.notification().await.unwrap();
