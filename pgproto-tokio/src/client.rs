@@ -7,8 +7,9 @@ use std::sync::Arc;
 use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    Client as Core, ConnInfo, EncodedParams, Event, Notification, RequestId, Response,
-    ResultCollector, ResultSet, Router, Row, SslMode, Statement,
+    transaction_statements, Client as Core, ConnInfo, EncodedParams, Event, Notification,
+    RequestId, Response, ResultCollector, ResultSet, Router, Row, SslMode, Statement,
+    TransactionOptions, TransactionStatements,
 };
 use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
 use pgproto_core::types::ToSql;
@@ -31,7 +32,14 @@ enum Delivery {
     Failed(Box<pgproto_core::db_error::DbError>),
 }
 
-type Waiter = mpsc::UnboundedSender<Delivery>;
+type Waiter = mpsc::Sender<Delivery>;
+
+/// How many responses may wait for a slow reader before the connection stops reading
+/// the socket (backpressure: a huge result or COPY runs in bounded memory).
+const WAITER_CAPACITY: usize = 256;
+
+/// How many bytes of COPY data may wait to be written before `CopyIn::send` waits.
+const COPY_BUFFER: usize = 1 << 20;
 
 enum Command {
     Submit {
@@ -39,6 +47,17 @@ enum Command {
         responses: Waiter,
         accepted: oneshot::Sender<Result<(), Error>>,
     },
+    /// COPY FROM STDIN data (or its end); acknowledged once buffered output is small.
+    Copy {
+        action: CopyAction,
+        ack: oneshot::Sender<Result<(), Error>>,
+    },
+}
+
+enum CopyAction {
+    Data(bytes::Bytes),
+    Done,
+    Fail(String),
 }
 
 /// Connection state visible to the handle.
@@ -198,8 +217,8 @@ impl Client {
     }
 
     /// Submits commands and returns the receiver of their responses, in order.
-    async fn submit(&self, build: Submit) -> Result<mpsc::UnboundedReceiver<Delivery>, Error> {
-        let (responses, rx) = mpsc::unbounded_channel();
+    async fn submit(&self, build: Submit) -> Result<mpsc::Receiver<Delivery>, Error> {
+        let (responses, rx) = mpsc::channel(WAITER_CAPACITY);
         let (accepted, ack) = oneshot::channel();
         self.commands
             .send(Command::Submit {
@@ -376,6 +395,96 @@ impl Client {
         Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default())
     }
 
+    /// Runs `sql` with typed parameters and returns its rows as a stream: rows are
+    /// handed over as they arrive, and a slow reader makes the connection stop reading
+    /// the socket, so a result of any size runs in bounded memory.
+    pub async fn query_stream(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<RowStream, Error> {
+        let params = encode(params, &[])?;
+        let sql = sql.to_string();
+        let rx = self
+            .submit(Box::new(move |core| core.query_encoded(&sql, &params)))
+            .await?;
+        Ok(RowStream {
+            rx,
+            columns: None,
+            error: None,
+            done: false,
+        })
+    }
+
+    /// Starts `COPY ... FROM STDIN`: send data with [`CopyIn::send`], then
+    /// [`CopyIn::finish`] (or [`CopyIn::abort`]). Sending waits while more than 1 MiB is
+    /// waiting to be written, so any amount streams in bounded memory.
+    pub async fn copy_in(&self, sql: &str) -> Result<CopyIn<'_>, Error> {
+        let sql = sql.to_string();
+        let mut rx = self
+            .submit(Box::new(move |core| {
+                let id = core.query(&sql)?;
+                Ok((id, id))
+            }))
+            .await?;
+        loop {
+            match rx.recv().await {
+                Some(Delivery::Response(Response::CopyIn(_), _)) => break,
+                Some(Delivery::Response(Response::Error(e), _)) | Some(Delivery::Failed(e)) => {
+                    drain(&mut rx).await;
+                    return Err(Error::Db(e));
+                }
+                Some(Delivery::Response(_, true)) | None => {
+                    return Err(Error::Unsupported(
+                        "the statement did not start COPY FROM STDIN",
+                    ))
+                }
+                Some(Delivery::Response(..)) => {}
+            }
+        }
+        Ok(CopyIn { client: self, rx })
+    }
+
+    async fn copy_command(&self, action: CopyAction) -> Result<(), Error> {
+        let (ack, done) = oneshot::channel();
+        self.commands
+            .send(Command::Copy { action, ack })
+            .map_err(|_| Error::ConnectionClosed)?;
+        done.await.map_err(|_| Error::ConnectionClosed)?
+    }
+
+    /// Runs `COPY ... TO STDOUT` and returns its data as a stream of chunks (one row per
+    /// chunk, as PostgreSQL sends them), in bounded memory.
+    pub async fn copy_out(&self, sql: &str) -> Result<CopyOut, Error> {
+        let sql = sql.to_string();
+        let mut rx = self
+            .submit(Box::new(move |core| {
+                let id = core.query(&sql)?;
+                Ok((id, id))
+            }))
+            .await?;
+        loop {
+            match rx.recv().await {
+                Some(Delivery::Response(Response::CopyOut(_), _)) => break,
+                Some(Delivery::Response(Response::Error(e), _)) | Some(Delivery::Failed(e)) => {
+                    drain(&mut rx).await;
+                    return Err(Error::Db(e));
+                }
+                Some(Delivery::Response(_, true)) | None => {
+                    return Err(Error::Unsupported(
+                        "the statement did not start COPY TO STDOUT",
+                    ))
+                }
+                Some(Delivery::Response(..)) => {}
+            }
+        }
+        Ok(CopyOut {
+            rx,
+            rows: None,
+            done: false,
+        })
+    }
+
     /// The next notification (LISTEN/NOTIFY); `None` once the connection is closed.
     pub async fn notification(&self) -> Option<Notification> {
         self.notifications.lock().await.recv().await
@@ -475,6 +584,291 @@ impl Client {
     }
 }
 
+/// A transaction (or, nested, a savepoint) on a [`Client`]. Queries go through it (it
+/// dereferences to the client). Dropping it without [`Transaction::commit`] rolls it
+/// back before the connection's next use.
+#[derive(Debug)]
+pub struct Transaction<'a> {
+    client: &'a Client,
+    depth: u32,
+    statements: TransactionStatements,
+    done: bool,
+}
+
+impl Client {
+    /// Starts a transaction.
+    pub async fn transaction(&self) -> Result<Transaction<'_>, Error> {
+        self.build_transaction(TransactionOptions::default()).await
+    }
+
+    /// Starts a transaction with an isolation level, read-only or deferrable mode.
+    pub async fn build_transaction(
+        &self,
+        options: TransactionOptions,
+    ) -> Result<Transaction<'_>, Error> {
+        Transaction::begin(self, 0, &options).await
+    }
+}
+
+impl<'a> Transaction<'a> {
+    async fn begin(
+        client: &'a Client,
+        depth: u32,
+        options: &TransactionOptions,
+    ) -> Result<Self, Error> {
+        let statements = transaction_statements(depth, options);
+        client.simple_query(&statements.begin).await?;
+        Ok(Self {
+            client,
+            depth,
+            statements,
+            done: false,
+        })
+    }
+
+    /// A nested transaction: a savepoint inside this one.
+    pub async fn transaction(&self) -> Result<Transaction<'a>, Error> {
+        Transaction::begin(self.client, self.depth + 1, &TransactionOptions::default()).await
+    }
+
+    /// Commits (releases the savepoint).
+    pub async fn commit(mut self) -> Result<(), Error> {
+        self.done = true;
+        self.client
+            .simple_query(&self.statements.commit)
+            .await
+            .map(drop)
+    }
+
+    /// Rolls back (to the savepoint).
+    pub async fn rollback(mut self) -> Result<(), Error> {
+        self.done = true;
+        self.client
+            .simple_query(&self.statements.rollback)
+            .await
+            .map(drop)
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Queued now, so it runs before whatever the connection does next.
+            let sql = self.statements.rollback.clone();
+            let (responses, _rx) = mpsc::channel(WAITER_CAPACITY);
+            let (accepted, _ack) = oneshot::channel();
+            let _ = self.client.commands.send(Command::Submit {
+                build: Box::new(move |core| {
+                    let id = core.query(&sql)?;
+                    Ok((id, id))
+                }),
+                responses,
+                accepted,
+            });
+        }
+    }
+}
+
+/// Reads an operation's remaining responses (after an early error).
+async fn drain(rx: &mut mpsc::Receiver<Delivery>) {
+    while let Some(d) = rx.recv().await {
+        if matches!(d, Delivery::Response(_, true) | Delivery::Failed(_)) {
+            return;
+        }
+    }
+}
+
+/// Rows of [`Client::query_stream`], as they arrive.
+#[derive(Debug)]
+pub struct RowStream {
+    rx: mpsc::Receiver<Delivery>,
+    columns: Option<Arc<[pgproto_core::column::Column]>>,
+    error: Option<Box<pgproto_core::db_error::DbError>>,
+    done: bool,
+}
+
+impl RowStream {
+    /// The next row; `None` at the end. An error ends the stream.
+    pub async fn next(&mut self) -> Option<Result<Row, Error>> {
+        std::future::poll_fn(|cx| self.poll_row(cx)).await
+    }
+
+    fn poll_row(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Row, Error>>> {
+        use std::task::Poll;
+        loop {
+            if self.done {
+                return Poll::Ready(self.error.take().map(|e| Err(Error::Db(e))));
+            }
+            let delivery = match self.rx.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(d) => d,
+            };
+            match delivery {
+                None => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(Error::ConnectionClosed)));
+                }
+                Some(Delivery::Failed(e)) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(Error::Db(e))));
+                }
+                Some(Delivery::Response(response, last)) => {
+                    self.done = last;
+                    match response {
+                        Response::RowDescription(d) => {
+                            self.columns = Some(pgproto_core::column::Column::from_description(&d));
+                        }
+                        Response::DataRow(body) => {
+                            let columns = self.columns.clone().unwrap_or_else(|| Vec::new().into());
+                            return Poll::Ready(Some(Ok(Row::new(columns, body))));
+                        }
+                        Response::Error(e) if self.error.is_none() => self.error = Some(e),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl futures_core::Stream for RowStream {
+    type Item = Result<Row, Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().poll_row(cx)
+    }
+}
+
+/// An open `COPY FROM STDIN` ([`Client::copy_in`]).
+#[derive(Debug)]
+pub struct CopyIn<'a> {
+    client: &'a Client,
+    rx: mpsc::Receiver<Delivery>,
+}
+
+impl CopyIn<'_> {
+    /// Sends a chunk of COPY data (any split; rows may span chunks).
+    pub async fn send(&mut self, data: impl Into<bytes::Bytes>) -> Result<(), Error> {
+        self.client
+            .copy_command(CopyAction::Data(data.into()))
+            .await
+    }
+
+    /// Ends the COPY; returns the number of rows copied.
+    pub async fn finish(mut self) -> Result<u64, Error> {
+        self.client.copy_command(CopyAction::Done).await?;
+        let mut rows = 0;
+        let mut error = None;
+        loop {
+            match self.rx.recv().await {
+                Some(Delivery::Response(Response::CommandComplete(tag), last)) => {
+                    rows = tag.rows().unwrap_or(0);
+                    if last {
+                        break;
+                    }
+                }
+                Some(Delivery::Response(Response::Error(e), last)) => {
+                    error = Some(e);
+                    if last {
+                        break;
+                    }
+                }
+                Some(Delivery::Response(_, true)) => break,
+                Some(Delivery::Response(_, false)) => {}
+                Some(Delivery::Failed(e)) => return Err(Error::Db(e)),
+                None => return Err(Error::ConnectionClosed),
+            }
+        }
+        match error {
+            Some(e) => Err(Error::Db(e)),
+            None => Ok(rows),
+        }
+    }
+
+    /// Aborts the COPY (CopyFail): the server rolls the statement back and reports
+    /// `message` in its error, which is returned here (SQLSTATE 57014).
+    pub async fn abort(
+        mut self,
+        message: &str,
+    ) -> Result<Box<pgproto_core::db_error::DbError>, Error> {
+        self.client
+            .copy_command(CopyAction::Fail(message.to_string()))
+            .await?;
+        let mut error = None;
+        loop {
+            match self.rx.recv().await {
+                Some(Delivery::Response(Response::Error(e), last)) => {
+                    error = Some(e);
+                    if last {
+                        break;
+                    }
+                }
+                Some(Delivery::Response(_, true)) => break,
+                Some(Delivery::Response(_, false)) => {}
+                Some(Delivery::Failed(e)) => return Err(Error::Db(e)),
+                None => return Err(Error::ConnectionClosed),
+            }
+        }
+        error.ok_or(Error::Unsupported("the server accepted an aborted COPY"))
+    }
+}
+
+/// The data of a `COPY TO STDOUT` ([`Client::copy_out`]).
+#[derive(Debug)]
+pub struct CopyOut {
+    rx: mpsc::Receiver<Delivery>,
+    rows: Option<u64>,
+    done: bool,
+}
+
+impl CopyOut {
+    /// The next chunk; `None` at the end (then [`CopyOut::rows`] is known).
+    pub async fn next(&mut self) -> Option<Result<bytes::Bytes, Error>> {
+        while !self.done {
+            match self.rx.recv().await {
+                Some(Delivery::Response(Response::CopyData(d), _)) => return Some(Ok(d)),
+                Some(Delivery::Response(Response::CommandComplete(tag), last)) => {
+                    self.rows = tag.rows();
+                    self.done = last;
+                }
+                Some(Delivery::Response(Response::Error(e), _)) => {
+                    drain(&mut self.rx).await;
+                    self.done = true;
+                    return Some(Err(Error::Db(e)));
+                }
+                Some(Delivery::Response(_, last)) => self.done = last,
+                Some(Delivery::Failed(e)) => {
+                    self.done = true;
+                    return Some(Err(Error::Db(e)));
+                }
+                None => {
+                    self.done = true;
+                    return Some(Err(Error::ConnectionClosed));
+                }
+            }
+        }
+        None
+    }
+
+    /// The number of rows copied, once the stream ended.
+    pub fn rows(&self) -> Option<u64> {
+        self.rows
+    }
+}
+
 fn encode(params: &[&(dyn ToSql + Sync)], types: &[Oid]) -> Result<EncodedParams, Error> {
     let params: Vec<&dyn ToSql> = params.iter().map(|p| *p as &dyn ToSql).collect();
     Ok(EncodedParams::encode(&params, types)?)
@@ -506,6 +900,7 @@ async fn run(
     // Bytes being written; reading goes on meanwhile, so a pipeline larger than the
     // socket buffers cannot deadlock with the server.
     let mut pending = bytes::Bytes::new();
+    let mut copy_acks: Vec<oneshot::Sender<Result<(), Error>>> = Vec::new();
     loop {
         // Route every event the buffered input produces.
         loop {
@@ -518,9 +913,14 @@ async fn run(
                     if let Response::ReadyForQuery(s) = &response {
                         status.store(s.byte(), Ordering::Release);
                     }
-                    routes.dispatch(request, complete, |waiter, done| {
-                        let _ = waiter.send(Delivery::Response(response, done));
-                    });
+                    if let Some((waiter, done)) = routes.lookup(request, complete) {
+                        // A full channel makes the task wait: no more socket reads until
+                        // the caller catches up.
+                        let _ = waiter.send(Delivery::Response(response, done)).await;
+                        if done {
+                            routes.finish(request);
+                        }
+                    }
                 }
                 Ok(Some(Event::Notification(n))) => {
                     let _ = notifications.send(n);
@@ -536,6 +936,12 @@ async fn run(
         if pending.is_empty() {
             if let Some(bytes) = core.poll_transmit() {
                 pending = bytes;
+            }
+        }
+        // Release COPY writers once the data waiting to be written is small again.
+        if pending.len() + core.pending_output_len() < COPY_BUFFER {
+            for ack in copy_acks.drain(..) {
+                let _ = ack.send(Ok(()));
             }
         }
         if !commands_open && routes.is_empty() && pending.is_empty() {
@@ -576,6 +982,19 @@ async fn run(
                         }
                     }
                 }
+                Some(Command::Copy { action, ack }) => {
+                    let result = match action {
+                        CopyAction::Data(data) => core.copy_data(&data),
+                        CopyAction::Done => core.copy_done(),
+                        CopyAction::Fail(message) => core.copy_fail(&message),
+                    };
+                    match result {
+                        Ok(()) => copy_acks.push(ack),
+                        Err(e) => {
+                            let _ = ack.send(Err(e.into()));
+                        }
+                    }
+                }
                 None => commands_open = false,
             },
             read = reader.read(&mut buf) => match read {
@@ -605,6 +1024,6 @@ fn fail_all(routes: &mut Router<Waiter>, error: &pgproto_core::Error) {
                 other.to_string(),
             )),
         };
-        let _ = waiter.send(Delivery::Failed(db));
+        let _ = waiter.try_send(Delivery::Failed(db));
     }
 }

@@ -63,6 +63,7 @@ mod response;
 mod result;
 mod router;
 mod statement;
+mod transaction;
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
@@ -81,6 +82,9 @@ pub use response::{
 pub use result::{ColumnIndex, ResultCollector, ResultSet, Row};
 pub use router::Router;
 pub use statement::{result_format, EncodedParams, Statement};
+pub use transaction::{
+    transaction_statements, IsolationLevel, TransactionOptions, TransactionStatements,
+};
 
 use crate::auth::scram::{ChannelBinding, ScramClient};
 use crate::auth::{md5, AuthError};
@@ -1041,6 +1045,11 @@ impl Client {
     /// Whether bytes are waiting in [`Client::poll_transmit`].
     pub fn has_pending_output(&self) -> bool {
         !self.out.is_empty()
+    }
+
+    /// How many bytes wait in [`Client::poll_transmit`] (for backpressure).
+    pub fn pending_output_len(&self) -> usize {
+        self.out.len()
     }
 
     /// Number of requests waiting for responses.

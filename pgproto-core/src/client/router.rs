@@ -73,6 +73,27 @@ impl<T> Router<T> {
         true
     }
 
+    /// The waiter of `request` and whether this response ends its operation, without
+    /// removing it (for deliveries that must wait, e.g. on a bounded channel); call
+    /// [`Router::finish`] after delivering a response that ends the operation.
+    pub fn lookup(&self, request: RequestId, complete: bool) -> Option<(&T, bool)> {
+        self.routes
+            .iter()
+            .find(|(first, last, _)| *first <= request && request <= *last)
+            .map(|(_, last, w)| (w, complete && *last == request))
+    }
+
+    /// Removes the waiter whose operation `request` ended.
+    pub fn finish(&mut self, request: RequestId) {
+        if let Some(i) = self
+            .routes
+            .iter()
+            .position(|(first, last, _)| *first <= request && request <= *last)
+        {
+            self.routes.remove(i);
+        }
+    }
+
     /// Whether no waiter is registered.
     pub fn is_empty(&self) -> bool {
         self.routes.is_empty()

@@ -1,0 +1,139 @@
+//! Driver-level features of the tokio client against PostgreSQL 15 and 18: COPY in and
+//! out, streaming results in bounded memory, transactions with savepoints.
+
+use pgproto_core::sqlstate::SqlState;
+use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+use pgproto_tokio::{Client, IsolationLevel, TransactionOptions};
+
+fn vm_hwm_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+async fn run(version: PgVersion) {
+    let pg = PgCluster::builder().version(version).auth(HbaMethod::Trust).start().unwrap();
+    let info = format!("{} sslmode=disable", pg.connection_string(pg.superuser(), None));
+    let client = Client::connect(&info).await.unwrap();
+    client
+        .simple_query("create table items (id int8 primary key, name text, price numeric)")
+        .await
+        .unwrap();
+
+    // COPY FROM STDIN, text format, 100,000 rows sent in uneven chunks.
+    let mut copy = client.copy_in("copy items from stdin").await.unwrap();
+    let mut chunk = String::new();
+    for i in 1..=100_000u64 {
+        chunk.push_str(&format!("{i}\titem {i}\t{}.{:02}\n", i % 1000, i % 100));
+        if chunk.len() > 7_000 {
+            copy.send(std::mem::take(&mut chunk)).await.unwrap();
+        }
+    }
+    copy.send(chunk).await.unwrap();
+    assert_eq!(copy.finish().await.unwrap(), 100_000);
+    let sum = client.query_one("select sum(id)::int8 from items", &[]).await.unwrap();
+    assert_eq!(sum.get::<i64, _>(0usize).unwrap(), 100_000 * 100_001 / 2);
+
+    // CSV in, then an aborted COPY leaves no rows.
+    let mut copy = client.copy_in("copy items from stdin (format csv)").await.unwrap();
+    copy.send("200001,\"a, b\",1.5\n200002,\"quote \"\" here\",2\n").await.unwrap();
+    assert_eq!(copy.finish().await.unwrap(), 2);
+    let mut copy = client.copy_in("copy items from stdin").await.unwrap();
+    copy.send("300001\tx\t1\n300002\ty\t2\n").await.unwrap();
+    let err = copy.abort("changed my mind").await.unwrap();
+    assert_eq!(err.code, SqlState::QueryCanceled);
+    assert!(err.message.contains("changed my mind"), "{}", err.message);
+    let n = client.query_one("select count(*) from items where id > 300000", &[]).await.unwrap();
+    assert_eq!(n.get::<i64, _>(0usize).unwrap(), 0);
+    // A COPY with bad data fails with the server's error.
+    let mut copy = client.copy_in("copy items from stdin").await.unwrap();
+    copy.send("not-a-number\tx\t1\n").await.unwrap();
+    let err = copy.finish().await.unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().code, SqlState::InvalidTextRepresentation);
+
+    // COPY TO STDOUT: every row comes back, checksum matches.
+    let mut out = client.copy_out("copy (select id from items order by id) to stdout").await.unwrap();
+    let (mut rows, mut sum) = (0u64, 0u64);
+    while let Some(chunk) = out.next().await {
+        let chunk = chunk.unwrap();
+        for line in std::str::from_utf8(&chunk).unwrap().lines() {
+            rows += 1;
+            sum += line.parse::<u64>().unwrap();
+        }
+    }
+    assert_eq!(rows, 100_002);
+    assert_eq!(out.rows(), Some(100_002));
+    assert_eq!(sum, 100_000 * 100_001 / 2 + 200_001 + 200_002);
+
+    // Streaming a big result in bounded memory: 2,000,000 rows of ~40 bytes.
+    let before = vm_hwm_kib();
+    let mut stream = client
+        .query_stream("select g, repeat('x', 32) from generate_series(1, 2000000) g", &[])
+        .await
+        .unwrap();
+    let mut count = 0u64;
+    while let Some(row) = stream.next().await {
+        let row = row.unwrap();
+        count += 1;
+        assert_eq!(row.get::<i32, _>(0usize).unwrap() as u64, count);
+    }
+    assert_eq!(count, 2_000_000);
+    let grown = vm_hwm_kib().saturating_sub(before);
+    // Buffering it all would take well over 100 MB; streaming stays far below.
+    assert!(grown < 40 * 1024, "peak memory grew by {grown} KiB while streaming");
+
+    // Transactions: commit, rollback, rollback on drop, savepoints, options.
+    client.execute("create table t (v int4)", &[]).await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    tx.execute("insert into t values (1)", &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    tx.execute("insert into t values (2)", &[]).await.unwrap();
+    tx.rollback().await.unwrap();
+    {
+        let tx = client.transaction().await.unwrap();
+        tx.execute("insert into t values (3)", &[]).await.unwrap();
+        // Dropped without commit.
+    }
+    let tx = client.transaction().await.unwrap();
+    tx.execute("insert into t values (4)", &[]).await.unwrap();
+    let inner = tx.transaction().await.unwrap();
+    inner.execute("insert into t values (5)", &[]).await.unwrap();
+    inner.rollback().await.unwrap();
+    let inner = tx.transaction().await.unwrap();
+    inner.execute("insert into t values (6)", &[]).await.unwrap();
+    inner.commit().await.unwrap();
+    tx.commit().await.unwrap();
+    let rows = client.query("select v from t order by v", &[]).await.unwrap();
+    let values: Vec<i32> = rows.iter().map(|r| r.get(0usize).unwrap()).collect();
+    assert_eq!(values, [1, 4, 6]);
+    assert_eq!(client.transaction_status(), pgproto_core::message::TransactionStatus::Idle);
+
+    let ro = client
+        .build_transaction(TransactionOptions {
+            isolation: Some(IsolationLevel::Serializable),
+            read_only: Some(true),
+            deferrable: None,
+        })
+        .await
+        .unwrap();
+    let level = ro.query_one("show transaction_isolation", &[]).await.unwrap();
+    assert_eq!(level.get::<String, _>(0usize).unwrap(), "serializable");
+    let err = ro.execute("insert into t values (7)", &[]).await.unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().code, SqlState::ReadOnlySqlTransaction);
+    ro.rollback().await.unwrap();
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn pg15() {
+    run(PgVersion::V15).await;
+}
+
+#[tokio::test]
+async fn pg18() {
+    run(PgVersion::V18).await;
+}
