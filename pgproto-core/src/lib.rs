@@ -57,6 +57,7 @@ pub mod auth;
 pub mod cancel;
 pub mod client;
 pub mod column;
+pub mod copy;
 pub mod db_error;
 pub mod error;
 pub mod message;

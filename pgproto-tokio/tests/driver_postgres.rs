@@ -15,8 +15,15 @@ fn vm_hwm_kib() -> u64 {
 }
 
 async fn run(version: PgVersion) {
-    let pg = PgCluster::builder().version(version).auth(HbaMethod::Trust).start().unwrap();
-    let info = format!("{} sslmode=disable", pg.connection_string(pg.superuser(), None));
+    let pg = PgCluster::builder()
+        .version(version)
+        .auth(HbaMethod::Trust)
+        .start()
+        .unwrap();
+    let info = format!(
+        "{} sslmode=disable",
+        pg.connection_string(pg.superuser(), None)
+    );
     let client = Client::connect(&info).await.unwrap();
     client
         .simple_query("create table items (id int8 primary key, name text, price numeric)")
@@ -34,28 +41,45 @@ async fn run(version: PgVersion) {
     }
     copy.send(chunk).await.unwrap();
     assert_eq!(copy.finish().await.unwrap(), 100_000);
-    let sum = client.query_one("select sum(id)::int8 from items", &[]).await.unwrap();
+    let sum = client
+        .query_one("select sum(id)::int8 from items", &[])
+        .await
+        .unwrap();
     assert_eq!(sum.get::<i64, _>(0usize).unwrap(), 100_000 * 100_001 / 2);
 
     // CSV in, then an aborted COPY leaves no rows.
-    let mut copy = client.copy_in("copy items from stdin (format csv)").await.unwrap();
-    copy.send("200001,\"a, b\",1.5\n200002,\"quote \"\" here\",2\n").await.unwrap();
+    let mut copy = client
+        .copy_in("copy items from stdin (format csv)")
+        .await
+        .unwrap();
+    copy.send("200001,\"a, b\",1.5\n200002,\"quote \"\" here\",2\n")
+        .await
+        .unwrap();
     assert_eq!(copy.finish().await.unwrap(), 2);
     let mut copy = client.copy_in("copy items from stdin").await.unwrap();
     copy.send("300001\tx\t1\n300002\ty\t2\n").await.unwrap();
     let err = copy.abort("changed my mind").await.unwrap();
     assert_eq!(err.code, SqlState::QueryCanceled);
     assert!(err.message.contains("changed my mind"), "{}", err.message);
-    let n = client.query_one("select count(*) from items where id > 300000", &[]).await.unwrap();
+    let n = client
+        .query_one("select count(*) from items where id > 300000", &[])
+        .await
+        .unwrap();
     assert_eq!(n.get::<i64, _>(0usize).unwrap(), 0);
     // A COPY with bad data fails with the server's error.
     let mut copy = client.copy_in("copy items from stdin").await.unwrap();
     copy.send("not-a-number\tx\t1\n").await.unwrap();
     let err = copy.finish().await.unwrap_err();
-    assert_eq!(err.as_db_error().unwrap().code, SqlState::InvalidTextRepresentation);
+    assert_eq!(
+        err.as_db_error().unwrap().code,
+        SqlState::InvalidTextRepresentation
+    );
 
     // COPY TO STDOUT: every row comes back, checksum matches.
-    let mut out = client.copy_out("copy (select id from items order by id) to stdout").await.unwrap();
+    let mut out = client
+        .copy_out("copy (select id from items order by id) to stdout")
+        .await
+        .unwrap();
     let (mut rows, mut sum) = (0u64, 0u64);
     while let Some(chunk) = out.next().await {
         let chunk = chunk.unwrap();
@@ -71,7 +95,10 @@ async fn run(version: PgVersion) {
     // Streaming a big result in bounded memory: 2,000,000 rows of ~40 bytes.
     let before = vm_hwm_kib();
     let mut stream = client
-        .query_stream("select g, repeat('x', 32) from generate_series(1, 2000000) g", &[])
+        .query_stream(
+            "select g, repeat('x', 32) from generate_series(1, 2000000) g",
+            &[],
+        )
         .await
         .unwrap();
     let mut count = 0u64;
@@ -83,10 +110,16 @@ async fn run(version: PgVersion) {
     assert_eq!(count, 2_000_000);
     let grown = vm_hwm_kib().saturating_sub(before);
     // Buffering it all would take well over 100 MB; streaming stays far below.
-    assert!(grown < 40 * 1024, "peak memory grew by {grown} KiB while streaming");
+    assert!(
+        grown < 40 * 1024,
+        "peak memory grew by {grown} KiB while streaming"
+    );
 
     // Transactions: commit, rollback, rollback on drop, savepoints, options.
-    client.execute("create table t (v int4)", &[]).await.unwrap();
+    client
+        .execute("create table t (v int4)", &[])
+        .await
+        .unwrap();
     let tx = client.transaction().await.unwrap();
     tx.execute("insert into t values (1)", &[]).await.unwrap();
     tx.commit().await.unwrap();
@@ -101,16 +134,28 @@ async fn run(version: PgVersion) {
     let tx = client.transaction().await.unwrap();
     tx.execute("insert into t values (4)", &[]).await.unwrap();
     let inner = tx.transaction().await.unwrap();
-    inner.execute("insert into t values (5)", &[]).await.unwrap();
+    inner
+        .execute("insert into t values (5)", &[])
+        .await
+        .unwrap();
     inner.rollback().await.unwrap();
     let inner = tx.transaction().await.unwrap();
-    inner.execute("insert into t values (6)", &[]).await.unwrap();
+    inner
+        .execute("insert into t values (6)", &[])
+        .await
+        .unwrap();
     inner.commit().await.unwrap();
     tx.commit().await.unwrap();
-    let rows = client.query("select v from t order by v", &[]).await.unwrap();
+    let rows = client
+        .query("select v from t order by v", &[])
+        .await
+        .unwrap();
     let values: Vec<i32> = rows.iter().map(|r| r.get(0usize).unwrap()).collect();
     assert_eq!(values, [1, 4, 6]);
-    assert_eq!(client.transaction_status(), pgproto_core::message::TransactionStatus::Idle);
+    assert_eq!(
+        client.transaction_status(),
+        pgproto_core::message::TransactionStatus::Idle
+    );
 
     let ro = client
         .build_transaction(TransactionOptions {
@@ -120,10 +165,19 @@ async fn run(version: PgVersion) {
         })
         .await
         .unwrap();
-    let level = ro.query_one("show transaction_isolation", &[]).await.unwrap();
+    let level = ro
+        .query_one("show transaction_isolation", &[])
+        .await
+        .unwrap();
     assert_eq!(level.get::<String, _>(0usize).unwrap(), "serializable");
-    let err = ro.execute("insert into t values (7)", &[]).await.unwrap_err();
-    assert_eq!(err.as_db_error().unwrap().code, SqlState::ReadOnlySqlTransaction);
+    let err = ro
+        .execute("insert into t values (7)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_db_error().unwrap().code,
+        SqlState::ReadOnlySqlTransaction
+    );
     ro.rollback().await.unwrap();
     client.close().await.unwrap();
 }
