@@ -154,7 +154,8 @@ fn server_tls_with_psql_and_own_client() {
     let port = listener.local_addr().unwrap().port();
     let mut auth = ServerAuth::new(AuthKind::ScramSha256, b"mock");
     auth.add_user("carol", "pw", b"0123456789abcdef").unwrap();
-    let options = ServerOptions::new(auth).with_tls(tls);
+    let mut options = ServerOptions::new(auth).with_tls(tls);
+    options.startup_timeout = Duration::from_secs(2);
     std::thread::spawn(move || {
         serve_until(
             listener,
@@ -238,6 +239,24 @@ fn server_tls_with_psql_and_own_client() {
     assert!(
         answered.is_err() || reply.is_empty(),
         "answered without ALPN: {reply:?}"
+    );
+
+    // A client that starts a handshake and stalls is dropped at the startup timeout.
+    let mut stalled = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let started = Instant::now();
+    stalled.write_all(b"\0\0\0\x08\x04\xd2\x16\x2f").unwrap();
+    let mut answer = [0u8; 1];
+    stalled.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"S");
+    let mut rest = Vec::new();
+    let _ = stalled.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(15),
+        "{waited:?}"
     );
     let _ = std::fs::remove_file(ca);
 }
