@@ -8,10 +8,13 @@
 //! psql "host=127.0.0.1 port=5433 user=postgres sslmode=disable" -c 'select 1'
 //! ```
 //!
+//! With `--tls-cert server.pem --tls-key server.key` it also offers TLS (after an
+//! SSLRequest, and direct TLS with ALPN `postgresql`).
+//!
 //! Sessions run on smol's global executor, whose thread count is `SMOL_THREADS`
 //! (default 1).
 
-use pgproto_asyncstd::server::{serve, Handler, ServerOptions};
+use pgproto_asyncstd::server::{serve, Handler, ServerOptions, ServerTls};
 use pgproto_asyncstd::Error;
 use pgproto_core::server::{Server, ServerEvent};
 use pgproto_core::testing::{fixed_answer, ServerArgs};
@@ -26,12 +29,16 @@ impl Handler for Fixed {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = ServerArgs::parse(std::env::args().skip(1))?;
-    if args.tls_cert.is_some() {
-        return Err("TLS is not available in this build of the example yet".into());
-    }
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
-    let options = ServerOptions::new(args.server_auth(&random)?);
+    let mut options = ServerOptions::new(args.server_auth(&random)?);
+    // ServerArgs::parse checked that the two come together.
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        options = options.with_tls(ServerTls::from_pem(
+            &std::fs::read(cert)?,
+            &std::fs::read(key)?,
+        )?);
+    }
     smol::block_on(async {
         let listener = async_net::TcpListener::bind(&args.listen).await?;
         eprintln!("fixed_server listening on {}", listener.local_addr()?);

@@ -21,10 +21,12 @@ use futures_lite::StreamExt;
 use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    Client as Core, ConnInfo, Event, Notification, RequestId, Response, ResultCollector, ResultSet,
-    Router, Row, SslMode,
+    AuthMethod, Client as Core, ConnInfo, EncodedParams, Event, Notification, Phase, RequestId,
+    Response, ResultCollector, ResultSet, Router, Row, SslMode, Statement,
 };
-use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
+use pgproto_core::message::{Bind, Format, List, Oid, ProtocolVersion, TransactionStatus};
+use pgproto_core::types::ToSql;
+use pgproto_tls::rustls;
 
 use crate::Error;
 
@@ -68,6 +70,10 @@ struct Waiter {
 struct Info {
     cancel_token: Option<CancelToken>,
     parameters: Vec<(String, String)>,
+    protocol_version: ProtocolVersion,
+    auth_method: Option<AuthMethod>,
+    channel_binding: bool,
+    tls: bool,
     /// The status byte of the last ReadyForQuery, updated by the connection.
     status: Arc<AtomicU8>,
 }
@@ -83,6 +89,11 @@ pub struct Client {
     info: Info,
     /// Resolves when the connection ends: `true` after a graceful Terminate.
     ended: oneshot::Receiver<bool>,
+    /// Held shared while submitting, exclusively while a portal is read in batches (no
+    /// other request may come between its Executes and its Sync).
+    gate: async_lock::RwLock<()>,
+    /// Numbers the prepared statements' names.
+    statements: std::sync::atomic::AtomicU64,
 }
 
 impl Client {
@@ -114,10 +125,17 @@ impl Client {
         let mut config = info.config.clone();
         let mut nonce = [0u8; 24];
         getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
+        let tls = if host.starts_with('/') {
+            // No TLS over Unix sockets, as libpq.
+            config.ssl_mode = SslMode::Disable;
+            None
+        } else {
+            pgproto_tls::client_config_for(info)?
+                .map(|c| Ok::<_, Error>((c, pgproto_tls::server_name(host)?)))
+                .transpose()?
+        };
         let connect = async {
             let stream: Box<dyn Stream> = if host.starts_with('/') {
-                // No TLS over Unix sockets, as libpq.
-                config.ssl_mode = SslMode::Disable;
                 let path = format!("{host}/.s.PGSQL.{port}");
                 Box::new(async_net::unix::UnixStream::connect(path).await?)
             } else {
@@ -125,7 +143,7 @@ impl Client {
                 stream.set_nodelay(true)?;
                 Box::new(stream)
             };
-            Self::start(stream, Core::new(config, &nonce)).await
+            Self::start(stream, Core::new(config, &nonce), tls.as_ref()).await
         };
         match info.connect_timeout_secs.filter(|s| *s > 0) {
             Some(secs) => {
@@ -139,20 +157,47 @@ impl Client {
         }
     }
 
+    /// Wraps `stream` in TLS and tells the core, with the channel-binding data.
+    async fn upgrade(
+        stream: Box<dyn Stream>,
+        core: &mut Core,
+        tls: Option<&Tls>,
+    ) -> Result<Box<dyn Stream>, Error> {
+        let (config, name) = tls.ok_or(Error::Tls("TLS was not configured".into()))?;
+        let stream = futures_rustls::TlsConnector::from(config.clone())
+            .connect(name.clone(), stream)
+            .await
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        let cb = pgproto_tls::channel_binding(
+            stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first()),
+        );
+        core.handle_tls_established(cb)?;
+        Ok(Box::new(stream))
+    }
+
     /// Runs startup and authentication, then splits into handle and connection.
     async fn start(
         mut stream: Box<dyn Stream>,
         mut core: Core,
+        tls: Option<&Tls>,
     ) -> Result<(Self, Connection), Error> {
         let mut buf = vec![0u8; READ_SIZE];
+        if core.phase() == Phase::TlsHandshake {
+            // sslnegotiation=direct: TLS before anything else.
+            stream = Self::upgrade(stream, &mut core, tls).await?;
+        }
         // Output left queued at Ready is written by the connection.
         loop {
             match core.poll_event()? {
                 Some(Event::Ready) => break,
                 Some(Event::StartTls) => {
-                    return Err(Error::Unsupported(
-                        "TLS in the futures-io adapter (use sslmode=disable for now)",
-                    ))
+                    // The SSLRequest went out and the 'S' came back: nothing else may
+                    // be in flight (the core refuses bytes buffered after the 'S').
+                    stream = Self::upgrade(stream, &mut core, tls).await?;
                 }
                 Some(_) => {}
                 None => {
@@ -176,6 +221,10 @@ impl Client {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            protocol_version: core.protocol_version(),
+            auth_method: core.auth_method(),
+            channel_binding: core.used_channel_binding(),
+            tls: core.is_tls(),
             status: Arc::new(AtomicU8::new(core.transaction_status().byte())),
         };
         let (commands, commands_rx) = mpsc::unbounded();
@@ -200,27 +249,62 @@ impl Client {
             notifications: notify_rx,
             info,
             ended,
+            gate: async_lock::RwLock::new(()),
+            statements: std::sync::atomic::AtomicU64::new(0),
         };
         Ok((client, connection))
     }
 
-    /// Submits commands and collects their responses into result sets.
-    async fn collect(&self, build: Submit) -> Result<Vec<ResultSet>, Error> {
+    /// Hands commands to the connection (which issues them in submission order);
+    /// their responses arrive on the returned channel. The caller must hold the gate.
+    fn send(&self, build: Submit) -> Result<async_channel::Receiver<Reply>, Error> {
         let (replies, rx) = async_channel::unbounded();
         self.commands
             .unbounded_send(Command { build, replies })
             .map_err(|_| Error::ConnectionClosed)?;
-        let mut collector = ResultCollector::new(None);
+        Ok(rx)
+    }
+
+    /// Feeds the responses on `rx` to `collector` (and to `inspect`) until the
+    /// operation's last one.
+    async fn receive(
+        rx: async_channel::Receiver<Reply>,
+        mut collector: ResultCollector,
+        mut inspect: impl FnMut(&Response),
+    ) -> Result<ResultCollector, Error> {
         loop {
             match rx.recv().await {
-                Ok(Reply::Response(r)) => collector.push(r),
-                Ok(Reply::Done) => break,
+                Ok(Reply::Response(r)) => {
+                    inspect(&r);
+                    collector.push(r);
+                }
+                Ok(Reply::Done) => return Ok(collector),
                 Ok(Reply::Failed(e)) => return Err(e.into()),
                 // The connection went away before answering (dropped, or never polled).
                 Err(_) => return Err(Error::ConnectionClosed),
             }
         }
-        Ok(collector.finish()?)
+    }
+
+    /// Submits commands and feeds their responses to `collector`.
+    async fn collect_into(
+        &self,
+        build: Submit,
+        collector: ResultCollector,
+    ) -> Result<ResultCollector, Error> {
+        let rx = {
+            let _shared = self.gate.read().await;
+            self.send(build)?
+        };
+        Self::receive(rx, collector, |_| {}).await
+    }
+
+    /// Submits commands and collects their responses into result sets.
+    async fn collect(&self, build: Submit) -> Result<Vec<ResultSet>, Error> {
+        Ok(self
+            .collect_into(build, ResultCollector::new(None))
+            .await?
+            .finish()?)
     }
 
     /// Runs one or more statements with the simple query protocol; returns every
@@ -278,6 +362,211 @@ impl Client {
             .rows)
     }
 
+    /// Runs `sql` with typed parameters in one round trip (Parse, Bind, Describe,
+    /// Execute, Sync); results come back in binary and are read with [`Row::get`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &pgproto_asyncstd::Client) -> Result<(), pgproto_asyncstd::Error> {
+    /// let rows = client.query("select $1::int8 + 1 as n", &[&41i64]).await?;
+    /// assert_eq!(rows[0].get::<i64, _>("n")?, 42);
+    /// # Ok(()) }
+    /// ```
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, Error> {
+        let sets = self.query_sets(sql, params).await?;
+        Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default())
+    }
+
+    async fn query_sets(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<ResultSet>, Error> {
+        let params = encode(params, &[])?;
+        let sql = sql.to_string();
+        self.collect(Box::new(move |core| core.query_encoded(&sql, &params)))
+            .await
+    }
+
+    /// The single row `sql` returns; an error if it returns none or several.
+    pub async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
+        let mut rows = self.query(sql, params).await?;
+        match (rows.pop(), rows.is_empty()) {
+            (Some(row), true) => Ok(row),
+            _ => Err(Error::Unsupported(
+                "query_one: the query did not return exactly one row",
+            )),
+        }
+    }
+
+    /// Runs a statement with typed parameters; returns the number of rows it affected.
+    pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
+        let sets = self.query_sets(sql, params).await?;
+        Ok(sets.first().map_or(0, ResultSet::rows_affected))
+    }
+
+    /// Prepares a statement on the server (named, reusable from any task).
+    pub async fn prepare(&self, sql: &str) -> Result<Statement, Error> {
+        self.prepare_typed(sql, &[]).await
+    }
+
+    /// Prepares a statement with some parameter types given (0 leaves one to the server).
+    pub async fn prepare_typed(&self, sql: &str, types: &[Oid]) -> Result<Statement, Error> {
+        let n = self.statements.fetch_add(1, Ordering::Relaxed);
+        let name = format!("pgproto_s{n}");
+        let (sql, types, name2) = (sql.to_string(), types.to_vec(), name.clone());
+        let collector = self
+            .collect_into(
+                Box::new(move |core| core.prepare_typed(&name2, &sql, &types)),
+                ResultCollector::new(None),
+            )
+            .await?;
+        if let Some(e) = collector.error() {
+            return Err(Error::Db(Box::new(e.clone())));
+        }
+        let types = collector.parameter_types().unwrap_or_default().to_vec();
+        let columns = collector
+            .columns()
+            .cloned()
+            .unwrap_or_else(|| Vec::new().into());
+        Ok(Statement::new(name, types, &columns))
+    }
+
+    /// Executes a prepared statement with typed parameters (Bind, Execute, Sync).
+    pub async fn query_prepared(
+        &self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, Error> {
+        let params = encode(params, &statement.param_types)?;
+        let st = statement.clone();
+        let sets = self
+            .collect_into(
+                Box::new(move |core| core.execute_encoded(&st, "", &params, 0, true)),
+                ResultCollector::new(Some(statement.columns.clone())),
+            )
+            .await?
+            .finish()?;
+        Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default())
+    }
+
+    /// Reads a prepared statement's result in batches of `batch` rows through portal
+    /// suspension (Execute with a row limit, then Execute again while the portal is
+    /// suspended, then Sync), calling `each` with every batch; memory holds one batch at
+    /// a time. Returns the number of rows.
+    ///
+    /// The portal lives until the Sync, so other calls on this client wait until the
+    /// read ends: do not call the same client from `each`. An error from `each` stops
+    /// the read (the portal is closed) and is returned.
+    pub async fn query_batched(
+        &self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+        batch: i32,
+        mut each: impl FnMut(Vec<Row>) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        let params = encode(params, &statement.param_types)?;
+        let mut portal = Portal {
+            client: self,
+            synced: false,
+            _exclusive: self.gate.write().await,
+        };
+        let st = statement.clone();
+        let mut build: Submit =
+            Box::new(move |core| core.execute_encoded(&st, "", &params, batch, false));
+        let mut total = 0u64;
+        let read = loop {
+            let mut suspended = false;
+            let collected = match self.send(build) {
+                Ok(rx) => {
+                    Self::receive(
+                        rx,
+                        ResultCollector::new(Some(statement.columns.clone())),
+                        |r| suspended |= matches!(r, Response::PortalSuspended),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            let rows: Vec<Row> = match collected.and_then(|c| Ok(c.finish()?)) {
+                Ok(sets) => sets.into_iter().flat_map(|s| s.rows).collect(),
+                Err(e) => break Err(e),
+            };
+            total += rows.len() as u64;
+            if let Err(e) = each(rows) {
+                break Err(e);
+            }
+            if !suspended {
+                break Ok(total);
+            }
+            build = Box::new(move |core| {
+                let id = core.execute("", batch)?;
+                core.flush()?;
+                Ok((id, id))
+            });
+        };
+        // Sync ends the portal, the implicit transaction, and the skipping after an
+        // error, whatever happened above.
+        let synced = portal.sync().await;
+        let total = read?;
+        synced?;
+        Ok(total)
+    }
+
+    /// Sends several queries at once (pipelined) and returns each one's rows or error.
+    /// Each query has its own Sync, so a failure affects only that query.
+    pub async fn pipeline(
+        &self,
+        queries: &[(&str, &[&(dyn ToSql + Sync)])],
+    ) -> Result<Vec<Result<Vec<Row>, Error>>, Error> {
+        let mut receivers = Vec::with_capacity(queries.len());
+        {
+            let _shared = self.gate.read().await;
+            for (sql, params) in queries {
+                let params = encode(params, &[])?;
+                let sql = sql.to_string();
+                receivers.push(self.send(Box::new(move |core| core.query_encoded(&sql, &params)))?);
+            }
+        }
+        let mut out = Vec::with_capacity(receivers.len());
+        for rx in receivers {
+            let result = Self::receive(rx, ResultCollector::new(None), |_| {})
+                .await?
+                .finish();
+            out.push(match result {
+                Ok(sets) => Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default()),
+                Err(e) => Err(Error::Db(e)),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Asks the server to cancel the query running on the connection `token` belongs
+    /// to: a CancelRequest on a new connection to `host:port` (a directory: its Unix
+    /// socket). The server answers by closing; whether a query was cancelled shows as
+    /// that query's error (SQLSTATE 57014).
+    pub async fn cancel(token: &CancelToken, host: &str, port: u16) -> Result<(), Error> {
+        let mut packet = BytesMut::new();
+        token
+            .encode(&mut packet)
+            .map_err(pgproto_core::Error::from)?;
+        let mut stream: Box<dyn Stream> = if host.starts_with('/') {
+            let path = format!("{host}/.s.PGSQL.{port}");
+            Box::new(async_net::unix::UnixStream::connect(path).await?)
+        } else {
+            Box::new(async_net::TcpStream::connect((host, port)).await?)
+        };
+        stream.write_all(&packet).await?;
+        stream.flush().await?;
+        // The server closes the connection without answering.
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+        Ok(())
+    }
+
     /// The next notification (LISTEN/NOTIFY); `None` once the connection has ended.
     pub async fn notification(&self) -> Option<Notification> {
         self.notifications.recv().await.ok()
@@ -295,6 +584,26 @@ impl Client {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The protocol version in use (3.2, or what the server negotiated down to).
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.info.protocol_version
+    }
+
+    /// How the server authenticated this connection (`None`: trust).
+    pub fn auth_method(&self) -> Option<AuthMethod> {
+        self.info.auth_method
+    }
+
+    /// Whether SCRAM-SHA-256-PLUS bound the authentication to the TLS channel.
+    pub fn used_channel_binding(&self) -> bool {
+        self.info.channel_binding
+    }
+
+    /// Whether the connection is encrypted.
+    pub fn is_tls(&self) -> bool {
+        self.info.tls
     }
 
     /// The transaction status after the last completed request.
@@ -321,7 +630,53 @@ impl Client {
     }
 }
 
-/// Reads and writes; boxed so TCP and Unix sockets share one connection type.
+/// The client side of a portal read in batches: holds the gate, and sends the Sync
+/// if the read is abandoned (its future dropped) before it did.
+struct Portal<'a> {
+    client: &'a Client,
+    synced: bool,
+    // Released after `drop` has queued the Sync.
+    _exclusive: async_lock::RwLockWriteGuard<'a, ()>,
+}
+
+impl Portal<'_> {
+    fn send_sync(&mut self) -> Result<async_channel::Receiver<Reply>, Error> {
+        self.synced = true;
+        self.client.send(Box::new(|core| {
+            let id = core.sync()?;
+            Ok((id, id))
+        }))
+    }
+
+    async fn sync(&mut self) -> Result<(), Error> {
+        let rx = self.send_sync()?;
+        Client::receive(rx, ResultCollector::new(None), |_| {})
+            .await?
+            .finish()?;
+        Ok(())
+    }
+}
+
+impl Drop for Portal<'_> {
+    fn drop(&mut self) {
+        if !self.synced {
+            let _ = self.send_sync();
+        }
+    }
+}
+
+fn encode(params: &[&(dyn ToSql + Sync)], types: &[Oid]) -> Result<EncodedParams, Error> {
+    let params: Vec<&dyn ToSql> = params.iter().map(|p| *p as &dyn ToSql).collect();
+    Ok(EncodedParams::encode(&params, types)?)
+}
+
+/// The TLS configuration and the name to verify, when TLS is requested.
+type Tls = (
+    Arc<rustls::ClientConfig>,
+    rustls::pki_types::ServerName<'static>,
+);
+
+/// Reads and writes; boxed so TCP, Unix sockets and TLS share one connection type.
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 

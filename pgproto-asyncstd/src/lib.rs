@@ -13,9 +13,14 @@
 //!   its [`Connection`], a future that owns the socket and must be polled (spawned, or
 //!   awaited next to the client) for requests to make progress. Concurrent calls on one
 //!   client are pipelined automatically: the connection writes requests as they come
-//!   and routes each response to its caller.
+//!   and routes each response to its caller. Typed queries ([`Client::query`],
+//!   [`Client::prepare`], [`Client::query_prepared`]), large results read in batches
+//!   through portal suspension ([`Client::query_batched`]), explicit pipelines and
+//!   [`Client::cancel`]. TLS follows libpq's `sslmode`, `sslrootcert`,
+//!   `channel_binding` and `sslnegotiation=direct` (rustls, through `futures-rustls`).
 //! - [`server`]: accept PostgreSQL clients and answer them with a [`server::Handler`];
-//!   [`server::serve`] takes a spawner closure that runs each session.
+//!   [`server::serve`] takes a spawner closure that runs each session. TLS with
+//!   [`server::ServerOptions::with_tls`], after an SSLRequest or direct.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), pgproto_asyncstd::Error> {
@@ -37,8 +42,9 @@ pub mod server;
 pub use client::{Client, Connection};
 pub use pgproto_core as core;
 pub use pgproto_core::adapter::Error;
-pub use pgproto_core::client::{Column, Notification, ResultSet, Row};
+pub use pgproto_core::client::{Column, Notification, ResultSet, Row, Statement};
 pub use pgproto_core::db_error::DbError;
+pub use pgproto_core::types::{FromSql, ToSql};
 
 #[cfg(test)]
 mod tests {

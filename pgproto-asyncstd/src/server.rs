@@ -16,6 +16,10 @@
 //! `std::net::TcpListener` with `TryFrom`). The startup timeout uses
 //! [`async_io::Timer`] for the same reason.
 //!
+//! TLS ([`ServerOptions::with_tls`]) is offered both ways PostgreSQL offers it: after an
+//! SSLRequest, and as direct TLS (PostgreSQL 17+, `sslnegotiation=direct`), which must
+//! negotiate ALPN `postgresql`. The handshake counts against the startup timeout.
+//!
 //! ```no_run
 //! use pgproto_asyncstd::server::{serve, Handler, ServerOptions};
 //! use pgproto_core::column::Column;
@@ -73,11 +77,36 @@ pub trait Handler: Send + 'static {
 /// any executor.
 pub type Session = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
+/// A server's TLS: the rustls configuration and its certificate's channel-binding data.
+#[derive(Clone)]
+pub struct ServerTls {
+    config: Arc<pgproto_tls::rustls::ServerConfig>,
+    channel_binding: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls").finish_non_exhaustive()
+    }
+}
+
+impl ServerTls {
+    /// TLS from a PEM certificate chain and private key.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        Ok(Self {
+            config: pgproto_tls::server_config(cert_pem, key_pem)?,
+            channel_binding: pgproto_tls::server_channel_binding(cert_pem),
+        })
+    }
+}
+
 /// How the server runs.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Authentication, startup parameters, TLS availability.
     pub setup: Arc<SessionSetup>,
+    /// TLS, if offered (set it with [`ServerOptions::with_tls`]).
+    tls: Option<ServerTls>,
     /// Framing limits and other core settings.
     pub config: ServerConfig,
     /// Time allowed for startup and authentication (PostgreSQL's
@@ -90,9 +119,19 @@ impl ServerOptions {
     pub fn new(auth: ServerAuth) -> Self {
         Self {
             setup: Arc::new(SessionSetup::new(auth)),
+            tls: None,
             config: ServerConfig::default(),
             startup_timeout: Duration::from_secs(60),
         }
+    }
+
+    /// Offers TLS (SSLRequest is accepted, and direct TLS with ALPN `postgresql`).
+    pub fn with_tls(mut self, tls: ServerTls) -> Self {
+        let mut setup = (*self.setup).clone();
+        setup.tls_available = true;
+        self.setup = Arc::new(setup);
+        self.tls = Some(tls);
+        self
     }
 }
 
@@ -152,7 +191,7 @@ where
         let make_handler = make_handler.clone();
         let live = live.clone();
         spawn(Box::pin(async move {
-            let _ = serve_connection(stream, shared, move |s| make_handler(s)).await;
+            let _ = serve_connection(Box::new(stream), shared, move |s| make_handler(s)).await;
             drop(live);
         }));
     }
@@ -190,7 +229,97 @@ fn random<const N: usize>() -> Result<[u8; N], Error> {
     Ok(b)
 }
 
-async fn write_out<S: AsyncWrite + Unpin>(
+/// Reads and writes; boxed so plain and TLS connections share one loop.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A stream whose first bytes were already read (the start of a direct-TLS
+/// ClientHello, which the core buffered while looking for a startup packet).
+struct Prefixed {
+    prefix: bytes::Bytes,
+    inner: Box<dyn Stream>,
+}
+
+impl AsyncRead for Prefixed {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.len());
+            let chunk = self.prefix.split_to(n);
+            if let Some(dst) = buf.get_mut(..n) {
+                dst.copy_from_slice(&chunk);
+            }
+            return std::task::Poll::Ready(Ok(n));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Prefixed {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+/// Performs the server side of a TLS handshake (by `deadline`) and tells the core.
+async fn accept_tls(
+    stream: Box<dyn Stream>,
+    server: &mut Server,
+    tls: Option<&ServerTls>,
+    direct: bool,
+    deadline: Option<Instant>,
+) -> Result<Box<dyn Stream>, Error> {
+    let tls = tls.ok_or(Error::Unsupported("TLS is not configured"))?;
+    let prefix = if direct {
+        server.take_buffered_input()
+    } else {
+        bytes::Bytes::new()
+    };
+    let handshake = futures_rustls::TlsAcceptor::from(tls.config.clone()).accept(Prefixed {
+        prefix,
+        inner: stream,
+    });
+    let stream = match deadline {
+        None => handshake.await,
+        Some(deadline) => {
+            futures_lite::future::or(handshake, async {
+                async_io::Timer::at(deadline).await;
+                Err(std::io::ErrorKind::TimedOut.into())
+            })
+            .await
+        }
+    }
+    .map_err(|e| Error::Tls(e.to_string()))?;
+    if direct && stream.get_ref().1.alpn_protocol() != Some(pgproto_tls::ALPN_POSTGRESQL) {
+        // PostgreSQL requires ALPN for direct TLS (protocol confusion attacks).
+        return Err(Error::Tls("direct TLS without ALPN postgresql".into()));
+    }
+    server.handle_tls_established(tls.channel_binding.clone())?;
+    Ok(Box::new(stream))
+}
+
+async fn write_out<S: AsyncWrite + Unpin + ?Sized>(
     stream: &mut S,
     server: &mut Server,
 ) -> Result<(), Error> {
@@ -206,7 +335,7 @@ async fn write_out<S: AsyncWrite + Unpin>(
 }
 
 /// Reads into `buf`, failing with `TimedOut` at `deadline` if there is one.
-async fn read_by<S: AsyncRead + Unpin>(
+async fn read_by<S: AsyncRead + Unpin + ?Sized>(
     stream: &mut S,
     buf: &mut [u8],
     deadline: Option<Instant>,
@@ -224,13 +353,12 @@ async fn read_by<S: AsyncRead + Unpin>(
 }
 
 /// Serves one connection.
-async fn serve_connection<S, F, H>(
-    mut stream: S,
+async fn serve_connection<F, H>(
+    mut stream: Box<dyn Stream>,
     shared: Shared,
     make_handler: F,
 ) -> Result<(), Error>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
     F: FnOnce(&StartupRequest) -> H,
     H: Handler,
 {
@@ -256,8 +384,22 @@ where
                         Some(h) => h.handle(&mut server, event).await?,
                         None => return Err(Error::Unsupported("query before startup")),
                     },
-                    Step::StartTls { .. } => {
-                        return Err(Error::Unsupported("TLS is not configured"));
+                    Step::StartTls { direct } => {
+                        // The 'S' (none for direct TLS) goes out before the handshake.
+                        write_out(&mut stream, &mut server).await?;
+                        let plain = std::mem::replace(
+                            &mut stream,
+                            Box::new(futures_lite::io::Cursor::new(Vec::new())),
+                        );
+                        stream = accept_tls(
+                            plain,
+                            &mut server,
+                            shared.options.tls.as_ref(),
+                            direct,
+                            deadline,
+                        )
+                        .await?;
+                        continue;
                     }
                     Step::Cancel(token) => {
                         shared.cancels.cancel(&token);

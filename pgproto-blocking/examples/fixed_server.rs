@@ -4,8 +4,11 @@
 //! ```sh
 //! cargo run --release -p pgproto-blocking --example fixed_server -- --listen 127.0.0.1:5433
 //! ```
+//!
+//! With `--tls-cert server.pem --tls-key server.key` it also offers TLS (after an
+//! SSLRequest, and direct TLS with ALPN `postgresql`).
 
-use pgproto_blocking::server::{serve, Handler, ServerOptions};
+use pgproto_blocking::server::{serve, Handler, ServerOptions, ServerTls};
 use pgproto_blocking::Error;
 use pgproto_core::server::{Server, ServerEvent};
 use pgproto_core::testing::{fixed_answer, ServerArgs};
@@ -20,12 +23,16 @@ impl Handler for Fixed {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = ServerArgs::parse(std::env::args().skip(1))?;
-    if args.tls_cert.is_some() {
-        return Err("TLS is not available in this build of the example yet".into());
-    }
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
-    let options = ServerOptions::new(args.server_auth(&random)?);
+    let mut options = ServerOptions::new(args.server_auth(&random)?);
+    // ServerArgs::parse checked that the two come together.
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        options = options.with_tls(ServerTls::from_pem(
+            &std::fs::read(cert)?,
+            &std::fs::read(key)?,
+        )?);
+    }
     let listener = std::net::TcpListener::bind(&args.listen)?;
     eprintln!("fixed_server listening on {}", listener.local_addr()?);
     serve(listener, options, |_| Fixed)?;

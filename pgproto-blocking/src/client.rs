@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    Client as Core, ConnInfo, Event, Notification, RequestId, ResultCollector, ResultSet, Row,
-    Statement,
+    Client as Core, ConnInfo, Event, Notification, Phase, RequestId, ResultCollector, ResultSet,
+    Row, Statement,
 };
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
@@ -18,11 +18,22 @@ use pgproto_core::types::ToSql;
 
 use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
 
+use pgproto_tls::rustls;
+
 use crate::Error;
+
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
 enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<TlsStream>),
+    /// Between a plain socket and its TLS session (never seen by I/O).
+    Upgrading,
+}
+
+fn upgrading() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::NotConnected, "TLS handshake failed")
 }
 
 impl Stream {
@@ -30,6 +41,8 @@ impl Stream {
         match self {
             Self::Tcp(s) => s.read(buf),
             Self::Unix(s) => s.read(buf),
+            Self::Tls(s) => s.read(buf),
+            Self::Upgrading => Err(upgrading()),
         }
     }
 
@@ -37,9 +50,43 @@ impl Stream {
         match self {
             Self::Tcp(s) => s.write_all(buf),
             Self::Unix(s) => s.write_all(buf),
+            Self::Tls(s) => s.write_all(buf),
+            Self::Upgrading => Err(upgrading()),
         }
     }
+
+    /// Sends what TLS buffered (plain sockets write through).
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Tls(s) => s.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Wraps a TCP socket in TLS (handshake completed) and returns the channel-binding
+    /// data of the server's certificate.
+    fn upgrade(&mut self, tls: Option<&Tls>) -> Result<Option<Vec<u8>>, Error> {
+        let (config, name) = tls.ok_or(Error::Tls("TLS was not configured".into()))?;
+        let Self::Tcp(mut sock) = std::mem::replace(self, Self::Upgrading) else {
+            return Err(Error::Tls("TLS needs a TCP connection".into()));
+        };
+        let mut conn = rustls::ClientConnection::new(config.clone(), name.clone())
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        while conn.is_handshaking() {
+            conn.complete_io(&mut sock)
+                .map_err(|e| Error::Tls(e.to_string()))?;
+        }
+        let cb = pgproto_tls::channel_binding(conn.peer_certificates().and_then(|c| c.first()));
+        *self = Self::Tls(Box::new(rustls::StreamOwned::new(conn, sock)));
+        Ok(cb)
+    }
 }
+
+/// The TLS configuration and the name to verify, when TLS is requested.
+type Tls = (
+    std::sync::Arc<rustls::ClientConfig>,
+    rustls::pki_types::ServerName<'static>,
+);
 
 /// A blocking connection to PostgreSQL.
 pub struct Client {
@@ -111,10 +158,15 @@ impl Client {
             Stream::Tcp(s)
         };
         let mut config = info.config.clone();
-        if host.starts_with('/') {
+        let tls = if host.starts_with('/') {
             // No TLS over Unix sockets, as libpq.
             config.ssl_mode = pgproto_core::client::SslMode::Disable;
-        }
+            None
+        } else {
+            pgproto_tls::client_config_for(info)?
+                .map(|c| Ok::<_, Error>((c, pgproto_tls::server_name(host)?)))
+                .transpose()?
+        };
         let mut nonce = [0u8; 24];
         getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
         let mut client = Self {
@@ -125,14 +177,29 @@ impl Client {
             notices: Vec::new(),
             statements: 0,
         };
-        client.drive(|event| match event {
-            Event::Ready => Ok(true),
-            Event::StartTls => Err(Error::Unsupported(
-                "TLS in the blocking adapter (use sslmode=disable for now)",
-            )),
-            _ => Ok(false),
-        })?;
-        Ok(client)
+        if client.core.phase() == Phase::TlsHandshake {
+            // sslnegotiation=direct: TLS before anything else.
+            let cb = client.stream.upgrade(tls.as_ref())?;
+            client.core.handle_tls_established(cb)?;
+        }
+        loop {
+            let mut start_tls = false;
+            client.drive(|event| match event {
+                Event::Ready => Ok(true),
+                Event::StartTls => {
+                    start_tls = true;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            })?;
+            if !start_tls {
+                return Ok(client);
+            }
+            // The server said 'S' to the SSLRequest (and the core checked that nothing
+            // followed it).
+            let cb = client.stream.upgrade(tls.as_ref())?;
+            client.core.handle_tls_established(cb)?;
+        }
     }
 
     /// Runs the I/O loop, handing every non-asynchronous event to `on_event` until it
@@ -173,8 +240,13 @@ impl Client {
     }
 
     fn flush(&mut self) -> Result<(), Error> {
+        let mut wrote = false;
         while let Some(bytes) = self.core.poll_transmit() {
             self.stream.write_all(&bytes)?;
+            wrote = true;
+        }
+        if wrote {
+            self.stream.flush()?;
         }
         Ok(())
     }
@@ -345,9 +417,10 @@ impl Client {
         let (mut first, mut last) = self
             .core
             .execute_typed(statement, "", params, batch, false)?;
-        loop {
+        let read = loop {
             let mut collector = ResultCollector::new(Some(statement.columns.clone()));
             let mut suspended = false;
+            // A failed connection ends the read at once: no Sync can help.
             self.drive(|event| {
                 if let Event::Response {
                     request,
@@ -364,24 +437,28 @@ impl Client {
                 }
                 Ok(false)
             })?;
-            let rows: Vec<Row> = collector
-                .finish()?
-                .into_iter()
-                .flat_map(|s| s.rows)
-                .collect();
+            let rows: Vec<Row> = match collector.finish() {
+                Ok(sets) => sets.into_iter().flat_map(|s| s.rows).collect(),
+                Err(e) => break Err(Error::Db(e)),
+            };
             total += rows.len() as u64;
-            each(rows)?;
+            if let Err(e) = each(rows) {
+                break Err(e);
+            }
             if !suspended {
-                break;
+                break Ok(total);
             }
             let next = self.core.execute("", batch)?;
             self.core.flush()?;
             first = next;
             last = next;
-        }
+        };
+        // Sync ends the portal, the implicit transaction, and the skipping after an
+        // error, whatever happened above.
         let sync = self.core.sync()?;
-        self.collect(sync, sync, ResultCollector::new(None))?
-            .finish()?;
+        let synced = self.collect(sync, sync, ResultCollector::new(None));
+        let total = read?;
+        synced?.finish()?;
         Ok(total)
     }
 
@@ -409,15 +486,19 @@ impl Client {
     }
 
     /// Asks the server to cancel the query running on the connection `token` belongs to
-    /// (a new connection to `host:port` carrying a CancelRequest).
+    /// (a new connection to `host:port`, or the Unix socket in directory `host`, carrying
+    /// a CancelRequest).
     pub fn cancel(token: &CancelToken, host: &str, port: u16) -> Result<(), Error> {
-        let mut stream = TcpStream::connect((host, port))?;
         let mut buf = bytes::BytesMut::new();
         token.encode(&mut buf).map_err(pgproto_core::Error::from)?;
+        let mut stream = if host.starts_with('/') {
+            Stream::Unix(UnixStream::connect(format!("{host}/.s.PGSQL.{port}"))?)
+        } else {
+            Stream::Tcp(TcpStream::connect((host, port))?)
+        };
         stream.write_all(&buf)?;
         // The server closes the connection without answering.
-        let mut rest = Vec::new();
-        let _ = stream.read_to_end(&mut rest);
+        while stream.read(&mut [0u8; 64]).is_ok_and(|n| n > 0) {}
         Ok(())
     }
 
@@ -465,16 +546,32 @@ impl Client {
         &self.core
     }
 
+    /// Whether the connection is encrypted.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+
     /// Sends Terminate and closes the connection.
     pub fn close(mut self) -> Result<(), Error> {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> Result<(), Error> {
+        if self.core.phase() == Phase::Closed {
+            return Ok(());
+        }
         self.core.terminate();
-        self.flush()
+        self.flush()?;
+        if let Stream::Tls(s) = &mut self.stream {
+            s.conn.send_close_notify();
+            s.flush()?;
+        }
+        Ok(())
     }
 }
 
 impl Drop for Client {
     fn drop(&mut self) {
-        self.core.terminate();
-        let _ = self.flush();
+        let _ = self.terminate();
     }
 }

@@ -15,6 +15,10 @@
 //! serve(listener, ServerOptions::new(ServerAuth::new(AuthKind::Trust, b"secret")), |_| Fixed)?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! TLS ([`ServerOptions::with_tls`]) is offered both ways PostgreSQL offers it: after an
+//! SSLRequest, and as direct TLS (PostgreSQL 17+, `sslnegotiation=direct`), which must
+//! negotiate ALPN `postgresql`. The handshake counts against the startup timeout.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -27,6 +31,8 @@ use pgproto_core::server::{
     Server, ServerAuth, ServerConfig, ServerEvent, ServerPhase, SessionSetup, StartupRequest, Step,
 };
 
+use pgproto_tls::rustls;
+
 use crate::Error;
 
 /// The application's side of one connection: receives every query-level event and
@@ -36,11 +42,36 @@ pub trait Handler: Send + 'static {
     fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error>;
 }
 
+/// A server's TLS: the rustls configuration and its certificate's channel-binding data.
+#[derive(Clone)]
+pub struct ServerTls {
+    config: Arc<rustls::ServerConfig>,
+    channel_binding: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls").finish_non_exhaustive()
+    }
+}
+
+impl ServerTls {
+    /// TLS from a PEM certificate chain and private key.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        Ok(Self {
+            config: pgproto_tls::server_config(cert_pem, key_pem)?,
+            channel_binding: pgproto_tls::server_channel_binding(cert_pem),
+        })
+    }
+}
+
 /// How the server runs.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Authentication, startup parameters, TLS availability.
     pub setup: Arc<SessionSetup>,
+    /// TLS, if offered (set it with [`ServerOptions::with_tls`]).
+    tls: Option<ServerTls>,
     /// Framing limits and other core settings.
     pub config: ServerConfig,
     /// Time allowed for startup and authentication (default 60 s).
@@ -52,9 +83,19 @@ impl ServerOptions {
     pub fn new(auth: ServerAuth) -> Self {
         Self {
             setup: Arc::new(SessionSetup::new(auth)),
+            tls: None,
             config: ServerConfig::default(),
             startup_timeout: Duration::from_secs(60),
         }
+    }
+
+    /// Offers TLS (SSLRequest is accepted, and direct TLS with ALPN `postgresql`).
+    pub fn with_tls(mut self, tls: ServerTls) -> Self {
+        let mut setup = (*self.setup).clone();
+        setup.tls_available = true;
+        self.setup = Arc::new(setup);
+        self.tls = Some(tls);
+        self
     }
 }
 
@@ -124,15 +165,118 @@ fn random() -> Result<[u8; 32], Error> {
     Ok(b)
 }
 
-fn write_out(stream: &mut TcpStream, server: &mut Server) -> Result<(), Error> {
+/// A client connection, plain or TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+    /// Between a plain socket and its TLS session (never seen by I/O).
+    Upgrading,
+}
+
+impl Stream {
+    fn socket(&self) -> std::io::Result<&TcpStream> {
+        match self {
+            Self::Plain(s) => Ok(s),
+            Self::Tls(s) => Ok(&s.sock),
+            Self::Upgrading => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.read(buf),
+            Self::Tls(s) => s.read(buf),
+            Self::Upgrading => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Self::Plain(s) => s.write_all(buf),
+            Self::Tls(s) => s.write_all(buf),
+            Self::Upgrading => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Tls(s) => s.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Closes gracefully: close_notify over TLS, then the socket.
+    fn shutdown(&mut self) {
+        if let Self::Tls(s) = self {
+            s.conn.send_close_notify();
+            let _ = s.flush();
+        }
+        if let Ok(s) = self.socket() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Performs the server side of a TLS handshake (the socket's read timeout bounds
+    /// it). `prefix` holds the bytes of a direct-TLS ClientHello the core already read.
+    fn accept_tls(
+        &mut self,
+        tls: &ServerTls,
+        prefix: &[u8],
+        direct: bool,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let Self::Plain(mut sock) = std::mem::replace(self, Self::Upgrading) else {
+            return Err(Error::Tls("TLS started twice".into()));
+        };
+        let tls_error = |e: &dyn std::fmt::Display| Error::Tls(e.to_string());
+        let mut conn =
+            rustls::ServerConnection::new(tls.config.clone()).map_err(|e| tls_error(&e))?;
+        let mut prefix = prefix;
+        while !prefix.is_empty() {
+            conn.read_tls(&mut prefix).map_err(|e| tls_error(&e))?;
+            conn.process_new_packets().map_err(|e| tls_error(&e))?;
+        }
+        while conn.is_handshaking() {
+            conn.complete_io(&mut sock).map_err(|e| tls_error(&e))?;
+        }
+        if direct && conn.alpn_protocol() != Some(pgproto_tls::ALPN_POSTGRESQL) {
+            // PostgreSQL requires ALPN for direct TLS (protocol confusion attacks).
+            return Err(Error::Tls("direct TLS without ALPN postgresql".into()));
+        }
+        *self = Self::Tls(Box::new(rustls::StreamOwned::new(conn, sock)));
+        Ok(tls.channel_binding.clone())
+    }
+}
+
+fn write_out(stream: &mut Stream, server: &mut Server) -> Result<(), Error> {
+    let mut wrote = false;
     while let Some(bytes) = server.poll_transmit() {
         stream.write_all(&bytes)?;
+        wrote = true;
+    }
+    if wrote {
+        stream.flush()?;
     }
     Ok(())
 }
 
+/// Bounds the next reads by the startup deadline, or lifts the bound once ready.
+fn set_deadline(stream: &Stream, deadline: Option<Instant>) -> Result<(), Error> {
+    let timeout = match deadline {
+        None => None,
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Io(std::io::ErrorKind::TimedOut.into()));
+            }
+            Some(left)
+        }
+    };
+    stream.socket()?.set_read_timeout(timeout)?;
+    Ok(())
+}
+
 fn serve_connection<F, H>(
-    mut stream: TcpStream,
+    stream: TcpStream,
     options: &ServerOptions,
     cancels: &CancelRegistry,
     next_pid: &AtomicI32,
@@ -142,6 +286,7 @@ where
     F: FnOnce(&StartupRequest) -> H,
     H: Handler,
 {
+    let mut stream = Stream::Plain(stream);
     let mut server = Server::new(options.config.clone());
     let mut buf = vec![0u8; 64 * 1024];
     let deadline = Instant::now() + options.startup_timeout;
@@ -160,8 +305,22 @@ where
                         Some(h) => h.handle(&mut server, event)?,
                         None => return Err(Error::Unsupported("query before startup")),
                     },
-                    Step::StartTls { .. } => {
-                        return Err(Error::Unsupported("TLS is not configured"))
+                    Step::StartTls { direct } => {
+                        let tls = options
+                            .tls
+                            .as_ref()
+                            .ok_or(Error::Unsupported("TLS is not configured"))?;
+                        // The 'S' (none for direct TLS) goes out before the handshake.
+                        write_out(&mut stream, &mut server)?;
+                        let prefix = if direct {
+                            server.take_buffered_input()
+                        } else {
+                            bytes::Bytes::new()
+                        };
+                        set_deadline(&stream, Some(deadline))?;
+                        let cb = stream.accept_tls(tls, &prefix, direct)?;
+                        server.handle_tls_established(cb)?;
+                        continue;
                     }
                     Step::Cancel(token) => {
                         cancels.cancel(&token);
@@ -189,15 +348,11 @@ where
             if server.error_state().is_some() {
                 return Ok(());
             }
-            if server.phase() != ServerPhase::Ready {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(Error::Io(std::io::ErrorKind::TimedOut.into()));
-                }
-                stream.set_read_timeout(Some(left))?;
-            } else {
-                stream.set_read_timeout(None)?;
-            }
+            // PostgreSQL closes silently when authentication_timeout expires.
+            set_deadline(
+                &stream,
+                (server.phase() != ServerPhase::Ready).then_some(deadline),
+            )?;
             let n = stream.read(&mut buf)?;
             match buf.get(..n) {
                 Some(data) if n > 0 => server.handle_input(data),
@@ -209,7 +364,7 @@ where
         }
     })();
     let _ = write_out(&mut stream, &mut server);
-    let _ = stream.shutdown(std::net::Shutdown::Both);
+    stream.shutdown();
     if let Some(pid) = session {
         cancels.unregister(pid);
     }

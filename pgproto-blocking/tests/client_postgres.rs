@@ -292,6 +292,32 @@ fn driver_features(version: PgVersion) {
     assert_eq!(total, 100_000);
     assert!(batches >= 10, "{batches} batches");
     assert_eq!(sum, 100_000 * 100_001);
+    // A batch that fails on the server, and a reader that gives up: the read ends with
+    // that error, and the connection is in sync for what follows.
+    let failing = c
+        .prepare("select 1 / (50000 - g) from generate_series(1, 100000) g")
+        .unwrap();
+    let mut seen = 0;
+    let err = c
+        .query_batched(&failing, &[], 10_000, |rows| {
+            seen += rows.len();
+            Ok(())
+        })
+        .unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().code, SqlState::DivisionByZero);
+    assert_eq!(seen, 40_000);
+    let err = c
+        .query_batched(&big, &[], 1_000, |_| Err(Error::Unsupported("enough")))
+        .unwrap_err();
+    assert!(matches!(err, Error::Unsupported("enough")), "{err}");
+    assert_eq!(c.transaction_status(), TransactionStatus::Idle);
+    assert_eq!(
+        c.query_one("select $1::int4", &[&7i32])
+            .unwrap()
+            .get::<i32, _>(0usize)
+            .unwrap(),
+        7
+    );
 
     // Notifications between two connections.
     let mut listener = Client::connect(&info).unwrap();
