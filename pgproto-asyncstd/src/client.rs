@@ -21,8 +21,8 @@ use futures_lite::StreamExt;
 use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    AuthMethod, Client as Core, ConnInfo, EncodedParams, Event, Notification, Phase, RequestId,
-    Response, ResultCollector, ResultSet, Router, Row, SslMode, Statement,
+    exactly_one, AuthMethod, Client as Core, ConnInfo, EncodedParams, Event, Notification, Phase,
+    RequestId, Response, ResultCollector, ResultSet, Router, Row, SslMode, Statement,
 };
 use pgproto_core::message::{Bind, Format, List, Oid, ProtocolVersion, TransactionStatus};
 use pgproto_core::types::ToSql;
@@ -393,13 +393,7 @@ impl Client {
 
     /// The single row `sql` returns; an error if it returns none or several.
     pub async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
-        let mut rows = self.query(sql, params).await?;
-        match (rows.pop(), rows.is_empty()) {
-            (Some(row), true) => Ok(row),
-            _ => Err(Error::Unsupported(
-                "query_one: the query did not return exactly one row",
-            )),
-        }
+        Ok(exactly_one(self.query(sql, params).await?)?)
     }
 
     /// Runs a statement with typed parameters; returns the number of rows it affected.
@@ -424,15 +418,7 @@ impl Client {
                 ResultCollector::new(None),
             )
             .await?;
-        if let Some(e) = collector.error() {
-            return Err(Error::Db(Box::new(e.clone())));
-        }
-        let types = collector.parameter_types().unwrap_or_default().to_vec();
-        let columns = collector
-            .columns()
-            .cloned()
-            .unwrap_or_else(|| Vec::new().into());
-        Ok(Statement::new(name, types, &columns))
+        Ok(collector.into_statement(name)?)
     }
 
     /// Executes a prepared statement with typed parameters (Bind, Execute, Sync).
@@ -666,8 +652,7 @@ impl Drop for Portal<'_> {
 }
 
 fn encode(params: &[&(dyn ToSql + Sync)], types: &[Oid]) -> Result<EncodedParams, Error> {
-    let params: Vec<&dyn ToSql> = params.iter().map(|p| *p as &dyn ToSql).collect();
-    Ok(EncodedParams::encode(&params, types)?)
+    Ok(EncodedParams::encode_sync(params, types)?)
 }
 
 /// The TLS configuration and the name to verify, when TLS is requested.

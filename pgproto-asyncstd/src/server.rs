@@ -77,28 +77,7 @@ pub trait Handler: Send + 'static {
 /// any executor.
 pub type Session = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// A server's TLS: the rustls configuration and its certificate's channel-binding data.
-#[derive(Clone)]
-pub struct ServerTls {
-    config: Arc<pgproto_tls::rustls::ServerConfig>,
-    channel_binding: Option<Vec<u8>>,
-}
-
-impl std::fmt::Debug for ServerTls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerTls").finish_non_exhaustive()
-    }
-}
-
-impl ServerTls {
-    /// TLS from a PEM certificate chain and private key.
-    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
-        Ok(Self {
-            config: pgproto_tls::server_config(cert_pem, key_pem)?,
-            channel_binding: pgproto_tls::server_channel_binding(cert_pem),
-        })
-    }
-}
+pub use pgproto_tls::ServerTls;
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -296,7 +275,7 @@ async fn accept_tls(
     } else {
         bytes::Bytes::new()
     };
-    let handshake = futures_rustls::TlsAcceptor::from(tls.config.clone()).accept(Prefixed {
+    let handshake = futures_rustls::TlsAcceptor::from(tls.config()).accept(Prefixed {
         prefix,
         inner: stream,
     });
@@ -311,11 +290,8 @@ async fn accept_tls(
         }
     }
     .map_err(|e| Error::Tls(e.to_string()))?;
-    if direct && stream.get_ref().1.alpn_protocol() != Some(pgproto_tls::ALPN_POSTGRESQL) {
-        // PostgreSQL requires ALPN for direct TLS (protocol confusion attacks).
-        return Err(Error::Tls("direct TLS without ALPN postgresql".into()));
-    }
-    server.handle_tls_established(tls.channel_binding.clone())?;
+    let channel_binding = tls.established(direct, stream.get_ref().1.alpn_protocol())?;
+    server.handle_tls_established(channel_binding)?;
     Ok(Box::new(stream))
 }
 

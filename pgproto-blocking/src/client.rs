@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    Client as Core, ConnInfo, Event, Notification, Phase, RequestId, ResultCollector, ResultSet,
-    Row, Statement,
+    exactly_one, Client as Core, ConnInfo, Event, Notification, Phase, RequestId, ResultCollector,
+    ResultSet, Row, Statement,
 };
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
@@ -346,13 +346,7 @@ impl Client {
 
     /// The single row `sql` returns; an error if it returns none or several.
     pub fn query_one(&mut self, sql: &str, params: &[&dyn ToSql]) -> Result<Row, Error> {
-        let mut rows = self.query(sql, params)?;
-        match (rows.pop(), rows.is_empty()) {
-            (Some(row), true) => Ok(row),
-            _ => Err(Error::Unsupported(
-                "query_one: the query did not return exactly one row",
-            )),
-        }
+        Ok(exactly_one(self.query(sql, params)?)?)
     }
 
     /// Runs a statement with typed parameters; returns the number of rows it affected.
@@ -375,15 +369,7 @@ impl Client {
         let name = format!("pgproto_s{}", self.statements);
         let (first, last) = self.core.prepare_typed(&name, sql, types)?;
         let collector = self.collect(first, last, ResultCollector::new(None))?;
-        if let Some(e) = collector.error() {
-            return Err(Error::Db(Box::new(e.clone())));
-        }
-        let types = collector.parameter_types().unwrap_or_default().to_vec();
-        let columns = collector
-            .columns()
-            .cloned()
-            .unwrap_or_else(|| Vec::new().into());
-        Ok(Statement::new(name, types, &columns))
+        Ok(collector.into_statement(name)?)
     }
 
     /// Executes a prepared statement with typed parameters.

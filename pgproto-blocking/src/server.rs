@@ -42,28 +42,7 @@ pub trait Handler: Send + 'static {
     fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error>;
 }
 
-/// A server's TLS: the rustls configuration and its certificate's channel-binding data.
-#[derive(Clone)]
-pub struct ServerTls {
-    config: Arc<rustls::ServerConfig>,
-    channel_binding: Option<Vec<u8>>,
-}
-
-impl std::fmt::Debug for ServerTls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerTls").finish_non_exhaustive()
-    }
-}
-
-impl ServerTls {
-    /// TLS from a PEM certificate chain and private key.
-    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
-        Ok(Self {
-            config: pgproto_tls::server_config(cert_pem, key_pem)?,
-            channel_binding: pgproto_tls::server_channel_binding(cert_pem),
-        })
-    }
-}
+pub use pgproto_tls::ServerTls;
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -228,8 +207,7 @@ impl Stream {
             return Err(Error::Tls("TLS started twice".into()));
         };
         let tls_error = |e: &dyn std::fmt::Display| Error::Tls(e.to_string());
-        let mut conn =
-            rustls::ServerConnection::new(tls.config.clone()).map_err(|e| tls_error(&e))?;
+        let mut conn = rustls::ServerConnection::new(tls.config()).map_err(|e| tls_error(&e))?;
         let mut prefix = prefix;
         while !prefix.is_empty() {
             conn.read_tls(&mut prefix).map_err(|e| tls_error(&e))?;
@@ -238,12 +216,9 @@ impl Stream {
         while conn.is_handshaking() {
             conn.complete_io(&mut sock).map_err(|e| tls_error(&e))?;
         }
-        if direct && conn.alpn_protocol() != Some(pgproto_tls::ALPN_POSTGRESQL) {
-            // PostgreSQL requires ALPN for direct TLS (protocol confusion attacks).
-            return Err(Error::Tls("direct TLS without ALPN postgresql".into()));
-        }
+        let channel_binding = tls.established(direct, conn.alpn_protocol())?;
         *self = Self::Tls(Box::new(rustls::StreamOwned::new(conn, sock)));
-        Ok(tls.channel_binding.clone())
+        Ok(channel_binding)
     }
 }
 

@@ -281,3 +281,48 @@ pub fn client_config_for(
     )
     .map(Some)
 }
+
+/// A server's TLS: the rustls configuration (ALPN `postgresql`) and its certificate's
+/// channel-binding data, shared by the adapters' servers.
+#[derive(Clone)]
+pub struct ServerTls {
+    config: Arc<rustls::ServerConfig>,
+    channel_binding: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerTls").finish_non_exhaustive()
+    }
+}
+
+impl ServerTls {
+    /// TLS from a PEM certificate chain and private key.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, TlsError> {
+        Ok(Self {
+            config: server_config(cert_pem, key_pem)?,
+            channel_binding: server_channel_binding(cert_pem),
+        })
+    }
+
+    /// The rustls configuration for the acceptor.
+    pub fn config(&self) -> Arc<rustls::ServerConfig> {
+        self.config.clone()
+    }
+
+    /// The tls-server-end-point data to hand to
+    /// [`Server::handle_tls_established`](pgproto_core::server::Server::handle_tls_established),
+    /// after checking the negotiated ALPN: PostgreSQL refuses a direct TLS connection
+    /// (no SSLRequest) that did not negotiate `postgresql`, against protocol confusion
+    /// attacks.
+    pub fn established(
+        &self,
+        direct: bool,
+        alpn: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, TlsError> {
+        if direct && alpn != Some(ALPN_POSTGRESQL) {
+            return Err(err("direct TLS without ALPN postgresql"));
+        }
+        Ok(self.channel_binding.clone())
+    }
+}

@@ -28,6 +28,21 @@ impl ColumnIndex for &str {
     }
 }
 
+/// The single row of a result: `Ok(None)` when there is none, an error when there are
+/// several (`query_one` in every adapter).
+pub fn exactly_one(mut rows: Vec<Row>) -> Result<Row, crate::Error> {
+    match (rows.pop(), rows.is_empty()) {
+        (Some(row), true) => Ok(row),
+        (None, _) => {
+            Err(crate::error::UsageError::Other("query_one: the query returned no rows").into())
+        }
+        (Some(_), false) => Err(crate::error::UsageError::Other(
+            "query_one: the query returned more than one row",
+        )
+        .into()),
+    }
+}
+
 /// One row: its columns (shared by the rows of a result set) and its values (a slice of
 /// the input buffer).
 #[derive(Debug, Clone, PartialEq)]
@@ -178,6 +193,20 @@ impl ResultCollector {
     /// The first error, if any.
     pub fn error(&self) -> Option<&DbError> {
         self.error.as_deref()
+    }
+
+    /// The prepared statement `name` this collector described (after
+    /// [`Client::prepare_typed`](super::Client::prepare_typed)), or the server's error.
+    pub fn into_statement(
+        self,
+        name: alloc::string::String,
+    ) -> Result<super::Statement, alloc::boxed::Box<DbError>> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let types = self.parameter_types.unwrap_or_default();
+        let columns = self.columns.unwrap_or_else(|| Arc::from(Vec::new()));
+        Ok(super::Statement::new(name, types, &columns))
     }
 
     /// The result sets, or the first error.

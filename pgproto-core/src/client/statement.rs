@@ -97,6 +97,13 @@ impl EncodedParams {
         Ok(out)
     }
 
+    /// [`EncodedParams::encode`] for parameter lists that must be `Sync` (async
+    /// adapters, whose futures cross threads).
+    pub fn encode_sync(params: &[&(dyn ToSql + Sync)], types: &[Oid]) -> Result<Self, Error> {
+        let params: Vec<&dyn ToSql> = params.iter().map(|p| *p as &dyn ToSql).collect();
+        Self::encode(&params, types)
+    }
+
     /// The parameter types (for Parse).
     pub fn types(&self) -> &[Oid] {
         &self.types
