@@ -292,9 +292,12 @@ where
                         write_out(stream, &mut server).await?;
                         stream.flush().await?;
                         let plain = std::mem::replace(stream, Box::new(tokio::io::duplex(1).0));
-                        *stream =
-                            accept_tls(plain, &mut server, shared.options.tls.as_ref(), direct)
-                                .await?;
+                        // The handshake counts against the startup timeout.
+                        let handshake =
+                            accept_tls(plain, &mut server, shared.options.tls.as_ref(), direct);
+                        *stream = tokio::time::timeout_at(deadline, handshake)
+                            .await
+                            .map_err(|_| Error::Io(std::io::ErrorKind::TimedOut.into()))??;
                         continue;
                     }
                     Step::Cancel(token) => {
