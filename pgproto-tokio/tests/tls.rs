@@ -36,6 +36,22 @@ async fn client_verify_full_and_scram_plus_against_postgres() {
         assert_eq!(sets[0].rows[0].raw(0usize), Some(Some(&b"t"[..])));
         client.close().await.unwrap();
 
+        // Direct TLS (no SSLRequest, ALPN postgresql): PostgreSQL 18 accepts it; 15 does
+        // not know it and the handshake fails cleanly.
+        let direct = Client::connect(&format!(
+            "{base} sslmode=verify-full sslrootcert={ca} sslnegotiation=direct channel_binding=require"
+        ))
+        .await;
+        match version {
+            PgVersion::V18 => {
+                let client = direct.unwrap_or_else(|e| panic!("direct TLS against 18: {e}"));
+                let sets = client.simple_query("select 1").await.unwrap();
+                assert_eq!(sets[0].rows.len(), 1);
+                client.close().await.unwrap();
+            }
+            _ => assert!(direct.is_err(), "direct TLS against {version:?} must fail"),
+        }
+
         // An untrusted CA fails verify-ca.
         let other_ca = std::env::temp_dir().join(format!("pgproto-other-ca-{}.pem", pg.port()));
         std::fs::write(&other_ca, generate().unwrap().ca_cert_pem).unwrap();
