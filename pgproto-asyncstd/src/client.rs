@@ -24,7 +24,7 @@ use pgproto_core::client::{
     exactly_one, AuthMethod, Client as Core, ConnInfo, EncodedParams, Event, Notification, Phase,
     RequestId, Response, ResultCollector, ResultSet, Router, Row, SslMode, Statement,
 };
-use pgproto_core::message::{Bind, Format, List, Oid, ProtocolVersion, TransactionStatus};
+use pgproto_core::message::{Format, Oid, ProtocolVersion, TransactionStatus};
 use pgproto_core::types::ToSql;
 use pgproto_tls::rustls;
 
@@ -333,19 +333,8 @@ impl Client {
         let params: Vec<Option<Vec<u8>>> = params.iter().map(|p| p.map(<[u8]>::to_vec)).collect();
         let sets = self
             .collect(Box::new(move |core| {
-                let first = core.parse("", &sql, &types)?;
                 let values: Vec<Option<&[u8]>> = params.iter().map(|p| p.as_deref()).collect();
-                core.bind(&Bind {
-                    portal: "",
-                    statement: "",
-                    param_formats: List::new(&[param_format]),
-                    params: List::new(&values),
-                    result_formats: List::new(&[result_format]),
-                })?;
-                core.describe_portal("")?;
-                core.execute("", 0)?;
-                let last = core.sync()?;
-                Ok((first, last))
+                core.query_raw(&sql, &types, &values, param_format, result_format)
             }))
             .await?;
         sets.into_iter()

@@ -13,7 +13,7 @@ use pgproto_core::client::{
     ResultSet, Row, Statement,
 };
 use pgproto_core::db_error::DbError;
-use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
+use pgproto_core::message::{Format, Oid, TransactionStatus};
 use pgproto_core::types::ToSql;
 
 use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
@@ -298,19 +298,9 @@ impl Client {
         param_format: Format,
         result_format: Format,
     ) -> Result<ResultSet, Error> {
-        let first = self.core.parse("", sql, param_types)?;
-        let param_formats = [param_format];
-        let result_formats = [result_format];
-        self.core.bind(&Bind {
-            portal: "",
-            statement: "",
-            param_formats: List::new(&param_formats),
-            params: List::new(params),
-            result_formats: List::new(&result_formats),
-        })?;
-        self.core.describe_portal("")?;
-        self.core.execute("", 0)?;
-        let last = self.core.sync()?;
+        let (first, last) =
+            self.core
+                .query_raw(sql, param_types, params, param_format, result_format)?;
         let sets = self
             .collect(first, last, ResultCollector::new(None))?
             .finish()?;

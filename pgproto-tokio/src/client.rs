@@ -11,7 +11,7 @@ use pgproto_core::client::{
     Notification, RequestId, Response, ResultCollector, ResultSet, Router, Row, SslMode, Statement,
     TransactionOptions, TransactionStatements,
 };
-use pgproto_core::message::{Bind, Format, List, Oid, TransactionStatus};
+use pgproto_core::message::{Format, List, Oid, TransactionStatus};
 use pgproto_core::types::ToSql;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
@@ -285,19 +285,8 @@ impl Client {
         let params: Vec<Option<Vec<u8>>> = params.iter().map(|p| p.map(<[u8]>::to_vec)).collect();
         let sets = self
             .collect(Box::new(move |core| {
-                let first = core.parse("", &sql, &types)?;
                 let values: Vec<Option<&[u8]>> = params.iter().map(|p| p.as_deref()).collect();
-                core.bind(&Bind {
-                    portal: "",
-                    statement: "",
-                    param_formats: List::new(&[param_format]),
-                    params: List::new(&values),
-                    result_formats: List::new(&[result_format]),
-                })?;
-                core.describe_portal("")?;
-                core.execute("", 0)?;
-                let last = core.sync()?;
-                Ok((first, last))
+                core.query_raw(&sql, &types, &values, param_format, result_format)
             }))
             .await?;
         sets.into_iter()

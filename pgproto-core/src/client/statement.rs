@@ -177,6 +177,31 @@ impl Client {
         Ok((first, last))
     }
 
+    /// Runs `sql` once with already-encoded parameters, all in `param_format`, results in
+    /// `result_format`: Parse (unnamed, `param_types` may be empty), Bind, Describe
+    /// (portal), Execute, Sync. Returns the request range to collect.
+    pub fn query_raw(
+        &mut self,
+        sql: &str,
+        param_types: &[Oid],
+        params: &[Option<&[u8]>],
+        param_format: Format,
+        result_format: Format,
+    ) -> Result<(RequestId, RequestId), Error> {
+        let first = self.parse("", sql, param_types)?;
+        self.bind(&Bind {
+            portal: "",
+            statement: "",
+            param_formats: List::new(&[param_format]),
+            params: List::new(params),
+            result_formats: List::new(&[result_format]),
+        })?;
+        self.describe_portal("")?;
+        self.execute("", 0)?;
+        let last = self.sync()?;
+        Ok((first, last))
+    }
+
     /// Prepares `sql` as statement `name`: Parse, Describe (statement), Sync. Collect
     /// the range, then build a [`Statement`] from the ParameterDescription and the
     /// columns.
