@@ -6,11 +6,15 @@
 //!
 //! ```text
 //! cargo run --release -p pgproto-benches -- codec [--rows N] [--pairs N] [--rounds N]
+//! cargo run --release -p pgproto-benches -- client [--seconds S] [--runtime current|multi]
 //! ```
 
 mod alloc;
+mod client;
 mod codec;
 mod measure;
+mod pgbench;
+mod pin;
 
 use std::process::ExitCode;
 
@@ -26,6 +30,14 @@ subcommands:
           pgproto-core vs postgres-protocol
           options: --rows N  --pairs N  --rounds N  --warmup N  --chunk BYTES
                    --only pgproto|peer  (one side only, e.g. for a profiler; no ratios)
+  client  pgproto-tokio vs tokio-postgres and pgproto-blocking vs libpq (pgbench) against
+          a PostgreSQL 15 started for the run: sequential prepared SELECT $1::int4,
+          64 pipelined, fetching 1M rows x 3 columns with typed getters
+          options: --queries N  --pipelined N  --depth N  --rows N  --rounds N
+                   --rows-rounds N  --warmup N  --seconds S  --pgbench-rounds N
+                   --pass-secs S (seq/pipe pass length when --queries/--pipelined unset)
+                   --runtime current|multi  --pin on|off  --only pgproto|peer
+                   --workloads seq,pipe,rows,blocking
 ";
 
 fn main() -> ExitCode {
@@ -34,6 +46,7 @@ fn main() -> ExitCode {
     let rest: Vec<String> = args.collect();
     let result = match sub.as_deref() {
         Some("codec") => codec::run(&rest),
+        Some("client") => client::run(&rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
