@@ -7,6 +7,7 @@
 //! ```text
 //! cargo run --release -p pgproto-benches -- codec [--rows N] [--pairs N] [--rounds N]
 //! cargo run --release -p pgproto-benches -- client [--seconds S] [--runtime current|multi]
+//! cargo run --release -p pgproto-benches -- server [--seconds S] [--rounds N]
 //! ```
 
 mod alloc;
@@ -15,6 +16,8 @@ mod codec;
 mod measure;
 mod pgbench;
 mod pin;
+mod server;
+mod servers;
 
 use std::process::ExitCode;
 
@@ -38,6 +41,9 @@ subcommands:
                    --pass-secs S (seq/pipe pass length when --queries/--pipelined unset)
                    --runtime current|multi  --pin on|off  --only pgproto|peer
                    --workloads seq,pipe,rows,blocking
+  server  pgbench SELECT 1 (-c1, -c8 -j2; simple/extended/prepared) against pgproto-tokio's
+          fixed-answer server and a pgwire one, then memory per idle connection
+          options: --seconds S  --rounds N  --conns N  --pin on|off  --only pgproto|peer
 ";
 
 fn main() -> ExitCode {
@@ -47,6 +53,9 @@ fn main() -> ExitCode {
     let result = match sub.as_deref() {
         Some("codec") => codec::run(&rest),
         Some("client") => client::run(&rest),
+        Some("server") => server::run(&rest),
+        // Used by `server`: one server alone in this process.
+        Some("server-process") => servers::process(&rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
