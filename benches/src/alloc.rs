@@ -87,6 +87,11 @@ pub(crate) fn peak_bytes() -> usize {
     PEAK.load(Relaxed)
 }
 
+/// Heap bytes currently allocated.
+pub(crate) fn live_bytes() -> usize {
+    LIVE.load(Relaxed)
+}
+
 /// Resets the peak to the current live heap.
 pub(crate) fn reset_peak() {
     PEAK.store(LIVE.load(Relaxed), Relaxed);

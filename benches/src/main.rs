@@ -6,11 +6,18 @@
 //!
 //! ```text
 //! cargo run --release -p pgproto-benches -- codec [--rows N] [--pairs N] [--rounds N]
+//! cargo run --release -p pgproto-benches -- client [--seconds S] [--runtime current|multi]
+//! cargo run --release -p pgproto-benches -- server [--seconds S] [--rounds N]
 //! ```
 
 mod alloc;
+mod client;
 mod codec;
 mod measure;
+mod pgbench;
+mod pin;
+mod server;
+mod servers;
 
 use std::process::ExitCode;
 
@@ -26,6 +33,17 @@ subcommands:
           pgproto-core vs postgres-protocol
           options: --rows N  --pairs N  --rounds N  --warmup N  --chunk BYTES
                    --only pgproto|peer  (one side only, e.g. for a profiler; no ratios)
+  client  pgproto-tokio vs tokio-postgres and pgproto-blocking vs libpq (pgbench) against
+          a PostgreSQL 15 started for the run: sequential prepared SELECT $1::int4,
+          64 pipelined, fetching 1M rows x 3 columns with typed getters
+          options: --queries N  --pipelined N  --depth N  --rows N  --rounds N
+                   --rows-rounds N  --warmup N  --seconds S  --pgbench-rounds N
+                   --pass-secs S (seq/pipe pass length when --queries/--pipelined unset)
+                   --runtime current|multi  --pin on|off  --only pgproto|peer
+                   --workloads seq,pipe,rows,blocking
+  server  pgbench SELECT 1 (-c1, -c8 -j2; simple/extended/prepared) against pgproto-tokio's
+          fixed-answer server and a pgwire one, then memory per idle connection
+          options: --seconds S  --rounds N  --conns N  --pin on|off  --only pgproto|peer
 ";
 
 fn main() -> ExitCode {
@@ -34,6 +52,10 @@ fn main() -> ExitCode {
     let rest: Vec<String> = args.collect();
     let result = match sub.as_deref() {
         Some("codec") => codec::run(&rest),
+        Some("client") => client::run(&rest),
+        Some("server") => server::run(&rest),
+        // Used by `server`: one server alone in this process.
+        Some("server-process") => servers::process(&rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

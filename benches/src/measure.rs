@@ -4,11 +4,40 @@ use std::time::Instant;
 
 use crate::alloc::Counts;
 
-/// One timed pass: wall time and the allocations made while the clock ran.
+/// One timed pass: wall time and the allocations made while the clock ran (none when the
+/// work ran in another process, e.g. pgbench).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sample {
     pub(crate) secs: f64,
-    pub(crate) counts: Counts,
+    pub(crate) counts: Option<Counts>,
+    /// CPU time this process used during the pass (all threads), when measured: the
+    /// library's own cost when the other side (a server) is the bottleneck.
+    pub(crate) cpu_secs: Option<f64>,
+}
+
+impl Sample {
+    /// A pass normalised to one operation: `ops` operations took `secs` (report it with
+    /// a per-pass count of 1). Allocations, if counted, are divided among the operations.
+    pub(crate) fn per_op(self, ops: u64) -> Self {
+        let n = ops.max(1);
+        Self {
+            secs: self.secs / n as f64,
+            counts: self.counts.map(|c| Counts {
+                allocs: c.allocs / n,
+                bytes: c.bytes / n,
+            }),
+            cpu_secs: self.cpu_secs.map(|c| c / n as f64),
+        }
+    }
+
+    /// One operation of a peer measured elsewhere, from its rate (pgbench's tps).
+    pub(crate) fn from_rate(per_sec: f64) -> Self {
+        Self {
+            secs: 1.0 / per_sec,
+            counts: None,
+            cpu_secs: None,
+        }
+    }
 }
 
 /// Runs `f` with the clock and the allocation counters running.
@@ -18,8 +47,40 @@ pub(crate) fn timed<R>(f: impl FnOnce() -> R) -> (R, Sample) {
     let start = Instant::now();
     let r = f();
     let secs = start.elapsed().as_secs_f64();
-    let counts = Counts::now().since(counts);
-    (r, Sample { secs, counts })
+    let counts = Some(Counts::now().since(counts));
+    let sample = Sample {
+        secs,
+        counts,
+        cpu_secs: None,
+    };
+    (r, sample)
+}
+
+/// [`timed`], also measuring the CPU time of the whole process (for work split between
+/// this process and a server).
+pub(crate) fn timed_cpu<R>(f: impl FnOnce() -> R) -> (R, Sample) {
+    let cpu = process_cpu_secs();
+    let (r, mut sample) = timed(f);
+    sample.cpu_secs = match (cpu, process_cpu_secs()) {
+        (Some(before), Some(after)) => Some(after - before),
+        _ => None,
+    };
+    (r, sample)
+}
+
+/// CPU time of this process so far: the sum over its threads of the nanoseconds on CPU in
+/// `/proc/self/task/*/schedstat` (threads that already exited are not counted; take both
+/// readings around work whose threads live on).
+pub(crate) fn process_cpu_secs() -> Option<f64> {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        let Ok(stat) = std::fs::read_to_string(path) else {
+            continue; // the thread ended meanwhile
+        };
+        ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(ns as f64 / 1e9)
 }
 
 /// Which implementations to run.
@@ -68,12 +129,7 @@ impl Series {
 
     /// Median seconds per pass.
     pub(crate) fn median_secs(&self) -> f64 {
-        let v = self.sorted_secs();
-        match v.len() {
-            0 => f64::NAN,
-            n if n % 2 == 1 => v[n / 2],
-            n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-        }
+        median(self.samples.iter().map(|s| s.secs)).unwrap_or(f64::NAN)
     }
 
     /// Fastest and slowest pass, in seconds.
@@ -85,13 +141,34 @@ impl Series {
         )
     }
 
-    /// Most allocations any timed pass made.
-    pub(crate) fn max_counts(&self) -> Counts {
+    /// Median CPU seconds per pass, if measured.
+    pub(crate) fn median_cpu_secs(&self) -> Option<f64> {
+        median(self.samples.iter().filter_map(|s| s.cpu_secs))
+    }
+
+    /// Operations per CPU-second of this process (median), if measured.
+    pub(crate) fn per_cpu_sec(&self, per_pass: f64) -> Option<f64> {
+        self.median_cpu_secs().map(|c| per_pass / c)
+    }
+
+    /// Most allocations any timed pass made; `None` if they were not counted.
+    pub(crate) fn max_counts(&self) -> Option<Counts> {
         self.samples
             .iter()
-            .map(|s| s.counts)
+            .filter_map(|s| s.counts)
             .max_by_key(|c| c.allocs)
-            .unwrap_or_default()
+    }
+}
+
+/// The median of some numbers (mean of the middle two for an even count).
+fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => v.get(n / 2).copied(),
+        _ => Some((v.get(n / 2 - 1)? + v.get(n / 2)?) / 2.0),
     }
 }
 
@@ -172,8 +249,12 @@ pub(crate) fn report(
             );
         }
     }
-    let c = series.max_counts();
-    line += &format!("  allocs/pass {} ({} B)", c.allocs, c.bytes);
+    if let (Some(cpu), Some((per_pass, _))) = (series.median_cpu_secs(), units.first()) {
+        line += &format!("  cpu {:.0} ns/op", cpu * 1e9 / per_pass);
+    }
+    if let Some(c) = series.max_counts() {
+        line += &format!("  allocs/pass {} ({} B)", c.allocs, c.bytes);
+    }
     println!("{line}");
     Some(per_pass_rate(units, median))
 }
@@ -191,7 +272,30 @@ pub(crate) fn ratio(metric: &str, pgproto: Option<f64>, peer: Option<f64>) {
 
 /// Peak resident set size (`VmHWM`) from `/proc/self/status`, if available.
 pub(crate) fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    proc_status_kib("self", "VmHWM")
+}
+
+/// A `kB` field (`VmRSS`, `VmHWM`...) of `/proc/<pid>/status` (`pid` may be `self`).
+pub(crate) fn proc_status_kib(pid: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// How many operations make a pass of about `target_secs`: times a trial of `trial`
+/// operations with `run` (which returns seconds) and scales, rounding up to a multiple of
+/// `multiple`. For workloads whose speed varies by orders of magnitude between machines
+/// (round trips: ~10k/s across CPUs, over 100k/s on one).
+pub(crate) fn calibrate(
+    trial: usize,
+    target_secs: f64,
+    multiple: usize,
+    mut run: impl FnMut(usize) -> f64,
+) -> usize {
+    let secs = run(trial).max(1e-6);
+    let n = (trial as f64 * target_secs / secs).ceil() as usize;
+    let m = multiple.max(1);
+    n.div_ceil(m).max(1) * m
 }
