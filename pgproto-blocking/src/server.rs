@@ -263,7 +263,7 @@ where
 {
     let mut stream = Stream::Plain(stream);
     let mut server = Server::new(options.config.clone());
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; pgproto_core::server::READ_BUFFER_SIZE];
     let deadline = Instant::now() + options.startup_timeout;
     let mut make_handler = Some(make_handler);
     let mut handler: Option<H> = None;

@@ -24,15 +24,69 @@ use crate::Error;
 type Submit =
     Box<dyn FnOnce(&mut Core) -> Result<(RequestId, RequestId), pgproto_core::Error> + Send>;
 
-/// What the connection task hands a waiter.
+/// What a waiter reads: one response at a time.
+#[derive(Debug)]
 enum Delivery {
     /// A response; `true` when it is the operation's last.
     Response(Response, bool),
-    /// The connection failed before the operation completed.
-    Failed(Box<pgproto_core::db_error::DbError>),
+    /// The operation could not be issued, or the connection failed before it completed.
+    Failed(Error),
 }
 
-type Waiter = mpsc::Sender<Delivery>;
+/// What the connection task sends a waiter: the responses one read produced, in one
+/// channel message (one wake-up per batch, not per row).
+#[derive(Debug)]
+enum Batch {
+    /// Responses; `true` when the last one ends the operation.
+    Responses(Vec<Response>, bool),
+    /// See [`Delivery::Failed`].
+    Failed(Error),
+}
+
+type Waiter = mpsc::Sender<Batch>;
+
+/// The receiving side of an operation: unpacks batches into single responses.
+#[derive(Debug)]
+struct Responses {
+    rx: mpsc::Receiver<Batch>,
+    buffered: std::collections::VecDeque<Response>,
+    ends_operation: bool,
+}
+
+impl Responses {
+    fn new(rx: mpsc::Receiver<Batch>) -> Self {
+        Self {
+            rx,
+            buffered: std::collections::VecDeque::new(),
+            ends_operation: false,
+        }
+    }
+
+    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Delivery>> {
+        use std::task::Poll;
+        loop {
+            if let Some(r) = self.buffered.pop_front() {
+                let last = self.buffered.is_empty() && self.ends_operation;
+                return Poll::Ready(Some(Delivery::Response(r, last)));
+            }
+            match self.rx.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Batch::Responses(batch, ends))) => {
+                    self.buffered.extend(batch);
+                    self.ends_operation = ends;
+                }
+                Poll::Ready(Some(Batch::Failed(e))) => {
+                    return Poll::Ready(Some(Delivery::Failed(e)))
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+            }
+        }
+    }
+
+    async fn recv(&mut self) -> Option<Delivery> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+}
 
 /// How many responses may wait for a slow reader before the connection stops reading
 /// the socket (backpressure: a huge result or COPY runs in bounded memory).
@@ -45,7 +99,6 @@ enum Command {
     Submit {
         build: Submit,
         responses: Waiter,
-        accepted: oneshot::Sender<Result<(), Error>>,
     },
     /// COPY FROM STDIN data (or its end); acknowledged once buffered output is small.
     Copy {
@@ -216,19 +269,14 @@ impl Client {
         })
     }
 
-    /// Submits commands and returns the receiver of their responses, in order.
-    async fn submit(&self, build: Submit) -> Result<mpsc::Receiver<Delivery>, Error> {
+    /// Submits commands and returns the receiver of their responses, in order. A command
+    /// the core refuses arrives there as [`Delivery::Failed`].
+    async fn submit(&self, build: Submit) -> Result<Responses, Error> {
         let (responses, rx) = mpsc::channel(WAITER_CAPACITY);
-        let (accepted, ack) = oneshot::channel();
         self.commands
-            .send(Command::Submit {
-                build,
-                responses,
-                accepted,
-            })
+            .send(Command::Submit { build, responses })
             .map_err(|_| Error::ConnectionClosed)?;
-        ack.await.map_err(|_| Error::ConnectionClosed)??;
-        Ok(rx)
+        Ok(Responses::new(rx))
     }
 
     /// Feeds an operation's responses to `collector` until its last one.
@@ -246,7 +294,7 @@ impl Client {
                         return Ok(collector);
                     }
                 }
-                Some(Delivery::Failed(e)) => return Err(Error::Db(e)),
+                Some(Delivery::Failed(e)) => return Err(e),
                 None => return Err(Error::ConnectionClosed),
             }
         }
@@ -405,10 +453,11 @@ impl Client {
         loop {
             match rx.recv().await {
                 Some(Delivery::Response(Response::CopyIn(_), _)) => break,
-                Some(Delivery::Response(Response::Error(e), _)) | Some(Delivery::Failed(e)) => {
+                Some(Delivery::Response(Response::Error(e), _)) => {
                     drain(&mut rx).await;
                     return Err(Error::Db(e));
                 }
+                Some(Delivery::Failed(e)) => return Err(e),
                 Some(Delivery::Response(_, true)) | None => {
                     return Err(Error::Unsupported(
                         "the statement did not start COPY FROM STDIN",
@@ -441,10 +490,11 @@ impl Client {
         loop {
             match rx.recv().await {
                 Some(Delivery::Response(Response::CopyOut(_), _)) => break,
-                Some(Delivery::Response(Response::Error(e), _)) | Some(Delivery::Failed(e)) => {
+                Some(Delivery::Response(Response::Error(e), _)) => {
                     drain(&mut rx).await;
                     return Err(Error::Db(e));
                 }
+                Some(Delivery::Failed(e)) => return Err(e),
                 Some(Delivery::Response(_, true)) | None => {
                     return Err(Error::Unsupported(
                         "the statement did not start COPY TO STDOUT",
@@ -515,9 +565,8 @@ impl Client {
         loop {
             match rx.recv().await {
                 Some(Delivery::Response(Response::FunctionResult(v), _)) => result = Some(v),
-                Some(Delivery::Response(Response::Error(e), _)) | Some(Delivery::Failed(e)) => {
-                    return Err(Error::Db(e))
-                }
+                Some(Delivery::Response(Response::Error(e), _)) => return Err(Error::Db(e)),
+                Some(Delivery::Failed(e)) => return Err(e),
                 Some(Delivery::Response(_, true)) => {
                     return result.ok_or(Error::Unsupported("no function result"))
                 }
@@ -638,21 +687,19 @@ impl Drop for Transaction<'_> {
             // Queued now, so it runs before whatever the connection does next.
             let sql = self.statements.rollback.clone();
             let (responses, _rx) = mpsc::channel(WAITER_CAPACITY);
-            let (accepted, _ack) = oneshot::channel();
             let _ = self.client.commands.send(Command::Submit {
                 build: Box::new(move |core| {
                     let id = core.query(&sql)?;
                     Ok((id, id))
                 }),
                 responses,
-                accepted,
             });
         }
     }
 }
 
 /// Reads an operation's remaining responses (after an early error).
-async fn drain(rx: &mut mpsc::Receiver<Delivery>) {
+async fn drain(rx: &mut Responses) {
     while let Some(d) = rx.recv().await {
         if matches!(d, Delivery::Response(_, true) | Delivery::Failed(_)) {
             return;
@@ -663,7 +710,7 @@ async fn drain(rx: &mut mpsc::Receiver<Delivery>) {
 /// Rows of [`Client::query_stream`], as they arrive.
 #[derive(Debug)]
 pub struct RowStream {
-    rx: mpsc::Receiver<Delivery>,
+    rx: Responses,
     columns: Option<Arc<[pgproto_core::column::Column]>>,
     error: Option<Box<pgproto_core::db_error::DbError>>,
     done: bool,
@@ -695,7 +742,7 @@ impl RowStream {
                 }
                 Some(Delivery::Failed(e)) => {
                     self.done = true;
-                    return Poll::Ready(Some(Err(Error::Db(e))));
+                    return Poll::Ready(Some(Err(e)));
                 }
                 Some(Delivery::Response(response, last)) => {
                     self.done = last;
@@ -731,7 +778,7 @@ impl futures_core::Stream for RowStream {
 #[derive(Debug)]
 pub struct CopyIn<'a> {
     client: &'a Client,
-    rx: mpsc::Receiver<Delivery>,
+    rx: Responses,
 }
 
 impl CopyIn<'_> {
@@ -763,7 +810,7 @@ impl CopyIn<'_> {
                 }
                 Some(Delivery::Response(_, true)) => break,
                 Some(Delivery::Response(_, false)) => {}
-                Some(Delivery::Failed(e)) => return Err(Error::Db(e)),
+                Some(Delivery::Failed(e)) => return Err(e),
                 None => return Err(Error::ConnectionClosed),
             }
         }
@@ -793,7 +840,7 @@ impl CopyIn<'_> {
                 }
                 Some(Delivery::Response(_, true)) => break,
                 Some(Delivery::Response(_, false)) => {}
-                Some(Delivery::Failed(e)) => return Err(Error::Db(e)),
+                Some(Delivery::Failed(e)) => return Err(e),
                 None => return Err(Error::ConnectionClosed),
             }
         }
@@ -804,7 +851,7 @@ impl CopyIn<'_> {
 /// The data of a `COPY TO STDOUT` ([`Client::copy_out`]).
 #[derive(Debug)]
 pub struct CopyOut {
-    rx: mpsc::Receiver<Delivery>,
+    rx: Responses,
     rows: Option<u64>,
     done: bool,
 }
@@ -827,7 +874,7 @@ impl CopyOut {
                 Some(Delivery::Response(_, last)) => self.done = last,
                 Some(Delivery::Failed(e)) => {
                     self.done = true;
-                    return Some(Err(Error::Db(e)));
+                    return Some(Err(e));
                 }
                 None => {
                     self.done = true;
@@ -875,8 +922,9 @@ async fn run(
     // socket buffers cannot deadlock with the server.
     let mut pending = bytes::Bytes::new();
     let mut copy_acks: Vec<oneshot::Sender<Result<(), Error>>> = Vec::new();
+    let mut routed: Vec<(RequestId, Response, bool)> = Vec::with_capacity(BATCH);
     loop {
-        // Route every event the buffered input produces.
+        // Route every event the buffered input produces, a batch per waiter.
         loop {
             match core.poll_event() {
                 Ok(Some(Event::Response {
@@ -887,13 +935,9 @@ async fn run(
                     if let Response::ReadyForQuery(s) = &response {
                         status.store(s.byte(), Ordering::Release);
                     }
-                    if let Some((waiter, done)) = routes.lookup(request, complete) {
-                        // A full channel makes the task wait: no more socket reads until
-                        // the caller catches up.
-                        let _ = waiter.send(Delivery::Response(response, done)).await;
-                        if done {
-                            routes.finish(request);
-                        }
+                    routed.push((request, response, complete));
+                    if routed.len() >= BATCH {
+                        deliver(&mut routes, &mut routed).await;
                     }
                 }
                 Ok(Some(Event::Notification(n))) => {
@@ -902,11 +946,13 @@ async fn run(
                 Ok(Some(_)) => {}
                 Ok(None) => break,
                 Err(e) => {
+                    deliver(&mut routes, &mut routed).await;
                     fail_all(&mut routes, &e);
                     return;
                 }
             }
         }
+        deliver(&mut routes, &mut routed).await;
         if pending.is_empty() {
             if let Some(bytes) = core.poll_transmit() {
                 pending = bytes;
@@ -938,21 +984,18 @@ async fn run(
                 }
             },
             command = commands.recv(), if commands_open => match command {
-                Some(Command::Submit { build, responses, accepted }) => {
+                Some(Command::Submit { build, responses }) => {
                     // Take every queued command before writing: one write per batch.
-                    let mut next = Some((build, responses, accepted));
-                    while let Some((build, responses, accepted)) = next.take() {
+                    let mut next = Some((build, responses));
+                    while let Some((build, responses)) = next.take() {
                         match build(&mut core) {
-                            Ok((first, last)) => {
-                                routes.add(first, last, responses);
-                                let _ = accepted.send(Ok(()));
-                            }
+                            Ok((first, last)) => routes.add(first, last, responses),
                             Err(e) => {
-                                let _ = accepted.send(Err(e.into()));
+                                let _ = responses.try_send(Batch::Failed(e.into()));
                             }
                         }
-                        if let Ok(Command::Submit { build, responses, accepted }) = commands.try_recv() {
-                            next = Some((build, responses, accepted));
+                        if let Ok(Command::Submit { build, responses }) = commands.try_recv() {
+                            next = Some((build, responses));
                         }
                     }
                 }
@@ -990,14 +1033,50 @@ async fn run(
 
 fn fail_all(routes: &mut Router<Waiter>, error: &pgproto_core::Error) {
     for waiter in routes.drain() {
-        let db = match error {
-            pgproto_core::Error::Server(e) => e.clone(),
-            other => Box::new(pgproto_core::db_error::DbError::new(
-                pgproto_core::db_error::Severity::Fatal,
-                pgproto_core::sqlstate::SqlState::ConnectionFailure,
-                other.to_string(),
-            )),
+        let _ = waiter.try_send(Batch::Failed(Error::Protocol(error.clone())));
+    }
+}
+
+/// Most responses handed to waiters in one channel message.
+const BATCH: usize = 256;
+
+/// Hands routed responses to their waiters: consecutive responses for one waiter go in
+/// one message. A full channel makes the task wait (no socket reads until the caller
+/// catches up).
+async fn deliver(routes: &mut Router<Waiter>, routed: &mut Vec<(RequestId, Response, bool)>) {
+    let mut batch: Vec<Response> = Vec::new();
+    let mut batch_request: Option<RequestId> = None;
+    for (request, response, complete) in routed.drain(..) {
+        let Some((waiter, done)) = routes.lookup(request, complete) else {
+            continue;
         };
-        let _ = waiter.try_send(Delivery::Failed(db));
+        if let Some(previous) = batch_request {
+            let same = routes
+                .lookup(previous, false)
+                .is_some_and(|(w, _)| std::ptr::eq(w, waiter));
+            if !same {
+                if let Some((w, _)) = routes.lookup(previous, false) {
+                    let _ = w
+                        .send(Batch::Responses(std::mem::take(&mut batch), false))
+                        .await;
+                }
+            }
+        }
+        batch.push(response);
+        batch_request = Some(request);
+        if done {
+            if let Some((w, _)) = routes.lookup(request, false) {
+                let _ = w
+                    .send(Batch::Responses(std::mem::take(&mut batch), true))
+                    .await;
+            }
+            routes.finish(request);
+            batch_request = None;
+        }
+    }
+    if let Some(previous) = batch_request {
+        if let Some((w, _)) = routes.lookup(previous, false) {
+            let _ = w.send(Batch::Responses(batch, false)).await;
+        }
     }
 }

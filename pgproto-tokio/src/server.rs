@@ -266,7 +266,7 @@ where
     H: Handler,
 {
     let mut server = Server::new(shared.options.config.clone());
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; pgproto_core::server::READ_BUFFER_SIZE];
     let deadline = tokio::time::Instant::now() + shared.options.startup_timeout;
     let mut make_handler = Some(make_handler);
     let mut handler: Option<H> = None;

@@ -87,6 +87,11 @@ use crate::message::{
 use crate::sqlstate::SqlState;
 use crate::wire::{Direction, Frame, Framer, Limits};
 
+/// How many bytes a server adapter reads from a client at once: PostgreSQL's own receive
+/// buffer size. Idle connections then cost little memory; larger messages arrive over
+/// several reads.
+pub const READ_BUFFER_SIZE: usize = 8192;
+
 /// The newest protocol version this server speaks.
 pub const LATEST_PROTOCOL: ProtocolVersion = ProtocolVersion::V3_2;
 
