@@ -43,7 +43,30 @@ enum Batch {
     Failed(Error),
 }
 
-type Waiter = mpsc::Sender<Batch>;
+/// Who waits for an operation's responses.
+enum Waiter {
+    /// A caller reading responses as they come (streams, COPY).
+    Stream(mpsc::Sender<Batch>),
+    /// A caller that wants the whole result: the connection task collects it and hands
+    /// it over once, without a channel message per row.
+    Collect(
+        ResultCollector,
+        oneshot::Sender<Result<ResultCollector, Error>>,
+    ),
+}
+
+impl Waiter {
+    fn fail(self, error: Error) {
+        match self {
+            Self::Stream(tx) => {
+                let _ = tx.try_send(Batch::Failed(error));
+            }
+            Self::Collect(_, tx) => {
+                let _ = tx.send(Err(error));
+            }
+        }
+    }
+}
 
 /// The receiving side of an operation: unpacks batches into single responses.
 #[derive(Debug)]
@@ -274,30 +297,28 @@ impl Client {
     async fn submit(&self, build: Submit) -> Result<Responses, Error> {
         let (responses, rx) = mpsc::channel(WAITER_CAPACITY);
         self.commands
-            .send(Command::Submit { build, responses })
+            .send(Command::Submit {
+                build,
+                responses: Waiter::Stream(responses),
+            })
             .map_err(|_| Error::ConnectionClosed)?;
         Ok(Responses::new(rx))
     }
 
-    /// Feeds an operation's responses to `collector` until its last one.
+    /// Runs an operation whose responses the connection task collects into `collector`.
     async fn collect_into(
         &self,
         build: Submit,
-        mut collector: ResultCollector,
+        collector: ResultCollector,
     ) -> Result<ResultCollector, Error> {
-        let mut rx = self.submit(build).await?;
-        loop {
-            match rx.recv().await {
-                Some(Delivery::Response(r, done)) => {
-                    collector.push(r);
-                    if done {
-                        return Ok(collector);
-                    }
-                }
-                Some(Delivery::Failed(e)) => return Err(e),
-                None => return Err(Error::ConnectionClosed),
-            }
-        }
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Submit {
+                build,
+                responses: Waiter::Collect(collector, tx),
+            })
+            .map_err(|_| Error::ConnectionClosed)?;
+        rx.await.map_err(|_| Error::ConnectionClosed)?
     }
 
     async fn collect(&self, build: Submit) -> Result<Vec<ResultSet>, Error> {
@@ -692,7 +713,7 @@ impl Drop for Transaction<'_> {
                     let id = core.query(&sql)?;
                     Ok((id, id))
                 }),
-                responses,
+                responses: Waiter::Stream(responses),
             });
         }
     }
@@ -990,9 +1011,7 @@ async fn run(
                     while let Some((build, responses)) = next.take() {
                         match build(&mut core) {
                             Ok((first, last)) => routes.add(first, last, responses),
-                            Err(e) => {
-                                let _ = responses.try_send(Batch::Failed(e.into()));
-                            }
+                            Err(e) => responses.fail(e.into()),
                         }
                         if let Ok(Command::Submit { build, responses }) = commands.try_recv() {
                             next = Some((build, responses));
@@ -1033,7 +1052,7 @@ async fn run(
 
 fn fail_all(routes: &mut Router<Waiter>, error: &pgproto_core::Error) {
     for waiter in routes.drain() {
-        let _ = waiter.try_send(Batch::Failed(Error::Protocol(error.clone())));
+        waiter.fail(Error::Protocol(error.clone()));
     }
 }
 
@@ -1047,36 +1066,45 @@ async fn deliver(routes: &mut Router<Waiter>, routed: &mut Vec<(RequestId, Respo
     let mut batch: Vec<Response> = Vec::new();
     let mut batch_request: Option<RequestId> = None;
     for (request, response, complete) in routed.drain(..) {
-        let Some((waiter, done)) = routes.lookup(request, complete) else {
+        let Some((waiter, done)) = routes.lookup_mut(request, complete) else {
             continue;
         };
-        if let Some(previous) = batch_request {
-            let same = routes
-                .lookup(previous, false)
-                .is_some_and(|(w, _)| std::ptr::eq(w, waiter));
-            if !same {
-                if let Some((w, _)) = routes.lookup(previous, false) {
-                    let _ = w
-                        .send(Batch::Responses(std::mem::take(&mut batch), false))
-                        .await;
+        if let Waiter::Collect(collector, _) = waiter {
+            collector.push(response);
+            if done {
+                if let Some(Waiter::Collect(collector, tx)) = routes.finish(request) {
+                    let _ = tx.send(Ok(collector));
                 }
+            }
+            continue;
+        }
+        if let Some(previous) = batch_request {
+            let same = match (
+                routes.lookup(previous, false),
+                routes.lookup(request, false),
+            ) {
+                (Some((a, _)), Some((b, _))) => std::ptr::eq(a, b),
+                _ => false,
+            };
+            if !same {
+                send_batch(routes, previous, std::mem::take(&mut batch), false).await;
             }
         }
         batch.push(response);
         batch_request = Some(request);
         if done {
-            if let Some((w, _)) = routes.lookup(request, false) {
-                let _ = w
-                    .send(Batch::Responses(std::mem::take(&mut batch), true))
-                    .await;
-            }
+            send_batch(routes, request, std::mem::take(&mut batch), true).await;
             routes.finish(request);
             batch_request = None;
         }
     }
     if let Some(previous) = batch_request {
-        if let Some((w, _)) = routes.lookup(previous, false) {
-            let _ = w.send(Batch::Responses(batch, false)).await;
-        }
+        send_batch(routes, previous, batch, false).await;
+    }
+}
+
+async fn send_batch(routes: &Router<Waiter>, request: RequestId, batch: Vec<Response>, ends: bool) {
+    if let Some((Waiter::Stream(tx), _)) = routes.lookup(request, false) {
+        let _ = tx.send(Batch::Responses(batch, ends)).await;
     }
 }

@@ -83,15 +83,22 @@ impl<T> Router<T> {
             .map(|(_, last, w)| (w, complete && *last == request))
     }
 
-    /// Removes the waiter whose operation `request` ended.
-    pub fn finish(&mut self, request: RequestId) {
-        if let Some(i) = self
+    /// [`Router::lookup`] with mutable access to the waiter (one that collects
+    /// responses itself).
+    pub fn lookup_mut(&mut self, request: RequestId, complete: bool) -> Option<(&mut T, bool)> {
+        self.routes
+            .iter_mut()
+            .find(|(first, last, _)| *first <= request && request <= *last)
+            .map(|(_, last, w)| (w, complete && *last == request))
+    }
+
+    /// Removes and returns the waiter whose operation `request` ended.
+    pub fn finish(&mut self, request: RequestId) -> Option<T> {
+        let i = self
             .routes
             .iter()
-            .position(|(first, last, _)| *first <= request && request <= *last)
-        {
-            self.routes.remove(i);
-        }
+            .position(|(first, last, _)| *first <= request && request <= *last)?;
+        self.routes.remove(i).map(|(_, _, w)| w)
     }
 
     /// Whether no waiter is registered.
