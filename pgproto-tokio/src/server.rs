@@ -266,7 +266,6 @@ where
     H: Handler,
 {
     let mut server = Server::new(shared.options.config.clone());
-    let mut buf = vec![0u8; pgproto_core::server::READ_BUFFER_SIZE];
     let deadline = tokio::time::Instant::now() + shared.options.startup_timeout;
     let mut make_handler = Some(make_handler);
     let mut handler: Option<H> = None;
@@ -333,10 +332,18 @@ where
             if server.error_state().is_some() {
                 return Ok(());
             }
+            // Read straight into the core's buffer: no second buffer per connection,
+            // no copy.
+            let input = server.input_buffer();
+            if input.capacity() - input.len() < 1024 {
+                input.reserve(pgproto_core::server::READ_BUFFER_SIZE);
+            }
             let read = if server.phase() == pgproto_core::server::ServerPhase::Ready {
-                stream.read(&mut buf).await
+                stream.read_buf(server.input_buffer()).await
             } else {
-                match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                match tokio::time::timeout_at(deadline, stream.read_buf(server.input_buffer()))
+                    .await
+                {
                     Ok(r) => r,
                     Err(_) => {
                         // PostgreSQL closes silently when authentication_timeout expires.
@@ -349,11 +356,7 @@ where
                     server.handle_eof();
                     return Ok(());
                 }
-                Ok(n) => {
-                    if let Some(data) = buf.get(..n) {
-                        server.handle_input(data);
-                    }
-                }
+                Ok(_) => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -328,6 +328,12 @@ impl Server {
         self.framer.push(data);
     }
 
+    /// The input buffer, for reading from a socket straight into it (append only; no
+    /// intermediate copy). Reserve [`READ_BUFFER_SIZE`] before reading when it is full.
+    pub fn input_buffer(&mut self) -> &mut BytesMut {
+        self.framer.buffer_mut()
+    }
+
     /// Reports that the client closed the connection.
     pub fn handle_eof(&mut self) {
         if self.poisoned.is_none() {
