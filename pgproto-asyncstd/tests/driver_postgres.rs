@@ -168,7 +168,7 @@ async fn driver_features(pg: &PgCluster, exec: Exec) {
         .prepare("select $1::int8 * 2 as doubled, $2::text as t")
         .await
         .unwrap();
-    assert_eq!(st.param_types, [20, 25]);
+    assert_eq!(&*st.param_types, [20, 25]);
     let rows = c
         .query_prepared(&st, &[&21i64, &None::<String>])
         .await

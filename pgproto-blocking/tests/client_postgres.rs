@@ -247,7 +247,7 @@ fn driver_features(version: PgVersion) {
     let st = c
         .prepare("select $1::int8 * 2 as doubled, $2::text as t")
         .unwrap();
-    assert_eq!(st.param_types, [20, 25]);
+    assert_eq!(&*st.param_types, [20, 25]);
     let rows = c.query_prepared(&st, &[&21i64, &None::<String>]).unwrap();
     assert_eq!(rows[0].get::<i64, _>("doubled").unwrap(), 42);
     assert_eq!(rows[0].get::<Option<String>, _>("t").unwrap(), None);

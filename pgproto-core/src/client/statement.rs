@@ -15,22 +15,25 @@ use crate::message::{Bind, Format, List, Oid};
 use crate::types::{oid, IsNull, ToSql};
 
 /// A prepared statement: its name on the server, parameter types and result columns.
+/// Cloning is cheap (shared data), so executing it from many tasks costs no copies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
     /// Name on the server.
-    pub name: String,
+    pub name: Arc<str>,
     /// Parameter types, as the server resolved them.
-    pub param_types: Vec<Oid>,
+    pub param_types: Arc<[Oid]>,
     /// Result columns (empty when the statement returns no rows), with the formats this
     /// library requests when executing it.
     pub columns: Arc<[Column]>,
+    /// The result formats to request, one per column.
+    result_formats: Arc<[Format]>,
 }
 
 impl Statement {
     /// A statement from its Describe answer; results are requested in binary for every
     /// column whose type this library decodes in binary, text for the others.
     pub fn new(name: String, param_types: Vec<Oid>, columns: &[Column]) -> Self {
-        let columns = columns
+        let columns: Arc<[Column]> = columns
             .iter()
             .map(|c| {
                 let mut c = c.clone();
@@ -38,10 +41,12 @@ impl Statement {
                 c
             })
             .collect();
+        let result_formats = columns.iter().map(|c| c.format).collect();
         Self {
-            name,
-            param_types,
+            name: name.into(),
+            param_types: param_types.into(),
             columns,
+            result_formats,
         }
     }
 }
@@ -249,8 +254,8 @@ impl Client {
             )
             .into());
         }
-        let formats: Vec<Format> = statement.columns.iter().map(|c| c.format).collect();
-        let first = self.bind_encoded(portal, &statement.name, params, &formats)?;
+        let first =
+            self.bind_encoded(portal, &statement.name, params, &statement.result_formats)?;
         let mut last = self.execute(portal, max_rows)?;
         if sync {
             last = self.sync()?;
