@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    exactly_one, Client as Core, ConnInfo, Event, Notification, Phase, RequestId, ResultCollector,
-    ResultSet, Row, Statement,
+    exactly_one, transaction_statements, Client as Core, ConnInfo, Event, Notification, Phase,
+    RequestId, Response, ResultCollector, ResultSet, Row, Statement, TransactionOptions,
+    TransactionStatements,
 };
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Format, Oid, TransactionStatus};
@@ -527,6 +528,127 @@ impl Client {
         matches!(self.stream, Stream::Tls(_))
     }
 
+    /// Starts `COPY ... FROM STDIN`: write data with [`CopyInWriter::send`], then
+    /// [`CopyInWriter::finish`] (or [`CopyInWriter::abort`]). Data goes out as it is
+    /// sent, so any amount streams in bounded memory.
+    pub fn copy_in(&mut self, sql: &str) -> Result<CopyInWriter<'_>, Error> {
+        let id = self.core.query(sql)?;
+        let mut started = false;
+        let mut error = None;
+        self.drive(|event| {
+            if let Event::Response {
+                request,
+                response,
+                complete,
+            } = event
+            {
+                if request == id {
+                    match response {
+                        Response::CopyIn(_) => {
+                            started = true;
+                            return Ok(true);
+                        }
+                        Response::Error(e) => error = Some(e),
+                        _ => {}
+                    }
+                    return Ok(complete);
+                }
+            }
+            Ok(false)
+        })?;
+        match (error, started) {
+            (Some(e), _) => Err(Error::Db(e)),
+            (None, true) => Ok(CopyInWriter {
+                client: self,
+                request: id,
+                done: false,
+            }),
+            (None, false) => Err(Error::Unsupported(
+                "the statement did not start COPY FROM STDIN",
+            )),
+        }
+    }
+
+    /// Runs `COPY ... TO STDOUT`, handing each chunk (one row each, as PostgreSQL sends
+    /// them) to `each`; returns the number of rows. Memory holds one chunk at a time.
+    pub fn copy_out(
+        &mut self,
+        sql: &str,
+        mut each: impl FnMut(&[u8]) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        let id = self.core.query(sql)?;
+        let mut rows = 0;
+        let mut error: Option<Error> = None;
+        self.drive(|event| {
+            if let Event::Response {
+                request,
+                response,
+                complete,
+            } = event
+            {
+                if request == id {
+                    match response {
+                        Response::CopyData(data) if error.is_none() => {
+                            if let Err(e) = each(&data) {
+                                error = Some(e);
+                            }
+                        }
+                        Response::CommandComplete(tag) => rows = tag.rows().unwrap_or(0),
+                        Response::Error(e) if error.is_none() => error = Some(Error::Db(e)),
+                        _ => {}
+                    }
+                    return Ok(complete);
+                }
+            }
+            Ok(false)
+        })?;
+        match error {
+            Some(e) => Err(e),
+            None => Ok(rows),
+        }
+    }
+
+    /// Waits for the end of request `id`, returning its row count or error.
+    fn finish_request(&mut self, id: RequestId) -> Result<u64, Error> {
+        let mut rows = 0;
+        let mut error = None;
+        self.drive(|event| {
+            if let Event::Response {
+                request,
+                response,
+                complete,
+            } = event
+            {
+                if request == id {
+                    match response {
+                        Response::CommandComplete(tag) => rows = tag.rows().unwrap_or(0),
+                        Response::Error(e) if error.is_none() => error = Some(e),
+                        _ => {}
+                    }
+                    return Ok(complete);
+                }
+            }
+            Ok(false)
+        })?;
+        match error {
+            Some(e) => Err(Error::Db(e)),
+            None => Ok(rows),
+        }
+    }
+
+    /// Starts a transaction.
+    pub fn transaction(&mut self) -> Result<Transaction<'_>, Error> {
+        self.build_transaction(TransactionOptions::default())
+    }
+
+    /// Starts a transaction with an isolation level, read-only or deferrable mode.
+    pub fn build_transaction(
+        &mut self,
+        options: TransactionOptions,
+    ) -> Result<Transaction<'_>, Error> {
+        Transaction::begin(self, 0, &options)
+    }
+
     /// Sends Terminate and closes the connection.
     pub fn close(mut self) -> Result<(), Error> {
         self.terminate()
@@ -543,6 +665,120 @@ impl Client {
             s.flush()?;
         }
         Ok(())
+    }
+}
+
+/// An open `COPY FROM STDIN` ([`Client::copy_in`]). Dropping it unfinished aborts the
+/// COPY.
+#[derive(Debug)]
+pub struct CopyInWriter<'a> {
+    client: &'a mut Client,
+    request: RequestId,
+    done: bool,
+}
+
+impl CopyInWriter<'_> {
+    /// Sends a chunk of COPY data (any split; rows may span chunks).
+    pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.client.core.copy_data(data)?;
+        if self.client.core.pending_output_len() >= 64 * 1024 {
+            self.client.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Ends the COPY; returns the number of rows copied.
+    pub fn finish(mut self) -> Result<u64, Error> {
+        self.done = true;
+        self.client.core.copy_done()?;
+        self.client.finish_request(self.request)
+    }
+
+    /// Aborts the COPY (CopyFail); returns the server's error quoting `message`
+    /// (SQLSTATE 57014).
+    pub fn abort(mut self, message: &str) -> Result<DbError, Error> {
+        self.done = true;
+        self.client.core.copy_fail(message)?;
+        match self.client.finish_request(self.request) {
+            Err(Error::Db(e)) => Ok(*e),
+            Err(e) => Err(e),
+            Ok(_) => Err(Error::Unsupported("the server accepted an aborted COPY")),
+        }
+    }
+}
+
+impl Drop for CopyInWriter<'_> {
+    fn drop(&mut self) {
+        if !self.done && self.client.core.copy_fail("COPY abandoned").is_ok() {
+            let _ = self.client.finish_request(self.request);
+        }
+    }
+}
+
+/// A transaction (or, nested, a savepoint). Queries go through it (it dereferences to
+/// the client). Dropping it without [`Transaction::commit`] rolls it back.
+#[derive(Debug)]
+pub struct Transaction<'a> {
+    client: &'a mut Client,
+    depth: u32,
+    statements: TransactionStatements,
+    done: bool,
+}
+
+impl<'a> Transaction<'a> {
+    fn begin(
+        client: &'a mut Client,
+        depth: u32,
+        options: &TransactionOptions,
+    ) -> Result<Self, Error> {
+        let statements = transaction_statements(depth, options);
+        client.simple_query(&statements.begin)?;
+        Ok(Self {
+            client,
+            depth,
+            statements,
+            done: false,
+        })
+    }
+
+    /// A nested transaction: a savepoint inside this one.
+    pub fn transaction(&mut self) -> Result<Transaction<'_>, Error> {
+        Transaction::begin(self.client, self.depth + 1, &TransactionOptions::default())
+    }
+
+    /// Commits (releases the savepoint).
+    pub fn commit(mut self) -> Result<(), Error> {
+        self.done = true;
+        self.client.simple_query(&self.statements.commit).map(drop)
+    }
+
+    /// Rolls back (to the savepoint).
+    pub fn rollback(mut self) -> Result<(), Error> {
+        self.done = true;
+        self.client
+            .simple_query(&self.statements.rollback)
+            .map(drop)
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client
+    }
+}
+
+impl std::ops::DerefMut for Transaction<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.client.simple_query(&self.statements.rollback);
+        }
     }
 }
 

@@ -358,3 +358,86 @@ fn driver_features_pg15() {
 fn driver_features_pg18() {
     driver_features(PgVersion::V18);
 }
+
+fn copy_and_transactions(version: PgVersion) {
+    let pg = cluster(version, HbaMethod::Trust);
+    let mut c = Client::connect(&conninfo(&pg, pg.superuser(), None)).unwrap();
+    c.simple_query("create table items (id int8, name text)")
+        .unwrap();
+
+    // COPY in 50,000 rows in uneven chunks, then out again with a checksum.
+    let mut copy = c.copy_in("copy items from stdin").unwrap();
+    let mut chunk = String::new();
+    for i in 1..=50_000u64 {
+        chunk.push_str(&format!("{i}\tname {i}\n"));
+        if chunk.len() > 5_000 {
+            copy.send(chunk.as_bytes()).unwrap();
+            chunk.clear();
+        }
+    }
+    copy.send(chunk.as_bytes()).unwrap();
+    assert_eq!(copy.finish().unwrap(), 50_000);
+    let (mut rows, mut sum) = (0u64, 0u64);
+    let copied = c
+        .copy_out("copy (select id from items) to stdout", |data| {
+            for line in std::str::from_utf8(data).unwrap().lines() {
+                rows += 1;
+                sum += line.parse::<u64>().unwrap();
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!((copied, rows, sum), (50_000, 50_000, 50_000 * 50_001 / 2));
+
+    // An aborted COPY leaves no rows; so does an abandoned one.
+    let mut copy = c.copy_in("copy items from stdin").unwrap();
+    copy.send(b"900001\tx\n").unwrap();
+    let err = copy.abort("stop").unwrap();
+    assert_eq!(err.code, SqlState::QueryCanceled);
+    {
+        let mut copy = c.copy_in("copy items from stdin").unwrap();
+        copy.send(b"900002\ty\n").unwrap();
+    }
+    let n = c
+        .query_one("select count(*) from items where id > 900000", &[])
+        .unwrap();
+    assert_eq!(n.get::<i64, _>(0usize).unwrap(), 0);
+
+    // Transactions: commit, rollback, rollback on drop, savepoints.
+    c.execute("create table t (v int4)", &[]).unwrap();
+    let mut tx = c.transaction().unwrap();
+    tx.execute("insert into t values (1)", &[]).unwrap();
+    {
+        let mut inner = tx.transaction().unwrap();
+        inner.execute("insert into t values (2)", &[]).unwrap();
+        inner.rollback().unwrap();
+    }
+    {
+        let mut inner = tx.transaction().unwrap();
+        inner.execute("insert into t values (3)", &[]).unwrap();
+        inner.commit().unwrap();
+    }
+    tx.commit().unwrap();
+    {
+        let mut tx = c.transaction().unwrap();
+        tx.execute("insert into t values (4)", &[]).unwrap();
+    }
+    let values: Vec<i32> = c
+        .query("select v from t order by v", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0usize).unwrap())
+        .collect();
+    assert_eq!(values, [1, 3]);
+    assert_eq!(c.transaction_status(), TransactionStatus::Idle);
+}
+
+#[test]
+fn copy_and_transactions_pg15() {
+    copy_and_transactions(PgVersion::V15);
+}
+
+#[test]
+fn copy_and_transactions_pg18() {
+    copy_and_transactions(PgVersion::V18);
+}
