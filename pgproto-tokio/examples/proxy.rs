@@ -17,7 +17,8 @@
 //! client authentication `--auth trust|password|md5|scram-sha-256` (default
 //! scram-sha-256) with `--user`/`--password` (with `trust`, any user name is let in);
 //! `--tls-cert PEM --tls-key PEM` to terminate TLS (SSLRequest and direct TLS);
-//! `--threads N` runtime worker threads (default: one per CPU; 1 = single-threaded).
+//! `--threads N` threads serving connections, each a single-threaded runtime (default:
+//! one per CPU).
 //! `PROXY_LOG=1` logs session failures to stderr.
 
 #[path = "proxy/mod.rs"]
@@ -93,22 +94,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some((cert, key)) = &args.tls {
         options = options.with_tls(&std::fs::read(cert)?, &std::fs::read(key)?)?;
     }
-    let runtime = match args.threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-        Some(n) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(n)
-            .enable_all()
-            .build()?,
-        None => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?,
-    };
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&args.listen).await?;
-        eprintln!("proxy listening on {}", listener.local_addr()?);
-        engine::serve(listener, options).await?;
-        Ok(())
-    })
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let listener = std::net::TcpListener::bind(&args.listen)?;
+    eprintln!(
+        "proxy listening on {} ({threads} thread(s))",
+        listener.local_addr()?
+    );
+    engine::serve_threads(listener, options, threads)?;
+    Ok(())
 }

@@ -27,21 +27,21 @@ use tokio_postgres::NoTls;
 const USER: &str = "alice";
 const PASSWORD: &str = "s3cret";
 
-/// A proxy task; aborted (with its sessions) when dropped.
+/// A proxy; its task (when it runs as one) is aborted with its sessions on drop.
 struct Proxy {
     port: u16,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 
-async fn start_proxy(upstream: &str, kind: AuthKind, tls: Option<&TlsMaterial>) -> Proxy {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+fn options(upstream: &str, kind: AuthKind, tls: Option<&TlsMaterial>) -> engine::Options {
     let mut auth = ServerAuth::new(kind, b"mock secret for tests");
     auth.add_user(USER, PASSWORD, b"0123456789abcdef").unwrap();
     let mut options = engine::Options::new(upstream, auth).unwrap();
@@ -50,8 +50,27 @@ async fn start_proxy(upstream: &str, kind: AuthKind, tls: Option<&TlsMaterial>) 
             .with_tls(m.server_cert_pem.as_bytes(), m.server_key_pem.as_bytes())
             .unwrap();
     }
-    let task = tokio::spawn(engine::serve(listener, options));
-    Proxy { port, task }
+    options
+}
+
+async fn start_proxy(upstream: &str, kind: AuthKind, tls: Option<&TlsMaterial>) -> Proxy {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(engine::serve(listener, options(upstream, kind, tls)));
+    Proxy {
+        port,
+        task: Some(task),
+    }
+}
+
+/// The proxy as the binary runs it: connections spread over two single-threaded
+/// runtimes. Its threads live until the test process ends.
+fn start_proxy_threads(upstream: &str, kind: AuthKind, tls: Option<&TlsMaterial>) -> Proxy {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let options = options(upstream, kind, tls);
+    std::thread::spawn(move || engine::serve_threads(listener, options, 2));
+    Proxy { port, task: None }
 }
 
 /// PostgreSQL with SCRAM and TLS, a role `app` owning database `app`, and the proxy in
@@ -65,6 +84,11 @@ struct Fixture {
 
 impl Fixture {
     async fn start(version: PgVersion) -> Self {
+        Self::start_with(version, false).await
+    }
+
+    /// With `threaded`, the proxy runs on its own threads as the binary does.
+    async fn start_with(version: PgVersion, threaded: bool) -> Self {
         let pg = PgCluster::builder()
             .version(version)
             .auth(HbaMethod::ScramSha256)
@@ -88,7 +112,11 @@ impl Fixture {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("ca.pem"), &material.ca_cert_pem).unwrap();
-        let proxy = start_proxy(&upstream, AuthKind::ScramSha256, Some(&material)).await;
+        let proxy = if threaded {
+            start_proxy_threads(&upstream, AuthKind::ScramSha256, Some(&material))
+        } else {
+            start_proxy(&upstream, AuthKind::ScramSha256, Some(&material)).await
+        };
         Self {
             pg,
             proxy,
@@ -393,7 +421,8 @@ async fn psql_copy_in_and_out_and_listen_notify() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pgbench_init_and_all_query_modes() {
-    let f = Fixture::start(PgVersion::V15).await;
+    // The proxy as the binary runs it (connections spread over two threads).
+    let f = Fixture::start_with(PgVersion::V15, true).await;
     // -i loads pgbench_accounts with COPY FROM STDIN.
     let out = f.run("pgbench", &["-i", "-s", "1", "-q"]).await;
     assert!(out.status.success(), "pgbench -i: {}", stderr(&out));

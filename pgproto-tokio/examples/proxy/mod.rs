@@ -110,13 +110,29 @@ struct Shared {
     next_pid: Arc<AtomicI32>,
 }
 
-/// Accepts clients forever (abort the task to stop; live sessions end with it).
+impl Shared {
+    fn new(options: Options) -> Self {
+        Self {
+            options,
+            sessions: Arc::default(),
+            next_pid: Arc::new(AtomicI32::new(1)),
+        }
+    }
+}
+
+/// Runs one client connection to its end.
+async fn run_session(stream: tokio::net::TcpStream, shared: Shared) {
+    let _ = stream.set_nodelay(true);
+    if let Err(e) = session(Box::new(stream), &shared).await {
+        log(format_args!("session failed: {e}"));
+    }
+}
+
+/// Accepts clients forever on the current runtime (abort the task to stop; live
+/// sessions end with it). For embedding; the binary uses [`serve_threads`].
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) async fn serve(listener: TcpListener, options: Options) -> std::io::Result<()> {
-    let shared = Shared {
-        options,
-        sessions: Arc::default(),
-        next_pid: Arc::new(AtomicI32::new(1)),
-    };
+    let shared = Shared::new(options);
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
@@ -126,16 +142,62 @@ pub(crate) async fn serve(listener: TcpListener, options: Options) -> std::io::R
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
-                let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                tasks.spawn(async move {
-                    if let Err(e) = session(Box::new(stream), &shared).await {
-                        log(format_args!("session failed: {e}"));
-                    }
-                });
+                tasks.spawn(run_session(stream, shared.clone()));
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
+    }
+}
+
+/// Accepts clients forever on this thread and serves them on `threads` single-threaded
+/// runtimes, each connection on one of them (round robin): a session's two sockets are
+/// always handled by the same thread, and threads never hand work to each other, as
+/// with one PgBouncer process per core.
+pub(crate) fn serve_threads(
+    listener: std::net::TcpListener,
+    options: Options,
+    threads: usize,
+) -> std::io::Result<()> {
+    let shared = Shared::new(options);
+    let mut workers = Vec::new();
+    for i in 0..threads.max(1) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<std::net::TcpStream>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name(format!("proxy-{i}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    while let Some(stream) = rx.recv().await {
+                        match tokio::net::TcpStream::from_std(stream) {
+                            Ok(stream) => {
+                                tokio::spawn(run_session(stream, shared.clone()));
+                            }
+                            Err(e) => log(format_args!("registering a connection: {e}")),
+                        }
+                    }
+                });
+            })?;
+        workers.push(tx);
+    }
+    let mut next = 0usize;
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        stream.set_nonblocking(true)?;
+        if let Some(worker) = workers.get(next % workers.len()) {
+            if worker.send(stream).is_err() {
+                return Err(std::io::Error::other("a worker thread ended"));
+            }
+        }
+        next = next.wrapping_add(1);
     }
 }
 
