@@ -11,6 +11,7 @@
 mod alloc;
 mod codec;
 mod measure;
+mod proxy;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
     let rest: Vec<String> = args.collect();
     let result = match sub.as_deref() {
         Some("codec") => codec::run(&rest),
+        Some("proxy") => proxy::run(&rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
