@@ -16,6 +16,7 @@ mod codec;
 mod measure;
 mod pgbench;
 mod pin;
+mod proxy;
 mod server;
 mod servers;
 
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
         Some("server") => server::run(&rest),
         // Used by `server`: one server alone in this process.
         Some("server-process") => servers::process(&rest),
+        Some("proxy") => proxy::run(&rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,458 @@
+//! A session-mode PostgreSQL proxy: one upstream connection per client connection.
+//!
+//! # Design
+//!
+//! Each accepted connection runs one task:
+//!
+//! 1. **Client startup** through the core's server role ([`Server`] driven by
+//!    [`SessionSetup::step`]): TLS (SSLRequest or direct TLS), GSSENCRequest refusal,
+//!    protocol negotiation, and authentication of the client against the proxy's own
+//!    user (`trust`, `password`, `md5` or `scram-sha-256`, SCRAM-SHA-256-PLUS over TLS).
+//!    A CancelRequest is looked up in the proxy's registry instead (see below).
+//! 2. **Upstream startup** through the core's client role ([`upstream`]): the proxy
+//!    authenticates with the credentials of its `--upstream` URL, forwarding the client's
+//!    run-time parameters (application_name, client_encoding, DateStyle, options...).
+//!    The client then receives the upstream server's ParameterStatus values (so it sees
+//!    the real server_version, is_superuser...), a BackendKeyData made up by the proxy,
+//!    and ReadyForQuery. If the upstream connection fails, the client gets the reason as
+//!    a FATAL ErrorResponse.
+//! 3. **Relay** ([`relay`]): bytes flow both ways unchanged (queries, COPY in both
+//!    directions, notifications, notices, ParameterStatus, errors). Upstream → client
+//!    keeps message boundaries from the headers only, so that a failing upstream
+//!    connection is reported with an ErrorResponse at a boundary.
+//!
+//! Cancellation: every session gets its own process ID and random secret key (4 bytes,
+//! or 32 for protocol 3.2 clients), registered with the upstream connection's
+//! [`CancelToken`]. A client CancelRequest with a matching key (compared in constant
+//! time) is sent to that upstream server on a new connection.
+//!
+//! Limits: session mode only (no pooling); one upstream URL for every client (the URL's
+//! database, or each client's when the URL names none); upstream cancel requests go over
+//! plain TCP (PostgreSQL accepts them so).
+
+mod relay;
+mod upstream;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pgproto_core::cancel::CancelToken;
+use pgproto_core::message::ProtocolVersion;
+use pgproto_core::server::{
+    Server, ServerAuth, ServerConfig, ServerEvent, ServerPhase, SessionSetup, StartupRequest, Step,
+};
+use pgproto_tokio::Error;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+pub(crate) use relay::End;
+
+/// Reads and writes; boxed so plain and TLS connections share one code path.
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+pub(crate) type BoxStream = Box<dyn Stream>;
+
+/// The client-facing TLS configuration.
+#[derive(Clone)]
+struct Tls {
+    config: Arc<pgproto_tls::rustls::ServerConfig>,
+    channel_binding: Option<Vec<u8>>,
+}
+
+/// How the proxy runs.
+#[derive(Clone)]
+pub(crate) struct Options {
+    setup: Arc<SessionSetup>,
+    tls: Option<Tls>,
+    upstream: Arc<upstream::Target>,
+    /// Time allowed for client startup and authentication.
+    pub(crate) startup_timeout: Duration,
+}
+
+impl Options {
+    /// Clients authenticate with `auth`; the proxy connects to `upstream` (a libpq URL or
+    /// `key=value` string with the proxy's own user, password and `sslmode`).
+    pub(crate) fn new(upstream: &str, auth: ServerAuth) -> Result<Self, Error> {
+        Ok(Self {
+            setup: Arc::new(SessionSetup::new(auth)),
+            tls: None,
+            upstream: Arc::new(upstream::Target::new(upstream)?),
+            startup_timeout: Duration::from_secs(60),
+        })
+    }
+
+    /// Terminates TLS from clients with this PEM certificate chain and key.
+    pub(crate) fn with_tls(mut self, cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        self.tls = Some(Tls {
+            config: pgproto_tls::server_config(cert_pem, key_pem)?,
+            channel_binding: pgproto_tls::server_channel_binding(cert_pem),
+        });
+        let mut setup = (*self.setup).clone();
+        setup.tls_available = true;
+        self.setup = Arc::new(setup);
+        Ok(self)
+    }
+}
+
+/// A session's entry in the cancel registry.
+struct Registered {
+    secret_key: Vec<u8>,
+    upstream: CancelToken,
+    address: upstream::Address,
+}
+
+#[derive(Clone)]
+struct Shared {
+    options: Options,
+    sessions: Arc<Mutex<HashMap<i32, Registered>>>,
+    next_pid: Arc<AtomicI32>,
+}
+
+impl Shared {
+    fn new(options: Options) -> Self {
+        Self {
+            options,
+            sessions: Arc::default(),
+            next_pid: Arc::new(AtomicI32::new(1)),
+        }
+    }
+}
+
+/// Runs one client connection to its end.
+async fn run_session(stream: tokio::net::TcpStream, shared: Shared) {
+    let _ = stream.set_nodelay(true);
+    if let Err(e) = session(Box::new(stream), &shared).await {
+        log(format_args!("session failed: {e}"));
+    }
+}
+
+/// Accepts clients forever on the current runtime (abort the task to stop; live
+/// sessions end with it). For embedding; the binary uses [`serve_threads`].
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) async fn serve(listener: TcpListener, options: Options) -> std::io::Result<()> {
+    let shared = Shared::new(options);
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors and the like: keep serving the others.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                tasks.spawn(run_session(stream, shared.clone()));
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+}
+
+/// Accepts clients forever on this thread and serves them on `threads` single-threaded
+/// runtimes, each connection on one of them (round robin): a session's two sockets are
+/// always handled by the same thread, and threads never hand work to each other, as
+/// with one PgBouncer process per core.
+pub(crate) fn serve_threads(
+    listener: std::net::TcpListener,
+    options: Options,
+    threads: usize,
+) -> std::io::Result<()> {
+    let shared = Shared::new(options);
+    let mut workers = Vec::new();
+    for i in 0..threads.max(1) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<std::net::TcpStream>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name(format!("proxy-{i}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    while let Some(stream) = rx.recv().await {
+                        match tokio::net::TcpStream::from_std(stream) {
+                            Ok(stream) => {
+                                tokio::spawn(run_session(stream, shared.clone()));
+                            }
+                            Err(e) => log(format_args!("registering a connection: {e}")),
+                        }
+                    }
+                });
+            })?;
+        workers.push(tx);
+    }
+    let mut next = 0usize;
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        stream.set_nonblocking(true)?;
+        if let Some(worker) = workers.get(next % workers.len()) {
+            if worker.send(stream).is_err() {
+                return Err(std::io::Error::other("a worker thread ended"));
+            }
+        }
+        next = next.wrapping_add(1);
+    }
+}
+
+fn log(args: std::fmt::Arguments<'_>) {
+    if std::env::var_os("PROXY_LOG").is_some() {
+        eprintln!("proxy: {args}");
+    }
+}
+
+fn random<const N: usize>() -> Result<[u8; N], Error> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).map_err(|e| Error::Io(e.into()))?;
+    Ok(b)
+}
+
+async fn write_out(stream: &mut BoxStream, server: &mut Server) -> Result<(), Error> {
+    while let Some(bytes) = server.poll_transmit() {
+        stream.write_all(&bytes).await?;
+    }
+    stream.flush().await?;
+    Ok(())
+}
+
+/// What client startup ended with.
+enum Started {
+    /// Authenticated: connect upstream for this request.
+    Authenticated(StartupRequest),
+    /// Nothing more to do (cancel request, Terminate, failed authentication).
+    Done,
+}
+
+async fn session(mut stream: BoxStream, shared: &Shared) -> Result<(), Error> {
+    let mut server = Server::new(ServerConfig::default());
+    let deadline = tokio::time::Instant::now() + shared.options.startup_timeout;
+    let started =
+        tokio::time::timeout_at(deadline, client_startup(&mut stream, &mut server, shared))
+            .await
+            .unwrap_or(Err(Error::Io(std::io::ErrorKind::TimedOut.into())));
+    let request = match started {
+        Ok(Started::Authenticated(request)) => request,
+        Ok(Started::Done) => return Ok(()),
+        Err(e) => {
+            // A FATAL error the core queued (failed authentication...) still goes out.
+            let _ = write_out(&mut stream, &mut server).await;
+            return Err(e);
+        }
+    };
+    let target = &shared.options.upstream;
+    let mut up = match target.connect(&request).await {
+        Ok(up) => up,
+        Err(e) => {
+            log(format_args!("upstream connection failed: {e}"));
+            server.reject(upstream::connect_error(&e, target))?;
+            write_out(&mut stream, &mut server).await?;
+            let _ = stream.shutdown().await;
+            return Ok(());
+        }
+    };
+    let process_id = shared.next_pid.fetch_add(1, Ordering::Relaxed);
+    let key: [u8; 32] = random()?;
+    let key_len = if server.protocol_version() >= ProtocolVersion::V3_2 {
+        32
+    } else {
+        4
+    };
+    let secret_key = key.get(..key_len).unwrap_or(&key).to_vec();
+    let parameters: Vec<(&str, &str)> = up
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    server.complete_startup(&parameters, process_id, &secret_key)?;
+    // Whatever the client pipelined behind its startup belongs to the session.
+    let to_upstream = server.take_buffered_input();
+    write_out(&mut stream, &mut server).await?;
+    drop(server);
+    if let Some(token) = up.cancel_token.take() {
+        if let Ok(mut sessions) = shared.sessions.lock() {
+            sessions.insert(
+                process_id,
+                Registered {
+                    secret_key,
+                    upstream: token,
+                    address: up.address.clone(),
+                },
+            );
+        }
+    }
+    let end = relay::run(
+        &mut stream,
+        &mut up.stream,
+        to_upstream,
+        up.buffered.clone(),
+    )
+    .await;
+    if let Ok(mut sessions) = shared.sessions.lock() {
+        sessions.remove(&process_id);
+    }
+    match end {
+        End::Closed => {}
+        End::ClientGone(e) => log(format_args!("client connection failed: {e}")),
+        End::UpstreamFailed(why) => log(format_args!("upstream connection failed: {why}")),
+    }
+    Ok(())
+}
+
+/// Runs TLS negotiation, a cancel request, or authentication, until the client is
+/// authenticated.
+async fn client_startup(
+    stream: &mut BoxStream,
+    server: &mut Server,
+    shared: &Shared,
+) -> Result<Started, Error> {
+    let setup = &shared.options.setup;
+    let mut request = None;
+    let mut buf = vec![0u8; 8192];
+    loop {
+        while let Some(event) = server.poll_event()? {
+            if event == ServerEvent::Authenticated {
+                write_out(stream, server).await?;
+                return request
+                    .map(Started::Authenticated)
+                    .ok_or(Error::Unsupported("authenticated without a startup packet"));
+            }
+            match setup.step(server, event, &random::<32>()?, || 0)? {
+                Step::Continue => {}
+                Step::StartTls { direct } => {
+                    write_out(stream, server).await?;
+                    let plain = std::mem::replace(stream, Box::new(tokio::io::duplex(1).0));
+                    *stream =
+                        accept_tls(plain, server, shared.options.tls.as_ref(), direct).await?;
+                }
+                Step::Cancel(token) => {
+                    forward_cancel(shared, &token).await;
+                    return Ok(Started::Done);
+                }
+                Step::Startup(r) => request = Some(r),
+                Step::Close => {
+                    write_out(stream, server).await?;
+                    return Ok(Started::Done);
+                }
+                Step::Ready { .. } | Step::Handle(_) => {
+                    return Err(Error::Unsupported("unexpected event during startup"))
+                }
+            }
+            if server.should_flush() {
+                write_out(stream, server).await?;
+            }
+        }
+        write_out(stream, server).await?;
+        if server.phase() == ServerPhase::Closed {
+            return Ok(Started::Done);
+        }
+        let n = stream.read(&mut buf).await?;
+        match buf.get(..n) {
+            Some(data) if n > 0 => server.handle_input(data),
+            _ => {
+                server.handle_eof();
+                return Ok(Started::Done);
+            }
+        }
+    }
+}
+
+/// Sends the upstream key of the session `token` names, if the key matches.
+async fn forward_cancel(shared: &Shared, token: &CancelToken) {
+    let target = shared.sessions.lock().ok().and_then(|sessions| {
+        sessions
+            .get(&token.process_id)
+            .filter(|s| pgproto_core::auth::ct_eq(&s.secret_key, &token.secret_key))
+            .map(|s| (s.address.clone(), s.upstream.clone()))
+    });
+    match target {
+        Some((address, upstream)) => {
+            if let Err(e) = upstream::send_cancel(&address, &upstream).await {
+                log(format_args!("cancel request upstream failed: {e}"));
+            }
+        }
+        None => log(format_args!(
+            "cancel request for unknown session {}",
+            token.process_id
+        )),
+    }
+}
+
+/// A stream whose first bytes were already read (a direct-TLS ClientHello).
+struct Prefixed {
+    prefix: bytes::Bytes,
+    inner: BoxStream,
+}
+
+impl AsyncRead for Prefixed {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            let chunk = self.prefix.split_to(n);
+            buf.put_slice(&chunk);
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Prefixed {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The server side of the TLS handshake; tells the core, with the channel-binding data.
+async fn accept_tls(
+    stream: BoxStream,
+    server: &mut Server,
+    tls: Option<&Tls>,
+    direct: bool,
+) -> Result<BoxStream, Error> {
+    let tls = tls.ok_or(Error::Unsupported("TLS is not configured"))?;
+    let prefix = if direct {
+        server.take_buffered_input()
+    } else {
+        bytes::Bytes::new()
+    };
+    let stream = tokio_rustls::TlsAcceptor::from(tls.config.clone())
+        .accept(Prefixed {
+            prefix,
+            inner: stream,
+        })
+        .await
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    if direct && stream.get_ref().1.alpn_protocol() != Some(pgproto_tls::ALPN_POSTGRESQL) {
+        // PostgreSQL requires ALPN for direct TLS (protocol confusion attacks).
+        return Err(Error::Tls("direct TLS without ALPN postgresql".into()));
+    }
+    server.handle_tls_established(tls.channel_binding.clone())?;
+    Ok(Box::new(stream))
+}
