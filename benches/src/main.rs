@@ -45,6 +45,9 @@ subcommands:
   server  pgbench SELECT 1 (-c1, -c8 -j2; simple/extended/prepared) against pgproto-tokio's
           fixed-answer server and a pgwire one, then memory per idle connection
           options: --seconds S  --rounds N  --conns N  --pin on|off  --only pgproto|peer
+  proxy   pgbench -M prepared (SELECT 1 and TPC-B-like; -c1, -c8, -c32) through the proxy
+          example, through PgBouncer (session mode; apt-get install pgbouncer) and direct
+          (see benches/src/proxy.rs for options)
 ";
 
 fn main() -> ExitCode {
