@@ -706,6 +706,18 @@ async fn notices_parameter_status_and_pipelines_are_relayed() {
     ] if e.code.code() == "22012"),
         "{responses:?}"
     );
+
+    // Terminate with the socket left open: upstream closes, and so does the proxy,
+    // without an error (the client asked for it).
+    core.terminate();
+    while let Some(b) = core.poll_transmit() {
+        stream.write_all(&b).await.unwrap();
+    }
+    let mut rest = Vec::new();
+    within(10, "close after Terminate", stream.read_to_end(&mut rest))
+        .await
+        .unwrap();
+    assert!(rest.is_empty(), "{rest:?}");
 }
 
 /// An upstream that drops the connection on `crash` (after sending a row on `half`).

@@ -1,6 +1,8 @@
 //! The relay between a client and its upstream connection once both are past startup.
 //!
-//! Client → upstream is a plain byte copy: nothing the client sends needs looking at.
+//! Client → upstream is a plain byte copy; the proxy only follows the message headers
+//! to know whether the client's last message was a Terminate (after which the upstream
+//! server closing is the normal end, not a failure to report).
 //! Upstream → client keeps track of message boundaries from the 5-byte headers (tag and
 //! length) only, and writes whole messages: when the upstream connection fails, the
 //! client gets an ErrorResponse at a message boundary instead of half a message. No
@@ -62,6 +64,7 @@ pub(crate) async fn run(
                     down.write_error = Some(e);
                 }
             }
+            down.client_left |= up.boundaries.terminated();
         }
         down.poll(cx, upstream, client)
     })
@@ -75,6 +78,7 @@ struct RawDone {
 
 /// Client → upstream: bytes as they come.
 struct Raw {
+    boundaries: Boundaries,
     buf: Box<[u8]>,
     pos: usize,
     end: usize,
@@ -90,7 +94,10 @@ impl Raw {
         if let Some(dst) = buf.get_mut(..end) {
             dst.copy_from_slice(&pending);
         }
+        let mut boundaries = Boundaries::default();
+        boundaries.advance(&pending);
         Self {
+            boundaries,
             buf,
             pos: 0,
             end,
@@ -143,6 +150,7 @@ impl Raw {
                     } else {
                         self.end = n;
                         self.need_flush = true;
+                        self.boundaries.advance(rb.filled());
                     }
                 }
                 // A client that breaks its connection has left, like one that closes it.
@@ -158,6 +166,53 @@ impl Raw {
                 }
             }
         }
+    }
+}
+
+/// Follows message boundaries in a stream of tagged messages, from the headers only.
+#[derive(Debug, Default)]
+struct Boundaries {
+    header: [u8; 5],
+    /// Header bytes collected so far (a header may straddle reads).
+    have: usize,
+    /// Body bytes of the current message still to come.
+    remaining: usize,
+    last_tag: u8,
+    /// A length below 4: boundaries are lost (the upstream server will say so).
+    lost: bool,
+}
+
+impl Boundaries {
+    fn advance(&mut self, mut data: &[u8]) {
+        while !data.is_empty() && !self.lost {
+            if self.remaining > 0 {
+                let n = self.remaining.min(data.len());
+                data = data.get(n..).unwrap_or_default();
+                self.remaining -= n;
+                continue;
+            }
+            let n = (5 - self.have).min(data.len());
+            if let (Some(dst), Some(src)) =
+                (self.header.get_mut(self.have..self.have + n), data.get(..n))
+            {
+                dst.copy_from_slice(src);
+            }
+            self.have += n;
+            data = data.get(n..).unwrap_or_default();
+            if self.have == 5 {
+                let [tag, a, b, c, d] = self.header;
+                let len = u32::from_be_bytes([a, b, c, d]);
+                self.lost = len < 4;
+                self.last_tag = tag;
+                self.remaining = usize::try_from(len.saturating_sub(4)).unwrap_or(usize::MAX);
+                self.have = 0;
+            }
+        }
+    }
+
+    /// Whether the last complete message was a Terminate.
+    fn terminated(&self) -> bool {
+        !self.lost && self.last_tag == b'X' && self.remaining == 0 && self.have == 0
     }
 }
 
@@ -178,7 +233,8 @@ struct Framed {
     /// The upstream connection ended; what remains is `tail`, then shutdown.
     finishing: Option<End>,
     tail: Bytes,
-    /// The client closed its side (an upstream EOF after that is the normal end).
+    /// The client closed its side or sent Terminate (an upstream EOF after that is the
+    /// normal end).
     client_left: bool,
     /// Writing upstream failed (reported if reading does not say more).
     write_error: Option<String>,
@@ -393,6 +449,22 @@ mod tests {
         assert_eq!(f.streaming, 0);
         assert_eq!(f.end - f.ready, 2, "the partial ReadyForQuery waits");
         assert_eq!(f.last_tag, b'Z');
+    }
+
+    #[test]
+    fn terminate_is_recognised_across_reads() {
+        let mut b = Boundaries::default();
+        b.advance(b"Q\0\0\0\x0dselect 1\0X\0");
+        assert!(!b.terminated());
+        b.advance(b"\0\0");
+        assert!(!b.terminated());
+        b.advance(b"\x04");
+        assert!(b.terminated());
+        // A CopyData whose payload looks like a Terminate is not one.
+        let mut b = Boundaries::default();
+        b.advance(b"d\0\0\0\x09X\0\0\0\x04");
+        assert!(!b.terminated());
+        assert_eq!(b.last_tag, b'd');
     }
 
     /// What `poll` does: everything ready was written, compact, then read `data`.
