@@ -170,7 +170,7 @@ fn random<const N: usize>() -> Result<[u8; N], Error> {
 }
 
 /// Reads and writes; boxed so plain and TLS connections share one loop.
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// A stream whose first bytes were already read (a direct-TLS ClientHello).
@@ -219,8 +219,12 @@ impl AsyncWrite for Prefixed {
     }
 }
 
-/// Performs the server side of a TLS handshake and tells the core.
-async fn accept_tls(
+/// Performs the server side of a TLS handshake on `stream` (after
+/// [`Step::StartTls`]: for direct TLS the bytes the core already read are replayed to
+/// the TLS library, and ALPN `postgresql` is required) and tells the core, with the
+/// channel-binding data. For servers built on the core without [`serve`], such as
+/// proxies.
+pub async fn accept_tls(
     stream: Box<dyn Stream>,
     server: &mut Server,
     tls: Option<&ServerTls>,

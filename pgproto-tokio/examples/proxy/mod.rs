@@ -43,29 +43,21 @@ use pgproto_core::message::ProtocolVersion;
 use pgproto_core::server::{
     Server, ServerAuth, ServerConfig, ServerEvent, ServerPhase, SessionSetup, StartupRequest, Step,
 };
+use pgproto_tokio::server::{accept_tls, ServerTls, Stream};
 use pgproto_tokio::Error;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 pub(crate) use relay::End;
 
 /// Reads and writes; boxed so plain and TLS connections share one code path.
-pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 pub(crate) type BoxStream = Box<dyn Stream>;
-
-/// The client-facing TLS configuration.
-#[derive(Clone)]
-struct Tls {
-    config: Arc<pgproto_tls::rustls::ServerConfig>,
-    channel_binding: Option<Vec<u8>>,
-}
 
 /// How the proxy runs.
 #[derive(Clone)]
 pub(crate) struct Options {
     setup: Arc<SessionSetup>,
-    tls: Option<Tls>,
+    tls: Option<ServerTls>,
     upstream: Arc<upstream::Target>,
     /// Time allowed for client startup and authentication.
     pub(crate) startup_timeout: Duration,
@@ -85,10 +77,7 @@ impl Options {
 
     /// Terminates TLS from clients with this PEM certificate chain and key.
     pub(crate) fn with_tls(mut self, cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
-        self.tls = Some(Tls {
-            config: pgproto_tls::server_config(cert_pem, key_pem)?,
-            channel_binding: pgproto_tls::server_channel_binding(cert_pem),
-        });
+        self.tls = Some(ServerTls::from_pem(cert_pem, key_pem)?);
         let mut setup = (*self.setup).clone();
         setup.tls_available = true;
         self.setup = Arc::new(setup);
@@ -381,78 +370,4 @@ async fn forward_cancel(shared: &Shared, token: &CancelToken) {
             token.process_id
         )),
     }
-}
-
-/// A stream whose first bytes were already read (a direct-TLS ClientHello).
-struct Prefixed {
-    prefix: bytes::Bytes,
-    inner: BoxStream,
-}
-
-impl AsyncRead for Prefixed {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        if !self.prefix.is_empty() {
-            let n = self.prefix.len().min(buf.remaining());
-            let chunk = self.prefix.split_to(n);
-            buf.put_slice(&chunk);
-            return std::task::Poll::Ready(Ok(()));
-        }
-        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Prefixed {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-/// The server side of the TLS handshake; tells the core, with the channel-binding data.
-async fn accept_tls(
-    stream: BoxStream,
-    server: &mut Server,
-    tls: Option<&Tls>,
-    direct: bool,
-) -> Result<BoxStream, Error> {
-    let tls = tls.ok_or(Error::Unsupported("TLS is not configured"))?;
-    let prefix = if direct {
-        server.take_buffered_input()
-    } else {
-        bytes::Bytes::new()
-    };
-    let stream = tokio_rustls::TlsAcceptor::from(tls.config.clone())
-        .accept(Prefixed {
-            prefix,
-            inner: stream,
-        })
-        .await
-        .map_err(|e| Error::Tls(e.to_string()))?;
-    if direct && stream.get_ref().1.alpn_protocol() != Some(pgproto_tls::ALPN_POSTGRESQL) {
-        // PostgreSQL requires ALPN for direct TLS (protocol confusion attacks).
-        return Err(Error::Tls("direct TLS without ALPN postgresql".into()));
-    }
-    server.handle_tls_established(tls.channel_binding.clone())?;
-    Ok(Box::new(stream))
 }
