@@ -55,9 +55,7 @@ use std::time::{Duration, Instant};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use pgproto_core::cancel::CancelRegistry;
-use pgproto_core::server::{
-    Server, ServerAuth, ServerConfig, ServerEvent, ServerPhase, SessionSetup, StartupRequest, Step,
-};
+use pgproto_core::server::{Server, ServerEvent, ServerPhase, StartupRequest, Step};
 
 use crate::Error;
 
@@ -77,42 +75,7 @@ pub trait Handler: Send + 'static {
 /// any executor.
 pub type Session = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-pub use pgproto_tls::ServerTls;
-
-/// How the server runs.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// Authentication, startup parameters, TLS availability.
-    pub setup: Arc<SessionSetup>,
-    /// TLS, if offered (set it with [`ServerOptions::with_tls`]).
-    tls: Option<ServerTls>,
-    /// Framing limits and other core settings.
-    pub config: ServerConfig,
-    /// Time allowed for startup and authentication (PostgreSQL's
-    /// `authentication_timeout`, default 60 s).
-    pub startup_timeout: Duration,
-}
-
-impl ServerOptions {
-    /// Options with `auth` and the defaults.
-    pub fn new(auth: ServerAuth) -> Self {
-        Self {
-            setup: Arc::new(SessionSetup::new(auth)),
-            tls: None,
-            config: ServerConfig::default(),
-            startup_timeout: Duration::from_secs(60),
-        }
-    }
-
-    /// Offers TLS (SSLRequest is accepted, and direct TLS with ALPN `postgresql`).
-    pub fn with_tls(mut self, tls: ServerTls) -> Self {
-        let mut setup = (*self.setup).clone();
-        setup.tls_available = true;
-        self.setup = Arc::new(setup);
-        self.tls = Some(tls);
-        self
-    }
-}
+pub use pgproto_tls::{ServerOptions, ServerTls};
 
 /// A running server's shared state.
 #[derive(Debug, Clone)]
@@ -367,14 +330,9 @@ where
                             &mut stream,
                             Box::new(futures_lite::io::Cursor::new(Vec::new())),
                         );
-                        stream = accept_tls(
-                            plain,
-                            &mut server,
-                            shared.options.tls.as_ref(),
-                            direct,
-                            deadline,
-                        )
-                        .await?;
+                        stream =
+                            accept_tls(plain, &mut server, shared.options.tls(), direct, deadline)
+                                .await?;
                         continue;
                     }
                     Step::Cancel(token) => {

@@ -27,9 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pgproto_core::cancel::CancelRegistry;
-use pgproto_core::server::{
-    Server, ServerAuth, ServerConfig, ServerEvent, ServerPhase, SessionSetup, StartupRequest, Step,
-};
+use pgproto_core::server::{Server, ServerEvent, ServerPhase, StartupRequest, Step};
 
 use pgproto_tls::rustls;
 
@@ -42,41 +40,7 @@ pub trait Handler: Send + 'static {
     fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error>;
 }
 
-pub use pgproto_tls::ServerTls;
-
-/// How the server runs.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// Authentication, startup parameters, TLS availability.
-    pub setup: Arc<SessionSetup>,
-    /// TLS, if offered (set it with [`ServerOptions::with_tls`]).
-    tls: Option<ServerTls>,
-    /// Framing limits and other core settings.
-    pub config: ServerConfig,
-    /// Time allowed for startup and authentication (default 60 s).
-    pub startup_timeout: Duration,
-}
-
-impl ServerOptions {
-    /// Options with `auth` and the defaults.
-    pub fn new(auth: ServerAuth) -> Self {
-        Self {
-            setup: Arc::new(SessionSetup::new(auth)),
-            tls: None,
-            config: ServerConfig::default(),
-            startup_timeout: Duration::from_secs(60),
-        }
-    }
-
-    /// Offers TLS (SSLRequest is accepted, and direct TLS with ALPN `postgresql`).
-    pub fn with_tls(mut self, tls: ServerTls) -> Self {
-        let mut setup = (*self.setup).clone();
-        setup.tls_available = true;
-        self.setup = Arc::new(setup);
-        self.tls = Some(tls);
-        self
-    }
-}
+pub use pgproto_tls::{ServerOptions, ServerTls};
 
 /// Accepts connections until `shutdown` is set (checked between connections; the
 /// listener should be non-blocking or woken by a connection), one thread each.
@@ -282,8 +246,7 @@ where
                     },
                     Step::StartTls { direct } => {
                         let tls = options
-                            .tls
-                            .as_ref()
+                            .tls()
                             .ok_or(Error::Unsupported("TLS is not configured"))?;
                         // The 'S' (none for direct TLS) goes out before the handshake.
                         write_out(&mut stream, &mut server)?;

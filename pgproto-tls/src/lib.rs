@@ -326,3 +326,44 @@ impl ServerTls {
         Ok(self.channel_binding.clone())
     }
 }
+
+/// How an adapter's server runs: authentication and startup parameters, TLS, framing
+/// limits and the startup timeout. The same for every adapter.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Authentication, startup parameters, TLS availability.
+    pub setup: Arc<pgproto_core::server::SessionSetup>,
+    /// TLS, if offered (set it with [`ServerOptions::with_tls`]).
+    tls: Option<ServerTls>,
+    /// Framing limits and other core settings.
+    pub config: pgproto_core::server::ServerConfig,
+    /// Time allowed for startup and authentication (PostgreSQL's
+    /// `authentication_timeout`, default 60 s).
+    pub startup_timeout: std::time::Duration,
+}
+
+impl ServerOptions {
+    /// Options with `auth` and the defaults.
+    pub fn new(auth: pgproto_core::server::ServerAuth) -> Self {
+        Self {
+            setup: Arc::new(pgproto_core::server::SessionSetup::new(auth)),
+            tls: None,
+            config: pgproto_core::server::ServerConfig::default(),
+            startup_timeout: std::time::Duration::from_secs(60),
+        }
+    }
+
+    /// Offers TLS (SSLRequest is accepted, and direct TLS with ALPN `postgresql`).
+    pub fn with_tls(mut self, tls: ServerTls) -> Self {
+        let mut setup = (*self.setup).clone();
+        setup.tls_available = true;
+        self.setup = Arc::new(setup);
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The TLS configuration, if offered.
+    pub fn tls(&self) -> Option<&ServerTls> {
+        self.tls.as_ref()
+    }
+}

@@ -33,9 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pgproto_core::cancel::CancelRegistry;
-use pgproto_core::server::{
-    Server, ServerAuth, ServerConfig, ServerEvent, SessionSetup, StartupRequest, Step,
-};
+use pgproto_core::server::{Server, ServerEvent, StartupRequest, Step};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -54,42 +52,7 @@ pub trait Handler: Send + 'static {
     ) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
-pub use pgproto_tls::ServerTls;
-
-/// How the server runs.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// Authentication, startup parameters, TLS availability.
-    pub setup: Arc<SessionSetup>,
-    /// TLS, if offered (set it with [`ServerOptions::with_tls`]).
-    tls: Option<ServerTls>,
-    /// Framing limits and other core settings.
-    pub config: ServerConfig,
-    /// Time allowed for startup and authentication (PostgreSQL's
-    /// `authentication_timeout`, default 60 s).
-    pub startup_timeout: Duration,
-}
-
-impl ServerOptions {
-    /// Options with `auth` and the defaults.
-    pub fn new(auth: ServerAuth) -> Self {
-        Self {
-            setup: Arc::new(SessionSetup::new(auth)),
-            tls: None,
-            config: ServerConfig::default(),
-            startup_timeout: Duration::from_secs(60),
-        }
-    }
-
-    /// Offers TLS (SSLRequest is accepted, and direct TLS with ALPN `postgresql`).
-    pub fn with_tls(mut self, tls: ServerTls) -> Self {
-        let mut setup = (*self.setup).clone();
-        setup.tls_available = true;
-        self.setup = Arc::new(setup);
-        self.tls = Some(tls);
-        self
-    }
-}
+pub use pgproto_tls::{ServerOptions, ServerTls};
 
 /// A running server's shared state.
 #[derive(Debug, Clone)]
@@ -297,7 +260,7 @@ where
                         let plain = std::mem::replace(stream, Box::new(tokio::io::duplex(1).0));
                         // The handshake counts against the startup timeout.
                         let handshake =
-                            accept_tls(plain, &mut server, shared.options.tls.as_ref(), direct);
+                            accept_tls(plain, &mut server, shared.options.tls(), direct);
                         *stream = tokio::time::timeout_at(deadline, handshake)
                             .await
                             .map_err(|_| Error::Io(std::io::ErrorKind::TimedOut.into()))??;
