@@ -23,6 +23,7 @@ struct Config {
     rounds: usize,
     conns: usize,
     pin: bool,
+    throughput: bool,
     only: Only,
 }
 
@@ -33,6 +34,7 @@ impl Config {
             rounds: 3,
             conns: 100,
             pin: true,
+            throughput: true,
             only: Only::Both,
         };
         let mut it = args.iter();
@@ -54,6 +56,15 @@ impl Config {
                         "on" => true,
                         "off" => false,
                         other => return Err(format!("--pin takes on or off, not `{other}`")),
+                    }
+                }
+                "--throughput" => {
+                    c.throughput = match value.as_str() {
+                        "on" => true,
+                        "off" => false,
+                        other => {
+                            return Err(format!("--throughput takes on or off, not `{other}`"))
+                        }
                     }
                 }
                 "--only" => c.only = Only::parse(value)?,
@@ -175,12 +186,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
 
     let mut configs: Vec<(u32, u32, &str, bool)> = Vec::new();
-    for (clients, threads) in [(1, 1), (8, 2)] {
+    // `--throughput off`: memory only.
+    let throughput_clients: &[(u32, u32)] = if cfg.throughput {
+        &[(1, 1), (8, 2)]
+    } else {
+        &[]
+    };
+    for &(clients, threads) in throughput_clients {
         for mode in ["simple", "extended", "prepared"] {
             configs.push((clients, threads, mode, false));
         }
     }
-    if cfg.pin {
+    if cfg.pin && cfg.throughput {
         configs.push((1, 1, "prepared", true));
     }
     let mut ratios = Vec::new();

@@ -310,13 +310,12 @@ where
     let result = async {
         loop {
             while let Some(event) = server.poll_event()? {
-                let step =
-                    shared
-                        .options
-                        .setup
-                        .step(&mut server, event, &random::<32>()?, || {
-                            shared.next_pid.fetch_add(1, Ordering::Relaxed)
-                        })?;
+                let step = shared
+                    .options
+                    .setup
+                    .step(&mut server, event, random::<32>, || {
+                        shared.next_pid.fetch_add(1, Ordering::Relaxed)
+                    })?;
                 match step {
                     Step::Continue => {}
                     Step::Handle(event) => match handler.as_mut() {

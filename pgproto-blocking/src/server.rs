@@ -235,7 +235,7 @@ where
     let result = (|| -> Result<(), Error> {
         loop {
             while let Some(event) = server.poll_event()? {
-                let step = options.setup.step(&mut server, event, &random()?, || {
+                let step = options.setup.step(&mut server, event, random, || {
                     next_pid.fetch_add(1, Ordering::Relaxed)
                 })?;
                 match step {

@@ -422,25 +422,27 @@ pub fn fuzz_server(data: &[u8]) {
         server.handle_input(piece);
         for _ in 0..10_000 {
             match server.poll_event() {
-                Ok(Some(event)) => match setup.step(&mut server, event, &[5; 32], || 1) {
-                    Ok(Step::Handle(event)) => {
-                        let is_copy = matches!(
-                            event,
-                            ServerEvent::CopyData(_)
-                                | ServerEvent::CopyDone
-                                | ServerEvent::CopyFail(_)
-                        );
-                        if !is_copy && fixed_answer(&mut server, event).is_err() {
-                            return;
+                Ok(Some(event)) => {
+                    match setup.step(&mut server, event, || Ok::<_, crate::Error>([5; 32]), || 1) {
+                        Ok(Step::Handle(event)) => {
+                            let is_copy = matches!(
+                                event,
+                                ServerEvent::CopyData(_)
+                                    | ServerEvent::CopyDone
+                                    | ServerEvent::CopyFail(_)
+                            );
+                            if !is_copy && fixed_answer(&mut server, event).is_err() {
+                                return;
+                            }
                         }
+                        Ok(Step::StartTls { .. }) => {
+                            let _ = server.take_buffered_input();
+                            let _ = server.handle_tls_established(None);
+                        }
+                        Ok(Step::Cancel(_) | Step::Close) | Err(_) => return,
+                        Ok(_) => {}
                     }
-                    Ok(Step::StartTls { .. }) => {
-                        let _ = server.take_buffered_input();
-                        let _ = server.handle_tls_established(None);
-                    }
-                    Ok(Step::Cancel(_) | Step::Close) | Err(_) => return,
-                    Ok(_) => {}
-                },
+                }
                 Ok(None) => break,
                 Err(_) => {
                     assert!(server.poll_event().is_err(), "errors are sticky");

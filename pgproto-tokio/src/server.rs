@@ -96,7 +96,7 @@ where
                 let shared = shared.clone();
                 let make_handler = make_handler.clone();
                 tasks.spawn(async move {
-                    let _ = serve_connection(Box::new(stream), shared, move |s| make_handler(s)).await;
+                    let _ = serve_connection(Transport::Tcp(stream), shared, move |s| make_handler(s)).await;
                 });
             }
             changed = shutdown.changed() => {
@@ -212,6 +212,51 @@ pub async fn accept_tls(
     Ok(Box::new(stream))
 }
 
+/// A connection's transport: a plain TCP stream can be waited on for readability
+/// without a buffer, so an idle plain connection holds no read buffer; anything else
+/// (TLS) is read into the core's buffer directly.
+enum Transport {
+    Tcp(tokio::net::TcpStream),
+    Boxed(Box<dyn Stream>),
+}
+
+impl Transport {
+    /// Reads more input into the core's buffer; 0 at end of stream.
+    async fn read_into(&mut self, server: &mut Server) -> std::io::Result<usize> {
+        match self {
+            Self::Tcp(tcp) => {
+                // Idle: free the buffers while waiting; allocate once bytes arrive.
+                server.release_idle_buffers();
+                tcp.readable().await?;
+                reserve_read_space(server);
+                // `read_buf`, not `try_read_buf`: a short read clears the readiness, so
+                // the next wait does not start with a recv that would block.
+                tcp.read_buf(server.input_buffer()).await
+            }
+            Self::Boxed(stream) => {
+                reserve_read_space(server);
+                stream.read_buf(server.input_buffer()).await
+            }
+        }
+    }
+
+    fn as_stream(&mut self) -> &mut (dyn Stream + '_) {
+        match self {
+            Self::Tcp(tcp) => tcp,
+            Self::Boxed(stream) => stream,
+        }
+    }
+}
+
+/// Makes room in the core's input buffer before a read (reads go straight into it: no
+/// second buffer per connection, no copy).
+fn reserve_read_space(server: &mut Server) {
+    let input = server.input_buffer();
+    if input.capacity() - input.len() < 1024 {
+        input.reserve(pgproto_core::server::READ_BUFFER_SIZE);
+    }
+}
+
 async fn write_out<S: AsyncWrite + Unpin + ?Sized>(
     stream: &mut S,
     server: &mut Server,
@@ -224,7 +269,7 @@ async fn write_out<S: AsyncWrite + Unpin + ?Sized>(
 
 /// Serves one connection.
 async fn serve_connection<F, H>(
-    mut stream: Box<dyn Stream>,
+    mut stream: Transport,
     shared: Shared,
     make_handler: F,
 ) -> Result<(), Error>
@@ -241,13 +286,12 @@ where
         let stream = &mut stream;
         loop {
             while let Some(event) = server.poll_event()? {
-                let step =
-                    shared
-                        .options
-                        .setup
-                        .step(&mut server, event, &random::<32>()?, || {
-                            shared.next_pid.fetch_add(1, Ordering::Relaxed)
-                        })?;
+                let step = shared
+                    .options
+                    .setup
+                    .step(&mut server, event, random::<32>, || {
+                        shared.next_pid.fetch_add(1, Ordering::Relaxed)
+                    })?;
                 match step {
                     Step::Continue => {}
                     Step::Handle(event) => match handler.as_mut() {
@@ -255,15 +299,25 @@ where
                         None => return Err(Error::Unsupported("query before startup")),
                     },
                     Step::StartTls { direct } => {
-                        write_out(stream, &mut server).await?;
-                        stream.flush().await?;
-                        let plain = std::mem::replace(stream, Box::new(tokio::io::duplex(1).0));
-                        // The handshake counts against the startup timeout.
+                        write_out(stream.as_stream(), &mut server).await?;
+                        stream.as_stream().flush().await?;
+                        let plain: Box<dyn Stream> = match std::mem::replace(
+                            stream,
+                            Transport::Boxed(Box::new(tokio::io::empty())),
+                        ) {
+                            Transport::Tcp(tcp) => Box::new(tcp),
+                            Transport::Boxed(b) => b,
+                        };
+                        // The handshake counts against the startup timeout. Boxed: a
+                        // rare path whose state would otherwise enlarge every
+                        // connection's task.
                         let handshake =
-                            accept_tls(plain, &mut server, shared.options.tls(), direct);
-                        *stream = tokio::time::timeout_at(deadline, handshake)
-                            .await
-                            .map_err(|_| Error::Io(std::io::ErrorKind::TimedOut.into()))??;
+                            Box::pin(accept_tls(plain, &mut server, shared.options.tls(), direct));
+                        *stream = Transport::Boxed(
+                            tokio::time::timeout_at(deadline, handshake)
+                                .await
+                                .map_err(|_| Error::Io(std::io::ErrorKind::TimedOut.into()))??,
+                        );
                         continue;
                     }
                     Step::Cancel(token) => {
@@ -287,30 +341,22 @@ where
                         };
                     }
                     Step::Close => {
-                        write_out(stream, &mut server).await?;
+                        write_out(stream.as_stream(), &mut server).await?;
                         return Ok(());
                     }
                 }
                 if server.should_flush() {
-                    write_out(stream, &mut server).await?;
+                    write_out(stream.as_stream(), &mut server).await?;
                 }
             }
-            write_out(stream, &mut server).await?;
+            write_out(stream.as_stream(), &mut server).await?;
             if server.error_state().is_some() {
                 return Ok(());
             }
-            // Read straight into the core's buffer: no second buffer per connection,
-            // no copy.
-            let input = server.input_buffer();
-            if input.capacity() - input.len() < 1024 {
-                input.reserve(pgproto_core::server::READ_BUFFER_SIZE);
-            }
             let read = if server.phase() == pgproto_core::server::ServerPhase::Ready {
-                stream.read_buf(server.input_buffer()).await
+                stream.read_into(&mut server).await
             } else {
-                match tokio::time::timeout_at(deadline, stream.read_buf(server.input_buffer()))
-                    .await
-                {
+                match tokio::time::timeout_at(deadline, stream.read_into(&mut server)).await {
                     Ok(r) => r,
                     Err(_) => {
                         // PostgreSQL closes silently when authentication_timeout expires.
@@ -330,8 +376,8 @@ where
     }
     .await;
     // Whatever the core queued before failing (a FATAL error) still goes out.
-    let _ = write_out(&mut stream, &mut server).await;
-    let _ = stream.shutdown().await;
+    let _ = write_out(stream.as_stream(), &mut server).await;
+    let _ = stream.as_stream().shutdown().await;
     if let Some(pid) = session {
         shared.cancels.unregister(pid);
     }

@@ -300,7 +300,7 @@ impl Server {
     pub fn new(config: ServerConfig) -> Self {
         Self {
             framer: Framer::new(Direction::Frontend, config.limits),
-            out: BytesMut::with_capacity(1024),
+            out: BytesMut::new(),
             phase: ServerPhase::Startup,
             auth: AuthState::None,
             user: String::new(),
@@ -332,6 +332,36 @@ impl Server {
     /// intermediate copy). Reserve [`READ_BUFFER_SIZE`] before reading when it is full.
     pub fn input_buffer(&mut self) -> &mut BytesMut {
         self.framer.buffer_mut()
+    }
+
+    /// Frees the input and output buffers when both are empty, so that an idle connection
+    /// holds no buffer memory (about [`READ_BUFFER_SIZE`] bytes each): call it before
+    /// waiting for the client's next message when the transport can wait for readability
+    /// without a buffer (for example tokio's `TcpStream::readable`). The next read and the
+    /// next answer allocate again. Returns whether anything was freed.
+    ///
+    /// ```
+    /// use pgproto_core::server::{Server, ServerConfig};
+    ///
+    /// let mut server = Server::new(ServerConfig::default());
+    /// server.input_buffer().reserve(pgproto_core::server::READ_BUFFER_SIZE);
+    /// assert!(server.release_idle_buffers());
+    /// assert_eq!(server.input_buffer().capacity(), 0);
+    ///
+    /// // Half a message is kept.
+    /// server.input_buffer().extend_from_slice(&[0, 0]);
+    /// assert!(!server.release_idle_buffers());
+    /// assert_eq!(&server.input_buffer()[..], &[0, 0]);
+    /// ```
+    pub fn release_idle_buffers(&mut self) -> bool {
+        if self.framer.buffered_len() > 0 || !self.out.is_empty() || !self.events.is_empty() {
+            return false;
+        }
+        let had_output = self.out.capacity() > 0;
+        if had_output {
+            self.out = BytesMut::new();
+        }
+        self.framer.release_if_empty() || had_output
     }
 
     /// Reports that the client closed the connection.

@@ -62,15 +62,17 @@ impl SessionSetup {
     }
 
     /// Handles `event` if it is connection-level, else returns it for the application.
-    /// `random` must be 32 fresh random bytes (salts, nonces, the cancel key);
-    /// `process_id` gives the session's process ID when startup completes.
-    pub fn step(
+    /// `random` gives 32 fresh random bytes (salts, nonces, the cancel key); it is called
+    /// only for the events that need them (the startup packet and the end of
+    /// authentication), never per query. `process_id` gives the session's process ID
+    /// when startup completes.
+    pub fn step<E: From<Error>>(
         &self,
         server: &mut Server,
         event: ServerEvent,
-        random: &[u8; 32],
+        random: impl FnOnce() -> Result<[u8; 32], E>,
         process_id: impl FnOnce() -> i32,
-    ) -> Result<Step, Error> {
+    ) -> Result<Step, E> {
         Ok(match event {
             ServerEvent::TlsRequested => {
                 if self.tls_available {
@@ -83,16 +85,16 @@ impl SessionSetup {
             }
             ServerEvent::DirectTls => {
                 if !self.tls_available {
-                    return Err(crate::error::UsageError::Other(
+                    return Err(Error::from(crate::error::UsageError::Other(
                         "the client started TLS directly, but no TLS is configured",
-                    )
+                    ))
                     .into());
                 }
                 Step::StartTls { direct: true }
             }
             ServerEvent::CancelRequested(token) => Step::Cancel(token),
             ServerEvent::Startup(request) => {
-                self.auth.begin(server, random)?;
+                self.auth.begin(server, &random()?)?;
                 Step::Startup(request)
             }
             ServerEvent::Password(password) => {
@@ -100,13 +102,14 @@ impl SessionSetup {
                 Step::Continue
             }
             ServerEvent::Authenticated => {
+                let random = random()?;
                 let process_id = process_id();
                 let key_len = if server.protocol_version() >= ProtocolVersion::V3_2 {
                     32
                 } else {
                     4
                 };
-                let secret_key = random.get(..key_len).unwrap_or(random).to_vec();
+                let secret_key = random.get(..key_len).unwrap_or(&random).to_vec();
                 let params: Vec<(&str, &str)> = self
                     .parameters
                     .iter()

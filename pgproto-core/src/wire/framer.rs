@@ -185,6 +185,19 @@ impl Framer {
         self.buf.extend_from_slice(data);
     }
 
+    /// Frees the input buffer's memory when it holds no unread byte, so that a connection
+    /// waiting for input holds no buffer. The next read allocates again. Returns whether
+    /// the buffer was released.
+    pub fn release_if_empty(&mut self) -> bool {
+        if self.buffered_len() == 0 && self.buf.capacity() > 0 {
+            self.buf = BytesMut::new();
+            self.consumed = 0;
+            true
+        } else {
+            false
+        }
+    }
+
     /// The input buffer, for reading from a socket straight into it (append only).
     pub fn buffer_mut(&mut self) -> &mut BytesMut {
         self.compact();

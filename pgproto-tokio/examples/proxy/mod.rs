@@ -311,7 +311,7 @@ async fn client_startup(
                     .map(Started::Authenticated)
                     .ok_or(Error::Unsupported("authenticated without a startup packet"));
             }
-            match setup.step(server, event, &random::<32>()?, || 0)? {
+            match setup.step(server, event, random::<32>, || 0)? {
                 Step::Continue => {}
                 Step::StartTls { direct } => {
                     write_out(stream, server).await?;
