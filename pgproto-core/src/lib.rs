@@ -60,6 +60,7 @@ pub mod column;
 pub mod copy;
 pub mod db_error;
 pub mod error;
+pub mod guide;
 pub mod message;
 pub mod server;
 pub mod sqlstate;
