@@ -8,37 +8,45 @@
 //!     --connections 4 --timeout-ms 5000
 //! ```
 //!
-//! Each connection runs the queries in order (simple query protocol) and prints every
-//! row as `connN: value|value`, the command tag, or the server's error. A query that
-//! runs longer than `--timeout-ms` is cancelled with a CancelRequest sent on a separate
+//! Each connection runs the queries in order (simple query protocol, or with
+//! `--extended` Parse/Bind/Describe/Execute/Sync) and prints every row as
+//! `connN: value|value`, the command tag, or the server's error. A query that runs
+//! longer than `--timeout-ms` is cancelled with a CancelRequest sent on a separate
 //! connection, as libpq's `PQcancel` does; the server then reports SQLSTATE 57014.
 //!
-//! This file is the walkthrough of the core crate's guide (`pgproto_core::guide`). The
-//! loop is, for every connection:
+//! This file is the walkthrough of the core crate's guide (`pgproto_core::guide`). On
+//! every readiness event of a connection, `common::turn` (`examples/common/mod.rs`,
+//! shared with `nonblocking_client`):
 //!
-//! 1. on a readiness event, read everything the socket has into the core
-//!    ([`Client::handle_input`]), or report EOF ([`Client::handle_eof`]);
-//! 2. drain [`Client::poll_event`] until it returns `Ok(None)`, issuing commands
-//!    (`query`) as events allow;
-//! 3. take what the core queued ([`Client::transmit_into`]) and write as much as the
+//! 1. reads everything the socket has into the core ([`Client::handle_input`]), or
+//!    reports EOF ([`Client::handle_eof`]);
+//! 2. drains [`Client::poll_event`] until it returns `Ok(None)`; the application
+//!    (`common::QueryRunner`) reacts to the events with commands (`query`);
+//! 3. takes what the core queued ([`Client::transmit_into`]) and writes as much as the
 //!    socket accepts; the rest waits for the next writable event.
 //!
 //! Step 3 comes after every step 2, whatever the events were: the core answers some
 //! input by itself (the authentication exchange), and that answer must go out before
-//! the server sends anything more.
+//! the server sends anything more. This file adds what is mio's: registering sockets,
+//! the non-blocking connect, the poll timeout from the query deadlines, and the cancel
+//! connections.
 
 mod common;
+mod nonblocking_io;
 
-use std::collections::{HashMap, VecDeque};
-use std::io::{self, Read, Write};
+use std::collections::HashMap;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
+pub(crate) use common::Protocol;
+use common::QueryRunner;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use nonblocking_io::write_available;
 use pgproto_core::adapter::Error;
-use pgproto_core::client::{Client, Config, Event, RequestId, ResultCollector};
+use pgproto_core::client::{Client, Config};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -51,20 +59,22 @@ pub(crate) struct Options {
     pub(crate) connections: usize,
     /// Cancel a query that runs longer than this.
     pub(crate) timeout: Option<Duration>,
+    /// The simple (default) or the extended query protocol (`--extended`).
+    pub(crate) protocol: Protocol,
 }
 
 impl Options {
     fn parse(args: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut args = args.peekable();
         let mut options = Self {
-            conninfo: String::new(),
+            conninfo: args
+                .next()
+                .ok_or("usage: mio_client CONNINFO QUERY... [--connections N] [--timeout-ms MS] [--extended]")?,
             queries: Vec::new(),
             connections: 1,
             timeout: None,
+            protocol: Protocol::Simple,
         };
-        let mut args = args.peekable();
-        options.conninfo = args
-            .next()
-            .ok_or("usage: mio_client CONNINFO QUERY... [--connections N] [--timeout-ms MS]")?;
         while let Some(arg) = args.next() {
             let mut number = || -> Result<u64, String> {
                 let v = args.next().ok_or(format!("{arg} needs a value"))?;
@@ -75,6 +85,7 @@ impl Options {
                     options.connections = usize::try_from(number()?).map_err(|e| e.to_string())?
                 }
                 "--timeout-ms" => options.timeout = Some(Duration::from_millis(number()?)),
+                "--extended" => options.protocol = Protocol::Extended,
                 _ => options.queries.push(arg),
             }
         }
@@ -82,18 +93,8 @@ impl Options {
     }
 }
 
-/// The query a connection is waiting for.
-struct Running {
-    /// The request the core assigned to it.
-    request: RequestId,
-    /// Its responses so far.
-    results: ResultCollector,
-    /// When to cancel it.
-    deadline: Option<Instant>,
-}
-
-/// One connection: the socket, the core state machine, and what the socket has not
-/// accepted yet.
+/// One connection: the socket, the core state machine, what the socket has not
+/// accepted yet, and the application (the queries to run).
 struct Connection {
     label: String,
     socket: TcpStream,
@@ -102,14 +103,9 @@ struct Connection {
     core: Client,
     /// Bytes the core produced that the socket did not take yet (socket buffer full).
     outgoing: BytesMut,
-    queries: VecDeque<String>,
-    /// How long a query may run before it is cancelled.
-    timeout: Option<Duration>,
-    running: Option<Running>,
-    /// A CancelRequest was sent for the running query.
-    cancelling: bool,
-    /// Terminate was queued: close once `outgoing` is written.
-    finished: bool,
+    queries: QueryRunner,
+    /// The number of the query a CancelRequest was sent for.
+    cancelled: Option<u64>,
 }
 
 /// A CancelRequest on its own short-lived connection.
@@ -145,12 +141,15 @@ pub(crate) fn run(options: &Options, out: &mut dyn Write) -> Result<bool, Error>
 
     while !connections.is_empty() || !cancels.is_empty() {
         // Timeouts are the caller's: the core has no clock. Sleep until the earliest
-        // query deadline at most.
+        // deadline of a query not cancelled yet, at most.
+        let deadline = |c: &Connection| {
+            let (query, sent_at) = c.queries.running()?;
+            (c.cancelled != Some(query)).then_some(sent_at + options.timeout?)
+        };
         let now = Instant::now();
         let timeout = connections
             .values()
-            .filter(|c| !c.cancelling)
-            .filter_map(|c| c.running.as_ref()?.deadline)
+            .filter_map(deadline)
             .min()
             .map(|deadline| deadline.saturating_duration_since(now));
         match poll.poll(&mut events, timeout) {
@@ -162,7 +161,7 @@ pub(crate) fn run(options: &Options, out: &mut dyn Write) -> Result<bool, Error>
             let token = event.token();
             if let Some(cancel) = cancels.get_mut(&token) {
                 // Send the packet, then close: the server answers nothing.
-                let done = write_some(&mut cancel.socket, &mut cancel.outgoing)
+                let done = write_available(&mut cancel.socket, &mut cancel.outgoing)
                     .map_or(true, |()| cancel.outgoing.is_empty());
                 if done {
                     cancels.remove(&token);
@@ -172,8 +171,7 @@ pub(crate) fn run(options: &Options, out: &mut dyn Write) -> Result<bool, Error>
             let Some(connection) = connections.get_mut(&token) else {
                 continue;
             };
-            let result = connection.on_ready(event.is_readable(), out);
-            match result {
+            match connection.on_ready(out) {
                 Ok(true) => {}
                 Ok(false) => {
                     connections.remove(&token);
@@ -186,16 +184,15 @@ pub(crate) fn run(options: &Options, out: &mut dyn Write) -> Result<bool, Error>
             }
         }
 
-        // Queries past their deadline: cancel them on a new connection.
+        // Queries past their deadline: cancel each on a new connection.
         let now = Instant::now();
         for connection in connections.values_mut() {
-            let expired = !connection.cancelling
-                && connection
-                    .running
-                    .as_ref()
-                    .and_then(|r| r.deadline)
-                    .is_some_and(|d| d <= now);
-            let Some(token) = expired.then(|| connection.core.cancel_token()).flatten() else {
+            if !deadline(connection).is_some_and(|d| d <= now) {
+                continue;
+            }
+            let (Some(token), Some((query, _))) =
+                (connection.core.cancel_token(), connection.queries.running())
+            else {
                 continue;
             };
             let mut outgoing = BytesMut::new();
@@ -208,7 +205,7 @@ pub(crate) fn run(options: &Options, out: &mut dyn Write) -> Result<bool, Error>
             poll.registry()
                 .register(&mut socket, cancel_token, Interest::WRITABLE)?;
             cancels.insert(cancel_token, CancelRequest { socket, outgoing });
-            connection.cancelling = true;
+            connection.cancelled = Some(query);
         }
     }
     Ok(all_ok)
@@ -226,24 +223,22 @@ impl Connection {
         getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
         let socket = TcpStream::connect(addr)?;
         socket.set_nodelay(true)?;
+        let label = format!("conn{index}");
         Ok(Self {
-            label: format!("conn{index}"),
+            queries: QueryRunner::new(label.clone(), options.protocol, &options.queries),
+            label,
             socket,
             connected: false,
             // The StartupMessage is queued at once; it goes out when the socket is
             // connected (the first writable event).
             core: Client::new(config.clone(), &nonce),
             outgoing: BytesMut::new(),
-            queries: options.queries.iter().cloned().collect(),
-            timeout: options.timeout,
-            running: None,
-            cancelling: false,
-            finished: false,
+            cancelled: None,
         })
     }
 
     /// Handles a readiness event. `Ok(false)` when the connection is over.
-    fn on_ready(&mut self, readable: bool, out: &mut dyn Write) -> Result<bool, Error> {
+    fn on_ready(&mut self, out: &mut dyn Write) -> Result<bool, Error> {
         if !self.connected {
             // A non-blocking connect completes (or fails) with the first event.
             if let Some(e) = self.socket.take_error()? {
@@ -255,95 +250,18 @@ impl Connection {
                 Err(e) => return Err(e.into()),
             }
         }
-        if readable {
-            // 1. Feed: everything the socket has, until WouldBlock.
-            let mut buf = [0u8; 16 * 1024];
-            loop {
-                match self.socket.read(&mut buf) {
-                    Ok(0) => {
-                        self.core.handle_eof();
-                        break;
-                    }
-                    Ok(n) => self.core.handle_input(buf.get(..n).unwrap_or_default()),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
-        // 2. Drain the events.
-        // After Terminate the core is closed: stop asking it for events.
-        while !self.finished {
-            let Some(event) = self.core.poll_event()? else {
-                break;
-            };
-            match event {
-                Event::StartTls => return Err(Error::Unsupported("TLS in this example")),
-                Event::Ready => self.next_query()?,
-                Event::Response {
-                    request,
-                    response,
-                    complete,
-                } => {
-                    let Some(running) = self.running.as_mut() else {
-                        continue;
-                    };
-                    running.results.push(response);
-                    if complete && request == running.request {
-                        if let Some(done) = self.running.take() {
-                            common::print_results(out, &self.label, done.results.finish())?;
-                        }
-                        self.cancelling = false;
-                        self.next_query()?;
-                    }
-                }
-                Event::Notice(notice) => {
-                    writeln!(out, "{}: NOTICE: {}", self.label, notice.message)?;
-                }
-                // Authenticated, ParameterStatus, Notification, ProtocolNegotiated:
-                // nothing to do here.
-                _ => {}
-            }
-        }
-        // 3. Drain the output, after every event (readable or writable): the core may
-        // have answered the input by itself.
-        self.core.transmit_into(&mut self.outgoing);
-        write_some(&mut self.socket, &mut self.outgoing)?;
-        Ok(!(self.finished && self.outgoing.is_empty()))
+        // Read until WouldBlock, handle the events, write until WouldBlock: on a
+        // writable event the read finds nothing, on a readable one the write may have
+        // nothing to do; both are cheap, and the core may have queued output either way.
+        common::turn(
+            &mut self.socket,
+            &mut self.core,
+            &mut self.outgoing,
+            &mut self.queries,
+            out,
+        )?;
+        Ok(!(self.queries.finished && self.outgoing.is_empty()))
     }
-
-    /// Sends the next query, or Terminate when there is none.
-    fn next_query(&mut self) -> Result<(), Error> {
-        match self.queries.pop_front() {
-            Some(sql) => {
-                let request = self.core.query(&sql)?;
-                self.running = Some(Running {
-                    request,
-                    results: ResultCollector::new(None),
-                    deadline: self.timeout.map(|t| Instant::now() + t),
-                });
-            }
-            None => {
-                self.core.terminate();
-                self.finished = true;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Writes as much of `outgoing` as the socket takes without blocking.
-fn write_some(socket: &mut TcpStream, outgoing: &mut BytesMut) -> io::Result<()> {
-    while !outgoing.is_empty() {
-        match socket.write(outgoing) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => outgoing.advance(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

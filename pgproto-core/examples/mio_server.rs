@@ -25,14 +25,17 @@
 //! its clock (the core has none). TLS is not offered (SSLRequest is refused); see the
 //! guide for where a TLS session would go.
 
+mod nonblocking_io;
+
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
+use nonblocking_io::{read_available, write_available};
 use pgproto_core::adapter::Error;
 use pgproto_core::cancel::CancelRegistry;
 use pgproto_core::server::{Server, ServerConfig, SessionSetup, Step};
@@ -175,21 +178,13 @@ pub(crate) fn serve(
 impl Session {
     /// Handles a readiness event. `Ok(false)` when the connection is over.
     fn on_ready(&mut self, readable: bool, shared: &mut Shared) -> Result<bool, Error> {
-        if readable && !self.closing {
-            // 1. Feed everything the socket has.
-            let mut buf = [0u8; pgproto_core::server::READ_BUFFER_SIZE];
-            loop {
-                match self.socket.read(&mut buf) {
-                    Ok(0) => {
-                        self.server.handle_eof();
-                        return Ok(false);
-                    }
-                    Ok(n) => self.server.handle_input(buf.get(..n).unwrap_or_default()),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
+        // 1. Feed everything the socket has.
+        if readable
+            && !self.closing
+            && !read_available(&mut self.socket, |data| self.server.handle_input(data))?
+        {
+            self.server.handle_eof();
+            return Ok(false);
         }
         // 2. Drain the events. Each answer is queued in the core's output.
         while !self.closing {
@@ -236,16 +231,7 @@ impl Session {
         while let Some(bytes) = self.server.poll_transmit() {
             self.outgoing.extend_from_slice(&bytes);
         }
-        while !self.outgoing.is_empty() {
-            match self.socket.write(&self.outgoing) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.outgoing.advance(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        write_available(&mut self.socket, &mut self.outgoing)
     }
 
     fn close(&mut self, shared: &mut Shared, poll: &Poll) {

@@ -129,25 +129,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The same three steps on a mio socket, from `examples/mio_client.rs` (the read buffer
-//! lives on the stack; `write_some` writes until `WouldBlock` and keeps the rest):
+//! The same three steps on a non-blocking socket, `turn` in `examples/common/mod.rs`,
+//! which both example clients call (mio_client on every readiness event,
+//! nonblocking_client on every tick). `read_available` reads until `WouldBlock`,
+//! `write_available` writes until `WouldBlock` and keeps the rest in `outgoing`:
 //!
 //! ```ignore
-//! // 1. Feed: everything the socket has, until WouldBlock.
-//! loop {
-//!     match self.socket.read(&mut buf) {
-//!         Ok(0) => { self.core.handle_eof(); break; }
-//!         Ok(n) => self.core.handle_input(&buf[..n]),
-//!         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-//!         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-//!         Err(e) => return Err(e.into()),
-//!     }
+//! // 1. Feed.
+//! if !read_available(socket, |data| core.handle_input(data))? {
+//!     core.handle_eof();
 //! }
-//! // 2. Drain the events.
-//! while let Some(event) = self.core.poll_event()? { /* ... */ }
-//! // 3. Drain the output, after every event (readable or writable).
-//! self.core.transmit_into(&mut self.outgoing);
-//! write_some(&mut self.socket, &mut self.outgoing)?;
+//! // 2. Drain the events. After Terminate the core is closed: ask it for nothing more.
+//! while !queries.finished {
+//!     let Some(event) = core.poll_event()? else {
+//!         break;
+//!     };
+//!     queries.on_event(core, event, out)?;
+//! }
+//! // 3. Drain the output.
+//! core.transmit_into(outgoing);
+//! write_available(socket, outgoing)?;
 //! ```
 //!
 //! ## Client: requests and responses
@@ -180,6 +181,32 @@
 //! application's handler, register the cancel key, hand an event to the application,
 //! close. The application answers query-level events with commands; the core refuses
 //! answers that would break the protocol.
+//!
+//! From `examples/mio_server.rs`, step 2 of a session's turn:
+//!
+//! ```ignore
+//! while !self.closing {
+//!     let Some(event) = self.server.poll_event()? else {
+//!         break;
+//!     };
+//!     let step = shared.setup.step(&mut self.server, event, &random, || next_process_id())?;
+//!     match step {
+//!         Step::Continue | Step::Startup(_) => {}
+//!         // The application's part: a query-level message to answer.
+//!         Step::Handle(event) => fixed_answer(&mut self.server, event)?,
+//!         Step::Ready { process_id, secret_key } => {
+//!             self.startup_deadline = None;
+//!             shared.cancels.register(process_id, secret_key, self.server.cancel_flag());
+//!         }
+//!         Step::Cancel(token) => {
+//!             shared.cancels.cancel(&token);
+//!             self.closing = true;
+//!         }
+//!         Step::Close => self.closing = true,
+//!         Step::StartTls { .. } => return Err(Error::Unsupported("TLS")),
+//!     }
+//! }
+//! ```
 //!
 //! While the application answers a message, the server core processes no further input
 //! (`poll_event` returns `Ok(None)` until the answer is complete): pipelined messages
@@ -265,10 +292,14 @@
 //! From `examples/mio_client.rs`:
 //!
 //! ```ignore
+//! // A query's deadline, unless it was cancelled already.
+//! let deadline = |c: &Connection| {
+//!     let (query, sent_at) = c.queries.running()?;
+//!     (c.cancelled != Some(query)).then_some(sent_at + options.timeout?)
+//! };
 //! let timeout = connections
 //!     .values()
-//!     .filter(|c| !c.cancelling)
-//!     .filter_map(|c| c.running.as_ref()?.deadline)
+//!     .filter_map(deadline)
 //!     .min()
 //!     .map(|deadline| deadline.saturating_duration_since(Instant::now()));
 //! poll.poll(&mut events, timeout)?;

@@ -28,11 +28,16 @@ mod mio_server;
 #[path = "../../pgproto-core/examples/nonblocking_client.rs"]
 mod nonblocking_client;
 
+use mio_client::Protocol;
+// The same type, compiled a second time in the other example's module.
+use nonblocking_client::Protocol as NbProtocol;
+
 const PG15_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 /// Runs the mio client and returns its success and output.
 fn run_mio_client(
     conninfo: &str,
+    protocol: Protocol,
     queries: &[&str],
     connections: usize,
     timeout: Option<Duration>,
@@ -42,6 +47,7 @@ fn run_mio_client(
         queries: queries.iter().map(|q| q.to_string()).collect(),
         connections,
         timeout,
+        protocol,
     };
     let mut out = Vec::new();
     let ok = mio_client::run(&options, &mut out).unwrap();
@@ -49,9 +55,10 @@ fn run_mio_client(
 }
 
 /// Runs the non-blocking client to completion (bounded) and returns its output.
-fn run_nonblocking_client(conninfo: &str, queries: &[&str]) -> String {
+fn run_nonblocking_client(conninfo: &str, protocol: NbProtocol, queries: &[&str]) -> String {
     let queries: Vec<String> = queries.iter().map(|q| q.to_string()).collect();
-    let mut connection = nonblocking_client::Connection::connect(conninfo, &queries).unwrap();
+    let mut connection =
+        nonblocking_client::Connection::connect(conninfo, protocol, &queries).unwrap();
     let mut out = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !connection.is_done() {
@@ -111,8 +118,6 @@ fn mio_client_matches_psql(version: PgVersion) {
     let (pg, conninfo) = cluster(version, HbaMethod::ScramSha256);
     let mut queries: Vec<&str> = QUERIES.to_vec();
     queries.push("select 'after the error'");
-    let (ok, output) = run_mio_client(&conninfo, &queries, 4, None);
-    assert!(ok, "{output}");
     let mut expected = Vec::new();
     for q in &queries {
         if *q == "select 1/0" {
@@ -121,8 +126,16 @@ fn mio_client_matches_psql(version: PgVersion) {
             expected.extend(expected_from_psql(&pg, &conninfo, q));
         }
     }
-    for i in 0..4 {
-        assert_eq!(lines_of(&output, &format!("conn{i}")), expected, "{output}");
+    for protocol in [Protocol::Simple, Protocol::Extended] {
+        let (ok, output) = run_mio_client(&conninfo, protocol, &queries, 4, None);
+        assert!(ok, "{protocol:?}: {output}");
+        for i in 0..4 {
+            assert_eq!(
+                lines_of(&output, &format!("conn{i}")),
+                expected,
+                "{protocol:?}: {output}"
+            );
+        }
     }
 }
 
@@ -144,6 +157,7 @@ fn mio_client_timeout_cancels_the_query() {
     let started = Instant::now();
     let (ok, output) = run_mio_client(
         &conninfo,
+        Protocol::Simple,
         &["select pg_sleep(30)", "select 42"],
         2,
         Some(Duration::from_millis(300)),
@@ -171,7 +185,6 @@ fn mio_client_timeout_cancels_the_query() {
 fn nonblocking_client_matches_psql() {
     for version in [PgVersion::V15, PgVersion::V18] {
         let (pg, conninfo) = cluster(version, HbaMethod::Md5);
-        let output = run_nonblocking_client(&conninfo, &QUERIES);
         let mut expected = Vec::new();
         for q in QUERIES {
             if q == "select 1/0" {
@@ -180,7 +193,14 @@ fn nonblocking_client_matches_psql() {
                 expected.extend(expected_from_psql(&pg, &conninfo, q));
             }
         }
-        assert_eq!(lines_of(&output, "nb"), expected, "{version:?}: {output}");
+        for protocol in [NbProtocol::Extended, NbProtocol::Simple] {
+            let output = run_nonblocking_client(&conninfo, protocol, &QUERIES);
+            assert_eq!(
+                lines_of(&output, "nb"),
+                expected,
+                "{version:?} {protocol:?}: {output}"
+            );
+        }
     }
 }
 
@@ -351,13 +371,17 @@ fn example_clients_against_mio_server() {
         .collect();
     expected.push(format!("SELECT {}", expected.len()));
 
-    let (ok, output) = run_mio_client(&conninfo, &["select anything"], 8, None);
-    assert!(ok, "{output}");
-    for i in 0..8 {
-        assert_eq!(lines_of(&output, &format!("conn{i}")), expected, "{output}");
+    for protocol in [Protocol::Simple, Protocol::Extended] {
+        let (ok, output) = run_mio_client(&conninfo, protocol, &["select anything"], 8, None);
+        assert!(ok, "{output}");
+        for i in 0..8 {
+            assert_eq!(lines_of(&output, &format!("conn{i}")), expected, "{output}");
+        }
     }
-    let output = run_nonblocking_client(&conninfo, &["select anything"]);
-    assert_eq!(lines_of(&output, "nb"), expected, "{output}");
+    for protocol in [NbProtocol::Simple, NbProtocol::Extended] {
+        let output = run_nonblocking_client(&conninfo, protocol, &["select anything"]);
+        assert_eq!(lines_of(&output, "nb"), expected, "{output}");
+    }
 }
 
 /// A connection that never completes startup is closed at the loop's deadline, while
