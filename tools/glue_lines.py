@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Counts lines of code in Rust files: no blank lines, no comments (`//`, `///`, `//!`,
-`/* */`), no `#[cfg(test)]` modules. Used to report each adapter's protocol glue.
+`/* */`), no `#[cfg(test)]` or `#[cfg(doctest)]` items. Used to report each adapter's
+protocol glue.
 
 Usage: python3 tools/glue_lines.py FILE...   (prints `lines file` per file and a total)
 """
@@ -31,7 +32,7 @@ def code_lines(text):
         # for counting: a line with code stays a line with code).
         code = re.sub(r'"(\\.|[^"\\])*"', '""', line)
         code = code.split("//", 1)[0].strip()
-        if line.startswith("#[cfg(test)]"):
+        if line.startswith(("#[cfg(test)]", "#[cfg(doctest)]")):
             pending_cfg_test = True
             continue
         opens, closes = code.count("{"), code.count("}")
