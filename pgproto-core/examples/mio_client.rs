@@ -1,6 +1,8 @@
 //! A PostgreSQL client on a `mio` event loop, using nothing of pgproto but the sans-IO
-//! core: non-blocking sockets, readiness events, any number of connections on one
-//! thread, and a per-query timeout that cancels the query on the server.
+//! core (and `pgproto-tls` for rustls configurations): non-blocking sockets, readiness
+//! events, any number of connections on one thread, TLS as `sslmode` asks (after an
+//! SSLRequest, or direct with `sslnegotiation=direct`; SCRAM-SHA-256-PLUS), and a
+//! per-query timeout that cancels the query on the server.
 //!
 //! ```sh
 //! cargo run -p pgproto-core --example mio_client -- \
@@ -19,9 +21,11 @@
 //! shared with `nonblocking_client`):
 //!
 //! 1. reads everything the socket has into the core ([`Client::handle_input`]), or
-//!    reports EOF ([`Client::handle_eof`]);
-//! 2. drains [`Client::poll_event`] until it returns `Ok(None)`; the application
-//!    (`common::QueryRunner`) reacts to the events with commands (`query`);
+//!    reports EOF ([`Client::handle_eof`]); once a TLS handshake completes, reports it
+//!    ([`Client::handle_tls_established`]);
+//! 2. drains [`Client::poll_event`] until it returns `Ok(None)`: `StartTls` starts the
+//!    handshake (`common::Transport`), the application (`common::QueryRunner`) reacts to
+//!    the other events with commands (`query`);
 //! 3. takes what the core queued ([`Client::transmit_into`]) and writes as much as the
 //!    socket accepts; the rest waits for the next writable event.
 //!
@@ -29,7 +33,7 @@
 //! input by itself (the authentication exchange), and that answer must go out before
 //! the server sends anything more. This file adds what is mio's: registering sockets,
 //! the non-blocking connect, the poll timeout from the query deadlines, and the cancel
-//! connections.
+//! connections (plain TCP: PostgreSQL accepts CancelRequest without TLS).
 
 mod common;
 mod nonblocking_io;
@@ -42,11 +46,12 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 pub(crate) use common::Protocol;
 use common::QueryRunner;
+use common::{TlsSetup, Transport};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use nonblocking_io::write_available;
 use pgproto_core::adapter::Error;
-use pgproto_core::client::{Client, Config};
+use pgproto_core::client::{Client, Config, Phase};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -97,7 +102,9 @@ impl Options {
 /// accepted yet, and the application (the queries to run).
 struct Connection {
     label: String,
-    socket: TcpStream,
+    /// The socket, and its TLS session once started.
+    transport: Transport<TcpStream>,
+    tls: Option<TlsSetup>,
     /// Whether the non-blocking connect completed.
     connected: bool,
     core: Client,
@@ -120,15 +127,15 @@ const FIRST_CANCEL_TOKEN: usize = 1 << 20;
 /// Runs `options`, printing results to `out`. Returns whether every connection
 /// completed (errors of individual queries are results, not failures).
 pub(crate) fn run(options: &Options, out: &mut dyn Write) -> Result<bool, Error> {
-    let (config, addr) = common::client_config(&options.conninfo)?;
+    let (config, addr, tls) = common::client_config(&options.conninfo)?;
     let mut poll = Poll::new()?;
     let mut connections = HashMap::new();
     for i in 0..options.connections {
-        let mut connection = Connection::open(i, &config, addr, options)?;
+        let mut connection = Connection::open(i, &config, addr, tls.as_ref(), options)?;
         // Edge-triggered interest in both directions, registered once: a readable event
         // means "read until WouldBlock", a writable one "write until WouldBlock".
         poll.registry().register(
-            &mut connection.socket,
+            &mut connection.transport.socket,
             Token(i),
             Interest::READABLE | Interest::WRITABLE,
         )?;
@@ -216,6 +223,7 @@ impl Connection {
         index: usize,
         config: &Config,
         addr: SocketAddr,
+        tls: Option<&TlsSetup>,
         options: &Options,
     ) -> Result<Self, Error> {
         // Randomness is the caller's too: fresh bytes for the SCRAM nonce.
@@ -224,14 +232,21 @@ impl Connection {
         let socket = TcpStream::connect(addr)?;
         socket.set_nodelay(true)?;
         let label = format!("conn{index}");
+        // The SSLRequest or StartupMessage is queued at once; it goes out when the socket
+        // is connected (the first writable event).
+        let core = Client::new(config.clone(), &nonce);
+        let mut transport = Transport::new(socket);
+        if core.phase() == Phase::TlsHandshake {
+            // sslnegotiation=direct: TLS before any PostgreSQL message.
+            transport.start_tls(tls)?;
+        }
         Ok(Self {
             queries: QueryRunner::new(label.clone(), options.protocol, &options.queries),
             label,
-            socket,
+            transport,
+            tls: tls.cloned(),
             connected: false,
-            // The StartupMessage is queued at once; it goes out when the socket is
-            // connected (the first writable event).
-            core: Client::new(config.clone(), &nonce),
+            core,
             outgoing: BytesMut::new(),
             cancelled: None,
         })
@@ -241,10 +256,10 @@ impl Connection {
     fn on_ready(&mut self, out: &mut dyn Write) -> Result<bool, Error> {
         if !self.connected {
             // A non-blocking connect completes (or fails) with the first event.
-            if let Some(e) = self.socket.take_error()? {
+            if let Some(e) = self.transport.socket.take_error()? {
                 return Err(e.into());
             }
-            match self.socket.peer_addr() {
+            match self.transport.socket.peer_addr() {
                 Ok(_) => self.connected = true,
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(true),
                 Err(e) => return Err(e.into()),
@@ -254,7 +269,8 @@ impl Connection {
         // writable event the read finds nothing, on a readable one the write may have
         // nothing to do; both are cheap, and the core may have queued output either way.
         common::turn(
-            &mut self.socket,
+            &mut self.transport,
+            self.tls.as_ref(),
             &mut self.core,
             &mut self.outgoing,
             &mut self.queries,

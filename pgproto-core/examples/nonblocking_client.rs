@@ -8,7 +8,8 @@
 //!     "host=127.0.0.1 user=postgres sslmode=disable" "select 1" "select now()"
 //! ```
 //!
-//! The queries run one after another with the extended query protocol (Parse, Bind,
+//! TLS works as in `mio_client` (`sslmode`, `sslnegotiation=direct`), inside the same
+//! ticks. The queries run one after another with the extended query protocol (Parse, Bind,
 //! Describe, Execute, Sync; results in text), or with `--simple` the simple one. Rows
 //! are printed as `psql -At` prints them, each line prefixed with `nb`.
 
@@ -24,12 +25,15 @@ use std::time::Duration;
 use bytes::BytesMut;
 pub(crate) use common::Protocol;
 use common::QueryRunner;
+use common::{TlsSetup, Transport};
 use pgproto_core::adapter::Error;
-use pgproto_core::client::Client;
+use pgproto_core::client::{Client, Phase};
 
 /// A connection that runs a list of queries, one tick at a time.
 pub(crate) struct Connection {
-    socket: TcpStream,
+    /// The socket, and its TLS session once started.
+    transport: Transport<TcpStream>,
+    tls: Option<TlsSetup>,
     core: Client,
     /// Bytes the socket did not take yet.
     outgoing: BytesMut,
@@ -43,15 +47,22 @@ impl Connection {
         protocol: Protocol,
         queries: &[String],
     ) -> Result<Self, Error> {
-        let (config, addr) = common::client_config(conninfo)?;
+        let (config, addr, tls) = common::client_config(conninfo)?;
         let socket = TcpStream::connect(addr)?;
         socket.set_nonblocking(true)?;
         socket.set_nodelay(true)?;
         let mut nonce = [0u8; 24];
         getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
+        let core = Client::new(config, &nonce);
+        let mut transport = Transport::new(socket);
+        if core.phase() == Phase::TlsHandshake {
+            // sslnegotiation=direct: TLS before any PostgreSQL message.
+            transport.start_tls(tls.as_ref())?;
+        }
         Ok(Self {
-            socket,
-            core: Client::new(config, &nonce),
+            transport,
+            tls,
+            core,
             outgoing: BytesMut::new(),
             queries: QueryRunner::new("nb".into(), protocol, queries),
         })
@@ -66,7 +77,8 @@ impl Connection {
     /// blocks.
     pub(crate) fn tick(&mut self, out: &mut dyn Write) -> Result<(), Error> {
         common::turn(
-            &mut self.socket,
+            &mut self.transport,
+            self.tls.as_ref(),
             &mut self.core,
             &mut self.outgoing,
             &mut self.queries,

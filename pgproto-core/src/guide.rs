@@ -9,9 +9,9 @@
 //!
 //! | example | what it shows |
 //! |---|---|
-//! | `examples/mio_client.rs` | many client connections on one `mio` thread, readiness events, partial writes, a per-query timeout that cancels the query |
+//! | `examples/mio_client.rs` | many client connections on one `mio` thread, readiness events, partial writes, TLS (after SSLRequest or direct, SCRAM-SHA-256-PLUS), a per-query timeout that cancels the query |
 //! | `examples/mio_server.rs` | a server on one `mio` thread for any number of clients (psql, pgbench, drivers), authentication, cancel routing, a startup timeout |
-//! | `examples/nonblocking_client.rs` | the smallest loop: a non-blocking `std::net::TcpStream` polled once per "tick" |
+//! | `examples/nonblocking_client.rs` | the smallest loop: a non-blocking `std::net::TcpStream` polled once per "tick" (same TLS support) |
 //!
 //! ```sh
 //! cargo run -p pgproto-core --example mio_server -- --listen 127.0.0.1:5433
@@ -129,14 +129,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The same three steps on a non-blocking socket, `turn` in `examples/common/mod.rs`,
+//! The same three steps on a non-blocking socket: `turn` in `examples/common/mod.rs`,
 //! which both example clients call (mio_client on every readiness event,
-//! nonblocking_client on every tick). `read_available` reads until `WouldBlock`,
-//! `write_available` writes until `WouldBlock` and keeps the rest in `outgoing`:
+//! nonblocking_client on every tick). The transport reads until `WouldBlock` and writes
+//! until `WouldBlock`, keeping the rest in `outgoing` (TLS, when started, sits inside
+//! it; see [TLS](#tls) below):
 //!
 //! ```ignore
 //! // 1. Feed.
-//! if !read_available(socket, |data| core.handle_input(data))? {
+//! if !transport.read_available(|data| core.handle_input(data))? {
 //!     core.handle_eof();
 //! }
 //! // 2. Drain the events. After Terminate the core is closed: ask it for nothing more.
@@ -148,7 +149,7 @@
 //! }
 //! // 3. Drain the output.
 //! core.transmit_into(outgoing);
-//! write_available(socket, outgoing)?;
+//! transport.write_available(outgoing)?;
 //! ```
 //!
 //! ## Client: requests and responses
@@ -244,9 +245,36 @@
 //! certificate. Set `SessionSetup::tls_available` only when you can do all this.
 //!
 //! With non-blocking sockets the TLS library sits between the socket and the core
-//! (rustls: `read_tls`, `process_new_packets`, `reader().read()` towards the core;
-//! `writer().write_all()`, `write_tls` towards the socket). `pgproto-tls` builds rustls
-//! configurations with libpq's `sslmode` semantics and computes the channel-binding data.
+//! (rustls: `read_tls`, `process_new_packets`, `reader()` towards the core;
+//! `writer()`, `write_tls` towards the socket); the handshake advances in the same
+//! reads and writes as everything else. The example clients do this in `Transport`
+//! (`examples/common/mod.rs`), with configurations from `pgproto-tls` (libpq's `sslmode`
+//! semantics, ALPN `postgresql`, channel-binding data); the tests run them with
+//! `sslmode=verify-full channel_binding=require`, after SSLRequest and as direct TLS.
+//! Step 1 of their turn tells the core when the handshake has completed, step 2 starts
+//! it:
+//!
+//! ```ignore
+//! // 1. Feed (the plaintext, once TLS runs).
+//! if !transport.read_available(|data| core.handle_input(data))? {
+//!     core.handle_eof();
+//! }
+//! if core.phase() == Phase::TlsHandshake {
+//!     if let Some(channel_binding) = transport.handshake_done() {
+//!         core.handle_tls_established(channel_binding)?; // queues the StartupMessage
+//!     }
+//! }
+//! // 2. Drain the events.
+//! while let Some(event) = core.poll_event()? {
+//!     match event {
+//!         Event::StartTls => transport.start_tls(tls)?, // the ClientHello goes out in step 3
+//!         event => queries.on_event(core, event, out)?,
+//!     }
+//! }
+//! ```
+//!
+//! For direct TLS the example calls `transport.start_tls` right after [`Client::new`],
+//! when the core's phase is already `TlsHandshake`.
 //!
 //! ## Cancelling a query
 //!

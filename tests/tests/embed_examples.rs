@@ -204,6 +204,61 @@ fn nonblocking_client_matches_psql() {
     }
 }
 
+/// TLS in the example clients' loop (rustls between the socket and the core):
+/// verify-full with SCRAM-SHA-256-PLUS required, after SSLRequest against PostgreSQL 15
+/// and as direct TLS against PostgreSQL 18; results larger than a TLS record.
+#[test]
+fn example_clients_over_tls() {
+    for (version, negotiation) in [(PgVersion::V15, "postgres"), (PgVersion::V18, "direct")] {
+        let pg = PgCluster::builder()
+            .version(version)
+            .auth(HbaMethod::ScramSha256)
+            .tls(true)
+            .start()
+            .unwrap();
+        pg.create_role("alice", "s3cret", PasswordEncryption::ScramSha256)
+            .unwrap();
+        let ca = pg.ca_cert_path().unwrap().display().to_string();
+        let verified = format!(
+            "{} sslmode=verify-full sslrootcert={ca}",
+            pg.connection_string("alice", Some("s3cret"))
+        );
+        let conninfo = format!("{verified} channel_binding=require sslnegotiation={negotiation}");
+        let queries = [
+            "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            "select repeat('x', 100000), current_user",
+            "select g, md5(g::text) from generate_series(1, 3000) g",
+            "select 1/0",
+        ];
+        let mut expected = Vec::new();
+        for q in queries {
+            if q == "select 1/0" {
+                expected.push("ERROR 22012: division by zero".to_string());
+            } else {
+                expected.extend(expected_from_psql(&pg, &verified, q));
+            }
+        }
+        // PostgreSQL's own account of the connection.
+        assert_eq!(expected[0], "t", "psql over TLS");
+        let (ok, output) = run_mio_client(&conninfo, Protocol::Simple, &queries, 3, None);
+        assert!(ok, "{version:?}: {output}");
+        for i in 0..3 {
+            assert!(
+                lines_of(&output, &format!("conn{i}")) == expected,
+                "{version:?} conn{i}: {} lines, expected {}",
+                lines_of(&output, &format!("conn{i}")).len(),
+                expected.len()
+            );
+        }
+        let output = run_nonblocking_client(&conninfo, NbProtocol::Extended, &queries);
+        assert!(
+            lines_of(&output, "nb") == expected,
+            "{version:?}: {}",
+            output.lines().take(5).collect::<Vec<_>>().join("\n")
+        );
+    }
+}
+
 /// The mio server on its own thread; stopped and joined on drop.
 struct MioServer {
     port: u16,
@@ -371,6 +426,8 @@ fn example_clients_against_mio_server() {
         .collect();
     expected.push(format!("SELECT {}", expected.len()));
 
+    // sslmode=prefer: the server refuses the SSLRequest, the clients go on in plain text.
+    let conninfo = conninfo.replace("sslmode=disable", "sslmode=prefer");
     for protocol in [Protocol::Simple, Protocol::Extended] {
         let (ok, output) = run_mio_client(&conninfo, protocol, &["select anything"], 8, None);
         assert!(ok, "{output}");

@@ -1,50 +1,67 @@
 //! What the two client examples share: turning a connection string into a core
-//! [`Config`] and an address, running a list of queries one after another, and printing
-//! results the way `psql -At` does.
+//! [`Config`], an address and a TLS configuration; one turn of the loop; running a list
+//! of queries one after another; printing results the way `psql -At` does.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
 use pgproto_core::adapter::{conninfo_from_env, with_passfile_password, Error};
-use pgproto_core::client::{Client, Config, Event, RequestId, ResultCollector, ResultSet, SslMode};
+use pgproto_core::client::{Client, Config, Event, Phase, RequestId, ResultCollector, ResultSet};
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::Format;
+
+use pgproto_tls::rustls::pki_types::ServerName;
+use pgproto_tls::rustls::{ClientConfig, ClientConnection};
 
 use super::nonblocking_io::{read_available, write_available};
 
 /// One turn of a client connection's loop, on a non-blocking socket (mio's or
 /// `std::net`'s), never waiting:
 ///
-/// 1. feed the core everything the socket has (or its end);
-/// 2. drain the core's events, the application reacting with commands;
+/// 1. feed the core everything the socket has (or its end); when a TLS handshake has
+///    just completed, tell the core, with the channel-binding data;
+/// 2. drain the core's events: start TLS when the core says so, hand the rest to the
+///    application, which reacts with commands;
 /// 3. drain the core's output and write what the socket takes, the rest kept in
 ///    `outgoing`. This comes after every drain of events, whatever they were: the core
 ///    answers some input by itself (authentication) without an event.
 pub(crate) fn turn(
-    socket: &mut (impl Read + Write),
+    transport: &mut Transport<impl Read + Write>,
+    tls: Option<&TlsSetup>,
     core: &mut Client,
     outgoing: &mut BytesMut,
     queries: &mut QueryRunner,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     // 1. Feed.
-    if !read_available(socket, |data| core.handle_input(data))? {
+    if !transport.read_available(|data| core.handle_input(data))? {
         core.handle_eof();
+    }
+    if core.phase() == Phase::TlsHandshake {
+        if let Some(channel_binding) = transport.handshake_done() {
+            // The core queues the StartupMessage, now inside TLS.
+            core.handle_tls_established(channel_binding)?;
+        }
     }
     // 2. Drain the events. After Terminate the core is closed: ask it for nothing more.
     while !queries.finished {
         let Some(event) = core.poll_event()? else {
             break;
         };
-        queries.on_event(core, event, out)?;
+        match event {
+            // The server accepted the SSLRequest (and sent nothing after its 'S', which
+            // the core checked): the handshake starts on the same socket.
+            Event::StartTls => transport.start_tls(tls)?,
+            event => queries.on_event(core, event, out)?,
+        }
     }
     // 3. Drain the output.
     core.transmit_into(outgoing);
-    write_available(socket, outgoing)?;
-    Ok(())
+    transport.write_available(outgoing)
 }
 
 /// Which protocol the queries run with.
@@ -99,7 +116,6 @@ impl QueryRunner {
         out: &mut dyn Write,
     ) -> Result<(), Error> {
         match event {
-            Event::StartTls => return Err(Error::Unsupported("TLS in this example")),
             Event::Ready => self.next_query(core)?,
             Event::Response {
                 request,
@@ -118,7 +134,7 @@ impl QueryRunner {
                 }
             }
             Event::Notice(notice) => writeln!(out, "{}: NOTICE: {}", self.label, notice.message)?,
-            // Authenticated, ParameterStatus, Notification, ProtocolNegotiated.
+            // Authenticated, ParameterStatus, Notification, ProtocolNegotiated...
             _ => {}
         }
         Ok(())
@@ -144,11 +160,13 @@ impl QueryRunner {
     }
 }
 
-/// The core configuration and the server address for `conninfo` (a libpq URL or
-/// `key=value` string, completed from the `PG*` environment variables and the password
-/// file, as libpq does). The examples speak plain TCP only: `sslmode=require` and
-/// stricter are refused, and `prefer` falls back to plain text.
-pub(crate) fn client_config(conninfo: &str) -> Result<(Config, SocketAddr), Error> {
+/// The core configuration, the server address and the TLS configuration (when
+/// `sslmode` asks for TLS) for `conninfo`: a libpq URL or `key=value` string, completed
+/// from the `PG*` environment variables and the password file, as libpq does. The first
+/// host is used, over TCP.
+pub(crate) fn client_config(
+    conninfo: &str,
+) -> Result<(Config, SocketAddr, Option<TlsSetup>), Error> {
     let info = conninfo_from_env(conninfo)?;
     let (host, port) = info
         .hosts
@@ -159,16 +177,16 @@ pub(crate) fn client_config(conninfo: &str) -> Result<(Config, SocketAddr), Erro
         return Err(Error::Unsupported("Unix sockets (this example uses TCP)"));
     }
     let info = with_passfile_password(&info, &host, port);
-    let mut config = info.config;
-    if config.ssl_mode.requires_tls() {
-        return Err(Error::Unsupported("TLS (this example speaks plain TCP)"));
-    }
-    config.ssl_mode = SslMode::Disable;
+    // libpq's sslmode semantics, ALPN `postgresql`, sslrootcert, client certificates.
+    let tls = match pgproto_tls::client_config_for(&info)? {
+        Some(config) => Some((config, pgproto_tls::server_name(&host)?)),
+        None => None,
+    };
     let addr = (host.as_str(), port)
         .to_socket_addrs()?
         .next()
         .ok_or(Error::Unsupported("a host name without addresses"))?;
-    Ok((config, addr))
+    Ok((info.config, addr, tls))
 }
 
 /// Prints one operation's outcome, each line prefixed with `label`: for every result
@@ -196,4 +214,95 @@ pub(crate) fn print_results(
         Err(e) => writeln!(out, "{label}: ERROR {}: {}", e.code, e.message)?,
     }
     Ok(())
+}
+
+/// The TLS configuration and the server name to verify.
+pub(crate) type TlsSetup = (Arc<ClientConfig>, ServerName<'static>);
+
+/// A client's non-blocking socket, plain or, once [`Transport::start_tls`] was called,
+/// carrying a rustls session. The core only ever sees the plaintext.
+pub(crate) struct Transport<S> {
+    pub(crate) socket: S,
+    tls: Option<ClientConnection>,
+}
+
+fn tls_error(e: impl std::fmt::Display) -> Error {
+    Error::Tls(e.to_string())
+}
+
+impl<S: Read + Write> Transport<S> {
+    pub(crate) fn new(socket: S) -> Self {
+        Self { socket, tls: None }
+    }
+
+    /// Starts the TLS handshake; it proceeds in the next reads and writes.
+    pub(crate) fn start_tls(&mut self, tls: Option<&TlsSetup>) -> Result<(), Error> {
+        let (config, name) = tls.ok_or(Error::Unsupported("TLS without a configuration"))?;
+        let connection = ClientConnection::new(config.clone(), name.clone()).map_err(tls_error)?;
+        self.tls = Some(connection);
+        Ok(())
+    }
+
+    /// The server certificate's `tls-server-end-point` hash once the handshake is
+    /// complete (the outer `None` while it runs or without TLS).
+    pub(crate) fn handshake_done(&self) -> Option<Option<Vec<u8>>> {
+        let tls = self.tls.as_ref().filter(|t| !t.is_handshaking())?;
+        Some(pgproto_tls::channel_binding(
+            tls.peer_certificates().and_then(|c| c.first()),
+        ))
+    }
+
+    /// Reads everything available, handing the plaintext to `input`. Returns `false` at
+    /// end of stream.
+    pub(crate) fn read_available(&mut self, mut input: impl FnMut(&[u8])) -> Result<bool, Error> {
+        let Some(tls) = self.tls.as_mut() else {
+            return Ok(read_available(&mut self.socket, input)?);
+        };
+        loop {
+            // TLS records from the socket...
+            let stop = match tls.read_tls(&mut self.socket) {
+                Ok(0) => Some(false), // end of stream
+                Ok(_) => None,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Some(true),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            // ...decrypted (handshake messages are handled inside rustls)...
+            let state = tls.process_new_packets().map_err(tls_error)?;
+            // ...and the plaintext to the core.
+            let mut plaintext = vec![0u8; state.plaintext_bytes_to_read()];
+            if !plaintext.is_empty() {
+                tls.reader().read_exact(&mut plaintext)?;
+                input(&plaintext);
+            }
+            if state.peer_has_closed() {
+                return Ok(false);
+            }
+            if let Some(open) = stop {
+                return Ok(open);
+            }
+        }
+    }
+
+    /// Writes `outgoing` (plaintext) as far as the socket takes it: into the TLS session
+    /// and its records out, or straight to a plain socket.
+    pub(crate) fn write_available(&mut self, outgoing: &mut BytesMut) -> Result<(), Error> {
+        let Some(tls) = self.tls.as_mut() else {
+            return Ok(write_available(&mut self.socket, outgoing)?);
+        };
+        if !outgoing.is_empty() && !tls.is_handshaking() {
+            // rustls buffers the plaintext; its records go out below.
+            tls.writer().write_all(outgoing)?;
+            outgoing.clear();
+        }
+        while tls.wants_write() {
+            match tls.write_tls(&mut self.socket) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
 }
