@@ -2,7 +2,9 @@
 //! core: one thread, non-blocking sockets, any number of client connections. It answers
 //! every query, simple or extended, with one int4 column `?column?` = 1 (`SELECT 1`),
 //! like the adapters' `fixed_server` examples; psql, pgbench and other drivers connect
-//! to it.
+//! to it. One query is answered later: `select pg_sleep(SECONDS)` (simple protocol)
+//! sleeps on the loop's clock without blocking the other connections, and a
+//! CancelRequest ends it early with SQLSTATE 57014, as PostgreSQL does.
 //!
 //! ```sh
 //! cargo run -p pgproto-core --example mio_server -- --listen 127.0.0.1:5433 \
@@ -10,20 +12,27 @@
 //! psql "host=127.0.0.1 port=5433 user=postgres password=secret sslmode=disable" -c "select 1"
 //! ```
 //!
-//! Per readiness event on a client socket, the loop
+//! Per readiness event on a client socket, `Session::on_ready` repeats until the socket
+//! is empty:
 //!
-//! 1. reads everything the socket has into the core ([`Server::handle_input`]), or
-//!    reports EOF ([`Server::handle_eof`]);
-//! 2. drains [`Server::poll_event`]: [`SessionSetup::step`] answers what needs no
+//! 1. read one chunk into the core ([`Server::handle_input`]), unless more than
+//!    `MAX_OUTGOING` bytes wait for a client that does not read, or the application is
+//!    still answering (back-pressure: the input waits in the socket; reading resumes on
+//!    the writable event that drains the output, or when the answer is done);
+//! 2. drain [`Server::poll_event`]: [`SessionSetup::step`] answers what needs no
 //!    application (TLS and GSSAPI requests, authentication, the end of startup, cancel
-//!    requests) and hands the rest to the application (here [`fixed_answer`]);
-//! 3. writes what the core queued ([`Server::poll_transmit`]) as far as the socket takes
+//!    requests) and hands the rest to the application (here [`fixed_answer`], or a
+//!    sleep answered later by `Session::wake`);
+//! 3. write what the core queued ([`Server::poll_transmit`]) as far as the socket takes
 //!    it; the rest waits for the next writable event.
+//!
+//! The end of the stream is reported ([`Server::handle_eof`]) after the bytes before it
+//! were handled: a cancelling client sends its CancelRequest and closes at once.
 //!
 //! Connections that do not finish startup within `STARTUP_TIMEOUT` are closed, as
 //! PostgreSQL's `authentication_timeout` does: the deadline is the loop's, measured on
-//! its clock (the core has none). TLS is not offered (SSLRequest is refused); see the
-//! guide for where a TLS session would go.
+//! its clock (the core has none). TLS is not offered (SSLRequest is refused); the guide
+//! says where a TLS session goes.
 
 mod nonblocking_io;
 
@@ -35,14 +44,20 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use nonblocking_io::{read_available, write_available};
+use nonblocking_io::{read_once, write_available, ReadOutcome};
 use pgproto_core::adapter::Error;
 use pgproto_core::cancel::CancelRegistry;
-use pgproto_core::server::{Server, ServerConfig, SessionSetup, Step};
+use pgproto_core::column::Column;
+use pgproto_core::db_error::{DbError, Severity};
+use pgproto_core::server::{Server, ServerConfig, ServerEvent, SessionSetup, Step};
+use pgproto_core::sqlstate::SqlState;
 use pgproto_core::testing::{fixed_answer, ServerArgs};
 
 /// How long a client may take from connecting to the end of authentication.
 pub(crate) const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Stop reading from a client while this much output waits for it.
+const MAX_OUTGOING: usize = 1 << 20;
 
 const LISTENER: Token = Token(0);
 
@@ -58,6 +73,8 @@ struct Session {
     process_id: Option<i32>,
     /// Close once `outgoing` is written.
     closing: bool,
+    /// A `pg_sleep` being answered: when it is due.
+    sleeping_until: Option<Instant>,
 }
 
 /// What every session shares.
@@ -88,11 +105,12 @@ pub(crate) fn serve(
     let mut events = Events::with_capacity(1024);
 
     while !stop.load(Ordering::Acquire) {
-        // Wake up for the earliest startup deadline, and to look at `stop`.
+        // Wake up for the earliest startup deadline or sleep, and to look at `stop`.
         let now = Instant::now();
         let timeout = sessions
             .values()
-            .filter_map(|s| s.startup_deadline)
+            .flat_map(|s| [s.startup_deadline, s.sleeping_until])
+            .flatten()
             .map(|d| d.saturating_duration_since(now))
             .chain([Duration::from_millis(100)])
             .min();
@@ -131,6 +149,7 @@ pub(crate) fn serve(
                             startup_deadline: Some(Instant::now() + startup_timeout),
                             process_id: None,
                             closing: false,
+                            sleeping_until: None,
                         },
                     );
                 }
@@ -140,33 +159,25 @@ pub(crate) fn serve(
             let Some(session) = sessions.get_mut(&token) else {
                 continue;
             };
-            let keep = match session.on_ready(event.is_readable(), &mut shared) {
-                Ok(keep) => keep,
-                Err(e) => {
-                    // A fatal error: the core queued the ErrorResponse the client gets
-                    // (if any); send what the socket takes, then close.
-                    session.flush_output().ok();
-                    if !matches!(e, Error::Protocol(pgproto_core::Error::Closed)) {
-                        eprintln!("connection closed: {e}");
-                    }
-                    false
-                }
-            };
-            if !keep {
+            let result = session.on_ready(&mut shared);
+            if !session.keep(result) {
                 if let Some(mut session) = sessions.remove(&token) {
                     session.close(&mut shared, &poll);
                 }
             }
         }
 
-        // Startup deadlines (the loop's clock, not the core's).
+        // The loop's clock, not the core's: sleeps that are due or were cancelled (a
+        // CancelRequest above may have raised a session's flag), startup deadlines.
         let now = Instant::now();
-        let expired: Vec<Token> = sessions
-            .iter()
-            .filter(|(_, s)| s.startup_deadline.is_some_and(|d| d <= now))
-            .map(|(t, _)| *t)
-            .collect();
-        for token in expired {
+        let mut over = Vec::new();
+        for (token, session) in &mut sessions {
+            let result = session.wake(now, &mut shared);
+            if !session.keep(result) || session.startup_deadline.is_some_and(|d| d <= now) {
+                over.push(*token);
+            }
+        }
+        for token in over {
             if let Some(mut session) = sessions.remove(&token) {
                 session.close(&mut shared, &poll);
             }
@@ -176,17 +187,52 @@ pub(crate) fn serve(
 }
 
 impl Session {
-    /// Handles a readiness event. `Ok(false)` when the connection is over.
-    fn on_ready(&mut self, readable: bool, shared: &mut Shared) -> Result<bool, Error> {
-        // 1. Feed everything the socket has.
-        if readable
-            && !self.closing
-            && !read_available(&mut self.socket, |data| self.server.handle_input(data))?
-        {
-            self.server.handle_eof();
-            return Ok(false);
+    /// Handles a readiness event (either direction: a read on a writable event finds
+    /// nothing, or resumes after back-pressure). `Ok(false)` when the connection is over.
+    ///
+    /// Reads one chunk at a time and answers it before reading the next, so that the
+    /// output waiting for a client that does not read stays near `MAX_OUTGOING`.
+    fn on_ready(&mut self, shared: &mut Shared) -> Result<bool, Error> {
+        loop {
+            // 1. Feed one read's worth, unless the client has not taken our output or
+            // the application is still answering (pipelined input then waits in the
+            // socket rather than in memory). Reading resumes from `wake`, or from the
+            // writable event that drains `outgoing`.
+            let paused = self.closing
+                || self.sleeping_until.is_some()
+                || self.outgoing.len() >= MAX_OUTGOING;
+            let read = if paused {
+                ReadOutcome::Empty
+            } else {
+                read_once(&mut self.socket, |data| self.server.handle_input(data))?
+            };
+            // 2. Drain the events. Each answer is queued in the core's output.
+            self.handle_events(shared)?;
+            // 3. Write what was queued.
+            self.flush_output()?;
+            match read {
+                // Edge-triggered: keep reading until the socket is empty.
+                ReadOutcome::Data => {}
+                ReadOutcome::Empty
+                    if paused
+                        && !self.closing
+                        && self.sleeping_until.is_none()
+                        && self.outgoing.len() < MAX_OUTGOING => {}
+                ReadOutcome::Empty => break,
+                ReadOutcome::End => {
+                    // Reported only now: the same reads may have brought complete
+                    // messages before the end (a CancelRequest, then the client
+                    // closes), and they were handled above.
+                    self.server.handle_eof();
+                    return Ok(false);
+                }
+            }
         }
-        // 2. Drain the events. Each answer is queued in the core's output.
+        Ok(!(self.closing && self.outgoing.is_empty()))
+    }
+
+    /// Step 2: drains the core's events, answering each.
+    fn handle_events(&mut self, shared: &mut Shared) -> Result<(), Error> {
         while !self.closing {
             let Some(event) = self.server.poll_event()? else {
                 break;
@@ -200,14 +246,24 @@ impl Session {
             match step {
                 Step::Continue | Step::Startup(_) => {}
                 // The application's part: a query-level message to answer.
-                Step::Handle(event) => fixed_answer(&mut self.server, event)?,
+                Step::Handle(event) => match sleep_seconds(&event) {
+                    // Answered later by `wake`; meanwhile the core holds pipelined
+                    // input back (`poll_event` returns `Ok(None)`).
+                    Some(seconds) => {
+                        // A CancelRequest that came while nothing ran is void.
+                        self.server.take_cancel_request();
+                        self.sleeping_until =
+                            Some(Instant::now() + Duration::from_secs_f64(seconds));
+                    }
+                    None => fixed_answer(&mut self.server, event)?,
+                },
                 Step::Ready {
                     process_id,
                     secret_key,
                 } => {
                     self.startup_deadline = None;
                     self.process_id = Some(process_id);
-                    // A long-running answer would poll `Server::take_cancel_request`.
+                    // A CancelRequest with this key raises `self.server.cancel_flag()`.
                     shared
                         .cancels
                         .register(process_id, secret_key, self.server.cancel_flag());
@@ -221,9 +277,49 @@ impl Session {
                 Step::StartTls { .. } => return Err(Error::Unsupported("TLS")),
             }
         }
-        // 3. Write what was queued.
-        self.flush_output()?;
-        Ok(!(self.closing && self.outgoing.is_empty()))
+        Ok(())
+    }
+
+    /// Answers a sleep that is due, or cancelled, then handles the input that waited.
+    fn wake(&mut self, now: Instant, shared: &mut Shared) -> Result<bool, Error> {
+        let Some(until) = self.sleeping_until else {
+            return Ok(true);
+        };
+        if self.server.take_cancel_request() {
+            // The error ends the simple query (ReadyForQuery follows).
+            self.server.error(&DbError::new(
+                Severity::Error,
+                SqlState::QueryCanceled,
+                "canceling statement due to user request",
+            ))?;
+        } else if until <= now {
+            // What PostgreSQL answers: one row, one void column.
+            const VOID: u32 = 2278;
+            self.server
+                .row_description(&[Column::new("pg_sleep", VOID, 4)])?;
+            self.server.data_row(&[Some(b"")])?;
+            self.server.command_complete("SELECT 1")?;
+            self.server.ready_for_query()?;
+        } else {
+            return Ok(true);
+        }
+        self.sleeping_until = None;
+        self.on_ready(shared)
+    }
+
+    /// Whether the connection goes on after `result`. After a fatal error the core may
+    /// have queued the ErrorResponse the client gets: send what the socket takes.
+    fn keep(&mut self, result: Result<bool, Error>) -> bool {
+        match result {
+            Ok(keep) => keep,
+            Err(e) => {
+                self.flush_output().ok();
+                if !matches!(e, Error::Protocol(pgproto_core::Error::Closed)) {
+                    eprintln!("connection closed: {e}");
+                }
+                false
+            }
+        }
     }
 
     /// Moves the core's output to `outgoing` and writes as much as the socket takes.
@@ -241,6 +337,24 @@ impl Session {
         let _ = poll.registry().deregister(&mut self.socket);
         let _ = self.socket.shutdown(std::net::Shutdown::Both);
     }
+}
+
+/// The seconds of a `select pg_sleep(SECONDS)` simple query.
+fn sleep_seconds(event: &ServerEvent) -> Option<f64> {
+    let ServerEvent::Query { sql } = event else {
+        return None;
+    };
+    let seconds = sql
+        .trim()
+        .trim_end_matches(';')
+        .trim_end()
+        .strip_prefix("select pg_sleep(")?
+        .strip_suffix(')')?;
+    seconds
+        .trim()
+        .parse()
+        .ok()
+        .filter(|s: &f64| (0.0..=3600.0).contains(s))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

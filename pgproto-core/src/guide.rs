@@ -10,7 +10,7 @@
 //! | example | what it shows |
 //! |---|---|
 //! | `examples/mio_client.rs` | many client connections on one `mio` thread, readiness events, partial writes, TLS (after SSLRequest or direct, SCRAM-SHA-256-PLUS), a per-query timeout that cancels the query |
-//! | `examples/mio_server.rs` | a server on one `mio` thread for any number of clients (psql, pgbench, drivers), authentication, cancel routing, a startup timeout |
+//! | `examples/mio_server.rs` | a server on one `mio` thread for any number of clients (psql, pgbench, drivers), authentication, a query answered later and cancelled by a CancelRequest, back-pressure, a startup timeout |
 //! | `examples/nonblocking_client.rs` | the smallest loop: a non-blocking `std::net::TcpStream` polled once per "tick" (same TLS support) |
 //!
 //! ```sh
@@ -38,10 +38,13 @@
 //! became writable, your application issued a command):
 //!
 //! 1. **Feed** what you read: [`Client::handle_input`] / [`Server::handle_input`] with
-//!    the bytes, in chunks of any size. At end of stream call `handle_eof`. To avoid a
-//!    copy, read straight into [`Client::input_buffer`] / [`Server::input_buffer`]
-//!    (append only). With readiness-based I/O (mio, epoll edge-triggered), read until
-//!    the socket reports `WouldBlock`.
+//!    the bytes, in chunks of any size. To avoid a copy, read straight into
+//!    [`Client::input_buffer`] / [`Server::input_buffer`] (append only). With
+//!    readiness-based I/O (mio, epoll edge-triggered), read until the socket reports
+//!    `WouldBlock`. At end of stream call `handle_eof`, **after** draining the events of
+//!    the bytes that came before it: reading until `WouldBlock` often returns the last
+//!    bytes and the end together (a client sends its CancelRequest and closes at once;
+//!    a server sends a FATAL error and closes), and `handle_eof` closes the core.
 //! 2. **Drain the events**: call `poll_event` until it returns `Ok(None)`. React to each
 //!    event, usually with commands (`query`, `row_description`, ...), which queue bytes
 //!    in the core.
@@ -137,9 +140,7 @@
 //!
 //! ```ignore
 //! // 1. Feed.
-//! if !transport.read_available(|data| core.handle_input(data))? {
-//!     core.handle_eof();
-//! }
+//! let open = transport.read_available(|data| core.handle_input(data))?;
 //! // 2. Drain the events. After Terminate the core is closed: ask it for nothing more.
 //! while !queries.finished {
 //!     let Some(event) = core.poll_event()? else {
@@ -150,6 +151,12 @@
 //! // 3. Drain the output.
 //! core.transmit_into(outgoing);
 //! transport.write_available(outgoing)?;
+//! // The end of the stream, after the last bytes were handled.
+//! if !open && !queries.finished {
+//!     core.handle_eof();
+//!     core.poll_event()?; // the core reports the end as an error
+//!     return Err(pgproto_core::Error::Closed.into());
+//! }
 //! ```
 //!
 //! ## Client: requests and responses
@@ -183,7 +190,7 @@
 //! close. The application answers query-level events with commands; the core refuses
 //! answers that would break the protocol.
 //!
-//! From `examples/mio_server.rs`, step 2 of a session's turn:
+//! From `examples/mio_server.rs`, step 2 of a session's turn (`handle_events`):
 //!
 //! ```ignore
 //! while !self.closing {
@@ -193,7 +200,7 @@
 //!     let step = shared.setup.step(&mut self.server, event, &random, || next_process_id())?;
 //!     match step {
 //!         Step::Continue | Step::Startup(_) => {}
-//!         // The application's part: a query-level message to answer.
+//!         // The application's part: a query-level message to answer (now, or later).
 //!         Step::Handle(event) => fixed_answer(&mut self.server, event)?,
 //!         Step::Ready { process_id, secret_key } => {
 //!             self.startup_deadline = None;
@@ -256,9 +263,7 @@
 //!
 //! ```ignore
 //! // 1. Feed (the plaintext, once TLS runs).
-//! if !transport.read_available(|data| core.handle_input(data))? {
-//!     core.handle_eof();
-//! }
+//! let open = transport.read_available(|data| core.handle_input(data))?;
 //! if core.phase() == Phase::TlsHandshake {
 //!     if let Some(channel_binding) = transport.handshake_done() {
 //!         core.handle_tls_established(channel_binding)?; // queues the StartupMessage
@@ -340,7 +345,20 @@
 //! `ServerConfig::limits`) are checked before anything is buffered. What you buffer is
 //! yours to bound: stop reading from a peer while your write buffer towards it is
 //! large ([`Client::pending_output_len`], your own `outgoing`), and resume when it
-//! drains.
+//! drains. `examples/mio_server.rs` reads one chunk at a time, answers it, and stops
+//! reading while more than a megabyte waits for the client or while the application
+//! is still answering; with edge-triggered readiness it must then read again by itself
+//! when the output drains (no new readable event comes for bytes already waiting).
+//! Its test pipelines 200,000 queries without reading and checks every answer arrives.
+//!
+//! ## Answering later
+//!
+//! A server application need not answer inside the event handler. `mio_server` answers
+//! `select pg_sleep(N)` from its loop when N seconds have passed on its clock (or at
+//! once with 57014 when [`Server::take_cancel_request`] says a CancelRequest came);
+//! meanwhile the core holds that connection's further input back and the other
+//! connections go on. After answering, drain the events again: pipelined input that
+//! waited is processed now.
 //!
 //! ## Errors
 //!

@@ -403,6 +403,22 @@ fn mio_server_with_tokio_postgres() {
                 matches!(&msgs[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("1")),
                 "{kind:?}"
             );
+            // A sleep cancelled through tokio-postgres' CancelRequest.
+            let token = client.cancel_token();
+            let canceller = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                token.cancel_query(tokio_postgres::NoTls).await
+            });
+            let started = Instant::now();
+            let err = client
+                .simple_query("select pg_sleep(30)")
+                .await
+                .expect_err("cancelled");
+            assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::QUERY_CANCELED));
+            assert!(started.elapsed() < Duration::from_secs(10));
+            canceller.await.unwrap().unwrap();
+            let row = client.query_one("select 1", &[]).await.unwrap();
+            assert_eq!(row.get::<_, i32>(0), 1, "usable after the cancel");
             drop(client);
             conn.await.unwrap().unwrap();
         });
@@ -464,4 +480,113 @@ fn mio_server_closes_connections_stuck_in_startup() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The server's sleep answers like PostgreSQL's: the mio client prints the same for
+/// PostgreSQL and for the mio server, for a sleep that ends and one cancelled at the
+/// client's deadline; and eight connections sleep at once on the server's one thread.
+#[test]
+fn mio_server_sleeps_and_cancels_like_postgres() {
+    let (_pg, pg_conninfo) = cluster(PgVersion::V15, HbaMethod::ScramSha256);
+    let server = MioServer::start(AuthKind::ScramSha256, Duration::from_secs(10));
+    let queries = [
+        "select pg_sleep(0.2)",
+        "select pg_sleep(30)",
+        "select pg_sleep(0)",
+    ];
+    let timeout = Some(Duration::from_millis(1000));
+    let (ok, from_postgres) = run_mio_client(&pg_conninfo, Protocol::Simple, &queries, 1, timeout);
+    assert!(ok, "{from_postgres}");
+    let (ok, from_mio) = run_mio_client(
+        &server.conninfo("s3cret"),
+        Protocol::Simple,
+        &queries,
+        1,
+        timeout,
+    );
+    assert!(ok, "{from_mio}");
+    assert_eq!(from_mio, from_postgres);
+    assert!(from_mio.contains("57014"), "{from_mio}");
+
+    let started = Instant::now();
+    let (ok, output) = run_mio_client(
+        &server.conninfo("s3cret"),
+        Protocol::Simple,
+        &["select pg_sleep(0.5)"],
+        8,
+        None,
+    );
+    assert!(ok, "{output}");
+    assert_eq!(
+        output.lines().filter(|l| l.ends_with(": SELECT 1")).count(),
+        8
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "8 sleeps of 0.5 s took {took:?}"
+    );
+}
+
+/// A client that pipelines many queries before reading any answer: the server stops
+/// reading while its output waits (back-pressure) and resumes when the client reads;
+/// every query is answered.
+#[test]
+fn mio_server_pauses_and_resumes_reading() {
+    use pgproto_core::client::{Client, Config, Event, SslMode};
+    use pgproto_core::message::Query;
+    use pgproto_core::wire::{Direction, Framer, Limits};
+    use std::io::Write;
+
+    let server = MioServer::start(AuthKind::Trust, Duration::from_secs(10));
+    let mut socket = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    // Startup with the core client, blocking.
+    let mut config = Config::new("alice");
+    config.ssl_mode = SslMode::Disable;
+    let mut core = Client::new(config, &[9; 24]);
+    let mut buf = vec![0u8; 64 * 1024];
+    'startup: loop {
+        while let Some(bytes) = core.poll_transmit() {
+            socket.write_all(&bytes).unwrap();
+        }
+        let n = socket.read(&mut buf).unwrap();
+        assert!(n > 0, "closed during startup");
+        core.handle_input(&buf[..n]);
+        while let Some(event) = core.poll_event().unwrap() {
+            if event == Event::Ready {
+                break 'startup;
+            }
+        }
+    }
+    // 200,000 queries (2.8 MB) written without reading: about 12 MB of answers.
+    const QUERIES: usize = 200_000;
+    let mut writer = socket.try_clone().unwrap();
+    let write = std::thread::spawn(move || {
+        let mut chunk = bytes::BytesMut::new();
+        for _ in 0..1000 {
+            Query { query: "select 1" }.encode(&mut chunk).unwrap();
+        }
+        for _ in 0..QUERIES / 1000 {
+            writer.write_all(&chunk).unwrap();
+        }
+    });
+    // Let the server's output pile up first.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut framer = Framer::new(Direction::Backend, Limits::default());
+    let mut ready = 0;
+    while ready < QUERIES {
+        let n = socket.read(&mut buf).unwrap();
+        assert!(n > 0, "closed after {ready} answers");
+        framer.push(&buf[..n]);
+        while let Some(frame) = framer.next_frame_ref().unwrap() {
+            if frame.tag == Some(b'Z') {
+                ready += 1;
+            }
+        }
+    }
+    write.join().unwrap();
+    assert_eq!(framer.buffered_len(), 0);
 }

@@ -17,18 +17,21 @@ use pgproto_core::message::Format;
 use pgproto_tls::rustls::pki_types::ServerName;
 use pgproto_tls::rustls::{ClientConfig, ClientConnection};
 
-use super::nonblocking_io::{read_available, write_available};
+use super::nonblocking_io::{read_once, write_available, ReadOutcome};
 
 /// One turn of a client connection's loop, on a non-blocking socket (mio's or
 /// `std::net`'s), never waiting:
 ///
-/// 1. feed the core everything the socket has (or its end); when a TLS handshake has
-///    just completed, tell the core, with the channel-binding data;
+/// 1. feed the core everything the socket has; when a TLS handshake has just
+///    completed, tell the core, with the channel-binding data;
 /// 2. drain the core's events: start TLS when the core says so, hand the rest to the
 ///    application, which reacts with commands;
 /// 3. drain the core's output and write what the socket takes, the rest kept in
 ///    `outgoing`. This comes after every drain of events, whatever they were: the core
 ///    answers some input by itself (authentication) without an event.
+///
+/// The end of the stream is reported to the core last, after the bytes that came
+/// before it were handled.
 pub(crate) fn turn(
     transport: &mut Transport<impl Read + Write>,
     tls: Option<&TlsSetup>,
@@ -38,9 +41,7 @@ pub(crate) fn turn(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     // 1. Feed.
-    if !transport.read_available(|data| core.handle_input(data))? {
-        core.handle_eof();
-    }
+    let open = transport.read_available(|data| core.handle_input(data))?;
     if core.phase() == Phase::TlsHandshake {
         if let Some(channel_binding) = transport.handshake_done() {
             // The core queues the StartupMessage, now inside TLS.
@@ -61,7 +62,16 @@ pub(crate) fn turn(
     }
     // 3. Drain the output.
     core.transmit_into(outgoing);
-    transport.write_available(outgoing)
+    transport.write_available(outgoing)?;
+    if !open && !queries.finished {
+        // The end of the stream is reported only now: the same read may have brought the
+        // server's last messages (a FATAL error), which step 2 handled. The core then
+        // reports the end as an error.
+        core.handle_eof();
+        core.poll_event()?;
+        return Err(pgproto_core::Error::Closed.into());
+    }
+    Ok(())
 }
 
 /// Which protocol the queries run with.
@@ -214,6 +224,24 @@ pub(crate) fn print_results(
         Err(e) => writeln!(out, "{label}: ERROR {}: {}", e.code, e.message)?,
     }
     Ok(())
+}
+
+/// Reads everything the socket has now, handing each chunk to `input`, until it would
+/// block. Returns `false` at end of stream.
+///
+/// With edge-triggered readiness (mio) reading until `WouldBlock` is required: no new
+/// event comes for bytes already waiting.
+pub(crate) fn read_available(
+    socket: &mut impl Read,
+    mut input: impl FnMut(&[u8]),
+) -> io::Result<bool> {
+    loop {
+        match read_once(socket, &mut input)? {
+            ReadOutcome::Data => {}
+            ReadOutcome::Empty => return Ok(true),
+            ReadOutcome::End => return Ok(false),
+        }
+    }
 }
 
 /// The TLS configuration and the server name to verify.

@@ -5,24 +5,35 @@ use std::io::{self, Read, Write};
 
 use bytes::{Buf, BytesMut};
 
-/// Reads everything the socket has now, handing each chunk to `input` (the core's
-/// `handle_input`), until it would block. Returns `false` at end of stream.
-///
-/// With edge-triggered readiness (mio) reading until `WouldBlock` is required: no new
-/// event comes for bytes already waiting.
-pub(crate) fn read_available(
+/// What one read found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadOutcome {
+    /// Bytes (handed over); more may be waiting.
+    Data,
+    /// Nothing now (`WouldBlock`).
+    Empty,
+    /// End of stream.
+    End,
+}
+
+/// Reads once (16 KiB at most), handing the bytes to `input` (the core's
+/// `handle_input`).
+pub(crate) fn read_once(
     socket: &mut impl Read,
     mut input: impl FnMut(&[u8]),
-) -> io::Result<bool> {
+) -> io::Result<ReadOutcome> {
     let mut buf = [0u8; 16 * 1024];
     loop {
-        match socket.read(&mut buf) {
-            Ok(0) => return Ok(false),
-            Ok(n) => input(buf.get(..n).unwrap_or_default()),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+        return match socket.read(&mut buf) {
+            Ok(0) => Ok(ReadOutcome::End),
+            Ok(n) => {
+                input(buf.get(..n).unwrap_or_default());
+                Ok(ReadOutcome::Data)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(ReadOutcome::Empty),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => Err(e),
+        };
     }
 }
 
