@@ -5,7 +5,8 @@
 //! `pgproto-tokio`, `pgproto-asyncstd` and `pgproto-blocking` follow exactly these rules;
 //! nothing they do is hidden from you.
 //!
-//! The walkthrough is this crate's examples, which use nothing of pgproto but the core:
+//! The walkthrough is this crate's examples, which use none of the adapters (the clients
+//! take their rustls configuration from `pgproto-tls`):
 //!
 //! | example | what it shows |
 //! |---|---|
