@@ -17,17 +17,17 @@
 //! connection, as libpq's `PQcancel` does; the server then reports SQLSTATE 57014.
 //!
 //! This file is the walkthrough of the core crate's guide (`pgproto_core::guide`). On
-//! every readiness event of a connection, `common::turn` (`examples/common/mod.rs`,
-//! shared with `nonblocking_client`):
+//! every readiness event of a connection, `common::Connection::turn`
+//! (`examples/common/mod.rs`, shared with `nonblocking_client`):
 //!
-//! 1. reads everything the socket has into the core ([`Client::handle_input`]), or
-//!    reports EOF ([`Client::handle_eof`]); once a TLS handshake completes, reports it
-//!    ([`Client::handle_tls_established`]);
+//! 1. reads everything the socket has into the core ([`Client::handle_input`]); once a
+//!    TLS handshake completes, reports it ([`Client::handle_tls_established`]);
 //! 2. drains [`Client::poll_event`] until it returns `Ok(None)`: `StartTls` starts the
 //!    handshake (`common::Transport`), the application (`common::QueryRunner`) reacts to
 //!    the other events with commands (`query`);
 //! 3. takes what the core queued ([`Client::transmit_into`]) and writes as much as the
-//!    socket accepts; the rest waits for the next writable event.
+//!    socket accepts; the rest waits for the next writable event. At the end of the
+//!    stream, and only then, reports it ([`Client::handle_eof`]).
 //!
 //! Step 3 comes after every step 2, whatever the events were: the core answers some
 //! input by itself (the authentication exchange), and that answer must go out before
@@ -46,12 +46,12 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 pub(crate) use common::Protocol;
 use common::QueryRunner;
-use common::{TlsSetup, Transport};
+use common::TlsSetup;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use nonblocking_io::write_available;
 use pgproto_core::adapter::Error;
-use pgproto_core::client::{Client, Config, Phase};
+use pgproto_core::client::Config;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -98,19 +98,13 @@ impl Options {
     }
 }
 
-/// One connection: the socket, the core state machine, what the socket has not
-/// accepted yet, and the application (the queries to run).
+/// One connection in the loop: the socket, TLS, core and application
+/// (`common::Connection`), and what is mio's.
 struct Connection {
     label: String,
-    /// The socket, and its TLS session once started.
-    transport: Transport<TcpStream>,
-    tls: Option<TlsSetup>,
+    inner: common::Connection<TcpStream>,
     /// Whether the non-blocking connect completed.
     connected: bool,
-    core: Client,
-    /// Bytes the core produced that the socket did not take yet (socket buffer full).
-    outgoing: BytesMut,
-    queries: QueryRunner,
     /// The number of the query a CancelRequest was sent for.
     cancelled: Option<u64>,
 }
@@ -135,7 +129,7 @@ pub(crate) fn run(options: &Options, out: &mut dyn Write) -> Result<bool, Error>
         // Edge-triggered interest in both directions, registered once: a readable event
         // means "read until WouldBlock", a writable one "write until WouldBlock".
         poll.registry().register(
-            &mut connection.transport.socket,
+            &mut connection.inner.transport.socket,
             Token(i),
             Interest::READABLE | Interest::WRITABLE,
         )?;
@@ -150,7 +144,7 @@ pub(crate) fn run(options: &Options, out: &mut dyn Write) -> Result<bool, Error>
         // Timeouts are the caller's: the core has no clock. Sleep until the earliest
         // deadline of a query not cancelled yet, at most.
         let deadline = |c: &Connection| {
-            let (query, sent_at) = c.queries.running()?;
+            let (query, sent_at) = c.inner.queries.running()?;
             (c.cancelled != Some(query)).then_some(sent_at + options.timeout?)
         };
         let now = Instant::now();
@@ -197,9 +191,10 @@ pub(crate) fn run(options: &Options, out: &mut dyn Write) -> Result<bool, Error>
             if !deadline(connection).is_some_and(|d| d <= now) {
                 continue;
             }
-            let (Some(token), Some((query, _))) =
-                (connection.core.cancel_token(), connection.queries.running())
-            else {
+            let (Some(token), Some((query, _))) = (
+                connection.inner.core.cancel_token(),
+                connection.inner.queries.running(),
+            ) else {
                 continue;
             };
             let mut outgoing = BytesMut::new();
@@ -226,28 +221,16 @@ impl Connection {
         tls: Option<&TlsSetup>,
         options: &Options,
     ) -> Result<Self, Error> {
-        // Randomness is the caller's too: fresh bytes for the SCRAM nonce.
-        let mut nonce = [0u8; 24];
-        getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
         let socket = TcpStream::connect(addr)?;
         socket.set_nodelay(true)?;
         let label = format!("conn{index}");
-        // The SSLRequest or StartupMessage is queued at once; it goes out when the socket
-        // is connected (the first writable event).
-        let core = Client::new(config.clone(), &nonce);
-        let mut transport = Transport::new(socket);
-        if core.phase() == Phase::TlsHandshake {
-            // sslnegotiation=direct: TLS before any PostgreSQL message.
-            transport.start_tls(tls)?;
-        }
+        let queries = QueryRunner::new(label.clone(), options.protocol, &options.queries);
         Ok(Self {
-            queries: QueryRunner::new(label.clone(), options.protocol, &options.queries),
             label,
-            transport,
-            tls: tls.cloned(),
+            // What the core queues goes out when the socket is connected (the first
+            // writable event).
+            inner: common::Connection::new(socket, config.clone(), tls.cloned(), queries)?,
             connected: false,
-            core,
-            outgoing: BytesMut::new(),
             cancelled: None,
         })
     }
@@ -256,10 +239,10 @@ impl Connection {
     fn on_ready(&mut self, out: &mut dyn Write) -> Result<bool, Error> {
         if !self.connected {
             // A non-blocking connect completes (or fails) with the first event.
-            if let Some(e) = self.transport.socket.take_error()? {
+            if let Some(e) = self.inner.transport.socket.take_error()? {
                 return Err(e.into());
             }
-            match self.transport.socket.peer_addr() {
+            match self.inner.transport.socket.peer_addr() {
                 Ok(_) => self.connected = true,
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(true),
                 Err(e) => return Err(e.into()),
@@ -268,15 +251,8 @@ impl Connection {
         // Read until WouldBlock, handle the events, write until WouldBlock: on a
         // writable event the read finds nothing, on a readable one the write may have
         // nothing to do; both are cheap, and the core may have queued output either way.
-        common::turn(
-            &mut self.transport,
-            self.tls.as_ref(),
-            &mut self.core,
-            &mut self.outgoing,
-            &mut self.queries,
-            out,
-        )?;
-        Ok(!(self.queries.finished && self.outgoing.is_empty()))
+        self.inner.turn(out)?;
+        Ok(!self.inner.is_done())
     }
 }
 

@@ -22,23 +22,12 @@ use std::io::{self, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use bytes::BytesMut;
 pub(crate) use common::Protocol;
 use common::QueryRunner;
-use common::{TlsSetup, Transport};
 use pgproto_core::adapter::Error;
-use pgproto_core::client::{Client, Phase};
 
 /// A connection that runs a list of queries, one tick at a time.
-pub(crate) struct Connection {
-    /// The socket, and its TLS session once started.
-    transport: Transport<TcpStream>,
-    tls: Option<TlsSetup>,
-    core: Client,
-    /// Bytes the socket did not take yet.
-    outgoing: BytesMut,
-    queries: QueryRunner,
-}
+pub(crate) struct Connection(common::Connection<TcpStream>);
 
 impl Connection {
     /// Connects (a blocking connect, then non-blocking I/O) and queues the startup.
@@ -51,39 +40,19 @@ impl Connection {
         let socket = TcpStream::connect(addr)?;
         socket.set_nonblocking(true)?;
         socket.set_nodelay(true)?;
-        let mut nonce = [0u8; 24];
-        getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
-        let core = Client::new(config, &nonce);
-        let mut transport = Transport::new(socket);
-        if core.phase() == Phase::TlsHandshake {
-            // sslnegotiation=direct: TLS before any PostgreSQL message.
-            transport.start_tls(tls.as_ref())?;
-        }
-        Ok(Self {
-            transport,
-            tls,
-            core,
-            outgoing: BytesMut::new(),
-            queries: QueryRunner::new("nb".into(), protocol, queries),
-        })
+        let queries = QueryRunner::new("nb".into(), protocol, queries);
+        Ok(Self(common::Connection::new(socket, config, tls, queries)?))
     }
 
     /// Whether everything was sent after Terminate.
     pub(crate) fn is_done(&self) -> bool {
-        self.queries.finished && self.outgoing.is_empty()
+        self.0.is_done()
     }
 
     /// One turn: read what has arrived, handle the events, write what is queued. Never
     /// blocks.
     pub(crate) fn tick(&mut self, out: &mut dyn Write) -> Result<(), Error> {
-        common::turn(
-            &mut self.transport,
-            self.tls.as_ref(),
-            &mut self.core,
-            &mut self.outgoing,
-            &mut self.queries,
-            out,
-        )
+        self.0.turn(out)
     }
 }
 

@@ -133,29 +133,29 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The same three steps on a non-blocking socket: `turn` in `examples/common/mod.rs`,
-//! which both example clients call (mio_client on every readiness event,
-//! nonblocking_client on every tick). The transport reads until `WouldBlock` and writes
-//! until `WouldBlock`, keeping the rest in `outgoing` (TLS, when started, sits inside
-//! it; see [TLS](#tls) below):
+//! The same three steps on a non-blocking socket: `Connection::turn` in
+//! `examples/common/mod.rs`, which both example clients call (mio_client on every
+//! readiness event, nonblocking_client on every tick). The transport reads until
+//! `WouldBlock` and writes until `WouldBlock`, keeping the rest in `outgoing` (TLS, when
+//! started, sits inside it; see [TLS](#tls) below):
 //!
 //! ```ignore
 //! // 1. Feed.
-//! let open = transport.read_available(|data| core.handle_input(data))?;
+//! let open = self.transport.read_available(|data| self.core.handle_input(data))?;
 //! // 2. Drain the events. After Terminate the core is closed: ask it for nothing more.
-//! while !queries.finished {
-//!     let Some(event) = core.poll_event()? else {
+//! while !self.queries.finished {
+//!     let Some(event) = self.core.poll_event()? else {
 //!         break;
 //!     };
-//!     queries.on_event(core, event, out)?;
+//!     self.queries.on_event(&mut self.core, event, out)?;
 //! }
 //! // 3. Drain the output.
-//! core.transmit_into(outgoing);
-//! transport.write_available(outgoing)?;
+//! self.core.transmit_into(&mut self.outgoing);
+//! self.transport.write_available(&mut self.outgoing)?;
 //! // The end of the stream, after the last bytes were handled.
-//! if !open && !queries.finished {
-//!     core.handle_eof();
-//!     core.poll_event()?; // the core reports the end as an error
+//! if !open && !self.queries.finished {
+//!     self.core.handle_eof();
+//!     self.core.poll_event()?; // the core reports the end as an error
 //!     return Err(pgproto_core::Error::Closed.into());
 //! }
 //! ```
@@ -264,23 +264,25 @@
 //!
 //! ```ignore
 //! // 1. Feed (the plaintext, once TLS runs).
-//! let open = transport.read_available(|data| core.handle_input(data))?;
-//! if core.phase() == Phase::TlsHandshake {
-//!     if let Some(channel_binding) = transport.handshake_done() {
-//!         core.handle_tls_established(channel_binding)?; // queues the StartupMessage
+//! let open = self.transport.read_available(|data| self.core.handle_input(data))?;
+//! if self.core.phase() == Phase::TlsHandshake {
+//!     if let Some(channel_binding) = self.transport.handshake_done() {
+//!         // The core queues the StartupMessage.
+//!         self.core.handle_tls_established(channel_binding)?;
 //!     }
 //! }
 //! // 2. Drain the events.
-//! while let Some(event) = core.poll_event()? {
+//! while let Some(event) = self.core.poll_event()? {
 //!     match event {
-//!         Event::StartTls => transport.start_tls(tls)?, // the ClientHello goes out in step 3
-//!         event => queries.on_event(core, event, out)?,
+//!         // The ClientHello goes out in step 3.
+//!         Event::StartTls => self.transport.start_tls(self.tls.as_ref())?,
+//!         event => self.queries.on_event(&mut self.core, event, out)?,
 //!     }
 //! }
 //! ```
 //!
-//! For direct TLS the example calls `transport.start_tls` right after [`Client::new`],
-//! when the core's phase is already `TlsHandshake`.
+//! For direct TLS the example calls `transport.start_tls` right after [`Client::new`]
+//! (in `Connection::new`), when the core's phase is already `TlsHandshake`.
 //!
 //! ## Cancelling a query
 //!

@@ -19,59 +19,99 @@ use pgproto_tls::rustls::{ClientConfig, ClientConnection};
 
 use super::nonblocking_io::{read_once, write_available, ReadOutcome};
 
-/// One turn of a client connection's loop, on a non-blocking socket (mio's or
-/// `std::net`'s), never waiting:
-///
-/// 1. feed the core everything the socket has; when a TLS handshake has just
-///    completed, tell the core, with the channel-binding data;
-/// 2. drain the core's events: start TLS when the core says so, hand the rest to the
-///    application, which reacts with commands;
-/// 3. drain the core's output and write what the socket takes, the rest kept in
-///    `outgoing`. This comes after every drain of events, whatever they were: the core
-///    answers some input by itself (authentication) without an event.
-///
-/// The end of the stream is reported to the core last, after the bytes that came
-/// before it were handled.
-pub(crate) fn turn(
-    transport: &mut Transport<impl Read + Write>,
-    tls: Option<&TlsSetup>,
-    core: &mut Client,
-    outgoing: &mut BytesMut,
-    queries: &mut QueryRunner,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    // 1. Feed.
-    let open = transport.read_available(|data| core.handle_input(data))?;
-    if core.phase() == Phase::TlsHandshake {
-        if let Some(channel_binding) = transport.handshake_done() {
-            // The core queues the StartupMessage, now inside TLS.
-            core.handle_tls_established(channel_binding)?;
+/// One client connection, whatever drives it (a mio loop, a tick): the socket and its
+/// TLS session, the core, the output the socket has not taken yet, and the application.
+pub(crate) struct Connection<S> {
+    pub(crate) transport: Transport<S>,
+    tls: Option<TlsSetup>,
+    pub(crate) core: Client,
+    /// Bytes the core produced that the socket did not take yet (socket buffer full).
+    outgoing: BytesMut,
+    pub(crate) queries: QueryRunner,
+}
+
+impl<S: Read + Write> Connection<S> {
+    /// A connection on a connected (or connecting) non-blocking socket. The SSLRequest
+    /// or StartupMessage is queued at once; with `sslnegotiation=direct` the TLS
+    /// handshake starts instead.
+    pub(crate) fn new(
+        socket: S,
+        config: Config,
+        tls: Option<TlsSetup>,
+        queries: QueryRunner,
+    ) -> Result<Self, Error> {
+        // Randomness is the caller's: fresh bytes for the SCRAM nonce.
+        let mut nonce = [0u8; 24];
+        getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
+        let core = Client::new(config, &nonce);
+        let mut transport = Transport::new(socket);
+        if core.phase() == Phase::TlsHandshake {
+            // sslnegotiation=direct: TLS before any PostgreSQL message.
+            transport.start_tls(tls.as_ref())?;
         }
+        Ok(Self {
+            transport,
+            tls,
+            core,
+            outgoing: BytesMut::new(),
+            queries,
+        })
     }
-    // 2. Drain the events. After Terminate the core is closed: ask it for nothing more.
-    while !queries.finished {
-        let Some(event) = core.poll_event()? else {
-            break;
-        };
-        match event {
-            // The server accepted the SSLRequest (and sent nothing after its 'S', which
-            // the core checked): the handshake starts on the same socket.
-            Event::StartTls => transport.start_tls(tls)?,
-            event => queries.on_event(core, event, out)?,
+
+    /// Whether everything was sent after Terminate.
+    pub(crate) fn is_done(&self) -> bool {
+        self.queries.finished && self.outgoing.is_empty()
+    }
+
+    /// One turn of the loop, never waiting:
+    ///
+    /// 1. feed the core everything the socket has; when a TLS handshake has just
+    ///    completed, tell the core, with the channel-binding data;
+    /// 2. drain the core's events: start TLS when the core says so, hand the rest to
+    ///    the application, which reacts with commands;
+    /// 3. drain the core's output and write what the socket takes, the rest kept in
+    ///    `outgoing`. This comes after every drain of events, whatever they were: the
+    ///    core answers some input by itself (authentication) without an event.
+    ///
+    /// The end of the stream is reported to the core last, after the bytes that came
+    /// before it were handled.
+    pub(crate) fn turn(&mut self, out: &mut dyn Write) -> Result<(), Error> {
+        // 1. Feed.
+        let open = self
+            .transport
+            .read_available(|data| self.core.handle_input(data))?;
+        if self.core.phase() == Phase::TlsHandshake {
+            if let Some(channel_binding) = self.transport.handshake_done() {
+                // The core queues the StartupMessage, now inside TLS.
+                self.core.handle_tls_established(channel_binding)?;
+            }
         }
+        // 2. Drain the events. After Terminate the core is closed: ask it for nothing
+        // more.
+        while !self.queries.finished {
+            let Some(event) = self.core.poll_event()? else {
+                break;
+            };
+            match event {
+                // The server accepted the SSLRequest (and sent nothing after its 'S',
+                // which the core checked): the handshake starts on the same socket.
+                Event::StartTls => self.transport.start_tls(self.tls.as_ref())?,
+                event => self.queries.on_event(&mut self.core, event, out)?,
+            }
+        }
+        // 3. Drain the output.
+        self.core.transmit_into(&mut self.outgoing);
+        self.transport.write_available(&mut self.outgoing)?;
+        if !open && !self.queries.finished {
+            // The end of the stream is reported only now: the same read may have brought
+            // the server's last messages (a FATAL error), which step 2 handled. The core
+            // then reports the end as an error.
+            self.core.handle_eof();
+            self.core.poll_event()?;
+            return Err(pgproto_core::Error::Closed.into());
+        }
+        Ok(())
     }
-    // 3. Drain the output.
-    core.transmit_into(outgoing);
-    transport.write_available(outgoing)?;
-    if !open && !queries.finished {
-        // The end of the stream is reported only now: the same read may have brought the
-        // server's last messages (a FATAL error), which step 2 handled. The core then
-        // reports the end as an error.
-        core.handle_eof();
-        core.poll_event()?;
-        return Err(pgproto_core::Error::Closed.into());
-    }
-    Ok(())
 }
 
 /// Which protocol the queries run with.
