@@ -22,6 +22,21 @@
 //!   [`server::serve`] takes a spawner closure that runs each session. TLS with
 //!   [`server::ServerOptions::with_tls`], after an SSLRequest or direct.
 //!
+//! Choose it when your application runs on async-std, smol or another non-tokio
+//! executor (tokio: `pgproto-tokio`; plain threads: `pgproto-blocking`; your own event
+//! loop: `pgproto-core` alone). No cargo features of its own.
+//!
+//! | | client | server |
+//! |---|---|---|
+//! | TLS (SSLRequest and direct, SCRAM-SHA-256-PLUS) | yes | yes |
+//! | pipelining | automatic for concurrent calls, [`Client::pipeline`] | in-order answers |
+//! | streaming rows | [`Client::query_batched`] | portal suspension |
+//! | COPY | no | through the core |
+//! | transactions | no helper (SQL) | status |
+//! | cancel | [`Client::cancel`] | routed to the session |
+//! | notifications | [`Client::notification`] | through the core |
+//! | function call | no | events |
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), pgproto_asyncstd::Error> {
 //! let url = "postgresql://postgres@localhost/postgres?sslmode=disable";
@@ -35,6 +50,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod client;
 pub mod server;
@@ -57,3 +73,8 @@ mod tests {
         send::<crate::Connection>();
     }
 }
+
+/// The README's examples, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

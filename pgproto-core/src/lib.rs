@@ -9,12 +9,40 @@
 //! the adapters `pgproto-tokio`, `pgproto-asyncstd` and `pgproto-blocking` do exactly that
 //! for their runtimes, and any other event loop can do the same.
 //!
-//! The layers, bottom up:
+//! ## When to choose it
+//!
+//! Choose the core alone when you run your own event loop (mio, io_uring, a game loop,
+//! an embedded runtime), or build a proxy, pooler, driver or Postgres-compatible
+//! database and want the protocol without anyone else's I/O. On tokio, async-std/smol or
+//! plain threads, an adapter already drives it. How to drive it yourself: the
+//! [`guide`], whose walkthrough is the `mio_client`, `mio_server` and
+//! `nonblocking_client` examples.
+//!
+//! ## Features
+//!
+//! Cargo features: `std` (default; `std::error::Error` impls and the adapters' shared
+//! helpers; without it the crate is `#![no_std]` + `alloc`), `testing` (fuzz entry
+//! points, an in-memory client/server pair), and value conversions for `chrono`, `time`,
+//! `uuid`, `serde_json`, `rust_decimal`.
+//!
+//! Protocol, in both roles: versions 3.0 and 3.2, TLS negotiation (SSLRequest and direct
+//! TLS; the caller runs the handshake), trust, cleartext, MD5 and SCRAM-SHA-256(-PLUS)
+//! authentication, simple and extended query, pipelining with skip-until-Sync, portal
+//! suspension, COPY, notifications and notices, cancellation, function calls, typed
+//! values in text and binary.
+//!
+//! ## Layers
+//!
+//! Bottom up:
 //! - [`wire`]: framing. [`wire::Framer`] splits a byte stream delivered in chunks of any
 //!   size into frames, enforcing [`wire::Limits`] before buffering anything;
 //!   [`wire::Reader`] and [`wire::Writer`] read and write one message body.
 //! - [`message`]: every message of protocol 3.0 and 3.2 in both directions, typed, decoded
 //!   without copying and encoded straight into a caller's buffer.
+//! - [`auth`]: SCRAM-SHA-256(-PLUS) and MD5 for both sides, nonces passed in.
+//! - [`client`] and [`server`]: the connection state machines, driven with bytes (see
+//!   the [`guide`]); [`cancel`], [`copy`], [`types`], [`db_error`] and [`sqlstate`]
+//!   around them.
 //!
 //! ## Decoding a server's byte stream
 //!
@@ -60,6 +88,7 @@ pub mod column;
 pub mod copy;
 pub mod db_error;
 pub mod error;
+pub mod guide;
 pub mod message;
 pub mod server;
 pub mod sqlstate;
@@ -70,3 +99,8 @@ pub mod wire;
 pub mod testing;
 
 pub use error::{DecodeError, EncodeError, Error, ProtocolViolation, UsageError};
+
+/// The README's examples, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

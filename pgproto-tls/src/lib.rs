@@ -9,7 +9,12 @@
 //!   certificate, and ALPN `postgresql` (needed for direct TLS).
 //! - [`server_config`]: a certificate chain and key from PEM, ALPN `postgresql`.
 //! - [`channel_binding`]: the `tls-server-end-point` data SCRAM-SHA-256-PLUS binds to.
+//!
+//! Choose it to give your own event loop over `pgproto-core` TLS that behaves like
+//! libpq's, or to configure an adapter server's TLS ([`ServerTls`],
+//! [`ServerOptions::with_tls`]). It performs no I/O and has no cargo features.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::fmt;
 use std::sync::Arc;
@@ -367,3 +372,8 @@ impl ServerOptions {
         self.tls.as_ref()
     }
 }
+
+/// The README's examples, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -9,6 +9,21 @@
 //!   each response to its caller.
 //! - [`server`]: accept PostgreSQL clients and answer them with a [`server::Handler`].
 //!
+//! Choose it when your application runs on tokio (async-std or smol:
+//! `pgproto-asyncstd`; plain threads: `pgproto-blocking`; your own event loop:
+//! `pgproto-core` alone). No cargo features of its own.
+//!
+//! | | client | server |
+//! |---|---|---|
+//! | TLS (SSLRequest and direct, SCRAM-SHA-256-PLUS) | yes | yes |
+//! | pipelining | automatic for concurrent calls | in-order answers |
+//! | streaming rows | [`Client::query_stream`] | portal suspension |
+//! | COPY | [`Client::copy_in`], [`Client::copy_out`] | through the core |
+//! | transactions | [`Client::transaction`], savepoints | status |
+//! | cancel | [`Client::cancel_query`] | routed to the session |
+//! | notifications | [`Client::notification`] | through the core |
+//! | function call | [`Client::function_call`] | events |
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), pgproto_tokio::Error> {
 //! let client = pgproto_tokio::Client::connect("postgresql://postgres@localhost/postgres?sslmode=disable").await?;
@@ -17,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod client;
 pub mod server;
@@ -28,3 +44,8 @@ pub use pgproto_core::client::{Column, Notification, ResultSet, Row, Statement};
 pub use pgproto_core::client::{IsolationLevel, TransactionOptions};
 pub use pgproto_core::db_error::DbError;
 pub use pgproto_core::types::{FromSql, ToSql};
+
+/// The README's examples, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

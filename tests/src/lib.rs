@@ -5,6 +5,8 @@
 //! * [`relay`]: a recording TCP relay used to capture real sessions.
 //! * [`framing`]: splits captured byte streams into protocol messages.
 
+#![deny(missing_docs)]
+
 pub mod framing;
 pub mod harness;
 pub mod relay;
