@@ -237,9 +237,13 @@ impl Session {
             let Some(event) = self.server.poll_event()? else {
                 break;
             };
-            let mut random = [0u8; 32];
-            getrandom::getrandom(&mut random).map_err(|e| Error::Io(e.into()))?;
-            let step = shared.setup.step(&mut self.server, event, &random, || {
+            // Fresh random bytes only when the step needs them (salts, nonces, cancel key).
+            let random = || {
+                let mut bytes = [0u8; 32];
+                getrandom::getrandom(&mut bytes).map_err(|e| Error::Io(e.into()))?;
+                Ok::<_, Error>(bytes)
+            };
+            let step = shared.setup.step(&mut self.server, event, random, || {
                 shared.next_process_id += 1;
                 shared.next_process_id
             })?;

@@ -97,8 +97,10 @@
 //!     // The server's events: connection-level ones go to SessionSetup, the rest to
 //!     // the application.
 //!     while let Some(event) = server.poll_event()? {
-//!         let random = [4; 32]; // use fresh random bytes
-//!         match setup.step(&mut server, event, &random, || 4242)? {
+//!         // Called only when the step needs fresh random bytes (salts, nonces, the
+//!         // cancel key): use the operating system's randomness.
+//!         let random = || Ok::<_, pgproto_core::Error>([4; 32]);
+//!         match setup.step(&mut server, event, random, || 4242)? {
 //!             Step::Handle(ServerEvent::Query { sql }) => {
 //!                 assert_eq!(sql, "select 1");
 //!                 server.row_description(&[Column::new("?column?", 23, 4)])?;
@@ -198,7 +200,7 @@
 //!     let Some(event) = self.server.poll_event()? else {
 //!         break;
 //!     };
-//!     let step = shared.setup.step(&mut self.server, event, &random, || next_process_id())?;
+//!     let step = shared.setup.step(&mut self.server, event, random, || next_process_id())?;
 //!     match step {
 //!         Step::Continue | Step::Startup(_) => {}
 //!         // The application's part: a query-level message to answer (now, or later).
