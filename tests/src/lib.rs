@@ -4,7 +4,9 @@
 //!   TLS, roles, psql).
 //! * [`relay`]: a recording TCP relay used to capture real sessions.
 //! * [`framing`]: splits captured byte streams into protocol messages.
+//! * [`hostile`]: a scripted hostile server for downgrade tests of clients.
 
 pub mod framing;
 pub mod harness;
+pub mod hostile;
 pub mod relay;
