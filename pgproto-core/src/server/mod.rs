@@ -672,10 +672,12 @@ impl Server {
     fn scram_failed(&mut self, e: AuthError) -> Error {
         match e {
             AuthError::InvalidClientProof => self.auth_failed(),
+            // PostgreSQL reports every other SCRAM failure (malformed message, nonce
+            // mismatch, channel binding check, mechanism) as a protocol violation.
             other => {
                 let db = DbError::new(
                     Severity::Fatal,
-                    SqlState::InvalidAuthorizationSpecification,
+                    SqlState::ProtocolViolation,
                     format!("SCRAM authentication failed: {other}"),
                 );
                 let _ = self.fatal(db);
