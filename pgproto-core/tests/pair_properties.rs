@@ -1162,3 +1162,87 @@ fn declared_lengths_over_the_limits_are_refused() {
     assert!(server.poll_event().is_err());
     assert_eq!(server.poll_transmit().unwrap().first(), Some(&b'E'));
 }
+
+/// A server past startup, its output drained.
+fn ready_server() -> Server {
+    let mut server = Server::new(ServerConfig::default());
+    server.handle_input(&startup_packet());
+    let Some(ServerEvent::Startup(_)) = server.poll_event().unwrap() else {
+        panic!()
+    };
+    server.authenticate_trust().unwrap();
+    let _ = server.poll_event();
+    server.complete_startup(&[], 1, &[0; 32]).unwrap();
+    while server.poll_transmit().is_some() {}
+    server
+}
+
+/// The (tag, SQLSTATE or empty) of each message in `out`.
+fn answers(out: &[u8]) -> Vec<(u8, String)> {
+    let mut rest = out;
+    let mut v = Vec::new();
+    while rest.len() >= 5 {
+        let len = u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
+        let body = &rest[5..1 + len];
+        let code = body
+            .split(|b| *b == 0)
+            .find_map(|f| f.strip_prefix(b"C"))
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .unwrap_or_default();
+        v.push((rest[0], if rest[0] == b'E' { code } else { String::new() }));
+        rest = &rest[1 + len..];
+    }
+    v
+}
+
+/// As PostgreSQL: a well-framed message that does not decode is an ERROR (22021 for
+/// invalid UTF-8, 08P01 otherwise), the extended protocol skips to Sync, and the
+/// session goes on; an unknown message type is FATAL.
+#[test]
+fn malformed_messages_are_errors_and_the_session_goes_on() {
+    let mut server = ready_server();
+    // Query without its NUL: ERROR 08P01, ReadyForQuery.
+    server.handle_input(b"Q\0\0\0\x0cselect 1");
+    assert_eq!(server.poll_event().unwrap(), None);
+    let out = server.poll_transmit().unwrap();
+    assert_eq!(
+        answers(&out),
+        [(b'E', "08P01".to_string()), (b'Z', String::new())]
+    );
+    // Parse with an invalid UTF-8 name, then a malformed Bind (skipped unread), Sync.
+    server.handle_input(b"P\0\0\0\x11\xff\0select 1\0\0\0");
+    server.handle_input(b"B\0\0\0\x06\x01\x02");
+    server.handle_input(b"S\0\0\0\x04");
+    assert_eq!(server.poll_event().unwrap(), None);
+    let out = server.poll_transmit().unwrap();
+    assert_eq!(
+        answers(&out),
+        [(b'E', "22021".to_string()), (b'Z', String::new())]
+    );
+    // CopyData outside COPY is ignored, even malformed CopyFail.
+    server.handle_input(b"d\0\0\0\x05xf\0\0\0\x05x");
+    assert_eq!(server.poll_event().unwrap(), None);
+    assert_eq!(server.poll_transmit(), None);
+    // The session goes on.
+    server.handle_input(b"Q\0\0\0\x0dselect 1\0");
+    assert!(matches!(
+        server.poll_event().unwrap(),
+        Some(ServerEvent::Query { .. })
+    ));
+    fixed_answer(
+        &mut server,
+        ServerEvent::Query {
+            sql: "select 1".into(),
+        },
+    )
+    .unwrap();
+    while server.poll_transmit().is_some() {}
+    // An unknown type is fatal; so is a password message after startup.
+    for bad in [&b"z\0\0\0\x04"[..], b"p\0\0\0\x07pw\0"] {
+        let mut server = ready_server();
+        server.handle_input(bad);
+        assert!(server.poll_event().is_err());
+        let out = server.poll_transmit().unwrap();
+        assert_eq!(answers(&out), [(b'E', "08P01".to_string())]);
+    }
+}
