@@ -3,7 +3,8 @@
 //! bytes: oversized and undersized length prefixes, truncated messages, startup packets
 //! over the limit, unknown message types, messages out of order, invalid UTF-8, SSL
 //! buffer-stuffing (CVE-2021-23214), invalid SCRAM (bad nonce, bad proof, replayed proof,
-//! malformed messages), a slowloris client, and a thousand connections at once.
+//! malformed messages), a slowloris client, a client silent during authentication, a
+//! configured message limit, and two thousand connections at once.
 //!
 //! Each case must get the SQLSTATE PostgreSQL sends, with the same severity (FATAL: the
 //! connection closes; ERROR: the session goes on); where PostgreSQL closes the connection
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use pgproto_core::auth::scram::{ChannelBinding, ScramClient};
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::testing::fixed_answer;
+use pgproto_core::wire::Limits;
 use pgproto_tests::harness::{HbaMethod, PasswordEncryption, PgCluster, PgVersion};
 use pgproto_tokio::server::{serve_until, Handler, ServerOptions, ServerTls};
 use pgproto_tokio::{Client, Error};
@@ -42,6 +44,10 @@ struct Ours {
 
 impl Ours {
     fn start(kind: AuthKind, startup_timeout: Duration) -> Self {
+        Self::start_with(kind, startup_timeout, Limits::default())
+    }
+
+    fn start_with(kind: AuthKind, startup_timeout: Duration, limits: Limits) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -61,6 +67,7 @@ impl Ours {
         auth.add_user(USER, PASSWORD, b"0123456789abcdef").unwrap();
         let mut options = ServerOptions::new(auth).with_tls(tls);
         options.startup_timeout = startup_timeout;
+        options.config.limits = limits;
         let (stop, rx) = watch::channel(false);
         rt.spawn(serve_until(listener, options, |_| Fixed, rx));
         Self { rt, port, stop }
@@ -685,10 +692,58 @@ fn slowloris_is_cut_off_by_the_startup_timeout() {
     ours.check_serving("a slowloris connection was cut off");
 }
 
+/// A client that sends its startup packet and then never answers the authentication
+/// request is cut off by the same timeout.
 #[test]
-fn a_thousand_connections_at_once() {
+fn silent_client_is_cut_off_during_authentication() {
+    let ours = Ours::start(AuthKind::ScramSha256, Duration::from_secs(2));
+    let mut s = TcpStream::connect(("127.0.0.1", ours.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    s.write_all(&startup()).unwrap();
+    let mut log = Vec::new();
+    read_auth(&mut s, 10, &mut log).expect("AuthenticationSASL");
+    ours.check_serving("a client went silent during authentication");
+    // PostgreSQL closes silently when authentication_timeout expires.
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(1500) && elapsed < Duration::from_secs(5),
+        "cut off after {elapsed:?} (timeout 2 s)"
+    );
+    ours.check_serving("a silent client was cut off");
+}
+
+/// The adapter applies the configured framing limits: a message declared larger is
+/// refused before its body is read (FATAL 08P01), others are not disturbed.
+#[test]
+fn configured_message_limit_is_enforced() {
+    let limits = Limits {
+        max_message_len: 1 << 20,
+        ..Limits::default()
+    };
+    let ours = Ours::start_with(AuthKind::Trust, Duration::from_secs(60), limits);
+    let big = 2u32 << 20;
+    let got = probe(
+        ours.port,
+        &[Act::Send(startup()), Act::Send(header(b'Q', big))],
+    );
+    assert_eq!(got.first_error(), Some(("FATAL", "08P01")), "{got:?}");
+    assert!(got.closed);
+    // Just under the limit is fine (a 1 MiB - 100 query).
+    let mut sql = b"select 1 -- ".to_vec();
+    sql.resize((1 << 20) - 100, b'x');
+    let got = probe(ours.port, &session(vec![query(&sql)]));
+    assert_eq!(got.errors, [], "{got:?}");
+    assert_eq!(got.readies, 2);
+    ours.check_serving("an oversized message");
+}
+
+#[test]
+fn two_thousand_connections_at_once() {
     let ours = Ours::start(AuthKind::Trust, Duration::from_secs(60));
-    const N: usize = 1000;
+    const N: usize = 2000;
     let mut conns = Vec::with_capacity(N);
     for _ in 0..N {
         let mut s = TcpStream::connect(("127.0.0.1", ours.port)).unwrap();
@@ -706,7 +761,7 @@ fn a_thousand_connections_at_once() {
         }
         s.write_all(&query(b"select 1")).unwrap();
     }
-    ours.check_serving("1000 connections opened");
+    ours.check_serving("2000 connections opened");
     for s in &mut conns {
         let mut rows = 0;
         loop {
@@ -725,5 +780,5 @@ fn a_thousand_connections_at_once() {
             s.write_all(&terminate()).unwrap();
         }
     }
-    ours.check_serving("1000 connections closed");
+    ours.check_serving("2000 connections closed");
 }

@@ -60,7 +60,7 @@ async fn assert_closed(what: &str, client: &Client) {
 /// Killed by pg_terminate_backend: FATAL 57P01, or the connection simply gone.
 fn assert_terminated(what: &str, err: &Error) {
     println!("{what}: {err}");
-    let code = err.as_db_error().map(|e| e.code.clone());
+    let code = err.as_db_error().map(|e| e.code);
     assert!(
         code == Some(SqlState::AdminShutdown)
             || matches!(
