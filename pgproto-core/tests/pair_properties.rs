@@ -926,6 +926,21 @@ fn client_with_requests() -> pgproto_core::client::Client {
     client
 }
 
+/// Runs `step` (true: an event came out) until no event is left or an error; panics
+/// if more than `bound` events come out (the state machine loops).
+fn drain_bounded(
+    who: &str,
+    bound: usize,
+    mut step: impl FnMut() -> Result<bool, pgproto_core::Error>,
+) -> Result<(), pgproto_core::Error> {
+    for _ in 0..=bound {
+        if !step()? {
+            return Ok(());
+        }
+    }
+    panic!("{who} loops on garbage")
+}
+
 /// Feeds `data` in chunks; after each, drains events with a bound (no loop), checks the
 /// buffer stays within the limits while the connection is healthy, and that an error
 /// is sticky.
@@ -933,17 +948,9 @@ fn feed_client(mut client: pgproto_core::client::Client, data: &[u8], chunk: usi
     let lim = limits();
     for piece in data.chunks(chunk.max(1)) {
         client.handle_input(piece);
-        let mut events = 0usize;
-        let result = loop {
-            match client.poll_event() {
-                Ok(Some(_)) => {
-                    events += 1;
-                    assert!(events <= data.len() + 16, "client loops on garbage");
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            }
-        };
+        let result = drain_bounded("client", data.len() + 16, || {
+            client.poll_event().map(|e| e.is_some())
+        });
         let _ = client.poll_transmit();
         match result {
             Ok(()) => {
@@ -971,31 +978,26 @@ fn feed_server(mut server: Server, data: &[u8], chunk: usize) {
     let lim = limits();
     for piece in data.chunks(chunk.max(1)) {
         server.handle_input(piece);
-        let mut events = 0usize;
-        let result = loop {
-            match server.poll_event() {
-                Ok(Some(event)) => {
-                    events += 1;
-                    assert!(events <= data.len() + 16, "server loops on garbage");
-                    // Answer as an application would, to move the state machine along;
-                    // the application's own usage errors are fine here.
-                    let _ = match event {
-                        ServerEvent::TlsRequested => server.refuse_tls(),
-                        ServerEvent::Startup(_) => server.authenticate_trust(),
-                        ServerEvent::Authenticated => server.complete_startup(&[], 1, &[0; 32]),
-                        ServerEvent::CopyDone => server
-                            .command_complete("COPY 0")
-                            .and_then(|()| server.ready_for_query()),
-                        ServerEvent::Query { ref sql } if sql.starts_with('c') => {
-                            server.copy_in_response(Format::Text, &[])
-                        }
-                        other => fixed_answer(&mut server, other),
-                    };
+        let result = drain_bounded("server", data.len() + 16, || {
+            let Some(event) = server.poll_event()? else {
+                return Ok(false);
+            };
+            // Answer as an application would, to move the state machine along; the
+            // application's own usage errors are fine here.
+            let _ = match event {
+                ServerEvent::TlsRequested => server.refuse_tls(),
+                ServerEvent::Startup(_) => server.authenticate_trust(),
+                ServerEvent::Authenticated => server.complete_startup(&[], 1, &[0; 32]),
+                ServerEvent::CopyDone => server
+                    .command_complete("COPY 0")
+                    .and_then(|()| server.ready_for_query()),
+                ServerEvent::Query { ref sql } if sql.starts_with('c') => {
+                    server.copy_in_response(Format::Text, &[])
                 }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            }
-        };
+                other => fixed_answer(&mut server, other),
+            };
+            Ok(true)
+        });
         let _ = server.poll_transmit();
         match result {
             Ok(()) => {

@@ -286,9 +286,9 @@ fn injected_after_s(peer: &mut Peer) -> io::Result<()> {
     peer.read_message().map(drop)
 }
 
-/// Offers SCRAM-SHA-256, then skips SASLFinal: AuthenticationOk right after the
-/// client's proof, as a server that does not know the password would.
-fn scram_without_server_signature(peer: &mut Peer) -> io::Result<()> {
+/// Offers SCRAM-SHA-256 and plays the server-first message (a server that does not
+/// know the password can do that much), then reads the client's proof; sends `then`.
+fn scram_up_to_proof(peer: &mut Peer, then: &[u8]) -> io::Result<()> {
     peer.read_packet()?;
     peer.write(&sasl(&["SCRAM-SHA-256"]))?;
     let (_, body) = peer.read_message()?;
@@ -296,23 +296,20 @@ fn scram_without_server_signature(peer: &mut Peer) -> io::Result<()> {
     let first = format!("r={nonce}server,s=c2FsdHNhbHRzYWx0,i=4096");
     peer.write(&authentication(11, first.as_bytes()))?;
     peer.read_message()?;
-    peer.write(&startup_ok())?;
+    peer.write(then)?;
     peer.read_message().map(drop)
 }
 
-/// Offers SCRAM-SHA-256 and answers the proof with a forged server signature.
+/// Skips SASLFinal: AuthenticationOk right after the client's proof.
+fn scram_without_server_signature(peer: &mut Peer) -> io::Result<()> {
+    scram_up_to_proof(peer, &startup_ok())
+}
+
+/// Answers the proof with a forged server signature.
 fn scram_forged_signature(peer: &mut Peer) -> io::Result<()> {
-    peer.read_packet()?;
-    peer.write(&sasl(&["SCRAM-SHA-256"]))?;
-    let (_, body) = peer.read_message()?;
-    let nonce = client_nonce(&body).unwrap_or_default();
-    let first = format!("r={nonce}server,s=c2FsdHNhbHRzYWx0,i=4096");
-    peer.write(&authentication(11, first.as_bytes()))?;
-    peer.read_message()?;
     let mut out = authentication(12, b"v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
     out.extend(startup_ok());
-    peer.write(&out)?;
-    peer.read_message().map(drop)
+    scram_up_to_proof(peer, &out)
 }
 
 /// Offers SCRAM-SHA-256 with a server nonce that does not extend the client's.
