@@ -1,6 +1,6 @@
-//! Limits and abuse against the tokio server running the `fixed_server` example's
-//! handler (`testing::fixed_answer`), compared with real PostgreSQL 15 given the same
-//! bytes: oversized and undersized length prefixes, truncated messages, startup packets
+//! Limits and abuse against the tokio server running the example servers' handlers
+//! (`fixed_server`: `testing::fixed_answer`; `sqlite_server`: SQL run by SQLite),
+//! compared with real PostgreSQL 15 given the same bytes: oversized and undersized length prefixes, truncated messages, startup packets
 //! over the limit, unknown message types, messages out of order, invalid UTF-8, SSL
 //! buffer-stuffing (CVE-2021-23214), invalid SCRAM (bad nonce, bad proof, replayed proof,
 //! malformed messages), a slowloris client, a client silent during authentication, a
@@ -24,7 +24,20 @@ use pgproto_tokio::server::{serve_until, Handler, ServerOptions, ServerTls};
 use pgproto_tokio::{Client, Error};
 use tokio::sync::watch;
 
+#[path = "../examples/sqlite_server/mod.rs"]
+#[allow(dead_code)]
+mod engine;
+
 struct Fixed;
+
+/// Which example server's handler answers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Example {
+    /// `fixed_server`: one row for every query.
+    Fixed,
+    /// `sqlite_server`: SQL run by SQLite.
+    Sqlite,
+}
 
 impl Handler for Fixed {
     async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
@@ -44,10 +57,15 @@ struct Ours {
 
 impl Ours {
     fn start(kind: AuthKind, startup_timeout: Duration) -> Self {
-        Self::start_with(kind, startup_timeout, Limits::default())
+        Self::start_with(kind, startup_timeout, Limits::default(), Example::Fixed)
     }
 
-    fn start_with(kind: AuthKind, startup_timeout: Duration, limits: Limits) -> Self {
+    fn start_with(
+        kind: AuthKind,
+        startup_timeout: Duration,
+        limits: Limits,
+        example: Example,
+    ) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -69,7 +87,20 @@ impl Ours {
         options.startup_timeout = startup_timeout;
         options.config.limits = limits;
         let (stop, rx) = watch::channel(false);
-        rt.spawn(serve_until(listener, options, |_| Fixed, rx));
+        match example {
+            Example::Fixed => {
+                rt.spawn(serve_until(listener, options, |_| Fixed, rx));
+            }
+            Example::Sqlite => {
+                let db = engine::Database::open(None).unwrap();
+                rt.spawn(serve_until(
+                    listener,
+                    options,
+                    move |startup| db.session(startup),
+                    rx,
+                ));
+            }
+        }
         Self { rt, port, stop }
     }
 
@@ -484,23 +515,29 @@ fn pg15(method: HbaMethod) -> PgCluster {
 #[test]
 fn abuse_gets_what_postgresql_sends_and_the_server_keeps_serving() {
     let pg = pg15(HbaMethod::Trust);
-    let ours = Ours::start(AuthKind::Trust, Duration::from_secs(60));
+    let examples = [Example::Fixed, Example::Sqlite].map(|example| {
+        let limits = Limits::default();
+        let ours = Ours::start_with(AuthKind::Trust, Duration::from_secs(60), limits, example);
+        (example, ours)
+    });
     let mut report = Vec::new();
     let mut failures = Vec::new();
     for case in cases() {
         let expected = probe(pg.port(), &case.acts);
-        let got = probe(ours.port, &case.acts);
-        report.push(format!(
-            "{}: postgres {:?} closed={} | ours {:?} closed={}",
-            case.name, expected.errors, expected.closed, got.errors, got.closed
-        ));
-        if !compatible(&expected, &got) {
-            failures.push(format!(
-                "{}:\n  postgres {expected:?}\n  ours     {got:?}",
-                case.name
+        for (example, ours) in &examples {
+            let got = probe(ours.port, &case.acts);
+            report.push(format!(
+                "{} ({example:?}): postgres {:?} closed={} | ours {:?} closed={}",
+                case.name, expected.errors, expected.closed, got.errors, got.closed
             ));
+            if !compatible(&expected, &got) {
+                failures.push(format!(
+                    "{} ({example:?}):\n  postgres {expected:?}\n  ours     {got:?}",
+                    case.name
+                ));
+            }
+            ours.check_serving(&format!("{} ({example:?})", case.name));
         }
-        ours.check_serving(case.name);
     }
     println!("{}", report.join("\n"));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -723,7 +760,12 @@ fn configured_message_limit_is_enforced() {
         max_message_len: 1 << 20,
         ..Limits::default()
     };
-    let ours = Ours::start_with(AuthKind::Trust, Duration::from_secs(60), limits);
+    let ours = Ours::start_with(
+        AuthKind::Trust,
+        Duration::from_secs(60),
+        limits,
+        Example::Fixed,
+    );
     let big = 2u32 << 20;
     let got = probe(
         ours.port,
