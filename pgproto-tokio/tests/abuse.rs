@@ -344,14 +344,36 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    // PostgreSQL's MAX_STARTUP_PACKET_LENGTH (10,000) counts the body only; ours counts
-    // the length field too: 10,005 is over both.
+    // PostgreSQL's MAX_STARTUP_PACKET_LENGTH (10,000) counts the body only: 10,004
+    // bytes in all is the largest startup packet accepted.
+    let mut largest = startup_with(
+        0x0003_0000,
+        &[
+            ("user", USER),
+            ("database", "postgres"),
+            ("application_name", ""),
+        ],
+    );
+    let pad = 10_004 - largest.len();
+    largest = startup_with(
+        0x0003_0000,
+        &[
+            ("user", USER),
+            ("database", "postgres"),
+            ("application_name", &"a".repeat(pad)),
+        ],
+    );
+    assert_eq!(largest.len(), 10_004);
     let mut big_startup = u32::try_from(10_005).unwrap().to_be_bytes().to_vec();
     big_startup.extend_from_slice(&[0, 3, 0, 0]);
     big_startup.extend(vec![b'a'; 2000]);
     let mut stuffed = SSL_REQUEST.to_vec();
     stuffed.extend(startup());
     vec![
+        Case {
+            name: "startup packet of 10,004 bytes (the largest accepted)",
+            acts: vec![Act::Send(largest), Act::Send(terminate())],
+        },
         Case {
             name: "startup packet over the limit (10,005 bytes)",
             acts: vec![Act::Send(big_startup)],
