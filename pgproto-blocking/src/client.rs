@@ -230,7 +230,11 @@ impl Client {
                     // Whatever the input produced (an authentication answer) goes out
                     // before waiting for more.
                     self.flush()?;
-                    let n = self.stream.read(&mut self.read_buf)?;
+                    let n = match self.stream.read(&mut self.read_buf) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(self.io_failed(e)),
+                    };
                     match self.read_buf.get(..n) {
                         Some(data) if n > 0 => self.core.handle_input(data),
                         _ => self.core.handle_eof(),
@@ -243,13 +247,24 @@ impl Client {
     fn flush(&mut self) -> Result<(), Error> {
         let mut wrote = false;
         while let Some(bytes) = self.core.poll_transmit() {
-            self.stream.write_all(&bytes)?;
+            if let Err(e) = self.stream.write_all(&bytes) {
+                return Err(self.io_failed(e));
+            }
             wrote = true;
         }
         if wrote {
-            self.stream.flush()?;
+            if let Err(e) = self.stream.flush() {
+                return Err(self.io_failed(e));
+            }
         }
         Ok(())
+    }
+
+    /// A socket error ends the connection: the core is told, so that
+    /// [`Client::is_closed`] says so and every later call fails.
+    fn io_failed(&mut self, e: std::io::Error) -> Error {
+        self.core.handle_eof();
+        e.into()
     }
 
     /// Collects the responses of requests `first..=last` (the last one ends the
@@ -521,6 +536,12 @@ impl Client {
     /// The core state machine (for inspection).
     pub fn core(&self) -> &Core {
         &self.core
+    }
+
+    /// Whether the connection is over: closed by either side or failed (every later
+    /// call returns an error).
+    pub fn is_closed(&self) -> bool {
+        self.core.phase() == Phase::Closed
     }
 
     /// Whether the connection is encrypted.

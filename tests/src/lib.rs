@@ -4,9 +4,11 @@
 //!   TLS, roles, psql).
 //! * [`relay`]: a recording TCP relay used to capture real sessions.
 //! * [`framing`]: splits captured byte streams into protocol messages.
+//! * [`hostile`]: a scripted hostile server for downgrade tests of clients.
 
 #![deny(missing_docs)]
 
 pub mod framing;
 pub mod harness;
+pub mod hostile;
 pub mod relay;

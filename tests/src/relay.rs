@@ -57,6 +57,18 @@ impl RecordingRelay {
         upstream: SocketAddr,
         max_connections: Option<usize>,
     ) -> io::Result<Self> {
+        Self::start_cutting(listen, upstream, max_connections, None)
+    }
+
+    /// As [`RecordingRelay::start`], but with `cut_after`, every connection is cut
+    /// (both sockets shut down, as a dropped network path) once that many bytes went
+    /// from the server to the client: a cut in the middle of a message.
+    pub fn start_cutting(
+        listen: SocketAddr,
+        upstream: SocketAddr,
+        max_connections: Option<usize>,
+        cut_after: Option<usize>,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(listen)?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
@@ -70,7 +82,7 @@ impl RecordingRelay {
                 match listener.accept() {
                     Ok((client, _)) => {
                         client.set_nonblocking(false)?;
-                        connections.push(thread::spawn(move || relay(client, upstream)));
+                        connections.push(thread::spawn(move || relay(client, upstream, cut_after)));
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         thread::sleep(Duration::from_millis(5));
@@ -121,13 +133,17 @@ impl RecordingRelay {
     }
 }
 
-fn relay(client: TcpStream, upstream: SocketAddr) -> io::Result<RecordedConnection> {
+fn relay(
+    client: TcpStream,
+    upstream: SocketAddr,
+    cut_after: Option<usize>,
+) -> io::Result<RecordedConnection> {
     let server = TcpStream::connect(upstream)?;
     client.set_nodelay(true)?;
     server.set_nodelay(true)?;
     let (client_reader, server_writer) = (client.try_clone()?, server.try_clone()?);
-    let to_server = thread::spawn(move || pump(client_reader, server_writer));
-    let backend = pump(server, client)?;
+    let to_server = thread::spawn(move || pump(client_reader, server_writer, None));
+    let backend = pump(server, client, cut_after)?;
     let frontend = to_server
         .join()
         .map_err(|_| io::Error::other("relay pump panicked"))??;
@@ -135,18 +151,29 @@ fn relay(client: TcpStream, upstream: SocketAddr) -> io::Result<RecordedConnecti
 }
 
 /// Copies `from` to `to` until end of stream, returning what was copied;
-/// then closes the write side of `to`.
-fn pump(mut from: TcpStream, mut to: TcpStream) -> io::Result<Vec<u8>> {
+/// then closes the write side of `to`. With `cut_after`, stops after that many
+/// bytes and shuts both sockets down entirely.
+fn pump(mut from: TcpStream, mut to: TcpStream, cut_after: Option<usize>) -> io::Result<Vec<u8>> {
     let mut recorded = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     loop {
-        let n = match from.read(&mut buf) {
+        let mut n = match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break,
             Err(e) => return Err(e),
         };
+        if let Some(cut) = cut_after {
+            n = n.min(cut - recorded.len());
+            if recorded.len() + n >= cut {
+                recorded.extend_from_slice(&buf[..n]);
+                let _ = to.write_all(&buf[..n]);
+                let _ = to.shutdown(Shutdown::Both);
+                let _ = from.shutdown(Shutdown::Both);
+                return Ok(recorded);
+            }
+        }
         recorded.extend_from_slice(&buf[..n]);
         if to.write_all(&buf[..n]).is_err() {
             break;

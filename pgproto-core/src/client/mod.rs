@@ -554,9 +554,12 @@ impl Client {
                 self.allow_method(AuthMethod::None)?;
                 self.authenticated()
             }
-            (Authentication::Ok, AuthState::PasswordSent | AuthState::ScramDone) => {
-                self.authenticated()
-            }
+            // In the middle of SCRAM, `authenticated` refuses it: the server skipped
+            // SASLFinal, the proof that it knows the password.
+            (
+                Authentication::Ok,
+                AuthState::PasswordSent | AuthState::ScramDone | AuthState::Scram(_),
+            ) => self.authenticated(),
             (Authentication::CleartextPassword, AuthState::Initial) => {
                 self.allow_method(AuthMethod::Password)?;
                 let password = self.password()?.to_vec();

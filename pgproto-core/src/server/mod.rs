@@ -702,10 +702,12 @@ impl Server {
     fn scram_failed(&mut self, e: AuthError) -> Error {
         match e {
             AuthError::InvalidClientProof => self.auth_failed(),
+            // PostgreSQL reports every other SCRAM failure (malformed message, nonce
+            // mismatch, channel binding check, mechanism) as a protocol violation.
             other => {
                 let db = DbError::new(
                     Severity::Fatal,
-                    SqlState::InvalidAuthorizationSpecification,
+                    SqlState::ProtocolViolation,
                     format!("SCRAM authentication failed: {other}"),
                 );
                 let _ = self.fatal(db);
@@ -913,23 +915,54 @@ impl Server {
     }
 
     fn process_message(&mut self, frame: Frame<Bytes>) -> Result<(), Error> {
+        let tag = frame.tag.unwrap_or(0);
+        let known = matches!(
+            tag,
+            b'Q' | b'P'
+                | b'B'
+                | b'E'
+                | b'D'
+                | b'C'
+                | b'H'
+                | b'S'
+                | b'X'
+                | b'F'
+                | b'd'
+                | b'c'
+                | b'f'
+        );
+        if !known {
+            let e = DbError::new(
+                Severity::Fatal,
+                SqlState::ProtocolViolation,
+                format!("invalid frontend message type {tag}"),
+            );
+            return Err(self.fatal(e));
+        }
+        if self.copy != Copy::In {
+            // As PostgreSQL: after an extended-protocol error, messages up to Sync are
+            // skipped unread; COPY messages outside COPY are ignored unread (a late
+            // message after an error ended the COPY).
+            if self.discarding && !matches!(tag, b'S' | b'X') {
+                return Ok(());
+            }
+            if matches!(tag, b'd' | b'c' | b'f') {
+                return Ok(());
+            }
+        }
         let msg = match FrontendMessage::decode(frame.tag, &frame.body, AuthResponseKind::Password)
         {
             Ok(m) => m,
-            Err(e) => {
+            Err(e) if self.copy == Copy::In => {
                 let _ = self.fatal(violation("invalid frontend message"));
                 return Err(e.into());
             }
+            // The frame was intact, so the stream is still in step: as PostgreSQL, a
+            // malformed message is an ERROR and the session goes on.
+            Err(e) => return self.malformed_message(tag, &e),
         };
         if self.copy == Copy::In {
             return self.process_copy_in(msg);
-        }
-        if self.discarding {
-            match msg {
-                FrontendMessage::Sync(_) => {}
-                FrontendMessage::Terminate(_) => {}
-                _ => return Ok(()),
-            }
         }
         match msg {
             FrontendMessage::Query(q) => {
@@ -1102,11 +1135,6 @@ impl Server {
                 self.poisoned = Some(Error::Closed);
                 self.events.push_back(ServerEvent::Terminate);
             }
-            FrontendMessage::CopyData(_)
-            | FrontendMessage::CopyDone(_)
-            | FrontendMessage::CopyFail(_) => {
-                // Outside COPY, PostgreSQL ignores these (a late message after an error).
-            }
             other => {
                 let e = violation("unexpected message type");
                 let _ = self.fatal(e);
@@ -1118,6 +1146,45 @@ impl Server {
             }
         }
         Ok(())
+    }
+
+    /// Answers a well-framed message whose body does not decode, as PostgreSQL does: an
+    /// ERROR (22021 for invalid UTF-8, else 08P01), then ReadyForQuery for Query,
+    /// FunctionCall and Sync, or skipping until Sync for the extended-protocol messages.
+    fn malformed_message(&mut self, tag: u8, e: &crate::DecodeError) -> Result<(), Error> {
+        if tag == b'X' {
+            self.phase = ServerPhase::Closed;
+            self.poisoned = Some(Error::Closed);
+            self.events.push_back(ServerEvent::Terminate);
+            return Ok(());
+        }
+        let error = match e {
+            crate::DecodeError::InvalidUtf8 { .. } => DbError::new(
+                Severity::Error,
+                SqlState::CharacterNotInRepertoire,
+                "invalid byte sequence for encoding \"UTF8\"",
+            ),
+            _ => DbError::new(
+                Severity::Error,
+                SqlState::ProtocolViolation,
+                format!("invalid message format: {e}"),
+            ),
+        };
+        error.encode_error(&mut self.out)?;
+        if self.transaction_status == TransactionStatus::InTransaction {
+            self.transaction_status = TransactionStatus::Failed;
+        }
+        match tag {
+            b'Q' | b'F' | b'S' => {
+                self.discarding = false;
+                self.send_ready_for_query()
+            }
+            _ => {
+                self.discard_until_sync();
+                self.flush_pending = true;
+                Ok(())
+            }
+        }
     }
 
     fn describe_columns(

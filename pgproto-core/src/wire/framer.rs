@@ -32,7 +32,7 @@ impl Direction {
 /// ```
 /// use pgproto_core::wire::Limits;
 /// let limits = Limits { max_message_len: 16 << 20, ..Limits::default() };
-/// assert_eq!(limits.max_startup_packet_len, 10_000);
+/// assert_eq!(limits.max_startup_packet_len, 10_004);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -45,8 +45,8 @@ pub struct Limits {
     /// ParameterStatus, ...). Default: 65,536, which holds the longest authentication token
     /// PostgreSQL accepts (65,535 bytes).
     pub max_small_message_len: usize,
-    /// Largest untagged startup-phase packet. Default: 10,000, as PostgreSQL's
-    /// `MAX_STARTUP_PACKET_LENGTH`.
+    /// Largest untagged startup-phase packet. Default: 10,004, as PostgreSQL, whose
+    /// `MAX_STARTUP_PACKET_LENGTH` (10,000) counts the body without the length field.
     pub max_startup_packet_len: usize,
 }
 
@@ -55,7 +55,7 @@ impl Default for Limits {
         Self {
             max_message_len: 0x3fff_ffff,
             max_small_message_len: 65_536,
-            max_startup_packet_len: 10_000,
+            max_startup_packet_len: 10_004,
         }
     }
 }
@@ -378,14 +378,18 @@ mod tests {
     }
 
     #[test]
-    fn startup_packet_limit_is_10000_by_default() {
+    fn startup_packet_limit_is_postgresqls_by_default() {
+        // PostgreSQL accepts a body of 10,000 bytes: 10,004 with the length field.
         let mut f = Framer::new(Direction::Frontend, Limits::default());
-        f.push(&10_001i32.to_be_bytes());
+        f.push(&10_004i32.to_be_bytes());
+        assert!(matches!(f.next_frame_ref(), Ok(None)));
+        let mut f = Framer::new(Direction::Frontend, Limits::default());
+        f.push(&10_005i32.to_be_bytes());
         assert!(matches!(
             f.next_frame_ref(),
             Err(DecodeError::TooLarge {
-                len: 10_001,
-                max: 10_000,
+                len: 10_005,
+                max: 10_004,
                 ..
             })
         ));

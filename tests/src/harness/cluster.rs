@@ -280,37 +280,67 @@ impl PgCluster {
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
             self.port = free_port()?;
-            let log = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.log_path)
-                .map_err(|e| HarnessError::io(format!("opening {}", self.log_path.display()), e))?;
-            self.account.give(&self.log_path)?;
-            let log_err = log
-                .try_clone()
-                .map_err(|e| HarnessError::io("duplicating the log file handle", e))?;
-            let mut cmd = Command::new(self.install.bin_dir.join("postgres"));
-            cmd.arg("-D")
-                .arg(&self.data_dir)
-                .arg("-p")
-                .arg(self.port.to_string())
-                .current_dir(self.base_dir.path())
-                .stdin(Stdio::null())
-                .stdout(log)
-                .stderr(log_err);
-            clear_libpq_env(&mut cmd);
-            self.account.apply(&mut cmd);
-            let child = cmd.spawn().map_err(|e| {
-                HarnessError::io(format!("starting {}", self.install.bin_dir.display()), e)
-            })?;
-            self.postmaster = Some(child);
-            match self.wait_ready() {
+            match self.spawn_postmaster()? {
                 Ok(()) => return Ok(()),
-                Err(StartFailure::PortInUse(e)) => last_error = Some(e),
-                Err(StartFailure::Other(e)) => return Err(e),
+                Err(e) => last_error = Some(e),
             }
         }
         Err(last_error.unwrap_or_else(|| HarnessError::new("could not start PostgreSQL")))
+    }
+
+    /// Stops the server at once (immediate shutdown, as a crash: every backend is
+    /// killed, nothing is checkpointed). [`PgCluster::restart`] starts it again.
+    pub fn stop(&mut self) {
+        self.stop_server();
+    }
+
+    /// Starts a stopped server again on the same port (recovering from the WAL after
+    /// [`PgCluster::stop`]); stops it first if it is running.
+    pub fn restart(&mut self) -> HarnessResult<()> {
+        self.stop_server();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.spawn_postmaster()? {
+                Ok(()) => return Ok(()),
+                // The old postmaster's socket may linger for a moment.
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Spawns the postmaster on `self.port` and waits until it is ready. The inner
+    /// error is a port already in use.
+    fn spawn_postmaster(&mut self) -> HarnessResult<Result<(), HarnessError>> {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .map_err(|e| HarnessError::io(format!("opening {}", self.log_path.display()), e))?;
+        self.account.give(&self.log_path)?;
+        let log_err = log
+            .try_clone()
+            .map_err(|e| HarnessError::io("duplicating the log file handle", e))?;
+        let mut cmd = Command::new(self.install.bin_dir.join("postgres"));
+        cmd.arg("-D")
+            .arg(&self.data_dir)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .current_dir(self.base_dir.path())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err);
+        clear_libpq_env(&mut cmd);
+        self.account.apply(&mut cmd);
+        let child = cmd.spawn().map_err(|e| {
+            HarnessError::io(format!("starting {}", self.install.bin_dir.display()), e)
+        })?;
+        self.postmaster = Some(child);
+        match self.wait_ready() {
+            Ok(()) => Ok(Ok(())),
+            Err(StartFailure::PortInUse(e)) => Ok(Err(e)),
+            Err(StartFailure::Other(e)) => Err(e),
+        }
     }
 
     fn wait_ready(&mut self) -> Result<(), StartFailure> {
