@@ -37,6 +37,8 @@
 #![forbid(unsafe_code)]
 
 mod client;
+#[cfg(feature = "deadpool")]
+pub mod pool;
 pub mod server;
 
 pub use client::{Client, Connection};

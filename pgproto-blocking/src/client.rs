@@ -230,7 +230,14 @@ impl Client {
                     // Whatever the input produced (an authentication answer) goes out
                     // before waiting for more.
                     self.flush()?;
-                    let n = self.stream.read(&mut self.read_buf)?;
+                    let n = match self.stream.read(&mut self.read_buf) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            // The connection is gone: later calls fail at once.
+                            self.core.handle_eof();
+                            return Err(e.into());
+                        }
+                    };
                     match self.read_buf.get(..n) {
                         Some(data) if n > 0 => self.core.handle_input(data),
                         _ => self.core.handle_eof(),
@@ -242,12 +249,21 @@ impl Client {
 
     fn flush(&mut self) -> Result<(), Error> {
         let mut wrote = false;
+        let mut written = Ok(());
         while let Some(bytes) = self.core.poll_transmit() {
-            self.stream.write_all(&bytes)?;
+            written = self.stream.write_all(&bytes);
+            if written.is_err() {
+                break;
+            }
             wrote = true;
         }
-        if wrote {
-            self.stream.flush()?;
+        if wrote && written.is_ok() {
+            written = self.stream.flush();
+        }
+        if let Err(e) = written {
+            // The connection is gone: later calls fail at once.
+            self.core.handle_eof();
+            return Err(e.into());
         }
         Ok(())
     }
@@ -516,6 +532,12 @@ impl Client {
     /// A run-time parameter the server reported (`server_version`, `TimeZone`, ...).
     pub fn parameter(&self, name: &str) -> Option<&str> {
         self.core.parameter(name)
+    }
+
+    /// Whether the connection is unusable: closed, or failed (I/O error, the server
+    /// ended the session, a protocol error).
+    pub fn is_closed(&self) -> bool {
+        self.core.phase() == Phase::Closed || self.core.error().is_some()
     }
 
     /// The core state machine (for inspection).

@@ -13,6 +13,8 @@
 #![forbid(unsafe_code)]
 
 mod client;
+#[cfg(feature = "r2d2")]
+pub mod pool;
 pub mod server;
 
 pub use client::{Client, CopyInWriter, Transaction};

@@ -1,0 +1,139 @@
+//! The `r2d2` manager against PostgreSQL 15 and 18: 32 threads share a small pool while
+//! another connection kills pool connections with `pg_terminate_backend`. Killed
+//! connections are replaced, and no request is lost: a request that failed because its
+//! connection died is retried on another one, and every request ends up done exactly
+//! once, with the right answer.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pgproto_blocking::pool::Manager;
+use pgproto_blocking::Client;
+use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+
+const THREADS: i64 = 32;
+const REQUESTS: i64 = 100;
+const POOL_SIZE: u32 = 8;
+
+/// An idempotent upsert (a retry after a kill that struck after the commit does not
+/// count twice) returning a value computed from its parameters and the backend's pid.
+const REQUEST: &str = "insert into hits (task, seq, pid) values ($1, $2, pg_backend_pid()) \
+     on conflict (task, seq) do update set pid = excluded.pid \
+     returning task * 1000 + seq, pid";
+
+fn run(version: PgVersion) {
+    let pg = PgCluster::builder()
+        .version(version)
+        .auth(HbaMethod::Trust)
+        .start()
+        .unwrap();
+    let info = format!(
+        "{} sslmode=disable application_name=pooltest",
+        pg.connection_string(pg.superuser(), None)
+    );
+    let mut setup = Client::connect(&info.replace("pooltest", "setup")).unwrap();
+    setup
+        .simple_query("create table hits (task int8, seq int8, pid int4, primary key (task, seq))")
+        .unwrap();
+
+    let pool = r2d2::Pool::builder()
+        .max_size(POOL_SIZE)
+        .connection_timeout(Duration::from_secs(30))
+        .build(Manager::new(info.clone()))
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let killer = {
+        let stop = stop.clone();
+        let mut admin = Client::connect(&info.replace("pooltest", "killer")).unwrap();
+        std::thread::spawn(move || {
+            let mut killed = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let rows = admin
+                    .query(
+                        "select pg_terminate_backend(pid) from pg_stat_activity \
+                         where application_name = 'pooltest' order by random() limit 1",
+                        &[],
+                    )
+                    .unwrap();
+                killed += rows
+                    .iter()
+                    .filter(|r| r.get::<bool, _>(0usize).unwrap())
+                    .count() as u64;
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            killed
+        })
+    };
+    let retries = Arc::new(AtomicU64::new(0));
+    let pids = Arc::new(Mutex::new(HashSet::new()));
+    let workers: Vec<_> = (0..THREADS)
+        .map(|task| {
+            let (pool, retries, pids) = (pool.clone(), retries.clone(), pids.clone());
+            std::thread::spawn(move || {
+                for seq in 0..REQUESTS {
+                    let mut attempts = 0;
+                    loop {
+                        attempts += 1;
+                        assert!(attempts <= 100, "request {task}/{seq} never succeeded");
+                        // r2d2 retries failed connects itself until its timeout.
+                        let mut client = pool.get().unwrap();
+                        match client.query_one(REQUEST, &[&task, &seq]) {
+                            Ok(row) => {
+                                assert_eq!(row.get::<i64, _>(0usize).unwrap(), task * 1000 + seq);
+                                pids.lock()
+                                    .unwrap()
+                                    .insert(row.get::<i32, _>(1usize).unwrap());
+                                break;
+                            }
+                            Err(e) if e.is_connection_lost() => {
+                                assert!(client.is_closed(), "{e} left the client open");
+                                retries.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => panic!("request {task}/{seq} failed: {e}"),
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let killed = killer.join().unwrap();
+
+    let row = setup
+        .query_one(
+            "select count(*), count(distinct (task, seq)), coalesce(sum(task * 1000 + seq), 0)::int8 from hits",
+            &[],
+        )
+        .unwrap();
+    let expected_sum: i64 = (0..THREADS)
+        .flat_map(|t| (0..REQUESTS).map(move |s| t * 1000 + s))
+        .sum();
+    assert_eq!(row.get::<i64, _>(0usize).unwrap(), THREADS * REQUESTS);
+    assert_eq!(row.get::<i64, _>(1usize).unwrap(), THREADS * REQUESTS);
+    assert_eq!(row.get::<i64, _>(2usize).unwrap(), expected_sum);
+    let pids = pids.lock().unwrap().len();
+    eprintln!(
+        "killed {killed} connections, {} retried requests, {pids} backends served",
+        retries.load(Ordering::Relaxed)
+    );
+    assert!(killed > 0, "the killer never struck");
+    assert!(
+        pids > POOL_SIZE as usize,
+        "only {pids} backends served the requests"
+    );
+}
+
+#[test]
+fn r2d2_pg15() {
+    run(PgVersion::V15);
+}
+
+#[test]
+fn r2d2_pg18() {
+    run(PgVersion::V18);
+}

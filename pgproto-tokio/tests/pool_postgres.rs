@@ -1,0 +1,225 @@
+//! The pool managers (`deadpool`, `bb8`) against PostgreSQL 15 and 18: 32 tasks share a
+//! small pool while another connection kills pool connections with
+//! `pg_terminate_backend`. Killed connections are replaced, and no request is lost: a
+//! request that failed because its connection died is retried on another one, and every
+//! request ends up done exactly once, with the right answer.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+use pgproto_tokio::{Client, Error};
+
+const TASKS: i64 = 32;
+const REQUESTS: i64 = 100;
+const POOL_SIZE: usize = 8;
+
+/// The request: an idempotent upsert (a retry after a kill that struck after the commit
+/// does not count twice) returning a value computed from its parameters and the pid of
+/// the backend that ran it.
+const REQUEST: &str = "insert into hits (task, seq, pid) values ($1, $2, pg_backend_pid()) \
+     on conflict (task, seq) do update set pid = excluded.pid \
+     returning task * 1000 + seq, pid";
+
+fn conninfo(pg: &PgCluster) -> String {
+    format!(
+        "{} sslmode=disable application_name=pooltest",
+        pg.connection_string(pg.superuser(), None)
+    )
+}
+
+/// What the workers saw.
+#[derive(Default)]
+struct Tally {
+    retries: AtomicU64,
+    pids: Mutex<HashSet<i32>>,
+}
+
+impl Tally {
+    /// Runs one request on `client` and checks its answer; `Err` only when the
+    /// connection died (the caller retries), any other failure panics.
+    async fn request(&self, client: &Client, task: i64, seq: i64) -> Result<(), Error> {
+        match client.query_one(REQUEST, &[&task, &seq]).await {
+            Ok(row) => {
+                assert_eq!(row.get::<i64, _>(0usize).unwrap(), task * 1000 + seq);
+                self.pids
+                    .lock()
+                    .unwrap()
+                    .insert(row.get::<i32, _>(1usize).unwrap());
+                Ok(())
+            }
+            Err(e) if e.is_connection_lost() => {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+                Err(e)
+            }
+            Err(e) => panic!("request {task}/{seq} failed: {e}"),
+        }
+    }
+}
+
+/// Kills pool connections (not itself) until `stop`; returns how many it killed.
+async fn killer(pg_conninfo: String, stop: Arc<AtomicBool>) -> u64 {
+    let admin = Client::connect(&pg_conninfo.replace("pooltest", "killer"))
+        .await
+        .unwrap();
+    let mut killed = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let rows = admin
+            .query(
+                "select pg_terminate_backend(pid) from pg_stat_activity \
+                 where application_name = 'pooltest' order by random() limit 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        killed += rows
+            .iter()
+            .filter(|r| r.get::<bool, _>(0usize).unwrap())
+            .count() as u64;
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    killed
+}
+
+async fn setup(version: PgVersion) -> (PgCluster, String) {
+    let pg = PgCluster::builder()
+        .version(version)
+        .auth(HbaMethod::Trust)
+        .start()
+        .unwrap();
+    let info = conninfo(&pg);
+    let client = Client::connect(&info).await.unwrap();
+    client
+        .simple_query("create table hits (task int8, seq int8, pid int4, primary key (task, seq))")
+        .await
+        .unwrap();
+    client.close().await.unwrap();
+    (pg, info)
+}
+
+/// Checks that every request was done once and that connections were replaced.
+async fn verify(info: &str, tally: &Tally, killed: u64) {
+    let client = Client::connect(info).await.unwrap();
+    let row = client
+        .query_one("select count(*), count(distinct (task, seq)), coalesce(sum(task * 1000 + seq), 0)::int8 from hits", &[])
+        .await
+        .unwrap();
+    let expected_sum: i64 = (0..TASKS)
+        .flat_map(|t| (0..REQUESTS).map(move |s| t * 1000 + s))
+        .sum();
+    assert_eq!(row.get::<i64, _>(0usize).unwrap(), TASKS * REQUESTS);
+    assert_eq!(row.get::<i64, _>(1usize).unwrap(), TASKS * REQUESTS);
+    assert_eq!(row.get::<i64, _>(2usize).unwrap(), expected_sum);
+    let pids = tally.pids.lock().unwrap().len();
+    eprintln!(
+        "killed {killed} connections, {} retried requests, {pids} backends served",
+        tally.retries.load(Ordering::Relaxed)
+    );
+    assert!(killed > 0, "the killer never struck");
+    // More backends than the pool holds at once: killed connections were replaced.
+    assert!(pids > POOL_SIZE, "only {pids} backends served the requests");
+    client.close().await.unwrap();
+}
+
+/// Runs the workload on a pool reached through `get`, with the killer running.
+async fn hammer<F, Fut, C>(info: &str, get: F) -> (Arc<Tally>, u64)
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<C, Error>> + Send,
+    C: std::ops::Deref<Target = Client> + Send,
+{
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let killer = tokio::spawn(killer(info.to_string(), stop.clone()));
+    let mut workers = Vec::new();
+    for task in 0..TASKS {
+        let (tally, get) = (tally.clone(), get.clone());
+        workers.push(tokio::spawn(async move {
+            for seq in 0..REQUESTS {
+                let mut attempts = 0;
+                loop {
+                    attempts += 1;
+                    assert!(attempts <= 100, "request {task}/{seq} never succeeded");
+                    let client = match get().await {
+                        Ok(c) => c,
+                        Err(e) if e.is_connection_lost() => continue,
+                        Err(e) => panic!("checkout failed: {e}"),
+                    };
+                    if tally.request(&client, task, seq).await.is_ok() {
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let killed = killer.await.unwrap();
+    (tally, killed)
+}
+
+async fn with_deadpool(version: PgVersion) {
+    use pgproto_tokio::pool::deadpool::{Manager, Pool};
+    let (_pg, info) = setup(version).await;
+    let pool = Pool::builder(Manager::new(info.clone()))
+        .max_size(POOL_SIZE)
+        .build()
+        .unwrap();
+    let get = move || {
+        let pool = pool.clone();
+        async move {
+            pool.get().await.map_err(|e| match e {
+                deadpool::managed::PoolError::Backend(e) => e,
+                other => panic!("pool failed: {other}"),
+            })
+        }
+    };
+    let (tally, killed) = hammer(&info, get).await;
+    verify(&info, &tally, killed).await;
+}
+
+async fn with_bb8(version: PgVersion) {
+    use pgproto_tokio::pool::bb8::Manager;
+    let (_pg, info) = setup(version).await;
+    let pool = bb8::Pool::builder()
+        .max_size(POOL_SIZE as u32)
+        .connection_timeout(Duration::from_secs(30))
+        .build(Manager::new(info.clone()))
+        .await
+        .unwrap();
+    let get = move || {
+        let pool = pool.clone();
+        async move {
+            pool.get_owned().await.map_err(|e| match e {
+                bb8::RunError::User(e) => e,
+                bb8::RunError::TimedOut => panic!("checkout timed out"),
+            })
+        }
+    };
+    let (tally, killed) = hammer(&info, get).await;
+    verify(&info, &tally, killed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadpool_pg15() {
+    with_deadpool(PgVersion::V15).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadpool_pg18() {
+    with_deadpool(PgVersion::V18).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bb8_pg15() {
+    with_bb8(PgVersion::V15).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bb8_pg18() {
+    with_bb8(PgVersion::V18).await;
+}
