@@ -14,7 +14,10 @@ use pgproto_blocking::Client;
 use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
 
 const THREADS: i64 = 32;
-const REQUESTS: i64 = 100;
+/// Requests per thread, at least; threads go on until the killer struck [`MIN_KILLS`]
+/// times.
+const REQUESTS: i64 = 50;
+const MIN_KILLS: u64 = 5;
 const POOL_SIZE: u32 = 8;
 
 /// An idempotent upsert (a retry after a kill that struck after the commit does not
@@ -44,11 +47,11 @@ fn run(version: PgVersion) {
         .build(Manager::new(info.clone()))
         .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
+    let killed = Arc::new(AtomicU64::new(0));
     let killer = {
-        let stop = stop.clone();
+        let (stop, killed) = (stop.clone(), killed.clone());
         let mut admin = Client::connect(&info.replace("pooltest", "killer")).unwrap();
         std::thread::spawn(move || {
-            let mut killed = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let rows = admin
                     .query(
@@ -57,13 +60,13 @@ fn run(version: PgVersion) {
                         &[],
                     )
                     .unwrap();
-                killed += rows
+                let n = rows
                     .iter()
                     .filter(|r| r.get::<bool, _>(0usize).unwrap())
                     .count() as u64;
+                killed.fetch_add(n, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(25));
             }
-            killed
         })
     };
     let retries = Arc::new(AtomicU64::new(0));
@@ -71,8 +74,11 @@ fn run(version: PgVersion) {
     let workers: Vec<_> = (0..THREADS)
         .map(|task| {
             let (pool, retries, pids) = (pool.clone(), retries.clone(), pids.clone());
+            let killed = killed.clone();
             std::thread::spawn(move || {
-                for seq in 0..REQUESTS {
+                let mut seq = 0;
+                while seq < REQUESTS || killed.load(Ordering::Relaxed) < MIN_KILLS {
+                    assert!(seq < 100_000, "the killer never struck");
                     let mut attempts = 0;
                     loop {
                         attempts += 1;
@@ -94,15 +100,17 @@ fn run(version: PgVersion) {
                             Err(e) => panic!("request {task}/{seq} failed: {e}"),
                         }
                     }
+                    seq += 1;
                 }
+                seq
             })
         })
         .collect();
-    for w in workers {
-        w.join().unwrap();
-    }
+    let done: Vec<i64> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let total: i64 = done.iter().sum();
     stop.store(true, Ordering::Relaxed);
-    let killed = killer.join().unwrap();
+    killer.join().unwrap();
+    let killed = killed.load(Ordering::Relaxed);
 
     let row = setup
         .query_one(
@@ -111,17 +119,18 @@ fn run(version: PgVersion) {
         )
         .unwrap();
     let expected_sum: i64 = (0..THREADS)
-        .flat_map(|t| (0..REQUESTS).map(move |s| t * 1000 + s))
+        .zip(&done)
+        .flat_map(|(t, n)| (0..*n).map(move |s| t * 1000 + s))
         .sum();
-    assert_eq!(row.get::<i64, _>(0usize).unwrap(), THREADS * REQUESTS);
-    assert_eq!(row.get::<i64, _>(1usize).unwrap(), THREADS * REQUESTS);
+    assert_eq!(row.get::<i64, _>(0usize).unwrap(), total);
+    assert_eq!(row.get::<i64, _>(1usize).unwrap(), total);
     assert_eq!(row.get::<i64, _>(2usize).unwrap(), expected_sum);
     let pids = pids.lock().unwrap().len();
     eprintln!(
         "killed {killed} connections, {} retried requests, {pids} backends served",
         retries.load(Ordering::Relaxed)
     );
-    assert!(killed > 0, "the killer never struck");
+    assert!(killed >= MIN_KILLS, "the killer struck {killed} times");
     assert!(
         pids > POOL_SIZE as usize,
         "only {pids} backends served the requests"

@@ -1,6 +1,6 @@
 //! The pool managers (`deadpool`, `bb8`) against PostgreSQL 15 and 18: 32 tasks share a
 //! small pool while another connection kills pool connections with
-//! `pg_terminate_backend`. Killed connections are replaced, and no request is lost: a
+//! `pg_terminate_backend` (the tasks go on until it struck at least 5 times). Killed connections are replaced, and no request is lost: a
 //! request that failed because its connection died is retried on another one, and every
 //! request ends up done exactly once, with the right answer.
 
@@ -13,7 +13,9 @@ use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
 use pgproto_tokio::{Client, Error};
 
 const TASKS: i64 = 32;
-const REQUESTS: i64 = 100;
+/// Requests per task, at least; tasks go on until the killer struck [`MIN_KILLS`] times.
+const REQUESTS: i64 = 50;
+const MIN_KILLS: u64 = 5;
 const POOL_SIZE: usize = 8;
 
 /// The request: an idempotent upsert (a retry after a kill that struck after the commit
@@ -35,6 +37,10 @@ fn conninfo(pg: &PgCluster) -> String {
 struct Tally {
     retries: AtomicU64,
     pids: Mutex<HashSet<i32>>,
+    /// Connections killed so far.
+    killed: AtomicU64,
+    /// Requests done, per task.
+    done: Mutex<Vec<i64>>,
 }
 
 impl Tally {
@@ -59,12 +65,11 @@ impl Tally {
     }
 }
 
-/// Kills pool connections (not itself) until `stop`; returns how many it killed.
-async fn killer(pg_conninfo: String, stop: Arc<AtomicBool>) -> u64 {
+/// Kills pool connections (not itself) until `stop`; counts them in `tally`.
+async fn killer(pg_conninfo: String, stop: Arc<AtomicBool>, tally: Arc<Tally>) {
     let admin = Client::connect(&pg_conninfo.replace("pooltest", "killer"))
         .await
         .unwrap();
-    let mut killed = 0;
     while !stop.load(Ordering::Relaxed) {
         let rows = admin
             .query(
@@ -74,13 +79,13 @@ async fn killer(pg_conninfo: String, stop: Arc<AtomicBool>) -> u64 {
             )
             .await
             .unwrap();
-        killed += rows
+        let killed = rows
             .iter()
             .filter(|r| r.get::<bool, _>(0usize).unwrap())
             .count() as u64;
+        tally.killed.fetch_add(killed, Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    killed
 }
 
 async fn setup(version: PgVersion) -> (PgCluster, String) {
@@ -100,44 +105,53 @@ async fn setup(version: PgVersion) -> (PgCluster, String) {
 }
 
 /// Checks that every request was done once and that connections were replaced.
-async fn verify(info: &str, tally: &Tally, killed: u64) {
+async fn verify(info: &str, tally: &Tally) {
+    let killed = tally.killed.load(Ordering::Relaxed);
+    let done = tally.done.lock().unwrap().clone();
+    let total: i64 = done.iter().sum();
     let client = Client::connect(info).await.unwrap();
     let row = client
         .query_one("select count(*), count(distinct (task, seq)), coalesce(sum(task * 1000 + seq), 0)::int8 from hits", &[])
         .await
         .unwrap();
     let expected_sum: i64 = (0..TASKS)
-        .flat_map(|t| (0..REQUESTS).map(move |s| t * 1000 + s))
+        .zip(&done)
+        .flat_map(|(t, n)| (0..*n).map(move |s| t * 1000 + s))
         .sum();
-    assert_eq!(row.get::<i64, _>(0usize).unwrap(), TASKS * REQUESTS);
-    assert_eq!(row.get::<i64, _>(1usize).unwrap(), TASKS * REQUESTS);
+    assert_eq!(row.get::<i64, _>(0usize).unwrap(), total);
+    assert_eq!(row.get::<i64, _>(1usize).unwrap(), total);
     assert_eq!(row.get::<i64, _>(2usize).unwrap(), expected_sum);
     let pids = tally.pids.lock().unwrap().len();
     eprintln!(
         "killed {killed} connections, {} retried requests, {pids} backends served",
         tally.retries.load(Ordering::Relaxed)
     );
-    assert!(killed > 0, "the killer never struck");
+    assert!(killed >= MIN_KILLS, "the killer struck {killed} times");
     // More backends than the pool holds at once: killed connections were replaced.
     assert!(pids > POOL_SIZE, "only {pids} backends served the requests");
     client.close().await.unwrap();
 }
 
 /// Runs the workload on a pool reached through `get`, with the killer running.
-async fn hammer<F, Fut, C>(info: &str, get: F) -> (Arc<Tally>, u64)
+async fn hammer<F, Fut, C>(info: &str, get: F) -> Arc<Tally>
 where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<C, Error>> + Send,
     C: std::ops::Deref<Target = Client> + Send,
 {
-    let tally = Arc::new(Tally::default());
+    let tally = Arc::new(Tally {
+        done: Mutex::new(vec![0; TASKS as usize]),
+        ..Tally::default()
+    });
     let stop = Arc::new(AtomicBool::new(false));
-    let killer = tokio::spawn(killer(info.to_string(), stop.clone()));
+    let killer = tokio::spawn(killer(info.to_string(), stop.clone(), tally.clone()));
     let mut workers = Vec::new();
     for task in 0..TASKS {
         let (tally, get) = (tally.clone(), get.clone());
         workers.push(tokio::spawn(async move {
-            for seq in 0..REQUESTS {
+            let mut seq = 0;
+            while seq < REQUESTS || tally.killed.load(Ordering::Relaxed) < MIN_KILLS {
+                assert!(seq < 100_000, "the killer never struck");
                 let mut attempts = 0;
                 loop {
                     attempts += 1;
@@ -151,15 +165,17 @@ where
                         break;
                     }
                 }
+                seq += 1;
             }
+            tally.done.lock().unwrap()[task as usize] = seq;
         }));
     }
     for w in workers {
         w.await.unwrap();
     }
     stop.store(true, Ordering::Relaxed);
-    let killed = killer.await.unwrap();
-    (tally, killed)
+    killer.await.unwrap();
+    tally
 }
 
 async fn with_deadpool(version: PgVersion) {
@@ -178,8 +194,8 @@ async fn with_deadpool(version: PgVersion) {
             })
         }
     };
-    let (tally, killed) = hammer(&info, get).await;
-    verify(&info, &tally, killed).await;
+    let tally = hammer(&info, get).await;
+    verify(&info, &tally).await;
 }
 
 async fn with_bb8(version: PgVersion) {
@@ -200,8 +216,8 @@ async fn with_bb8(version: PgVersion) {
             })
         }
     };
-    let (tally, killed) = hammer(&info, get).await;
-    verify(&info, &tally, killed).await;
+    let tally = hammer(&info, get).await;
+    verify(&info, &tally).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
