@@ -17,7 +17,7 @@ mod client;
 pub mod pool;
 pub mod server;
 
-pub use client::{Client, CopyInWriter, Transaction};
+pub use client::{Client, CopyInWriter, RowIter, Transaction};
 pub use pgproto_core as core;
 pub use pgproto_core::adapter::Error;
 pub use pgproto_core::client::{Column, Notification, ResultSet, Row, Statement};
