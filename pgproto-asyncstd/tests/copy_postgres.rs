@@ -17,17 +17,9 @@ use pgproto_asyncstd::{IsolationLevel, TransactionOptions};
 use pgproto_core::message::TransactionStatus;
 use pgproto_core::sqlstate::SqlState;
 use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+use pgproto_tests::pool_check::{self, peak_rss_kib, MIN_KILLS, REQUEST, REQUESTS};
 
 const LIMIT: Duration = Duration::from_secs(180);
-
-fn vm_hwm_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
 
 async fn copy(info: &str, exec: Exec) {
     let (client, conn) = exec.connect(info).await.unwrap();
@@ -118,7 +110,7 @@ async fn copy(info: &str, exec: Exec) {
 
     // A COPY out far larger than its buffering allows, read slowly at first: the
     // connection stops reading, memory stays bounded.
-    let before = vm_hwm_kib();
+    let before = peak_rss_kib();
     let mut out = client
         .copy_out("copy (select g, repeat('x', 100) from generate_series(1, 1000000) g) to stdout")
         .await
@@ -129,7 +121,7 @@ async fn copy(info: &str, exec: Exec) {
         rows += chunk.unwrap().iter().filter(|b| **b == b'\n').count() as u64;
     }
     assert_eq!(rows, 1_000_000);
-    let grown = vm_hwm_kib().saturating_sub(before);
+    let grown = peak_rss_kib().saturating_sub(before);
     // Buffered whole it would take over 100 MB.
     assert!(
         grown < 40 * 1024,
@@ -219,9 +211,6 @@ async fn transactions(info: &str, exec: Exec) {
 /// are retried on another connection.
 async fn pool(info: &str, exec: Exec) {
     const TASKS: i64 = 32;
-    // Requests per task, at least: tasks go on until the killer struck MIN_KILLS times.
-    const REQUESTS: i64 = 50;
-    const MIN_KILLS: u64 = 5;
     const POOL_SIZE: usize = 8;
     let info = format!("{info} application_name=pooltest");
     let (admin, admin_conn) = exec
@@ -229,9 +218,10 @@ async fn pool(info: &str, exec: Exec) {
         .await
         .unwrap();
     admin
-        .simple_query("drop table if exists hits; create table hits (task int8, seq int8, pid int4, primary key (task, seq))")
+        .simple_query("drop table if exists hits")
         .await
         .unwrap();
+    admin.simple_query(pool_check::CREATE).await.unwrap();
     let manager = Manager::new(info.clone(), move |connection| {
         exec.spawn_detached(connection)
     });
@@ -246,14 +236,7 @@ async fn pool(info: &str, exec: Exec) {
             .unwrap();
         async move {
             while !stop.load(Ordering::Relaxed) {
-                let rows = killer
-                    .query(
-                        "select pg_terminate_backend(pid) from pg_stat_activity \
-                         where application_name = 'pooltest' order by random() limit 1",
-                        &[],
-                    )
-                    .await
-                    .unwrap();
+                let rows = killer.query(pool_check::KILL, &[]).await.unwrap();
                 let n = rows
                     .iter()
                     .filter(|r| r.get::<bool, _>(0usize).unwrap())
@@ -287,14 +270,7 @@ async fn pool(info: &str, exec: Exec) {
                         }
                         Err(e) => panic!("checkout failed: {e}"),
                     };
-                    let result = client
-                        .query_one(
-                            "insert into hits (task, seq, pid) values ($1, $2, pg_backend_pid()) \
-                             on conflict (task, seq) do update set pid = excluded.pid \
-                             returning task * 1000 + seq, pid",
-                            &[&task, &seq],
-                        )
-                        .await;
+                    let result = client.query_one(REQUEST, &[&task, &seq]).await;
                     match result {
                         Ok(row) => {
                             assert_eq!(row.get::<i64, _>(0usize).unwrap(), task * 1000 + seq);
@@ -318,24 +294,16 @@ async fn pool(info: &str, exec: Exec) {
     for w in workers {
         done.push(w.await);
     }
-    let total: i64 = done.iter().sum();
     stop.store(true, Ordering::Relaxed);
     killer.await;
     let killed = killed.load(Ordering::Relaxed);
-    let row = admin
-        .query_one(
-            "select count(*), count(distinct (task, seq)), coalesce(sum(task * 1000 + seq), 0)::int8 from hits",
-            &[],
-        )
-        .await
-        .unwrap();
-    let expected_sum: i64 = (0..TASKS)
-        .zip(&done)
-        .flat_map(|(t, n)| (0..*n).map(move |s| t * 1000 + s))
-        .sum();
-    assert_eq!(row.get::<i64, _>(0usize).unwrap(), total);
-    assert_eq!(row.get::<i64, _>(1usize).unwrap(), total);
-    assert_eq!(row.get::<i64, _>(2usize).unwrap(), expected_sum);
+    let row = admin.query_one(pool_check::VERIFY, &[]).await.unwrap();
+    let got: (i64, i64, i64) = (
+        row.get(0usize).unwrap(),
+        row.get(1usize).unwrap(),
+        row.get(2usize).unwrap(),
+    );
+    assert_eq!(got, pool_check::expected(&done));
     let pids = pids.lock().unwrap().len();
     eprintln!(
         "{exec:?}: killed {killed} connections, {} retried requests, {pids} backends served",

@@ -12,19 +12,10 @@ use std::time::Duration;
 use pgproto_blocking::pool::Manager;
 use pgproto_blocking::Client;
 use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+use pgproto_tests::pool_check::{self, MIN_KILLS, REQUEST, REQUESTS};
 
 const THREADS: i64 = 32;
-/// Requests per thread, at least; threads go on until the killer struck [`MIN_KILLS`]
-/// times.
-const REQUESTS: i64 = 50;
-const MIN_KILLS: u64 = 5;
 const POOL_SIZE: u32 = 8;
-
-/// An idempotent upsert (a retry after a kill that struck after the commit does not
-/// count twice) returning a value computed from its parameters and the backend's pid.
-const REQUEST: &str = "insert into hits (task, seq, pid) values ($1, $2, pg_backend_pid()) \
-     on conflict (task, seq) do update set pid = excluded.pid \
-     returning task * 1000 + seq, pid";
 
 fn run(version: PgVersion) {
     let pg = PgCluster::builder()
@@ -37,9 +28,7 @@ fn run(version: PgVersion) {
         pg.connection_string(pg.superuser(), None)
     );
     let mut setup = Client::connect(&info.replace("pooltest", "setup")).unwrap();
-    setup
-        .simple_query("create table hits (task int8, seq int8, pid int4, primary key (task, seq))")
-        .unwrap();
+    setup.simple_query(pool_check::CREATE).unwrap();
 
     let pool = r2d2::Pool::builder()
         .max_size(POOL_SIZE)
@@ -53,13 +42,7 @@ fn run(version: PgVersion) {
         let mut admin = Client::connect(&info.replace("pooltest", "killer")).unwrap();
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let rows = admin
-                    .query(
-                        "select pg_terminate_backend(pid) from pg_stat_activity \
-                         where application_name = 'pooltest' order by random() limit 1",
-                        &[],
-                    )
-                    .unwrap();
+                let rows = admin.query(pool_check::KILL, &[]).unwrap();
                 let n = rows
                     .iter()
                     .filter(|r| r.get::<bool, _>(0usize).unwrap())
@@ -107,24 +90,17 @@ fn run(version: PgVersion) {
         })
         .collect();
     let done: Vec<i64> = workers.into_iter().map(|w| w.join().unwrap()).collect();
-    let total: i64 = done.iter().sum();
     stop.store(true, Ordering::Relaxed);
     killer.join().unwrap();
     let killed = killed.load(Ordering::Relaxed);
 
-    let row = setup
-        .query_one(
-            "select count(*), count(distinct (task, seq)), coalesce(sum(task * 1000 + seq), 0)::int8 from hits",
-            &[],
-        )
-        .unwrap();
-    let expected_sum: i64 = (0..THREADS)
-        .zip(&done)
-        .flat_map(|(t, n)| (0..*n).map(move |s| t * 1000 + s))
-        .sum();
-    assert_eq!(row.get::<i64, _>(0usize).unwrap(), total);
-    assert_eq!(row.get::<i64, _>(1usize).unwrap(), total);
-    assert_eq!(row.get::<i64, _>(2usize).unwrap(), expected_sum);
+    let row = setup.query_one(pool_check::VERIFY, &[]).unwrap();
+    let got: (i64, i64, i64) = (
+        row.get(0usize).unwrap(),
+        row.get(1usize).unwrap(),
+        row.get(2usize).unwrap(),
+    );
+    assert_eq!(got, pool_check::expected(&done));
     let pids = pids.lock().unwrap().len();
     eprintln!(
         "killed {killed} connections, {} retried requests, {pids} backends served",

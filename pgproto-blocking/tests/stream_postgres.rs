@@ -6,15 +6,7 @@
 use pgproto_blocking::Client;
 use pgproto_core::sqlstate::SqlState;
 use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
-
-fn vm_hwm_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
+use pgproto_tests::pool_check::peak_rss_kib;
 
 fn run(version: PgVersion) {
     let pg = PgCluster::builder()
@@ -29,7 +21,7 @@ fn run(version: PgVersion) {
     let mut client = Client::connect(&info).unwrap();
 
     // 2,000,000 rows of ~40 bytes: collected as a Vec<Row> they take well over 100 MB.
-    let before = vm_hwm_kib();
+    let before = peak_rss_kib();
     let mut count = 0i64;
     let mut sum = 0i64;
     for row in client
@@ -46,7 +38,7 @@ fn run(version: PgVersion) {
     }
     assert_eq!(count, 2_000_000);
     assert_eq!(sum, 2_000_000 * 2_000_001 / 2);
-    let grown = vm_hwm_kib().saturating_sub(before);
+    let grown = peak_rss_kib().saturating_sub(before);
     assert!(
         grown < 40 * 1024,
         "peak memory grew by {grown} KiB while streaming"

@@ -4,16 +4,8 @@
 
 use pgproto_core::sqlstate::SqlState;
 use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+use pgproto_tests::pool_check::peak_rss_kib;
 use pgproto_tokio::{Client, IsolationLevel, TransactionOptions};
-
-fn vm_hwm_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
 
 /// FNV-1a over a byte stream (order-sensitive: a lost, repeated or reordered byte changes
 /// it).
@@ -207,7 +199,7 @@ async fn run(version: PgVersion) {
     assert_eq!(sum, 100_000 * 100_001 / 2 + 200_001 + 200_002);
 
     // Streaming a big result in bounded memory: 2,000,000 rows of ~40 bytes.
-    let before = vm_hwm_kib();
+    let before = peak_rss_kib();
     let mut stream = client
         .query_stream(
             "select g, repeat('x', 32) from generate_series(1, 2000000) g",
@@ -222,7 +214,7 @@ async fn run(version: PgVersion) {
         assert_eq!(row.get::<i32, _>(0usize).unwrap() as u64, count);
     }
     assert_eq!(count, 2_000_000);
-    let grown = vm_hwm_kib().saturating_sub(before);
+    let grown = peak_rss_kib().saturating_sub(before);
     // Buffering it all would take well over 100 MB; streaming stays far below.
     assert!(
         grown < 40 * 1024,

@@ -1,8 +1,9 @@
 //! The pool managers (`deadpool`, `bb8`) against PostgreSQL 15 and 18: 32 tasks share a
 //! small pool while another connection kills pool connections with
-//! `pg_terminate_backend` (the tasks go on until it struck at least 5 times). Killed connections are replaced, and no request is lost: a
-//! request that failed because its connection died is retried on another one, and every
-//! request ends up done exactly once, with the right answer.
+//! `pg_terminate_backend` (the tasks go on until it struck at least 5 times). Killed
+//! connections are replaced, and no request is lost: a request that failed because its
+//! connection died is retried on another one, and every request ends up done exactly
+//! once, with the right answer (the workload: `pgproto_tests::pool_check`).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -10,20 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+use pgproto_tests::pool_check::{self, MIN_KILLS, REQUEST, REQUESTS};
 use pgproto_tokio::{Client, Error};
 
 const TASKS: i64 = 32;
-/// Requests per task, at least; tasks go on until the killer struck [`MIN_KILLS`] times.
-const REQUESTS: i64 = 50;
-const MIN_KILLS: u64 = 5;
 const POOL_SIZE: usize = 8;
-
-/// The request: an idempotent upsert (a retry after a kill that struck after the commit
-/// does not count twice) returning a value computed from its parameters and the pid of
-/// the backend that ran it.
-const REQUEST: &str = "insert into hits (task, seq, pid) values ($1, $2, pg_backend_pid()) \
-     on conflict (task, seq) do update set pid = excluded.pid \
-     returning task * 1000 + seq, pid";
 
 fn conninfo(pg: &PgCluster) -> String {
     format!(
@@ -71,14 +63,7 @@ async fn killer(pg_conninfo: String, stop: Arc<AtomicBool>, tally: Arc<Tally>) {
         .await
         .unwrap();
     while !stop.load(Ordering::Relaxed) {
-        let rows = admin
-            .query(
-                "select pg_terminate_backend(pid) from pg_stat_activity \
-                 where application_name = 'pooltest' order by random() limit 1",
-                &[],
-            )
-            .await
-            .unwrap();
+        let rows = admin.query(pool_check::KILL, &[]).await.unwrap();
         let killed = rows
             .iter()
             .filter(|r| r.get::<bool, _>(0usize).unwrap())
@@ -96,10 +81,7 @@ async fn setup(version: PgVersion) -> (PgCluster, String) {
         .unwrap();
     let info = conninfo(&pg);
     let client = Client::connect(&info).await.unwrap();
-    client
-        .simple_query("create table hits (task int8, seq int8, pid int4, primary key (task, seq))")
-        .await
-        .unwrap();
+    client.simple_query(pool_check::CREATE).await.unwrap();
     client.close().await.unwrap();
     (pg, info)
 }
@@ -108,19 +90,14 @@ async fn setup(version: PgVersion) -> (PgCluster, String) {
 async fn verify(info: &str, tally: &Tally) {
     let killed = tally.killed.load(Ordering::Relaxed);
     let done = tally.done.lock().unwrap().clone();
-    let total: i64 = done.iter().sum();
     let client = Client::connect(info).await.unwrap();
-    let row = client
-        .query_one("select count(*), count(distinct (task, seq)), coalesce(sum(task * 1000 + seq), 0)::int8 from hits", &[])
-        .await
-        .unwrap();
-    let expected_sum: i64 = (0..TASKS)
-        .zip(&done)
-        .flat_map(|(t, n)| (0..*n).map(move |s| t * 1000 + s))
-        .sum();
-    assert_eq!(row.get::<i64, _>(0usize).unwrap(), total);
-    assert_eq!(row.get::<i64, _>(1usize).unwrap(), total);
-    assert_eq!(row.get::<i64, _>(2usize).unwrap(), expected_sum);
+    let row = client.query_one(pool_check::VERIFY, &[]).await.unwrap();
+    let got: (i64, i64, i64) = (
+        row.get(0usize).unwrap(),
+        row.get(1usize).unwrap(),
+        row.get(2usize).unwrap(),
+    );
+    assert_eq!(got, pool_check::expected(&done));
     let pids = tally.pids.lock().unwrap().len();
     eprintln!(
         "killed {killed} connections, {} retried requests, {pids} backends served",

@@ -4,7 +4,9 @@
 //!   TLS, roles, psql).
 //! * [`relay`]: a recording TCP relay used to capture real sessions.
 //! * [`framing`]: splits captured byte streams into protocol messages.
+//! * [`pool_check`]: the workload of the pool tests, and a peak-RSS reading.
 
 pub mod framing;
 pub mod harness;
+pub mod pool_check;
 pub mod relay;
