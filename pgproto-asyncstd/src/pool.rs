@@ -1,4 +1,4 @@
-//! A [`deadpool`](::deadpool) connection manager (feature `deadpool`), for any executor.
+//! A `deadpool` connection manager (feature `deadpool`), for any executor.
 //!
 //! deadpool's managed pool needs no runtime of its own (timeouts aside), and the
 //! [`Connection`] half of each client is handed to a spawn function you give, so the

@@ -1,4 +1,4 @@
-//! An [`r2d2`](::r2d2) connection manager (feature `r2d2`).
+//! An `r2d2` connection manager (feature `r2d2`).
 //!
 //! A connection is checked when it is handed out (r2d2's `test_on_check_out`, on by
 //! default): it must answer an empty simple query. A connection whose socket failed or

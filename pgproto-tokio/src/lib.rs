@@ -7,7 +7,7 @@
 //! - [`Client`]: an async PostgreSQL client. Concurrent calls on one client are
 //!   pipelined automatically: a background task writes requests as they come and routes
 //!   each response to its caller.
-//! - [`pool`] (features `deadpool`, `bb8`): managers for those pools.
+//! - `pool` (features `deadpool`, `bb8`): connection managers for those pools.
 //! - [`server`]: accept PostgreSQL clients and answer them with a [`server::Handler`].
 //!
 //! ```no_run

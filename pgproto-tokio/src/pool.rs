@@ -1,5 +1,5 @@
-//! Connection managers for the pools users already run: [`deadpool`](crate::pool::deadpool)
-//! (feature `deadpool`) and [`bb8`](crate::pool::bb8) (feature `bb8`).
+//! Connection managers for the pools users already run: [`deadpool`] (feature
+//! `deadpool`) and [`bb8`] (feature `bb8`).
 //!
 //! Both check a connection when it is handed out again: a closed connection is
 //! discarded at once, an open one must answer an empty simple query (one round trip, no
