@@ -28,6 +28,7 @@ use pgproto_core::client::{
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Format, Oid, ProtocolVersion, TransactionStatus};
 use pgproto_core::types::ToSql;
+use pgproto_core::UsageError;
 use pgproto_tls::rustls;
 
 use crate::Error;
@@ -739,8 +740,9 @@ impl Client {
         )
         .await?;
         Ok(CopyOut {
-            rx,
+            rx: Box::pin(rx),
             rows: None,
+            error: None,
             done: false,
         })
     }
@@ -771,30 +773,56 @@ pub struct CopyIn<'a> {
 }
 
 impl CopyIn<'_> {
-    /// Sends a chunk of COPY data (any split; rows may span chunks).
+    /// Sends a chunk of COPY data (any split; rows may span chunks). Fails with the
+    /// server's error if it already ended the COPY (bad data).
     pub async fn send(&mut self, data: impl Into<bytes::Bytes>) -> Result<(), Error> {
-        self.client.copy_step(CopyAction::Data(data.into())).await
+        match self.client.copy_step(CopyAction::Data(data.into())).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.refused(e).await),
+        }
     }
 
     /// Ends the COPY; returns the number of rows copied.
     pub async fn finish(mut self) -> Result<u64, Error> {
         self.done = true;
-        self.client.copy_step(CopyAction::Done).await?;
+        if let Err(e) = self.client.copy_step(CopyAction::Done).await {
+            return Err(self.refused(e).await);
+        }
         copy_finished(&self.rx).await
     }
 
     /// Aborts the COPY (CopyFail): the server rolls the statement back and reports
-    /// `message` in its error, which is returned here (SQLSTATE 57014).
+    /// `message` in its error, which is returned here (SQLSTATE 57014). If the server
+    /// had already ended the COPY with an error, that error is returned.
     pub async fn abort(mut self, message: &str) -> Result<Box<DbError>, Error> {
         self.done = true;
-        self.client
+        let result = match self
+            .client
             .copy_step(CopyAction::Fail(message.to_string()))
-            .await?;
-        match copy_finished(&self.rx).await {
+            .await
+        {
+            Ok(()) => copy_finished(&self.rx).await,
+            Err(e) => Err(self.refused(e).await),
+        };
+        match result {
             Err(Error::Db(e)) => Ok(e),
             Err(e) => Err(e),
             Ok(_) => Err(Error::Unsupported("the server accepted an aborted COPY")),
         }
+    }
+
+    /// The error to report for a COPY step the core refused: when the server already
+    /// ended the COPY (an ErrorResponse for bad data arrived first), the server's error.
+    async fn refused(&self, step: Error) -> Error {
+        if matches!(
+            step,
+            Error::Protocol(pgproto_core::Error::Usage(UsageError::NotCopying))
+        ) {
+            if let Err(e @ Error::Db(_)) = copy_finished(&self.rx).await {
+                return e;
+            }
+        }
+        step
     }
 }
 
@@ -811,45 +839,64 @@ impl Drop for CopyIn<'_> {
     }
 }
 
-/// The data of a `COPY TO STDOUT` ([`Client::copy_out`]).
+/// The data of a `COPY TO STDOUT` ([`Client::copy_out`]): a
+/// [`Stream`](futures_lite::Stream) of chunks, also read with [`CopyOut::next`].
 #[derive(Debug)]
 pub struct CopyOut {
-    rx: async_channel::Receiver<Reply>,
+    // Pinned: a receiver waiting for a message is not `Unpin`.
+    rx: Pin<Box<async_channel::Receiver<Reply>>>,
     rows: Option<u64>,
+    error: Option<Box<DbError>>,
     done: bool,
 }
 
 impl CopyOut {
     /// The next chunk; `None` at the end (then [`CopyOut::rows`] is known). An error
-    /// ends the stream.
+    /// (after the rest of the statement's responses) ends the stream.
     pub async fn next(&mut self) -> Option<Result<bytes::Bytes, Error>> {
-        let mut error = None;
-        while !self.done {
-            match self.rx.recv().await {
-                Ok(Reply::Response(Response::CopyData(d))) => return Some(Ok(d)),
-                Ok(Reply::Response(Response::CommandComplete(tag))) => self.rows = tag.rows(),
-                Ok(Reply::Response(Response::Error(e))) if error.is_none() => error = Some(e),
-                Ok(Reply::Response(_)) => {}
-                Ok(Reply::Done) => {
-                    self.done = true;
-                    return error.map(|e| Err(Error::Db(e)));
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<bytes::Bytes, Error>>> {
+        loop {
+            if self.done {
+                return Poll::Ready(self.error.take().map(|e| Err(Error::Db(e))));
+            }
+            let reply = match self.rx.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => r,
+            };
+            match reply {
+                Some(Reply::Response(Response::CopyData(d))) => return Poll::Ready(Some(Ok(d))),
+                Some(Reply::Response(Response::CommandComplete(tag))) => self.rows = tag.rows(),
+                Some(Reply::Response(Response::Error(e))) => {
+                    self.error.get_or_insert(e);
                 }
-                Ok(Reply::Failed(e)) => {
+                Some(Reply::Response(_)) => {}
+                Some(Reply::Done) => self.done = true,
+                Some(Reply::Failed(e)) => {
                     self.done = true;
-                    return Some(Err(e.into()));
+                    return Poll::Ready(Some(Err(e.into())));
                 }
-                Err(_) => {
+                None => {
                     self.done = true;
-                    return Some(Err(Error::ConnectionClosed));
+                    return Poll::Ready(Some(Err(Error::ConnectionClosed)));
                 }
             }
         }
-        None
     }
 
     /// The number of rows copied, once the stream ended.
     pub fn rows(&self) -> Option<u64> {
         self.rows
+    }
+}
+
+impl futures_lite::Stream for CopyOut {
+    type Item = Result<bytes::Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_chunk(cx)
     }
 }
 

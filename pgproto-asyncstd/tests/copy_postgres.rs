@@ -84,6 +84,24 @@ async fn copy(info: &str, exec: Exec) {
         err.as_db_error().unwrap().code,
         SqlState::InvalidTextRepresentation
     );
+    // The same, with the next step taken after the server's error arrived: that step
+    // reports the server's error.
+    let mut copy = client.copy_in("copy items from stdin").await.unwrap();
+    copy.send("not-a-number\tx\t1\n").await.unwrap();
+    let mut tries = 0;
+    let err = loop {
+        tries += 1;
+        assert!(tries < 500, "the server never ended the COPY");
+        async_io::Timer::after(Duration::from_millis(20)).await;
+        if let Err(e) = copy.send("1\tx\t1\n").await {
+            break e;
+        }
+    };
+    assert_eq!(
+        err.as_db_error().unwrap().code,
+        SqlState::InvalidTextRepresentation
+    );
+    drop(copy);
     // Not a COPY, and a COPY that fails to start.
     assert!(client.copy_in("select 1").await.is_err());
     let err = client
@@ -117,7 +135,8 @@ async fn copy(info: &str, exec: Exec) {
         .unwrap();
     async_io::Timer::after(Duration::from_millis(300)).await;
     let mut rows = 0u64;
-    while let Some(chunk) = out.next().await {
+    // Read through the `Stream` implementation.
+    while let Some(chunk) = futures_lite::StreamExt::next(&mut out).await {
         rows += chunk.unwrap().iter().filter(|b| **b == b'\n').count() as u64;
     }
     assert_eq!(rows, 1_000_000);

@@ -77,7 +77,11 @@ async fn copy_million(client: &Client) {
         .copy_out("copy (select * from big order by id) to stdout")
         .await
         .unwrap();
-    while let Some(chunk) = out.next().await {
+    // Read through the `Stream` implementation.
+    while let Some(chunk) =
+        std::future::poll_fn(|cx| futures_core::Stream::poll_next(std::pin::Pin::new(&mut out), cx))
+            .await
+    {
         let chunk = chunk.unwrap();
         bytes += chunk.len();
         received.update(&chunk);
@@ -167,6 +171,11 @@ async fn run(version: PgVersion) {
     let err = copy.abort("changed my mind").await.unwrap();
     assert_eq!(err.code, SqlState::QueryCanceled);
     assert!(err.message.contains("changed my mind"), "{}", err.message);
+    {
+        // Abandoned (dropped unfinished): aborted, the connection goes on.
+        let mut copy = client.copy_in("copy items from stdin").await.unwrap();
+        copy.send("300003\tz\t3\n").await.unwrap();
+    }
     let n = client
         .query_one("select count(*) from items where id > 300000", &[])
         .await
@@ -180,6 +189,24 @@ async fn run(version: PgVersion) {
         err.as_db_error().unwrap().code,
         SqlState::InvalidTextRepresentation
     );
+    // The same, with the next step taken after the server's error arrived: that step
+    // reports the server's error.
+    let mut copy = client.copy_in("copy items from stdin").await.unwrap();
+    copy.send("not-a-number\tx\t1\n").await.unwrap();
+    let mut tries = 0;
+    let err = loop {
+        tries += 1;
+        assert!(tries < 500, "the server never ended the COPY");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if let Err(e) = copy.send("1\tx\t1\n").await {
+            break e;
+        }
+    };
+    assert_eq!(
+        err.as_db_error().unwrap().code,
+        SqlState::InvalidTextRepresentation
+    );
+    drop(copy);
 
     // COPY TO STDOUT: every row comes back, checksum matches.
     let mut out = client
