@@ -10,7 +10,10 @@
 //! the last COPY in filled, counting rows and bytes. Passes alternate between the three
 //! (the first of each round rotates), after a warm-up pass of each; medians and
 //! `ratio` lines: pgproto vs tokio-postgres and pgproto vs psql (above 1: pgproto
-//! faster).
+//! faster). `cpu` is the client's CPU time per row: this process's threads for the
+//! libraries, the psql child's user+system time (clock ticks, so coarse) for psql; the
+//! `_per_cpu` ratios compare rows per CPU-second of the client, which is what a client
+//! library controls when the server is the bottleneck.
 //!
 //! ```text
 //! cargo run --release -p pgproto-benches -- copy [--rows N] [--rounds N] [--warmup N]
@@ -23,7 +26,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
 
-use crate::measure::{ratio, report, Sample, Series};
+use crate::measure::{process_cpu_secs, ratio, report, Sample, Series};
 
 struct Config {
     rows: usize,
@@ -147,6 +150,7 @@ impl Bench {
         self.rt
             .block_on(self.admin.simple_query("truncate copy_bench"))
             .map_err(err)?;
+        let cpu = Cpu::start(who);
         let start = Instant::now();
         match who {
             Who::Pgproto => self.rt.block_on(async {
@@ -177,12 +181,14 @@ impl Bench {
             Who::Psql => self.psql(&format!("\\copy copy_bench from '{}'", self.file.display()))?,
         }
         let secs = start.elapsed().as_secs_f64();
+        let cpu = cpu.end();
         check_rows(self.count()?, self.rows)?;
-        Ok(sample(secs))
+        Ok(sample(secs, cpu))
     }
 
     fn copy_out(&self, who: Who) -> Result<Sample, String> {
         let sql = "copy copy_bench to stdout";
+        let cpu = Cpu::start(who);
         let start = Instant::now();
         match who {
             Who::Pgproto => self.rt.block_on(async {
@@ -204,7 +210,8 @@ impl Bench {
             })?,
             Who::Psql => self.psql("\\copy copy_bench to '/dev/null'")?,
         }
-        Ok(sample(start.elapsed().as_secs_f64()))
+        let secs = start.elapsed().as_secs_f64();
+        Ok(sample(secs, cpu.end()))
     }
 }
 
@@ -220,12 +227,51 @@ fn check_rows(got: u64, want: u64) -> Result<(), String> {
     }
 }
 
-fn sample(secs: f64) -> Sample {
+fn sample(secs: f64, cpu_secs: Option<f64>) -> Sample {
     Sample {
         secs,
         counts: None,
-        cpu_secs: None,
+        cpu_secs,
     }
+}
+
+/// A CPU-time reading around a pass: this process's threads, or psql's (a child).
+struct Cpu {
+    child: bool,
+    before: Option<f64>,
+}
+
+impl Cpu {
+    fn start(who: Who) -> Self {
+        let child = matches!(who, Who::Psql);
+        Self {
+            child,
+            before: Self::read(child),
+        }
+    }
+
+    fn read(child: bool) -> Option<f64> {
+        if child {
+            children_cpu_secs()
+        } else {
+            process_cpu_secs()
+        }
+    }
+
+    fn end(self) -> Option<f64> {
+        Some(Self::read(self.child)? - self.before?)
+    }
+}
+
+/// User + system time of the waited-for children (`cutime` + `cstime` of
+/// `/proc/self/stat`, in clock ticks of 1/100 s).
+fn children_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 /// Warm-up, then `rounds` rounds of all three, the first of each round rotating.
@@ -320,18 +366,43 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let units = [(cfg.rows as f64, " rows/s"), (bytes as f64, "B/s")];
     let names = ["pgproto-tokio", "tokio-postgres", "psql \\copy"];
 
-    let [a, b, c] = measure(cfg.rounds, cfg.warmup, |who| bench.copy_in(who))?;
-    let in_pgproto = report("copy_in", names[0], &a, &units);
-    let in_peer = report("copy_in", names[1], &b, &units);
-    let in_psql = report("copy_in", names[2], &c, &units);
-    let [a, b, c] = measure(cfg.rounds, cfg.warmup, |who| bench.copy_out(who))?;
-    let out_pgproto = report("copy_out", names[0], &a, &units);
-    let out_peer = report("copy_out", names[1], &b, &units);
-    let out_psql = report("copy_out", names[2], &c, &units);
+    let rows = cfg.rows as f64;
+    let copy_in = measure(cfg.rounds, cfg.warmup, |who| bench.copy_in(who))?;
+    let in_rate: Vec<Option<f64>> = copy_in
+        .iter()
+        .zip(names)
+        .map(|(s, name)| report("copy_in", name, s, &units))
+        .collect();
+    let in_cpu: Vec<Option<f64>> = copy_in.iter().map(|s| s.per_cpu_sec(rows)).collect();
+    let copy_out = measure(cfg.rounds, cfg.warmup, |who| bench.copy_out(who))?;
+    let out_rate: Vec<Option<f64>> = copy_out
+        .iter()
+        .zip(names)
+        .map(|(s, name)| report("copy_out", name, s, &units))
+        .collect();
+    let out_cpu: Vec<Option<f64>> = copy_out.iter().map(|s| s.per_cpu_sec(rows)).collect();
 
-    ratio("copy_in_vs_tokio_postgres", in_pgproto, in_peer);
-    ratio("copy_in_vs_psql", in_pgproto, in_psql);
-    ratio("copy_out_vs_tokio_postgres", out_pgproto, out_peer);
-    ratio("copy_out_vs_psql", out_pgproto, out_psql);
+    let at = |v: &[Option<f64>], i: usize| v.get(i).copied().flatten();
+    for (direction, rate, cpu) in [
+        ("copy_in", &in_rate, &in_cpu),
+        ("copy_out", &out_rate, &out_cpu),
+    ] {
+        ratio(
+            &format!("{direction}_vs_tokio_postgres"),
+            at(rate, 0),
+            at(rate, 1),
+        );
+        ratio(&format!("{direction}_vs_psql"), at(rate, 0), at(rate, 2));
+        ratio(
+            &format!("{direction}_per_cpu_vs_tokio_postgres"),
+            at(cpu, 0),
+            at(cpu, 1),
+        );
+        ratio(
+            &format!("{direction}_per_cpu_vs_psql"),
+            at(cpu, 0),
+            at(cpu, 2),
+        );
+    }
     Ok(())
 }
