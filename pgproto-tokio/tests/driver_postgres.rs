@@ -123,6 +123,65 @@ async fn copy_million(client: &Client) {
         .unwrap();
 }
 
+/// Binary COPY both ways, written and read with the core's binary COPY helpers and the
+/// type codecs: PostgreSQL accepts what the encoder writes, and the decoder reads back
+/// what PostgreSQL writes.
+async fn copy_binary(client: &Client) {
+    use pgproto_core::copy::{BinaryCopyDecoder, BinaryCopyEncoder};
+    use pgproto_core::types::oid;
+    client
+        .simple_query("create table bin (id int4, name text, big int8)")
+        .await
+        .unwrap();
+    let mut enc = BinaryCopyEncoder::new(&[oid::INT4, oid::TEXT, oid::INT8]);
+    let mut copy = client
+        .copy_in("copy bin from stdin (format binary)")
+        .await
+        .unwrap();
+    for i in 0..10_000i32 {
+        let name = (i % 7 != 0).then(|| format!("n{i} é"));
+        enc.write_row(&[&i, &name, &(i64::from(i) << 33)]).unwrap();
+        if enc.buffered_len() > 32 * 1024 {
+            copy.send(enc.take()).await.unwrap();
+        }
+    }
+    copy.send(enc.finish()).await.unwrap();
+    assert_eq!(copy.finish().await.unwrap(), 10_000);
+    let row = client
+        .query_one(
+            "select count(*), count(name), sum(big)::int8 from bin where name is null or name = 'n' || id || ' é'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64, _>(0usize).unwrap(), 10_000);
+    assert_eq!(row.get::<i64, _>(1usize).unwrap(), 10_000 - 1_429);
+    assert_eq!(
+        row.get::<i64, _>(2usize).unwrap(),
+        (0..10_000i64).map(|i| i << 33).sum::<i64>()
+    );
+
+    let mut out = client
+        .copy_out("copy (select * from bin order by id) to stdout (format binary)")
+        .await
+        .unwrap();
+    let mut dec = BinaryCopyDecoder::new();
+    let mut next = 0i32;
+    while let Some(chunk) = out.next().await {
+        dec.push(&chunk.unwrap());
+        while let Some(row) = dec.next_row().unwrap() {
+            assert_eq!(row.get::<i32>(0, oid::INT4).unwrap(), next);
+            let name: Option<String> = row.get(1, oid::TEXT).unwrap();
+            assert_eq!(name, (next % 7 != 0).then(|| format!("n{next} é")));
+            assert_eq!(row.get::<i64>(2, oid::INT8).unwrap(), i64::from(next) << 33);
+            next += 1;
+        }
+    }
+    assert_eq!(next, 10_000);
+    assert!(dec.is_finished());
+    client.simple_query("drop table bin").await.unwrap();
+}
+
 async fn run(version: PgVersion) {
     let pg = PgCluster::builder()
         .version(version)
@@ -135,6 +194,7 @@ async fn run(version: PgVersion) {
     );
     let client = Client::connect(&info).await.unwrap();
     copy_million(&client).await;
+    copy_binary(&client).await;
     client
         .simple_query("create table items (id int8 primary key, name text, price numeric)")
         .await
