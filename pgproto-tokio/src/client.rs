@@ -1155,13 +1155,15 @@ async fn deliver(routes: &mut Router<Waiter>, routed: &mut Vec<(RequestId, Respo
             continue;
         }
         if let Some(previous) = batch_request {
-            let same = match (
-                routes.lookup(previous, false),
-                routes.lookup(request, false),
-            ) {
-                (Some((a, _)), Some((b, _))) => std::ptr::eq(a, b),
-                _ => false,
-            };
+            // Rows of one request (the common case) need no lookup.
+            let same = previous == request
+                || match (
+                    routes.lookup(previous, false),
+                    routes.lookup(request, false),
+                ) {
+                    (Some((a, _)), Some((b, _))) => std::ptr::eq(a, b),
+                    _ => false,
+                };
             if !same {
                 send_batch(routes, previous, std::mem::take(&mut batch), false).await;
             }
