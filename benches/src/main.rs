@@ -8,11 +8,13 @@
 //! cargo run --release -p pgproto-benches -- codec [--rows N] [--pairs N] [--rounds N]
 //! cargo run --release -p pgproto-benches -- client [--seconds S] [--runtime current|multi]
 //! cargo run --release -p pgproto-benches -- server [--seconds S] [--rounds N]
+//! cargo run --release -p pgproto-benches -- copy [--rows N] [--rounds N]
 //! ```
 
 mod alloc;
 mod client;
 mod codec;
+mod copy;
 mod measure;
 mod pgbench;
 mod pin;
@@ -45,6 +47,9 @@ subcommands:
   server  pgbench SELECT 1 (-c1, -c8 -j2; simple/extended/prepared) against pgproto-tokio's
           fixed-answer server and a pgwire one, then memory per idle connection
           options: --seconds S  --rounds N  --conns N  --pin on|off  --only pgproto|peer
+  copy    COPY FROM STDIN and COPY TO STDOUT of 1M rows (int4, text, int8) against a
+          PostgreSQL 15 started for the run: pgproto-tokio vs tokio-postgres vs psql \\copy
+          options: --rows N  --rounds N  --warmup N
   proxy   pgbench -M prepared (SELECT 1 and TPC-B-like; -c1, -c8, -c32) through the proxy
           example, through PgBouncer (session mode; apt-get install pgbouncer) and direct
           (see benches/src/proxy.rs for options)
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
         // Used by `server`: one server alone in this process.
         Some("server-process") => servers::process(&rest),
         Some("proxy") => proxy::run(&rest),
+        Some("copy") => copy::run(&rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

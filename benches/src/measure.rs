@@ -117,6 +117,11 @@ pub(crate) struct Series {
 }
 
 impl Series {
+    /// Adds a pass (for measurements of more than two implementations).
+    pub(crate) fn push(&mut self, sample: Sample) {
+        self.samples.push(sample);
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.samples.is_empty()
     }

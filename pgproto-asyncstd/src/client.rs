@@ -21,11 +21,14 @@ use futures_lite::StreamExt;
 use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    exactly_one, AuthMethod, Client as Core, ConnInfo, EncodedParams, Event, Notification, Phase,
-    RequestId, Response, ResultCollector, ResultSet, Router, Row, SslMode, Statement,
+    exactly_one, transaction_statements, AuthMethod, Client as Core, ConnInfo, EncodedParams,
+    Event, Notification, Phase, RequestId, Response, ResultCollector, ResultSet, Router, Row,
+    SslMode, Statement, TransactionOptions, TransactionStatements,
 };
+use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Format, Oid, ProtocolVersion, TransactionStatus};
 use pgproto_core::types::ToSql;
+use pgproto_core::UsageError;
 use pgproto_tls::rustls;
 
 use crate::Error;
@@ -47,6 +50,32 @@ struct Command {
     build: Submit,
     replies: async_channel::Sender<Reply>,
 }
+
+/// What a [`Client`] asks of its [`Connection`].
+enum Op {
+    /// Issue commands and route their responses.
+    Submit(Command),
+    /// COPY FROM STDIN data (or its end); acknowledged once the output waiting to be
+    /// written is small again (so a fast sender cannot fill memory).
+    Copy {
+        action: CopyAction,
+        ack: oneshot::Sender<Result<(), pgproto_core::Error>>,
+    },
+}
+
+/// A step of COPY FROM STDIN.
+enum CopyAction {
+    Data(bytes::Bytes),
+    Done,
+    Fail(String),
+}
+
+/// How many bytes of COPY data may wait to be written before [`CopyIn::send`] waits.
+const COPY_BUFFER: usize = 1 << 20;
+
+/// How many responses a COPY TO STDOUT reader may have waiting before the connection
+/// stops reading the socket.
+const COPY_OUT_CAPACITY: usize = 256;
 
 /// What the connection tells one caller.
 #[derive(Debug)]
@@ -84,7 +113,7 @@ struct Info {
 /// Requests make progress only while its [`Connection`] is being polled.
 #[derive(Debug)]
 pub struct Client {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::UnboundedSender<Op>,
     notifications: async_channel::Receiver<Notification>,
     info: Info,
     /// Resolves when the connection ends: `true` after a graceful Terminate.
@@ -242,6 +271,8 @@ impl Client {
             out: BytesMut::new(),
             needs_flush: false,
             terminating: false,
+            copy_acks: Vec::new(),
+            blocked: None,
             ended: Some(ended_tx),
         };
         let client = Self {
@@ -259,10 +290,26 @@ impl Client {
     /// their responses arrive on the returned channel. The caller must hold the gate.
     fn send(&self, build: Submit) -> Result<async_channel::Receiver<Reply>, Error> {
         let (replies, rx) = async_channel::unbounded();
-        self.commands
-            .unbounded_send(Command { build, replies })
-            .map_err(|_| Error::ConnectionClosed)?;
+        self.send_to(build, replies)?;
         Ok(rx)
+    }
+
+    /// [`Client::send`] with the replies going to `replies`.
+    fn send_to(&self, build: Submit, replies: async_channel::Sender<Reply>) -> Result<(), Error> {
+        self.commands
+            .unbounded_send(Op::Submit(Command { build, replies }))
+            .map_err(|_| Error::ConnectionClosed)
+    }
+
+    /// Hands a COPY FROM STDIN step to the connection; resolves once it is queued and
+    /// the output waiting to be written is below [`COPY_BUFFER`].
+    async fn copy_step(&self, action: CopyAction) -> Result<(), Error> {
+        let (ack, acked) = oneshot::channel();
+        self.commands
+            .unbounded_send(Op::Copy { action, ack })
+            .map_err(|_| Error::ConnectionClosed)?;
+        acked.await.map_err(|_| Error::ConnectionClosed)??;
+        Ok(())
     }
 
     /// Feeds the responses on `rx` to `collector` (and to `inspect`) until the
@@ -605,6 +652,325 @@ impl Client {
     }
 }
 
+/// Reads the replies of a COPY statement up to its CopyInResponse / CopyOutResponse
+/// (`want` tells which); an error or another outcome ends the operation.
+async fn copy_started(
+    rx: &async_channel::Receiver<Reply>,
+    want: fn(&Response) -> bool,
+    what: &'static str,
+) -> Result<(), Error> {
+    let mut error = None;
+    loop {
+        match rx.recv().await {
+            Ok(Reply::Response(r)) if want(&r) => return Ok(()),
+            Ok(Reply::Response(Response::Error(e))) => error = Some(e),
+            Ok(Reply::Response(_)) => {}
+            Ok(Reply::Done) => {
+                return Err(error.map_or(Error::Unsupported(what), Error::Db));
+            }
+            Ok(Reply::Failed(e)) => return Err(e.into()),
+            Err(_) => return Err(Error::ConnectionClosed),
+        }
+    }
+}
+
+/// Reads the rest of a COPY statement's replies: its row count, or its error.
+async fn copy_finished(rx: &async_channel::Receiver<Reply>) -> Result<u64, Error> {
+    let mut rows = 0;
+    let mut error = None;
+    loop {
+        match rx.recv().await {
+            Ok(Reply::Response(Response::CommandComplete(tag))) => rows = tag.rows().unwrap_or(0),
+            Ok(Reply::Response(Response::Error(e))) if error.is_none() => error = Some(e),
+            Ok(Reply::Response(_)) => {}
+            Ok(Reply::Done) => return error.map_or(Ok(rows), |e| Err(Error::Db(e))),
+            Ok(Reply::Failed(e)) => return Err(e.into()),
+            Err(_) => return Err(Error::ConnectionClosed),
+        }
+    }
+}
+
+impl Client {
+    /// Starts `COPY ... FROM STDIN`: send data with [`CopyIn::send`], then
+    /// [`CopyIn::finish`] (or [`CopyIn::abort`]). Sending waits while more than 1 MiB
+    /// is waiting to be written, so any amount streams in bounded memory. Other calls
+    /// on this client wait until the COPY ends; dropping the [`CopyIn`] unfinished
+    /// aborts it.
+    pub async fn copy_in(&self, sql: &str) -> Result<CopyIn<'_>, Error> {
+        let exclusive = self.gate.write().await;
+        let sql = sql.to_string();
+        let rx = self.send(Box::new(move |core| {
+            let id = core.query(&sql)?;
+            Ok((id, id))
+        }))?;
+        copy_started(
+            &rx,
+            |r| matches!(r, Response::CopyIn(_)),
+            "the statement did not start COPY FROM STDIN",
+        )
+        .await?;
+        Ok(CopyIn {
+            client: self,
+            rx,
+            done: false,
+            _exclusive: exclusive,
+        })
+    }
+
+    /// Runs `COPY ... TO STDOUT` and returns its data as a stream of chunks (one row per
+    /// chunk, as PostgreSQL sends them). A slow reader makes the connection stop reading
+    /// the socket, so any amount streams in bounded memory.
+    pub async fn copy_out(&self, sql: &str) -> Result<CopyOut, Error> {
+        let sql = sql.to_string();
+        let (replies, rx) = async_channel::bounded(COPY_OUT_CAPACITY);
+        {
+            let _shared = self.gate.read().await;
+            self.send_to(
+                Box::new(move |core| {
+                    let id = core.query(&sql)?;
+                    Ok((id, id))
+                }),
+                replies,
+            )?;
+        }
+        copy_started(
+            &rx,
+            |r| matches!(r, Response::CopyOut(_)),
+            "the statement did not start COPY TO STDOUT",
+        )
+        .await?;
+        Ok(CopyOut {
+            rx: Box::pin(rx),
+            rows: None,
+            error: None,
+            done: false,
+        })
+    }
+
+    /// Starts a transaction.
+    pub async fn transaction(&self) -> Result<Transaction<'_>, Error> {
+        self.build_transaction(TransactionOptions::default()).await
+    }
+
+    /// Starts a transaction with an isolation level, read-only or deferrable mode.
+    pub async fn build_transaction(
+        &self,
+        options: TransactionOptions,
+    ) -> Result<Transaction<'_>, Error> {
+        Transaction::begin(self, 0, &options).await
+    }
+}
+
+/// An open `COPY FROM STDIN` ([`Client::copy_in`]). Dropping it unfinished aborts the
+/// COPY.
+#[derive(Debug)]
+pub struct CopyIn<'a> {
+    client: &'a Client,
+    rx: async_channel::Receiver<Reply>,
+    done: bool,
+    // No other request may come between the COPY's messages.
+    _exclusive: async_lock::RwLockWriteGuard<'a, ()>,
+}
+
+impl CopyIn<'_> {
+    /// Sends a chunk of COPY data (any split; rows may span chunks). Fails with the
+    /// server's error if it already ended the COPY (bad data).
+    pub async fn send(&mut self, data: impl Into<bytes::Bytes>) -> Result<(), Error> {
+        match self.client.copy_step(CopyAction::Data(data.into())).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.refused(e).await),
+        }
+    }
+
+    /// Ends the COPY; returns the number of rows copied.
+    pub async fn finish(mut self) -> Result<u64, Error> {
+        self.done = true;
+        if let Err(e) = self.client.copy_step(CopyAction::Done).await {
+            return Err(self.refused(e).await);
+        }
+        copy_finished(&self.rx).await
+    }
+
+    /// Aborts the COPY (CopyFail): the server rolls the statement back and reports
+    /// `message` in its error, which is returned here (SQLSTATE 57014). If the server
+    /// had already ended the COPY with an error, that error is returned.
+    pub async fn abort(mut self, message: &str) -> Result<Box<DbError>, Error> {
+        self.done = true;
+        let result = match self
+            .client
+            .copy_step(CopyAction::Fail(message.to_string()))
+            .await
+        {
+            Ok(()) => copy_finished(&self.rx).await,
+            Err(e) => Err(self.refused(e).await),
+        };
+        match result {
+            Err(Error::Db(e)) => Ok(e),
+            Err(e) => Err(e),
+            Ok(_) => Err(Error::Unsupported("the server accepted an aborted COPY")),
+        }
+    }
+
+    /// The error to report for a COPY step the core refused: when the server already
+    /// ended the COPY (an ErrorResponse for bad data arrived first), the server's error.
+    async fn refused(&self, step: Error) -> Error {
+        if matches!(
+            step,
+            Error::Protocol(pgproto_core::Error::Usage(UsageError::NotCopying))
+        ) {
+            if let Err(e @ Error::Db(_)) = copy_finished(&self.rx).await {
+                return e;
+            }
+        }
+        step
+    }
+}
+
+impl Drop for CopyIn<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Queued before the gate opens, so it precedes any other request.
+            let (ack, _) = oneshot::channel();
+            let _ = self.client.commands.unbounded_send(Op::Copy {
+                action: CopyAction::Fail("COPY abandoned".to_string()),
+                ack,
+            });
+        }
+    }
+}
+
+/// The data of a `COPY TO STDOUT` ([`Client::copy_out`]): a
+/// [`Stream`](futures_lite::Stream) of chunks, also read with [`CopyOut::next`].
+#[derive(Debug)]
+pub struct CopyOut {
+    // Pinned: a receiver waiting for a message is not `Unpin`.
+    rx: Pin<Box<async_channel::Receiver<Reply>>>,
+    rows: Option<u64>,
+    error: Option<Box<DbError>>,
+    done: bool,
+}
+
+impl CopyOut {
+    /// The next chunk; `None` at the end (then [`CopyOut::rows`] is known). An error
+    /// (after the rest of the statement's responses) ends the stream.
+    pub async fn next(&mut self) -> Option<Result<bytes::Bytes, Error>> {
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<bytes::Bytes, Error>>> {
+        loop {
+            if self.done {
+                return Poll::Ready(self.error.take().map(|e| Err(Error::Db(e))));
+            }
+            let reply = match self.rx.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => r,
+            };
+            match reply {
+                Some(Reply::Response(Response::CopyData(d))) => return Poll::Ready(Some(Ok(d))),
+                Some(Reply::Response(Response::CommandComplete(tag))) => self.rows = tag.rows(),
+                Some(Reply::Response(Response::Error(e))) => {
+                    self.error.get_or_insert(e);
+                }
+                Some(Reply::Response(_)) => {}
+                Some(Reply::Done) => self.done = true,
+                Some(Reply::Failed(e)) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                None => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(Error::ConnectionClosed)));
+                }
+            }
+        }
+    }
+
+    /// The number of rows copied, once the stream ended.
+    pub fn rows(&self) -> Option<u64> {
+        self.rows
+    }
+}
+
+impl futures_lite::Stream for CopyOut {
+    type Item = Result<bytes::Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_chunk(cx)
+    }
+}
+
+/// A transaction (or, nested, a savepoint) on a [`Client`]. Queries go through it (it
+/// dereferences to the client). Dropping it without [`Transaction::commit`] rolls it
+/// back before the connection's next use.
+#[derive(Debug)]
+pub struct Transaction<'a> {
+    client: &'a Client,
+    depth: u32,
+    statements: TransactionStatements,
+    done: bool,
+}
+
+impl<'a> Transaction<'a> {
+    async fn begin(
+        client: &'a Client,
+        depth: u32,
+        options: &TransactionOptions,
+    ) -> Result<Self, Error> {
+        let statements = transaction_statements(depth, options);
+        client.simple_query(&statements.begin).await?;
+        Ok(Self {
+            client,
+            depth,
+            statements,
+            done: false,
+        })
+    }
+
+    /// A nested transaction: a savepoint inside this one.
+    pub async fn transaction(&self) -> Result<Transaction<'a>, Error> {
+        Transaction::begin(self.client, self.depth + 1, &TransactionOptions::default()).await
+    }
+
+    /// Commits (releases the savepoint).
+    pub async fn commit(mut self) -> Result<(), Error> {
+        self.done = true;
+        self.client
+            .simple_query(&self.statements.commit)
+            .await
+            .map(drop)
+    }
+
+    /// Rolls back (to the savepoint).
+    pub async fn rollback(mut self) -> Result<(), Error> {
+        self.done = true;
+        self.client
+            .simple_query(&self.statements.rollback)
+            .await
+            .map(drop)
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Queued now, so it runs before whatever the connection does next.
+            let sql = self.statements.rollback.clone();
+            let _ = self.client.send(Box::new(move |core| {
+                let id = core.query(&sql)?;
+                Ok((id, id))
+            }));
+        }
+    }
+}
+
 /// The client side of a portal read in batches: holds the gate, and sends the Sync
 /// if the read is abandoned (its future dropped) before it did.
 struct Portal<'a> {
@@ -640,6 +1006,34 @@ impl Drop for Portal<'_> {
     }
 }
 
+/// Hands a response (and the end of its operation) to a waiter. A full (bounded)
+/// channel returns a future that delivers them when there is room; the connection reads
+/// nothing until it completes.
+fn deliver(
+    replies: &async_channel::Sender<Reply>,
+    response: Response,
+    done: bool,
+) -> Option<Pin<Box<dyn Future<Output = ()> + Send>>> {
+    let rest = match replies.try_send(Reply::Response(response)) {
+        Ok(()) if !done => return None,
+        Ok(()) => match replies.try_send(Reply::Done) {
+            Err(async_channel::TrySendError::Full(r)) => [Some(r), None],
+            _ => return None,
+        },
+        Err(async_channel::TrySendError::Full(r)) => [Some(r), done.then_some(Reply::Done)],
+        // The caller is gone: nothing to deliver.
+        Err(async_channel::TrySendError::Closed(_)) => return None,
+    };
+    let replies = replies.clone();
+    Some(Box::pin(async move {
+        for reply in rest.into_iter().flatten() {
+            if replies.send(reply).await.is_err() {
+                return;
+            }
+        }
+    }))
+}
+
 fn encode(params: &[&(dyn ToSql + Sync)], types: &[Oid]) -> Result<EncodedParams, Error> {
     Ok(EncodedParams::encode_sync(params, types)?)
 }
@@ -666,7 +1060,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 pub struct Connection {
     stream: Box<dyn Stream>,
     core: Core,
-    commands: mpsc::UnboundedReceiver<Command>,
+    commands: mpsc::UnboundedReceiver<Op>,
     commands_open: bool,
     routes: Router<Waiter>,
     notifications: Option<async_channel::Sender<Notification>>,
@@ -677,6 +1071,11 @@ pub struct Connection {
     needs_flush: bool,
     /// Terminate was queued: write it, close the socket, end.
     terminating: bool,
+    /// COPY FROM STDIN steps waiting for the output to shrink.
+    copy_acks: Vec<oneshot::Sender<Result<(), pgproto_core::Error>>>,
+    /// Replies waiting for room in a bounded reader (COPY TO STDOUT); no socket reads
+    /// until they are delivered.
+    blocked: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     ended: Option<oneshot::Sender<bool>>,
 }
 
@@ -714,10 +1113,20 @@ impl Future for Connection {
         // future is dropped.
         this.notifications = None;
         this.commands.close();
-        while let Ok(command) = this.commands.try_recv() {
-            let _ = command
-                .replies
-                .try_send(Reply::Failed(pgproto_core::Error::Closed));
+        while let Ok(op) = this.commands.try_recv() {
+            match op {
+                Op::Submit(command) => {
+                    let _ = command
+                        .replies
+                        .try_send(Reply::Failed(pgproto_core::Error::Closed));
+                }
+                Op::Copy { ack, .. } => {
+                    let _ = ack.send(Err(pgproto_core::Error::Closed));
+                }
+            }
+        }
+        for ack in this.copy_acks.drain(..) {
+            let _ = ack.send(Err(pgproto_core::Error::Closed));
         }
         if let Some(ended) = this.ended.take() {
             let _ = ended.send(result.is_ok());
@@ -741,8 +1150,22 @@ impl Connection {
             if !self.terminating {
                 while self.commands_open {
                     match self.commands.poll_next(cx) {
-                        Poll::Ready(Some(command)) => {
+                        Poll::Ready(Some(Op::Submit(command))) => {
                             self.submit(command);
+                            progress = true;
+                        }
+                        Poll::Ready(Some(Op::Copy { action, ack })) => {
+                            let result = match action {
+                                CopyAction::Data(data) => self.core.copy_data(&data),
+                                CopyAction::Done => self.core.copy_done(),
+                                CopyAction::Fail(message) => self.core.copy_fail(&message),
+                            };
+                            match result {
+                                Ok(()) => self.copy_acks.push(ack),
+                                Err(e) => {
+                                    let _ = ack.send(Err(e));
+                                }
+                            }
                             progress = true;
                         }
                         Poll::Ready(None) => {
@@ -752,8 +1175,19 @@ impl Connection {
                         Poll::Pending => break,
                     }
                 }
-                if let Err(e) = self.route_events(cx) {
-                    return Poll::Ready(Err(e));
+                if let Some(blocked) = &mut self.blocked {
+                    if blocked.as_mut().poll(cx).is_ready() {
+                        self.blocked = None;
+                        progress = true;
+                    }
+                }
+                if self.blocked.is_none() {
+                    if let Err(e) = self.route_events(cx) {
+                        return Poll::Ready(Err(e));
+                    }
+                    // A reader just filled up: poll the delivery in the next round, so
+                    // that it registers for the reader's wake-up.
+                    progress |= self.blocked.is_some();
                 }
                 if !self.commands_open && self.routes.is_empty() {
                     self.core.terminate();
@@ -764,12 +1198,28 @@ impl Connection {
                 Ok(wrote) => progress |= wrote,
                 Err(e) => return Poll::Ready(Err(e)),
             }
+            // Release COPY writers once the data waiting to be written is small again.
+            if !self.copy_acks.is_empty()
+                && self.out.len() + self.core.pending_output_len() < COPY_BUFFER
+            {
+                for ack in self.copy_acks.drain(..) {
+                    let _ = ack.send(Ok(()));
+                }
+            }
             if self.terminating {
                 if !self.out.is_empty() || self.needs_flush {
                     // poll_write registered the waker.
                     return Poll::Pending;
                 }
                 return Pin::new(&mut self.stream).poll_close(cx).map(|_| Ok(()));
+            }
+            if self.blocked.is_some() {
+                // A reader is behind: read no more until it catches up (backpressure
+                // through the socket to the server).
+                if !progress {
+                    return Poll::Pending;
+                }
+                continue;
             }
             match Pin::new(&mut self.stream).poll_read(cx, &mut self.read_buf) {
                 Poll::Ready(Ok(0)) => {
@@ -830,12 +1280,14 @@ impl Connection {
                     if let Response::ReadyForQuery(s) = &response {
                         self.status.store(s.byte(), Ordering::Release);
                     }
+                    let mut blocked = None;
                     self.routes.dispatch(request, complete, |waiter, done| {
-                        let _ = waiter.replies.try_send(Reply::Response(response));
-                        if done {
-                            let _ = waiter.replies.try_send(Reply::Done);
-                        }
+                        blocked = deliver(&waiter.replies, response, done);
                     });
+                    if blocked.is_some() {
+                        self.blocked = blocked;
+                        return Ok(());
+                    }
                 }
                 Ok(Some(Event::Notification(n))) => {
                     if let Some(tx) = &self.notifications {

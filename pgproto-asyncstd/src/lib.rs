@@ -53,12 +53,15 @@
 #![deny(missing_docs)]
 
 mod client;
+#[cfg(feature = "deadpool")]
+pub mod pool;
 pub mod server;
 
-pub use client::{Client, Connection};
+pub use client::{Client, Connection, CopyIn, CopyOut, Transaction};
 pub use pgproto_core as core;
 pub use pgproto_core::adapter::Error;
 pub use pgproto_core::client::{Column, Notification, ResultSet, Row, Statement};
+pub use pgproto_core::client::{IsolationLevel, TransactionOptions};
 pub use pgproto_core::db_error::DbError;
 pub use pgproto_core::types::{FromSql, ToSql};
 

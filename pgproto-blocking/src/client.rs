@@ -350,6 +350,31 @@ impl Client {
         Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default())
     }
 
+    /// Runs `sql` with typed parameters and returns its rows as an iterator that reads
+    /// them off the socket as it goes: a result of any size runs in bounded memory (the
+    /// server waits while the socket buffers are full). Dropping the iterator early
+    /// reads and discards the rest of the result.
+    ///
+    /// ```no_run
+    /// # let mut client = pgproto_blocking::Client::connect("")?;
+    /// let mut sum = 0i64;
+    /// for row in client.query_iter("select g::int8 from generate_series(1, 1000000) g", &[])? {
+    ///     sum += row?.get::<i64, _>(0usize)?;
+    /// }
+    /// # Ok::<(), pgproto_blocking::Error>(())
+    /// ```
+    pub fn query_iter(&mut self, sql: &str, params: &[&dyn ToSql]) -> Result<RowIter<'_>, Error> {
+        let (first, last) = self.core.query_typed(sql, params)?;
+        Ok(RowIter {
+            client: self,
+            first,
+            last,
+            columns: None,
+            error: None,
+            done: false,
+        })
+    }
+
     /// The single row `sql` returns; an error if it returns none or several.
     pub fn query_one(&mut self, sql: &str, params: &[&dyn ToSql]) -> Result<Row, Error> {
         Ok(exactly_one(self.query(sql, params)?)?)
@@ -533,15 +558,15 @@ impl Client {
         self.core.parameter(name)
     }
 
+    /// Whether the connection is unusable: closed, or failed (I/O error, the server
+    /// ended the session, a protocol error).
+    pub fn is_closed(&self) -> bool {
+        self.core.phase() == Phase::Closed || self.core.error().is_some()
+    }
+
     /// The core state machine (for inspection).
     pub fn core(&self) -> &Core {
         &self.core
-    }
-
-    /// Whether the connection is over: closed by either side or failed (every later
-    /// call returns an error).
-    pub fn is_closed(&self) -> bool {
-        self.core.phase() == Phase::Closed
     }
 
     /// Whether the connection is encrypted.
@@ -686,6 +711,86 @@ impl Client {
             s.flush()?;
         }
         Ok(())
+    }
+}
+
+/// Rows of [`Client::query_iter`], read as they are consumed. The first error ends the
+/// iteration.
+#[derive(Debug)]
+pub struct RowIter<'a> {
+    client: &'a mut Client,
+    first: RequestId,
+    last: RequestId,
+    columns: Option<std::sync::Arc<[pgproto_core::column::Column]>>,
+    error: Option<Box<DbError>>,
+    done: bool,
+}
+
+impl RowIter<'_> {
+    /// Reads up to the next row (`None`: the result ended).
+    fn advance(&mut self) -> Result<Option<Row>, Error> {
+        let (first, last) = (self.first, self.last);
+        let mut row = None;
+        let (columns, error, done) = (&mut self.columns, &mut self.error, &mut self.done);
+        self.client.drive(|event| {
+            let Event::Response {
+                request,
+                response,
+                complete,
+            } = event
+            else {
+                return Ok(false);
+            };
+            if request < first || request > last {
+                return Ok(false);
+            }
+            if complete && request == last {
+                *done = true;
+            }
+            match response {
+                Response::RowDescription(d) => {
+                    *columns = Some(pgproto_core::column::Column::from_description(&d));
+                }
+                Response::DataRow(body) => {
+                    let columns = columns.clone().unwrap_or_else(|| Vec::new().into());
+                    row = Some(Row::new(columns, body));
+                    return Ok(true);
+                }
+                Response::Error(e) if error.is_none() => *error = Some(e),
+                _ => {}
+            }
+            Ok(*done)
+        })?;
+        Ok(row)
+    }
+}
+
+impl Iterator for RowIter<'_> {
+    type Item = Result<Row, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if !self.done {
+            match self.advance() {
+                Ok(Some(row)) => return Some(Ok(row)),
+                Ok(None) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.error.take().map(|e| Err(Error::Db(e)))
+    }
+}
+
+impl Drop for RowIter<'_> {
+    fn drop(&mut self) {
+        // The rest of the result is read, so the connection is ready for the next request.
+        while !self.done {
+            if !matches!(self.advance(), Ok(Some(_))) {
+                break;
+            }
+        }
     }
 }
 

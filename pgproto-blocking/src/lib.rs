@@ -29,9 +29,11 @@
 #![deny(missing_docs)]
 
 mod client;
+#[cfg(feature = "r2d2")]
+pub mod pool;
 pub mod server;
 
-pub use client::{Client, CopyInWriter, Transaction};
+pub use client::{Client, CopyInWriter, RowIter, Transaction};
 pub use pgproto_core as core;
 pub use pgproto_core::adapter::Error;
 pub use pgproto_core::client::{Column, Notification, ResultSet, Row, Statement};

@@ -38,6 +38,18 @@ impl Error {
             _ => None,
         }
     }
+
+    /// Whether the connection is gone: I/O failed, the peer closed it, the core was
+    /// poisoned by a closed connection, or the server ended the session (a `FATAL`
+    /// error, e.g. `pg_terminate_backend`). A request that failed this way may be retried
+    /// on another connection; pools discard such connections.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            Self::Io(_) | Self::ConnectionClosed | Self::Protocol(crate::Error::Closed) => true,
+            Self::Db(e) | Self::Protocol(crate::Error::Server(e)) => e.is_fatal(),
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for Error {

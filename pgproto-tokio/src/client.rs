@@ -487,7 +487,11 @@ impl Client {
                 Some(Delivery::Response(..)) => {}
             }
         }
-        Ok(CopyIn { client: self, rx })
+        Ok(CopyIn {
+            client: self,
+            rx,
+            done: false,
+        })
     }
 
     async fn copy_command(&self, action: CopyAction) -> Result<(), Error> {
@@ -527,6 +531,7 @@ impl Client {
         Ok(CopyOut {
             rx,
             rows: None,
+            error: None,
             done: false,
         })
     }
@@ -795,120 +800,191 @@ impl futures_core::Stream for RowStream {
     }
 }
 
-/// An open `COPY FROM STDIN` ([`Client::copy_in`]).
+/// An open `COPY FROM STDIN` ([`Client::copy_in`]). Dropping it unfinished aborts the
+/// COPY (CopyFail), so the connection goes on.
 #[derive(Debug)]
 pub struct CopyIn<'a> {
     client: &'a Client,
     rx: Responses,
+    done: bool,
+}
+
+impl Drop for CopyIn<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Queued now, so it comes before the connection's next request.
+            let (ack, _) = oneshot::channel();
+            let _ = self.client.commands.send(Command::Copy {
+                action: CopyAction::Fail("COPY abandoned".to_string()),
+                ack,
+            });
+        }
+    }
 }
 
 impl CopyIn<'_> {
-    /// Sends a chunk of COPY data (any split; rows may span chunks).
+    /// Sends a chunk of COPY data (any split; rows may span chunks). Fails with the
+    /// server's error if it already ended the COPY (bad data).
     pub async fn send(&mut self, data: impl Into<bytes::Bytes>) -> Result<(), Error> {
-        self.client
+        match self
+            .client
             .copy_command(CopyAction::Data(data.into()))
             .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.refused(e).await),
+        }
     }
 
     /// Ends the COPY; returns the number of rows copied.
     pub async fn finish(mut self) -> Result<u64, Error> {
-        self.client.copy_command(CopyAction::Done).await?;
-        let mut rows = 0;
-        let mut error = None;
-        loop {
-            match self.rx.recv().await {
-                Some(Delivery::Response(Response::CommandComplete(tag), last)) => {
-                    rows = tag.rows().unwrap_or(0);
-                    if last {
-                        break;
-                    }
-                }
-                Some(Delivery::Response(Response::Error(e), last)) => {
-                    error = Some(e);
-                    if last {
-                        break;
-                    }
-                }
-                Some(Delivery::Response(_, true)) => break,
-                Some(Delivery::Response(_, false)) => {}
-                Some(Delivery::Failed(e)) => return Err(e),
-                None => return Err(Error::ConnectionClosed),
-            }
+        self.done = true;
+        if let Err(e) = self.client.copy_command(CopyAction::Done).await {
+            return Err(self.refused(e).await);
         }
-        match error {
-            Some(e) => Err(Error::Db(e)),
-            None => Ok(rows),
-        }
+        copy_finished(&mut self.rx).await
     }
 
     /// Aborts the COPY (CopyFail): the server rolls the statement back and reports
-    /// `message` in its error, which is returned here (SQLSTATE 57014).
+    /// `message` in its error, which is returned here (SQLSTATE 57014). If the server
+    /// had already ended the COPY with an error, that error is returned.
     pub async fn abort(
         mut self,
         message: &str,
     ) -> Result<Box<pgproto_core::db_error::DbError>, Error> {
-        self.client
+        self.done = true;
+        let result = match self
+            .client
             .copy_command(CopyAction::Fail(message.to_string()))
-            .await?;
-        let mut error = None;
-        loop {
-            match self.rx.recv().await {
-                Some(Delivery::Response(Response::Error(e), last)) => {
-                    error = Some(e);
-                    if last {
-                        break;
-                    }
-                }
-                Some(Delivery::Response(_, true)) => break,
-                Some(Delivery::Response(_, false)) => {}
-                Some(Delivery::Failed(e)) => return Err(e),
-                None => return Err(Error::ConnectionClosed),
+            .await
+        {
+            Ok(()) => copy_finished(&mut self.rx).await,
+            Err(e) => Err(self.refused(e).await),
+        };
+        match result {
+            Err(Error::Db(e)) => Ok(e),
+            Err(e) => Err(e),
+            Ok(_) => Err(Error::Unsupported("the server accepted an aborted COPY")),
+        }
+    }
+
+    /// The error to report for a COPY step the core refused: when the server already
+    /// ended the COPY (an ErrorResponse for bad data arrived first), the server's error.
+    async fn refused(&mut self, step: Error) -> Error {
+        if matches!(
+            step,
+            Error::Protocol(pgproto_core::Error::Usage(
+                pgproto_core::UsageError::NotCopying
+            ))
+        ) {
+            if let Err(e @ Error::Db(_)) = copy_finished(&mut self.rx).await {
+                return e;
             }
         }
-        error.ok_or(Error::Unsupported("the server accepted an aborted COPY"))
+        step
     }
 }
 
-/// The data of a `COPY TO STDOUT` ([`Client::copy_out`]).
+/// Reads the rest of a COPY statement's responses: its row count, or its error.
+async fn copy_finished(rx: &mut Responses) -> Result<u64, Error> {
+    let mut rows = 0;
+    let mut error = None;
+    loop {
+        match rx.recv().await {
+            Some(Delivery::Response(Response::CommandComplete(tag), last)) => {
+                rows = tag.rows().unwrap_or(0);
+                if last {
+                    break;
+                }
+            }
+            Some(Delivery::Response(Response::Error(e), last)) => {
+                error.get_or_insert(e);
+                if last {
+                    break;
+                }
+            }
+            Some(Delivery::Response(_, true)) => break,
+            Some(Delivery::Response(_, false)) => {}
+            Some(Delivery::Failed(e)) => return Err(e),
+            None => return Err(Error::ConnectionClosed),
+        }
+    }
+    match error {
+        Some(e) => Err(Error::Db(e)),
+        None => Ok(rows),
+    }
+}
+
+/// The data of a `COPY TO STDOUT` ([`Client::copy_out`]): a [`Stream`](futures_core::Stream)
+/// of chunks, also read with [`CopyOut::next`].
 #[derive(Debug)]
 pub struct CopyOut {
     rx: Responses,
     rows: Option<u64>,
+    error: Option<Box<pgproto_core::db_error::DbError>>,
     done: bool,
 }
 
 impl CopyOut {
-    /// The next chunk; `None` at the end (then [`CopyOut::rows`] is known).
+    /// The next chunk; `None` at the end (then [`CopyOut::rows`] is known). An error
+    /// (after the rest of the statement's responses) ends the stream.
     pub async fn next(&mut self) -> Option<Result<bytes::Bytes, Error>> {
-        while !self.done {
-            match self.rx.recv().await {
-                Some(Delivery::Response(Response::CopyData(d), _)) => return Some(Ok(d)),
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    fn poll_chunk(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<bytes::Bytes, Error>>> {
+        use std::task::Poll;
+        loop {
+            if self.done {
+                return Poll::Ready(self.error.take().map(|e| Err(Error::Db(e))));
+            }
+            let delivery = match self.rx.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(d) => d,
+            };
+            match delivery {
+                Some(Delivery::Response(Response::CopyData(d), last)) => {
+                    self.done = last;
+                    return Poll::Ready(Some(Ok(d)));
+                }
                 Some(Delivery::Response(Response::CommandComplete(tag), last)) => {
                     self.rows = tag.rows();
                     self.done = last;
                 }
-                Some(Delivery::Response(Response::Error(e), _)) => {
-                    drain(&mut self.rx).await;
-                    self.done = true;
-                    return Some(Err(Error::Db(e)));
+                Some(Delivery::Response(Response::Error(e), last)) => {
+                    self.error.get_or_insert(e);
+                    self.done = last;
                 }
                 Some(Delivery::Response(_, last)) => self.done = last,
                 Some(Delivery::Failed(e)) => {
                     self.done = true;
-                    return Some(Err(e));
+                    return Poll::Ready(Some(Err(e)));
                 }
                 None => {
                     self.done = true;
-                    return Some(Err(Error::ConnectionClosed));
+                    return Poll::Ready(Some(Err(Error::ConnectionClosed)));
                 }
             }
         }
-        None
     }
 
     /// The number of rows copied, once the stream ended.
     pub fn rows(&self) -> Option<u64> {
         self.rows
+    }
+}
+
+impl futures_core::Stream for CopyOut {
+    type Item = Result<bytes::Bytes, Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().poll_chunk(cx)
     }
 }
 
@@ -1079,13 +1155,15 @@ async fn deliver(routes: &mut Router<Waiter>, routed: &mut Vec<(RequestId, Respo
             continue;
         }
         if let Some(previous) = batch_request {
-            let same = match (
-                routes.lookup(previous, false),
-                routes.lookup(request, false),
-            ) {
-                (Some((a, _)), Some((b, _))) => std::ptr::eq(a, b),
-                _ => false,
-            };
+            // Rows of one request (the common case) need no lookup.
+            let same = previous == request
+                || match (
+                    routes.lookup(previous, false),
+                    routes.lookup(request, false),
+                ) {
+                    (Some((a, _)), Some((b, _))) => std::ptr::eq(a, b),
+                    _ => false,
+                };
             if !same {
                 send_batch(routes, previous, std::mem::take(&mut batch), false).await;
             }

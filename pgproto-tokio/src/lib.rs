@@ -7,6 +7,7 @@
 //! - [`Client`]: an async PostgreSQL client. Concurrent calls on one client are
 //!   pipelined automatically: a background task writes requests as they come and routes
 //!   each response to its caller.
+//! - `pool` (features `deadpool`, `bb8`): connection managers for those pools.
 //! - [`server`]: accept PostgreSQL clients and answer them with a [`server::Handler`].
 //!
 //! Choose it when your application runs on tokio (async-std or smol:
@@ -35,6 +36,8 @@
 #![deny(missing_docs)]
 
 mod client;
+#[cfg(any(feature = "deadpool", feature = "bb8"))]
+pub mod pool;
 pub mod server;
 
 pub use client::{Client, CopyIn, CopyOut, RowStream, Transaction};

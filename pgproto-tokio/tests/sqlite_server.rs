@@ -732,3 +732,166 @@ async fn lock_timeout_and_file_database() {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Rows in PostgreSQL's text COPY format, with escapes, NULLs and non-ASCII text.
+fn copy_text_rows(from: u32, to: u32) -> String {
+    let mut s = String::new();
+    for i in from..=to {
+        let name = match i % 4 {
+            0 => format!("tab\\there {i}"),
+            1 => format!("back\\\\slash {i}"),
+            2 => format!("new\\nline ü {i}"),
+            _ => format!("plain {i}"),
+        };
+        let flag = if i % 2 == 0 { "t" } else { "f" };
+        let note = if i % 5 == 0 {
+            "\\N".to_string()
+        } else {
+            format!("n{i}")
+        };
+        s.push_str(&format!("{i}\t{name}\t{flag}\t{note}\n"));
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_copy_in_and_out() {
+    let server = start(AuthKind::Md5).await;
+    let port = server.port;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let text_in = copy_text_rows(1, 10_000);
+    std::fs::write(path("in.txt"), &text_in).unwrap();
+    // CSV with a header, quoting, an embedded newline, an empty string and a NULL.
+    let csv_in = "id,name,flag,note\n\
+                  20001,\"a, b\",true,\"say \"\"hi\"\"\"\n\
+                  20002,\"two\nlines\",false,\n\
+                  20003,plain,t,\"\"\n";
+    std::fs::write(path("in.csv"), csv_in).unwrap();
+    // Bad data half-way: the whole COPY fails, no row of it stays.
+    let mut bad = copy_text_rows(30_001, 30_500);
+    bad.push_str("not-a-number\tx\tt\tn\n");
+    bad.push_str(&copy_text_rows(30_502, 31_000));
+    std::fs::write(path("bad.txt"), &bad).unwrap();
+
+    let (p_in, p_csv, p_bad, p_out, p_out_csv, p_q) = (
+        path("in.txt"),
+        path("in.csv"),
+        path("bad.txt"),
+        path("out.txt"),
+        path("out.csv"),
+        path("q.csv"),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        psql(
+            port,
+            &[
+                "-c",
+                "create table c (id integer primary key, name text, flag boolean, note text)",
+                "-c",
+                &format!("\\copy c from '{p_in}'"),
+                "-c",
+                &format!("\\copy c from '{p_csv}' with (format csv, header)"),
+                "-c",
+                "select count(*), sum(id) from c",
+                "-c",
+                &format!("\\copy c to '{p_out}'"),
+                "-c",
+                &format!("\\copy (select id, note from c where id > 20000 order by id) to '{p_q}' with csv header"),
+                "-c",
+                &format!("\\copy c (id, name) to '{p_out_csv}' (format csv, header true)"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sum: u64 = (1..=10_000u64).sum::<u64>() + 20_001 + 20_002 + 20_003;
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "CREATE TABLE",
+            "COPY 10000",
+            "COPY 3",
+            &format!("10003|{sum}"),
+            "COPY 10003",
+            "COPY 3",
+            "COPY 10003",
+        ],
+        "{stdout}"
+    );
+    // Text out is text in, byte for byte, plus the CSV rows in text format.
+    let text_out = std::fs::read_to_string(dir.path().join("out.txt")).unwrap();
+    let expected = format!(
+        "{text_in}20001\ta, b\tt\tsay \"hi\"\n20002\ttwo\\nlines\tf\t\\N\n20003\tplain\tt\t\n"
+    );
+    assert_eq!(text_out, expected);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("q.csv")).unwrap(),
+        "id,note\n20001,\"say \"\"hi\"\"\"\n20002,\n20003,\"\"\n"
+    );
+    let csv_out = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    let mut lines = csv_out.lines();
+    assert_eq!(lines.next(), Some("id,name"));
+    assert_eq!(lines.next(), Some("1,back\\slash 1"));
+    assert!(
+        csv_out.ends_with("20001,\"a, b\"\n20002,\"two\nlines\"\n20003,plain\n"),
+        "{csv_out}"
+    );
+
+    // The failed COPY: psql reports the error, the table is unchanged.
+    let out = tokio::task::spawn_blocking(move || {
+        psql(
+            port,
+            &[
+                "-v",
+                "VERBOSITY=verbose",
+                "-c",
+                &format!("\\copy c from '{p_bad}'"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("22P02"), "{stderr}");
+
+    // CopyFail from pgproto's client: no rows either; the session goes on.
+    let client = pgproto_tokio::Client::connect(&conninfo(port))
+        .await
+        .unwrap();
+    let mut copy = client
+        .copy_in("copy c from stdin (format csv)")
+        .await
+        .unwrap();
+    copy.send("40001,x,t,y\n40002,z,f,w\n").await.unwrap();
+    let err = copy.abort("stop").await.unwrap();
+    assert_eq!(err.code, pgproto_core::sqlstate::SqlState::QueryCanceled);
+    let row = client
+        .query_one("select count(*), sum(id) from c", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64, _>(0usize).unwrap(), 10_003);
+    assert_eq!(row.get::<i64, _>(1usize).unwrap(), sum as i64);
+    // Inside a transaction, a COPY in is rolled back with it.
+    let tx = client.transaction().await.unwrap();
+    let mut copy = tx.copy_in("copy c (id, name) from stdin").await.unwrap();
+    copy.send("50001\tin tx\n").await.unwrap();
+    assert_eq!(copy.finish().await.unwrap(), 1);
+    tx.rollback().await.unwrap();
+    let mut out = client
+        .copy_out("copy (select count(*) from c) to stdout")
+        .await
+        .unwrap();
+    assert_eq!(out.next().await.unwrap().unwrap(), "10003\n");
+    assert!(out.next().await.is_none());
+    assert_eq!(out.rows(), Some(1));
+    client.close().await.unwrap();
+    server.stop().await;
+}

@@ -5,10 +5,12 @@
 //! * [`relay`]: a recording TCP relay used to capture real sessions.
 //! * [`framing`]: splits captured byte streams into protocol messages.
 //! * [`hostile`]: a scripted hostile server for downgrade tests of clients.
+//! * [`pool_check`]: the workload of the pool tests, and a peak-RSS reading.
 
 #![deny(missing_docs)]
 
 pub mod framing;
 pub mod harness;
 pub mod hostile;
+pub mod pool_check;
 pub mod relay;

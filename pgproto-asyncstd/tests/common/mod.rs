@@ -42,6 +42,26 @@ impl Exec {
         }
     }
 
+    /// Spawns the connection and lets it run on its own (a dropped smol task is
+    /// cancelled; a detached one is not).
+    pub fn spawn_detached(self, connection: Connection) {
+        match self {
+            Self::AsyncStd => drop(async_std::task::spawn(connection)),
+            Self::Smol => smol::spawn(connection).detach(),
+        }
+    }
+
+    /// Spawns any future on the executor's pool.
+    pub fn spawn_any<T: Send + 'static>(
+        self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> Pin<Box<dyn Future<Output = T> + Send>> {
+        match self {
+            Self::AsyncStd => Box::pin(async_std::task::spawn(future)),
+            Self::Smol => Box::pin(smol::spawn(future)),
+        }
+    }
+
     /// Connects and spawns the connection.
     pub async fn connect(self, conninfo: &str) -> Result<(Client, Spawned), Error> {
         let (client, connection) = Client::connect(conninfo).await?;

@@ -474,6 +474,22 @@ impl Client {
             Phase::Authenticating => self.process_authentication(msg),
             Phase::AwaitingReady => self.process_startup_end(msg),
             Phase::Ready => {
+                // The bulk of a result, DataRow and CopyData, is the frame's body handed
+                // over as is (no second reference count to take and drop per row).
+                let row = match msg {
+                    BackendMessage::DataRow(_) => Some(true),
+                    BackendMessage::CopyData(_) => Some(false),
+                    _ => None,
+                };
+                if let Some(id) = row.and_then(|is_row| self.row_destination(is_row)) {
+                    let response = if row == Some(true) {
+                        Response::DataRow(DataRowBody::new(frame.body))
+                    } else {
+                        Response::CopyData(frame.body)
+                    };
+                    self.respond(id, response, false);
+                    return Ok(());
+                }
                 let body = frame.body.clone();
                 self.process_response(msg, body)
             }
@@ -674,6 +690,18 @@ impl Client {
         });
     }
 
+    /// The request a DataRow (`is_row`) or CopyData belongs to, when one may come now:
+    /// rows answer a Query or Execute, COPY data a Query or Execute in COPY-out mode.
+    /// Otherwise [`Client::process_response`] refuses the message.
+    fn row_destination(&self, is_row: bool) -> Option<RequestId> {
+        let front = self.pending.front()?;
+        let expected = matches!(front.kind, RequestKind::Query | RequestKind::Execute)
+            && (is_row || matches!(self.copy, CopyState::Out | CopyState::Both));
+        expected.then_some(front.id)
+    }
+
+    /// Routes a response to the request it answers. (DataRow and CopyData, when
+    /// expected, go straight from [`Client::process`] to [`Client::respond`].)
     fn process_response(&mut self, msg: BackendMessage<'_>, body: Bytes) -> Result<(), Error> {
         use RequestKind as K;
         let Some(front) = self.pending.front().copied() else {
@@ -715,9 +743,6 @@ impl Client {
                     true,
                 );
             }
-            (K::Query | K::Execute, BackendMessage::DataRow(_)) => {
-                self.respond(id, Response::DataRow(DataRowBody::new(body)), false);
-            }
             (K::Query | K::Execute, BackendMessage::CommandComplete(_)) => {
                 self.copy = CopyState::None;
                 self.respond(
@@ -746,11 +771,6 @@ impl Client {
                 self.copy = CopyState::Both;
                 let format = CopyFormat::new(c.format, c.column_formats.iter().collect());
                 self.respond(id, Response::CopyBoth(format), false);
-            }
-            (K::Query | K::Execute, BackendMessage::CopyData(_))
-                if matches!(self.copy, CopyState::Out | CopyState::Both) =>
-            {
-                self.respond(id, Response::CopyData(body), false);
             }
             (K::Query | K::Execute, BackendMessage::CopyDone(_))
                 if matches!(self.copy, CopyState::Out | CopyState::Both) =>

@@ -40,12 +40,18 @@
 //!   (`'abc'` in an `INTEGER` column) fails with 22P02/22003 when read (use `STRICT`
 //!   tables to refuse it on write); NUMERIC values lose their scale (`12.50` is `12.5`).
 //! * Only bool, bytea, int2/4/8, float4/8, numeric and text are typed; dates, times,
-//!   UUIDs and JSON are text. No COPY, no function call protocol, no `pg_catalog` (so no
-//!   psql `\d`), no LISTEN/NOTIFY, no cancellation of running statements.
+//!   UUIDs and JSON are text. No function call protocol, no `pg_catalog` (so no psql
+//!   `\d`), no LISTEN/NOTIFY, no cancellation of running statements.
+//! * COPY (see [`copy`]): `COPY table [(columns)] FROM STDIN` and `COPY {table
+//!   [(columns)] | (query)} TO STDOUT`, text and CSV, as one simple-query statement. COPY
+//!   in runs inside a savepoint (CopyFail or bad data leave no rows) and holds the right
+//!   to execute until it ends. COPY out is answered whole before it is written (the
+//!   [`Handler`] answers one event at a time), so it buffers the table.
 //! * Expression types are guessed from the SQL text: with no guess the column is text;
 //!   a wrong guess (`coalesce(real_column, 'none')` is float8) fails with 22P02 on the
 //!   first value that does not convert.
 
+pub(crate) mod copy;
 pub(crate) mod sql;
 pub(crate) mod types;
 
@@ -208,6 +214,7 @@ impl Database {
             },
             txn: TransactionStatus::Idle,
             portals: HashMap::new(),
+            copy_in: None,
         }
     }
 }
@@ -311,6 +318,29 @@ pub(crate) struct Session {
     info: SessionInfo,
     txn: TransactionStatus,
     portals: HashMap<String, BoundPortal>,
+    /// A COPY FROM STDIN in progress.
+    copy_in: Option<CopyIn>,
+}
+
+/// The state of a COPY FROM STDIN between CopyData messages.
+struct CopyIn {
+    /// `INSERT INTO table (columns) VALUES (?1, ...)`.
+    insert: String,
+    /// The columns' types, for converting the text values.
+    oids: Vec<u32>,
+    options: copy::Options,
+    /// Bytes of an incomplete record.
+    pending: Vec<u8>,
+    rows: u64,
+    /// A CSV header line still to skip.
+    skip_header: bool,
+}
+
+/// The savepoint a COPY FROM STDIN runs in.
+const COPY_SAVEPOINT: &str = "pgproto_copy";
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 impl Drop for Session {
@@ -353,6 +383,12 @@ impl Handler for Session {
     async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
         match event {
             ServerEvent::Query { sql } => {
+                let statements = sql::split(&sql);
+                if let [only] = statements.as_slice() {
+                    if let Some(parsed) = copy::parse(only) {
+                        return self.copy_start(server, parsed).await;
+                    }
+                }
                 let result = match self.begin_op(true).await {
                     Ok(db) => {
                         let r = self.simple_query(&db.conn, server, &sql);
@@ -413,6 +449,28 @@ impl Handler for Session {
                 ))?;
                 self.txn = server.transaction_status();
             }
+            // Without a COPY in progress (it failed), PostgreSQL ignores these too.
+            ServerEvent::CopyData(data) if self.copy_in.is_some() => {
+                if let Err(e) = self.copy_rows(&data, false).await {
+                    self.copy_abort(server, &e).await?;
+                }
+            }
+            ServerEvent::CopyDone if self.copy_in.is_some() => {
+                match self.copy_rows(&[], true).await {
+                    Ok(rows) => {
+                        server.command_complete(&format!("COPY {rows}"))?;
+                        server.ready_for_query()?;
+                    }
+                    Err(e) => self.copy_abort(server, &e).await?,
+                }
+            }
+            ServerEvent::CopyFail(message) if self.copy_in.is_some() => {
+                let e = error(
+                    SqlState::QueryCanceled,
+                    format!("COPY from stdin failed: {message}"),
+                );
+                self.copy_abort(server, &e).await?;
+            }
             ServerEvent::CopyData(_) | ServerEvent::CopyDone | ServerEvent::CopyFail(_) => {}
             ServerEvent::Terminate => {
                 if let Some(right) = self.guard.take() {
@@ -431,6 +489,246 @@ impl Handler for Session {
 }
 
 impl Session {
+    /// Starts a COPY statement (a simple query of its own): COPY out runs to the end,
+    /// COPY in waits for the client's data.
+    async fn copy_start(
+        &mut self,
+        server: &mut Server,
+        parsed: Result<copy::CopyStatement, Box<DbError>>,
+    ) -> Result<(), Error> {
+        let result = match parsed {
+            Err(e) => Err(e),
+            Ok(_) if self.txn == TransactionStatus::Failed => Err(aborted()),
+            Ok(statement) => match self.begin_op(true).await {
+                Ok(db) => {
+                    let r = if statement.from_stdin {
+                        self.copy_in_start(&db.conn, server, statement)
+                    } else {
+                        self.copy_out(&db.conn, server, &statement)
+                    };
+                    self.end_op(db);
+                    r
+                }
+                Err(e) => Err(e),
+            },
+        };
+        match result {
+            // COPY in goes on with the client's CopyData.
+            Ok(()) if self.copy_in.is_some() => {}
+            Ok(()) => server.ready_for_query()?,
+            Err(e) => {
+                server.set_transaction_status(self.txn);
+                server.error(&e)?;
+                self.txn = server.transaction_status();
+            }
+        }
+        Ok(())
+    }
+
+    /// The columns a COPY names (all of the table's by default), with their declared
+    /// types.
+    fn copy_columns(
+        conn: &Connection,
+        table: &str,
+        columns: Option<&[String]>,
+    ) -> Result<Vec<(String, String)>, Box<DbError>> {
+        let all = table_columns(conn, table);
+        if all.is_empty() {
+            return Err(error(
+                SqlState::UndefinedTable,
+                format!("relation \"{table}\" does not exist"),
+            ));
+        }
+        let Some(names) = columns else {
+            return Ok(all);
+        };
+        names
+            .iter()
+            .map(|n| {
+                all.iter()
+                    .find(|(c, _)| c.eq_ignore_ascii_case(n))
+                    .cloned()
+                    .ok_or_else(|| {
+                        error(
+                            SqlState::UndefinedColumn,
+                            format!("column \"{n}\" of relation \"{table}\" does not exist"),
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// `COPY ... TO STDOUT`: every row, then CopyDone and `COPY n`.
+    fn copy_out(
+        &mut self,
+        conn: &Connection,
+        server: &mut Server,
+        statement: &copy::CopyStatement,
+    ) -> Result<(), Box<DbError>> {
+        let (query, oids) = match &statement.source {
+            copy::Source::Table { name, columns } => {
+                let columns = Self::copy_columns(conn, name, columns.as_deref())?;
+                let list: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c)).collect();
+                let oids: Vec<u32> = columns
+                    .iter()
+                    .map(|(_, decl)| types::oid_for_decl(decl))
+                    .collect();
+                (
+                    format!("SELECT {} FROM {}", list.join(", "), quote_ident(name)),
+                    oids,
+                )
+            }
+            copy::Source::Query(q) => (sql::rewrite(q), Vec::new()),
+        };
+        let options = &statement.options;
+        let mut st = conn.prepare(&query).map_err(sqlite_error)?;
+        let names: Vec<String> = st.column_names().iter().map(|n| n.to_string()).collect();
+        server
+            .copy_out_response(Format::Text, &vec![Format::Text; names.len()])
+            .map_err(internal)?;
+        let mut line = Vec::new();
+        if options.header {
+            let header: Vec<Option<Vec<u8>>> =
+                names.iter().map(|n| Some(n.as_bytes().to_vec())).collect();
+            copy::encode_row(&mut line, &header, options);
+            server.copy_data(&line).map_err(internal)?;
+        }
+        let mut rows = st.query([]).map_err(sqlite_error)?;
+        let mut count = 0u64;
+        let mut values = Vec::with_capacity(names.len());
+        while let Some(row) = rows.next().map_err(sqlite_error)? {
+            values.clear();
+            for i in 0..names.len() {
+                let v: Value = row.get(i).map_err(sqlite_error)?;
+                let oid = oids
+                    .get(i)
+                    .copied()
+                    .or_else(|| types::oid_for_value(&v))
+                    .unwrap_or(types::TEXT);
+                values.push(types::encode(&v, oid, Format::Text)?);
+            }
+            line.clear();
+            copy::encode_row(&mut line, &values, options);
+            server.copy_data(&line).map_err(internal)?;
+            count += 1;
+        }
+        server.copy_done().map_err(internal)?;
+        server
+            .command_complete(&format!("COPY {count}"))
+            .map_err(internal)?;
+        Ok(())
+    }
+
+    /// `COPY ... FROM STDIN`: checks the table, opens the savepoint, asks for data.
+    fn copy_in_start(
+        &mut self,
+        conn: &Connection,
+        server: &mut Server,
+        statement: copy::CopyStatement,
+    ) -> Result<(), Box<DbError>> {
+        let copy::Source::Table { name, columns } = &statement.source else {
+            return Err(error(
+                SqlState::SyntaxError,
+                "COPY (query) FROM is not allowed",
+            ));
+        };
+        let columns = Self::copy_columns(conn, name, columns.as_deref())?;
+        let list: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c)).collect();
+        let params: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let insert = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            quote_ident(name),
+            list.join(", "),
+            params.join(", ")
+        );
+        conn.prepare_cached(&insert).map_err(sqlite_error)?;
+        conn.execute_batch(&format!("SAVEPOINT {COPY_SAVEPOINT}"))
+            .map_err(sqlite_error)?;
+        server
+            .copy_in_response(Format::Text, &vec![Format::Text; columns.len()])
+            .map_err(internal)?;
+        self.copy_in = Some(CopyIn {
+            insert,
+            oids: columns
+                .iter()
+                .map(|(_, decl)| types::oid_for_decl(decl))
+                .collect(),
+            skip_header: statement.options.header,
+            options: statement.options,
+            pending: Vec::new(),
+            rows: 0,
+        });
+        Ok(())
+    }
+
+    /// Inserts the complete records of `data` (with `finished`, all that is left, then
+    /// releases the savepoint); returns the rows copied so far.
+    async fn copy_rows(&mut self, data: &[u8], finished: bool) -> Result<u64, Box<DbError>> {
+        let db = self.begin_op(true).await?;
+        let result = (|| {
+            let Some(state) = self.copy_in.as_mut() else {
+                return Ok(0);
+            };
+            state.pending.extend_from_slice(data);
+            let records = copy::take_records(&mut state.pending, &state.options, finished);
+            let mut insert = db
+                .conn
+                .prepare_cached(&state.insert)
+                .map_err(sqlite_error)?;
+            for record in records {
+                if std::mem::take(&mut state.skip_header) {
+                    continue;
+                }
+                let fields = copy::decode_record(&record, &state.options)?;
+                let line = state.rows + 1 + u64::from(state.options.header);
+                if fields.len() < state.oids.len() {
+                    return Err(error(
+                        SqlState::BadCopyFileFormat,
+                        format!("missing data for column {} (line {line})", fields.len() + 1),
+                    ));
+                }
+                if fields.len() > state.oids.len() {
+                    return Err(error(
+                        SqlState::BadCopyFileFormat,
+                        format!("extra data after last expected column (line {line})"),
+                    ));
+                }
+                let values = fields
+                    .iter()
+                    .zip(&state.oids)
+                    .map(|(f, oid)| types::decode_param(f.as_deref(), *oid, Format::Text))
+                    .collect::<Result<Vec<Value>, _>>()?;
+                insert
+                    .execute(rusqlite::params_from_iter(values))
+                    .map_err(sqlite_error)?;
+                state.rows += 1;
+            }
+            if finished {
+                db.conn
+                    .execute_batch(&format!("RELEASE {COPY_SAVEPOINT}"))
+                    .map_err(sqlite_error)?;
+            }
+            Ok(state.rows)
+        })();
+        if finished && result.is_ok() {
+            self.copy_in = None;
+        }
+        self.end_op(db);
+        result
+    }
+
+    /// Ends a failed COPY in: rolls back to its savepoint and answers with `e`.
+    async fn copy_abort(&mut self, server: &mut Server, e: &DbError) -> Result<(), Error> {
+        self.copy_in = None;
+        if let Ok(db) = self.begin_op(true).await {
+            let _ = db.conn.execute_batch(&format!(
+                "ROLLBACK TO {COPY_SAVEPOINT}; RELEASE {COPY_SAVEPOINT}"
+            ));
+            self.end_op(db);
+        }
+        self.fail(server, e)
+    }
+
     /// Starts one operation on the database: with `execute`, first takes the right to
     /// execute (already held inside a transaction block; otherwise waits up to the lock
     /// timeout for another session's transaction to end), then the connection itself

@@ -1,0 +1,135 @@
+//! Everyday use of the tokio client: connect, create a table, insert with parameters,
+//! read rows into structs, a transaction, COPY in and out, and a connection pool.
+//!
+//! ```sh
+//! cargo run -p pgproto-tokio --example everyday -- "host=localhost user=postgres"
+//! ```
+//!
+//! The connection string comes from the first argument, else `DATABASE_URL`, else the
+//! `PG*` environment variables (as libpq).
+
+use pgproto_tokio::pool::deadpool::{Manager, Pool};
+use pgproto_tokio::{Client, Row};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A row of the example table.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Person {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) age: Option<i32>,
+}
+
+impl TryFrom<&Row> for Person {
+    type Error = pgproto_tokio::core::Error;
+
+    fn try_from(row: &Row) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: row.get("id")?,
+            name: row.get("name")?,
+            age: row.get("age")?,
+        })
+    }
+}
+
+async fn people(client: &Client) -> Result<Vec<Person>, BoxError> {
+    let rows = client
+        .query("select id, name, age from everyday_people order by id", &[])
+        .await?;
+    Ok(rows
+        .iter()
+        .map(Person::try_from)
+        .collect::<Result<_, _>>()?)
+}
+
+/// Runs every step against `conninfo`; returns the table's final contents.
+pub(crate) async fn run(conninfo: &str) -> Result<Vec<Person>, BoxError> {
+    // Connect.
+    let client = Client::connect(conninfo).await?;
+    println!(
+        "connected to PostgreSQL {}",
+        client.parameter("server_version").unwrap_or("?")
+    );
+
+    // Create a table.
+    client
+        .simple_query(
+            "drop table if exists everyday_people;
+             create table everyday_people (id int8 primary key, name text not null, age int4)",
+        )
+        .await?;
+
+    // Insert with parameters (a NULL is a `None`).
+    let insert = client
+        .prepare("insert into everyday_people (id, name, age) values ($1, $2, $3)")
+        .await?;
+    for (id, name, age) in [(1i64, "Ada", Some(36i32)), (2, "Brian", None)] {
+        client.query_prepared(&insert, &[&id, &name, &age]).await?;
+    }
+
+    // Rows into structs.
+    for p in people(&client).await? {
+        println!("{p:?}");
+    }
+
+    // A transaction: committed, and one rolled back (dropping it also rolls back).
+    let tx = client.transaction().await?;
+    tx.execute(
+        "insert into everyday_people values ($1, $2, $3)",
+        &[&3i64, &"Carla", &Some(41i32)],
+    )
+    .await?;
+    tx.execute("update everyday_people set age = age + 1 where id = 1", &[])
+        .await?;
+    tx.commit().await?;
+    let tx = client.transaction().await?;
+    tx.execute("delete from everyday_people", &[]).await?;
+    tx.rollback().await?;
+
+    // COPY in (text format) and out (CSV).
+    let mut copy = client
+        .copy_in("copy everyday_people (id, name, age) from stdin")
+        .await?;
+    copy.send("4\tDmitri\t29\n5\tEve\t\\N\n").await?;
+    println!("copied in {} rows", copy.finish().await?);
+    let mut out = client
+        .copy_out("copy (select * from everyday_people order by id) to stdout (format csv, header)")
+        .await?;
+    while let Some(chunk) = out.next().await {
+        print!("{}", String::from_utf8_lossy(&chunk?));
+    }
+
+    // A pool: concurrent tasks, each on its own connection.
+    let pool = Pool::builder(Manager::new(conninfo)).max_size(4).build()?;
+    let mut tasks = Vec::new();
+    for id in 1..=5i64 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = pool.get().await?;
+            let row = client
+                .query_one("select name from everyday_people where id = $1", &[&id])
+                .await?;
+            Ok::<String, BoxError>(row.get(0usize)?)
+        }));
+    }
+    for task in tasks {
+        println!("from the pool: {}", task.await??);
+    }
+
+    let result = people(&client).await?;
+    client.simple_query("drop table everyday_people").await?;
+    client.close().await?;
+    Ok(result)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let conninfo = std::env::args()
+        .nth(1)
+        .or_else(|| std::env::var("DATABASE_URL").ok())
+        .unwrap_or_default();
+    let people = run(&conninfo).await?;
+    println!("{} people", people.len());
+    Ok(())
+}

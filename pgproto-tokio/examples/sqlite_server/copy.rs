@@ -1,0 +1,617 @@
+//! `COPY table [(columns)] FROM STDIN` and `COPY {table [(columns)] | (query)} TO STDOUT`
+//! in PostgreSQL's text and CSV formats: parsing the statement and its options, and
+//! encoding and decoding rows.
+//!
+//! Options, in either syntax (`WITH (FORMAT csv, HEADER)` or the old `WITH CSV HEADER`):
+//! `FORMAT text|csv`, `HEADER [boolean]`, `DELIMITER 'c'`, `NULL 'string'`, `QUOTE 'c'`,
+//! `ESCAPE 'c'` (CSV only). Binary format is refused (0A000).
+
+use pgproto_core::db_error::DbError;
+use pgproto_core::sqlstate::SqlState;
+
+use super::error;
+use super::sql::{tokenize, Kind, Tok};
+
+/// What a COPY statement reads from or writes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// A table and, optionally, some of its columns.
+    Table {
+        name: String,
+        columns: Option<Vec<String>>,
+    },
+    /// `COPY (query) TO STDOUT`.
+    Query(String),
+}
+
+/// A parsed COPY statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CopyStatement {
+    pub(crate) source: Source,
+    /// `FROM STDIN` (else `TO STDOUT`).
+    pub(crate) from_stdin: bool,
+    pub(crate) options: Options,
+}
+
+/// Format options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Options {
+    pub(crate) csv: bool,
+    pub(crate) header: bool,
+    pub(crate) delimiter: u8,
+    pub(crate) null: String,
+    pub(crate) quote: u8,
+    pub(crate) escape: u8,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            csv: false,
+            header: false,
+            delimiter: b'\t',
+            null: "\\N".to_string(),
+            quote: b'"',
+            escape: b'"',
+        }
+    }
+}
+
+fn syntax(message: impl Into<String>) -> Box<DbError> {
+    error(SqlState::SyntaxError, message)
+}
+
+/// A string literal's value (`'a''b'` is `a'b`).
+fn literal(sql: &str, tok: &Tok) -> Option<String> {
+    if tok.kind != Kind::Str {
+        return None;
+    }
+    let t = tok.text(sql);
+    let inner = t.strip_prefix('\'')?.strip_suffix('\'')?;
+    Some(inner.replace("''", "'"))
+}
+
+/// One byte given as a one-character string option.
+fn single_byte(name: &str, value: &str) -> Result<u8, Box<DbError>> {
+    match value.as_bytes() {
+        [b] if b.is_ascii() => Ok(*b),
+        _ => Err(error(
+            SqlState::FeatureNotSupported,
+            format!("COPY {name} must be a single one-byte character"),
+        )),
+    }
+}
+
+/// Parses `sql` if it is a COPY statement (`None` otherwise).
+pub(crate) fn parse(sql: &str) -> Option<Result<CopyStatement, Box<DbError>>> {
+    let toks = tokenize(sql);
+    if !toks.first()?.is(sql, "COPY") {
+        return None;
+    }
+    Some(parse_tokens(sql, &toks))
+}
+
+fn parse_tokens(sql: &str, toks: &[Tok]) -> Result<CopyStatement, Box<DbError>> {
+    let mut i = 1;
+    let at = |i: usize| toks.get(i);
+    let source = if at(i).is_some_and(|t| t.is_punct(sql, "(")) {
+        // `(query)`: up to the matching parenthesis.
+        let mut depth = 0usize;
+        let start = at(i).map_or(0, |t| t.end);
+        let mut end = None;
+        while let Some(t) = at(i) {
+            if t.is_punct(sql, "(") {
+                depth += 1;
+            } else if t.is_punct(sql, ")") {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    end = Some(t.start);
+                    break;
+                }
+            }
+            i += 1;
+        }
+        let end = end.ok_or_else(|| syntax("unterminated query in COPY"))?;
+        i += 1;
+        Source::Query(sql.get(start..end).unwrap_or("").to_string())
+    } else {
+        let mut name = at(i)
+            .and_then(|t| t.ident(sql))
+            .ok_or_else(|| syntax("syntax error in COPY: table name expected"))?;
+        i += 1;
+        // `schema.table`: the schema is ignored (SQLite has `main` only).
+        if at(i).is_some_and(|t| t.is_punct(sql, ".")) {
+            name = at(i + 1)
+                .and_then(|t| t.ident(sql))
+                .ok_or_else(|| syntax("syntax error in COPY: table name expected"))?;
+            i += 2;
+        }
+        let mut columns = None;
+        if at(i).is_some_and(|t| t.is_punct(sql, "(")) {
+            let mut list = Vec::new();
+            i += 1;
+            loop {
+                let c = at(i)
+                    .and_then(|t| t.ident(sql))
+                    .ok_or_else(|| syntax("syntax error in COPY column list"))?;
+                list.push(c);
+                i += 1;
+                match at(i) {
+                    Some(t) if t.is_punct(sql, ",") => i += 1,
+                    Some(t) if t.is_punct(sql, ")") => {
+                        i += 1;
+                        break;
+                    }
+                    _ => return Err(syntax("syntax error in COPY column list")),
+                }
+            }
+            columns = Some(list);
+        }
+        Source::Table { name, columns }
+    };
+    let from_stdin = match at(i) {
+        Some(t) if t.is(sql, "FROM") => true,
+        Some(t) if t.is(sql, "TO") => false,
+        _ => return Err(syntax("syntax error in COPY: FROM or TO expected")),
+    };
+    i += 1;
+    let endpoint = if from_stdin { "STDIN" } else { "STDOUT" };
+    if !at(i).is_some_and(|t| t.is(sql, endpoint)) {
+        return Err(error(
+            SqlState::FeatureNotSupported,
+            format!(
+                "only COPY {} {endpoint} is supported",
+                if from_stdin { "FROM" } else { "TO" }
+            ),
+        ));
+    }
+    i += 1;
+    if matches!(source, Source::Query(_)) && from_stdin {
+        return Err(syntax("COPY (query) FROM is not allowed"));
+    }
+    let mut options = Options::default();
+    let mut given = Given::default();
+    if at(i).is_some_and(|t| t.is(sql, "WITH")) {
+        i += 1;
+    }
+    if at(i).is_some_and(|t| t.is_punct(sql, "(")) {
+        // New syntax: `(name [value], ...)`.
+        i += 1;
+        loop {
+            let name = at(i)
+                .and_then(|t| t.ident(sql))
+                .ok_or_else(|| syntax("syntax error in COPY options"))?
+                .to_ascii_lowercase();
+            i += 1;
+            let value = match at(i) {
+                Some(t) if t.is_punct(sql, ",") || t.is_punct(sql, ")") => None,
+                Some(t) => {
+                    i += 1;
+                    Some(literal(sql, t).unwrap_or_else(|| t.text(sql).to_string()))
+                }
+                None => return Err(syntax("syntax error in COPY options")),
+            };
+            apply(&mut options, &name, value.as_deref(), &mut given)?;
+            match at(i) {
+                Some(t) if t.is_punct(sql, ",") => i += 1,
+                Some(t) if t.is_punct(sql, ")") => {
+                    i += 1;
+                    break;
+                }
+                _ => return Err(syntax("syntax error in COPY options")),
+            }
+        }
+    } else {
+        // Old syntax: `CSV`, `HEADER`, `DELIMITER [AS] 'c'`, `NULL [AS] 's'`, ...
+        while let Some(t) = at(i) {
+            let name = t.text(sql).to_ascii_lowercase();
+            i += 1;
+            let value = match name.as_str() {
+                "csv" => {
+                    apply(&mut options, "format", Some("csv"), &mut given)?;
+                    continue;
+                }
+                "binary" => {
+                    apply(&mut options, "format", Some("binary"), &mut given)?;
+                    continue;
+                }
+                "header" => None,
+                "delimiter" | "null" | "quote" | "escape" => {
+                    if at(i).is_some_and(|t| t.is(sql, "AS")) {
+                        i += 1;
+                    }
+                    let v = at(i)
+                        .and_then(|t| literal(sql, t))
+                        .ok_or_else(|| syntax(format!("COPY {name} needs a string")))?;
+                    i += 1;
+                    Some(v)
+                }
+                _ => return Err(syntax(format!("syntax error in COPY at \"{name}\""))),
+            };
+            apply(&mut options, &name, value.as_deref(), &mut given)?;
+        }
+    }
+    if i < toks.len() {
+        return Err(syntax("syntax error at end of COPY"));
+    }
+    // CSV defaults: comma, empty NULL (text: tab, `\N`).
+    if options.csv && !given.null {
+        options.null = String::new();
+    }
+    if options.csv && !given.delimiter {
+        options.delimiter = b',';
+    }
+    if options.header && !options.csv {
+        return Err(error(
+            SqlState::FeatureNotSupported,
+            "COPY HEADER available only in CSV mode",
+        ));
+    }
+    Ok(CopyStatement {
+        source,
+        from_stdin,
+        options,
+    })
+}
+
+/// Which options with format-dependent defaults were given.
+#[derive(Default)]
+struct Given {
+    null: bool,
+    delimiter: bool,
+}
+
+fn apply(
+    options: &mut Options,
+    name: &str,
+    value: Option<&str>,
+    given: &mut Given,
+) -> Result<(), Box<DbError>> {
+    let need = || syntax(format!("COPY option \"{name}\" needs a value"));
+    match name {
+        "format" => match value.map(str::to_ascii_lowercase).as_deref() {
+            Some("text") => options.csv = false,
+            Some("csv") => options.csv = true,
+            Some("binary") => {
+                return Err(error(
+                    SqlState::FeatureNotSupported,
+                    "COPY in binary format is not supported",
+                ))
+            }
+            _ => return Err(syntax("COPY format must be text or csv")),
+        },
+        "header" => {
+            options.header = match value.map(str::to_ascii_lowercase).as_deref() {
+                None | Some("true" | "on" | "1") => true,
+                Some("false" | "off" | "0") => false,
+                Some(other) => return Err(syntax(format!("invalid HEADER value \"{other}\""))),
+            }
+        }
+        "delimiter" => {
+            options.delimiter = single_byte(name, value.ok_or_else(need)?)?;
+            given.delimiter = true;
+        }
+        "quote" => {
+            options.quote = single_byte(name, value.ok_or_else(need)?)?;
+            // ESCAPE defaults to QUOTE.
+            options.escape = options.quote;
+        }
+        "escape" => options.escape = single_byte(name, value.ok_or_else(need)?)?,
+        "null" => {
+            options.null = value.ok_or_else(need)?.to_string();
+            given.null = true;
+        }
+        other => {
+            return Err(error(
+                SqlState::FeatureNotSupported,
+                format!("COPY option \"{other}\" is not supported"),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Splits the complete records off the front of `buf` (rows may arrive split across
+/// CopyData messages; a CSV record may contain newlines inside quotes). Returns the
+/// records (without their line ends) and leaves an incomplete one in `buf`. With
+/// `finished`, the rest is a last record.
+pub(crate) fn take_records(buf: &mut Vec<u8>, options: &Options, finished: bool) -> Vec<Vec<u8>> {
+    let mut records = Vec::new();
+    let mut start = 0;
+    let mut in_quotes = false;
+    let mut i = 0;
+    while let Some(&b) = buf.get(i) {
+        if options.csv && b == options.quote {
+            in_quotes = !in_quotes;
+        } else if b == b'\n' && !in_quotes {
+            let mut line = buf.get(start..i).unwrap_or_default();
+            if let Some(stripped) = line.strip_suffix(b"\r") {
+                line = stripped;
+            }
+            records.push(line.to_vec());
+            start = i + 1;
+        }
+        i += 1;
+    }
+    if finished && start < buf.len() {
+        records.push(buf.get(start..).unwrap_or_default().to_vec());
+        start = buf.len();
+    }
+    buf.drain(..start);
+    // The end-of-data marker some clients still send.
+    if records.last().is_some_and(|r| r == b"\\.") {
+        records.pop();
+    }
+    records
+}
+
+fn bad_copy(message: impl Into<String>) -> Box<DbError> {
+    error(SqlState::BadCopyFileFormat, message)
+}
+
+/// Splits one record into fields (`None`: NULL).
+pub(crate) fn decode_record(
+    record: &[u8],
+    options: &Options,
+) -> Result<Vec<Option<Vec<u8>>>, Box<DbError>> {
+    if options.csv {
+        decode_csv(record, options)
+    } else {
+        decode_text(record, options)
+    }
+}
+
+fn decode_text(record: &[u8], options: &Options) -> Result<Vec<Option<Vec<u8>>>, Box<DbError>> {
+    let mut fields = Vec::new();
+    for raw in record.split(|b| *b == options.delimiter) {
+        if raw == options.null.as_bytes() {
+            fields.push(None);
+            continue;
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while let Some(&b) = raw.get(i) {
+            i += 1;
+            if b != b'\\' {
+                out.push(b);
+                continue;
+            }
+            let Some(&e) = raw.get(i) else {
+                // A trailing backslash stands for itself.
+                out.push(b'\\');
+                break;
+            };
+            i += 1;
+            match e {
+                b'b' => out.push(8),
+                b'f' => out.push(12),
+                b'n' => out.push(b'\n'),
+                b'r' => out.push(b'\r'),
+                b't' => out.push(b'\t'),
+                b'v' => out.push(11),
+                b'0'..=b'7' => {
+                    let mut v = u32::from(e - b'0');
+                    for _ in 0..2 {
+                        match raw.get(i) {
+                            Some(&d @ b'0'..=b'7') => {
+                                v = v * 8 + u32::from(d - b'0');
+                                i += 1;
+                            }
+                            _ => break,
+                        }
+                    }
+                    out.push((v & 0xff) as u8);
+                }
+                b'x' => {
+                    let mut v = 0u32;
+                    let mut digits = 0;
+                    while digits < 2 {
+                        match raw.get(i).and_then(|d| (*d as char).to_digit(16)) {
+                            Some(d) => {
+                                v = v * 16 + d;
+                                i += 1;
+                                digits += 1;
+                            }
+                            None => break,
+                        }
+                    }
+                    if digits == 0 {
+                        out.push(b'x');
+                    } else {
+                        out.push((v & 0xff) as u8);
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+        fields.push(Some(out));
+    }
+    Ok(fields)
+}
+
+fn decode_csv(record: &[u8], options: &Options) -> Result<Vec<Option<Vec<u8>>>, Box<DbError>> {
+    let mut fields = Vec::new();
+    let mut i = 0;
+    loop {
+        let mut out = Vec::new();
+        let mut quoted = false;
+        let raw_start = i;
+        // A field: unquoted bytes and quoted sections.
+        loop {
+            match record.get(i) {
+                None => break,
+                Some(&b) if b == options.delimiter => break,
+                Some(&b) if b == options.quote => {
+                    quoted = true;
+                    i += 1;
+                    loop {
+                        match record.get(i) {
+                            None => return Err(bad_copy("unterminated CSV quoted field")),
+                            Some(&c)
+                                if c == options.escape
+                                    && record.get(i + 1) == Some(&options.quote) =>
+                            {
+                                out.push(options.quote);
+                                i += 2;
+                            }
+                            Some(&c) if c == options.quote => {
+                                i += 1;
+                                break;
+                            }
+                            Some(&c) => {
+                                out.push(c);
+                                i += 1;
+                            }
+                        }
+                    }
+                }
+                Some(&b) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        let raw = record.get(raw_start..i).unwrap_or_default();
+        // Only an unquoted field matching the NULL string is NULL.
+        if !quoted && raw == options.null.as_bytes() {
+            fields.push(None);
+        } else {
+            fields.push(Some(out));
+        }
+        match record.get(i) {
+            // The delimiter: another field follows.
+            Some(_) => i += 1,
+            None => break,
+        }
+    }
+    Ok(fields)
+}
+
+/// Appends one row (`None`: NULL) in the format, with its line end.
+pub(crate) fn encode_row(out: &mut Vec<u8>, values: &[Option<Vec<u8>>], options: &Options) {
+    for (n, v) in values.iter().enumerate() {
+        if n > 0 {
+            out.push(options.delimiter);
+        }
+        match v {
+            None => out.extend_from_slice(options.null.as_bytes()),
+            Some(v) if options.csv => encode_csv_field(out, v, options),
+            Some(v) => {
+                for &b in v {
+                    match b {
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'\n' => out.extend_from_slice(b"\\n"),
+                        b'\r' => out.extend_from_slice(b"\\r"),
+                        b'\t' => out.extend_from_slice(b"\\t"),
+                        8 => out.extend_from_slice(b"\\b"),
+                        12 => out.extend_from_slice(b"\\f"),
+                        11 => out.extend_from_slice(b"\\v"),
+                        b if b == options.delimiter => {
+                            out.push(b'\\');
+                            out.push(b);
+                        }
+                        b => out.push(b),
+                    }
+                }
+            }
+        }
+    }
+    out.push(b'\n');
+}
+
+fn encode_csv_field(out: &mut Vec<u8>, v: &[u8], options: &Options) {
+    let needs_quotes = v.is_empty() && options.null.is_empty()
+        || v == options.null.as_bytes()
+        || v.iter()
+            .any(|&b| b == options.delimiter || b == options.quote || b == b'\n' || b == b'\r')
+        || v == b"\\.";
+    if !needs_quotes {
+        out.extend_from_slice(v);
+        return;
+    }
+    out.push(options.quote);
+    for &b in v {
+        if b == options.quote || b == options.escape {
+            out.push(options.escape);
+        }
+        out.push(b);
+    }
+    out.push(options.quote);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stmt(sql: &str) -> CopyStatement {
+        parse(sql).unwrap().unwrap()
+    }
+
+    #[test]
+    fn parses_both_syntaxes() {
+        let s = stmt("COPY t FROM STDIN");
+        assert!(s.from_stdin && !s.options.csv);
+        let s = stmt("copy public.t (a, \"B\") to stdout with (format csv, header, delimiter ';')");
+        assert_eq!(
+            s.source,
+            Source::Table {
+                name: "t".into(),
+                columns: Some(vec!["a".into(), "B".into()])
+            }
+        );
+        assert!(s.options.csv && s.options.header && s.options.delimiter == b';');
+        assert_eq!(s.options.null, "");
+        let s = stmt("COPY t TO STDOUT WITH CSV HEADER NULL AS 'nil'");
+        assert!(s.options.csv && s.options.header && s.options.null == "nil");
+        let s = stmt("copy (select 1, '(x)') to stdout");
+        assert_eq!(s.source, Source::Query("select 1, '(x)'".into()));
+        assert!(parse("select 1").is_none());
+        assert!(parse("copy t from '/etc/passwd'").unwrap().is_err());
+        assert!(parse("copy t from stdin (format binary)").unwrap().is_err());
+        assert!(parse("copy t from stdin with header").unwrap().is_err());
+    }
+
+    #[test]
+    fn text_round_trip() {
+        let o = Options::default();
+        let values = vec![Some(b"a\tb\\c\nd".to_vec()), None, Some(Vec::new())];
+        let mut out = Vec::new();
+        encode_row(&mut out, &values, &o);
+        assert_eq!(out, b"a\\tb\\\\c\\nd\t\\N\t\n");
+        let mut buf = out.clone();
+        let records = take_records(&mut buf, &o, false);
+        assert_eq!(records.len(), 1);
+        assert_eq!(decode_record(&records[0], &o).unwrap(), values);
+        assert_eq!(
+            decode_record(b"\\101\\x42\\q", &o).unwrap(),
+            vec![Some(b"ABq".to_vec())]
+        );
+    }
+
+    #[test]
+    fn csv_round_trip_and_split_records() {
+        let o = stmt("copy t from stdin csv").options;
+        let values = vec![
+            Some(b"a,b".to_vec()),
+            None,
+            Some(Vec::new()),
+            Some(b"line\nbreak \"q\"".to_vec()),
+        ];
+        let mut out = Vec::new();
+        encode_row(&mut out, &values, &o);
+        assert_eq!(out, b"\"a,b\",,\"\",\"line\nbreak \"\"q\"\"\"\n");
+        // Delivered in two pieces, split inside the quoted newline.
+        let (a, b) = out.split_at(20);
+        let mut buf = a.to_vec();
+        assert!(take_records(&mut buf, &o, false).is_empty());
+        buf.extend_from_slice(b);
+        let records = take_records(&mut buf, &o, false);
+        assert_eq!(records.len(), 1);
+        assert_eq!(decode_record(&records[0], &o).unwrap(), values);
+        assert!(decode_record(b"\"open", &o).is_err());
+        // A last line without newline counts at the end.
+        let mut buf = b"1,2\n3,4".to_vec();
+        assert_eq!(take_records(&mut buf, &o, false).len(), 1);
+        assert_eq!(take_records(&mut buf, &o, true), vec![b"3,4".to_vec()]);
+    }
+}
