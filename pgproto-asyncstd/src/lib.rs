@@ -15,27 +15,30 @@
 //!   client are pipelined automatically: the connection writes requests as they come
 //!   and routes each response to its caller. Typed queries ([`Client::query`],
 //!   [`Client::prepare`], [`Client::query_prepared`]), large results read in batches
-//!   through portal suspension ([`Client::query_batched`]), explicit pipelines and
-//!   [`Client::cancel`]. TLS follows libpq's `sslmode`, `sslrootcert`,
+//!   through portal suspension ([`Client::query_batched`]), COPY ([`Client::copy_in`],
+//!   [`Client::copy_out`]), transactions ([`Client::transaction`]), explicit pipelines
+//!   and [`Client::cancel`]. TLS follows libpq's `sslmode`, `sslrootcert`,
 //!   `channel_binding` and `sslnegotiation=direct` (rustls, through `futures-rustls`).
+//! - `pool` (feature `deadpool`): a `deadpool` manager for any executor.
 //! - [`server`]: accept PostgreSQL clients and answer them with a [`server::Handler`];
 //!   [`server::serve`] takes a spawner closure that runs each session. TLS with
 //!   [`server::ServerOptions::with_tls`], after an SSLRequest or direct.
 //!
 //! Choose it when your application runs on async-std, smol or another non-tokio
 //! executor (tokio: `pgproto-tokio`; plain threads: `pgproto-blocking`; your own event
-//! loop: `pgproto-core` alone). No cargo features of its own.
+//! loop: `pgproto-core` alone). Cargo feature `deadpool`: the `pool` module.
 //!
 //! | | client | server |
 //! |---|---|---|
 //! | TLS (SSLRequest and direct, SCRAM-SHA-256-PLUS) | yes | yes |
 //! | pipelining | automatic for concurrent calls, [`Client::pipeline`] | in-order answers |
 //! | streaming rows | [`Client::query_batched`] | portal suspension |
-//! | COPY | no | through the core |
-//! | transactions | no helper (SQL) | status |
+//! | COPY | [`Client::copy_in`], [`Client::copy_out`] (a `Stream`) | through the core |
+//! | transactions | [`Client::transaction`], savepoints | status |
 //! | cancel | [`Client::cancel`] | routed to the session |
 //! | notifications | [`Client::notification`] | through the core |
 //! | function call | no | events |
+//! | pools | `deadpool` (feature) | — |
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), pgproto_asyncstd::Error> {

@@ -6,18 +6,19 @@
 //!
 //! Choose it for plain blocking calls: tools, scripts, thread-per-request services
 //! (tokio: `pgproto-tokio`; async-std or smol: `pgproto-asyncstd`; your own event loop:
-//! `pgproto-core` alone). No cargo features of its own.
+//! `pgproto-core` alone). Cargo feature `r2d2`: the `pool` module, an `r2d2` manager.
 //!
 //! | | client | server |
 //! |---|---|---|
 //! | TLS (SSLRequest and direct, SCRAM-SHA-256-PLUS) | yes | yes, thread per connection |
 //! | pipelining | explicit: [`Client::pipeline`] | in-order answers |
-//! | streaming rows | [`Client::query_batched`] | portal suspension |
-//! | COPY | [`Client::copy_in`], [`Client::copy_out`] | through the core |
+//! | streaming rows | [`Client::query_iter`] (read off the socket), [`Client::query_batched`] | portal suspension |
+//! | COPY | [`Client::copy_in`], [`Client::copy_out`], streamed | through the core |
 //! | transactions | [`Client::transaction`], savepoints | status |
 //! | cancel | [`Client::cancel`] | routed to the session |
 //! | notifications | [`Client::wait_notification`] | through the core |
 //! | function call | no | events |
+//! | pools | `r2d2` (feature) | — |
 //!
 //! ```no_run
 //! let mut client = pgproto_blocking::Client::connect("host=localhost user=postgres")?;

@@ -190,8 +190,11 @@
 //! the end of startup, CancelRequest, Terminate) and returns a
 //! [`Step`](crate::server::Step) telling you what is left to do: start TLS, create the
 //! application's handler, register the cancel key, hand an event to the application,
-//! close. The application answers query-level events with commands; the core refuses
-//! answers that would break the protocol.
+//! close. Its `random` argument is a closure returning 32 fresh random bytes (or your
+//! error): it is called only for the steps that need them (the StartupMessage: salts
+//! and nonces; the end of authentication: the cancel key), never per query. The
+//! application answers query-level events with commands; the core refuses answers that
+//! would break the protocol.
 //!
 //! From `examples/mio_server.rs`, step 2 of a session's turn (`handle_events`):
 //!
@@ -200,7 +203,16 @@
 //!     let Some(event) = self.server.poll_event()? else {
 //!         break;
 //!     };
-//!     let step = shared.setup.step(&mut self.server, event, random, || next_process_id())?;
+//!     // Fresh random bytes only when the step needs them (salts, nonces, cancel key).
+//!     let random = || {
+//!         let mut bytes = [0u8; 32];
+//!         getrandom::getrandom(&mut bytes).map_err(|e| Error::Io(e.into()))?;
+//!         Ok::<_, Error>(bytes)
+//!     };
+//!     let step = shared.setup.step(&mut self.server, event, random, || {
+//!         shared.next_process_id += 1;
+//!         shared.next_process_id
+//!     })?;
 //!     match step {
 //!         Step::Continue | Step::Startup(_) => {}
 //!         // The application's part: a query-level message to answer (now, or later).
@@ -347,10 +359,11 @@
 //! ## Limits and back-pressure
 //!
 //! The framing limits ([`Limits`](crate::wire::Limits), in `Config::limits` and
-//! `ServerConfig::limits`) are checked before anything is buffered. What you buffer is
-//! yours to bound: stop reading from a peer while your write buffer towards it is
-//! large ([`Client::pending_output_len`], your own `outgoing`), and resume when it
-//! drains. `examples/mio_server.rs` reads one chunk at a time, answers it, and stops
+//! `ServerConfig::limits`) are checked before anything is buffered; by default a startup
+//! packet may have 10,004 bytes including its length word, as in PostgreSQL. What you
+//! buffer is yours to bound: stop reading from a peer while your write buffer towards
+//! it is large ([`Client::pending_output_len`], your own `outgoing`), and resume when
+//! it drains. `examples/mio_server.rs` reads one chunk at a time, answers it, and stops
 //! reading while more than a megabyte waits for the client or while the application
 //! is still answering; with edge-triggered readiness it must then read again by itself
 //! when the output drains (no new readable event comes for bytes already waiting).
@@ -371,7 +384,10 @@
 //! ([`Error`](crate::Error): decode errors, protocol violations, authentication
 //! failures): the connection is poisoned and every later call returns the same error.
 //! A server core may have queued a FATAL ErrorResponse for the client: write what is
-//! queued, then close. A [`UsageError`](crate::UsageError) from a command (a command
+//! queued, then close. A well-framed message whose body does not decode is no `Err` for
+//! a server core after startup: as PostgreSQL, it queues an ERROR (22021 for invalid
+//! UTF-8, else 08P01) and the session goes on. A broken length, an unknown message type
+//! or a malformed message during startup or COPY is fatal. A [`UsageError`](crate::UsageError) from a command (a command
 //! illegal in the current phase) is your mistake and leaves the connection as it was.
 //! With the `std` feature, `adapter::Error` wraps the core's errors with I/O and TLS
 //! errors; the examples and all three adapters use it.

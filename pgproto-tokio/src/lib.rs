@@ -12,18 +12,19 @@
 //!
 //! Choose it when your application runs on tokio (async-std or smol:
 //! `pgproto-asyncstd`; plain threads: `pgproto-blocking`; your own event loop:
-//! `pgproto-core` alone). No cargo features of its own.
+//! `pgproto-core` alone). Cargo features `deadpool` and `bb8`: the `pool` module.
 //!
 //! | | client | server |
 //! |---|---|---|
 //! | TLS (SSLRequest and direct, SCRAM-SHA-256-PLUS) | yes | yes |
 //! | pipelining | automatic for concurrent calls | in-order answers |
 //! | streaming rows | [`Client::query_stream`] | portal suspension |
-//! | COPY | [`Client::copy_in`], [`Client::copy_out`] | through the core |
+//! | COPY | [`Client::copy_in`], [`Client::copy_out`] (a `Stream`) | through the core |
 //! | transactions | [`Client::transaction`], savepoints | status |
 //! | cancel | [`Client::cancel_query`] | routed to the session |
 //! | notifications | [`Client::notification`] | through the core |
 //! | function call | [`Client::function_call`] | events |
+//! | pools | `deadpool`, `bb8` (features) | — |
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), pgproto_tokio::Error> {
