@@ -53,3 +53,9 @@ pub use pgproto_core::types::{FromSql, ToSql};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The workspace README's examples (tokio client and server, the codec), compiled here
+/// because this crate has every dependency they use.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadmeDoctests;
