@@ -51,7 +51,7 @@ pub(crate) async fn run(conninfo: &str) -> Result<Vec<Person>, BoxError> {
     let connection = async_std::task::spawn(connection);
     println!(
         "connected to PostgreSQL {}",
-        client.parameter("server_version").unwrap_or("?")
+        client.parameter("server_version").unwrap_or_default()
     );
 
     // Create a table.

@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -18,7 +18,7 @@ use futures_channel::{mpsc, oneshot};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use futures_lite::StreamExt;
-use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
+use pgproto_core::adapter::{conninfo_from_env, with_passfile_password, SharedAsyncMessages};
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     exactly_one, transaction_statements, AuthMethod, Client as Core, ConnInfo, EncodedParams,
@@ -98,13 +98,13 @@ struct Waiter {
 #[derive(Debug, Clone)]
 struct Info {
     cancel_token: Option<CancelToken>,
-    parameters: Vec<(String, String)>,
     protocol_version: ProtocolVersion,
     auth_method: Option<AuthMethod>,
     channel_binding: bool,
     tls: bool,
-    /// The status byte of the last ReadyForQuery, updated by the connection.
-    status: Arc<AtomicU8>,
+    /// Parameters, notices, notifications and the transaction status, kept up to date
+    /// by the connection.
+    shared: Arc<SharedAsyncMessages>,
 }
 
 /// An async connection to PostgreSQL. Every method takes `&self`: share it by reference
@@ -114,7 +114,6 @@ struct Info {
 #[derive(Debug)]
 pub struct Client {
     commands: mpsc::UnboundedSender<Op>,
-    notifications: async_channel::Receiver<Notification>,
     info: Info,
     /// Resolves when the connection ends: `true` after a graceful Terminate.
     ended: oneshot::Receiver<bool>,
@@ -245,19 +244,13 @@ impl Client {
         }
         let info = Info {
             cancel_token: core.cancel_token().cloned(),
-            parameters: core
-                .server_parameters()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
             protocol_version: core.protocol_version(),
             auth_method: core.auth_method(),
             channel_binding: core.used_channel_binding(),
             tls: core.is_tls(),
-            status: Arc::new(AtomicU8::new(core.transaction_status().byte())),
+            shared: Arc::new(SharedAsyncMessages::new(&core)),
         };
         let (commands, commands_rx) = mpsc::unbounded();
-        let (notify_tx, notify_rx) = async_channel::unbounded();
         let (ended_tx, ended) = oneshot::channel();
         let connection = Connection {
             stream,
@@ -265,8 +258,7 @@ impl Client {
             commands: commands_rx,
             commands_open: true,
             routes: Router::new(),
-            notifications: Some(notify_tx),
-            status: info.status.clone(),
+            shared: info.shared.clone(),
             read_buf: buf,
             out: BytesMut::new(),
             needs_flush: false,
@@ -277,7 +269,6 @@ impl Client {
         };
         let client = Self {
             commands,
-            notifications: notify_rx,
             info,
             ended,
             gate: async_lock::RwLock::new(()),
@@ -589,9 +580,30 @@ impl Client {
         Ok(())
     }
 
-    /// The next notification (LISTEN/NOTIFY); `None` once the connection has ended.
+    /// The next notification (LISTEN/NOTIFY), oldest first; `None` once the connection
+    /// has ended and none is left. Up to
+    /// [`DEFAULT_ASYNC_MESSAGE_CAPACITY`](pgproto_core::client::DEFAULT_ASYNC_MESSAGE_CAPACITY)
+    /// wait to be taken; newer ones are dropped and counted
+    /// ([`Client::dropped_notifications`]).
     pub async fn notification(&self) -> Option<Notification> {
-        self.notifications.recv().await.ok()
+        std::future::poll_fn(|cx| self.info.shared.poll_notification(cx)).await
+    }
+
+    /// The next notice (NoticeResponse: a warning or information from the server,
+    /// such as `RAISE NOTICE`), oldest first; `None` once the connection has ended and
+    /// none is left. Kept in a bounded queue like notifications.
+    pub async fn notice(&self) -> Option<pgproto_core::db_error::DbError> {
+        std::future::poll_fn(|cx| self.info.shared.poll_notice(cx)).await
+    }
+
+    /// Notifications dropped because nobody took them and their queue was full.
+    pub fn dropped_notifications(&self) -> u64 {
+        self.info.shared.dropped().1
+    }
+
+    /// Notices dropped because nobody took them and their queue was full.
+    pub fn dropped_notices(&self) -> u64 {
+        self.info.shared.dropped().0
     }
 
     /// The key for cancelling this connection's running query.
@@ -599,13 +611,10 @@ impl Client {
         self.info.cancel_token.as_ref()
     }
 
-    /// A run-time parameter the server reported at startup.
-    pub fn parameter(&self, name: &str) -> Option<&str> {
-        self.info
-            .parameters
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+    /// The latest value the server reported for a run-time parameter (at startup, and
+    /// ParameterStatus after `SET` and the like): `server_version`, `TimeZone`, ...
+    pub fn parameter(&self, name: &str) -> Option<String> {
+        self.info.shared.parameter(name)
     }
 
     /// The protocol version in use (3.2, or what the server negotiated down to).
@@ -630,8 +639,7 @@ impl Client {
 
     /// The transaction status after the last completed request.
     pub fn transaction_status(&self) -> TransactionStatus {
-        TransactionStatus::from_byte(self.info.status.load(Ordering::Acquire))
-            .unwrap_or(TransactionStatus::Idle)
+        self.info.shared.transaction_status()
     }
 
     /// Whether the connection has ended.
@@ -1063,8 +1071,7 @@ pub struct Connection {
     commands: mpsc::UnboundedReceiver<Op>,
     commands_open: bool,
     routes: Router<Waiter>,
-    notifications: Option<async_channel::Sender<Notification>>,
-    status: Arc<AtomicU8>,
+    shared: Arc<SharedAsyncMessages>,
     read_buf: Vec<u8>,
     /// Bytes taken from the core and not yet written.
     out: BytesMut,
@@ -1111,7 +1118,7 @@ impl Future for Connection {
         }
         // Wake `notification()`, `close()` and queued callers now rather than when the
         // future is dropped.
-        this.notifications = None;
+        this.shared.close();
         this.commands.close();
         while let Ok(op) = this.commands.try_recv() {
             match op {
@@ -1137,8 +1144,10 @@ impl Future for Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        // Dropped mid-flight: callers get an error rather than a truncated result.
+        // Dropped mid-flight: callers get an error rather than a truncated result, and
+        // whoever waits for a notice or notification gets `None`.
         self.fail_all(&pgproto_core::Error::Closed);
+        self.shared.close();
     }
 }
 
@@ -1272,14 +1281,17 @@ impl Connection {
     fn route_events(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
         loop {
             match self.core.poll_event() {
-                Ok(Some(Event::Response {
-                    request,
-                    response,
-                    complete,
-                })) => {
-                    if let Response::ReadyForQuery(s) = &response {
-                        self.status.store(s.byte(), Ordering::Release);
-                    }
+                Ok(Some(event)) => {
+                    // Notices, notifications, parameters and the transaction status go
+                    // to the shared state; responses to their waiters.
+                    let Some(Event::Response {
+                        request,
+                        response,
+                        complete,
+                    }) = self.shared.record(event)
+                    else {
+                        continue;
+                    };
                     let mut blocked = None;
                     self.routes.dispatch(request, complete, |waiter, done| {
                         blocked = deliver(&waiter.replies, response, done);
@@ -1289,12 +1301,6 @@ impl Connection {
                         return Ok(());
                     }
                 }
-                Ok(Some(Event::Notification(n))) => {
-                    if let Some(tx) = &self.notifications {
-                        let _ = tx.try_send(n);
-                    }
-                }
-                Ok(Some(_)) => {}
                 Ok(None) => return Ok(()),
                 Err(e) => {
                     // Best effort: whatever the core queued on its way out.

@@ -36,7 +36,7 @@
 //! | COPY | [`Client::copy_in`], [`Client::copy_out`] (a `Stream`) | through the core |
 //! | transactions | [`Client::transaction`], savepoints | status |
 //! | cancel | [`Client::cancel`] | routed to the session |
-//! | notifications | [`Client::notification`] | through the core |
+//! | notifications, notices | [`Client::notification`], [`Client::notice`] (bounded) | through the core |
 //! | function call | no | events |
 //! | pools | `deadpool` (feature) | — |
 //!

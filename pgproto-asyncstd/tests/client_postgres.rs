@@ -125,6 +125,16 @@ async fn run(pg: &PgCluster, exec: Exec) {
     assert_eq!(n.payload, "hello");
     assert_eq!(n.channel, "ch");
 
+    // Asynchronous messages: ParameterStatus after SET, a notice.
+    client.simple_query("set timezone = 'Asia/Tokyo'").await.unwrap();
+    assert_eq!(client.parameter("TimeZone").as_deref(), Some("Asia/Tokyo"));
+    client
+        .simple_query("do $$ begin raise notice 'careful'; end $$")
+        .await
+        .unwrap();
+    assert_eq!(client.notice().await.unwrap().message, "careful");
+    assert_eq!(client.dropped_notices(), 0);
+
     // Cancellation with the token, on a new connection, while a query runs.
     let token = client.cancel_token().unwrap().clone();
     let (slow, ()) = futures_lite::future::zip(client.simple_query("select pg_sleep(30)"), async {

@@ -1,7 +1,6 @@
 //! The blocking client: a socket, a core [`pgproto_core::client::Client`], and a loop that
 //! moves bytes until the request at hand completes.
 
-use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
@@ -9,9 +8,9 @@ use std::time::Duration;
 
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    exactly_one, transaction_statements, Client as Core, ConnInfo, Event, Notification, Phase,
-    RequestId, Response, ResultCollector, ResultSet, Row, Statement, TransactionOptions,
-    TransactionStatements,
+    exactly_one, transaction_statements, AsyncMessages, Client as Core, ConnInfo, Event,
+    Notification, Phase, RequestId, Response, ResultCollector, ResultSet, Row, Statement,
+    TransactionOptions, TransactionStatements,
 };
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Format, Oid, TransactionStatus};
@@ -94,8 +93,8 @@ pub struct Client {
     stream: Stream,
     core: Core,
     read_buf: Box<[u8]>,
-    notifications: VecDeque<Notification>,
-    notices: Vec<DbError>,
+    /// Notices and notifications until the application takes them (bounded).
+    messages: AsyncMessages,
     statements: u64,
 }
 
@@ -174,8 +173,7 @@ impl Client {
             stream,
             core: Core::new(config, &nonce),
             read_buf: vec![0; 64 * 1024].into_boxed_slice(),
-            notifications: VecDeque::new(),
-            notices: Vec::new(),
+            messages: AsyncMessages::default(),
             statements: 0,
         };
         if client.core.phase() == Phase::TlsHandshake {
@@ -213,13 +211,17 @@ impl Client {
             self.flush()?;
             match self.core.poll_event()? {
                 Some(Event::Notification(n)) => {
-                    self.notifications.push_back(n.clone());
                     // Let a caller waiting for notifications see it.
-                    if on_event(Event::Notification(n))? {
+                    let waited = on_event(Event::Notification(n.clone()))?;
+                    self.messages.record(Event::Notification(n));
+                    if waited {
                         return Ok(());
                     }
                 }
-                Some(Event::Notice(n)) => self.notices.push(*n),
+                // Notices are kept; parameters are tracked by the core itself.
+                Some(event @ Event::Notice(_)) => {
+                    self.messages.record(event);
+                }
                 Some(Event::ParameterStatus { .. }) => {}
                 Some(event) => {
                     if on_event(event)? {
@@ -519,15 +521,27 @@ impl Client {
         Ok(())
     }
 
-    /// Notifications received so far (LISTEN/NOTIFY), oldest first.
+    /// Notifications received so far (LISTEN/NOTIFY), oldest first. Up to
+    /// [`DEFAULT_ASYNC_MESSAGE_CAPACITY`](pgproto_core::client::DEFAULT_ASYNC_MESSAGE_CAPACITY)
+    /// are kept; newer ones are dropped and counted ([`Client::dropped_notifications`]).
     pub fn take_notifications(&mut self) -> Vec<Notification> {
-        self.notifications.drain(..).collect()
+        self.messages.take_notifications()
+    }
+
+    /// Notifications dropped because nobody took them and their queue was full.
+    pub fn dropped_notifications(&self) -> u64 {
+        self.messages.dropped_notifications()
+    }
+
+    /// Notices dropped because nobody took them and their queue was full.
+    pub fn dropped_notices(&self) -> u64 {
+        self.messages.dropped_notices()
     }
 
     /// Waits for a notification, reading from the server if none is queued.
     pub fn wait_notification(&mut self) -> Result<Notification, Error> {
         loop {
-            if let Some(n) = self.notifications.pop_front() {
+            if let Some(n) = self.messages.pop_notification() {
                 return Ok(n);
             }
             let mut got = false;
@@ -538,9 +552,9 @@ impl Client {
         }
     }
 
-    /// Notices received so far, oldest first.
+    /// Notices received so far, oldest first (bounded like notifications).
     pub fn take_notices(&mut self) -> Vec<DbError> {
-        std::mem::take(&mut self.notices)
+        self.messages.take_notices()
     }
 
     /// The key for cancelling this connection's running query from elsewhere.

@@ -136,3 +136,146 @@ pub fn with_passfile_password(info: &ConnInfo, host: &str, port: u16) -> ConnInf
     }
     info
 }
+
+/// A client's [`AsyncMessages`] shared between an async adapter's connection task (which
+/// records them as they arrive) and the application's handle (which waits for them),
+/// with the transaction status of the last ReadyForQuery. Executor-agnostic: waiting
+/// goes through [`Waker`]s.
+///
+/// [`AsyncMessages`]: crate::client::AsyncMessages
+/// [`Waker`]: std::task::Waker
+#[derive(Debug)]
+pub struct SharedAsyncMessages {
+    inner: std::sync::Mutex<SharedInner>,
+    status: std::sync::atomic::AtomicU8,
+}
+
+#[derive(Debug)]
+struct SharedInner {
+    messages: crate::client::AsyncMessages,
+    closed: bool,
+    notice_waker: Option<std::task::Waker>,
+    notification_waker: Option<std::task::Waker>,
+}
+
+impl SharedAsyncMessages {
+    /// Starts from `core`'s parameters and transaction status (after startup).
+    pub fn new(core: &crate::client::Client) -> Self {
+        let mut messages = crate::client::AsyncMessages::default();
+        for (name, value) in core.server_parameters() {
+            messages.set_parameter(name.clone(), value.clone());
+        }
+        Self {
+            inner: std::sync::Mutex::new(SharedInner {
+                messages,
+                closed: false,
+                notice_waker: None,
+                notification_waker: None,
+            }),
+            status: std::sync::atomic::AtomicU8::new(core.transaction_status().byte()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SharedInner> {
+        // A panic while holding the lock leaves plain data behind: keep using it.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Connection task: keeps an asynchronous message (waking whoever waits for it) and
+    /// returns `None`; returns any other event. A ReadyForQuery response updates the
+    /// transaction status.
+    pub fn record(&self, event: crate::client::Event) -> Option<crate::client::Event> {
+        use crate::client::{Event, Response};
+        let wake = match &event {
+            Event::Response {
+                response: Response::ReadyForQuery(status),
+                ..
+            } => {
+                self.status
+                    .store(status.byte(), std::sync::atomic::Ordering::Release);
+                return Some(event);
+            }
+            Event::Notice(_) => Some(true),
+            Event::Notification(_) => Some(false),
+            Event::ParameterStatus { .. } => None,
+            _ => return Some(event),
+        };
+        let mut inner = self.lock();
+        let rest = inner.messages.record(event);
+        let waker = match wake {
+            Some(true) => inner.notice_waker.take(),
+            Some(false) => inner.notification_waker.take(),
+            None => None,
+        };
+        drop(inner);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        rest
+    }
+
+    /// Connection task: the connection ended; waiters get `None` once the queues are
+    /// empty.
+    pub fn close(&self) {
+        let mut inner = self.lock();
+        inner.closed = true;
+        let wakers = [inner.notice_waker.take(), inner.notification_waker.take()];
+        drop(inner);
+        for waker in wakers.into_iter().flatten() {
+            waker.wake();
+        }
+    }
+
+    /// The transaction status of the last ReadyForQuery.
+    pub fn transaction_status(&self) -> crate::message::TransactionStatus {
+        crate::message::TransactionStatus::from_byte(
+            self.status.load(std::sync::atomic::Ordering::Acquire),
+        )
+        .unwrap_or(crate::message::TransactionStatus::Idle)
+    }
+
+    /// The latest value of a run-time parameter.
+    pub fn parameter(&self, name: &str) -> Option<String> {
+        self.lock().messages.parameter(name).map(String::from)
+    }
+
+    /// The next notice: `Ready(None)` once the connection ended and none is left.
+    pub fn poll_notice(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<DbError>> {
+        let mut inner = self.lock();
+        if let Some(notice) = inner.messages.pop_notice() {
+            return std::task::Poll::Ready(Some(notice));
+        }
+        if inner.closed {
+            return std::task::Poll::Ready(None);
+        }
+        inner.notice_waker = Some(cx.waker().clone());
+        std::task::Poll::Pending
+    }
+
+    /// The next notification: `Ready(None)` once the connection ended and none is left.
+    pub fn poll_notification(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<crate::client::Notification>> {
+        let mut inner = self.lock();
+        if let Some(notification) = inner.messages.pop_notification() {
+            return std::task::Poll::Ready(Some(notification));
+        }
+        if inner.closed {
+            return std::task::Poll::Ready(None);
+        }
+        inner.notification_waker = Some(cx.waker().clone());
+        std::task::Poll::Pending
+    }
+
+    /// Notices and notifications dropped because their queue was full, in that order.
+    pub fn dropped(&self) -> (u64, u64) {
+        let inner = self.lock();
+        (
+            inner.messages.dropped_notices(),
+            inner.messages.dropped_notifications(),
+        )
+    }
+}

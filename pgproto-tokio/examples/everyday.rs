@@ -49,7 +49,7 @@ pub(crate) async fn run(conninfo: &str) -> Result<Vec<Person>, BoxError> {
     let client = Client::connect(conninfo).await?;
     println!(
         "connected to PostgreSQL {}",
-        client.parameter("server_version").unwrap_or("?")
+        client.parameter("server_version").unwrap_or_default()
     );
 
     // Create a table.

@@ -1,10 +1,10 @@
 //! The async client: a handle that sends work to a connection task, which owns the socket
 //! and the core state machine and routes responses back.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
+use pgproto_core::adapter::{conninfo_from_env, with_passfile_password, SharedAsyncMessages};
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     exactly_one, transaction_statements, Client as Core, ConnInfo, EncodedParams, Event,
@@ -140,9 +140,9 @@ enum CopyAction {
 #[derive(Debug, Clone)]
 struct Info {
     cancel_token: Option<CancelToken>,
-    parameters: Vec<(String, String)>,
-    /// The status byte of the last ReadyForQuery, updated by the connection task.
-    status: Arc<AtomicU8>,
+    /// Parameters, notices, notifications and the transaction status, kept up to date
+    /// by the connection task.
+    shared: Arc<SharedAsyncMessages>,
     /// Where the connection went (for cancel requests).
     address: (String, u16),
 }
@@ -152,7 +152,6 @@ struct Info {
 #[derive(Debug)]
 pub struct Client {
     commands: mpsc::UnboundedSender<Command>,
-    notifications: tokio::sync::Mutex<mpsc::UnboundedReceiver<Notification>>,
     info: Info,
     task: tokio::task::JoinHandle<()>,
     statements: std::sync::atomic::AtomicU64,
@@ -272,20 +271,13 @@ impl Client {
         }
         let info = Info {
             cancel_token: core.cancel_token().cloned(),
-            parameters: core
-                .server_parameters()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            status: Arc::new(AtomicU8::new(core.transaction_status().byte())),
+            shared: Arc::new(SharedAsyncMessages::new(&core)),
             address,
         };
         let (commands, rx) = mpsc::unbounded_channel();
-        let (notify_tx, notify_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(stream, core, rx, notify_tx, buf, info.status.clone()));
+        let task = tokio::spawn(run(stream, core, rx, buf, info.shared.clone()));
         Ok(Self {
             commands,
-            notifications: tokio::sync::Mutex::new(notify_rx),
             info,
             task,
             statements: std::sync::atomic::AtomicU64::new(0),
@@ -536,9 +528,30 @@ impl Client {
         })
     }
 
-    /// The next notification (LISTEN/NOTIFY); `None` once the connection is closed.
+    /// The next notification (LISTEN/NOTIFY), oldest first; `None` once the connection
+    /// is closed and none is left. Up to
+    /// [`DEFAULT_ASYNC_MESSAGE_CAPACITY`](pgproto_core::client::DEFAULT_ASYNC_MESSAGE_CAPACITY)
+    /// wait to be taken; newer ones are dropped and counted
+    /// ([`Client::dropped_notifications`]).
     pub async fn notification(&self) -> Option<Notification> {
-        self.notifications.lock().await.recv().await
+        std::future::poll_fn(|cx| self.info.shared.poll_notification(cx)).await
+    }
+
+    /// The next notice (NoticeResponse: a warning or information from the server,
+    /// such as `RAISE NOTICE`), oldest first; `None` once the connection is closed and
+    /// none is left. Kept in a bounded queue like notifications.
+    pub async fn notice(&self) -> Option<pgproto_core::db_error::DbError> {
+        std::future::poll_fn(|cx| self.info.shared.poll_notice(cx)).await
+    }
+
+    /// Notifications dropped because nobody took them and their queue was full.
+    pub fn dropped_notifications(&self) -> u64 {
+        self.info.shared.dropped().1
+    }
+
+    /// Notices dropped because nobody took them and their queue was full.
+    pub fn dropped_notices(&self) -> u64 {
+        self.info.shared.dropped().0
     }
 
     /// Asks the server to cancel the query running on this connection (a CancelRequest
@@ -607,19 +620,15 @@ impl Client {
         self.info.cancel_token.as_ref()
     }
 
-    /// A run-time parameter the server reported at startup.
-    pub fn parameter(&self, name: &str) -> Option<&str> {
-        self.info
-            .parameters
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+    /// The latest value the server reported for a run-time parameter (at startup, and
+    /// ParameterStatus after `SET` and the like): `server_version`, `TimeZone`, ...
+    pub fn parameter(&self, name: &str) -> Option<String> {
+        self.info.shared.parameter(name)
     }
 
     /// The transaction status after the last completed request.
     pub fn transaction_status(&self) -> TransactionStatus {
-        TransactionStatus::from_byte(self.info.status.load(Ordering::Acquire))
-            .unwrap_or(TransactionStatus::Idle)
+        self.info.shared.transaction_status()
     }
 
     /// Whether the connection task has ended.
@@ -1002,15 +1011,26 @@ type Tls = Option<(
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
-/// The connection task: owns the socket and the core; writes whatever commands produce
-/// and routes responses.
+/// The connection task: runs the session, then wakes whoever waits for notices or
+/// notifications.
 async fn run(
+    stream: Box<dyn Stream>,
+    core: Core,
+    commands: mpsc::UnboundedReceiver<Command>,
+    buf: Vec<u8>,
+    shared: Arc<SharedAsyncMessages>,
+) {
+    run_session(stream, core, commands, buf, &shared).await;
+    shared.close();
+}
+
+/// Owns the socket and the core; writes whatever commands produce and routes responses.
+async fn run_session(
     stream: Box<dyn Stream>,
     mut core: Core,
     mut commands: mpsc::UnboundedReceiver<Command>,
-    notifications: mpsc::UnboundedSender<Notification>,
     mut buf: Vec<u8>,
-    status: Arc<AtomicU8>,
+    shared: &SharedAsyncMessages,
 ) {
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut routes: Router<Waiter> = Router::new();
@@ -1024,23 +1044,21 @@ async fn run(
         // Route every event the buffered input produces, a batch per waiter.
         loop {
             match core.poll_event() {
-                Ok(Some(Event::Response {
-                    request,
-                    response,
-                    complete,
-                })) => {
-                    if let Response::ReadyForQuery(s) = &response {
-                        status.store(s.byte(), Ordering::Release);
-                    }
-                    routed.push((request, response, complete));
-                    if routed.len() >= BATCH {
-                        deliver(&mut routes, &mut routed).await;
+                Ok(Some(event)) => {
+                    // Notices, notifications, parameters and the transaction status go
+                    // to the shared state; responses to their waiters.
+                    if let Some(Event::Response {
+                        request,
+                        response,
+                        complete,
+                    }) = shared.record(event)
+                    {
+                        routed.push((request, response, complete));
+                        if routed.len() >= BATCH {
+                            deliver(&mut routes, &mut routed).await;
+                        }
                     }
                 }
-                Ok(Some(Event::Notification(n))) => {
-                    let _ = notifications.send(n);
-                }
-                Ok(Some(_)) => {}
                 Ok(None) => break,
                 Err(e) => {
                     deliver(&mut routes, &mut routed).await;

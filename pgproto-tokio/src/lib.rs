@@ -22,7 +22,7 @@
 //! | COPY | [`Client::copy_in`], [`Client::copy_out`] (a `Stream`) | through the core |
 //! | transactions | [`Client::transaction`], savepoints | status |
 //! | cancel | [`Client::cancel_query`] | routed to the session |
-//! | notifications | [`Client::notification`] | through the core |
+//! | notifications, notices | [`Client::notification`], [`Client::notice`] (bounded) | through the core |
 //! | function call | [`Client::function_call`] | events |
 //! | pools | `deadpool`, `bb8` (features) | — |
 //!

@@ -124,6 +124,34 @@ async fn run(version: PgVersion) {
     client.simple_query("notify ch, 'hello'").await.unwrap();
     let n = client.notification().await.unwrap();
     assert_eq!(n.payload, "hello");
+
+    // Asynchronous messages: a ParameterStatus after SET updates `parameter`; a notice
+    // arrives through `notice`; notifications nobody takes are bounded and counted.
+    assert_ne!(client.parameter("TimeZone").as_deref(), Some("Asia/Tokyo"));
+    client.simple_query("set timezone = 'Asia/Tokyo'").await.unwrap();
+    assert_eq!(client.parameter("TimeZone").as_deref(), Some("Asia/Tokyo"));
+    client
+        .simple_query("do $$ begin raise notice 'careful: %', 42; end $$")
+        .await
+        .unwrap();
+    let notice = client.notice().await.unwrap();
+    assert_eq!(notice.message, "careful: 42");
+    assert_eq!(notice.code, SqlState::SuccessfulCompletion);
+    let capacity = pgproto_core::client::DEFAULT_ASYNC_MESSAGE_CAPACITY;
+    let sent = capacity + 76;
+    client
+        .simple_query(&format!(
+            "select pg_notify('ch', g::text) from generate_series(1, {sent}) g"
+        ))
+        .await
+        .unwrap();
+    for expected in 1..=capacity {
+        let n = client.notification().await.unwrap();
+        assert_eq!(n.payload, expected.to_string());
+    }
+    assert_eq!(client.dropped_notifications(), 76);
+    client.simple_query("notify ch, 'after'").await.unwrap();
+    assert_eq!(client.notification().await.unwrap().payload, "after");
     client.close().await.unwrap();
 }
 

@@ -300,11 +300,14 @@ async fn tokio_postgres_and_pgproto_over_tls_with_scram_plus() {
                 .unwrap_or_else(|e| panic!("{version:?} {extra}: {e}"));
             let upstream_version = f.pg.query_value("show server_version").unwrap();
             assert_eq!(
-                client.parameter("server_version"),
+                client.parameter("server_version").as_deref(),
                 Some(upstream_version.as_str()),
                 "{version:?}"
             );
-            assert_eq!(client.parameter("session_authorization"), Some("app"));
+            assert_eq!(
+                client.parameter("session_authorization").as_deref(),
+                Some("app")
+            );
             let rows = client
                 .query_text("select $1::text", &[Some("hi")])
                 .await

@@ -57,6 +57,7 @@
 //! }
 //! ```
 
+mod async_messages;
 mod config;
 mod conninfo;
 mod response;
@@ -74,6 +75,7 @@ use bytes::{Bytes, BytesMut};
 
 pub use crate::auth::scram::ChannelBindingPolicy;
 pub use crate::column::Column;
+pub use async_messages::{AsyncMessages, DEFAULT_ASYNC_MESSAGE_CAPACITY};
 pub use config::{AuthMethod, Config, RequireAuth, SslMode, SslNegotiation};
 pub use conninfo::{ConnInfo, ConnInfoError, DEFAULT_PORT};
 pub use response::{
