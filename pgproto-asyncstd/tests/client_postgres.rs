@@ -126,7 +126,10 @@ async fn run(pg: &PgCluster, exec: Exec) {
     assert_eq!(n.channel, "ch");
 
     // Asynchronous messages: ParameterStatus after SET, a notice.
-    client.simple_query("set timezone = 'Asia/Tokyo'").await.unwrap();
+    client
+        .simple_query("set timezone = 'Asia/Tokyo'")
+        .await
+        .unwrap();
     assert_eq!(client.parameter("TimeZone").as_deref(), Some("Asia/Tokyo"));
     client
         .simple_query("do $$ begin raise notice 'careful'; end $$")

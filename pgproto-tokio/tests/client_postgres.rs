@@ -128,7 +128,10 @@ async fn run(version: PgVersion) {
     // Asynchronous messages: a ParameterStatus after SET updates `parameter`; a notice
     // arrives through `notice`; notifications nobody takes are bounded and counted.
     assert_ne!(client.parameter("TimeZone").as_deref(), Some("Asia/Tokyo"));
-    client.simple_query("set timezone = 'Asia/Tokyo'").await.unwrap();
+    client
+        .simple_query("set timezone = 'Asia/Tokyo'")
+        .await
+        .unwrap();
     assert_eq!(client.parameter("TimeZone").as_deref(), Some("Asia/Tokyo"));
     client
         .simple_query("do $$ begin raise notice 'careful: %', 42; end $$")
