@@ -48,14 +48,13 @@
 
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
-use pgproto_core::cancel::CancelRegistry;
-use pgproto_core::server::{Server, ServerEvent, ServerPhase, StartupRequest, Step};
+use pgproto_core::adapter::{ServerSessions, SessionAction};
+use pgproto_core::server::{Server, ServerEvent, ServerPhase, StartupRequest};
 
 use crate::Error;
 
@@ -81,8 +80,7 @@ pub use pgproto_tls::{ServerOptions, ServerTls};
 #[derive(Debug, Clone)]
 struct Shared {
     options: ServerOptions,
-    cancels: CancelRegistry,
-    next_pid: Arc<AtomicI32>,
+    sessions: ServerSessions,
 }
 
 /// Accepts connections until `shutdown` completes, serving each with a handler made by
@@ -106,8 +104,7 @@ where
 {
     let shared = Shared {
         options,
-        cancels: CancelRegistry::default(),
-        next_pid: Arc::new(AtomicI32::new(1000)),
+        sessions: ServerSessions::default(),
     };
     let make_handler = Arc::new(make_handler);
     // Every session holds a sender; `recv` fails once all of them are gone.
@@ -304,25 +301,16 @@ where
     let mut server = Server::new(shared.options.config.clone());
     let mut buf = vec![0u8; pgproto_core::server::READ_BUFFER_SIZE];
     let deadline = Instant::now().checked_add(shared.options.startup_timeout);
-    let mut make_handler = Some(make_handler);
-    let mut handler: Option<H> = None;
-    let mut session: Option<i32> = None;
+    let mut session = shared.sessions.connection(make_handler);
     let result = async {
         loop {
             while let Some(event) = server.poll_event()? {
-                let step = shared
-                    .options
-                    .setup
-                    .step(&mut server, event, random::<32>, || {
-                        shared.next_pid.fetch_add(1, Ordering::Relaxed)
-                    })?;
-                match step {
-                    Step::Continue => {}
-                    Step::Handle(event) => match handler.as_mut() {
-                        Some(h) => h.handle(&mut server, event).await?,
-                        None => return Err(Error::Unsupported("query before startup")),
-                    },
-                    Step::StartTls { direct } => {
+                match session.step(&shared.options.setup, &mut server, event, random::<32>)? {
+                    SessionAction::Continue => {}
+                    SessionAction::Handle(handler, event) => {
+                        handler.handle(&mut server, event).await?;
+                    }
+                    SessionAction::StartTls { direct } => {
                         // The 'S' (none for direct TLS) goes out before the handshake.
                         write_out(&mut stream, &mut server).await?;
                         let plain = std::mem::replace(
@@ -334,27 +322,7 @@ where
                                 .await?;
                         continue;
                     }
-                    Step::Cancel(token) => {
-                        shared.cancels.cancel(&token);
-                        return Ok(());
-                    }
-                    Step::Startup(request) => {
-                        if let Some(make) = make_handler.take() {
-                            handler = Some(make(&request));
-                        }
-                    }
-                    Step::Ready {
-                        process_id,
-                        secret_key,
-                    } => {
-                        session = {
-                            shared
-                                .cancels
-                                .register(process_id, secret_key, server.cancel_flag());
-                            Some(process_id)
-                        };
-                    }
-                    Step::Close => {
+                    SessionAction::Close => {
                         write_out(&mut stream, &mut server).await?;
                         return Ok(());
                     }
@@ -389,8 +357,6 @@ where
     // Whatever the core queued before failing (a FATAL error) still goes out.
     let _ = write_out(&mut stream, &mut server).await;
     let _ = stream.close().await;
-    if let Some(pid) = session {
-        shared.cancels.unregister(pid);
-    }
+    drop(session);
     result
 }

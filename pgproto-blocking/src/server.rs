@@ -22,12 +22,12 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pgproto_core::cancel::CancelRegistry;
-use pgproto_core::server::{Server, ServerEvent, ServerPhase, StartupRequest, Step};
+use pgproto_core::adapter::{ServerSessions, SessionAction};
+use pgproto_core::server::{Server, ServerEvent, ServerPhase, StartupRequest};
 
 use pgproto_tls::rustls;
 
@@ -55,8 +55,7 @@ where
     H: Handler,
 {
     let make_handler = Arc::new(make_handler);
-    let cancels = CancelRegistry::default();
-    let next_pid = Arc::new(AtomicI32::new(1000));
+    let sessions = ServerSessions::default();
     let mut threads = Vec::new();
     for stream in listener.incoming() {
         if shutdown.load(Ordering::Acquire) {
@@ -67,14 +66,10 @@ where
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (options, make_handler, cancels, next_pid) = (
-            options.clone(),
-            make_handler.clone(),
-            cancels.clone(),
-            next_pid.clone(),
-        );
+        let (options, make_handler, sessions) =
+            (options.clone(), make_handler.clone(), sessions.clone());
         threads.push(std::thread::spawn(move || {
-            let _ = serve_connection(stream, &options, &cancels, &next_pid, |s| make_handler(s));
+            let _ = serve_connection(stream, &options, &sessions, |s| make_handler(s));
         }));
         threads.retain(|t| !t.is_finished());
     }
@@ -217,8 +212,7 @@ fn set_deadline(stream: &Stream, deadline: Option<Instant>) -> Result<(), Error>
 fn serve_connection<F, H>(
     stream: TcpStream,
     options: &ServerOptions,
-    cancels: &CancelRegistry,
-    next_pid: &AtomicI32,
+    sessions: &ServerSessions,
     make_handler: F,
 ) -> Result<(), Error>
 where
@@ -229,22 +223,14 @@ where
     let mut server = Server::new(options.config.clone());
     let mut buf = vec![0u8; pgproto_core::server::READ_BUFFER_SIZE];
     let deadline = Instant::now() + options.startup_timeout;
-    let mut make_handler = Some(make_handler);
-    let mut handler: Option<H> = None;
-    let mut session = None;
+    let mut session = sessions.connection(make_handler);
     let result = (|| -> Result<(), Error> {
         loop {
             while let Some(event) = server.poll_event()? {
-                let step = options.setup.step(&mut server, event, random, || {
-                    next_pid.fetch_add(1, Ordering::Relaxed)
-                })?;
-                match step {
-                    Step::Continue => {}
-                    Step::Handle(event) => match handler.as_mut() {
-                        Some(h) => h.handle(&mut server, event)?,
-                        None => return Err(Error::Unsupported("query before startup")),
-                    },
-                    Step::StartTls { direct } => {
+                match session.step(&options.setup, &mut server, event, random)? {
+                    SessionAction::Continue => {}
+                    SessionAction::Handle(handler, event) => handler.handle(&mut server, event)?,
+                    SessionAction::StartTls { direct } => {
                         let tls = options
                             .tls()
                             .ok_or(Error::Unsupported("TLS is not configured"))?;
@@ -260,23 +246,7 @@ where
                         server.handle_tls_established(cb)?;
                         continue;
                     }
-                    Step::Cancel(token) => {
-                        cancels.cancel(&token);
-                        return Ok(());
-                    }
-                    Step::Startup(request) => {
-                        if let Some(make) = make_handler.take() {
-                            handler = Some(make(&request));
-                        }
-                    }
-                    Step::Ready {
-                        process_id,
-                        secret_key,
-                    } => {
-                        cancels.register(process_id, secret_key, server.cancel_flag());
-                        session = Some(process_id);
-                    }
-                    Step::Close => return write_out(&mut stream, &mut server),
+                    SessionAction::Close => return write_out(&mut stream, &mut server),
                 }
                 if server.should_flush() {
                     write_out(&mut stream, &mut server)?;
@@ -303,8 +273,6 @@ where
     })();
     let _ = write_out(&mut stream, &mut server);
     stream.shutdown();
-    if let Some(pid) = session {
-        cancels.unregister(pid);
-    }
+    drop(session);
     result
 }

@@ -279,3 +279,126 @@ impl SharedAsyncMessages {
         )
     }
 }
+
+/// What a server shares between its connections (feature `std`): the cancel keys of the
+/// live sessions, so that a CancelRequest arriving on another connection reaches its
+/// session, and the process IDs handed out. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ServerSessions {
+    cancels: crate::cancel::CancelRegistry,
+    next_process_id: std::sync::Arc<std::sync::atomic::AtomicI32>,
+}
+
+impl Default for ServerSessions {
+    fn default() -> Self {
+        Self {
+            cancels: crate::cancel::CancelRegistry::default(),
+            next_process_id: std::sync::Arc::new(std::sync::atomic::AtomicI32::new(1000)),
+        }
+    }
+}
+
+impl ServerSessions {
+    /// The bookkeeping of one new connection, whose application handler `make_handler`
+    /// creates from the client's startup request once it authenticated.
+    pub fn connection<F, H>(&self, make_handler: F) -> ServerSession<F, H> {
+        ServerSession {
+            sessions: self.clone(),
+            make_handler: Some(make_handler),
+            handler: None,
+            process_id: None,
+        }
+    }
+}
+
+/// What an adapter does after [`ServerSession::step`].
+#[derive(Debug)]
+pub enum SessionAction<'a, H> {
+    /// Nothing more: keep polling events and reading.
+    Continue,
+    /// Hand this query-level event to the application's handler.
+    Handle(&'a mut H, crate::server::ServerEvent),
+    /// Perform the TLS handshake now, then call
+    /// [`Server::handle_tls_established`](crate::server::Server::handle_tls_established).
+    /// With `direct`, feed
+    /// [`Server::take_buffered_input`](crate::server::Server::take_buffered_input) to the
+    /// TLS library first.
+    StartTls {
+        /// Direct TLS (PostgreSQL 17 style, ALPN `postgresql`).
+        direct: bool,
+    },
+    /// Write out what the core queued, then close the connection (the client
+    /// terminated, or this connection carried a CancelRequest, now delivered).
+    Close,
+}
+
+/// One server connection's bookkeeping around
+/// [`SessionSetup::step`](crate::server::SessionSetup::step), the same in every adapter:
+/// delivering a CancelRequest to the session it names, creating the application's
+/// handler at startup, registering the session's cancel key once it is ready (and
+/// forgetting it when this value is dropped).
+#[derive(Debug)]
+pub struct ServerSession<F, H> {
+    sessions: ServerSessions,
+    make_handler: Option<F>,
+    handler: Option<H>,
+    process_id: Option<i32>,
+}
+
+impl<F, H> ServerSession<F, H>
+where
+    F: FnOnce(&crate::server::StartupRequest) -> H,
+{
+    /// Handles one event of the core through `setup` and says what the adapter does
+    /// next. `random` gives 32 fresh random bytes when the step needs them.
+    pub fn step(
+        &mut self,
+        setup: &crate::server::SessionSetup,
+        server: &mut crate::server::Server,
+        event: crate::server::ServerEvent,
+        random: impl FnOnce() -> Result<[u8; 32], Error>,
+    ) -> Result<SessionAction<'_, H>, Error> {
+        use crate::server::Step;
+        let next_process_id = &self.sessions.next_process_id;
+        let step = setup.step(server, event, random, || {
+            next_process_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        })?;
+        Ok(match step {
+            Step::Continue => SessionAction::Continue,
+            Step::Handle(event) => match self.handler.as_mut() {
+                Some(handler) => SessionAction::Handle(handler, event),
+                None => return Err(Error::Unsupported("query before startup")),
+            },
+            Step::StartTls { direct } => SessionAction::StartTls { direct },
+            Step::Cancel(token) => {
+                self.sessions.cancels.cancel(&token);
+                SessionAction::Close
+            }
+            Step::Startup(request) => {
+                if let Some(make) = self.make_handler.take() {
+                    self.handler = Some(make(&request));
+                }
+                SessionAction::Continue
+            }
+            Step::Ready {
+                process_id,
+                secret_key,
+            } => {
+                self.sessions
+                    .cancels
+                    .register(process_id, secret_key, server.cancel_flag());
+                self.process_id = Some(process_id);
+                SessionAction::Continue
+            }
+            Step::Close => SessionAction::Close,
+        })
+    }
+}
+
+impl<F, H> Drop for ServerSession<F, H> {
+    fn drop(&mut self) {
+        if let Some(process_id) = self.process_id {
+            self.sessions.cancels.unregister(process_id);
+        }
+    }
+}

@@ -28,12 +28,11 @@
 //! ```
 
 use std::future::Future;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pgproto_core::cancel::CancelRegistry;
-use pgproto_core::server::{Server, ServerEvent, StartupRequest, Step};
+use pgproto_core::adapter::{ServerSessions, SessionAction};
+use pgproto_core::server::{Server, ServerEvent, StartupRequest};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -58,8 +57,7 @@ pub use pgproto_tls::{ServerOptions, ServerTls};
 #[derive(Debug, Clone)]
 struct Shared {
     options: ServerOptions,
-    cancels: CancelRegistry,
-    next_pid: Arc<AtomicI32>,
+    sessions: ServerSessions,
 }
 
 /// Accepts connections until `shutdown` turns true, serving each with a handler made by
@@ -76,8 +74,7 @@ where
 {
     let shared = Shared {
         options,
-        cancels: CancelRegistry::default(),
-        next_pid: Arc::new(AtomicI32::new(1000)),
+        sessions: ServerSessions::default(),
     };
     let make_handler = Arc::new(make_handler);
     let mut tasks = tokio::task::JoinSet::new();
@@ -279,26 +276,17 @@ where
 {
     let mut server = Server::new(shared.options.config.clone());
     let deadline = tokio::time::Instant::now() + shared.options.startup_timeout;
-    let mut make_handler = Some(make_handler);
-    let mut handler: Option<H> = None;
-    let mut session: Option<i32> = None;
+    let mut session = shared.sessions.connection(make_handler);
     let result = async {
         let stream = &mut stream;
         loop {
             while let Some(event) = server.poll_event()? {
-                let step = shared
-                    .options
-                    .setup
-                    .step(&mut server, event, random::<32>, || {
-                        shared.next_pid.fetch_add(1, Ordering::Relaxed)
-                    })?;
-                match step {
-                    Step::Continue => {}
-                    Step::Handle(event) => match handler.as_mut() {
-                        Some(h) => h.handle(&mut server, event).await?,
-                        None => return Err(Error::Unsupported("query before startup")),
-                    },
-                    Step::StartTls { direct } => {
+                match session.step(&shared.options.setup, &mut server, event, random::<32>)? {
+                    SessionAction::Continue => {}
+                    SessionAction::Handle(handler, event) => {
+                        handler.handle(&mut server, event).await?;
+                    }
+                    SessionAction::StartTls { direct } => {
                         write_out(stream.as_stream(), &mut server).await?;
                         stream.as_stream().flush().await?;
                         let plain: Box<dyn Stream> = match std::mem::replace(
@@ -320,27 +308,7 @@ where
                         );
                         continue;
                     }
-                    Step::Cancel(token) => {
-                        shared.cancels.cancel(&token);
-                        return Ok(());
-                    }
-                    Step::Startup(request) => {
-                        if let Some(make) = make_handler.take() {
-                            handler = Some(make(&request));
-                        }
-                    }
-                    Step::Ready {
-                        process_id,
-                        secret_key,
-                    } => {
-                        session = {
-                            shared
-                                .cancels
-                                .register(process_id, secret_key, server.cancel_flag());
-                            Some(process_id)
-                        };
-                    }
-                    Step::Close => {
+                    SessionAction::Close => {
                         write_out(stream.as_stream(), &mut server).await?;
                         return Ok(());
                     }
@@ -378,8 +346,6 @@ where
     // Whatever the core queued before failing (a FATAL error) still goes out.
     let _ = write_out(stream.as_stream(), &mut server).await;
     let _ = stream.as_stream().shutdown().await;
-    if let Some(pid) = session {
-        shared.cancels.unregister(pid);
-    }
+    drop(session);
     result
 }
