@@ -42,10 +42,12 @@
 //!    the bytes, in chunks of any size. To avoid a copy, read straight into
 //!    [`Client::input_buffer`] / [`Server::input_buffer`] (append only). With
 //!    readiness-based I/O (mio, epoll edge-triggered), read until the socket reports
-//!    `WouldBlock`. At end of stream call `handle_eof`, **after** draining the events of
-//!    the bytes that came before it: reading until `WouldBlock` often returns the last
-//!    bytes and the end together (a client sends its CancelRequest and closes at once;
-//!    a server sends a FATAL error and closes), and `handle_eof` closes the core.
+//!    `WouldBlock`. Reading until `WouldBlock` often returns the last bytes and the end
+//!    of stream together (a client sends its CancelRequest and closes at once; a server
+//!    sends a FATAL error and closes). [`Server::handle_eof`] still hands out the
+//!    complete messages fed before it; [`Client::handle_eof`] closes the client core at
+//!    once, so drain the events of the bytes that came before it first (doing so on
+//!    both sides keeps one loop shape).
 //! 2. **Drain the events**: call `poll_event` until it returns `Ok(None)`. React to each
 //!    event, usually with commands (`query`, `row_description`, ...), which queue bytes
 //!    in the core.
@@ -396,6 +398,8 @@
 //! [`Server`]: crate::server::Server
 //! [`Client::handle_input`]: crate::client::Client::handle_input
 //! [`Server::handle_input`]: crate::server::Server::handle_input
+//! [`Server::handle_eof`]: crate::server::Server::handle_eof
+//! [`Client::handle_eof`]: crate::client::Client::handle_eof
 //! [`Client::input_buffer`]: crate::client::Client::input_buffer
 //! [`Server::input_buffer`]: crate::server::Server::input_buffer
 //! [`Client::transmit_into`]: crate::client::Client::transmit_into

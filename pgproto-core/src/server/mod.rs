@@ -280,6 +280,8 @@ pub struct Server {
     flush_pending: bool,
     scram_first_done: bool,
     cancel: Arc<AtomicBool>,
+    /// The client closed its side; complete messages already buffered are still handled.
+    eof: bool,
 }
 
 impl core::fmt::Debug for Server {
@@ -318,6 +320,7 @@ impl Server {
             flush_pending: false,
             scram_first_done: false,
             cancel: Arc::new(AtomicBool::new(false)),
+            eof: false,
         }
     }
 
@@ -364,8 +367,32 @@ impl Server {
         self.framer.release_if_empty() || had_output
     }
 
-    /// Reports that the client closed the connection.
+    /// Reports that the client closed the connection. Complete messages already fed
+    /// are still handed out by [`Server::poll_event`] (as PostgreSQL handles what it
+    /// read before the end of the stream: a CancelRequest or a Terminate written just
+    /// before closing counts); after them it reports [`Error::Closed`].
+    ///
+    /// ```
+    /// use pgproto_core::server::{Server, ServerConfig, ServerEvent};
+    ///
+    /// let mut server = Server::new(ServerConfig::default());
+    /// // A CancelRequest and the end of the stream, read in one go.
+    /// let mut cancel = vec![0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e];
+    /// cancel.extend_from_slice(&42i32.to_be_bytes());
+    /// cancel.extend_from_slice(&7i32.to_be_bytes());
+    /// server.handle_input(&cancel);
+    /// server.handle_eof();
+    /// assert!(matches!(server.poll_event(), Ok(Some(ServerEvent::CancelRequested(_)))));
+    /// assert!(server.poll_event().is_err());
+    /// ```
     pub fn handle_eof(&mut self) {
+        self.eof = true;
+        if self.framer.buffered_len() == 0 && self.events.is_empty() {
+            self.close_at_eof();
+        }
+    }
+
+    fn close_at_eof(&mut self) {
         if self.poisoned.is_none() {
             self.poisoned = Some(Error::Closed);
         }
@@ -440,6 +467,11 @@ impl Server {
             }
             match self.step() {
                 Ok(true) => {}
+                Ok(false) if self.eof => {
+                    // Everything complete that arrived before the end was handled.
+                    self.close_at_eof();
+                    self.check_poisoned()?;
+                }
                 Ok(false) => return Ok(None),
                 Err(e) => {
                     self.phase = ServerPhase::Closed;
