@@ -180,7 +180,7 @@ impl AsyncWrite for Prefixed {
 }
 
 /// Performs the server side of a TLS handshake on `stream` (after
-/// [`Step::StartTls`]: for direct TLS the bytes the core already read are replayed to
+/// [`Step::StartTls`](pgproto_core::server::Step::StartTls): for direct TLS the bytes the core already read are replayed to
 /// the TLS library, and ALPN `postgresql` is required) and tells the core, with the
 /// channel-binding data. For servers built on the core without [`serve`], such as
 /// proxies.
