@@ -23,7 +23,7 @@ use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     exactly_one, transaction_statements, AuthMethod, Client as Core, ConnInfo, EncodedParams,
     Event, Notification, Phase, RequestId, Response, ResultCollector, ResultSet, Router, Row,
-    SslMode, Statement, TransactionOptions, TransactionStatements,
+    SslMode, Statement, StreamedRows, TransactionOptions, TransactionStatements,
 };
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Format, Oid, ProtocolVersion, TransactionStatus};
@@ -405,6 +405,43 @@ impl Client {
     ) -> Result<Vec<Row>, Error> {
         let sets = self.query_sets(sql, params).await?;
         Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default())
+    }
+
+    /// Runs `sql` with typed parameters and returns its rows as a stream: rows are
+    /// handed over as they arrive, and a slow reader makes the connection stop reading
+    /// the socket, so a result of any size runs in bounded memory. Other calls on this
+    /// client are answered after the stream's statement (responses come in order).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &pgproto_asyncstd::Client) -> Result<(), pgproto_asyncstd::Error> {
+    /// use futures_lite::StreamExt;
+    /// let mut rows = client.query_stream("select g from generate_series(1, 1000000) g", &[]).await?;
+    /// let mut sum = 0i64;
+    /// while let Some(row) = rows.next().await {
+    ///     sum += i64::from(row?.get::<i32, _>(0)?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn query_stream(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<RowStream, Error> {
+        let params = encode(params, &[])?;
+        let sql = sql.to_string();
+        let (replies, rx) = async_channel::bounded(COPY_OUT_CAPACITY);
+        {
+            let _shared = self.gate.read().await;
+            self.send_to(
+                Box::new(move |core| core.query_encoded(&sql, &params)),
+                replies,
+            )?;
+        }
+        Ok(RowStream {
+            rx: Box::pin(rx),
+            rows: StreamedRows::default(),
+            done: false,
+        })
     }
 
     async fn query_sets(
@@ -897,6 +934,58 @@ impl CopyOut {
     /// The number of rows copied, once the stream ended.
     pub fn rows(&self) -> Option<u64> {
         self.rows
+    }
+}
+
+/// The rows of [`Client::query_stream`], as they arrive; also a `Stream`.
+#[derive(Debug)]
+pub struct RowStream {
+    // Pinned: a receiver waiting for a message is not `Unpin`.
+    rx: Pin<Box<async_channel::Receiver<Reply>>>,
+    rows: StreamedRows,
+    done: bool,
+}
+
+impl RowStream {
+    /// The next row; `None` at the end. An error ends the stream.
+    pub async fn next(&mut self) -> Option<Result<Row, Error>> {
+        std::future::poll_fn(|cx| self.poll_row(cx)).await
+    }
+
+    fn poll_row(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Row, Error>>> {
+        loop {
+            if self.done {
+                return Poll::Ready(self.rows.take_error().map(|e| Err(Error::Db(e))));
+            }
+            let reply = match self.rx.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => r,
+            };
+            match reply {
+                Some(Reply::Response(response)) => {
+                    if let Some(row) = self.rows.accept(response) {
+                        return Poll::Ready(Some(Ok(row)));
+                    }
+                }
+                Some(Reply::Done) => self.done = true,
+                Some(Reply::Failed(e)) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                None => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(Error::ConnectionClosed)));
+                }
+            }
+        }
+    }
+}
+
+impl futures_lite::Stream for RowStream {
+    type Item = Result<Row, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_row(cx)
     }
 }
 

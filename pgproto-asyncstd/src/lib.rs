@@ -14,8 +14,9 @@
 //!   awaited next to the client) for requests to make progress. Concurrent calls on one
 //!   client are pipelined automatically: the connection writes requests as they come
 //!   and routes each response to its caller. Typed queries ([`Client::query`],
-//!   [`Client::prepare`], [`Client::query_prepared`]), large results read in batches
-//!   through portal suspension ([`Client::query_batched`]), COPY ([`Client::copy_in`],
+//!   [`Client::prepare`], [`Client::query_prepared`]), large results as a row stream
+//!   ([`Client::query_stream`]) or in batches through portal suspension
+//!   ([`Client::query_batched`]), COPY ([`Client::copy_in`],
 //!   [`Client::copy_out`]), transactions ([`Client::transaction`]), explicit pipelines
 //!   and [`Client::cancel`]. TLS follows libpq's `sslmode`, `sslrootcert`,
 //!   `channel_binding` and `sslnegotiation=direct` (rustls, through `futures-rustls`).
@@ -32,7 +33,7 @@
 //! |---|---|---|
 //! | TLS (SSLRequest and direct, SCRAM-SHA-256-PLUS) | yes | yes |
 //! | pipelining | automatic for concurrent calls, [`Client::pipeline`] | in-order answers |
-//! | streaming rows | [`Client::query_batched`] | portal suspension |
+//! | streaming rows | [`Client::query_stream`], [`Client::query_batched`] | portal suspension |
 //! | COPY | [`Client::copy_in`], [`Client::copy_out`] (a `Stream`) | through the core |
 //! | transactions | [`Client::transaction`], savepoints | status |
 //! | cancel | [`Client::cancel`] | routed to the session |
@@ -60,7 +61,7 @@ mod client;
 pub mod pool;
 pub mod server;
 
-pub use client::{Client, Connection, CopyIn, CopyOut, Transaction};
+pub use client::{Client, Connection, CopyIn, CopyOut, RowStream, Transaction};
 pub use pgproto_core as core;
 pub use pgproto_core::adapter::Error;
 pub use pgproto_core::client::{Column, Notification, ResultSet, Row, Statement};

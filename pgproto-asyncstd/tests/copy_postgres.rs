@@ -1,8 +1,8 @@
 //! COPY, transactions and the deadpool manager of the futures-io client against
 //! PostgreSQL 15 and 18, under async-std and under smol: COPY in (text, CSV), an
 //! aborted and an abandoned COPY leave no rows, COPY out with a checksum in bounded
-//! memory, transactions with savepoints and options, and a pool whose connections are
-//! killed while 32 tasks use it.
+//! memory, rows streamed in bounded memory, transactions with savepoints and options,
+//! and a pool whose connections are killed while 32 tasks use it.
 
 mod common;
 
@@ -146,6 +146,61 @@ async fn copy(info: &str, exec: Exec) {
         grown < 40 * 1024,
         "peak memory grew by {grown} KiB during COPY out"
     );
+    client.close().await.unwrap();
+    conn.await.unwrap();
+}
+
+/// `query_stream`: rows as they arrive, typed; a result far larger than buffering
+/// allows, read slowly at first, in bounded memory; an error ends the stream after the
+/// rows before it; the client goes on afterwards.
+async fn row_stream(info: &str, exec: Exec) {
+    let (client, conn) = exec.connect(info).await.unwrap();
+    let before = peak_rss_kib();
+    let mut rows = client
+        .query_stream(
+            "select g, repeat('x', 100) as pad from generate_series(1, $1::int4) g",
+            &[&1_000_000i32],
+        )
+        .await
+        .unwrap();
+    async_io::Timer::after(Duration::from_millis(300)).await;
+    let (mut count, mut sum) = (0u64, 0i64);
+    while let Some(row) = futures_lite::StreamExt::next(&mut rows).await {
+        let row = row.unwrap();
+        sum += i64::from(row.get::<i32, _>("g").unwrap());
+        assert_eq!(row.get::<&str, _>("pad").unwrap().len(), 100);
+        count += 1;
+    }
+    assert_eq!(count, 1_000_000);
+    assert_eq!(sum, 1_000_000 * 1_000_001 / 2);
+    let grown = peak_rss_kib().saturating_sub(before);
+    // Buffered whole it would take over 100 MB.
+    assert!(
+        grown < 40 * 1024,
+        "peak memory grew by {grown} KiB during the row stream"
+    );
+
+    // Division by zero at the fifth row: four rows, then the error.
+    let mut rows = client
+        .query_stream("select 10 / (5 - g) from generate_series(1, 10) g", &[])
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let err = loop {
+        match rows.next().await {
+            Some(Ok(row)) => got.push(row.get::<i32, _>(0).unwrap()),
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended without the error"),
+        }
+    };
+    assert_eq!(got, [2, 3, 5, 10]);
+    assert_eq!(
+        err.as_db_error().map(|e| e.code),
+        Some(SqlState::DivisionByZero)
+    );
+    assert!(rows.next().await.is_none());
+    let row = client.query_one("select 1 + 1 as n", &[]).await.unwrap();
+    assert_eq!(row.get::<i32, _>("n").unwrap(), 2);
     client.close().await.unwrap();
     conn.await.unwrap();
 }
@@ -348,6 +403,7 @@ fn run(version: PgVersion) {
     for exec in BOTH {
         exec.block_on(LIMIT, async {
             copy(&info, exec).await;
+            row_stream(&info, exec).await;
             transactions(&info, exec).await;
             pool(&info, exec).await;
         });

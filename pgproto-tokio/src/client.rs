@@ -9,7 +9,7 @@ use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     exactly_one, transaction_statements, Client as Core, ConnInfo, EncodedParams, Event,
     Notification, RequestId, Response, ResultCollector, ResultSet, Router, Row, SslMode, Statement,
-    TransactionOptions, TransactionStatements,
+    StreamedRows, TransactionOptions, TransactionStatements,
 };
 use pgproto_core::message::{Format, List, Oid, TransactionStatus};
 use pgproto_core::types::ToSql;
@@ -446,8 +446,7 @@ impl Client {
             .await?;
         Ok(RowStream {
             rx,
-            columns: None,
-            error: None,
+            rows: StreamedRows::default(),
             done: false,
         })
     }
@@ -746,8 +745,7 @@ async fn drain(rx: &mut Responses) {
 #[derive(Debug)]
 pub struct RowStream {
     rx: Responses,
-    columns: Option<Arc<[pgproto_core::column::Column]>>,
-    error: Option<Box<pgproto_core::db_error::DbError>>,
+    rows: StreamedRows,
     done: bool,
 }
 
@@ -764,7 +762,7 @@ impl RowStream {
         use std::task::Poll;
         loop {
             if self.done {
-                return Poll::Ready(self.error.take().map(|e| Err(Error::Db(e))));
+                return Poll::Ready(self.rows.take_error().map(|e| Err(Error::Db(e))));
             }
             let delivery = match self.rx.poll_recv(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -781,16 +779,8 @@ impl RowStream {
                 }
                 Some(Delivery::Response(response, last)) => {
                     self.done = last;
-                    match response {
-                        Response::RowDescription(d) => {
-                            self.columns = Some(pgproto_core::column::Column::from_description(&d));
-                        }
-                        Response::DataRow(body) => {
-                            let columns = self.columns.clone().unwrap_or_else(|| Vec::new().into());
-                            return Poll::Ready(Some(Ok(Row::new(columns, body))));
-                        }
-                        Response::Error(e) if self.error.is_none() => self.error = Some(e),
-                        _ => {}
+                    if let Some(row) = self.rows.accept(response) {
+                        return Poll::Ready(Some(Ok(row)));
                     }
                 }
             }

@@ -217,3 +217,47 @@ impl ResultCollector {
         }
     }
 }
+
+/// Rows handed out one by one as a statement's responses arrive (a row stream), instead
+/// of collected: the RowDescription gives the columns of the rows after it, each DataRow
+/// becomes a [`Row`], and the first error is kept for the end of the stream.
+///
+/// ```
+/// use pgproto_core::client::{Response, StreamedRows};
+///
+/// let mut rows = StreamedRows::default();
+/// // A statement that returned no rows: nothing to hand out, no error.
+/// assert!(rows.accept(Response::EmptyQuery).is_none());
+/// assert!(rows.take_error().is_none());
+/// ```
+#[derive(Debug, Default)]
+pub struct StreamedRows {
+    columns: Option<Arc<[Column]>>,
+    error: Option<alloc::boxed::Box<DbError>>,
+}
+
+impl StreamedRows {
+    /// Takes one response; returns the row it carries, if it is a DataRow.
+    pub fn accept(&mut self, response: Response) -> Option<Row> {
+        match response {
+            Response::RowDescription(description) => {
+                self.columns = Some(Column::from_description(&description));
+                None
+            }
+            Response::DataRow(body) => {
+                let columns = self.columns.clone().unwrap_or_else(|| Vec::new().into());
+                Some(Row::new(columns, body))
+            }
+            Response::Error(e) => {
+                self.error.get_or_insert(e);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The first error the statement reported, once.
+    pub fn take_error(&mut self) -> Option<alloc::boxed::Box<DbError>> {
+        self.error.take()
+    }
+}
