@@ -3,33 +3,15 @@
 //! server stopped and restarted, the connection cut in the middle of a message. Every
 //! blocking call runs on a thread the test waits for with a deadline, so a hang fails
 //! the test; the client must then report the connection closed and committed rows
-//! must be there after reconnecting.
+//! must be there after reconnecting. The cluster, statements and expected outcomes are
+//! shared with the other clients' fault tests (`pgproto_tests::faults`).
 
-use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use pgproto_blocking::{Client, Error};
-use pgproto_core::sqlstate::SqlState;
-use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
-use pgproto_tests::relay::RecordingRelay;
-
-const PROMPTLY: Duration = Duration::from_secs(10);
-
-/// PostgreSQL 15 with durable commits (the harness turns synchronous_commit off).
-fn pg15() -> PgCluster {
-    PgCluster::builder()
-        .version(PgVersion::V15)
-        .auth(HbaMethod::Trust)
-        .setting("synchronous_commit", "on")
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)")
-}
-
-fn conninfo(port: u16) -> String {
-    format!("host=127.0.0.1 port={port} dbname=postgres user=postgres sslmode=disable")
-}
+use pgproto_blocking::Client;
+use pgproto_tests::faults::{self, conninfo, PROMPTLY};
 
 /// Runs `f` on its own thread; panics if it does not finish in time.
 fn promptly<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -45,61 +27,43 @@ fn assert_closed(what: &str, mut client: Client) {
     assert!(client.is_closed(), "{what}: is_closed() is false");
     let err = promptly(what, move || client.simple_query("select 1"))
         .expect_err("a closed connection answers");
-    assert!(
-        matches!(err, Error::Protocol(_) | Error::Io(_)),
-        "{what}: {err}"
-    );
-}
-
-fn assert_terminated(what: &str, err: &Error) {
-    println!("{what}: {err}");
-    assert!(
-        err.as_db_error()
-            .is_some_and(|e| e.code == SqlState::AdminShutdown)
-            || matches!(err, Error::Io(_) | Error::Protocol(_)),
-        "{what}: {err}"
-    );
+    faults::assert_closed_answer(what, &err);
 }
 
 fn backend_pid(client: &mut Client) -> String {
-    let sets = client.simple_query("select pg_backend_pid()").unwrap();
-    String::from_utf8(sets[0].rows[0].raw(0).flatten().unwrap().to_vec()).unwrap()
+    faults::single_value(&client.simple_query(faults::BACKEND_PID).unwrap())
 }
 
 fn terminate(admin: &mut Client, pid: &str) {
-    let sets = admin
-        .simple_query(&format!("select pg_terminate_backend({pid})"))
-        .unwrap();
-    assert_eq!(sets[0].rows[0].raw(0), Some(Some(&b"t"[..])));
+    let sets = admin.simple_query(&faults::terminate_sql(pid)).unwrap();
+    assert_eq!(faults::single_value(&sets), "t");
 }
 
 fn count(port: u16) -> i64 {
     let mut client = promptly("reconnect", move || Client::connect(&conninfo(port))).unwrap();
-    let row = client.query_one("select count(*) from t", &[]).unwrap();
+    let row = client.query_one(faults::COUNT, &[]).unwrap();
     row.get::<i64, _>(0).unwrap()
 }
 
 #[test]
 fn backend_terminated_mid_query_and_mid_copy() {
-    let pg = pg15();
+    let pg = faults::cluster();
     let port = pg.port();
     let mut admin = Client::connect(&conninfo(port)).unwrap();
-    admin
-        .simple_query("create table t (n int); insert into t select generate_series(1, 100)")
-        .unwrap();
+    admin.simple_query(faults::SEED).unwrap();
 
     // Mid-query.
     let mut victim = Client::connect(&conninfo(port)).unwrap();
     let pid = backend_pid(&mut victim);
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
-        let result = victim.simple_query("select pg_sleep(60)").map(drop);
+        let result = victim.simple_query(faults::LONG_QUERY).map(drop);
         let _ = tx.send((victim, result));
     });
-    thread::sleep(Duration::from_millis(300));
+    thread::sleep(faults::BEFORE_KILL);
     terminate(&mut admin, &pid);
     let (victim, result) = rx.recv_timeout(PROMPTLY).expect("pg_sleep was killed");
-    assert_terminated("mid-query", &result.expect_err("the query was killed"));
+    faults::assert_terminated("mid-query", &result.expect_err("the query was killed"));
     assert_closed("mid-query", victim);
 
     // Mid-COPY FROM STDIN: the rows sent are not committed.
@@ -109,7 +73,7 @@ fn backend_terminated_mid_query_and_mid_copy() {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let err = {
-            let mut copy = victim.copy_in("copy t from stdin").unwrap();
+            let mut copy = victim.copy_in(faults::COPY_IN).unwrap();
             copy.send(b"1001\n1002\n").unwrap();
             started.send(()).unwrap();
             let mut err = None;
@@ -131,7 +95,7 @@ fn backend_terminated_mid_query_and_mid_copy() {
     wait_started.recv_timeout(PROMPTLY).unwrap();
     terminate(&mut admin, &pid);
     let (victim, err) = rx.recv_timeout(PROMPTLY).expect("COPY IN failed promptly");
-    assert_terminated("mid-COPY IN", &err);
+    faults::assert_terminated("mid-COPY IN", &err);
     assert_closed("mid-COPY IN", victim);
 
     // Mid-COPY TO STDOUT.
@@ -141,34 +105,29 @@ fn backend_terminated_mid_query_and_mid_copy() {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let mut first = Some(started);
-        let result = victim.copy_out(
-            "copy (select n, pg_sleep(0.01) from generate_series(1, 100000) n) to stdout",
-            |_| {
-                if let Some(s) = first.take() {
-                    let _ = s.send(());
-                }
-                Ok(())
-            },
-        );
+        let result = victim.copy_out(faults::SLOW_COPY_OUT, |_| {
+            if let Some(s) = first.take() {
+                let _ = s.send(());
+            }
+            Ok(())
+        });
         let _ = tx.send((victim, result));
     });
     wait_started.recv_timeout(PROMPTLY).unwrap();
     terminate(&mut admin, &pid);
     let (victim, result) = rx.recv_timeout(PROMPTLY).expect("COPY OUT failed promptly");
-    assert_terminated("mid-COPY OUT", &result.expect_err("COPY OUT was killed"));
+    faults::assert_terminated("mid-COPY OUT", &result.expect_err("COPY OUT was killed"));
     assert_closed("mid-COPY OUT", victim);
 
-    assert_eq!(count(port), 100);
+    assert_eq!(count(port), faults::SEEDED);
 }
 
 #[test]
 fn server_stopped_and_restarted() {
-    let mut pg = pg15();
+    let mut pg = faults::cluster();
     let port = pg.port();
     let mut client = Client::connect(&conninfo(port)).unwrap();
-    client
-        .simple_query("create table t (n int); insert into t select generate_series(1, 50)")
-        .unwrap();
+    client.simple_query(faults::SEED).unwrap();
     client
         .simple_query("begin; insert into t values (999)")
         .unwrap();
@@ -177,54 +136,43 @@ fn server_stopped_and_restarted() {
         let r = client.simple_query("select 1").map(drop);
         (client, r)
     });
-    let err = result.expect_err("the server is gone");
-    println!("server stopped: {err}");
+    faults::assert_server_stopped("server stopped", &result.expect_err("the server is gone"));
     assert_closed("server stopped", client);
     let err = promptly("connect to a stopped server", move || {
         Client::connect(&conninfo(port)).map(drop)
     })
     .expect_err("nobody listens");
-    assert!(matches!(err, Error::Io(_)), "{err}");
+    faults::assert_refused("connect to a stopped server", &err);
     pg.restart().unwrap();
-    assert_eq!(count(port), 50);
-}
-
-fn cut_relay(pg: &PgCluster, cut_after: usize) -> RecordingRelay {
-    let upstream: SocketAddr = format!("127.0.0.1:{}", pg.port()).parse().unwrap();
-    RecordingRelay::start_cutting(
-        "127.0.0.1:0".parse().unwrap(),
-        upstream,
-        Some(1),
-        Some(cut_after),
-    )
-    .unwrap()
+    assert_eq!(count(port), faults::SEEDED);
 }
 
 #[test]
 fn connection_cut_in_the_middle_of_a_message() {
-    let pg = pg15();
-    let relay = cut_relay(&pg, 20_000);
+    let pg = faults::cluster();
+    let relay = faults::cut_relay(&pg, faults::CUT_MID_DATAROW);
     let port = relay.port();
     let mut client = Client::connect(&conninfo(port)).unwrap();
     let (client, result) = promptly("query through a cut connection", move || {
-        let r = client
-            .simple_query("select repeat('x', 100000) from generate_series(1, 5)")
-            .map(drop);
+        let r = client.simple_query(faults::BIG_ROWS).map(drop);
         (client, r)
     });
-    let err = result.expect_err("the connection was cut");
-    println!("cut mid-DataRow: {err}");
-    assert!(matches!(err, Error::Protocol(_) | Error::Io(_)), "{err}");
+    faults::assert_cut(
+        "cut mid-DataRow",
+        &result.expect_err("the connection was cut"),
+    );
     assert_closed("cut mid-DataRow", client);
-    assert_eq!(relay.wait().unwrap()[0].backend.len(), 20_000);
+    assert_eq!(
+        relay.wait().unwrap()[0].backend.len(),
+        faults::CUT_MID_DATAROW
+    );
 
-    let relay = cut_relay(&pg, 40);
+    let relay = faults::cut_relay(&pg, faults::CUT_MID_STARTUP);
     let port = relay.port();
     let err = promptly("connect through a cut connection", move || {
         Client::connect(&conninfo(port)).map(drop)
     })
     .expect_err("the connection was cut");
-    println!("cut mid-startup: {err}");
-    assert!(matches!(err, Error::Protocol(_) | Error::Io(_)), "{err}");
+    faults::assert_cut("cut mid-startup", &err);
     let _ = relay.wait();
 }

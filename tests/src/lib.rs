@@ -3,12 +3,15 @@
 //! * [`harness`]: throwaway PostgreSQL 15 and 18 clusters (auth methods,
 //!   TLS, roles, psql).
 //! * [`relay`]: a recording TCP relay used to capture real sessions.
+//! * [`faults`]: what the clients' fault tests share (cluster, statements, cut
+//!   relay, expected outcomes).
 //! * [`framing`]: splits captured byte streams into protocol messages.
 //! * [`hostile`]: a scripted hostile server for downgrade tests of clients.
 //! * [`pool_check`]: the workload of the pool tests, and a peak-RSS reading.
 
 #![deny(missing_docs)]
 
+pub mod faults;
 pub mod framing;
 pub mod harness;
 pub mod hostile;
