@@ -868,16 +868,21 @@ impl CopyIn<'_> {
     }
 
     /// The error to report for a COPY step the core refused: when the server already
-    /// ended the COPY (an ErrorResponse for bad data arrived first), the server's error.
+    /// ended the COPY (an ErrorResponse for bad data arrived first), the server's error;
+    /// when the connection is gone, the server's reason if it gave one (a FATAL such as
+    /// 57P01 from `pg_terminate_backend`) rather than "closed".
     async fn refused(&mut self, step: Error) -> Error {
-        if matches!(
+        let server_ended_copy = matches!(
             step,
             Error::Protocol(pgproto_core::Error::Usage(
                 pgproto_core::UsageError::NotCopying
             ))
-        ) {
-            if let Err(e @ Error::Db(_)) = copy_finished(&mut self.rx).await {
-                return e;
+        );
+        if server_ended_copy || step.is_connection_lost() {
+            if let Err(e) = copy_finished(&mut self.rx).await {
+                if e.as_db_error().is_some() {
+                    return e;
+                }
             }
         }
         step
