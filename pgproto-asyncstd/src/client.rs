@@ -22,8 +22,9 @@ use pgproto_core::adapter::{conninfo_from_env, with_passfile_password, SharedAsy
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     exactly_one, transaction_statements, AuthMethod, Client as Core, ConnInfo, EncodedParams,
-    Event, Notification, Phase, RequestId, Response, ResultCollector, ResultSet, Router, Row,
-    SslMode, Statement, StreamedRows, TransactionOptions, TransactionStatements,
+    Event, FunctionCallResult, Notification, Phase, RequestId, Response, ResultCollector,
+    ResultSet, Router, Row, SslMode, Statement, StreamedRows, TransactionOptions,
+    TransactionStatements,
 };
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Format, Oid, ProtocolVersion, TransactionStatus};
@@ -405,6 +406,40 @@ impl Client {
     ) -> Result<Vec<Row>, Error> {
         let sets = self.query_sets(sql, params).await?;
         Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default())
+    }
+
+    /// Calls a function by OID with the function-call sub-protocol; returns its result
+    /// (`None` for NULL) in `result_format`.
+    pub async fn function_call(
+        &self,
+        function_oid: Oid,
+        args: &[Option<&[u8]>],
+        arg_format: Format,
+        result_format: Format,
+    ) -> Result<Option<bytes::Bytes>, Error> {
+        let args: Vec<Option<Vec<u8>>> = args.iter().map(|a| a.map(<[u8]>::to_vec)).collect();
+        let rx = {
+            let _shared = self.gate.read().await;
+            self.send(Box::new(move |core| {
+                let values: Vec<Option<&[u8]>> = args.iter().map(|a| a.as_deref()).collect();
+                let id = core.function_call(&pgproto_core::message::FunctionCall {
+                    function_oid,
+                    arg_formats: pgproto_core::message::List::new(&[arg_format]),
+                    args: pgproto_core::message::List::new(&values),
+                    result_format,
+                })?;
+                Ok((id, id))
+            }))?
+        };
+        let mut result = FunctionCallResult::default();
+        loop {
+            match rx.recv().await {
+                Ok(Reply::Response(response)) => result.push(response),
+                Ok(Reply::Done) => return Ok(result.finish()?),
+                Ok(Reply::Failed(e)) => return Err(e.into()),
+                Err(_) => return Err(Error::ConnectionClosed),
+            }
+        }
     }
 
     /// Runs `sql` with typed parameters and returns its rows as a stream: rows are

@@ -38,7 +38,7 @@
 //! | transactions | [`Client::transaction`], savepoints | status |
 //! | cancel | [`Client::cancel`] | routed to the session |
 //! | notifications, notices | [`Client::notification`], [`Client::notice`] (bounded) | through the core |
-//! | function call | no | events |
+//! | function call | [`Client::function_call`] | events |
 //! | pools | `deadpool` (feature) | — |
 //!
 //! ```no_run

@@ -119,6 +119,38 @@ async fn run(pg: &PgCluster, exec: Exec) {
     client.simple_query("rollback").await.unwrap();
     assert_eq!(client.transaction_status(), TransactionStatus::Idle);
 
+    // The function-call sub-protocol: int4pl (OID 177) adds two int4s; a strict
+    // function given NULL returns NULL; int4div (OID 154) by zero is an error.
+    let binary = pgproto_core::message::Format::Binary;
+    let sum = client
+        .function_call(
+            177,
+            &[Some(&2i32.to_be_bytes()), Some(&40i32.to_be_bytes())],
+            binary,
+            binary,
+        )
+        .await
+        .unwrap();
+    assert_eq!(sum.as_deref(), Some(&42i32.to_be_bytes()[..]));
+    let null = client
+        .function_call(177, &[None, Some(&1i32.to_be_bytes())], binary, binary)
+        .await
+        .unwrap();
+    assert_eq!(null, None);
+    let err = client
+        .function_call(
+            154,
+            &[Some(&1i32.to_be_bytes()), Some(&0i32.to_be_bytes())],
+            binary,
+            binary,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_db_error().map(|e| e.code),
+        Some(SqlState::DivisionByZero)
+    );
+
     client.simple_query("listen ch").await.unwrap();
     client.simple_query("notify ch, 'hello'").await.unwrap();
     let n = client.notification().await.unwrap();

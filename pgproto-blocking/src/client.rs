@@ -9,8 +9,8 @@ use std::time::Duration;
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     exactly_one, transaction_statements, AsyncMessages, Client as Core, ConnInfo, Event,
-    Notification, Phase, RequestId, Response, ResultCollector, ResultSet, Row, Statement,
-    TransactionOptions, TransactionStatements,
+    FunctionCallResult, Notification, Phase, RequestId, Response, ResultCollector, ResultSet, Row,
+    Statement, TransactionOptions, TransactionStatements,
 };
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Format, Oid, TransactionStatus};
@@ -293,6 +293,41 @@ impl Client {
             Ok(false)
         })?;
         Ok(collector)
+    }
+
+    /// Calls a function by OID with the function-call sub-protocol; returns its result
+    /// (`None` for NULL) in `result_format`.
+    pub fn function_call(
+        &mut self,
+        function_oid: Oid,
+        args: &[Option<&[u8]>],
+        arg_format: Format,
+        result_format: Format,
+    ) -> Result<Option<bytes::Bytes>, Error> {
+        let id = self
+            .core
+            .function_call(&pgproto_core::message::FunctionCall {
+                function_oid,
+                arg_formats: pgproto_core::message::List::new(&[arg_format]),
+                args: pgproto_core::message::List::new(args),
+                result_format,
+            })?;
+        let mut result = FunctionCallResult::default();
+        self.drive(|event| {
+            if let Event::Response {
+                request,
+                response,
+                complete,
+            } = event
+            {
+                if request == id {
+                    result.push(response);
+                    return Ok(complete);
+                }
+            }
+            Ok(false)
+        })?;
+        Ok(result.finish()?)
     }
 
     /// Runs one or more statements with the simple query protocol; returns every

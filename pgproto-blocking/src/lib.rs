@@ -17,7 +17,7 @@
 //! | transactions | [`Client::transaction`], savepoints | status |
 //! | cancel | [`Client::cancel`] | routed to the session |
 //! | notifications | [`Client::wait_notification`] | through the core |
-//! | function call | no | events |
+//! | function call | [`Client::function_call`] | events |
 //! | pools | `r2d2` (feature) | — |
 //!
 //! ```no_run

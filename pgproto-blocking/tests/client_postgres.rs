@@ -85,6 +85,35 @@ fn simple_and_extended(version: PgVersion) {
     c.simple_query("rollback").unwrap();
     assert_eq!(c.transaction_status(), TransactionStatus::Idle);
 
+    // The function-call sub-protocol: int4pl (OID 177) adds two int4s; a strict
+    // function given NULL returns NULL; int4div (OID 154) by zero is an error.
+    let binary = pgproto_core::message::Format::Binary;
+    let sum = c
+        .function_call(
+            177,
+            &[Some(&2i32.to_be_bytes()), Some(&40i32.to_be_bytes())],
+            binary,
+            binary,
+        )
+        .unwrap();
+    assert_eq!(sum.as_deref(), Some(&42i32.to_be_bytes()[..]));
+    let null = c
+        .function_call(177, &[None, Some(&1i32.to_be_bytes())], binary, binary)
+        .unwrap();
+    assert_eq!(null, None);
+    let err = c
+        .function_call(
+            154,
+            &[Some(&1i32.to_be_bytes()), Some(&0i32.to_be_bytes())],
+            binary,
+            binary,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.as_db_error().map(|e| e.code),
+        Some(SqlState::DivisionByZero)
+    );
+
     // Notices and notifications arrive as events.
     c.simple_query("do $$ begin raise notice 'hello'; end $$")
         .unwrap();

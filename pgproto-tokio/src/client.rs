@@ -8,8 +8,8 @@ use pgproto_core::adapter::{conninfo_from_env, with_passfile_password, SharedAsy
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     exactly_one, transaction_statements, Client as Core, ConnInfo, EncodedParams, Event,
-    Notification, RequestId, Response, ResultCollector, ResultSet, Router, Row, SslMode, Statement,
-    StreamedRows, TransactionOptions, TransactionStatements,
+    FunctionCallResult, Notification, RequestId, Response, ResultCollector, ResultSet, Router, Row,
+    SslMode, Statement, StreamedRows, TransactionOptions, TransactionStatements,
 };
 use pgproto_core::message::{Format, List, Oid, TransactionStatus};
 use pgproto_core::types::ToSql;
@@ -599,16 +599,16 @@ impl Client {
                 Ok((id, id))
             }))
             .await?;
-        let mut result = None;
+        let mut result = FunctionCallResult::default();
         loop {
             match rx.recv().await {
-                Some(Delivery::Response(Response::FunctionResult(v), _)) => result = Some(v),
-                Some(Delivery::Response(Response::Error(e), _)) => return Err(Error::Db(e)),
-                Some(Delivery::Failed(e)) => return Err(e),
-                Some(Delivery::Response(_, true)) => {
-                    return result.ok_or(Error::Unsupported("no function result"))
+                Some(Delivery::Response(response, last)) => {
+                    result.push(response);
+                    if last {
+                        return Ok(result.finish()?);
+                    }
                 }
-                Some(Delivery::Response(_, false)) => {}
+                Some(Delivery::Failed(e)) => return Err(e),
                 None => return Err(Error::ConnectionClosed),
             }
         }

@@ -119,6 +119,36 @@ async fn run(version: PgVersion) {
         .await
         .unwrap();
     assert_eq!(sum.as_deref(), Some(&42i32.to_be_bytes()[..]));
+    // A strict function given NULL returns NULL; int4div (OID 154) by zero is an error
+    // and the connection goes on.
+    let binary = pgproto_core::message::Format::Binary;
+    let null = client
+        .function_call(177, &[None, Some(&1i32.to_be_bytes())], binary, binary)
+        .await
+        .unwrap();
+    assert_eq!(null, None);
+    let err = client
+        .function_call(
+            154,
+            &[Some(&1i32.to_be_bytes()), Some(&0i32.to_be_bytes())],
+            binary,
+            binary,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_db_error().map(|e| e.code),
+        Some(SqlState::DivisionByZero)
+    );
+    assert_eq!(
+        client
+            .query_one("select 7 as n", &[])
+            .await
+            .unwrap()
+            .get::<i32, _>("n")
+            .unwrap(),
+        7
+    );
 
     client.simple_query("listen ch").await.unwrap();
     client.simple_query("notify ch, 'hello'").await.unwrap();

@@ -81,7 +81,9 @@ pub use conninfo::{ConnInfo, ConnInfoError, DEFAULT_PORT};
 pub use response::{
     CommandTag, CopyFormat, DataRowBody, Notification, Response, RowDescriptionBody,
 };
-pub use result::{exactly_one, ColumnIndex, ResultCollector, ResultSet, Row, StreamedRows};
+pub use result::{
+    exactly_one, ColumnIndex, FunctionCallResult, ResultCollector, ResultSet, Row, StreamedRows,
+};
 pub use router::Router;
 pub use statement::{result_format, EncodedParams, Statement};
 pub use transaction::{

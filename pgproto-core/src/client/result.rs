@@ -261,3 +261,43 @@ impl StreamedRows {
         self.error.take()
     }
 }
+
+/// The answer of a FunctionCall, gathered from its responses (FunctionCallResponse or
+/// ErrorResponse, then ReadyForQuery).
+///
+/// ```
+/// use pgproto_core::client::{FunctionCallResult, Response};
+///
+/// let mut result = FunctionCallResult::default();
+/// result.push(Response::FunctionResult(Some(bytes::Bytes::from_static(b"42"))));
+/// assert_eq!(result.finish().unwrap().as_deref(), Some(&b"42"[..]));
+/// ```
+#[derive(Debug, Default)]
+pub struct FunctionCallResult {
+    value: Option<Option<bytes::Bytes>>,
+    error: Option<alloc::boxed::Box<DbError>>,
+}
+
+impl FunctionCallResult {
+    /// Takes one response of the call.
+    pub fn push(&mut self, response: Response) {
+        match response {
+            Response::FunctionResult(value) => self.value = Some(value),
+            Response::Error(e) => {
+                self.error.get_or_insert(e);
+            }
+            _ => {}
+        }
+    }
+
+    /// The function's result (`None` for NULL), or the server's error.
+    pub fn finish(self) -> Result<Option<bytes::Bytes>, crate::Error> {
+        if let Some(e) = self.error {
+            return Err(crate::Error::Server(e));
+        }
+        self.value
+            .ok_or(crate::Error::Usage(crate::UsageError::Other(
+                "the server sent no function result",
+            )))
+    }
+}
