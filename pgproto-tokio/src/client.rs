@@ -455,6 +455,29 @@ impl Client {
     /// [`CopyIn::finish`] (or [`CopyIn::abort`]). Sending waits while more than 1 MiB is
     /// waiting to be written, so any amount streams in bounded memory.
     pub async fn copy_in(&self, sql: &str) -> Result<CopyIn<'_>, Error> {
+        let rx = self
+            .start_copy(
+                sql,
+                |r| matches!(r, Response::CopyIn(_)),
+                "the statement did not start COPY FROM STDIN",
+            )
+            .await?;
+        Ok(CopyIn {
+            client: self,
+            rx,
+            done: false,
+        })
+    }
+
+    /// Sends a COPY statement and waits until the server starts the COPY (`started`
+    /// matches its CopyInResponse or CopyOutResponse); the statement's error, or
+    /// `refusal` when it ended without starting one.
+    async fn start_copy(
+        &self,
+        sql: &str,
+        started: fn(&Response) -> bool,
+        refusal: &'static str,
+    ) -> Result<Responses, Error> {
         let sql = sql.to_string();
         let mut rx = self
             .submit(Box::new(move |core| {
@@ -464,25 +487,18 @@ impl Client {
             .await?;
         loop {
             match rx.recv().await {
-                Some(Delivery::Response(Response::CopyIn(_), _)) => break,
+                Some(Delivery::Response(r, _)) if started(&r) => return Ok(rx),
                 Some(Delivery::Response(Response::Error(e), _)) => {
                     drain(&mut rx).await;
                     return Err(Error::Db(e));
                 }
                 Some(Delivery::Failed(e)) => return Err(e),
                 Some(Delivery::Response(_, true)) | None => {
-                    return Err(Error::Unsupported(
-                        "the statement did not start COPY FROM STDIN",
-                    ))
+                    return Err(Error::Unsupported(refusal))
                 }
                 Some(Delivery::Response(..)) => {}
             }
         }
-        Ok(CopyIn {
-            client: self,
-            rx,
-            done: false,
-        })
     }
 
     async fn copy_command(&self, action: CopyAction) -> Result<(), Error> {
@@ -496,29 +512,13 @@ impl Client {
     /// Runs `COPY ... TO STDOUT` and returns its data as a stream of chunks (one row per
     /// chunk, as PostgreSQL sends them), in bounded memory.
     pub async fn copy_out(&self, sql: &str) -> Result<CopyOut, Error> {
-        let sql = sql.to_string();
-        let mut rx = self
-            .submit(Box::new(move |core| {
-                let id = core.query(&sql)?;
-                Ok((id, id))
-            }))
+        let rx = self
+            .start_copy(
+                sql,
+                |r| matches!(r, Response::CopyOut(_)),
+                "the statement did not start COPY TO STDOUT",
+            )
             .await?;
-        loop {
-            match rx.recv().await {
-                Some(Delivery::Response(Response::CopyOut(_), _)) => break,
-                Some(Delivery::Response(Response::Error(e), _)) => {
-                    drain(&mut rx).await;
-                    return Err(Error::Db(e));
-                }
-                Some(Delivery::Failed(e)) => return Err(e),
-                Some(Delivery::Response(_, true)) | None => {
-                    return Err(Error::Unsupported(
-                        "the statement did not start COPY TO STDOUT",
-                    ))
-                }
-                Some(Delivery::Response(..)) => {}
-            }
-        }
         Ok(CopyOut {
             rx,
             rows: None,
