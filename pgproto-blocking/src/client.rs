@@ -269,6 +269,23 @@ impl Client {
         e.into()
     }
 
+    /// Hands each response of request `id` to `on_response` until the request is
+    /// complete or `on_response` returns `true`.
+    fn drive_request(
+        &mut self,
+        id: RequestId,
+        mut on_response: impl FnMut(Response) -> bool,
+    ) -> Result<(), Error> {
+        self.drive(|event| match event {
+            Event::Response {
+                request,
+                response,
+                complete,
+            } if request == id => Ok(on_response(response) || complete),
+            _ => Ok(false),
+        })
+    }
+
     /// Collects the responses of requests `first..=last` (the last one ends the
     /// operation).
     fn collect(
@@ -313,19 +330,9 @@ impl Client {
                 result_format,
             })?;
         let mut result = FunctionCallResult::default();
-        self.drive(|event| {
-            if let Event::Response {
-                request,
-                response,
-                complete,
-            } = event
-            {
-                if request == id {
-                    result.push(response);
-                    return Ok(complete);
-                }
-            }
-            Ok(false)
+        self.drive_request(id, |response| {
+            result.push(response);
+            false
         })?;
         Ok(result.finish()?)
     }
@@ -630,26 +637,16 @@ impl Client {
         let id = self.core.query(sql)?;
         let mut started = false;
         let mut error = None;
-        self.drive(|event| {
-            if let Event::Response {
-                request,
-                response,
-                complete,
-            } = event
-            {
-                if request == id {
-                    match response {
-                        Response::CopyIn(_) => {
-                            started = true;
-                            return Ok(true);
-                        }
-                        Response::Error(e) => error = Some(e),
-                        _ => {}
-                    }
-                    return Ok(complete);
+        self.drive_request(id, |response| {
+            match response {
+                Response::CopyIn(_) => {
+                    started = true;
+                    return true;
                 }
+                Response::Error(e) => error = Some(e),
+                _ => {}
             }
-            Ok(false)
+            false
         })?;
         match (error, started) {
             (Some(e), _) => Err(Error::Db(e)),
@@ -674,28 +671,18 @@ impl Client {
         let id = self.core.query(sql)?;
         let mut rows = 0;
         let mut error: Option<Error> = None;
-        self.drive(|event| {
-            if let Event::Response {
-                request,
-                response,
-                complete,
-            } = event
-            {
-                if request == id {
-                    match response {
-                        Response::CopyData(data) if error.is_none() => {
-                            if let Err(e) = each(&data) {
-                                error = Some(e);
-                            }
-                        }
-                        Response::CommandComplete(tag) => rows = tag.rows().unwrap_or(0),
-                        Response::Error(e) if error.is_none() => error = Some(Error::Db(e)),
-                        _ => {}
+        self.drive_request(id, |response| {
+            match response {
+                Response::CopyData(data) if error.is_none() => {
+                    if let Err(e) = each(&data) {
+                        error = Some(e);
                     }
-                    return Ok(complete);
                 }
+                Response::CommandComplete(tag) => rows = tag.rows().unwrap_or(0),
+                Response::Error(e) if error.is_none() => error = Some(Error::Db(e)),
+                _ => {}
             }
-            Ok(false)
+            false
         })?;
         match error {
             Some(e) => Err(e),
@@ -707,23 +694,13 @@ impl Client {
     fn finish_request(&mut self, id: RequestId) -> Result<u64, Error> {
         let mut rows = 0;
         let mut error = None;
-        self.drive(|event| {
-            if let Event::Response {
-                request,
-                response,
-                complete,
-            } = event
-            {
-                if request == id {
-                    match response {
-                        Response::CommandComplete(tag) => rows = tag.rows().unwrap_or(0),
-                        Response::Error(e) if error.is_none() => error = Some(e),
-                        _ => {}
-                    }
-                    return Ok(complete);
-                }
+        self.drive_request(id, |response| {
+            match response {
+                Response::CommandComplete(tag) => rows = tag.rows().unwrap_or(0),
+                Response::Error(e) if error.is_none() => error = Some(e),
+                _ => {}
             }
-            Ok(false)
+            false
         })?;
         match error {
             Some(e) => Err(Error::Db(e)),
