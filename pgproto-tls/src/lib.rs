@@ -53,7 +53,14 @@ fn err(e: impl fmt::Display) -> TlsError {
     TlsError(e.to_string())
 }
 
-fn provider() -> Arc<CryptoProvider> {
+/// The crypto provider every configuration here uses: *ring* (it builds from the crates
+/// registry alone, with no C toolchain beyond the one `cc` finds).
+///
+/// rustls 0.23.48 deprecated `ring::default_provider` because *ring* has no
+/// post-quantum key exchange; the classical groups it offers are what PostgreSQL's
+/// OpenSSL negotiates today.
+pub fn crypto_provider() -> Arc<CryptoProvider> {
+    #[allow(deprecated)]
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -176,7 +183,7 @@ pub fn client_config(
     roots: Option<&Roots>,
     client_cert: Option<(&[u8], &[u8])>,
 ) -> Result<Arc<rustls::ClientConfig>, TlsError> {
-    let provider = provider();
+    let provider = crypto_provider();
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(err)?;
@@ -230,7 +237,7 @@ pub fn server_config(
     cert_pem: &[u8],
     key_pem: &[u8],
 ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+    let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
         .with_safe_default_protocol_versions()
         .map_err(err)?
         .with_no_client_auth()

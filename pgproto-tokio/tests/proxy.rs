@@ -200,13 +200,12 @@ fn rustls_connector(ca_pem: &str) -> tokio_postgres_rustls::MakeRustlsConnect {
     for cert in pgproto_tls::certificates_from_pem(ca_pem.as_bytes()).unwrap() {
         roots.add(cert).unwrap();
     }
-    let config = pgproto_tls::rustls::ClientConfig::builder_with_provider(Arc::new(
-        pgproto_tls::rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config =
+        pgproto_tls::rustls::ClientConfig::builder_with_provider(pgproto_tls::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     tokio_postgres_rustls::MakeRustlsConnect::new(config)
 }
 

@@ -146,13 +146,12 @@ async fn server_tls_with_psql_and_own_client() {
     for cert in pgproto_tls::certificates_from_pem(material.ca_cert_pem.as_bytes()).unwrap() {
         roots.add(cert).unwrap();
     }
-    let tls_config = pgproto_tls::rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        pgproto_tls::rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let tls_config =
+        pgproto_tls::rustls::ClientConfig::builder_with_provider(pgproto_tls::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
     let (client, connection) = tokio_postgres::connect(
         &format!("host=localhost port={port} user=carol password=pw sslmode=require channel_binding=require"),
