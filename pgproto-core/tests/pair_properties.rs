@@ -87,9 +87,13 @@ enum Request {
 enum Step {
     /// Requests sent back to back before the server reads any of them.
     Pipeline(Vec<Request>),
+    /// COPY FROM STDIN, with requests submitted while its answer is on the way
+    /// (`before`) and while it is open (`during`): they must wait and run after it.
     CopyIn {
         chunks: Vec<Vec<u8>>,
         abort: bool,
+        before: Vec<Request>,
+        during: Vec<Request>,
     },
     CopyOut {
         chunks: Vec<Vec<u8>>,
@@ -142,8 +146,18 @@ fn chunks() -> impl Strategy<Value = Vec<Vec<u8>>> {
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         4 => prop::collection::vec(request(), 1..6).prop_map(Step::Pipeline),
-        1 => (chunks(), prop::bool::weighted(0.3))
-            .prop_map(|(chunks, abort)| Step::CopyIn { chunks, abort }),
+        2 => (
+            chunks(),
+            prop::bool::weighted(0.3),
+            prop::collection::vec(request(), 0..3),
+            prop::collection::vec(request(), 0..3),
+        )
+            .prop_map(|(chunks, abort, before, during)| Step::CopyIn {
+                chunks,
+                abort,
+                before,
+                during
+            }),
         1 => (chunks(), 0u8..3).prop_map(|(chunks, asyncs)| Step::CopyOut { chunks, asyncs }),
         1 => Just(Step::Cancel),
     ]
@@ -443,17 +457,42 @@ impl Run {
                     }
                     self.pump();
                 }
-                Step::CopyIn { chunks, abort } => {
+                Step::CopyIn {
+                    chunks,
+                    abort,
+                    before,
+                    during,
+                } => {
                     self.pair.client.query("copy in").unwrap();
+                    for r in before {
+                        self.send(r);
+                    }
                     self.pump();
                     assert!(self.pair.client.is_copy_in(), "CopyInResponse arrived");
-                    for c in chunks {
+                    if chunks.is_empty() {
+                        for r in during {
+                            self.send(r);
+                        }
+                    }
+                    for (i, c) in chunks.iter().enumerate() {
                         self.pair.client.copy_data(c).unwrap();
+                        if i == 0 {
+                            for r in during {
+                                self.send(r);
+                            }
+                            // Nothing of theirs reaches the server during the COPY.
+                            self.pump();
+                            assert!(self.pair.client.is_copy_in(), "the COPY is still open");
+                        }
                     }
                     if *abort {
                         self.pair.client.copy_fail("abort").unwrap();
                     } else {
                         self.pair.client.copy_done().unwrap();
+                    }
+                    if self.unsynced {
+                        self.pair.client.sync().unwrap();
+                        self.unsynced = false;
                     }
                     self.pump();
                 }
@@ -592,7 +631,12 @@ impl Model {
                         self.sync();
                     }
                 }
-                Step::CopyIn { chunks, abort } => {
+                Step::CopyIn {
+                    chunks,
+                    abort,
+                    before,
+                    during,
+                } => {
                     self.server.push(Seen::Query("copy in".into()));
                     self.server
                         .extend(chunks.iter().map(|c| Seen::CopyData(c.clone())));
@@ -606,6 +650,12 @@ impl Model {
                     }
                     r.push("ReadyForQuery".into());
                     self.responses.push(r);
+                    for r in before.iter().chain(during) {
+                        self.request(r);
+                    }
+                    if self.unsynced {
+                        self.sync();
+                    }
                 }
                 Step::CopyOut { chunks, asyncs } => {
                     let sql = if *asyncs > 0 {

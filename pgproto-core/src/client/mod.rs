@@ -17,6 +17,15 @@
 //! after an error in the extended protocol, the requests up to the next Sync are reported
 //! as [`Response::Skipped`], because the server discards them.
 //!
+//! Pipelining never breaks a COPY: while a COPY FROM STDIN is open, or a request that
+//! may open one (its SQL mentions `copy`) is unanswered, later requests wait inside the
+//! client and go out, in order, once that request is complete and no COPY is open. So
+//! callers that share one connection (tasks of an async adapter) need no lock around a
+//! COPY. A Sync right behind an Execute goes out at once (the server would hold the
+//! Execute's answer without it); if that Execute opens COPY FROM STDIN, PostgreSQL
+//! ignores the Sync, and the client sends another after CopyDone, CopyFail or the error
+//! that ends the COPY, as libpq does.
+//!
 //! | phase | input | next phase |
 //! |---|---|---|
 //! | `SslResponse` | `S` (and nothing after it) | `TlsHandshake` (event `StartTls`) |
@@ -60,6 +69,7 @@
 mod async_messages;
 mod config;
 mod conninfo;
+mod copy_hold;
 mod response;
 mod result;
 mod router;
@@ -102,6 +112,7 @@ use crate::message::{
     TransactionStatus,
 };
 use crate::wire::{Direction, Frame, Framer};
+use copy_hold::{CopyHold, Outgoing};
 
 /// Identifies one request (a Query, or one extended-protocol message that gets an answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -237,6 +248,8 @@ pub struct Client {
     discarding: bool,
     unsynced: bool,
     copy: CopyState,
+    /// Requests that wait until no COPY is open or may open (see [`copy_hold`]).
+    hold: CopyHold,
     transaction_status: TransactionStatus,
     server_parameters: BTreeMap<String, String>,
     cancel_token: Option<CancelToken>,
@@ -279,6 +292,7 @@ impl Client {
             discarding: false,
             unsynced: false,
             copy: CopyState::None,
+            hold: CopyHold::default(),
             transaction_status: TransactionStatus::Idle,
             server_parameters: BTreeMap::new(),
             cancel_token: None,
@@ -495,7 +509,12 @@ impl Client {
                     return Ok(());
                 }
                 let body = frame.body.clone();
-                self.process_response(msg, body)
+                self.process_response(msg, body)?;
+                if self.hold.has_held() {
+                    let copy_in = self.is_copy_in();
+                    self.hold.release(&mut self.out, copy_in, &self.pending);
+                }
+                Ok(())
             }
             Phase::SslResponse | Phase::TlsHandshake | Phase::Closed => {
                 Err(self.unexpected(msg.name()))
@@ -686,6 +705,7 @@ impl Client {
     fn respond(&mut self, id: RequestId, response: Response, complete: bool) {
         if complete {
             self.pending.pop_front();
+            self.hold.completed(id);
         }
         self.events.push_back(Event::Response {
             request: id,
@@ -723,6 +743,9 @@ impl Client {
             (kind, BackendMessage::ErrorResponse(e)) => {
                 let error = DbError::from_fields(&e.fields);
                 let fatal = error.is_fatal();
+                if self.is_copy_in() {
+                    self.hold.copy_ended(&mut self.out);
+                }
                 self.copy = CopyState::None;
                 let ends_request = kind.is_extended();
                 self.respond(id, Response::Error(Box::new(error.clone())), ends_request);
@@ -763,6 +786,7 @@ impl Client {
             }
             (K::Query | K::Execute, BackendMessage::CopyInResponse(c)) => {
                 self.copy = CopyState::In;
+                self.hold.copy_opened(id);
                 let format = CopyFormat::new(c.format, c.column_formats.iter().collect());
                 self.respond(id, Response::CopyIn(format), false);
             }
@@ -773,6 +797,7 @@ impl Client {
             }
             (K::Query | K::Execute, BackendMessage::CopyBothResponse(c)) => {
                 self.copy = CopyState::Both;
+                self.hold.copy_opened(id);
                 let format = CopyFormat::new(c.format, c.column_formats.iter().collect());
                 self.respond(id, Response::CopyBoth(format), false);
             }
@@ -857,13 +882,43 @@ impl Client {
         id
     }
 
+    /// Encodes a request's message, now or (while a COPY is open or may open) into the
+    /// hold; see [`copy_hold`].
+    fn send_request(
+        &mut self,
+        candidate: bool,
+        execute: bool,
+        encode: impl FnOnce(&mut BytesMut) -> Result<(), crate::error::EncodeError>,
+    ) -> Result<(), Error> {
+        self.send(Outgoing::Request { candidate, execute }, encode)
+    }
+
+    fn send(
+        &mut self,
+        what: Outgoing,
+        encode: impl FnOnce(&mut BytesMut) -> Result<(), crate::error::EncodeError>,
+    ) -> Result<(), Error> {
+        let copy_in = self.is_copy_in();
+        let next = RequestId(self.next_id);
+        self.hold.send(&mut self.out, copy_in, what, next, encode)?;
+        Ok(())
+    }
+
+    /// The client ended COPY FROM STDIN: owed Syncs go out, then what was held may.
+    fn copy_ended(&mut self) {
+        self.hold.copy_ended(&mut self.out);
+        let copy_in = self.is_copy_in();
+        self.hold.release(&mut self.out, copy_in, &self.pending);
+    }
+
     /// Sends a simple Query (one or more statements separated by semicolons).
     pub fn query(&mut self, sql: &str) -> Result<RequestId, Error> {
         self.ready()?;
         if self.unsynced {
             return Err(UsageError::UnsyncedPipeline.into());
         }
-        Query { query: sql }.encode(&mut self.out)?;
+        let candidate = copy_hold::may_open_copy(sql);
+        self.send_request(candidate, false, |out| Query { query: sql }.encode(out))?;
         Ok(self.push_request(RequestKind::Query))
     }
 
@@ -875,19 +930,24 @@ impl Client {
         param_types: &[Oid],
     ) -> Result<RequestId, Error> {
         self.ready()?;
-        Parse {
-            statement: name,
-            query: sql,
-            param_types: List::new(param_types),
-        }
-        .encode(&mut self.out)?;
+        self.send_request(false, false, |out| {
+            Parse {
+                statement: name,
+                query: sql,
+                param_types: List::new(param_types),
+            }
+            .encode(out)
+        })?;
+        self.hold
+            .statement_parsed(name, copy_hold::may_open_copy(sql));
         Ok(self.push_request(RequestKind::Parse))
     }
 
     /// Sends Bind: creates a portal from a statement and parameter values.
     pub fn bind(&mut self, bind: &Bind<'_>) -> Result<RequestId, Error> {
         self.ready()?;
-        bind.encode(&mut self.out)?;
+        self.send_request(false, false, |out| bind.encode(out))?;
+        self.hold.portal_bound(bind.portal, bind.statement);
         Ok(self.push_request(RequestKind::Bind))
     }
 
@@ -895,58 +955,72 @@ impl Client {
     /// a RowDescription or NoData.
     pub fn describe_statement(&mut self, name: &str) -> Result<RequestId, Error> {
         self.ready()?;
-        Describe {
-            target: Target::Statement,
-            name,
-        }
-        .encode(&mut self.out)?;
+        self.send_request(false, false, |out| {
+            Describe {
+                target: Target::Statement,
+                name,
+            }
+            .encode(out)
+        })?;
         Ok(self.push_request(RequestKind::DescribeStatement))
     }
 
     /// Sends Describe for a portal: the answer is a RowDescription or NoData.
     pub fn describe_portal(&mut self, name: &str) -> Result<RequestId, Error> {
         self.ready()?;
-        Describe {
-            target: Target::Portal,
-            name,
-        }
-        .encode(&mut self.out)?;
+        self.send_request(false, false, |out| {
+            Describe {
+                target: Target::Portal,
+                name,
+            }
+            .encode(out)
+        })?;
         Ok(self.push_request(RequestKind::DescribePortal))
     }
 
     /// Sends Execute: runs a portal, returning at most `max_rows` rows (0: all).
     pub fn execute(&mut self, portal: &str, max_rows: i32) -> Result<RequestId, Error> {
         self.ready()?;
-        Execute { portal, max_rows }.encode(&mut self.out)?;
+        // The server discards an Execute after an error until Sync: it opens nothing.
+        let candidate = !self.discarding && self.hold.portal_may_copy(portal);
+        self.send_request(candidate, true, |out| {
+            Execute { portal, max_rows }.encode(out)
+        })?;
         Ok(self.push_request(RequestKind::Execute))
     }
 
     /// Sends Close for a prepared statement.
     pub fn close_statement(&mut self, name: &str) -> Result<RequestId, Error> {
         self.ready()?;
-        Close {
-            target: Target::Statement,
-            name,
-        }
-        .encode(&mut self.out)?;
+        self.send_request(false, false, |out| {
+            Close {
+                target: Target::Statement,
+                name,
+            }
+            .encode(out)
+        })?;
+        self.hold.closed(name, false);
         Ok(self.push_request(RequestKind::Close))
     }
 
     /// Sends Close for a portal.
     pub fn close_portal(&mut self, name: &str) -> Result<RequestId, Error> {
         self.ready()?;
-        Close {
-            target: Target::Portal,
-            name,
-        }
-        .encode(&mut self.out)?;
+        self.send_request(false, false, |out| {
+            Close {
+                target: Target::Portal,
+                name,
+            }
+            .encode(out)
+        })?;
+        self.hold.closed(name, true);
         Ok(self.push_request(RequestKind::Close))
     }
 
     /// Sends Sync: ends an extended-protocol batch. Its answer is ReadyForQuery.
     pub fn sync(&mut self) -> Result<RequestId, Error> {
         self.ready()?;
-        Sync.encode(&mut self.out)?;
+        self.send(Outgoing::Sync, |out| Sync.encode(out))?;
         self.unsynced = false;
         self.discarding = false;
         Ok(self.push_request(RequestKind::Sync))
@@ -955,7 +1029,7 @@ impl Client {
     /// Sends Flush: asks the server to send what it has buffered.
     pub fn flush(&mut self) -> Result<(), Error> {
         self.ready()?;
-        Flush.encode(&mut self.out)?;
+        self.send(Outgoing::Flush, |out| Flush.encode(out))?;
         Ok(())
     }
 
@@ -966,7 +1040,7 @@ impl Client {
         if self.unsynced {
             return Err(UsageError::UnsyncedPipeline.into());
         }
-        call.encode(&mut self.out)?;
+        self.send_request(false, false, |out| call.encode(out))?;
         Ok(self.push_request(RequestKind::FunctionCall))
     }
 
@@ -992,6 +1066,7 @@ impl Client {
         } else {
             CopyState::None
         };
+        self.copy_ended();
         Ok(())
     }
 
@@ -1003,12 +1078,15 @@ impl Client {
         }
         CopyFail { message }.encode(&mut self.out)?;
         self.copy = CopyState::None;
+        self.copy_ended();
         Ok(())
     }
 
     /// Sends Terminate and closes the connection; the caller then closes the socket.
     pub fn terminate(&mut self) {
         if self.phase != Phase::Closed {
+            // Held requests would only arrive after Terminate: they are dropped.
+            self.hold.clear();
             let _ = Terminate.encode(&mut self.out);
         }
         self.phase = Phase::Closed;
