@@ -16,8 +16,8 @@
 
 use pgproto_asyncstd::server::{serve, Handler, ServerOptions, ServerTls};
 use pgproto_asyncstd::Error;
-use pgproto_core::server::{Server, ServerEvent};
-use pgproto_core::testing::{fixed_answer, ServerArgs};
+use pgproto_core::server::{Server, ServerArgs, ServerEvent};
+use pgproto_core::testing::fixed_answer;
 
 struct Fixed;
 

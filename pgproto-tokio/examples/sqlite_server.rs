@@ -18,12 +18,19 @@
 #[path = "sqlite_server/mod.rs"]
 mod engine;
 
-use pgproto_core::testing::ServerArgs;
+use pgproto_core::server::{unknown_option, ServerArgs};
 use pgproto_tokio::server::{serve, ServerOptions, ServerTls};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = ServerArgs::parse(std::env::args().skip(1))?;
+    let mut db_path = None;
+    let args = ServerArgs::default().parse_with(std::env::args().skip(1), |flag, value| {
+        match flag {
+            "--db" => db_path = Some(value()?),
+            _ => return Err(unknown_option(flag, "options: --db PATH")),
+        }
+        Ok(())
+    })?;
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
     let mut options = ServerOptions::new(args.server_auth(&random)?);
@@ -33,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &std::fs::read(key)?,
         )?);
     }
-    let mut db = engine::Database::open(args.db.as_deref())?;
+    let mut db = engine::Database::open(db_path.as_deref())?;
     if let Ok(ms) = std::env::var("SQLITE_SERVER_LOCK_TIMEOUT_MS") {
         db = db.with_lock_timeout(std::time::Duration::from_millis(ms.parse()?));
     }
@@ -41,7 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!(
         "sqlite_server listening on {} (database: {})",
         listener.local_addr()?,
-        args.db.as_deref().unwrap_or(":memory:")
+        db_path.as_deref().unwrap_or(":memory:")
     );
     serve(listener, options, move |startup| db.session(startup)).await?;
     Ok(())

@@ -873,7 +873,7 @@ impl Session {
         for i in 1..=st.parameter_count() {
             count = count.max(placeholder_number(st.parameter_name(i), i));
         }
-        let casts = pgproto_core::testing::placeholder_casts(text);
+        let casts = pgproto_core::server::placeholder_casts(text);
         let table_columns = |t: &str| table_columns(conn, t);
         let referenced = sql::referenced_columns(&rewritten, table_columns);
         let context = sql::placeholder_context_types(&rewritten, &referenced, table_columns);
