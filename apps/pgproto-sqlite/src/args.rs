@@ -1,0 +1,62 @@
+//! The `pgproto-sqlite` command line.
+
+use pgproto_core::server::{unknown_option, ServerArgs};
+
+/// The options of the `pgproto-sqlite` program: the options every pgproto server takes
+/// ([`ServerArgs`]: `--listen ADDR`, default `127.0.0.1:5433`;
+/// `--auth trust|password|md5|scram-sha-256`, default `trust`, with `--user` and
+/// `--password`; `--tls-cert PEM --tls-key PEM`), and `--db PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    /// Where to listen, whom to let in, TLS.
+    pub server: ServerArgs,
+    /// The database file (default: a private in-memory database).
+    pub db: Option<String>,
+}
+
+impl Args {
+    /// The usage message.
+    pub const USAGE: &'static str = "usage: pgproto-sqlite [--listen ADDR] [--db PATH] \
+[--auth trust|password|md5|scram-sha-256] [--user U] [--password P] \
+[--tls-cert PEM --tls-key PEM]";
+
+    /// Parses `args` (without the program name); `--help` returns the usage as the
+    /// error.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut db = None;
+        let server = ServerArgs::default().parse_with(args, |flag, value| {
+            match flag {
+                "--db" => db = Some(value()?),
+                _ => return Err(unknown_option(flag, Self::USAGE)),
+            }
+            Ok(())
+        })?;
+        Ok(Self { server, db })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        Args::parse(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(args.server, ServerArgs::default());
+        assert_eq!(args.server.listen, "127.0.0.1:5433");
+        assert_eq!(args.db, None);
+        let args = parse(&["--db", "x.db", "--listen", "0.0.0.0:6000"]).unwrap();
+        assert_eq!(args.db.as_deref(), Some("x.db"));
+        assert_eq!(args.server.listen, "0.0.0.0:6000");
+        assert!(parse(&["--db"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--bogus"])
+            .unwrap_err()
+            .starts_with("unknown option --bogus"));
+        assert_eq!(parse(&["--help"]).unwrap_err(), Args::USAGE);
+        assert!(parse(&["--tls-cert", "c.pem"]).is_err());
+    }
+}
