@@ -29,8 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     getrandom::getrandom(&mut random)?;
     let server = &args.server;
     let mut options = Options::new(&args.upstream, server.server_auth(&random)?)?;
-    if let (Some(cert), Some(key)) = (&server.tls_cert, &server.tls_key) {
-        options = options.with_tls(&std::fs::read(cert)?, &std::fs::read(key)?)?;
+    if let Some((cert, key)) = server.tls_pem()? {
+        options = options.with_tls(&cert, &key)?;
     }
     let threads = args
         .threads

@@ -1,12 +1,11 @@
 //! The `pgproto-proxy` program itself (`CARGO_BIN_EXE_pgproto-proxy`): its options, and a
-//! query relayed to an upstream server (a `testing::fixed_answer` server in this process;
-//! `tests/proxy.rs` runs the library against real PostgreSQL).
+//! query relayed to PostgreSQL 15 (`tests/proxy.rs` runs the library through every
+//! client and failure).
 
 use std::process::Command;
 
-use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
+use pgproto_tests::harness::{HbaMethod, PasswordEncryption, PgCluster, PgVersion};
 use pgproto_tests::program::Program;
-use pgproto_tokio::server::{serve, Handler, ServerOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pgproto-proxy");
 
@@ -27,33 +26,23 @@ fn bad_options_are_refused_with_the_usage() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: pgproto-proxy"));
 }
 
-struct Fixed;
-
-impl Handler for Fixed {
-    async fn handle(
-        &mut self,
-        server: &mut Server,
-        event: ServerEvent,
-    ) -> Result<(), pgproto_tokio::Error> {
-        Ok(pgproto_core::testing::fixed_answer(server, event)?)
-    }
-}
-
 #[tokio::test]
-async fn relays_to_its_upstream() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream = listener.local_addr().unwrap();
-    let auth = ServerAuth::new(AuthKind::Trust, b"mock secret for tests");
-    tokio::spawn(serve(listener, ServerOptions::new(auth), |_| Fixed));
-
+async fn relays_to_postgresql() {
+    let pg = PgCluster::builder()
+        .version(PgVersion::V15)
+        .auth(HbaMethod::ScramSha256)
+        .start()
+        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
+    pg.create_role("app", "app-pw", PasswordEncryption::ScramSha256)
+        .unwrap();
     let proxy = Program::start(
         Command::new(BIN)
             .args(["--listen", "127.0.0.1:0", "--threads", "1"])
             .args(["--user", "alice", "--password", "s3cret"])
             .arg("--upstream")
             .arg(format!(
-                "host=127.0.0.1 port={} user=app sslmode=disable",
-                upstream.port()
+                "host=127.0.0.1 port={} user=app password=app-pw dbname=postgres sslmode=disable",
+                pg.port()
             )),
     )
     .unwrap();
@@ -62,7 +51,7 @@ async fn relays_to_its_upstream() {
         proxy.addr.port()
     );
     let client = pgproto_tokio::Client::connect(&conninfo).await.unwrap();
-    let rows = client.simple_query("select 1").await.unwrap();
-    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = client.query_one("select current_user", &[]).await.unwrap();
+    assert_eq!(row.get::<String, _>(0).unwrap(), "app");
     client.close().await.unwrap();
 }

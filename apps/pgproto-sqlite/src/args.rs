@@ -39,24 +39,27 @@ impl Args {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Args, String> {
-        Args::parse(args.iter().map(|a| a.to_string()))
-    }
-
     #[test]
     fn defaults_and_flags() {
-        let args = parse(&[]).unwrap();
+        let args = Args::parse(Vec::new()).unwrap();
         assert_eq!(args.server, ServerArgs::default());
         assert_eq!(args.server.listen, "127.0.0.1:5433");
         assert_eq!(args.db, None);
-        let args = parse(&["--db", "x.db", "--listen", "0.0.0.0:6000"]).unwrap();
+        let flags = ["--db", "x.db", "--listen", "0.0.0.0:6000"].map(String::from);
+        let args = Args::parse(flags).unwrap();
         assert_eq!(args.db.as_deref(), Some("x.db"));
         assert_eq!(args.server.listen, "0.0.0.0:6000");
-        assert!(parse(&["--db"]).unwrap_err().contains("needs a value"));
-        assert!(parse(&["--bogus"])
-            .unwrap_err()
-            .starts_with("unknown option --bogus"));
-        assert_eq!(parse(&["--help"]).unwrap_err(), Args::USAGE);
-        assert!(parse(&["--tls-cert", "c.pem"]).is_err());
+        for (flags, error) in [
+            (&["--db"][..], "--db needs a value"),
+            (&["--bogus"], "unknown option --bogus"),
+            (&["--help"], Args::USAGE),
+            (
+                &["--tls-cert", "c.pem"],
+                "--tls-cert and --tls-key go together",
+            ),
+        ] {
+            let got = Args::parse(flags.iter().map(|f| f.to_string()));
+            assert!(got.unwrap_err().starts_with(error), "{flags:?}");
+        }
     }
 }

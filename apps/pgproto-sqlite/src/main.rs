@@ -24,11 +24,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     getrandom::getrandom(&mut random)?;
     let server = &args.server;
     let mut options = ServerOptions::new(server.server_auth(&random)?);
-    if let (Some(cert), Some(key)) = (&server.tls_cert, &server.tls_key) {
-        options = options.with_tls(ServerTls::from_pem(
-            &std::fs::read(cert)?,
-            &std::fs::read(key)?,
-        )?);
+    if let Some((cert, key)) = server.tls_pem()? {
+        options = options.with_tls(ServerTls::from_pem(&cert, &key)?);
     }
     let mut db = Database::open(args.db.as_deref())?;
     if let Ok(ms) = std::env::var("SQLITE_SERVER_LOCK_TIMEOUT_MS") {

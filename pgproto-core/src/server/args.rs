@@ -2,6 +2,7 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use super::{AuthKind, ServerAuth};
 
@@ -84,6 +85,15 @@ impl ServerArgs {
             return Err("--tls-cert and --tls-key go together".to_string());
         }
         Ok(self)
+    }
+
+    /// The certificate chain and key of `--tls-cert` and `--tls-key`, read from their
+    /// files; `None` without TLS.
+    pub fn tls_pem(&self) -> std::io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((std::fs::read(cert)?, std::fs::read(key)?))),
+            _ => Ok(None),
+        }
     }
 
     /// The authentication policy these options describe; `random` seeds the SCRAM salt
