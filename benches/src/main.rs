@@ -50,8 +50,9 @@ subcommands:
   copy    COPY FROM STDIN and COPY TO STDOUT of 1M rows (int4, text, int8) against a
           PostgreSQL 15 started for the run: pgproto-tokio vs tokio-postgres vs psql \\copy
           options: --rows N  --rounds N  --warmup N
-  proxy   pgbench -M prepared (SELECT 1 and TPC-B-like; -c1, -c8, -c32) through the proxy
-          example, through PgBouncer (session mode; apt-get install pgbouncer) and direct
+  proxy   pgbench -M prepared (SELECT 1 and TPC-B-like; -c1, -c8, -c32) through
+          pgproto-proxy (cargo build --release -p pgproto-proxy first), through PgBouncer
+          (session mode; apt-get install pgbouncer) and direct
           (see benches/src/proxy.rs for options)
 ";
 

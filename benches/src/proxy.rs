@@ -1,4 +1,4 @@
-//! `proxy`: pgbench through pgproto's session-mode proxy example, through PgBouncer
+//! `proxy`: pgbench through pgproto's session-mode proxy (`pgproto-proxy`), through PgBouncer
 //! (session mode) and directly against PostgreSQL, alternating, in one run.
 //!
 //! ```text
@@ -15,8 +15,9 @@
 //!
 //! Needs PostgreSQL 15's server programs and pgbench (`/usr/lib/postgresql/15/bin`, or
 //! `--pg-bin`) and `pgbouncer` (Debian package `pgbouncer`). As root, PostgreSQL and
-//! PgBouncer run as the `postgres` account. The proxy is built with
-//! `cargo build --release -p pgproto-tokio --example proxy` unless `--proxy-bin` is given.
+//! PgBouncer run as the `postgres` account. The proxy is the `pgproto-proxy` program next
+//! to this benchmark's executable or on `PATH` (so `cargo build --release -p
+//! pgproto-proxy -p pgproto-benches` first), unless `--proxy-bin` is given.
 //!
 //! Prints tps per configuration, then `ratio proxy/pgbouncer:<workload>:c<N>` and
 //! `ratio proxy/direct:<workload>:c<N>` (medians over rounds; above 1 means the proxy is
@@ -200,54 +201,37 @@ impl Drop for Env {
     }
 }
 
-/// Builds the proxy example (release) and returns its path.
-fn build_proxy() -> Result<PathBuf, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!(
-        "building the proxy example (cargo build --release -p pgproto-tokio --example proxy)..."
-    );
-    let out = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "pgproto-tokio",
-            "--example",
-            "proxy",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cargo: {e}"))?;
-    if !out.status.success() {
-        return Err("building the proxy example failed".into());
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    stdout
-        .lines()
-        .filter(|l| {
-            l.contains("\"reason\":\"compiler-artifact\"") && l.contains("\"name\":\"proxy\"")
+/// The `pgproto-proxy` program: next to this benchmark's executable (after
+/// `cargo build --release -p pgproto-proxy`), else on `PATH` (after
+/// `cargo install --path apps/pgproto-proxy`). It runs as a process of its own, as
+/// PgBouncer does, and without this benchmark's counting allocator.
+fn find_proxy() -> Result<PathBuf, String> {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("pgproto-proxy")))
+        .filter(|p| p.is_file());
+    beside
+        .or_else(|| find_program("pgproto-proxy"))
+        .ok_or_else(|| {
+            "pgproto-proxy not found next to this program nor on PATH: \
+         cargo build --release -p pgproto-proxy, or pass --proxy-bin"
+                .into()
         })
-        .find_map(|l| {
-            let start = l.find("\"executable\":\"")? + "\"executable\":\"".len();
-            let end = start + l.get(start..)?.find('"')?;
-            l.get(start..end).map(PathBuf::from)
-        })
-        .ok_or_else(|| "no executable in cargo's output".into())
+}
+
+/// `name` in a directory of `PATH` or a system program directory.
+fn find_program(name: &str) -> Option<PathBuf> {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .chain(["/usr/sbin", "/usr/bin", "/usr/local/bin"])
+        .map(|dir| Path::new(dir).join(name))
+        .find(|p| p.is_file())
 }
 
 fn find_pgbouncer() -> Result<PathBuf, String> {
-    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain([
-        "/usr/sbin",
-        "/usr/bin",
-        "/usr/local/bin",
-    ]) {
-        let p = Path::new(dir).join("pgbouncer");
-        if p.is_file() {
-            return Ok(p);
-        }
-    }
-    Err("pgbouncer not found: apt-get update && apt-get install -y pgbouncer".into())
+    find_program("pgbouncer")
+        .ok_or_else(|| "pgbouncer not found: apt-get update && apt-get install -y pgbouncer".into())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -344,8 +328,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let opts = parse(args)?;
     let proxy_bin = match &opts.proxy_bin {
         Some(p) => p.clone(),
-        None => build_proxy()?,
+        None => find_proxy()?,
     };
+    eprintln!("proxy: {}", proxy_bin.display());
     let pgbouncer = find_pgbouncer()?;
     let account = server_account();
     let dir = std::env::temp_dir().join(format!("pgproto-proxy-bench-{}", std::process::id()));

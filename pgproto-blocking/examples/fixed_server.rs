@@ -10,8 +10,8 @@
 
 use pgproto_blocking::server::{serve, Handler, ServerOptions, ServerTls};
 use pgproto_blocking::Error;
-use pgproto_core::server::{Server, ServerEvent};
-use pgproto_core::testing::{fixed_answer, ServerArgs};
+use pgproto_core::server::{Server, ServerArgs, ServerEvent};
+use pgproto_core::testing::fixed_answer;
 
 struct Fixed;
 
@@ -26,12 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
     let mut options = ServerOptions::new(args.server_auth(&random)?);
-    // ServerArgs::parse checked that the two come together.
-    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        options = options.with_tls(ServerTls::from_pem(
-            &std::fs::read(cert)?,
-            &std::fs::read(key)?,
-        )?);
+    if let Some((cert, key)) = args.tls_pem()? {
+        options = options.with_tls(ServerTls::from_pem(&cert, &key)?);
     }
     let listener = std::net::TcpListener::bind(&args.listen)?;
     eprintln!("fixed_server listening on {}", listener.local_addr()?);

@@ -6,8 +6,8 @@
 //! psql "host=127.0.0.1 port=5433 user=postgres sslmode=disable" -c 'select 1'
 //! ```
 
-use pgproto_core::server::{Server, ServerEvent};
-use pgproto_core::testing::{fixed_answer, ServerArgs};
+use pgproto_core::server::{Server, ServerArgs, ServerEvent};
+use pgproto_core::testing::fixed_answer;
 use pgproto_tokio::server::{serve, Handler, ServerOptions, ServerTls};
 use pgproto_tokio::Error;
 
@@ -25,11 +25,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
     let mut options = ServerOptions::new(args.server_auth(&random)?);
-    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        options = options.with_tls(ServerTls::from_pem(
-            &std::fs::read(cert)?,
-            &std::fs::read(key)?,
-        )?);
+    if let Some((cert, key)) = args.tls_pem()? {
+        options = options.with_tls(ServerTls::from_pem(&cert, &key)?);
     }
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     eprintln!("fixed_server listening on {}", listener.local_addr()?);

@@ -8,6 +8,7 @@
 //! * [`framing`]: splits captured byte streams into protocol messages.
 //! * [`hostile`]: a scripted hostile server for downgrade tests of clients.
 //! * [`pool_check`]: the workload of the pool tests, and a peak-RSS reading.
+//! * [`program`]: a server program under test, run as a child process.
 
 #![deny(missing_docs)]
 
@@ -16,4 +17,5 @@ pub mod framing;
 pub mod harness;
 pub mod hostile;
 pub mod pool_check;
+pub mod program;
 pub mod relay;

@@ -52,7 +52,10 @@
 //! assert!(out.ends_with(b"Z\0\0\0\x05I"));
 //! ```
 
+#[cfg(feature = "std")]
+mod args;
 mod auth;
+mod casts;
 mod setup;
 mod statement;
 
@@ -66,7 +69,10 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::{Bytes, BytesMut};
 
+#[cfg(feature = "std")]
+pub use args::{unknown_option, ServerArgs};
 pub use auth::{AuthKind, ServerAuth};
+pub use casts::placeholder_casts;
 pub use setup::{SessionSetup, Step};
 pub use statement::{Portal, Statement};
 

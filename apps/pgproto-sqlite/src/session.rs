@@ -1,59 +1,5 @@
-//! The engine of the `sqlite_server` example: a PostgreSQL session over a shared SQLite
-//! database. `examples/sqlite_server.rs` runs it; `tests/sqlite_server.rs` includes it.
-//!
-//! # Design
-//!
-//! * **One database, one SQLite connection, shared by every session** (an in-memory
-//!   database is private to its connection, and all clients must see the same data).
-//!   The connection sits behind an async mutex held for one operation at a time. Apart
-//!   from it, the *right to execute* is a second mutex that a session takes for each
-//!   statement it runs, and keeps from `BEGIN` until its transaction ends: **one
-//!   transaction at a time**, so a session's statements never land in another's
-//!   transaction. A session waits for another's transaction up to [`LOCK_TIMEOUT`]
-//!   (`SQLITE_SERVER_LOCK_TIMEOUT_MS`), then fails with 55P03. Parse only prepares, so it
-//!   never waits for a transaction (it sees the open transaction's schema). A session
-//!   that disconnects inside a transaction has it rolled back.
-//! * **Transaction status** follows PostgreSQL: `I`, `T`, or `E` after an error inside a
-//!   block, where everything but `ROLLBACK`/`COMMIT` (which then rolls back) and
-//!   `ROLLBACK TO SAVEPOINT` fails with 25P02. The statements of a multi-statement simple
-//!   query run in one implicit transaction, as in PostgreSQL, unless they contain
-//!   transaction control. Each extended-protocol Execute outside a block commits on its own.
-//! * **Types**: a result column is described by its declared type (see
-//!   [`types::oid_for_decl`]: PostgreSQL's names, so `INTEGER` is int4 and `BIGINT` int8);
-//!   an expression by a guess from its text (`count(*)` int8, `x::type` casts, literals,
-//!   comparisons...), else text; values are then always converted to the described type.
-//!   In a simple query, undeclared columns without a guess take their values' type when
-//!   all agree, else text. Parameters take the client's types, else a `$n::type` cast,
-//!   else the type of the column they are compared with, computed with or inserted into,
-//!   else text (SQLite's affinity then converts). Binary parameters are decoded per OID.
-//! * **SQL**: SQLite's dialect, plus `x::type` casts, `$$dollar$$` strings,
-//!   `SET`/`SHOW`/`RESET`, `DISCARD`, PostgreSQL transaction syntax, and `version()`,
-//!   `current_database()`, `current_schema()`, `current_user`, `current_setting(name)`.
-//!   Statements are split on `;` outside quotes and comments (and inside `CREATE TRIGGER`
-//!   only after `END`), then each is prepared by SQLite.
-//!
-//! # Limitations
-//!
-//! * One transaction at a time across all sessions, and readers wait for it too (no
-//!   MVCC); SQLite work runs on the async runtime's thread.
-//! * SQLite stores what it likes: a value that does not fit its column's described type
-//!   (`'abc'` in an `INTEGER` column) fails with 22P02/22003 when read (use `STRICT`
-//!   tables to refuse it on write); NUMERIC values lose their scale (`12.50` is `12.5`).
-//! * Only bool, bytea, int2/4/8, float4/8, numeric and text are typed; dates, times,
-//!   UUIDs and JSON are text. No function call protocol, no `pg_catalog` (so no psql
-//!   `\d`), no LISTEN/NOTIFY, no cancellation of running statements.
-//! * COPY (see [`copy`]): `COPY table [(columns)] FROM STDIN` and `COPY {table
-//!   [(columns)] | (query)} TO STDOUT`, text and CSV, as one simple-query statement. COPY
-//!   in runs inside a savepoint (CopyFail or bad data leave no rows) and holds the right
-//!   to execute until it ends. COPY out is answered whole before it is written (the
-//!   [`Handler`] answers one event at a time), so it buffers the table.
-//! * Expression types are guessed from the SQL text: with no guess the column is text;
-//!   a wrong guess (`coalesce(real_column, 'none')` is float8) fails with 22P02 on the
-//!   first value that does not convert.
-
-pub(crate) mod copy;
-pub(crate) mod sql;
-pub(crate) mod types;
+//! The session engine: a PostgreSQL session over the shared SQLite database (see the
+//! crate documentation for the design).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -70,10 +16,11 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use sql::Statement;
+use crate::sql::{self, Statement};
+use crate::{copy, types};
 
 /// How long a session waits for another session's transaction to end, by default.
-pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The server version reported by `version()` and `SHOW server_version`.
 const SERVER_VERSION: &str = "16.0";
@@ -94,7 +41,7 @@ pub(crate) struct Db {
 
 /// A handle on the shared database; cheap to clone.
 #[derive(Clone)]
-pub(crate) struct Database {
+pub struct Database {
     inner: Arc<Mutex<Db>>,
     /// The right to execute statements: one session at a time, for a statement or for
     /// a whole transaction block.
@@ -159,7 +106,7 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
     error(code, message)
 }
 
-fn error(code: SqlState, message: impl Into<String>) -> Box<DbError> {
+pub(crate) fn error(code: SqlState, message: impl Into<String>) -> Box<DbError> {
     Box::new(DbError::new(Severity::Error, code, message))
 }
 
@@ -172,7 +119,7 @@ fn aborted() -> Box<DbError> {
 
 impl Database {
     /// Opens `path`, or a private in-memory database when `None`.
-    pub(crate) fn open(path: Option<&str>) -> rusqlite::Result<Self> {
+    pub fn open(path: Option<&str>) -> rusqlite::Result<Self> {
         let conn = match path {
             Some(p) => Connection::open(p)?,
             None => Connection::open_in_memory()?,
@@ -193,13 +140,13 @@ impl Database {
     }
 
     /// Sets how long a session waits for another session's transaction to end.
-    pub(crate) fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
         self
     }
 
     /// A new session for a client that logged in with `startup`.
-    pub(crate) fn session(&self, startup: &StartupRequest) -> Session {
+    pub fn session(&self, startup: &StartupRequest) -> Session {
         let mut settings = BTreeMap::new();
         if let Some(app) = startup.parameter("application_name") {
             settings.insert("application_name".to_string(), app.to_string());
@@ -226,7 +173,7 @@ fn register_functions(
     use rusqlite::functions::FunctionFlags;
     let flags = FunctionFlags::SQLITE_UTF8;
     let version = format!(
-        "PostgreSQL {SERVER_VERSION} (pgproto sqlite_server example, SQLite {})",
+        "PostgreSQL {SERVER_VERSION} (pgproto-sqlite, SQLite {})",
         rusqlite::version()
     );
     conn.create_scalar_function("version", 0, flags, move |_| Ok(version.clone()))?;
@@ -310,7 +257,7 @@ struct BoundPortal {
 }
 
 /// One client's session: the [`Handler`] the tokio server drives.
-pub(crate) struct Session {
+pub struct Session {
     db: Database,
     /// The right to execute: taken for each statement, and kept for a whole transaction
     /// block.
@@ -873,7 +820,7 @@ impl Session {
         for i in 1..=st.parameter_count() {
             count = count.max(placeholder_number(st.parameter_name(i), i));
         }
-        let casts = pgproto_core::testing::placeholder_casts(text);
+        let casts = pgproto_core::server::placeholder_casts(text);
         let table_columns = |t: &str| table_columns(conn, t);
         let referenced = sql::referenced_columns(&rewritten, table_columns);
         let context = sql::placeholder_context_types(&rewritten, &referenced, table_columns);

@@ -1,4 +1,6 @@
-//! A session-mode PostgreSQL proxy: one upstream connection per client connection.
+//! A session-mode PostgreSQL proxy: one upstream connection per client connection. The
+//! `pgproto-proxy` program runs [`serve_threads`] with the [`Options`] its [`Args`]
+//! describe; [`serve`] runs the proxy on a runtime of one's own.
 //!
 //! # Design
 //!
@@ -9,14 +11,14 @@
 //!    protocol negotiation, and authentication of the client against the proxy's own
 //!    user (`trust`, `password`, `md5` or `scram-sha-256`, SCRAM-SHA-256-PLUS over TLS).
 //!    A CancelRequest is looked up in the proxy's registry instead (see below).
-//! 2. **Upstream startup** through the core's client role ([`upstream`]): the proxy
+//! 2. **Upstream startup** through the core's client role (module `upstream`): the proxy
 //!    authenticates with the credentials of its `--upstream` URL, forwarding the client's
 //!    run-time parameters (application_name, client_encoding, DateStyle, options...).
 //!    The client then receives the upstream server's ParameterStatus values (so it sees
 //!    the real server_version, is_superuser...), a BackendKeyData made up by the proxy,
 //!    and ReadyForQuery. If the upstream connection fails, the client gets the reason as
 //!    a FATAL ErrorResponse.
-//! 3. **Relay** ([`relay`]): bytes flow both ways unchanged (queries, COPY in both
+//! 3. **Relay** (module `relay`): bytes flow both ways unchanged (queries, COPY in both
 //!    directions, notifications, notices, ParameterStatus, errors). Upstream → client
 //!    keeps message boundaries from the headers only, so that a failing upstream
 //!    connection is reported with an ErrorResponse at a boundary.
@@ -30,6 +32,7 @@
 //! database, or each client's when the URL names none); upstream cancel requests go over
 //! plain TCP (PostgreSQL accepts them so).
 
+mod args;
 mod relay;
 mod upstream;
 
@@ -48,6 +51,7 @@ use pgproto_tokio::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+pub use args::Args;
 pub(crate) use relay::End;
 
 /// Reads and writes; boxed so plain and TLS connections share one code path.
@@ -55,18 +59,18 @@ pub(crate) type BoxStream = Box<dyn Stream>;
 
 /// How the proxy runs.
 #[derive(Clone)]
-pub(crate) struct Options {
+pub struct Options {
     setup: Arc<SessionSetup>,
     tls: Option<ServerTls>,
     upstream: Arc<upstream::Target>,
     /// Time allowed for client startup and authentication.
-    pub(crate) startup_timeout: Duration,
+    pub startup_timeout: Duration,
 }
 
 impl Options {
     /// Clients authenticate with `auth`; the proxy connects to `upstream` (a libpq URL or
     /// `key=value` string with the proxy's own user, password and `sslmode`).
-    pub(crate) fn new(upstream: &str, auth: ServerAuth) -> Result<Self, Error> {
+    pub fn new(upstream: &str, auth: ServerAuth) -> Result<Self, Error> {
         Ok(Self {
             setup: Arc::new(SessionSetup::new(auth)),
             tls: None,
@@ -76,7 +80,7 @@ impl Options {
     }
 
     /// Terminates TLS from clients with this PEM certificate chain and key.
-    pub(crate) fn with_tls(mut self, cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+    pub fn with_tls(mut self, cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
         self.tls = Some(ServerTls::from_pem(cert_pem, key_pem)?);
         let mut setup = (*self.setup).clone();
         setup.tls_available = true;
@@ -119,8 +123,7 @@ async fn run_session(stream: tokio::net::TcpStream, shared: Shared) {
 
 /// Accepts clients forever on the current runtime (abort the task to stop; live
 /// sessions end with it). For embedding; the binary uses [`serve_threads`].
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) async fn serve(listener: TcpListener, options: Options) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, options: Options) -> std::io::Result<()> {
     let shared = Shared::new(options);
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -142,7 +145,7 @@ pub(crate) async fn serve(listener: TcpListener, options: Options) -> std::io::R
 /// runtimes, each connection on one of them (round robin): a session's two sockets are
 /// always handled by the same thread, and threads never hand work to each other, as
 /// with one PgBouncer process per core.
-pub(crate) fn serve_threads(
+pub fn serve_threads(
     listener: std::net::TcpListener,
     options: Options,
     threads: usize,

@@ -1,11 +1,7 @@
-//! The `proxy` example (its engine included from `examples/proxy/`) served in process in
-//! front of real PostgreSQL (15, and 18 where the protocol differs), with real clients:
-//! tokio-postgres and pgproto's client over TLS with SCRAM-SHA-256-PLUS, psql (`\copy`
-//! both ways, LISTEN/NOTIFY), pgbench (`-i` and all three query modes), cancel
-//! requests, and upstream failures.
-
-#[path = "../examples/proxy/mod.rs"]
-mod engine;
+//! The `pgproto-proxy` library served in process in front of real PostgreSQL (15, and 18
+//! where the protocol differs), with real clients: tokio-postgres and pgproto's client
+//! over TLS with SCRAM-SHA-256-PLUS, psql (`\copy` both ways, LISTEN/NOTIFY), pgbench
+//! (`-i` and all three query modes), cancel requests, and upstream failures.
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -41,10 +37,10 @@ impl Drop for Proxy {
     }
 }
 
-fn options(upstream: &str, kind: AuthKind, tls: Option<&TlsMaterial>) -> engine::Options {
+fn options(upstream: &str, kind: AuthKind, tls: Option<&TlsMaterial>) -> pgproto_proxy::Options {
     let mut auth = ServerAuth::new(kind, b"mock secret for tests");
     auth.add_user(USER, PASSWORD, b"0123456789abcdef").unwrap();
-    let mut options = engine::Options::new(upstream, auth).unwrap();
+    let mut options = pgproto_proxy::Options::new(upstream, auth).unwrap();
     if let Some(m) = tls {
         options = options
             .with_tls(m.server_cert_pem.as_bytes(), m.server_key_pem.as_bytes())
@@ -56,7 +52,7 @@ fn options(upstream: &str, kind: AuthKind, tls: Option<&TlsMaterial>) -> engine:
 async fn start_proxy(upstream: &str, kind: AuthKind, tls: Option<&TlsMaterial>) -> Proxy {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let task = tokio::spawn(engine::serve(listener, options(upstream, kind, tls)));
+    let task = tokio::spawn(pgproto_proxy::serve(listener, options(upstream, kind, tls)));
     Proxy {
         port,
         task: Some(task),
@@ -69,7 +65,7 @@ fn start_proxy_threads(upstream: &str, kind: AuthKind, tls: Option<&TlsMaterial>
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let options = options(upstream, kind, tls);
-    std::thread::spawn(move || engine::serve_threads(listener, options, 2));
+    std::thread::spawn(move || pgproto_proxy::serve_threads(listener, options, 2));
     Proxy { port, task: None }
 }
 

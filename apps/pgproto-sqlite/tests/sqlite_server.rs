@@ -1,14 +1,12 @@
-//! The `sqlite_server` example's engine (included from `examples/sqlite_server/`) served
-//! in process, against real clients: tokio-postgres, pgproto's own client, psql and
+//! The `pgproto-sqlite` server (its library's `Database`) served in process, against
+//! real clients: tokio-postgres, pgproto's own client, psql and
 //! pgbench (PostgreSQL 15's binaries).
-
-#[path = "../examples/sqlite_server/mod.rs"]
-mod engine;
 
 use std::process::Command;
 
 use pgproto_core::message::TransactionStatus;
 use pgproto_core::server::{AuthKind, ServerAuth};
+use pgproto_sqlite::Database;
 use pgproto_tokio::server::{serve_until, ServerOptions};
 use tokio::sync::watch;
 use tokio_postgres::error::SqlState;
@@ -29,10 +27,10 @@ impl Running {
 }
 
 async fn start(kind: AuthKind) -> Running {
-    start_with(kind, engine::Database::open(None).unwrap()).await
+    start_with(kind, Database::open(None).unwrap()).await
 }
 
-async fn start_with(kind: AuthKind, db: engine::Database) -> Running {
+async fn start_with(kind: AuthKind, db: Database) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut auth = ServerAuth::new(kind, b"mock secret for tests");
@@ -694,7 +692,7 @@ async fn lock_timeout_and_file_database() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("test.db");
     let _ = std::fs::remove_file(&path);
-    let db = engine::Database::open(Some(path.to_str().unwrap()))
+    let db = Database::open(Some(path.to_str().unwrap()))
         .unwrap()
         .with_lock_timeout(std::time::Duration::from_millis(200));
     let server = start_with(AuthKind::Password, db).await;
@@ -718,7 +716,7 @@ async fn lock_timeout_and_file_database() {
     b_conn.await.unwrap();
     server.stop().await;
     // The data is in the file.
-    let db = engine::Database::open(Some(path.to_str().unwrap())).unwrap();
+    let db = Database::open(Some(path.to_str().unwrap())).unwrap();
     let server = start_with(AuthKind::Trust, db).await;
     let (c, c_conn) = connect(server.port).await;
     let v: i32 = c

@@ -906,7 +906,7 @@ fn assign_item(
 
 /// Guesses about each item of the statement's result list (RETURNING, else the first
 /// SELECT), for the columns SQLite declares no type for: a type name in the vocabulary
-/// of [`super::types::oid_for_decl`] and PostgreSQL's column name. `param_type(n)` names
+/// of [`crate::types::oid_for_decl`] and PostgreSQL's column name. `param_type(n)` names
 /// the type chosen for `$n`. Empty when the list has a `*`.
 pub(crate) fn result_items(
     sql: &str,
@@ -1060,8 +1060,8 @@ impl Cx<'_> {
             && matching_close(sql, e, 1) == Some(n - 1)
         {
             if first.is(sql, "CAST") {
-                let oid = super::types::oid_for_decl(&self.expr_type(e)?);
-                return Some(super::types::internal_name(oid).to_string());
+                let oid = crate::types::oid_for_decl(&self.expr_type(e)?);
+                return Some(crate::types::internal_name(oid).to_string());
             }
             return Some(first.text(sql).to_ascii_lowercase());
         }
@@ -1116,11 +1116,11 @@ impl Cx<'_> {
             let mut rank = 0;
             for p in parts {
                 let ty = self.expr_type(p)?;
-                let r = match super::types::oid_for_decl(&ty) {
-                    super::types::INT2 | super::types::INT4 => 1,
-                    super::types::INT8 => 2,
-                    super::types::NUMERIC => 3,
-                    super::types::FLOAT4 | super::types::FLOAT8 => 4,
+                let r = match crate::types::oid_for_decl(&ty) {
+                    crate::types::INT2 | crate::types::INT4 => 1,
+                    crate::types::INT8 => 2,
+                    crate::types::NUMERIC => 3,
+                    crate::types::FLOAT4 | crate::types::FLOAT8 => 4,
                     _ => return None,
                 };
                 rank = rank.max(r);
@@ -1223,11 +1223,11 @@ impl Cx<'_> {
                 "total" | "avg" | "round" | "sqrt" | "pow" | "power" | "exp" | "ln" | "log" => {
                     Some("FLOAT8".to_string())
                 }
-                "sum" => match first_arg().map(|t| super::types::oid_for_decl(&t)) {
-                    Some(super::types::INT2 | super::types::INT4 | super::types::INT8) => {
+                "sum" => match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
+                    Some(crate::types::INT2 | crate::types::INT4 | crate::types::INT8) => {
                         Some("INT8".to_string())
                     }
-                    Some(super::types::FLOAT4 | super::types::FLOAT8) => Some("FLOAT8".to_string()),
+                    Some(crate::types::FLOAT4 | crate::types::FLOAT8) => Some("FLOAT8".to_string()),
                     _ => None,
                 },
                 "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" => first_arg(),

@@ -9,8 +9,8 @@
 use pgproto_core::db_error::DbError;
 use pgproto_core::sqlstate::SqlState;
 
-use super::error;
 use super::sql::{tokenize, Kind, Tok};
+use crate::session::error;
 
 /// What a COPY statement reads from or writes to.
 #[derive(Debug, Clone, PartialEq, Eq)]

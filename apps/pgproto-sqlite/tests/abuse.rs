@@ -1,10 +1,12 @@
-//! Limits and abuse against the tokio server running the example servers' handlers
-//! (`fixed_server`: `testing::fixed_answer`; `sqlite_server`: SQL run by SQLite),
-//! compared with real PostgreSQL 15 given the same bytes: oversized and undersized length prefixes, truncated messages, startup packets
-//! over the limit, unknown message types, messages out of order, invalid UTF-8, SSL
-//! buffer-stuffing (CVE-2021-23214), invalid SCRAM (bad nonce, bad proof, replayed proof,
-//! malformed messages), a slowloris client, a client silent during authentication, a
-//! configured message limit, and two thousand connections at once.
+//! Limits and abuse against the tokio server framework running two handlers (the
+//! `fixed_server` examples' `testing::fixed_answer`, and this crate's SQLite sessions),
+//! compared with real PostgreSQL 15 given the same bytes: oversized and undersized length
+//! prefixes, truncated messages, startup packets over the limit, unknown message types,
+//! messages out of order, invalid UTF-8, SSL buffer-stuffing (CVE-2021-23214), invalid
+//! SCRAM (bad nonce, bad proof, replayed proof, malformed messages), a slowloris client,
+//! a client silent during authentication, a configured message limit, and two thousand
+//! connections at once. It lives here rather than in pgproto-tokio so that pgproto-tokio
+//! does not depend on SQLite.
 //!
 //! Each case must get the SQLSTATE PostgreSQL sends, with the same severity (FATAL: the
 //! connection closes; ERROR: the session goes on); where PostgreSQL closes the connection
@@ -19,23 +21,20 @@ use pgproto_core::auth::scram::{ChannelBinding, ScramClient};
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::testing::fixed_answer;
 use pgproto_core::wire::Limits;
+use pgproto_sqlite::Database;
 use pgproto_tests::harness::{HbaMethod, PasswordEncryption, PgCluster, PgVersion};
 use pgproto_tokio::server::{serve_until, Handler, ServerOptions, ServerTls};
 use pgproto_tokio::{Client, Error};
 use tokio::sync::watch;
 
-#[path = "../examples/sqlite_server/mod.rs"]
-#[allow(dead_code)]
-mod engine;
-
 struct Fixed;
 
-/// Which example server's handler answers.
+/// Which handler answers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Example {
     /// `fixed_server`: one row for every query.
     Fixed,
-    /// `sqlite_server`: SQL run by SQLite.
+    /// `pgproto-sqlite`: SQL run by SQLite.
     Sqlite,
 }
 
@@ -92,7 +91,7 @@ impl Ours {
                 rt.spawn(serve_until(listener, options, |_| Fixed, rx));
             }
             Example::Sqlite => {
-                let db = engine::Database::open(None).unwrap();
+                let db = Database::open(None).unwrap();
                 rt.spawn(serve_until(
                     listener,
                     options,

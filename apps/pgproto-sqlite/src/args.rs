@@ -1,0 +1,65 @@
+//! The `pgproto-sqlite` command line.
+
+use pgproto_core::server::{unknown_option, ServerArgs};
+
+/// The options of the `pgproto-sqlite` program: the options every pgproto server takes
+/// ([`ServerArgs`]: `--listen ADDR`, default `127.0.0.1:5433`;
+/// `--auth trust|password|md5|scram-sha-256`, default `trust`, with `--user` and
+/// `--password`; `--tls-cert PEM --tls-key PEM`), and `--db PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    /// Where to listen, whom to let in, TLS.
+    pub server: ServerArgs,
+    /// The database file (default: a private in-memory database).
+    pub db: Option<String>,
+}
+
+impl Args {
+    /// The usage message.
+    pub const USAGE: &'static str = "usage: pgproto-sqlite [--listen ADDR] [--db PATH] \
+[--auth trust|password|md5|scram-sha-256] [--user U] [--password P] \
+[--tls-cert PEM --tls-key PEM]";
+
+    /// Parses `args` (without the program name); `--help` returns the usage as the
+    /// error.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut db = None;
+        let server = ServerArgs::default().parse_with(args, |flag, value| {
+            match flag {
+                "--db" => db = Some(value()?),
+                _ => return Err(unknown_option(flag, Self::USAGE)),
+            }
+            Ok(())
+        })?;
+        Ok(Self { server, db })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_flags() {
+        let args = Args::parse(Vec::new()).unwrap();
+        assert_eq!(args.server, ServerArgs::default());
+        assert_eq!(args.server.listen, "127.0.0.1:5433");
+        assert_eq!(args.db, None);
+        let flags = ["--db", "x.db", "--listen", "0.0.0.0:6000"].map(String::from);
+        let args = Args::parse(flags).unwrap();
+        assert_eq!(args.db.as_deref(), Some("x.db"));
+        assert_eq!(args.server.listen, "0.0.0.0:6000");
+        for (flags, error) in [
+            (&["--db"][..], "--db needs a value"),
+            (&["--bogus"], "unknown option --bogus"),
+            (&["--help"], Args::USAGE),
+            (
+                &["--tls-cert", "c.pem"],
+                "--tls-cert and --tls-key go together",
+            ),
+        ] {
+            let got = Args::parse(flags.iter().map(|f| f.to_string()));
+            assert!(got.unwrap_err().starts_with(error), "{flags:?}");
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! A PostgreSQL-compatible server over an embedded SQLite database, on pgproto's tokio
+//! server framework: both query protocols, `$n` parameters, text and binary results,
+//! transactions with PostgreSQL's status reporting, errors with SQLSTATEs, COPY in and
+//! out. The `pgproto-sqlite` program serves a [`Database`] with the options of [`Args`];
+//! a program of one's own does the same with [`Database::session`] as the handler
+//! factory:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use pgproto_core::server::{AuthKind, ServerAuth};
+//! use pgproto_tokio::server::{serve, ServerOptions};
+//!
+//! let db = pgproto_sqlite::Database::open(Some("app.db"))?;
+//! let options = ServerOptions::new(ServerAuth::new(AuthKind::Trust, b"mock secret"));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:5433").await?;
+//! serve(listener, options, move |startup| db.session(startup)).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Design
+//!
+//! * **One database, one SQLite connection, shared by every session** (an in-memory
+//!   database is private to its connection, and all clients must see the same data).
+//!   The connection sits behind an async mutex held for one operation at a time. Apart
+//!   from it, the *right to execute* is a second mutex that a session takes for each
+//!   statement it runs, and keeps from `BEGIN` until its transaction ends: **one
+//!   transaction at a time**, so a session's statements never land in another's
+//!   transaction. A session waits for another's transaction up to [`LOCK_TIMEOUT`]
+//!   (`SQLITE_SERVER_LOCK_TIMEOUT_MS`), then fails with 55P03. Parse only prepares, so it
+//!   never waits for a transaction (it sees the open transaction's schema). A session
+//!   that disconnects inside a transaction has it rolled back.
+//! * **Transaction status** follows PostgreSQL: `I`, `T`, or `E` after an error inside a
+//!   block, where everything but `ROLLBACK`/`COMMIT` (which then rolls back) and
+//!   `ROLLBACK TO SAVEPOINT` fails with 25P02. The statements of a multi-statement simple
+//!   query run in one implicit transaction, as in PostgreSQL, unless they contain
+//!   transaction control. Each extended-protocol Execute outside a block commits on its own.
+//! * **Types**: a result column is described by its declared type (see
+//!   `types::oid_for_decl`: PostgreSQL's names, so `INTEGER` is int4 and `BIGINT` int8);
+//!   an expression by a guess from its text (`count(*)` int8, `x::type` casts, literals,
+//!   comparisons...), else text; values are then always converted to the described type.
+//!   In a simple query, undeclared columns without a guess take their values' type when
+//!   all agree, else text. Parameters take the client's types, else a `$n::type` cast,
+//!   else the type of the column they are compared with, computed with or inserted into,
+//!   else text (SQLite's affinity then converts). Binary parameters are decoded per OID.
+//! * **SQL**: SQLite's dialect, plus `x::type` casts, `$$dollar$$` strings,
+//!   `SET`/`SHOW`/`RESET`, `DISCARD`, PostgreSQL transaction syntax, and `version()`,
+//!   `current_database()`, `current_schema()`, `current_user`, `current_setting(name)`.
+//!   Statements are split on `;` outside quotes and comments (and inside `CREATE TRIGGER`
+//!   only after `END`), then each is prepared by SQLite.
+//!
+//! # Limitations
+//!
+//! * One transaction at a time across all sessions, and readers wait for it too (no
+//!   MVCC); SQLite work runs on the async runtime's thread.
+//! * SQLite stores what it likes: a value that does not fit its column's described type
+//!   (`'abc'` in an `INTEGER` column) fails with 22P02/22003 when read (use `STRICT`
+//!   tables to refuse it on write); NUMERIC values lose their scale (`12.50` is `12.5`).
+//! * Only bool, bytea, int2/4/8, float4/8, numeric and text are typed; dates, times,
+//!   UUIDs and JSON are text. No function call protocol, no `pg_catalog` (so no psql
+//!   `\d`), no LISTEN/NOTIFY, no cancellation of running statements.
+//! * COPY (see the `copy` module): `COPY table [(columns)] FROM STDIN` and `COPY {table
+//!   [(columns)] | (query)} TO STDOUT`, text and CSV, as one simple-query statement. COPY
+//!   in runs inside a savepoint (CopyFail or bad data leave no rows) and holds the right
+//!   to execute until it ends. COPY out is answered whole before it is written (the
+//!   [`Handler`](pgproto_tokio::server::Handler) answers one event at a time), so it buffers the table.
+//! * Expression types are guessed from the SQL text: with no guess the column is text;
+//!   a wrong guess (`coalesce(real_column, 'none')` is float8) fails with 22P02 on the
+//!   first value that does not convert.
+
+mod args;
+mod copy;
+mod session;
+mod sql;
+mod types;
+
+pub use args::Args;
+pub use session::{Database, Session, LOCK_TIMEOUT};

@@ -1,0 +1,42 @@
+//! `pgproto-sqlite`: a PostgreSQL-compatible server over an embedded SQLite database
+//! (see the library's documentation for the design and its limits).
+//!
+//! ```sh
+//! cargo run --release -p pgproto-sqlite -- --listen 127.0.0.1:5433 [--db FILE]
+//! psql "host=127.0.0.1 port=5433 user=postgres sslmode=disable" \
+//!     -c 'create table t (id integer primary key, name text)' \
+//!     -c "insert into t values (1, 'one')" -c 'select * from t'
+//! ```
+//!
+//! Options: `--listen ADDR` (default 127.0.0.1:5433), `--db PATH` (default: in memory),
+//! `--auth trust|password|md5|scram-sha-256` with `--user`/`--password`, `--tls-cert PEM`
+//! and `--tls-key PEM` to offer TLS (SSLRequest and direct TLS).
+//! `SQLITE_SERVER_LOCK_TIMEOUT_MS` sets how long a session waits for another session's
+//! open transaction (default 10 s) before failing with 55P03.
+
+use pgproto_sqlite::{Args, Database};
+use pgproto_tokio::server::{serve, ServerOptions, ServerTls};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse(std::env::args().skip(1))?;
+    let mut random = [0u8; 32];
+    getrandom::getrandom(&mut random)?;
+    let server = &args.server;
+    let mut options = ServerOptions::new(server.server_auth(&random)?);
+    if let Some((cert, key)) = server.tls_pem()? {
+        options = options.with_tls(ServerTls::from_pem(&cert, &key)?);
+    }
+    let mut db = Database::open(args.db.as_deref())?;
+    if let Ok(ms) = std::env::var("SQLITE_SERVER_LOCK_TIMEOUT_MS") {
+        db = db.with_lock_timeout(std::time::Duration::from_millis(ms.parse()?));
+    }
+    let listener = tokio::net::TcpListener::bind(&server.listen).await?;
+    eprintln!(
+        "pgproto-sqlite listening on {} (database: {})",
+        listener.local_addr()?,
+        args.db.as_deref().unwrap_or(":memory:")
+    );
+    serve(listener, options, move |startup| db.session(startup)).await?;
+    Ok(())
+}
