@@ -2,7 +2,7 @@
 //!
 //! Every subcommand runs pgproto and a peer library in the same process on the same input,
 //! alternating A B A B, and prints medians and `ratio <metric> <pgproto/peer>` lines (above
-//! 1 means pgproto is better). See `/work/shared/BENCHMARKING.md` for why.
+//! 1 means pgproto is better). See `benches/README.md` for why.
 //!
 //! ```text
 //! cargo run --release -p pgproto-benches -- codec [--rows N] [--pairs N] [--rounds N]
