@@ -215,6 +215,22 @@ pub fn fuzz_client(data: &[u8]) {
         let _ = client.execute("", 0);
         let _ = client.sync();
     }
+    if mode & 6 == 6 {
+        // COPY candidates, simple and extended, with requests behind them that must wait.
+        let _ = client.query("copy t from stdin");
+        let _ = client.query("select 2");
+        let _ = client.parse("c", "COPY t FROM STDIN", &[]);
+        let _ = client.bind(&crate::message::Bind {
+            portal: "p",
+            statement: "c",
+            param_formats: crate::message::List::new(&[]),
+            params: crate::message::List::new(&[]),
+            result_formats: crate::message::List::new(&[]),
+        });
+        let _ = client.execute("p", 0);
+        let _ = client.sync();
+        let _ = client.query("select 3");
+    }
     let step = usize::from(chunk % 64) + 1;
     for piece in rest.chunks(step) {
         client.handle_input(piece);
@@ -224,6 +240,27 @@ pub fn fuzz_client(data: &[u8]) {
                 Ok(Some(crate::client::Event::StartTls)) => {
                     let _ = client.handle_tls_established(Some(alloc::vec![1; 32]));
                 }
+                Ok(Some(crate::client::Event::Response {
+                    response: crate::client::Response::CopyIn(_),
+                    ..
+                })) => {
+                    // Bytes already owed go first; during the COPY only COPY messages
+                    // (and the Flush/Sync PostgreSQL ignores there) may follow.
+                    let _ = client.poll_transmit();
+                    let _ = client.copy_data(b"1\n");
+                    let _ = client.query("select 4");
+                    if let Some(out) = client.poll_transmit() {
+                        assert!(
+                            frontend_tags(&out).all(|t| matches!(t, b'd' | b'H' | b'S')),
+                            "a request went out inside a COPY"
+                        );
+                    }
+                    let _ = match mode & 24 {
+                        0 => client.copy_done(),
+                        8 => client.copy_fail("stop"),
+                        _ => Ok(()),
+                    };
+                }
                 Ok(Some(_)) => {}
                 Ok(None) => break,
                 Err(_) => {
@@ -232,10 +269,30 @@ pub fn fuzz_client(data: &[u8]) {
                 }
             }
         }
-        let _ = client.poll_transmit();
+        if let Some(out) = client.poll_transmit() {
+            if client.is_copy_in() {
+                assert!(
+                    frontend_tags(&out).all(|t| matches!(t, b'd' | b'c' | b'f' | b'H' | b'S')),
+                    "a request went out inside a COPY"
+                );
+            }
+        }
     }
     client.handle_eof();
     assert!(client.poll_event().is_err());
+}
+
+/// The tags of well-formed frontend messages (as a client encodes them).
+fn frontend_tags(bytes: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let mut rest = bytes;
+    core::iter::from_fn(move || {
+        let [tag, a, b, c, d, ..] = *rest else {
+            return None;
+        };
+        let len = usize::try_from(u32::from_be_bytes([a, b, c, d])).ok()?;
+        rest = rest.get(1 + len..)?;
+        Some(tag)
+    })
 }
 
 /// Drives a server state machine with arbitrary client bytes, answering like the

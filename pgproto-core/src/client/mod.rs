@@ -398,6 +398,11 @@ impl Client {
                 Ok(true) => {}
                 Ok(false) => return Ok(None),
                 Err(e) => {
+                    // What the failing message queued (a FATAL ErrorResponse routed to
+                    // its request, the requests skipped after it) is not reported: the
+                    // error is, once here and again by every later call.
+                    self.events.clear();
+                    self.hold.clear();
                     self.phase = Phase::Closed;
                     self.poisoned = Some(e.clone());
                     return Err(e);
@@ -1185,5 +1190,41 @@ fn auth_name(a: &Authentication<'_>) -> &'static str {
         Authentication::Sasl { .. } => "AuthenticationSASL",
         Authentication::SaslContinue { .. } => "AuthenticationSASLContinue",
         Authentication::SaslFinal { .. } => "AuthenticationSASLFinal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A FATAL (or PANIC) ErrorResponse during a pipeline is the connection's error,
+    /// reported once by `poll_event` and again by every later call; the response it was
+    /// routed to is not reported after it (fuzz findings `client_state-*-during-pipeline`).
+    #[test]
+    fn a_fatal_error_during_a_pipeline_is_sticky() {
+        for severity in ["FATAL", "PANIC"] {
+            let mut config = Config::new("alice");
+            config.ssl_mode = SslMode::Disable;
+            let mut client = Client::new(config, &[7; 24]);
+            client.handle_input(b"R\0\0\0\x08\0\0\0\0Z\0\0\0\x05I");
+            while client.poll_event().unwrap().is_some() {}
+            client.query("select 1").unwrap();
+            client.parse("s", "select $1", &[23]).unwrap();
+            client.execute("", 0).unwrap();
+            client.sync().unwrap();
+            let fields = format!("S{severity}\0C57P01\0Mterminating\0\0");
+            let mut message = alloc::vec![b'E'];
+            message.extend_from_slice(&u32::try_from(fields.len() + 4).unwrap().to_be_bytes());
+            message.extend_from_slice(fields.as_bytes());
+            client.handle_input(&message);
+            let first = client.poll_event().unwrap_err();
+            assert!(matches!(&first, Error::Server(e) if e.code.code() == "57P01"));
+            for _ in 0..3 {
+                assert_eq!(client.poll_event(), Err(first.clone()));
+            }
+            assert_eq!(client.error(), Some(&first));
+            assert_eq!(client.phase(), Phase::Closed);
+            assert!(client.query("select 2").is_err());
+        }
     }
 }
