@@ -53,14 +53,18 @@ impl BinaryCopyEncoder {
     /// Appends one row.
     pub fn write_row(&mut self, values: &[&dyn ToSql]) -> Result<(), Error> {
         if values.len() != self.types.len() {
-            return Err(crate::error::UsageError::Other(
-                "row length differs from the column types",
-            )
+            return Err(crate::error::UsageError::RowWidth {
+                expected: self.types.len(),
+                given: values.len(),
+            }
             .into());
         }
         let start = self.buf.len();
-        let count = i16::try_from(values.len())
-            .map_err(|_| crate::error::UsageError::Other("too many columns"))?;
+        let count =
+            i16::try_from(values.len()).map_err(|_| crate::error::UsageError::RowWidth {
+                expected: self.types.len(),
+                given: values.len(),
+            })?;
         self.buf.put_i16(count);
         for (v, t) in values.iter().zip(&self.types) {
             if let Err(e) = encode_with_length(*v, *t, Format::Binary, &mut self.buf) {

@@ -286,8 +286,56 @@ pub enum UsageError {
     Type(crate::types::TypeError),
     /// The row has no such column.
     NoSuchColumn,
-    /// Something else, described.
-    Other(&'static str),
+    /// The command is not allowed in the connection's current phase.
+    WrongPhase {
+        /// The phase the command needs.
+        needed: &'static str,
+    },
+    /// Authentication was already requested from the client.
+    AuthenticationAlreadyRequested,
+    /// The cancel secret key's length does not fit the protocol version (4 bytes for
+    /// 3.0, 4 to 256 for 3.2).
+    SecretKeyLength(usize),
+    /// A server answer that does not answer the request being handled now (for example
+    /// `bind_complete` while an Execute is handled); `answer` is the command, `answers`
+    /// what it may answer.
+    AnswerOutOfTurn {
+        /// The command called.
+        answer: &'static str,
+        /// The request it may answer.
+        answers: &'static str,
+    },
+    /// A result set was started while one is open.
+    ResultSetOpen,
+    /// A DataRow beyond the Execute's `max_rows`: send `portal_suspended` instead.
+    RowLimitReached,
+    /// A COPY is open: finish it first (`copy_done`, or wait for the client's CopyDone).
+    CopyOpen,
+    /// `portal_suspended` after fewer rows than the Execute's `max_rows` (or with no
+    /// limit).
+    PortalNotLimited,
+    /// The client started TLS directly, but the server has no TLS configured.
+    TlsNotConfigured,
+    /// The number of parameter values differs from the statement's parameters.
+    ParameterCount {
+        /// Parameters the statement takes.
+        expected: usize,
+        /// Values given.
+        given: usize,
+    },
+    /// `query_one`: the query returned no rows.
+    NoRows,
+    /// `query_one`: the query returned more than one row.
+    MoreThanOneRow,
+    /// A function call completed without a FunctionCallResponse.
+    NoFunctionResult,
+    /// A COPY row's value count differs from its columns.
+    RowWidth {
+        /// Columns of the COPY.
+        expected: usize,
+        /// Values given.
+        given: usize,
+    },
 }
 
 impl fmt::Display for UsageError {
@@ -302,7 +350,40 @@ impl fmt::Display for UsageError {
             Self::Encode(e) => write!(f, "cannot encode: {e}"),
             Self::Type(e) => write!(f, "type conversion: {e}"),
             Self::NoSuchColumn => f.write_str("no such column"),
-            Self::Other(s) => f.write_str(s),
+            Self::WrongPhase { needed } => {
+                write!(f, "command not allowed now: it needs the {needed} phase")
+            }
+            Self::AuthenticationAlreadyRequested => f.write_str("authentication already requested"),
+            Self::SecretKeyLength(len) => write!(
+                f,
+                "a {len}-byte secret key does not fit the protocol version"
+            ),
+            Self::AnswerOutOfTurn { answer, answers } => {
+                write!(f, "{answer} answers {answers}, which is not being handled")
+            }
+            Self::ResultSetOpen => f.write_str("a result set is already open"),
+            Self::RowLimitReached => {
+                f.write_str("the Execute row limit is reached: send portal_suspended")
+            }
+            Self::CopyOpen => {
+                f.write_str("finish COPY (copy_done, or wait for the client's CopyDone) first")
+            }
+            Self::PortalNotLimited => {
+                f.write_str("portal_suspended only after the Execute's max_rows rows")
+            }
+            Self::TlsNotConfigured => {
+                f.write_str("the client started TLS directly, but no TLS is configured")
+            }
+            Self::ParameterCount { expected, given } => write!(
+                f,
+                "the statement takes {expected} parameters, {given} given"
+            ),
+            Self::NoRows => f.write_str("query_one: the query returned no rows"),
+            Self::MoreThanOneRow => f.write_str("query_one: the query returned more than one row"),
+            Self::NoFunctionResult => f.write_str("the server sent no function result"),
+            Self::RowWidth { expected, given } => {
+                write!(f, "a row of {given} values for {expected} columns")
+            }
         }
     }
 }

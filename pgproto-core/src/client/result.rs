@@ -33,13 +33,8 @@ impl ColumnIndex for &str {
 pub fn exactly_one(mut rows: Vec<Row>) -> Result<Row, crate::Error> {
     match (rows.pop(), rows.is_empty()) {
         (Some(row), true) => Ok(row),
-        (None, _) => {
-            Err(crate::error::UsageError::Other("query_one: the query returned no rows").into())
-        }
-        (Some(_), false) => Err(crate::error::UsageError::Other(
-            "query_one: the query returned more than one row",
-        )
-        .into()),
+        (None, _) => Err(crate::error::UsageError::NoRows.into()),
+        (Some(_), false) => Err(crate::error::UsageError::MoreThanOneRow.into()),
     }
 }
 
@@ -296,8 +291,6 @@ impl FunctionCallResult {
             return Err(crate::Error::Server(e));
         }
         self.value
-            .ok_or(crate::Error::Usage(crate::UsageError::Other(
-                "the server sent no function result",
-            )))
+            .ok_or(crate::Error::Usage(crate::UsageError::NoFunctionResult))
     }
 }

@@ -249,9 +249,10 @@ impl Client {
         sync: bool,
     ) -> Result<(RequestId, RequestId), Error> {
         if params.len() != statement.param_types.len() {
-            return Err(crate::error::UsageError::Other(
-                "the number of parameters does not match the statement",
-            )
+            return Err(crate::error::UsageError::ParameterCount {
+                expected: statement.param_types.len(),
+                given: params.len(),
+            }
             .into());
         }
         let first =

@@ -225,6 +225,21 @@ pub enum ServerPhase {
     Closed,
 }
 
+impl ServerPhase {
+    /// The phase's name, for errors.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Startup => "startup",
+            Self::TlsDecision => "TLS decision",
+            Self::TlsHandshake => "TLS handshake",
+            Self::Authenticating => "authentication",
+            Self::Authenticated => "authenticated",
+            Self::Ready => "ready",
+            Self::Closed => "closed",
+        }
+    }
+}
+
 enum AuthState {
     None,
     Password,
@@ -760,7 +775,10 @@ impl Server {
     fn expect_phase(&self, phase: ServerPhase) -> Result<(), Error> {
         self.check_poisoned()?;
         if self.phase != phase {
-            return Err(UsageError::Other("command not allowed in this phase").into());
+            return Err(UsageError::WrongPhase {
+                needed: phase.name(),
+            }
+            .into());
         }
         Ok(())
     }
@@ -788,7 +806,7 @@ impl Server {
     pub fn authenticate_trust(&mut self) -> Result<(), Error> {
         self.expect_phase(ServerPhase::Authenticating)?;
         if !matches!(self.auth, AuthState::None) {
-            return Err(UsageError::Other("authentication already requested").into());
+            return Err(UsageError::AuthenticationAlreadyRequested.into());
         }
         self.authentication_ok()
     }
@@ -893,9 +911,7 @@ impl Server {
             secret_key.len() == 4
         };
         if !key_ok {
-            return Err(
-                UsageError::Other("secret key length does not fit the protocol version").into(),
-            );
+            return Err(UsageError::SecretKeyLength(secret_key.len()).into());
         }
         let user = self.user.clone();
         let defaults: [(&str, &str); 12] = [
@@ -1317,8 +1333,8 @@ impl Server {
         self.expect_phase(ServerPhase::Ready)
     }
 
-    fn usage(msg: &'static str) -> Error {
-        UsageError::Other(msg).into()
+    fn out_of_turn(answer: &'static str, answers: &'static str) -> Error {
+        UsageError::AnswerOutOfTurn { answer, answers }.into()
     }
 
     /// Answers Parse: the statement's resolved parameter types and its result columns
@@ -1330,7 +1346,7 @@ impl Server {
     ) -> Result<(), Error> {
         self.ready_phase()?;
         let Some(Current::Parse { statement, query }) = self.current.clone() else {
-            return Err(Self::usage("parse_complete answers a Parse"));
+            return Err(Self::out_of_turn("parse_complete", "a Parse"));
         };
         ParseComplete.encode(&mut self.out)?;
         let st = Statement {
@@ -1348,7 +1364,7 @@ impl Server {
     pub fn bind_complete(&mut self) -> Result<(), Error> {
         self.ready_phase()?;
         if !matches!(self.current, Some(Current::Bind { .. })) {
-            return Err(Self::usage("bind_complete answers a Bind"));
+            return Err(Self::out_of_turn("bind_complete", "a Bind"));
         }
         BindComplete.encode(&mut self.out)?;
         self.current = None;
@@ -1360,10 +1376,10 @@ impl Server {
     pub fn row_description(&mut self, columns: &[Column]) -> Result<(), Error> {
         self.ready_phase()?;
         let Some(Current::Query { columns: described }) = &mut self.current else {
-            return Err(Self::usage("row_description belongs to a simple query"));
+            return Err(Self::out_of_turn("row_description", "a simple Query"));
         };
         if described.is_some() || self.copy != Copy::None {
-            return Err(Self::usage("a result set is already open"));
+            return Err(UsageError::ResultSetOpen.into());
         }
         *described = Some(columns.len());
         let fields: Vec<_> = columns.iter().map(|c| c.as_field(Format::Text)).collect();
@@ -1390,19 +1406,19 @@ impl Server {
                 ..
             }) if self.copy == Copy::None && *columns > 0 => {
                 if *max_rows > 0 && *rows >= u64::from(max_rows.unsigned_abs()) {
-                    return Err(Self::usage(
-                        "the Execute row limit is reached: send portal_suspended",
-                    ));
+                    return Err(UsageError::RowLimitReached.into());
                 }
                 *rows += 1;
                 *columns
             }
-            _ => return Err(Self::usage("no result set is open for data_row")),
+            _ => return Err(Self::out_of_turn("data_row", "an open result set")),
         };
         if values.len() != expected {
-            return Err(Self::usage(
-                "data_row has a different number of values than columns",
-            ));
+            return Err(UsageError::RowWidth {
+                expected,
+                given: values.len(),
+            }
+            .into());
         }
         DataRow {
             values: List::new(values),
@@ -1416,9 +1432,7 @@ impl Server {
     pub fn command_complete(&mut self, tag: &str) -> Result<(), Error> {
         self.ready_phase()?;
         if self.copy != Copy::None {
-            return Err(Self::usage(
-                "finish COPY (copy_done, or wait for the client's CopyDone) first",
-            ));
+            return Err(UsageError::CopyOpen.into());
         }
         match &mut self.current {
             Some(Current::Query { columns }) => {
@@ -1433,7 +1447,7 @@ impl Server {
                 CommandComplete { tag }.encode(&mut self.out)?;
                 self.current = None;
             }
-            _ => return Err(Self::usage("command_complete answers a Query or Execute")),
+            _ => return Err(Self::out_of_turn("command_complete", "a Query or Execute")),
         }
         Ok(())
     }
@@ -1449,7 +1463,7 @@ impl Server {
                 EmptyQueryResponse.encode(&mut self.out)?;
                 self.current = None;
             }
-            _ => return Err(Self::usage("empty_query answers a Query or Execute")),
+            _ => return Err(Self::out_of_turn("empty_query", "a Query or Execute")),
         }
         Ok(())
     }
@@ -1465,10 +1479,10 @@ impl Server {
             ..
         }) = &self.current
         else {
-            return Err(Self::usage("portal_suspended answers an Execute"));
+            return Err(Self::out_of_turn("portal_suspended", "an Execute"));
         };
         if *max_rows <= 0 || *rows < u64::from(max_rows.unsigned_abs()) {
-            return Err(Self::usage("portal_suspended only after max_rows rows"));
+            return Err(UsageError::PortalNotLimited.into());
         }
         let (portal, rows) = (portal.clone(), *rows);
         if let Some(p) = self.portals.get_mut(&portal) {
@@ -1485,7 +1499,7 @@ impl Server {
     pub fn error(&mut self, error: &DbError) -> Result<(), Error> {
         self.ready_phase()?;
         let Some(current) = self.current.take() else {
-            return Err(Self::usage("error answers a message"));
+            return Err(Self::out_of_turn("error", "a message"));
         };
         error.encode_error(&mut self.out)?;
         self.copy = Copy::None;
@@ -1511,8 +1525,9 @@ impl Server {
         match &self.current {
             Some(Current::Query { columns: None }) if self.copy == Copy::None => {}
             _ => {
-                return Err(Self::usage(
-                    "ready_for_query ends a simple query whose statements are complete",
+                return Err(Self::out_of_turn(
+                    "ready_for_query",
+                    "a simple Query whose statements are complete",
                 ))
             }
         }
@@ -1562,7 +1577,7 @@ impl Server {
                 self.copy = copy;
                 Ok(())
             }
-            _ => Err(Self::usage("COPY starts a statement of a Query or Execute")),
+            _ => Err(Self::out_of_turn("a COPY response", "a Query or Execute")),
         }
     }
 
@@ -1591,7 +1606,10 @@ impl Server {
     pub fn function_call_response(&mut self, value: Option<&[u8]>) -> Result<(), Error> {
         self.ready_phase()?;
         if self.current != Some(Current::FunctionCall) {
-            return Err(Self::usage("function_call_response answers a FunctionCall"));
+            return Err(Self::out_of_turn(
+                "function_call_response",
+                "a FunctionCall",
+            ));
         }
         FunctionCallResponse { value }.encode(&mut self.out)?;
         self.current = None;

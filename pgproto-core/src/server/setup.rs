@@ -85,10 +85,7 @@ impl SessionSetup {
             }
             ServerEvent::DirectTls => {
                 if !self.tls_available {
-                    return Err(Error::from(crate::error::UsageError::Other(
-                        "the client started TLS directly, but no TLS is configured",
-                    ))
-                    .into());
+                    return Err(Error::from(crate::error::UsageError::TlsNotConfigured).into());
                 }
                 Step::StartTls { direct: true }
             }
