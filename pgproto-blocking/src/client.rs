@@ -1,92 +1,43 @@
 //! The blocking client: a socket, a core [`pgproto_core::client::Client`], and a loop that
 //! moves bytes until the request at hand completes.
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use bytes::Bytes;
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    exactly_one, transaction_statements, AsyncMessages, Client as Core, ConnInfo, Event,
+    exactly_one, transaction_statements, AsyncMessages, AuthMethod, Client as Core, Event,
     FunctionCallResult, Notification, Phase, RequestId, Response, ResultCollector, ResultSet, Row,
-    Statement, TransactionOptions, TransactionStatements,
+    Statement, StreamedRows, TransactionOptions, TransactionStatements,
 };
 use pgproto_core::db_error::DbError;
-use pgproto_core::message::{Format, Oid, TransactionStatus};
+use pgproto_core::message::{Format, Oid, ProtocolVersion, TransactionStatus};
 use pgproto_core::types::ToSql;
+use pgproto_driver::connect::{self, Canceller, StartupStep, Target};
 
-use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
-
-use pgproto_tls::rustls;
-
+use crate::io::Stream;
 use crate::Error;
 
-type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
-
-enum Stream {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-    Tls(Box<TlsStream>),
-    /// Between a plain socket and its TLS session (never seen by I/O).
-    Upgrading,
-}
-
-fn upgrading() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::NotConnected, "TLS handshake failed")
-}
-
-impl Stream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Tcp(s) => s.read(buf),
-            Self::Unix(s) => s.read(buf),
-            Self::Tls(s) => s.read(buf),
-            Self::Upgrading => Err(upgrading()),
-        }
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        match self {
-            Self::Tcp(s) => s.write_all(buf),
-            Self::Unix(s) => s.write_all(buf),
-            Self::Tls(s) => s.write_all(buf),
-            Self::Upgrading => Err(upgrading()),
-        }
-    }
-
-    /// Sends what TLS buffered (plain sockets write through).
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Self::Tls(s) => s.flush(),
-            _ => Ok(()),
-        }
-    }
-
-    /// Wraps a TCP socket in TLS (handshake completed) and returns the channel-binding
-    /// data of the server's certificate.
-    fn upgrade(&mut self, tls: Option<&Tls>) -> Result<Option<Vec<u8>>, Error> {
-        let (config, name) = tls.ok_or(Error::Tls("TLS was not configured".into()))?;
-        let Self::Tcp(mut sock) = std::mem::replace(self, Self::Upgrading) else {
-            return Err(Error::Tls("TLS needs a TCP connection".into()));
+/// Connects to the first address of `host` that answers, within `timeout` each.
+fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
+    let mut last = None;
+    for addr in std::net::ToSocketAddrs::to_socket_addrs(&(host, port))? {
+        let attempt = match timeout {
+            Some(t) => TcpStream::connect_timeout(&addr, t),
+            None => TcpStream::connect(addr),
         };
-        let mut conn = rustls::ClientConnection::new(config.clone(), name.clone())
-            .map_err(|e| Error::Tls(e.to_string()))?;
-        while conn.is_handshaking() {
-            conn.complete_io(&mut sock)
-                .map_err(|e| Error::Tls(e.to_string()))?;
+        match attempt {
+            Ok(s) => {
+                s.set_nodelay(true)?;
+                return Ok(s);
+            }
+            Err(e) => last = Some(e),
         }
-        let cb = pgproto_tls::channel_binding(conn.peer_certificates().and_then(|c| c.first()));
-        *self = Self::Tls(Box::new(rustls::StreamOwned::new(conn, sock)));
-        Ok(cb)
     }
+    Err(last.map_or(Error::Unsupported("host resolved to no address"), Error::Io))
 }
-
-/// The TLS configuration and the name to verify, when TLS is requested.
-type Tls = (
-    std::sync::Arc<rustls::ClientConfig>,
-    rustls::pki_types::ServerName<'static>,
-);
 
 /// A blocking connection to PostgreSQL.
 pub struct Client {
@@ -96,6 +47,11 @@ pub struct Client {
     /// Notices and notifications until the application takes them (bounded).
     messages: AsyncMessages,
     statements: u64,
+    /// Where the connection went (for cancel requests).
+    host: String,
+    port: u16,
+    /// Whether [`Client::drive`] returns after recording a notice or notification.
+    stop_on_async: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -111,93 +67,45 @@ impl Client {
     /// or `key=value` string, completed by the `PG*` environment variables and the
     /// password file as libpq does. Hosts are tried in order.
     pub fn connect(conninfo: &str) -> Result<Self, Error> {
-        let info = conninfo_from_env(conninfo)?;
         let mut last_error = None;
-        for (host, port) in &info.hosts {
-            let (host, port) = (host.as_str(), *port);
-            let info = with_passfile_password(&info, host, port);
-            match Self::connect_host(&info, host, port) {
+        for target in connect::targets(conninfo)? {
+            match Self::connect_target(&target) {
                 Ok(client) => return Ok(client),
                 Err(e) => last_error = Some(e),
             }
         }
-        Err(last_error.unwrap_or(Error::Unsupported("no host to connect to")))
+        Err(last_error.unwrap_or_else(connect::no_host))
     }
 
-    fn connect_host(info: &ConnInfo, host: &str, port: u16) -> Result<Self, Error> {
-        let timeout = info
-            .connect_timeout_secs
-            .filter(|s| *s > 0)
-            .map(Duration::from_secs);
-        let stream = if host.starts_with('/') {
-            let path = format!("{host}/.s.PGSQL.{port}");
-            Stream::Unix(UnixStream::connect(path)?)
-        } else {
-            let addrs = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))?;
-            let mut last = None;
-            let mut connected = None;
-            for addr in addrs {
-                let attempt = match timeout {
-                    Some(t) => TcpStream::connect_timeout(&addr, t),
-                    None => TcpStream::connect(addr),
-                };
-                match attempt {
-                    Ok(s) => {
-                        connected = Some(s);
-                        break;
-                    }
-                    Err(e) => last = Some(e),
-                }
-            }
-            let s = match (connected, last) {
-                (Some(s), _) => s,
-                (None, Some(e)) => return Err(e.into()),
-                (None, None) => return Err(Error::Unsupported("host resolved to no address")),
-            };
-            s.set_nodelay(true)?;
-            Stream::Tcp(s)
+    fn connect_target(target: &Target) -> Result<Self, Error> {
+        let stream = match target.unix_path() {
+            Some(path) => Stream::Unix(UnixStream::connect(path)?),
+            None => Stream::Tcp(connect_tcp(&target.host, target.port, target.timeout)?),
         };
-        let mut config = info.config.clone();
-        let tls = if host.starts_with('/') {
-            // No TLS over Unix sockets, as libpq.
-            config.ssl_mode = pgproto_core::client::SslMode::Disable;
-            None
-        } else {
-            pgproto_tls::client_config_for(info)?
-                .map(|c| Ok::<_, Error>((c, pgproto_tls::server_name(host)?)))
-                .transpose()?
-        };
-        let mut nonce = [0u8; 24];
-        getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
         let mut client = Self {
             stream,
-            core: Core::new(config, &nonce),
+            core: target.core()?,
             read_buf: vec![0; 64 * 1024].into_boxed_slice(),
             messages: AsyncMessages::default(),
             statements: 0,
+            host: target.host.clone(),
+            port: target.port,
+            stop_on_async: false,
         };
         if client.core.phase() == Phase::TlsHandshake {
             // sslnegotiation=direct: TLS before anything else.
-            let cb = client.stream.upgrade(tls.as_ref())?;
+            let cb = client.stream.connect_tls(target.tls.as_ref())?;
             client.core.handle_tls_established(cb)?;
         }
         loop {
-            let mut start_tls = false;
-            client.drive(|event| match event {
-                Event::Ready => Ok(true),
-                Event::StartTls => {
-                    start_tls = true;
-                    Ok(true)
+            match connect::startup_step(&mut client.core)? {
+                StartupStep::Ready => return Ok(client),
+                StartupStep::StartTls => {
+                    let cb = client.stream.connect_tls(target.tls.as_ref())?;
+                    client.core.handle_tls_established(cb)?;
                 }
-                _ => Ok(false),
-            })?;
-            if !start_tls {
-                return Ok(client);
+                StartupStep::Io => client.read_more()?,
             }
-            // The server said 'S' to the SSLRequest (and the core checked that nothing
-            // followed it).
-            let cb = client.stream.upgrade(tls.as_ref())?;
-            client.core.handle_tls_established(cb)?;
         }
     }
 
@@ -210,17 +118,12 @@ impl Client {
         loop {
             self.flush()?;
             match self.core.poll_event()? {
-                Some(Event::Notification(n)) => {
-                    // Let a caller waiting for notifications see it.
-                    let waited = on_event(Event::Notification(n.clone()))?;
-                    self.messages.record(Event::Notification(n));
-                    if waited {
+                // Notices and notifications are kept; parameters are tracked by the core.
+                Some(event @ (Event::Notice(_) | Event::Notification(_))) => {
+                    self.messages.record(event);
+                    if self.stop_on_async {
                         return Ok(());
                     }
-                }
-                // Notices are kept; parameters are tracked by the core itself.
-                Some(event @ Event::Notice(_)) => {
-                    self.messages.record(event);
                 }
                 Some(Event::ParameterStatus { .. }) => {}
                 Some(event) => {
@@ -228,22 +131,24 @@ impl Client {
                         return Ok(());
                     }
                 }
-                None => {
-                    // Whatever the input produced (an authentication answer) goes out
-                    // before waiting for more.
-                    self.flush()?;
-                    let n = match self.stream.read(&mut self.read_buf) {
-                        Ok(n) => n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(self.io_failed(e)),
-                    };
-                    match self.read_buf.get(..n) {
-                        Some(data) if n > 0 => self.core.handle_input(data),
-                        _ => self.core.handle_eof(),
-                    }
-                }
+                None => self.read_more()?,
             }
         }
+    }
+
+    /// Writes what the core queued (an authentication answer, a request), then reads.
+    fn read_more(&mut self) -> Result<(), Error> {
+        self.flush()?;
+        let n = match self.stream.read(&mut self.read_buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(self.io_failed(e)),
+        };
+        match self.read_buf.get(..n) {
+            Some(data) if n > 0 => self.core.handle_input(data),
+            _ => self.core.handle_eof(),
+        }
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), Error> {
@@ -402,20 +307,20 @@ impl Client {
     /// ```no_run
     /// # let mut client = pgproto_blocking::Client::connect("")?;
     /// let mut sum = 0i64;
-    /// for row in client.query_iter("select g::int8 from generate_series(1, 1000000) g", &[])? {
+    /// for row in client.query_stream("select g::int8 from generate_series(1, 1000000) g", &[])? {
     ///     sum += row?.get::<i64, _>(0usize)?;
     /// }
     /// # Ok::<(), pgproto_blocking::Error>(())
     /// ```
-    pub fn query_iter(&mut self, sql: &str, params: &[&dyn ToSql]) -> Result<RowIter<'_>, Error> {
+    pub fn query_stream(
+        &mut self,
+        sql: &str,
+        params: &[&dyn ToSql],
+    ) -> Result<RowStream<'_>, Error> {
         let (first, last) = self.core.query_typed(sql, params)?;
-        Ok(RowIter {
-            client: self,
-            first,
-            last,
-            columns: None,
-            error: None,
-            done: false,
+        Ok(RowStream {
+            reader: Reader::new(self, first, last),
+            rows: StreamedRows::default(),
         })
     }
 
@@ -546,28 +451,63 @@ impl Client {
         Ok(out)
     }
 
-    /// Asks the server to cancel the query running on the connection `token` belongs to
-    /// (a new connection to `host:port`, or the Unix socket in directory `host`, carrying
-    /// a CancelRequest).
-    pub fn cancel(token: &CancelToken, host: &str, port: u16) -> Result<(), Error> {
-        let mut buf = bytes::BytesMut::new();
-        token.encode(&mut buf).map_err(pgproto_core::Error::from)?;
-        let mut stream = if host.starts_with('/') {
-            Stream::Unix(UnixStream::connect(format!("{host}/.s.PGSQL.{port}"))?)
-        } else {
-            Stream::Tcp(TcpStream::connect((host, port))?)
+    /// Asks the server to cancel the query running on this connection (a CancelRequest on
+    /// a new connection to the same host). A blocking client is busy while its query
+    /// runs: from another thread, use [`Client::canceller`] and [`Client::cancel_with`].
+    pub fn cancel(&self) -> Result<(), Error> {
+        Self::cancel_with(&self.canceller()?)
+    }
+
+    /// Sends the CancelRequest `canceller` describes (a new connection to its host, or
+    /// the Unix socket in its directory): the running query of the connection its key
+    /// belongs to is cancelled (SQLSTATE 57014).
+    pub fn cancel_with(canceller: &Canceller) -> Result<(), Error> {
+        let packet = connect::cancel_packet(&canceller.token)?;
+        let mut stream = match connect::unix_path(&canceller.host, canceller.port) {
+            Some(path) => Stream::Unix(UnixStream::connect(path)?),
+            None => Stream::Tcp(TcpStream::connect((
+                canceller.host.as_str(),
+                canceller.port,
+            ))?),
         };
-        stream.write_all(&buf)?;
+        stream.write_all(&packet)?;
         // The server closes the connection without answering.
         while stream.read(&mut [0u8; 64]).is_ok_and(|n| n > 0) {}
         Ok(())
     }
 
-    /// Notifications received so far (LISTEN/NOTIFY), oldest first. Up to
+    /// The cancel key with this connection's address: send it to another thread and
+    /// call [`Client::cancel_with`] there.
+    pub fn canceller(&self) -> Result<Canceller, Error> {
+        Canceller::for_connection(self.core.cancel_token(), &self.host, self.port)
+    }
+
+    /// The next notification (LISTEN/NOTIFY), oldest first, reading from the server
+    /// (blocking) until one arrives. Up to
     /// [`DEFAULT_ASYNC_MESSAGE_CAPACITY`](pgproto_core::client::DEFAULT_ASYNC_MESSAGE_CAPACITY)
-    /// are kept; newer ones are dropped and counted ([`Client::dropped_notifications`]).
-    pub fn take_notifications(&mut self) -> Vec<Notification> {
-        self.messages.take_notifications()
+    /// wait to be taken; newer ones are dropped and counted
+    /// ([`Client::dropped_notifications`]).
+    pub fn notification(&mut self) -> Result<Notification, Error> {
+        self.wait_async(AsyncMessages::pop_notification)
+    }
+
+    /// The next notice (a warning or information from the server, such as `RAISE
+    /// NOTICE`), oldest first, reading from the server until one arrives. Kept in a
+    /// bounded queue like notifications.
+    pub fn notice(&mut self) -> Result<DbError, Error> {
+        self.wait_async(AsyncMessages::pop_notice)
+    }
+
+    fn wait_async<T>(&mut self, pop: fn(&mut AsyncMessages) -> Option<T>) -> Result<T, Error> {
+        loop {
+            if let Some(message) = pop(&mut self.messages) {
+                return Ok(message);
+            }
+            self.stop_on_async = true;
+            let read = self.drive(|_| Ok(false));
+            self.stop_on_async = false;
+            read?;
+        }
     }
 
     /// Notifications dropped because nobody took them and their queue was full.
@@ -580,28 +520,24 @@ impl Client {
         self.messages.dropped_notices()
     }
 
-    /// Waits for a notification, reading from the server if none is queued.
-    pub fn wait_notification(&mut self) -> Result<Notification, Error> {
-        loop {
-            if let Some(n) = self.messages.pop_notification() {
-                return Ok(n);
-            }
-            let mut got = false;
-            self.drive(|event| {
-                got = matches!(event, Event::Notification(_));
-                Ok(got)
-            })?;
-        }
+    /// The key for cancelling this connection's running query.
+    pub fn cancel_token(&self) -> Option<&CancelToken> {
+        self.core.cancel_token()
     }
 
-    /// Notices received so far, oldest first (bounded like notifications).
-    pub fn take_notices(&mut self) -> Vec<DbError> {
-        self.messages.take_notices()
+    /// The protocol version in use (3.2, or what the server negotiated down to).
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.core.protocol_version()
     }
 
-    /// The key for cancelling this connection's running query from elsewhere.
-    pub fn cancel_token(&self) -> Option<CancelToken> {
-        self.core.cancel_token().cloned()
+    /// How the server authenticated this connection (`None`: trust).
+    pub fn auth_method(&self) -> Option<AuthMethod> {
+        self.core.auth_method()
+    }
+
+    /// Whether SCRAM-SHA-256-PLUS bound the authentication to the TLS channel.
+    pub fn used_channel_binding(&self) -> bool {
+        self.core.used_channel_binding()
     }
 
     /// The transaction status after the last completed request.
@@ -609,9 +545,10 @@ impl Client {
         self.core.transaction_status()
     }
 
-    /// A run-time parameter the server reported (`server_version`, `TimeZone`, ...).
-    pub fn parameter(&self, name: &str) -> Option<&str> {
-        self.core.parameter(name)
+    /// The latest value the server reported for a run-time parameter (at startup, and
+    /// ParameterStatus after `SET` and the like): `server_version`, `TimeZone`, ...
+    pub fn parameter(&self, name: &str) -> Option<String> {
+        self.core.parameter(name).map(String::from)
     }
 
     /// Whether the connection is unusable: closed, or failed (I/O error, the server
@@ -627,84 +564,59 @@ impl Client {
 
     /// Whether the connection is encrypted.
     pub fn is_tls(&self) -> bool {
-        matches!(self.stream, Stream::Tls(_))
+        self.stream.is_tls()
     }
 
-    /// Starts `COPY ... FROM STDIN`: write data with [`CopyInWriter::send`], then
-    /// [`CopyInWriter::finish`] (or [`CopyInWriter::abort`]). Data goes out as it is
-    /// sent, so any amount streams in bounded memory.
-    pub fn copy_in(&mut self, sql: &str) -> Result<CopyInWriter<'_>, Error> {
-        let id = self.core.query(sql)?;
-        let mut started = false;
-        let mut error = None;
-        self.drive_request(id, |response| {
-            match response {
-                Response::CopyIn(_) => {
-                    started = true;
-                    return true;
-                }
-                Response::Error(e) => error = Some(e),
-                _ => {}
-            }
-            false
-        })?;
-        match (error, started) {
-            (Some(e), _) => Err(Error::Db(e)),
-            (None, true) => Ok(CopyInWriter {
-                client: self,
-                request: id,
-                done: false,
-            }),
-            (None, false) => Err(Error::Unsupported(
-                "the statement did not start COPY FROM STDIN",
-            )),
-        }
+    /// Starts `COPY ... FROM STDIN`: write data with [`CopyIn::send`], then
+    /// [`CopyIn::finish`] (or [`CopyIn::abort`]). Data goes out as it is sent, so any
+    /// amount streams in bounded memory. Dropping the [`CopyIn`] unfinished aborts it.
+    pub fn copy_in(&mut self, sql: &str) -> Result<CopyIn<'_>, Error> {
+        let reader = self.start_copy(
+            sql,
+            |r| matches!(r, Response::CopyIn(_)),
+            "the statement did not start COPY FROM STDIN",
+        )?;
+        Ok(CopyIn {
+            reader,
+            done: false,
+        })
     }
 
-    /// Runs `COPY ... TO STDOUT`, handing each chunk (one row each, as PostgreSQL sends
-    /// them) to `each`; returns the number of rows. Memory holds one chunk at a time.
-    pub fn copy_out(
+    /// Runs `COPY ... TO STDOUT` and returns its data as an iterator of chunks (one row
+    /// each, as PostgreSQL sends them), read off the socket as consumed: memory holds
+    /// one chunk at a time. Dropping it early reads and discards the rest.
+    pub fn copy_out(&mut self, sql: &str) -> Result<CopyOut<'_>, Error> {
+        let reader = self.start_copy(
+            sql,
+            |r| matches!(r, Response::CopyOut(_)),
+            "the statement did not start COPY TO STDOUT",
+        )?;
+        Ok(CopyOut {
+            reader,
+            rows: None,
+            error: None,
+        })
+    }
+
+    /// Sends a COPY statement and reads up to the server's CopyInResponse or
+    /// CopyOutResponse (`started` tells which); the statement's error, or `refusal` when
+    /// it ended without starting one.
+    fn start_copy(
         &mut self,
         sql: &str,
-        mut each: impl FnMut(&[u8]) -> Result<(), Error>,
-    ) -> Result<u64, Error> {
+        started: fn(&Response) -> bool,
+        refusal: &'static str,
+    ) -> Result<Reader<'_>, Error> {
         let id = self.core.query(sql)?;
-        let mut rows = 0;
-        let mut error: Option<Error> = None;
-        self.drive_request(id, |response| {
-            match response {
-                Response::CopyData(data) if error.is_none() => {
-                    if let Err(e) = each(&data) {
-                        error = Some(e);
-                    }
-                }
-                Response::CommandComplete(tag) => rows = tag.rows().unwrap_or(0),
-                Response::Error(e) if error.is_none() => error = Some(Error::Db(e)),
-                _ => {}
-            }
-            false
-        })?;
-        match error {
-            Some(e) => Err(e),
-            None => Ok(rows),
-        }
-    }
-
-    /// Waits for the end of request `id`, returning its row count or error.
-    fn finish_request(&mut self, id: RequestId) -> Result<u64, Error> {
-        let mut rows = 0;
+        let mut reader = Reader::new(self, id, id);
         let mut error = None;
-        self.drive_request(id, |response| {
-            match response {
-                Response::CommandComplete(tag) => rows = tag.rows().unwrap_or(0),
-                Response::Error(e) if error.is_none() => error = Some(e),
-                _ => {}
+        loop {
+            match reader.next()? {
+                Some(r) if started(&r) => return Ok(reader),
+                Some(Response::Error(e)) => error = Some(e),
+                Some(_) => {}
+                None => return Err(error.map_or(Error::Unsupported(refusal), Error::Db)),
             }
-            false
-        })?;
-        match error {
-            Some(e) => Err(Error::Db(e)),
-            None => Ok(rows),
         }
     }
 
@@ -732,89 +644,135 @@ impl Client {
         }
         self.core.terminate();
         self.flush()?;
-        if let Stream::Tls(s) = &mut self.stream {
-            s.conn.send_close_notify();
-            s.flush()?;
+        if self.stream.is_tls() {
+            self.stream.shutdown();
         }
         Ok(())
     }
 }
 
-/// Rows of [`Client::query_iter`], read as they are consumed. The first error ends the
-/// iteration.
+/// Reads the responses of one operation (requests `first..=last`) off the socket as
+/// they are asked for. Dropping it reads and discards the rest, so that the connection
+/// is ready for the next request.
 #[derive(Debug)]
-pub struct RowIter<'a> {
+struct Reader<'a> {
     client: &'a mut Client,
     first: RequestId,
     last: RequestId,
-    columns: Option<std::sync::Arc<[pgproto_core::column::Column]>>,
-    error: Option<Box<DbError>>,
     done: bool,
 }
 
-impl RowIter<'_> {
-    /// Reads up to the next row (`None`: the result ended).
-    fn advance(&mut self) -> Result<Option<Row>, Error> {
+impl<'a> Reader<'a> {
+    fn new(client: &'a mut Client, first: RequestId, last: RequestId) -> Self {
+        Self {
+            client,
+            first,
+            last,
+            done: false,
+        }
+    }
+
+    /// The next response; `None` once the operation completed. An error ends it.
+    fn next(&mut self) -> Result<Option<Response>, Error> {
+        if self.done {
+            return Ok(None);
+        }
         let (first, last) = (self.first, self.last);
-        let mut row = None;
-        let (columns, error, done) = (&mut self.columns, &mut self.error, &mut self.done);
-        self.client.drive(|event| {
-            let Event::Response {
+        let (mut next, done) = (None, &mut self.done);
+        let read = self.client.drive(|event| match event {
+            Event::Response {
                 request,
                 response,
                 complete,
-            } = event
-            else {
-                return Ok(false);
-            };
-            if request < first || request > last {
-                return Ok(false);
+            } if first <= request && request <= last => {
+                *done = complete && request == last;
+                next = Some(response);
+                Ok(true)
             }
-            if complete && request == last {
-                *done = true;
-            }
+            _ => Ok(false),
+        });
+        if read.is_err() {
+            self.done = true;
+        }
+        read.map(|()| next)
+    }
+
+    /// Reads the rest: the row count, or the first error.
+    fn finish(&mut self) -> Result<u64, Error> {
+        let (mut rows, mut error) = (0, None);
+        while let Some(response) = self.next()? {
             match response {
-                Response::RowDescription(d) => {
-                    *columns = Some(pgproto_core::column::Column::from_description(&d));
-                }
-                Response::DataRow(body) => {
-                    let columns = columns.clone().unwrap_or_else(|| Vec::new().into());
-                    row = Some(Row::new(columns, body));
-                    return Ok(true);
-                }
-                Response::Error(e) if error.is_none() => *error = Some(e),
+                Response::CommandComplete(tag) => rows = tag.rows().unwrap_or(0),
+                Response::Error(e) if error.is_none() => error = Some(e),
                 _ => {}
             }
-            Ok(*done)
-        })?;
-        Ok(row)
+        }
+        error.map_or(Ok(rows), |e| Err(Error::Db(e)))
     }
 }
 
-impl Iterator for RowIter<'_> {
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        while let Ok(Some(_)) = self.next() {}
+    }
+}
+
+/// Rows of [`Client::query_stream`], read as they are consumed. The first error ends the
+/// iteration; dropping it early reads and discards the rest of the result.
+#[derive(Debug)]
+pub struct RowStream<'a> {
+    reader: Reader<'a>,
+    rows: StreamedRows,
+}
+
+impl Iterator for RowStream<'_> {
     type Item = Result<Row, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if !self.done {
-            match self.advance() {
-                Ok(Some(row)) => return Some(Ok(row)),
-                Ok(None) => {}
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
+        loop {
+            match self.reader.next() {
+                Ok(Some(response)) => {
+                    if let Some(row) = self.rows.accept(response) {
+                        return Some(Ok(row));
+                    }
                 }
+                Ok(None) => return self.rows.take_error().map(|e| Err(Error::Db(e))),
+                Err(e) => return Some(Err(e)),
             }
         }
-        self.error.take().map(|e| Err(Error::Db(e)))
     }
 }
 
-impl Drop for RowIter<'_> {
-    fn drop(&mut self) {
-        // The rest of the result is read, so the connection is ready for the next request.
-        while !self.done {
-            if !matches!(self.advance(), Ok(Some(_))) {
-                break;
+/// The data of a `COPY TO STDOUT` ([`Client::copy_out`]), an iterator of chunks read as
+/// they are consumed. An error (after the rest of the statement's responses) ends it.
+#[derive(Debug)]
+pub struct CopyOut<'a> {
+    reader: Reader<'a>,
+    rows: Option<u64>,
+    error: Option<Box<DbError>>,
+}
+
+impl CopyOut<'_> {
+    /// The number of rows copied, once the iteration ended.
+    pub fn rows(&self) -> Option<u64> {
+        self.rows
+    }
+}
+
+impl Iterator for CopyOut<'_> {
+    type Item = Result<Bytes, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.reader.next() {
+                Ok(Some(Response::CopyData(data))) => return Some(Ok(data)),
+                Ok(Some(Response::CommandComplete(tag))) => self.rows = tag.rows(),
+                Ok(Some(Response::Error(e))) => {
+                    self.error.get_or_insert(e);
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return self.error.take().map(|e| Err(Error::Db(e))),
+                Err(e) => return Some(Err(e)),
             }
         }
     }
@@ -823,18 +781,18 @@ impl Drop for RowIter<'_> {
 /// An open `COPY FROM STDIN` ([`Client::copy_in`]). Dropping it unfinished aborts the
 /// COPY.
 #[derive(Debug)]
-pub struct CopyInWriter<'a> {
-    client: &'a mut Client,
-    request: RequestId,
+pub struct CopyIn<'a> {
+    reader: Reader<'a>,
     done: bool,
 }
 
-impl CopyInWriter<'_> {
+impl CopyIn<'_> {
     /// Sends a chunk of COPY data (any split; rows may span chunks).
     pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.client.core.copy_data(data)?;
-        if self.client.core.pending_output_len() >= 64 * 1024 {
-            self.client.flush()?;
+        let client = &mut *self.reader.client;
+        client.core.copy_data(data)?;
+        if client.core.pending_output_len() >= 64 * 1024 {
+            client.flush()?;
         }
         Ok(())
     }
@@ -842,27 +800,28 @@ impl CopyInWriter<'_> {
     /// Ends the COPY; returns the number of rows copied.
     pub fn finish(mut self) -> Result<u64, Error> {
         self.done = true;
-        self.client.core.copy_done()?;
-        self.client.finish_request(self.request)
+        self.reader.client.core.copy_done()?;
+        self.reader.finish()
     }
 
-    /// Aborts the COPY (CopyFail); returns the server's error quoting `message`
-    /// (SQLSTATE 57014).
-    pub fn abort(mut self, message: &str) -> Result<DbError, Error> {
+    /// Aborts the COPY (CopyFail): the server rolls the statement back and reports
+    /// `message` in its error, which is returned here (SQLSTATE 57014).
+    pub fn abort(mut self, message: &str) -> Result<Box<DbError>, Error> {
         self.done = true;
-        self.client.core.copy_fail(message)?;
-        match self.client.finish_request(self.request) {
-            Err(Error::Db(e)) => Ok(*e),
+        self.reader.client.core.copy_fail(message)?;
+        match self.reader.finish() {
+            Err(Error::Db(e)) => Ok(e),
             Err(e) => Err(e),
             Ok(_) => Err(Error::Unsupported("the server accepted an aborted COPY")),
         }
     }
 }
 
-impl Drop for CopyInWriter<'_> {
+impl Drop for CopyIn<'_> {
     fn drop(&mut self) {
-        if !self.done && self.client.core.copy_fail("COPY abandoned").is_ok() {
-            let _ = self.client.finish_request(self.request);
+        if !self.done {
+            // The reader then reads the statement's end.
+            let _ = self.reader.client.core.copy_fail("COPY abandoned");
         }
     }
 }

@@ -12,11 +12,11 @@
 //! |---|---|---|
 //! | TLS (SSLRequest and direct, SCRAM-SHA-256-PLUS) | yes | yes, thread per connection |
 //! | pipelining | explicit: [`Client::pipeline`] | in-order answers |
-//! | streaming rows | [`Client::query_iter`] (read off the socket), [`Client::query_batched`] | portal suspension |
-//! | COPY | [`Client::copy_in`], [`Client::copy_out`], streamed | through the core |
+//! | streaming rows | [`Client::query_stream`] (an iterator read off the socket), [`Client::query_batched`] | portal suspension |
+//! | COPY | [`Client::copy_in`], [`Client::copy_out`] (an iterator), streamed | through the core |
 //! | transactions | [`Client::transaction`], savepoints | status |
-//! | cancel | [`Client::cancel`] | routed to the session |
-//! | notifications | [`Client::wait_notification`] | through the core |
+//! | cancel | [`Client::cancel`], [`Client::cancel_with`] from any thread | routed to the session |
+//! | notifications, notices | [`Client::notification`], [`Client::notice`] (bounded) | through the core |
 //! | function call | [`Client::function_call`] | events |
 //! | pools | `r2d2` (feature) | — |
 //!
@@ -30,17 +30,16 @@
 #![deny(missing_docs)]
 
 mod client;
+mod io;
 #[cfg(feature = "r2d2")]
 pub mod pool;
 pub mod server;
 
-pub use client::{Client, CopyInWriter, RowIter, Transaction};
+pub use client::{Client, CopyIn, CopyOut, RowStream, Transaction};
 pub use pgproto_core as core;
-pub use pgproto_core::adapter::Error;
-pub use pgproto_core::client::{Column, Notification, ResultSet, Row, Statement};
-pub use pgproto_core::client::{IsolationLevel, TransactionOptions};
-pub use pgproto_core::db_error::DbError;
-pub use pgproto_core::types::{FromSql, ToSql};
+pub use pgproto_driver::{Canceller, Error};
+pub use pgproto_driver::{Column, Notification, ResultSet, Row, Statement};
+pub use pgproto_driver::{DbError, FromSql, IsolationLevel, ToSql, TransactionOptions};
 
 /// The README's examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]

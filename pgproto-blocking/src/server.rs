@@ -20,7 +20,6 @@
 //! SSLRequest, and as direct TLS (PostgreSQL 17+, `sslnegotiation=direct`), which must
 //! negotiate ALPN `postgresql`. The handshake counts against the startup timeout.
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,8 +28,7 @@ use std::time::{Duration, Instant};
 use pgproto_core::adapter::{ServerSessions, SessionAction};
 use pgproto_core::server::{Server, ServerEvent, ServerPhase, StartupRequest};
 
-use pgproto_tls::rustls;
-
+use crate::io::Stream;
 use crate::Error;
 
 /// The application's side of one connection: receives every query-level event and
@@ -103,84 +101,6 @@ fn random() -> Result<[u8; 32], Error> {
     Ok(b)
 }
 
-/// A client connection, plain or TLS.
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
-    /// Between a plain socket and its TLS session (never seen by I/O).
-    Upgrading,
-}
-
-impl Stream {
-    fn socket(&self) -> std::io::Result<&TcpStream> {
-        match self {
-            Self::Plain(s) => Ok(s),
-            Self::Tls(s) => Ok(&s.sock),
-            Self::Upgrading => Err(std::io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Plain(s) => s.read(buf),
-            Self::Tls(s) => s.read(buf),
-            Self::Upgrading => Err(std::io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        match self {
-            Self::Plain(s) => s.write_all(buf),
-            Self::Tls(s) => s.write_all(buf),
-            Self::Upgrading => Err(std::io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Self::Tls(s) => s.flush(),
-            _ => Ok(()),
-        }
-    }
-
-    /// Closes gracefully: close_notify over TLS, then the socket.
-    fn shutdown(&mut self) {
-        if let Self::Tls(s) = self {
-            s.conn.send_close_notify();
-            let _ = s.flush();
-        }
-        if let Ok(s) = self.socket() {
-            let _ = s.shutdown(std::net::Shutdown::Both);
-        }
-    }
-
-    /// Performs the server side of a TLS handshake (the socket's read timeout bounds
-    /// it). `prefix` holds the bytes of a direct-TLS ClientHello the core already read.
-    fn accept_tls(
-        &mut self,
-        tls: &ServerTls,
-        prefix: &[u8],
-        direct: bool,
-    ) -> Result<Option<Vec<u8>>, Error> {
-        let Self::Plain(mut sock) = std::mem::replace(self, Self::Upgrading) else {
-            return Err(Error::Tls("TLS started twice".into()));
-        };
-        let tls_error = |e: &dyn std::fmt::Display| Error::Tls(e.to_string());
-        let mut conn = rustls::ServerConnection::new(tls.config()).map_err(|e| tls_error(&e))?;
-        let mut prefix = prefix;
-        while !prefix.is_empty() {
-            conn.read_tls(&mut prefix).map_err(|e| tls_error(&e))?;
-            conn.process_new_packets().map_err(|e| tls_error(&e))?;
-        }
-        while conn.is_handshaking() {
-            conn.complete_io(&mut sock).map_err(|e| tls_error(&e))?;
-        }
-        let channel_binding = tls.established(direct, conn.alpn_protocol())?;
-        *self = Self::Tls(Box::new(rustls::StreamOwned::new(conn, sock)));
-        Ok(channel_binding)
-    }
-}
-
 fn write_out(stream: &mut Stream, server: &mut Server) -> Result<(), Error> {
     let mut wrote = false;
     while let Some(bytes) = server.poll_transmit() {
@@ -219,7 +139,7 @@ where
     F: FnOnce(&StartupRequest) -> H,
     H: Handler,
 {
-    let mut stream = Stream::Plain(stream);
+    let mut stream = Stream::Tcp(stream);
     let mut server = Server::new(options.config.clone());
     let mut buf = vec![0u8; pgproto_core::server::READ_BUFFER_SIZE];
     let deadline = Instant::now() + options.startup_timeout;
@@ -242,8 +162,8 @@ where
                             bytes::Bytes::new()
                         };
                         set_deadline(&stream, Some(deadline))?;
-                        let cb = stream.accept_tls(tls, &prefix, direct)?;
-                        server.handle_tls_established(cb)?;
+                        let alpn = stream.accept_tls(tls.config(), &prefix)?;
+                        server.handle_tls_established(tls.established(direct, alpn.as_deref())?)?;
                         continue;
                     }
                     SessionAction::Close => return write_out(&mut stream, &mut server),
