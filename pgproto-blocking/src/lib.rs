@@ -1,8 +1,10 @@
 //! # pgproto-blocking
 //!
-//! A blocking PostgreSQL client and server framework on `std::net`, driving the sans-IO
-//! [`pgproto_core`] state machines. It moves bytes between the socket and the core and waits; every protocol
-//! decision is the core's.
+//! A blocking PostgreSQL client and server framework: the async driver of
+//! `pgproto-driver` (the same client and serve loop as `pgproto-tokio` and
+//! `pgproto-asyncstd`) run to completion on the calling thread with
+//! `async_io::block_on`, so that every call blocks and nothing runs in the background.
+//! Every protocol decision is the sans-IO [`pgproto_core`]'s.
 //!
 //! Choose it for plain blocking calls: tools, scripts, thread-per-request services
 //! (tokio: `pgproto-tokio`; async-std or smol: `pgproto-asyncstd`; your own event loop:
@@ -30,7 +32,6 @@
 #![deny(missing_docs)]
 
 mod client;
-mod io;
 #[cfg(feature = "r2d2")]
 pub mod pool;
 pub mod server;

@@ -799,6 +799,12 @@ impl<R> Client<R> {
         self.commands.is_closed()
     }
 
+    /// Asks the connection to end gracefully without waiting: it answers the requests
+    /// already submitted, sends Terminate and completes. Later calls fail.
+    pub fn start_close(&self) {
+        self.commands.close_channel();
+    }
+
     /// Closes the connection gracefully: the connection answers the requests already
     /// submitted, sends Terminate and ends. Waits for that. Fails with
     /// [`Error::ConnectionClosed`] if the connection had already failed or was dropped.
