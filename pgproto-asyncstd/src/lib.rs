@@ -1,6 +1,6 @@
 //! # pgproto-asyncstd
 //!
-//! The [`futures-io`](futures_io) adapter of pgproto, for async-std, smol, and any other
+//! The `futures-io` adapter of pgproto, for async-std, smol, and any other
 //! executor. It moves bytes between sockets and the sans-IO [`pgproto_core`] state
 //! machines and wakes waiters; every protocol decision is the core's.
 //!
@@ -56,18 +56,26 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod client;
 #[cfg(feature = "deadpool")]
 pub mod pool;
+mod runtime;
 pub mod server;
 
-pub use client::{Client, Connection, CopyIn, CopyOut, RowStream, Transaction};
 pub use pgproto_core as core;
-pub use pgproto_core::adapter::Error;
-pub use pgproto_core::client::{Column, Notification, ResultSet, Row, Statement};
-pub use pgproto_core::client::{IsolationLevel, TransactionOptions};
-pub use pgproto_core::db_error::DbError;
-pub use pgproto_core::types::{FromSql, ToSql};
+pub use pgproto_driver::{Canceller, Connection, CopyOut, Error, RowStream};
+pub use pgproto_driver::{Column, Notification, ResultSet, Row, Statement};
+pub use pgproto_driver::{DbError, FromSql, IsolationLevel, ToSql, TransactionOptions};
+pub use runtime::AsyncIo;
+
+/// An async connection to PostgreSQL (the driver's client on async-io): share it by
+/// reference across tasks; concurrent calls are pipelined on the one connection.
+/// [`Client::connect`] returns it with its [`Connection`], which you spawn.
+pub type Client = pgproto_driver::Client<AsyncIo>;
+/// A transaction (or, nested, a savepoint) on a [`Client`]; see
+/// [`pgproto_driver::Transaction`].
+pub type Transaction<'a> = pgproto_driver::Transaction<'a, AsyncIo>;
+/// An open `COPY FROM STDIN`; see [`pgproto_driver::CopyIn`].
+pub type CopyIn<'a> = pgproto_driver::CopyIn<'a, AsyncIo>;
 
 #[cfg(test)]
 mod tests {

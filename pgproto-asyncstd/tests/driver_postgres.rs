@@ -294,7 +294,7 @@ async fn driver_features(pg: &PgCluster, exec: Exec) {
     listener.close().await.unwrap();
     listener_conn.await.unwrap();
 
-    // Cancelling pg_sleep with Client::cancel, over TCP and over the Unix socket.
+    // Cancelling pg_sleep with Client::cancel_with, over TCP and over the Unix socket.
     let token = c.cancel_token().unwrap().clone();
     for host in [
         "127.0.0.1".to_string(),
@@ -303,7 +303,12 @@ async fn driver_features(pg: &PgCluster, exec: Exec) {
         let started = Instant::now();
         let (slow, ()) = futures_lite::future::zip(c.simple_query("select pg_sleep(30)"), async {
             async_io::Timer::after(Duration::from_millis(300)).await;
-            Client::cancel(&token, &host, pg.port()).await.unwrap();
+            let canceller = pgproto_asyncstd::Canceller {
+                token: token.clone(),
+                host: host.clone(),
+                port: pg.port(),
+            };
+            Client::cancel_with(&canceller).await.unwrap();
         })
         .await;
         let err = slow.unwrap_err();

@@ -36,7 +36,7 @@ impl TryFrom<&Row> for Person {
 fn people(client: &mut Client) -> Result<Vec<Person>, BoxError> {
     // Rows are read off the socket as the iterator goes.
     let mut people = Vec::new();
-    for row in client.query_iter("select id, name, age from everyday_people order by id", &[])? {
+    for row in client.query_stream("select id, name, age from everyday_people order by id", &[])? {
         people.push(Person::try_from(&row?)?);
     }
     Ok(people)
@@ -48,7 +48,7 @@ pub(crate) fn run(conninfo: &str) -> Result<Vec<Person>, BoxError> {
     let mut client = Client::connect(conninfo)?;
     println!(
         "connected to PostgreSQL {}",
-        client.parameter("server_version").unwrap_or("?")
+        client.parameter("server_version").unwrap_or_default()
     );
 
     // Create a table.
@@ -85,13 +85,11 @@ pub(crate) fn run(conninfo: &str) -> Result<Vec<Person>, BoxError> {
     let mut copy = client.copy_in("copy everyday_people (id, name, age) from stdin")?;
     copy.send(b"4\tDmitri\t29\n5\tEve\t\\N\n")?;
     println!("copied in {} rows", copy.finish()?);
-    client.copy_out(
+    for chunk in client.copy_out(
         "copy (select * from everyday_people order by id) to stdout (format csv, header)",
-        |chunk| {
-            print!("{}", String::from_utf8_lossy(chunk));
-            Ok(())
-        },
-    )?;
+    )? {
+        print!("{}", String::from_utf8_lossy(&chunk?));
+    }
 
     // A pool: threads, each on its own connection.
     let pool = r2d2::Pool::builder()

@@ -1,8 +1,10 @@
 //! # pgproto-blocking
 //!
-//! A blocking PostgreSQL client and server framework on `std::net`, driving the sans-IO
-//! [`pgproto_core`] state machines. It moves bytes between the socket and the core and waits; every protocol
-//! decision is the core's.
+//! A blocking PostgreSQL client and server framework: the async driver of
+//! `pgproto-driver` (the same client and serve loop as `pgproto-tokio` and
+//! `pgproto-asyncstd`) run to completion on the calling thread with
+//! `async_io::block_on`, so that every call blocks and nothing runs in the background.
+//! Every protocol decision is the sans-IO [`pgproto_core`]'s.
 //!
 //! Choose it for plain blocking calls: tools, scripts, thread-per-request services
 //! (tokio: `pgproto-tokio`; async-std or smol: `pgproto-asyncstd`; your own event loop:
@@ -12,11 +14,11 @@
 //! |---|---|---|
 //! | TLS (SSLRequest and direct, SCRAM-SHA-256-PLUS) | yes | yes, thread per connection |
 //! | pipelining | explicit: [`Client::pipeline`] | in-order answers |
-//! | streaming rows | [`Client::query_iter`] (read off the socket), [`Client::query_batched`] | portal suspension |
-//! | COPY | [`Client::copy_in`], [`Client::copy_out`], streamed | through the core |
+//! | streaming rows | [`Client::query_stream`] (an iterator read off the socket), [`Client::query_batched`] | portal suspension |
+//! | COPY | [`Client::copy_in`], [`Client::copy_out`] (an iterator), streamed | through the core |
 //! | transactions | [`Client::transaction`], savepoints | status |
-//! | cancel | [`Client::cancel`] | routed to the session |
-//! | notifications | [`Client::wait_notification`] | through the core |
+//! | cancel | [`Client::cancel`], [`Client::cancel_with`] from any thread | routed to the session |
+//! | notifications, notices | [`Client::notification`], [`Client::notice`] (bounded) | through the core |
 //! | function call | [`Client::function_call`] | events |
 //! | pools | `r2d2` (feature) | — |
 //!
@@ -34,13 +36,11 @@ mod client;
 pub mod pool;
 pub mod server;
 
-pub use client::{Client, CopyInWriter, RowIter, Transaction};
+pub use client::{Client, CopyIn, CopyOut, RowStream, Transaction};
 pub use pgproto_core as core;
-pub use pgproto_core::adapter::Error;
-pub use pgproto_core::client::{Column, Notification, ResultSet, Row, Statement};
-pub use pgproto_core::client::{IsolationLevel, TransactionOptions};
-pub use pgproto_core::db_error::DbError;
-pub use pgproto_core::types::{FromSql, ToSql};
+pub use pgproto_driver::{Canceller, Error};
+pub use pgproto_driver::{Column, Notification, ResultSet, Row, Statement};
+pub use pgproto_driver::{DbError, FromSql, IsolationLevel, ToSql, TransactionOptions};
 
 /// The README's examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]

@@ -1,5 +1,6 @@
 //! Serving PostgreSQL clients with blocking I/O: one thread per connection, an
-//! application [`Handler`] per connection.
+//! application [`Handler`] per connection. Each thread runs the driver's serve loop
+//! ([`pgproto_driver::server`]) to completion with `async_io::block_on`.
 //!
 //! ```no_run
 //! use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
@@ -20,18 +21,19 @@
 //! SSLRequest, and as direct TLS (PostgreSQL 17+, `sslnegotiation=direct`), which must
 //! negotiate ALPN `postgresql`. The handshake counts against the startup timeout.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use pgproto_core::adapter::{ServerSessions, SessionAction};
-use pgproto_core::server::{Server, ServerEvent, ServerPhase, StartupRequest};
-
-use pgproto_tls::rustls;
+use pgproto_asyncstd::AsyncIo;
+use pgproto_core::adapter::ServerSessions;
+use pgproto_core::server::{Server, ServerEvent, StartupRequest};
+use pgproto_driver::runtime::{BoxStream, Plain};
 
 use crate::Error;
+
+pub use pgproto_driver::server::{ServerOptions, ServerTls};
 
 /// The application's side of one connection: receives every query-level event and
 /// answers through the [`Server`] commands.
@@ -40,7 +42,14 @@ pub trait Handler: Send + 'static {
     fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error>;
 }
 
-pub use pgproto_tls::{ServerOptions, ServerTls};
+/// A blocking [`Handler`] as the driver's.
+struct Blocking<H>(H);
+
+impl<H: Handler> pgproto_driver::server::Handler for Blocking<H> {
+    async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
+        self.0.handle(server, event)
+    }
+}
 
 /// Accepts connections until `shutdown` is set (checked between connections; the
 /// listener should be non-blocking or woken by a connection), one thread each.
@@ -69,7 +78,17 @@ where
         let (options, make_handler, sessions) =
             (options.clone(), make_handler.clone(), sessions.clone());
         threads.push(std::thread::spawn(move || {
-            let _ = serve_connection(stream, &options, &sessions, |s| make_handler(s));
+            let Ok(stream) = async_io::Async::new(stream) else {
+                return;
+            };
+            let stream: BoxStream = Box::new(Plain(stream));
+            let serve = pgproto_driver::server::serve_connection::<AsyncIo, _, _>(
+                stream,
+                &options,
+                &sessions,
+                |s| Blocking(make_handler(s)),
+            );
+            let _ = async_io::block_on(serve);
         }));
         threads.retain(|t| !t.is_finished());
     }
@@ -95,184 +114,4 @@ where
         make_handler,
         Arc::new(AtomicBool::new(false)),
     )
-}
-
-fn random() -> Result<[u8; 32], Error> {
-    let mut b = [0u8; 32];
-    getrandom::getrandom(&mut b).map_err(|e| Error::Io(e.into()))?;
-    Ok(b)
-}
-
-/// A client connection, plain or TLS.
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
-    /// Between a plain socket and its TLS session (never seen by I/O).
-    Upgrading,
-}
-
-impl Stream {
-    fn socket(&self) -> std::io::Result<&TcpStream> {
-        match self {
-            Self::Plain(s) => Ok(s),
-            Self::Tls(s) => Ok(&s.sock),
-            Self::Upgrading => Err(std::io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Plain(s) => s.read(buf),
-            Self::Tls(s) => s.read(buf),
-            Self::Upgrading => Err(std::io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        match self {
-            Self::Plain(s) => s.write_all(buf),
-            Self::Tls(s) => s.write_all(buf),
-            Self::Upgrading => Err(std::io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Self::Tls(s) => s.flush(),
-            _ => Ok(()),
-        }
-    }
-
-    /// Closes gracefully: close_notify over TLS, then the socket.
-    fn shutdown(&mut self) {
-        if let Self::Tls(s) = self {
-            s.conn.send_close_notify();
-            let _ = s.flush();
-        }
-        if let Ok(s) = self.socket() {
-            let _ = s.shutdown(std::net::Shutdown::Both);
-        }
-    }
-
-    /// Performs the server side of a TLS handshake (the socket's read timeout bounds
-    /// it). `prefix` holds the bytes of a direct-TLS ClientHello the core already read.
-    fn accept_tls(
-        &mut self,
-        tls: &ServerTls,
-        prefix: &[u8],
-        direct: bool,
-    ) -> Result<Option<Vec<u8>>, Error> {
-        let Self::Plain(mut sock) = std::mem::replace(self, Self::Upgrading) else {
-            return Err(Error::Tls("TLS started twice".into()));
-        };
-        let tls_error = |e: &dyn std::fmt::Display| Error::Tls(e.to_string());
-        let mut conn = rustls::ServerConnection::new(tls.config()).map_err(|e| tls_error(&e))?;
-        let mut prefix = prefix;
-        while !prefix.is_empty() {
-            conn.read_tls(&mut prefix).map_err(|e| tls_error(&e))?;
-            conn.process_new_packets().map_err(|e| tls_error(&e))?;
-        }
-        while conn.is_handshaking() {
-            conn.complete_io(&mut sock).map_err(|e| tls_error(&e))?;
-        }
-        let channel_binding = tls.established(direct, conn.alpn_protocol())?;
-        *self = Self::Tls(Box::new(rustls::StreamOwned::new(conn, sock)));
-        Ok(channel_binding)
-    }
-}
-
-fn write_out(stream: &mut Stream, server: &mut Server) -> Result<(), Error> {
-    let mut wrote = false;
-    while let Some(bytes) = server.poll_transmit() {
-        stream.write_all(&bytes)?;
-        wrote = true;
-    }
-    if wrote {
-        stream.flush()?;
-    }
-    Ok(())
-}
-
-/// Bounds the next reads by the startup deadline, or lifts the bound once ready.
-fn set_deadline(stream: &Stream, deadline: Option<Instant>) -> Result<(), Error> {
-    let timeout = match deadline {
-        None => None,
-        Some(deadline) => {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::Io(std::io::ErrorKind::TimedOut.into()));
-            }
-            Some(left)
-        }
-    };
-    stream.socket()?.set_read_timeout(timeout)?;
-    Ok(())
-}
-
-fn serve_connection<F, H>(
-    stream: TcpStream,
-    options: &ServerOptions,
-    sessions: &ServerSessions,
-    make_handler: F,
-) -> Result<(), Error>
-where
-    F: FnOnce(&StartupRequest) -> H,
-    H: Handler,
-{
-    let mut stream = Stream::Plain(stream);
-    let mut server = Server::new(options.config.clone());
-    let mut buf = vec![0u8; pgproto_core::server::READ_BUFFER_SIZE];
-    let deadline = Instant::now() + options.startup_timeout;
-    let mut session = sessions.connection(make_handler);
-    let result = (|| -> Result<(), Error> {
-        loop {
-            while let Some(event) = server.poll_event()? {
-                match session.step(&options.setup, &mut server, event, random)? {
-                    SessionAction::Continue => {}
-                    SessionAction::Handle(handler, event) => handler.handle(&mut server, event)?,
-                    SessionAction::StartTls { direct } => {
-                        let tls = options
-                            .tls()
-                            .ok_or(Error::Unsupported("TLS is not configured"))?;
-                        // The 'S' (none for direct TLS) goes out before the handshake.
-                        write_out(&mut stream, &mut server)?;
-                        let prefix = if direct {
-                            server.take_buffered_input()
-                        } else {
-                            bytes::Bytes::new()
-                        };
-                        set_deadline(&stream, Some(deadline))?;
-                        let cb = stream.accept_tls(tls, &prefix, direct)?;
-                        server.handle_tls_established(cb)?;
-                        continue;
-                    }
-                    SessionAction::Close => return write_out(&mut stream, &mut server),
-                }
-                if server.should_flush() {
-                    write_out(&mut stream, &mut server)?;
-                }
-            }
-            write_out(&mut stream, &mut server)?;
-            if server.error_state().is_some() {
-                return Ok(());
-            }
-            // PostgreSQL closes silently when authentication_timeout expires.
-            set_deadline(
-                &stream,
-                (server.phase() != ServerPhase::Ready).then_some(deadline),
-            )?;
-            let n = stream.read(&mut buf)?;
-            match buf.get(..n) {
-                Some(data) if n > 0 => server.handle_input(data),
-                _ => {
-                    server.handle_eof();
-                    return Ok(());
-                }
-            }
-        }
-    })();
-    let _ = write_out(&mut stream, &mut server);
-    stream.shutdown();
-    drop(session);
-    result
 }

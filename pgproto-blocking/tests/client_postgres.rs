@@ -117,10 +117,10 @@ fn simple_and_extended(version: PgVersion) {
     // Notices and notifications arrive as events.
     c.simple_query("do $$ begin raise notice 'hello'; end $$")
         .unwrap();
-    assert_eq!(c.take_notices()[0].message, "hello");
+    assert_eq!(c.notice().unwrap().message, "hello");
     c.simple_query("listen chan; notify chan, 'payload'")
         .unwrap();
-    let n = c.wait_notification().unwrap();
+    let n = c.notification().unwrap();
     assert_eq!(
         (n.channel.as_str(), n.payload.as_str()),
         ("chan", "payload")
@@ -145,7 +145,7 @@ fn protocol_negotiation() {
     for (version, minor, key_len) in [(PgVersion::V15, 0, 4), (PgVersion::V18, 2, 32)] {
         let pg = cluster(version, HbaMethod::Trust);
         let c = Client::connect(&conninfo(&pg, pg.superuser(), None)).unwrap();
-        assert_eq!(c.core().protocol_version().minor, minor, "{version:?}");
+        assert_eq!(c.protocol_version().minor, minor, "{version:?}");
         assert_eq!(c.cancel_token().unwrap().secret_key.len(), key_len);
     }
 }
@@ -194,7 +194,7 @@ fn auth_methods(version: PgVersion) {
     ] {
         pg.set_hba(method).unwrap();
         let c = Client::connect(&conninfo(&pg, user, Some(password))).unwrap();
-        assert_eq!(c.core().auth_method(), Some(expected), "{method:?}");
+        assert_eq!(c.auth_method(), Some(expected), "{method:?}");
         // A wrong password is the server's 28P01.
         let err = Client::connect(&conninfo(&pg, user, Some("wrong"))).unwrap_err();
         assert_eq!(
@@ -353,16 +353,15 @@ fn driver_features(version: PgVersion) {
     listener.simple_query("listen events").unwrap();
     c.execute("select pg_notify('events', $1)", &[&"from another session"])
         .unwrap();
-    let n = listener.wait_notification().unwrap();
+    let n = listener.notification().unwrap();
     assert_eq!(n.payload, "from another session");
     assert_ne!(n.process_id, listener.cancel_token().unwrap().process_id);
 
     // Cancelling pg_sleep from another thread.
-    let token = c.cancel_token().unwrap();
-    let port = pg.port();
+    let canceller = c.canceller().unwrap();
     let canceller = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(300));
-        Client::cancel(&token, "127.0.0.1", port).unwrap();
+        Client::cancel_with(&canceller).unwrap();
     });
     let started = std::time::Instant::now();
     let err = c.simple_query("select pg_sleep(30)").unwrap_err();
@@ -407,15 +406,15 @@ fn copy_and_transactions(version: PgVersion) {
     copy.send(chunk.as_bytes()).unwrap();
     assert_eq!(copy.finish().unwrap(), 50_000);
     let (mut rows, mut sum) = (0u64, 0u64);
-    let copied = c
-        .copy_out("copy (select id from items) to stdout", |data| {
-            for line in std::str::from_utf8(data).unwrap().lines() {
-                rows += 1;
-                sum += line.parse::<u64>().unwrap();
-            }
-            Ok(())
-        })
-        .unwrap();
+    let mut out = c.copy_out("copy (select id from items) to stdout").unwrap();
+    for data in &mut out {
+        for line in std::str::from_utf8(&data.unwrap()).unwrap().lines() {
+            rows += 1;
+            sum += line.parse::<u64>().unwrap();
+        }
+    }
+    let copied = out.rows().unwrap();
+    drop(out);
     assert_eq!((copied, rows, sum), (50_000, 50_000, 50_000 * 50_001 / 2));
 
     // An aborted COPY leaves no rows; so does an abandoned one.

@@ -105,9 +105,12 @@ fn backend_terminated_mid_query_and_mid_copy() {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let mut first = Some(started);
-        let result = victim.copy_out(faults::SLOW_COPY_OUT, |_| {
-            if let Some(s) = first.take() {
-                let _ = s.send(());
+        let result = victim.copy_out(faults::SLOW_COPY_OUT).and_then(|chunks| {
+            for chunk in chunks {
+                chunk?;
+                if let Some(s) = first.take() {
+                    let _ = s.send(());
+                }
             }
             Ok(())
         });

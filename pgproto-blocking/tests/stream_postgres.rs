@@ -25,7 +25,7 @@ fn run(version: PgVersion) {
     let mut count = 0i64;
     let mut sum = 0i64;
     for row in client
-        .query_iter(
+        .query_stream(
             "select g::int8, repeat('x', 32) from generate_series(1, $1) g",
             &[&2_000_000i32],
         )
@@ -48,7 +48,7 @@ fn run(version: PgVersion) {
     let mut rows = 0;
     let mut errors = Vec::new();
     for row in client
-        .query_iter("select 1 / (1000 - g) from generate_series(1, 2000) g", &[])
+        .query_stream("select 1 / (1000 - g) from generate_series(1, 2000) g", &[])
         .unwrap()
     {
         match row {
@@ -65,7 +65,7 @@ fn run(version: PgVersion) {
 
     // Dropped after three rows: the rest is skipped, the connection goes on.
     let first: Vec<i32> = client
-        .query_iter("select g from generate_series(1, 100000) g", &[])
+        .query_stream("select g from generate_series(1, 100000) g", &[])
         .unwrap()
         .take(3)
         .map(|r| r.unwrap().get(0usize).unwrap())

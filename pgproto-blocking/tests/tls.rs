@@ -44,8 +44,8 @@ fn client_against_postgres(version: PgVersion) {
     let mut c = Client::connect(&format!("{verified} channel_binding=require"))
         .unwrap_or_else(|e| panic!("{version:?}: {e}"));
     assert!(c.is_tls());
-    assert!(c.core().used_channel_binding(), "{version:?}: no -PLUS");
-    assert_eq!(c.core().auth_method(), Some(AuthMethod::ScramSha256));
+    assert!(c.used_channel_binding(), "{version:?}: no -PLUS");
+    assert_eq!(c.auth_method(), Some(AuthMethod::ScramSha256));
     assert!(server_sees_tls(&mut c));
     // Data larger than a TLS record and the socket buffers, both ways.
     let big = "y".repeat(3_000_000);
@@ -65,7 +65,7 @@ fn client_against_postgres(version: PgVersion) {
 
     // channel_binding=disable over TLS: plain SCRAM.
     let c = Client::connect(&format!("{verified} channel_binding=disable")).unwrap();
-    assert!(c.is_tls() && !c.core().used_channel_binding());
+    assert!(c.is_tls() && !c.used_channel_binding());
     drop(c);
 
     // A wrong password over TLS is still the server's 28P01.
@@ -115,7 +115,7 @@ fn client_against_postgres(version: PgVersion) {
         }
         PgVersion::V18 => {
             let mut c = Client::connect(&direct).unwrap();
-            assert!(c.core().used_channel_binding());
+            assert!(c.used_channel_binding());
             assert!(server_sees_tls(&mut c));
             c.close().unwrap();
         }
@@ -193,7 +193,7 @@ fn server_tls_with_psql_and_own_client() {
     for extra in ["", "sslnegotiation=direct"] {
         let mut c = Client::connect(&format!("{conninfo} channel_binding=require {extra}"))
             .unwrap_or_else(|e| panic!("{extra}: {e}"));
-        assert!(c.is_tls() && c.core().used_channel_binding(), "{extra}");
+        assert!(c.is_tls() && c.used_channel_binding(), "{extra}");
         let sets = c.simple_query("select 1").unwrap();
         assert_eq!(sets[0].rows[0].raw(0usize), Some(Some(&b"1"[..])));
         let err = Client::connect(&format!(

@@ -25,7 +25,7 @@ fn text_of(v: &dyn ToSql, type_oid: u32) -> String {
 
 fn check<T>(c: &mut Client, pgtype: &str, literal: &str)
 where
-    T: ToSql + for<'a> FromSql<'a> + Debug,
+    T: ToSql + Sync + for<'a> FromSql<'a> + Debug,
 {
     let ctx = format!("{literal}::{pgtype}");
     let type_oid = oid::oid_of(pgtype.trim_end_matches("[]"))

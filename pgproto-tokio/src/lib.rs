@@ -1,12 +1,13 @@
 //! # pgproto-tokio
 //!
-//! Tokio adapter for pgproto. It moves bytes between tokio sockets and the sans-IO
+//! Tokio adapter for pgproto: the driver's ([`pgproto_driver`]) client and server on
+//! tokio sockets, timers and tasks. It moves bytes between sockets and the sans-IO
 //! [`pgproto_core`] state machines and wakes waiters; every protocol decision is the
 //! core's.
 //!
-//! - [`Client`]: an async PostgreSQL client. Concurrent calls on one client are
-//!   pipelined automatically: a background task writes requests as they come and routes
-//!   each response to its caller.
+//! - [`Client`]: an async PostgreSQL client. [`Client::connect`] spawns the connection
+//!   task. Concurrent calls on one client are pipelined automatically: the task writes
+//!   requests as they come and routes each response to its caller.
 //! - `pool` (features `deadpool`, `bb8`): connection managers for those pools.
 //! - [`server`]: accept PostgreSQL clients and answer them with a [`server::Handler`].
 //!
@@ -17,11 +18,11 @@
 //! | | client | server |
 //! |---|---|---|
 //! | TLS (SSLRequest and direct, SCRAM-SHA-256-PLUS) | yes | yes |
-//! | pipelining | automatic for concurrent calls | in-order answers |
-//! | streaming rows | [`Client::query_stream`] | portal suspension |
+//! | pipelining | automatic for concurrent calls, [`Client::pipeline`] | in-order answers |
+//! | streaming rows | [`Client::query_stream`], [`Client::query_batched`] | portal suspension |
 //! | COPY | [`Client::copy_in`], [`Client::copy_out`] (a `Stream`) | through the core |
 //! | transactions | [`Client::transaction`], savepoints | status |
-//! | cancel | [`Client::cancel_query`] | routed to the session |
+//! | cancel | [`Client::cancel`] | routed to the session |
 //! | notifications, notices | [`Client::notification`], [`Client::notice`] (bounded) | through the core |
 //! | function call | [`Client::function_call`] | events |
 //! | pools | `deadpool`, `bb8` (features) | — |
@@ -36,18 +37,36 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod client;
 #[cfg(any(feature = "deadpool", feature = "bb8"))]
 pub mod pool;
+mod runtime;
 pub mod server;
 
-pub use client::{Client, CopyIn, CopyOut, RowStream, Transaction};
 pub use pgproto_core as core;
-pub use pgproto_core::adapter::Error;
-pub use pgproto_core::client::{Column, Notification, ResultSet, Row, Statement};
-pub use pgproto_core::client::{IsolationLevel, TransactionOptions};
-pub use pgproto_core::db_error::DbError;
-pub use pgproto_core::types::{FromSql, ToSql};
+pub use pgproto_driver::{Canceller, CopyOut, Error, RowStream};
+pub use pgproto_driver::{Column, Notification, ResultSet, Row, Statement};
+pub use pgproto_driver::{DbError, FromSql, IsolationLevel, ToSql, TransactionOptions};
+pub use runtime::Tokio;
+
+/// An async connection to PostgreSQL (the driver's client on tokio): share it by
+/// reference across tasks; concurrent calls are pipelined on the one connection.
+/// [`Client::connect`] spawns the connection's task.
+pub type Client = pgproto_driver::Client<Tokio>;
+/// A transaction (or, nested, a savepoint) on a [`Client`]; see
+/// [`pgproto_driver::Transaction`].
+pub type Transaction<'a> = pgproto_driver::Transaction<'a, Tokio>;
+/// An open `COPY FROM STDIN`; see [`pgproto_driver::CopyIn`].
+pub type CopyIn<'a> = pgproto_driver::CopyIn<'a, Tokio>;
+
+#[cfg(test)]
+mod tests {
+    /// The handle is shared across tasks and threads.
+    #[test]
+    fn client_is_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::Client>();
+    }
+}
 
 /// The README's examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]

@@ -99,7 +99,7 @@ async fn run(version: PgVersion) {
     let started = std::time::Instant::now();
     let (slept, cancelled) = tokio::join!(client.simple_query("select pg_sleep(30)"), async {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        client.cancel_query().await
+        client.cancel().await
     });
     cancelled.unwrap();
     assert_eq!(

@@ -510,7 +510,7 @@ async fn cancel_requests_are_mapped_to_the_upstream_key() {
         send_cancel(f.proxy.port, &wrong).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!sleeping.is_finished(), "a wrong key must not cancel");
-        client.cancel_query().await.unwrap();
+        client.cancel().await.unwrap();
         let err = within(10, "3.2 cancel", sleeping)
             .await
             .unwrap()

@@ -1,37 +1,40 @@
 //! The async client: a [`Client`] handle that sends work to a [`Connection`] future,
 //! which owns the socket and the core state machine and routes responses back.
 //!
-//! The connection is a hand-written future rather than a spawned task, so that no
-//! executor is assumed: the caller spawns it (`async_std::task::spawn`, `smol::spawn`)
-//! or polls it next to its own work. It reads and writes at the same time, so a long
-//! pipeline never deadlocks against a server that is busy sending results.
+//! The connection is a hand-written future rather than a task, so that no executor is
+//! assumed: the runtime adapter spawns it (tokio) or hands it to the caller. It reads
+//! and writes at the same time, so a long pipeline never deadlocks against a server that
+//! is busy sending results. A caller that wants a whole result has it collected by the
+//! connection and handed over once; a caller that reads as rows come (streams, COPY)
+//! gets them in batches, one channel message per read rather than per row.
 
+use std::collections::VecDeque;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures_channel::{mpsc, oneshot};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use futures_lite::StreamExt;
-use pgproto_core::adapter::{conninfo_from_env, with_passfile_password, SharedAsyncMessages};
+use pgproto_core::adapter::SharedAsyncMessages;
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    exactly_one, transaction_statements, AuthMethod, Client as Core, ConnInfo, EncodedParams,
-    Event, FunctionCallResult, Notification, Phase, RequestId, Response, ResultCollector,
-    ResultSet, Router, Row, SslMode, Statement, StreamedRows, TransactionOptions,
-    TransactionStatements,
+    exactly_one, transaction_statements, AuthMethod, Client as Core, EncodedParams, Event,
+    FunctionCallResult, Notification, Phase, RequestId, Response, ResultCollector, ResultSet,
+    Router, Row, Statement, StreamedRows, TransactionOptions, TransactionStatements,
 };
 use pgproto_core::db_error::DbError;
-use pgproto_core::message::{Format, Oid, ProtocolVersion, TransactionStatus};
+use pgproto_core::message::{Format, FunctionCall, List, Oid, ProtocolVersion, TransactionStatus};
 use pgproto_core::types::ToSql;
 use pgproto_core::UsageError;
-use pgproto_tls::rustls;
 
+use crate::connect::{self, Canceller, StartupStep, Target, Tls};
+use crate::runtime::{timeout_at, BoxStream, Runtime};
 use crate::Error;
 
 /// Size of the read buffer and of one read from the socket.
@@ -41,21 +44,25 @@ const READ_SIZE: usize = 64 * 1024;
 /// the executor, so that a busy connection does not starve other tasks.
 const POLL_BUDGET: usize = 32;
 
+/// How many bytes of COPY data may wait to be written before [`CopyIn::send`] waits.
+const COPY_BUFFER: usize = 1 << 20;
+
+/// How many batches a reader that takes rows as they come (streams, COPY TO STDOUT) may
+/// have waiting before the connection stops reading the socket.
+const READER_CAPACITY: usize = 256;
+
+/// Most responses handed to a reader in one channel message.
+const BATCH: usize = 256;
+
 /// Work for the connection: issue commands on the core, returning the range of request
 /// ids they created.
 type Submit =
     Box<dyn FnOnce(&mut Core) -> Result<(RequestId, RequestId), pgproto_core::Error> + Send>;
 
-/// A submitted operation and where its replies go.
-struct Command {
-    build: Submit,
-    replies: async_channel::Sender<Reply>,
-}
-
 /// What a [`Client`] asks of its [`Connection`].
 enum Op {
-    /// Issue commands and route their responses.
-    Submit(Command),
+    /// Issue commands and route their responses to the waiter.
+    Submit(Submit, Waiter),
     /// COPY FROM STDIN data (or its end); acknowledged once the output waiting to be
     /// written is small again (so a fast sender cannot fill memory).
     Copy {
@@ -66,33 +73,110 @@ enum Op {
 
 /// A step of COPY FROM STDIN.
 enum CopyAction {
-    Data(bytes::Bytes),
+    Data(Bytes),
     Done,
     Fail(String),
 }
 
-/// How many bytes of COPY data may wait to be written before [`CopyIn::send`] waits.
-const COPY_BUFFER: usize = 1 << 20;
+/// Who waits for an operation's responses.
+enum Waiter {
+    /// A caller reading responses as they come (streams, COPY, portals).
+    Stream(async_channel::Sender<Batch>),
+    /// A caller that wants the whole result: the connection collects it and hands it
+    /// over once, without a channel message per row.
+    Collect(
+        ResultCollector,
+        oneshot::Sender<Result<ResultCollector, pgproto_core::Error>>,
+    ),
+}
 
-/// How many responses a COPY TO STDOUT reader may have waiting before the connection
-/// stops reading the socket.
-const COPY_OUT_CAPACITY: usize = 256;
+impl Waiter {
+    fn fail(self, error: pgproto_core::Error) {
+        match self {
+            Self::Stream(tx) => {
+                let _ = tx.try_send(Batch::Failed(error));
+            }
+            Self::Collect(_, tx) => {
+                let _ = tx.send(Err(error));
+            }
+        }
+    }
+}
 
-/// What the connection tells one caller.
+/// What the connection sends a reader: the responses one read produced.
 #[derive(Debug)]
-enum Reply {
-    /// One response of the caller's requests.
-    Response(Response),
-    /// The last request of the range completed.
-    Done,
-    /// The commands were refused, or the connection failed before the range completed.
+enum Batch {
+    /// Responses; `true` when the last one ends the operation.
+    Responses(Vec<Response>, bool),
+    /// The commands were refused, or the connection failed before the operation ended.
     Failed(pgproto_core::Error),
 }
 
-/// A caller waiting for responses to an operation's requests.
+/// What a reader takes: one response at a time.
 #[derive(Debug)]
-struct Waiter {
-    replies: async_channel::Sender<Reply>,
+enum Delivery {
+    /// A response; `true` when it is the operation's last.
+    Response(Response, bool),
+    /// See [`Batch::Failed`].
+    Failed(Error),
+}
+
+/// The receiving side of an operation: unpacks batches into single responses.
+#[derive(Debug)]
+struct Responses {
+    // Pinned: a receiver waiting for a message is not `Unpin`.
+    rx: Pin<Box<async_channel::Receiver<Batch>>>,
+    buffered: VecDeque<Response>,
+    ends_operation: bool,
+}
+
+impl Responses {
+    /// The next response; `None` when the connection went away before answering.
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
+        loop {
+            if let Some(r) = self.buffered.pop_front() {
+                let last = self.buffered.is_empty() && self.ends_operation;
+                return Poll::Ready(Some(Delivery::Response(r, last)));
+            }
+            match self.rx.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Batch::Responses(batch, ends))) => {
+                    self.buffered.extend(batch);
+                    self.ends_operation = ends;
+                }
+                Poll::Ready(Some(Batch::Failed(e))) => {
+                    return Poll::Ready(Some(Delivery::Failed(e.into())))
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+            }
+        }
+    }
+
+    async fn recv(&mut self) -> Option<Delivery> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Feeds the responses to `collector` (and to `inspect`) until the operation's last.
+    async fn collect(
+        mut self,
+        mut collector: ResultCollector,
+        mut inspect: impl FnMut(&Response),
+    ) -> Result<ResultCollector, Error> {
+        loop {
+            match self.recv().await {
+                Some(Delivery::Response(r, last)) => {
+                    inspect(&r);
+                    collector.push(r);
+                    if last {
+                        return Ok(collector);
+                    }
+                }
+                Some(Delivery::Failed(e)) => return Err(e),
+                // The connection went away before answering (dropped, or never polled).
+                None => return Err(Error::ConnectionClosed),
+            }
+        }
+    }
 }
 
 /// Connection state visible to the handle.
@@ -103,6 +187,9 @@ struct Info {
     auth_method: Option<AuthMethod>,
     channel_binding: bool,
     tls: bool,
+    /// Where the connection went (for cancel requests).
+    host: String,
+    port: u16,
     /// Parameters, notices, notifications and the transaction status, kept up to date
     /// by the connection.
     shared: Arc<SharedAsyncMessages>,
@@ -111,134 +198,86 @@ struct Info {
 /// An async connection to PostgreSQL. Every method takes `&self`: share it by reference
 /// across tasks, and concurrent calls are pipelined on the one connection.
 ///
-/// Requests make progress only while its [`Connection`] is being polled.
-#[derive(Debug)]
-pub struct Client {
+/// Requests make progress only while its [`Connection`] is being polled (the tokio
+/// adapter spawns it; the executor-agnostic one hands it to you).
+pub struct Client<R> {
     commands: mpsc::UnboundedSender<Op>,
     info: Info,
     /// Resolves when the connection ends: `true` after a graceful Terminate.
     ended: oneshot::Receiver<bool>,
-    /// Held shared while submitting, exclusively while a portal is read in batches (no
-    /// other request may come between its Executes and its Sync).
+    /// Held shared while submitting, exclusively while a portal is read in batches or a
+    /// COPY FROM STDIN is open (no other request may come in between).
     gate: async_lock::RwLock<()>,
     /// Numbers the prepared statements' names.
-    statements: std::sync::atomic::AtomicU64,
+    statements: AtomicU64,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl Client {
+impl<R> std::fmt::Debug for Client<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime> Client<R> {
     /// Connects with a libpq-style URL or `key=value` string, completed by the `PG*`
     /// environment variables and the password file; hosts are tried in order.
     /// `connect_timeout` bounds each host's attempt.
     ///
-    /// Returns the client and its [`Connection`]: spawn the connection on your executor
-    /// (or poll it yourself, e.g. with `futures_lite::future::zip`), else requests never
-    /// complete.
-    pub async fn connect(conninfo: &str) -> Result<(Self, Connection), Error> {
-        let info = conninfo_from_env(conninfo)?;
+    /// The tokio adapter spawns the [`Connection`] and returns the client; the
+    /// executor-agnostic adapter returns both, and the connection must be spawned (or
+    /// polled next to the client), else requests never complete.
+    pub async fn connect(conninfo: &str) -> Result<R::Connected, Error> {
         let mut last_error = None;
-        for (host, port) in &info.hosts {
-            let one = with_passfile_password(&info, host, *port);
-            match Self::connect_host(&one, host, *port).await {
-                Ok(c) => return Ok(c),
+        for target in connect::targets(conninfo)? {
+            let deadline = target
+                .timeout
+                .and_then(|t| std::time::Instant::now().checked_add(t));
+            match timeout_at::<R, _>(deadline, Self::connect_target(&target)).await {
+                Ok((client, connection)) => return Ok(R::connected(client, connection)),
                 Err(e) => last_error = Some(e),
             }
         }
-        Err(last_error.unwrap_or(Error::Unsupported("no host to connect to")))
+        Err(last_error.unwrap_or_else(connect::no_host))
     }
 
-    async fn connect_host(
-        info: &ConnInfo,
-        host: &str,
-        port: u16,
-    ) -> Result<(Self, Connection), Error> {
-        let mut config = info.config.clone();
-        let mut nonce = [0u8; 24];
-        getrandom::getrandom(&mut nonce).map_err(|e| Error::Io(e.into()))?;
-        let tls = if host.starts_with('/') {
-            // No TLS over Unix sockets, as libpq.
-            config.ssl_mode = SslMode::Disable;
-            None
-        } else {
-            pgproto_tls::client_config_for(info)?
-                .map(|c| Ok::<_, Error>((c, pgproto_tls::server_name(host)?)))
-                .transpose()?
+    async fn connect_target(target: &Target) -> Result<(Self, Connection), Error> {
+        let stream = match target.unix_path() {
+            Some(path) => R::connect_unix(&path).await?,
+            None => R::connect_tcp(&target.host, target.port).await?,
         };
-        let connect = async {
-            let stream: Box<dyn Stream> = if host.starts_with('/') {
-                let path = format!("{host}/.s.PGSQL.{port}");
-                Box::new(async_net::unix::UnixStream::connect(path).await?)
-            } else {
-                let stream = async_net::TcpStream::connect((host, port)).await?;
-                stream.set_nodelay(true)?;
-                Box::new(stream)
-            };
-            Self::start(stream, Core::new(config, &nonce), tls.as_ref()).await
-        };
-        match info.connect_timeout_secs.filter(|s| *s > 0) {
-            Some(secs) => {
-                let timeout = async {
-                    async_io::Timer::after(Duration::from_secs(secs)).await;
-                    Err(Error::Io(std::io::ErrorKind::TimedOut.into()))
-                };
-                futures_lite::future::or(connect, timeout).await
-            }
-            None => connect.await,
-        }
-    }
-
-    /// Wraps `stream` in TLS and tells the core, with the channel-binding data.
-    async fn upgrade(
-        stream: Box<dyn Stream>,
-        core: &mut Core,
-        tls: Option<&Tls>,
-    ) -> Result<Box<dyn Stream>, Error> {
-        let (config, name) = tls.ok_or(Error::Tls("TLS was not configured".into()))?;
-        let stream = futures_rustls::TlsConnector::from(config.clone())
-            .connect(name.clone(), stream)
-            .await
-            .map_err(|e| Error::Tls(e.to_string()))?;
-        let cb = pgproto_tls::channel_binding(
-            stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first()),
-        );
-        core.handle_tls_established(cb)?;
-        Ok(Box::new(stream))
+        Self::start(stream, target.core()?, target).await
     }
 
     /// Runs startup and authentication, then splits into handle and connection.
     async fn start(
-        mut stream: Box<dyn Stream>,
+        mut stream: BoxStream,
         mut core: Core,
-        tls: Option<&Tls>,
+        target: &Target,
     ) -> Result<(Self, Connection), Error> {
         let mut buf = vec![0u8; READ_SIZE];
         if core.phase() == Phase::TlsHandshake {
             // sslnegotiation=direct: TLS before anything else.
-            stream = Self::upgrade(stream, &mut core, tls).await?;
+            stream = upgrade(stream, &mut core, target.tls.as_ref()).await?;
         }
         // Output left queued at Ready is written by the connection.
         loop {
-            match core.poll_event()? {
-                Some(Event::Ready) => break,
-                Some(Event::StartTls) => {
-                    // The SSLRequest went out and the 'S' came back: nothing else may
-                    // be in flight (the core refuses bytes buffered after the 'S').
-                    stream = Self::upgrade(stream, &mut core, tls).await?;
+            match connect::startup_step(&mut core)? {
+                StartupStep::Ready => break,
+                StartupStep::StartTls => {
+                    stream = upgrade(stream, &mut core, target.tls.as_ref()).await?;
                 }
-                Some(_) => {}
-                None => {
+                StartupStep::Io => {
                     while let Some(bytes) = core.poll_transmit() {
                         stream.write_all(&bytes).await?;
                     }
                     stream.flush().await?;
                     let n = stream.read(&mut buf).await?;
-                    if n == 0 {
-                        core.handle_eof();
-                    } else if let Some(data) = buf.get(..n) {
-                        core.handle_input(data);
+                    match buf.get(..n) {
+                        Some(data) if n > 0 => core.handle_input(data),
+                        _ => core.handle_eof(),
                     }
                 }
             }
@@ -249,6 +288,8 @@ impl Client {
             auth_method: core.auth_method(),
             channel_binding: core.used_channel_binding(),
             tls: core.is_tls(),
+            host: target.host.clone(),
+            port: target.port,
             shared: Arc::new(SharedAsyncMessages::new(&core)),
         };
         let (commands, commands_rx) = mpsc::unbounded();
@@ -265,6 +306,8 @@ impl Client {
             needs_flush: false,
             terminating: false,
             copy_acks: Vec::new(),
+            batch: Vec::new(),
+            batch_to: None,
             blocked: None,
             ended: Some(ended_tx),
         };
@@ -273,69 +316,89 @@ impl Client {
             info,
             ended,
             gate: async_lock::RwLock::new(()),
-            statements: std::sync::atomic::AtomicU64::new(0),
+            statements: AtomicU64::new(0),
+            runtime: PhantomData,
         };
         Ok((client, connection))
     }
 
-    /// Hands commands to the connection (which issues them in submission order);
-    /// their responses arrive on the returned channel. The caller must hold the gate.
-    fn send(&self, build: Submit) -> Result<async_channel::Receiver<Reply>, Error> {
-        let (replies, rx) = async_channel::unbounded();
-        self.send_to(build, replies)?;
-        Ok(rx)
+    /// Asks the server to cancel the query running on this connection: a CancelRequest
+    /// on a new connection to the same host. The server answers by closing; whether a
+    /// query was cancelled shows as that query's error (SQLSTATE 57014).
+    pub async fn cancel(&self) -> Result<(), Error> {
+        Self::cancel_with(&self.canceller()?).await
     }
 
-    /// [`Client::send`] with the replies going to `replies`.
-    fn send_to(&self, build: Submit, replies: async_channel::Sender<Reply>) -> Result<(), Error> {
+    /// Sends the CancelRequest `canceller` describes (a [`Client::canceller`], or a key
+    /// and an address from elsewhere): the running query of the connection its key
+    /// belongs to is cancelled.
+    pub async fn cancel_with(canceller: &Canceller) -> Result<(), Error> {
+        let packet = connect::cancel_packet(&canceller.token)?;
+        let mut stream = match connect::unix_path(&canceller.host, canceller.port) {
+            Some(path) => R::connect_unix(&path).await?,
+            None => R::connect_tcp(&canceller.host, canceller.port).await?,
+        };
+        stream.write_all(&packet).await?;
+        stream.flush().await?;
+        // The server closes the connection without answering.
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+        Ok(())
+    }
+}
+
+/// Wraps `stream` in TLS and tells the core, with the channel-binding data.
+async fn upgrade(
+    stream: BoxStream,
+    core: &mut Core,
+    tls: Option<&Tls>,
+) -> Result<BoxStream, Error> {
+    let (config, name) = connect::tls_config(tls)?;
+    let stream = futures_rustls::TlsConnector::from(config.clone())
+        .connect(name.clone(), stream)
+        .await
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    core.handle_tls_established(connect::channel_binding(
+        stream.get_ref().1.peer_certificates(),
+    ))?;
+    Ok(Box::new(stream))
+}
+
+impl<R> Client<R> {
+    /// Hands commands to the connection (which issues them in submission order).
+    fn submit(&self, build: Submit, waiter: Waiter) -> Result<(), Error> {
         self.commands
-            .unbounded_send(Op::Submit(Command { build, replies }))
+            .unbounded_send(Op::Submit(build, waiter))
             .map_err(|_| Error::ConnectionClosed)
     }
 
-    /// Hands a COPY FROM STDIN step to the connection; resolves once it is queued and
-    /// the output waiting to be written is below [`COPY_BUFFER`].
-    async fn copy_step(&self, action: CopyAction) -> Result<(), Error> {
-        let (ack, acked) = oneshot::channel();
-        self.commands
-            .unbounded_send(Op::Copy { action, ack })
-            .map_err(|_| Error::ConnectionClosed)?;
-        acked.await.map_err(|_| Error::ConnectionClosed)??;
-        Ok(())
+    /// Submits commands whose responses are read as they come; `capacity` bounds how
+    /// many batches may wait (none: unbounded). The caller must hold the gate.
+    fn send(&self, build: Submit, capacity: Option<usize>) -> Result<Responses, Error> {
+        let (tx, rx) = match capacity {
+            Some(n) => async_channel::bounded(n),
+            None => async_channel::unbounded(),
+        };
+        self.submit(build, Waiter::Stream(tx))?;
+        Ok(Responses {
+            rx: Box::pin(rx),
+            buffered: VecDeque::new(),
+            ends_operation: false,
+        })
     }
 
-    /// Feeds the responses on `rx` to `collector` (and to `inspect`) until the
-    /// operation's last one.
-    async fn receive(
-        rx: async_channel::Receiver<Reply>,
-        mut collector: ResultCollector,
-        mut inspect: impl FnMut(&Response),
-    ) -> Result<ResultCollector, Error> {
-        loop {
-            match rx.recv().await {
-                Ok(Reply::Response(r)) => {
-                    inspect(&r);
-                    collector.push(r);
-                }
-                Ok(Reply::Done) => return Ok(collector),
-                Ok(Reply::Failed(e)) => return Err(e.into()),
-                // The connection went away before answering (dropped, or never polled).
-                Err(_) => return Err(Error::ConnectionClosed),
-            }
-        }
-    }
-
-    /// Submits commands and feeds their responses to `collector`.
+    /// Submits commands and has the connection feed their responses to `collector`.
     async fn collect_into(
         &self,
         build: Submit,
         collector: ResultCollector,
     ) -> Result<ResultCollector, Error> {
-        let rx = {
+        let (tx, rx) = oneshot::channel();
+        {
             let _shared = self.gate.read().await;
-            self.send(build)?
-        };
-        Self::receive(rx, collector, |_| {}).await
+            self.submit(build, Waiter::Collect(collector, tx))?;
+        }
+        Ok(rx.await.map_err(|_| Error::ConnectionClosed)??)
     }
 
     /// Submits commands and collects their responses into result sets.
@@ -349,12 +412,7 @@ impl Client {
     /// Runs one or more statements with the simple query protocol; returns every
     /// statement's result (text format).
     pub async fn simple_query(&self, sql: &str) -> Result<Vec<ResultSet>, Error> {
-        let sql = sql.to_string();
-        self.collect(Box::new(move |core| {
-            let id = core.query(&sql)?;
-            Ok((id, id))
-        }))
-        .await
+        self.collect(simple(sql)).await
     }
 
     /// Runs one statement with the extended protocol (unnamed statement and portal, one
@@ -392,20 +450,24 @@ impl Client {
 
     /// Runs `sql` with typed parameters in one round trip (Parse, Bind, Describe,
     /// Execute, Sync); results come back in binary and are read with [`Row::get`].
-    ///
-    /// ```no_run
-    /// # async fn demo(client: &pgproto_asyncstd::Client) -> Result<(), pgproto_asyncstd::Error> {
-    /// let rows = client.query("select $1::int8 + 1 as n", &[&41i64]).await?;
-    /// assert_eq!(rows[0].get::<i64, _>("n")?, 42);
-    /// # Ok(()) }
-    /// ```
     pub async fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, Error> {
-        let sets = self.query_sets(sql, params).await?;
+        let sets = self.collect(typed(sql, params)?).await?;
         Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default())
+    }
+
+    /// The single row `sql` returns; an error if it returns none or several.
+    pub async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
+        Ok(exactly_one(self.query(sql, params).await?)?)
+    }
+
+    /// Runs a statement with typed parameters; returns the number of rows it affected.
+    pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
+        let sets = self.collect(typed(sql, params)?).await?;
+        Ok(sets.first().map_or(0, ResultSet::rows_affected))
     }
 
     /// Calls a function by OID with the function-call sub-protocol; returns its result
@@ -416,28 +478,35 @@ impl Client {
         args: &[Option<&[u8]>],
         arg_format: Format,
         result_format: Format,
-    ) -> Result<Option<bytes::Bytes>, Error> {
+    ) -> Result<Option<Bytes>, Error> {
         let args: Vec<Option<Vec<u8>>> = args.iter().map(|a| a.map(<[u8]>::to_vec)).collect();
-        let rx = {
+        let mut rx = {
             let _shared = self.gate.read().await;
-            self.send(Box::new(move |core| {
-                let values: Vec<Option<&[u8]>> = args.iter().map(|a| a.as_deref()).collect();
-                let id = core.function_call(&pgproto_core::message::FunctionCall {
-                    function_oid,
-                    arg_formats: pgproto_core::message::List::new(&[arg_format]),
-                    args: pgproto_core::message::List::new(&values),
-                    result_format,
-                })?;
-                Ok((id, id))
-            }))?
+            self.send(
+                Box::new(move |core| {
+                    let values: Vec<Option<&[u8]>> = args.iter().map(|a| a.as_deref()).collect();
+                    let id = core.function_call(&FunctionCall {
+                        function_oid,
+                        arg_formats: List::new(&[arg_format]),
+                        args: List::new(&values),
+                        result_format,
+                    })?;
+                    Ok((id, id))
+                }),
+                None,
+            )?
         };
         let mut result = FunctionCallResult::default();
         loop {
             match rx.recv().await {
-                Ok(Reply::Response(response)) => result.push(response),
-                Ok(Reply::Done) => return Ok(result.finish()?),
-                Ok(Reply::Failed(e)) => return Err(e.into()),
-                Err(_) => return Err(Error::ConnectionClosed),
+                Some(Delivery::Response(response, last)) => {
+                    result.push(response);
+                    if last {
+                        return Ok(result.finish()?);
+                    }
+                }
+                Some(Delivery::Failed(e)) => return Err(e),
+                None => return Err(Error::ConnectionClosed),
             }
         }
     }
@@ -446,59 +515,21 @@ impl Client {
     /// handed over as they arrive, and a slow reader makes the connection stop reading
     /// the socket, so a result of any size runs in bounded memory. Other calls on this
     /// client are answered after the stream's statement (responses come in order).
-    ///
-    /// ```no_run
-    /// # async fn demo(client: &pgproto_asyncstd::Client) -> Result<(), pgproto_asyncstd::Error> {
-    /// use futures_lite::StreamExt;
-    /// let mut rows = client.query_stream("select g from generate_series(1, 1000000) g", &[]).await?;
-    /// let mut sum = 0i64;
-    /// while let Some(row) = rows.next().await {
-    ///     sum += i64::from(row?.get::<i32, _>(0)?);
-    /// }
-    /// # Ok(()) }
-    /// ```
     pub async fn query_stream(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<RowStream, Error> {
-        let params = encode(params, &[])?;
-        let sql = sql.to_string();
-        let (replies, rx) = async_channel::bounded(COPY_OUT_CAPACITY);
-        {
+        let build = typed(sql, params)?;
+        let rx = {
             let _shared = self.gate.read().await;
-            self.send_to(
-                Box::new(move |core| core.query_encoded(&sql, &params)),
-                replies,
-            )?;
-        }
+            self.send(build, Some(READER_CAPACITY))?
+        };
         Ok(RowStream {
-            rx: Box::pin(rx),
+            rx,
             rows: StreamedRows::default(),
             done: false,
         })
-    }
-
-    async fn query_sets(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<ResultSet>, Error> {
-        let params = encode(params, &[])?;
-        let sql = sql.to_string();
-        self.collect(Box::new(move |core| core.query_encoded(&sql, &params)))
-            .await
-    }
-
-    /// The single row `sql` returns; an error if it returns none or several.
-    pub async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
-        Ok(exactly_one(self.query(sql, params).await?)?)
-    }
-
-    /// Runs a statement with typed parameters; returns the number of rows it affected.
-    pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
-        let sets = self.query_sets(sql, params).await?;
-        Ok(sets.first().map_or(0, ResultSet::rows_affected))
     }
 
     /// Prepares a statement on the server (named, reusable from any task).
@@ -526,7 +557,7 @@ impl Client {
         statement: &Statement,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, Error> {
-        let params = encode(params, &statement.param_types)?;
+        let params = EncodedParams::encode_sync(params, &statement.param_types)?;
         let st = statement.clone();
         let sets = self
             .collect_into(
@@ -553,7 +584,7 @@ impl Client {
         batch: i32,
         mut each: impl FnMut(Vec<Row>) -> Result<(), Error>,
     ) -> Result<u64, Error> {
-        let params = encode(params, &statement.param_types)?;
+        let params = EncodedParams::encode_sync(params, &statement.param_types)?;
         let mut portal = Portal {
             client: self,
             synced: false,
@@ -565,13 +596,11 @@ impl Client {
         let mut total = 0u64;
         let read = loop {
             let mut suspended = false;
-            let collected = match self.send(build) {
+            let collected = match self.send(build, None) {
                 Ok(rx) => {
-                    Self::receive(
-                        rx,
-                        ResultCollector::new(Some(statement.columns.clone())),
-                        |r| suspended |= matches!(r, Response::PortalSuspended),
-                    )
+                    rx.collect(ResultCollector::new(Some(statement.columns.clone())), |r| {
+                        suspended |= matches!(r, Response::PortalSuspended)
+                    })
                     .await
                 }
                 Err(e) => Err(e),
@@ -611,16 +640,17 @@ impl Client {
         {
             let _shared = self.gate.read().await;
             for (sql, params) in queries {
-                let params = encode(params, &[])?;
-                let sql = sql.to_string();
-                receivers.push(self.send(Box::new(move |core| core.query_encoded(&sql, &params)))?);
+                let (tx, rx) = oneshot::channel();
+                self.submit(
+                    typed(sql, params)?,
+                    Waiter::Collect(ResultCollector::new(None), tx),
+                )?;
+                receivers.push(rx);
             }
         }
         let mut out = Vec::with_capacity(receivers.len());
         for rx in receivers {
-            let result = Self::receive(rx, ResultCollector::new(None), |_| {})
-                .await?
-                .finish();
+            let result = rx.await.map_err(|_| Error::ConnectionClosed)??.finish();
             out.push(match result {
                 Ok(sets) => Ok(sets.into_iter().next().map(|s| s.rows).unwrap_or_default()),
                 Err(e) => Err(Error::Db(e)),
@@ -629,26 +659,71 @@ impl Client {
         Ok(out)
     }
 
-    /// Asks the server to cancel the query running on the connection `token` belongs
-    /// to: a CancelRequest on a new connection to `host:port` (a directory: its Unix
-    /// socket). The server answers by closing; whether a query was cancelled shows as
-    /// that query's error (SQLSTATE 57014).
-    pub async fn cancel(token: &CancelToken, host: &str, port: u16) -> Result<(), Error> {
-        let mut packet = BytesMut::new();
-        token
-            .encode(&mut packet)
-            .map_err(pgproto_core::Error::from)?;
-        let mut stream: Box<dyn Stream> = if host.starts_with('/') {
-            let path = format!("{host}/.s.PGSQL.{port}");
-            Box::new(async_net::unix::UnixStream::connect(path).await?)
-        } else {
-            Box::new(async_net::TcpStream::connect((host, port)).await?)
+    /// Starts `COPY ... FROM STDIN`: send data with [`CopyIn::send`], then
+    /// [`CopyIn::finish`] (or [`CopyIn::abort`]). Sending waits while more than 1 MiB
+    /// is waiting to be written, so any amount streams in bounded memory. Other calls
+    /// on this client wait until the COPY ends; dropping the [`CopyIn`] unfinished
+    /// aborts it.
+    pub async fn copy_in(&self, sql: &str) -> Result<CopyIn<'_, R>, Error> {
+        let exclusive = self.gate.write().await;
+        let mut rx = self.send(simple(sql), None)?;
+        copy_started(
+            &mut rx,
+            |r| matches!(r, Response::CopyIn(_)),
+            "the statement did not start COPY FROM STDIN",
+        )
+        .await?;
+        Ok(CopyIn {
+            client: self,
+            rx,
+            done: false,
+            _exclusive: exclusive,
+        })
+    }
+
+    /// Runs `COPY ... TO STDOUT` and returns its data as a stream of chunks (one row per
+    /// chunk, as PostgreSQL sends them). A slow reader makes the connection stop reading
+    /// the socket, so any amount streams in bounded memory.
+    pub async fn copy_out(&self, sql: &str) -> Result<CopyOut, Error> {
+        let mut rx = {
+            let _shared = self.gate.read().await;
+            self.send(simple(sql), Some(READER_CAPACITY))?
         };
-        stream.write_all(&packet).await?;
-        stream.flush().await?;
-        // The server closes the connection without answering.
-        let mut rest = Vec::new();
-        let _ = stream.read_to_end(&mut rest).await;
+        copy_started(
+            &mut rx,
+            |r| matches!(r, Response::CopyOut(_)),
+            "the statement did not start COPY TO STDOUT",
+        )
+        .await?;
+        Ok(CopyOut {
+            rx,
+            rows: None,
+            error: None,
+            done: false,
+        })
+    }
+
+    /// Starts a transaction.
+    pub async fn transaction(&self) -> Result<Transaction<'_, R>, Error> {
+        self.build_transaction(TransactionOptions::default()).await
+    }
+
+    /// Starts a transaction with an isolation level, read-only or deferrable mode.
+    pub async fn build_transaction(
+        &self,
+        options: TransactionOptions,
+    ) -> Result<Transaction<'_, R>, Error> {
+        Transaction::begin(self, 0, &options).await
+    }
+
+    /// Hands a COPY FROM STDIN step to the connection; resolves once it is queued and
+    /// the output waiting to be written is below 1 MiB.
+    async fn copy_step(&self, action: CopyAction) -> Result<(), Error> {
+        let (ack, acked) = oneshot::channel();
+        self.commands
+            .unbounded_send(Op::Copy { action, ack })
+            .map_err(|_| Error::ConnectionClosed)?;
+        acked.await.map_err(|_| Error::ConnectionClosed)??;
         Ok(())
     }
 
@@ -664,7 +739,7 @@ impl Client {
     /// The next notice (NoticeResponse: a warning or information from the server,
     /// such as `RAISE NOTICE`), oldest first; `None` once the connection has ended and
     /// none is left. Kept in a bounded queue like notifications.
-    pub async fn notice(&self) -> Option<pgproto_core::db_error::DbError> {
+    pub async fn notice(&self) -> Option<DbError> {
         std::future::poll_fn(|cx| self.info.shared.poll_notice(cx)).await
     }
 
@@ -681,6 +756,11 @@ impl Client {
     /// The key for cancelling this connection's running query.
     pub fn cancel_token(&self) -> Option<&CancelToken> {
         self.info.cancel_token.as_ref()
+    }
+
+    /// The cancel key with this connection's address: what a CancelRequest needs.
+    pub fn canceller(&self) -> Result<Canceller, Error> {
+        Canceller::for_connection(self.cancel_token(), &self.info.host, self.info.port)
     }
 
     /// The latest value the server reported for a run-time parameter (at startup, and
@@ -719,10 +799,15 @@ impl Client {
         self.commands.is_closed()
     }
 
+    /// Asks the connection to end gracefully without waiting: it answers the requests
+    /// already submitted, sends Terminate and completes. Later calls fail.
+    pub fn start_close(&self) {
+        self.commands.close_channel();
+    }
+
     /// Closes the connection gracefully: the connection answers the requests already
-    /// submitted, sends Terminate and ends. Waits for that; the [`Connection`] must be
-    /// polled meanwhile. Fails with [`Error::ConnectionClosed`] if the connection had
-    /// already failed or was dropped.
+    /// submitted, sends Terminate and ends. Waits for that. Fails with
+    /// [`Error::ConnectionClosed`] if the connection had already failed or was dropped.
     pub async fn close(self) -> Result<(), Error> {
         drop(self.commands);
         match self.ended.await {
@@ -732,130 +817,94 @@ impl Client {
     }
 }
 
-/// Reads the replies of a COPY statement up to its CopyInResponse / CopyOutResponse
-/// (`want` tells which); an error or another outcome ends the operation.
+/// A simple query's commands.
+fn simple(sql: &str) -> Submit {
+    let sql = sql.to_string();
+    Box::new(move |core| {
+        let id = core.query(&sql)?;
+        Ok((id, id))
+    })
+}
+
+/// The commands of `sql` with typed parameters (Parse, Bind, Describe, Execute, Sync).
+fn typed(sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Submit, Error> {
+    let params = EncodedParams::encode_sync(params, &[])?;
+    let sql = sql.to_string();
+    Ok(Box::new(move |core| core.query_encoded(&sql, &params)))
+}
+
+/// Reads the responses of a COPY statement up to its CopyInResponse / CopyOutResponse
+/// (`started` tells which); the statement's error, or `refusal` when it ended without
+/// starting one.
 async fn copy_started(
-    rx: &async_channel::Receiver<Reply>,
-    want: fn(&Response) -> bool,
-    what: &'static str,
+    rx: &mut Responses,
+    started: fn(&Response) -> bool,
+    refusal: &'static str,
 ) -> Result<(), Error> {
     let mut error = None;
     loop {
         match rx.recv().await {
-            Ok(Reply::Response(r)) if want(&r) => return Ok(()),
-            Ok(Reply::Response(Response::Error(e))) => error = Some(e),
-            Ok(Reply::Response(_)) => {}
-            Ok(Reply::Done) => {
-                return Err(error.map_or(Error::Unsupported(what), Error::Db));
+            Some(Delivery::Response(r, _)) if started(&r) => return Ok(()),
+            Some(Delivery::Response(r, last)) => {
+                if let Response::Error(e) = r {
+                    error.get_or_insert(e);
+                }
+                if last {
+                    return Err(error.map_or(Error::Unsupported(refusal), Error::Db));
+                }
             }
-            Ok(Reply::Failed(e)) => return Err(e.into()),
-            Err(_) => return Err(Error::ConnectionClosed),
+            Some(Delivery::Failed(e)) => return Err(e),
+            None => return Err(Error::ConnectionClosed),
         }
     }
 }
 
-/// Reads the rest of a COPY statement's replies: its row count, or its error.
-async fn copy_finished(rx: &async_channel::Receiver<Reply>) -> Result<u64, Error> {
+/// Reads the rest of a COPY statement's responses: its row count, or its error.
+async fn copy_finished(rx: &mut Responses) -> Result<u64, Error> {
     let mut rows = 0;
     let mut error = None;
     loop {
         match rx.recv().await {
-            Ok(Reply::Response(Response::CommandComplete(tag))) => rows = tag.rows().unwrap_or(0),
-            Ok(Reply::Response(Response::Error(e))) if error.is_none() => error = Some(e),
-            Ok(Reply::Response(_)) => {}
-            Ok(Reply::Done) => return error.map_or(Ok(rows), |e| Err(Error::Db(e))),
-            Ok(Reply::Failed(e)) => return Err(e.into()),
-            Err(_) => return Err(Error::ConnectionClosed),
+            Some(Delivery::Response(r, last)) => {
+                match r {
+                    Response::CommandComplete(tag) => rows = tag.rows().unwrap_or(0),
+                    Response::Error(e) => {
+                        error.get_or_insert(e);
+                    }
+                    _ => {}
+                }
+                if last {
+                    return error.map_or(Ok(rows), |e| Err(Error::Db(e)));
+                }
+            }
+            Some(Delivery::Failed(e)) => return Err(e),
+            None => return Err(Error::ConnectionClosed),
         }
-    }
-}
-
-impl Client {
-    /// Starts `COPY ... FROM STDIN`: send data with [`CopyIn::send`], then
-    /// [`CopyIn::finish`] (or [`CopyIn::abort`]). Sending waits while more than 1 MiB
-    /// is waiting to be written, so any amount streams in bounded memory. Other calls
-    /// on this client wait until the COPY ends; dropping the [`CopyIn`] unfinished
-    /// aborts it.
-    pub async fn copy_in(&self, sql: &str) -> Result<CopyIn<'_>, Error> {
-        let exclusive = self.gate.write().await;
-        let sql = sql.to_string();
-        let rx = self.send(Box::new(move |core| {
-            let id = core.query(&sql)?;
-            Ok((id, id))
-        }))?;
-        copy_started(
-            &rx,
-            |r| matches!(r, Response::CopyIn(_)),
-            "the statement did not start COPY FROM STDIN",
-        )
-        .await?;
-        Ok(CopyIn {
-            client: self,
-            rx,
-            done: false,
-            _exclusive: exclusive,
-        })
-    }
-
-    /// Runs `COPY ... TO STDOUT` and returns its data as a stream of chunks (one row per
-    /// chunk, as PostgreSQL sends them). A slow reader makes the connection stop reading
-    /// the socket, so any amount streams in bounded memory.
-    pub async fn copy_out(&self, sql: &str) -> Result<CopyOut, Error> {
-        let sql = sql.to_string();
-        let (replies, rx) = async_channel::bounded(COPY_OUT_CAPACITY);
-        {
-            let _shared = self.gate.read().await;
-            self.send_to(
-                Box::new(move |core| {
-                    let id = core.query(&sql)?;
-                    Ok((id, id))
-                }),
-                replies,
-            )?;
-        }
-        copy_started(
-            &rx,
-            |r| matches!(r, Response::CopyOut(_)),
-            "the statement did not start COPY TO STDOUT",
-        )
-        .await?;
-        Ok(CopyOut {
-            rx: Box::pin(rx),
-            rows: None,
-            error: None,
-            done: false,
-        })
-    }
-
-    /// Starts a transaction.
-    pub async fn transaction(&self) -> Result<Transaction<'_>, Error> {
-        self.build_transaction(TransactionOptions::default()).await
-    }
-
-    /// Starts a transaction with an isolation level, read-only or deferrable mode.
-    pub async fn build_transaction(
-        &self,
-        options: TransactionOptions,
-    ) -> Result<Transaction<'_>, Error> {
-        Transaction::begin(self, 0, &options).await
     }
 }
 
 /// An open `COPY FROM STDIN` ([`Client::copy_in`]). Dropping it unfinished aborts the
 /// COPY.
-#[derive(Debug)]
-pub struct CopyIn<'a> {
-    client: &'a Client,
-    rx: async_channel::Receiver<Reply>,
+pub struct CopyIn<'a, R> {
+    client: &'a Client<R>,
+    rx: Responses,
     done: bool,
     // No other request may come between the COPY's messages.
     _exclusive: async_lock::RwLockWriteGuard<'a, ()>,
 }
 
-impl CopyIn<'_> {
+impl<R> std::fmt::Debug for CopyIn<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CopyIn")
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R> CopyIn<'_, R> {
     /// Sends a chunk of COPY data (any split; rows may span chunks). Fails with the
     /// server's error if it already ended the COPY (bad data).
-    pub async fn send(&mut self, data: impl Into<bytes::Bytes>) -> Result<(), Error> {
+    pub async fn send(&mut self, data: impl Into<Bytes>) -> Result<(), Error> {
         match self.client.copy_step(CopyAction::Data(data.into())).await {
             Ok(()) => Ok(()),
             Err(e) => Err(self.refused(e).await),
@@ -868,7 +917,7 @@ impl CopyIn<'_> {
         if let Err(e) = self.client.copy_step(CopyAction::Done).await {
             return Err(self.refused(e).await);
         }
-        copy_finished(&self.rx).await
+        copy_finished(&mut self.rx).await
     }
 
     /// Aborts the COPY (CopyFail): the server rolls the statement back and reports
@@ -881,7 +930,7 @@ impl CopyIn<'_> {
             .copy_step(CopyAction::Fail(message.to_string()))
             .await
         {
-            Ok(()) => copy_finished(&self.rx).await,
+            Ok(()) => copy_finished(&mut self.rx).await,
             Err(e) => Err(self.refused(e).await),
         };
         match result {
@@ -895,13 +944,13 @@ impl CopyIn<'_> {
     /// ended the COPY (an ErrorResponse for bad data arrived first), the server's error;
     /// when the connection is gone, the server's reason if it gave one (a FATAL such as
     /// 57P01 from `pg_terminate_backend`) rather than "closed".
-    async fn refused(&self, step: Error) -> Error {
+    async fn refused(&mut self, step: Error) -> Error {
         let server_ended_copy = matches!(
             step,
             Error::Protocol(pgproto_core::Error::Usage(UsageError::NotCopying))
         );
         if server_ended_copy || step.is_connection_lost() {
-            if let Err(e) = copy_finished(&self.rx).await {
+            if let Err(e) = copy_finished(&mut self.rx).await {
                 if e.as_db_error().is_some() {
                     return e;
                 }
@@ -911,7 +960,7 @@ impl CopyIn<'_> {
     }
 }
 
-impl Drop for CopyIn<'_> {
+impl<R> Drop for CopyIn<'_, R> {
     fn drop(&mut self) {
         if !self.done {
             // Queued before the gate opens, so it precedes any other request.
@@ -925,11 +974,10 @@ impl Drop for CopyIn<'_> {
 }
 
 /// The data of a `COPY TO STDOUT` ([`Client::copy_out`]): a
-/// [`Stream`](futures_lite::Stream) of chunks, also read with [`CopyOut::next`].
+/// [`Stream`](futures_core::Stream) of chunks, also read with [`CopyOut::next`].
 #[derive(Debug)]
 pub struct CopyOut {
-    // Pinned: a receiver waiting for a message is not `Unpin`.
-    rx: Pin<Box<async_channel::Receiver<Reply>>>,
+    rx: Responses,
     rows: Option<u64>,
     error: Option<Box<DbError>>,
     done: bool,
@@ -938,35 +986,31 @@ pub struct CopyOut {
 impl CopyOut {
     /// The next chunk; `None` at the end (then [`CopyOut::rows`] is known). An error
     /// (after the rest of the statement's responses) ends the stream.
-    pub async fn next(&mut self) -> Option<Result<bytes::Bytes, Error>> {
+    pub async fn next(&mut self) -> Option<Result<Bytes, Error>> {
         std::future::poll_fn(|cx| self.poll_chunk(cx)).await
     }
 
-    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<bytes::Bytes, Error>>> {
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
         loop {
             if self.done {
                 return Poll::Ready(self.error.take().map(|e| Err(Error::Db(e))));
             }
-            let reply = match self.rx.as_mut().poll_next(cx) {
+            let (response, last) = match self.rx.poll_recv(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(r) => r,
+                Poll::Ready(Some(Delivery::Response(r, last))) => (r, last),
+                Poll::Ready(other) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(failed(other))));
+                }
             };
-            match reply {
-                Some(Reply::Response(Response::CopyData(d))) => return Poll::Ready(Some(Ok(d))),
-                Some(Reply::Response(Response::CommandComplete(tag))) => self.rows = tag.rows(),
-                Some(Reply::Response(Response::Error(e))) => {
+            self.done = last;
+            match response {
+                Response::CopyData(d) => return Poll::Ready(Some(Ok(d))),
+                Response::CommandComplete(tag) => self.rows = tag.rows(),
+                Response::Error(e) => {
                     self.error.get_or_insert(e);
                 }
-                Some(Reply::Response(_)) => {}
-                Some(Reply::Done) => self.done = true,
-                Some(Reply::Failed(e)) => {
-                    self.done = true;
-                    return Poll::Ready(Some(Err(e.into())));
-                }
-                None => {
-                    self.done = true;
-                    return Poll::Ready(Some(Err(Error::ConnectionClosed)));
-                }
+                _ => {}
             }
         }
     }
@@ -977,11 +1021,19 @@ impl CopyOut {
     }
 }
 
-/// The rows of [`Client::query_stream`], as they arrive; also a `Stream`.
+/// The error of a delivery that is not a response.
+fn failed(delivery: Option<Delivery>) -> Error {
+    match delivery {
+        Some(Delivery::Failed(e)) => e,
+        _ => Error::ConnectionClosed,
+    }
+}
+
+/// The rows of [`Client::query_stream`], as they arrive; also a
+/// [`Stream`](futures_core::Stream).
 #[derive(Debug)]
 pub struct RowStream {
-    // Pinned: a receiver waiting for a message is not `Unpin`.
-    rx: Pin<Box<async_channel::Receiver<Reply>>>,
+    rx: Responses,
     rows: StreamedRows,
     done: bool,
 }
@@ -997,31 +1049,24 @@ impl RowStream {
             if self.done {
                 return Poll::Ready(self.rows.take_error().map(|e| Err(Error::Db(e))));
             }
-            let reply = match self.rx.as_mut().poll_next(cx) {
+            match self.rx.poll_recv(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(r) => r,
-            };
-            match reply {
-                Some(Reply::Response(response)) => {
+                Poll::Ready(Some(Delivery::Response(response, last))) => {
+                    self.done = last;
                     if let Some(row) = self.rows.accept(response) {
                         return Poll::Ready(Some(Ok(row)));
                     }
                 }
-                Some(Reply::Done) => self.done = true,
-                Some(Reply::Failed(e)) => {
+                Poll::Ready(other) => {
                     self.done = true;
-                    return Poll::Ready(Some(Err(e.into())));
-                }
-                None => {
-                    self.done = true;
-                    return Poll::Ready(Some(Err(Error::ConnectionClosed)));
+                    return Poll::Ready(Some(Err(failed(other))));
                 }
             }
         }
     }
 }
 
-impl futures_lite::Stream for RowStream {
+impl futures_core::Stream for RowStream {
     type Item = Result<Row, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -1029,8 +1074,8 @@ impl futures_lite::Stream for RowStream {
     }
 }
 
-impl futures_lite::Stream for CopyOut {
-    type Item = Result<bytes::Bytes, Error>;
+impl futures_core::Stream for CopyOut {
+    type Item = Result<Bytes, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().poll_chunk(cx)
@@ -1040,17 +1085,25 @@ impl futures_lite::Stream for CopyOut {
 /// A transaction (or, nested, a savepoint) on a [`Client`]. Queries go through it (it
 /// dereferences to the client). Dropping it without [`Transaction::commit`] rolls it
 /// back before the connection's next use.
-#[derive(Debug)]
-pub struct Transaction<'a> {
-    client: &'a Client,
+pub struct Transaction<'a, R> {
+    client: &'a Client<R>,
     depth: u32,
     statements: TransactionStatements,
     done: bool,
 }
 
-impl<'a> Transaction<'a> {
+impl<R> std::fmt::Debug for Transaction<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("depth", &self.depth)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, R> Transaction<'a, R> {
     async fn begin(
-        client: &'a Client,
+        client: &'a Client<R>,
         depth: u32,
         options: &TransactionOptions,
     ) -> Result<Self, Error> {
@@ -1065,7 +1118,7 @@ impl<'a> Transaction<'a> {
     }
 
     /// A nested transaction: a savepoint inside this one.
-    pub async fn transaction(&self) -> Result<Transaction<'a>, Error> {
+    pub async fn transaction(&self) -> Result<Transaction<'a, R>, Error> {
         Transaction::begin(self.client, self.depth + 1, &TransactionOptions::default()).await
     }
 
@@ -1088,54 +1141,53 @@ impl<'a> Transaction<'a> {
     }
 }
 
-impl std::ops::Deref for Transaction<'_> {
-    type Target = Client;
-    fn deref(&self) -> &Client {
+impl<R> std::ops::Deref for Transaction<'_, R> {
+    type Target = Client<R>;
+    fn deref(&self) -> &Client<R> {
         self.client
     }
 }
 
-impl Drop for Transaction<'_> {
+impl<R> Drop for Transaction<'_, R> {
     fn drop(&mut self) {
         if !self.done {
             // Queued now, so it runs before whatever the connection does next.
-            let sql = self.statements.rollback.clone();
-            let _ = self.client.send(Box::new(move |core| {
-                let id = core.query(&sql)?;
-                Ok((id, id))
-            }));
+            let _ = self.client.send(simple(&self.statements.rollback), None);
         }
     }
 }
 
 /// The client side of a portal read in batches: holds the gate, and sends the Sync
 /// if the read is abandoned (its future dropped) before it did.
-struct Portal<'a> {
-    client: &'a Client,
+struct Portal<'a, R> {
+    client: &'a Client<R>,
     synced: bool,
     // Released after `drop` has queued the Sync.
     _exclusive: async_lock::RwLockWriteGuard<'a, ()>,
 }
 
-impl Portal<'_> {
-    fn send_sync(&mut self) -> Result<async_channel::Receiver<Reply>, Error> {
+impl<R> Portal<'_, R> {
+    fn send_sync(&mut self) -> Result<Responses, Error> {
         self.synced = true;
-        self.client.send(Box::new(|core| {
-            let id = core.sync()?;
-            Ok((id, id))
-        }))
+        self.client.send(
+            Box::new(|core| {
+                let id = core.sync()?;
+                Ok((id, id))
+            }),
+            None,
+        )
     }
 
     async fn sync(&mut self) -> Result<(), Error> {
-        let rx = self.send_sync()?;
-        Client::receive(rx, ResultCollector::new(None), |_| {})
+        self.send_sync()?
+            .collect(ResultCollector::new(None), |_| {})
             .await?
             .finish()?;
         Ok(())
     }
 }
 
-impl Drop for Portal<'_> {
+impl<R> Drop for Portal<'_, R> {
     fn drop(&mut self) {
         if !self.synced {
             let _ = self.send_sync();
@@ -1143,59 +1195,15 @@ impl Drop for Portal<'_> {
     }
 }
 
-/// Hands a response (and the end of its operation) to a waiter. A full (bounded)
-/// channel returns a future that delivers them when there is room; the connection reads
-/// nothing until it completes.
-fn deliver(
-    replies: &async_channel::Sender<Reply>,
-    response: Response,
-    done: bool,
-) -> Option<Pin<Box<dyn Future<Output = ()> + Send>>> {
-    let rest = match replies.try_send(Reply::Response(response)) {
-        Ok(()) if !done => return None,
-        Ok(()) => match replies.try_send(Reply::Done) {
-            Err(async_channel::TrySendError::Full(r)) => [Some(r), None],
-            _ => return None,
-        },
-        Err(async_channel::TrySendError::Full(r)) => [Some(r), done.then_some(Reply::Done)],
-        // The caller is gone: nothing to deliver.
-        Err(async_channel::TrySendError::Closed(_)) => return None,
-    };
-    let replies = replies.clone();
-    Some(Box::pin(async move {
-        for reply in rest.into_iter().flatten() {
-            if replies.send(reply).await.is_err() {
-                return;
-            }
-        }
-    }))
-}
-
-fn encode(params: &[&(dyn ToSql + Sync)], types: &[Oid]) -> Result<EncodedParams, Error> {
-    Ok(EncodedParams::encode_sync(params, types)?)
-}
-
-/// The TLS configuration and the name to verify, when TLS is requested.
-type Tls = (
-    Arc<rustls::ClientConfig>,
-    rustls::pki_types::ServerName<'static>,
-);
-
-/// Reads and writes; boxed so TCP, Unix sockets and TLS share one connection type.
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
-
 /// The I/O half of a [`Client`]: a future that owns the socket and the core, writes what
 /// the client's calls produce and routes responses back to them.
 ///
-/// Spawn it on any executor (`async_std::task::spawn(connection)`,
-/// `smol::spawn(connection).detach()`) or await it alongside your own work. It completes
-/// with `Ok(())` once every [`Client`] handle is gone (or [`Client::close`] was called)
-/// and the pending requests are answered, and with an error when the connection fails;
-/// requests in flight then fail with that error.
+/// It completes with `Ok(())` once every [`Client`] handle is gone (or
+/// [`Client::close`] was called) and the pending requests are answered, and with an
+/// error when the connection fails; requests in flight then fail with that error.
 #[must_use = "requests make progress only while the Connection is polled"]
 pub struct Connection {
-    stream: Box<dyn Stream>,
+    stream: BoxStream,
     core: Core,
     commands: mpsc::UnboundedReceiver<Op>,
     commands_open: bool,
@@ -1209,8 +1217,11 @@ pub struct Connection {
     terminating: bool,
     /// COPY FROM STDIN steps waiting for the output to shrink.
     copy_acks: Vec<oneshot::Sender<Result<(), pgproto_core::Error>>>,
-    /// Replies waiting for room in a bounded reader (COPY TO STDOUT); no socket reads
-    /// until they are delivered.
+    /// Responses for one reader, sent as one message.
+    batch: Vec<Response>,
+    batch_to: Option<async_channel::Sender<Batch>>,
+    /// Batches waiting for room in a bounded reader (a stream or COPY TO STDOUT); no
+    /// socket reads until they are delivered.
     blocked: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     ended: Option<oneshot::Sender<bool>>,
 }
@@ -1251,11 +1262,7 @@ impl Future for Connection {
         this.commands.close();
         while let Ok(op) = this.commands.try_recv() {
             match op {
-                Op::Submit(command) => {
-                    let _ = command
-                        .replies
-                        .try_send(Reply::Failed(pgproto_core::Error::Closed));
-                }
+                Op::Submit(_, waiter) => waiter.fail(pgproto_core::Error::Closed),
                 Op::Copy { ack, .. } => {
                     let _ = ack.send(Err(pgproto_core::Error::Closed));
                 }
@@ -1286,33 +1293,7 @@ impl Connection {
         for _ in 0..POLL_BUDGET {
             let mut progress = false;
             if !self.terminating {
-                while self.commands_open {
-                    match self.commands.poll_next(cx) {
-                        Poll::Ready(Some(Op::Submit(command))) => {
-                            self.submit(command);
-                            progress = true;
-                        }
-                        Poll::Ready(Some(Op::Copy { action, ack })) => {
-                            let result = match action {
-                                CopyAction::Data(data) => self.core.copy_data(&data),
-                                CopyAction::Done => self.core.copy_done(),
-                                CopyAction::Fail(message) => self.core.copy_fail(&message),
-                            };
-                            match result {
-                                Ok(()) => self.copy_acks.push(ack),
-                                Err(e) => {
-                                    let _ = ack.send(Err(e));
-                                }
-                            }
-                            progress = true;
-                        }
-                        Poll::Ready(None) => {
-                            self.commands_open = false;
-                            progress = true;
-                        }
-                        Poll::Pending => break,
-                    }
-                }
+                progress |= self.take_commands(cx);
                 if let Some(blocked) = &mut self.blocked {
                     if blocked.as_mut().poll(cx).is_ready() {
                         self.blocked = None;
@@ -1390,54 +1371,121 @@ impl Connection {
         Poll::Pending
     }
 
-    /// Issues a caller's commands on the core.
-    fn submit(&mut self, command: Command) {
-        match (command.build)(&mut self.core) {
-            Ok((first, last)) => self.routes.add(
-                first,
-                last,
-                Waiter {
-                    replies: command.replies,
+    /// Issues every queued command on the core; returns whether there was any.
+    fn take_commands(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut progress = false;
+        while self.commands_open {
+            match self.commands.poll_next(cx) {
+                Poll::Ready(Some(Op::Submit(build, waiter))) => match build(&mut self.core) {
+                    Ok((first, last)) => self.routes.add(first, last, waiter),
+                    Err(e) => waiter.fail(e),
                 },
-            ),
-            Err(e) => {
-                let _ = command.replies.try_send(Reply::Failed(e));
-            }
-        }
-    }
-
-    /// Routes every event the buffered input produces. A core error ends the connection.
-    fn route_events(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
-        loop {
-            match self.core.poll_event() {
-                Ok(Some(event)) => {
-                    // Notices, notifications, parameters and the transaction status go
-                    // to the shared state; responses to their waiters.
-                    let Some(Event::Response {
-                        request,
-                        response,
-                        complete,
-                    }) = self.shared.record(event)
-                    else {
-                        continue;
+                Poll::Ready(Some(Op::Copy { action, ack })) => {
+                    let result = match action {
+                        CopyAction::Data(data) => self.core.copy_data(&data),
+                        CopyAction::Done => self.core.copy_done(),
+                        CopyAction::Fail(message) => self.core.copy_fail(&message),
                     };
-                    let mut blocked = None;
-                    self.routes.dispatch(request, complete, |waiter, done| {
-                        blocked = deliver(&waiter.replies, response, done);
-                    });
-                    if blocked.is_some() {
-                        self.blocked = blocked;
-                        return Ok(());
+                    match result {
+                        Ok(()) => self.copy_acks.push(ack),
+                        Err(e) => {
+                            let _ = ack.send(Err(e));
+                        }
                     }
                 }
-                Ok(None) => return Ok(()),
+                Poll::Ready(None) => self.commands_open = false,
+                Poll::Pending => break,
+            }
+            progress = true;
+        }
+        progress
+    }
+
+    /// Routes every event the buffered input produces, until a reader is full. A core
+    /// error ends the connection.
+    fn route_events(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
+        loop {
+            let event = match self.core.poll_event() {
+                Ok(Some(event)) => event,
+                Ok(None) => {
+                    self.send_batch(false);
+                    return Ok(());
+                }
                 Err(e) => {
+                    self.send_batch(false);
                     // Best effort: whatever the core queued on its way out.
                     let _ = self.poll_write(cx);
                     return Err(e.into());
                 }
+            };
+            // Notices, notifications, parameters and the transaction status go to the
+            // shared state; responses to their waiters.
+            let Some(Event::Response {
+                request,
+                response,
+                complete,
+            }) = self.shared.record(event)
+            else {
+                continue;
+            };
+            let Some((waiter, done)) = self.routes.lookup_mut(request, complete) else {
+                continue;
+            };
+            match waiter {
+                Waiter::Collect(collector, _) => {
+                    collector.push(response);
+                    if done {
+                        if let Some(Waiter::Collect(collector, tx)) = self.routes.finish(request) {
+                            let _ = tx.send(Ok(collector));
+                        }
+                    }
+                }
+                Waiter::Stream(tx) => {
+                    // Consecutive responses for one reader go in one message.
+                    let other = match &self.batch_to {
+                        Some(current) if current.same_channel(tx) => None,
+                        _ => Some(tx.clone()),
+                    };
+                    if let Some(tx) = other {
+                        self.send_batch(false);
+                        self.batch_to = Some(tx);
+                    }
+                    self.batch.push(response);
+                    if done {
+                        self.routes.finish(request);
+                        self.send_batch(true);
+                    } else if self.batch.len() >= BATCH {
+                        self.send_batch(false);
+                    }
+                    if self.blocked.is_some() {
+                        return Ok(());
+                    }
+                }
             }
         }
+    }
+
+    /// Hands the responses gathered for one reader over (`ends`: the operation ended).
+    /// A full reader gets them when it has room; meanwhile the connection reads nothing.
+    fn send_batch(&mut self, ends: bool) {
+        let Some(tx) = self.batch_to.take() else {
+            return;
+        };
+        let mut batch = Batch::Responses(std::mem::take(&mut self.batch), ends);
+        if self.blocked.is_none() {
+            match tx.try_send(batch) {
+                Err(async_channel::TrySendError::Full(b)) => batch = b,
+                // Sent, or the reader is gone: nothing to deliver.
+                _ => return,
+            }
+        }
+        let before = self.blocked.take();
+        self.blocked = Some(Box::pin(async move {
+            if let Some(before) = before {
+                before.await;
+            }
+            let _ = tx.send(batch).await;
+        }));
     }
 
     /// Writes what the core has queued; returns whether any byte moved.
@@ -1468,10 +1516,14 @@ impl Connection {
         Ok(wrote)
     }
 
-    /// Fails every caller still waiting.
+    /// Fails every caller still waiting (after handing over what was gathered).
     fn fail_all(&mut self, error: &pgproto_core::Error) {
+        if let Some(tx) = self.batch_to.take() {
+            let batch = std::mem::take(&mut self.batch);
+            let _ = tx.try_send(Batch::Responses(batch, false));
+        }
         for waiter in self.routes.drain() {
-            let _ = waiter.replies.try_send(Reply::Failed(error.clone()));
+            waiter.fail(error.clone());
         }
     }
 }

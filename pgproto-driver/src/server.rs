@@ -1,0 +1,245 @@
+//! Serving PostgreSQL clients, once for every runtime: accept connections, run startup
+//! and authentication through the core, and hand every query-level event to the
+//! application's [`Handler`].
+//!
+//! TLS ([`ServerOptions::with_tls`]) is offered both ways PostgreSQL offers it: after an
+//! SSLRequest, and as direct TLS (PostgreSQL 17+, `sslnegotiation=direct`), which must
+//! negotiate ALPN `postgresql`. The handshake counts against the startup timeout.
+
+use std::future::Future;
+use std::io;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use pgproto_core::adapter::{ServerSessions, SessionAction};
+use pgproto_core::server::{Server, ServerEvent, ServerPhase, StartupRequest, READ_BUFFER_SIZE};
+
+use crate::runtime::{timeout_at, BoxStream, Prefixed, Runtime};
+use crate::Error;
+
+pub use pgproto_tls::{ServerOptions, ServerTls};
+
+/// The application's side of one connection: it receives every query-level event and
+/// answers through the [`Server`] commands. The adapter writes the answers out.
+pub trait Handler: Send + 'static {
+    /// Handles one event (Query, Parse, Bind, Execute, FunctionCall, COPY data,
+    /// Terminate). Returning an error closes the connection.
+    fn handle(
+        &mut self,
+        server: &mut Server,
+        event: ServerEvent,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// One client session, handed to the spawner of [`serve_until`]: run it to completion.
+pub type Session = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Accepts connections with `accept` until `shutdown` completes, serving each with a
+/// handler made by `make_handler` (called with the client's startup request once
+/// authentication started); `spawn` runs each [`Session`].
+///
+/// After `shutdown`, no new connection is accepted and this returns once the live
+/// sessions have ended (graceful shutdown). A session counts as ended when its future
+/// completes or is dropped.
+pub async fn serve_until<R, A, Fut, F, H, S>(
+    mut accept: A,
+    options: ServerOptions,
+    make_handler: F,
+    mut spawn: S,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()>
+where
+    R: Runtime,
+    A: FnMut() -> Fut,
+    Fut: Future<Output = io::Result<BoxStream>>,
+    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
+    H: Handler,
+    S: FnMut(Session),
+{
+    let options = Arc::new(options);
+    let sessions = ServerSessions::default();
+    let make_handler = Arc::new(make_handler);
+    // Every session holds a sender; `recv` fails once all of them are gone.
+    let (live, all_ended) = async_channel::bounded::<()>(1);
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let accepted = futures_lite::future::or(async { Some(accept().await) }, async {
+            shutdown.as_mut().await;
+            None
+        })
+        .await;
+        let stream = match accepted {
+            None => break,
+            Some(Ok(stream)) => stream,
+            // Out of file descriptors and the like: keep serving the others.
+            Some(Err(_)) => {
+                R::sleep_until(Instant::now() + Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let (options, sessions) = (options.clone(), sessions.clone());
+        let make_handler = make_handler.clone();
+        let live = live.clone();
+        spawn(Box::pin(async move {
+            let _ =
+                serve_connection::<R, _, _>(stream, &options, &sessions, move |s| make_handler(s))
+                    .await;
+            drop(live);
+        }));
+    }
+    drop(accept);
+    drop(live);
+    let _ = all_ended.recv().await;
+    Ok(())
+}
+
+fn random() -> Result<[u8; 32], Error> {
+    let mut b = [0u8; 32];
+    getrandom::getrandom(&mut b).map_err(|e| Error::Io(e.into()))?;
+    Ok(b)
+}
+
+/// Performs the server side of a TLS handshake on `stream` (after
+/// [`SessionAction::StartTls`]: for direct TLS the bytes the core already read are
+/// replayed to the TLS library, and ALPN `postgresql` is required) and tells the core,
+/// with the channel-binding data. For servers built on the core without
+/// [`serve_until`], such as proxies.
+pub async fn accept_tls(
+    stream: BoxStream,
+    server: &mut Server,
+    tls: Option<&ServerTls>,
+    direct: bool,
+) -> Result<BoxStream, Error> {
+    let tls = tls.ok_or(Error::Unsupported("TLS is not configured"))?;
+    let prefix = if direct {
+        server.take_buffered_input()
+    } else {
+        bytes::Bytes::new()
+    };
+    let stream = futures_rustls::TlsAcceptor::from(tls.config())
+        .accept(Prefixed {
+            prefix,
+            inner: stream,
+        })
+        .await
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    let channel_binding = tls.established(direct, stream.get_ref().1.alpn_protocol())?;
+    server.handle_tls_established(channel_binding)?;
+    Ok(Box::new(stream))
+}
+
+/// Writes out what the core queued.
+async fn write_out(stream: &mut BoxStream, server: &mut Server) -> Result<(), Error> {
+    let mut wrote = false;
+    while let Some(bytes) = server.poll_transmit() {
+        stream.write_all(&bytes).await?;
+        wrote = true;
+    }
+    if wrote {
+        stream.flush().await?;
+    }
+    Ok(())
+}
+
+/// Reads more input straight into the core's buffer; 0 at end of stream. An idle
+/// connection whose socket can wait for readability without a buffer frees its buffers
+/// while it waits.
+async fn read_into(stream: &mut BoxStream, server: &mut Server) -> Result<usize, Error> {
+    std::future::poll_fn(|cx| match stream.poll_readable(cx) {
+        Poll::Pending => {
+            server.release_idle_buffers();
+            Poll::Pending
+        }
+        ready => ready,
+    })
+    .await?;
+    let input = server.input_buffer();
+    if input.capacity() - input.len() < 1024 {
+        input.reserve(READ_BUFFER_SIZE);
+    }
+    let start = input.len();
+    // Safe code reads into initialized bytes: zero the space a read may fill.
+    input.resize(input.capacity().min(start + 64 * 1024), 0);
+    let read = match input.get_mut(start..) {
+        Some(space) => stream.read(space).await,
+        None => Ok(0),
+    };
+    input.truncate(start + *read.as_ref().unwrap_or(&0));
+    Ok(read?)
+}
+
+/// Serves one connection until the client leaves, an error, or a CancelRequest
+/// delivered.
+pub async fn serve_connection<R, F, H>(
+    mut stream: BoxStream,
+    options: &ServerOptions,
+    sessions: &ServerSessions,
+    make_handler: F,
+) -> Result<(), Error>
+where
+    R: Runtime,
+    F: FnOnce(&StartupRequest) -> H,
+    H: Handler,
+{
+    let mut server = Server::new(options.config.clone());
+    let deadline = Instant::now().checked_add(options.startup_timeout);
+    let mut session = sessions.connection(make_handler);
+    let result = async {
+        loop {
+            while let Some(event) = server.poll_event()? {
+                match session.step(&options.setup, &mut server, event, random)? {
+                    SessionAction::Continue => {}
+                    SessionAction::Handle(handler, event) => {
+                        handler.handle(&mut server, event).await?;
+                    }
+                    SessionAction::StartTls { direct } => {
+                        // The 'S' (none for direct TLS) goes out before the handshake.
+                        write_out(&mut stream, &mut server).await?;
+                        let plain = std::mem::replace(
+                            &mut stream,
+                            Box::new(crate::runtime::Plain(futures_lite::io::Cursor::new(
+                                Vec::new(),
+                            ))),
+                        );
+                        // Boxed: a rare path whose state would otherwise enlarge every
+                        // connection's future.
+                        let handshake =
+                            Box::pin(accept_tls(plain, &mut server, options.tls(), direct));
+                        stream = timeout_at::<R, _>(deadline, handshake).await?;
+                        continue;
+                    }
+                    SessionAction::Close => {
+                        write_out(&mut stream, &mut server).await?;
+                        return Ok(());
+                    }
+                }
+                if server.should_flush() {
+                    write_out(&mut stream, &mut server).await?;
+                }
+            }
+            write_out(&mut stream, &mut server).await?;
+            if server.error_state().is_some() {
+                return Ok(());
+            }
+            // PostgreSQL closes silently when authentication_timeout expires.
+            let startup_deadline = match server.phase() {
+                ServerPhase::Ready => None,
+                _ => deadline,
+            };
+            let read = read_into(&mut stream, &mut server);
+            if timeout_at::<R, _>(startup_deadline, read).await? == 0 {
+                server.handle_eof();
+                return Ok(());
+            }
+        }
+    }
+    .await;
+    // Whatever the core queued before failing (a FATAL error) still goes out.
+    let _ = write_out(&mut stream, &mut server).await;
+    let _ = stream.close().await;
+    drop(session);
+    result
+}
