@@ -110,6 +110,11 @@ pub(crate) fn error(code: SqlState, message: impl Into<String>) -> Box<DbError> 
     Box::new(DbError::new(Severity::Error, code, message))
 }
 
+/// A statement refused rather than answered wrongly: 0A000.
+fn unsupported(u: sql::Unsupported) -> Box<DbError> {
+    error(SqlState::FeatureNotSupported, u.0)
+}
+
 fn aborted() -> Box<DbError> {
     error(
         SqlState::InFailedSqlTransaction,
@@ -525,7 +530,7 @@ impl Session {
                     oids,
                 )
             }
-            copy::Source::Query(q) => (sql::rewrite(q), Vec::new()),
+            copy::Source::Query(q) => (sql::rewrite(q).map_err(unsupported)?, Vec::new()),
         };
         let options = &statement.options;
         let mut st = conn.prepare(&query).map_err(sqlite_error)?;
@@ -813,7 +818,7 @@ impl Session {
             Statement::Sql => {}
             _ => return Ok((client_types.to_vec(), None)),
         }
-        let rewritten = sql::rewrite(text);
+        let rewritten = sql::rewrite(text).map_err(unsupported)?;
         let st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
         // $n placeholders: as many as the highest n, or as the client typed.
         let mut count = client_types.len();
@@ -1103,7 +1108,7 @@ impl Session {
         params: &[Value],
         described: Described<'_>,
     ) -> Result<Outcome, Box<DbError>> {
-        let rewritten = sql::rewrite(text);
+        let rewritten = sql::rewrite(text).map_err(unsupported)?;
         let mut st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
         for i in 1..=st.parameter_count() {
             let n = placeholder_number(st.parameter_name(i), i);
