@@ -820,6 +820,8 @@ impl Session {
         }
         let rewritten = sql::rewrite(text).map_err(unsupported)?;
         let st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
+        sql::check_datetime_arithmetic(&rewritten, |t| table_columns(conn, t))
+            .map_err(unsupported)?;
         // $n placeholders: as many as the highest n, or as the client typed.
         let mut count = client_types.len();
         for i in 1..=st.parameter_count() {
@@ -1110,6 +1112,8 @@ impl Session {
     ) -> Result<Outcome, Box<DbError>> {
         let rewritten = sql::rewrite(text).map_err(unsupported)?;
         let mut st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
+        sql::check_datetime_arithmetic(&rewritten, |t| table_columns(conn, t))
+            .map_err(unsupported)?;
         for i in 1..=st.parameter_count() {
             let n = placeholder_number(st.parameter_name(i), i);
             let value = params.get(n.wrapping_sub(1)).ok_or_else(|| {

@@ -399,6 +399,47 @@ fn fix_casts(sql: &str) -> Result<String, Unsupported> {
     Ok(out)
 }
 
+/// Refuses arithmetic next to a column declared with a date or time type (SQLite would
+/// compute on the stored text's leading number: a `date` column's `'2024-01-01' + 1` is
+/// 2025). `columns_of` is only asked when an operator touches a column reference.
+pub(crate) fn check_datetime_arithmetic(
+    sql: &str,
+    columns_of: impl FnMut(&str) -> Vec<(String, String)>,
+) -> Result<(), Unsupported> {
+    let toks = tokenize(sql);
+    let mut refs = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if t.kind != Kind::Punct || !ARITHMETIC_OPS.contains(&t.text(sql)) {
+            continue;
+        }
+        if let Some(r) = i
+            .checked_sub(1)
+            .and_then(|p| column_ref_before(sql, &toks, p))
+        {
+            refs.push(r);
+        }
+        if let Some(r) = column_ref_after(sql, &toks, i + 1) {
+            refs.push(r);
+        }
+    }
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let columns = referenced_columns(sql, columns_of);
+    for r in refs {
+        let Some(ty) = lookup(&columns, &r) else {
+            continue;
+        };
+        let base = type_base(ty);
+        if is_datetime_type(&base) {
+            return Err(Unsupported(format!(
+                "arithmetic on {base} values is not supported"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// PostgreSQL's serial types.
 fn is_serial(word: &str) -> bool {
     [
@@ -1536,6 +1577,30 @@ mod tests {
         assert!(refused("create table t (id int primary key, n serial)").contains("\"n\""));
         assert!(refused("create table t (a serial, b int, primary key (a, b))").contains("serial"));
         assert!(refused("alter table t add column n bigserial").contains("serial"));
+    }
+
+    #[test]
+    fn refuses_arithmetic_on_date_columns() {
+        let cols = |t: &str| {
+            if t == "e" {
+                vec![
+                    ("day".to_string(), "DATE".to_string()),
+                    ("n".to_string(), "INTEGER".to_string()),
+                ]
+            } else {
+                Vec::new()
+            }
+        };
+        for sql in ["select day + 1 from e", "select 1 - e.day from e"] {
+            let err = check_datetime_arithmetic(sql, cols).unwrap_err().0;
+            assert_eq!(err, "arithmetic on date values is not supported", "{sql}");
+        }
+        for sql in [
+            "select day, n + 1, count(*), e.* from e",
+            "select * from e where day > '2024-01-01'",
+        ] {
+            assert_eq!(check_datetime_arithmetic(sql, cols), Ok(()), "{sql}");
+        }
     }
 
     #[test]

@@ -1001,6 +1001,11 @@ async fn serial_ids_dates_and_refusals_never_answer_wrongly() {
     assert_eq!(r.get(0), Some("2024-01-01"));
     assert_eq!(r.get(1), Some("2024-01-01 10:00:00+00"));
     assert_eq!(r.get(2), Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
+    // Arithmetic on a date column is refused too (SQLite would answer 2025).
+    for sql in ["select day + 1 from e", "select e.day - 1 from e"] {
+        let e = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(code(&e), "0A000", "{sql}: {e}");
+    }
 
     drop(client);
     conn.await.unwrap();
