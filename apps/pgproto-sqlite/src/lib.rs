@@ -46,8 +46,12 @@
 //! * **Never a silently wrong answer**: what SQLite would answer differently from
 //!   PostgreSQL fails with SQLSTATE 0A000 naming what is unsupported.
 //! * **SQL**: SQLite's dialect, plus `x::type` casts, `serial` primary keys, `$$dollar$$` strings,
-//!   `SET`/`SHOW`/`RESET`, `DISCARD`, PostgreSQL transaction syntax, and `version()`,
-//!   `current_database()`, `current_schema()`, `current_user`, `current_setting(name)`.
+//!   `SET`/`SHOW`/`RESET`, `DISCARD`, PostgreSQL transaction syntax, `E'...'` strings,
+//!   PostgreSQL's `LIKE` (case-sensitive, `\` escapes; SQLite's ignores case) and
+//!   `ILIKE`, `DEFAULT f()` without parentheses, and `version()`, `current_database()`,
+//!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the time of
+//!   the call, not of the transaction's start; arithmetic on it is refused) and
+//!   `gen_random_uuid()`.
 //!   Statements are split on `;` outside quotes and comments (and inside `CREATE TRIGGER`
 //!   only after `END`), then each is prepared by SQLite.
 //!

@@ -191,6 +191,40 @@ fn register_functions(
         Ok(i.lock().map(|s| s.user.clone()).unwrap_or_default())
     })?;
     conn.create_scalar_function("current_schema", 0, flags, |_| Ok("public".to_string()))?;
+    // PostgreSQL's LIKE (case-sensitive, `\` escapes by default) replaces SQLite's, and
+    // `x ILIKE y`, rewritten to `x MATCH y`, calls `match(y, x)`.
+    for (name, ci) in [("like", false), ("match", true)] {
+        for args in [2, 3] {
+            conn.create_scalar_function(name, args, flags, move |ctx| {
+                let (Some(pattern), Some(value)) =
+                    (ctx.get::<Option<String>>(0)?, ctx.get::<Option<String>>(1)?)
+                else {
+                    return Ok(None);
+                };
+                let escape = if args == 3 {
+                    let Some(e) = ctx.get::<Option<String>>(2)? else {
+                        return Ok(None);
+                    };
+                    e.chars().next()
+                } else {
+                    Some('\\')
+                };
+                sql::like(&pattern, &value, escape, ci)
+                    .map(Some)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))
+            })?;
+        }
+    }
+    conn.create_scalar_function("now", 0, flags, |_| Ok(now()))?;
+    conn.create_scalar_function("gen_random_uuid", 0, flags, |_| {
+        let mut b = [0u8; 16];
+        getrandom::getrandom(&mut b)
+            .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+        // Version 4, variant 10.
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        Ok(pgproto_core::types::PgUuid::from(b).to_string())
+    })?;
     let i = info.clone();
     conn.create_scalar_function("current_setting", 1, flags, move |ctx| {
         let name: String = ctx.get(0)?;
@@ -202,6 +236,16 @@ fn register_functions(
         })
     })?;
     Ok(())
+}
+
+/// The current time as PostgreSQL writes a timestamptz in UTC.
+fn now() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    pgproto_core::types::PgTimestampTz::from_unix_micros(micros)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 /// A setting's value: what the session SET, else the server's fixed answer.

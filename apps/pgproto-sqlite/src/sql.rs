@@ -131,6 +131,26 @@ pub(crate) fn tokenize(sql: &str) -> Vec<Tok> {
                 }
                 Kind::Num { is_int }
             }
+            b'e' | b'E' if at(i + 1) == b'\'' => {
+                // An escape string, E'...': backslash escapes, and doubled quotes.
+                i += 2;
+                while i < b.len() {
+                    match at(i) {
+                        b'\\' => i += 2,
+                        b'\'' if at(i + 1) == b'\'' => i += 2,
+                        b'\'' => {
+                            i += 1;
+                            break;
+                        }
+                        _ => i += 1,
+                    }
+                }
+                i = i.min(b.len());
+                while !sql.is_char_boundary(i) {
+                    i += 1;
+                }
+                Kind::Str
+            }
             _ if is_ident_byte(c) => {
                 while i < b.len() && is_ident_byte(at(i)) {
                     i += 1;
@@ -408,9 +428,35 @@ pub(crate) fn check_datetime_arithmetic(
 ) -> Result<(), Unsupported> {
     let toks = tokenize(sql);
     let mut refs = Vec::new();
+    // `now()`, `current_timestamp`...: SQLite's values for them are text too.
+    let clock = [
+        "current_timestamp",
+        "current_date",
+        "current_time",
+        "localtimestamp",
+        "localtime",
+    ];
+    let is_clock = |j: usize| {
+        toks.get(j).is_some_and(|t| {
+            clock.iter().any(|c| t.is(sql, c))
+                || (t.is(sql, "now") && toks.get(j + 1).is_some_and(|n| n.is_punct(sql, "(")))
+        })
+    };
     for (i, t) in toks.iter().enumerate() {
         if t.kind != Kind::Punct || !ARITHMETIC_OPS.contains(&t.text(sql)) {
             continue;
+        }
+        let before = i.checked_sub(1).and_then(|p| {
+            if toks.get(p)?.is_punct(sql, ")") {
+                matching_open(sql, &toks, p)?.checked_sub(1)
+            } else {
+                Some(p)
+            }
+        });
+        if before.is_some_and(is_clock) || is_clock(i + 1) {
+            return Err(Unsupported(
+                "arithmetic on the current date or time is not supported".to_string(),
+            ));
         }
         if let Some(r) = i
             .checked_sub(1)
@@ -438,6 +484,151 @@ pub(crate) fn check_datetime_arithmetic(
         }
     }
     Ok(())
+}
+
+/// The body of an `E'...'` string (without its quotes) with its escapes resolved:
+/// `\b \f \n \r \t`, octal `\o`..`\ooo`, hex `\xh`/`\xhh`, `\uXXXX`, `\UXXXXXXXX`,
+/// any other character after a backslash as itself, `''` as `'`.
+fn unescape(body: &str) -> Result<String, Unsupported> {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    let bad = || Unsupported("this escape in an E'...' string is not supported".to_string());
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            chars.next_if_eq(&'\'');
+            out.push('\'');
+            continue;
+        }
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(e) = chars.next() else { break };
+        let number = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+                      radix: u32,
+                      first: Option<char>,
+                      max: usize| {
+            let mut digits: String = first.into_iter().collect();
+            while digits.len() < max {
+                match chars.next_if(|d| d.is_digit(radix)) {
+                    Some(d) => digits.push(d),
+                    None => break,
+                }
+            }
+            u32::from_str_radix(&digits, radix)
+                .ok()
+                .filter(|&n| n != 0)
+                .and_then(char::from_u32)
+        };
+        match e {
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            '0'..='7' => out.push(number(&mut chars, 8, Some(e), 3).ok_or_else(bad)?),
+            'x' if chars.peek().is_some_and(char::is_ascii_hexdigit) => {
+                out.push(number(&mut chars, 16, None, 2).ok_or_else(bad)?);
+            }
+            'u' => out.push(number(&mut chars, 16, None, 4).ok_or_else(bad)?),
+            'U' => out.push(number(&mut chars, 16, None, 8).ok_or_else(bad)?),
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// `DEFAULT f(...)` becomes `DEFAULT (f(...))`: SQLite takes an expression default only
+/// in parentheses (`DEFAULT now()`, `DEFAULT gen_random_uuid()`).
+fn wrap_defaults(sql: &str) -> String {
+    let toks = tokenize(sql);
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut last = 0;
+    for (i, t) in toks.iter().enumerate() {
+        if !t.is(sql, "DEFAULT") {
+            continue;
+        }
+        let (Some(f), Some(open)) = (toks.get(i + 1), toks.get(i + 2)) else {
+            continue;
+        };
+        if f.kind != Kind::Word || !open.is_punct(sql, "(") || f.start < last {
+            continue;
+        }
+        let Some(close) = matching_close(sql, &toks, i + 2).and_then(|c| toks.get(c)) else {
+            continue;
+        };
+        out.push_str(sql.get(last..f.start).unwrap_or(""));
+        out.push('(');
+        out.push_str(sql.get(f.start..close.end).unwrap_or(""));
+        out.push(')');
+        last = close.end;
+    }
+    out.push_str(sql.get(last..).unwrap_or(""));
+    out
+}
+
+/// PostgreSQL's `LIKE` (`ci`: `ILIKE`): `%` any run of characters, `_` one character,
+/// `escape` (by default `\`) makes the next character literal; case-sensitive unless
+/// `ci`. An error if the pattern ends with the escape character.
+pub(crate) fn like(
+    pattern: &str,
+    value: &str,
+    escape: Option<char>,
+    ci: bool,
+) -> Result<bool, String> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum P {
+        Any,
+        One,
+        Lit(char),
+    }
+    let fold = |s: &str| if ci { s.to_lowercase() } else { s.to_string() };
+    let (pattern, value) = (fold(pattern), fold(value));
+    let mut pat = Vec::new();
+    let mut it = pattern.chars();
+    while let Some(c) = it.next() {
+        pat.push(if Some(c) == escape {
+            P::Lit(
+                it.next()
+                    .ok_or_else(|| "LIKE pattern must not end with escape character".to_string())?,
+            )
+        } else if c == '%' {
+            P::Any
+        } else if c == '_' {
+            P::One
+        } else {
+            P::Lit(c)
+        });
+    }
+    let v: Vec<char> = value.chars().collect();
+    // Iterative matching, backtracking to the last `%`.
+    let (mut p, mut s) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while s < v.len() {
+        match pat.get(p) {
+            Some(P::Any) => {
+                star = Some((p, s));
+                p += 1;
+            }
+            Some(P::One) => {
+                p += 1;
+                s += 1;
+            }
+            Some(P::Lit(c)) if v.get(s) == Some(c) => {
+                p += 1;
+                s += 1;
+            }
+            _ => match star {
+                Some((sp, ss)) => {
+                    p = sp + 1;
+                    s = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return Ok(false),
+            },
+        }
+    }
+    Ok(pat.get(p..).unwrap_or(&[]).iter().all(|x| *x == P::Any))
 }
 
 /// PostgreSQL's serial types.
@@ -581,7 +772,7 @@ pub(crate) fn rewrite(sql: &str) -> Result<String, Unsupported> {
             None => break,
         }
     }
-    let text = fix_casts(&text)?;
+    let text = fix_casts(&wrap_defaults(&text))?;
     let toks = tokenize(&text);
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
@@ -597,6 +788,25 @@ pub(crate) fn rewrite(sql: &str) -> Result<String, Unsupported> {
             out.push('\'');
             out.push_str(&body.replace('\'', "''"));
             out.push('\'');
+            last = t.end;
+            continue;
+        }
+        if t.kind == Kind::Str && matches!(text.get(t.start..=t.start), Some("e" | "E")) {
+            let body = t.text(&text);
+            let body = body
+                .get(2..body.len().saturating_sub(1).max(2))
+                .unwrap_or("");
+            out.push_str(text.get(last..t.start).unwrap_or(""));
+            out.push('\'');
+            out.push_str(&unescape(body)?.replace('\'', "''"));
+            out.push('\'');
+            last = t.end;
+            continue;
+        }
+        if t.is(&text, "ILIKE") {
+            // `x ILIKE y` calls the `match(y, x)` function, a case-insensitive LIKE.
+            out.push_str(text.get(last..t.start).unwrap_or(""));
+            out.push_str("MATCH");
             last = t.end;
             continue;
         }
@@ -1359,7 +1569,8 @@ impl Cx<'_> {
             } else if depth == 0 {
                 let boolean = (t.kind == Kind::Punct && COMPARISON.contains(&t.text(sql)))
                     || [
-                        "AND", "OR", "NOT", "IS", "IN", "LIKE", "GLOB", "BETWEEN", "EXISTS",
+                        "AND", "OR", "NOT", "IS", "IN", "LIKE", "ILIKE", "MATCH", "GLOB",
+                        "BETWEEN", "EXISTS",
                     ]
                     .iter()
                     .any(|k| t.is(sql, k));
@@ -1510,6 +1721,8 @@ impl Cx<'_> {
                 | "current_schema" | "current_user" | "current_setting" | "sqlite_version"
                 | "date" | "time" | "datetime" | "strftime" => Some("TEXT".to_string()),
                 "randomblob" | "zeroblob" | "unhex" => Some("BLOB".to_string()),
+                "now" => Some("TIMESTAMPTZ".to_string()),
+                "gen_random_uuid" => Some("UUID".to_string()),
                 _ => None,
             };
         }
@@ -1580,6 +1793,43 @@ mod tests {
     }
 
     #[test]
+    fn like_is_postgresql_s() {
+        let yes = |p: &str, v: &str| like(p, v, Some('\\'), false).unwrap();
+        assert!(!yes("ABC", "abc"));
+        assert!(yes("a%c", "abbbc"));
+        assert!(yes("a_c", "abc"));
+        assert!(!yes(r"a\_c", "abc"));
+        assert!(yes(r"a\_c", "a_c"));
+        assert!(yes("%b%", "abc") && yes("%", "") && !yes("_", ""));
+        assert!(yes("%a%b", "xaab") && !yes("%a%b", "xaa"));
+        assert!(like("ABC%", "abcd", Some('\\'), true).unwrap());
+        assert!(like("a!%", "a%", Some('!'), false).unwrap());
+        assert!(like(r"a\", "a", Some('\\'), false).is_err());
+    }
+
+    #[test]
+    fn rewrites_ilike_escape_strings_and_function_defaults() {
+        let ok = |sql: &str| rewrite(sql).unwrap();
+        assert_eq!(
+            ok("select 'A' ilike 'a', 'b' not ILIKE 'x'"),
+            "select 'A' MATCH 'a', 'b' not MATCH 'x'"
+        );
+        assert_eq!(
+            ok(r"select E'a\nb', e'it\'s', E'\x41\101\u00e9''', 'x\n'"),
+            "select 'a\nb', 'it''s', 'AAé''', 'x\\n'"
+        );
+        assert_eq!(split(r"select E'a\';b'; select 2").len(), 2);
+        assert_eq!(
+            ok(
+                "create table t (at timestamptz default now(), u uuid default gen_random_uuid(), \
+                n int default 1, m int default (2))"
+            ),
+            "create table t (at timestamptz default (now()), u uuid default (gen_random_uuid()), \
+                n int default 1, m int default (2))"
+        );
+    }
+
+    #[test]
     fn refuses_arithmetic_on_date_columns() {
         let cols = |t: &str| {
             if t == "e" {
@@ -1591,13 +1841,20 @@ mod tests {
                 Vec::new()
             }
         };
-        for sql in ["select day + 1 from e", "select 1 - e.day from e"] {
+        for sql in [
+            "select day + 1 from e",
+            "select 1 - e.day from e",
+            "select now() - now()",
+            "select current_date + 1",
+            "select 1 + now()",
+        ] {
             let err = check_datetime_arithmetic(sql, cols).unwrap_err().0;
-            assert_eq!(err, "arithmetic on date values is not supported", "{sql}");
+            assert!(err.starts_with("arithmetic on"), "{sql}: {err}");
         }
         for sql in [
             "select day, n + 1, count(*), e.* from e",
             "select * from e where day > '2024-01-01'",
+            "select now(), (1) + 2, count(*) - 1 from e",
         ] {
             assert_eq!(check_datetime_arithmetic(sql, cols), Ok(()), "{sql}");
         }

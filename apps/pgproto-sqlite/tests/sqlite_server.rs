@@ -1011,3 +1011,68 @@ async fn serial_ids_dates_and_refusals_never_answer_wrongly() {
     conn.await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn now_uuids_ilike_and_escape_strings() {
+    let server = start(AuthKind::Trust).await;
+    let (client, conn) = connect(server.port).await;
+
+    // now() and gen_random_uuid(), also as column defaults, with PostgreSQL's types.
+    client
+        .batch_execute(
+            "create table ev (id serial primary key, at timestamptz default now(), \
+             u uuid default gen_random_uuid()); \
+             insert into ev default values; insert into ev default values",
+        )
+        .await
+        .unwrap();
+    let st = client
+        .prepare("select now(), gen_random_uuid()")
+        .await
+        .unwrap();
+    let types: Vec<Type> = st.columns().iter().map(|c| c.type_().clone()).collect();
+    assert_eq!(types, [Type::TIMESTAMPTZ, Type::UUID]);
+    let rows = client.simple_query("select at, u from ev").await.unwrap();
+    let rows: Vec<_> = rows
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some((r.get(0).unwrap(), r.get(1).unwrap())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rows.len(), 2);
+    for (at, u) in &rows {
+        assert!(at.ends_with("+00") && at.len() >= 22, "{at}");
+        assert_eq!(u.len(), 36, "{u}");
+        assert_eq!(u.as_bytes()[14], b'4', "{u}");
+    }
+    assert_ne!(rows[0].1, rows[1].1);
+    let e = client
+        .simple_query("select now() - now()")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "0A000", "{e}");
+
+    // LIKE is case-sensitive with `\` escapes; ILIKE is not case-sensitive.
+    let row = client
+        .query_one(
+            r"select 'abc' like 'ABC', 'ABC' ilike 'a%', 'abc' not ilike 'A_C', 'a_c' like 'a\_c', 'abc' like 'a\_c'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<bool> = (0..5).map(|i| row.get(i)).collect();
+    assert_eq!(got, [false, true, false, true, false]);
+
+    // E'...' strings.
+    assert_eq!(
+        first_text(&client, r"select E'a\tb\'c\x41'")
+            .await
+            .as_deref(),
+        Some("a\tb'cA")
+    );
+
+    drop(client);
+    conn.await.unwrap();
+    server.stop().await;
+}
