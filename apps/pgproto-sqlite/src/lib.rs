@@ -43,9 +43,15 @@
 //!   all agree, else text. Parameters take the client's types, else a `$n::type` cast,
 //!   else the type of the column they are compared with, computed with or inserted into,
 //!   else text (SQLite's affinity then converts). Binary parameters are decoded per OID.
-//! * **SQL**: SQLite's dialect, plus `x::type` casts, `$$dollar$$` strings,
-//!   `SET`/`SHOW`/`RESET`, `DISCARD`, PostgreSQL transaction syntax, and `version()`,
-//!   `current_database()`, `current_schema()`, `current_user`, `current_setting(name)`.
+//! * **Never a silently wrong answer**: what SQLite would answer differently from
+//!   PostgreSQL fails with SQLSTATE 0A000 naming what is unsupported.
+//! * **SQL**: SQLite's dialect, plus `x::type` casts, `serial` primary keys, `$$dollar$$` strings,
+//!   `SET`/`SHOW`/`RESET`, `DISCARD`, PostgreSQL transaction syntax, `E'...'` strings,
+//!   PostgreSQL's `LIKE` (case-sensitive, `\` escapes; SQLite's ignores case) and
+//!   `ILIKE`, `DEFAULT f()` without parentheses, and `version()`, `current_database()`,
+//!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the time of
+//!   the call, not of the transaction's start; arithmetic on it is refused) and
+//!   `gen_random_uuid()`.
 //!   Statements are split on `;` outside quotes and comments (and inside `CREATE TRIGGER`
 //!   only after `END`), then each is prepared by SQLite.
 //!
@@ -56,8 +62,15 @@
 //! * SQLite stores what it likes: a value that does not fit its column's described type
 //!   (`'abc'` in an `INTEGER` column) fails with 22P02/22003 when read (use `STRICT`
 //!   tables to refuse it on write); NUMERIC values lose their scale (`12.50` is `12.5`).
-//! * Only bool, bytea, int2/4/8, float4/8, numeric and text are typed; dates, times,
-//!   UUIDs and JSON are text. No function call protocol, no `pg_catalog` (so no psql
+//! * Only bool, bytea, int2/4/8, float4/8, numeric, text, and (stored as text, converted
+//!   with the core's codecs) date, time, timestamp, timestamptz and uuid are typed;
+//!   intervals and JSON are text. A cast to a date or time type is text, and arithmetic
+//!   on one (`'2024-01-01'::date + 1`) is refused with 0A000, as are `regclass` and its
+//!   kin (no `pg_catalog`).
+//! * `serial` types are only for the table's single primary key column, which becomes
+//!   SQLite's `INTEGER PRIMARY KEY` (the rowid): inserts without it get increasing ids,
+//!   but it is described as int4 even for `bigserial`. A serial column elsewhere is
+//!   refused with 0A000. No function call protocol, no `pg_catalog` (so no psql
 //!   `\d`), no LISTEN/NOTIFY, no cancellation of running statements.
 //! * COPY (see the `copy` module): `COPY table [(columns)] FROM STDIN` and `COPY {table
 //!   [(columns)] | (query)} TO STDOUT`, text and CSV, as one simple-query statement. COPY

@@ -2,13 +2,15 @@
 //! (see the library's documentation for the design and its limits).
 //!
 //! ```sh
-//! cargo run --release -p pgproto-sqlite -- --listen 127.0.0.1:5433 [--db FILE]
+//! cargo run --release -p pgproto-sqlite      # serves ./pgproto-sqlite.db on 127.0.0.1:5433
 //! psql "host=127.0.0.1 port=5433 user=postgres sslmode=disable" \
 //!     -c 'create table t (id integer primary key, name text)' \
 //!     -c "insert into t values (1, 'one')" -c 'select * from t'
 //! ```
 //!
-//! Options: `--listen ADDR` (default 127.0.0.1:5433), `--db PATH` (default: in memory),
+//! Options: `--listen ADDR` (default 127.0.0.1:5433), `--db PATH` (the database file,
+//! created if missing; default `./pgproto-sqlite.db`, so data survives a restart),
+//! `--memory` (a throwaway in-memory database instead, shared by all sessions),
 //! `--auth trust|password|md5|scram-sha-256` with `--user`/`--password`, `--tls-cert PEM`
 //! and `--tls-key PEM` to offer TLS (SSLRequest and direct TLS).
 //! `SQLITE_SERVER_LOCK_TIMEOUT_MS` sets how long a session waits for another session's
@@ -35,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!(
         "pgproto-sqlite listening on {} (database: {})",
         listener.local_addr()?,
-        args.db.as_deref().unwrap_or(":memory:")
+        args.db.as_deref().unwrap_or("in memory")
     );
     serve(listener, options, move |startup| db.session(startup)).await?;
     Ok(())

@@ -110,6 +110,11 @@ pub(crate) fn error(code: SqlState, message: impl Into<String>) -> Box<DbError> 
     Box::new(DbError::new(Severity::Error, code, message))
 }
 
+/// A statement refused rather than answered wrongly: 0A000.
+fn unsupported(u: sql::Unsupported) -> Box<DbError> {
+    error(SqlState::FeatureNotSupported, u.0)
+}
+
 fn aborted() -> Box<DbError> {
     error(
         SqlState::InFailedSqlTransaction,
@@ -186,6 +191,40 @@ fn register_functions(
         Ok(i.lock().map(|s| s.user.clone()).unwrap_or_default())
     })?;
     conn.create_scalar_function("current_schema", 0, flags, |_| Ok("public".to_string()))?;
+    // PostgreSQL's LIKE (case-sensitive, `\` escapes by default) replaces SQLite's, and
+    // `x ILIKE y`, rewritten to `x MATCH y`, calls `match(y, x)`.
+    for (name, ci) in [("like", false), ("match", true)] {
+        for args in [2, 3] {
+            conn.create_scalar_function(name, args, flags, move |ctx| {
+                let (Some(pattern), Some(value)) =
+                    (ctx.get::<Option<String>>(0)?, ctx.get::<Option<String>>(1)?)
+                else {
+                    return Ok(None);
+                };
+                let escape = if args == 3 {
+                    let Some(e) = ctx.get::<Option<String>>(2)? else {
+                        return Ok(None);
+                    };
+                    e.chars().next()
+                } else {
+                    Some('\\')
+                };
+                sql::like(&pattern, &value, escape, ci)
+                    .map(Some)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))
+            })?;
+        }
+    }
+    conn.create_scalar_function("now", 0, flags, |_| Ok(now()))?;
+    conn.create_scalar_function("gen_random_uuid", 0, flags, |_| {
+        let mut b = [0u8; 16];
+        getrandom::getrandom(&mut b)
+            .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+        // Version 4, variant 10.
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        Ok(pgproto_core::types::PgUuid::from(b).to_string())
+    })?;
     let i = info.clone();
     conn.create_scalar_function("current_setting", 1, flags, move |ctx| {
         let name: String = ctx.get(0)?;
@@ -197,6 +236,16 @@ fn register_functions(
         })
     })?;
     Ok(())
+}
+
+/// The current time as PostgreSQL writes a timestamptz in UTC.
+fn now() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    pgproto_core::types::PgTimestampTz::from_unix_micros(micros)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 /// A setting's value: what the session SET, else the server's fixed answer.
@@ -525,7 +574,7 @@ impl Session {
                     oids,
                 )
             }
-            copy::Source::Query(q) => (sql::rewrite(q), Vec::new()),
+            copy::Source::Query(q) => (sql::rewrite(q).map_err(unsupported)?, Vec::new()),
         };
         let options = &statement.options;
         let mut st = conn.prepare(&query).map_err(sqlite_error)?;
@@ -813,8 +862,10 @@ impl Session {
             Statement::Sql => {}
             _ => return Ok((client_types.to_vec(), None)),
         }
-        let rewritten = sql::rewrite(text);
+        let rewritten = sql::rewrite(text).map_err(unsupported)?;
         let st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
+        sql::check_datetime_arithmetic(&rewritten, |t| table_columns(conn, t))
+            .map_err(unsupported)?;
         // $n placeholders: as many as the highest n, or as the client typed.
         let mut count = client_types.len();
         for i in 1..=st.parameter_count() {
@@ -1103,8 +1154,10 @@ impl Session {
         params: &[Value],
         described: Described<'_>,
     ) -> Result<Outcome, Box<DbError>> {
-        let rewritten = sql::rewrite(text);
+        let rewritten = sql::rewrite(text).map_err(unsupported)?;
         let mut st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
+        sql::check_datetime_arithmetic(&rewritten, |t| table_columns(conn, t))
+            .map_err(unsupported)?;
         for i in 1..=st.parameter_count() {
             let n = placeholder_number(st.parameter_name(i), i);
             let value = params.get(n.wrapping_sub(1)).ok_or_else(|| {

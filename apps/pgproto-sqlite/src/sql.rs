@@ -131,6 +131,26 @@ pub(crate) fn tokenize(sql: &str) -> Vec<Tok> {
                 }
                 Kind::Num { is_int }
             }
+            b'e' | b'E' if at(i + 1) == b'\'' => {
+                // An escape string, E'...': backslash escapes, and doubled quotes.
+                i += 2;
+                while i < b.len() {
+                    match at(i) {
+                        b'\\' => i += 2,
+                        b'\'' if at(i + 1) == b'\'' => i += 2,
+                        b'\'' => {
+                            i += 1;
+                            break;
+                        }
+                        _ => i += 1,
+                    }
+                }
+                i = i.min(b.len());
+                while !sql.is_char_boundary(i) {
+                    i += 1;
+                }
+                Kind::Str
+            }
             _ if is_ident_byte(c) => {
                 while i < b.len() && is_ident_byte(at(i)) {
                     i += 1;
@@ -260,32 +280,68 @@ fn is_trigger(sql: &str, toks: &[Tok]) -> bool {
     false
 }
 
+/// A statement this server refuses rather than answer wrongly: the message of a
+/// `0A000 feature_not_supported` error, naming what is unsupported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unsupported(pub(crate) String);
+
+/// The base name of a PostgreSQL type name, lower case, without modifiers or `[]`, with
+/// single spaces (`timestamp with time zone`).
+fn type_base(pg: &str) -> String {
+    let lower = pg.to_ascii_lowercase();
+    let base = lower.split(['(', '[']).next().unwrap_or("");
+    base.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Date and time types, whose values SQLite stores as text: arithmetic on them would
+/// be done on the text's leading number (`'2024-01-01' + 1` is 2025).
+fn is_datetime_type(base: &str) -> bool {
+    matches!(
+        base,
+        "date"
+            | "time"
+            | "timetz"
+            | "timestamp"
+            | "timestamptz"
+            | "interval"
+            | "time with time zone"
+            | "time without time zone"
+            | "timestamp with time zone"
+            | "timestamp without time zone"
+    )
+}
+
+/// Object identifier alias types: they need `pg_catalog`, which this server lacks.
+fn is_reg_type(base: &str) -> bool {
+    base.starts_with("reg")
+        && matches!(
+            base,
+            "regclass"
+                | "regtype"
+                | "regproc"
+                | "regprocedure"
+                | "regoper"
+                | "regoperator"
+                | "regnamespace"
+                | "regrole"
+                | "regconfig"
+                | "regdictionary"
+                | "regcollation"
+        )
+}
+
 /// The SQLite type to cast to for a PostgreSQL type name, keeping the PostgreSQL name
 /// where SQLite's affinity rules already read it right (so that the column it produces
-/// is described with the type the client asked for).
+/// is described with the type the client asked for). Date and time types keep their
+/// name here: [`fix_casts`] checks and replaces them.
 fn sqlite_cast_type(pg: &str) -> String {
-    let lower = pg.to_ascii_lowercase();
-    let base = lower.split('(').next().unwrap_or("").trim();
-    match base {
+    let base = type_base(pg);
+    match base.as_str() {
         "bytea" => "BLOB".to_string(),
-        "date"
-        | "time"
-        | "timetz"
-        | "timestamp"
-        | "timestamptz"
-        | "interval"
-        | "uuid"
-        | "json"
-        | "jsonb"
-        | "name"
-        | "regclass"
-        | "regtype"
-        | "inet"
-        | "cidr"
-        | "macaddr"
-        | "xml"
-        | "timestamp with time zone"
-        | "timestamp without time zone" => "TEXT".to_string(),
+        _ if is_datetime_type(&base) || is_reg_type(&base) => pg.to_string(),
+        "uuid" | "json" | "jsonb" | "name" | "inet" | "cidr" | "macaddr" | "xml" => {
+            "TEXT".to_string()
+        }
         "int" | "int2" | "int4" | "int8" | "integer" | "bigint" | "smallint" | "oid" => {
             if base == "oid" {
                 "INT8".to_string()
@@ -297,11 +353,418 @@ fn sqlite_cast_type(pg: &str) -> String {
     }
 }
 
+const ARITHMETIC_OPS: &[&str] = &["+", "-", "*", "/", "%"];
+
+/// Checks every `CAST(x AS type)`: casts to `regclass` and its kin are refused, and so is
+/// arithmetic on a cast to a date or time type; date and time casts become casts to
+/// TEXT (SQLite's `CAST('2024-01-01' AS DATE)` would be the number 2024).
+fn fix_casts(sql: &str) -> Result<String, Unsupported> {
+    let toks = tokenize(sql);
+    let mut replace: Vec<(usize, usize)> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if !t.is(sql, "CAST") || !toks.get(i + 1).is_some_and(|n| n.is_punct(sql, "(")) {
+            continue;
+        }
+        let Some(close) = matching_close(sql, &toks, i + 1) else {
+            continue;
+        };
+        let mut depth = 0i32;
+        let Some(as_at) = (i + 1..close).find(|&j| {
+            let Some(tj) = toks.get(j) else { return false };
+            if tj.is_punct(sql, "(") {
+                depth += 1;
+            } else if tj.is_punct(sql, ")") {
+                depth -= 1;
+            }
+            depth == 1 && tj.is(sql, "AS")
+        }) else {
+            continue;
+        };
+        let (Some(ty_first), Some(ty_last)) = (toks.get(as_at + 1), toks.get(close - 1)) else {
+            continue;
+        };
+        if as_at + 1 >= close {
+            continue;
+        }
+        let ty = sql.get(ty_first.start..ty_last.end).unwrap_or("");
+        let base = type_base(ty);
+        if is_reg_type(&base) {
+            return Err(Unsupported(format!(
+                "type {base} is not supported (there is no pg_catalog)"
+            )));
+        }
+        if !is_datetime_type(&base) {
+            continue;
+        }
+        let is_op = |j: Option<usize>| {
+            j.and_then(|j| toks.get(j))
+                .is_some_and(|o| o.kind == Kind::Punct && ARITHMETIC_OPS.contains(&o.text(sql)))
+        };
+        if is_op(i.checked_sub(1)) || is_op(Some(close + 1)) {
+            return Err(Unsupported(format!(
+                "arithmetic on {base} values is not supported"
+            )));
+        }
+        replace.push((ty_first.start, ty_last.end));
+    }
+    replace.sort_unstable();
+    let mut out = String::with_capacity(sql.len());
+    let mut last = 0;
+    for (start, end) in replace {
+        out.push_str(sql.get(last..start).unwrap_or(""));
+        out.push_str("TEXT");
+        last = end;
+    }
+    out.push_str(sql.get(last..).unwrap_or(""));
+    Ok(out)
+}
+
+/// Refuses arithmetic next to a column declared with a date or time type (SQLite would
+/// compute on the stored text's leading number: a `date` column's `'2024-01-01' + 1` is
+/// 2025). `columns_of` is only asked when an operator touches a column reference.
+pub(crate) fn check_datetime_arithmetic(
+    sql: &str,
+    columns_of: impl FnMut(&str) -> Vec<(String, String)>,
+) -> Result<(), Unsupported> {
+    let toks = tokenize(sql);
+    let mut refs = Vec::new();
+    // `now()`, `current_timestamp`...: SQLite's values for them are text too.
+    let clock = [
+        "current_timestamp",
+        "current_date",
+        "current_time",
+        "localtimestamp",
+        "localtime",
+    ];
+    let is_clock = |j: usize| {
+        toks.get(j).is_some_and(|t| {
+            clock.iter().any(|c| t.is(sql, c))
+                || (t.is(sql, "now") && toks.get(j + 1).is_some_and(|n| n.is_punct(sql, "(")))
+        })
+    };
+    for (i, t) in toks.iter().enumerate() {
+        if t.kind != Kind::Punct || !ARITHMETIC_OPS.contains(&t.text(sql)) {
+            continue;
+        }
+        let before = i.checked_sub(1).and_then(|p| {
+            if toks.get(p)?.is_punct(sql, ")") {
+                matching_open(sql, &toks, p)?.checked_sub(1)
+            } else {
+                Some(p)
+            }
+        });
+        if before.is_some_and(is_clock) || is_clock(i + 1) {
+            return Err(Unsupported(
+                "arithmetic on the current date or time is not supported".to_string(),
+            ));
+        }
+        if let Some(r) = i
+            .checked_sub(1)
+            .and_then(|p| column_ref_before(sql, &toks, p))
+        {
+            refs.push(r);
+        }
+        if let Some(r) = column_ref_after(sql, &toks, i + 1) {
+            refs.push(r);
+        }
+    }
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let columns = referenced_columns(sql, columns_of);
+    for r in refs {
+        let Some(ty) = lookup(&columns, &r) else {
+            continue;
+        };
+        let base = type_base(ty);
+        if is_datetime_type(&base) {
+            return Err(Unsupported(format!(
+                "arithmetic on {base} values is not supported"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The body of an `E'...'` string (without its quotes) with its escapes resolved:
+/// `\b \f \n \r \t`, octal `\o`..`\ooo`, hex `\xh`/`\xhh`, `\uXXXX`, `\UXXXXXXXX`,
+/// any other character after a backslash as itself, `''` as `'`.
+fn unescape(body: &str) -> Result<String, Unsupported> {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    let bad = || Unsupported("this escape in an E'...' string is not supported".to_string());
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            chars.next_if_eq(&'\'');
+            out.push('\'');
+            continue;
+        }
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(e) = chars.next() else { break };
+        let number = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+                      radix: u32,
+                      first: Option<char>,
+                      max: usize| {
+            let mut digits: String = first.into_iter().collect();
+            while digits.len() < max {
+                match chars.next_if(|d| d.is_digit(radix)) {
+                    Some(d) => digits.push(d),
+                    None => break,
+                }
+            }
+            u32::from_str_radix(&digits, radix)
+                .ok()
+                .filter(|&n| n != 0)
+                .and_then(char::from_u32)
+        };
+        match e {
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            '0'..='7' => out.push(number(&mut chars, 8, Some(e), 3).ok_or_else(bad)?),
+            'x' if chars.peek().is_some_and(char::is_ascii_hexdigit) => {
+                out.push(number(&mut chars, 16, None, 2).ok_or_else(bad)?);
+            }
+            'u' => out.push(number(&mut chars, 16, None, 4).ok_or_else(bad)?),
+            'U' => out.push(number(&mut chars, 16, None, 8).ok_or_else(bad)?),
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// `DEFAULT f(...)` becomes `DEFAULT (f(...))`: SQLite takes an expression default only
+/// in parentheses (`DEFAULT now()`, `DEFAULT gen_random_uuid()`).
+fn wrap_defaults(sql: &str) -> String {
+    let toks = tokenize(sql);
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut last = 0;
+    for (i, t) in toks.iter().enumerate() {
+        if !t.is(sql, "DEFAULT") {
+            continue;
+        }
+        let (Some(f), Some(open)) = (toks.get(i + 1), toks.get(i + 2)) else {
+            continue;
+        };
+        if f.kind != Kind::Word || !open.is_punct(sql, "(") || f.start < last {
+            continue;
+        }
+        let Some(close) = matching_close(sql, &toks, i + 2).and_then(|c| toks.get(c)) else {
+            continue;
+        };
+        out.push_str(sql.get(last..f.start).unwrap_or(""));
+        out.push('(');
+        out.push_str(sql.get(f.start..close.end).unwrap_or(""));
+        out.push(')');
+        last = close.end;
+    }
+    out.push_str(sql.get(last..).unwrap_or(""));
+    out
+}
+
+/// PostgreSQL's `LIKE` (`ci`: `ILIKE`): `%` any run of characters, `_` one character,
+/// `escape` (by default `\`) makes the next character literal; case-sensitive unless
+/// `ci`. An error if the pattern ends with the escape character.
+pub(crate) fn like(
+    pattern: &str,
+    value: &str,
+    escape: Option<char>,
+    ci: bool,
+) -> Result<bool, String> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum P {
+        Any,
+        One,
+        Lit(char),
+    }
+    let fold = |s: &str| if ci { s.to_lowercase() } else { s.to_string() };
+    let (pattern, value) = (fold(pattern), fold(value));
+    let mut pat = Vec::new();
+    let mut it = pattern.chars();
+    while let Some(c) = it.next() {
+        pat.push(if Some(c) == escape {
+            P::Lit(
+                it.next()
+                    .ok_or_else(|| "LIKE pattern must not end with escape character".to_string())?,
+            )
+        } else if c == '%' {
+            P::Any
+        } else if c == '_' {
+            P::One
+        } else {
+            P::Lit(c)
+        });
+    }
+    let v: Vec<char> = value.chars().collect();
+    // Iterative matching, backtracking to the last `%`.
+    let (mut p, mut s) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while s < v.len() {
+        match pat.get(p) {
+            Some(P::Any) => {
+                star = Some((p, s));
+                p += 1;
+            }
+            Some(P::One) => {
+                p += 1;
+                s += 1;
+            }
+            Some(P::Lit(c)) if v.get(s) == Some(c) => {
+                p += 1;
+                s += 1;
+            }
+            _ => match star {
+                Some((sp, ss)) => {
+                    p = sp + 1;
+                    s = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return Ok(false),
+            },
+        }
+    }
+    Ok(pat.get(p..).unwrap_or(&[]).iter().all(|x| *x == P::Any))
+}
+
+/// PostgreSQL's serial types.
+fn is_serial(word: &str) -> bool {
+    [
+        "serial",
+        "serial4",
+        "bigserial",
+        "serial8",
+        "smallserial",
+        "serial2",
+    ]
+    .iter()
+    .any(|s| word.eq_ignore_ascii_case(s))
+}
+
+/// `CREATE TABLE` with `serial` columns: a serial primary key becomes SQLite's
+/// `INTEGER PRIMARY KEY` (the rowid, so inserts without it get increasing ids);
+/// a serial column that is not the table's primary key, or `ALTER TABLE ... ADD` of
+/// one, is refused.
+fn rewrite_serial(sql: &str) -> Result<Option<String>, Unsupported> {
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    if w(0, "ALTER") {
+        if toks
+            .iter()
+            .any(|t| t.kind == Kind::Word && is_serial(t.text(sql)))
+        {
+            return Err(Unsupported(
+                "adding a serial column with ALTER TABLE is not supported".to_string(),
+            ));
+        }
+        return Ok(None);
+    }
+    if !w(0, "CREATE") {
+        return Ok(None);
+    }
+    let mut i = 1;
+    while w(i, "TEMP") || w(i, "TEMPORARY") || w(i, "UNLOGGED") {
+        i += 1;
+    }
+    if !w(i, "TABLE") {
+        return Ok(None);
+    }
+    let Some(open) = (i..toks.len()).find(|&j| toks.get(j).is_some_and(|t| t.is_punct(sql, "(")))
+    else {
+        return Ok(None);
+    };
+    let Some(close) = matching_close(sql, &toks, open) else {
+        return Ok(None);
+    };
+    // The items between the parentheses, split on commas at depth 1.
+    let mut items: Vec<&[Tok]> = Vec::new();
+    let mut depth = 0i32;
+    let mut start = open + 1;
+    for j in open + 1..close {
+        let Some(t) = toks.get(j) else { break };
+        if t.is_punct(sql, "(") {
+            depth += 1;
+        } else if t.is_punct(sql, ")") {
+            depth -= 1;
+        } else if depth == 0 && t.is_punct(sql, ",") {
+            items.push(toks.get(start..j).unwrap_or(&[]));
+            start = j + 1;
+        }
+    }
+    items.push(toks.get(start..close).unwrap_or(&[]));
+    let is_pk = |item: &[Tok], k: usize| {
+        item.get(k).is_some_and(|t| t.is(sql, "PRIMARY"))
+            && item.get(k + 1).is_some_and(|t| t.is(sql, "KEY"))
+    };
+    let mut table_pk: Vec<String> = Vec::new();
+    let mut serials: Vec<(String, Tok, bool)> = Vec::new();
+    for item in &items {
+        let Some(first) = item.first() else { continue };
+        let constraint = [
+            "CONSTRAINT",
+            "PRIMARY",
+            "UNIQUE",
+            "CHECK",
+            "FOREIGN",
+            "EXCLUDE",
+        ]
+        .iter()
+        .any(|k| first.is(sql, k));
+        if constraint {
+            if let Some(k) = (0..item.len()).find(|&k| is_pk(item, k)) {
+                table_pk = item
+                    .get(k + 2..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter_map(|t| t.ident(sql))
+                    .collect();
+            }
+            continue;
+        }
+        let Some(ty) = item.get(1).filter(|t| t.kind == Kind::Word) else {
+            continue;
+        };
+        if is_serial(ty.text(sql)) {
+            let name = first.ident(sql).unwrap_or_default();
+            let inline_pk = (2..item.len()).any(|k| is_pk(item, k));
+            serials.push((name, *ty, inline_pk));
+        }
+    }
+    if serials.is_empty() {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut last = 0;
+    for (name, ty, inline_pk) in serials {
+        let table_key = table_pk.len() == 1
+            && table_pk
+                .first()
+                .is_some_and(|c| c.eq_ignore_ascii_case(&name));
+        if !(inline_pk || table_key) {
+            return Err(Unsupported(format!(
+                "serial column \"{name}\" is not supported unless it is the table's only \
+                 primary key column"
+            )));
+        }
+        out.push_str(sql.get(last..ty.start).unwrap_or(""));
+        out.push_str("INTEGER");
+        last = ty.end;
+    }
+    out.push_str(sql.get(last..).unwrap_or(""));
+    Ok(Some(out))
+}
+
 /// Rewrites PostgreSQL syntax SQLite lacks: `operand::type` becomes
-/// `CAST(operand AS type)`, and `current_user`/`session_user`/`current_role` become
-/// function calls.
-pub(crate) fn rewrite(sql: &str) -> String {
-    let mut text = sql.to_string();
+/// `CAST(operand AS type)`, `current_user`/`session_user`/`current_role` become
+/// function calls, a `serial` primary key becomes `INTEGER PRIMARY KEY`. What SQLite
+/// would answer wrongly (arithmetic on dates, `regclass`, a serial column that is not
+/// the primary key) is [`Unsupported`].
+pub(crate) fn rewrite(sql: &str) -> Result<String, Unsupported> {
+    let mut text = rewrite_serial(sql)?.unwrap_or_else(|| sql.to_string());
     // One cast per pass (casts chain: `$1::text::int`); bounded.
     for _ in 0..256 {
         match rewrite_one_cast(&text) {
@@ -309,6 +772,7 @@ pub(crate) fn rewrite(sql: &str) -> String {
             None => break,
         }
     }
+    let text = fix_casts(&wrap_defaults(&text))?;
     let toks = tokenize(&text);
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
@@ -327,6 +791,25 @@ pub(crate) fn rewrite(sql: &str) -> String {
             last = t.end;
             continue;
         }
+        if t.kind == Kind::Str && matches!(text.get(t.start..=t.start), Some("e" | "E")) {
+            let body = t.text(&text);
+            let body = body
+                .get(2..body.len().saturating_sub(1).max(2))
+                .unwrap_or("");
+            out.push_str(text.get(last..t.start).unwrap_or(""));
+            out.push('\'');
+            out.push_str(&unescape(body)?.replace('\'', "''"));
+            out.push('\'');
+            last = t.end;
+            continue;
+        }
+        if t.is(&text, "ILIKE") {
+            // `x ILIKE y` calls the `match(y, x)` function, a case-insensitive LIKE.
+            out.push_str(text.get(last..t.start).unwrap_or(""));
+            out.push_str("MATCH");
+            last = t.end;
+            continue;
+        }
         let next_is_paren = toks.get(i + 1).is_some_and(|n| n.is_punct(&text, "("));
         let prev_is_dot = i > 0 && toks.get(i - 1).is_some_and(|p| p.is_punct(&text, "."));
         if !next_is_paren
@@ -341,7 +824,7 @@ pub(crate) fn rewrite(sql: &str) -> String {
         }
     }
     out.push_str(text.get(last..).unwrap_or(""));
-    out
+    Ok(out)
 }
 
 fn rewrite_one_cast(sql: &str) -> Option<String> {
@@ -1086,7 +1569,8 @@ impl Cx<'_> {
             } else if depth == 0 {
                 let boolean = (t.kind == Kind::Punct && COMPARISON.contains(&t.text(sql)))
                     || [
-                        "AND", "OR", "NOT", "IS", "IN", "LIKE", "GLOB", "BETWEEN", "EXISTS",
+                        "AND", "OR", "NOT", "IS", "IN", "LIKE", "ILIKE", "MATCH", "GLOB",
+                        "BETWEEN", "EXISTS",
                     ]
                     .iter()
                     .any(|k| t.is(sql, k));
@@ -1237,6 +1721,8 @@ impl Cx<'_> {
                 | "current_schema" | "current_user" | "current_setting" | "sqlite_version"
                 | "date" | "time" | "datetime" | "strftime" => Some("TEXT".to_string()),
                 "randomblob" | "zeroblob" | "unhex" => Some("BLOB".to_string()),
+                "now" => Some("TIMESTAMPTZ".to_string()),
+                "gen_random_uuid" => Some("UUID".to_string()),
                 _ => None,
             };
         }
@@ -1266,6 +1752,7 @@ mod tests {
 
     #[test]
     fn rewrites_casts() {
+        let rewrite = |sql: &str| super::rewrite(sql).unwrap();
         assert_eq!(rewrite("select $1::int4"), "select CAST($1 AS INT4)");
         assert_eq!(
             rewrite("select count(*)::text, (a+1)::bytea, t.b::double precision"),
@@ -1282,6 +1769,118 @@ mod tests {
             "select 'it''s', 'x$$y', $1"
         );
         assert_eq!(split("select $$a;b$$; select 2").len(), 2);
+    }
+
+    #[test]
+    fn serial_primary_keys_become_the_rowid() {
+        let ok = |sql: &str| rewrite(sql).unwrap();
+        assert_eq!(
+            ok("create table t (id serial primary key, name text)"),
+            "create table t (id INTEGER primary key, name text)"
+        );
+        assert_eq!(
+            ok("CREATE TEMP TABLE t (id BIGSERIAL, n int, PRIMARY KEY (id))"),
+            "CREATE TEMP TABLE t (id INTEGER, n int, PRIMARY KEY (id))"
+        );
+        assert_eq!(
+            ok("create table t (serial text, id smallserial constraint p primary key)"),
+            "create table t (serial text, id INTEGER constraint p primary key)"
+        );
+        let refused = |sql: &str| rewrite(sql).unwrap_err().0;
+        assert!(refused("create table t (id int primary key, n serial)").contains("\"n\""));
+        assert!(refused("create table t (a serial, b int, primary key (a, b))").contains("serial"));
+        assert!(refused("alter table t add column n bigserial").contains("serial"));
+    }
+
+    #[test]
+    fn like_is_postgresql_s() {
+        let yes = |p: &str, v: &str| like(p, v, Some('\\'), false).unwrap();
+        assert!(!yes("ABC", "abc"));
+        assert!(yes("a%c", "abbbc"));
+        assert!(yes("a_c", "abc"));
+        assert!(!yes(r"a\_c", "abc"));
+        assert!(yes(r"a\_c", "a_c"));
+        assert!(yes("%b%", "abc") && yes("%", "") && !yes("_", ""));
+        assert!(yes("%a%b", "xaab") && !yes("%a%b", "xaa"));
+        assert!(like("ABC%", "abcd", Some('\\'), true).unwrap());
+        assert!(like("a!%", "a%", Some('!'), false).unwrap());
+        assert!(like(r"a\", "a", Some('\\'), false).is_err());
+    }
+
+    #[test]
+    fn rewrites_ilike_escape_strings_and_function_defaults() {
+        let ok = |sql: &str| rewrite(sql).unwrap();
+        assert_eq!(
+            ok("select 'A' ilike 'a', 'b' not ILIKE 'x'"),
+            "select 'A' MATCH 'a', 'b' not MATCH 'x'"
+        );
+        assert_eq!(
+            ok(r"select E'a\nb', e'it\'s', E'\x41\101\u00e9''', 'x\n'"),
+            "select 'a\nb', 'it''s', 'AAé''', 'x\\n'"
+        );
+        assert_eq!(split(r"select E'a\';b'; select 2").len(), 2);
+        assert_eq!(
+            ok(
+                "create table t (at timestamptz default now(), u uuid default gen_random_uuid(), \
+                n int default 1, m int default (2))"
+            ),
+            "create table t (at timestamptz default (now()), u uuid default (gen_random_uuid()), \
+                n int default 1, m int default (2))"
+        );
+    }
+
+    #[test]
+    fn refuses_arithmetic_on_date_columns() {
+        let cols = |t: &str| {
+            if t == "e" {
+                vec![
+                    ("day".to_string(), "DATE".to_string()),
+                    ("n".to_string(), "INTEGER".to_string()),
+                ]
+            } else {
+                Vec::new()
+            }
+        };
+        for sql in [
+            "select day + 1 from e",
+            "select 1 - e.day from e",
+            "select now() - now()",
+            "select current_date + 1",
+            "select 1 + now()",
+        ] {
+            let err = check_datetime_arithmetic(sql, cols).unwrap_err().0;
+            assert!(err.starts_with("arithmetic on"), "{sql}: {err}");
+        }
+        for sql in [
+            "select day, n + 1, count(*), e.* from e",
+            "select * from e where day > '2024-01-01'",
+            "select now(), (1) + 2, count(*) - 1 from e",
+        ] {
+            assert_eq!(check_datetime_arithmetic(sql, cols), Ok(()), "{sql}");
+        }
+    }
+
+    #[test]
+    fn refuses_date_arithmetic_and_regclass() {
+        assert_eq!(
+            rewrite("select '2024-01-01'::date, cast(x as timestamptz) from t").unwrap(),
+            "select CAST('2024-01-01' AS TEXT), cast(x as TEXT) from t"
+        );
+        assert_eq!(
+            rewrite("select cast(cast(x as date) as date) || 'x'").unwrap(),
+            "select cast(cast(x as TEXT) as TEXT) || 'x'"
+        );
+        for sql in [
+            "select '2024-01-01'::date + 1",
+            "select 1 + '2024-01-01'::date",
+            "select cast('2024-01-01' as date) - 1",
+            "select now()::timestamp - '1 day'::interval",
+        ] {
+            let e = rewrite(sql).unwrap_err().0;
+            assert!(e.starts_with("arithmetic on"), "{sql}: {e}");
+        }
+        let e = rewrite("select 'x'::regclass::oid").unwrap_err().0;
+        assert!(e.contains("regclass"), "{e}");
     }
 
     #[test]

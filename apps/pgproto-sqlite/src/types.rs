@@ -1,11 +1,16 @@
 //! PostgreSQL types for SQLite values: which OID a declared column type maps to, and the
 //! text and binary encodings of the few types this server speaks (bool, bytea, int2/4/8,
-//! float4/8, text, numeric). Whatever SQLite holds is converted to the type the column
-//! was described with, so a client decoding by type never sees a mismatch.
+//! float4/8, text, numeric, and with the core's codecs date, time, timestamp,
+//! timestamptz and uuid, which SQLite stores as text). Whatever SQLite holds is converted
+//! to the type the column was described with, so a client decoding by type never sees a
+//! mismatch.
 
 use pgproto_core::db_error::{DbError, Severity};
 use pgproto_core::message::Format;
 use pgproto_core::sqlstate::SqlState;
+use pgproto_core::types::{
+    oid, FromSql, PgDate, PgTime, PgTimestamp, PgTimestampTz, PgUuid, ToSql, TypeError,
+};
 use rusqlite::types::Value;
 
 pub(crate) const BOOL: u32 = 16;
@@ -22,16 +27,40 @@ pub(crate) const JSON: u32 = 114;
 pub(crate) const BPCHAR: u32 = 1042;
 pub(crate) const VARCHAR: u32 = 1043;
 pub(crate) const NUMERIC: u32 = 1700;
+pub(crate) const DATE: u32 = oid::DATE;
+pub(crate) const TIME: u32 = oid::TIME;
+pub(crate) const TIMESTAMP: u32 = oid::TIMESTAMP;
+pub(crate) const TIMESTAMPTZ: u32 = oid::TIMESTAMPTZ;
+pub(crate) const UUID: u32 = oid::UUID;
 
 /// The type OID for a declared column type. Integer names follow PostgreSQL
 /// (`INTEGER`/`INT`/`INT4` are int4, `BIGINT`/`INT8` int8, `SMALLINT`/`INT2` int2; other
 /// names containing `INT` int8); `REAL`, `FLOAT`, `DOUBLE` are float8 (SQLite stores
 /// 8-byte floats), only `FLOAT4` is float4; `BOOL`/`BOOLEAN` bool; `BLOB`/`BYTEA` bytea;
-/// `NUMERIC`/`DECIMAL` numeric; everything else (TEXT, VARCHAR, DATE, JSON...) text.
+/// `NUMERIC`/`DECIMAL` numeric; `DATE`, `TIME`, `TIMESTAMP`, `TIMESTAMPTZ` (and their
+/// long names) and `UUID` those types; everything else (TEXT, VARCHAR, JSON,
+/// DATETIME...) text.
 pub(crate) fn oid_for_decl(decl: &str) -> u32 {
     let d = decl.trim().to_ascii_uppercase();
-    let base = d.split('(').next().unwrap_or("").trim();
+    // Without `(n)` modifiers, single-spaced: `TIMESTAMP(3) WITH TIME ZONE`.
+    let mut words = String::new();
+    let mut depth = 0u32;
+    for c in d.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => words.push(c),
+            _ => {}
+        }
+    }
+    let base = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    let base = base.as_str();
     match base {
+        "DATE" => DATE,
+        "TIME" | "TIME WITHOUT TIME ZONE" => TIME,
+        "TIMESTAMP" | "TIMESTAMP WITHOUT TIME ZONE" => TIMESTAMP,
+        "TIMESTAMPTZ" | "TIMESTAMP WITH TIME ZONE" => TIMESTAMPTZ,
+        "UUID" => UUID,
         "INTEGER" | "INT" | "INT4" | "MEDIUMINT" => INT4,
         "SMALLINT" | "INT2" | "TINYINT" => INT2,
         "BIGINT" | "INT8" => INT8,
@@ -49,7 +78,8 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
 /// A type OID folded onto the types this server encodes (others are sent as text).
 pub(crate) fn supported(oid: u32) -> u32 {
     match oid {
-        BOOL | BYTEA | INT8 | INT2 | INT4 | TEXT | FLOAT4 | FLOAT8 | NUMERIC => oid,
+        BOOL | BYTEA | INT8 | INT2 | INT4 | TEXT | FLOAT4 | FLOAT8 | NUMERIC | DATE | TIME
+        | TIMESTAMP | TIMESTAMPTZ | UUID => oid,
         VARCHAR | BPCHAR | UNKNOWN => TEXT,
         _ => TEXT,
     }
@@ -62,7 +92,7 @@ pub(crate) fn type_size(oid: u32) -> i16 {
         INT2 => 2,
         INT4 | FLOAT4 => 4,
         INT8 | FLOAT8 => 8,
-        _ => -1,
+        _ => oid::typlen(oid).unwrap_or(-1),
     }
 }
 
@@ -76,6 +106,11 @@ pub(crate) fn type_name(oid: u32) -> &'static str {
         FLOAT4 => "real",
         FLOAT8 => "double precision",
         NUMERIC => "numeric",
+        DATE => "date",
+        TIME => "time without time zone",
+        TIMESTAMP => "timestamp without time zone",
+        TIMESTAMPTZ => "timestamp with time zone",
+        UUID => "uuid",
         _ => "text",
     }
 }
@@ -91,6 +126,11 @@ pub(crate) fn internal_name(oid: u32) -> &'static str {
         FLOAT4 => "float4",
         FLOAT8 => "float8",
         NUMERIC => "numeric",
+        DATE => "date",
+        TIME => "time",
+        TIMESTAMP => "timestamp",
+        TIMESTAMPTZ => "timestamptz",
+        UUID => "uuid",
         _ => "text",
     }
 }
@@ -106,6 +146,11 @@ pub(crate) fn decl_name(oid: u32) -> &'static str {
         FLOAT4 => "FLOAT4",
         FLOAT8 => "FLOAT8",
         NUMERIC => "NUMERIC",
+        DATE => "DATE",
+        TIME => "TIME",
+        TIMESTAMP => "TIMESTAMP",
+        TIMESTAMPTZ => "TIMESTAMPTZ",
+        UUID => "UUID",
         _ => "TEXT",
     }
 }
@@ -162,6 +207,58 @@ pub(crate) fn format_float(f: f64) -> String {
         return format!("{mantissa}e{sign}{digits:0>2}");
     }
     format!("{f}")
+}
+
+/// Whether `oid` is one of the types stored as text and converted with the core's
+/// codecs ([`recode`]).
+fn is_coded(oid: u32) -> bool {
+    matches!(oid, DATE | TIME | TIMESTAMP | TIMESTAMPTZ | UUID)
+}
+
+fn recode_as<T: for<'a> FromSql<'a> + ToSql>(
+    oid: u32,
+    from: Format,
+    raw: &[u8],
+    to: Format,
+) -> Result<Vec<u8>, TypeError> {
+    let value = T::from_sql(oid, from, raw)?;
+    let mut out = bytes::BytesMut::new();
+    value.to_sql(oid, to, &mut out)?;
+    Ok(out.to_vec())
+}
+
+/// A date, time, timestamp, timestamptz or uuid value in `from` format re-encoded in
+/// `to` format by the core's codecs (text to text normalizes it as PostgreSQL writes it);
+/// bad input is PostgreSQL's error for it.
+fn recode(oid: u32, from: Format, raw: &[u8], to: Format) -> Result<Vec<u8>, Box<DbError>> {
+    let got = match oid {
+        DATE => recode_as::<PgDate>(oid, from, raw, to),
+        TIME => recode_as::<PgTime>(oid, from, raw, to),
+        TIMESTAMP => recode_as::<PgTimestamp>(oid, from, raw, to),
+        TIMESTAMPTZ => recode_as::<PgTimestampTz>(oid, from, raw, to),
+        _ => recode_as::<PgUuid>(oid, from, raw, to),
+    };
+    got.map_err(|_| {
+        if from == Format::Binary {
+            return err(
+                SqlState::InvalidBinaryRepresentation,
+                format!("incorrect binary data format for type {}", type_name(oid)),
+            );
+        }
+        let text = String::from_utf8_lossy(raw);
+        let code = if oid == UUID {
+            SqlState::InvalidTextRepresentation
+        } else {
+            SqlState::InvalidDatetimeFormat
+        };
+        err(
+            code,
+            format!(
+                "invalid input syntax for type {}: \"{text}\"",
+                type_name(oid)
+            ),
+        )
+    })
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -337,6 +434,7 @@ pub(crate) fn encode(v: &Value, oid: u32, format: Format) -> Result<Option<Vec<u
                 text.into_bytes()
             }
         }
+        _ if is_coded(oid) => recode(oid, Format::Text, as_text(v).as_bytes(), format)?,
         _ => match v {
             Value::Blob(b) if binary => b.clone(),
             other => as_text(other).into_bytes(),
@@ -488,6 +586,10 @@ pub(crate) fn decode_param(
             ))),
             FLOAT8 => Value::Real(f64::from_be_bytes(b.try_into().map_err(|_| bad_binary())?)),
             NUMERIC => Value::Text(numeric_text(b).ok_or_else(bad_binary)?),
+            _ if is_coded(oid) => Value::Text(
+                String::from_utf8(recode(oid, format, b, Format::Text)?)
+                    .map_err(|_| bad_binary())?,
+            ),
             // Text-like types (text, varchar, bpchar, name, unknown, json, unspecified).
             TEXT | VARCHAR | BPCHAR | UNKNOWN | NAME | JSON | 0 => Value::Text(
                 std::str::from_utf8(b)
@@ -525,6 +627,9 @@ pub(crate) fn decode_param(
             }
             Value::Text(text.trim().to_string())
         }
+        _ if is_coded(oid) => Value::Text(
+            String::from_utf8_lossy(&recode(oid, format, b, Format::Text)?).into_owned(),
+        ),
         _ => Value::Text(text.to_string()),
     })
 }
@@ -544,7 +649,12 @@ mod tests {
         assert_eq!(oid_for_decl("numeric(10,2)"), NUMERIC);
         assert_eq!(oid_for_decl("blob"), BYTEA);
         assert_eq!(oid_for_decl("boolean"), BOOL);
-        assert_eq!(oid_for_decl("date"), TEXT);
+        assert_eq!(oid_for_decl("date"), DATE);
+        assert_eq!(oid_for_decl("timestamp(3)  with time zone"), TIMESTAMPTZ);
+        assert_eq!(oid_for_decl("TIMESTAMPTZ"), TIMESTAMPTZ);
+        assert_eq!(oid_for_decl("uuid"), UUID);
+        assert_eq!(oid_for_decl("datetime"), TEXT);
+        assert_eq!(oid_for_decl("json"), TEXT);
     }
 
     #[test]
@@ -608,5 +718,36 @@ mod tests {
         assert_eq!(d(b"2.5", FLOAT8, Format::Text), Value::Real(2.5));
         assert!(decode_param(Some(b"x"), INT4, Format::Text).is_err());
         assert!(decode_param(Some(&[1, 2]), INT4, Format::Binary).is_err());
+        // Dates, timestamps and UUIDs with the core's codecs, normalized as PostgreSQL
+        // writes them.
+        assert_eq!(
+            d(b"2024-1-2", DATE, Format::Text),
+            Value::Text("2024-01-02".into())
+        );
+        assert_eq!(
+            d(&8766i32.to_be_bytes(), DATE, Format::Binary),
+            Value::Text("2024-01-01".into())
+        );
+        let e = decode_param(Some(b"2024-13-01"), DATE, Format::Text).unwrap_err();
+        assert_eq!(e.code, SqlState::InvalidDatetimeFormat);
+        assert_eq!(
+            d(b"2024-01-01 12:00:00+02", TIMESTAMPTZ, Format::Text),
+            Value::Text("2024-01-01 10:00:00+00".into())
+        );
+        assert!(decode_param(Some(b"nope"), UUID, Format::Text).is_err());
+    }
+
+    #[test]
+    fn encodes_dates_and_uuids_with_the_core_codecs() {
+        let e = |v: &str, oid, f| encode(&Value::Text(v.into()), oid, f).unwrap().unwrap();
+        assert_eq!(e("2024-01-01", DATE, Format::Text), b"2024-01-01");
+        // 2024-01-01 is day 8766 after 2000-01-01.
+        assert_eq!(e("2024-01-01", DATE, Format::Binary), 8766i32.to_be_bytes());
+        let u = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
+        assert_eq!(e(u, UUID, Format::Binary).len(), 16);
+        assert_eq!(e(&u.to_uppercase(), UUID, Format::Text), u.as_bytes());
+        assert!(encode(&Value::Text("x".into()), DATE, Format::Text).is_err());
+        assert_eq!(type_size(DATE), 4);
+        assert_eq!(type_size(UUID), 16);
     }
 }

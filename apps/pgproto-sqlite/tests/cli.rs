@@ -82,3 +82,69 @@ async fn serves_a_database_file_over_scram_and_tls() {
     );
     assert!(pgproto_tokio::Client::connect(&wrong).await.is_err());
 }
+
+/// Runs the program with `args` in `dir` (its working directory) on a free port.
+fn start_in(dir: &std::path::Path, args: &[&str]) -> Program {
+    Program::start(
+        Command::new(BIN)
+            .current_dir(dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args),
+    )
+    .unwrap()
+}
+
+async fn connect(server: &Program) -> tokio_postgres::Client {
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user=postgres sslmode=disable",
+        server.addr.port()
+    );
+    let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+#[tokio::test]
+async fn data_survives_a_restart_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_in(dir.path(), &[]);
+    let client = connect(&server).await;
+    client
+        .batch_execute(
+            "create table t (id integer primary key, name text); insert into t values (1, 'one')",
+        )
+        .await
+        .unwrap();
+    drop(client);
+    drop(server);
+    assert!(dir.path().join("pgproto-sqlite.db").exists());
+
+    let server = start_in(dir.path(), &[]);
+    let client = connect(&server).await;
+    let row = client
+        .query_one("select name from t where id = 1", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "one");
+}
+
+#[tokio::test]
+async fn memory_is_a_throwaway_database_shared_by_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_in(dir.path(), &["--memory"]);
+    let (a, b) = (connect(&server).await, connect(&server).await);
+    a.batch_execute("create table t (id integer primary key); insert into t values (7)")
+        .await
+        .unwrap();
+    let row = b.query_one("select id from t", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 7);
+    drop((a, b));
+    drop(server);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    let server = start_in(dir.path(), &["--memory"]);
+    let client = connect(&server).await;
+    assert!(client.query_one("select id from t", &[]).await.is_err());
+}

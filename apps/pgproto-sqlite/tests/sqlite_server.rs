@@ -893,3 +893,186 @@ async fn psql_copy_in_and_out() {
     client.close().await.unwrap();
     server.stop().await;
 }
+
+/// A column's value as the server sent it (binary), whatever its type.
+struct Raw(Vec<u8>);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Raw {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Self(raw.to_vec()))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+async fn first_text(client: &Client, sql: &str) -> Option<String> {
+    client
+        .simple_query(sql)
+        .await
+        .unwrap()
+        .into_iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_string)),
+            _ => None,
+        })
+        .flatten()
+}
+
+#[tokio::test]
+async fn serial_ids_dates_and_refusals_never_answer_wrongly() {
+    let server = start(AuthKind::Trust).await;
+    let (client, conn) = connect(server.port).await;
+
+    // serial primary keys get increasing ids, which RETURNING returns.
+    client
+        .batch_execute(
+            "create table t (id serial primary key, name text); \
+             create table b (id bigserial, n int, primary key (id))",
+        )
+        .await
+        .unwrap();
+    for want in 1..=2 {
+        let row = client
+            .query_one("insert into t (name) values ('a') returning id", &[])
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, i32>(0), want);
+    }
+    client
+        .execute("insert into b (n) values (5), (6)", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        first_text(&client, "select max(id) from b")
+            .await
+            .as_deref(),
+        Some("2")
+    );
+
+    // What SQLite would answer wrongly is refused with 0A000.
+    for sql in [
+        "create table s (id int primary key, n serial)",
+        "select '2024-01-01'::date + 1",
+        "select cast('2024-01-01' as date) - 1",
+        "select 'x'::regclass::oid",
+    ] {
+        let e = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(code(&e), "0A000", "{sql}: {e}");
+        let e = client.prepare(sql).await.unwrap_err();
+        assert_eq!(code(&e), "0A000", "{sql}: {e}");
+    }
+    // A date cast without arithmetic is the date, not SQLite's number 2024.
+    assert_eq!(
+        first_text(&client, "select cast('2024-01-01' as date)")
+            .await
+            .as_deref(),
+        Some("2024-01-01")
+    );
+
+    // Date, timestamptz and uuid columns are described with PostgreSQL's types and
+    // encoded by them.
+    client
+        .batch_execute(
+            "create table e (day date, at timestamptz, u uuid); \
+             insert into e values ('2024-01-01', '2024-01-01 12:00:00+02', \
+             'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11')",
+        )
+        .await
+        .unwrap();
+    let st = client.prepare("select day, at, u from e").await.unwrap();
+    let types: Vec<Type> = st.columns().iter().map(|c| c.type_().clone()).collect();
+    assert_eq!(types, [Type::DATE, Type::TIMESTAMPTZ, Type::UUID]);
+    let row = client.query_one(&st, &[]).await.unwrap();
+    assert_eq!(row.get::<_, Raw>(0).0, 8766i32.to_be_bytes()); // days since 2000-01-01
+    assert_eq!(row.get::<_, Raw>(2).0.len(), 16);
+    let text = client
+        .simple_query("select day, at, u from e")
+        .await
+        .unwrap();
+    let SimpleQueryMessage::Row(r) = text
+        .iter()
+        .find(|m| matches!(m, SimpleQueryMessage::Row(_)))
+        .unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(r.get(0), Some("2024-01-01"));
+    assert_eq!(r.get(1), Some("2024-01-01 10:00:00+00"));
+    assert_eq!(r.get(2), Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
+    // Arithmetic on a date column is refused too (SQLite would answer 2025).
+    for sql in ["select day + 1 from e", "select e.day - 1 from e"] {
+        let e = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(code(&e), "0A000", "{sql}: {e}");
+    }
+
+    drop(client);
+    conn.await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn now_uuids_ilike_and_escape_strings() {
+    let server = start(AuthKind::Trust).await;
+    let (client, conn) = connect(server.port).await;
+
+    // now() and gen_random_uuid(), also as column defaults, with PostgreSQL's types.
+    client
+        .batch_execute(
+            "create table ev (id serial primary key, at timestamptz default now(), \
+             u uuid default gen_random_uuid()); \
+             insert into ev default values; insert into ev default values",
+        )
+        .await
+        .unwrap();
+    let st = client
+        .prepare("select now(), gen_random_uuid()")
+        .await
+        .unwrap();
+    let types: Vec<Type> = st.columns().iter().map(|c| c.type_().clone()).collect();
+    assert_eq!(types, [Type::TIMESTAMPTZ, Type::UUID]);
+    let rows = client.simple_query("select at, u from ev").await.unwrap();
+    let rows: Vec<_> = rows
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some((r.get(0).unwrap(), r.get(1).unwrap())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rows.len(), 2);
+    for (at, u) in &rows {
+        assert!(at.ends_with("+00") && at.len() >= 22, "{at}");
+        assert_eq!(u.len(), 36, "{u}");
+        assert_eq!(u.as_bytes()[14], b'4', "{u}");
+    }
+    assert_ne!(rows[0].1, rows[1].1);
+    let e = client
+        .simple_query("select now() - now()")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "0A000", "{e}");
+
+    // LIKE is case-sensitive with `\` escapes; ILIKE is not case-sensitive.
+    let row = client
+        .query_one(
+            r"select 'abc' like 'ABC', 'ABC' ilike 'a%', 'abc' not ilike 'A_C', 'a_c' like 'a\_c', 'abc' like 'a\_c'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<bool> = (0..5).map(|i| row.get(i)).collect();
+    assert_eq!(got, [false, true, false, true, false]);
+
+    // E'...' strings.
+    assert_eq!(
+        first_text(&client, r"select E'a\tb\'c\x41'")
+            .await
+            .as_deref(),
+        Some("a\tb'cA")
+    );
+
+    drop(client);
+    conn.await.unwrap();
+    server.stop().await;
+}
