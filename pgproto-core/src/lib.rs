@@ -86,6 +86,7 @@ pub mod cancel;
 pub mod client;
 pub mod column;
 pub mod copy;
+mod cycle;
 pub mod db_error;
 pub mod error;
 pub mod guide;

@@ -29,7 +29,8 @@ use alloc::string::{String, ToString};
 
 use bytes::BytesMut;
 
-use super::{Pending, RequestId};
+use super::session::Pending;
+use super::RequestId;
 use crate::error::EncodeError;
 use crate::message::Sync;
 
@@ -261,15 +262,6 @@ impl CopyHold {
                 self.tail_is_candidate = false;
             }
         }
-    }
-
-    /// Drops everything held (the connection is closing).
-    pub(crate) fn clear(&mut self) {
-        self.held.clear();
-        self.marks.clear();
-        self.in_flight = None;
-        self.tail_is_candidate = false;
-        self.owed_syncs = 0;
     }
 }
 

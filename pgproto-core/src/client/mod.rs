@@ -73,6 +73,7 @@ mod copy_hold;
 mod response;
 mod result;
 mod router;
+mod session;
 mod statement;
 mod transaction;
 
@@ -103,6 +104,7 @@ pub use transaction::{
 use crate::auth::scram::{ChannelBinding, ScramClient};
 use crate::auth::{md5, AuthError};
 use crate::cancel::CancelToken;
+pub(crate) use crate::cycle::RequestKind;
 use crate::db_error::DbError;
 use crate::error::{Error, ProtocolViolation, UsageError};
 use crate::message::{
@@ -112,7 +114,8 @@ use crate::message::{
     TransactionStatus,
 };
 use crate::wire::{Direction, Frame, Framer};
-use copy_hold::{CopyHold, Outgoing};
+use copy_hold::Outgoing;
+use session::{CopyState, Requests, Session};
 
 /// Identifies one request (a Query, or one extended-protocol message that gets an answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -189,45 +192,40 @@ pub enum Event {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RequestKind {
-    Query,
-    Parse,
-    Bind,
-    DescribeStatement,
-    DescribePortal,
-    Execute,
-    Close,
-    Sync,
-    FunctionCall,
-}
-
-impl RequestKind {
-    /// Extended-protocol messages the server discards after an error until Sync.
-    fn is_extended(self) -> bool {
-        !matches!(self, Self::Query | Self::Sync | Self::FunctionCall)
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    id: RequestId,
-    kind: RequestKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CopyState {
-    None,
-    In,
-    Out,
-    Both,
-}
-
-enum AuthState {
+/// The authentication exchange, the data of the authenticating phase.
+enum AuthExchange {
+    /// Nothing asked yet.
     Initial,
+    /// A cleartext or MD5 password was sent.
     PasswordSent,
+    /// SCRAM in progress.
     Scram(ScramClient),
+    /// SCRAM's server signature verified.
     ScramDone,
+}
+
+/// The connection's state: each phase owns the data valid in it, and a closed connection
+/// keeps the error that closed it. Only [`Client::enter`] and [`Client::fail`] write it.
+enum State {
+    SslResponse,
+    TlsHandshake,
+    Authenticating(AuthExchange),
+    AwaitingReady,
+    Ready(Session),
+    Closed(Error),
+}
+
+impl State {
+    fn phase(&self) -> Phase {
+        match self {
+            Self::SslResponse => Phase::SslResponse,
+            Self::TlsHandshake => Phase::TlsHandshake,
+            Self::Authenticating(_) => Phase::Authenticating,
+            Self::AwaitingReady => Phase::AwaitingReady,
+            Self::Ready(_) => Phase::Ready,
+            Self::Closed(_) => Phase::Closed,
+        }
+    }
 }
 
 /// A client connection (sans-IO). See the [module documentation](self).
@@ -235,33 +233,24 @@ pub struct Client {
     config: Config,
     framer: Framer,
     pub(crate) out: BytesMut,
-    phase: Phase,
-    auth: AuthState,
+    state: State,
     auth_method: Option<AuthMethod>,
     scram_plus: bool,
     nonce: Vec<u8>,
     tls: bool,
     channel_binding: Option<Vec<u8>>,
     events: VecDeque<Event>,
-    pending: VecDeque<Pending>,
-    next_id: u64,
-    discarding: bool,
-    unsynced: bool,
-    copy: CopyState,
-    /// Requests that wait until no COPY is open or may open (see [`copy_hold`]).
-    hold: CopyHold,
     transaction_status: TransactionStatus,
     server_parameters: BTreeMap<String, String>,
     cancel_token: Option<CancelToken>,
     protocol_version: ProtocolVersion,
-    poisoned: Option<Error>,
 }
 
 impl core::fmt::Debug for Client {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Client")
-            .field("phase", &self.phase)
-            .field("pending", &self.pending.len())
+            .field("phase", &self.phase())
+            .field("pending", &self.pending_requests())
             .field("transaction_status", &self.transaction_status)
             .finish_non_exhaustive()
     }
@@ -279,40 +268,48 @@ impl Client {
         let mut client = Self {
             framer,
             out: BytesMut::with_capacity(256),
-            phase: Phase::Authenticating,
-            auth: AuthState::Initial,
+            state: State::Authenticating(AuthExchange::Initial),
             auth_method: None,
             scram_plus: false,
             nonce: nonce.to_vec(),
             tls: false,
             channel_binding: None,
             events: VecDeque::new(),
-            pending: VecDeque::new(),
-            next_id: 0,
-            discarding: false,
-            unsynced: false,
-            copy: CopyState::None,
-            hold: CopyHold::default(),
             transaction_status: TransactionStatus::Idle,
             server_parameters: BTreeMap::new(),
             cancel_token: None,
             protocol_version: config.max_protocol_version,
-            poisoned: None,
             config,
         };
         if client.config.ssl_mode.requests_tls() {
             match client.config.ssl_negotiation {
-                crate::client::SslNegotiation::Direct => client.phase = Phase::TlsHandshake,
+                crate::client::SslNegotiation::Direct => client.enter(State::TlsHandshake),
                 crate::client::SslNegotiation::Postgres => {
-                    client.phase = Phase::SslResponse;
+                    client.enter(State::SslResponse);
                     // SSLRequest has no variable part: encoding cannot fail.
                     let _ = SslRequest.encode(&mut client.out);
                 }
             }
         } else if let Err(e) = client.send_startup() {
-            client.poisoned = Some(e);
+            client.fail(e);
         }
         client
+    }
+
+    /// Moves to the next state: the one place that changes the phase (with [`Client::fail`]).
+    fn enter(&mut self, next: State) {
+        self.state = next;
+    }
+
+    /// Closes the connection for good with `error`, unless it is closed already (the
+    /// first error is the one every later call returns). Returns the stored error.
+    fn fail(&mut self, error: Error) -> Error {
+        if let State::Closed(first) = &self.state {
+            return first.clone();
+        }
+        self.events.clear();
+        self.enter(State::Closed(error.clone()));
+        error
     }
 
     fn send_startup(&mut self) -> Result<(), Error> {
@@ -322,7 +319,7 @@ impl Client {
             parameters: List::new(&params),
         }
         .encode(&mut self.out)?;
-        self.phase = Phase::Authenticating;
+        self.enter(State::Authenticating(AuthExchange::Initial));
         Ok(())
     }
 
@@ -340,10 +337,12 @@ impl Client {
 
     /// Reports that the server closed the connection.
     pub fn handle_eof(&mut self) {
-        if self.poisoned.is_none() {
-            self.poisoned = Some(Error::Closed);
+        if !matches!(self.state, State::Closed(_)) {
+            // Events already produced stay deliverable before the error.
+            let events = core::mem::take(&mut self.events);
+            self.fail(Error::Closed);
+            self.events = events;
         }
-        self.phase = Phase::Closed;
     }
 
     /// Reports that the TLS handshake the core asked for ([`Event::StartTls`], or direct
@@ -354,7 +353,7 @@ impl Client {
         channel_binding: Option<Vec<u8>>,
     ) -> Result<(), Error> {
         self.check_poisoned()?;
-        if self.phase != Phase::TlsHandshake {
+        if !matches!(self.state, State::TlsHandshake) {
             return Err(UsageError::UnexpectedTls.into());
         }
         self.tls = true;
@@ -397,31 +396,25 @@ impl Client {
             match self.step() {
                 Ok(true) => {}
                 Ok(false) => return Ok(None),
-                Err(e) => {
-                    // What the failing message queued (a FATAL ErrorResponse routed to
-                    // its request, the requests skipped after it) is not reported: the
-                    // error is, once here and again by every later call.
-                    self.events.clear();
-                    self.hold.clear();
-                    self.phase = Phase::Closed;
-                    self.poisoned = Some(e.clone());
-                    return Err(e);
-                }
+                // What the failing message queued (a FATAL ErrorResponse routed to its
+                // request, the requests skipped after it) is not reported: the error is,
+                // once here and again by every later call.
+                Err(e) => return Err(self.fail(e)),
             }
         }
     }
 
     fn check_poisoned(&self) -> Result<(), Error> {
-        match &self.poisoned {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
+        match &self.state {
+            State::Closed(e) => Err(e.clone()),
+            _ => Ok(()),
         }
     }
 
     /// Processes one unit of input. `Ok(false)` when none is buffered.
     fn step(&mut self) -> Result<bool, Error> {
-        match self.phase {
-            Phase::SslResponse => {
+        match self.state {
+            State::SslResponse => {
                 let Some(byte) = self.framer.next_byte() else {
                     return Ok(false);
                 };
@@ -430,7 +423,7 @@ impl Client {
                         if self.framer.buffered_len() > 0 {
                             return Err(ProtocolViolation::DataAfterSslResponse.into());
                         }
-                        self.phase = Phase::TlsHandshake;
+                        self.enter(State::TlsHandshake);
                         self.events.push_back(Event::StartTls);
                     }
                     b'N' => {
@@ -448,7 +441,7 @@ impl Client {
                 }
                 Ok(true)
             }
-            Phase::TlsHandshake => Ok(false),
+            State::TlsHandshake | State::Closed(_) => Ok(false),
             _ => {
                 let Some(frame) = self.framer.next_frame()? else {
                     return Ok(false);
@@ -462,7 +455,7 @@ impl Client {
     fn process(&mut self, frame: Frame<Bytes>) -> Result<(), Error> {
         let Some(tag) = frame.tag else {
             return Err(ProtocolViolation::UnexpectedMessage {
-                phase: self.phase.name(),
+                phase: self.phase().name(),
                 message: "untagged packet",
             }
             .into());
@@ -493,46 +486,53 @@ impl Client {
             }
             _ => {}
         }
-        match self.phase {
-            Phase::Authenticating => self.process_authentication(msg),
-            Phase::AwaitingReady => self.process_startup_end(msg),
-            Phase::Ready => {
-                // The bulk of a result, DataRow and CopyData, is the frame's body handed
-                // over as is (no second reference count to take and drop per row).
-                let row = match msg {
-                    BackendMessage::DataRow(_) => Some(true),
-                    BackendMessage::CopyData(_) => Some(false),
-                    _ => None,
+        if let State::Ready(session) = &mut self.state {
+            let mut requests = Requests {
+                session,
+                events: &mut self.events,
+                out: &mut self.out,
+                transaction_status: &mut self.transaction_status,
+            };
+            // The bulk of a result, DataRow and CopyData, is the frame's body handed
+            // over as is (no second reference count to take and drop per row).
+            let row = match msg {
+                BackendMessage::DataRow(_) => Some(true),
+                BackendMessage::CopyData(_) => Some(false),
+                _ => None,
+            };
+            if let Some(id) = row.and_then(|is_row| requests.row_destination(is_row)) {
+                let response = if row == Some(true) {
+                    Response::DataRow(DataRowBody::new(frame.body))
+                } else {
+                    Response::CopyData(frame.body)
                 };
-                if let Some(id) = row.and_then(|is_row| self.row_destination(is_row)) {
-                    let response = if row == Some(true) {
-                        Response::DataRow(DataRowBody::new(frame.body))
-                    } else {
-                        Response::CopyData(frame.body)
-                    };
-                    self.respond(id, response, false);
-                    return Ok(());
-                }
-                let body = frame.body.clone();
-                self.process_response(msg, body)?;
-                if self.hold.has_held() {
-                    let copy_in = self.is_copy_in();
-                    self.hold.release(&mut self.out, copy_in, &self.pending);
-                }
-                Ok(())
+                requests.respond(id, response, false);
+                return Ok(());
             }
-            Phase::SslResponse | Phase::TlsHandshake | Phase::Closed => {
-                Err(self.unexpected(msg.name()))
+            let body = frame.body.clone();
+            requests.process_response(msg, body)?;
+            if requests.session.hold.has_held() {
+                let copy_in = requests.session.is_copy_in();
+                let Session { hold, pending, .. } = &mut *requests.session;
+                hold.release(requests.out, copy_in, pending);
             }
+            return Ok(());
         }
+        // Startup: the state is taken, and the next one entered, here.
+        let next = match core::mem::replace(&mut self.state, State::AwaitingReady) {
+            State::Authenticating(exchange) => self.process_authentication(msg, exchange)?,
+            State::AwaitingReady => self.process_startup_end(msg)?,
+            other => {
+                self.enter(other);
+                return Err(self.unexpected(msg.name()));
+            }
+        };
+        self.enter(next);
+        Ok(())
     }
 
     fn unexpected(&self, message: &'static str) -> Error {
-        ProtocolViolation::UnexpectedMessage {
-            phase: self.phase.name(),
-            message,
-        }
-        .into()
+        unexpected_in(self.phase(), message)
     }
 
     fn allow_method(&mut self, method: AuthMethod) -> Result<(), Error> {
@@ -557,12 +557,19 @@ impl Client {
             .ok_or(Error::Auth(AuthError::PasswordRequired))
     }
 
-    fn process_authentication(&mut self, msg: BackendMessage<'_>) -> Result<(), Error> {
+    fn process_authentication(
+        &mut self,
+        msg: BackendMessage<'_>,
+        exchange: AuthExchange,
+    ) -> Result<State, Error> {
         match msg {
-            BackendMessage::Authentication(auth) => self.process_auth_request(auth),
+            BackendMessage::Authentication(auth) => self.process_auth_request(auth, exchange),
             BackendMessage::NegotiateProtocolVersion(n) => {
-                if !matches!(self.auth, AuthState::Initial) {
-                    return Err(self.unexpected("NegotiateProtocolVersion"));
+                if !matches!(exchange, AuthExchange::Initial) {
+                    return Err(unexpected_in(
+                        Phase::Authenticating,
+                        "NegotiateProtocolVersion",
+                    ));
                 }
                 let requested = self.config.max_protocol_version;
                 let version = n.protocol_version(requested.major);
@@ -582,39 +589,39 @@ impl Client {
                         .map(ToString::to_string)
                         .collect(),
                 });
-                Ok(())
+                Ok(State::Authenticating(exchange))
             }
             BackendMessage::ErrorResponse(e) => {
                 Err(Error::Server(Box::new(DbError::from_fields(&e.fields))))
             }
-            other => Err(self.unexpected(other.name())),
+            other => Err(unexpected_in(Phase::Authenticating, other.name())),
         }
     }
 
-    fn process_auth_request(&mut self, auth: Authentication<'_>) -> Result<(), Error> {
-        match (auth, &mut self.auth) {
-            (Authentication::Ok, AuthState::Initial) => {
+    fn process_auth_request(
+        &mut self,
+        auth: Authentication<'_>,
+        exchange: AuthExchange,
+    ) -> Result<State, Error> {
+        match (auth, exchange) {
+            (Authentication::Ok, AuthExchange::Initial) => {
                 // The server asked for nothing: that is method "none".
                 self.allow_method(AuthMethod::None)?;
-                self.authenticated()
+                self.authenticated(&AuthExchange::Initial)
             }
             // In the middle of SCRAM, `authenticated` refuses it: the server skipped
             // SASLFinal, the proof that it knows the password.
-            (
-                Authentication::Ok,
-                AuthState::PasswordSent | AuthState::ScramDone | AuthState::Scram(_),
-            ) => self.authenticated(),
-            (Authentication::CleartextPassword, AuthState::Initial) => {
+            (Authentication::Ok, exchange) => self.authenticated(&exchange),
+            (Authentication::CleartextPassword, AuthExchange::Initial) => {
                 self.allow_method(AuthMethod::Password)?;
                 let password = self.password()?.to_vec();
                 PasswordMessage {
                     password: &password,
                 }
                 .encode(&mut self.out)?;
-                self.auth = AuthState::PasswordSent;
-                Ok(())
+                Ok(State::Authenticating(AuthExchange::PasswordSent))
             }
-            (Authentication::Md5Password { salt }, AuthState::Initial) => {
+            (Authentication::Md5Password { salt }, AuthExchange::Initial) => {
                 self.allow_method(AuthMethod::Md5)?;
                 let response =
                     md5::client_response(self.config.user.as_bytes(), self.password()?, salt);
@@ -622,10 +629,9 @@ impl Client {
                     password: response.as_bytes(),
                 }
                 .encode(&mut self.out)?;
-                self.auth = AuthState::PasswordSent;
-                Ok(())
+                Ok(State::Authenticating(AuthExchange::PasswordSent))
             }
-            (Authentication::Sasl { mechanisms }, AuthState::Initial) => {
+            (Authentication::Sasl { mechanisms }, AuthExchange::Initial) => {
                 let binding = ChannelBinding::negotiate(
                     mechanisms.iter(),
                     self.tls,
@@ -646,18 +652,16 @@ impl Client {
                 }
                 .encode(&mut self.out)?;
                 self.scram_plus = plus;
-                self.auth = AuthState::Scram(scram);
-                Ok(())
+                Ok(State::Authenticating(AuthExchange::Scram(scram)))
             }
-            (Authentication::SaslContinue { data }, AuthState::Scram(scram)) => {
+            (Authentication::SaslContinue { data }, AuthExchange::Scram(mut scram)) => {
                 let reply = scram.handle_server_first(data)?;
                 SaslResponse { data: &reply }.encode(&mut self.out)?;
-                Ok(())
+                Ok(State::Authenticating(AuthExchange::Scram(scram)))
             }
-            (Authentication::SaslFinal { data }, AuthState::Scram(scram)) => {
+            (Authentication::SaslFinal { data }, AuthExchange::Scram(mut scram)) => {
                 scram.handle_server_final(data)?;
-                self.auth = AuthState::ScramDone;
-                Ok(())
+                Ok(State::Authenticating(AuthExchange::ScramDone))
             }
             (Authentication::Gss | Authentication::GssContinue { .. }, _) => {
                 Err(AuthError::UnsupportedMethod("GSSAPI").into())
@@ -674,8 +678,8 @@ impl Client {
         }
     }
 
-    fn authenticated(&mut self) -> Result<(), Error> {
-        if matches!(self.auth, AuthState::Scram(_)) {
+    fn authenticated(&mut self, exchange: &AuthExchange) -> Result<State, Error> {
+        if matches!(exchange, AuthExchange::Scram(_)) {
             // AuthenticationOk before SASLFinal: the server skipped proving it knows the
             // password.
             return Err(AuthError::ServerSkippedVerification.into());
@@ -683,248 +687,54 @@ impl Client {
         if self.config.channel_binding == ChannelBindingPolicy::Require && !self.scram_plus {
             return Err(AuthError::ChannelBindingRequired.into());
         }
-        self.phase = Phase::AwaitingReady;
         self.events.push_back(Event::Authenticated);
-        Ok(())
+        Ok(State::AwaitingReady)
     }
 
-    fn process_startup_end(&mut self, msg: BackendMessage<'_>) -> Result<(), Error> {
+    fn process_startup_end(&mut self, msg: BackendMessage<'_>) -> Result<State, Error> {
         match msg {
             BackendMessage::BackendKeyData(k) => {
                 self.cancel_token = Some(CancelToken::new(k.process_id, k.secret_key.to_vec()));
-                Ok(())
+                Ok(State::AwaitingReady)
             }
             BackendMessage::ReadyForQuery(r) => {
                 self.transaction_status = r.status;
-                self.phase = Phase::Ready;
                 self.events.push_back(Event::Ready);
-                Ok(())
+                Ok(State::Ready(Session::new(0)))
             }
             BackendMessage::ErrorResponse(e) => {
                 Err(Error::Server(Box::new(DbError::from_fields(&e.fields))))
             }
-            other => Err(self.unexpected(other.name())),
+            other => Err(unexpected_in(Phase::AwaitingReady, other.name())),
         }
-    }
-
-    fn respond(&mut self, id: RequestId, response: Response, complete: bool) {
-        if complete {
-            self.pending.pop_front();
-            self.hold.completed(id);
-        }
-        self.events.push_back(Event::Response {
-            request: id,
-            response,
-            complete,
-        });
-    }
-
-    /// The request a DataRow (`is_row`) or CopyData belongs to, when one may come now:
-    /// rows answer a Query or Execute, COPY data a Query or Execute in COPY-out mode.
-    /// Otherwise [`Client::process_response`] refuses the message.
-    fn row_destination(&self, is_row: bool) -> Option<RequestId> {
-        let front = self.pending.front()?;
-        let expected = matches!(front.kind, RequestKind::Query | RequestKind::Execute)
-            && (is_row || matches!(self.copy, CopyState::Out | CopyState::Both));
-        expected.then_some(front.id)
-    }
-
-    /// Routes a response to the request it answers. (DataRow and CopyData, when
-    /// expected, go straight from [`Client::process`] to [`Client::respond`].)
-    fn process_response(&mut self, msg: BackendMessage<'_>, body: Bytes) -> Result<(), Error> {
-        use RequestKind as K;
-        let Some(front) = self.pending.front().copied() else {
-            if let BackendMessage::ErrorResponse(e) = msg {
-                // An error outside any request: the server is ending the session.
-                return Err(Error::Server(Box::new(DbError::from_fields(&e.fields))));
-            }
-            return Err(ProtocolViolation::UnsolicitedResponse {
-                message: msg.name(),
-            }
-            .into());
-        };
-        let id = front.id;
-        match (front.kind, msg) {
-            (kind, BackendMessage::ErrorResponse(e)) => {
-                let error = DbError::from_fields(&e.fields);
-                let fatal = error.is_fatal();
-                if self.is_copy_in() {
-                    self.hold.copy_ended(&mut self.out);
-                }
-                self.copy = CopyState::None;
-                let ends_request = kind.is_extended();
-                self.respond(id, Response::Error(Box::new(error.clone())), ends_request);
-                if ends_request {
-                    self.skip_until_sync();
-                }
-                if fatal {
-                    return Err(Error::Server(Box::new(error)));
-                }
-            }
-            (K::Query, BackendMessage::RowDescription(_)) => {
-                self.respond(
-                    id,
-                    Response::RowDescription(RowDescriptionBody::new(body)),
-                    false,
-                );
-            }
-            (K::DescribeStatement | K::DescribePortal, BackendMessage::RowDescription(_)) => {
-                self.respond(
-                    id,
-                    Response::RowDescription(RowDescriptionBody::new(body)),
-                    true,
-                );
-            }
-            (K::Query | K::Execute, BackendMessage::CommandComplete(_)) => {
-                self.copy = CopyState::None;
-                self.respond(
-                    id,
-                    Response::CommandComplete(CommandTag::new(body)),
-                    front.kind == K::Execute,
-                );
-            }
-            (K::Query | K::Execute, BackendMessage::EmptyQueryResponse(_)) => {
-                self.respond(id, Response::EmptyQuery, front.kind == K::Execute);
-            }
-            (K::Execute, BackendMessage::PortalSuspended(_)) => {
-                self.respond(id, Response::PortalSuspended, true);
-            }
-            (K::Query | K::Execute, BackendMessage::CopyInResponse(c)) => {
-                self.copy = CopyState::In;
-                self.hold.copy_opened(id);
-                let format = CopyFormat::new(c.format, c.column_formats.iter().collect());
-                self.respond(id, Response::CopyIn(format), false);
-            }
-            (K::Query | K::Execute, BackendMessage::CopyOutResponse(c)) => {
-                self.copy = CopyState::Out;
-                let format = CopyFormat::new(c.format, c.column_formats.iter().collect());
-                self.respond(id, Response::CopyOut(format), false);
-            }
-            (K::Query | K::Execute, BackendMessage::CopyBothResponse(c)) => {
-                self.copy = CopyState::Both;
-                self.hold.copy_opened(id);
-                let format = CopyFormat::new(c.format, c.column_formats.iter().collect());
-                self.respond(id, Response::CopyBoth(format), false);
-            }
-            (K::Query | K::Execute, BackendMessage::CopyDone(_))
-                if matches!(self.copy, CopyState::Out | CopyState::Both) =>
-            {
-                self.copy = if self.copy == CopyState::Both {
-                    CopyState::In
-                } else {
-                    CopyState::None
-                };
-                self.respond(id, Response::CopyDone, false);
-            }
-            (K::Parse, BackendMessage::ParseComplete(_)) => {
-                self.respond(id, Response::ParseComplete, true);
-            }
-            (K::Bind, BackendMessage::BindComplete(_)) => {
-                self.respond(id, Response::BindComplete, true);
-            }
-            (K::DescribeStatement, BackendMessage::ParameterDescription(p)) => {
-                let types: Vec<Oid> = p.types.iter().collect();
-                self.respond(id, Response::ParameterDescription(types), false);
-            }
-            (K::DescribeStatement | K::DescribePortal, BackendMessage::NoData(_)) => {
-                self.respond(id, Response::NoData, true);
-            }
-            (K::Close, BackendMessage::CloseComplete(_)) => {
-                self.respond(id, Response::CloseComplete, true);
-            }
-            (K::FunctionCall, BackendMessage::FunctionCallResponse(f)) => {
-                let value = f.value.map(Bytes::copy_from_slice);
-                self.respond(id, Response::FunctionResult(value), false);
-            }
-            (K::Query | K::Sync | K::FunctionCall, BackendMessage::ReadyForQuery(r)) => {
-                self.transaction_status = r.status;
-                self.copy = CopyState::None;
-                self.respond(id, Response::ReadyForQuery(r.status), true);
-            }
-            (_, other) => return Err(self.unexpected(other.name())),
-        }
-        Ok(())
-    }
-
-    /// After an extended-protocol error, the server discards messages until Sync.
-    fn skip_until_sync(&mut self) {
-        while let Some(p) = self.pending.front().copied() {
-            if p.kind == RequestKind::Sync {
-                return;
-            }
-            self.respond(p.id, Response::Skipped, true);
-        }
-        // No Sync sent yet: requests sent from now on until one are discarded too.
-        self.discarding = true;
     }
 
     // ------------------------------------------------------------------ commands
 
-    pub(crate) fn ready(&self) -> Result<(), Error> {
-        self.check_poisoned()?;
-        if self.phase != Phase::Ready {
-            return Err(UsageError::NotReady.into());
+    /// The ready phase's bookkeeping with the event queue and output, for a command; an
+    /// error when the connection is not ready (or closed: its stored error).
+    fn requests(&mut self) -> Result<Requests<'_>, Error> {
+        match &mut self.state {
+            State::Ready(session) => Ok(Requests {
+                session,
+                events: &mut self.events,
+                out: &mut self.out,
+                transaction_status: &mut self.transaction_status,
+            }),
+            State::Closed(e) => Err(e.clone()),
+            _ => Err(UsageError::NotReady.into()),
         }
-        Ok(())
-    }
-
-    pub(crate) fn push_request(&mut self, kind: RequestKind) -> RequestId {
-        let id = RequestId(self.next_id);
-        self.next_id += 1;
-        if kind.is_extended() {
-            self.unsynced = true;
-            if self.discarding {
-                // The server will discard it without an answer.
-                self.events.push_back(Event::Response {
-                    request: id,
-                    response: Response::Skipped,
-                    complete: true,
-                });
-                return id;
-            }
-        }
-        self.pending.push_back(Pending { id, kind });
-        id
-    }
-
-    /// Encodes a request's message, now or (while a COPY is open or may open) into the
-    /// hold; see [`copy_hold`].
-    fn send_request(
-        &mut self,
-        candidate: bool,
-        execute: bool,
-        encode: impl FnOnce(&mut BytesMut) -> Result<(), crate::error::EncodeError>,
-    ) -> Result<(), Error> {
-        self.send(Outgoing::Request { candidate, execute }, encode)
-    }
-
-    fn send(
-        &mut self,
-        what: Outgoing,
-        encode: impl FnOnce(&mut BytesMut) -> Result<(), crate::error::EncodeError>,
-    ) -> Result<(), Error> {
-        let copy_in = self.is_copy_in();
-        let next = RequestId(self.next_id);
-        self.hold.send(&mut self.out, copy_in, what, next, encode)?;
-        Ok(())
-    }
-
-    /// The client ended COPY FROM STDIN: owed Syncs go out, then what was held may.
-    fn copy_ended(&mut self) {
-        self.hold.copy_ended(&mut self.out);
-        let copy_in = self.is_copy_in();
-        self.hold.release(&mut self.out, copy_in, &self.pending);
     }
 
     /// Sends a simple Query (one or more statements separated by semicolons).
     pub fn query(&mut self, sql: &str) -> Result<RequestId, Error> {
-        self.ready()?;
-        if self.unsynced {
+        let mut r = self.requests()?;
+        if r.session.unsynced {
             return Err(UsageError::UnsyncedPipeline.into());
         }
         let candidate = copy_hold::may_open_copy(sql);
-        self.send_request(candidate, false, |out| Query { query: sql }.encode(out))?;
-        Ok(self.push_request(RequestKind::Query))
+        r.send_request(candidate, false, |out| Query { query: sql }.encode(out))?;
+        Ok(r.push_request(RequestKind::Query))
     }
 
     /// Sends Parse: prepares `sql` as statement `name` (empty: the unnamed statement).
@@ -934,8 +744,8 @@ impl Client {
         sql: &str,
         param_types: &[Oid],
     ) -> Result<RequestId, Error> {
-        self.ready()?;
-        self.send_request(false, false, |out| {
+        let mut r = self.requests()?;
+        r.send_request(false, false, |out| {
             Parse {
                 statement: name,
                 query: sql,
@@ -943,160 +753,159 @@ impl Client {
             }
             .encode(out)
         })?;
-        self.hold
+        r.session
+            .hold
             .statement_parsed(name, copy_hold::may_open_copy(sql));
-        Ok(self.push_request(RequestKind::Parse))
+        Ok(r.push_request(RequestKind::Parse))
     }
 
     /// Sends Bind: creates a portal from a statement and parameter values.
     pub fn bind(&mut self, bind: &Bind<'_>) -> Result<RequestId, Error> {
-        self.ready()?;
-        self.send_request(false, false, |out| bind.encode(out))?;
-        self.hold.portal_bound(bind.portal, bind.statement);
-        Ok(self.push_request(RequestKind::Bind))
+        let mut r = self.requests()?;
+        r.send_request(false, false, |out| bind.encode(out))?;
+        r.session.hold.portal_bound(bind.portal, bind.statement);
+        Ok(r.push_request(RequestKind::Bind))
     }
 
     /// Sends Describe for a prepared statement: the answer is a ParameterDescription and
     /// a RowDescription or NoData.
     pub fn describe_statement(&mut self, name: &str) -> Result<RequestId, Error> {
-        self.ready()?;
-        self.send_request(false, false, |out| {
+        let mut r = self.requests()?;
+        r.send_request(false, false, |out| {
             Describe {
                 target: Target::Statement,
                 name,
             }
             .encode(out)
         })?;
-        Ok(self.push_request(RequestKind::DescribeStatement))
+        Ok(r.push_request(RequestKind::DescribeStatement))
     }
 
     /// Sends Describe for a portal: the answer is a RowDescription or NoData.
     pub fn describe_portal(&mut self, name: &str) -> Result<RequestId, Error> {
-        self.ready()?;
-        self.send_request(false, false, |out| {
+        let mut r = self.requests()?;
+        r.send_request(false, false, |out| {
             Describe {
                 target: Target::Portal,
                 name,
             }
             .encode(out)
         })?;
-        Ok(self.push_request(RequestKind::DescribePortal))
+        Ok(r.push_request(RequestKind::DescribePortal))
     }
 
     /// Sends Execute: runs a portal, returning at most `max_rows` rows (0: all).
     pub fn execute(&mut self, portal: &str, max_rows: i32) -> Result<RequestId, Error> {
-        self.ready()?;
+        let mut r = self.requests()?;
         // The server discards an Execute after an error until Sync: it opens nothing.
-        let candidate = !self.discarding && self.hold.portal_may_copy(portal);
-        self.send_request(candidate, true, |out| {
+        let candidate = !r.session.discarding && r.session.hold.portal_may_copy(portal);
+        r.send_request(candidate, true, |out| {
             Execute { portal, max_rows }.encode(out)
         })?;
-        Ok(self.push_request(RequestKind::Execute))
+        Ok(r.push_request(RequestKind::Execute))
     }
 
     /// Sends Close for a prepared statement.
     pub fn close_statement(&mut self, name: &str) -> Result<RequestId, Error> {
-        self.ready()?;
-        self.send_request(false, false, |out| {
+        let mut r = self.requests()?;
+        r.send_request(false, false, |out| {
             Close {
                 target: Target::Statement,
                 name,
             }
             .encode(out)
         })?;
-        self.hold.closed(name, false);
-        Ok(self.push_request(RequestKind::Close))
+        r.session.hold.closed(name, false);
+        Ok(r.push_request(RequestKind::Close))
     }
 
     /// Sends Close for a portal.
     pub fn close_portal(&mut self, name: &str) -> Result<RequestId, Error> {
-        self.ready()?;
-        self.send_request(false, false, |out| {
+        let mut r = self.requests()?;
+        r.send_request(false, false, |out| {
             Close {
                 target: Target::Portal,
                 name,
             }
             .encode(out)
         })?;
-        self.hold.closed(name, true);
-        Ok(self.push_request(RequestKind::Close))
+        r.session.hold.closed(name, true);
+        Ok(r.push_request(RequestKind::Close))
     }
 
     /// Sends Sync: ends an extended-protocol batch. Its answer is ReadyForQuery.
     pub fn sync(&mut self) -> Result<RequestId, Error> {
-        self.ready()?;
-        self.send(Outgoing::Sync, |out| Sync.encode(out))?;
-        self.unsynced = false;
-        self.discarding = false;
-        Ok(self.push_request(RequestKind::Sync))
+        let mut r = self.requests()?;
+        r.send(Outgoing::Sync, |out| Sync.encode(out))?;
+        r.session.unsynced = false;
+        r.session.discarding = false;
+        Ok(r.push_request(RequestKind::Sync))
     }
 
     /// Sends Flush: asks the server to send what it has buffered.
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.ready()?;
-        self.send(Outgoing::Flush, |out| Flush.encode(out))?;
+        let mut r = self.requests()?;
+        r.send(Outgoing::Flush, |out| Flush.encode(out))?;
         Ok(())
     }
 
     /// Sends a FunctionCall. Its answers are a FunctionResult (or Error), then
     /// ReadyForQuery.
     pub fn function_call(&mut self, call: &FunctionCall<'_>) -> Result<RequestId, Error> {
-        self.ready()?;
-        if self.unsynced {
+        let mut r = self.requests()?;
+        if r.session.unsynced {
             return Err(UsageError::UnsyncedPipeline.into());
         }
-        self.send_request(false, false, |out| call.encode(out))?;
-        Ok(self.push_request(RequestKind::FunctionCall))
+        r.send_request(false, false, |out| call.encode(out))?;
+        Ok(r.push_request(RequestKind::FunctionCall))
     }
 
     /// Sends COPY data during COPY FROM STDIN.
     pub fn copy_data(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.ready()?;
-        if !matches!(self.copy, CopyState::In | CopyState::Both) {
+        let r = self.requests()?;
+        if !matches!(r.session.copy, CopyState::In | CopyState::Both) {
             return Err(UsageError::NotCopying.into());
         }
-        CopyData { data }.encode(&mut self.out)?;
+        CopyData { data }.encode(r.out)?;
         Ok(())
     }
 
     /// Ends COPY FROM STDIN successfully.
     pub fn copy_done(&mut self) -> Result<(), Error> {
-        self.ready()?;
-        if !matches!(self.copy, CopyState::In | CopyState::Both) {
+        let mut r = self.requests()?;
+        if !matches!(r.session.copy, CopyState::In | CopyState::Both) {
             return Err(UsageError::NotCopying.into());
         }
-        CopyDone.encode(&mut self.out)?;
-        self.copy = if self.copy == CopyState::Both {
+        CopyDone.encode(r.out)?;
+        r.session.copy = if r.session.copy == CopyState::Both {
             CopyState::Out
         } else {
             CopyState::None
         };
-        self.copy_ended();
+        r.copy_ended();
         Ok(())
     }
 
     /// Aborts COPY FROM STDIN; the server answers with an error quoting `message`.
     pub fn copy_fail(&mut self, message: &str) -> Result<(), Error> {
-        self.ready()?;
-        if self.copy != CopyState::In {
+        let mut r = self.requests()?;
+        if r.session.copy != CopyState::In {
             return Err(UsageError::NotCopying.into());
         }
-        CopyFail { message }.encode(&mut self.out)?;
-        self.copy = CopyState::None;
-        self.copy_ended();
+        CopyFail { message }.encode(r.out)?;
+        r.session.copy = CopyState::None;
+        r.copy_ended();
         Ok(())
     }
 
     /// Sends Terminate and closes the connection; the caller then closes the socket.
     pub fn terminate(&mut self) {
-        if self.phase != Phase::Closed {
-            // Held requests would only arrive after Terminate: they are dropped.
-            self.hold.clear();
+        if !matches!(self.state, State::Closed(_)) {
+            // Held requests would only arrive after Terminate: they go with the session.
             let _ = Terminate.encode(&mut self.out);
-        }
-        self.phase = Phase::Closed;
-        if self.poisoned.is_none() {
-            self.poisoned = Some(Error::Closed);
+            let events = core::mem::take(&mut self.events);
+            self.fail(Error::Closed);
+            self.events = events;
         }
     }
 
@@ -1104,7 +913,7 @@ impl Client {
 
     /// The current phase.
     pub fn phase(&self) -> Phase {
-        self.phase
+        self.state.phase()
     }
 
     /// The transaction status from the last ReadyForQuery.
@@ -1149,7 +958,7 @@ impl Client {
 
     /// Whether the caller should read from the socket.
     pub fn wants_input(&self) -> bool {
-        self.poisoned.is_none() && self.phase != Phase::TlsHandshake
+        !matches!(self.state, State::Closed(_) | State::TlsHandshake)
     }
 
     /// Whether bytes are waiting in [`Client::poll_transmit`].
@@ -1164,18 +973,32 @@ impl Client {
 
     /// Number of requests waiting for responses.
     pub fn pending_requests(&self) -> usize {
-        self.pending.len()
+        match &self.state {
+            State::Ready(session) => session.pending.len(),
+            _ => 0,
+        }
     }
 
     /// Whether COPY FROM STDIN data may be sent now.
     pub fn is_copy_in(&self) -> bool {
-        matches!(self.copy, CopyState::In | CopyState::Both)
+        matches!(&self.state, State::Ready(session) if session.is_copy_in())
     }
 
     /// The error that ended the connection, if any.
     pub fn error(&self) -> Option<&Error> {
-        self.poisoned.as_ref()
+        match &self.state {
+            State::Closed(e) => Some(e),
+            _ => None,
+        }
     }
+}
+
+fn unexpected_in(phase: Phase, message: &'static str) -> Error {
+    ProtocolViolation::UnexpectedMessage {
+        phase: phase.name(),
+        message,
+    }
+    .into()
 }
 
 fn auth_name(a: &Authentication<'_>) -> &'static str {

@@ -59,6 +59,7 @@ mod casts;
 mod setup;
 mod statement;
 
+use crate::cycle::{ErrorRecovery, RequestKind};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -270,6 +271,19 @@ enum Current {
         columns: usize,
     },
     FunctionCall,
+}
+
+impl Current {
+    /// The request kind, for the rules of [`crate::cycle`].
+    fn kind(&self) -> RequestKind {
+        match self {
+            Self::Query { .. } => RequestKind::Query,
+            Self::Parse { .. } => RequestKind::Parse,
+            Self::Bind { .. } => RequestKind::Bind,
+            Self::Execute { .. } => RequestKind::Execute,
+            Self::FunctionCall => RequestKind::FunctionCall,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -997,7 +1011,7 @@ impl Server {
             // As PostgreSQL: after an extended-protocol error, messages up to Sync are
             // skipped unread; COPY messages outside COPY are ignored unread (a late
             // message after an error ended the COPY).
-            if self.discarding && !matches!(tag, b'S' | b'X') {
+            if self.discarding && crate::cycle::discarded_until_sync(tag) {
                 return Ok(());
             }
             if matches!(tag, b'd' | b'c' | b'f') {
@@ -1228,12 +1242,13 @@ impl Server {
         if self.transaction_status == TransactionStatus::InTransaction {
             self.transaction_status = TransactionStatus::Failed;
         }
-        match tag {
-            b'Q' | b'F' | b'S' => {
+        let recovery = RequestKind::from_tag(tag).map(RequestKind::error_recovery);
+        match recovery {
+            Some(ErrorRecovery::ReadyForQuery) => {
                 self.discarding = false;
                 self.send_ready_for_query()
             }
-            _ => {
+            Some(ErrorRecovery::DiscardUntilSync) | None => {
                 self.discard_until_sync();
                 self.flush_pending = true;
                 Ok(())
@@ -1506,11 +1521,9 @@ impl Server {
         if self.transaction_status == TransactionStatus::InTransaction {
             self.transaction_status = TransactionStatus::Failed;
         }
-        match current {
-            Current::Query { .. } | Current::FunctionCall => self.send_ready_for_query()?,
-            Current::Parse { .. } | Current::Bind { .. } | Current::Execute { .. } => {
-                self.discard_until_sync();
-            }
+        match current.kind().error_recovery() {
+            ErrorRecovery::ReadyForQuery => self.send_ready_for_query()?,
+            ErrorRecovery::DiscardUntilSync => self.discard_until_sync(),
         }
         if error.is_fatal() {
             self.phase = ServerPhase::Closed;
