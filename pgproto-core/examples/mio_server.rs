@@ -30,8 +30,9 @@
 //! were handled: a cancelling client sends its CancelRequest and closes at once.
 //!
 //! Connections that do not finish startup within `STARTUP_TIMEOUT` are closed, as
-//! PostgreSQL's `authentication_timeout` does: the deadline is the loop's, measured on
-//! its clock (the core has none). TLS is not offered (SSLRequest is refused); the guide
+//! PostgreSQL's `authentication_timeout` does: the core keeps the deadline
+//! (`Server::handle_timeout` / `Server::poll_timeout`), the loop only tells it the time.
+//! TLS is not offered (SSLRequest is refused); the guide
 //! says where a TLS session goes.
 
 mod nonblocking_io;
@@ -67,8 +68,6 @@ struct Session {
     server: Server,
     /// Bytes the core produced that the socket did not take yet.
     outgoing: BytesMut,
-    /// Close the connection when startup has not completed by then.
-    startup_deadline: Option<Instant>,
     /// The process ID given to the client, once ready (for cancel requests).
     process_id: Option<i32>,
     /// Close once `outgoing` is written.
@@ -103,13 +102,16 @@ pub(crate) fn serve(
     let mut sessions: HashMap<Token, Session> = HashMap::new();
     let mut next_token = 1;
     let mut events = Events::with_capacity(1024);
+    // The core keeps each connection's authentication timeout; the loop tells it the
+    // time, as a Duration since this epoch, and asks when it next needs to.
+    let epoch = Instant::now();
 
     while !stop.load(Ordering::Acquire) {
         // Wake up for the earliest startup deadline or sleep, and to look at `stop`.
         let now = Instant::now();
         let timeout = sessions
             .values()
-            .flat_map(|s| [s.startup_deadline, s.sleeping_until])
+            .flat_map(|s| [s.server.poll_timeout().map(|d| epoch + d), s.sleeping_until])
             .flatten()
             .map(|d| d.saturating_duration_since(now))
             .chain([Duration::from_millis(100)])
@@ -140,13 +142,16 @@ pub(crate) fn serve(
                         token,
                         Interest::READABLE | Interest::WRITABLE,
                     )?;
+                    let mut config = ServerConfig::default();
+                    config.authentication_timeout = Some(startup_timeout);
+                    let mut server = Server::new(config);
+                    server.handle_timeout(epoch.elapsed());
                     sessions.insert(
                         token,
                         Session {
                             socket,
-                            server: Server::new(ServerConfig::default()),
+                            server,
                             outgoing: BytesMut::new(),
-                            startup_deadline: Some(Instant::now() + startup_timeout),
                             process_id: None,
                             closing: false,
                             sleeping_until: None,
@@ -167,13 +172,14 @@ pub(crate) fn serve(
             }
         }
 
-        // The loop's clock, not the core's: sleeps that are due or were cancelled (a
-        // CancelRequest above may have raised a session's flag), startup deadlines.
+        // Sleeps that are due or were cancelled (a CancelRequest above may have raised a
+        // session's flag), and the core's startup deadlines.
         let now = Instant::now();
         let mut over = Vec::new();
         for (token, session) in &mut sessions {
             let result = session.wake(now, &mut shared);
-            if !session.keep(result) || session.startup_deadline.is_some_and(|d| d <= now) {
+            session.server.handle_timeout(now.duration_since(epoch));
+            if !session.keep(result) || session.server.error_state().is_some() {
                 over.push(*token);
             }
         }
@@ -265,7 +271,6 @@ impl Session {
                     process_id,
                     secret_key,
                 } => {
-                    self.startup_deadline = None;
                     self.process_id = Some(process_id);
                     // A CancelRequest with this key raises `self.server.cancel_flag()`.
                     shared

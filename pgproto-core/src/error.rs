@@ -412,6 +412,17 @@ pub enum Error {
     Server(alloc::boxed::Box<crate::db_error::DbError>),
     /// The connection is closed (terminated, or the peer went away).
     Closed,
+    /// A deadline the state machine keeps passed (see `handle_timeout`).
+    TimedOut(Timeout),
+}
+
+/// Which deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Timeout {
+    /// The client did not finish startup and authentication in time (PostgreSQL's
+    /// `authentication_timeout`).
+    Authentication,
 }
 
 impl fmt::Display for Error {
@@ -423,6 +434,9 @@ impl fmt::Display for Error {
             Self::Auth(e) => write!(f, "authentication failed: {e}"),
             Self::Server(e) => write!(f, "server error: {e}"),
             Self::Closed => f.write_str("connection closed"),
+            Self::TimedOut(Timeout::Authentication) => {
+                f.write_str("startup and authentication did not finish in time")
+            }
         }
     }
 }

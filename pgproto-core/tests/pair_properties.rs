@@ -1298,3 +1298,46 @@ fn malformed_messages_are_errors_and_the_session_goes_on() {
         assert_eq!(answers(&out), [(b'E', "08P01".to_string())]);
     }
 }
+
+/// The authentication timeout lives in the core: it runs from the first
+/// `handle_timeout`, closes a connection still starting up when it passes, and stops once
+/// startup is over.
+#[test]
+fn authentication_timeout_is_kept_by_the_core() {
+    use std::time::Duration;
+    let mut config = ServerConfig::default();
+    config.authentication_timeout = Some(Duration::from_secs(5));
+
+    // Startup finished in time: no deadline any more, later times change nothing.
+    let mut server = Server::new(config.clone());
+    server.handle_timeout(Duration::from_secs(10));
+    assert_eq!(server.poll_timeout(), Some(Duration::from_secs(15)));
+    server.handle_input(&startup_packet());
+    assert!(matches!(
+        server.poll_event().unwrap(),
+        Some(ServerEvent::Startup(_))
+    ));
+    server.handle_timeout(Duration::from_secs(14));
+    assert!(server.error_state().is_none(), "not yet");
+    server.authenticate_trust().unwrap();
+    assert!(matches!(
+        server.poll_event().unwrap(),
+        Some(ServerEvent::Authenticated)
+    ));
+    server.complete_startup(&[], 1, &[1, 2, 3, 4]).unwrap();
+    assert_eq!(server.poll_timeout(), None);
+    server.handle_timeout(Duration::from_secs(1000));
+    assert!(server.error_state().is_none());
+
+    // A client that sends half a startup packet is closed at the deadline.
+    let mut server = Server::new(config);
+    server.handle_timeout(Duration::ZERO);
+    server.handle_input(&startup_packet()[..5]);
+    assert_eq!(server.poll_event().unwrap(), None);
+    server.handle_timeout(Duration::from_secs(5));
+    assert!(matches!(
+        server.poll_event(),
+        Err(pgproto_core::Error::TimedOut(_))
+    ));
+    assert_eq!(server.poll_timeout(), None);
+}

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use pgproto_core::adapter::{ServerSessions, SessionAction};
-use pgproto_core::server::{Server, ServerEvent, ServerPhase, StartupRequest, READ_BUFFER_SIZE};
+use pgproto_core::server::{Server, ServerEvent, StartupRequest, READ_BUFFER_SIZE};
 
 use crate::runtime::{timeout_at, BoxStream, Prefixed, Runtime};
 use crate::Error;
@@ -184,8 +184,13 @@ where
     F: FnOnce(&StartupRequest) -> H,
     H: Handler,
 {
-    let mut server = Server::new(options.config.clone());
-    let deadline = Instant::now().checked_add(options.startup_timeout);
+    let mut config = options.config.clone();
+    config.authentication_timeout = Some(options.startup_timeout);
+    let mut server = Server::new(config);
+    // The core keeps the authentication timeout; this loop only tells it the time.
+    let epoch = Instant::now();
+    server.handle_timeout(std::time::Duration::ZERO);
+    let deadline = |server: &Server| server.poll_timeout().and_then(|d| epoch.checked_add(d));
     let mut session = sessions.connection(make_handler);
     let result = async {
         loop {
@@ -206,9 +211,10 @@ where
                         );
                         // Boxed: a rare path whose state would otherwise enlarge every
                         // connection's future.
+                        let until = deadline(&server);
                         let handshake =
                             Box::pin(accept_tls(plain, &mut server, options.tls(), direct));
-                        stream = timeout_at::<R, _>(deadline, handshake).await?;
+                        stream = timeout_at::<R, _>(until, handshake).await?;
                         continue;
                     }
                     SessionAction::Close => {
@@ -224,15 +230,19 @@ where
             if server.error_state().is_some() {
                 return Ok(());
             }
-            // PostgreSQL closes silently when authentication_timeout expires.
-            let startup_deadline = match server.phase() {
-                ServerPhase::Ready => None,
-                _ => deadline,
-            };
+            let until = deadline(&server);
             let read = read_into(&mut stream, &mut server);
-            if timeout_at::<R, _>(startup_deadline, read).await? == 0 {
-                server.handle_eof();
-                return Ok(());
+            match timeout_at::<R, _>(until, read).await {
+                Ok(0) => {
+                    server.handle_eof();
+                    return Ok(());
+                }
+                Ok(_) => {}
+                Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    // PostgreSQL closes silently when authentication_timeout expires.
+                    server.handle_timeout(epoch.elapsed());
+                }
+                Err(e) => return Err(e),
             }
         }
     }

@@ -222,12 +222,24 @@ enum Started {
 }
 
 async fn session(mut stream: BoxStream, shared: &Shared) -> Result<(), Error> {
-    let mut server = Server::new(ServerConfig::default());
-    let deadline = tokio::time::Instant::now() + shared.options.startup_timeout;
-    let started =
-        tokio::time::timeout_at(deadline, client_startup(&mut stream, &mut server, shared))
-            .await
-            .unwrap_or(Err(Error::Io(std::io::ErrorKind::TimedOut.into())));
+    let mut config = ServerConfig::default();
+    config.authentication_timeout = Some(shared.options.startup_timeout);
+    let mut server = Server::new(config);
+    // The core keeps the authentication timeout; the proxy tells it the time.
+    let epoch = tokio::time::Instant::now();
+    server.handle_timeout(Duration::ZERO);
+    let deadline = server.poll_timeout().map(|d| epoch + d);
+    let startup = client_startup(&mut stream, &mut server, shared);
+    let started = match deadline {
+        Some(deadline) => match tokio::time::timeout_at(deadline, startup).await {
+            Ok(started) => started,
+            Err(_) => {
+                server.handle_timeout(epoch.elapsed());
+                Err(Error::Io(std::io::ErrorKind::TimedOut.into()))
+            }
+        },
+        None => startup.await,
+    };
     let request = match started {
         Ok(Started::Authenticated(request)) => request,
         Ok(Started::Done) => return Ok(()),

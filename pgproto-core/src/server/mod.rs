@@ -67,6 +67,7 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
+use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
@@ -103,12 +104,28 @@ pub const READ_BUFFER_SIZE: usize = 8192;
 pub const LATEST_PROTOCOL: ProtocolVersion = ProtocolVersion::V3_2;
 
 /// Server connection settings.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerConfig {
     /// Framing limits for what clients send.
     pub limits: Limits,
+    /// How long a client may take from connecting to the end of authentication
+    /// (PostgreSQL's `authentication_timeout`); `None`: no limit. Kept by
+    /// [`Server::handle_timeout`] and [`Server::poll_timeout`].
+    pub authentication_timeout: Option<Duration>,
 }
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            authentication_timeout: Some(DEFAULT_AUTHENTICATION_TIMEOUT),
+        }
+    }
+}
+
+/// PostgreSQL's default `authentication_timeout`: one minute.
+pub const DEFAULT_AUTHENTICATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the client asked for in its StartupMessage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,6 +328,10 @@ pub struct Server {
     statements: BTreeMap<String, Arc<Statement>>,
     portals: BTreeMap<String, Portal>,
     poisoned: Option<Error>,
+    authentication_timeout: Option<Duration>,
+    /// When startup must be over, in the caller's time; armed by the first
+    /// [`Server::handle_timeout`].
+    startup_deadline: Option<Duration>,
     /// Whether the output holds something the client is waiting for (flush point).
     flush_pending: bool,
     scram_first_done: bool,
@@ -352,6 +373,8 @@ impl Server {
             statements: BTreeMap::new(),
             portals: BTreeMap::new(),
             poisoned: None,
+            authentication_timeout: config.authentication_timeout,
+            startup_deadline: None,
             flush_pending: false,
             scram_first_done: false,
             cancel: Arc::new(AtomicBool::new(false)),
@@ -424,6 +447,53 @@ impl Server {
         self.eof = true;
         if self.framer.buffered_len() == 0 && self.events.is_empty() {
             self.close_at_eof();
+        }
+    }
+
+    /// Tells the connection the time: `now` is the caller's monotonic clock, as a
+    /// [`Duration`] since any fixed epoch (e.g. `Instant::now() - start`). Call it once
+    /// when the connection is accepted (that starts the authentication clock), and again
+    /// whenever [`Server::poll_timeout`]'s deadline has passed. When startup is not over
+    /// by then, the connection closes without a message, as PostgreSQL does: every later
+    /// call returns [`Error::TimedOut`].
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use pgproto_core::server::{Server, ServerConfig};
+    /// let mut config = ServerConfig::default();
+    /// config.authentication_timeout = Some(Duration::from_secs(2));
+    /// let mut server = Server::new(config);
+    /// server.handle_timeout(Duration::from_secs(100)); // accepted at t = 100 s
+    /// assert_eq!(server.poll_timeout(), Some(Duration::from_secs(102)));
+    /// server.handle_timeout(Duration::from_secs(102));
+    /// assert!(server.poll_event().is_err()); // closed: startup took too long
+    /// assert_eq!(server.poll_timeout(), None);
+    /// ```
+    pub fn handle_timeout(&mut self, now: Duration) {
+        if matches!(self.phase, ServerPhase::Ready | ServerPhase::Closed) {
+            return;
+        }
+        let Some(limit) = self.authentication_timeout else {
+            return;
+        };
+        match self.startup_deadline {
+            None => self.startup_deadline = Some(now.saturating_add(limit)),
+            Some(deadline) if now >= deadline => {
+                if self.poisoned.is_none() {
+                    self.poisoned = Some(Error::TimedOut(crate::error::Timeout::Authentication));
+                }
+                self.phase = ServerPhase::Closed;
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// When [`Server::handle_timeout`] must be called next (in the caller's time), if a
+    /// deadline is running: until startup is over.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        match self.phase {
+            ServerPhase::Ready | ServerPhase::Closed => None,
+            _ => self.startup_deadline,
         }
     }
 
