@@ -52,6 +52,15 @@
 //!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the time of
 //!   the call, not of the transaction's start; arithmetic on it is refused) and
 //!   `gen_random_uuid()`.
+//!   A query is first parsed with `sqlparser` (PostgreSQL dialect) and its syntax tree
+//!   rewritten where SQLite lacks the syntax (the `pgsql` module: `pg_catalog.`
+//!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
+//!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)`, `a[i]`);
+//!   rewritten statements are cached by their text.
+//! * **`pg_catalog`, live** (the `catalog` module): temporary tables filled from SQLite's
+//!   schema whenever it changed, with stable OIDs, enough for psql's `\dt`, `\d`,
+//!   `\d TABLE`, `\di`, `\dv`, `\dn`, `\du` (same output as PostgreSQL 15, see
+//!   `tests/psql_oracle.rs`) and `\l`.
 //!   Statements are split on `;` outside quotes and comments (and inside `CREATE TRIGGER`
 //!   only after `END`), then each is prepared by SQLite.
 //!
@@ -65,13 +74,14 @@
 //! * Only bool, bytea, int2/4/8, float4/8, numeric, text, and (stored as text, converted
 //!   with the core's codecs) date, time, timestamp, timestamptz and uuid are typed;
 //!   intervals and JSON are text. A cast to a date or time type is text, and arithmetic
-//!   on one (`'2024-01-01'::date + 1`) is refused with 0A000, as are `regclass` and its
-//!   kin (no `pg_catalog`).
+//!   on one (`'2024-01-01'::date + 1`) is refused with 0A000.
 //! * `serial` types are only for the table's single primary key column, which becomes
 //!   SQLite's `INTEGER PRIMARY KEY` (the rowid): inserts without it get increasing ids,
 //!   but it is described as int4 even for `bigserial`. A serial column elsewhere is
-//!   refused with 0A000. No function call protocol, no `pg_catalog` (so no psql
-//!   `\d`), no LISTEN/NOTIFY, no cancellation of running statements.
+//!   refused with 0A000. No function call protocol, no LISTEN/NOTIFY, no cancellation of running statements.
+//! * `pg_catalog` lacks CHECK constraints, SQLite triggers, comments, sequences and
+//!   `information_schema`; defaults are SQLite's text (`'x'`, not `'x'::text`); `\l`
+//!   shows one database with collation C.
 //! * COPY (see the `copy` module): `COPY table [(columns)] FROM STDIN` and `COPY {table
 //!   [(columns)] | (query)} TO STDOUT`, text and CSV, as one simple-query statement. COPY
 //!   in runs inside a savepoint (CopyFail or bad data leave no rows) and holds the right
@@ -82,7 +92,9 @@
 //!   first value that does not convert.
 
 mod args;
+mod catalog;
 mod copy;
+mod pgsql;
 mod session;
 mod sql;
 mod types;

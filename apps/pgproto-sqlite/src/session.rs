@@ -17,7 +17,7 @@ use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::sql::{self, Statement};
-use crate::{copy, types};
+use crate::{catalog, copy, types};
 
 /// How long a session waits for another session's transaction to end, by default.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -84,6 +84,11 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
                 SqlState::SyntaxError
             }
             _ if m.starts_with("no such table") => SqlState::UndefinedTable,
+            // From `'name'::regclass` and its kin (the catalog's `pg_undefined`).
+            _ if m.starts_with("relation \"") && m.ends_with("does not exist") => {
+                SqlState::UndefinedTable
+            }
+            _ if m.ends_with("does not exist") => SqlState::UndefinedObject,
             _ if m.starts_with("no such column") => SqlState::UndefinedColumn,
             _ if m.starts_with("no such function")
                 || m.starts_with("wrong number of arguments") =>
@@ -133,6 +138,8 @@ impl Database {
         conn.set_prepared_statement_cache_capacity(128);
         let info = Arc::new(std::sync::Mutex::new(SessionInfo::default()));
         register_functions(&conn, &info)?;
+        catalog::register_functions(&conn)?;
+        catalog::install(&conn)?;
         Ok(Self {
             inner: Arc::new(Mutex::new(Db {
                 conn,
@@ -1155,6 +1162,9 @@ impl Session {
         described: Described<'_>,
     ) -> Result<Outcome, Box<DbError>> {
         let rewritten = sql::rewrite(text).map_err(unsupported)?;
+        if rewritten.contains("pg_") {
+            catalog::refresh(conn).map_err(sqlite_error)?;
+        }
         let mut st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
         sql::check_datetime_arithmetic(&rewritten, |t| table_columns(conn, t))
             .map_err(unsupported)?;

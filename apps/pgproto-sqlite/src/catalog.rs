@@ -1,0 +1,850 @@
+//! `pg_catalog`, live: temporary SQLite tables (`pg_class`, `pg_attribute`, `pg_index`,
+//! `pg_constraint`, ...) that hold the SQLite schema as PostgreSQL describes it, with
+//! stable OIDs (a hash of the object's kind and name). They are filled again from
+//! `sqlite_schema` and the `table_info`/`index_list`/`index_info`/`foreign_key_list`
+//! pragmas whenever SQLite's schema version changed since they were last filled (see
+//! [`refresh`], called before a statement that names a `pg_` object runs). Being
+//! tables, they follow the transaction that reads them, and their declared types
+//! (`bool`, `oid`, `name`...) describe the result columns. Temporary objects are not in
+//! `sqlite_schema`, so the catalog never lists itself. The functions that do not need
+//! catalog data (`format_type`, `pg_encoding_to_char`, `pg_regex`, arrays as text...)
+//! are SQL functions registered by [`register_functions`]. The `pg_lookup_*` views name
+//! their key `lookup_oid`, so that a lookup subquery (`(SELECT lookup_name FROM
+//! pg_lookup_class WHERE lookup_oid = oid)`) never captures its argument's bare `oid`.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// OID of the `public` namespace.
+const PUBLIC: i64 = 2200;
+/// OID of the bootstrap superuser (the connected user here).
+const SUPERUSER: i64 = 10;
+/// OID of the `heap` access method.
+const HEAP: i64 = 2;
+/// OID of the `btree` access method.
+const BTREE: i64 = 403;
+
+/// The catalog's tables, created at open (empty) so that statements naming them prepare.
+const DDL: &str = "
+CREATE TEMP TABLE pg_catalog_state (version int8);
+CREATE TEMP TABLE pg_catalog_defs (oid oid PRIMARY KEY, def text);
+CREATE TEMP TABLE pg_namespace (oid oid, nspname name, nspowner oid, nspacl text);
+CREATE TEMP TABLE pg_class (oid oid PRIMARY KEY, relname name, relnamespace oid, reltype oid,
+  reloftype oid, relowner oid, relam oid, relfilenode oid, reltablespace oid, relpages int4,
+  reltuples float4, relallvisible int4, reltoastrelid oid, relhasindex bool, relisshared bool,
+  relpersistence char, relkind char, relnatts int2, relchecks int2, relhasrules bool,
+  relhastriggers bool, relhassubclass bool, relrowsecurity bool, relforcerowsecurity bool,
+  relispopulated bool, relreplident char, relispartition bool, relrewrite oid,
+  relfrozenxid text, relminmxid text, relacl text, reloptions text, relpartbound text);
+CREATE TEMP TABLE pg_attribute (attrelid oid, attname name, atttypid oid, attstattarget int4,
+  attlen int2, attnum int2, attndims int4, attcacheoff int4, atttypmod int4, attbyval bool,
+  attalign char, attstorage char, attcompression char, attnotnull bool, atthasdef bool,
+  atthasmissing bool, attidentity char, attgenerated char, attisdropped bool, attislocal bool,
+  attinhcount int4, attcollation oid, attacl text, attoptions text, attfdwoptions text,
+  attmissingval text);
+CREATE TEMP TABLE pg_attrdef (oid oid, adrelid oid, adnum int2, adbin text);
+CREATE TEMP TABLE pg_index (indexrelid oid, indrelid oid, indnatts int2, indnkeyatts int2,
+  indisunique bool, indnullsnotdistinct bool, indisprimary bool, indisexclusion bool,
+  indimmediate bool, indisclustered bool, indisvalid bool, indcheckxmin bool, indisready bool,
+  indislive bool, indisreplident bool, indkey text, indcollation text, indclass text,
+  indoption text, indexprs text, indpred text);
+CREATE TEMP TABLE pg_constraint (oid oid, conname name, connamespace oid, contype char,
+  condeferrable bool, condeferred bool, convalidated bool, conrelid oid, contypid oid,
+  conindid oid, conparentid oid, confrelid oid, confupdtype char, confdeltype char,
+  confmatchtype char, conislocal bool, coninhcount int4, connoinherit bool, conkey text,
+  confkey text, conbin text);
+CREATE TEMP TABLE pg_type (oid oid, typname name, typnamespace oid, typowner oid, typlen int2,
+  typbyval bool, typtype char, typcategory char, typisdefined bool, typdelim char,
+  typrelid oid, typelem oid, typarray oid, typnotnull bool, typbasetype oid, typtypmod int4,
+  typndims int4, typcollation oid);
+CREATE TEMP TABLE pg_authid (oid oid, rolname name, rolsuper bool, rolinherit bool,
+  rolcreaterole bool, rolcreatedb bool, rolcanlogin bool, rolreplication bool,
+  rolbypassrls bool, rolconnlimit int4, rolpassword text, rolvaliduntil timestamptz);
+CREATE TEMP VIEW pg_roles AS SELECT rolname, rolsuper, rolinherit, rolcreaterole,
+  rolcreatedb, rolcanlogin, rolreplication, rolconnlimit, '********' AS rolpassword,
+  rolvaliduntil, rolbypassrls, NULL AS rolconfig, oid FROM pg_authid;
+CREATE TEMP VIEW pg_user AS SELECT rolname AS usename, oid AS usesysid,
+  rolcreatedb AS usecreatedb, rolsuper AS usesuper, rolreplication AS userepl,
+  rolbypassrls AS usebypassrls, '********' AS passwd, rolvaliduntil AS valuntil,
+  NULL AS useconfig FROM pg_authid WHERE rolcanlogin;
+CREATE TEMP TABLE pg_auth_members (roleid oid, member oid, grantor oid, admin_option bool);
+CREATE TEMP TABLE pg_database (oid oid, datname name, datdba oid, encoding int4,
+  datlocprovider char, datistemplate bool, datallowconn bool, datconnlimit int4,
+  datcollate text, datctype text, daticulocale text, datcollversion text, datacl text);
+CREATE TEMP TABLE pg_am (oid oid, amname name, amhandler text, amtype char);
+CREATE TEMP TABLE pg_collation (oid oid, collname name, collnamespace oid, collowner oid,
+  collprovider char, collisdeterministic bool, collencoding int4, collcollate text,
+  collctype text);
+CREATE TEMP TABLE pg_description (objoid oid, classoid oid, objsubid int4, description text);
+CREATE TEMP TABLE pg_inherits (inhrelid oid, inhparent oid, inhseqno int4,
+  inhdetachpending bool);
+CREATE TEMP TABLE pg_trigger (oid oid, tgrelid oid, tgparentid oid, tgname name, tgfoid oid,
+  tgtype int2, tgenabled char, tgisinternal bool);
+CREATE TEMP TABLE pg_policy (oid oid, polname name, polrelid oid, polcmd char,
+  polpermissive bool, polroles text, polqual text, polwithcheck text);
+CREATE TEMP TABLE pg_statistic_ext (oid oid, stxrelid oid, stxname name, stxnamespace oid,
+  stxowner oid, stxstattarget int4, stxkeys text, stxkind text);
+CREATE TEMP TABLE pg_publication (oid oid, pubname name, pubowner oid, puballtables bool);
+CREATE TEMP TABLE pg_publication_namespace (oid oid, pnpubid oid, pnnspid oid);
+CREATE TEMP TABLE pg_publication_rel (oid oid, prpubid oid, prrelid oid, prqual text,
+  prattrs text);
+CREATE TEMP TABLE pg_proc (oid oid, proname name, pronamespace oid);
+CREATE TEMP TABLE pg_tablespace (oid oid, spcname name, spcowner oid);
+CREATE TEMP VIEW pg_lookup_class AS SELECT oid AS lookup_oid, relname AS lookup_name FROM pg_class;
+CREATE TEMP VIEW pg_lookup_type AS SELECT oid AS lookup_oid, typname AS lookup_name FROM pg_type;
+CREATE TEMP VIEW pg_lookup_namespace AS
+  SELECT oid AS lookup_oid, nspname AS lookup_name FROM pg_namespace;
+CREATE TEMP VIEW pg_lookup_authid AS SELECT oid AS lookup_oid, rolname AS lookup_name FROM pg_authid;
+CREATE TEMP VIEW pg_lookup_proc AS SELECT oid AS lookup_oid, proname AS lookup_name FROM pg_proc;
+CREATE TEMP VIEW pg_lookup_defs AS SELECT oid AS lookup_oid, def AS lookup_name FROM pg_catalog_defs;
+CREATE TEMP VIEW pg_lookup_description AS SELECT objoid AS lookup_oid, objsubid AS lookup_sub,
+  description AS lookup_name FROM pg_description;
+INSERT INTO pg_namespace VALUES (11, 'pg_catalog', 10, NULL), (2200, 'public', 6171, NULL);
+INSERT INTO pg_authid VALUES (10, '', 1, 1, 1, 1, 1, 1, 1, -1, NULL, NULL),
+  (6171, 'pg_database_owner', 0, 1, 0, 0, 0, 0, 0, -1, NULL, NULL);
+INSERT INTO pg_database VALUES (5, '', 10, 6, 'c', 0, 1, -1, 'C', 'C', NULL, NULL, NULL);
+INSERT INTO pg_am VALUES (2, 'heap', 'heap_tableam_handler', 't'),
+  (403, 'btree', 'bthandler', 'i');
+INSERT INTO pg_collation VALUES (100, 'default', 11, 10, 'd', 1, -1, NULL, NULL),
+  (950, 'C', 11, 10, 'c', 1, -1, 'C', 'C');
+INSERT INTO pg_tablespace VALUES (1663, 'pg_default', 10);
+";
+
+/// PostgreSQL's built-in types this server knows: OID, name, `typlen`, whether it is
+/// collatable, and its name in `format_type`.
+const TYPES: &[(i64, &str, i64, bool, &str)] = &[
+    (16, "bool", 1, false, "boolean"),
+    (17, "bytea", -1, false, "bytea"),
+    (18, "char", 1, true, "\"char\""),
+    (19, "name", 64, true, "name"),
+    (20, "int8", 8, false, "bigint"),
+    (21, "int2", 2, false, "smallint"),
+    (23, "int4", 4, false, "integer"),
+    (25, "text", -1, true, "text"),
+    (26, "oid", 4, false, "oid"),
+    (114, "json", -1, false, "json"),
+    (700, "float4", 4, false, "real"),
+    (701, "float8", 8, false, "double precision"),
+    (1042, "bpchar", -1, true, "character"),
+    (1043, "varchar", -1, true, "character varying"),
+    (1082, "date", 4, false, "date"),
+    (1083, "time", 8, false, "time without time zone"),
+    (1114, "timestamp", 8, false, "timestamp without time zone"),
+    (1184, "timestamptz", 8, false, "timestamp with time zone"),
+    (1186, "interval", 16, false, "interval"),
+    (1700, "numeric", -1, false, "numeric"),
+    (2950, "uuid", 16, false, "uuid"),
+    (3802, "jsonb", -1, false, "jsonb"),
+];
+
+/// Creates the catalog's tables and fills its fixed rows.
+pub(crate) fn install(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(DDL)?;
+    let mut st = conn.prepare(
+        "INSERT INTO pg_type (oid, typname, typnamespace, typowner, typlen, typbyval, typtype,
+         typcategory, typisdefined, typdelim, typrelid, typelem, typarray, typnotnull,
+         typbasetype, typtypmod, typndims, typcollation)
+         VALUES (?1, ?2, 11, 10, ?3, ?3 > 0 AND ?3 <= 8, 'b', 'U', 1, ',', 0, 0, 0, 0, 0, -1, 0, ?4)",
+    )?;
+    for (oid, name, len, collatable, _) in TYPES {
+        st.execute(params![oid, name, len, if *collatable { 100 } else { 0 }])?;
+    }
+    Ok(())
+}
+
+/// A stable OID for an object: a hash of its kind and name, above PostgreSQL's
+/// bootstrap range (16384), as PostgreSQL's user objects are.
+pub(crate) fn stable_oid(kind: &str, name: &str) -> i64 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in kind.bytes().chain([0]).chain(name.bytes()) {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    16384 + i64::from(h % 2_000_000_000)
+}
+
+/// The PostgreSQL type (OID, typmod) of a column declared `decl` in SQLite:
+/// `varchar(20)` is (1043, 24), `numeric(10,2)` (1700, 655366); names this server does
+/// not know take the type its results are described with.
+pub(crate) fn pg_type_of(decl: &str) -> (i64, i64) {
+    let lower = decl.trim().to_ascii_lowercase();
+    let (base, mods) = match lower.find('(') {
+        Some(p) => (
+            lower.get(..p).unwrap_or("").trim().to_string(),
+            lower
+                .get(p + 1..)
+                .unwrap_or("")
+                .trim_end_matches(')')
+                .split(',')
+                .filter_map(|m| m.trim().parse::<i64>().ok())
+                .collect::<Vec<_>>(),
+        ),
+        None => (lower.clone(), Vec::new()),
+    };
+    let base = base.split_whitespace().collect::<Vec<_>>().join(" ");
+    let oid = match base.as_str() {
+        "varchar" | "character varying" => 1043,
+        "char" | "character" | "bpchar" => 1042,
+        "text" => 25,
+        // `real` as this server describes its results: float8.
+        "double precision" | "float8" | "double" | "float" | "real" => 701,
+        "float4" => 700,
+        "json" => 114,
+        "jsonb" => 3802,
+        "interval" => 1186,
+        _ => i64::from(crate::types::oid_for_decl(decl)),
+    };
+    let typmod = match (oid, mods.as_slice()) {
+        (1043 | 1042, [n]) => n + 4,
+        (1042, []) => 5,
+        (1700, [p]) => (p << 16) + 4,
+        (1700, [p, s]) => (p << 16) + s + 4,
+        _ => -1,
+    };
+    (oid, typmod)
+}
+
+/// PostgreSQL's `format_type(oid, typmod)`.
+pub(crate) fn format_type(oid: i64, typmod: Option<i64>) -> Option<String> {
+    let &(_, _, _, _, name) = TYPES.iter().find(|t| t.0 == oid)?;
+    let typmod = typmod.unwrap_or(-1);
+    Some(match oid {
+        1043 | 1042 if typmod >= 4 => format!("{name}({})", typmod - 4),
+        1700 if typmod >= 4 => {
+            let t = typmod - 4;
+            format!("{name}({},{})", t >> 16, t & 0xffff)
+        }
+        _ => name.to_string(),
+    })
+}
+
+/// PostgreSQL's `quote_ident`: the name as is when it needs no quotes.
+pub(crate) fn quote_ident(name: &str) -> String {
+    let plain = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+struct Index {
+    name: String,
+    unique: bool,
+    origin: String,
+    columns: Vec<(i64, String)>,
+    sql: Option<String>,
+}
+
+/// Fills the catalog again if SQLite's schema changed since it was last filled, and
+/// names the connected user and database in `pg_authid` and `pg_database`.
+pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE pg_authid SET rolname = current_user() WHERE oid = 10 AND rolname IS NOT current_user()",
+        [],
+    )?;
+    conn.execute(
+        "UPDATE pg_database SET datname = current_database() WHERE oid = 5 AND datname IS NOT current_database()",
+        [],
+    )?;
+    let version: i64 = conn.query_row("PRAGMA main.schema_version", [], |r| r.get(0))?;
+    let stored: Option<i64> = conn
+        .query_row("SELECT version FROM pg_catalog_state", [], |r| r.get(0))
+        .optional()?;
+    if stored == Some(version) {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "DELETE FROM pg_catalog_state; DELETE FROM pg_catalog_defs; DELETE FROM pg_class;
+         DELETE FROM pg_attribute; DELETE FROM pg_attrdef; DELETE FROM pg_index;
+         DELETE FROM pg_constraint;",
+    )?;
+    conn.execute("INSERT INTO pg_catalog_state VALUES (?1)", [version])?;
+    let objects: Vec<(String, String, Option<String>)> = {
+        let mut st = conn.prepare(
+            "SELECT type, name, sql FROM main.sqlite_schema
+             WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (kind, name, sql) in &objects {
+        fill_relation(conn, kind, name, sql.as_deref())?;
+    }
+    // PostgreSQL enforces foreign keys with triggers on both tables.
+    conn.execute(
+        "UPDATE pg_class SET relhastriggers = 1 WHERE oid IN
+         (SELECT conrelid FROM pg_constraint WHERE contype = 'f'
+          UNION SELECT confrelid FROM pg_constraint WHERE contype = 'f')",
+        [],
+    )?;
+    Ok(())
+}
+
+fn insert_class(
+    conn: &Connection,
+    oid: i64,
+    name: &str,
+    relkind: &str,
+    natts: i64,
+    hasindex: bool,
+) -> rusqlite::Result<()> {
+    let am = match relkind {
+        "r" => HEAP,
+        "i" => BTREE,
+        _ => 0,
+    };
+    let replident = if relkind == "r" { "d" } else { "n" };
+    conn.execute(
+        "INSERT INTO pg_class VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?1, 0, 0, -1, 0, 0, ?6, 0, 'p',
+         ?7, ?8, 0, ?9, 0, 0, 0, 0, 1, ?10, 0, 0, NULL, NULL, NULL, NULL, NULL)",
+        params![
+            oid,
+            name,
+            PUBLIC,
+            SUPERUSER,
+            am,
+            hasindex,
+            relkind,
+            natts,
+            relkind == "v",
+            replident
+        ],
+    )?;
+    Ok(())
+}
+
+fn fill_relation(
+    conn: &Connection,
+    kind: &str,
+    name: &str,
+    sql: Option<&str>,
+) -> rusqlite::Result<()> {
+    let relkind = if kind == "view" { "v" } else { "r" };
+    let oid = stable_oid(kind, name);
+    type Col = (i64, String, String, bool, Option<String>, i64);
+    let cols: Vec<Col> = {
+        let mut st = conn.prepare(
+            "SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)",
+        )?;
+        let rows = st.query_map([name], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let col_name = |cid: i64| {
+        cols.iter()
+            .find(|c| c.0 == cid)
+            .map_or_else(String::new, |c| c.1.clone())
+    };
+    let mut indexes: Vec<Index> = Vec::new();
+    if kind == "table" {
+        let list: Vec<(String, bool, String)> = {
+            let mut st =
+                conn.prepare("SELECT name, \"unique\", origin FROM pragma_index_list(?1)")?;
+            let rows = st.query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for (iname, unique, origin) in list {
+            let columns: Vec<(i64, String)> = {
+                let mut st =
+                    conn.prepare("SELECT cid, name FROM pragma_index_info(?1) ORDER BY seqno")?;
+                let rows = st.query_map([&iname], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    ))
+                })?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let isql: Option<String> = conn
+                .query_row(
+                    "SELECT sql FROM main.sqlite_schema WHERE type = 'index' AND name = ?1",
+                    [&iname],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            let cols_key = columns
+                .iter()
+                .map(|c| c.1.as_str())
+                .collect::<Vec<_>>()
+                .join("_");
+            let pg_name = match origin.as_str() {
+                "pk" => format!("{name}_pkey"),
+                "u" => format!("{name}_{cols_key}_key"),
+                _ => iname.clone(),
+            };
+            indexes.push(Index {
+                name: pg_name,
+                unique,
+                origin,
+                columns,
+                sql: isql,
+            });
+        }
+        // An `INTEGER PRIMARY KEY` is the rowid: PostgreSQL would have a primary key index.
+        let pk: Vec<&Col> = cols.iter().filter(|c| c.5 > 0).collect();
+        if !pk.is_empty() && !indexes.iter().any(|i| i.origin == "pk") {
+            indexes.push(Index {
+                name: format!("{name}_pkey"),
+                unique: true,
+                origin: "pk".to_string(),
+                columns: pk.iter().map(|c| (c.0, c.1.clone())).collect(),
+                sql: None,
+            });
+        }
+    }
+    insert_class(
+        conn,
+        oid,
+        name,
+        relkind,
+        i64::try_from(cols.len()).unwrap_or(0),
+        !indexes.is_empty(),
+    )?;
+    if kind == "view" {
+        if let Some(sql) = sql {
+            let body = sql
+                .to_ascii_uppercase()
+                .find(" AS ")
+                .and_then(|p| sql.get(p + 4..))
+                .unwrap_or(sql);
+            conn.execute(
+                "INSERT INTO pg_catalog_defs VALUES (?1, ?2)",
+                params![oid, format!(" {};", body.trim())],
+            )?;
+        }
+    }
+    for (cid, cname, decl, notnull, dflt, pk) in &cols {
+        let (typid, typmod) = pg_type_of(decl);
+        let len = TYPES.iter().find(|t| t.0 == typid).map_or(-1, |t| t.2);
+        let collation = if TYPES.iter().any(|t| t.0 == typid && t.3) {
+            100
+        } else {
+            0
+        };
+        conn.execute(
+            "INSERT INTO pg_attribute VALUES (?1, ?2, ?3, -1, ?4, ?5, 0, -1, ?6, ?7, 'i', 'p', '',
+             ?8, ?9, 0, '', '', 0, 1, 0, ?10, NULL, NULL, NULL, NULL)",
+            params![
+                oid,
+                cname,
+                typid,
+                len,
+                cid + 1,
+                typmod,
+                len > 0 && len <= 8,
+                *notnull || *pk > 0,
+                dflt.is_some(),
+                collation
+            ],
+        )?;
+        if let Some(d) = dflt {
+            conn.execute(
+                "INSERT INTO pg_attrdef VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    stable_oid("attrdef", &format!("{name}.{cname}")),
+                    oid,
+                    cid + 1,
+                    d
+                ],
+            )?;
+        }
+    }
+    for ix in &indexes {
+        let ioid = stable_oid("index", &ix.name);
+        insert_class(
+            conn,
+            ioid,
+            &ix.name,
+            "i",
+            i64::try_from(ix.columns.len()).unwrap_or(0),
+            false,
+        )?;
+        let keys: Vec<String> = ix.columns.iter().map(|c| (c.0 + 1).to_string()).collect();
+        let exprs = ix
+            .sql
+            .as_deref()
+            .filter(|_| ix.columns.iter().any(|c| c.0 < 0))
+            .and_then(|s| {
+                let open = s.find('(')?;
+                let close = s.rfind(')')?;
+                s.get(open + 1..close).map(str::to_string)
+            });
+        let col_list = exprs.unwrap_or_else(|| {
+            ix.columns
+                .iter()
+                .map(|c| quote_ident(&col_name(c.0)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let predicate = ix.sql.as_deref().and_then(|s| {
+            let upper = s.to_ascii_uppercase();
+            let p = upper.rfind(" WHERE ")?;
+            s.get(p..).map(str::to_string)
+        });
+        let def = format!(
+            "CREATE {}INDEX {} ON public.{} USING btree ({col_list}){}",
+            if ix.unique { "UNIQUE " } else { "" },
+            quote_ident(&ix.name),
+            quote_ident(name),
+            predicate.unwrap_or_default()
+        );
+        conn.execute(
+            "INSERT INTO pg_catalog_defs VALUES (?1, ?2)",
+            params![ioid, def],
+        )?;
+        let primary = ix.origin == "pk";
+        conn.execute(
+            "INSERT INTO pg_index VALUES (?1, ?2, ?3, ?3, ?4, 0, ?5, 0, 1, 0, 1, 0, 1, 1, 0, ?6,
+             NULL, NULL, NULL, NULL, NULL)",
+            params![ioid, oid, keys.len(), ix.unique, primary, keys.join(" ")],
+        )?;
+        if primary || ix.origin == "u" {
+            let contype = if primary { "p" } else { "u" };
+            let cols = ix
+                .columns
+                .iter()
+                .map(|c| quote_ident(&c.1))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let def = if primary {
+                format!("PRIMARY KEY ({cols})")
+            } else {
+                format!("UNIQUE ({cols})")
+            };
+            insert_constraint(
+                conn,
+                &ix.name,
+                contype,
+                oid,
+                ioid,
+                0,
+                &format!("{{{}}}", keys.join(",")),
+                &def,
+            )?;
+        }
+    }
+    if kind == "table" {
+        fill_foreign_keys(conn, name, oid)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_constraint(
+    conn: &Connection,
+    conname: &str,
+    contype: &str,
+    conrelid: i64,
+    conindid: i64,
+    confrelid: i64,
+    conkey: &str,
+    def: &str,
+) -> rusqlite::Result<()> {
+    let coid = stable_oid("constraint", &format!("{conrelid}.{conname}"));
+    conn.execute(
+        "INSERT INTO pg_constraint VALUES (?1, ?2, 2200, ?3, 0, 0, 1, ?4, 0, ?5, 0, ?6, 'a', 'a',
+         's', 1, 0, 1, ?7, NULL, NULL)",
+        params![coid, conname, contype, conrelid, conindid, confrelid, conkey],
+    )?;
+    conn.execute(
+        "INSERT INTO pg_catalog_defs VALUES (?1, ?2)",
+        params![coid, def],
+    )?;
+    Ok(())
+}
+
+fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64) -> rusqlite::Result<()> {
+    type Fk = (i64, String, String, Option<String>, String, String);
+    let fks: Vec<Fk> = {
+        let mut st = conn.prepare(
+            "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete
+             FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+        )?;
+        let rows = st.query_map([table], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut ids: Vec<i64> = fks.iter().map(|f| f.0).collect();
+    ids.dedup();
+    for id in ids {
+        let parts: Vec<&Fk> = fks.iter().filter(|f| f.0 == id).collect();
+        let Some(first) = parts.first() else { continue };
+        let target = first.1.clone();
+        let from: Vec<String> = parts.iter().map(|f| f.2.clone()).collect();
+        let mut to: Vec<String> = parts.iter().filter_map(|f| f.3.clone()).collect();
+        if to.len() != from.len() {
+            // `REFERENCES t` without columns: the target's primary key.
+            let mut st =
+                conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?;
+            let rows = st.query_map([&target], |r| r.get::<_, String>(0))?;
+            to = rows.collect::<rusqlite::Result<_>>()?;
+        }
+        let action = |a: &str| match a {
+            "CASCADE" | "RESTRICT" | "SET NULL" | "SET DEFAULT" => Some(a.to_string()),
+            _ => None,
+        };
+        let mut def = format!(
+            "FOREIGN KEY ({}) REFERENCES {}({})",
+            from.iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            quote_ident(&target),
+            to.iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if let Some(a) = action(&first.4) {
+            def.push_str(&format!(" ON UPDATE {a}"));
+        }
+        if let Some(a) = action(&first.5) {
+            def.push_str(&format!(" ON DELETE {a}"));
+        }
+        let conname = format!("{table}_{}_fkey", from.join("_"));
+        let confrelid = stable_oid("table", &target);
+        let nums: Vec<String> = {
+            let mut st =
+                conn.prepare("SELECT cid + 1 FROM pragma_table_info(?1) WHERE name = ?2")?;
+            from.iter()
+                .filter_map(|c| {
+                    st.query_row(params![table, c], |r| r.get::<_, i64>(0))
+                        .ok()
+                        .map(|n| n.to_string())
+                })
+                .collect()
+        };
+        insert_constraint(
+            conn,
+            &conname,
+            "f",
+            oid,
+            0,
+            confrelid,
+            &format!("{{{}}}", nums.join(",")),
+            &def,
+        )?;
+    }
+    Ok(())
+}
+
+/// The elements of an array's text form `{a,b,"c d"}` (no nested arrays).
+fn array_items(text: &str) -> Vec<String> {
+    let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
+    if inner.is_empty() {
+        return Vec::new();
+    }
+    inner
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .collect()
+}
+
+/// Registers the catalog's SQL functions: `format_type`, `pg_encoding_to_char`,
+/// `pg_regex` (the `~` operators), `pg_array_contains`, `pg_array_get`, `array_upper`,
+/// `array_to_string`, `current_schemas`, `pg_partition_ancestors`,
+/// `pg_relation_is_publishable`, `pg_get_triggerdef`,
+/// `pg_get_statisticsobjdef_columns`, and `pg_undefined` (the error of a `::regclass`
+/// cast naming no relation).
+pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::Value;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    let user_error = |m: String| rusqlite::Error::UserFunctionError(m.into());
+    conn.create_scalar_function("format_type", 2, flags, |ctx| {
+        let oid: Option<i64> = ctx.get(0)?;
+        Ok(oid.map(|o| format_type(o, ctx.get(1).ok().flatten()).unwrap_or_else(|| "???".into())))
+    })?;
+    conn.create_scalar_function("pg_encoding_to_char", 1, flags, |ctx| {
+        let e: Option<i64> = ctx.get(0)?;
+        Ok(e.map(|e| if e == 6 { "UTF8" } else { "" }.to_string()))
+    })?;
+    let cache =
+        std::sync::Mutex::new(std::collections::HashMap::<(String, bool), regex::Regex>::new());
+    conn.create_scalar_function("pg_regex", 3, flags, move |ctx| {
+        let (Some(text), Some(pattern)) =
+            (ctx.get::<Option<String>>(0)?, ctx.get::<Option<String>>(1)?)
+        else {
+            return Ok(None);
+        };
+        let ci = ctx.get::<i64>(2)? != 0;
+        let mut cache = cache
+            .lock()
+            .map_err(|_| user_error("regular expression cache poisoned".into()))?;
+        let key = (pattern.clone(), ci);
+        if !cache.contains_key(&key) {
+            let re = regex::RegexBuilder::new(&pattern)
+                .case_insensitive(ci)
+                .build()
+                .map_err(|e| user_error(format!("invalid regular expression: {e}")))?;
+            if cache.len() > 256 {
+                cache.clear();
+            }
+            cache.insert(key.clone(), re);
+        }
+        Ok(cache.get(&key).map(|re| re.is_match(&text)))
+    })?;
+    conn.create_scalar_function("pg_array_contains", 2, flags, |ctx| {
+        let (Some(array), Some(item)) = (
+            ctx.get::<Option<String>>(0)?,
+            ctx.get::<Option<String>>(1).ok().flatten(),
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(array_items(&array).contains(&item)))
+    })?;
+    conn.create_scalar_function("pg_array_get", 2, flags, |ctx| {
+        let (Some(array), Some(i)) = (ctx.get::<Option<String>>(0)?, ctx.get::<Option<i64>>(1)?)
+        else {
+            return Ok(None);
+        };
+        let items = array_items(&array);
+        Ok(usize::try_from(i - 1)
+            .ok()
+            .and_then(|i| items.get(i).cloned()))
+    })?;
+    conn.create_scalar_function("array_upper", 2, flags, |ctx| {
+        let Some(array) = ctx.get::<Option<String>>(0)? else {
+            return Ok(None);
+        };
+        let n = array_items(&array).len();
+        Ok((n > 0).then(|| i64::try_from(n).unwrap_or(0)))
+    })?;
+    conn.create_scalar_function("array_to_string", 2, flags, |ctx| {
+        let (Some(array), Some(sep)) =
+            (ctx.get::<Option<String>>(0)?, ctx.get::<Option<String>>(1)?)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(array_items(&array).join(&sep)))
+    })?;
+    conn.create_scalar_function("current_schemas", 1, flags, |ctx| {
+        let implicit = ctx.get::<Option<bool>>(0)?.unwrap_or(false);
+        Ok(if implicit {
+            "{pg_catalog,public}"
+        } else {
+            "{public}"
+        }
+        .to_string())
+    })?;
+    conn.create_scalar_function("pg_partition_ancestors", 1, flags, |ctx| {
+        ctx.get::<Value>(0)
+    })?;
+    conn.create_scalar_function("pg_relation_is_publishable", 1, flags, |_| Ok(false))?;
+    conn.create_scalar_function("pg_get_triggerdef", 2, flags, |_| Ok(None::<String>))?;
+    conn.create_scalar_function("pg_get_statisticsobjdef_columns", 1, flags, |_| {
+        Ok(None::<String>)
+    })?;
+    conn.create_scalar_function("pg_undefined", 2, flags, move |ctx| {
+        let what: String = ctx.get(0)?;
+        let name: String = ctx.get(1)?;
+        let what = if what == "class" {
+            "relation"
+        } else {
+            what.as_str()
+        };
+        Err::<i64, _>(user_error(format!("{what} \"{name}\" does not exist")))
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_of_declarations() {
+        assert_eq!(pg_type_of("INTEGER"), (23, -1));
+        assert_eq!(pg_type_of("varchar(20)"), (1043, 24));
+        assert_eq!(pg_type_of("numeric(10,2)"), (1700, (10 << 16) + 6));
+        assert_eq!(pg_type_of("double precision"), (701, -1));
+        assert_eq!(
+            format_type(1043, Some(24)).as_deref(),
+            Some("character varying(20)")
+        );
+        assert_eq!(
+            format_type(1700, Some((10 << 16) + 6)).as_deref(),
+            Some("numeric(10,2)")
+        );
+        assert_eq!(format_type(23, None).as_deref(), Some("integer"));
+    }
+
+    #[test]
+    fn oids_are_stable() {
+        assert_eq!(stable_oid("table", "t"), stable_oid("table", "t"));
+        assert_ne!(stable_oid("table", "t"), stable_oid("index", "t"));
+        assert!(stable_oid("table", "t") >= 16384);
+    }
+
+    #[test]
+    fn catalog_follows_the_schema() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.create_scalar_function(
+            "current_user",
+            0,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+            |_| Ok("me".to_string()),
+        )
+        .unwrap();
+        conn.create_scalar_function(
+            "current_database",
+            0,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+            |_| Ok("db".to_string()),
+        )
+        .unwrap();
+        install(&conn).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE a (id INTEGER PRIMARY KEY, e text UNIQUE);
+             CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a(id) ON DELETE CASCADE);",
+        )
+        .unwrap();
+        refresh(&conn).unwrap();
+        let names: Vec<String> = conn
+            .prepare("SELECT relname FROM pg_class ORDER BY relname")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(names, ["a", "a_e_key", "a_pkey", "b", "b_pkey"]);
+        let def: String = conn
+            .query_row(
+                "SELECT def FROM pg_catalog_defs d JOIN pg_constraint c ON c.oid = d.oid WHERE contype = 'f'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(def, "FOREIGN KEY (a_id) REFERENCES a(id) ON DELETE CASCADE");
+        conn.execute_batch("DROP TABLE b").unwrap();
+        refresh(&conn).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM pg_class", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(array_items("{a,b}"), ["a", "b"]);
+    }
+}

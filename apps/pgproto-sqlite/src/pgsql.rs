@@ -1,0 +1,694 @@
+//! The parser front end: a statement is parsed with `sqlparser`'s PostgreSQL dialect and
+//! its syntax tree rewritten into SQL that SQLite runs over the `pg_catalog` tables of
+//! the [`catalog`](crate::catalog) module: `pg_catalog.` qualifiers go, `::regclass`
+//! and its kin become catalog lookups, `OPERATOR(pg_catalog.~)` and the regular
+//! expression operators call `pg_regex`, `= ANY(ARRAY[...])` becomes `IN (...)`,
+//! `ARRAY(subquery)` an array text built by `group_concat`, and so on: one function per
+//! rewrite, each with a unit test. A statement that does not parse, or that needs none
+//! of these rewrites, is left as written (the token rewrites of [`crate::sql`] still
+//! apply after this pass). Results are cached by statement text in [`crate::sql::rewrite`].
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    visit_expressions_mut, visit_relations_mut, BinaryOperator, DataType, Expr, FunctionArguments,
+    ObjectName, ObjectNamePart, Query, Statement, TableFactor, Value, VisitMut, VisitorMut,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::sql::Unsupported;
+
+/// The statement rewritten by the syntax-tree pass, or `None` when it needs no rewrite
+/// (or does not parse as PostgreSQL: the token rewrites and SQLite then judge it).
+pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
+    if !needs_parse(sql) {
+        return Ok(None);
+    }
+    let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+        return Ok(None);
+    };
+    let [statement] = statements.as_mut_slice() else {
+        return Ok(None);
+    };
+    if !matches!(statement, Statement::Query(_)) {
+        return Ok(None);
+    }
+    let mut changed = false;
+    let _ = visit_relations_mut(statement, |name| {
+        changed |= strip_catalog_schema(name);
+        ControlFlow::<()>::Continue(())
+    });
+    let mut v = Rewriter {
+        changed: false,
+        error: None,
+    };
+    let _ = statement.visit(&mut v);
+    if let Some(e) = v.error {
+        return Err(e);
+    }
+    changed |= v.changed;
+    // Expressions inside replaced subtrees are visited too.
+    let _ = visit_expressions_mut(statement, |e| {
+        changed |= strip_type_schema(e);
+        ControlFlow::<()>::Continue(())
+    });
+    Ok(changed.then(|| statement.to_string()))
+}
+
+/// Whether the text may hold syntax this pass rewrites (a cheap test that spares the
+/// parser most statements).
+fn needs_parse(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    [
+        "pg_",
+        "::reg",
+        "::oid",
+        "operator(",
+        "any",
+        "all",
+        "array",
+        "collate",
+        "~",
+        "[",
+        "string_agg",
+    ]
+    .iter()
+    .any(|k| lower.contains(k))
+}
+
+struct Rewriter {
+    changed: bool,
+    error: Option<Unsupported>,
+}
+
+impl VisitorMut for Rewriter {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let result = [
+            strip_function_schema,
+            rewrite_catalog_function,
+            rewrite_reg_cast,
+            rewrite_custom_operator,
+            rewrite_regex_operator,
+            rewrite_any_all,
+            rewrite_collate_default,
+            rewrite_array_subquery,
+            rewrite_subscript,
+        ]
+        .iter()
+        .try_fold(false, |acc, f| f(expr).map(|c| acc | c));
+        match result {
+            Ok(c) => self.changed |= c,
+            Err(e) => {
+                self.error = Some(e);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        match rewrite_table_function(factor) {
+            Ok(c) => self.changed |= c,
+            Err(e) => {
+                self.error = Some(e);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn parse_expr(text: &str) -> Result<Expr, Unsupported> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| Unsupported(format!("internal rewrite failed: {e}")))
+}
+
+fn parse_query(text: &str) -> Result<Query, Unsupported> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_query())
+        .map(|q| *q)
+        .map_err(|e| Unsupported(format!("internal rewrite failed: {e}")))
+}
+
+fn ident_parts(name: &ObjectName) -> Vec<String> {
+    name.0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) => i.value.to_ascii_lowercase(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// Drops a leading `pg_catalog.` qualifier (the catalog's tables and functions live in
+/// SQLite's own namespace).
+fn strip_qualifier(name: &mut ObjectName) -> bool {
+    let parts = ident_parts(name);
+    if parts.len() == 2 && parts.first().map(String::as_str) == Some("pg_catalog") {
+        name.0.remove(0);
+        return true;
+    }
+    false
+}
+
+/// `FROM pg_catalog.pg_class` becomes `FROM pg_class`.
+fn strip_catalog_schema(name: &mut ObjectName) -> bool {
+    strip_qualifier(name)
+}
+
+/// `pg_catalog.f(...)` becomes `f(...)`.
+fn strip_function_schema(expr: &mut Expr) -> Result<bool, Unsupported> {
+    if let Expr::Function(f) = expr {
+        return Ok(strip_qualifier(&mut f.name));
+    }
+    Ok(false)
+}
+
+/// `x::pg_catalog.text` becomes `x::text`.
+fn strip_type_schema(expr: &mut Expr) -> bool {
+    if let Expr::Cast {
+        data_type: DataType::Custom(name, _),
+        ..
+    } = expr
+    {
+        return strip_qualifier(name);
+    }
+    false
+}
+
+fn function_args(f: &sqlparser::ast::Function) -> Vec<String> {
+    match &f.args {
+        FunctionArguments::List(list) => list.args.iter().map(|a| a.to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Catalog functions that read catalog data become subqueries over the catalog tables:
+/// `pg_get_userbyid(x)`, `pg_get_indexdef(x, ...)`, `pg_get_constraintdef(x, ...)`,
+/// `pg_table_is_visible(x)`, `obj_description(x, ...)`, `col_description(x, n)`;
+/// `pg_get_expr(e, rel, ...)` is `e` (defaults are stored as text), `string_agg` is
+/// `group_concat`.
+fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
+    let Expr::Function(f) = expr else {
+        return Ok(false);
+    };
+    let parts = ident_parts(&f.name);
+    let [name] = parts.as_slice() else {
+        return Ok(false);
+    };
+    let args = function_args(f);
+    let arg = |i: usize| args.get(i).cloned().unwrap_or_else(|| "NULL".to_string());
+    let text = match name.as_str() {
+        "pg_get_userbyid" => format!(
+            "(SELECT lookup_name FROM pg_lookup_authid WHERE lookup_oid = {})",
+            arg(0)
+        ),
+        "pg_get_indexdef" | "pg_get_constraintdef" | "pg_get_viewdef" => format!(
+            "(SELECT lookup_name FROM pg_lookup_defs WHERE lookup_oid = {})",
+            arg(0)
+        ),
+        "pg_table_is_visible" => format!(
+            "EXISTS (SELECT 1 FROM pg_lookup_class WHERE lookup_oid = {})",
+            arg(0)
+        ),
+        "obj_description" | "shobj_description" => format!(
+            "(SELECT lookup_name FROM pg_lookup_description WHERE lookup_oid = {} AND lookup_sub = 0)",
+            arg(0)
+        ),
+        "col_description" => format!(
+            "(SELECT lookup_name FROM pg_lookup_description WHERE lookup_oid = {} AND lookup_sub = {})",
+            arg(0),
+            arg(1)
+        ),
+        "pg_get_expr" => format!("({})", arg(0)),
+        "string_agg" => {
+            f.name = ObjectName::from(vec![sqlparser::ast::Ident::new("group_concat")]);
+            return Ok(true);
+        }
+        _ => return Ok(false),
+    };
+    *expr = parse_expr(&text)?;
+    Ok(true)
+}
+
+/// The catalog table, key column and name column of an object identifier alias type.
+fn reg_type_lookup(ty: &str) -> Option<(&'static str, &'static str)> {
+    Some(match ty {
+        "regclass" => ("pg_lookup_class", "class"),
+        "regtype" => ("pg_lookup_type", "type"),
+        "regnamespace" => ("pg_lookup_namespace", "namespace"),
+        "regrole" => ("pg_lookup_authid", "role"),
+        "regproc" | "regprocedure" => ("pg_lookup_proc", "function"),
+        _ => return None,
+    })
+}
+
+/// Casts to catalog types: `'16393'::regclass` is the number, `'books'::regclass` the
+/// table's OID, `c.oid::regclass` the name; `x::oid`, `x::int2[]` (arrays are their
+/// text) are `x`.
+fn rewrite_reg_cast(expr: &mut Expr) -> Result<bool, Unsupported> {
+    let Expr::Cast {
+        expr: inner,
+        data_type,
+        ..
+    } = expr
+    else {
+        return Ok(false);
+    };
+    let ty = match data_type {
+        DataType::Regclass => "regclass".to_string(),
+        DataType::Custom(name, _) => ident_parts(name).last().cloned().unwrap_or_default(),
+        DataType::Array(_) => {
+            *expr = Expr::Nested(inner.clone());
+            return Ok(true);
+        }
+        _ => return Ok(false),
+    };
+    if ty == "oid" {
+        *expr = Expr::Nested(inner.clone());
+        return Ok(true);
+    }
+    let Some((table, what)) = reg_type_lookup(&ty) else {
+        return Ok(false);
+    };
+    let text = match inner.as_ref() {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s)
+                if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() =>
+            {
+                s.clone()
+            }
+            Value::SingleQuotedString(s) => {
+                let name = s.rsplit('.').next().unwrap_or(s).trim_matches('"');
+                format!(
+                    "coalesce((SELECT lookup_oid FROM {table} WHERE lookup_name = '{}'), pg_undefined('{what}', '{}'))",
+                    name.replace('\'', "''"),
+                    s.replace('\'', "''")
+                )
+            }
+            Value::Number(n, _) => n.clone(),
+            _ => return Ok(false),
+        },
+        other => format!(
+            "coalesce((SELECT lookup_name FROM {table} WHERE lookup_oid = {other}), CAST({other} AS TEXT))"
+        ),
+    };
+    *expr = parse_expr(&text)?;
+    Ok(true)
+}
+
+/// `a OPERATOR(pg_catalog.~) b` becomes `a ~ b` (then [`rewrite_regex_operator`]).
+fn rewrite_custom_operator(expr: &mut Expr) -> Result<bool, Unsupported> {
+    let Expr::BinaryOp { left, op, right } = expr else {
+        return Ok(false);
+    };
+    let BinaryOperator::PGCustomBinaryOperator(parts) = op else {
+        return Ok(false);
+    };
+    let symbol = parts.last().cloned().unwrap_or_default();
+    let new_op = match symbol.as_str() {
+        "~" => BinaryOperator::PGRegexMatch,
+        "~*" => BinaryOperator::PGRegexIMatch,
+        "!~" => BinaryOperator::PGRegexNotMatch,
+        "!~*" => BinaryOperator::PGRegexNotIMatch,
+        "=" => BinaryOperator::Eq,
+        "<>" => BinaryOperator::NotEq,
+        "<" => BinaryOperator::Lt,
+        ">" => BinaryOperator::Gt,
+        "<=" => BinaryOperator::LtEq,
+        ">=" => BinaryOperator::GtEq,
+        "||" => BinaryOperator::StringConcat,
+        other => return Err(Unsupported(format!("operator {other} is not supported"))),
+    };
+    let mut e = Expr::BinaryOp {
+        left: left.clone(),
+        op: new_op,
+        right: right.clone(),
+    };
+    rewrite_regex_operator(&mut e)?;
+    *expr = e;
+    Ok(true)
+}
+
+/// `a ~ b`, `a ~* b`, `a !~ b`, `a !~* b` call `pg_regex(a, b, case_insensitive)`
+/// (PostgreSQL's regular expressions, by the `regex` crate).
+fn rewrite_regex_operator(expr: &mut Expr) -> Result<bool, Unsupported> {
+    let Expr::BinaryOp { left, op, right } = expr else {
+        return Ok(false);
+    };
+    let (ci, not) = match op {
+        BinaryOperator::PGRegexMatch => (0, false),
+        BinaryOperator::PGRegexIMatch => (1, false),
+        BinaryOperator::PGRegexNotMatch => (0, true),
+        BinaryOperator::PGRegexNotIMatch => (1, true),
+        _ => return Ok(false),
+    };
+    let right = match right.as_ref() {
+        Expr::Collate { expr, .. } => expr.to_string(),
+        r => r.to_string(),
+    };
+    let call = format!("pg_regex({left}, {right}, {ci})");
+    *expr = parse_expr(&if not { format!("NOT {call}") } else { call })?;
+    Ok(true)
+}
+
+/// `x = ANY(ARRAY[a, b])` becomes `x IN (a, b)`, `x <> ALL(ARRAY[a, b])` `x NOT IN (a, b)`;
+/// `x = ANY(array_column)` calls `pg_array_contains(array_column, x)`.
+fn rewrite_any_all(expr: &mut Expr) -> Result<bool, Unsupported> {
+    let (left, op, right, any) = match expr {
+        Expr::AnyOp {
+            left,
+            compare_op,
+            right,
+            ..
+        } => (left, compare_op, right, true),
+        Expr::AllOp {
+            left,
+            compare_op,
+            right,
+        } => (left, compare_op, right, false),
+        _ => return Ok(false),
+    };
+    let negated = match (&*op, any) {
+        (BinaryOperator::Eq, true) => false,
+        (BinaryOperator::NotEq, false) => true,
+        _ => {
+            return Err(Unsupported(format!(
+                "{} {op} {}(...) is not supported",
+                left,
+                if any { "ANY" } else { "ALL" }
+            )))
+        }
+    };
+    let inner = match right.as_ref() {
+        Expr::Nested(e) => e.as_ref(),
+        e => e,
+    };
+    let text = match inner {
+        Expr::Array(a) => {
+            let items: Vec<String> = a.elem.iter().map(ToString::to_string).collect();
+            format!(
+                "{left} {}IN ({})",
+                if negated { "NOT " } else { "" },
+                items.join(", ")
+            )
+        }
+        other => format!(
+            "{}pg_array_contains({other}, {left})",
+            if negated { "NOT " } else { "" }
+        ),
+    };
+    *expr = parse_expr(&text)?;
+    Ok(true)
+}
+
+/// `x COLLATE pg_catalog.default` (or `"default"`) is `x`.
+fn rewrite_collate_default(expr: &mut Expr) -> Result<bool, Unsupported> {
+    let Expr::Collate {
+        expr: inner,
+        collation,
+    } = expr
+    else {
+        return Ok(false);
+    };
+    if ident_parts(collation).last().map(String::as_str) == Some("default") {
+        // COLLATE binds tightest: its operand is already a primary expression.
+        *expr = inner.as_ref().clone();
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// `ARRAY(SELECT ...)` becomes the array's text, `{a,b}`, built by `group_concat` over
+/// the subquery (its first column).
+fn rewrite_array_subquery(expr: &mut Expr) -> Result<bool, Unsupported> {
+    let Expr::Function(f) = expr else {
+        return Ok(false);
+    };
+    if ident_parts(&f.name).as_slice() != ["array"] {
+        return Ok(false);
+    }
+    let FunctionArguments::Subquery(q) = &f.args else {
+        return Ok(false);
+    };
+    let text = format!(
+        "(WITH pg_array_rows(v) AS ({q}) SELECT '{{' || coalesce(group_concat(v, ','), '') || '}}' FROM pg_array_rows)"
+    );
+    *expr = parse_expr(&text)?;
+    Ok(true)
+}
+
+/// `a[i]` calls `pg_array_get(a, i)` (arrays are their text, `{1,2}`).
+fn rewrite_subscript(expr: &mut Expr) -> Result<bool, Unsupported> {
+    let Expr::CompoundFieldAccess { root, access_chain } = expr else {
+        return Ok(false);
+    };
+    let mut text = root.to_string();
+    for a in access_chain.iter() {
+        match a {
+            sqlparser::ast::AccessExpr::Subscript(sqlparser::ast::Subscript::Index { index }) => {
+                text = format!("pg_array_get({text}, {index})");
+            }
+            other => {
+                return Err(Unsupported(format!(
+                    "array access {other} is not supported"
+                )))
+            }
+        }
+    }
+    *expr = parse_expr(&text)?;
+    Ok(true)
+}
+
+/// Set-returning functions in `FROM`: `generate_series(a, b) s` becomes a recursive
+/// `WITH` counting from a to b, `pg_partition_ancestors(r) [WITH ORDINALITY] a(relid,
+/// depth)` the relation itself (SQLite has no partitions); others are SQLite's own.
+fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported> {
+    let TableFactor::Table {
+        name, args, alias, ..
+    } = factor
+    else {
+        return Ok(false);
+    };
+    let Some(fargs) = args else {
+        return Ok(false);
+    };
+    let parts = ident_parts(name);
+    let fname = parts.last().cloned().unwrap_or_default();
+    let items: Vec<String> = fargs.args.iter().map(ToString::to_string).collect();
+    let alias_name = alias
+        .as_ref()
+        .map_or_else(|| fname.clone(), |a| a.name.to_string());
+    let col = |i: usize, default: &str| {
+        alias
+            .as_ref()
+            .and_then(|a| a.columns.get(i))
+            .map_or_else(|| default.to_string(), |c| c.name.to_string())
+    };
+    let arg = |i: usize| items.get(i).cloned().unwrap_or_else(|| "NULL".to_string());
+    let text = match fname.as_str() {
+        "generate_series" => {
+            let c = col(0, &alias_name);
+            format!(
+                "SELECT 1 FROM (WITH RECURSIVE pg_series({c}) AS (SELECT {} UNION ALL SELECT {c} + 1 FROM pg_series WHERE {c} < {}) SELECT {c} FROM pg_series) AS {alias_name}",
+                arg(0),
+                arg(1)
+            )
+        }
+        "pg_partition_ancestors" => format!(
+            "SELECT 1 FROM (SELECT {} AS {}, 1 AS {}) AS {alias_name}",
+            arg(0),
+            col(0, "relid"),
+            col(1, "depth")
+        ),
+        // SQLite's own table-valued functions (`json_each`, `pragma_table_info`...).
+        _ => return Ok(false),
+    };
+    let q = parse_query(&text)?;
+    let sqlparser::ast::SetExpr::Select(select) = *q.body else {
+        return Ok(false);
+    };
+    let Some(from) = select.from.into_iter().next() else {
+        return Ok(false);
+    };
+    *factor = from.relation;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rw(sql: &str) -> String {
+        rewrite(sql).unwrap().unwrap_or_else(|| sql.to_string())
+    }
+
+    #[test]
+    fn catalog_schema_is_stripped() {
+        assert_eq!(
+            rw("SELECT relname FROM pg_catalog.pg_class c"),
+            "SELECT relname FROM pg_class AS c"
+        );
+    }
+
+    #[test]
+    fn function_schema_is_stripped() {
+        assert_eq!(
+            rw("SELECT pg_catalog.format_type(23, -1)"),
+            "SELECT format_type(23, -1)"
+        );
+    }
+
+    #[test]
+    fn catalog_functions_become_subqueries() {
+        assert_eq!(
+            rw("SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_class c"),
+            "SELECT (SELECT lookup_name FROM pg_lookup_authid WHERE lookup_oid = c.relowner) FROM pg_class AS c"
+        );
+        assert_eq!(
+            rw("SELECT pg_get_expr(d.adbin, d.adrelid, true) FROM pg_attrdef d"),
+            "SELECT (d.adbin) FROM pg_attrdef AS d"
+        );
+        assert_eq!(
+            rw("SELECT string_agg(x, ', ') FROM pg_class"),
+            "SELECT group_concat(x, ', ') FROM pg_class"
+        );
+    }
+
+    #[test]
+    fn reg_casts() {
+        assert_eq!(
+            rw("SELECT 1 FROM pg_class WHERE oid = '16393'::pg_catalog.regclass"),
+            "SELECT 1 FROM pg_class WHERE oid = 16393"
+        );
+        assert_eq!(
+            rw("SELECT c.oid::pg_catalog.regclass FROM pg_class c"),
+            "SELECT coalesce((SELECT lookup_name FROM pg_lookup_class WHERE lookup_oid = c.oid), CAST(c.oid AS TEXT)) FROM pg_class AS c"
+        );
+        assert_eq!(
+            rw("SELECT 'books'::regclass::oid"),
+            "SELECT (coalesce((SELECT lookup_oid FROM pg_lookup_class WHERE lookup_name = 'books'), pg_undefined('class', 'books')))"
+        );
+        assert_eq!(
+            rw("SELECT pg_class.oid::text FROM pg_class"),
+            "SELECT pg_class.oid::text FROM pg_class"
+        );
+        assert_eq!(
+            rw("SELECT x::pg_catalog.text FROM pg_class"),
+            "SELECT x::text FROM pg_class"
+        );
+    }
+
+    #[test]
+    fn operators() {
+        assert_eq!(
+            rw("SELECT 1 FROM pg_class c WHERE c.relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default"),
+            "SELECT 1 FROM pg_class AS c WHERE pg_regex(c.relname, '^(t)$', 0)"
+        );
+        assert_eq!(
+            rw("SELECT 1 FROM t WHERE n !~ '^pg_'"),
+            "SELECT 1 FROM t WHERE NOT pg_regex(n, '^pg_', 0)"
+        );
+        assert_eq!(
+            rw("SELECT a ~* 'x' FROM t"),
+            "SELECT pg_regex(a, 'x', 1) FROM t"
+        );
+        assert!(rewrite("SELECT a OPERATOR(pg_catalog.@@) b FROM t").is_err());
+    }
+
+    #[test]
+    fn any_and_all() {
+        assert_eq!(
+            rw("SELECT 1 FROM t WHERE x = ANY(ARRAY['a', 'b'])"),
+            "SELECT 1 FROM t WHERE x IN ('a', 'b')"
+        );
+        assert_eq!(
+            rw("SELECT 1 FROM t WHERE x <> ALL(ARRAY[1, 2])"),
+            "SELECT 1 FROM t WHERE x NOT IN (1, 2)"
+        );
+        assert_eq!(
+            rw("SELECT 'd' = any(stxkind) FROM t"),
+            "SELECT pg_array_contains(stxkind, 'd') FROM t"
+        );
+        assert!(rewrite("SELECT 1 FROM t WHERE x > ANY(ARRAY[1])").is_err());
+    }
+
+    #[test]
+    fn collate_default_is_dropped() {
+        assert_eq!(
+            rw("SELECT 1 FROM t WHERE a = 'x' COLLATE pg_catalog.default"),
+            "SELECT 1 FROM t WHERE a = 'x'"
+        );
+        assert_eq!(
+            rw("SELECT a COLLATE \"C\" FROM t"),
+            "SELECT a COLLATE \"C\" FROM t"
+        );
+    }
+
+    #[test]
+    fn array_subquery() {
+        assert_eq!(
+            rw("SELECT ARRAY(SELECT rolname FROM pg_roles) AS m"),
+            "SELECT (WITH pg_array_rows (v) AS (SELECT rolname FROM pg_roles) SELECT '{' || coalesce(group_concat(v, ','), '') || '}' FROM pg_array_rows) AS m"
+        );
+    }
+
+    #[test]
+    fn subscripts() {
+        assert_eq!(
+            rw("SELECT prattrs[s] FROM t"),
+            "SELECT pg_array_get(prattrs, s) FROM t"
+        );
+    }
+
+    #[test]
+    fn table_functions() {
+        assert_eq!(
+            rw("SELECT s FROM pg_catalog.generate_series(0, 3) s"),
+            "SELECT s FROM (WITH RECURSIVE pg_series (s) AS (SELECT 0 UNION ALL SELECT s + 1 FROM pg_series WHERE s < 3) SELECT s FROM pg_series) AS s"
+        );
+        assert_eq!(
+            rw("SELECT a.relid FROM pg_catalog.pg_partition_ancestors(t.x) WITH ORDINALITY AS a(relid, depth)"),
+            "SELECT a.relid FROM (SELECT t.x AS relid, 1 AS depth) AS a"
+        );
+        assert_eq!(
+            rw("SELECT * FROM pragma_table_info('t') WHERE name ~ 'x'"),
+            "SELECT * FROM pragma_table_info('t') WHERE pg_regex(name, 'x', 0)"
+        );
+    }
+
+    #[test]
+    fn untouched_statements_stay_as_written() {
+        assert_eq!(rewrite("SELECT 1").unwrap(), None);
+        assert_eq!(rewrite("SELECT * FROM t WHERE a = 'pg_x'").unwrap(), None);
+        assert_eq!(rewrite("INSERT INTO pg_x VALUES (1)").unwrap(), None);
+        assert_eq!(rewrite("SELECT ((").unwrap(), None);
+    }
+}
+
+#[cfg(test)]
+mod bench {
+    /// The cost of a repeated statement (a cache hit in `sql::rewrite`), printed; run with
+    /// `cargo test --release -p pgproto-sqlite cache_hit -- --nocapture` for the real figure.
+    #[test]
+    fn cache_hit_cost() {
+        let sql =
+            "SELECT n.nspname AS \"Name\", pg_catalog.pg_get_userbyid(n.nspowner) AS \"Owner\"
+                   FROM pg_catalog.pg_namespace n WHERE n.nspname !~ '^pg_' ORDER BY 1";
+        let first = crate::sql::rewrite(sql).unwrap();
+        let n = 20_000u32;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            assert_eq!(crate::sql::rewrite(sql).as_ref(), Ok(&first));
+        }
+        let per = start.elapsed() / n;
+        eprintln!("parse+rewrite on a cache hit: {per:?} per statement");
+        assert!(per < std::time::Duration::from_millis(1));
+    }
+}
