@@ -31,6 +31,7 @@ use bytes::BytesMut;
 
 use super::session::Pending;
 use super::RequestId;
+use crate::cycle::RequestKind;
 use crate::error::EncodeError;
 use crate::message::Sync;
 
@@ -200,9 +201,28 @@ impl CopyHold {
         Ok(())
     }
 
-    /// A COPY FROM STDIN opened for `request`.
-    pub(crate) fn copy_opened(&mut self, request: RequestId) {
-        if let Some(flight) = self.in_flight.filter(|f| f.request == request) {
+    /// A COPY FROM STDIN opened for `pending[0]`. A request that was not expected to
+    /// open one (no `copy` in its SQL) becomes the candidate now: what is submitted later
+    /// waits until it completes, not only until this COPY ends (the same request may open
+    /// another).
+    pub(crate) fn copy_opened(&mut self, pending: &VecDeque<Pending>) {
+        let Some(front) = pending.front() else {
+            return;
+        };
+        let execute = front.kind == RequestKind::Execute;
+        if self.in_flight.is_none() {
+            // Nothing was held, so a Sync queued right behind it went out already.
+            let sync_follows = execute
+                && pending
+                    .get(1)
+                    .is_some_and(|next| next.kind == RequestKind::Sync);
+            self.in_flight = Some(InFlight {
+                request: front.id,
+                execute,
+                sync_follows,
+            });
+        }
+        if let Some(flight) = self.in_flight.filter(|f| f.request == front.id) {
             self.owed_syncs += u32::from(flight.execute && flight.sync_follows);
         }
     }
@@ -346,6 +366,27 @@ mod tests {
         ));
         assert_eq!(sent(&mut client), b"QQ", "both queries go out, in order");
         assert!(select < later);
+    }
+
+    #[test]
+    fn a_copy_nobody_expected_holds_requests_until_its_query_completes() {
+        // Fuzz finding: a server opening COPY for a query without `copy` in it, twice.
+        let mut client = ready_client();
+        client.query("select 1").unwrap();
+        assert_eq!(sent(&mut client), b"Q");
+        feed(&mut client, &[COPY_IN_RESPONSE]);
+        client.query("select 2").unwrap();
+        client.copy_done().unwrap();
+        assert_eq!(
+            sent(&mut client),
+            b"c",
+            "held: the query may open another COPY"
+        );
+        feed(&mut client, &[COPY_IN_RESPONSE]);
+        client.copy_done().unwrap();
+        assert_eq!(sent(&mut client), b"c");
+        feed(&mut client, &[&command_complete("COPY 0"), READY]);
+        assert_eq!(sent(&mut client), b"Q");
     }
 
     #[test]

@@ -172,7 +172,7 @@ impl Requests<'_> {
             }
             (K::Query | K::Execute, BackendMessage::CopyInResponse(c)) => {
                 self.session.copy = CopyState::In;
-                self.session.hold.copy_opened(id);
+                self.session.hold.copy_opened(&self.session.pending);
                 let format = CopyFormat::new(c.format, c.column_formats.iter().collect());
                 self.respond(id, Response::CopyIn(format), false);
             }
@@ -183,7 +183,7 @@ impl Requests<'_> {
             }
             (K::Query | K::Execute, BackendMessage::CopyBothResponse(c)) => {
                 self.session.copy = CopyState::Both;
-                self.session.hold.copy_opened(id);
+                self.session.hold.copy_opened(&self.session.pending);
                 let format = CopyFormat::new(c.format, c.column_formats.iter().collect());
                 self.respond(id, Response::CopyBoth(format), false);
             }
