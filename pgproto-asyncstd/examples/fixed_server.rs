@@ -16,8 +16,9 @@
 
 use pgproto_asyncstd::server::{serve, Handler, ServerOptions, ServerTls};
 use pgproto_asyncstd::Error;
-use pgproto_core::server::{Server, ServerArgs, ServerEvent};
+use pgproto_core::server::{Server, ServerEvent};
 use pgproto_core::testing::fixed_answer;
+use pgproto_tls::ServerArgs;
 
 struct Fixed;
 

@@ -10,8 +10,9 @@
 
 use pgproto_blocking::server::{serve, Handler, ServerOptions, ServerTls};
 use pgproto_blocking::Error;
-use pgproto_core::server::{Server, ServerArgs, ServerEvent};
+use pgproto_core::server::{Server, ServerEvent};
 use pgproto_core::testing::fixed_answer;
+use pgproto_tls::ServerArgs;
 
 struct Fixed;
 

@@ -50,9 +50,10 @@ use pgproto_core::adapter::Error;
 use pgproto_core::cancel::CancelRegistry;
 use pgproto_core::column::Column;
 use pgproto_core::db_error::{DbError, Severity};
-use pgproto_core::server::{Server, ServerArgs, ServerConfig, ServerEvent, SessionSetup, Step};
+use pgproto_core::server::{Server, ServerConfig, ServerEvent, SessionSetup, Step};
 use pgproto_core::sqlstate::SqlState;
 use pgproto_core::testing::fixed_answer;
+use pgproto_tls::ServerArgs;
 
 /// How long a client may take from connecting to the end of authentication.
 pub(crate) const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);

@@ -28,6 +28,9 @@ use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 pub use rustls;
 
+mod args;
+pub use args::{unknown_option, ServerArgs};
+
 /// The ALPN protocol name PostgreSQL registered.
 pub const ALPN_POSTGRESQL: &[u8] = b"postgresql";
 

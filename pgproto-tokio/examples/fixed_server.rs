@@ -6,8 +6,9 @@
 //! psql "host=127.0.0.1 port=5433 user=postgres sslmode=disable" -c 'select 1'
 //! ```
 
-use pgproto_core::server::{Server, ServerArgs, ServerEvent};
+use pgproto_core::server::{Server, ServerEvent};
 use pgproto_core::testing::fixed_answer;
+use pgproto_tls::ServerArgs;
 use pgproto_tokio::server::{serve, Handler, ServerOptions, ServerTls};
 use pgproto_tokio::Error;
 

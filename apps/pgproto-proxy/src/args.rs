@@ -1,6 +1,7 @@
 //! The `pgproto-proxy` command line.
 
-use pgproto_core::server::{unknown_option, AuthKind, ServerArgs};
+use pgproto_core::server::AuthKind;
+use pgproto_tls::{unknown_option, ServerArgs};
 
 /// The options of the `pgproto-proxy` program: `--upstream URL` (required), the options
 /// every pgproto server takes ([`ServerArgs`], with other defaults: `--listen`

@@ -1,6 +1,6 @@
 //! The `pgproto-sqlite` command line.
 
-use pgproto_core::server::{unknown_option, ServerArgs};
+use pgproto_tls::{unknown_option, ServerArgs};
 
 /// The options of the `pgproto-sqlite` program: the options every pgproto server takes
 /// ([`ServerArgs`]: `--listen ADDR`, default `127.0.0.1:5433`;

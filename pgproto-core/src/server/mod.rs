@@ -52,8 +52,6 @@
 //! assert!(out.ends_with(b"Z\0\0\0\x05I"));
 //! ```
 
-#[cfg(feature = "std")]
-mod args;
 mod auth;
 mod casts;
 mod setup;
@@ -71,8 +69,6 @@ use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
-#[cfg(feature = "std")]
-pub use args::{unknown_option, ServerArgs};
 pub use auth::{AuthKind, ServerAuth};
 pub use casts::placeholder_casts;
 pub use setup::{SessionSetup, Step};

@@ -1,10 +1,6 @@
 //! The command line of a server program: where to listen, whom to let in, TLS files.
 
-use alloc::format;
-use alloc::string::{String, ToString};
-use alloc::vec::Vec;
-
-use super::{AuthKind, ServerAuth};
+use pgproto_core::server::{AuthKind, ServerAuth};
 
 /// The options every server program built on this crate takes (the example servers,
 /// `pgproto-sqlite`, `pgproto-proxy`): `--listen ADDR`,
@@ -13,7 +9,8 @@ use super::{AuthKind, ServerAuth};
 /// [`parse_with`](Self::parse_with).
 ///
 /// ```
-/// use pgproto_core::server::{AuthKind, ServerArgs};
+/// use pgproto_core::server::AuthKind;
+/// use pgproto_tls::ServerArgs;
 /// let args = ServerArgs::parse(["--auth", "md5"].map(String::from)).unwrap();
 /// assert_eq!(args.listen, "127.0.0.1:5433");
 /// assert_eq!(args.auth, AuthKind::Md5);
@@ -98,7 +95,7 @@ impl ServerArgs {
 
     /// The authentication policy these options describe; `random` seeds the SCRAM salt
     /// and the unknown-user secret.
-    pub fn server_auth(&self, random: &[u8; 32]) -> Result<ServerAuth, crate::Error> {
+    pub fn server_auth(&self, random: &[u8; 32]) -> Result<ServerAuth, pgproto_core::Error> {
         let (mock, salt) = random.split_at(16);
         let mut auth = ServerAuth::new(self.auth, mock);
         auth.add_user(&self.user, &self.password, salt)?;
