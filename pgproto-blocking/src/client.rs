@@ -1,16 +1,14 @@
 //! The blocking client: the driver's async client ([`pgproto_driver::Client`] on the
-//! async-io runtime) with its [`Connection`] polled on the calling thread while a call
-//! waits (`async_io::block_on`), as psycopg runs one protocol implementation under many
+//! blocking runtime of [`crate::runtime`]) with its [`Connection`] polled on the calling
+//! thread while a call waits, as psycopg runs one protocol implementation under many
 //! waiters. Nothing runs in the background: between calls the socket is left alone, and
 //! whatever arrived meanwhile (notifications, the rest of an abandoned result) is
 //! handled during the next call.
 
 use std::future::Future;
-use std::pin::{pin, Pin};
-use std::task::Poll;
+use std::pin::Pin;
 
 use bytes::Bytes;
-use pgproto_asyncstd::AsyncIo;
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     transaction_statements, AuthMethod, Notification, ResultSet, Row, Statement,
@@ -21,9 +19,10 @@ use pgproto_core::message::{Format, Oid, ProtocolVersion, TransactionStatus};
 use pgproto_core::types::ToSql;
 use pgproto_driver::{Canceller, Connection};
 
+use crate::runtime::{run, Blocking};
 use crate::Error;
 
-type Async = pgproto_driver::Client<AsyncIo>;
+type Async = pgproto_driver::Client<Blocking>;
 
 /// The connection future, polled only while a call waits.
 #[derive(Debug)]
@@ -36,18 +35,12 @@ struct Io {
 impl Io {
     /// Runs `future` to completion on this thread, polling the connection meanwhile.
     fn wait<T>(&mut self, future: impl Future<Output = T>) -> T {
-        let mut future = pin!(future);
-        async_io::block_on(std::future::poll_fn(|cx| {
-            if let Poll::Ready(value) = future.as_mut().poll(cx) {
-                return Poll::Ready(value);
-            }
+        run(future, |cx| {
+            // Ending, the connection fails its waiters, which wakes them.
             if !self.ended && Pin::new(&mut self.connection).poll(cx).is_ready() {
-                // The connection failed its waiters on the way out: poll again.
                 self.ended = true;
-                cx.waker().wake_by_ref();
             }
-            Poll::Pending
-        }))
+        })
     }
 
     /// Lets the connection finish (after Terminate was asked for).
@@ -55,7 +48,7 @@ impl Io {
         if std::mem::replace(&mut self.ended, true) {
             return Err(Error::ConnectionClosed);
         }
-        async_io::block_on(&mut self.connection)
+        run(&mut self.connection, |_| {})
     }
 }
 
@@ -72,7 +65,7 @@ impl Client {
     /// password file as libpq does. Hosts are tried in order; `connect_timeout` bounds
     /// each.
     pub fn connect(conninfo: &str) -> Result<Self, Error> {
-        let (client, connection) = async_io::block_on(Async::connect(conninfo))?;
+        let (client, connection) = run(Async::connect(conninfo), |_| {})?;
         Ok(Self {
             client,
             io: Io {
@@ -258,7 +251,7 @@ impl Client {
     /// the Unix socket in its directory): the running query of the connection its key
     /// belongs to is cancelled (SQLSTATE 57014).
     pub fn cancel_with(canceller: &Canceller) -> Result<(), Error> {
-        async_io::block_on(Async::cancel_with(canceller))
+        run(Async::cancel_with(canceller), |_| {})
     }
 
     /// The cancel key with this connection's address: send it to another thread and
@@ -392,7 +385,7 @@ impl Iterator for CopyOut<'_> {
 /// COPY.
 #[derive(Debug)]
 pub struct CopyIn<'a> {
-    copy: pgproto_driver::CopyIn<'a, AsyncIo>,
+    copy: pgproto_driver::CopyIn<'a, Blocking>,
     io: &'a mut Io,
 }
 
