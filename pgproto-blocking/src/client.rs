@@ -52,6 +52,16 @@ impl Io {
     }
 }
 
+/// The blocking methods that run the async client's method of the same name.
+macro_rules! blocking {
+    ($($(#[$doc:meta])* fn $name:ident(&mut self $(, $arg:ident: $ty:ty)*) -> $out:ty;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&mut self $(, $arg: $ty)*) -> $out {
+            self.wait(|c| c.$name($($arg),*))
+        }
+    )*};
+}
+
 /// A blocking connection to PostgreSQL.
 #[derive(Debug)]
 pub struct Client {
@@ -81,42 +91,56 @@ impl Client {
         self.io.wait(future)
     }
 
-    /// Runs one or more statements with the simple query protocol; returns every
-    /// statement's result (values in text format).
-    pub fn simple_query(&mut self, sql: &str) -> Result<Vec<ResultSet>, Error> {
-        self.wait(|c| c.simple_query(sql))
-    }
-
-    /// Runs one statement with the extended protocol (unnamed statement and portal, one
-    /// round trip) with already-encoded parameters. `param_types` may be empty (the
-    /// server infers them); `params` are in `param_format`, results in `result_format`.
-    pub fn query_raw(
-        &mut self,
-        sql: &str,
-        param_types: &[Oid],
-        params: &[Option<&[u8]>],
-        param_format: Format,
-        result_format: Format,
-    ) -> Result<ResultSet, Error> {
-        self.wait(|c| c.query_raw(sql, param_types, params, param_format, result_format))
-    }
-
-    /// Rows of [`Client::query_raw`] with text parameters and results.
-    pub fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> Result<Vec<Row>, Error> {
-        self.wait(|c| c.query_text(sql, params))
-    }
-
-    /// Runs `sql` with typed parameters in one round trip; results come back in binary
-    /// and are read with [`Row::get`].
-    ///
-    /// ```no_run
-    /// # let mut client = pgproto_blocking::Client::connect("")?;
-    /// let rows = client.query("select $1::int8 + 1 as n", &[&41i64])?;
-    /// assert_eq!(rows[0].get::<i64, _>("n")?, 42);
-    /// # Ok::<(), pgproto_blocking::Error>(())
-    /// ```
-    pub fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
-        self.wait(|c| c.query(sql, params))
+    blocking! {
+        /// Runs one or more statements with the simple query protocol; returns every
+        /// statement's result (values in text format).
+        fn simple_query(&mut self, sql: &str) -> Result<Vec<ResultSet>, Error>;
+        /// Runs one statement with the extended protocol (unnamed statement and portal, one
+        /// round trip) with already-encoded parameters. `param_types` may be empty (the
+        /// server infers them); `params` are in `param_format`, results in `result_format`.
+        fn query_raw(&mut self, sql: &str, param_types: &[Oid], params: &[Option<&[u8]>], param_format: Format, result_format: Format) -> Result<ResultSet, Error>;
+        /// Rows of [`Client::query_raw`] with text parameters and results.
+        fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> Result<Vec<Row>, Error>;
+        /// Runs `sql` with typed parameters in one round trip; results come back in binary
+        /// and are read with [`Row::get`].
+        ///
+        /// ```no_run
+        /// # let mut client = pgproto_blocking::Client::connect("")?;
+        /// let rows = client.query("select $1::int8 + 1 as n", &[&41i64])?;
+        /// assert_eq!(rows[0].get::<i64, _>("n")?, 42);
+        /// # Ok::<(), pgproto_blocking::Error>(())
+        /// ```
+        fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error>;
+        /// The single row `sql` returns; an error if it returns none or several.
+        fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error>;
+        /// Runs a statement with typed parameters; returns the number of rows it affected.
+        fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error>;
+        /// Prepares a statement on the server (named, reusable).
+        fn prepare(&mut self, sql: &str) -> Result<Statement, Error>;
+        /// Prepares a statement with some parameter types given (0 leaves one to the server).
+        fn prepare_typed(&mut self, sql: &str, types: &[Oid]) -> Result<Statement, Error>;
+        /// Executes a prepared statement with typed parameters.
+        fn query_prepared(&mut self, statement: &Statement, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error>;
+        /// Reads a prepared statement's result in batches of `batch` rows through portal
+        /// suspension, calling `each` with every batch; memory holds one batch at a time.
+        /// Returns the number of rows.
+        fn query_batched(&mut self, statement: &Statement, params: &[&(dyn ToSql + Sync)], batch: i32, each: impl FnMut(Vec<Row>) -> Result<(), Error>) -> Result<u64, Error>;
+        /// Sends several queries at once (one round trip) and returns each one's rows or
+        /// error. Each query has its own Sync, so a failure affects only that query.
+        fn pipeline(&mut self, queries: &[(&str, &[&(dyn ToSql + Sync)])]) -> Result<Vec<Result<Vec<Row>, Error>>, Error>;
+        /// Calls a function by OID with the function-call sub-protocol; returns its result
+        /// (`None` for NULL) in `result_format`.
+        fn function_call(&mut self, function_oid: Oid, args: &[Option<&[u8]>], arg_format: Format, result_format: Format) -> Result<Option<Bytes>, Error>;
+        /// The next notification (LISTEN/NOTIFY), oldest first, reading from the server
+        /// until one arrives; `None` once the connection has ended and none is left. Up to
+        /// [`DEFAULT_ASYNC_MESSAGE_CAPACITY`](pgproto_core::client::DEFAULT_ASYNC_MESSAGE_CAPACITY)
+        /// wait to be taken; newer ones are dropped and counted
+        /// ([`Client::dropped_notifications`]).
+        fn notification(&mut self) -> Option<Notification>;
+        /// The next notice (a warning or information from the server, such as `RAISE
+        /// NOTICE`), oldest first, reading from the server until one arrives; `None` once
+        /// the connection has ended and none is left. Bounded like notifications.
+        fn notice(&mut self) -> Option<DbError>;
     }
 
     /// Runs `sql` with typed parameters and returns its rows as an iterator that reads
@@ -141,69 +165,6 @@ impl Client {
             rows,
             io: &mut self.io,
         })
-    }
-
-    /// The single row `sql` returns; an error if it returns none or several.
-    pub fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
-        self.wait(|c| c.query_one(sql, params))
-    }
-
-    /// Runs a statement with typed parameters; returns the number of rows it affected.
-    pub fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
-        self.wait(|c| c.execute(sql, params))
-    }
-
-    /// Prepares a statement on the server (named, reusable).
-    pub fn prepare(&mut self, sql: &str) -> Result<Statement, Error> {
-        self.wait(|c| c.prepare(sql))
-    }
-
-    /// Prepares a statement with some parameter types given (0 leaves one to the server).
-    pub fn prepare_typed(&mut self, sql: &str, types: &[Oid]) -> Result<Statement, Error> {
-        self.wait(|c| c.prepare_typed(sql, types))
-    }
-
-    /// Executes a prepared statement with typed parameters.
-    pub fn query_prepared(
-        &mut self,
-        statement: &Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, Error> {
-        self.wait(|c| c.query_prepared(statement, params))
-    }
-
-    /// Reads a prepared statement's result in batches of `batch` rows through portal
-    /// suspension, calling `each` with every batch; memory holds one batch at a time.
-    /// Returns the number of rows.
-    pub fn query_batched(
-        &mut self,
-        statement: &Statement,
-        params: &[&(dyn ToSql + Sync)],
-        batch: i32,
-        each: impl FnMut(Vec<Row>) -> Result<(), Error>,
-    ) -> Result<u64, Error> {
-        self.wait(|c| c.query_batched(statement, params, batch, each))
-    }
-
-    /// Sends several queries at once (one round trip) and returns each one's rows or
-    /// error. Each query has its own Sync, so a failure affects only that query.
-    pub fn pipeline(
-        &mut self,
-        queries: &[(&str, &[&(dyn ToSql + Sync)])],
-    ) -> Result<Vec<Result<Vec<Row>, Error>>, Error> {
-        self.wait(|c| c.pipeline(queries))
-    }
-
-    /// Calls a function by OID with the function-call sub-protocol; returns its result
-    /// (`None` for NULL) in `result_format`.
-    pub fn function_call(
-        &mut self,
-        function_oid: Oid,
-        args: &[Option<&[u8]>],
-        arg_format: Format,
-        result_format: Format,
-    ) -> Result<Option<Bytes>, Error> {
-        self.wait(|c| c.function_call(function_oid, args, arg_format, result_format))
     }
 
     /// Starts `COPY ... FROM STDIN`: write data with [`CopyIn::send`], then
@@ -263,22 +224,6 @@ impl Client {
     /// The key for cancelling this connection's running query.
     pub fn cancel_token(&self) -> Option<&CancelToken> {
         self.client.cancel_token()
-    }
-
-    /// The next notification (LISTEN/NOTIFY), oldest first, reading from the server
-    /// until one arrives; `None` once the connection has ended and none is left. Up to
-    /// [`DEFAULT_ASYNC_MESSAGE_CAPACITY`](pgproto_core::client::DEFAULT_ASYNC_MESSAGE_CAPACITY)
-    /// wait to be taken; newer ones are dropped and counted
-    /// ([`Client::dropped_notifications`]).
-    pub fn notification(&mut self) -> Option<Notification> {
-        self.wait(|c| c.notification())
-    }
-
-    /// The next notice (a warning or information from the server, such as `RAISE
-    /// NOTICE`), oldest first, reading from the server until one arrives; `None` once
-    /// the connection has ended and none is left. Bounded like notifications.
-    pub fn notice(&mut self) -> Option<DbError> {
-        self.wait(|c| c.notice())
     }
 
     /// Notifications dropped because nobody took them and their queue was full.

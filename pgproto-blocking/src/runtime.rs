@@ -31,7 +31,7 @@ use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags};
 
 /// The blocking runtime: `Client<Blocking>` is the driver's client on `std::net`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug)]
 pub(crate) struct Blocking;
 
 impl Runtime for Blocking {
@@ -43,18 +43,13 @@ impl Runtime for Blocking {
         let deadline = LOCAL.with(|l| l.deadline.get());
         let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address");
         for addr in (host, port).to_socket_addrs()? {
-            let attempt = match deadline {
-                None => TcpStream::connect(addr),
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    TcpStream::connect_timeout(&addr, left.max(Duration::from_millis(1)))
-                }
-            };
-            match attempt {
-                Ok(socket) => {
-                    socket.set_nodelay(true)?;
-                    return Ok(Box::new(Sock::new(socket)));
-                }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let attempt = left.map_or_else(
+                || TcpStream::connect(addr),
+                |t| TcpStream::connect_timeout(&addr, t.max(Duration::from_millis(1))),
+            );
+            match attempt.and_then(|s| s.set_nodelay(true).map(|()| s)) {
+                Ok(socket) => return Ok(Box::new(Sock::new(socket))),
                 Err(e) => last = e,
             }
         }
@@ -108,35 +103,22 @@ impl Wake for Flag {
 struct Local {
     /// Woken: the call's future.
     call: Arc<Flag>,
-    call_waker: Waker,
     /// Woken: the side future (the client's connection).
     side: Arc<Flag>,
-    side_waker: Waker,
     /// The earliest timer the call's future registered in its latest poll.
     deadline: Cell<Option<Instant>>,
 }
 
-impl Local {
-    fn new() -> Self {
-        let flag = || {
-            Arc::new(Flag {
-                set: AtomicBool::new(true),
-                thread: std::thread::current(),
-            })
-        };
-        let (call, side) = (flag(), flag());
-        Self {
-            call_waker: Waker::from(call.clone()),
-            side_waker: Waker::from(side.clone()),
-            call,
-            side,
-            deadline: Cell::new(None),
-        }
-    }
+fn flag() -> Arc<Flag> {
+    let thread = std::thread::current();
+    Arc::new(Flag {
+        set: true.into(),
+        thread,
+    })
 }
 
 thread_local! {
-    static LOCAL: Local = Local::new();
+    static LOCAL: Local = Local { call: flag(), side: flag(), deadline: Cell::new(None) };
 }
 
 /// Runs `future` to completion on this thread, calling `side` (which polls the client's
@@ -145,29 +127,27 @@ thread_local! {
 pub(crate) fn run<T>(future: impl Future<Output = T>, mut side: impl FnMut(&mut Context<'_>)) -> T {
     let mut future = pin!(future);
     LOCAL.with(|l| {
+        let (call_waker, side_waker) = (Waker::from(l.call.clone()), Waker::from(l.side.clone()));
         l.call.set.store(true, Ordering::Relaxed);
         l.side.set.store(true, Ordering::Relaxed);
         let value = loop {
             let expired = l.deadline.get().is_some_and(|d| Instant::now() >= d);
             if l.call.set.swap(false, Ordering::Acquire) || expired {
                 l.deadline.set(None);
-                if let Poll::Ready(value) = future
-                    .as_mut()
-                    .poll(&mut Context::from_waker(&l.call_waker))
-                {
+                let mut cx = Context::from_waker(&call_waker);
+                if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
                     break value;
                 }
             }
             if l.side.set.swap(false, Ordering::Acquire) {
-                side(&mut Context::from_waker(&l.side_waker));
+                side(&mut Context::from_waker(&side_waker));
             }
             if !l.call.set.load(Ordering::Acquire) && !l.side.set.load(Ordering::Acquire) {
-                match l.deadline.get() {
-                    Some(d) => {
-                        std::thread::park_timeout(d.saturating_duration_since(Instant::now()))
-                    }
-                    None => std::thread::park(),
-                }
+                let left = l
+                    .deadline
+                    .get()
+                    .map(|d| d.saturating_duration_since(Instant::now()));
+                left.map_or_else(std::thread::park, std::thread::park_timeout);
             }
         };
         // A run around this one (a blocking call inside a served handler) polls again.
@@ -207,18 +187,11 @@ impl<S: AsFd> Sock<S> {
 
     /// Waits until the socket is readable (or, with `write`, writable), or the timer.
     fn wait(&self, write: bool) -> io::Result<()> {
-        let flags = if write {
-            PollFlags::IN | PollFlags::OUT
-        } else {
-            PollFlags::IN
-        };
-        let timeout = LOCAL.with(|l| l.deadline.get()).map(|d| {
-            let left = d.saturating_duration_since(Instant::now());
-            Timespec {
-                tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
-                tv_nsec: left.subsec_nanos().into(),
-            }
-        });
+        let out = [PollFlags::empty(), PollFlags::OUT][usize::from(write)];
+        let flags = PollFlags::IN | out;
+        let deadline = LOCAL.with(|l| l.deadline.get());
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let timeout = left.and_then(|t| Timespec::try_from(t).ok());
         match rustix::event::poll(&mut [PollFd::new(&self.socket, flags)], timeout.as_ref()) {
             Ok(_) | Err(Errno::INTR) => Ok(()),
             Err(e) => Err(e.into()),
@@ -247,12 +220,9 @@ impl<S: AsFd + Unpin> AsyncRead for Sock<S> {
         if this.write_blocked || timed {
             this.wait(this.write_blocked)?;
         }
-        let flags = if this.may_block && !this.write_blocked && !timed {
-            // Nothing else to do until the server answers: the one blocking read.
-            RecvFlags::empty()
-        } else {
-            RecvFlags::DONTWAIT
-        };
+        // Nothing else to do until the server answers: the one blocking read.
+        let block = this.may_block && !this.write_blocked && !timed;
+        let flags = [RecvFlags::DONTWAIT, RecvFlags::empty()][usize::from(block)];
         loop {
             return match rustix::net::recv(&this.socket, &mut *buf, flags) {
                 Ok((n, _)) => {
