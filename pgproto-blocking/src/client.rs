@@ -1,16 +1,14 @@
 //! The blocking client: the driver's async client ([`pgproto_driver::Client`] on the
-//! async-io runtime) with its [`Connection`] polled on the calling thread while a call
-//! waits (`async_io::block_on`), as psycopg runs one protocol implementation under many
+//! blocking runtime of [`crate::runtime`]) with its [`Connection`] polled on the calling
+//! thread while a call waits, as psycopg runs one protocol implementation under many
 //! waiters. Nothing runs in the background: between calls the socket is left alone, and
 //! whatever arrived meanwhile (notifications, the rest of an abandoned result) is
 //! handled during the next call.
 
 use std::future::Future;
-use std::pin::{pin, Pin};
-use std::task::Poll;
+use std::pin::Pin;
 
 use bytes::Bytes;
-use pgproto_asyncstd::AsyncIo;
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     transaction_statements, AuthMethod, Notification, ResultSet, Row, Statement,
@@ -21,9 +19,10 @@ use pgproto_core::message::{Format, Oid, ProtocolVersion, TransactionStatus};
 use pgproto_core::types::ToSql;
 use pgproto_driver::{Canceller, Connection};
 
+use crate::runtime::{run, Blocking};
 use crate::Error;
 
-type Async = pgproto_driver::Client<AsyncIo>;
+type Async = pgproto_driver::Client<Blocking>;
 
 /// The connection future, polled only while a call waits.
 #[derive(Debug)]
@@ -36,18 +35,12 @@ struct Io {
 impl Io {
     /// Runs `future` to completion on this thread, polling the connection meanwhile.
     fn wait<T>(&mut self, future: impl Future<Output = T>) -> T {
-        let mut future = pin!(future);
-        async_io::block_on(std::future::poll_fn(|cx| {
-            if let Poll::Ready(value) = future.as_mut().poll(cx) {
-                return Poll::Ready(value);
-            }
+        run(future, |cx| {
+            // Ending, the connection fails its waiters, which wakes them.
             if !self.ended && Pin::new(&mut self.connection).poll(cx).is_ready() {
-                // The connection failed its waiters on the way out: poll again.
                 self.ended = true;
-                cx.waker().wake_by_ref();
             }
-            Poll::Pending
-        }))
+        })
     }
 
     /// Lets the connection finish (after Terminate was asked for).
@@ -55,8 +48,18 @@ impl Io {
         if std::mem::replace(&mut self.ended, true) {
             return Err(Error::ConnectionClosed);
         }
-        async_io::block_on(&mut self.connection)
+        run(&mut self.connection, |_| {})
     }
+}
+
+/// The blocking methods that run the async client's method of the same name.
+macro_rules! blocking {
+    ($($(#[$doc:meta])* fn $name:ident(&mut self $(, $arg:ident: $ty:ty)*) -> $out:ty;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&mut self $(, $arg: $ty)*) -> $out {
+            self.wait(|c| c.$name($($arg),*))
+        }
+    )*};
 }
 
 /// A blocking connection to PostgreSQL.
@@ -72,7 +75,7 @@ impl Client {
     /// password file as libpq does. Hosts are tried in order; `connect_timeout` bounds
     /// each.
     pub fn connect(conninfo: &str) -> Result<Self, Error> {
-        let (client, connection) = async_io::block_on(Async::connect(conninfo))?;
+        let (client, connection) = run(Async::connect(conninfo), |_| {})?;
         Ok(Self {
             client,
             io: Io {
@@ -88,42 +91,56 @@ impl Client {
         self.io.wait(future)
     }
 
-    /// Runs one or more statements with the simple query protocol; returns every
-    /// statement's result (values in text format).
-    pub fn simple_query(&mut self, sql: &str) -> Result<Vec<ResultSet>, Error> {
-        self.wait(|c| c.simple_query(sql))
-    }
-
-    /// Runs one statement with the extended protocol (unnamed statement and portal, one
-    /// round trip) with already-encoded parameters. `param_types` may be empty (the
-    /// server infers them); `params` are in `param_format`, results in `result_format`.
-    pub fn query_raw(
-        &mut self,
-        sql: &str,
-        param_types: &[Oid],
-        params: &[Option<&[u8]>],
-        param_format: Format,
-        result_format: Format,
-    ) -> Result<ResultSet, Error> {
-        self.wait(|c| c.query_raw(sql, param_types, params, param_format, result_format))
-    }
-
-    /// Rows of [`Client::query_raw`] with text parameters and results.
-    pub fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> Result<Vec<Row>, Error> {
-        self.wait(|c| c.query_text(sql, params))
-    }
-
-    /// Runs `sql` with typed parameters in one round trip; results come back in binary
-    /// and are read with [`Row::get`].
-    ///
-    /// ```no_run
-    /// # let mut client = pgproto_blocking::Client::connect("")?;
-    /// let rows = client.query("select $1::int8 + 1 as n", &[&41i64])?;
-    /// assert_eq!(rows[0].get::<i64, _>("n")?, 42);
-    /// # Ok::<(), pgproto_blocking::Error>(())
-    /// ```
-    pub fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
-        self.wait(|c| c.query(sql, params))
+    blocking! {
+        /// Runs one or more statements with the simple query protocol; returns every
+        /// statement's result (values in text format).
+        fn simple_query(&mut self, sql: &str) -> Result<Vec<ResultSet>, Error>;
+        /// Runs one statement with the extended protocol (unnamed statement and portal, one
+        /// round trip) with already-encoded parameters. `param_types` may be empty (the
+        /// server infers them); `params` are in `param_format`, results in `result_format`.
+        fn query_raw(&mut self, sql: &str, param_types: &[Oid], params: &[Option<&[u8]>], param_format: Format, result_format: Format) -> Result<ResultSet, Error>;
+        /// Rows of [`Client::query_raw`] with text parameters and results.
+        fn query_text(&mut self, sql: &str, params: &[Option<&str>]) -> Result<Vec<Row>, Error>;
+        /// Runs `sql` with typed parameters in one round trip; results come back in binary
+        /// and are read with [`Row::get`].
+        ///
+        /// ```no_run
+        /// # let mut client = pgproto_blocking::Client::connect("")?;
+        /// let rows = client.query("select $1::int8 + 1 as n", &[&41i64])?;
+        /// assert_eq!(rows[0].get::<i64, _>("n")?, 42);
+        /// # Ok::<(), pgproto_blocking::Error>(())
+        /// ```
+        fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error>;
+        /// The single row `sql` returns; an error if it returns none or several.
+        fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error>;
+        /// Runs a statement with typed parameters; returns the number of rows it affected.
+        fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error>;
+        /// Prepares a statement on the server (named, reusable).
+        fn prepare(&mut self, sql: &str) -> Result<Statement, Error>;
+        /// Prepares a statement with some parameter types given (0 leaves one to the server).
+        fn prepare_typed(&mut self, sql: &str, types: &[Oid]) -> Result<Statement, Error>;
+        /// Executes a prepared statement with typed parameters.
+        fn query_prepared(&mut self, statement: &Statement, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error>;
+        /// Reads a prepared statement's result in batches of `batch` rows through portal
+        /// suspension, calling `each` with every batch; memory holds one batch at a time.
+        /// Returns the number of rows.
+        fn query_batched(&mut self, statement: &Statement, params: &[&(dyn ToSql + Sync)], batch: i32, each: impl FnMut(Vec<Row>) -> Result<(), Error>) -> Result<u64, Error>;
+        /// Sends several queries at once (one round trip) and returns each one's rows or
+        /// error. Each query has its own Sync, so a failure affects only that query.
+        fn pipeline(&mut self, queries: &[(&str, &[&(dyn ToSql + Sync)])]) -> Result<Vec<Result<Vec<Row>, Error>>, Error>;
+        /// Calls a function by OID with the function-call sub-protocol; returns its result
+        /// (`None` for NULL) in `result_format`.
+        fn function_call(&mut self, function_oid: Oid, args: &[Option<&[u8]>], arg_format: Format, result_format: Format) -> Result<Option<Bytes>, Error>;
+        /// The next notification (LISTEN/NOTIFY), oldest first, reading from the server
+        /// until one arrives; `None` once the connection has ended and none is left. Up to
+        /// [`DEFAULT_ASYNC_MESSAGE_CAPACITY`](pgproto_core::client::DEFAULT_ASYNC_MESSAGE_CAPACITY)
+        /// wait to be taken; newer ones are dropped and counted
+        /// ([`Client::dropped_notifications`]).
+        fn notification(&mut self) -> Option<Notification>;
+        /// The next notice (a warning or information from the server, such as `RAISE
+        /// NOTICE`), oldest first, reading from the server until one arrives; `None` once
+        /// the connection has ended and none is left. Bounded like notifications.
+        fn notice(&mut self) -> Option<DbError>;
     }
 
     /// Runs `sql` with typed parameters and returns its rows as an iterator that reads
@@ -148,69 +165,6 @@ impl Client {
             rows,
             io: &mut self.io,
         })
-    }
-
-    /// The single row `sql` returns; an error if it returns none or several.
-    pub fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
-        self.wait(|c| c.query_one(sql, params))
-    }
-
-    /// Runs a statement with typed parameters; returns the number of rows it affected.
-    pub fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
-        self.wait(|c| c.execute(sql, params))
-    }
-
-    /// Prepares a statement on the server (named, reusable).
-    pub fn prepare(&mut self, sql: &str) -> Result<Statement, Error> {
-        self.wait(|c| c.prepare(sql))
-    }
-
-    /// Prepares a statement with some parameter types given (0 leaves one to the server).
-    pub fn prepare_typed(&mut self, sql: &str, types: &[Oid]) -> Result<Statement, Error> {
-        self.wait(|c| c.prepare_typed(sql, types))
-    }
-
-    /// Executes a prepared statement with typed parameters.
-    pub fn query_prepared(
-        &mut self,
-        statement: &Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, Error> {
-        self.wait(|c| c.query_prepared(statement, params))
-    }
-
-    /// Reads a prepared statement's result in batches of `batch` rows through portal
-    /// suspension, calling `each` with every batch; memory holds one batch at a time.
-    /// Returns the number of rows.
-    pub fn query_batched(
-        &mut self,
-        statement: &Statement,
-        params: &[&(dyn ToSql + Sync)],
-        batch: i32,
-        each: impl FnMut(Vec<Row>) -> Result<(), Error>,
-    ) -> Result<u64, Error> {
-        self.wait(|c| c.query_batched(statement, params, batch, each))
-    }
-
-    /// Sends several queries at once (one round trip) and returns each one's rows or
-    /// error. Each query has its own Sync, so a failure affects only that query.
-    pub fn pipeline(
-        &mut self,
-        queries: &[(&str, &[&(dyn ToSql + Sync)])],
-    ) -> Result<Vec<Result<Vec<Row>, Error>>, Error> {
-        self.wait(|c| c.pipeline(queries))
-    }
-
-    /// Calls a function by OID with the function-call sub-protocol; returns its result
-    /// (`None` for NULL) in `result_format`.
-    pub fn function_call(
-        &mut self,
-        function_oid: Oid,
-        args: &[Option<&[u8]>],
-        arg_format: Format,
-        result_format: Format,
-    ) -> Result<Option<Bytes>, Error> {
-        self.wait(|c| c.function_call(function_oid, args, arg_format, result_format))
     }
 
     /// Starts `COPY ... FROM STDIN`: write data with [`CopyIn::send`], then
@@ -258,7 +212,7 @@ impl Client {
     /// the Unix socket in its directory): the running query of the connection its key
     /// belongs to is cancelled (SQLSTATE 57014).
     pub fn cancel_with(canceller: &Canceller) -> Result<(), Error> {
-        async_io::block_on(Async::cancel_with(canceller))
+        run(Async::cancel_with(canceller), |_| {})
     }
 
     /// The cancel key with this connection's address: send it to another thread and
@@ -270,22 +224,6 @@ impl Client {
     /// The key for cancelling this connection's running query.
     pub fn cancel_token(&self) -> Option<&CancelToken> {
         self.client.cancel_token()
-    }
-
-    /// The next notification (LISTEN/NOTIFY), oldest first, reading from the server
-    /// until one arrives; `None` once the connection has ended and none is left. Up to
-    /// [`DEFAULT_ASYNC_MESSAGE_CAPACITY`](pgproto_core::client::DEFAULT_ASYNC_MESSAGE_CAPACITY)
-    /// wait to be taken; newer ones are dropped and counted
-    /// ([`Client::dropped_notifications`]).
-    pub fn notification(&mut self) -> Option<Notification> {
-        self.wait(|c| c.notification())
-    }
-
-    /// The next notice (a warning or information from the server, such as `RAISE
-    /// NOTICE`), oldest first, reading from the server until one arrives; `None` once
-    /// the connection has ended and none is left. Bounded like notifications.
-    pub fn notice(&mut self) -> Option<DbError> {
-        self.wait(|c| c.notice())
     }
 
     /// Notifications dropped because nobody took them and their queue was full.
@@ -392,7 +330,7 @@ impl Iterator for CopyOut<'_> {
 /// COPY.
 #[derive(Debug)]
 pub struct CopyIn<'a> {
-    copy: pgproto_driver::CopyIn<'a, AsyncIo>,
+    copy: pgproto_driver::CopyIn<'a, Blocking>,
     io: &'a mut Io,
 }
 

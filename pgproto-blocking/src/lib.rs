@@ -2,8 +2,9 @@
 //!
 //! A blocking PostgreSQL client and server framework: the async driver of
 //! `pgproto-driver` (the same client and serve loop as `pgproto-tokio` and
-//! `pgproto-asyncstd`) run to completion on the calling thread with
-//! `async_io::block_on`, so that every call blocks and nothing runs in the background.
+//! `pgproto-asyncstd`) run to completion on the calling thread by a small executor over
+//! plain `std::net` sockets, so that every call blocks (in the socket read, as a
+//! hand-written blocking client would) and nothing runs in the background.
 //! Every protocol decision is the sans-IO [`pgproto_core`]'s.
 //!
 //! Choose it for plain blocking calls: tools, scripts, thread-per-request services
@@ -34,6 +35,7 @@
 mod client;
 #[cfg(feature = "r2d2")]
 pub mod pool;
+mod runtime;
 pub mod server;
 
 pub use client::{Client, CopyIn, CopyOut, RowStream, Transaction};

@@ -1,6 +1,7 @@
 //! Serving PostgreSQL clients with blocking I/O: one thread per connection, an
 //! application [`Handler`] per connection. Each thread runs the driver's serve loop
-//! ([`pgproto_driver::server`]) to completion with `async_io::block_on`.
+//! ([`pgproto_driver::server`]) to completion on the blocking runtime (plain
+//! `std::net` reads and writes).
 //!
 //! ```no_run
 //! use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
@@ -26,11 +27,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pgproto_asyncstd::AsyncIo;
 use pgproto_core::adapter::ServerSessions;
 use pgproto_core::server::{Server, ServerEvent, StartupRequest};
-use pgproto_driver::runtime::{BoxStream, Plain};
 
+use crate::runtime::{accepted, run};
 use crate::Error;
 
 pub use pgproto_driver::server::{ServerOptions, ServerTls};
@@ -78,17 +78,13 @@ where
         let (options, make_handler, sessions) =
             (options.clone(), make_handler.clone(), sessions.clone());
         threads.push(std::thread::spawn(move || {
-            let Ok(stream) = async_io::Async::new(stream) else {
-                return;
-            };
-            let stream: BoxStream = Box::new(Plain(stream));
-            let serve = pgproto_driver::server::serve_connection::<AsyncIo, _, _>(
-                stream,
+            let serve = pgproto_driver::server::serve_connection::<crate::runtime::Blocking, _, _>(
+                accepted(stream),
                 &options,
                 &sessions,
                 |s| Blocking(make_handler(s)),
             );
-            let _ = async_io::block_on(serve);
+            let _ = run(serve, |_| {});
         }));
         threads.retain(|t| !t.is_finished());
     }

@@ -66,10 +66,15 @@ pub(crate) async fn timeout_at<R: Runtime, T>(
     match deadline {
         None => future.await,
         Some(deadline) => {
-            futures_lite::future::or(future, async {
-                R::sleep_until(deadline).await;
-                Err(crate::Error::Io(io::ErrorKind::TimedOut.into()))
-            })
+            // The timer is polled first, so that a runtime whose operations block (the
+            // blocking adapter's) sees the deadline before it starts them.
+            futures_lite::future::or(
+                async {
+                    R::sleep_until(deadline).await;
+                    Err(crate::Error::Io(io::ErrorKind::TimedOut.into()))
+                },
+                future,
+            )
             .await
         }
     }
