@@ -7,7 +7,7 @@
 //! negotiate ALPN `postgresql`. The handshake counts against the startup timeout.
 
 use std::future::Future;
-use std::io;
+use std::io::{self, ErrorKind::TimedOut};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
@@ -189,7 +189,7 @@ where
     let mut server = Server::new(config);
     // The core keeps the authentication timeout; this loop only tells it the time.
     let epoch = Instant::now();
-    server.handle_timeout(std::time::Duration::ZERO);
+    server.handle_timeout(Duration::ZERO);
     let deadline = |server: &Server| server.poll_timeout().and_then(|d| epoch.checked_add(d));
     let mut session = sessions.connection(make_handler);
     let result = async {
@@ -238,10 +238,8 @@ where
                     return Ok(());
                 }
                 Ok(_) => {}
-                Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-                    // PostgreSQL closes silently when authentication_timeout expires.
-                    server.handle_timeout(epoch.elapsed());
-                }
+                // PostgreSQL closes silently when authentication_timeout expires.
+                Err(Error::Io(e)) if e.kind() == TimedOut => server.handle_timeout(epoch.elapsed()),
                 Err(e) => return Err(e),
             }
         }
