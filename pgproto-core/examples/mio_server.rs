@@ -284,7 +284,7 @@ impl Session {
                 }
                 Step::Close => self.closing = true,
                 // `setup.tls_available` is false: SSLRequest is refused by `step`.
-                Step::StartTls { .. } => return Err(Error::Unsupported("TLS")),
+                Step::StartTls { .. } => return Err(Error::TlsNotConfigured),
             }
         }
         Ok(())

@@ -21,15 +21,55 @@ pub enum Error {
     Protocol(crate::Error),
     /// The server reported an error for this request; the connection stays usable.
     Db(Box<DbError>),
-    /// TLS setup or handshake failed.
-    Tls(String),
-    /// Something this adapter does not support (yet).
-    Unsupported(&'static str),
+    /// TLS setup or handshake failed; the source is the TLS library's error (a
+    /// `rustls::Error` for a failed handshake).
+    Tls(Box<dyn std::error::Error + Send + Sync>),
+    /// No host of the connection string could be tried (none given, or none resolved).
+    NoHost,
+    /// TLS was asked for (by the client, or by `sslmode`) but is not configured.
+    TlsNotConfigured,
+    /// The server sent no BackendKeyData, so its queries cannot be cancelled.
+    NoCancelKey,
+    /// The server answered a query without a result set.
+    NoResult,
+    /// The statement given to `copy_in` / `copy_out` did not start that COPY.
+    CopyNotStarted(CopyDirection),
+    /// The server reported success for a COPY the client aborted with CopyFail.
+    ServerAcceptedAbortedCopy,
+    /// An error of the application: a server handler's, or a callback's that stopped an
+    /// operation (e.g. the row callback of `query_batched`).
+    Application(Box<dyn std::error::Error + Send + Sync>),
     /// The connection task is gone (async adapters).
     ConnectionClosed,
 }
 
+/// The direction of a COPY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyDirection {
+    /// COPY FROM STDIN.
+    In,
+    /// COPY TO STDOUT.
+    Out,
+}
+
 impl Error {
+    /// An application error with this message (see [`Error::Application`]).
+    pub fn application(message: impl Into<String>) -> Self {
+        Self::Application(message.into().into())
+    }
+
+    /// A failed TLS handshake: keeps the TLS library's error (which I/O layers such as
+    /// tokio-rustls wrap in an `io::Error`) as the source.
+    pub fn tls_handshake(e: io::Error) -> Self {
+        if e.get_ref().is_none() {
+            return Self::Tls(Box::new(e));
+        }
+        match e.into_inner() {
+            Some(inner) => Self::Tls(inner),
+            None => Self::Tls(Box::new(io::Error::other("TLS handshake failed"))),
+        }
+    }
+
     /// The database error, if the server reported one (for a request or while
     /// connecting).
     pub fn as_db_error(&self) -> Option<&DbError> {
@@ -60,7 +100,18 @@ impl fmt::Display for Error {
             Self::Protocol(e) => e.fmt(f),
             Self::Db(e) => e.fmt(f),
             Self::Tls(e) => write!(f, "TLS error: {e}"),
-            Self::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Self::NoHost => f.write_str("no host to connect to"),
+            Self::TlsNotConfigured => f.write_str("TLS is not configured"),
+            Self::NoCancelKey => f.write_str("the server sent no cancel key"),
+            Self::NoResult => f.write_str("the server sent no result"),
+            Self::CopyNotStarted(CopyDirection::In) => {
+                f.write_str("the statement did not start COPY FROM STDIN")
+            }
+            Self::CopyNotStarted(CopyDirection::Out) => {
+                f.write_str("the statement did not start COPY TO STDOUT")
+            }
+            Self::ServerAcceptedAbortedCopy => f.write_str("the server accepted an aborted COPY"),
+            Self::Application(e) => e.fmt(f),
             Self::ConnectionClosed => f.write_str("the connection is closed"),
         }
     }
@@ -73,7 +124,14 @@ impl std::error::Error for Error {
             Self::ConnInfo(e) => Some(e),
             Self::Protocol(e) => Some(e),
             Self::Db(e) => Some(e),
-            Self::Tls(_) | Self::Unsupported(_) | Self::ConnectionClosed => None,
+            Self::Tls(e) | Self::Application(e) => Some(&**e),
+            Self::NoHost
+            | Self::TlsNotConfigured
+            | Self::NoCancelKey
+            | Self::NoResult
+            | Self::CopyNotStarted(_)
+            | Self::ServerAcceptedAbortedCopy
+            | Self::ConnectionClosed => None,
         }
     }
 }
@@ -367,7 +425,15 @@ where
             Step::Continue => SessionAction::Continue,
             Step::Handle(event) => match self.handler.as_mut() {
                 Some(handler) => SessionAction::Handle(handler, event),
-                None => return Err(Error::Unsupported("query before startup")),
+                None => {
+                    let needed = crate::server::ServerPhase::Ready;
+                    return Err(Error::Protocol(
+                        crate::error::UsageError::WrongPhase {
+                            needed: needed.name(),
+                        }
+                        .into(),
+                    ));
+                }
             },
             Step::StartTls { direct } => SessionAction::StartTls { direct },
             Step::Cancel(token) => {

@@ -228,7 +228,7 @@
 //!             self.closing = true;
 //!         }
 //!         Step::Close => self.closing = true,
-//!         Step::StartTls { .. } => return Err(Error::Unsupported("TLS")),
+//!         Step::StartTls { .. } => return Err(Error::TlsNotConfigured),
 //!     }
 //! }
 //! ```

@@ -21,7 +21,7 @@ use futures_channel::{mpsc, oneshot};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use futures_lite::StreamExt;
-use pgproto_core::adapter::SharedAsyncMessages;
+use pgproto_core::adapter::{CopyDirection, SharedAsyncMessages};
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     exactly_one, transaction_statements, AuthMethod, Client as Core, EncodedParams, Event,
@@ -357,7 +357,7 @@ async fn upgrade(
     let stream = futures_rustls::TlsConnector::from(config.clone())
         .connect(name.clone(), stream)
         .await
-        .map_err(|e| Error::Tls(e.to_string()))?;
+        .map_err(Error::tls_handshake)?;
     core.handle_tls_established(connect::channel_binding(
         stream.get_ref().1.peer_certificates(),
     ))?;
@@ -434,9 +434,7 @@ impl<R> Client<R> {
                 core.query_raw(&sql, &types, &values, param_format, result_format)
             }))
             .await?;
-        sets.into_iter()
-            .next()
-            .ok_or(Error::Unsupported("no result from Execute"))
+        sets.into_iter().next().ok_or(Error::NoResult)
     }
 
     /// Rows of [`Client::query_raw`] with text parameters and results.
@@ -670,7 +668,7 @@ impl<R> Client<R> {
         copy_started(
             &mut rx,
             |r| matches!(r, Response::CopyIn(_)),
-            "the statement did not start COPY FROM STDIN",
+            CopyDirection::In,
         )
         .await?;
         Ok(CopyIn {
@@ -692,7 +690,7 @@ impl<R> Client<R> {
         copy_started(
             &mut rx,
             |r| matches!(r, Response::CopyOut(_)),
-            "the statement did not start COPY TO STDOUT",
+            CopyDirection::Out,
         )
         .await?;
         Ok(CopyOut {
@@ -834,12 +832,12 @@ fn typed(sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Submit, Error> {
 }
 
 /// Reads the responses of a COPY statement up to its CopyInResponse / CopyOutResponse
-/// (`started` tells which); the statement's error, or `refusal` when it ended without
-/// starting one.
+/// (`started` tells which); the statement's error, or [`Error::CopyNotStarted`] when it
+/// ended without starting one.
 async fn copy_started(
     rx: &mut Responses,
     started: fn(&Response) -> bool,
-    refusal: &'static str,
+    direction: CopyDirection,
 ) -> Result<(), Error> {
     let mut error = None;
     loop {
@@ -850,7 +848,7 @@ async fn copy_started(
                     error.get_or_insert(e);
                 }
                 if last {
-                    return Err(error.map_or(Error::Unsupported(refusal), Error::Db));
+                    return Err(error.map_or(Error::CopyNotStarted(direction), Error::Db));
                 }
             }
             Some(Delivery::Failed(e)) => return Err(e),
@@ -936,7 +934,7 @@ impl<R> CopyIn<'_, R> {
         match result {
             Err(Error::Db(e)) => Ok(e),
             Err(e) => Err(e),
-            Ok(_) => Err(Error::Unsupported("the server accepted an aborted COPY")),
+            Ok(_) => Err(Error::ServerAcceptedAbortedCopy),
         }
     }
 

@@ -86,7 +86,7 @@ pub fn targets(conninfo: &str) -> Result<Vec<Target>, Error> {
 
 /// The error when no host could be tried.
 pub fn no_host() -> Error {
-    Error::Unsupported("no host to connect to")
+    Error::NoHost
 }
 
 /// What the startup loop does next.
@@ -124,7 +124,7 @@ pub fn channel_binding(
 /// The TLS configuration of `tls`, or the error for a server that offers TLS nobody
 /// configured.
 pub fn tls_config(tls: Option<&Tls>) -> Result<&Tls, Error> {
-    tls.ok_or(Error::Tls("TLS was not configured".into()))
+    tls.ok_or(Error::TlsNotConfigured)
 }
 
 /// The CancelRequest packet for `token`.
@@ -156,9 +156,7 @@ impl Canceller {
         port: u16,
     ) -> Result<Self, Error> {
         Ok(Self {
-            token: token
-                .cloned()
-                .ok_or(Error::Unsupported("the server sent no cancel key"))?,
+            token: token.cloned().ok_or(Error::NoCancelKey)?,
             host: host.to_string(),
             port,
         })

@@ -20,7 +20,7 @@ pub mod server;
 pub use client::{Client, Connection, CopyIn, CopyOut, RowStream, Transaction};
 pub use connect::Canceller;
 pub use pgproto_core as core;
-pub use pgproto_core::adapter::Error;
+pub use pgproto_core::adapter::{CopyDirection, Error};
 pub use pgproto_core::client::{Column, Notification, ResultSet, Row, Statement};
 pub use pgproto_core::client::{IsolationLevel, TransactionOptions};
 pub use pgproto_core::db_error::DbError;

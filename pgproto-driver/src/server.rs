@@ -113,7 +113,7 @@ pub async fn accept_tls(
     tls: Option<&ServerTls>,
     direct: bool,
 ) -> Result<BoxStream, Error> {
-    let tls = tls.ok_or(Error::Unsupported("TLS is not configured"))?;
+    let tls = tls.ok_or(Error::TlsNotConfigured)?;
     let prefix = if direct {
         server.take_buffered_input()
     } else {
@@ -125,7 +125,7 @@ pub async fn accept_tls(
             inner: stream,
         })
         .await
-        .map_err(|e| Error::Tls(e.to_string()))?;
+        .map_err(Error::tls_handshake)?;
     let channel_binding = tls.established(direct, stream.get_ref().1.alpn_protocol())?;
     server.handle_tls_established(channel_binding)?;
     Ok(Box::new(stream))

@@ -48,7 +48,7 @@ impl std::error::Error for TlsError {}
 
 impl From<TlsError> for pgproto_core::adapter::Error {
     fn from(e: TlsError) -> Self {
-        Self::Tls(e.0)
+        Self::Tls(Box::new(e))
     }
 }
 

@@ -324,7 +324,7 @@ async fn client_startup(
                 write_out(stream, server).await?;
                 return request
                     .map(Started::Authenticated)
-                    .ok_or(Error::Unsupported("authenticated without a startup packet"));
+                    .ok_or(Error::application("authenticated without a startup packet"));
             }
             match setup.step(server, event, random::<32>, || 0)? {
                 Step::Continue => {}
@@ -344,7 +344,7 @@ async fn client_startup(
                     return Ok(Started::Done);
                 }
                 Step::Ready { .. } | Step::Handle(_) => {
-                    return Err(Error::Unsupported("unexpected event during startup"))
+                    return Err(Error::application("unexpected event during startup"))
                 }
             }
             if server.should_flush() {

@@ -92,7 +92,7 @@ impl Target {
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or(Error::Unsupported("no upstream host")))
+        Err(last.unwrap_or(Error::NoHost))
     }
 
     async fn connect_host(
@@ -194,11 +194,11 @@ async fn upgrade(
     core: &mut Client,
     tls: Option<&Tls>,
 ) -> Result<BoxStream, Error> {
-    let (config, name) = tls.ok_or(Error::Tls("TLS is not configured upstream".into()))?;
+    let (config, name) = tls.ok_or(Error::TlsNotConfigured)?;
     let stream = tokio_rustls::TlsConnector::from(config.clone())
         .connect(name.clone(), stream)
         .await
-        .map_err(|e| Error::Tls(e.to_string()))?;
+        .map_err(Error::tls_handshake)?;
     let cb = pgproto_tls::channel_binding(
         stream
             .get_ref()

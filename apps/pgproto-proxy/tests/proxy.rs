@@ -729,12 +729,12 @@ impl Handler for Crashing {
     ) -> Result<(), pgproto_tokio::Error> {
         match event {
             ServerEvent::Query { sql } if sql == "crash" => {
-                Err(pgproto_tokio::Error::Unsupported("crash"))
+                Err(pgproto_tokio::Error::application("crash"))
             }
             ServerEvent::Query { sql } if sql == "half" => {
                 server.row_description(&[pgproto_core::column::Column::new("a", 25, -1)])?;
                 server.data_row(&[Some(b"first")])?;
-                Err(pgproto_tokio::Error::Unsupported("crash after a row"))
+                Err(pgproto_tokio::Error::application("crash after a row"))
             }
             other => Ok(pgproto_core::testing::fixed_answer(server, other)?),
         }

@@ -224,7 +224,7 @@ pub(crate) fn client_config(
         .cloned()
         .unwrap_or_else(|| ("localhost".to_string(), pgproto_core::client::DEFAULT_PORT));
     if host.starts_with('/') {
-        return Err(Error::Unsupported("Unix sockets (this example uses TCP)"));
+        return Err(Error::application("Unix sockets (this example uses TCP)"));
     }
     let info = with_passfile_password(&info, &host, port);
     // libpq's sslmode semantics, ALPN `postgresql`, sslrootcert, client certificates.
@@ -235,7 +235,7 @@ pub(crate) fn client_config(
     let addr = (host.as_str(), port)
         .to_socket_addrs()?
         .next()
-        .ok_or(Error::Unsupported("a host name without addresses"))?;
+        .ok_or(Error::NoHost)?;
     Ok((info.config, addr, tls))
 }
 
@@ -295,7 +295,7 @@ pub(crate) struct Transport<S> {
 }
 
 fn tls_error(e: impl std::fmt::Display) -> Error {
-    Error::Tls(e.to_string())
+    Error::Tls(e.to_string().into())
 }
 
 impl<S: Read + Write> Transport<S> {
@@ -305,7 +305,7 @@ impl<S: Read + Write> Transport<S> {
 
     /// Starts the TLS handshake; it proceeds in the next reads and writes.
     pub(crate) fn start_tls(&mut self, tls: Option<&TlsSetup>) -> Result<(), Error> {
-        let (config, name) = tls.ok_or(Error::Unsupported("TLS without a configuration"))?;
+        let (config, name) = tls.ok_or(Error::TlsNotConfigured)?;
         let connection = ClientConnection::new(config.clone(), name.clone()).map_err(tls_error)?;
         self.tls = Some(connection);
         Ok(())

@@ -241,7 +241,7 @@ pub enum ServerPhase {
 
 impl ServerPhase {
     /// The phase's name, for errors.
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Startup => "startup",
             Self::TlsDecision => "TLS decision",
