@@ -33,9 +33,10 @@ use pgproto_core::message::{Format, FunctionCall, List, Oid, ProtocolVersion, Tr
 use pgproto_core::types::ToSql;
 use pgproto_core::UsageError;
 
-use crate::connect::{self, Canceller, StartupStep, Target, Tls};
+use crate::connect::{self, Canceller, Target, Tls};
 use crate::runtime::{timeout_at, BoxStream, Runtime};
 use crate::Error;
+use pgproto_core::client::StartupStep;
 
 /// Size of the read buffer and of one read from the socket.
 const READ_SIZE: usize = 64 * 1024;
@@ -264,7 +265,7 @@ impl<R: Runtime> Client<R> {
         }
         // Output left queued at Ready is written by the connection.
         loop {
-            match connect::startup_step(&mut core)? {
+            match core.poll_startup()? {
                 StartupStep::Ready => break,
                 StartupStep::StartTls => {
                     stream = upgrade(stream, &mut core, target.tls.as_ref()).await?;

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use pgproto_core::cancel::CancelToken;
-use pgproto_core::client::{Client as Core, Config, Event, SslMode};
+use pgproto_core::client::{Client as Core, Config};
 use pgproto_tls::rustls;
 
 use crate::Error;
-use pgproto_core::adapter::{conninfo_from_env, with_passfile_password};
+use pgproto_core::adapter::{conninfo_from_env, passfile_path};
 
 /// The TLS configuration and the name to verify, when TLS is requested.
 pub type Tls = (
@@ -48,37 +48,29 @@ impl Target {
     }
 }
 
-/// The Unix socket of `port` in directory `host`, when `host` is a directory.
-pub fn unix_path(host: &str, port: u16) -> Option<String> {
-    host.starts_with('/')
-        .then(|| format!("{host}/.s.PGSQL.{port}"))
-}
+pub use pgproto_core::client::unix_socket_path as unix_path;
 
 /// Parses a libpq-style URL or `key=value` string, completes it from the `PG*`
-/// environment variables and the password file, and returns the hosts to try, in order.
+/// environment variables and the password file, and returns the hosts to try, in order
+/// (the core's plan, [`ConnInfo::targets`], with each TCP host's TLS configuration).
+///
+/// [`ConnInfo::targets`]: pgproto_core::client::ConnInfo::targets
 pub fn targets(conninfo: &str) -> Result<Vec<Target>, Error> {
     let info = conninfo_from_env(conninfo)?;
+    let passfile = passfile_path(&info).and_then(|path| std::fs::read_to_string(path).ok());
+    let tls = pgproto_tls::client_config_for(&info)?;
     let mut targets = Vec::with_capacity(info.hosts.len());
-    for (host, port) in &info.hosts {
-        let one = with_passfile_password(&info, host, *port);
-        let mut config = one.config.clone();
-        let tls = if host.starts_with('/') {
-            config.ssl_mode = SslMode::Disable;
-            None
-        } else {
-            pgproto_tls::client_config_for(&one)?
-                .map(|c| Ok::<_, Error>((c, pgproto_tls::server_name(host)?)))
-                .transpose()?
+    for plan in info.targets(passfile.as_deref()) {
+        let tls = match (&tls, plan.unix_path()) {
+            (Some(config), None) => Some((config.clone(), pgproto_tls::server_name(&plan.host)?)),
+            _ => None,
         };
         targets.push(Target {
-            host: host.clone(),
-            port: *port,
-            config,
+            host: plan.host,
+            port: plan.port,
+            config: plan.config,
             tls,
-            timeout: one
-                .connect_timeout_secs
-                .filter(|s| *s > 0)
-                .map(Duration::from_secs),
+            timeout: plan.connect_timeout,
         });
     }
     Ok(targets)
@@ -87,31 +79,6 @@ pub fn targets(conninfo: &str) -> Result<Vec<Target>, Error> {
 /// The error when no host could be tried.
 pub fn no_host() -> Error {
     Error::NoHost
-}
-
-/// What the startup loop does next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartupStep {
-    /// Startup completed: the connection is ready for requests.
-    Ready,
-    /// The server accepted the SSLRequest: do the TLS handshake now.
-    StartTls,
-    /// Write what the core queued, then read.
-    Io,
-}
-
-/// Polls the core's events during startup up to the next step for the I/O loop.
-pub fn startup_step(core: &mut Core) -> Result<StartupStep, Error> {
-    loop {
-        match core.poll_event()? {
-            Some(Event::Ready) => return Ok(StartupStep::Ready),
-            // The SSLRequest went out and the 'S' came back: nothing else may be in
-            // flight (the core refuses bytes buffered after the 'S').
-            Some(Event::StartTls) => return Ok(StartupStep::StartTls),
-            Some(_) => {}
-            None => return Ok(StartupStep::Io),
-        }
-    }
 }
 
 /// The channel-binding data of a TLS connection whose peer sent `certificates`.

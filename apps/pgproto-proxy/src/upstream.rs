@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use pgproto_core::cancel::CancelToken;
-use pgproto_core::client::{Client, ConnInfo, Event, Phase, SslMode};
+use pgproto_core::client::{Client, ConnInfo, ConnectTarget, Phase, StartupStep};
 use pgproto_core::db_error::{DbError, Severity};
 use pgproto_core::server::StartupRequest;
 use pgproto_core::sqlstate::SqlState;
@@ -24,7 +24,8 @@ pub(crate) struct Target {
     /// Whether the URL named a database (else each client's database is used).
     database_given: bool,
     tls: Option<Arc<pgproto_tls::rustls::ClientConfig>>,
-    connect_timeout: Duration,
+    /// The password file's contents, read once.
+    passfile: Option<String>,
 }
 
 impl std::fmt::Debug for Target {
@@ -62,13 +63,13 @@ impl Target {
         let database_given = ConnInfo::parse(conninfo)?.config.database.is_some();
         let info = pgproto_core::adapter::conninfo_from_env(conninfo)?;
         let tls = pgproto_tls::client_config_for(&info)?;
-        let connect_timeout =
-            Duration::from_secs(info.connect_timeout_secs.filter(|s| *s > 0).unwrap_or(30));
+        let passfile = pgproto_core::adapter::passfile_path(&info)
+            .and_then(|path| std::fs::read_to_string(path).ok());
         Ok(Self {
             info,
             database_given,
             tls,
-            connect_timeout,
+            passfile,
         })
     }
 
@@ -77,14 +78,12 @@ impl Target {
     /// and password are the proxy's; the database is the URL's, or else the client's.
     pub(crate) async fn connect(&self, startup: &StartupRequest) -> Result<Upstream, Error> {
         let mut last = None;
-        for (host, port) in &self.info.hosts {
-            let info = pgproto_core::adapter::with_passfile_password(&self.info, host, *port);
-            let attempt = tokio::time::timeout(
-                self.connect_timeout,
-                self.connect_host(&info, startup, host, *port),
-            )
-            .await
-            .unwrap_or_else(|_| Err(Error::Io(std::io::ErrorKind::TimedOut.into())));
+        // The core's plan: hosts in order, each with its password and TLS settings.
+        for target in self.info.targets(self.passfile.as_deref()) {
+            let timeout = target.connect_timeout.unwrap_or(Duration::from_secs(30));
+            let attempt = tokio::time::timeout(timeout, self.connect_host(target, startup))
+                .await
+                .unwrap_or_else(|_| Err(Error::Io(std::io::ErrorKind::TimedOut.into())));
             match attempt {
                 Ok(up) => return Ok(up),
                 // The server answered: another host would not help.
@@ -97,12 +96,12 @@ impl Target {
 
     async fn connect_host(
         &self,
-        info: &ConnInfo,
+        target: ConnectTarget,
         startup: &StartupRequest,
-        host: &str,
-        port: u16,
     ) -> Result<Upstream, Error> {
-        let mut config = info.config.clone();
+        let (host, port) = (target.host.as_str(), target.port);
+        let unix_path = target.unix_path();
+        let mut config = target.config;
         if !self.database_given {
             config.database = Some(startup.database.clone());
         }
@@ -118,18 +117,12 @@ impl Target {
                 }
             }
         }
-        let unix = host.starts_with('/');
-        let tls = if unix {
-            config.ssl_mode = SslMode::Disable;
-            None
-        } else {
-            match &self.tls {
-                Some(c) => Some((c.clone(), pgproto_tls::server_name(host)?)),
-                None => None,
-            }
+        let tls = match (&self.tls, &unix_path) {
+            (Some(c), None) => Some((c.clone(), pgproto_tls::server_name(host)?)),
+            _ => None,
         };
-        let mut stream: BoxStream = if unix {
-            Box::new(UnixStream::connect(format!("{host}/.s.PGSQL.{port}")).await?)
+        let mut stream: BoxStream = if let Some(path) = &unix_path {
+            Box::new(UnixStream::connect(path).await?)
         } else {
             let s = TcpStream::connect((host, port)).await?;
             s.set_nodelay(true)?;
@@ -147,11 +140,10 @@ impl Target {
             while let Some(bytes) = core.poll_transmit() {
                 stream.write_all(&bytes).await?;
             }
-            match core.poll_event()? {
-                Some(Event::Ready) => break,
-                Some(Event::StartTls) => stream = upgrade(stream, &mut core, tls.as_ref()).await?,
-                Some(_) => {}
-                None => {
+            match core.poll_startup()? {
+                StartupStep::Ready => break,
+                StartupStep::StartTls => stream = upgrade(stream, &mut core, tls.as_ref()).await?,
+                StartupStep::Io => {
                     // Answers the core produced while looking for an event.
                     while let Some(bytes) = core.poll_transmit() {
                         stream.write_all(&bytes).await?;

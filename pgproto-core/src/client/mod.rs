@@ -68,6 +68,7 @@
 
 mod async_messages;
 mod config;
+mod connect;
 mod conninfo;
 mod copy_hold;
 mod response;
@@ -88,6 +89,7 @@ pub use crate::auth::scram::ChannelBindingPolicy;
 pub use crate::column::Column;
 pub use async_messages::{AsyncMessages, DEFAULT_ASYNC_MESSAGE_CAPACITY};
 pub use config::{AuthMethod, Config, RequireAuth, SslMode, SslNegotiation};
+pub use connect::{unix_socket_path, ConnectTarget, StartupStep};
 pub use conninfo::{ConnInfo, ConnInfoError, DEFAULT_PORT};
 pub use response::{
     CommandTag, CopyFormat, DataRowBody, Notification, Response, RowDescriptionBody,
