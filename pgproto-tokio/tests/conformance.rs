@@ -1,0 +1,70 @@
+//! The conformance suite (`tests/conformance/`, written once for the three adapters)
+//! instantiated for `pgproto-tokio`: every scenario runs on a multi-threaded tokio
+//! runtime under a watchdog.
+
+#![allow(unreachable_pub)]
+
+#[allow(dead_code)]
+#[path = "../examples/everyday.rs"]
+mod everyday_example;
+
+macro_rules! maybe_async {
+    ($(#[$m:meta])* fn $($rest:tt)*) => { $(#[$m])* async fn $($rest)* };
+}
+
+macro_rules! aw {
+    ($e:expr) => {
+        $e.await
+    };
+}
+
+macro_rules! conformance_test {
+    ($(#[$m:meta])* fn $name:ident() $body:block) => {
+        $(#[$m])*
+        #[test]
+        fn $name() {
+            crate::adapter::run(async move $body)
+        }
+    };
+}
+
+#[allow(dead_code)]
+mod adapter {
+    use std::future::Future;
+    use std::time::Duration;
+
+    pub(crate) use crate::everyday_example as everyday;
+    pub use pgproto_tokio::*;
+
+    /// How long one scenario may take before it fails as hung.
+    const LIMIT: Duration = Duration::from_secs(300);
+
+    /// Runs a scenario to completion on a fresh two-worker runtime.
+    pub fn run<T>(scenario: impl Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async { tokio::time::timeout(LIMIT, scenario).await })
+            .expect("the scenario timed out")
+    }
+
+    /// Connects (the connection task is spawned by the adapter).
+    pub async fn connect(conninfo: &str) -> Result<Client, Error> {
+        Client::connect(conninfo).await
+    }
+
+    /// Runs blocking work off the runtime's workers.
+    pub async fn unblock<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+        tokio::task::spawn_blocking(work).await.unwrap()
+    }
+
+    /// Sleeps without blocking the runtime.
+    pub async fn sleep(duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+#[path = "../../tests/conformance/mod.rs"]
+mod conformance;

@@ -1,0 +1,27 @@
+//! The conformance suite: every scenario that the three adapters (`pgproto-tokio`,
+//! `pgproto-asyncstd` under async-std and smol, `pgproto-blocking`) must pass against
+//! real PostgreSQL and hostile servers, written once.
+//!
+//! Each adapter instantiates it from its own `tests/conformance.rs` (as rustls runs its
+//! API tests once per crypto provider): before `#[path]`-including this module it
+//! defines
+//!
+//! * `maybe_async! { fn f(..) -> T { .. } }`: an `async fn` for the async adapters, a
+//!   plain `fn` for blocking;
+//! * `aw!(expr)`: `expr.await`, or just `expr` for blocking (also for streams: the
+//!   async `next()` versus `Iterator::next`);
+//! * `conformance_test! { fn name() { .. } }`: a `#[test]` that runs the body on the
+//!   adapter's runtime(s) under a watchdog;
+//! * a module `adapter` re-exporting the adapter crate (`Client`, `Error`, ...) plus
+//!   `connect(conninfo)` (a `Client`; the async-std one spawns its connection and
+//!   checks its result on `close`), `unblock(f)` (a blocking closure off the async
+//!   runtime) and `sleep(duration)`, and `everyday`, the adapter's `everyday` example.
+//!
+//! The blocking client's methods take `&mut self`, so scenarios hold `let mut client`
+//! and pass `&mut Client`; the async ones only borrow it.
+
+#![allow(unused_mut, clippy::needless_borrow)]
+
+mod downgrade;
+mod everyday;
+mod types;
