@@ -33,6 +33,12 @@ macro_rules! conformance_test {
 }
 
 #[allow(dead_code)]
+#[allow(unused_macros)]
+macro_rules! async_only {
+    ($($item:item)*) => { $($item)* };
+}
+
+#[allow(dead_code)]
 mod adapter {
     use std::cell::Cell;
     use std::future::Future;
@@ -77,6 +83,12 @@ mod adapter {
         }
     }
 
+    impl std::fmt::Debug for Client {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.inner.fmt(f)
+        }
+    }
+
     impl Deref for Client {
         type Target = pgproto_asyncstd::Client;
         fn deref(&self) -> &Self::Target {
@@ -112,6 +124,29 @@ mod adapter {
     /// Sleeps without blocking the executor.
     pub async fn sleep(duration: Duration) {
         async_io::Timer::after(duration).await;
+    }
+
+    /// A cancel request sent from a task of its own after `after`.
+    pub fn cancel_later(
+        canceller: Canceller,
+        after: Duration,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        exec().spawn_any(async move {
+            async_io::Timer::after(after).await;
+            pgproto_asyncstd::Client::cancel_with(&canceller)
+                .await
+                .unwrap();
+        })
+    }
+
+    /// Waits for a task of `cancel_later`.
+    pub async fn joined(task: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) {
+        task.await;
+    }
+
+    /// COPY data to send, copied out of a buffer the scenario reuses.
+    pub fn copy_data(data: &[u8]) -> bytes::Bytes {
+        bytes::Bytes::copy_from_slice(data)
     }
 }
 

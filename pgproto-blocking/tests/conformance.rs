@@ -26,6 +26,12 @@ macro_rules! conformance_test {
 }
 
 #[allow(dead_code)]
+#[allow(unused_macros)]
+macro_rules! async_only {
+    ($($item:item)*) => {};
+}
+
+#[allow(dead_code)]
 mod adapter {
     use std::time::Duration;
 
@@ -45,6 +51,24 @@ mod adapter {
     /// Sleeps.
     pub fn sleep(duration: Duration) {
         std::thread::sleep(duration);
+    }
+
+    /// A cancel request sent from a thread of its own after `after`.
+    pub fn cancel_later(canceller: Canceller, after: Duration) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            Client::cancel_with(&canceller).unwrap();
+        })
+    }
+
+    /// Waits for a thread of `cancel_later`.
+    pub fn joined(thread: std::thread::JoinHandle<()>) {
+        thread.join().unwrap();
+    }
+
+    /// COPY data to send (the blocking client borrows it).
+    pub fn copy_data(data: &[u8]) -> &[u8] {
+        data
     }
 }
 

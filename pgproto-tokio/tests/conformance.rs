@@ -29,6 +29,12 @@ macro_rules! conformance_test {
 }
 
 #[allow(dead_code)]
+#[allow(unused_macros)]
+macro_rules! async_only {
+    ($($item:item)*) => { $($item)* };
+}
+
+#[allow(dead_code)]
 mod adapter {
     use std::future::Future;
     use std::time::Duration;
@@ -63,6 +69,24 @@ mod adapter {
     /// Sleeps without blocking the runtime.
     pub async fn sleep(duration: Duration) {
         tokio::time::sleep(duration).await;
+    }
+
+    /// A cancel request sent from a task of its own after `after`.
+    pub fn cancel_later(canceller: Canceller, after: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            Client::cancel_with(&canceller).await.unwrap();
+        })
+    }
+
+    /// Waits for a task of `cancel_later`.
+    pub async fn joined(task: tokio::task::JoinHandle<()>) {
+        task.await.unwrap();
+    }
+
+    /// COPY data to send, copied out of a buffer the scenario reuses.
+    pub fn copy_data(data: &[u8]) -> bytes::Bytes {
+        bytes::Bytes::copy_from_slice(data)
     }
 }
 

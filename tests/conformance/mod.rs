@@ -22,6 +22,7 @@
 
 #![allow(unused_mut, clippy::needless_borrow)]
 
+mod client;
 mod downgrade;
 mod everyday;
 mod types;
