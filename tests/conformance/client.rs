@@ -489,3 +489,69 @@ conformance_test! {
         aw!(copy_and_transactions(PgVersion::V18));
     }
 }
+
+maybe_async! {
+    /// Asynchronous messages: a ParameterStatus after SET updates `parameter`; a notice
+    /// arrives through `notice`; notifications nobody takes are bounded and counted.
+    fn asynchronous_messages(version: PgVersion) {
+        let (_pg, url) = PgCluster::start_scram_app(version);
+        let mut client = aw!(adapter::connect(&url)).unwrap();
+        assert_eq!(client.transaction_status(), TransactionStatus::Idle);
+        aw!(client.simple_query("listen ch")).unwrap();
+        aw!(client.simple_query("notify ch, 'hello'")).unwrap();
+        let n = aw!(client.notification()).unwrap();
+        assert_eq!((n.channel.as_str(), n.payload.as_str()), ("ch", "hello"));
+
+        assert_ne!(client.parameter("TimeZone").as_deref(), Some("Asia/Tokyo"));
+        aw!(client.simple_query("set timezone = 'Asia/Tokyo'")).unwrap();
+        assert_eq!(client.parameter("TimeZone").as_deref(), Some("Asia/Tokyo"));
+        aw!(client.simple_query("do $$ begin raise notice 'careful: %', 42; end $$")).unwrap();
+        let notice = aw!(client.notice()).unwrap();
+        assert_eq!(notice.message, "careful: 42");
+        assert_eq!(notice.code, SqlState::SuccessfulCompletion);
+        assert_eq!(client.dropped_notices(), 0);
+
+        let capacity = pgproto_core::client::DEFAULT_ASYNC_MESSAGE_CAPACITY;
+        let sent = capacity + 76;
+        aw!(client.simple_query(&format!(
+            "select pg_notify('ch', g::text) from generate_series(1, {sent}) g"
+        )))
+        .unwrap();
+        for expected in 1..=capacity {
+            let n = aw!(client.notification()).unwrap();
+            assert_eq!(n.payload, expected.to_string());
+        }
+        assert_eq!(client.dropped_notifications(), 76);
+        aw!(client.simple_query("notify ch, 'after'")).unwrap();
+        assert_eq!(aw!(client.notification()).unwrap().payload, "after");
+
+        // After a failed function call the connection goes on.
+        let binary = Format::Binary;
+        let err = aw!(client.function_call(
+            154,
+            &[Some(&1i32.to_be_bytes()), Some(&0i32.to_be_bytes())],
+            binary,
+            binary,
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.as_db_error().map(|e| e.code),
+            Some(SqlState::DivisionByZero)
+        );
+        let row = aw!(client.query_one("select 7 as n", &[])).unwrap();
+        assert_eq!(row.get::<i32, _>("n").unwrap(), 7);
+        aw!(client.close()).unwrap();
+    }
+}
+
+conformance_test! {
+    fn asynchronous_messages_pg15() {
+        aw!(asynchronous_messages(PgVersion::V15));
+    }
+}
+
+conformance_test! {
+    fn asynchronous_messages_pg18() {
+        aw!(asynchronous_messages(PgVersion::V18));
+    }
+}

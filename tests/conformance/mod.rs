@@ -23,6 +23,9 @@
 #![allow(unused_mut, clippy::needless_borrow)]
 
 mod client;
+async_only! {
+    mod client_async;
+}
 mod downgrade;
 mod everyday;
 mod types;
