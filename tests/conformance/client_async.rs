@@ -33,6 +33,56 @@ pub(crate) async fn join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec
     out.into_iter().map(|o| o.unwrap()).collect()
 }
 
+/// Polls both futures on the current task until both are ready.
+pub(crate) async fn zip<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (Box::pin(a), Box::pin(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none() {
+            ra = a.as_mut().poll(cx).map(Some).into_inner_or_none();
+        }
+        if rb.is_none() {
+            rb = b.as_mut().poll(cx).map(Some).into_inner_or_none();
+        }
+        if ra.is_some() && rb.is_some() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    (ra.unwrap(), rb.unwrap())
+}
+
+/// `Poll::Ready(Some(v))` to `Some(v)`, `Pending` to `None`.
+trait IntoInnerOrNone<T> {
+    fn into_inner_or_none(self) -> Option<T>;
+}
+
+impl<T> IntoInnerOrNone<T> for std::task::Poll<Option<T>> {
+    fn into_inner_or_none(self) -> Option<T> {
+        match self {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => None,
+        }
+    }
+}
+
+/// Lets the other futures of the task (and of the executor) run once.
+pub(crate) async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
 async fn pipelined(version: PgVersion) {
     let (_pg, url) = PgCluster::start_scram_app(version);
     let client = adapter::connect(&url).await.unwrap();

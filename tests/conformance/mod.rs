@@ -25,6 +25,7 @@
 mod client;
 async_only! {
     mod client_async;
+    mod copy_concurrency;
 }
 mod downgrade;
 mod everyday;

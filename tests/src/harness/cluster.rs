@@ -549,6 +549,13 @@ impl PgCluster {
         (pg, url)
     }
 
+    /// A trust cluster of `version` and the superuser's conninfo for it without TLS.
+    pub fn start_trust(version: PgVersion) -> (Self, String) {
+        let pg = Self::start_with(version, HbaMethod::Trust);
+        let info = pg.superuser_conninfo("");
+        (pg, info)
+    }
+
     /// The superuser's key/value conninfo without TLS, followed by `extra` (more
     /// `key=value` options, or "").
     pub fn superuser_conninfo(&self, extra: &str) -> String {
