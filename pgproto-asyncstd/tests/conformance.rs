@@ -10,33 +10,9 @@ mod common;
 #[path = "../examples/everyday.rs"]
 mod everyday_example;
 
-macro_rules! maybe_async {
-    ($(#[$m:meta])* fn $($rest:tt)*) => { $(#[$m])* async fn $($rest)* };
-}
-
-macro_rules! aw {
-    ($e:expr) => {
-        $e.await
-    };
-}
-
-macro_rules! conformance_test {
-    ($(#[$m:meta])* fn $name:ident() $body:block) => {
-        $(#[$m])*
-        #[test]
-        fn $name() {
-            for exec in crate::common::BOTH {
-                crate::adapter::run(exec, async move $body);
-            }
-        }
-    };
-}
-
-#[allow(dead_code)]
-#[allow(unused_macros)]
-macro_rules! async_only {
-    ($($item:item)*) => { $($item)* };
-}
+#[macro_use]
+#[path = "../../tests/conformance/bind/async_macros.rs"]
+mod macros;
 
 #[allow(dead_code)]
 mod adapter {
@@ -62,10 +38,12 @@ mod adapter {
         EXEC.with(Cell::get)
     }
 
-    /// Runs a scenario to completion on `exec`.
-    pub fn run<T>(exec: Exec, scenario: impl Future<Output = T>) -> T {
-        EXEC.with(|e| e.set(exec));
-        exec.block_on(LIMIT, scenario)
+    /// Runs a scenario to completion under async-std, then again under smol.
+    pub fn run_each<F: Future<Output = ()>>(scenario: impl Fn() -> F) {
+        for exec in crate::common::BOTH {
+            EXEC.with(|e| e.set(exec));
+            exec.block_on(LIMIT, scenario());
+        }
     }
 
     /// The adapter's client with its spawned connection: `close` also waits for the

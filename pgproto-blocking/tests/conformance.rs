@@ -7,29 +7,9 @@
 #[path = "../examples/everyday.rs"]
 mod everyday_example;
 
-macro_rules! maybe_async {
-    ($(#[$m:meta])* fn $($rest:tt)*) => { $(#[$m])* fn $($rest)* };
-}
-
-macro_rules! aw {
-    ($e:expr) => {
-        $e
-    };
-}
-
-macro_rules! conformance_test {
-    ($(#[$m:meta])* fn $name:ident() $body:block) => {
-        $(#[$m])*
-        #[test]
-        fn $name() $body
-    };
-}
-
-#[allow(dead_code)]
-#[allow(unused_macros)]
-macro_rules! async_only {
-    ($($item:item)*) => {};
-}
+#[macro_use]
+#[path = "../../tests/conformance/bind/blocking_macros.rs"]
+mod macros;
 
 #[allow(dead_code)]
 mod adapter {

@@ -8,31 +8,9 @@
 #[path = "../examples/everyday.rs"]
 mod everyday_example;
 
-macro_rules! maybe_async {
-    ($(#[$m:meta])* fn $($rest:tt)*) => { $(#[$m])* async fn $($rest)* };
-}
-
-macro_rules! aw {
-    ($e:expr) => {
-        $e.await
-    };
-}
-
-macro_rules! conformance_test {
-    ($(#[$m:meta])* fn $name:ident() $body:block) => {
-        $(#[$m])*
-        #[test]
-        fn $name() {
-            crate::adapter::run(async move $body)
-        }
-    };
-}
-
-#[allow(dead_code)]
-#[allow(unused_macros)]
-macro_rules! async_only {
-    ($($item:item)*) => { $($item)* };
-}
+#[macro_use]
+#[path = "../../tests/conformance/bind/async_macros.rs"]
+mod macros;
 
 #[allow(dead_code)]
 mod adapter {
@@ -46,14 +24,15 @@ mod adapter {
     const LIMIT: Duration = Duration::from_secs(300);
 
     /// Runs a scenario to completion on a fresh two-worker runtime.
-    pub fn run<T>(scenario: impl Future<Output = T>) -> T {
+    pub fn run_each<F: Future<Output = ()>>(scenario: impl FnOnce() -> F) {
+        let scenario = scenario();
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap()
             .block_on(async { tokio::time::timeout(LIMIT, scenario).await })
-            .expect("the scenario timed out")
+            .expect("the scenario timed out");
     }
 
     /// Connects (the connection task is spawned by the adapter).

@@ -4,18 +4,23 @@
 //!
 //! Each adapter instantiates it from its own `tests/conformance.rs` (as rustls runs its
 //! API tests once per crypto provider): before `#[path]`-including this module it
-//! defines
+//! includes the macros of `bind/async_macros.rs` or `bind/blocking_macros.rs` and
+//! defines a module `adapter`. The macros:
 //!
 //! * `maybe_async! { fn f(..) -> T { .. } }`: an `async fn` for the async adapters, a
 //!   plain `fn` for blocking;
 //! * `aw!(expr)`: `expr.await`, or just `expr` for blocking (also for streams: the
 //!   async `next()` versus `Iterator::next`);
 //! * `conformance_test! { fn name() { .. } }`: a `#[test]` that runs the body on the
-//!   adapter's runtime(s) under a watchdog;
-//! * a module `adapter` re-exporting the adapter crate (`Client`, `Error`, ...) plus
-//!   `connect(conninfo)` (a `Client`; the async-std one spawns its connection and
-//!   checks its result on `close`), `unblock(f)` (a blocking closure off the async
-//!   runtime) and `sleep(duration)`, and `everyday`, the adapter's `everyday` example.
+//!   adapter's runtime(s) (`adapter::run_each`) under a watchdog;
+//! * `async_only! { .. }`: items compiled for the async adapters only.
+//!
+//! The module `adapter` re-exports the adapter crate (`Client`, `Error`, ...) plus
+//! `connect(conninfo)` (a `Client`; the async-std one spawns its connection and checks
+//! its result on `close`), `unblock(f)` (a blocking closure off the async runtime),
+//! `sleep(duration)`, `cancel_later`/`joined` (a cancel request from another task or
+//! thread), `copy_data` (owned or borrowed COPY data), and `everyday`, the adapter's
+//! `everyday` example.
 //!
 //! The blocking client's methods take `&mut self`, so scenarios hold `let mut client`
 //! and pass `&mut Client`; the async ones only borrow it.
@@ -29,4 +34,5 @@ async_only! {
 }
 mod downgrade;
 mod everyday;
+mod tls_client;
 mod types;
