@@ -16,6 +16,7 @@ use pgproto_asyncstd::{Client, Error};
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::sqlstate::SqlState;
 use pgproto_core::testing::fixed_answer;
+use pgproto_tests::clients;
 use pgproto_tests::harness::tls::generate;
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -93,12 +94,7 @@ fn server_tls(exec: Exec) {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{exec:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    assert_eq!(clients::succeeded(&out, &format!("{exec:?}")), "1");
 
     exec.block_on(LIMIT, async {
         // This crate's client after an SSLRequest and with direct TLS, channel-bound.

@@ -13,6 +13,7 @@ use pgproto_blocking::{Client, Error};
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::sqlstate::SqlState;
 use pgproto_core::testing::fixed_answer;
+use pgproto_tests::clients;
 use pgproto_tests::harness::tls::generate;
 
 struct Fixed;
@@ -65,12 +66,7 @@ fn server_tls_with_psql_and_own_client() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    assert_eq!(clients::succeeded(&out, "psql"), "1");
 
     // This crate's client after an SSLRequest and with direct TLS, channel-bound.
     for extra in ["", "sslnegotiation=direct"] {

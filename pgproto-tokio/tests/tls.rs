@@ -5,6 +5,7 @@ use std::process::Command;
 
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::testing::fixed_answer;
+use pgproto_tests::clients;
 use pgproto_tests::harness::tls::generate;
 use pgproto_tokio::server::{serve_until, Handler, ServerOptions, ServerTls};
 use pgproto_tokio::{Client, Error};
@@ -59,12 +60,7 @@ async fn server_tls_with_psql_and_own_client() {
     })
     .await
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    assert_eq!(clients::succeeded(&out, "psql"), "1");
 
     // Our own client, with channel binding, and with direct TLS (sslnegotiation=direct).
     for extra in [
