@@ -35,37 +35,28 @@ pub(crate) async fn join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec
 
 /// Polls both futures on the current task until both are ready.
 pub(crate) async fn zip<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    use std::task::Poll;
     let (mut a, mut b) = (Box::pin(a), Box::pin(b));
     let (mut ra, mut rb) = (None, None);
     std::future::poll_fn(|cx| {
         if ra.is_none() {
-            ra = a.as_mut().poll(cx).map(Some).into_inner_or_none();
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
         }
         if rb.is_none() {
-            rb = b.as_mut().poll(cx).map(Some).into_inner_or_none();
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
         }
         if ra.is_some() && rb.is_some() {
-            std::task::Poll::Ready(())
+            Poll::Ready(())
         } else {
-            std::task::Poll::Pending
+            Poll::Pending
         }
     })
     .await;
     (ra.unwrap(), rb.unwrap())
-}
-
-/// `Poll::Ready(Some(v))` to `Some(v)`, `Pending` to `None`.
-trait IntoInnerOrNone<T> {
-    fn into_inner_or_none(self) -> Option<T>;
-}
-
-impl<T> IntoInnerOrNone<T> for std::task::Poll<Option<T>> {
-    fn into_inner_or_none(self) -> Option<T> {
-        match self {
-            std::task::Poll::Ready(v) => v,
-            std::task::Poll::Pending => None,
-        }
-    }
 }
 
 /// Lets the other futures of the task (and of the executor) run once.

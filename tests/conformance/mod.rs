@@ -23,9 +23,11 @@
 //! `everyday` example.
 //!
 //! The blocking client's methods take `&mut self`, so scenarios hold `let mut client`
-//! and pass `&mut Client`; the async ones only borrow it.
+//! and pass `&mut Client`; the async ones only borrow it. Rows and COPY data are read
+//! with `while let Some(x) = aw!(s.next())`, which is a `Stream` for the async clients
+//! and an `Iterator` for blocking (hence the lints allowed here).
 
-#![allow(unused_mut, clippy::needless_borrow)]
+#![allow(unused_mut, clippy::needless_borrow, clippy::while_let_on_iterator)]
 
 mod client;
 async_only! {
