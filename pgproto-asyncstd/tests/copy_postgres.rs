@@ -16,7 +16,7 @@ use pgproto_asyncstd::pool::{Manager, Pool};
 use pgproto_asyncstd::{IsolationLevel, TransactionOptions};
 use pgproto_core::message::TransactionStatus;
 use pgproto_core::sqlstate::SqlState;
-use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+use pgproto_tests::harness::{PgCluster, PgVersion};
 use pgproto_tests::pool_check::{self, peak_rss_kib, MIN_KILLS, REQUEST, REQUESTS};
 
 const LIMIT: Duration = Duration::from_secs(180);
@@ -391,15 +391,7 @@ async fn pool(info: &str, exec: Exec) {
 }
 
 fn run(version: PgVersion) {
-    let pg = PgCluster::builder()
-        .version(version)
-        .auth(HbaMethod::Trust)
-        .start()
-        .unwrap();
-    let info = format!(
-        "{} sslmode=disable",
-        pg.connection_string(pg.superuser(), None)
-    );
+    let (_pg, info) = PgCluster::start_trust(version);
     for exec in BOTH {
         exec.block_on(LIMIT, async {
             copy(&info, exec).await;

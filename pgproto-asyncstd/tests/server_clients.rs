@@ -14,6 +14,7 @@ use pgproto_asyncstd::server::{serve_until, Handler, ServerOptions};
 use pgproto_asyncstd::Error;
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::testing::fixed_answer;
+use pgproto_tests::clients::{self, psql};
 
 #[derive(Debug, Clone, Copy)]
 enum Exec {
@@ -159,13 +160,6 @@ fn tokio_postgres_each_auth_method(exec: Exec) {
     }
 }
 
-fn psql() -> Command {
-    let mut c = Command::new("/usr/lib/postgresql/15/bin/psql");
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    c
-}
-
 fn psql_and_pgbench(exec: Exec) {
     let server = start(exec, AuthKind::ScramSha256, None);
     let port = server.port;
@@ -182,12 +176,7 @@ fn psql_and_pgbench(exec: Exec) {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    assert_eq!(clients::succeeded(&out, "psql"), "1");
 
     let script = std::env::temp_dir().join(format!("pgproto-asyncstd-select1-{port}.sql"));
     std::fs::write(&script, "select 1;\n").unwrap();

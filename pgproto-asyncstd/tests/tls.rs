@@ -1,7 +1,6 @@
-//! TLS in both roles with the futures-io adapter, under async-std and under smol: the
-//! client against PostgreSQL 15 and 18 (verify-full, SCRAM-SHA-256-PLUS with
-//! channel_binding=require, direct TLS against 18 and its clean failure against 15), and
-//! psql and this crate's client against the futures-io server over TLS.
+//! The futures-io server over TLS, under async-std and under smol: psql and this crate's
+//! client, channel binding, direct TLS. (The client over TLS against PostgreSQL is
+//! `tests/conformance/tls_client.rs`.)
 
 mod common;
 
@@ -11,164 +10,16 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Exec, BOTH};
+use common::Exec;
 use pgproto_asyncstd::server::{serve_until, Handler, ServerOptions, ServerTls};
 use pgproto_asyncstd::{Client, Error};
-use pgproto_core::client::AuthMethod;
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::sqlstate::SqlState;
 use pgproto_core::testing::fixed_answer;
+use pgproto_tests::clients;
 use pgproto_tests::harness::tls::generate;
-use pgproto_tests::harness::{HbaMethod, PasswordEncryption, PgCluster, PgVersion};
 
 const LIMIT: Duration = Duration::from_secs(120);
-
-/// Whether the backend serving `c` runs over TLS, by PostgreSQL's own account.
-async fn server_sees_tls(c: &Client) -> bool {
-    let sets = c
-        .simple_query("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
-        .await
-        .unwrap();
-    sets[0].rows[0].raw(0usize) == Some(Some(&b"t"[..]))
-}
-
-async fn client_against_postgres(pg: &PgCluster, exec: Exec) {
-    let version = pg.version();
-    let ca = pg.ca_cert_path().unwrap().display().to_string();
-    let base = pg.connection_string("tls_user", Some("pw"));
-    let verified = format!("{base} sslmode=verify-full sslrootcert={ca}");
-
-    // verify-full and SCRAM-SHA-256-PLUS, required.
-    let (c, conn) = exec
-        .connect(&format!("{verified} channel_binding=require"))
-        .await
-        .unwrap_or_else(|e| panic!("{version:?} {exec:?}: {e}"));
-    assert!(c.is_tls());
-    assert!(c.used_channel_binding(), "{version:?}: no -PLUS");
-    assert_eq!(c.auth_method(), Some(AuthMethod::ScramSha256));
-    assert!(server_sees_tls(&c).await);
-    // Pipelined requests and results larger than TLS records and socket buffers.
-    let big = "y".repeat(2_000_000);
-    let (a, b) = futures_lite::future::zip(
-        c.query_one("select $1::text as v", &[&big]),
-        c.query_one("select length($1::text)", &[&big]),
-    )
-    .await;
-    assert_eq!(a.unwrap().get::<String, _>("v").unwrap(), big);
-    assert_eq!(b.unwrap().get::<i32, _>(0usize).unwrap(), 2_000_000);
-    let st = c
-        .prepare("select g, repeat('z', 100) from generate_series(1, 20000) g")
-        .await
-        .unwrap();
-    let mut rows = 0;
-    c.query_batched(&st, &[], 5000, |batch| {
-        rows += batch.len();
-        Ok(())
-    })
-    .await
-    .unwrap();
-    assert_eq!(rows, 20000);
-    // Cancelling over TLS connections works with the plain CancelRequest.
-    let (slow, ()) = futures_lite::future::zip(c.simple_query("select pg_sleep(30)"), async {
-        async_io::Timer::after(Duration::from_millis(300)).await;
-        c.cancel().await.unwrap();
-    })
-    .await;
-    assert_eq!(
-        slow.unwrap_err().as_db_error().unwrap().code,
-        SqlState::QueryCanceled
-    );
-    c.close().await.unwrap();
-    conn.await.unwrap();
-
-    // channel_binding=disable over TLS: plain SCRAM.
-    let (c, conn) = exec
-        .connect(&format!("{verified} channel_binding=disable"))
-        .await
-        .unwrap();
-    assert!(c.is_tls() && !c.used_channel_binding());
-    c.close().await.unwrap();
-    conn.await.unwrap();
-
-    // A wrong password over TLS is still the server's 28P01.
-    let err = Client::connect(&format!(
-        "{} sslmode=verify-full sslrootcert={ca}",
-        pg.connection_string("tls_user", Some("wrong"))
-    ))
-    .await
-    .unwrap_err();
-    assert_eq!(
-        err.as_db_error().map(|e| e.code),
-        Some(SqlState::InvalidPassword),
-        "{err}"
-    );
-
-    // A CA that did not sign the server's certificate fails verification.
-    let other_ca = std::env::temp_dir().join(format!(
-        "pgproto-asyncstd-other-ca-{}-{exec:?}.pem",
-        pg.port()
-    ));
-    std::fs::write(&other_ca, generate().unwrap().ca_cert_pem).unwrap();
-    let err = Client::connect(&format!(
-        "{base} sslmode=verify-ca sslrootcert={}",
-        other_ca.display()
-    ))
-    .await
-    .unwrap_err();
-    let _ = std::fs::remove_file(other_ca);
-    assert!(matches!(err, Error::Tls(_)), "{err}");
-
-    // channel_binding=require without TLS: refused before any password is sent.
-    let err = Client::connect(&format!("{base} sslmode=disable channel_binding=require"))
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("channel binding"), "{err}");
-
-    // Direct TLS: PostgreSQL 17+ accepts it; 15 hangs up on the ClientHello, which
-    // must be a prompt TLS error, not a hang.
-    let direct = format!("{verified} sslnegotiation=direct channel_binding=require");
-    let started = Instant::now();
-    match version {
-        PgVersion::V15 => {
-            let err = Client::connect(&format!("{direct} connect_timeout=10"))
-                .await
-                .unwrap_err();
-            assert!(matches!(err, Error::Tls(_) | Error::Io(_)), "{err:?}");
-            assert!(started.elapsed() < Duration::from_secs(5));
-        }
-        PgVersion::V18 => {
-            let (c, conn) = exec.connect(&direct).await.unwrap();
-            assert!(c.used_channel_binding());
-            assert!(server_sees_tls(&c).await);
-            c.close().await.unwrap();
-            conn.await.unwrap();
-        }
-    }
-}
-
-fn client_tls(version: PgVersion) {
-    let pg = PgCluster::builder()
-        .version(version)
-        .auth(HbaMethod::ScramSha256)
-        .tls(true)
-        .start()
-        .unwrap();
-    pg.create_role("tls_user", "pw", PasswordEncryption::ScramSha256)
-        .unwrap();
-    for exec in BOTH {
-        exec.block_on(LIMIT, client_against_postgres(&pg, exec));
-    }
-}
-
-#[test]
-fn client_tls_pg15() {
-    client_tls(PgVersion::V15);
-}
-
-#[test]
-fn client_tls_pg18() {
-    client_tls(PgVersion::V18);
-}
 
 struct Fixed;
 
@@ -243,12 +94,7 @@ fn server_tls(exec: Exec) {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{exec:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    assert_eq!(clients::succeeded(&out, &format!("{exec:?}")), "1");
 
     exec.block_on(LIMIT, async {
         // This crate's client after an SSLRequest and with direct TLS, channel-bound.

@@ -16,7 +16,7 @@ use pgproto_blocking::core::client::{Client as Core, Config, Event, Response, Ss
 use pgproto_blocking::core::message::Format;
 use pgproto_blocking::core::sqlstate::SqlState;
 use pgproto_blocking::Client;
-use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+use pgproto_tests::harness::{PgCluster, PgVersion};
 
 const ROWS: u64 = 2_000;
 
@@ -219,15 +219,7 @@ fn copy_in_extended(pg: &PgCluster) {
 }
 
 fn run(version: PgVersion) {
-    let pg = PgCluster::builder()
-        .version(version)
-        .auth(HbaMethod::Trust)
-        .start()
-        .unwrap();
-    let info = format!(
-        "{} sslmode=disable",
-        pg.connection_string(pg.superuser(), None)
-    );
+    let (pg, info) = PgCluster::start_trust(version);
     threads_share_a_client(&info);
     copy_in_extended(&pg);
 }

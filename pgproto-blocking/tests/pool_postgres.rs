@@ -18,15 +18,8 @@ const THREADS: i64 = 32;
 const POOL_SIZE: u32 = 8;
 
 fn run(version: PgVersion) {
-    let pg = PgCluster::builder()
-        .version(version)
-        .auth(HbaMethod::Trust)
-        .start()
-        .unwrap();
-    let info = format!(
-        "{} sslmode=disable application_name=pooltest",
-        pg.connection_string(pg.superuser(), None)
-    );
+    let pg = PgCluster::start_with(version, HbaMethod::Trust);
+    let info = pg.superuser_conninfo("application_name=pooltest");
     let mut setup = Client::connect(&info.replace("pooltest", "setup")).unwrap();
     setup.simple_query(pool_check::CREATE).unwrap();
 

@@ -9,6 +9,7 @@ use pgproto_blocking::server::{serve_until, Handler, ServerOptions};
 use pgproto_blocking::{Client, Error};
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::testing::fixed_answer;
+use pgproto_tests::clients;
 
 struct Fixed;
 
@@ -48,12 +49,7 @@ fn psql_pgbench_and_own_client() {
         .args(["-X", "-At", "-d", &conninfo, "-c", "select 1"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    assert_eq!(clients::succeeded(&out, "psql"), "1");
 
     let script = std::env::temp_dir().join(format!("pgproto-blocking-{port}.sql"));
     std::fs::write(&script, "select 1;\n").unwrap();

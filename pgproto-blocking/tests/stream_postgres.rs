@@ -5,19 +5,11 @@
 
 use pgproto_blocking::Client;
 use pgproto_core::sqlstate::SqlState;
-use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+use pgproto_tests::harness::{PgCluster, PgVersion};
 use pgproto_tests::pool_check::peak_rss_kib;
 
 fn run(version: PgVersion) {
-    let pg = PgCluster::builder()
-        .version(version)
-        .auth(HbaMethod::Trust)
-        .start()
-        .unwrap();
-    let info = format!(
-        "{} sslmode=disable",
-        pg.connection_string(pg.superuser(), None)
-    );
+    let (_pg, info) = PgCluster::start_trust(version);
     let mut client = Client::connect(&info).unwrap();
 
     // 2,000,000 rows of ~40 bytes: collected as a Vec<Row> they take well over 100 MB.

@@ -1,7 +1,5 @@
-//! TLS in both roles with the blocking adapter: the client against PostgreSQL 15 and 18
-//! (verify-full, SCRAM-SHA-256-PLUS with channel_binding=require, direct TLS against 18
-//! and its clean failure against 15), and psql and this crate's client against the
-//! blocking server over TLS.
+//! The blocking server over TLS: psql and this crate's client, channel binding, direct
+//! TLS. (The client over TLS against PostgreSQL is `tests/conformance/tls_client.rs`.)
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -12,125 +10,11 @@ use std::time::{Duration, Instant};
 
 use pgproto_blocking::server::{serve_until, Handler, ServerOptions, ServerTls};
 use pgproto_blocking::{Client, Error};
-use pgproto_core::client::AuthMethod;
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::sqlstate::SqlState;
 use pgproto_core::testing::fixed_answer;
+use pgproto_tests::clients;
 use pgproto_tests::harness::tls::generate;
-use pgproto_tests::harness::{HbaMethod, PasswordEncryption, PgCluster, PgVersion};
-
-/// Whether the backend serving `c` runs over TLS, by PostgreSQL's own account.
-fn server_sees_tls(c: &mut Client) -> bool {
-    let sets = c
-        .simple_query("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
-        .unwrap();
-    sets[0].rows[0].raw(0usize) == Some(Some(&b"t"[..]))
-}
-
-fn client_against_postgres(version: PgVersion) {
-    let pg = PgCluster::builder()
-        .version(version)
-        .auth(HbaMethod::ScramSha256)
-        .tls(true)
-        .start()
-        .unwrap();
-    pg.create_role("tls_user", "pw", PasswordEncryption::ScramSha256)
-        .unwrap();
-    let ca = pg.ca_cert_path().unwrap().display().to_string();
-    let base = pg.connection_string("tls_user", Some("pw"));
-    let verified = format!("{base} sslmode=verify-full sslrootcert={ca}");
-
-    // verify-full and SCRAM-SHA-256-PLUS, required.
-    let mut c = Client::connect(&format!("{verified} channel_binding=require"))
-        .unwrap_or_else(|e| panic!("{version:?}: {e}"));
-    assert!(c.is_tls());
-    assert!(c.used_channel_binding(), "{version:?}: no -PLUS");
-    assert_eq!(c.auth_method(), Some(AuthMethod::ScramSha256));
-    assert!(server_sees_tls(&mut c));
-    // Data larger than a TLS record and the socket buffers, both ways.
-    let big = "y".repeat(3_000_000);
-    let row = c.query_one("select $1::text as v", &[&big]).unwrap();
-    assert_eq!(row.get::<String, _>("v").unwrap(), big);
-    let st = c
-        .prepare("select g, repeat('z', 100) from generate_series(1, 20000) g")
-        .unwrap();
-    let mut rows = 0;
-    c.query_batched(&st, &[], 5000, |batch| {
-        rows += batch.len();
-        Ok(())
-    })
-    .unwrap();
-    assert_eq!(rows, 20000);
-    c.close().unwrap();
-
-    // channel_binding=disable over TLS: plain SCRAM.
-    let c = Client::connect(&format!("{verified} channel_binding=disable")).unwrap();
-    assert!(c.is_tls() && !c.used_channel_binding());
-    drop(c);
-
-    // A wrong password over TLS is still the server's 28P01.
-    let err = Client::connect(&format!(
-        "{} sslmode=verify-full sslrootcert={ca}",
-        pg.connection_string("tls_user", Some("wrong"))
-    ))
-    .unwrap_err();
-    assert_eq!(
-        err.as_db_error().map(|e| e.code),
-        Some(SqlState::InvalidPassword),
-        "{err}"
-    );
-
-    // sslmode=require without a root file encrypts without verifying.
-    let mut c = Client::connect(&format!("{base} sslmode=require")).unwrap();
-    assert!(server_sees_tls(&mut c));
-    drop(c);
-
-    // A CA that did not sign the server's certificate fails verification.
-    let other_ca =
-        std::env::temp_dir().join(format!("pgproto-blocking-other-ca-{}.pem", pg.port()));
-    std::fs::write(&other_ca, generate().unwrap().ca_cert_pem).unwrap();
-    let err = Client::connect(&format!(
-        "{base} sslmode=verify-ca sslrootcert={}",
-        other_ca.display()
-    ))
-    .unwrap_err();
-    let _ = std::fs::remove_file(other_ca);
-    assert!(matches!(err, Error::Tls(_)), "{err}");
-
-    // channel_binding=require without TLS: refused before any password is sent.
-    let err =
-        Client::connect(&format!("{base} sslmode=disable channel_binding=require")).unwrap_err();
-    assert!(err.to_string().contains("channel binding"), "{err}");
-
-    // Direct TLS (sslnegotiation=direct): PostgreSQL 17+ accepts it; 15 reads the
-    // ClientHello as a startup packet of absurd length and hangs up, which must end
-    // in a TLS error at once rather than a hang.
-    let direct = format!("{verified} sslnegotiation=direct channel_binding=require");
-    let started = Instant::now();
-    match version {
-        PgVersion::V15 => {
-            let err = Client::connect(&format!("{direct} connect_timeout=10")).unwrap_err();
-            assert!(matches!(err, Error::Tls(_) | Error::Io(_)), "{err:?}");
-            assert!(started.elapsed() < Duration::from_secs(5));
-        }
-        PgVersion::V18 => {
-            let mut c = Client::connect(&direct).unwrap();
-            assert!(c.used_channel_binding());
-            assert!(server_sees_tls(&mut c));
-            c.close().unwrap();
-        }
-    }
-}
-
-#[test]
-fn client_tls_pg15() {
-    client_against_postgres(PgVersion::V15);
-}
-
-#[test]
-fn client_tls_pg18() {
-    client_against_postgres(PgVersion::V18);
-}
 
 struct Fixed;
 
@@ -182,12 +66,7 @@ fn server_tls_with_psql_and_own_client() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    assert_eq!(clients::succeeded(&out, "psql"), "1");
 
     // This crate's client after an SSLRequest and with direct TLS, channel-bound.
     for extra in ["", "sslnegotiation=direct"] {

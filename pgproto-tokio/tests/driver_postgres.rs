@@ -3,7 +3,7 @@
 //! results in bounded memory, transactions with savepoints.
 
 use pgproto_core::sqlstate::SqlState;
-use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
+use pgproto_tests::harness::{PgCluster, PgVersion};
 use pgproto_tests::pool_check::peak_rss_kib;
 use pgproto_tokio::{Client, IsolationLevel, TransactionOptions};
 
@@ -183,15 +183,7 @@ async fn copy_binary(client: &Client) {
 }
 
 async fn run(version: PgVersion) {
-    let pg = PgCluster::builder()
-        .version(version)
-        .auth(HbaMethod::Trust)
-        .start()
-        .unwrap();
-    let info = format!(
-        "{} sslmode=disable",
-        pg.connection_string(pg.superuser(), None)
-    );
+    let (_pg, info) = PgCluster::start_trust(version);
     let client = Client::connect(&info).await.unwrap();
     copy_million(&client).await;
     copy_binary(&client).await;

@@ -7,6 +7,7 @@ use pgproto_core::db_error::{DbError, Severity};
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::sqlstate::SqlState;
 use pgproto_core::testing::fixed_answer;
+use pgproto_tests::clients::{self, psql};
 use pgproto_tokio::server::{serve_until, Handler, ServerOptions};
 use pgproto_tokio::Error;
 use tokio::sync::watch;
@@ -125,13 +126,6 @@ async fn tokio_postgres_simple_and_extended_with_each_auth_method() {
     }
 }
 
-fn psql() -> Command {
-    let mut c = Command::new("/usr/lib/postgresql/15/bin/psql");
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    c
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psql_and_pgbench() {
     let server = start(AuthKind::ScramSha256).await;
@@ -153,12 +147,7 @@ async fn psql_and_pgbench() {
     })
     .await
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    assert_eq!(clients::succeeded(&out, "psql"), "1");
 
     let out = tokio::task::spawn_blocking(move || {
         let script = std::env::temp_dir().join(format!("pgproto-select1-{port}.sql"));

@@ -3,6 +3,7 @@
 //! * [`harness`]: throwaway PostgreSQL 15 and 18 clusters (auth methods,
 //!   TLS, roles, psql).
 //! * [`relay`]: a recording TCP relay used to capture real sessions.
+//! * [`clients`]: PostgreSQL 15's psql and pgbench, run against a server under test.
 //! * [`faults`]: what the clients' fault tests share (cluster, statements, cut
 //!   relay, expected outcomes).
 //! * [`framing`]: splits captured byte streams into protocol messages.
@@ -12,6 +13,7 @@
 
 #![deny(missing_docs)]
 
+pub mod clients;
 pub mod faults;
 pub mod framing;
 pub mod harness;

@@ -529,6 +529,47 @@ impl PgCluster {
         format!("postgresql://{credentials}@{HOST}:{}/postgres", self.port)
     }
 
+    /// A started cluster of `version` with `method` for every connection (what most
+    /// client tests begin with).
+    pub fn start_with(version: PgVersion, method: HbaMethod) -> Self {
+        Self::builder()
+            .version(version)
+            .auth(method)
+            .start()
+            .unwrap_or_else(|e| panic!("starting PostgreSQL {version:?}: {e}"))
+    }
+
+    /// A SCRAM-SHA-256 cluster of `version` with the role `app` (password `pw`),
+    /// and a URL conninfo for it without TLS.
+    pub fn start_scram_app(version: PgVersion) -> (Self, String) {
+        let pg = Self::start_with(version, HbaMethod::ScramSha256);
+        pg.create_role("app", "pw", PasswordEncryption::ScramSha256)
+            .unwrap();
+        let url = format!("{}?sslmode=disable", pg.connection_url("app", Some("pw")));
+        (pg, url)
+    }
+
+    /// A trust cluster of `version` and the superuser's conninfo for it without TLS.
+    pub fn start_trust(version: PgVersion) -> (Self, String) {
+        let pg = Self::start_with(version, HbaMethod::Trust);
+        let info = pg.superuser_conninfo("");
+        (pg, info)
+    }
+
+    /// The superuser's key/value conninfo without TLS, followed by `extra` (more
+    /// `key=value` options, or "").
+    pub fn superuser_conninfo(&self, extra: &str) -> String {
+        let mut s = format!(
+            "{} sslmode=disable",
+            self.connection_string(self.superuser(), None)
+        );
+        if !extra.is_empty() {
+            s.push(' ');
+            s.push_str(extra);
+        }
+        s
+    }
+
     /// Creates a login role with the given password, stored as `encryption`.
     pub fn create_role(
         &self,

@@ -1,11 +1,15 @@
-//! One client shared by two tasks: one runs COPY FROM STDIN while the other queries.
-//! The query waits in the core until the COPY ends (its bytes inside the COPY stream
-//! would make PostgreSQL end the connection with 08P01), against PostgreSQL 15 and 18.
-//! Both orders: the query submitted while the COPY is open, and before the server's
-//! CopyInResponse has arrived.
+//! One async client shared by two tasks: one runs COPY FROM STDIN while the other
+//! queries. The query waits in the core until the COPY ends (its bytes inside the COPY
+//! stream would make PostgreSQL end the connection with 08P01), against PostgreSQL 15
+//! and 18. Both orders: the query submitted while the COPY is open, and before the
+//! server's CopyInResponse has arrived.
 
-use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
-use pgproto_tokio::Client;
+use std::cell::Cell;
+
+use pgproto_tests::harness::{PgCluster, PgVersion};
+
+use super::client_async::{yield_now, zip};
+use crate::adapter::{self, Client};
 
 const ROWS: u64 = 2_000;
 
@@ -16,30 +20,29 @@ async fn copy_and_query(client: &Client, table: &str, wait_for_copy: bool) {
         .simple_query(&format!("create table {table} (v int8)"))
         .await
         .unwrap();
-    let (opened, open) = tokio::sync::oneshot::channel::<()>();
+    let opened = Cell::new(false);
     let copy = async {
         let mut copy = client
             .copy_in(&format!("copy {table} from stdin"))
             .await
             .unwrap();
-        let mut opened = Some(opened);
         for i in 0..ROWS {
             copy.send(format!("{i}\n")).await.unwrap();
-            if let Some(tx) = opened.take() {
-                let _ = tx.send(());
+            if i == 0 {
+                opened.set(true);
                 // Let the other task submit its query while the COPY is open.
-                tokio::task::yield_now().await;
+                yield_now().await;
             }
         }
         copy.finish().await.unwrap()
     };
     let query = async {
-        if wait_for_copy {
-            open.await.unwrap();
+        while wait_for_copy && !opened.get() {
+            yield_now().await;
         }
         client.query_one("select 42::int4", &[]).await.unwrap()
     };
-    let (copied, row) = tokio::join!(copy, query);
+    let (copied, row) = zip(copy, query).await;
     assert_eq!(copied, ROWS);
     assert_eq!(row.get::<i32, _>(0usize).unwrap(), 42);
     let count = client
@@ -54,16 +57,8 @@ async fn copy_and_query(client: &Client, table: &str, wait_for_copy: bool) {
 }
 
 async fn run(version: PgVersion) {
-    let pg = PgCluster::builder()
-        .version(version)
-        .auth(HbaMethod::Trust)
-        .start()
-        .unwrap();
-    let info = format!(
-        "{} sslmode=disable",
-        pg.connection_string(pg.superuser(), None)
-    );
-    let client = Client::connect(&info).await.unwrap();
+    let (_pg, info) = PgCluster::start_trust(version);
+    let client = adapter::connect(&info).await.unwrap();
     copy_and_query(&client, "during_copy", true).await;
     copy_and_query(&client, "before_copy_response", false).await;
     // The connection is still in sync.
@@ -72,12 +67,14 @@ async fn run(version: PgVersion) {
     client.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn pg15() {
-    run(PgVersion::V15).await;
+conformance_test! {
+    fn copy_while_querying_pg15() {
+        run(PgVersion::V15).await;
+    }
 }
 
-#[tokio::test]
-async fn pg18() {
-    run(PgVersion::V18).await;
+conformance_test! {
+    fn copy_while_querying_pg18() {
+        run(PgVersion::V18).await;
+    }
 }
