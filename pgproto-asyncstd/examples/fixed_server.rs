@@ -14,7 +14,7 @@
 //! Sessions run on smol's global executor, whose thread count is `SMOL_THREADS`
 //! (default 1).
 
-use pgproto_asyncstd::server::{serve, Handler, ServerOptions, ServerTls};
+use pgproto_asyncstd::server::{serve, Handler};
 use pgproto_asyncstd::Error;
 use pgproto_core::server::{Server, ServerEvent};
 use pgproto_core::testing::fixed_answer;
@@ -32,10 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = ServerArgs::parse(std::env::args().skip(1))?;
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
-    let mut options = ServerOptions::new(args.server_auth(&random)?);
-    if let Some((cert, key)) = args.tls_pem()? {
-        options = options.with_tls(ServerTls::from_pem(&cert, &key)?);
-    }
+    let options = args.server_options(&random)?;
     smol::block_on(async {
         let listener = async_net::TcpListener::bind(&args.listen).await?;
         eprintln!("fixed_server listening on {}", listener.local_addr()?);

@@ -8,7 +8,7 @@
 //! With `--tls-cert server.pem --tls-key server.key` it also offers TLS (after an
 //! SSLRequest, and direct TLS with ALPN `postgresql`).
 
-use pgproto_blocking::server::{serve, Handler, ServerOptions, ServerTls};
+use pgproto_blocking::server::{serve, Handler};
 use pgproto_blocking::Error;
 use pgproto_core::server::{Server, ServerEvent};
 use pgproto_core::testing::fixed_answer;
@@ -26,10 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = ServerArgs::parse(std::env::args().skip(1))?;
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
-    let mut options = ServerOptions::new(args.server_auth(&random)?);
-    if let Some((cert, key)) = args.tls_pem()? {
-        options = options.with_tls(ServerTls::from_pem(&cert, &key)?);
-    }
+    let options = args.server_options(&random)?;
     let listener = std::net::TcpListener::bind(&args.listen)?;
     eprintln!("fixed_server listening on {}", listener.local_addr()?);
     serve(listener, options, |_| Fixed)?;

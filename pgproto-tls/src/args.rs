@@ -93,6 +93,19 @@ impl ServerArgs {
         }
     }
 
+    /// The server settings these options describe: [`ServerArgs::server_auth`], and TLS
+    /// from the `--tls-cert` / `--tls-key` files when given.
+    pub fn server_options(
+        &self,
+        random: &[u8; 32],
+    ) -> Result<crate::ServerOptions, pgproto_core::adapter::Error> {
+        let options = crate::ServerOptions::new(self.server_auth(random)?);
+        Ok(match self.tls_pem()? {
+            Some((cert, key)) => options.with_tls(crate::ServerTls::from_pem(&cert, &key)?),
+            None => options,
+        })
+    }
+
     /// The authentication policy these options describe; `random` seeds the SCRAM salt
     /// and the unknown-user secret.
     pub fn server_auth(&self, random: &[u8; 32]) -> Result<ServerAuth, pgproto_core::Error> {

@@ -9,7 +9,7 @@
 use pgproto_core::server::{Server, ServerEvent};
 use pgproto_core::testing::fixed_answer;
 use pgproto_tls::ServerArgs;
-use pgproto_tokio::server::{serve, Handler, ServerOptions, ServerTls};
+use pgproto_tokio::server::{serve, Handler};
 use pgproto_tokio::Error;
 
 struct Fixed;
@@ -25,10 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = ServerArgs::parse(std::env::args().skip(1))?;
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
-    let mut options = ServerOptions::new(args.server_auth(&random)?);
-    if let Some((cert, key)) = args.tls_pem()? {
-        options = options.with_tls(ServerTls::from_pem(&cert, &key)?);
-    }
+    let options = args.server_options(&random)?;
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     eprintln!("fixed_server listening on {}", listener.local_addr()?);
     serve(listener, options, |_| Fixed).await?;

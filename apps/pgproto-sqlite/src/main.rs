@@ -17,7 +17,7 @@
 //! open transaction (default 10 s) before failing with 55P03.
 
 use pgproto_sqlite::{Args, Database};
-use pgproto_tokio::server::{serve, ServerOptions, ServerTls};
+use pgproto_tokio::server::serve;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,10 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut random = [0u8; 32];
     getrandom::getrandom(&mut random)?;
     let server = &args.server;
-    let mut options = ServerOptions::new(server.server_auth(&random)?);
-    if let Some((cert, key)) = server.tls_pem()? {
-        options = options.with_tls(ServerTls::from_pem(&cert, &key)?);
-    }
+    let options = server.server_options(&random)?;
     let mut db = Database::open(args.db.as_deref())?;
     if let Ok(ms) = std::env::var("SQLITE_SERVER_LOCK_TIMEOUT_MS") {
         db = db.with_lock_timeout(std::time::Duration::from_millis(ms.parse()?));
