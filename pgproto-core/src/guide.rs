@@ -220,7 +220,6 @@
 //!         // The application's part: a query-level message to answer (now, or later).
 //!         Step::Handle(event) => fixed_answer(&mut self.server, event)?,
 //!         Step::Ready { process_id, secret_key } => {
-//!             self.startup_deadline = None;
 //!             shared.cancels.register(process_id, secret_key, self.server.cancel_flag());
 //!         }
 //!         Step::Cancel(token) => {
@@ -328,13 +327,20 @@
 //!
 //! ## Timeouts
 //!
-//! The core has no clock: every timeout is yours, measured on your loop's clock. Keep a
-//! deadline per connection and wake up for the earliest one (the `timeout` argument of
-//! `mio::Poll::poll`, `epoll_wait`, a timer wheel).
+//! The core has no clock: you hand it the time. Wake up for the earliest deadline of
+//! your connections (the `timeout` argument of `mio::Poll::poll`, `epoll_wait`, a timer
+//! wheel).
 //!
-//! - **Connect and startup**: a deadline from connecting until [`Event::Ready`] (client)
-//!   or [`Step::Ready`](crate::server::Step::Ready) (server; PostgreSQL's
-//!   `authentication_timeout`). When it passes, close the socket.
+//! - **Server startup** (PostgreSQL's `authentication_timeout`): the core keeps it. Set
+//!   [`ServerConfig::authentication_timeout`](crate::server::ServerConfig), call
+//!   [`Server::handle_timeout`](crate::server::Server::handle_timeout)`(now)` when the connection is accepted and whenever
+//!   [`Server::poll_timeout`](crate::server::Server::poll_timeout)'s deadline passes (`now` is any monotonic clock as a
+//!   `Duration` since a fixed epoch); a connection still starting up is then closed, as
+//!   PostgreSQL does, and its error is `Error::TimedOut`.
+//! - **Client connect and startup**: a deadline from connecting until [`Event::Ready`]
+//!   (the `connect_timeout` of each [`ConnectTarget`](crate::client::ConnectTarget) from
+//!   [`ConnInfo::targets`](crate::client::ConnInfo::targets)). When it passes, close the
+//!   socket and try the next target.
 //! - **Statement timeout**: a deadline per request; when it passes, cancel (above) and
 //!   keep waiting for the answer, which will come; close the connection only if even
 //!   that does not come.
