@@ -369,27 +369,6 @@ impl ServerSessions {
     }
 }
 
-/// What an adapter does after [`ServerSession::step`].
-#[derive(Debug)]
-pub enum SessionAction<'a, H> {
-    /// Nothing more: keep polling events and reading.
-    Continue,
-    /// Hand this query-level event to the application's handler.
-    Handle(&'a mut H, crate::server::ServerEvent),
-    /// Perform the TLS handshake now, then call
-    /// [`Server::handle_tls_established`](crate::server::Server::handle_tls_established).
-    /// With `direct`, feed
-    /// [`Server::take_buffered_input`](crate::server::Server::take_buffered_input) to the
-    /// TLS library first.
-    StartTls {
-        /// Direct TLS (PostgreSQL 17 style, ALPN `postgresql`).
-        direct: bool,
-    },
-    /// Write out what the core queued, then close the connection (the client
-    /// terminated, or this connection carried a CancelRequest, now delivered).
-    Close,
-}
-
 /// One server connection's bookkeeping around
 /// [`SessionSetup::step`](crate::server::SessionSetup::step), the same in every adapter:
 /// delivering a CancelRequest to the session it names, creating the application's
@@ -407,57 +386,58 @@ impl<F, H> ServerSession<F, H>
 where
     F: FnOnce(&crate::server::StartupRequest) -> H,
 {
-    /// Handles one event of the core through `setup` and says what the adapter does
-    /// next. `random` gives 32 fresh random bytes when the step needs them.
+    /// Handles one event of the core through `setup`, does this connection's part of
+    /// the resulting [`Step`](crate::server::Step), and returns the step: the same one
+    /// enum a sans-IO server loop gets from `SessionSetup::step`. Done here:
+    /// [`Step::Startup`](crate::server::Step::Startup) creates the application's handler,
+    /// [`Step::Ready`](crate::server::Step::Ready) registers the cancel key,
+    /// [`Step::Cancel`](crate::server::Step::Cancel) is delivered to the session it
+    /// names (the adapter then closes this connection, as for `Step::Close`). For
+    /// [`Step::Handle`](crate::server::Step::Handle), [`ServerSession::handler`] is the
+    /// application's handler. `random` gives 32 fresh random bytes when needed.
     pub fn step(
         &mut self,
         setup: &crate::server::SessionSetup,
         server: &mut crate::server::Server,
         event: crate::server::ServerEvent,
         random: impl FnOnce() -> Result<[u8; 32], Error>,
-    ) -> Result<SessionAction<'_, H>, Error> {
+    ) -> Result<crate::server::Step, Error> {
         use crate::server::Step;
         let next_process_id = &self.sessions.next_process_id;
         let step = setup.step(server, event, random, || {
             next_process_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         })?;
-        Ok(match step {
-            Step::Continue => SessionAction::Continue,
-            Step::Handle(event) => match self.handler.as_mut() {
-                Some(handler) => SessionAction::Handle(handler, event),
-                None => {
-                    let needed = crate::server::ServerPhase::Ready;
-                    return Err(Error::Protocol(
-                        crate::error::UsageError::WrongPhase {
-                            needed: needed.name(),
-                        }
-                        .into(),
-                    ));
-                }
-            },
-            Step::StartTls { direct } => SessionAction::StartTls { direct },
+        match &step {
             Step::Cancel(token) => {
-                self.sessions.cancels.cancel(&token);
-                SessionAction::Close
+                self.sessions.cancels.cancel(token);
             }
             Step::Startup(request) => {
                 if let Some(make) = self.make_handler.take() {
-                    self.handler = Some(make(&request));
+                    self.handler = Some(make(request));
                 }
-                SessionAction::Continue
             }
             Step::Ready {
                 process_id,
                 secret_key,
             } => {
-                self.sessions
-                    .cancels
-                    .register(process_id, secret_key, server.cancel_flag());
-                self.process_id = Some(process_id);
-                SessionAction::Continue
+                self.sessions.cancels.register(
+                    *process_id,
+                    secret_key.clone(),
+                    server.cancel_flag(),
+                );
+                self.process_id = Some(*process_id);
             }
-            Step::Close => SessionAction::Close,
-        })
+            Step::Continue | Step::Handle(_) | Step::StartTls { .. } | Step::Close => {}
+        }
+        Ok(step)
+    }
+
+    /// The application's handler, created at startup (an error before).
+    pub fn handler(&mut self) -> Result<&mut H, Error> {
+        let needed = crate::server::ServerPhase::Ready.name();
+        self.handler.as_mut().ok_or(Error::Protocol(
+            crate::error::UsageError::WrongPhase { needed }.into(),
+        ))
     }
 }
 

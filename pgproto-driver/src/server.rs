@@ -14,8 +14,8 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
-use pgproto_core::adapter::{ServerSessions, SessionAction};
-use pgproto_core::server::{Server, ServerEvent, StartupRequest, READ_BUFFER_SIZE};
+use pgproto_core::adapter::ServerSessions;
+use pgproto_core::server::{Server, ServerEvent, StartupRequest, Step, READ_BUFFER_SIZE};
 
 use crate::runtime::{timeout_at, BoxStream, Prefixed, Runtime};
 use crate::Error;
@@ -103,7 +103,7 @@ fn random() -> Result<[u8; 32], Error> {
 }
 
 /// Performs the server side of a TLS handshake on `stream` (after
-/// [`SessionAction::StartTls`]: for direct TLS the bytes the core already read are
+/// [`Step::StartTls`]: for direct TLS the bytes the core already read are
 /// replayed to the TLS library, and ALPN `postgresql` is required) and tells the core,
 /// with the channel-binding data. For servers built on the core without
 /// [`serve_until`], such as proxies.
@@ -196,11 +196,11 @@ where
         loop {
             while let Some(event) = server.poll_event()? {
                 match session.step(&options.setup, &mut server, event, random)? {
-                    SessionAction::Continue => {}
-                    SessionAction::Handle(handler, event) => {
-                        handler.handle(&mut server, event).await?;
+                    Step::Continue | Step::Startup(_) | Step::Ready { .. } => {}
+                    Step::Handle(event) => {
+                        session.handler()?.handle(&mut server, event).await?;
                     }
-                    SessionAction::StartTls { direct } => {
+                    Step::StartTls { direct } => {
                         // The 'S' (none for direct TLS) goes out before the handshake.
                         write_out(&mut stream, &mut server).await?;
                         let plain = std::mem::replace(
@@ -217,7 +217,7 @@ where
                         stream = timeout_at::<R, _>(until, handshake).await?;
                         continue;
                     }
-                    SessionAction::Close => {
+                    Step::Cancel(_) | Step::Close => {
                         write_out(&mut stream, &mut server).await?;
                         return Ok(());
                     }
