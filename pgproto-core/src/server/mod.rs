@@ -475,10 +475,7 @@ impl Server {
         match self.startup_deadline {
             None => self.startup_deadline = Some(now.saturating_add(limit)),
             Some(deadline) if now >= deadline => {
-                if self.poisoned.is_none() {
-                    self.poisoned = Some(Error::TimedOut(crate::error::Timeout::Authentication));
-                }
-                self.phase = ServerPhase::Closed;
+                self.close(Error::TimedOut(crate::error::Timeout::Authentication));
             }
             Some(_) => {}
         }
@@ -494,8 +491,14 @@ impl Server {
     }
 
     fn close_at_eof(&mut self) {
+        self.close(Error::Closed);
+    }
+
+    /// Ends the connection for good: the one place that closes it. The first reason is
+    /// kept; every later call returns it.
+    fn close(&mut self, reason: Error) {
         if self.poisoned.is_none() {
-            self.poisoned = Some(Error::Closed);
+            self.poisoned = Some(reason);
         }
         self.phase = ServerPhase::Closed;
     }
@@ -575,8 +578,7 @@ impl Server {
                 }
                 Ok(false) => return Ok(None),
                 Err(e) => {
-                    self.phase = ServerPhase::Closed;
-                    self.poisoned = Some(e.clone());
+                    self.close(e.clone());
                     return Err(e);
                 }
             }
@@ -590,11 +592,11 @@ impl Server {
         }
     }
 
-    /// Sends a FATAL error and closes the connection; the error is also returned.
+    /// Sends a FATAL error; the error is returned, and the caller's error return
+    /// closes the connection (`poll_event`, or [`Server::close`]).
     fn fatal(&mut self, error: DbError) -> Error {
         let _ = error.encode_error(&mut self.out);
         self.flush_pending = true;
-        self.phase = ServerPhase::Closed;
         Error::Server(Box::new(error))
     }
 
@@ -675,8 +677,7 @@ impl Server {
                 self.flush_pending = true;
             }
             FrontendMessage::CancelRequest(c) => {
-                self.phase = ServerPhase::Closed;
-                self.poisoned = Some(Error::Closed);
+                self.close(Error::Closed);
                 self.events
                     .push_back(ServerEvent::CancelRequested(CancelToken::new(
                         c.process_id,
@@ -760,7 +761,7 @@ impl Server {
         };
         if frame.tag != Some(b'p') {
             if frame.tag == Some(b'X') {
-                self.phase = ServerPhase::Closed;
+                self.close(Error::Closed);
                 self.events.push_back(ServerEvent::Terminate);
                 return Ok(());
             }
@@ -958,7 +959,7 @@ impl Server {
     pub fn authentication_failed(&mut self) -> Result<(), Error> {
         self.expect_phase(ServerPhase::Authenticating)?;
         let e = self.auth_failed();
-        self.poisoned = Some(e);
+        self.close(e);
         Ok(())
     }
 
@@ -970,7 +971,7 @@ impl Server {
         error.severity = "FATAL".to_string();
         error.parsed_severity = Some(Severity::Fatal);
         let e = self.fatal(error);
-        self.poisoned = Some(e);
+        self.close(e);
         Ok(())
     }
 
@@ -1265,8 +1266,7 @@ impl Server {
                 });
             }
             FrontendMessage::Terminate(_) => {
-                self.phase = ServerPhase::Closed;
-                self.poisoned = Some(Error::Closed);
+                self.close(Error::Closed);
                 self.events.push_back(ServerEvent::Terminate);
             }
             other => {
@@ -1287,8 +1287,7 @@ impl Server {
     /// FunctionCall and Sync, or skipping until Sync for the extended-protocol messages.
     fn malformed_message(&mut self, tag: u8, e: &crate::DecodeError) -> Result<(), Error> {
         if tag == b'X' {
-            self.phase = ServerPhase::Closed;
-            self.poisoned = Some(Error::Closed);
+            self.close(Error::Closed);
             self.events.push_back(ServerEvent::Terminate);
             return Ok(());
         }
@@ -1362,8 +1361,7 @@ impl Server {
             // Tolerated in COPY-in mode, as PostgreSQL does.
             FrontendMessage::Flush(_) | FrontendMessage::Sync(_) => {}
             FrontendMessage::Terminate(_) => {
-                self.phase = ServerPhase::Closed;
-                self.poisoned = Some(Error::Closed);
+                self.close(Error::Closed);
                 self.events.push_back(ServerEvent::Terminate);
             }
             other => {
@@ -1592,8 +1590,7 @@ impl Server {
             ErrorRecovery::DiscardUntilSync => self.discard_until_sync(),
         }
         if error.is_fatal() {
-            self.phase = ServerPhase::Closed;
-            self.poisoned = Some(Error::Server(Box::new(error.clone())));
+            self.close(Error::Server(Box::new(error.clone())));
         }
         Ok(())
     }
