@@ -866,6 +866,9 @@ impl Session {
                     Some(vec![Column::new(name, types::TEXT, -1)]),
                 ))
             }
+            Statement::Sql if crate::pgsql::comment_on(text).is_some() => {
+                return Ok((client_types.to_vec(), None))
+            }
             Statement::Sql => {}
             _ => return Ok((client_types.to_vec(), None)),
         }
@@ -1143,7 +1146,17 @@ impl Session {
                     notices: Vec::new(),
                 })
             }
-            Statement::Sql => self.run_sqlite(conn, text, params, described),
+            Statement::Sql => {
+                if let Some(c) = crate::pgsql::comment_on(text) {
+                    return comment(conn, &c.map_err(unsupported)?);
+                }
+                let change = crate::pgsql::schema_change(text);
+                let outcome = self.run_sqlite(conn, text, params, described)?;
+                if let Some(change) = change {
+                    catalog::follow_change(conn, &change).map_err(sqlite_error)?;
+                }
+                Ok(outcome)
+            }
         }
     }
 
@@ -1280,6 +1293,52 @@ impl Session {
             notices: Vec::new(),
         })
     }
+}
+
+/// `COMMENT ON TABLE/COLUMN`: kept in `_pgproto_comments`, shown by `pg_description`.
+fn comment(conn: &Connection, c: &crate::pgsql::CommentOn) -> Result<Outcome, Box<DbError>> {
+    let columns = table_columns(conn, &c.table);
+    let is_view: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM main.sqlite_schema WHERE type = 'view' AND name = ?1 COLLATE NOCASE",
+            [&c.table],
+            |r| r.get(0),
+        )
+        .map_err(sqlite_error)?;
+    if columns.is_empty() && !is_view {
+        return Err(error(
+            SqlState::UndefinedTable,
+            format!("relation \"{}\" does not exist", c.table),
+        ));
+    }
+    let col = c.column.clone().unwrap_or_default();
+    if c.column.is_some() && !columns.iter().any(|(n, _)| n.eq_ignore_ascii_case(&col)) {
+        return Err(error(
+            SqlState::UndefinedColumn,
+            format!(
+                "column \"{col}\" of relation \"{}\" does not exist",
+                c.table
+            ),
+        ));
+    }
+    conn.execute_batch(catalog::COMMENTS_DDL)
+        .map_err(sqlite_error)?;
+    conn.execute(
+        "DELETE FROM main._pgproto_comments WHERE tbl = ?1 COLLATE NOCASE AND col = ?2 COLLATE NOCASE",
+        [&c.table, &col],
+    )
+    .map_err(sqlite_error)?;
+    if let Some(text) = c.text.as_deref().filter(|t| !t.is_empty()) {
+        conn.execute(
+            "INSERT INTO main._pgproto_comments VALUES (?1, ?2, ?3)",
+            [&c.table, &col, text],
+        )
+        .map_err(sqlite_error)?;
+    }
+    // The catalog is filled again on its next use.
+    conn.execute_batch("DELETE FROM pg_catalog_state")
+        .map_err(sqlite_error)?;
+    Ok(Outcome::tag("COMMENT"))
 }
 
 /// `$n` or `?n` names parameter n; an unnamed `?` is its position.

@@ -1081,3 +1081,88 @@ async fn now_uuids_ilike_and_escape_strings() {
     conn.await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_checks_and_triggers_are_in_the_catalog() {
+    let server = start(AuthKind::Trust).await;
+    let (client, conn) = connect(server.port).await;
+    client
+        .batch_execute(
+            "create table c (id int primary key, n int check (n > 0)); \
+             create table log (what text); \
+             create trigger c_log after insert on c begin insert into log values ('x'); end; \
+             comment on table c is 'the c table'; \
+             comment on column c.n is 'a positive n'",
+        )
+        .await
+        .unwrap();
+    let get = |sql: &'static str| {
+        let client = &client;
+        async move { first_text(client, sql).await }
+    };
+    assert_eq!(
+        get("select obj_description('c'::regclass, 'pg_class')")
+            .await
+            .as_deref(),
+        Some("the c table")
+    );
+    assert_eq!(
+        get("select col_description('c'::regclass, 2)")
+            .await
+            .as_deref(),
+        Some("a positive n")
+    );
+    assert_eq!(
+        get("select pg_get_constraintdef(oid) from pg_constraint where contype = 'c'")
+            .await
+            .as_deref(),
+        Some("CHECK ((n > 0))")
+    );
+    assert_eq!(
+        get("select tgname from pg_trigger where tgrelid = 'c'::regclass")
+            .await
+            .as_deref(),
+        Some("c_log")
+    );
+    // psql's \d shows the trigger, in SQLite's syntax.
+    let out = psql(server.port, &["-P", "tuples_only=off", "-c", "\\d c"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Triggers:\n    c_log after insert on c begin insert into log"),
+        "{text}"
+    );
+    // A comment goes with its table, and IS NULL removes one.
+    client
+        .batch_execute("comment on column c.n is null")
+        .await
+        .unwrap();
+    assert_eq!(get("select col_description('c'::regclass, 2)").await, None);
+    client
+        .batch_execute("drop table c; create table c (id int)")
+        .await
+        .unwrap();
+    assert_eq!(
+        get("select obj_description('c'::regclass, 'pg_class')").await,
+        None
+    );
+    // Errors as PostgreSQL's, and 0A000 for what is not kept.
+    for (sql, want) in [
+        ("comment on table nope is 'x'", "42P01"),
+        ("comment on column c.nope is 'x'", "42703"),
+        ("comment on schema public is 'x'", "0A000"),
+    ] {
+        let e = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(code(&e), want, "{sql}: {e}");
+    }
+    // The server's own table is not listed.
+    assert_eq!(
+        get("select count(*) from pg_class where relname like '%pgproto%'")
+            .await
+            .as_deref(),
+        Some("0")
+    );
+
+    drop(client);
+    conn.await.unwrap();
+    server.stop().await;
+}
