@@ -108,6 +108,16 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
             _ => SqlState::InternalError,
         },
     };
+    // PostgreSQL's wording for a NULL in a NOT NULL column.
+    if let Some((table, column)) = m
+        .strip_prefix("NOT NULL constraint failed: ")
+        .and_then(|c| c.split_once('.'))
+    {
+        return error(
+            code,
+            format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
+        );
+    }
     error(code, message)
 }
 

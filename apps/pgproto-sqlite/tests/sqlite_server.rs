@@ -1166,3 +1166,50 @@ async fn comments_checks_and_triggers_are_in_the_catalog() {
     conn.await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn primary_keys_are_not_null_as_in_postgresql() {
+    let server = start(AuthKind::Trust).await;
+    let (client, conn) = connect(server.port).await;
+    client
+        .batch_execute(
+            "create table a (id int primary key, n text); \
+             create table b (id bigint primary key, n text); \
+             create table c (x int, y text, n text, primary key (x, y))",
+        )
+        .await
+        .unwrap();
+    for sql in [
+        "insert into a (n) values ('x')",
+        "insert into b (n) values ('x')",
+        "insert into b values (null, 'x')",
+        "insert into c (x, n) values (1, 'x')",
+    ] {
+        let e = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(code(&e), "23502", "{sql}: {e}");
+        let e = client.execute(sql, &[]).await.unwrap_err();
+        assert_eq!(code(&e), "23502", "{sql}: {e}");
+    }
+    let e = client
+        .simple_query("insert into a (n) values ('x')")
+        .await
+        .unwrap_err();
+    let db = e.as_db_error().unwrap();
+    assert_eq!(
+        db.message(),
+        "null value in column \"id\" of relation \"a\" violates not-null constraint"
+    );
+    // SQLite's constraint failures carry PostgreSQL's SQLSTATEs.
+    client
+        .batch_execute("insert into a values (1, 'x')")
+        .await
+        .unwrap();
+    let e = client
+        .simple_query("insert into a values (1, 'y')")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "23505", "{e}");
+    drop(client);
+    conn.await.unwrap();
+    server.stop().await;
+}
