@@ -435,7 +435,22 @@ fn fill_relation(
         }
     }
     for (cid, cname, decl, notnull, dflt, pk) in &cols {
-        let (typid, typmod) = pg_type_of(decl);
+        let kept = if decl.eq_ignore_ascii_case("INTEGER") {
+            declared_type(conn, name, cname)
+        } else {
+            None
+        };
+        // A kept type is a serial's: PostgreSQL's default takes its sequence's next value.
+        let serial_default = kept
+            .as_ref()
+            .map(|_| format!("nextval('{name}_{cname}_seq'::regclass)"));
+        if kept.is_some() {
+            // PostgreSQL lists the serial's sequence (SQLite's rowid stands for it).
+            let seq = format!("{name}_{cname}_seq");
+            insert_class(conn, stable_oid("sequence", &seq), &seq, "S", 3, false)?;
+        }
+        let dflt = &serial_default.or_else(|| dflt.clone());
+        let (typid, typmod) = pg_type_of(kept.as_deref().unwrap_or(decl));
         let len = TYPES.iter().find(|t| t.0 == typid).map_or(-1, |t| t.2);
         let collation = if TYPES.iter().any(|t| t.0 == typid && t.3) {
             100
@@ -641,10 +656,22 @@ fn fill_triggers(conn: &Connection) -> rusqlite::Result<()> {
 pub(crate) const COMMENTS_DDL: &str = "CREATE TABLE IF NOT EXISTS main._pgproto_comments
   (tbl text NOT NULL, col text NOT NULL, description text NOT NULL, PRIMARY KEY (tbl, col))";
 
-/// The table that keeps the PostgreSQL type of columns SQLite declares otherwise (a
-/// `bigserial` primary key is SQLite's `INTEGER` rowid).
+/// The table that keeps the PostgreSQL type of the serial columns, which SQLite
+/// declares `INTEGER` (the rowid): `bigserial` is `int8`.
 pub(crate) const COLUMNS_DDL: &str = "CREATE TABLE IF NOT EXISTS main._pgproto_columns
   (tbl text NOT NULL, col text NOT NULL, pg_type text NOT NULL, PRIMARY KEY (tbl, col))";
+
+/// The PostgreSQL type of `table.column` kept in `_pgproto_columns` (`int8` for a
+/// `bigserial` key that SQLite declares `INTEGER`), if any.
+pub(crate) fn declared_type(conn: &Connection, table: &str, column: &str) -> Option<String> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT pg_type FROM main._pgproto_columns
+             WHERE tbl = ?1 COLLATE NOCASE AND col = ?2 COLLATE NOCASE",
+        )
+        .ok()?;
+    st.query_row([table, column], |r| r.get(0)).ok()
+}
 
 /// Whether the database has the server's table `name`.
 pub(crate) fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {

@@ -610,8 +610,8 @@ pub(crate) fn comment_on(sql: &str) -> Option<Result<CommentOn, Unsupported>> {
 /// `_pgproto_columns`) follow once it succeeded.
 #[derive(Debug, PartialEq)]
 pub(crate) enum SchemaChange {
-    /// `CREATE TABLE`: the table and its columns with their PostgreSQL type where SQLite
-    /// is declared otherwise (`bigserial` is `INTEGER`, the rowid).
+    /// `CREATE TABLE`: the table and its serial columns with their PostgreSQL type
+    /// (SQLite declares them `INTEGER`, the rowid).
     Create(String, Vec<(String, String)>),
     /// `DROP TABLE`/`DROP VIEW` of these.
     Drop(Vec<String>),
@@ -647,6 +647,7 @@ pub(crate) fn schema_change(sql: &str) -> Option<SchemaChange> {
                     let pg = match ty.as_str() {
                         "bigserial" | "serial8" => "int8",
                         "smallserial" | "serial2" => "int2",
+                        "serial" | "serial4" => "int4",
                         _ => return None,
                     };
                     Some((col.name.value.clone(), pg.to_string()))
@@ -708,10 +709,14 @@ mod tests {
         ));
         assert_eq!(comment_on("select 1"), None);
         assert_eq!(
-            schema_change("create table t (id bigserial primary key, n smallserial)"),
+            schema_change("create table t (id bigserial primary key, n smallserial, s serial)"),
             Some(SchemaChange::Create(
                 "t".into(),
-                vec![("id".into(), "int8".into()), ("n".into(), "int2".into())]
+                vec![
+                    ("id".into(), "int8".into()),
+                    ("n".into(), "int2".into()),
+                    ("s".into(), "int4".into())
+                ]
             ))
         );
         assert_eq!(

@@ -917,14 +917,15 @@ impl Session {
         };
         let guesses = sql::result_items(&rewritten, &referenced, &param_type);
         let aligned = guesses.len() == st.column_count();
+        let decls = declared_oids(conn, &st);
         let columns = st
             .columns()
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 let guess = guesses.get(i).filter(|_| aligned);
-                let oid = match c.decl_type() {
-                    Some(d) => types::oid_for_decl(d),
+                let oid = match decls.get(i).copied().flatten() {
+                    Some(d) => d,
                     None => guess
                         .and_then(|g| g.type_name.as_deref())
                         .map_or(types::TEXT, types::oid_for_decl),
@@ -1202,11 +1203,7 @@ impl Session {
             st.raw_bind_parameter(i, value).map_err(sqlite_error)?;
         }
         let ncols = st.column_count();
-        let decls: Vec<Option<u32>> = st
-            .columns()
-            .iter()
-            .map(|c| c.decl_type().map(types::oid_for_decl))
-            .collect();
+        let decls = declared_oids(conn, &st);
         let names: Vec<String> = st.columns().iter().map(|c| c.name().to_string()).collect();
         let mut values: Vec<Vec<Value>> = Vec::new();
         {
@@ -1349,6 +1346,26 @@ fn comment(conn: &Connection, c: &crate::pgsql::CommentOn) -> Result<Outcome, Bo
     conn.execute_batch("DELETE FROM pg_catalog_state")
         .map_err(sqlite_error)?;
     Ok(Outcome::tag("COMMENT"))
+}
+
+/// The types of a statement's result columns by their declarations: a table column's
+/// declared type, or the PostgreSQL type kept for it where SQLite must declare another
+/// (`bigserial` keys are SQLite's `INTEGER` rowid); `None` for expressions.
+fn declared_oids(conn: &Connection, st: &rusqlite::Statement<'_>) -> Vec<Option<u32>> {
+    let meta = st.columns_with_metadata();
+    st.columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let decl = c.decl_type()?;
+            let kept = meta
+                .get(i)
+                .filter(|_| decl.eq_ignore_ascii_case("INTEGER"))
+                .and_then(|m| m.table_name().zip(m.origin_name()))
+                .and_then(|(t, col)| catalog::declared_type(conn, t, col));
+            Some(types::oid_for_decl(kept.as_deref().unwrap_or(decl)))
+        })
+        .collect()
 }
 
 /// `$n` or `?n` names parameter n; an unnamed `?` is its position.

@@ -21,6 +21,8 @@ CREATE VIEW book_titles AS SELECT b.title, a.name FROM books b JOIN authors a ON
 CREATE TABLE orders (id integer PRIMARY KEY, code varchar(100) NOT NULL, qty integer CHECK (qty > 0),
   total numeric(10,2), note text, CHECK (note <> ''),
   CONSTRAINT total_ok CHECK (total >= 0 AND (qty < 1000 OR note IS NOT NULL)));
+CREATE TABLE events (id bigserial PRIMARY KEY, kind smallint NOT NULL, label varchar(20));
+CREATE TABLE tags (id smallserial PRIMARY KEY, name text);
 COMMENT ON TABLE orders IS 'customer orders';
 COMMENT ON COLUMN orders.code IS 'order code';
 ";
@@ -33,6 +35,8 @@ const COMMANDS: &[&str] = &[
     "\\d authors",
     "\\d orders",
     "\\d+ orders",
+    "\\d events",
+    "\\d tags",
     "\\di",
     "\\dv",
     "\\dn",

@@ -951,6 +951,37 @@ async fn serial_ids_dates_and_refusals_never_answer_wrongly() {
         Some("2")
     );
 
+    // bigserial and smallserial keys are described as PostgreSQL declares them.
+    client
+        .batch_execute("create table sm (id smallserial primary key, n int)")
+        .await
+        .unwrap();
+    for (table, want) in [("b", Type::INT8), ("t", Type::INT4), ("sm", Type::INT2)] {
+        let st = client
+            .prepare(&format!("select id from {table}"))
+            .await
+            .unwrap_or_else(|e| panic!("{table}: {e}"))
+            .columns()
+            .first()
+            .map(|c| c.type_().clone());
+        assert_eq!(st, Some(want), "{table}");
+    }
+    let row = client
+        .query_one("select id from b where n = 6", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 2);
+    assert_eq!(
+        first_text(
+            &client,
+            "select format_type(atttypid, atttypmod) from pg_attribute \
+             where attrelid = 'b'::regclass and attname = 'id'"
+        )
+        .await
+        .as_deref(),
+        Some("bigint")
+    );
+
     // What SQLite would answer wrongly is refused with 0A000.
     for sql in [
         "create table s (id int primary key, n serial)",
