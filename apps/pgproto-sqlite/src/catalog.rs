@@ -26,7 +26,7 @@ const BTREE: i64 = 403;
 /// The catalog's tables, created at open (empty) so that statements naming them prepare.
 const DDL: &str = "
 CREATE TEMP TABLE pg_catalog_state (version int8);
-CREATE TEMP TABLE pg_catalog_defs (oid oid PRIMARY KEY, def text);
+CREATE TEMP TABLE pg_catalog_defs (oid oid PRIMARY KEY, def text, pretty text);
 CREATE TEMP TABLE pg_namespace (oid oid, nspname name, nspowner oid, nspacl text);
 CREATE TEMP TABLE pg_class (oid oid PRIMARY KEY, relname name, relnamespace oid, reltype oid,
   reloftype oid, relowner oid, relam oid, relfilenode oid, reltablespace oid, relpages int4,
@@ -95,7 +95,8 @@ CREATE TEMP VIEW pg_lookup_namespace AS
   SELECT oid AS lookup_oid, nspname AS lookup_name FROM pg_namespace;
 CREATE TEMP VIEW pg_lookup_authid AS SELECT oid AS lookup_oid, rolname AS lookup_name FROM pg_authid;
 CREATE TEMP VIEW pg_lookup_proc AS SELECT oid AS lookup_oid, proname AS lookup_name FROM pg_proc;
-CREATE TEMP VIEW pg_lookup_defs AS SELECT oid AS lookup_oid, def AS lookup_name FROM pg_catalog_defs;
+CREATE TEMP VIEW pg_lookup_defs AS SELECT oid AS lookup_oid, def AS lookup_name,
+  coalesce(pretty, def) AS lookup_pretty FROM pg_catalog_defs;
 CREATE TEMP VIEW pg_lookup_description AS SELECT objoid AS lookup_oid, objsubid AS lookup_sub,
   description AS lookup_name FROM pg_description;
 INSERT INTO pg_namespace VALUES (11, 'pg_catalog', 10, NULL), (2200, 'public', 6171, NULL);
@@ -233,6 +234,9 @@ pub(crate) fn quote_ident(name: &str) -> String {
     }
 }
 
+/// A column from `table_info`: cid, name, declared type, not null, default, pk.
+type Col = (i64, String, String, bool, Option<String>, i64);
+
 struct Index {
     name: String,
     unique: bool,
@@ -262,13 +266,14 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "DELETE FROM pg_catalog_state; DELETE FROM pg_catalog_defs; DELETE FROM pg_class;
          DELETE FROM pg_attribute; DELETE FROM pg_attrdef; DELETE FROM pg_index;
-         DELETE FROM pg_constraint;",
+         DELETE FROM pg_constraint; DELETE FROM pg_trigger; DELETE FROM pg_description;",
     )?;
     conn.execute("INSERT INTO pg_catalog_state VALUES (?1)", [version])?;
     let objects: Vec<(String, String, Option<String>)> = {
         let mut st = conn.prepare(
             "SELECT type, name, sql FROM main.sqlite_schema
-             WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+             WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+             AND name NOT LIKE '\\_pgproto\\_%' ESCAPE '\\'",
         )?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
@@ -276,6 +281,8 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
     for (kind, name, sql) in &objects {
         fill_relation(conn, kind, name, sql.as_deref())?;
     }
+    fill_triggers(conn)?;
+    fill_comments(conn)?;
     // PostgreSQL enforces foreign keys with triggers on both tables.
     conn.execute(
         "UPDATE pg_class SET relhastriggers = 1 WHERE oid IN
@@ -327,7 +334,6 @@ fn fill_relation(
 ) -> rusqlite::Result<()> {
     let relkind = if kind == "view" { "v" } else { "r" };
     let oid = stable_oid(kind, name);
-    type Col = (i64, String, String, bool, Option<String>, i64);
     let cols: Vec<Col> = {
         let mut st = conn.prepare(
             "SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)",
@@ -423,13 +429,28 @@ fn fill_relation(
                 .and_then(|p| sql.get(p + 4..))
                 .unwrap_or(sql);
             conn.execute(
-                "INSERT INTO pg_catalog_defs VALUES (?1, ?2)",
+                "INSERT INTO pg_catalog_defs VALUES (?1, ?2, NULL)",
                 params![oid, format!(" {};", body.trim())],
             )?;
         }
     }
     for (cid, cname, decl, notnull, dflt, pk) in &cols {
-        let (typid, typmod) = pg_type_of(decl);
+        let kept = if decl.eq_ignore_ascii_case("INTEGER") {
+            declared_type(conn, name, cname)
+        } else {
+            None
+        };
+        // A kept type is a serial's: PostgreSQL's default takes its sequence's next value.
+        let serial_default = kept
+            .as_ref()
+            .map(|_| format!("nextval('{name}_{cname}_seq'::regclass)"));
+        if kept.is_some() {
+            // PostgreSQL lists the serial's sequence (SQLite's rowid stands for it).
+            let seq = format!("{name}_{cname}_seq");
+            insert_class(conn, stable_oid("sequence", &seq), &seq, "S", 3, false)?;
+        }
+        let dflt = &serial_default.or_else(|| dflt.clone());
+        let (typid, typmod) = pg_type_of(kept.as_deref().unwrap_or(decl));
         let len = TYPES.iter().find(|t| t.0 == typid).map_or(-1, |t| t.2);
         let collation = if TYPES.iter().any(|t| t.0 == typid && t.3) {
             100
@@ -437,7 +458,7 @@ fn fill_relation(
             0
         };
         conn.execute(
-            "INSERT INTO pg_attribute VALUES (?1, ?2, ?3, -1, ?4, ?5, 0, -1, ?6, ?7, 'i', 'p', '',
+            "INSERT INTO pg_attribute VALUES (?1, ?2, ?3, -1, ?4, ?5, 0, -1, ?6, ?7, 'i', ?11, '',
              ?8, ?9, 0, '', '', 0, 1, 0, ?10, NULL, NULL, NULL, NULL)",
             params![
                 oid,
@@ -449,7 +470,14 @@ fn fill_relation(
                 len > 0 && len <= 8,
                 *notnull || *pk > 0,
                 dflt.is_some(),
-                collation
+                collation,
+                // PostgreSQL's storage: numeric `main`, other variable-length types
+                // `extended`, fixed-length ones `plain`.
+                match (typid, len) {
+                    (1700, _) => "m",
+                    (_, -1) => "x",
+                    _ => "p",
+                }
             ],
         )?;
         if let Some(d) = dflt {
@@ -504,7 +532,7 @@ fn fill_relation(
             predicate.unwrap_or_default()
         );
         conn.execute(
-            "INSERT INTO pg_catalog_defs VALUES (?1, ?2)",
+            "INSERT INTO pg_catalog_defs VALUES (?1, ?2, NULL)",
             params![ioid, def],
         )?;
         let primary = ix.origin == "pk";
@@ -540,7 +568,203 @@ fn fill_relation(
     }
     if kind == "table" {
         fill_foreign_keys(conn, name, oid)?;
+        fill_checks(conn, name, oid, sql.unwrap_or(""), &cols)?;
     }
+    Ok(())
+}
+
+/// The table's CHECK constraints (see [`crate::constraints`]).
+fn fill_checks(
+    conn: &Connection,
+    table: &str,
+    oid: i64,
+    sql: &str,
+    cols: &[Col],
+) -> rusqlite::Result<()> {
+    let columns: Vec<(String, String)> = cols.iter().map(|c| (c.1.clone(), c.2.clone())).collect();
+    let checks = crate::constraints::checks(table, sql, &columns);
+    for c in &checks {
+        let keys: Vec<String> = c.columns.iter().map(i64::to_string).collect();
+        insert_constraint(
+            conn,
+            &c.name,
+            "c",
+            oid,
+            0,
+            0,
+            &format!("{{{}}}", keys.join(",")),
+            &c.def,
+        )?;
+        conn.execute(
+            "UPDATE pg_catalog_defs SET pretty = ?2 WHERE oid = ?1",
+            params![
+                stable_oid("constraint", &format!("{oid}.{}", c.name)),
+                c.pretty
+            ],
+        )?;
+    }
+    if !checks.is_empty() {
+        conn.execute(
+            "UPDATE pg_class SET relchecks = ?2 WHERE oid = ?1",
+            params![oid, i64::try_from(checks.len()).unwrap_or(0)],
+        )?;
+    }
+    Ok(())
+}
+
+/// SQLite's triggers, in `pg_trigger`: `pg_get_triggerdef` gives their SQLite text.
+fn fill_triggers(conn: &Connection) -> rusqlite::Result<()> {
+    let triggers: Vec<(String, String, Option<String>)> = {
+        let mut st = conn
+            .prepare("SELECT name, tbl_name, sql FROM main.sqlite_schema WHERE type = 'trigger'")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (name, table, sql) in triggers {
+        let relid: Option<i64> = conn
+            .query_row(
+                "SELECT oid FROM pg_class WHERE relname = ?1 AND relkind IN ('r', 'v')",
+                [&table],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(relid) = relid else { continue };
+        let toid = stable_oid("trigger", &format!("{table}.{name}"));
+        conn.execute(
+            "INSERT INTO pg_trigger VALUES (?1, ?2, 0, ?3, 0, 0, 'O', 0)",
+            params![toid, relid, name],
+        )?;
+        let def = sql
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        conn.execute(
+            "INSERT INTO pg_catalog_defs VALUES (?1, ?2, NULL)",
+            params![toid, def],
+        )?;
+        conn.execute(
+            "UPDATE pg_class SET relhastriggers = 1 WHERE oid = ?1",
+            [relid],
+        )?;
+    }
+    Ok(())
+}
+
+/// The table that keeps `COMMENT ON TABLE/COLUMN`, in the database itself (`col` is
+/// empty for the table's own comment).
+pub(crate) const COMMENTS_DDL: &str = "CREATE TABLE IF NOT EXISTS main._pgproto_comments
+  (tbl text NOT NULL, col text NOT NULL, description text NOT NULL, PRIMARY KEY (tbl, col))";
+
+/// The table that keeps the PostgreSQL type of the serial columns, which SQLite
+/// declares `INTEGER` (the rowid): `bigserial` is `int8`.
+pub(crate) const COLUMNS_DDL: &str = "CREATE TABLE IF NOT EXISTS main._pgproto_columns
+  (tbl text NOT NULL, col text NOT NULL, pg_type text NOT NULL, PRIMARY KEY (tbl, col))";
+
+/// The PostgreSQL type of `table.column` kept in `_pgproto_columns` (`int8` for a
+/// `bigserial` key that SQLite declares `INTEGER`), if any.
+pub(crate) fn declared_type(conn: &Connection, table: &str, column: &str) -> Option<String> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT pg_type FROM main._pgproto_columns
+             WHERE tbl = ?1 COLLATE NOCASE AND col = ?2 COLLATE NOCASE",
+        )
+        .ok()?;
+    st.query_row([table, column], |r| r.get(0)).ok()
+}
+
+/// Whether the database has the server's table `name`.
+pub(crate) fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+}
+
+/// Makes the server's own tables follow a schema change that succeeded.
+pub(crate) fn follow_change(
+    conn: &Connection,
+    change: &crate::pgsql::SchemaChange,
+) -> rusqlite::Result<()> {
+    use crate::pgsql::SchemaChange;
+    let mut sides = Vec::new();
+    for t in ["_pgproto_comments", "_pgproto_columns"] {
+        if has_table(conn, t)? {
+            sides.push(t);
+        }
+    }
+    if let SchemaChange::Create(table, serials) = change {
+        if !serials.is_empty() {
+            conn.execute_batch(COLUMNS_DDL)?;
+            conn.execute(
+                "DELETE FROM main._pgproto_columns WHERE tbl = ?1 COLLATE NOCASE",
+                [table],
+            )?;
+            for (col, ty) in serials {
+                conn.execute(
+                    "INSERT INTO main._pgproto_columns VALUES (?1, ?2, ?3)",
+                    params![table, col, ty],
+                )?;
+            }
+        }
+        // A new table has no comments (a dropped one's are gone).
+        return Ok(());
+    }
+    for side in sides {
+        match change {
+            SchemaChange::Create(..) => {}
+            SchemaChange::Drop(names) => {
+                for n in names {
+                    conn.execute(
+                        &format!("DELETE FROM main.{side} WHERE tbl = ?1 COLLATE NOCASE"),
+                        [n],
+                    )?;
+                }
+            }
+            SchemaChange::RenameTable(a, b) => {
+                conn.execute(
+                    &format!("UPDATE main.{side} SET tbl = ?2 WHERE tbl = ?1 COLLATE NOCASE"),
+                    [a, b],
+                )?;
+            }
+            SchemaChange::RenameColumn(t, a, b) => {
+                conn.execute(
+                    &format!(
+                        "UPDATE main.{side} SET col = ?3 WHERE tbl = ?1 COLLATE NOCASE
+                         AND col = ?2 COLLATE NOCASE"
+                    ),
+                    [t, a, b],
+                )?;
+            }
+            SchemaChange::DropColumn(t, cols) => {
+                for c in cols {
+                    conn.execute(
+                        &format!(
+                            "DELETE FROM main.{side} WHERE tbl = ?1 COLLATE NOCASE
+                             AND col = ?2 COLLATE NOCASE"
+                        ),
+                        [t, c],
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Comments, from `_pgproto_comments` into `pg_description`.
+fn fill_comments(conn: &Connection) -> rusqlite::Result<()> {
+    if !has_table(conn, "_pgproto_comments")? {
+        return Ok(());
+    }
+    conn.execute(
+        "INSERT INTO pg_description SELECT c.oid, 1259, coalesce(a.attnum, 0), d.description
+         FROM main._pgproto_comments d JOIN pg_class c ON c.relname = d.tbl COLLATE NOCASE AND c.relkind IN ('r', 'v')
+         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = d.col COLLATE NOCASE AND d.col <> ''
+         WHERE d.col = '' OR a.attnum IS NOT NULL",
+        [],
+    )?;
     Ok(())
 }
 
@@ -562,7 +786,7 @@ fn insert_constraint(
         params![coid, conname, contype, conrelid, conindid, confrelid, conkey],
     )?;
     conn.execute(
-        "INSERT INTO pg_catalog_defs VALUES (?1, ?2)",
+        "INSERT INTO pg_catalog_defs VALUES (?1, ?2, NULL)",
         params![coid, def],
     )?;
     Ok(())
@@ -664,9 +888,10 @@ fn array_items(text: &str) -> Vec<String> {
 }
 
 /// Registers the catalog's SQL functions: `format_type`, `pg_encoding_to_char`,
-/// `pg_regex` (the `~` operators), `pg_array_contains`, `pg_array_get`, `array_upper`,
+/// `pg_regex` (the `~` operators), `pg_array_contains`, `pg_array_get`, `pg_array_json`
+/// (an array as JSON, for `unnest`), `array_upper`,
 /// `array_to_string`, `current_schemas`, `pg_partition_ancestors`,
-/// `pg_relation_is_publishable`, `pg_get_triggerdef`,
+/// `pg_relation_is_publishable`,
 /// `pg_get_statisticsobjdef_columns`, and `pg_undefined` (the error of a `::regclass`
 /// cast naming no relation).
 pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
@@ -726,6 +951,17 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             .ok()
             .and_then(|i| items.get(i).cloned()))
     })?;
+    conn.create_scalar_function("pg_array_json", 1, flags, |ctx| {
+        let Some(array) = ctx.get::<Option<String>>(0)? else {
+            return Ok(None);
+        };
+        let json = array_items(&array)
+            .iter()
+            .map(|t| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\"")))
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(Some(format!("[{json}]")))
+    })?;
     conn.create_scalar_function("array_upper", 2, flags, |ctx| {
         let Some(array) = ctx.get::<Option<String>>(0)? else {
             return Ok(None);
@@ -754,7 +990,6 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         ctx.get::<Value>(0)
     })?;
     conn.create_scalar_function("pg_relation_is_publishable", 1, flags, |_| Ok(false))?;
-    conn.create_scalar_function("pg_get_triggerdef", 2, flags, |_| Ok(None::<String>))?;
     conn.create_scalar_function("pg_get_statisticsobjdef_columns", 1, flags, |_| {
         Ok(None::<String>)
     })?;

@@ -59,7 +59,7 @@
 //!   rewritten statements are cached by their text.
 //! * **`pg_catalog`, live** (the `catalog` module): temporary tables filled from SQLite's
 //!   schema whenever it changed, with stable OIDs, enough for psql's `\dt`, `\d`,
-//!   `\d TABLE`, `\di`, `\dv`, `\dn`, `\du` (same output as PostgreSQL 15, see
+//!   `\d TABLE`, `\d+ TABLE`, `\di`, `\dv`, `\dn`, `\du` (same output as PostgreSQL 15, see
 //!   `tests/psql_oracle.rs`) and `\l`.
 //!   Statements are split on `;` outside quotes and comments (and inside `CREATE TRIGGER`
 //!   only after `END`), then each is prepared by SQLite.
@@ -76,10 +76,19 @@
 //!   intervals and JSON are text. A cast to a date or time type is text, and arithmetic
 //!   on one (`'2024-01-01'::date + 1`) is refused with 0A000.
 //! * `serial` types are only for the table's single primary key column, which becomes
-//!   SQLite's `INTEGER PRIMARY KEY` (the rowid): inserts without it get increasing ids,
-//!   but it is described as int4 even for `bigserial`. A serial column elsewhere is
-//!   refused with 0A000. No function call protocol, no LISTEN/NOTIFY, no cancellation of running statements.
-//! * `pg_catalog` lacks CHECK constraints, SQLite triggers, comments, sequences and
+//!   SQLite's `INTEGER PRIMARY KEY` (the rowid): inserts without it get increasing ids.
+//!   Its PostgreSQL type (`bigserial` is int8) is kept in the database's
+//!   `_pgproto_columns` table, for result columns and `pg_attribute`; `pg_class` lists
+//!   its sequence, which cannot be read or advanced (`nextval` is unknown). A serial
+//!   column elsewhere is refused with 0A000.
+//! * An `integer PRIMARY KEY` is the rowid too: an insert without it gets the next id
+//!   where PostgreSQL would fail with 23502. Other primary key columns are made
+//!   `NOT NULL`, as in PostgreSQL.
+//! * No function call protocol, no LISTEN/NOTIFY, no cancellation of running statements.
+//! * `pg_catalog` has CHECK constraints (printed as PostgreSQL prints simple ones:
+//!   comparisons, `AND`/`OR`, `IS NULL`, integer arithmetic; others as written), SQLite's
+//!   triggers (`\d` shows their SQLite text) and `COMMENT ON TABLE/COLUMN` (kept in the
+//!   database's `_pgproto_comments` table), but no real sequences and no
 //!   `information_schema`; defaults are SQLite's text (`'x'`, not `'x'::text`); `\l`
 //!   shows one database with collation C.
 //! * COPY (see the `copy` module): `COPY table [(columns)] FROM STDIN` and `COPY {table
@@ -93,6 +102,7 @@
 
 mod args;
 mod catalog;
+mod constraints;
 mod copy;
 mod pgsql;
 mod session;

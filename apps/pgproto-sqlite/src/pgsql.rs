@@ -209,8 +209,17 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
             "(SELECT lookup_name FROM pg_lookup_authid WHERE lookup_oid = {})",
             arg(0)
         ),
-        "pg_get_indexdef" | "pg_get_constraintdef" | "pg_get_viewdef" => format!(
+        "pg_get_indexdef" | "pg_get_viewdef" | "pg_get_triggerdef" => format!(
             "(SELECT lookup_name FROM pg_lookup_defs WHERE lookup_oid = {})",
+            arg(0)
+        ),
+        "pg_get_constraintdef" => format!(
+            "(SELECT {} FROM pg_lookup_defs WHERE lookup_oid = {})",
+            if arg(1).eq_ignore_ascii_case("true") {
+                "lookup_pretty"
+            } else {
+                "lookup_name"
+            },
             arg(0)
         ),
         "pg_table_is_visible" => format!(
@@ -468,7 +477,8 @@ fn rewrite_subscript(expr: &mut Expr) -> Result<bool, Unsupported> {
 
 /// Set-returning functions in `FROM`: `generate_series(a, b) s` becomes a recursive
 /// `WITH` counting from a to b, `pg_partition_ancestors(r) [WITH ORDINALITY] a(relid,
-/// depth)` the relation itself (SQLite has no partitions); others are SQLite's own.
+/// depth)` the relation itself (SQLite has no partitions), `unnest(array) x` the
+/// array's elements; others are SQLite's own.
 fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported> {
     let TableFactor::Table {
         name, args, alias, ..
@@ -507,6 +517,11 @@ fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported>
             col(0, "relid"),
             col(1, "depth")
         ),
+        "unnest" => format!(
+            "SELECT 1 FROM (SELECT value AS {} FROM json_each(pg_array_json({}))) AS {alias_name}",
+            col(0, &alias_name),
+            arg(0)
+        ),
         // SQLite's own table-valued functions (`json_each`, `pragma_table_info`...).
         _ => return Ok(false),
     };
@@ -521,9 +536,198 @@ fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported>
     Ok(true)
 }
 
+/// The name an object name gives in SQLite: its last part (`public.t` is `t`).
+fn last_name(name: &ObjectName) -> String {
+    match name.0.last() {
+        Some(ObjectNamePart::Identifier(i)) => i.value.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+/// `COMMENT ON TABLE t IS '...'` or `COMMENT ON COLUMN t.c IS '...'` (`IS NULL` removes
+/// the comment).
+#[derive(Debug, PartialEq)]
+pub(crate) struct CommentOn {
+    /// The table (or view).
+    pub table: String,
+    /// The column, for `COMMENT ON COLUMN`.
+    pub column: Option<String>,
+    /// The comment; `None` removes it.
+    pub text: Option<String>,
+}
+
+/// The statement as a `COMMENT ON`, if it is one; comments on other objects than tables
+/// and columns are [`Unsupported`].
+pub(crate) fn comment_on(sql: &str) -> Option<Result<CommentOn, Unsupported>> {
+    let first = sql.trim_start().get(..7)?;
+    if !first.eq_ignore_ascii_case("comment") {
+        return None;
+    }
+    let Ok(statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+        return None;
+    };
+    let [Statement::Comment {
+        object_type,
+        object_name,
+        comment,
+        ..
+    }] = statements.as_slice()
+    else {
+        return None;
+    };
+    use sqlparser::ast::CommentObject;
+    Some(match object_type {
+        CommentObject::Table => Ok(CommentOn {
+            table: last_name(object_name),
+            column: None,
+            text: comment.clone(),
+        }),
+        CommentObject::Column => {
+            let n = object_name.0.len();
+            let part = |i: usize| match object_name.0.get(i) {
+                Some(ObjectNamePart::Identifier(id)) => id.value.clone(),
+                _ => String::new(),
+            };
+            if n < 2 {
+                return Some(Err(Unsupported(
+                    "COMMENT ON COLUMN needs a table and a column name".to_string(),
+                )));
+            }
+            Ok(CommentOn {
+                table: part(n - 2),
+                column: Some(part(n - 1)),
+                text: comment.clone(),
+            })
+        }
+        other => Err(Unsupported(format!(
+            "COMMENT ON {other} is not supported (only TABLE and COLUMN)"
+        ))),
+    })
+}
+
+/// A schema change whose names the server's own tables (`_pgproto_comments`,
+/// `_pgproto_columns`) follow once it succeeded.
+#[derive(Debug, PartialEq)]
+pub(crate) enum SchemaChange {
+    /// `CREATE TABLE`: the table and its serial columns with their PostgreSQL type
+    /// (SQLite declares them `INTEGER`, the rowid).
+    Create(String, Vec<(String, String)>),
+    /// `DROP TABLE`/`DROP VIEW` of these.
+    Drop(Vec<String>),
+    /// `ALTER TABLE a RENAME TO b`.
+    RenameTable(String, String),
+    /// `ALTER TABLE t RENAME COLUMN a TO b`.
+    RenameColumn(String, String, String),
+    /// `ALTER TABLE t DROP COLUMN c`.
+    DropColumn(String, Vec<String>),
+}
+
+/// The schema change the statement makes, if the server's own tables must follow it.
+pub(crate) fn schema_change(sql: &str) -> Option<SchemaChange> {
+    let head = sql.trim_start().get(..6)?.to_ascii_lowercase();
+    if !["create", "drop  ", "alter "]
+        .iter()
+        .any(|k| head.starts_with(k.trim_end()))
+    {
+        return None;
+    }
+    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    let [statement] = statements.as_slice() else {
+        return None;
+    };
+    use sqlparser::ast::{AlterTableOperation, ObjectType};
+    match statement {
+        Statement::CreateTable(c) => {
+            let serials = c
+                .columns
+                .iter()
+                .filter_map(|col| {
+                    let ty = col.data_type.to_string().to_ascii_lowercase();
+                    let pg = match ty.as_str() {
+                        "bigserial" | "serial8" => "int8",
+                        "smallserial" | "serial2" => "int2",
+                        "serial" | "serial4" => "int4",
+                        _ => return None,
+                    };
+                    Some((col.name.value.clone(), pg.to_string()))
+                })
+                .collect();
+            Some(SchemaChange::Create(last_name(&c.name), serials))
+        }
+        Statement::Drop {
+            object_type: ObjectType::Table | ObjectType::View,
+            names,
+            ..
+        } => Some(SchemaChange::Drop(names.iter().map(last_name).collect())),
+        Statement::AlterTable {
+            name, operations, ..
+        } => {
+            let table = last_name(name);
+            match operations.as_slice() {
+                [AlterTableOperation::RenameTable { table_name }] => {
+                    Some(SchemaChange::RenameTable(table, last_name(table_name)))
+                }
+                [AlterTableOperation::RenameColumn {
+                    old_column_name,
+                    new_column_name,
+                }] => Some(SchemaChange::RenameColumn(
+                    table,
+                    old_column_name.value.clone(),
+                    new_column_name.value.clone(),
+                )),
+                [AlterTableOperation::DropColumn { column_names, .. }] => {
+                    Some(SchemaChange::DropColumn(
+                        table,
+                        column_names.iter().map(|c| c.value.clone()).collect(),
+                    ))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_and_schema_changes() {
+        assert_eq!(
+            comment_on("COMMENT ON COLUMN public.t.c IS 'x'"),
+            Some(Ok(CommentOn {
+                table: "t".into(),
+                column: Some("c".into()),
+                text: Some("x".into())
+            }))
+        );
+        assert!(matches!(
+            comment_on("comment on schema public is 'x'"),
+            Some(Err(_))
+        ));
+        assert_eq!(comment_on("select 1"), None);
+        assert_eq!(
+            schema_change("create table t (id bigserial primary key, n smallserial, s serial)"),
+            Some(SchemaChange::Create(
+                "t".into(),
+                vec![
+                    ("id".into(), "int8".into()),
+                    ("n".into(), "int2".into()),
+                    ("s".into(), "int4".into())
+                ]
+            ))
+        );
+        assert_eq!(
+            schema_change("DROP TABLE a, b"),
+            Some(SchemaChange::Drop(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(
+            schema_change("alter table a rename to b"),
+            Some(SchemaChange::RenameTable("a".into(), "b".into()))
+        );
+    }
 
     fn rw(sql: &str) -> String {
         rewrite(sql).unwrap().unwrap_or_else(|| sql.to_string())

@@ -108,6 +108,16 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
             _ => SqlState::InternalError,
         },
     };
+    // PostgreSQL's wording for a NULL in a NOT NULL column.
+    if let Some((table, column)) = m
+        .strip_prefix("NOT NULL constraint failed: ")
+        .and_then(|c| c.split_once('.'))
+    {
+        return error(
+            code,
+            format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
+        );
+    }
     error(code, message)
 }
 
@@ -866,6 +876,9 @@ impl Session {
                     Some(vec![Column::new(name, types::TEXT, -1)]),
                 ))
             }
+            Statement::Sql if crate::pgsql::comment_on(text).is_some() => {
+                return Ok((client_types.to_vec(), None))
+            }
             Statement::Sql => {}
             _ => return Ok((client_types.to_vec(), None)),
         }
@@ -904,14 +917,15 @@ impl Session {
         };
         let guesses = sql::result_items(&rewritten, &referenced, &param_type);
         let aligned = guesses.len() == st.column_count();
+        let decls = declared_oids(conn, &st);
         let columns = st
             .columns()
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 let guess = guesses.get(i).filter(|_| aligned);
-                let oid = match c.decl_type() {
-                    Some(d) => types::oid_for_decl(d),
+                let oid = match decls.get(i).copied().flatten() {
+                    Some(d) => d,
                     None => guess
                         .and_then(|g| g.type_name.as_deref())
                         .map_or(types::TEXT, types::oid_for_decl),
@@ -1143,7 +1157,17 @@ impl Session {
                     notices: Vec::new(),
                 })
             }
-            Statement::Sql => self.run_sqlite(conn, text, params, described),
+            Statement::Sql => {
+                if let Some(c) = crate::pgsql::comment_on(text) {
+                    return comment(conn, &c.map_err(unsupported)?);
+                }
+                let change = crate::pgsql::schema_change(text);
+                let outcome = self.run_sqlite(conn, text, params, described)?;
+                if let Some(change) = change {
+                    catalog::follow_change(conn, &change).map_err(sqlite_error)?;
+                }
+                Ok(outcome)
+            }
         }
     }
 
@@ -1179,11 +1203,7 @@ impl Session {
             st.raw_bind_parameter(i, value).map_err(sqlite_error)?;
         }
         let ncols = st.column_count();
-        let decls: Vec<Option<u32>> = st
-            .columns()
-            .iter()
-            .map(|c| c.decl_type().map(types::oid_for_decl))
-            .collect();
+        let decls = declared_oids(conn, &st);
         let names: Vec<String> = st.columns().iter().map(|c| c.name().to_string()).collect();
         let mut values: Vec<Vec<Value>> = Vec::new();
         {
@@ -1280,6 +1300,72 @@ impl Session {
             notices: Vec::new(),
         })
     }
+}
+
+/// `COMMENT ON TABLE/COLUMN`: kept in `_pgproto_comments`, shown by `pg_description`.
+fn comment(conn: &Connection, c: &crate::pgsql::CommentOn) -> Result<Outcome, Box<DbError>> {
+    let columns = table_columns(conn, &c.table);
+    let is_view: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM main.sqlite_schema WHERE type = 'view' AND name = ?1 COLLATE NOCASE",
+            [&c.table],
+            |r| r.get(0),
+        )
+        .map_err(sqlite_error)?;
+    if columns.is_empty() && !is_view {
+        return Err(error(
+            SqlState::UndefinedTable,
+            format!("relation \"{}\" does not exist", c.table),
+        ));
+    }
+    let col = c.column.clone().unwrap_or_default();
+    if c.column.is_some() && !columns.iter().any(|(n, _)| n.eq_ignore_ascii_case(&col)) {
+        return Err(error(
+            SqlState::UndefinedColumn,
+            format!(
+                "column \"{col}\" of relation \"{}\" does not exist",
+                c.table
+            ),
+        ));
+    }
+    conn.execute_batch(catalog::COMMENTS_DDL)
+        .map_err(sqlite_error)?;
+    conn.execute(
+        "DELETE FROM main._pgproto_comments WHERE tbl = ?1 COLLATE NOCASE AND col = ?2 COLLATE NOCASE",
+        [&c.table, &col],
+    )
+    .map_err(sqlite_error)?;
+    if let Some(text) = c.text.as_deref().filter(|t| !t.is_empty()) {
+        conn.execute(
+            "INSERT INTO main._pgproto_comments VALUES (?1, ?2, ?3)",
+            [&c.table, &col, text],
+        )
+        .map_err(sqlite_error)?;
+    }
+    // The catalog is filled again on its next use.
+    conn.execute_batch("DELETE FROM pg_catalog_state")
+        .map_err(sqlite_error)?;
+    Ok(Outcome::tag("COMMENT"))
+}
+
+/// The types of a statement's result columns by their declarations: a table column's
+/// declared type, or the PostgreSQL type kept for it where SQLite must declare another
+/// (`bigserial` keys are SQLite's `INTEGER` rowid); `None` for expressions.
+fn declared_oids(conn: &Connection, st: &rusqlite::Statement<'_>) -> Vec<Option<u32>> {
+    let meta = st.columns_with_metadata();
+    st.columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let decl = c.decl_type()?;
+            let kept = meta
+                .get(i)
+                .filter(|_| decl.eq_ignore_ascii_case("INTEGER"))
+                .and_then(|m| m.table_name().zip(m.origin_name()))
+                .and_then(|(t, col)| catalog::declared_type(conn, t, col));
+            Some(types::oid_for_decl(kept.as_deref().unwrap_or(decl)))
+        })
+        .collect()
 }
 
 /// `$n` or `?n` names parameter n; an unnamed `?` is its position.

@@ -645,10 +645,11 @@ fn is_serial(word: &str) -> bool {
     .any(|s| word.eq_ignore_ascii_case(s))
 }
 
-/// `CREATE TABLE` with `serial` columns: a serial primary key becomes SQLite's
+/// `CREATE TABLE` as PostgreSQL means it: a serial primary key becomes SQLite's
 /// `INTEGER PRIMARY KEY` (the rowid, so inserts without it get increasing ids);
 /// a serial column that is not the table's primary key, or `ALTER TABLE ... ADD` of
-/// one, is refused.
+/// one, is refused. Other primary key columns get `NOT NULL`: SQLite lets a primary
+/// key that is not the rowid hold NULLs, PostgreSQL fails with 23502.
 fn rewrite_serial(sql: &str) -> Result<Option<String>, Unsupported> {
     let toks = tokenize(sql);
     let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
@@ -702,6 +703,8 @@ fn rewrite_serial(sql: &str) -> Result<Option<String>, Unsupported> {
     };
     let mut table_pk: Vec<String> = Vec::new();
     let mut serials: Vec<(String, Tok, bool)> = Vec::new();
+    // Columns: name, type token, inline primary key, whether NOT NULL is declared, end.
+    let mut columns: Vec<(String, Tok, bool, bool, usize)> = Vec::new();
     for item in &items {
         let Some(first) = item.first() else { continue };
         let constraint = [
@@ -728,31 +731,55 @@ fn rewrite_serial(sql: &str) -> Result<Option<String>, Unsupported> {
         let Some(ty) = item.get(1).filter(|t| t.kind == Kind::Word) else {
             continue;
         };
+        let name = first.ident(sql).unwrap_or_default();
+        let inline_pk = (2..item.len()).any(|k| is_pk(item, k));
+        let not_null = (2..item.len()).any(|k| {
+            item.get(k).is_some_and(|t| t.is(sql, "NOT"))
+                && item.get(k + 1).is_some_and(|t| t.is(sql, "NULL"))
+        });
+        let end = item.last().map_or(ty.end, |t| t.end);
         if is_serial(ty.text(sql)) {
-            let name = first.ident(sql).unwrap_or_default();
-            let inline_pk = (2..item.len()).any(|k| is_pk(item, k));
-            serials.push((name, *ty, inline_pk));
+            serials.push((name.clone(), *ty, inline_pk));
         }
+        columns.push((name, *ty, inline_pk, not_null, end));
     }
-    if serials.is_empty() {
-        return Ok(None);
-    }
-    let mut out = String::with_capacity(sql.len());
-    let mut last = 0;
-    for (name, ty, inline_pk) in serials {
-        let table_key = table_pk.len() == 1
+    // Where to add NOT NULL: primary key columns that are not the rowid (a single
+    // primary key column declared exactly `INTEGER`, or serial).
+    let single_key = |name: &str| {
+        table_pk.len() == 1
             && table_pk
                 .first()
-                .is_some_and(|c| c.eq_ignore_ascii_case(&name));
-        if !(inline_pk || table_key) {
+                .is_some_and(|c| c.eq_ignore_ascii_case(name))
+    };
+    let mut edits: Vec<(usize, usize, &str)> = Vec::new();
+    for (name, ty, inline_pk, not_null, end) in &columns {
+        let in_key = *inline_pk || table_pk.iter().any(|c| c.eq_ignore_ascii_case(name));
+        let rowid =
+            (*inline_pk || single_key(name)) && (ty.is(sql, "INTEGER") || is_serial(ty.text(sql)));
+        if in_key && !not_null && !rowid {
+            edits.push((*end, *end, " NOT NULL"));
+        }
+    }
+    for (name, ty, inline_pk) in &serials {
+        let table_key = single_key(name);
+        if !(*inline_pk || table_key) {
             return Err(Unsupported(format!(
                 "serial column \"{name}\" is not supported unless it is the table's only \
                  primary key column"
             )));
         }
-        out.push_str(sql.get(last..ty.start).unwrap_or(""));
-        out.push_str("INTEGER");
-        last = ty.end;
+        edits.push((ty.start, ty.end, "INTEGER"));
+    }
+    if edits.is_empty() {
+        return Ok(None);
+    }
+    edits.sort_by_key(|e| (e.0, e.1));
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut last = 0;
+    for (start, end, text) in edits {
+        out.push_str(sql.get(last..start).unwrap_or(""));
+        out.push_str(text);
+        last = end;
     }
     out.push_str(sql.get(last..).unwrap_or(""));
     Ok(Some(out))
@@ -1827,6 +1854,19 @@ mod tests {
         assert_eq!(
             ok("create table t (serial text, id smallserial constraint p primary key)"),
             "create table t (serial text, id INTEGER constraint p primary key)"
+        );
+        // Primary keys that are not the rowid are NOT NULL, as in PostgreSQL.
+        assert_eq!(
+            ok("create table t (id int primary key, n bigint)"),
+            "create table t (id int primary key NOT NULL, n bigint)"
+        );
+        assert_eq!(
+            ok("create table t (a int, b text not null, c int, primary key (a, b))"),
+            "create table t (a int NOT NULL, b text not null, c int, primary key (a, b))"
+        );
+        assert_eq!(
+            ok("create table t (id integer primary key, n int)"),
+            "create table t (id integer primary key, n int)"
         );
         let refused = |sql: &str| rewrite(sql).unwrap_err().0;
         assert!(refused("create table t (id int primary key, n serial)").contains("\"n\""));

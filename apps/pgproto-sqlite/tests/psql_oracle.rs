@@ -18,6 +18,13 @@ CREATE TABLE books (id integer PRIMARY KEY, author_id integer NOT NULL REFERENCE
   title text NOT NULL, price numeric, published boolean DEFAULT false);
 CREATE INDEX books_title_idx ON books (title);
 CREATE VIEW book_titles AS SELECT b.title, a.name FROM books b JOIN authors a ON a.id = b.author_id;
+CREATE TABLE orders (id integer PRIMARY KEY, code varchar(100) NOT NULL, qty integer CHECK (qty > 0),
+  total numeric(10,2), note text, CHECK (note <> ''),
+  CONSTRAINT total_ok CHECK (total >= 0 AND (qty < 1000 OR note IS NOT NULL)));
+CREATE TABLE events (id bigserial PRIMARY KEY, kind smallint NOT NULL, label varchar(20));
+CREATE TABLE tags (id smallserial PRIMARY KEY, name text);
+COMMENT ON TABLE orders IS 'customer orders';
+COMMENT ON COLUMN orders.code IS 'order code';
 ";
 
 /// The psql commands compared.
@@ -26,6 +33,10 @@ const COMMANDS: &[&str] = &[
     "\\d",
     "\\d books",
     "\\d authors",
+    "\\d orders",
+    "\\d+ orders",
+    "\\d events",
+    "\\d tags",
     "\\di",
     "\\dv",
     "\\dn",

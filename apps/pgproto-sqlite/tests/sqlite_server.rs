@@ -951,6 +951,37 @@ async fn serial_ids_dates_and_refusals_never_answer_wrongly() {
         Some("2")
     );
 
+    // bigserial and smallserial keys are described as PostgreSQL declares them.
+    client
+        .batch_execute("create table sm (id smallserial primary key, n int)")
+        .await
+        .unwrap();
+    for (table, want) in [("b", Type::INT8), ("t", Type::INT4), ("sm", Type::INT2)] {
+        let st = client
+            .prepare(&format!("select id from {table}"))
+            .await
+            .unwrap_or_else(|e| panic!("{table}: {e}"))
+            .columns()
+            .first()
+            .map(|c| c.type_().clone());
+        assert_eq!(st, Some(want), "{table}");
+    }
+    let row = client
+        .query_one("select id from b where n = 6", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 2);
+    assert_eq!(
+        first_text(
+            &client,
+            "select format_type(atttypid, atttypmod) from pg_attribute \
+             where attrelid = 'b'::regclass and attname = 'id'"
+        )
+        .await
+        .as_deref(),
+        Some("bigint")
+    );
+
     // What SQLite would answer wrongly is refused with 0A000.
     for sql in [
         "create table s (id int primary key, n serial)",
@@ -1077,6 +1108,138 @@ async fn now_uuids_ilike_and_escape_strings() {
         Some("a\tb'cA")
     );
 
+    drop(client);
+    conn.await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_checks_and_triggers_are_in_the_catalog() {
+    let server = start(AuthKind::Trust).await;
+    let (client, conn) = connect(server.port).await;
+    client
+        .batch_execute(
+            "create table c (id int primary key, n int check (n > 0)); \
+             create table log (what text); \
+             create trigger c_log after insert on c begin insert into log values ('x'); end; \
+             comment on table c is 'the c table'; \
+             comment on column c.n is 'a positive n'",
+        )
+        .await
+        .unwrap();
+    let get = |sql: &'static str| {
+        let client = &client;
+        async move { first_text(client, sql).await }
+    };
+    assert_eq!(
+        get("select obj_description('c'::regclass, 'pg_class')")
+            .await
+            .as_deref(),
+        Some("the c table")
+    );
+    assert_eq!(
+        get("select col_description('c'::regclass, 2)")
+            .await
+            .as_deref(),
+        Some("a positive n")
+    );
+    assert_eq!(
+        get("select pg_get_constraintdef(oid) from pg_constraint where contype = 'c'")
+            .await
+            .as_deref(),
+        Some("CHECK ((n > 0))")
+    );
+    assert_eq!(
+        get("select tgname from pg_trigger where tgrelid = 'c'::regclass")
+            .await
+            .as_deref(),
+        Some("c_log")
+    );
+    // psql's \d shows the trigger, in SQLite's syntax.
+    let out = psql(server.port, &["-P", "tuples_only=off", "-c", "\\d c"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Triggers:\n    c_log after insert on c begin insert into log"),
+        "{text}"
+    );
+    // A comment goes with its table, and IS NULL removes one.
+    client
+        .batch_execute("comment on column c.n is null")
+        .await
+        .unwrap();
+    assert_eq!(get("select col_description('c'::regclass, 2)").await, None);
+    client
+        .batch_execute("drop table c; create table c (id int)")
+        .await
+        .unwrap();
+    assert_eq!(
+        get("select obj_description('c'::regclass, 'pg_class')").await,
+        None
+    );
+    // Errors as PostgreSQL's, and 0A000 for what is not kept.
+    for (sql, want) in [
+        ("comment on table nope is 'x'", "42P01"),
+        ("comment on column c.nope is 'x'", "42703"),
+        ("comment on schema public is 'x'", "0A000"),
+    ] {
+        let e = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(code(&e), want, "{sql}: {e}");
+    }
+    // The server's own table is not listed.
+    assert_eq!(
+        get("select count(*) from pg_class where relname like '%pgproto%'")
+            .await
+            .as_deref(),
+        Some("0")
+    );
+
+    drop(client);
+    conn.await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn primary_keys_are_not_null_as_in_postgresql() {
+    let server = start(AuthKind::Trust).await;
+    let (client, conn) = connect(server.port).await;
+    client
+        .batch_execute(
+            "create table a (id int primary key, n text); \
+             create table b (id bigint primary key, n text); \
+             create table c (x int, y text, n text, primary key (x, y))",
+        )
+        .await
+        .unwrap();
+    for sql in [
+        "insert into a (n) values ('x')",
+        "insert into b (n) values ('x')",
+        "insert into b values (null, 'x')",
+        "insert into c (x, n) values (1, 'x')",
+    ] {
+        let e = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(code(&e), "23502", "{sql}: {e}");
+        let e = client.execute(sql, &[]).await.unwrap_err();
+        assert_eq!(code(&e), "23502", "{sql}: {e}");
+    }
+    let e = client
+        .simple_query("insert into a (n) values ('x')")
+        .await
+        .unwrap_err();
+    let db = e.as_db_error().unwrap();
+    assert_eq!(
+        db.message(),
+        "null value in column \"id\" of relation \"a\" violates not-null constraint"
+    );
+    // SQLite's constraint failures carry PostgreSQL's SQLSTATEs.
+    client
+        .batch_execute("insert into a values (1, 'x')")
+        .await
+        .unwrap();
+    let e = client
+        .simple_query("insert into a values (1, 'y')")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "23505", "{e}");
     drop(client);
     conn.await.unwrap();
     server.stop().await;
