@@ -84,6 +84,12 @@
 //! * An `integer PRIMARY KEY` is the rowid too: an insert without it gets the next id
 //!   where PostgreSQL would fail with 23502. Other primary key columns are made
 //!   `NOT NULL`, as in PostgreSQL.
+//! * `SET` accepts only values whose effect this server has: `TimeZone` UTC,
+//!   `DateStyle` ISO, MDY, `IntervalStyle` postgres, `client_encoding` UTF8,
+//!   `extra_float_digits` 1 to 3, `statement_timeout`/`lock_timeout` 0, a `search_path`
+//!   with `public`; others fail with 0A000, as does `SET LOCAL`. `application_name`,
+//!   `TimeZone`, `DateStyle`, `IntervalStyle` and `client_encoding` are reported with
+//!   ParameterStatus.
 //! * No function call protocol, no LISTEN/NOTIFY, no cancellation of running statements.
 //! * `pg_catalog` has CHECK constraints (printed as PostgreSQL prints simple ones:
 //!   comparisons, `AND`/`OR`, `IS NULL`, integer arithmetic; others as written), SQLite's

@@ -282,12 +282,103 @@ fn setting(settings: &BTreeMap<String, String>, name: &str) -> Option<String> {
         "transaction_read_only" | "default_transaction_read_only" | "is_superuser" => "off",
         "max_identifier_length" => "63",
         "search_path" => "\"$user\", public",
+        "extra_float_digits" => "1",
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => "0",
         "application_name" => "",
         "client_min_messages" => "notice",
         "lc_messages" | "lc_collate" | "lc_ctype" => "C",
         _ => return None,
     };
     Some(v.to_string())
+}
+
+/// The name PostgreSQL reports a setting under with ParameterStatus, if it does.
+fn reported_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "application_name" => "application_name",
+        "client_encoding" => "client_encoding",
+        "datestyle" => "DateStyle",
+        "timezone" => "TimeZone",
+        "intervalstyle" => "IntervalStyle",
+        _ => return None,
+    })
+}
+
+/// A SET's value as SHOW gives it back, or 0A000 for a value whose effect this server
+/// does not have (results in another time zone or date style, timeouts...).
+fn check_setting(name: &str, value: String) -> Result<String, Box<DbError>> {
+    let refuse = |what: String| Err(error(SqlState::FeatureNotSupported, what));
+    let v = value.trim();
+    let upper = v.to_ascii_uppercase();
+    match name {
+        "timezone" => match upper.as_str() {
+            "UTC" | "ETC/UTC" | "GMT" | "ETC/GMT" | "UCT" | "Z" | "ZULU" | "0" | "+0" | "+00"
+            | "+00:00" => Ok(if upper == "ETC/UTC" {
+                "Etc/UTC".to_string()
+            } else if upper.starts_with(['0', '+']) {
+                "<+00>-00".to_string()
+            } else {
+                upper
+            }),
+            _ => refuse(format!(
+                "time zone \"{v}\" is not supported: timestamptz values are always written in UTC"
+            )),
+        },
+        "datestyle" => {
+            let parts: Vec<String> = upper
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect();
+            let ok = parts
+                .iter()
+                .all(|p| ["ISO", "MDY", "US", "NONEUROPEAN"].contains(&p.as_str()));
+            if ok && !parts.is_empty() {
+                Ok("ISO, MDY".to_string())
+            } else {
+                refuse(format!(
+                    "DateStyle \"{v}\" is not supported (only ISO, MDY)"
+                ))
+            }
+        }
+        "intervalstyle" if !upper.eq_ignore_ascii_case("postgres") => refuse(format!(
+            "IntervalStyle \"{v}\" is not supported (only postgres)"
+        )),
+        "client_encoding" => match upper.as_str() {
+            "UTF8" | "UTF-8" | "UNICODE" => Ok("UTF8".to_string()),
+            _ => refuse("only client_encoding UTF8 is supported".to_string()),
+        },
+        "extra_float_digits" => match v.parse::<i32>() {
+            Ok(n) if (1..=3).contains(&n) => Ok(n.to_string()),
+            Ok(n) if (-15..=0).contains(&n) => refuse(format!(
+                "extra_float_digits {n} is not supported: floats are written exactly (1 to 3)"
+            )),
+            _ => Err(error(
+                SqlState::InvalidParameterValue,
+                format!("invalid value for parameter \"extra_float_digits\": \"{v}\""),
+            )),
+        },
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+            if v.trim_end_matches("ms").trim() == "0" {
+                Ok("0".to_string())
+            } else {
+                refuse(format!("{name} is not supported (only 0, no timeout)"))
+            }
+        }
+        "search_path" => {
+            let has_public = v
+                .split(',')
+                .any(|p| p.trim().trim_matches('"').eq_ignore_ascii_case("public"));
+            if has_public {
+                Ok(value)
+            } else {
+                refuse(format!(
+                    "search_path \"{v}\" is not supported: tables live in schema public"
+                ))
+            }
+        }
+        _ => Ok(value),
+    }
 }
 
 /// What Parse answers: parameter types and result columns.
@@ -303,6 +394,8 @@ struct Outcome {
     rows: Vec<EncodedRow>,
     tag: String,
     notices: Vec<DbError>,
+    /// Reported parameters the statement changed (ParameterStatus): name, value.
+    statuses: Vec<(&'static str, String)>,
 }
 
 impl Outcome {
@@ -312,6 +405,7 @@ impl Outcome {
             rows: Vec::new(),
             tag: tag.into(),
             notices: Vec::new(),
+            statuses: Vec::new(),
         }
     }
 }
@@ -825,6 +919,9 @@ impl Session {
             for n in &outcome.notices {
                 server.notice(n).map_err(internal)?;
             }
+            for (name, value) in &outcome.statuses {
+                server.parameter_status(name, value).map_err(internal)?;
+            }
             if let Some(columns) = &outcome.columns {
                 server.row_description(columns).map_err(internal)?;
                 for row in &outcome.rows {
@@ -1002,6 +1099,9 @@ impl Session {
             for n in &outcome.notices {
                 server.notice(n).map_err(internal)?;
             }
+            for (name, value) in &outcome.statuses {
+                server.parameter_status(name, value).map_err(internal)?;
+            }
             let bound = self
                 .portals
                 .entry(portal.to_string())
@@ -1110,30 +1210,55 @@ impl Session {
                 }
                 Ok(Outcome::tag(tag))
             }
-            Statement::Set(setting) => {
-                if let Some((name, value)) = setting {
-                    if name == "client_encoding" && !value.eq_ignore_ascii_case("utf8") {
+            Statement::Set(assignment) => {
+                let mut o = Outcome::tag("SET");
+                if let Some((name, value)) = assignment {
+                    let toks = sql::tokenize(text);
+                    if toks.get(1).is_some_and(|t| t.is(text, "LOCAL")) {
                         return Err(error(
                             SqlState::FeatureNotSupported,
-                            "only client_encoding UTF8 is supported",
+                            "SET LOCAL is not supported (the setting would outlive the transaction)",
                         ));
+                    }
+                    let value = if value.eq_ignore_ascii_case("default") {
+                        setting(&BTreeMap::new(), &name).unwrap_or(value)
+                    } else {
+                        value
+                    };
+                    let value = check_setting(&name, value)?;
+                    if let Some(reported) = reported_name(&name) {
+                        o.statuses.push((reported, value.clone()));
                     }
                     self.info.settings.insert(name, value);
                     self.sync_info();
                 }
-                Ok(Outcome::tag("SET"))
+                Ok(o)
             }
             Statement::Reset => {
+                let mut o = Outcome::tag("RESET");
                 let toks = sql::tokenize(text);
-                match toks.get(1).and_then(|t| t.ident(text)) {
-                    Some(n) if n.eq_ignore_ascii_case("all") => self.info.settings.clear(),
-                    Some(n) => {
-                        self.info.settings.remove(&n.to_ascii_lowercase());
+                let names: Vec<String> = match toks.get(1).and_then(|t| t.ident(text)) {
+                    Some(n) if n.eq_ignore_ascii_case("all") => {
+                        std::mem::take(&mut self.info.settings)
+                            .into_keys()
+                            .collect()
                     }
-                    None => {}
+                    Some(n) => {
+                        let n = n.to_ascii_lowercase();
+                        self.info.settings.remove(&n);
+                        vec![n]
+                    }
+                    None => Vec::new(),
+                };
+                for n in names {
+                    if let (Some(reported), Some(v)) =
+                        (reported_name(&n), setting(&BTreeMap::new(), &n))
+                    {
+                        o.statuses.push((reported, v));
+                    }
                 }
                 self.sync_info();
-                Ok(Outcome::tag("RESET"))
+                Ok(o)
             }
             Statement::Ignored(tag) => Ok(Outcome::tag(tag)),
             Statement::Show(name) => {
@@ -1155,6 +1280,7 @@ impl Session {
                     rows: vec![vec![v]],
                     tag: "SHOW".to_string(),
                     notices: Vec::new(),
+                    statuses: Vec::new(),
                 })
             }
             Statement::Sql => {
@@ -1298,6 +1424,7 @@ impl Session {
             rows,
             tag,
             notices: Vec::new(),
+            statuses: Vec::new(),
         })
     }
 }

@@ -1083,6 +1083,8 @@ pub(crate) fn classify(sql: &str) -> Statement {
             .join(" ");
         let name = if name.eq_ignore_ascii_case("time zone") {
             "timezone".to_string()
+        } else if name.eq_ignore_ascii_case("transaction isolation level") {
+            "transaction_isolation".to_string()
         } else {
             name.to_ascii_lowercase()
         };

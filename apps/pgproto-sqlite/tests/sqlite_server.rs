@@ -1244,3 +1244,66 @@ async fn primary_keys_are_not_null_as_in_postgresql() {
     conn.await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_are_reported_or_refused() {
+    let server = start(AuthKind::Trust).await;
+    let (client, conn) = connect(server.port).await;
+    let pg = pgproto_tokio::Client::connect(&conninfo(server.port))
+        .await
+        .unwrap();
+    pg.simple_query("set application_name = 'reporter'; set TimeZone = 'UTC'")
+        .await
+        .unwrap();
+    // ParameterStatus tells the client, as PostgreSQL does.
+    assert_eq!(
+        pg.parameter("application_name").as_deref(),
+        Some("reporter")
+    );
+    assert_eq!(pg.parameter("TimeZone").as_deref(), Some("UTC"));
+    pg.simple_query("reset application_name").await.unwrap();
+    assert_eq!(pg.parameter("application_name").as_deref(), Some(""));
+
+    for (sql, show, want) in [
+        ("set datestyle = 'ISO, MDY'", "show datestyle", "ISO, MDY"),
+        ("set extra_float_digits = 3", "show extra_float_digits", "3"),
+        ("set statement_timeout = 0", "show statement_timeout", "0"),
+        ("set search_path = public", "show search_path", "public"),
+        (
+            "set client_encoding = 'UTF8'",
+            "show client_encoding",
+            "UTF8",
+        ),
+        (
+            "set transaction isolation level serializable",
+            "show transaction isolation level",
+            "serializable",
+        ),
+    ] {
+        client.simple_query(sql).await.unwrap();
+        assert_eq!(
+            first_text(&client, show).await.as_deref(),
+            Some(want),
+            "{sql}"
+        );
+    }
+    // Values whose effect this server does not have are refused, never ignored.
+    for sql in [
+        "set timezone = 'Europe/Paris'",
+        "set time zone 'America/New_York'",
+        "set datestyle = 'German'",
+        "set extra_float_digits = 0",
+        "set statement_timeout = '5s'",
+        "set search_path = other",
+        "set client_encoding = 'LATIN1'",
+        "set intervalstyle = 'iso_8601'",
+        "set local application_name = 'x'",
+    ] {
+        let e = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(code(&e), "0A000", "{sql}: {e}");
+    }
+    drop(pg);
+    drop(client);
+    conn.await.unwrap();
+    server.stop().await;
+}
