@@ -81,9 +81,9 @@
 //!   `_pgproto_columns` table, for result columns and `pg_attribute`; `pg_class` lists
 //!   its sequence, which cannot be read or advanced (`nextval` is unknown). A serial
 //!   column elsewhere is refused with 0A000.
-//! * An `integer PRIMARY KEY` is the rowid too: an insert without it gets the next id
-//!   where PostgreSQL would fail with 23502. Other primary key columns are made
-//!   `NOT NULL`, as in PostgreSQL.
+//! * Other primary key columns are made `NOT NULL`, as in PostgreSQL, and an `integer`
+//!   key is declared `INT` so that SQLite does not make it the rowid: an insert without
+//!   it fails with 23502 as in PostgreSQL, instead of getting the next id.
 //! * `SET` accepts only values whose effect this server has: `TimeZone` UTC,
 //!   `DateStyle` ISO, MDY, `IntervalStyle` postgres, `client_encoding` UTF8,
 //!   `extra_float_digits` 1 to 3, `statement_timeout`/`lock_timeout` 0, a `search_path`

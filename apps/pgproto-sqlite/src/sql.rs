@@ -648,8 +648,9 @@ fn is_serial(word: &str) -> bool {
 /// `CREATE TABLE` as PostgreSQL means it: a serial primary key becomes SQLite's
 /// `INTEGER PRIMARY KEY` (the rowid, so inserts without it get increasing ids);
 /// a serial column that is not the table's primary key, or `ALTER TABLE ... ADD` of
-/// one, is refused. Other primary key columns get `NOT NULL`: SQLite lets a primary
-/// key that is not the rowid hold NULLs, PostgreSQL fails with 23502.
+/// one, is refused. Other primary key columns get `NOT NULL` (and an `integer` key is
+/// declared `INT`, so it is not the rowid): SQLite lets such a key hold NULLs or fills
+/// it in, PostgreSQL fails with 23502.
 fn rewrite_serial(sql: &str) -> Result<Option<String>, Unsupported> {
     let toks = tokenize(sql);
     let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
@@ -743,8 +744,10 @@ fn rewrite_serial(sql: &str) -> Result<Option<String>, Unsupported> {
         }
         columns.push((name, *ty, inline_pk, not_null, end));
     }
-    // Where to add NOT NULL: primary key columns that are not the rowid (a single
-    // primary key column declared exactly `INTEGER`, or serial).
+    // Primary key columns are NOT NULL, as in PostgreSQL, except a serial key (the
+    // rowid, filled in when an insert omits it). A key SQLite would make the rowid
+    // because it is declared exactly `INTEGER` becomes `INT` (the same affinity): in
+    // PostgreSQL an insert without it fails with 23502 instead of getting an id.
     let single_key = |name: &str| {
         table_pk.len() == 1
             && table_pk
@@ -754,9 +757,10 @@ fn rewrite_serial(sql: &str) -> Result<Option<String>, Unsupported> {
     let mut edits: Vec<(usize, usize, &str)> = Vec::new();
     for (name, ty, inline_pk, not_null, end) in &columns {
         let in_key = *inline_pk || table_pk.iter().any(|c| c.eq_ignore_ascii_case(name));
-        let rowid =
-            (*inline_pk || single_key(name)) && (ty.is(sql, "INTEGER") || is_serial(ty.text(sql)));
-        if in_key && !not_null && !rowid {
+        if in_key && (*inline_pk || single_key(name)) && ty.is(sql, "INTEGER") {
+            edits.push((ty.start, ty.end, "INT"));
+        }
+        if in_key && !not_null && !is_serial(ty.text(sql)) {
             edits.push((*end, *end, " NOT NULL"));
         }
     }
@@ -1866,9 +1870,14 @@ mod tests {
             ok("create table t (a int, b text not null, c int, primary key (a, b))"),
             "create table t (a int NOT NULL, b text not null, c int, primary key (a, b))"
         );
+        // An integer key is not filled in: not the rowid, and NOT NULL.
         assert_eq!(
             ok("create table t (id integer primary key, n int)"),
-            "create table t (id integer primary key, n int)"
+            "create table t (id INT primary key NOT NULL, n int)"
+        );
+        assert_eq!(
+            ok("create table t (id integer, n int, primary key (id))"),
+            "create table t (id INT NOT NULL, n int, primary key (id))"
         );
         let refused = |sql: &str| rewrite(sql).unwrap_err().0;
         assert!(refused("create table t (id int primary key, n serial)").contains("\"n\""));

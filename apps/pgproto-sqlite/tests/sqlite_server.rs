@@ -1206,7 +1206,8 @@ async fn primary_keys_are_not_null_as_in_postgresql() {
         .batch_execute(
             "create table a (id int primary key, n text); \
              create table b (id bigint primary key, n text); \
-             create table c (x int, y text, n text, primary key (x, y))",
+             create table c (x int, y text, n text, primary key (x, y)); \
+             create table d (id integer primary key, n text)",
         )
         .await
         .unwrap();
@@ -1215,6 +1216,9 @@ async fn primary_keys_are_not_null_as_in_postgresql() {
         "insert into b (n) values ('x')",
         "insert into b values (null, 'x')",
         "insert into c (x, n) values (1, 'x')",
+        // `integer primary key` would be SQLite's rowid, filled in silently.
+        "insert into d (n) values ('x')",
+        "insert into d values (null, 'x')",
     ] {
         let e = client.simple_query(sql).await.unwrap_err();
         assert_eq!(code(&e), "23502", "{sql}: {e}");
