@@ -319,6 +319,19 @@ mod tests {
         tags
     }
 
+    /// ParseComplete, BindComplete and NoData: the answers before an Execute's own.
+    const PARSED_BOUND_NO_DATA: [&[u8]; 3] = [b"1\0\0\0\x04", b"2\0\0\0\x04", b"n\0\0\0\x04"];
+
+    /// `sql` through the extended protocol (Parse, Bind, Describe, Execute, Sync) with a
+    /// simple query `behind` it: only the extended messages go out.
+    fn extended_then_query(client: &mut Client, sql: &str, behind: &str) {
+        client
+            .query_raw(sql, &[], &[], Format::Text, Format::Text)
+            .unwrap();
+        client.query(behind).unwrap();
+        assert_eq!(sent(client), b"PBDES", "Sync goes with the Execute");
+    }
+
     fn command_complete(tag: &str) -> Vec<u8> {
         let mut m = alloc::vec![b'C'];
         m.extend_from_slice(&u32::try_from(tag.len() + 5).unwrap().to_be_bytes());
@@ -392,20 +405,9 @@ mod tests {
     #[test]
     fn an_extended_copy_gets_its_sync_again() {
         let mut client = ready_client();
-        client
-            .query_raw("copy t from stdin", &[], &[], Format::Text, Format::Text)
-            .unwrap();
-        client.query("select 42").unwrap();
-        assert_eq!(sent(&mut client), b"PBDES", "Sync goes with the Execute");
-        feed(
-            &mut client,
-            &[
-                b"1\0\0\0\x04",
-                b"2\0\0\0\x04",
-                b"n\0\0\0\x04",
-                COPY_IN_RESPONSE,
-            ],
-        );
+        extended_then_query(&mut client, "copy t from stdin", "select 42");
+        feed(&mut client, &PARSED_BOUND_NO_DATA);
+        feed(&mut client, &[COPY_IN_RESPONSE]);
         assert!(client.is_copy_in());
         client.copy_done().unwrap();
         // The server ignored the Sync that arrived during the COPY: one more follows.
@@ -418,20 +420,9 @@ mod tests {
     #[test]
     fn an_error_ending_an_extended_copy_sends_the_sync() {
         let mut client = ready_client();
-        client
-            .query_raw("copy t from stdin", &[], &[], Format::Text, Format::Text)
-            .unwrap();
-        client.query("select 42").unwrap();
-        assert_eq!(sent(&mut client), b"PBDES");
-        feed(
-            &mut client,
-            &[
-                b"1\0\0\0\x04",
-                b"2\0\0\0\x04",
-                b"n\0\0\0\x04",
-                COPY_IN_RESPONSE,
-            ],
-        );
+        extended_then_query(&mut client, "copy t from stdin", "select 42");
+        feed(&mut client, &PARSED_BOUND_NO_DATA);
+        feed(&mut client, &[COPY_IN_RESPONSE]);
         client.copy_data(b"oops\n").unwrap();
         assert_eq!(sent(&mut client), b"d");
         // 22P02 from the server ends the COPY; it now discards until Sync.
@@ -454,20 +445,9 @@ mod tests {
     #[test]
     fn an_execute_that_only_mentions_copy_is_not_held_forever() {
         let mut client = ready_client();
-        client
-            .query_raw("select 'copy'", &[], &[], Format::Text, Format::Text)
-            .unwrap();
-        client.query("select 1").unwrap();
-        assert_eq!(sent(&mut client), b"PBDES");
-        feed(
-            &mut client,
-            &[
-                b"1\0\0\0\x04",
-                b"2\0\0\0\x04",
-                b"n\0\0\0\x04",
-                &command_complete("SELECT 1"),
-            ],
-        );
+        extended_then_query(&mut client, "select 'copy'", "select 1");
+        feed(&mut client, &PARSED_BOUND_NO_DATA);
+        feed(&mut client, &[&command_complete("SELECT 1")]);
         assert_eq!(
             sent(&mut client),
             b"Q",
