@@ -15,23 +15,25 @@
 //! Per readiness event on a client socket, `Session::on_ready` repeats until the socket
 //! is empty:
 //!
-//! 1. read one chunk into the core ([`Server::handle_input`]), unless more than
-//!    `MAX_OUTGOING` bytes wait for a client that does not read, or the application is
-//!    still answering (back-pressure: the input waits in the socket; reading resumes on
-//!    the writable event that drains the output, or when the answer is done);
-//! 2. drain [`Server::poll_event`]: [`SessionSetup::step`] answers what needs no
-//!    application (TLS and GSSAPI requests, authentication, the end of startup, cancel
-//!    requests) and hands the rest to the application (here [`fixed_answer`], or a
-//!    sleep answered later by `Session::wake`);
-//! 3. write what the core queued ([`Server::poll_transmit`]) as far as the socket takes
-//!    it; the rest waits for the next writable event.
+//! 1. read one chunk into the core ([`ServerConnection::handle_input`]), unless more
+//!    than `MAX_OUTGOING` bytes wait for a client that does not read, or the application
+//!    is still answering (back-pressure: the input waits in the socket; reading resumes
+//!    on the writable event that drains the output, or when the answer is done);
+//! 2. drain [`ServerConnection::poll_action`] until it asks for input: the core answers
+//!    what needs no application (TLS and GSSAPI requests, authentication, the end of
+//!    startup, cancel requests, the authentication timeout) and hands the rest to the
+//!    application (here [`fixed_answer`], or a sleep answered later by
+//!    `Session::wake`); its `Transmit` bytes go to `outgoing`;
+//! 3. write `outgoing` as far as the socket takes it; the rest waits for the next
+//!    writable event.
 //!
-//! The end of the stream is reported ([`Server::handle_eof`]) after the bytes before it
-//! were handled: a cancelling client sends its CancelRequest and closes at once.
+//! The end of the stream is reported ([`ServerConnection::handle_eof`]) after the
+//! bytes before it were handled: a cancelling client sends its CancelRequest and closes
+//! at once.
 //!
 //! Connections that do not finish startup within `STARTUP_TIMEOUT` are closed, as
-//! PostgreSQL's `authentication_timeout` does: the core keeps the deadline
-//! (`Server::handle_timeout` / `Server::poll_timeout`), the loop only tells it the time.
+//! PostgreSQL's `authentication_timeout` does: the core keeps the deadline (the
+//! `deadline` of [`Action::Read`]), the loop only tells it the time.
 //! TLS is not offered (SSLRequest is refused); the guide
 //! says where a TLS session goes.
 
@@ -50,7 +52,7 @@ use pgproto_core::adapter::Error;
 use pgproto_core::cancel::CancelRegistry;
 use pgproto_core::column::Column;
 use pgproto_core::db_error::{DbError, Severity};
-use pgproto_core::server::{Server, ServerConfig, ServerEvent, SessionSetup, Step};
+use pgproto_core::server::{Action, ServerConfig, ServerConnection, ServerEvent, SessionSetup};
 use pgproto_core::sqlstate::SqlState;
 use pgproto_core::testing::fixed_answer;
 use pgproto_tls::ServerArgs;
@@ -66,7 +68,7 @@ const LISTENER: Token = Token(0);
 /// One client connection.
 struct Session {
     socket: TcpStream,
-    server: Server,
+    conn: ServerConnection,
     /// Bytes the core produced that the socket did not take yet.
     outgoing: BytesMut,
     /// The process ID given to the client, once ready (for cancel requests).
@@ -75,13 +77,17 @@ struct Session {
     closing: bool,
     /// A `pg_sleep` being answered: when it is due.
     sleeping_until: Option<Instant>,
+    /// When the core next needs to be told the time (the authentication timeout).
+    deadline: Option<Duration>,
 }
 
 /// What every session shares.
 struct Shared {
-    setup: SessionSetup,
+    setup: std::sync::Arc<SessionSetup>,
     cancels: CancelRegistry,
     next_process_id: i32,
+    /// The clock's zero: the core is told the time as a Duration since it.
+    epoch: Instant,
 }
 
 /// Serves connections from `listener` until `stop` is set (checked at least every
@@ -95,24 +101,25 @@ pub(crate) fn serve(
     let mut poll = Poll::new()?;
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
+    // The core keeps each connection's authentication timeout; the loop tells it the
+    // time, as a Duration since this epoch, and asks when it next needs to.
+    let epoch = Instant::now();
     let mut shared = Shared {
-        setup,
+        setup: setup.into(),
         cancels: CancelRegistry::default(),
         next_process_id: 1000,
+        epoch,
     };
     let mut sessions: HashMap<Token, Session> = HashMap::new();
     let mut next_token = 1;
     let mut events = Events::with_capacity(1024);
-    // The core keeps each connection's authentication timeout; the loop tells it the
-    // time, as a Duration since this epoch, and asks when it next needs to.
-    let epoch = Instant::now();
 
     while !stop.load(Ordering::Acquire) {
         // Wake up for the earliest startup deadline or sleep, and to look at `stop`.
         let now = Instant::now();
         let timeout = sessions
             .values()
-            .flat_map(|s| [s.server.poll_timeout().map(|d| epoch + d), s.sleeping_until])
+            .flat_map(|s| [s.deadline.map(|d| epoch + d), s.sleeping_until])
             .flatten()
             .map(|d| d.saturating_duration_since(now))
             .chain([Duration::from_millis(100)])
@@ -145,19 +152,32 @@ pub(crate) fn serve(
                     )?;
                     let mut config = ServerConfig::default();
                     config.authentication_timeout = Some(startup_timeout);
-                    let mut server = Server::new(config);
-                    server.handle_timeout(epoch.elapsed());
-                    sessions.insert(
-                        token,
-                        Session {
-                            socket,
-                            server,
-                            outgoing: BytesMut::new(),
-                            process_id: None,
-                            closing: false,
-                            sleeping_until: None,
-                        },
+                    // The connection derives its salts, nonces and cancel key from this.
+                    let mut seed = [0u8; 32];
+                    getrandom::getrandom(&mut seed).map_err(io::Error::from)?;
+                    shared.next_process_id += 1;
+                    let conn = ServerConnection::new(
+                        config,
+                        shared.setup.clone(),
+                        shared.next_process_id,
+                        seed,
                     );
+                    let mut session = Session {
+                        socket,
+                        conn,
+                        outgoing: BytesMut::new(),
+                        process_id: None,
+                        closing: false,
+                        sleeping_until: None,
+                        deadline: None,
+                    };
+                    // Starts the authentication clock.
+                    let started = session.handle_actions(&mut shared);
+                    if session.keep(started.map(|()| true)) {
+                        sessions.insert(token, session);
+                    } else {
+                        session.close(&mut shared, &poll);
+                    }
                 }
                 continue;
             }
@@ -178,9 +198,11 @@ pub(crate) fn serve(
         let now = Instant::now();
         let mut over = Vec::new();
         for (token, session) in &mut sessions {
-            let result = session.wake(now, &mut shared);
-            session.server.handle_timeout(now.duration_since(epoch));
-            if !session.keep(result) || session.server.error_state().is_some() {
+            let mut result = session.wake(now, &mut shared);
+            if session.deadline.is_some_and(|d| epoch + d <= now) {
+                result = result.and_then(|keep| Ok(keep && session.on_ready(&mut shared)?));
+            }
+            if !session.keep(result) {
                 over.push(*token);
             }
         }
@@ -211,10 +233,10 @@ impl Session {
             let read = if paused {
                 ReadOutcome::Empty
             } else {
-                read_once(&mut self.socket, |data| self.server.handle_input(data))?
+                read_once(&mut self.socket, |data| self.conn.handle_input(data))?
             };
-            // 2. Drain the events. Each answer is queued in the core's output.
-            self.handle_events(shared)?;
+            // 2. Drain the core's actions. Each answer is queued in `outgoing`.
+            self.handle_actions(shared)?;
             // 3. Write what was queued.
             self.flush_output()?;
             match read {
@@ -230,7 +252,8 @@ impl Session {
                     // Reported only now: the same reads may have brought complete
                     // messages before the end (a CancelRequest, then the client
                     // closes), and they were handled above.
-                    self.server.handle_eof();
+                    self.conn.handle_eof();
+                    self.handle_actions(shared)?;
                     return Ok(false);
                 }
             }
@@ -238,53 +261,49 @@ impl Session {
         Ok(!(self.closing && self.outgoing.is_empty()))
     }
 
-    /// Step 2: drains the core's events, answering each.
-    fn handle_events(&mut self, shared: &mut Shared) -> Result<(), Error> {
+    /// Step 2: drains the core's actions, answering each, until it waits for input.
+    fn handle_actions(&mut self, shared: &mut Shared) -> Result<(), Error> {
         while !self.closing {
-            let Some(event) = self.server.poll_event()? else {
-                break;
-            };
-            // Fresh random bytes only when the step needs them (salts, nonces, cancel key).
-            let random = || {
-                let mut bytes = [0u8; 32];
-                getrandom::getrandom(&mut bytes).map_err(|e| Error::Io(e.into()))?;
-                Ok::<_, Error>(bytes)
-            };
-            let step = shared.setup.step(&mut self.server, event, random, || {
-                shared.next_process_id += 1;
-                shared.next_process_id
-            })?;
-            match step {
-                Step::Continue | Step::Startup(_) => {}
+            match self.conn.poll_action(shared.epoch.elapsed()) {
+                Action::Transmit(bytes) => self.outgoing.extend_from_slice(&bytes),
+                Action::Read { deadline } => {
+                    self.deadline = deadline;
+                    break;
+                }
                 // The application's part: a query-level message to answer.
-                Step::Handle(event) => match sleep_seconds(&event) {
+                Action::Handle(event) => match sleep_seconds(&event) {
                     // Answered later by `wake`; meanwhile the core holds pipelined
-                    // input back (`poll_event` returns `Ok(None)`).
+                    // input back.
                     Some(seconds) => {
                         // A CancelRequest that came while nothing ran is void.
-                        self.server.take_cancel_request();
+                        self.conn.server().take_cancel_request();
                         self.sleeping_until =
                             Some(Instant::now() + Duration::from_secs_f64(seconds));
                     }
-                    None => fixed_answer(&mut self.server, event)?,
+                    None => fixed_answer(self.conn.server(), event)?,
                 },
-                Step::Ready {
+                Action::Registered {
                     process_id,
                     secret_key,
                 } => {
                     self.process_id = Some(process_id);
-                    // A CancelRequest with this key raises `self.server.cancel_flag()`.
-                    shared
-                        .cancels
-                        .register(process_id, secret_key, self.server.cancel_flag());
+                    // A CancelRequest with this key raises the session's cancel flag.
+                    let flag = self.conn.server().cancel_flag();
+                    shared.cancels.register(process_id, secret_key, flag);
                 }
-                Step::Cancel(token) => {
+                Action::Cancel(token) => {
                     shared.cancels.cancel(&token);
-                    self.closing = true;
                 }
-                Step::Close => self.closing = true,
-                // `setup.tls_available` is false: SSLRequest is refused by `step`.
-                Step::StartTls { .. } => return Err(Error::TlsNotConfigured),
+                Action::Close => {
+                    self.closing = true;
+                    if let Some(e) = self.conn.server().error_state() {
+                        return Err(e.clone().into());
+                    }
+                }
+                // `setup.tls_available` is false: SSLRequest is refused by the core.
+                Action::StartTls { .. } => return Err(Error::TlsNotConfigured),
+                // This server makes no handler per user.
+                _ => {}
             }
         }
         Ok(())
@@ -295,9 +314,10 @@ impl Session {
         let Some(until) = self.sleeping_until else {
             return Ok(true);
         };
-        if self.server.take_cancel_request() {
+        let server = self.conn.server();
+        if server.take_cancel_request() {
             // The error ends the simple query (ReadyForQuery follows).
-            self.server.error(&DbError::new(
+            server.error(&DbError::new(
                 Severity::Error,
                 SqlState::QueryCanceled,
                 "canceling statement due to user request",
@@ -305,11 +325,10 @@ impl Session {
         } else if until <= now {
             // What PostgreSQL answers: one row, one void column.
             const VOID: u32 = 2278;
-            self.server
-                .row_description(&[Column::new("pg_sleep", VOID, 4)])?;
-            self.server.data_row(&[Some(b"")])?;
-            self.server.command_complete("SELECT 1")?;
-            self.server.ready_for_query()?;
+            server.row_description(&[Column::new("pg_sleep", VOID, 4)])?;
+            server.data_row(&[Some(b"")])?;
+            server.command_complete("SELECT 1")?;
+            server.ready_for_query()?;
         } else {
             return Ok(true);
         }
@@ -332,11 +351,8 @@ impl Session {
         }
     }
 
-    /// Moves the core's output to `outgoing` and writes as much as the socket takes.
+    /// Writes as much of `outgoing` as the socket takes.
     fn flush_output(&mut self) -> io::Result<()> {
-        while let Some(bytes) = self.server.poll_transmit() {
-            self.outgoing.extend_from_slice(&bytes);
-        }
         write_available(&mut self.socket, &mut self.outgoing)
     }
 

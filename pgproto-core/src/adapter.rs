@@ -357,94 +357,54 @@ impl Default for ServerSessions {
 }
 
 impl ServerSessions {
-    /// The bookkeeping of one new connection, whose application handler `make_handler`
-    /// creates from the client's startup request once it authenticated.
-    pub fn connection<F, H>(&self, make_handler: F) -> ServerSession<F, H> {
-        ServerSession {
-            sessions: self.clone(),
-            make_handler: Some(make_handler),
-            handler: None,
-            process_id: None,
-        }
+    /// A process ID for a new connection, unique among this server's sessions.
+    pub fn next_process_id(&self) -> i32 {
+        self.next_process_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
-}
 
-/// One server connection's bookkeeping around
-/// [`SessionSetup::step`](crate::server::SessionSetup::step), the same in every adapter:
-/// delivering a CancelRequest to the session it names, creating the application's
-/// handler at startup, registering the session's cancel key once it is ready (and
-/// forgetting it when this value is dropped).
-#[derive(Debug)]
-pub struct ServerSession<F, H> {
-    sessions: ServerSessions,
-    make_handler: Option<F>,
-    handler: Option<H>,
-    process_id: Option<i32>,
-}
-
-impl<F, H> ServerSession<F, H>
-where
-    F: FnOnce(&crate::server::StartupRequest) -> H,
-{
-    /// Handles one event of the core through `setup`, does this connection's part of
-    /// the resulting [`Step`](crate::server::Step), and returns the step: the same one
-    /// enum a sans-IO server loop gets from `SessionSetup::step`. Done here:
-    /// [`Step::Startup`](crate::server::Step::Startup) creates the application's handler,
-    /// [`Step::Ready`](crate::server::Step::Ready) registers the cancel key,
-    /// [`Step::Cancel`](crate::server::Step::Cancel) is delivered to the session it
-    /// names (the adapter then closes this connection, as for `Step::Close`). For
-    /// [`Step::Handle`](crate::server::Step::Handle), [`ServerSession::handler`] is the
-    /// application's handler. `random` gives 32 fresh random bytes when needed.
-    pub fn step(
-        &mut self,
-        setup: &crate::server::SessionSetup,
-        server: &mut crate::server::Server,
-        event: crate::server::ServerEvent,
-        random: impl FnOnce() -> Result<[u8; 32], Error>,
-    ) -> Result<crate::server::Step, Error> {
-        use crate::server::Step;
-        let next_process_id = &self.sessions.next_process_id;
-        let step = setup.step(server, event, random, || {
-            next_process_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        })?;
-        match &step {
-            Step::Cancel(token) => {
-                self.sessions.cancels.cancel(token);
-            }
-            Step::Startup(request) => {
-                if let Some(make) = self.make_handler.take() {
-                    self.handler = Some(make(request));
-                }
-            }
-            Step::Ready {
+    /// Does the bookkeeping of [`Action::Registered`](crate::server::Action::Registered)
+    /// and [`Action::Cancel`](crate::server::Action::Cancel) for `connection`: a
+    /// registered session's cancel key is kept until the returned guard is dropped
+    /// (keep it as long as the connection lives), a cancel request is delivered to the
+    /// session it names.
+    pub fn track(
+        &self,
+        connection: &mut crate::server::ServerConnection,
+        action: &crate::server::Action,
+    ) -> Option<Registration> {
+        use crate::server::Action;
+        match action {
+            Action::Registered {
                 process_id,
                 secret_key,
             } => {
-                self.sessions.cancels.register(
-                    *process_id,
-                    secret_key.clone(),
-                    server.cancel_flag(),
-                );
-                self.process_id = Some(*process_id);
+                let flag = connection.server().cancel_flag();
+                self.cancels.register(*process_id, secret_key.clone(), flag);
+                Some(Registration {
+                    cancels: self.cancels.clone(),
+                    process_id: *process_id,
+                })
             }
-            Step::Continue | Step::Handle(_) | Step::StartTls { .. } | Step::Close => {}
+            Action::Cancel(token) => {
+                self.cancels.cancel(token);
+                None
+            }
+            _ => None,
         }
-        Ok(step)
-    }
-
-    /// The application's handler, created at startup (an error before).
-    pub fn handler(&mut self) -> Result<&mut H, Error> {
-        let needed = crate::server::ServerPhase::Ready.name();
-        self.handler.as_mut().ok_or(Error::Protocol(
-            crate::error::UsageError::WrongPhase { needed }.into(),
-        ))
     }
 }
 
-impl<F, H> Drop for ServerSession<F, H> {
+/// A session's cancel key, registered with [`ServerSessions::track`] until this is
+/// dropped.
+#[derive(Debug)]
+pub struct Registration {
+    cancels: crate::cancel::CancelRegistry,
+    process_id: i32,
+}
+
+impl Drop for Registration {
     fn drop(&mut self) {
-        if let Some(process_id) = self.process_id {
-            self.sessions.cancels.unregister(process_id);
-        }
+        self.cancels.unregister(self.process_id);
     }
 }

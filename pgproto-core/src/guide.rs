@@ -74,14 +74,17 @@
 //! ```
 //! use pgproto_core::client::{Client, Config, Event, ResultCollector, SslMode};
 //! use pgproto_core::column::Column;
-//! use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerConfig, ServerEvent};
-//! use pgproto_core::server::{SessionSetup, Step};
+//! use pgproto_core::server::{AuthKind, ServerAuth, ServerConfig, ServerEvent};
+//! use pgproto_core::server::{Action, ServerConnection, SessionSetup};
+//! use core::time::Duration;
 //!
-//! // The server's users (SCRAM-SHA-256) and its per-connection state.
+//! // The server's users (SCRAM-SHA-256) and its per-connection state. The connection
+//! // derives its salts, nonces and cancel key from a seed: use the operating system's
+//! // randomness.
 //! let mut auth = ServerAuth::new(AuthKind::ScramSha256, b"random, kept for the server's life");
 //! auth.add_user("alice", "s3cret", b"a random salt")?;
 //! let setup = SessionSetup::new(auth);
-//! let mut server = Server::new(ServerConfig::default());
+//! let mut server = ServerConnection::new(ServerConfig::default(), setup.into(), 4242, [4; 32]);
 //!
 //! let mut config = Config::new("alice");
 //! config.password = Some(b"s3cret".to_vec());
@@ -91,32 +94,32 @@
 //! let mut request = None;
 //! let mut results = ResultCollector::new(None);
 //! let mut finished = false;
+//! let mut to_client = Vec::new();
 //! while !finished {
 //!     // Client -> server: drain the client's output into the server's input.
 //!     while let Some(bytes) = client.poll_transmit() {
 //!         server.handle_input(&bytes);
 //!     }
-//!     // The server's events: connection-level ones go to SessionSetup, the rest to
-//!     // the application.
-//!     while let Some(event) = server.poll_event()? {
-//!         // Called only when the step needs fresh random bytes (salts, nonces, the
-//!         // cancel key): use the operating system's randomness.
-//!         let random = || Ok::<_, pgproto_core::Error>([4; 32]);
-//!         match setup.step(&mut server, event, random, || 4242)? {
-//!             Step::Handle(ServerEvent::Query { sql }) => {
+//!     // The server's actions, until it waits for input: connection-level events are
+//!     // answered inside, the rest is the application's.
+//!     loop {
+//!         match server.poll_action(Duration::ZERO) {
+//!             Action::Transmit(bytes) => to_client.extend_from_slice(&bytes),
+//!             Action::Handle(ServerEvent::Query { sql }) => {
 //!                 assert_eq!(sql, "select 1");
+//!                 let server = server.server();
 //!                 server.row_description(&[Column::new("?column?", 23, 4)])?;
 //!                 server.data_row(&[Some(b"1")])?;
 //!                 server.command_complete("SELECT 1")?;
 //!                 server.ready_for_query()?;
 //!             }
-//!             _ => {}
+//!             Action::Read { .. } | Action::Close => break,
+//!             _ => {} // Startup (make a handler), Registered (keep the cancel key)...
 //!         }
 //!     }
 //!     // Server -> client.
-//!     while let Some(bytes) = server.poll_transmit() {
-//!         client.handle_input(&bytes);
-//!     }
+//!     client.handle_input(&to_client);
+//!     to_client.clear();
 //!     // The client's events. During authentication there are none for several
 //!     // rounds, yet the client has queued its SCRAM messages: the next turn of the
 //!     // loop sends them.
@@ -187,47 +190,41 @@
 //!
 //! ## Server: one session per connection
 //!
-//! [`SessionSetup::step`](crate::server::SessionSetup::step) handles every
-//! connection-level event the same way for all adapters (SSLRequest, authentication,
-//! the end of startup, CancelRequest, Terminate) and returns a
-//! [`Step`](crate::server::Step) telling you what is left to do: start TLS, create the
-//! application's handler, register the cancel key, hand an event to the application,
-//! close. Its `random` argument is a closure returning 32 fresh random bytes (or your
-//! error): it is called only for the steps that need them (the StartupMessage: salts
-//! and nonces; the end of authentication: the cancel key), never per query. The
-//! application answers query-level events with commands; the core refuses answers that
-//! would break the protocol.
+//! [`ServerConnection::poll_action`](crate::server::ServerConnection::poll_action) is
+//! a whole server connection's loop in one call. It answers every connection-level
+//! event the same way for all adapters (SSLRequest, authentication with the
+//! [`SessionSetup`](crate::server::SessionSetup)'s users, the end of startup with a
+//! fresh cancel key, CancelRequest, Terminate, the authentication timeout) and returns
+//! the one [`Action`](crate::server::Action) left to the caller: transmit bytes, read
+//! (until a deadline), start TLS, create the application's handler, register the cancel
+//! key, hand an event to the application, deliver a cancel request, close. The
+//! connection derives its salts, nonces and cancel key from a 32-byte seed the caller
+//! takes from the operating system once per connection; `now` is the caller's clock.
+//! The application answers query-level events with the
+//! [`Server`](crate::server::Server) commands; the core refuses answers that would break
+//! the protocol. [`Server`](crate::server::Server) alone (`poll_event` and the
+//! commands) is the lower layer, for servers that decide startup themselves.
 //!
-//! From `examples/mio_server.rs`, step 2 of a session's turn (`handle_events`):
+//! From `examples/mio_server.rs`, a session's turn (`turn`):
 //!
 //! ```ignore
-//! while !self.closing {
-//!     let Some(event) = self.server.poll_event()? else {
-//!         break;
-//!     };
-//!     // Fresh random bytes only when the step needs them (salts, nonces, cancel key).
-//!     let random = || {
-//!         let mut bytes = [0u8; 32];
-//!         getrandom::getrandom(&mut bytes).map_err(|e| Error::Io(e.into()))?;
-//!         Ok::<_, Error>(bytes)
-//!     };
-//!     let step = shared.setup.step(&mut self.server, event, random, || {
-//!         shared.next_process_id += 1;
-//!         shared.next_process_id
-//!     })?;
-//!     match step {
-//!         Step::Continue | Step::Startup(_) => {}
+//! loop {
+//!     match self.conn.poll_action(epoch.elapsed()) {
+//!         Action::Transmit(bytes) => self.outgoing.extend_from_slice(&bytes),
+//!         // Wait for the socket (the poll loop wakes us by the deadline).
+//!         Action::Read { .. } => return Ok(()),
 //!         // The application's part: a query-level message to answer (now, or later).
-//!         Step::Handle(event) => fixed_answer(&mut self.server, event)?,
-//!         Step::Ready { process_id, secret_key } => {
-//!             shared.cancels.register(process_id, secret_key, self.server.cancel_flag());
+//!         Action::Handle(event) => fixed_answer(self.conn.server(), event)?,
+//!         Action::Registered { process_id, secret_key } => {
+//!             let flag = self.conn.server().cancel_flag();
+//!             shared.cancels.register(process_id, secret_key, flag);
 //!         }
-//!         Step::Cancel(token) => {
+//!         Action::Cancel(token) => {
 //!             shared.cancels.cancel(&token);
-//!             self.closing = true;
 //!         }
-//!         Step::Close => self.closing = true,
-//!         Step::StartTls { .. } => return Err(Error::TlsNotConfigured),
+//!         Action::Close => return Err(Error::Closed),
+//!         Action::StartTls { .. } => return Err(Error::TlsNotConfigured),
+//!         _ => {} // Startup: this server makes no handler per user.
 //!     }
 //! }
 //! ```
@@ -259,8 +256,8 @@
 //! [`Phase::TlsHandshake`](crate::client::Phase::TlsHandshake); connect, do the
 //! handshake with ALPN `postgresql`, then call `handle_tls_established`.
 //!
-//! **Server**: [`Step::StartTls`](crate::server::Step::StartTls) `{ direct: false }`
-//! comes after the core queued the `S` answer: write it first, then run the handshake.
+//! **Server**: [`Action::StartTls`](crate::server::Action::StartTls) `{ direct: false }`
+//! comes after the `S` answer was transmitted: run the handshake.
 //! With `direct: true` the client started with a TLS ClientHello: feed
 //! [`Server::take_buffered_input`] to the TLS library before reading more from the
 //! socket, and refuse the connection unless ALPN `postgresql` was negotiated. Then call
@@ -319,7 +316,7 @@
 //! ```
 //!
 //! **Server**: a CancelRequest arrives on its own connection as
-//! [`Step::Cancel`](crate::server::Step::Cancel) (or
+//! [`Action::Cancel`](crate::server::Action::Cancel) (or
 //! [`ServerEvent::CancelRequested`](crate::server::ServerEvent::CancelRequested)).
 //! Find the session with that process ID and key (`CancelRegistry` does it with the
 //! `std` feature), raise its [`Server::cancel_flag`]; the code answering that session's

@@ -300,8 +300,9 @@ fn frontend_tags(bytes: &[u8]) -> impl Iterator<Item = u8> + '_ {
 /// bug.
 pub fn fuzz_server(data: &[u8]) {
     use crate::server::{
-        AuthKind, Server, ServerAuth, ServerConfig, ServerEvent, SessionSetup, Step,
+        Action, AuthKind, ServerAuth, ServerConfig, ServerConnection, ServerEvent, SessionSetup,
     };
+    use core::time::Duration;
     let [chunk, mode, rest @ ..] = data else {
         return;
     };
@@ -334,41 +335,36 @@ pub fn fuzz_server(data: &[u8]) {
     };
     let mut setup = SessionSetup::new(auth);
     setup.tls_available = mode & 2 != 0;
-    let mut server = Server::new(ServerConfig::default());
+    let mut conn = ServerConnection::new(ServerConfig::default(), setup.into(), 1, [5; 32]);
     let step = usize::from(chunk % 64) + 1;
     for piece in rest.chunks(step) {
-        server.handle_input(piece);
+        conn.handle_input(piece);
         for _ in 0..10_000 {
-            match server.poll_event() {
-                Ok(Some(event)) => {
-                    match setup.step(&mut server, event, || Ok::<_, crate::Error>([5; 32]), || 1) {
-                        Ok(Step::Handle(event)) => {
-                            let is_copy = matches!(
-                                event,
-                                ServerEvent::CopyData(_)
-                                    | ServerEvent::CopyDone
-                                    | ServerEvent::CopyFail(_)
-                            );
-                            if !is_copy && fixed_answer(&mut server, event).is_err() {
-                                return;
-                            }
-                        }
-                        Ok(Step::StartTls { .. }) => {
-                            let _ = server.take_buffered_input();
-                            let _ = server.handle_tls_established(None);
-                        }
-                        Ok(Step::Cancel(_) | Step::Close) | Err(_) => return,
-                        Ok(_) => {}
+            match conn.poll_action(Duration::ZERO) {
+                Action::Handle(event) => {
+                    let is_copy = matches!(
+                        event,
+                        ServerEvent::CopyData(_) | ServerEvent::CopyDone | ServerEvent::CopyFail(_)
+                    );
+                    if !is_copy && fixed_answer(conn.server(), event).is_err() {
+                        return;
                     }
                 }
-                Ok(None) => break,
-                Err(_) => {
-                    assert!(server.poll_event().is_err(), "errors are sticky");
+                Action::StartTls { .. } => {
+                    let _ = conn.server().take_buffered_input();
+                    let _ = conn.server().handle_tls_established(None);
+                }
+                Action::Read { .. } => break,
+                Action::Close => {
+                    if conn.server().error_state().is_some() {
+                        assert!(conn.server().poll_event().is_err(), "errors are sticky");
+                    }
                     return;
                 }
+                Action::Cancel(_) => {}
+                _ => {}
             }
         }
-        let _ = server.poll_transmit();
     }
 }
 

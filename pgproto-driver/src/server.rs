@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use pgproto_core::adapter::ServerSessions;
-use pgproto_core::server::{Server, ServerEvent, StartupRequest, Step, READ_BUFFER_SIZE};
+use pgproto_core::server::{
+    Action, Server, ServerConnection, ServerEvent, StartupRequest, READ_BUFFER_SIZE,
+};
 
 use crate::runtime::{timeout_at, BoxStream, Prefixed, Runtime};
 use crate::Error;
@@ -103,7 +105,7 @@ fn random() -> Result<[u8; 32], Error> {
 }
 
 /// Performs the server side of a TLS handshake on `stream` (after
-/// [`Step::StartTls`]: for direct TLS the bytes the core already read are
+/// [`Action::StartTls`]: for direct TLS the bytes the core already read are
 /// replayed to the TLS library, and ALPN `postgresql` is required) and tells the core,
 /// with the channel-binding data. For servers built on the core without
 /// [`serve_until`], such as proxies.
@@ -129,19 +131,6 @@ pub async fn accept_tls(
     let channel_binding = tls.established(direct, stream.get_ref().1.alpn_protocol())?;
     server.handle_tls_established(channel_binding)?;
     Ok(Box::new(stream))
-}
-
-/// Writes out what the core queued.
-async fn write_out(stream: &mut BoxStream, server: &mut Server) -> Result<(), Error> {
-    let mut wrote = false;
-    while let Some(bytes) = server.poll_transmit() {
-        stream.write_all(&bytes).await?;
-        wrote = true;
-    }
-    if wrote {
-        stream.flush().await?;
-    }
-    Ok(())
 }
 
 /// Reads more input straight into the core's buffer; 0 at end of stream. An idle
@@ -186,68 +175,75 @@ where
 {
     let mut config = options.config.clone();
     config.authentication_timeout = Some(options.startup_timeout);
-    let mut server = Server::new(config);
-    // The core keeps the authentication timeout; this loop only tells it the time.
+    let process_id = sessions.next_process_id();
+    let mut conn = ServerConnection::new(config, options.setup.clone(), process_id, random()?);
+    let mut make_handler = Some(make_handler);
+    let mut handler = None;
+    let mut registration = None;
+    // The core decides every step and keeps the authentication timeout; this loop
+    // moves bytes and tells it the time.
     let epoch = Instant::now();
-    server.handle_timeout(Duration::ZERO);
-    let deadline = |server: &Server| server.poll_timeout().and_then(|d| epoch.checked_add(d));
-    let mut session = sessions.connection(make_handler);
     let result = async {
         loop {
-            while let Some(event) = server.poll_event()? {
-                match session.step(&options.setup, &mut server, event, random)? {
-                    Step::Continue | Step::Startup(_) | Step::Ready { .. } => {}
-                    Step::Handle(event) => {
-                        session.handler()?.handle(&mut server, event).await?;
-                    }
-                    Step::StartTls { direct } => {
-                        // The 'S' (none for direct TLS) goes out before the handshake.
-                        write_out(&mut stream, &mut server).await?;
-                        let plain = std::mem::replace(
-                            &mut stream,
-                            Box::new(crate::runtime::Plain(futures_lite::io::Cursor::new(
-                                Vec::new(),
-                            ))),
-                        );
-                        // Boxed: a rare path whose state would otherwise enlarge every
-                        // connection's future.
-                        let until = deadline(&server);
-                        let handshake =
-                            Box::pin(accept_tls(plain, &mut server, options.tls(), direct));
-                        stream = timeout_at::<R, _>(until, handshake).await?;
-                        continue;
-                    }
-                    Step::Cancel(_) | Step::Close => {
-                        write_out(&mut stream, &mut server).await?;
-                        return Ok(());
+            let action = conn.poll_action(epoch.elapsed());
+            match action {
+                Action::Transmit(bytes) => {
+                    stream.write_all(&bytes).await?;
+                    stream.flush().await?;
+                }
+                Action::Read { deadline } => {
+                    let until = deadline.and_then(|d| epoch.checked_add(d));
+                    match timeout_at::<R, _>(until, read_into(&mut stream, conn.server())).await {
+                        Ok(0) => conn.handle_eof(),
+                        Ok(_) => {}
+                        // The next `poll_action` closes the connection silently, as
+                        // PostgreSQL does when authentication_timeout expires.
+                        Err(Error::Io(e)) if e.kind() == TimedOut => {}
+                        Err(e) => return Err(e),
                     }
                 }
-                if server.should_flush() {
-                    write_out(&mut stream, &mut server).await?;
+                Action::StartTls { direct } => {
+                    let plain = std::mem::replace(
+                        &mut stream,
+                        Box::new(crate::runtime::Plain(futures_lite::io::Cursor::new(
+                            Vec::new(),
+                        ))),
+                    );
+                    // Boxed: a rare path whose state would otherwise enlarge every
+                    // connection's future.
+                    let until = conn
+                        .server()
+                        .poll_timeout()
+                        .and_then(|d| epoch.checked_add(d));
+                    let handshake =
+                        Box::pin(accept_tls(plain, conn.server(), options.tls(), direct));
+                    stream = timeout_at::<R, _>(until, handshake).await?;
                 }
-            }
-            write_out(&mut stream, &mut server).await?;
-            if server.error_state().is_some() {
-                return Ok(());
-            }
-            let until = deadline(&server);
-            let read = read_into(&mut stream, &mut server);
-            match timeout_at::<R, _>(until, read).await {
-                Ok(0) => {
-                    server.handle_eof();
-                    return Ok(());
+                Action::Startup(request) => {
+                    handler = make_handler.take().map(|make| make(&request));
                 }
-                Ok(_) => {}
-                // PostgreSQL closes silently when authentication_timeout expires.
-                Err(Error::Io(e)) if e.kind() == TimedOut => server.handle_timeout(epoch.elapsed()),
-                Err(e) => return Err(e),
+                Action::Handle(event) => match handler.as_mut() {
+                    Some(handler) => handler.handle(conn.server(), event).await?,
+                    None => return Err(Error::Protocol(pgproto_core::Error::Closed)),
+                },
+                Action::Close => return Ok(()),
+                other => {
+                    if let Some(registered) = sessions.track(&mut conn, &other) {
+                        registration = Some(registered);
+                    }
+                }
             }
         }
     }
     .await;
-    // Whatever the core queued before failing (a FATAL error) still goes out.
-    let _ = write_out(&mut stream, &mut server).await;
+    // After a handler's error, what the core queued before it (a FATAL error) goes out.
+    while let Some(bytes) = conn.server().poll_transmit() {
+        if stream.write_all(&bytes).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.flush().await;
+    drop(registration);
     let _ = stream.close().await;
-    drop(session);
     result
 }

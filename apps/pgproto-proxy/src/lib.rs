@@ -42,9 +42,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pgproto_core::cancel::CancelToken;
-use pgproto_core::message::ProtocolVersion;
 use pgproto_core::server::{
-    Server, ServerAuth, ServerConfig, ServerEvent, ServerPhase, SessionSetup, StartupRequest, Step,
+    Action, ServerAuth, ServerConfig, ServerConnection, SessionSetup, StartupRequest,
 };
 use pgproto_tokio::server::{accept_tls, ServerTls, Stream};
 use pgproto_tokio::Error;
@@ -72,7 +71,11 @@ impl Options {
     /// `key=value` string with the proxy's own user, password and `sslmode`).
     pub fn new(upstream: &str, auth: ServerAuth) -> Result<Self, Error> {
         Ok(Self {
-            setup: Arc::new(SessionSetup::new(auth)),
+            setup: Arc::new(SessionSetup {
+                // Startup completes with the upstream's parameters, once connected.
+                complete_startup: false,
+                ..SessionSetup::new(auth)
+            }),
             tls: None,
             upstream: Arc::new(upstream::Target::new(upstream)?),
             startup_timeout: Duration::from_secs(60),
@@ -205,14 +208,6 @@ fn random<const N: usize>() -> Result<[u8; N], Error> {
     Ok(b)
 }
 
-async fn write_out(stream: &mut BoxStream, server: &mut Server) -> Result<(), Error> {
-    while let Some(bytes) = server.poll_transmit() {
-        stream.write_all(&bytes).await?;
-    }
-    stream.flush().await?;
-    Ok(())
-}
-
 /// What client startup ended with.
 enum Started {
     /// Authenticated: connect upstream for this request.
@@ -224,28 +219,18 @@ enum Started {
 async fn session(mut stream: BoxStream, shared: &Shared) -> Result<(), Error> {
     let mut config = ServerConfig::default();
     config.authentication_timeout = Some(shared.options.startup_timeout);
-    let mut server = Server::new(config);
-    // The core keeps the authentication timeout; the proxy tells it the time.
-    let epoch = tokio::time::Instant::now();
-    server.handle_timeout(Duration::ZERO);
-    let deadline = server.poll_timeout().map(|d| epoch + d);
-    let startup = client_startup(&mut stream, &mut server, shared);
-    let started = match deadline {
-        Some(deadline) => match tokio::time::timeout_at(deadline, startup).await {
-            Ok(started) => started,
-            Err(_) => {
-                server.handle_timeout(epoch.elapsed());
-                Err(Error::Io(std::io::ErrorKind::TimedOut.into()))
-            }
-        },
-        None => startup.await,
-    };
+    let process_id = shared.next_pid.fetch_add(1, Ordering::Relaxed);
+    let setup = shared.options.setup.clone();
+    let mut conn = ServerConnection::new(config, setup, process_id, random()?);
+    let started = client_startup(&mut stream, &mut conn, shared).await;
     let request = match started {
         Ok(Started::Authenticated(request)) => request,
         Ok(Started::Done) => return Ok(()),
         Err(e) => {
             // A FATAL error the core queued (failed authentication...) still goes out.
-            let _ = write_out(&mut stream, &mut server).await;
+            while let Some(bytes) = conn.server().poll_transmit() {
+                let _ = stream.write_all(&bytes).await;
+            }
             return Err(e);
         }
     };
@@ -254,30 +239,29 @@ async fn session(mut stream: BoxStream, shared: &Shared) -> Result<(), Error> {
         Ok(up) => up,
         Err(e) => {
             log(format_args!("upstream connection failed: {e}"));
+            let server = conn.server();
             server.reject(upstream::connect_error(&e, target))?;
-            write_out(&mut stream, &mut server).await?;
+            while let Some(bytes) = server.poll_transmit() {
+                stream.write_all(&bytes).await?;
+            }
             let _ = stream.shutdown().await;
             return Ok(());
         }
     };
-    let process_id = shared.next_pid.fetch_add(1, Ordering::Relaxed);
-    let key: [u8; 32] = random()?;
-    let key_len = if server.protocol_version() >= ProtocolVersion::V3_2 {
-        32
-    } else {
-        4
-    };
-    let secret_key = key.get(..key_len).unwrap_or(&key).to_vec();
     let parameters: Vec<(&str, &str)> = up
         .parameters
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    server.complete_startup(&parameters, process_id, &secret_key)?;
+    let (process_id, secret_key) = conn.complete_startup(&parameters)?;
+    let server = conn.server();
     // Whatever the client pipelined behind its startup belongs to the session.
     let to_upstream = server.take_buffered_input();
-    write_out(&mut stream, &mut server).await?;
-    drop(server);
+    while let Some(bytes) = server.poll_transmit() {
+        stream.write_all(&bytes).await?;
+    }
+    stream.flush().await?;
+    drop(conn);
     if let Some(token) = up.cancel_token.take() {
         if let Ok(mut sessions) = shared.sessions.lock() {
             sessions.insert(
@@ -309,59 +293,65 @@ async fn session(mut stream: BoxStream, shared: &Shared) -> Result<(), Error> {
 }
 
 /// Runs TLS negotiation, a cancel request, or authentication, until the client is
-/// authenticated.
+/// authenticated. The core decides each step and keeps the startup timeout; the proxy
+/// moves bytes and tells it the time.
 async fn client_startup(
     stream: &mut BoxStream,
-    server: &mut Server,
+    conn: &mut ServerConnection,
     shared: &Shared,
 ) -> Result<Started, Error> {
-    let setup = &shared.options.setup;
+    let epoch = tokio::time::Instant::now();
     let mut request = None;
     let mut buf = vec![0u8; 8192];
     loop {
-        while let Some(event) = server.poll_event()? {
-            if event == ServerEvent::Authenticated {
-                write_out(stream, server).await?;
+        match conn.poll_action(epoch.elapsed()) {
+            Action::Transmit(bytes) => {
+                stream.write_all(&bytes).await?;
+                stream.flush().await?;
+            }
+            Action::Read { deadline } => {
+                let read = stream.read(&mut buf);
+                let n = match deadline {
+                    Some(d) => match tokio::time::timeout_at(epoch + d, read).await {
+                        Ok(n) => n?,
+                        // The next `poll_action` closes the connection.
+                        Err(_) => continue,
+                    },
+                    None => read.await?,
+                };
+                match buf.get(..n) {
+                    Some(data) if n > 0 => conn.handle_input(data),
+                    _ => conn.handle_eof(),
+                }
+            }
+            Action::StartTls { direct } => {
+                let plain = std::mem::replace(stream, Box::new(tokio::io::duplex(1).0));
+                let deadline = conn.server().poll_timeout();
+                let tls = shared.options.tls.as_ref();
+                let handshake = accept_tls(plain, conn.server(), tls, direct);
+                *stream = match deadline {
+                    Some(d) => tokio::time::timeout_at(epoch + d, handshake)
+                        .await
+                        .map_err(|_| Error::Io(std::io::ErrorKind::TimedOut.into()))??,
+                    None => handshake.await?,
+                };
+            }
+            Action::Startup(r) => request = Some(r),
+            Action::Authenticated => {
                 return request
                     .map(Started::Authenticated)
-                    .ok_or(Error::application("authenticated without a startup packet"));
+                    .ok_or(Error::application("authenticated without a startup packet"))
             }
-            match setup.step(server, event, random::<32>, || 0)? {
-                Step::Continue => {}
-                Step::StartTls { direct } => {
-                    write_out(stream, server).await?;
-                    let plain = std::mem::replace(stream, Box::new(tokio::io::duplex(1).0));
-                    *stream =
-                        accept_tls(plain, server, shared.options.tls.as_ref(), direct).await?;
-                }
-                Step::Cancel(token) => {
-                    forward_cancel(shared, &token).await;
-                    return Ok(Started::Done);
-                }
-                Step::Startup(r) => request = Some(r),
-                Step::Close => {
-                    write_out(stream, server).await?;
-                    return Ok(Started::Done);
-                }
-                Step::Ready { .. } | Step::Handle(_) => {
-                    return Err(Error::application("unexpected event during startup"))
+            Action::Cancel(token) => forward_cancel(shared, &token).await,
+            Action::Close => {
+                return match conn.server().error_state() {
+                    Some(pgproto_core::Error::TimedOut(_)) => {
+                        Err(Error::Io(std::io::ErrorKind::TimedOut.into()))
+                    }
+                    _ => Ok(Started::Done),
                 }
             }
-            if server.should_flush() {
-                write_out(stream, server).await?;
-            }
-        }
-        write_out(stream, server).await?;
-        if server.phase() == ServerPhase::Closed {
-            return Ok(Started::Done);
-        }
-        let n = stream.read(&mut buf).await?;
-        match buf.get(..n) {
-            Some(data) if n > 0 => server.handle_input(data),
-            _ => {
-                server.handle_eof();
-                return Ok(Started::Done);
-            }
+            _ => return Err(Error::application("unexpected event during startup")),
         }
     }
 }

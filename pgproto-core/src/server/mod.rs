@@ -54,7 +54,7 @@
 
 mod auth;
 mod casts;
-mod setup;
+mod driver;
 mod statement;
 
 use crate::cycle::{ErrorRecovery, RequestKind};
@@ -71,7 +71,7 @@ use bytes::{Bytes, BytesMut};
 
 pub use auth::{AuthKind, ServerAuth};
 pub use casts::placeholder_casts;
-pub use setup::{SessionSetup, Step};
+pub use driver::{Action, ServerConnection, SessionSetup, SERVER_VERSION};
 pub use statement::{Portal, Statement};
 
 use crate::auth::scram::{ScramCredential, ScramServer};
