@@ -423,6 +423,9 @@ pub enum Timeout {
     /// The client did not finish startup and authentication in time (PostgreSQL's
     /// `authentication_timeout`).
     Authentication,
+    /// The server did not accept the connection and finish startup within the client's
+    /// `connect_timeout`.
+    Connect,
 }
 
 impl fmt::Display for Error {
@@ -436,6 +439,9 @@ impl fmt::Display for Error {
             Self::Closed => f.write_str("connection closed"),
             Self::TimedOut(Timeout::Authentication) => {
                 f.write_str("startup and authentication did not finish in time")
+            }
+            Self::TimedOut(Timeout::Connect) => {
+                f.write_str("connecting took longer than connect_timeout")
             }
         }
     }

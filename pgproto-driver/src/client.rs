@@ -34,7 +34,7 @@ use pgproto_core::types::ToSql;
 use pgproto_core::UsageError;
 
 use crate::connect::{self, Canceller, Target, Tls};
-use crate::runtime::{timeout_at, BoxStream, Runtime};
+use crate::runtime::{timeout_at, BoxStream, ConnectClock, Runtime};
 use crate::Error;
 use pgproto_core::client::StartupStep;
 
@@ -233,10 +233,7 @@ impl<R: Runtime> Client<R> {
     pub async fn connect(conninfo: &str) -> Result<R::Connected, Error> {
         let mut last_error = None;
         for target in connect::targets(conninfo)? {
-            let deadline = target
-                .timeout
-                .and_then(|t| std::time::Instant::now().checked_add(t));
-            match timeout_at::<R, _>(deadline, Self::connect_target(&target)).await {
+            match Self::connect_target(&target).await {
                 Ok((client, connection)) => return Ok(R::connected(client, connection)),
                 Err(e) => last_error = Some(e),
             }
@@ -245,11 +242,18 @@ impl<R: Runtime> Client<R> {
     }
 
     async fn connect_target(target: &Target) -> Result<(Self, Connection), Error> {
-        let stream = match target.unix_path() {
-            Some(path) => R::connect_unix(&path).await?,
-            None => R::connect_tcp(&target.host, target.port).await?,
+        let mut core = target.core()?;
+        // The core keeps connect_timeout: its clock starts before the socket opens, and
+        // every wait below ends at its deadline.
+        let clock = ConnectClock::start(&mut core);
+        let stream = async {
+            Ok(match target.unix_path() {
+                Some(path) => R::connect_unix(&path).await?,
+                None => R::connect_tcp(&target.host, target.port).await?,
+            })
         };
-        Self::start(stream, target.core()?, target).await
+        let stream = clock.bound::<R, _>(&mut core, stream).await?;
+        Self::start(stream, core, target, clock).await
     }
 
     /// Runs startup and authentication, then splits into handle and connection.
@@ -257,25 +261,36 @@ impl<R: Runtime> Client<R> {
         mut stream: BoxStream,
         mut core: Core,
         target: &Target,
+        clock: ConnectClock,
     ) -> Result<(Self, Connection), Error> {
         let mut buf = vec![0u8; READ_SIZE];
+        let tls = target.tls.as_ref();
         if core.phase() == Phase::TlsHandshake {
             // sslnegotiation=direct: TLS before anything else.
-            stream = upgrade(stream, &mut core, target.tls.as_ref()).await?;
+            let until = clock.deadline(&core);
+            let upgraded = timeout_at::<R, _>(until, upgrade(stream, &mut core, tls)).await;
+            stream = clock.check(&mut core, upgraded)?;
         }
         // Output left queued at Ready is written by the connection.
         loop {
             match core.poll_startup()? {
                 StartupStep::Ready => break,
                 StartupStep::StartTls => {
-                    stream = upgrade(stream, &mut core, target.tls.as_ref()).await?;
+                    let until = clock.deadline(&core);
+                    let upgraded = timeout_at::<R, _>(until, upgrade(stream, &mut core, tls)).await;
+                    stream = clock.check(&mut core, upgraded)?;
                 }
                 StartupStep::Io => {
-                    while let Some(bytes) = core.poll_transmit() {
-                        stream.write_all(&bytes).await?;
-                    }
-                    stream.flush().await?;
-                    let n = stream.read(&mut buf).await?;
+                    let until = clock.deadline(&core);
+                    let io = async {
+                        while let Some(bytes) = core.poll_transmit() {
+                            stream.write_all(&bytes).await?;
+                        }
+                        stream.flush().await?;
+                        Ok(stream.read(&mut buf).await?)
+                    };
+                    let read = timeout_at::<R, _>(until, io).await;
+                    let n = clock.check(&mut core, read)?;
                     match buf.get(..n) {
                         Some(data) if n > 0 => core.handle_input(data),
                         _ => core.handle_eof(),

@@ -3,7 +3,6 @@
 //! host with its TLS configuration, the startup loop's next step, the CancelRequest.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::BytesMut;
 use pgproto_core::cancel::CancelToken;
@@ -30,8 +29,6 @@ pub struct Target {
     pub config: Config,
     /// The TLS configuration, when `sslmode` asks for TLS.
     pub tls: Option<Tls>,
-    /// `connect_timeout`: how long connecting to this host may take.
-    pub timeout: Option<Duration>,
 }
 
 impl Target {
@@ -70,7 +67,6 @@ pub fn targets(conninfo: &str) -> Result<Vec<Target>, Error> {
             port: plan.port,
             config: plan.config,
             tls,
-            timeout: plan.connect_timeout,
         });
     }
     Ok(targets)

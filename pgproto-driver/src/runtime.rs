@@ -17,6 +17,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::client::Connection;
 use crate::Client;
+use pgproto_core::client::Client as Core;
 
 /// A socket (TCP, Unix, or TLS over either) the driver reads and writes.
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
@@ -161,3 +162,51 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Plain<T> {
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for Plain<T> {}
+
+/// The clock of one connection attempt: the core keeps `connect_timeout`
+/// ([`Core::handle_timeout`]); this tells it the time and ends each wait at its
+/// deadline, so that a late connection fails with the core's own error.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectClock {
+    epoch: Instant,
+}
+
+impl ConnectClock {
+    /// Starts the core's connect clock (before the socket opens).
+    pub(crate) fn start(core: &mut Core) -> Self {
+        core.handle_timeout(std::time::Duration::ZERO);
+        Self {
+            epoch: Instant::now(),
+        }
+    }
+
+    /// When the current wait must end.
+    pub(crate) fn deadline(&self, core: &Core) -> Option<Instant> {
+        core.poll_timeout().and_then(|d| self.epoch.checked_add(d))
+    }
+
+    /// `io`, ended at the core's deadline.
+    pub(crate) async fn bound<R: Runtime, T>(
+        &self,
+        core: &mut Core,
+        io: impl Future<Output = Result<T, crate::Error>>,
+    ) -> Result<T, crate::Error> {
+        let result = timeout_at::<R, _>(self.deadline(core), io).await;
+        self.check(core, result)
+    }
+
+    /// `result`, or the core's timeout error when the deadline passed.
+    pub(crate) fn check<T>(
+        &self,
+        core: &mut Core,
+        result: Result<T, crate::Error>,
+    ) -> Result<T, crate::Error> {
+        if let Err(crate::Error::Io(e)) = &result {
+            if e.kind() == io::ErrorKind::TimedOut {
+                core.handle_timeout(self.epoch.elapsed());
+                core.poll_event()?;
+            }
+        }
+        result
+    }
+}

@@ -114,3 +114,24 @@ conformance_test! {
         assert!(String::from_utf8_lossy(&received).contains(PASSWORD));
     }
 }
+
+conformance_test! {
+    fn a_server_that_never_answers_fails_at_connect_timeout() {
+        // The kernel completes the TCP handshake from the listen backlog; nobody reads.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let conninfo = format!(
+            "host=127.0.0.1 port={port} user=alice password={PASSWORD} sslmode=disable connect_timeout=1"
+        );
+        let started = Instant::now();
+        let err = match aw!(adapter::connect(&conninfo)) {
+            Ok(_) => panic!("connected to a server that never answered"),
+            Err(e) => e.to_string(),
+        };
+        let took = started.elapsed();
+        assert!(err.contains("connect_timeout"), "{err}");
+        assert!(took >= Duration::from_millis(900), "gave up early: {took:?}");
+        assert!(took < Duration::from_secs(8), "hung: {took:?}");
+        drop(silent);
+    }
+}

@@ -80,7 +80,10 @@ impl Target {
         let mut last = None;
         // The core's plan: hosts in order, each with its password and TLS settings.
         for target in self.info.targets(self.passfile.as_deref()) {
-            let timeout = target.connect_timeout.unwrap_or(Duration::from_secs(30));
+            let timeout = target
+                .config
+                .connect_timeout
+                .unwrap_or(Duration::from_secs(30));
             let attempt = tokio::time::timeout(timeout, self.connect_host(target, startup))
                 .await
                 .unwrap_or_else(|_| Err(Error::Io(std::io::ErrorKind::TimedOut.into())));

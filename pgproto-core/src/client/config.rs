@@ -232,6 +232,11 @@ pub struct Config {
     pub min_protocol_version: ProtocolVersion,
     /// Framing limits for what the server sends.
     pub limits: Limits,
+    /// How long connecting may take, from the first
+    /// [`Client::handle_timeout`](crate::client::Client::handle_timeout) (call it before
+    /// opening the socket) until the connection is ready: libpq's `connect_timeout`.
+    /// `None`: no limit.
+    pub connect_timeout: Option<core::time::Duration>,
 }
 
 impl Config {
@@ -252,6 +257,7 @@ impl Config {
             max_protocol_version: ProtocolVersion::V3_2,
             min_protocol_version: ProtocolVersion::V3_0,
             limits: Limits::default(),
+            connect_timeout: None,
         }
     }
 

@@ -31,11 +31,10 @@ pub struct ConnectTarget {
     /// Port (for a Unix socket: the number in its file name).
     pub port: u16,
     /// The settings for this host: the password from the password file when the
-    /// connection string has none, and TLS off over a Unix socket (as libpq).
+    /// connection string has none, TLS off over a Unix socket (as libpq), and
+    /// `connect_timeout` when set and positive ([`Config::connect_timeout`], kept by
+    /// [`Client::handle_timeout`](crate::client::Client::handle_timeout)).
     pub config: Config,
-    /// `connect_timeout`, when set and positive: how long connecting to this host may
-    /// take.
-    pub connect_timeout: Option<Duration>,
 }
 
 impl ConnectTarget {
@@ -72,11 +71,11 @@ impl ConnInfo {
                 if host.starts_with('/') {
                     config.ssl_mode = SslMode::Disable;
                 }
+                config.connect_timeout = connect_timeout;
                 ConnectTarget {
                     host: host.clone(),
                     port: *port,
                     config,
-                    connect_timeout,
                 }
             })
             .collect()

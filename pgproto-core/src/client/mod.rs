@@ -246,6 +246,9 @@ pub struct Client {
     server_parameters: BTreeMap<String, String>,
     cancel_token: Option<CancelToken>,
     protocol_version: ProtocolVersion,
+    /// When connecting must be over, in the caller's time; armed by the first
+    /// [`Client::handle_timeout`].
+    connect_deadline: Option<core::time::Duration>,
 }
 
 impl core::fmt::Debug for Client {
@@ -281,6 +284,7 @@ impl Client {
             server_parameters: BTreeMap::new(),
             cancel_token: None,
             protocol_version: config.max_protocol_version,
+            connect_deadline: None,
             config,
         };
         if client.config.ssl_mode.requests_tls() {
@@ -312,6 +316,51 @@ impl Client {
         self.events.clear();
         self.enter(State::Closed(error.clone()));
         error
+    }
+
+    /// Tells the connection the time: `now` is the caller's monotonic clock, as a
+    /// [`Duration`](core::time::Duration) since any fixed epoch. Call it before opening
+    /// the socket (that starts [`Config::connect_timeout`]'s clock) and again whenever
+    /// [`Client::poll_timeout`]'s deadline has passed. When the connection is not ready
+    /// by then, it fails with [`Error::TimedOut`]: close the socket and try the next
+    /// host.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use pgproto_core::client::{Client, Config, SslMode};
+    /// let mut config = Config::new("alice");
+    /// config.ssl_mode = SslMode::Disable;
+    /// config.connect_timeout = Some(Duration::from_secs(5));
+    /// let mut client = Client::new(config, b"a fresh random nonce..");
+    /// client.handle_timeout(Duration::from_secs(100));
+    /// assert_eq!(client.poll_timeout(), Some(Duration::from_secs(105)));
+    /// client.handle_timeout(Duration::from_secs(105));
+    /// assert!(client.poll_event().is_err());
+    /// assert_eq!(client.poll_timeout(), None);
+    /// ```
+    pub fn handle_timeout(&mut self, now: core::time::Duration) {
+        if matches!(self.state, State::Ready(_) | State::Closed(_)) {
+            return;
+        }
+        let Some(limit) = self.config.connect_timeout else {
+            return;
+        };
+        match self.connect_deadline {
+            None => self.connect_deadline = Some(now.saturating_add(limit)),
+            Some(deadline) if now >= deadline => {
+                self.fail(Error::TimedOut(crate::error::Timeout::Connect));
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// When [`Client::handle_timeout`] must be called next (in the caller's time), if a
+    /// deadline is running: until the connection is ready.
+    pub fn poll_timeout(&self) -> Option<core::time::Duration> {
+        match self.state {
+            State::Ready(_) | State::Closed(_) => None,
+            _ => self.connect_deadline,
+        }
     }
 
     fn send_startup(&mut self) -> Result<(), Error> {
