@@ -254,14 +254,46 @@ impl ServerPhase {
     }
 }
 
+/// The connection's state: its phase, with the data valid only in that phase. The
+/// one place that closes it is [`Server::close`]; a closed connection keeps its reason.
+enum State {
+    Startup,
+    TlsDecision,
+    TlsHandshake,
+    Authenticating(AuthState),
+    Authenticated,
+    Ready,
+    Closed(Error),
+}
+
+impl State {
+    fn phase(&self) -> ServerPhase {
+        match self {
+            Self::Startup => ServerPhase::Startup,
+            Self::TlsDecision => ServerPhase::TlsDecision,
+            Self::TlsHandshake => ServerPhase::TlsHandshake,
+            Self::Authenticating(_) => ServerPhase::Authenticating,
+            Self::Authenticated => ServerPhase::Authenticated,
+            Self::Ready => ServerPhase::Ready,
+            Self::Closed(_) => ServerPhase::Closed,
+        }
+    }
+}
+
+/// The authentication exchange under way.
 enum AuthState {
+    /// No method requested yet.
     None,
     Password,
     Md5 {
         stored: Option<String>,
         salt: [u8; 4],
     },
-    Scram(ScramServer),
+    Scram {
+        server: ScramServer,
+        /// Whether the client's first message was handled.
+        first_done: bool,
+    },
 }
 
 /// What the application is currently answering.
@@ -310,8 +342,7 @@ enum Copy {
 pub struct Server {
     framer: Framer,
     out: BytesMut,
-    phase: ServerPhase,
-    auth: AuthState,
+    state: State,
     user: String,
     protocol_version: ProtocolVersion,
     tls: bool,
@@ -323,14 +354,12 @@ pub struct Server {
     transaction_status: TransactionStatus,
     statements: BTreeMap<String, Arc<Statement>>,
     portals: BTreeMap<String, Portal>,
-    poisoned: Option<Error>,
     authentication_timeout: Option<Duration>,
     /// When startup must be over, in the caller's time; armed by the first
     /// [`Server::handle_timeout`].
     startup_deadline: Option<Duration>,
     /// Whether the output holds something the client is waiting for (flush point).
     flush_pending: bool,
-    scram_first_done: bool,
     cancel: Arc<AtomicBool>,
     /// The client closed its side; complete messages already buffered are still handled.
     eof: bool,
@@ -339,7 +368,7 @@ pub struct Server {
 impl core::fmt::Debug for Server {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Server")
-            .field("phase", &self.phase)
+            .field("phase", &self.phase())
             .field("current", &self.current)
             .finish_non_exhaustive()
     }
@@ -355,8 +384,7 @@ impl Server {
         Self {
             framer: Framer::new(Direction::Frontend, config.limits),
             out: BytesMut::new(),
-            phase: ServerPhase::Startup,
-            auth: AuthState::None,
+            state: State::Startup,
             user: String::new(),
             protocol_version: ProtocolVersion::V3_0,
             tls: false,
@@ -368,11 +396,9 @@ impl Server {
             transaction_status: TransactionStatus::Idle,
             statements: BTreeMap::new(),
             portals: BTreeMap::new(),
-            poisoned: None,
             authentication_timeout: config.authentication_timeout,
             startup_deadline: None,
             flush_pending: false,
-            scram_first_done: false,
             cancel: Arc::new(AtomicBool::new(false)),
             eof: false,
         }
@@ -466,7 +492,7 @@ impl Server {
     /// assert_eq!(server.poll_timeout(), None);
     /// ```
     pub fn handle_timeout(&mut self, now: Duration) {
-        if matches!(self.phase, ServerPhase::Ready | ServerPhase::Closed) {
+        if matches!(self.state, State::Ready | State::Closed(_)) {
             return;
         }
         let Some(limit) = self.authentication_timeout else {
@@ -484,8 +510,8 @@ impl Server {
     /// When [`Server::handle_timeout`] must be called next (in the caller's time), if a
     /// deadline is running: until startup is over.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        match self.phase {
-            ServerPhase::Ready | ServerPhase::Closed => None,
+        match self.state {
+            State::Ready | State::Closed(_) => None,
             _ => self.startup_deadline,
         }
     }
@@ -497,10 +523,9 @@ impl Server {
     /// Ends the connection for good: the one place that closes it. The first reason is
     /// kept; every later call returns it.
     fn close(&mut self, reason: Error) {
-        if self.poisoned.is_none() {
-            self.poisoned = Some(reason);
+        if !matches!(self.state, State::Closed(_)) {
+            self.state = State::Closed(reason);
         }
-        self.phase = ServerPhase::Closed;
     }
 
     /// Reports a completed TLS handshake (after `accept_tls` or `DirectTls`).
@@ -511,12 +536,12 @@ impl Server {
         channel_binding: Option<Vec<u8>>,
     ) -> Result<(), Error> {
         self.check_poisoned()?;
-        if self.phase != ServerPhase::TlsHandshake {
+        if !matches!(self.state, State::TlsHandshake) {
             return Err(UsageError::UnexpectedTls.into());
         }
         self.tls = true;
         self.channel_binding = channel_binding;
-        self.phase = ServerPhase::Startup;
+        self.state = State::Startup;
         Ok(())
     }
 
@@ -561,10 +586,8 @@ impl Server {
             self.check_poisoned()?;
             if (self.current.is_some() && self.copy != Copy::In)
                 || matches!(
-                    self.phase,
-                    ServerPhase::TlsDecision
-                        | ServerPhase::TlsHandshake
-                        | ServerPhase::Authenticated
+                    self.state,
+                    State::TlsDecision | State::TlsHandshake | State::Authenticated
                 )
             {
                 return Ok(None);
@@ -586,9 +609,9 @@ impl Server {
     }
 
     fn check_poisoned(&self) -> Result<(), Error> {
-        match &self.poisoned {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
+        match &self.state {
+            State::Closed(e) => Err(e.clone()),
+            _ => Ok(()),
         }
     }
 
@@ -601,10 +624,10 @@ impl Server {
     }
 
     fn step(&mut self) -> Result<bool, Error> {
-        if self.phase == ServerPhase::Startup && self.framer.is_startup_phase() {
+        if matches!(self.state, State::Startup) && self.framer.is_startup_phase() {
             // Direct TLS: a TLS record (handshake, 0x16) instead of a length.
             if self.framer.buffer_mut().first() == Some(&0x16) && !self.tls {
-                self.phase = ServerPhase::TlsHandshake;
+                self.state = State::TlsHandshake;
                 self.events.push_back(ServerEvent::DirectTls);
                 return Ok(true);
             }
@@ -613,7 +636,7 @@ impl Server {
             Ok(Some(frame)) => frame,
             Ok(None) => return Ok(false),
             Err(e) => {
-                let msg = if self.phase == ServerPhase::Startup {
+                let msg = if matches!(self.state, State::Startup) {
                     "invalid startup packet"
                 } else {
                     "invalid message format"
@@ -622,10 +645,10 @@ impl Server {
                 return Err(e.into());
             }
         };
-        match self.phase {
-            ServerPhase::Startup => self.process_startup_packet(frame)?,
-            ServerPhase::Authenticating => self.process_auth_response(frame)?,
-            ServerPhase::Ready => self.process_message(frame)?,
+        match self.state {
+            State::Startup => self.process_startup_packet(frame)?,
+            State::Authenticating(_) => self.process_auth_response(frame)?,
+            State::Ready => self.process_message(frame)?,
             _ => {
                 return Err(ProtocolViolation::UnexpectedMessage {
                     phase: "startup",
@@ -669,7 +692,7 @@ impl Server {
                     let _ = self.fatal(violation("received unencrypted data after SSL request"));
                     return Err(ProtocolViolation::DataAfterSslResponse.into());
                 }
-                self.phase = ServerPhase::TlsDecision;
+                self.state = State::TlsDecision;
                 self.events.push_back(ServerEvent::TlsRequested);
             }
             FrontendMessage::GssEncRequest(_) => {
@@ -729,7 +752,7 @@ impl Server {
                     replication: s.parameter("replication").map(ToString::to_string),
                     parameters,
                 };
-                self.phase = ServerPhase::Authenticating;
+                self.state = State::Authenticating(AuthState::None);
                 self.events.push_back(ServerEvent::Startup(request));
             }
             other => {
@@ -754,9 +777,11 @@ impl Server {
     }
 
     fn process_auth_response(&mut self, frame: Frame<Bytes>) -> Result<(), Error> {
-        let kind = match &self.auth {
-            AuthState::Scram(_) if !self.scram_first_done => AuthResponseKind::SaslInitial,
-            AuthState::Scram(_) => AuthResponseKind::Sasl,
+        let kind = match &self.state {
+            State::Authenticating(AuthState::Scram {
+                first_done: false, ..
+            }) => AuthResponseKind::SaslInitial,
+            State::Authenticating(AuthState::Scram { .. }) => AuthResponseKind::Sasl,
             _ => AuthResponseKind::Password,
         };
         if frame.tag != Some(b'p') {
@@ -785,7 +810,14 @@ impl Server {
                 return Err(e.into());
             }
         };
-        match (msg, &mut self.auth) {
+        // `step` calls this in the authenticating phase only.
+        let State::Authenticating(auth) = &mut self.state else {
+            return Err(UsageError::WrongPhase {
+                needed: ServerPhase::Authenticating.name(),
+            }
+            .into());
+        };
+        match (msg, auth) {
             (FrontendMessage::Password(p), AuthState::Password) => {
                 self.events
                     .push_back(ServerEvent::Password(p.password.to_vec()));
@@ -801,20 +833,20 @@ impl Server {
                     Err(self.auth_failed())
                 }
             }
-            (FrontendMessage::SaslInitialResponse(r), AuthState::Scram(scram)) => {
+            (FrontendMessage::SaslInitialResponse(r), AuthState::Scram { server, first_done }) => {
                 let data = r.data.unwrap_or_default();
-                match scram.handle_client_first(r.mechanism, data) {
+                match server.handle_client_first(r.mechanism, data) {
                     Ok(reply) => {
+                        *first_done = true;
                         Authentication::SaslContinue { data: &reply }.encode(&mut self.out)?;
                         self.flush_pending = true;
-                        self.scram_first_done = true;
                         Ok(())
                     }
                     Err(e) => Err(self.scram_failed(e)),
                 }
             }
-            (FrontendMessage::SaslResponse(r), AuthState::Scram(scram)) => {
-                match scram.handle_client_final(r.data) {
+            (FrontendMessage::SaslResponse(r), AuthState::Scram { server, .. }) => {
+                match server.handle_client_final(r.data) {
                     Ok(reply) => {
                         Authentication::SaslFinal { data: &reply }.encode(&mut self.out)?;
                         self.authentication_ok()
@@ -855,7 +887,7 @@ impl Server {
 impl Server {
     fn expect_phase(&self, phase: ServerPhase) -> Result<(), Error> {
         self.check_poisoned()?;
-        if self.phase != phase {
+        if self.phase() != phase {
             return Err(UsageError::WrongPhase {
                 needed: phase.name(),
             }
@@ -870,7 +902,7 @@ impl Server {
         self.expect_phase(ServerPhase::TlsDecision)?;
         self.out.extend_from_slice(b"S");
         self.flush_pending = true;
-        self.phase = ServerPhase::TlsHandshake;
+        self.state = State::TlsHandshake;
         Ok(())
     }
 
@@ -879,14 +911,14 @@ impl Server {
         self.expect_phase(ServerPhase::TlsDecision)?;
         self.out.extend_from_slice(b"N");
         self.flush_pending = true;
-        self.phase = ServerPhase::Startup;
+        self.state = State::Startup;
         Ok(())
     }
 
     /// Lets the client in without a password.
     pub fn authenticate_trust(&mut self) -> Result<(), Error> {
         self.expect_phase(ServerPhase::Authenticating)?;
-        if !matches!(self.auth, AuthState::None) {
+        if !matches!(self.state, State::Authenticating(AuthState::None)) {
             return Err(UsageError::AuthenticationAlreadyRequested.into());
         }
         self.authentication_ok()
@@ -897,7 +929,7 @@ impl Server {
         self.expect_phase(ServerPhase::Authenticating)?;
         Authentication::CleartextPassword.encode(&mut self.out)?;
         self.flush_pending = true;
-        self.auth = AuthState::Password;
+        self.state = State::Authenticating(AuthState::Password);
         Ok(())
     }
 
@@ -912,10 +944,10 @@ impl Server {
         self.expect_phase(ServerPhase::Authenticating)?;
         Authentication::Md5Password { salt }.encode(&mut self.out)?;
         self.flush_pending = true;
-        self.auth = AuthState::Md5 {
+        self.state = State::Authenticating(AuthState::Md5 {
             stored: stored.map(ToString::to_string),
             salt,
-        };
+        });
         Ok(())
     }
 
@@ -940,7 +972,10 @@ impl Server {
         }
         .encode(&mut self.out)?;
         self.flush_pending = true;
-        self.auth = AuthState::Scram(scram);
+        self.state = State::Authenticating(AuthState::Scram {
+            server: scram,
+            first_done: false,
+        });
         Ok(())
     }
 
@@ -950,7 +985,7 @@ impl Server {
         self.expect_phase(ServerPhase::Authenticating)?;
         Authentication::Ok.encode(&mut self.out)?;
         self.flush_pending = true;
-        self.phase = ServerPhase::Authenticated;
+        self.state = State::Authenticated;
         self.events.push_back(ServerEvent::Authenticated);
         Ok(())
     }
@@ -1025,7 +1060,7 @@ impl Server {
             secret_key,
         }
         .encode(&mut self.out)?;
-        self.phase = ServerPhase::Ready;
+        self.state = State::Ready;
         ReadyForQuery {
             status: self.transaction_status,
         }
@@ -1736,7 +1771,7 @@ impl Server {
 
     /// The current phase.
     pub fn phase(&self) -> ServerPhase {
-        self.phase
+        self.state.phase()
     }
 
     /// The authenticated (or authenticating) user.
@@ -1795,6 +1830,9 @@ impl Server {
 
     /// The error that ended the connection, if any.
     pub fn error_state(&self) -> Option<&Error> {
-        self.poisoned.as_ref()
+        match &self.state {
+            State::Closed(e) => Some(e),
+            _ => None,
+        }
     }
 }
