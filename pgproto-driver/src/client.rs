@@ -246,13 +246,14 @@ impl<R: Runtime> Client<R> {
         // The core keeps connect_timeout: its clock starts before the socket opens, and
         // every wait below ends at its deadline.
         let clock = ConnectClock::start(&mut core);
-        let stream = async {
+        let until = clock.deadline(&core);
+        let stream = timeout_at::<R, _>(until, async {
             Ok(match target.unix_path() {
                 Some(path) => R::connect_unix(&path).await?,
                 None => R::connect_tcp(&target.host, target.port).await?,
             })
-        };
-        let stream = clock.bound::<R, _>(&mut core, stream).await?;
+        });
+        let stream = clock.check(&mut core, stream.await)?;
         Self::start(stream, core, target, clock).await
     }
 

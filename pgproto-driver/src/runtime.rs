@@ -185,16 +185,6 @@ impl ConnectClock {
         core.poll_timeout().and_then(|d| self.epoch.checked_add(d))
     }
 
-    /// `io`, ended at the core's deadline.
-    pub(crate) async fn bound<R: Runtime, T>(
-        &self,
-        core: &mut Core,
-        io: impl Future<Output = Result<T, crate::Error>>,
-    ) -> Result<T, crate::Error> {
-        let result = timeout_at::<R, _>(self.deadline(core), io).await;
-        self.check(core, result)
-    }
-
     /// `result`, or the core's timeout error when the deadline passed.
     pub(crate) fn check<T>(
         &self,

@@ -98,12 +98,6 @@ where
     Ok(())
 }
 
-fn random() -> Result<[u8; 32], Error> {
-    let mut b = [0u8; 32];
-    getrandom::getrandom(&mut b).map_err(|e| Error::Io(e.into()))?;
-    Ok(b)
-}
-
 /// Performs the server side of a TLS handshake on `stream` (after
 /// [`Action::StartTls`]: for direct TLS the bytes the core already read are
 /// replayed to the TLS library, and ALPN `postgresql` is required) and tells the core,
@@ -175,8 +169,11 @@ where
 {
     let mut config = options.config.clone();
     config.authentication_timeout = Some(options.startup_timeout);
-    let process_id = sessions.next_process_id();
-    let mut conn = ServerConnection::new(config, options.setup.clone(), process_id, random()?);
+    // The core derives the connection's salts, nonces and cancel key from this seed.
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).map_err(|e| Error::Io(e.into()))?;
+    let (setup, process_id) = (options.setup.clone(), sessions.next_process_id());
+    let mut conn = ServerConnection::new(config, setup, process_id, seed);
     let mut make_handler = Some(make_handler);
     let mut handler = None;
     let mut registration = None;
@@ -185,8 +182,7 @@ where
     let epoch = Instant::now();
     let result = async {
         loop {
-            let action = conn.poll_action(epoch.elapsed());
-            match action {
+            match conn.poll_action(epoch.elapsed()) {
                 Action::Transmit(bytes) => {
                     stream.write_all(&bytes).await?;
                     stream.flush().await?;
@@ -203,44 +199,35 @@ where
                     }
                 }
                 Action::StartTls { direct } => {
-                    let plain = std::mem::replace(
-                        &mut stream,
-                        Box::new(crate::runtime::Plain(futures_lite::io::Cursor::new(
-                            Vec::new(),
-                        ))),
-                    );
-                    // Boxed: a rare path whose state would otherwise enlarge every
-                    // connection's future.
+                    let empty = crate::runtime::Plain(futures_lite::io::Cursor::new(Vec::new()));
+                    let plain = std::mem::replace(&mut stream, Box::new(empty));
                     let until = conn
                         .server()
                         .poll_timeout()
                         .and_then(|d| epoch.checked_add(d));
+                    // Boxed: a rare path whose state would otherwise enlarge every
+                    // connection's future.
                     let handshake =
                         Box::pin(accept_tls(plain, conn.server(), options.tls(), direct));
                     stream = timeout_at::<R, _>(until, handshake).await?;
                 }
                 Action::Startup(request) => {
-                    handler = make_handler.take().map(|make| make(&request));
+                    handler = make_handler.take().map(|make| make(&request))
                 }
                 Action::Handle(event) => match handler.as_mut() {
                     Some(handler) => handler.handle(conn.server(), event).await?,
                     None => return Err(Error::Protocol(pgproto_core::Error::Closed)),
                 },
                 Action::Close => return Ok(()),
-                other => {
-                    if let Some(registered) = sessions.track(&mut conn, &other) {
-                        registration = Some(registered);
-                    }
-                }
+                // Registered (keep the cancel key while the connection lives), Cancel.
+                other => registration = registration.take().or(sessions.track(&mut conn, &other)),
             }
         }
     }
     .await;
     // After a handler's error, what the core queued before it (a FATAL error) goes out.
-    while let Some(bytes) = conn.server().poll_transmit() {
-        if stream.write_all(&bytes).await.is_err() {
-            break;
-        }
+    if let Some(bytes) = conn.server().poll_transmit() {
+        let _ = stream.write_all(&bytes).await;
     }
     let _ = stream.flush().await;
     drop(registration);
