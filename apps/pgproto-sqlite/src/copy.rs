@@ -4,7 +4,9 @@
 //!
 //! Options, in either syntax (`WITH (FORMAT csv, HEADER)` or the old `WITH CSV HEADER`):
 //! `FORMAT text|csv`, `HEADER [boolean]`, `DELIMITER 'c'`, `NULL 'string'`, `QUOTE 'c'`,
-//! `ESCAPE 'c'` (CSV only). Binary format is refused (0A000).
+//! `ESCAPE 'c'` (CSV only), and PostgreSQL's binary format (`FORMAT binary`): a file
+//! header, then per row a field count and each field's length and binary value, then
+//! a trailer ([`BinaryTuples`], [`binary_tuple`]).
 
 use pgproto_core::db_error::DbError;
 use pgproto_core::sqlstate::SqlState;
@@ -37,6 +39,8 @@ pub(crate) struct CopyStatement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Options {
     pub(crate) csv: bool,
+    /// `FORMAT binary`.
+    pub(crate) binary: bool,
     pub(crate) header: bool,
     pub(crate) delimiter: u8,
     pub(crate) null: String,
@@ -48,6 +52,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             csv: false,
+            binary: false,
             header: false,
             delimiter: b'\t',
             null: "\\N".to_string(),
@@ -241,6 +246,18 @@ fn parse_tokens(sql: &str, toks: &[Tok]) -> Result<CopyStatement, Box<DbError>> 
     if options.csv && !given.delimiter {
         options.delimiter = b',';
     }
+    // PostgreSQL's checks, in its order.
+    if options.binary {
+        for (given, name) in [
+            (given.delimiter, "DELIMITER"),
+            (given.null, "NULL"),
+            (options.header, "HEADER"),
+        ] {
+            if given {
+                return Err(syntax(format!("cannot specify {name} in BINARY mode")));
+            }
+        }
+    }
     if options.header && !options.csv {
         return Err(error(
             SqlState::FeatureNotSupported,
@@ -270,15 +287,11 @@ fn apply(
     let need = || syntax(format!("COPY option \"{name}\" needs a value"));
     match name {
         "format" => match value.map(str::to_ascii_lowercase).as_deref() {
-            Some("text") => options.csv = false,
-            Some("csv") => options.csv = true,
-            Some("binary") => {
-                return Err(error(
-                    SqlState::FeatureNotSupported,
-                    "COPY in binary format is not supported",
-                ))
-            }
-            _ => return Err(syntax("COPY format must be text or csv")),
+            Some("text") => (options.csv, options.binary) = (false, false),
+            Some("csv") => (options.csv, options.binary) = (true, false),
+            Some("binary") => (options.csv, options.binary) = (false, true),
+            Some(other) => return Err(syntax(format!("COPY format \"{other}\" not recognized"))),
+            None => return Err(need()),
         },
         "header" => {
             options.header = match value.map(str::to_ascii_lowercase).as_deref() {
@@ -347,6 +360,147 @@ pub(crate) fn take_records(buf: &mut Vec<u8>, options: &Options, finished: bool)
 
 fn bad_copy(message: impl Into<String>) -> Box<DbError> {
     error(SqlState::BadCopyFileFormat, message)
+}
+
+/// The start of every binary COPY file: the signature, no flags, no header extension.
+pub(crate) const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// The end of a binary COPY file: a field count of -1.
+pub(crate) const BINARY_TRAILER: &[u8] = &[0xff, 0xff];
+
+/// One row in binary COPY format: the field count, then each field's length (-1:
+/// NULL) and bytes.
+pub(crate) fn binary_tuple(out: &mut Vec<u8>, values: &[Option<Vec<u8>>]) {
+    let count = i16::try_from(values.len()).unwrap_or(i16::MAX);
+    out.extend_from_slice(&count.to_be_bytes());
+    for value in values {
+        match value {
+            Some(v) => {
+                let len = i32::try_from(v.len()).unwrap_or(i32::MAX);
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(v);
+            }
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+    }
+}
+
+/// One row's fields (`None`: NULL).
+pub(crate) type Fields = Vec<Option<Vec<u8>>>;
+
+/// Reading binary COPY data as it arrives: the file header once, then tuples, until
+/// the trailer. Field lengths are checked against the bytes received before anything
+/// is copied, so a hostile length allocates nothing.
+#[derive(Debug, Default)]
+pub(crate) struct BinaryTuples {
+    header_done: bool,
+    ended: bool,
+}
+
+/// The binary header's length once it is all in `buf` (signature, flags, extension
+/// area), with PostgreSQL's errors for a wrong signature or critical flags.
+fn binary_header(buf: &[u8]) -> Result<Option<usize>, Box<DbError>> {
+    let signature = &BINARY_HEADER[..11];
+    let seen = buf.len().min(11);
+    if buf.get(..seen) != signature.get(..seen) {
+        return Err(bad_copy("COPY file signature not recognized"));
+    }
+    let (Some(flags), Some(extension)) = (be::<4>(buf, 11), be::<4>(buf, 15)) else {
+        return Ok(None);
+    };
+    let flags = u32::from_be_bytes(flags);
+    if flags & (1 << 16) != 0 {
+        return Err(bad_copy("invalid COPY file header (WITH OIDS)"));
+    }
+    if flags >> 16 != 0 {
+        return Err(bad_copy("unrecognized critical flags in COPY file header"));
+    }
+    // Nothing is defined for the extension area; a long one is refused rather than
+    // buffered.
+    let extension = u32::from_be_bytes(extension);
+    if extension > 1 << 16 {
+        return Err(bad_copy("invalid COPY file header (wrong length)"));
+    }
+    let len = 19 + extension as usize;
+    Ok((buf.len() >= len).then_some(len))
+}
+
+/// A big-endian integer at `at`, if that many bytes are there.
+fn be<const N: usize>(buf: &[u8], at: usize) -> Option<[u8; N]> {
+    buf.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
+impl BinaryTuples {
+    /// Splits the complete tuples of `columns` fields off the front of `buf`, leaving an
+    /// incomplete one there; with `finished`, what is left must be nothing (PostgreSQL
+    /// accepts data that ends without the trailer).
+    pub(crate) fn take(
+        &mut self,
+        buf: &mut Vec<u8>,
+        columns: usize,
+        finished: bool,
+    ) -> Result<Vec<Fields>, Box<DbError>> {
+        let mut tuples = Vec::new();
+        let mut at = 0;
+        if !self.header_done {
+            match binary_header(buf)? {
+                Some(len) => {
+                    at = len;
+                    self.header_done = true;
+                }
+                None if finished => return Err(bad_copy("COPY file signature not recognized")),
+                None => return Ok(tuples),
+            }
+        }
+        while at < buf.len() {
+            if self.ended {
+                return Err(bad_copy("received copy data after EOF marker"));
+            }
+            let Some(count) = be::<2>(buf, at).map(i16::from_be_bytes) else {
+                break;
+            };
+            if count == -1 {
+                self.ended = true;
+                at += 2;
+                continue;
+            }
+            if usize::try_from(count).ok() != Some(columns) {
+                return Err(bad_copy(format!(
+                    "row field count is {count}, expected {columns}"
+                )));
+            }
+            let mut next = at + 2;
+            let mut fields = Vec::with_capacity(columns);
+            for _ in 0..columns {
+                let Some(len) = be::<4>(buf, next).map(i32::from_be_bytes) else {
+                    break;
+                };
+                next += 4;
+                if len == -1 {
+                    fields.push(None);
+                    continue;
+                }
+                let Ok(len) = usize::try_from(len) else {
+                    return Err(bad_copy("invalid field size"));
+                };
+                let Some(value) = next.checked_add(len).and_then(|end| buf.get(next..end)) else {
+                    break;
+                };
+                fields.push(Some(value.to_vec()));
+                next += len;
+            }
+            if fields.len() < columns {
+                break;
+            }
+            tuples.push(fields);
+            at = next;
+        }
+        buf.drain(..at);
+        if finished && !buf.is_empty() {
+            return Err(bad_copy("unexpected EOF in COPY data"));
+        }
+        Ok(tuples)
+    }
 }
 
 /// Splits one record into fields (`None`: NULL).
@@ -567,8 +721,125 @@ mod tests {
         assert_eq!(s.source, Source::Query("select 1, '(x)'".into()));
         assert!(parse("select 1").is_none());
         assert!(parse("copy t from '/etc/passwd'").unwrap().is_err());
-        assert!(parse("copy t from stdin (format binary)").unwrap().is_err());
+        assert!(stmt("copy t from stdin (format binary)").options.binary);
+        assert!(stmt("COPY t TO STDOUT BINARY").options.binary);
         assert!(parse("copy t from stdin with header").unwrap().is_err());
+        // PostgreSQL's refusals for options binary data has no use for.
+        for (sql, message) in [
+            (
+                "copy t from stdin (format binary, header)",
+                "cannot specify HEADER in BINARY mode",
+            ),
+            (
+                "copy t to stdout (format binary, null 'x')",
+                "cannot specify NULL in BINARY mode",
+            ),
+            (
+                "copy t to stdout (format binary, delimiter ',')",
+                "cannot specify DELIMITER in BINARY mode",
+            ),
+            (
+                "copy t to stdout (format xml)",
+                "COPY format \"xml\" not recognized",
+            ),
+        ] {
+            let e = parse(sql).unwrap().unwrap_err();
+            assert_eq!(
+                (e.code.code(), e.message.as_str()),
+                ("42601", message),
+                "{sql}"
+            );
+        }
+    }
+
+    fn binary_file(tuples: &[Vec<Option<Vec<u8>>>], trailer: bool) -> Vec<u8> {
+        let mut file = BINARY_HEADER.to_vec();
+        for t in tuples {
+            binary_tuple(&mut file, t);
+        }
+        if trailer {
+            file.extend_from_slice(BINARY_TRAILER);
+        }
+        file
+    }
+
+    #[test]
+    fn binary_tuples_arrive_in_any_split() {
+        let tuples = vec![
+            vec![Some(7i32.to_be_bytes().to_vec()), Some(b"seven".to_vec())],
+            vec![None, Some(Vec::new())],
+            vec![Some(8i32.to_be_bytes().to_vec()), None],
+        ];
+        let file = binary_file(&tuples, true);
+        for chunk in 1..=file.len() {
+            let (mut reader, mut buf, mut got) = (BinaryTuples::default(), Vec::new(), Vec::new());
+            let pieces: Vec<&[u8]> = file.chunks(chunk).collect();
+            for (i, piece) in pieces.iter().enumerate() {
+                buf.extend_from_slice(piece);
+                got.extend(reader.take(&mut buf, 2, i + 1 == pieces.len()).unwrap());
+            }
+            assert_eq!(got, tuples, "chunks of {chunk}");
+        }
+        // Without the trailer, as PostgreSQL accepts.
+        let mut buf = binary_file(&tuples, false);
+        assert_eq!(
+            BinaryTuples::default().take(&mut buf, 2, true).unwrap(),
+            tuples
+        );
+    }
+
+    #[test]
+    fn bad_binary_data_gets_postgresql_errors() {
+        let one = vec![vec![Some(b"x".to_vec())]];
+        let cases: Vec<(Vec<u8>, usize, &str)> = vec![
+            (
+                b"PGCOPY\nXXXXXXXXXXXX".to_vec(),
+                1,
+                "COPY file signature not recognized",
+            ),
+            (b"PGCO".to_vec(), 1, "COPY file signature not recognized"),
+            (
+                binary_file(&one, true),
+                2,
+                "row field count is 1, expected 2",
+            ),
+            (
+                [binary_file(&one, true), b"more".to_vec()].concat(),
+                1,
+                "received copy data after EOF marker",
+            ),
+            (
+                [BINARY_HEADER, &[0, 1, 0xff, 0xff, 0xff, 0xfe]].concat(),
+                1,
+                "invalid field size",
+            ),
+            (
+                [BINARY_HEADER, &[0, 1, 0, 0, 0, 9, b'x']].concat(),
+                1,
+                "unexpected EOF in COPY data",
+            ),
+            (
+                [&BINARY_HEADER[..11], &[0, 1, 0, 0], &[0; 4]].concat(),
+                1,
+                "invalid COPY file header (WITH OIDS)",
+            ),
+            (
+                [&BINARY_HEADER[..11], &[0, 0, 0, 0], &[0xff; 4]].concat(),
+                1,
+                "invalid COPY file header (wrong length)",
+            ),
+        ];
+        for (mut buf, columns, message) in cases {
+            let e = BinaryTuples::default()
+                .take(&mut buf, columns, true)
+                .unwrap_err();
+            assert_eq!((e.code.code(), e.message.as_str()), ("22P04", message));
+        }
+        // A huge declared length waits for its bytes; nothing is allocated for it.
+        let mut buf = [BINARY_HEADER, &[0, 1, 0x7f, 0xff, 0xff, 0xff, b'x']].concat();
+        let mut reader = BinaryTuples::default();
+        assert!(reader.take(&mut buf, 1, false).unwrap().is_empty());
+        assert_eq!(buf.len(), 7);
     }
 
     #[test]

@@ -441,6 +441,8 @@ struct CopyIn {
     rows: u64,
     /// A CSV header line still to skip.
     skip_header: bool,
+    /// Where binary COPY data is.
+    binary: copy::BinaryTuples,
 }
 
 /// The savepoint a COPY FROM STDIN runs in.
@@ -690,9 +692,19 @@ impl Session {
         let options = &statement.options;
         let mut st = conn.prepare(&query).map_err(sqlite_error)?;
         let names: Vec<String> = st.column_names().iter().map(|n| n.to_string()).collect();
+        // `COPY (query)`: the types of the query's table columns, as a SELECT has them.
+        let declared = declared_oids(conn, &st);
+        let format = if options.binary {
+            Format::Binary
+        } else {
+            Format::Text
+        };
         server
-            .copy_out_response(Format::Text, &vec![Format::Text; names.len()])
+            .copy_out_response(format, &vec![format; names.len()])
             .map_err(internal)?;
+        if options.binary {
+            server.copy_data(copy::BINARY_HEADER).map_err(internal)?;
+        }
         let mut line = Vec::new();
         if options.header {
             let header: Vec<Option<Vec<u8>>> =
@@ -710,14 +722,22 @@ impl Session {
                 let oid = oids
                     .get(i)
                     .copied()
+                    .or_else(|| declared.get(i).copied().flatten())
                     .or_else(|| types::oid_for_value(&v))
                     .unwrap_or(types::TEXT);
-                values.push(types::encode(&v, oid, Format::Text)?);
+                values.push(types::encode(&v, oid, format)?);
             }
             line.clear();
-            copy::encode_row(&mut line, &values, options);
+            if options.binary {
+                copy::binary_tuple(&mut line, &values);
+            } else {
+                copy::encode_row(&mut line, &values, options);
+            }
             server.copy_data(&line).map_err(internal)?;
             count += 1;
+        }
+        if options.binary {
+            server.copy_data(copy::BINARY_TRAILER).map_err(internal)?;
         }
         server.copy_done().map_err(internal)?;
         server
@@ -751,8 +771,13 @@ impl Session {
         conn.prepare_cached(&insert).map_err(sqlite_error)?;
         conn.execute_batch(&format!("SAVEPOINT {COPY_SAVEPOINT}"))
             .map_err(sqlite_error)?;
+        let format = if statement.options.binary {
+            Format::Binary
+        } else {
+            Format::Text
+        };
         server
-            .copy_in_response(Format::Text, &vec![Format::Text; columns.len()])
+            .copy_in_response(format, &vec![format; columns.len()])
             .map_err(internal)?;
         self.copy_in = Some(CopyIn {
             insert,
@@ -764,6 +789,7 @@ impl Session {
             options: statement.options,
             pending: Vec::new(),
             rows: 0,
+            binary: copy::BinaryTuples::default(),
         });
         Ok(())
     }
@@ -777,11 +803,29 @@ impl Session {
                 return Ok(0);
             };
             state.pending.extend_from_slice(data);
-            let records = copy::take_records(&mut state.pending, &state.options, finished);
             let mut insert = db
                 .conn
                 .prepare_cached(&state.insert)
                 .map_err(sqlite_error)?;
+            if state.options.binary {
+                let columns = state.oids.len();
+                for tuple in state.binary.take(&mut state.pending, columns, finished)? {
+                    let values = tuple
+                        .iter()
+                        .zip(&state.oids)
+                        .map(|(f, oid)| types::decode_param(f.as_deref(), *oid, Format::Binary))
+                        .collect::<Result<Vec<Value>, _>>()?;
+                    insert
+                        .execute(rusqlite::params_from_iter(values))
+                        .map_err(sqlite_error)?;
+                    state.rows += 1;
+                }
+            }
+            let records = if state.options.binary {
+                Vec::new()
+            } else {
+                copy::take_records(&mut state.pending, &state.options, finished)
+            };
             for record in records {
                 if std::mem::take(&mut state.skip_header) {
                     continue;

@@ -65,7 +65,7 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
         "SMALLINT" | "INT2" | "TINYINT" => INT2,
         "BIGINT" | "INT8" => INT8,
         "BOOL" | "BOOLEAN" => BOOL,
-        "FLOAT4" => FLOAT4,
+        "FLOAT4" | "REAL" => FLOAT4,
         "NUMERIC" | "DECIMAL" => NUMERIC,
         "BYTEA" | "BLOB" => BYTEA,
         _ if base.contains("INT") => INT8,
@@ -645,7 +645,8 @@ mod tests {
         assert_eq!(oid_for_decl("UNSIGNED BIG INT"), INT8);
         assert_eq!(oid_for_decl("varchar(20)"), TEXT);
         assert_eq!(oid_for_decl("double precision"), FLOAT8);
-        assert_eq!(oid_for_decl("REAL"), FLOAT8);
+        // In PostgreSQL `real` is float4 (SQLite's REAL affinity is wider).
+        assert_eq!(oid_for_decl("REAL"), FLOAT4);
         assert_eq!(oid_for_decl("numeric(10,2)"), NUMERIC);
         assert_eq!(oid_for_decl("blob"), BYTEA);
         assert_eq!(oid_for_decl("boolean"), BOOL);

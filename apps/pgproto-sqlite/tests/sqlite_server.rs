@@ -1311,3 +1311,104 @@ async fn settings_are_reported_or_refused() {
     conn.await.unwrap();
     server.stop().await;
 }
+
+/// Everything in `table`, as text COPY writes it (PostgreSQL: tokio-postgres; ours:
+/// psql, whose `\copy` runs COPY as a simple query).
+async fn copy_text(client: &Client, table: &str) -> String {
+    use futures_util::TryStreamExt;
+    let sql = format!("copy (select * from {table} order by id) to stdout");
+    let chunks: Vec<_> = client
+        .copy_out(&sql)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    String::from_utf8(chunks.concat()).unwrap()
+}
+
+fn psql_ok(port: u16, command: &str) -> String {
+    let out = psql(port, &["-c", command]);
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Binary COPY both ways between PostgreSQL 15 and pgproto-sqlite: each reads the
+/// other's binary file, and the text COPY of the result is the same on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_copy_round_trips_with_postgresql() {
+    use futures_util::{SinkExt, TryStreamExt};
+    use pgproto_tests::harness::{PgCluster, PgVersion};
+    let (pg, info) = PgCluster::start_trust(PgVersion::V15);
+    let (postgres, pg_conn) = tokio_postgres::connect(&info, NoTls).await.unwrap();
+    let pg_task = tokio::spawn(pg_conn);
+    let server = start(AuthKind::Trust).await;
+    let port = server.port;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bc.bin");
+    let file = file.to_str().unwrap();
+    let table = "create table bc (id integer primary key, small smallint, big bigint,
+        f4 real, f8 double precision, flag boolean, name text, data bytea,
+        amount numeric, day date, at timestamp, u uuid)";
+    let rows = "insert into bc values
+        (1, -2, 9007199254740993, 1.5, -0.125, true, 'tab\there', '\\x00ff',
+         12.5, '2024-02-29', '2024-01-01 12:34:56.789', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'),
+        (2, null, null, null, null, false, '', '\\x', -3.25, '1999-12-31',
+         '2000-01-01 00:00:00', null),
+        (3, 32767, -1, 0, 1e300, null, 'ünïcode', null, 0, null, null, null)";
+    postgres.batch_execute(table).await.unwrap();
+    postgres.batch_execute(rows).await.unwrap();
+    psql_ok(port, table);
+    let expected = copy_text(&postgres, "bc").await;
+    let ours_text = || psql_ok(port, "copy (select * from bc order by id) to stdout");
+
+    // PostgreSQL's binary file into pgproto-sqlite.
+    let data: Vec<_> = postgres
+        .copy_out("copy bc to stdout (format binary)")
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    std::fs::write(file, data.concat()).unwrap();
+    let copied = psql_ok(port, &format!("\\copy bc from '{file}' (format binary)"));
+    assert_eq!(copied.trim(), "COPY 3");
+    assert_eq!(ours_text(), expected);
+
+    // pgproto-sqlite's binary file into PostgreSQL.
+    psql_ok(port, &format!("\\copy bc to '{file}' (format binary)"));
+    postgres.batch_execute("truncate bc").await.unwrap();
+    let sink = postgres
+        .copy_in("copy bc from stdin (format binary)")
+        .await
+        .unwrap();
+    let mut sink = std::pin::pin!(sink);
+    let ours_file = std::fs::read(file).unwrap();
+    sink.send(bytes::Bytes::from(ours_file)).await.unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 3);
+    assert_eq!(copy_text(&postgres, "bc").await, expected);
+
+    // A file for other columns is refused as PostgreSQL refuses it, and nothing stays.
+    let mut wrong = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0".to_vec();
+    wrong.extend_from_slice(&[0, 1, 0, 0, 0, 4, 0, 0, 0, 1, 0xff, 0xff]);
+    std::fs::write(file, &wrong).unwrap();
+    let out = psql(
+        port,
+        &["-c", &format!("\\copy bc from '{file}' (format binary)")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("row field count is 1, expected 12"),
+        "{stderr}"
+    );
+    assert_eq!(ours_text(), expected);
+    drop(postgres);
+    pg_task.await.unwrap().unwrap();
+    server.stop().await;
+    drop(pg);
+}
