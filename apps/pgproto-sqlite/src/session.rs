@@ -1002,6 +1002,12 @@ impl Session {
         let Some(text) = statements.first() else {
             return Ok((client_types.to_vec(), None));
         };
+        if copy::parse(text).is_some() {
+            return Err(error(
+                SqlState::FeatureNotSupported,
+                "COPY in the extended query protocol is not supported: send it as a simple query",
+            ));
+        }
         let kind = sql::classify(text);
         let control = matches!(
             kind,

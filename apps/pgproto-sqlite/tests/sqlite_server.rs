@@ -1407,6 +1407,17 @@ async fn binary_copy_round_trips_with_postgresql() {
         "{stderr}"
     );
     assert_eq!(ours_text(), expected);
+    // COPY over the extended protocol (tokio-postgres's way) is refused clearly.
+    let (ours, ours_task) = connect(port).await;
+    let refused = ours
+        .copy_in::<_, bytes::Bytes>("copy bc from stdin (format binary)")
+        .await;
+    let Err(e) = refused else {
+        panic!("COPY over the extended protocol was accepted");
+    };
+    assert_eq!(code(&e), "0A000", "{e}");
+    drop(ours);
+    ours_task.await.unwrap();
     drop(postgres);
     pg_task.await.unwrap().unwrap();
     server.stop().await;
