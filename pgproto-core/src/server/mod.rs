@@ -262,7 +262,7 @@ enum State {
     TlsHandshake,
     Authenticating(AuthState),
     Authenticated,
-    Ready,
+    Ready(Session),
     Closed(Error),
 }
 
@@ -274,7 +274,7 @@ impl State {
             Self::TlsHandshake => ServerPhase::TlsHandshake,
             Self::Authenticating(_) => ServerPhase::Authenticating,
             Self::Authenticated => ServerPhase::Authenticated,
-            Self::Ready => ServerPhase::Ready,
+            Self::Ready(_) => ServerPhase::Ready,
             Self::Closed(_) => ServerPhase::Closed,
         }
     }
@@ -331,11 +331,35 @@ impl Current {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Copy {
+    #[default]
     None,
     In,
     Out,
+}
+
+/// What the Ready phase keeps: the message being answered, COPY and error-recovery
+/// state, and the prepared statements and portals.
+#[derive(Default)]
+struct Session {
+    current: Option<Current>,
+    copy: Copy,
+    discarding: bool,
+    statements: BTreeMap<String, Arc<Statement>>,
+    portals: BTreeMap<String, Portal>,
+}
+
+/// The session of a ready connection; the stored error of a closed one.
+fn ready(state: &mut State) -> Result<&mut Session, Error> {
+    match state {
+        State::Ready(session) => Ok(session),
+        State::Closed(e) => Err(e.clone()),
+        _ => Err(UsageError::WrongPhase {
+            needed: ServerPhase::Ready.name(),
+        }
+        .into()),
+    }
 }
 
 /// A server connection (sans-IO). See the [module documentation](self).
@@ -348,12 +372,7 @@ pub struct Server {
     tls: bool,
     channel_binding: Option<Vec<u8>>,
     events: VecDeque<ServerEvent>,
-    current: Option<Current>,
-    copy: Copy,
-    discarding: bool,
     transaction_status: TransactionStatus,
-    statements: BTreeMap<String, Arc<Statement>>,
-    portals: BTreeMap<String, Portal>,
     authentication_timeout: Option<Duration>,
     /// When startup must be over, in the caller's time; armed by the first
     /// [`Server::handle_timeout`].
@@ -369,7 +388,7 @@ impl core::fmt::Debug for Server {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Server")
             .field("phase", &self.phase())
-            .field("current", &self.current)
+            .field("current", &self.session().and_then(|s| s.current.as_ref()))
             .finish_non_exhaustive()
     }
 }
@@ -390,12 +409,7 @@ impl Server {
             tls: false,
             channel_binding: None,
             events: VecDeque::new(),
-            current: None,
-            copy: Copy::None,
-            discarding: false,
             transaction_status: TransactionStatus::Idle,
-            statements: BTreeMap::new(),
-            portals: BTreeMap::new(),
             authentication_timeout: config.authentication_timeout,
             startup_deadline: None,
             flush_pending: false,
@@ -492,7 +506,7 @@ impl Server {
     /// assert_eq!(server.poll_timeout(), None);
     /// ```
     pub fn handle_timeout(&mut self, now: Duration) {
-        if matches!(self.state, State::Ready | State::Closed(_)) {
+        if matches!(self.state, State::Ready(_) | State::Closed(_)) {
             return;
         }
         let Some(limit) = self.authentication_timeout else {
@@ -511,7 +525,7 @@ impl Server {
     /// deadline is running: until startup is over.
     pub fn poll_timeout(&self) -> Option<Duration> {
         match self.state {
-            State::Ready | State::Closed(_) => None,
+            State::Ready(_) | State::Closed(_) => None,
             _ => self.startup_deadline,
         }
     }
@@ -584,7 +598,9 @@ impl Server {
                 return Ok(Some(e));
             }
             self.check_poisoned()?;
-            if (self.current.is_some() && self.copy != Copy::In)
+            if self
+                .session()
+                .is_some_and(|s| s.current.is_some() && s.copy != Copy::In)
                 || matches!(
                     self.state,
                     State::TlsDecision | State::TlsHandshake | State::Authenticated
@@ -648,7 +664,7 @@ impl Server {
         match self.state {
             State::Startup => self.process_startup_packet(frame)?,
             State::Authenticating(_) => self.process_auth_response(frame)?,
-            State::Ready => self.process_message(frame)?,
+            State::Ready(_) => self.process_message(frame)?,
             _ => {
                 return Err(ProtocolViolation::UnexpectedMessage {
                     phase: "startup",
@@ -1060,7 +1076,7 @@ impl Server {
             secret_key,
         }
         .encode(&mut self.out)?;
-        self.state = State::Ready;
+        self.state = State::Ready(Session::default());
         ReadyForQuery {
             status: self.transaction_status,
         }
@@ -1073,7 +1089,9 @@ impl Server {
 /// Processing messages in the Ready phase.
 impl Server {
     fn discard_until_sync(&mut self) {
-        self.discarding = true;
+        if let State::Ready(s) = &mut self.state {
+            s.discarding = true;
+        }
     }
 
     /// Answers an extended-protocol message with an error and starts discarding until
@@ -1109,11 +1127,12 @@ impl Server {
             );
             return Err(self.fatal(e));
         }
-        if self.copy != Copy::In {
+        let s = ready(&mut self.state)?;
+        if s.copy != Copy::In {
             // As PostgreSQL: after an extended-protocol error, messages up to Sync are
             // skipped unread; COPY messages outside COPY are ignored unread (a late
             // message after an error ended the COPY).
-            if self.discarding && crate::cycle::discarded_until_sync(tag) {
+            if s.discarding && crate::cycle::discarded_until_sync(tag) {
                 return Ok(());
             }
             if matches!(tag, b'd' | b'c' | b'f') {
@@ -1123,7 +1142,7 @@ impl Server {
         let msg = match FrontendMessage::decode(frame.tag, &frame.body, AuthResponseKind::Password)
         {
             Ok(m) => m,
-            Err(e) if self.copy == Copy::In => {
+            Err(e) if s.copy == Copy::In => {
                 let _ = self.fatal(violation("invalid frontend message"));
                 return Err(e.into());
             }
@@ -1131,21 +1150,21 @@ impl Server {
             // malformed message is an ERROR and the session goes on.
             Err(e) => return self.malformed_message(tag, &e),
         };
-        if self.copy == Copy::In {
+        if s.copy == Copy::In {
             return self.process_copy_in(msg);
         }
         match msg {
             FrontendMessage::Query(q) => {
                 // A simple query destroys the unnamed statement and portal.
-                self.statements.remove("");
-                self.portals.remove("");
-                self.current = Some(Current::Query { columns: None });
+                s.statements.remove("");
+                s.portals.remove("");
+                s.current = Some(Current::Query { columns: None });
                 self.events.push_back(ServerEvent::Query {
                     sql: q.query.to_string(),
                 });
             }
             FrontendMessage::Parse(p) => {
-                if !p.statement.is_empty() && self.statements.contains_key(p.statement) {
+                if !p.statement.is_empty() && s.statements.contains_key(p.statement) {
                     let e = DbError::new(
                         Severity::Error,
                         SqlState::DuplicatePstatement,
@@ -1153,7 +1172,7 @@ impl Server {
                     );
                     return self.extended_error(e);
                 }
-                self.current = Some(Current::Parse {
+                s.current = Some(Current::Parse {
                     statement: p.statement.to_string(),
                     query: p.query.to_string(),
                 });
@@ -1164,10 +1183,10 @@ impl Server {
                 });
             }
             FrontendMessage::Bind(b) => {
-                let Some(statement) = self.statements.get(b.statement).cloned() else {
+                let Some(statement) = s.statements.get(b.statement).cloned() else {
                     return self.extended_error(unknown_statement(b.statement));
                 };
-                if !b.portal.is_empty() && self.portals.contains_key(b.portal) {
+                if !b.portal.is_empty() && s.portals.contains_key(b.portal) {
                     let e = DbError::new(
                         Severity::Error,
                         SqlState::DuplicateCursor,
@@ -1211,18 +1230,18 @@ impl Server {
                     return self.extended_error(e);
                 }
                 let portal = b.portal.to_string();
-                self.portals.insert(
+                s.portals.insert(
                     portal.clone(),
                     Portal::new(portal.clone(), statement, frame.body.clone()),
                 );
-                self.current = Some(Current::Bind {
+                s.current = Some(Current::Bind {
                     portal: portal.clone(),
                 });
                 self.events.push_back(ServerEvent::Bind { portal });
             }
             FrontendMessage::Describe(d) => match d.target {
                 Target::Statement => {
-                    let Some(st) = self.statements.get(d.name).cloned() else {
+                    let Some(st) = s.statements.get(d.name).cloned() else {
                         return self.extended_error(unknown_statement(d.name));
                     };
                     ParameterDescription {
@@ -1232,7 +1251,7 @@ impl Server {
                     self.describe_columns(st.columns.as_deref(), |_| Format::Text)?;
                 }
                 Target::Portal => {
-                    let Some(p) = self.portals.get(d.name) else {
+                    let Some(p) = s.portals.get(d.name) else {
                         return self.extended_error(unknown_portal(d.name));
                     };
                     let columns = p.statement.columns.clone();
@@ -1245,11 +1264,11 @@ impl Server {
                 }
             },
             FrontendMessage::Execute(e) => {
-                let Some(portal) = self.portals.get(e.portal) else {
+                let Some(portal) = s.portals.get(e.portal) else {
                     return self.extended_error(unknown_portal(e.portal));
                 };
                 let columns = portal.columns().map_or(0, |c| c.len());
-                self.current = Some(Current::Execute {
+                s.current = Some(Current::Execute {
                     portal: e.portal.to_string(),
                     max_rows: e.max_rows,
                     rows: 0,
@@ -1263,19 +1282,19 @@ impl Server {
             FrontendMessage::Close(c) => {
                 match c.target {
                     Target::Statement => {
-                        self.statements.remove(c.name);
+                        s.statements.remove(c.name);
                     }
                     Target::Portal => {
-                        self.portals.remove(c.name);
+                        s.portals.remove(c.name);
                     }
                 }
                 CloseComplete.encode(&mut self.out)?;
             }
             FrontendMessage::Sync(_) => {
-                self.discarding = false;
+                s.discarding = false;
                 if self.transaction_status == TransactionStatus::Idle {
                     // The implicit transaction ended: its portals are gone.
-                    self.portals.clear();
+                    s.portals.clear();
                 }
                 self.send_ready_for_query()?;
             }
@@ -1292,7 +1311,7 @@ impl Server {
                 let arg_formats = (0..n)
                     .map(|i| f.arg_format(i).unwrap_or(Format::Text))
                     .collect();
-                self.current = Some(Current::FunctionCall);
+                s.current = Some(Current::FunctionCall);
                 self.events.push_back(ServerEvent::FunctionCall {
                     function_oid: f.function_oid,
                     args,
@@ -1343,9 +1362,10 @@ impl Server {
             self.transaction_status = TransactionStatus::Failed;
         }
         let recovery = RequestKind::from_tag(tag).map(RequestKind::error_recovery);
+        let s = ready(&mut self.state)?;
         match recovery {
             Some(ErrorRecovery::ReadyForQuery) => {
-                self.discarding = false;
+                s.discarding = false;
                 self.send_ready_for_query()
             }
             Some(ErrorRecovery::DiscardUntilSync) | None => {
@@ -1379,17 +1399,18 @@ impl Server {
     }
 
     fn process_copy_in(&mut self, msg: FrontendMessage<'_>) -> Result<(), Error> {
+        let s = ready(&mut self.state)?;
         match msg {
             FrontendMessage::CopyData(d) => {
                 self.events
                     .push_back(ServerEvent::CopyData(Bytes::copy_from_slice(d.data)));
             }
             FrontendMessage::CopyDone(_) => {
-                self.copy = Copy::None;
+                s.copy = Copy::None;
                 self.events.push_back(ServerEvent::CopyDone);
             }
             FrontendMessage::CopyFail(f) => {
-                self.copy = Copy::None;
+                s.copy = Copy::None;
                 self.events
                     .push_back(ServerEvent::CopyFail(f.message.to_string()));
             }
@@ -1447,6 +1468,14 @@ impl Server {
         self.expect_phase(ServerPhase::Ready)
     }
 
+    /// The Ready phase's session, if the connection is ready.
+    fn session(&self) -> Option<&Session> {
+        match &self.state {
+            State::Ready(session) => Some(session),
+            _ => None,
+        }
+    }
+
     fn out_of_turn(answer: &'static str, answers: &'static str) -> Error {
         UsageError::AnswerOutOfTurn { answer, answers }.into()
     }
@@ -1458,8 +1487,8 @@ impl Server {
         param_types: &[u32],
         columns: Option<Vec<Column>>,
     ) -> Result<(), Error> {
-        self.ready_phase()?;
-        let Some(Current::Parse { statement, query }) = self.current.clone() else {
+        let s = ready(&mut self.state)?;
+        let Some(Current::Parse { statement, query }) = s.current.clone() else {
             return Err(Self::out_of_turn("parse_complete", "a Parse"));
         };
         ParseComplete.encode(&mut self.out)?;
@@ -1469,30 +1498,30 @@ impl Server {
             param_types: param_types.to_vec(),
             columns: columns.map(Arc::from),
         };
-        self.statements.insert(statement, Arc::new(st));
-        self.current = None;
+        s.statements.insert(statement, Arc::new(st));
+        s.current = None;
         Ok(())
     }
 
     /// Answers Bind.
     pub fn bind_complete(&mut self) -> Result<(), Error> {
-        self.ready_phase()?;
-        if !matches!(self.current, Some(Current::Bind { .. })) {
+        let s = ready(&mut self.state)?;
+        if !matches!(s.current, Some(Current::Bind { .. })) {
             return Err(Self::out_of_turn("bind_complete", "a Bind"));
         }
         BindComplete.encode(&mut self.out)?;
-        self.current = None;
+        s.current = None;
         Ok(())
     }
 
     /// Starts a result set in a simple query (the extended protocol describes results
     /// through the statement instead). Values of a simple query are in text format.
     pub fn row_description(&mut self, columns: &[Column]) -> Result<(), Error> {
-        self.ready_phase()?;
-        let Some(Current::Query { columns: described }) = &mut self.current else {
+        let s = ready(&mut self.state)?;
+        let Some(Current::Query { columns: described }) = &mut s.current else {
             return Err(Self::out_of_turn("row_description", "a simple Query"));
         };
-        if described.is_some() || self.copy != Copy::None {
+        if described.is_some() || s.copy != Copy::None {
             return Err(UsageError::ResultSetOpen.into());
         }
         *described = Some(columns.len());
@@ -1509,16 +1538,19 @@ impl Server {
     /// values must match the columns, and an Execute row limit must not be exceeded.
     #[inline]
     pub fn data_row(&mut self, values: &[Option<&[u8]>]) -> Result<(), Error> {
-        let expected = match &mut self.current {
+        let State::Ready(s) = &mut self.state else {
+            return Err(Self::out_of_turn("data_row", "an open result set"));
+        };
+        let expected = match &mut s.current {
             Some(Current::Query {
                 columns: Some(n), ..
-            }) if self.copy == Copy::None => *n,
+            }) if s.copy == Copy::None => *n,
             Some(Current::Execute {
                 max_rows,
                 rows,
                 columns,
                 ..
-            }) if self.copy == Copy::None && *columns > 0 => {
+            }) if s.copy == Copy::None && *columns > 0 => {
                 if *max_rows > 0 && *rows >= u64::from(max_rows.unsigned_abs()) {
                     return Err(UsageError::RowLimitReached.into());
                 }
@@ -1544,22 +1576,22 @@ impl Server {
     /// Ends one statement of a simple query, or an Execute, with its command tag
     /// (`SELECT 3`, `INSERT 0 1`, ...).
     pub fn command_complete(&mut self, tag: &str) -> Result<(), Error> {
-        self.ready_phase()?;
-        if self.copy != Copy::None {
+        let s = ready(&mut self.state)?;
+        if s.copy != Copy::None {
             return Err(UsageError::CopyOpen.into());
         }
-        match &mut self.current {
+        match &mut s.current {
             Some(Current::Query { columns }) => {
                 *columns = None;
                 CommandComplete { tag }.encode(&mut self.out)?;
             }
             Some(Current::Execute { portal, rows, .. }) => {
                 let (portal, rows) = (portal.clone(), *rows);
-                if let Some(p) = self.portals.get_mut(&portal) {
+                if let Some(p) = s.portals.get_mut(&portal) {
                     p.rows_sent += rows;
                 }
                 CommandComplete { tag }.encode(&mut self.out)?;
-                self.current = None;
+                s.current = None;
             }
             _ => return Err(Self::out_of_turn("command_complete", "a Query or Execute")),
         }
@@ -1568,14 +1600,14 @@ impl Server {
 
     /// Answers an empty query string (instead of `command_complete`).
     pub fn empty_query(&mut self) -> Result<(), Error> {
-        self.ready_phase()?;
-        match &self.current {
+        let s = ready(&mut self.state)?;
+        match &s.current {
             Some(Current::Query { columns: None }) => {
                 EmptyQueryResponse.encode(&mut self.out)?;
             }
             Some(Current::Execute { rows: 0, .. }) => {
                 EmptyQueryResponse.encode(&mut self.out)?;
-                self.current = None;
+                s.current = None;
             }
             _ => return Err(Self::out_of_turn("empty_query", "a Query or Execute")),
         }
@@ -1585,13 +1617,13 @@ impl Server {
     /// Ends an Execute whose row limit was reached; the portal stays open for the next
     /// Execute.
     pub fn portal_suspended(&mut self) -> Result<(), Error> {
-        self.ready_phase()?;
+        let s = ready(&mut self.state)?;
         let Some(Current::Execute {
             portal,
             max_rows,
             rows,
             ..
-        }) = &self.current
+        }) = &s.current
         else {
             return Err(Self::out_of_turn("portal_suspended", "an Execute"));
         };
@@ -1599,11 +1631,11 @@ impl Server {
             return Err(UsageError::PortalNotLimited.into());
         }
         let (portal, rows) = (portal.clone(), *rows);
-        if let Some(p) = self.portals.get_mut(&portal) {
+        if let Some(p) = s.portals.get_mut(&portal) {
             p.rows_sent += rows;
         }
         PortalSuspended.encode(&mut self.out)?;
-        self.current = None;
+        s.current = None;
         Ok(())
     }
 
@@ -1611,12 +1643,12 @@ impl Server {
     /// ends (ReadyForQuery is sent); in the extended protocol the core discards what
     /// follows until Sync. Inside a transaction block the status becomes failed.
     pub fn error(&mut self, error: &DbError) -> Result<(), Error> {
-        self.ready_phase()?;
-        let Some(current) = self.current.take() else {
+        let s = ready(&mut self.state)?;
+        let Some(current) = s.current.take() else {
             return Err(Self::out_of_turn("error", "a message"));
         };
         error.encode_error(&mut self.out)?;
-        self.copy = Copy::None;
+        s.copy = Copy::None;
         if self.transaction_status == TransactionStatus::InTransaction {
             self.transaction_status = TransactionStatus::Failed;
         }
@@ -1632,9 +1664,9 @@ impl Server {
 
     /// Ends a simple query: sends ReadyForQuery with the current transaction status.
     pub fn ready_for_query(&mut self) -> Result<(), Error> {
-        self.ready_phase()?;
-        match &self.current {
-            Some(Current::Query { columns: None }) if self.copy == Copy::None => {}
+        let s = ready(&mut self.state)?;
+        match &s.current {
+            Some(Current::Query { columns: None }) if s.copy == Copy::None => {}
             _ => {
                 return Err(Self::out_of_turn(
                     "ready_for_query",
@@ -1642,7 +1674,7 @@ impl Server {
                 ))
             }
         }
-        self.current = None;
+        s.current = None;
         self.send_ready_for_query()
     }
 
@@ -1680,12 +1712,12 @@ impl Server {
     }
 
     fn start_copy(&mut self, copy: Copy) -> Result<(), Error> {
-        self.ready_phase()?;
-        match &self.current {
+        let s = ready(&mut self.state)?;
+        match &s.current {
             Some(Current::Query { columns: None }) | Some(Current::Execute { rows: 0, .. })
-                if self.copy == Copy::None =>
+                if s.copy == Copy::None =>
             {
-                self.copy = copy;
+                s.copy = copy;
                 Ok(())
             }
             _ => Err(Self::out_of_turn("a COPY response", "a Query or Execute")),
@@ -1694,8 +1726,8 @@ impl Server {
 
     /// Sends COPY TO STDOUT data.
     pub fn copy_data(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.ready_phase()?;
-        if self.copy != Copy::Out {
+        let s = ready(&mut self.state)?;
+        if s.copy != Copy::Out {
             return Err(UsageError::NotCopying.into());
         }
         CopyData { data }.encode(&mut self.out)?;
@@ -1704,26 +1736,26 @@ impl Server {
 
     /// Ends COPY TO STDOUT data.
     pub fn copy_done(&mut self) -> Result<(), Error> {
-        self.ready_phase()?;
-        if self.copy != Copy::Out {
+        let s = ready(&mut self.state)?;
+        if s.copy != Copy::Out {
             return Err(UsageError::NotCopying.into());
         }
         CopyDone.encode(&mut self.out)?;
-        self.copy = Copy::None;
+        s.copy = Copy::None;
         Ok(())
     }
 
     /// Answers a FunctionCall (then ReadyForQuery is sent).
     pub fn function_call_response(&mut self, value: Option<&[u8]>) -> Result<(), Error> {
-        self.ready_phase()?;
-        if self.current != Some(Current::FunctionCall) {
+        let s = ready(&mut self.state)?;
+        if s.current != Some(Current::FunctionCall) {
             return Err(Self::out_of_turn(
                 "function_call_response",
                 "a FunctionCall",
             ));
         }
         FunctionCallResponse { value }.encode(&mut self.out)?;
-        self.current = None;
+        s.current = None;
         self.send_ready_for_query()
     }
 
@@ -1754,7 +1786,7 @@ impl Server {
             payload,
         }
         .encode(&mut self.out)?;
-        if self.current.is_none() {
+        if self.session().is_some_and(|s| s.current.is_none()) {
             self.flush_pending = true;
         }
         Ok(())
@@ -1796,12 +1828,12 @@ impl Server {
 
     /// A prepared statement.
     pub fn statement(&self, name: &str) -> Option<&Arc<Statement>> {
-        self.statements.get(name)
+        self.session()?.statements.get(name)
     }
 
     /// A portal.
     pub fn portal(&self, name: &str) -> Option<&Portal> {
-        self.portals.get(name)
+        self.session()?.portals.get(name)
     }
 
     /// The flag a CancelRequest for this session raises. Adapters register it (with the
@@ -1820,12 +1852,12 @@ impl Server {
 
     /// Whether the application owes an answer to a message.
     pub fn is_busy(&self) -> bool {
-        self.current.is_some()
+        self.session().is_some_and(|s| s.current.is_some())
     }
 
     /// Whether a COPY FROM STDIN is receiving data.
     pub fn is_copy_in(&self) -> bool {
-        self.copy == Copy::In
+        self.session().is_some_and(|s| s.copy == Copy::In)
     }
 
     /// The error that ended the connection, if any.
