@@ -43,14 +43,7 @@ pub enum Error {
     ConnectionClosed,
 }
 
-/// The direction of a COPY.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CopyDirection {
-    /// COPY FROM STDIN.
-    In,
-    /// COPY TO STDOUT.
-    Out,
-}
+pub use crate::client::CopyDirection;
 
 impl Error {
     /// An application error with this message (see [`Error::Application`]).

@@ -21,12 +21,13 @@ use futures_channel::{mpsc, oneshot};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use futures_lite::StreamExt;
-use pgproto_core::adapter::{CopyDirection, SharedAsyncMessages};
+use pgproto_core::adapter::SharedAsyncMessages;
 use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
-    exactly_one, transaction_statements, AuthMethod, Client as Core, EncodedParams, Event,
-    FunctionCallResult, Notification, Phase, RequestId, Response, ResultCollector, ResultSet,
-    Router, Row, Statement, StreamedRows, TransactionOptions, TransactionStatements,
+    exactly_one, transaction_statements, AuthMethod, Client as Core, CopyDirection, CopyEnd,
+    CopyStart, CopyStartProgress, EncodedParams, Event, FunctionCallResult, Notification, Phase,
+    RequestId, Response, ResultCollector, ResultSet, Router, Row, Statement, StreamedRows,
+    TransactionOptions, TransactionStatements,
 };
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Format, FunctionCall, List, Oid, ProtocolVersion, TransactionStatus};
@@ -682,12 +683,7 @@ impl<R> Client<R> {
     pub async fn copy_in(&self, sql: &str) -> Result<CopyIn<'_, R>, Error> {
         let exclusive = self.gate.write().await;
         let mut rx = self.send(simple(sql), None)?;
-        copy_started(
-            &mut rx,
-            |r| matches!(r, Response::CopyIn(_)),
-            CopyDirection::In,
-        )
-        .await?;
+        copy_started(&mut rx, CopyDirection::In).await?;
         Ok(CopyIn {
             client: self,
             rx,
@@ -704,12 +700,7 @@ impl<R> Client<R> {
             let _shared = self.gate.read().await;
             self.send(simple(sql), Some(READER_CAPACITY))?
         };
-        copy_started(
-            &mut rx,
-            |r| matches!(r, Response::CopyOut(_)),
-            CopyDirection::Out,
-        )
-        .await?;
+        copy_started(&mut rx, CopyDirection::Out).await?;
         Ok(CopyOut {
             rx,
             rows: None,
@@ -848,26 +839,19 @@ fn typed(sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Submit, Error> {
     Ok(Box::new(move |core| core.query_encoded(&sql, &params)))
 }
 
-/// Reads the responses of a COPY statement up to its CopyInResponse / CopyOutResponse
-/// (`started` tells which); the statement's error, or [`Error::CopyNotStarted`] when it
-/// ended without starting one.
-async fn copy_started(
-    rx: &mut Responses,
-    started: fn(&Response) -> bool,
-    direction: CopyDirection,
-) -> Result<(), Error> {
-    let mut error = None;
+/// Reads a COPY statement's responses until the core's [`CopyStart`] says the COPY
+/// started: the statement's error, or [`Error::CopyNotStarted`] when it ended without.
+async fn copy_started(rx: &mut Responses, direction: CopyDirection) -> Result<(), Error> {
+    let mut start = CopyStart::new(direction);
     loop {
         match rx.recv().await {
-            Some(Delivery::Response(r, _)) if started(&r) => return Ok(()),
-            Some(Delivery::Response(r, last)) => {
-                if let Response::Error(e) = r {
-                    error.get_or_insert(e);
+            Some(Delivery::Response(r, last)) => match start.push(r, last) {
+                CopyStartProgress::Started => return Ok(()),
+                CopyStartProgress::Pending => {}
+                CopyStartProgress::Refused(e) => {
+                    return Err(e.map_or(Error::CopyNotStarted(direction), Error::Db))
                 }
-                if last {
-                    return Err(error.map_or(Error::CopyNotStarted(direction), Error::Db));
-                }
-            }
+            },
             Some(Delivery::Failed(e)) => return Err(e),
             None => return Err(Error::ConnectionClosed),
         }
@@ -876,20 +860,13 @@ async fn copy_started(
 
 /// Reads the rest of a COPY statement's responses: its row count, or its error.
 async fn copy_finished(rx: &mut Responses) -> Result<u64, Error> {
-    let mut rows = 0;
-    let mut error = None;
+    let mut end = CopyEnd::default();
     loop {
         match rx.recv().await {
             Some(Delivery::Response(r, last)) => {
-                match r {
-                    Response::CommandComplete(tag) => rows = tag.rows().unwrap_or(0),
-                    Response::Error(e) => {
-                        error.get_or_insert(e);
-                    }
-                    _ => {}
-                }
+                end.push(r);
                 if last {
-                    return error.map_or(Ok(rows), |e| Err(Error::Db(e)));
+                    return end.finish().map_err(Error::Db);
                 }
             }
             Some(Delivery::Failed(e)) => return Err(e),

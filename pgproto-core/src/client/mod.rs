@@ -71,6 +71,7 @@ mod config;
 mod connect;
 mod conninfo;
 mod copy_hold;
+mod copy_outcome;
 mod response;
 mod result;
 mod router;
@@ -91,6 +92,7 @@ pub use async_messages::{AsyncMessages, DEFAULT_ASYNC_MESSAGE_CAPACITY};
 pub use config::{AuthMethod, Config, RequireAuth, SslMode, SslNegotiation};
 pub use connect::{unix_socket_path, ConnectTarget, StartupStep};
 pub use conninfo::{ConnInfo, ConnInfoError, DEFAULT_PORT};
+pub use copy_outcome::{CopyDirection, CopyEnd, CopyStart, CopyStartProgress};
 pub use response::{
     CommandTag, CopyFormat, DataRowBody, Notification, Response, RowDescriptionBody,
 };
