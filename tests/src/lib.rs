@@ -10,6 +10,7 @@
 //! * [`hostile`]: a scripted hostile server for downgrade tests of clients.
 //! * [`pool_check`]: the workload of the pool tests, and a peak-RSS reading.
 //! * [`program`]: a server program under test, run as a child process.
+//! * [`python`]: Python drivers from PyPI in cached virtual environments.
 
 #![deny(missing_docs)]
 
@@ -20,4 +21,5 @@ pub mod harness;
 pub mod hostile;
 pub mod pool_check;
 pub mod program;
+pub mod python;
 pub mod relay;

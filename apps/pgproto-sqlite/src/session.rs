@@ -702,10 +702,14 @@ impl Session {
         server
             .copy_out_response(format, &vec![format; names.len()])
             .map_err(internal)?;
-        if options.binary {
-            server.copy_data(copy::BINARY_HEADER).map_err(internal)?;
-        }
         let mut line = Vec::new();
+        // As PostgreSQL: the binary header goes out with the first row (clients such as
+        // psycopg parse each CopyData as whole rows after the header).
+        let mut header = if options.binary {
+            copy::BINARY_HEADER
+        } else {
+            &[]
+        };
         if options.header {
             let header: Vec<Option<Vec<u8>>> =
                 names.iter().map(|n| Some(n.as_bytes().to_vec())).collect();
@@ -728,6 +732,7 @@ impl Session {
                 values.push(types::encode(&v, oid, format)?);
             }
             line.clear();
+            line.extend_from_slice(std::mem::take(&mut header));
             if options.binary {
                 copy::binary_tuple(&mut line, &values);
             } else {
@@ -737,7 +742,10 @@ impl Session {
             count += 1;
         }
         if options.binary {
-            server.copy_data(copy::BINARY_TRAILER).map_err(internal)?;
+            line.clear();
+            line.extend_from_slice(header);
+            line.extend_from_slice(copy::BINARY_TRAILER);
+            server.copy_data(&line).map_err(internal)?;
         }
         server.copy_done().map_err(internal)?;
         server
