@@ -9,6 +9,7 @@
 //! * [`framing`]: splits captured byte streams into protocol messages.
 //! * [`hostile`]: a scripted hostile server for downgrade tests of clients.
 //! * [`pool_check`]: the workload of the pool tests, and a peak-RSS reading.
+//! * [`node`]: Node.js drivers from npm in cached directories.
 //! * [`program`]: a server program under test, run as a child process.
 //! * [`python`]: Python drivers from PyPI in cached virtual environments.
 
@@ -19,6 +20,8 @@ pub mod faults;
 pub mod framing;
 pub mod harness;
 pub mod hostile;
+mod install_cache;
+pub mod node;
 pub mod pool_check;
 pub mod program;
 pub mod python;

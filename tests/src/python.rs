@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::install_cache::{cached, run};
+
 /// Overrides where the environments are kept.
 pub const CACHE_ENV: &str = "PGPROTO_PY_CACHE";
 
@@ -15,80 +17,29 @@ pub struct PythonEnv {
     dir: PathBuf,
 }
 
-fn cache_root() -> PathBuf {
-    match std::env::var_os(CACHE_ENV).filter(|d| !d.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")))
-            .join("target")
-            .join("py-cache"),
-    }
-}
-
-fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
 impl PythonEnv {
     /// The environment with `packages` (pinned pip requirements such as
-    /// `asyncpg==0.32.0`), created and installed if it does not exist yet. Concurrent
-    /// test processes each build in a private directory and the first rename wins.
+    /// `asyncpg==0.32.0`), created and installed if it does not exist yet.
     pub fn with(packages: &[&str]) -> Result<Self, String> {
-        let name: String = packages
-            .join("+")
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || ".=+-_".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let root = cache_root();
-        let dir = root.join(&name);
-        if dir.join("ready").exists() {
-            return Ok(Self { dir });
-        }
-        std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
-        let building = root.join(format!(".{name}.{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&building);
-        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        run(
-            Command::new(&python).args(["-m", "venv"]).arg(&building),
-            "python3 -m venv (apt-get install python3-venv)",
-        )?;
-        run(
-            Command::new(building.join("bin/python"))
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .args(packages),
-            &format!("pip install {}", packages.join(" ")),
-        )?;
-        std::fs::write(building.join("ready"), b"")
-            .map_err(|e| format!("{}: {e}", building.display()))?;
-        if std::fs::rename(&building, &dir).is_err() {
-            // Another process finished first: use its environment.
-            let _ = std::fs::remove_dir_all(&building);
-        }
-        if !dir.join("ready").exists() {
-            return Err(format!("{} was not created", dir.display()));
-        }
+        let dir = cached("py-cache", CACHE_ENV, packages, |building| {
+            let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+            run(
+                Command::new(&python).args(["-m", "venv"]).arg(building),
+                "python3 -m venv (apt-get install python3-venv)",
+            )?;
+            run(
+                Command::new(building.join("bin/python"))
+                    .args([
+                        "-m",
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                    ])
+                    .args(packages),
+                &format!("pip install {}", packages.join(" ")),
+            )
+        })?;
         Ok(Self { dir })
     }
 

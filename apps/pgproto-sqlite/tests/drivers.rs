@@ -1,12 +1,13 @@
-//! Python drivers from PyPI against pgproto-sqlite, with PostgreSQL 15 as the oracle:
-//! each script prints what the driver saw, and the output must be the same on both
-//! servers.
+//! Real drivers (Python's from PyPI, Node's from npm) against pgproto-sqlite, with
+//! PostgreSQL 15 as the oracle: each script in `tests/clients` prints what the driver
+//! saw, and the output must be the same on both servers.
 
 use std::path::Path;
 
 use pgproto_core::server::{AuthKind, ServerAuth};
 use pgproto_sqlite::Database;
 use pgproto_tests::harness::{PgCluster, PgVersion};
+use pgproto_tests::node::NodeEnv;
 use pgproto_tests::python::PythonEnv;
 use pgproto_tokio::server::{serve_until, ServerOptions};
 use tokio::sync::watch;
@@ -27,18 +28,35 @@ async fn start_sqlite() -> (u16, watch::Sender<bool>) {
     (port, stop)
 }
 
+/// A driver's environment: runs a script with a connection URL.
+trait Driver: Clone + Send + 'static {
+    fn run(&self, script: &Path, dsn: &str) -> std::process::Output;
+}
+
+impl Driver for PythonEnv {
+    fn run(&self, script: &Path, dsn: &str) -> std::process::Output {
+        PythonEnv::run(self, script, &[dsn])
+    }
+}
+
+impl Driver for NodeEnv {
+    fn run(&self, script: &Path, dsn: &str) -> std::process::Output {
+        NodeEnv::run(self, script, &[dsn])
+    }
+}
+
 /// Runs `script` (in `tests/clients`) on `env` against `dsn`; its standard output.
-async fn run(env: &PythonEnv, script: &str, dsn: String) -> String {
+async fn run(env: &impl Driver, script: &str, dsn: String) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/clients")
         .join(script);
     let env = env.clone();
-    let out = tokio::task::spawn_blocking(move || env.run(&path, &[&dsn]))
+    let out = tokio::task::spawn_blocking(move || env.run(&path, &dsn))
         .await
         .unwrap();
     assert!(
         out.status.success(),
-        "{script} against {}: {}",
+        "{script}: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
@@ -46,8 +64,7 @@ async fn run(env: &PythonEnv, script: &str, dsn: String) -> String {
 }
 
 /// The script's output on PostgreSQL 15 and on pgproto-sqlite, compared line by line.
-async fn same_on_both(packages: &[&str], script: &str) {
-    let env = PythonEnv::with(packages).unwrap();
+async fn same_on_both(env: impl Driver, script: &str) {
     let (pg, _) = PgCluster::start_trust(PgVersion::V15);
     let expected = run(&env, script, pg.connection_url(pg.superuser(), None)).await;
     let (port, stop) = start_sqlite().await;
@@ -68,10 +85,18 @@ async fn same_on_both(packages: &[&str], script: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asyncpg_sees_what_it_sees_on_postgresql() {
-    same_on_both(&["asyncpg==0.32.0"], "asyncpg_tour.py").await;
+    let env = PythonEnv::with(&["asyncpg==0.32.0"]).unwrap();
+    same_on_both(env, "asyncpg_tour.py").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psycopg_sees_what_it_sees_on_postgresql() {
-    same_on_both(&["psycopg[binary]==3.2.10"], "psycopg_tour.py").await;
+    let env = PythonEnv::with(&["psycopg[binary]==3.2.10"]).unwrap();
+    same_on_both(env, "psycopg_tour.py").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_postgres_sees_what_it_sees_on_postgresql() {
+    let env = NodeEnv::with(&["pg@8.23.1"]).unwrap();
+    same_on_both(env, "node_pg_tour.js").await;
 }
