@@ -35,13 +35,13 @@ trait Driver: Clone + Send + 'static {
 
 impl Driver for PythonEnv {
     fn run(&self, script: &Path, dsn: &str) -> std::process::Output {
-        PythonEnv::run(self, script, &[dsn])
+        Self::run(self, script, &[dsn])
     }
 }
 
 impl Driver for NodeEnv {
     fn run(&self, script: &Path, dsn: &str) -> std::process::Output {
-        NodeEnv::run(self, script, &[dsn])
+        Self::run(self, script, &[dsn])
     }
 }
 
