@@ -26,8 +26,8 @@ use pgproto_core::cancel::CancelToken;
 use pgproto_core::client::{
     exactly_one, transaction_statements, AuthMethod, Client as Core, CopyDirection, CopyEnd,
     CopyStart, CopyStartProgress, EncodedParams, Event, FunctionCallResult, Notification, Phase,
-    RequestId, Response, ResultCollector, ResultSet, Router, Row, Statement, StreamedRows,
-    TransactionOptions, TransactionStatements,
+    PortalBatches, RequestId, Response, ResultCollector, ResultSet, Router, Row, Statement,
+    StreamedRows, TransactionOptions, TransactionStatements,
 };
 use pgproto_core::db_error::DbError;
 use pgproto_core::message::{Format, FunctionCall, List, Oid, ProtocolVersion, TransactionStatus};
@@ -608,14 +608,14 @@ impl<R> Client<R> {
         };
         let st = statement.clone();
         let mut build: Submit =
-            Box::new(move |core| core.execute_encoded(&st, "", &params, batch, false));
+            Box::new(move |core| PortalBatches::first_batch(core, &st, &params, batch));
+        let mut batches = PortalBatches::new(batch);
         let mut total = 0u64;
         let read = loop {
-            let mut suspended = false;
             let collected = match self.send(build, None) {
                 Ok(rx) => {
                     rx.collect(ResultCollector::new(Some(statement.columns.clone())), |r| {
-                        suspended |= matches!(r, Response::PortalSuspended)
+                        batches.push(r)
                     })
                     .await
                 }
@@ -629,14 +629,10 @@ impl<R> Client<R> {
             if let Err(e) = each(rows) {
                 break Err(e);
             }
-            if !suspended {
+            if !batches.has_more() {
                 break Ok(total);
             }
-            build = Box::new(move |core| {
-                let id = core.execute("", batch)?;
-                core.flush()?;
-                Ok((id, id))
-            });
+            build = Box::new(move |core| PortalBatches::next_batch(core, batch));
         };
         // Sync ends the portal, the implicit transaction, and the skipping after an
         // error, whatever happened above.
@@ -1161,13 +1157,7 @@ struct Portal<'a, R> {
 impl<R> Portal<'_, R> {
     fn send_sync(&mut self) -> Result<Responses, Error> {
         self.synced = true;
-        self.client.send(
-            Box::new(|core| {
-                let id = core.sync()?;
-                Ok((id, id))
-            }),
-            None,
-        )
+        self.client.send(Box::new(PortalBatches::end), None)
     }
 
     async fn sync(&mut self) -> Result<(), Error> {

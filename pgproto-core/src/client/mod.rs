@@ -100,7 +100,7 @@ pub use result::{
     exactly_one, ColumnIndex, FunctionCallResult, ResultCollector, ResultSet, Row, StreamedRows,
 };
 pub use router::Router;
-pub use statement::{result_format, EncodedParams, Statement};
+pub use statement::{result_format, EncodedParams, PortalBatches, Statement};
 pub use transaction::{
     transaction_statements, IsolationLevel, TransactionOptions, TransactionStatements,
 };

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use bytes::BytesMut;
 
-use super::{Client, RequestId};
+use super::{Client, RequestId, Response};
 use crate::column::Column;
 use crate::error::Error;
 use crate::message::{Bind, Format, List, Oid};
@@ -264,5 +264,77 @@ impl Client {
             self.flush()?;
         }
         Ok((first, last))
+    }
+}
+
+/// Reading a prepared statement's rows a batch at a time through portal suspension:
+/// Bind the unnamed portal and Execute it for `batch` rows, Execute it again while the
+/// server answers PortalSuspended, then Sync (which ends the portal and its implicit
+/// transaction, also after an error). A driver issues the requests these functions
+/// make and feeds each batch's responses to [`PortalBatches::push`].
+///
+/// ```
+/// use pgproto_core::client::{PortalBatches, Response};
+///
+/// let mut batches = PortalBatches::new(100);
+/// batches.push(&Response::PortalSuspended);
+/// assert!(batches.has_more()); // issue PortalBatches::next_batch
+/// assert!(!batches.has_more()); // the last batch ended with CommandComplete: Sync
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortalBatches {
+    batch: i32,
+    suspended: bool,
+}
+
+impl PortalBatches {
+    /// Batches of `batch` rows (at least 1).
+    pub fn new(batch: i32) -> Self {
+        Self {
+            batch: batch.max(1),
+            suspended: false,
+        }
+    }
+
+    /// The rows per batch.
+    pub fn batch(&self) -> i32 {
+        self.batch
+    }
+
+    /// The first batch's requests: Bind `statement` with `params` to the unnamed portal,
+    /// Execute it for `batch` rows, Flush (no Sync: the portal must outlive the batch).
+    pub fn first_batch(
+        client: &mut Client,
+        statement: &Statement,
+        params: &EncodedParams,
+        batch: i32,
+    ) -> Result<(RequestId, RequestId), Error> {
+        client.execute_encoded(statement, "", params, batch.max(1), false)
+    }
+
+    /// The next batch's request: Execute the suspended portal again, Flush.
+    pub fn next_batch(client: &mut Client, batch: i32) -> Result<(RequestId, RequestId), Error> {
+        let id = client.execute("", batch.max(1))?;
+        client.flush()?;
+        Ok((id, id))
+    }
+
+    /// The end: Sync.
+    pub fn end(client: &mut Client) -> Result<(RequestId, RequestId), Error> {
+        let id = client.sync()?;
+        Ok((id, id))
+    }
+
+    /// Feeds one response of the current batch.
+    pub fn push(&mut self, response: &Response) {
+        if matches!(response, Response::PortalSuspended) {
+            self.suspended = true;
+        }
+    }
+
+    /// After a batch's last response: whether the portal has more rows (then issue
+    /// [`PortalBatches::next_batch`], else [`PortalBatches::end`]).
+    pub fn has_more(&mut self) -> bool {
+        core::mem::take(&mut self.suspended)
     }
 }
