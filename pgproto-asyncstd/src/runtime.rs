@@ -20,11 +20,11 @@ impl Runtime for AsyncIo {
     async fn connect_tcp(host: &str, port: u16) -> io::Result<BoxStream> {
         let stream = async_net::TcpStream::connect((host, port)).await?;
         stream.set_nodelay(true)?;
-        Ok(Box::new(Plain(stream)))
+        Ok(Box::new(Plain::new(stream)))
     }
 
     async fn connect_unix(path: &str) -> io::Result<BoxStream> {
-        Ok(Box::new(Plain(
+        Ok(Box::new(Plain::new(
             async_net::unix::UnixStream::connect(path).await?,
         )))
     }

@@ -82,7 +82,7 @@ where
         async move {
             let (stream, _) = listener.accept().await?;
             let _ = stream.set_nodelay(true);
-            Ok(Box::new(Plain(stream)) as BoxStream)
+            Ok(Box::new(Plain::new(stream)) as BoxStream)
         }
     };
     pgproto_driver::server::serve_until::<AsyncIo, _, _, _, _, _>(

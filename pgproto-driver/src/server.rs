@@ -205,7 +205,7 @@ where
                         write_out(&mut stream, &mut server).await?;
                         let plain = std::mem::replace(
                             &mut stream,
-                            Box::new(crate::runtime::Plain(futures_lite::io::Cursor::new(
+                            Box::new(crate::runtime::Plain::new(futures_lite::io::Cursor::new(
                                 Vec::new(),
                             ))),
                         );

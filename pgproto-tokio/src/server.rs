@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::compat::{FuturesAsyncWriteCompatExt, TokioAsyncWriteCompatExt};
 
-use crate::runtime::{Tcp, Tokio};
+use crate::runtime::{tcp, Tokio};
 use crate::Error;
 
 pub use pgproto_driver::server::{Handler, ServerOptions, ServerTls};
@@ -61,7 +61,7 @@ where
         async move {
             let (stream, _) = listener.accept().await?;
             let _ = stream.set_nodelay(true);
-            Ok(Box::new(Tcp(stream.compat_write())) as BoxStream)
+            Ok(tcp(stream))
         }
     };
     let shutdown = async move {
@@ -110,7 +110,7 @@ pub async fn accept_tls(
     tls: Option<&ServerTls>,
     direct: bool,
 ) -> Result<Box<dyn Stream>, Error> {
-    let plain: BoxStream = Box::new(Plain(stream.compat_write()));
+    let plain: BoxStream = Box::new(Plain::new(stream.compat_write()));
     let tls = pgproto_driver::server::accept_tls(plain, server, tls, direct).await?;
     Ok(Box::new(tls.compat_write()))
 }

@@ -1,38 +1,17 @@
-//! Everyday use of the futures-io client (here on async-std; smol works the same):
-//! connect, create a table, insert with parameters, read rows into structs, a
-//! transaction, COPY in and out, and a connection pool.
+//! Everyday use of the tokio client: connect, create a table, insert with parameters,
+//! read rows into structs, a transaction, COPY in and out, and a connection pool.
 //!
 //! ```sh
-//! cargo run -p pgproto-asyncstd --example everyday -- "host=localhost user=postgres"
+//! cargo run -p pgproto-examples --bin everyday_tokio -- "host=localhost user=postgres"
 //! ```
 //!
 //! The connection string comes from the first argument, else `DATABASE_URL`, else the
-//! `PG*` environment variables (as libpq).
+//! `PG*` environment variables (as libpq). `Person`, the table's row as a struct, is in
+//! this crate's `lib.rs`: every adapter returns the same `Row`.
 
-use pgproto_asyncstd::pool::{Manager, Pool};
-use pgproto_asyncstd::{Client, Row};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A row of the example table.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Person {
-    pub(crate) id: i64,
-    pub(crate) name: String,
-    pub(crate) age: Option<i32>,
-}
-
-impl TryFrom<&Row> for Person {
-    type Error = pgproto_asyncstd::core::Error;
-
-    fn try_from(row: &Row) -> Result<Self, Self::Error> {
-        Ok(Self {
-            id: row.get("id")?,
-            name: row.get("name")?,
-            age: row.get("age")?,
-        })
-    }
-}
+use pgproto_examples::{conninfo, BoxError, Person};
+use pgproto_tokio::pool::deadpool::{Manager, Pool};
+use pgproto_tokio::Client;
 
 async fn people(client: &Client) -> Result<Vec<Person>, BoxError> {
     let rows = client
@@ -46,9 +25,8 @@ async fn people(client: &Client) -> Result<Vec<Person>, BoxError> {
 
 /// Runs every step against `conninfo`; returns the table's final contents.
 pub(crate) async fn run(conninfo: &str) -> Result<Vec<Person>, BoxError> {
-    // Connect, and run the connection's I/O on the executor.
-    let (client, connection) = Client::connect(conninfo).await?;
-    let connection = async_std::task::spawn(connection);
+    // Connect.
+    let client = Client::connect(conninfo).await?;
     println!(
         "connected to PostgreSQL {}",
         client.parameter("server_version").unwrap_or_default()
@@ -102,16 +80,12 @@ pub(crate) async fn run(conninfo: &str) -> Result<Vec<Person>, BoxError> {
         print!("{}", String::from_utf8_lossy(&chunk?));
     }
 
-    // A pool: concurrent tasks, each on its own connection. The manager spawns each
-    // connection's I/O with the function it is given.
-    let manager = Manager::new(conninfo, |connection| {
-        async_std::task::spawn(connection);
-    });
-    let pool = Pool::builder(manager).max_size(4).build()?;
+    // A pool: concurrent tasks, each on its own connection.
+    let pool = Pool::builder(Manager::new(conninfo)).max_size(4).build()?;
     let mut tasks = Vec::new();
     for id in 1..=5i64 {
         let pool = pool.clone();
-        tasks.push(async_std::task::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let client = pool.get().await?;
             let row = client
                 .query_one("select name from everyday_people where id = $1", &[&id])
@@ -120,22 +94,19 @@ pub(crate) async fn run(conninfo: &str) -> Result<Vec<Person>, BoxError> {
         }));
     }
     for task in tasks {
-        println!("from the pool: {}", task.await?);
+        println!("from the pool: {}", task.await??);
     }
 
     let result = people(&client).await?;
     client.simple_query("drop table everyday_people").await?;
     client.close().await?;
-    connection.await?;
     Ok(result)
 }
 
-fn main() -> Result<(), BoxError> {
-    let conninfo = std::env::args()
-        .nth(1)
-        .or_else(|| std::env::var("DATABASE_URL").ok())
-        .unwrap_or_default();
-    let people = async_std::task::block_on(run(&conninfo))?;
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let conninfo = conninfo();
+    let people = run(&conninfo).await?;
     println!("{} people", people.len());
     Ok(())
 }
