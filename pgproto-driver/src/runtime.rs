@@ -58,6 +58,16 @@ pub trait Runtime: Send + Sync + Sized + 'static {
     fn connected(client: Client<Self>, connection: Connection) -> Self::Connected;
 }
 
+/// A runtime that can listen for TCP connections, for the server loop
+/// ([`serve_until`](crate::server::serve_until)).
+pub trait Listen: Runtime {
+    /// The runtime's listening socket.
+    type Listener: Send + Sync + 'static;
+
+    /// Accepts the next connection, with `TCP_NODELAY` set where it can be.
+    fn accept(listener: &Self::Listener) -> impl Future<Output = io::Result<BoxStream>> + Send;
+}
+
 /// `future`, or a `TimedOut` error at `deadline` (none: no limit).
 pub(crate) async fn timeout_at<R: Runtime, T>(
     deadline: Option<Instant>,

@@ -4,7 +4,7 @@
 use std::io;
 use std::time::Instant;
 
-use pgproto_driver::runtime::{BoxStream, Plain, Runtime};
+use pgproto_driver::runtime::{BoxStream, Listen, Plain, Runtime};
 use pgproto_driver::Connection;
 use tokio::net::TcpStream;
 use tokio_util::compat::TokioAsyncWriteCompatExt;
@@ -39,6 +39,16 @@ impl Runtime for Tokio {
             let _ = connection.await;
         });
         client
+    }
+}
+
+impl Listen for Tokio {
+    type Listener = tokio::net::TcpListener;
+
+    async fn accept(listener: &Self::Listener) -> io::Result<BoxStream> {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        Ok(tcp(stream))
     }
 }
 
