@@ -31,6 +31,7 @@
 #![allow(unused_mut, clippy::needless_borrow, clippy::while_let_on_iterator)]
 
 mod client;
+mod copy_stream;
 async_only! {
     mod client_async;
     mod copy_concurrency;

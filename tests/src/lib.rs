@@ -10,6 +10,8 @@
 //! * [`hostile`]: a scripted hostile server for downgrade tests of clients.
 //! * [`pool_check`]: the workload of the pool tests, and a peak-RSS reading.
 //! * [`program`]: a server program under test, run as a child process.
+//! * [`server_tls`]: what the adapters' TLS server tests share (certificates, options,
+//!   checks with psql and raw sockets).
 
 #![deny(missing_docs)]
 
@@ -21,3 +23,4 @@ pub mod hostile;
 pub mod pool_check;
 pub mod program;
 pub mod relay;
+pub mod server_tls;
