@@ -2,7 +2,7 @@
 //!
 //! | program | what it shows |
 //! |---|---|
-//! | `everyday_tokio`, `everyday_asyncstd`, `everyday_blocking` | a day's work with each adapter's client: a table, parameters, rows into structs, a transaction, COPY in and out, a pool |
+//! | `everyday_tokio`, `everyday_asyncstd`, `everyday_blocking` | a day's work with each adapter's client: a table, parameters, rows into structs, a transaction, COPY in and out, a pool (the async ones share their steps: [`everyday`]) |
 //! | `fixed_server` | a server on each adapter (`tokio`, `asyncstd`, `blocking`) that answers every query with 1 |
 //!
 //! ```sh
@@ -13,6 +13,8 @@
 //! This crate's tests run each of them.
 
 use pgproto_core::client::Row;
+
+pub mod everyday;
 
 /// An error of any kind, for `?` in the examples.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -6,107 +6,48 @@
 //! ```
 //!
 //! The connection string comes from the first argument, else `DATABASE_URL`, else the
-//! `PG*` environment variables (as libpq). `Person`, the table's row as a struct, is in
-//! this crate's `lib.rs`: every adapter returns the same `Row`.
+//! `PG*` environment variables (as libpq). The steps between connecting and the pool
+//! are the same on every async runtime, so they are written once, in this crate's
+//! `src/everyday.rs`; `Person`, the table's row as a struct, is in its `lib.rs`.
 
+use pgproto_examples::everyday::{finish, name, steps};
 use pgproto_examples::{conninfo, BoxError, Person};
 use pgproto_tokio::pool::deadpool::{Manager, Pool};
 use pgproto_tokio::Client;
 
-async fn people(client: &Client) -> Result<Vec<Person>, BoxError> {
-    let rows = client
-        .query("select id, name, age from everyday_people order by id", &[])
-        .await?;
-    Ok(rows
-        .iter()
-        .map(Person::try_from)
-        .collect::<Result<_, _>>()?)
-}
-
 /// Runs every step against `conninfo`; returns the table's final contents.
 pub(crate) async fn run(conninfo: &str) -> Result<Vec<Person>, BoxError> {
-    // Connect.
+    // Connect: the connection runs on a tokio task of its own.
     let client = Client::connect(conninfo).await?;
     println!(
         "connected to PostgreSQL {}",
         client.parameter("server_version").unwrap_or_default()
     );
 
-    // Create a table.
-    client
-        .simple_query(
-            "drop table if exists everyday_people;
-             create table everyday_people (id int8 primary key, name text not null, age int4)",
-        )
-        .await?;
-
-    // Insert with parameters (a NULL is a `None`).
-    let insert = client
-        .prepare("insert into everyday_people (id, name, age) values ($1, $2, $3)")
-        .await?;
-    for (id, name, age) in [(1i64, "Ada", Some(36i32)), (2, "Brian", None)] {
-        client.query_prepared(&insert, &[&id, &name, &age]).await?;
-    }
-
-    // Rows into structs.
-    for p in people(&client).await? {
-        println!("{p:?}");
-    }
-
-    // A transaction: committed, and one rolled back (dropping it also rolls back).
-    let tx = client.transaction().await?;
-    tx.execute(
-        "insert into everyday_people values ($1, $2, $3)",
-        &[&3i64, &"Carla", &Some(41i32)],
-    )
-    .await?;
-    tx.execute("update everyday_people set age = age + 1 where id = 1", &[])
-        .await?;
-    tx.commit().await?;
-    let tx = client.transaction().await?;
-    tx.execute("delete from everyday_people", &[]).await?;
-    tx.rollback().await?;
-
-    // COPY in (text format) and out (CSV).
-    let mut copy = client
-        .copy_in("copy everyday_people (id, name, age) from stdin")
-        .await?;
-    copy.send("4\tDmitri\t29\n5\tEve\t\\N\n").await?;
-    println!("copied in {} rows", copy.finish().await?);
-    let mut out = client
-        .copy_out("copy (select * from everyday_people order by id) to stdout (format csv, header)")
-        .await?;
-    while let Some(chunk) = out.next().await {
-        print!("{}", String::from_utf8_lossy(&chunk?));
-    }
+    // A table, parameters, rows into structs, transactions, COPY in and out.
+    steps(&client).await?;
 
     // A pool: concurrent tasks, each on its own connection.
     let pool = Pool::builder(Manager::new(conninfo)).max_size(4).build()?;
     let mut tasks = Vec::new();
     for id in 1..=5i64 {
         let pool = pool.clone();
-        tasks.push(tokio::spawn(async move {
-            let client = pool.get().await?;
-            let row = client
-                .query_one("select name from everyday_people where id = $1", &[&id])
-                .await?;
-            Ok::<String, BoxError>(row.get(0usize)?)
-        }));
+        tasks.push(tokio::spawn(
+            async move { name(&*pool.get().await?, id).await },
+        ));
     }
     for task in tasks {
         println!("from the pool: {}", task.await??);
     }
 
-    let result = people(&client).await?;
-    client.simple_query("drop table everyday_people").await?;
+    let result = finish(&client).await?;
     client.close().await?;
     Ok(result)
 }
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let conninfo = conninfo();
-    let people = run(&conninfo).await?;
+    let people = run(&conninfo()).await?;
     println!("{} people", people.len());
     Ok(())
 }
