@@ -7,7 +7,7 @@
 //! worker per core, and one task per connection.
 //!
 //! - pgproto: `pgproto_tokio::server::serve` with `pgproto_core::testing::fixed_answer`,
-//!   as `pgproto-tokio/examples/fixed_server.rs`.
+//!   as `fixed_server tokio` (`examples/src/bin/fixed_server.rs`).
 //! - pgwire: `pgwire::tokio::process_socket` with a minimal simple + extended query
 //!   handler (pgwire's default trust startup handler).
 //!

@@ -61,33 +61,14 @@ pub mod pool;
 mod runtime;
 pub mod server;
 
-pub use pgproto_core as core;
-pub use pgproto_driver::{Canceller, Connection, CopyOut, Error, RowStream};
-pub use pgproto_driver::{Column, Notification, ResultSet, Row, Statement};
-pub use pgproto_driver::{DbError, FromSql, IsolationLevel, ToSql, TransactionOptions};
 pub use runtime::AsyncIo;
 
-/// An async connection to PostgreSQL (the driver's client on async-io): share it by
-/// reference across tasks; concurrent calls are pipelined on the one connection.
-/// [`Client::connect`] returns it with its [`Connection`], which you spawn.
-pub type Client = pgproto_driver::Client<AsyncIo>;
-/// A transaction (or, nested, a savepoint) on a [`Client`]; see
-/// [`pgproto_driver::Transaction`].
-pub type Transaction<'a> = pgproto_driver::Transaction<'a, AsyncIo>;
-/// An open `COPY FROM STDIN`; see [`pgproto_driver::CopyIn`].
-pub type CopyIn<'a> = pgproto_driver::CopyIn<'a, AsyncIo>;
-
-#[cfg(test)]
-mod tests {
-    /// The handle is shared across tasks and threads; the connection is spawned.
-    #[test]
-    fn client_is_send_and_sync_connection_is_send() {
-        fn send_sync<T: Send + Sync>() {}
-        fn send<T: Send + 'static>() {}
-        send_sync::<crate::Client>();
-        send::<crate::Connection>();
-    }
-}
+pgproto_driver::reexport!(
+    runtime = AsyncIo,
+    client = "[`Client::connect`] returns it with its [`Connection`], which you spawn."
+);
+/// The connection future [`Client::connect`] returns, for you to spawn.
+pub use pgproto_driver::Connection;
 
 /// The README's examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]

@@ -5,7 +5,7 @@
 use std::io;
 use std::time::Instant;
 
-use pgproto_driver::runtime::{BoxStream, Plain, Runtime};
+use pgproto_driver::runtime::{BoxStream, Listen, Plain, Runtime};
 use pgproto_driver::Connection;
 
 /// The async-io runtime, for the driver: [`Client`](crate::Client) is
@@ -20,11 +20,11 @@ impl Runtime for AsyncIo {
     async fn connect_tcp(host: &str, port: u16) -> io::Result<BoxStream> {
         let stream = async_net::TcpStream::connect((host, port)).await?;
         stream.set_nodelay(true)?;
-        Ok(Box::new(Plain(stream)))
+        Ok(Box::new(Plain::new(stream)))
     }
 
     async fn connect_unix(path: &str) -> io::Result<BoxStream> {
-        Ok(Box::new(Plain(
+        Ok(Box::new(Plain::new(
             async_net::unix::UnixStream::connect(path).await?,
         )))
     }
@@ -35,5 +35,15 @@ impl Runtime for AsyncIo {
 
     fn connected(client: crate::Client, connection: Connection) -> Self::Connected {
         (client, connection)
+    }
+}
+
+impl Listen for AsyncIo {
+    type Listener = async_net::TcpListener;
+
+    async fn accept(listener: &Self::Listener) -> io::Result<BoxStream> {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        Ok(Box::new(Plain::new(stream)))
     }
 }

@@ -49,12 +49,11 @@
 
 use std::future::Future;
 
-use pgproto_core::server::StartupRequest;
-use pgproto_driver::runtime::{BoxStream, Plain};
+use pgproto_driver::server as driver;
 
 use crate::AsyncIo;
 
-pub use pgproto_driver::server::{Handler, ServerOptions, ServerTls, Session};
+pub use pgproto_driver::server::{Handler, MakeHandler, ServerOptions, ServerTls, Session};
 
 /// Accepts connections until `shutdown` completes, serving each with a handler made by
 /// `make_handler` (called with the client's startup request once authentication
@@ -63,50 +62,23 @@ pub use pgproto_driver::server::{Handler, ServerOptions, ServerTls, Session};
 /// After `shutdown`, no new connection is accepted and this returns once the live
 /// sessions have ended (graceful shutdown). A session counts as ended when its future
 /// completes or is dropped.
-pub async fn serve_until<F, H, S>(
+pub async fn serve_until<H: Handler>(
     listener: async_net::TcpListener,
     options: ServerOptions,
-    make_handler: F,
-    spawn: S,
+    make_handler: impl MakeHandler<H>,
+    spawn: impl FnMut(Session),
     shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()>
-where
-    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
-    H: Handler,
-    S: FnMut(Session),
-{
-    // Owned by `accept`, so that the listener closes when accepting stops.
-    let listener = std::sync::Arc::new(listener);
-    let accept = move || {
-        let listener = listener.clone();
-        async move {
-            let (stream, _) = listener.accept().await?;
-            let _ = stream.set_nodelay(true);
-            Ok(Box::new(Plain(stream)) as BoxStream)
-        }
-    };
-    pgproto_driver::server::serve_until::<AsyncIo, _, _, _, _, _>(
-        accept,
-        options,
-        make_handler,
-        spawn,
-        shutdown,
-    )
-    .await
+) -> std::io::Result<()> {
+    driver::serve_until::<AsyncIo, _>(listener, options, make_handler, spawn, shutdown).await
 }
 
 /// Accepts connections forever; see [`serve_until`].
-pub async fn serve<F, H, S>(
+pub async fn serve<H: Handler>(
     listener: async_net::TcpListener,
     options: ServerOptions,
-    make_handler: F,
-    spawn: S,
-) -> std::io::Result<()>
-where
-    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
-    H: Handler,
-    S: FnMut(Session),
-{
+    make_handler: impl MakeHandler<H>,
+    spawn: impl FnMut(Session),
+) -> std::io::Result<()> {
     let forever = futures_lite::future::pending();
     serve_until(listener, options, make_handler, spawn, forever).await
 }

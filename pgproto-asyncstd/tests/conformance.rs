@@ -6,10 +6,6 @@
 
 mod common;
 
-#[allow(dead_code)]
-#[path = "../examples/everyday.rs"]
-mod everyday_example;
-
 #[macro_use]
 #[path = "../../tests/conformance/bind/async_macros.rs"]
 mod macros;
@@ -21,7 +17,6 @@ mod adapter {
     use std::ops::{Deref, DerefMut};
     use std::time::Duration;
 
-    pub(crate) use crate::everyday_example as everyday;
     pub use pgproto_asyncstd::*;
 
     use crate::common::{Exec, Spawned};
@@ -50,15 +45,23 @@ mod adapter {
     /// connection to finish and returns its result.
     pub struct Client {
         inner: pgproto_asyncstd::Client,
-        connection: Spawned,
+        connection: Option<Spawned>,
     }
 
     impl Client {
         /// Closes the client, then waits for its connection's result.
         pub async fn close(self) -> Result<(), Error> {
             self.inner.close().await?;
-            self.connection.await
+            match self.connection {
+                Some(connection) => connection.await,
+                None => Ok(()),
+            }
         }
+    }
+
+    /// Waits for the connection to end; its result (`None` if it was seen before).
+    pub async fn connection_ended(client: &mut Client) -> Option<Result<(), Error>> {
+        Some(client.connection.take()?.await)
     }
 
     impl std::fmt::Debug for Client {
@@ -83,7 +86,10 @@ mod adapter {
     /// Connects and spawns the connection on the scenario's executor.
     pub async fn connect(conninfo: &str) -> Result<Client, Error> {
         let (inner, connection) = exec().connect(conninfo).await?;
-        Ok(Client { inner, connection })
+        Ok(Client {
+            inner,
+            connection: Some(connection),
+        })
     }
 
     /// Runs blocking work off the executor.

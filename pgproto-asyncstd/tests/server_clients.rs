@@ -5,7 +5,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use pgproto_asyncstd::server::{serve_until, Handler, ServerOptions};
 use pgproto_asyncstd::Error;
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::testing::fixed_answer;
-use pgproto_tests::clients::{self, psql};
+use pgproto_tests::clients;
 
 #[derive(Debug, Clone, Copy)]
 enum Exec {
@@ -118,23 +117,7 @@ fn tokio_postgres_each_auth_method(exec: Exec) {
                     .await
                     .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
             let conn = tokio::spawn(connection);
-            // Extended protocol, binary results, a parameter.
-            let row = client.query_one("select $1::int4", &[&7i32]).await.unwrap();
-            assert_eq!(row.get::<_, i32>(0), 1);
-            // Prepared statement reused; pipelined concurrent queries.
-            let st = client.prepare("select 1").await.unwrap();
-            let (a, b, c) = tokio::join!(
-                client.query(&st, &[]),
-                client.query(&st, &[]),
-                client.query_one("select 2", &[])
-            );
-            assert_eq!(a.unwrap().len() + b.unwrap().len(), 2);
-            assert_eq!(c.unwrap().get::<_, i32>(0), 1);
-            // Simple query protocol.
-            let msgs = client.simple_query("select 1").await.unwrap();
-            assert!(
-                matches!(&msgs[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("1"))
-            );
+            clients::tokio_postgres_select_1(&client).await;
             // A cancel request is accepted and answered by closing; the session lives on.
             client
                 .cancel_token()
@@ -145,15 +128,7 @@ fn tokio_postgres_each_auth_method(exec: Exec) {
             drop(client);
             conn.await.unwrap().unwrap();
             if kind != AuthKind::Trust {
-                let err = tokio_postgres::connect(&conninfo(port, "wrong"), tokio_postgres::NoTls)
-                    .await
-                    .err()
-                    .expect("wrong password fails");
-                assert_eq!(
-                    err.code(),
-                    Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD),
-                    "{kind:?}"
-                );
+                clients::tokio_postgres_wrong_password(&conninfo(port, "wrong")).await;
             }
         });
         server.stop();
@@ -163,57 +138,10 @@ fn tokio_postgres_each_auth_method(exec: Exec) {
 fn psql_and_pgbench(exec: Exec) {
     let server = start(exec, AuthKind::ScramSha256, None);
     let port = server.port;
-    let out = psql()
-        .args([
-            "-X",
-            "-At",
-            "-d",
-            &conninfo(port, "s3cret"),
-            "-c",
-            "select 1",
-            "-c",
-            "",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(clients::succeeded(&out, "psql"), "1");
-
-    let script = std::env::temp_dir().join(format!("pgproto-asyncstd-select1-{port}.sql"));
-    std::fs::write(&script, "select 1;\n").unwrap();
+    clients::psql_select_1(&conninfo(port, "s3cret"));
     for mode in ["simple", "extended", "prepared"] {
-        let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
-            .env_clear()
-            .env("PGPASSWORD", "s3cret")
-            .args(["-n", "-t", "200", "-c", "4", "-j", "2", "-M", mode])
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-U",
-                "alice",
-                "-f",
-            ])
-            .arg(&script)
-            .arg("db")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{mode}: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            stdout.contains("number of transactions actually processed: 800/800"),
-            "{mode}: {stdout}"
-        );
-        assert!(
-            stdout.contains("number of failed transactions: 0"),
-            "{mode}: {stdout}"
-        );
+        clients::pgbench_select_1((port, "alice", "s3cret", "db"), mode, 4, 200);
     }
-    let _ = std::fs::remove_file(script);
     server.stop();
 }
 

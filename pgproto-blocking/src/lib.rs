@@ -39,10 +39,7 @@ mod runtime;
 pub mod server;
 
 pub use client::{Client, CopyIn, CopyOut, RowStream, Transaction};
-pub use pgproto_core as core;
-pub use pgproto_driver::{Canceller, Error};
-pub use pgproto_driver::{Column, Notification, ResultSet, Row, Statement};
-pub use pgproto_driver::{DbError, FromSql, IsolationLevel, ToSql, TransactionOptions};
+pgproto_driver::reexport!();
 
 /// The README's examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]

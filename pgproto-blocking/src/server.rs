@@ -28,12 +28,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pgproto_core::adapter::ServerSessions;
-use pgproto_core::server::{Server, ServerEvent, StartupRequest};
+use pgproto_core::server::{Server, ServerEvent};
 
 use crate::runtime::{accepted, run};
 use crate::Error;
 
-pub use pgproto_driver::server::{ServerOptions, ServerTls};
+pub use pgproto_driver::server::{MakeHandler, ServerOptions, ServerTls};
 
 /// The application's side of one connection: receives every query-level event and
 /// answers through the [`Server`] commands.
@@ -53,16 +53,12 @@ impl<H: Handler> pgproto_driver::server::Handler for Blocking<H> {
 
 /// Accepts connections until `shutdown` is set (checked between connections; the
 /// listener should be non-blocking or woken by a connection), one thread each.
-pub fn serve_until<F, H>(
+pub fn serve_until<H: Handler>(
     listener: TcpListener,
     options: ServerOptions,
-    make_handler: F,
+    make_handler: impl MakeHandler<H>,
     shutdown: Arc<AtomicBool>,
-) -> std::io::Result<()>
-where
-    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
-    H: Handler,
-{
+) -> std::io::Result<()> {
     let make_handler = Arc::new(make_handler);
     let sessions = ServerSessions::default();
     let mut threads = Vec::new();
@@ -95,19 +91,11 @@ where
 }
 
 /// Accepts connections forever.
-pub fn serve<F, H>(
+pub fn serve<H: Handler>(
     listener: TcpListener,
     options: ServerOptions,
-    make_handler: F,
-) -> std::io::Result<()>
-where
-    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
-    H: Handler,
-{
-    serve_until(
-        listener,
-        options,
-        make_handler,
-        Arc::new(AtomicBool::new(false)),
-    )
+    make_handler: impl MakeHandler<H>,
+) -> std::io::Result<()> {
+    let never = Arc::new(AtomicBool::new(false));
+    serve_until(listener, options, make_handler, never)
 }

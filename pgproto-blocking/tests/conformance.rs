@@ -3,10 +3,6 @@
 
 #![allow(unreachable_pub)]
 
-#[allow(dead_code)]
-#[path = "../examples/everyday.rs"]
-mod everyday_example;
-
 #[macro_use]
 #[path = "../../tests/conformance/bind/blocking_macros.rs"]
 mod macros;
@@ -15,7 +11,6 @@ mod macros;
 mod adapter {
     use std::time::Duration;
 
-    pub(crate) use crate::everyday_example as everyday;
     pub use pgproto_blocking::*;
 
     /// Connects.

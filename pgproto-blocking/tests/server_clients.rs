@@ -1,7 +1,6 @@
 //! The blocking server framework against real clients: psql, pgbench, and this crate's
 //! own client.
 
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -45,40 +44,8 @@ fn start_with_timeout(kind: AuthKind, startup_timeout: std::time::Duration) -> u
 fn psql_pgbench_and_own_client() {
     let port = start(AuthKind::Md5);
     let conninfo = format!("host=127.0.0.1 port={port} user=bob password=pw sslmode=disable");
-    let out = Command::new("/usr/lib/postgresql/15/bin/psql")
-        .args(["-X", "-At", "-d", &conninfo, "-c", "select 1"])
-        .output()
-        .unwrap();
-    assert_eq!(clients::succeeded(&out, "psql"), "1");
-
-    let script = std::env::temp_dir().join(format!("pgproto-blocking-{port}.sql"));
-    std::fs::write(&script, "select 1;\n").unwrap();
-    let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
-        .env("PGPASSWORD", "pw")
-        .args([
-            "-n",
-            "-t",
-            "100",
-            "-c",
-            "3",
-            "-M",
-            "extended",
-            "-h",
-            "127.0.0.1",
-        ])
-        .args(["-p", &port.to_string(), "-U", "bob", "-f"])
-        .arg(&script)
-        .arg("postgres")
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&script);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("actually processed: 300/300"), "{stdout}");
+    clients::psql_select_1(&conninfo);
+    clients::pgbench_select_1((port, "bob", "pw", "postgres"), "extended", 3, 100);
 
     let mut c = Client::connect(&conninfo).unwrap();
     let sets = c.simple_query("select anything").unwrap();

@@ -1,7 +1,7 @@
 //! A PostgreSQL server on a `mio` event loop, using nothing of pgproto but the sans-IO
 //! core: one thread, non-blocking sockets, any number of client connections. It answers
 //! every query, simple or extended, with one int4 column `?column?` = 1 (`SELECT 1`),
-//! like the adapters' `fixed_server` examples; psql, pgbench and other drivers connect
+//! like the `fixed_server` example (on any adapter); psql, pgbench and other drivers connect
 //! to it. One query is answered later: `select pg_sleep(SECONDS)` (simple protocol)
 //! sleeps on the loop's clock without blocking the other connections, and a
 //! CancelRequest ends it early with SQLSTATE 57014, as PostgreSQL does.

@@ -134,7 +134,7 @@ impl Pair {
     }
 }
 
-/// The answers of the `fixed_server` examples (one per adapter): every query, simple or
+/// The answers of the `fixed_server` example (on each adapter): every query, simple or
 /// extended, returns one `int4` column `?column?` holding 1, tagged `SELECT 1`. It is the
 /// benchmark target: all the work is protocol work.
 pub fn fixed_answer(

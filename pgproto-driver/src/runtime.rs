@@ -59,6 +59,16 @@ pub trait Runtime: Send + Sync + Sized + 'static {
     fn connected(client: Client<Self>, connection: Connection) -> Self::Connected;
 }
 
+/// A runtime that can listen for TCP connections, for the server loop
+/// ([`serve_until`](crate::server::serve_until)).
+pub trait Listen: Runtime {
+    /// The runtime's listening socket.
+    type Listener: Send + Sync + 'static;
+
+    /// Accepts the next connection, with `TCP_NODELAY` set where it can be.
+    fn accept(listener: &Self::Listener) -> impl Future<Output = io::Result<BoxStream>> + Send;
+}
+
 /// `future`, or a `TimedOut` error at `deadline` (none: no limit).
 pub(crate) async fn timeout_at<R: Runtime, T>(
     deadline: Option<Instant>,
@@ -128,10 +138,40 @@ impl Stream for Prefixed {}
 impl Stream for futures_rustls::client::TlsStream<BoxStream> {}
 impl Stream for futures_rustls::server::TlsStream<Prefixed> {}
 
-/// Any `futures-io` socket as a [`Stream`] that has no buffer-free readiness wait (the
-/// default [`Stream::poll_readable`]).
-#[derive(Debug)]
-pub struct Plain<T>(pub T);
+/// Any `futures-io` socket as a [`Stream`]: by default without a buffer-free readiness
+/// wait (the default [`Stream::poll_readable`]); [`Plain::with_readiness`] brings one.
+pub struct Plain<T> {
+    inner: T,
+    readable: Option<Readiness<T>>,
+}
+
+/// A buffer-free readiness wait on a socket (tokio's `poll_read_ready`).
+pub type Readiness<T> = fn(&T, &mut Context<'_>) -> Poll<io::Result<()>>;
+
+impl<T> Plain<T> {
+    /// `inner`, with no readiness wait of its own.
+    pub fn new(inner: T) -> Self {
+        Self {
+            inner,
+            readable: None,
+        }
+    }
+
+    /// `inner`, waiting for readability with `readable` (so that an idle server
+    /// connection holds no read buffer).
+    pub fn with_readiness(inner: T, readable: Readiness<T>) -> Self {
+        Self {
+            inner,
+            readable: Some(readable),
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Plain<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Plain").field(&self.inner).finish()
+    }
+}
 
 impl<T: AsyncRead + Unpin> AsyncRead for Plain<T> {
     fn poll_read(
@@ -139,7 +179,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Plain<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
@@ -149,19 +189,26 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Plain<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_close(cx)
+        Pin::new(&mut self.inner).poll_close(cx)
     }
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for Plain<T> {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for Plain<T> {
+    fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.readable {
+            Some(readable) => readable(&self.inner, cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
 
 /// The clock of one connection attempt: the core keeps `connect_timeout`
 /// ([`Core::handle_timeout`]); this tells it the time and ends each wait at its

@@ -19,7 +19,7 @@ use pgproto_core::server::{
     Action, Server, ServerConnection, ServerEvent, StartupRequest, READ_BUFFER_SIZE,
 };
 
-use crate::runtime::{timeout_at, BoxStream, Prefixed, Runtime};
+use crate::runtime::{timeout_at, BoxStream, Listen, Prefixed, Runtime};
 use crate::Error;
 
 pub use pgproto_tls::{ServerOptions, ServerTls};
@@ -36,31 +36,29 @@ pub trait Handler: Send + 'static {
     ) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
+/// What makes each session's handler, called with the client's startup request once
+/// authentication started: any such closure that the sessions can share.
+pub trait MakeHandler<H>: Fn(&StartupRequest) -> H + Send + Sync + 'static {}
+
+impl<F: Fn(&StartupRequest) -> H + Send + Sync + 'static, H> MakeHandler<H> for F {}
+
 /// One client session, handed to the spawner of [`serve_until`]: run it to completion.
 pub type Session = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// Accepts connections with `accept` until `shutdown` completes, serving each with a
-/// handler made by `make_handler` (called with the client's startup request once
-/// authentication started); `spawn` runs each [`Session`].
+/// Accepts connections on `listener` until `shutdown` completes, serving each with a
+/// handler made by `make_handler`; `spawn` runs each [`Session`]. The listener closes
+/// when accepting stops.
 ///
 /// After `shutdown`, no new connection is accepted and this returns once the live
 /// sessions have ended (graceful shutdown). A session counts as ended when its future
 /// completes or is dropped.
-pub async fn serve_until<R, A, Fut, F, H, S>(
-    mut accept: A,
+pub async fn serve_until<R: Listen, H: Handler>(
+    listener: R::Listener,
     options: ServerOptions,
-    make_handler: F,
-    mut spawn: S,
+    make_handler: impl MakeHandler<H>,
+    mut spawn: impl FnMut(Session),
     shutdown: impl Future<Output = ()>,
-) -> io::Result<()>
-where
-    R: Runtime,
-    A: FnMut() -> Fut,
-    Fut: Future<Output = io::Result<BoxStream>>,
-    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
-    H: Handler,
-    S: FnMut(Session),
-{
+) -> io::Result<()> {
     let options = Arc::new(options);
     let sessions = ServerSessions::default();
     let make_handler = Arc::new(make_handler);
@@ -68,11 +66,12 @@ where
     let (live, all_ended) = async_channel::bounded::<()>(1);
     let mut shutdown = pin!(shutdown);
     loop {
-        let accepted = futures_lite::future::or(async { Some(accept().await) }, async {
-            shutdown.as_mut().await;
-            None
-        })
-        .await;
+        let accepted =
+            futures_lite::future::or(async { Some(R::accept(&listener).await) }, async {
+                shutdown.as_mut().await;
+                None
+            })
+            .await;
         let stream = match accepted {
             None => break,
             Some(Ok(stream)) => stream,
@@ -92,7 +91,7 @@ where
             drop(live);
         }));
     }
-    drop(accept);
+    drop(listener);
     drop(live);
     let _ = all_ended.recv().await;
     Ok(())
@@ -199,7 +198,8 @@ where
                     }
                 }
                 Action::StartTls { direct } => {
-                    let empty = crate::runtime::Plain(futures_lite::io::Cursor::new(Vec::new()));
+                    let empty =
+                        crate::runtime::Plain::new(futures_lite::io::Cursor::new(Vec::new()));
                     let plain = std::mem::replace(&mut stream, Box::new(empty));
                     let until = conn
                         .server()

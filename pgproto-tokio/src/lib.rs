@@ -42,31 +42,7 @@ pub mod pool;
 mod runtime;
 pub mod server;
 
-pub use pgproto_core as core;
-pub use pgproto_driver::{Canceller, CopyOut, Error, RowStream};
-pub use pgproto_driver::{Column, Notification, ResultSet, Row, Statement};
-pub use pgproto_driver::{DbError, FromSql, IsolationLevel, ToSql, TransactionOptions};
 pub use runtime::Tokio;
-
-/// An async connection to PostgreSQL (the driver's client on tokio): share it by
-/// reference across tasks; concurrent calls are pipelined on the one connection.
-/// [`Client::connect`] spawns the connection's task.
-pub type Client = pgproto_driver::Client<Tokio>;
-/// A transaction (or, nested, a savepoint) on a [`Client`]; see
-/// [`pgproto_driver::Transaction`].
-pub type Transaction<'a> = pgproto_driver::Transaction<'a, Tokio>;
-/// An open `COPY FROM STDIN`; see [`pgproto_driver::CopyIn`].
-pub type CopyIn<'a> = pgproto_driver::CopyIn<'a, Tokio>;
-
-#[cfg(test)]
-mod tests {
-    /// The handle is shared across tasks and threads.
-    #[test]
-    fn client_is_send_and_sync() {
-        fn send_sync<T: Send + Sync>() {}
-        send_sync::<crate::Client>();
-    }
-}
 
 /// The README's examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]
@@ -78,3 +54,8 @@ struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct WorkspaceReadmeDoctests;
+
+pgproto_driver::reexport!(
+    runtime = Tokio,
+    client = "[`Client::connect`] spawns the connection's task."
+);

@@ -1,5 +1,6 @@
-//! Connection managers for the pools users already run: [`deadpool`] (feature
-//! `deadpool`) and [`bb8`] (feature `bb8`).
+//! Connection managers for the pools users already run: `deadpool` (feature
+//! `deadpool`, module `deadpool`) and `bb8` (feature `bb8`, module `bb8`). (Not
+//! links: with one feature on, the other crate is not there to link to.)
 //!
 //! Both check a connection when it is handed out again: a closed connection is
 //! discarded at once, an open one must answer an empty simple query (one round trip, no

@@ -28,42 +28,29 @@
 //! # }
 //! ```
 
-use pgproto_core::server::{Server, StartupRequest};
+use pgproto_core::server::Server;
 use pgproto_driver::runtime::{BoxStream, Plain};
+use pgproto_driver::server as driver;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::compat::{FuturesAsyncWriteCompatExt, TokioAsyncWriteCompatExt};
 
-use crate::runtime::{Tcp, Tokio};
+use crate::runtime::Tokio;
 use crate::Error;
 
-pub use pgproto_driver::server::{Handler, ServerOptions, ServerTls};
+pub use pgproto_driver::server::{Handler, MakeHandler, ServerOptions, ServerTls};
 
 /// Accepts connections until `shutdown` turns true (or its sender is dropped), serving
 /// each on its own task with a handler made by `make_handler` (called with the client's
 /// startup request once authentication started). Then waits for the live sessions to
 /// end (graceful shutdown).
-pub async fn serve_until<F, H>(
+pub async fn serve_until<H: Handler>(
     listener: TcpListener,
     options: ServerOptions,
-    make_handler: F,
+    make_handler: impl MakeHandler<H>,
     mut shutdown: watch::Receiver<bool>,
-) -> std::io::Result<()>
-where
-    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
-    H: Handler,
-{
-    // Owned by `accept`, so that the listener closes when accepting stops.
-    let listener = std::sync::Arc::new(listener);
-    let accept = move || {
-        let listener = listener.clone();
-        async move {
-            let (stream, _) = listener.accept().await?;
-            let _ = stream.set_nodelay(true);
-            Ok(Box::new(Tcp(stream.compat_write())) as BoxStream)
-        }
-    };
+) -> std::io::Result<()> {
     let shutdown = async move {
         while !*shutdown.borrow_and_update() {
             if shutdown.changed().await.is_err() {
@@ -72,26 +59,15 @@ where
         }
     };
     let spawn = |session| drop(tokio::spawn(session));
-    pgproto_driver::server::serve_until::<Tokio, _, _, _, _, _>(
-        accept,
-        options,
-        make_handler,
-        spawn,
-        shutdown,
-    )
-    .await
+    driver::serve_until::<Tokio, _>(listener, options, make_handler, spawn, shutdown).await
 }
 
 /// Accepts connections forever; see [`serve_until`].
-pub async fn serve<F, H>(
+pub async fn serve<H: Handler>(
     listener: TcpListener,
     options: ServerOptions,
-    make_handler: F,
-) -> std::io::Result<()>
-where
-    F: Fn(&StartupRequest) -> H + Send + Sync + 'static,
-    H: Handler,
-{
+    make_handler: impl MakeHandler<H>,
+) -> std::io::Result<()> {
     let (_keep, rx) = watch::channel(false);
     serve_until(listener, options, make_handler, rx).await
 }
@@ -110,7 +86,7 @@ pub async fn accept_tls(
     tls: Option<&ServerTls>,
     direct: bool,
 ) -> Result<Box<dyn Stream>, Error> {
-    let plain: BoxStream = Box::new(Plain(stream.compat_write()));
-    let tls = pgproto_driver::server::accept_tls(plain, server, tls, direct).await?;
+    let plain: BoxStream = Box::new(Plain::new(stream.compat_write()));
+    let tls = driver::accept_tls(plain, server, tls, direct).await?;
     Ok(Box::new(tls.compat_write()))
 }

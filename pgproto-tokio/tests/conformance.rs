@@ -4,10 +4,6 @@
 
 #![allow(unreachable_pub)]
 
-#[allow(dead_code)]
-#[path = "../examples/everyday.rs"]
-mod everyday_example;
-
 #[macro_use]
 #[path = "../../tests/conformance/bind/async_macros.rs"]
 mod macros;
@@ -17,7 +13,6 @@ mod adapter {
     use std::future::Future;
     use std::time::Duration;
 
-    pub(crate) use crate::everyday_example as everyday;
     pub use pgproto_tokio::*;
 
     /// How long one scenario may take before it fails as hung.
@@ -61,6 +56,14 @@ mod adapter {
     /// Waits for a task of `cancel_later`.
     pub async fn joined(task: tokio::task::JoinHandle<()>) {
         task.await.unwrap();
+    }
+
+    /// Waits for the connection task to end (tokio spawned it: its result is not seen).
+    pub async fn connection_ended(client: &mut Client) -> Option<Result<(), Error>> {
+        while !client.is_closed() {
+            sleep(Duration::from_millis(10)).await;
+        }
+        None
     }
 
     /// COPY data to send, copied out of a buffer the scenario reuses.

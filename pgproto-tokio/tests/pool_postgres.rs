@@ -5,13 +5,11 @@
 //! connection died is retried on another one, and every request ends up done exactly
 //! once, with the right answer (the workload: `pgproto_tests::pool_check`).
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pgproto_tests::harness::{HbaMethod, PgCluster, PgVersion};
-use pgproto_tests::pool_check::{self, MIN_KILLS, REQUEST, REQUESTS};
+use pgproto_tests::pool_check::{self, Tally, REQUEST};
 use pgproto_tokio::{Client, Error};
 
 const TASKS: i64 = 32;
@@ -24,51 +22,13 @@ fn conninfo(pg: &PgCluster) -> String {
     )
 }
 
-/// What the workers saw.
-#[derive(Default)]
-struct Tally {
-    retries: AtomicU64,
-    pids: Mutex<HashSet<i32>>,
-    /// Connections killed so far.
-    killed: AtomicU64,
-    /// Requests done, per task.
-    done: Mutex<Vec<i64>>,
-}
-
-impl Tally {
-    /// Runs one request on `client` and checks its answer; `Err` only when the
-    /// connection died (the caller retries), any other failure panics.
-    async fn request(&self, client: &Client, task: i64, seq: i64) -> Result<(), Error> {
-        match client.query_one(REQUEST, &[&task, &seq]).await {
-            Ok(row) => {
-                assert_eq!(row.get::<i64, _>(0usize).unwrap(), task * 1000 + seq);
-                self.pids
-                    .lock()
-                    .unwrap()
-                    .insert(row.get::<i32, _>(1usize).unwrap());
-                Ok(())
-            }
-            Err(e) if e.is_connection_lost() => {
-                self.retries.fetch_add(1, Ordering::Relaxed);
-                Err(e)
-            }
-            Err(e) => panic!("request {task}/{seq} failed: {e}"),
-        }
-    }
-}
-
-/// Kills pool connections (not itself) until `stop`; counts them in `tally`.
-async fn killer(pg_conninfo: String, stop: Arc<AtomicBool>, tally: Arc<Tally>) {
+/// Kills pool connections (not itself) until [`Tally::stop`]; counts them in `tally`.
+async fn killer(pg_conninfo: String, tally: Arc<Tally>) {
     let admin = Client::connect(&pg_conninfo.replace("pooltest", "killer"))
         .await
         .unwrap();
-    while !stop.load(Ordering::Relaxed) {
-        let rows = admin.query(pool_check::KILL, &[]).await.unwrap();
-        let killed = rows
-            .iter()
-            .filter(|r| r.get::<bool, _>(0usize).unwrap())
-            .count() as u64;
-        tally.killed.fetch_add(killed, Ordering::Relaxed);
+    while tally.killing() {
+        tally.killed(&admin.query(pool_check::KILL, &[]).await.unwrap());
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -87,72 +47,45 @@ async fn setup(version: PgVersion) -> (PgCluster, String) {
 }
 
 /// Checks that every request was done once and that connections were replaced.
-async fn verify(info: &str, tally: &Tally) {
-    let killed = tally.killed.load(Ordering::Relaxed);
-    let done = tally.done.lock().unwrap().clone();
+async fn verify(info: &str, tally: &Tally, done: &[i64]) {
     let client = Client::connect(info).await.unwrap();
     let row = client.query_one(pool_check::VERIFY, &[]).await.unwrap();
-    let got: (i64, i64, i64) = (
-        row.get(0usize).unwrap(),
-        row.get(1usize).unwrap(),
-        row.get(2usize).unwrap(),
-    );
-    assert_eq!(got, pool_check::expected(&done));
-    let pids = tally.pids.lock().unwrap().len();
-    eprintln!(
-        "killed {killed} connections, {} retried requests, {pids} backends served",
-        tally.retries.load(Ordering::Relaxed)
-    );
-    assert!(killed >= MIN_KILLS, "the killer struck {killed} times");
-    // More backends than the pool holds at once: killed connections were replaced.
-    assert!(pids > POOL_SIZE, "only {pids} backends served the requests");
+    tally.verify(&row, done, POOL_SIZE);
     client.close().await.unwrap();
 }
 
-/// Runs the workload on a pool reached through `get`, with the killer running.
-async fn hammer<F, Fut, C>(info: &str, get: F) -> Arc<Tally>
+/// Runs the workload on a pool reached through `get`, with the killer running, and
+/// checks the outcome.
+async fn hammer<F, Fut, C>(info: &str, get: F)
 where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<C, Error>> + Send,
     C: std::ops::Deref<Target = Client> + Send,
 {
-    let tally = Arc::new(Tally {
-        done: Mutex::new(vec![0; TASKS as usize]),
-        ..Tally::default()
-    });
-    let stop = Arc::new(AtomicBool::new(false));
-    let killer = tokio::spawn(killer(info.to_string(), stop.clone(), tally.clone()));
+    let tally = Arc::new(Tally::default());
+    let killer = tokio::spawn(killer(info.to_string(), tally.clone()));
     let mut workers = Vec::new();
     for task in 0..TASKS {
         let (tally, get) = (tally.clone(), get.clone());
         workers.push(tokio::spawn(async move {
-            let mut seq = 0;
-            while seq < REQUESTS || tally.killed.load(Ordering::Relaxed) < MIN_KILLS {
-                assert!(seq < 100_000, "the killer never struck");
-                let mut attempts = 0;
-                loop {
-                    attempts += 1;
-                    assert!(attempts <= 100, "request {task}/{seq} never succeeded");
-                    let client = match get().await {
-                        Ok(c) => c,
-                        Err(e) if e.is_connection_lost() => continue,
-                        Err(e) => panic!("checkout failed: {e}"),
-                    };
-                    if tally.request(&client, task, seq).await.is_ok() {
-                        break;
-                    }
-                }
-                seq += 1;
+            let mut worker = tally.worker(task);
+            while let Some((task, seq)) = worker.request() {
+                match get().await {
+                    Ok(client) => worker.answer(client.query_one(REQUEST, &[&task, &seq]).await),
+                    Err(e) if e.is_connection_lost() => continue,
+                    Err(e) => panic!("checkout failed: {e}"),
+                };
             }
-            tally.done.lock().unwrap()[task as usize] = seq;
+            worker.done()
         }));
     }
+    let mut done = Vec::new();
     for w in workers {
-        w.await.unwrap();
+        done.push(w.await.unwrap());
     }
-    stop.store(true, Ordering::Relaxed);
+    tally.stop();
     killer.await.unwrap();
-    tally
+    verify(info, &tally, &done).await;
 }
 
 async fn with_deadpool(version: PgVersion) {
@@ -171,8 +104,7 @@ async fn with_deadpool(version: PgVersion) {
             })
         }
     };
-    let tally = hammer(&info, get).await;
-    verify(&info, &tally).await;
+    hammer(&info, get).await;
 }
 
 async fn with_bb8(version: PgVersion) {
@@ -193,8 +125,7 @@ async fn with_bb8(version: PgVersion) {
             })
         }
     };
-    let tally = hammer(&info, get).await;
-    verify(&info, &tally).await;
+    hammer(&info, get).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,13 +1,11 @@
 //! The tokio server framework against real, independent clients: tokio-postgres (in
 //! process), psql and pgbench (PostgreSQL 15's binaries).
 
-use std::process::Command;
-
 use pgproto_core::db_error::{DbError, Severity};
 use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
 use pgproto_core::sqlstate::SqlState;
 use pgproto_core::testing::fixed_answer;
-use pgproto_tests::clients::{self, psql};
+use pgproto_tests::clients;
 use pgproto_tokio::server::{serve_until, Handler, ServerOptions};
 use pgproto_tokio::Error;
 use tokio::sync::watch;
@@ -90,36 +88,11 @@ async fn tokio_postgres_simple_and_extended_with_each_auth_method() {
                 .await
                 .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         let conn = tokio::spawn(connection);
-        // Extended protocol, binary results, a parameter.
-        let row = client.query_one("select $1::int4", &[&7i32]).await.unwrap();
-        assert_eq!(row.get::<_, i32>(0), 1);
-        // Prepared statement reused; pipelined concurrent queries.
-        let st = client.prepare("select 1").await.unwrap();
-        let (a, b, c) = tokio::join!(
-            client.query(&st, &[]),
-            client.query(&st, &[]),
-            client.query_one("select 2", &[])
-        );
-        assert_eq!(a.unwrap().len() + b.unwrap().len(), 2);
-        assert_eq!(c.unwrap().get::<_, i32>(0), 1);
-        // Simple query protocol.
-        let msgs = client.simple_query("select 1").await.unwrap();
-        assert!(
-            matches!(&msgs[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("1"))
-        );
+        clients::tokio_postgres_select_1(&client).await;
         drop(client);
         conn.await.unwrap().unwrap();
         if kind != AuthKind::Trust {
-            let err =
-                tokio_postgres::connect(&conninfo(server.port, "wrong"), tokio_postgres::NoTls)
-                    .await
-                    .err()
-                    .expect("wrong password fails");
-            assert_eq!(
-                err.code(),
-                Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD),
-                "{kind:?}"
-            );
+            clients::tokio_postgres_wrong_password(&conninfo(server.port, "wrong")).await;
         }
         server.stop.send(true).unwrap();
         server.task.await.unwrap().unwrap();
@@ -130,67 +103,12 @@ async fn tokio_postgres_simple_and_extended_with_each_auth_method() {
 async fn psql_and_pgbench() {
     let server = start(AuthKind::ScramSha256).await;
     let port = server.port;
-    let out = tokio::task::spawn_blocking(move || {
-        psql()
-            .args([
-                "-X",
-                "-At",
-                "-d",
-                &conninfo(port, "s3cret"),
-                "-c",
-                "select 1",
-                "-c",
-                "",
-            ])
-            .output()
-            .unwrap()
+    tokio::task::spawn_blocking(move || {
+        clients::psql_select_1(&conninfo(port, "s3cret"));
+        clients::pgbench_select_1((port, "alice", "s3cret", "db"), "prepared", 4, 200);
     })
     .await
     .unwrap();
-    assert_eq!(clients::succeeded(&out, "psql"), "1");
-
-    let out = tokio::task::spawn_blocking(move || {
-        let script = std::env::temp_dir().join(format!("pgproto-select1-{port}.sql"));
-        std::fs::write(&script, "select 1;\n").unwrap();
-        let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
-            .env("PGPASSWORD", "s3cret")
-            .args([
-                "-n",
-                "-t",
-                "200",
-                "-c",
-                "4",
-                "-j",
-                "2",
-                "-M",
-                "prepared",
-                "-h",
-                "127.0.0.1",
-            ])
-            .args(["-p", &port.to_string(), "-U", "alice", "-f"])
-            .arg(&script)
-            .arg("db")
-            .output()
-            .unwrap();
-        let _ = std::fs::remove_file(script);
-        out
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("number of transactions actually processed: 800/800"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("number of failed transactions: 0"),
-        "{stdout}"
-    );
 
     server.stop.send(true).unwrap();
     server.task.await.unwrap().unwrap();

@@ -1,13 +1,11 @@
-//! The tokio server over TLS: psql and tokio's own client, with channel binding and
-//! direct TLS. (The client over TLS against PostgreSQL is `tests/conformance/tls_client.rs`.)
+//! The tokio server over TLS: psql, tokio-postgres and tokio's own client, with channel
+//! binding and direct TLS; direct TLS without ALPN and a stalled handshake refused. (The
+//! client over TLS against PostgreSQL is `tests/conformance/tls_client.rs`.)
 
-use std::process::Command;
-
-use pgproto_core::server::{AuthKind, Server, ServerAuth, ServerEvent};
+use pgproto_core::server::{Server, ServerEvent};
 use pgproto_core::testing::fixed_answer;
-use pgproto_tests::clients;
-use pgproto_tests::harness::tls::generate;
-use pgproto_tokio::server::{serve_until, Handler, ServerOptions, ServerTls};
+use pgproto_tests::server_tls::{self, TlsServer};
+use pgproto_tokio::server::{serve_until, Handler};
 use pgproto_tokio::{Client, Error};
 
 struct Fixed;
@@ -20,47 +18,13 @@ impl Handler for Fixed {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_tls_with_psql_and_own_client() {
-    let material = generate().unwrap();
-    let dir = std::env::temp_dir().join(format!("pgproto-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, &material.ca_cert_pem).unwrap();
-
+    let certs = TlsServer::new("pgproto-tokio");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let mut auth = ServerAuth::new(AuthKind::ScramSha256, b"mock");
-    auth.add_user("carol", "pw", b"0123456789abcdef").unwrap();
-    let tls = ServerTls::from_pem(
-        material.server_cert_pem.as_bytes(),
-        material.server_key_pem.as_bytes(),
-    )
-    .unwrap();
-    let options = ServerOptions::new(auth).with_tls(tls);
     let (stop, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(serve_until(listener, options, |_| Fixed, rx));
-
-    let ca_s = ca.display().to_string();
-    let conninfo = format!(
-        "host=localhost port={port} user=carol password=pw dbname=x sslmode=verify-full sslrootcert={ca_s}"
-    );
-    // psql (libpq 15) over TLS with SCRAM-SHA-256-PLUS required.
-    let c = conninfo.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("/usr/lib/postgresql/15/bin/psql")
-            .args([
-                "-X",
-                "-At",
-                "-d",
-                &format!("{c} channel_binding=require"),
-                "-c",
-                "select 1",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(clients::succeeded(&out, "psql"), "1");
+    let task = tokio::spawn(serve_until(listener, certs.options(), |_| Fixed, rx));
+    let conninfo = certs.conninfo(port, "pw");
+    tokio::task::block_in_place(|| server_tls::assert_psql_channel_bound(&certs, port));
 
     // Our own client, with channel binding, and with direct TLS (sslnegotiation=direct).
     for extra in [
@@ -76,7 +40,7 @@ async fn server_tls_with_psql_and_own_client() {
     }
     // tokio-postgres over TLS (rustls) with SCRAM-SHA-256-PLUS required.
     let mut roots = pgproto_tls::rustls::RootCertStore::empty();
-    for cert in pgproto_tls::certificates_from_pem(material.ca_cert_pem.as_bytes()).unwrap() {
+    for cert in pgproto_tls::certificates_from_pem(certs.material.ca_cert_pem.as_bytes()).unwrap() {
         roots.add(cert).unwrap();
     }
     let tls_config =
@@ -105,8 +69,11 @@ async fn server_tls_with_psql_and_own_client() {
     .await
     .unwrap();
     client.close().await.unwrap();
+    tokio::task::block_in_place(|| {
+        server_tls::assert_direct_tls_needs_alpn(port);
+        server_tls::assert_stalled_handshake_dropped(port);
+    });
 
     stop.send(true).unwrap();
     task.await.unwrap().unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -19,8 +19,9 @@
 //! `connect(conninfo)` (a `Client`; the async-std one spawns its connection and checks
 //! its result on `close`), `unblock(f)` (a blocking closure off the async runtime),
 //! `sleep(duration)`, `cancel_later`/`joined` (a cancel request from another task or
-//! thread), `copy_data` (owned or borrowed COPY data), and `everyday`, the adapter's
-//! `everyday` example.
+//! thread), `copy_data` (owned or borrowed COPY data) and, for the async adapters,
+//! `connection_ended(&mut client)` (waits for the connection to end: its result where
+//! the adapter hands out the connection future, `None` where it spawned it).
 //!
 //! The blocking client's methods take `&mut self`, so scenarios hold `let mut client`
 //! and pass `&mut Client`; the async ones only borrow it. Rows and COPY data are read
@@ -30,11 +31,12 @@
 #![allow(unused_mut, clippy::needless_borrow, clippy::while_let_on_iterator)]
 
 mod client;
+mod copy_stream;
 async_only! {
     mod client_async;
     mod copy_concurrency;
+    mod faults;
 }
 mod downgrade;
-mod everyday;
 mod tls_client;
 mod types;

@@ -1,7 +1,8 @@
-//! What the fault tests of the three clients share (`pgproto-*/tests/faults.rs`): a
-//! PostgreSQL 15 cluster whose commits survive a crash, the statements each fault is
-//! staged with, a relay that cuts the connection in the middle of a message, and the
-//! outcomes a client may report for each fault.
+//! What the fault tests of the three clients share (`tests/conformance/faults.rs` for the
+//! async ones, `pgproto-blocking/tests/faults.rs`): a PostgreSQL 15 cluster whose
+//! commits survive a crash, the statements each fault is staged with, a relay that cuts
+//! the connection in the middle of a message, and the outcomes a client may report for
+//! each fault.
 
 use std::future::poll_fn;
 use std::net::SocketAddr;

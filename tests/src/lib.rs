@@ -12,6 +12,8 @@
 //! * [`node`]: Node.js drivers from npm in cached directories.
 //! * [`program`]: a server program under test, run as a child process.
 //! * [`python`]: Python drivers from PyPI in cached virtual environments.
+//! * [`server_tls`]: what the adapters' TLS server tests share (certificates, options,
+//!   checks with psql and raw sockets).
 
 #![deny(missing_docs)]
 
@@ -26,3 +28,4 @@ pub mod pool_check;
 pub mod program;
 pub mod python;
 pub mod relay;
+pub mod server_tls;

@@ -4,6 +4,13 @@
 //! connection when its connection died, and at the end the table must hold every
 //! request exactly once.
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use pgproto_core::adapter::Error;
+use pgproto_core::client::Row;
+
 /// The `application_name` of pool connections (the killer kills only those).
 pub const APPLICATION_NAME: &str = "pooltest";
 
@@ -43,6 +50,119 @@ pub fn expected(done: &[i64]) -> (i64, i64, i64) {
         .flat_map(|(n, t)| (0..*n).map(move |s| t * 1000 + s))
         .sum();
     (total, total, sum)
+}
+
+/// What the workers and the killer of a pool test saw, shared by their tasks or
+/// threads; it checks each answer as it comes and the whole at the end.
+#[derive(Debug, Default)]
+pub struct Tally {
+    retries: AtomicU64,
+    killed: AtomicU64,
+    pids: Mutex<HashSet<i32>>,
+    stopped: AtomicBool,
+}
+
+impl Tally {
+    /// The requests of worker `task`, to be sent in turn.
+    pub fn worker(&self, task: i64) -> Worker<'_> {
+        Worker {
+            tally: self,
+            task,
+            seq: 0,
+            attempts: 0,
+        }
+    }
+
+    /// Whether the killer goes on (until [`Tally::stop`]).
+    pub fn killing(&self) -> bool {
+        !self.stopped.load(Ordering::Relaxed)
+    }
+
+    /// Tells the killer to stop.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    /// Counts the connections one [`KILL`] killed.
+    pub fn killed(&self, rows: &[Row]) {
+        let n = rows
+            .iter()
+            .filter(|r| r.get::<bool, _>(0usize).unwrap())
+            .count();
+        self.killed.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Checks the [`VERIFY`] row: every request of `done` (worker `t` did requests
+    /// `0..done[t]`) stands in the table once; the killer struck; more backends than
+    /// the pool holds at once served (killed connections were replaced).
+    pub fn verify(&self, row: &Row, done: &[i64], pool_size: usize) {
+        let got: (i64, i64, i64) = (
+            row.get(0usize).unwrap(),
+            row.get(1usize).unwrap(),
+            row.get(2usize).unwrap(),
+        );
+        assert_eq!(got, expected(done));
+        let killed = self.killed.load(Ordering::Relaxed);
+        let pids = self.pids.lock().unwrap().len();
+        eprintln!(
+            "killed {killed} connections, {} retried requests, {pids} backends served",
+            self.retries.load(Ordering::Relaxed)
+        );
+        assert!(killed >= MIN_KILLS, "the killer struck {killed} times");
+        assert!(pids > pool_size, "only {pids} backends served the requests");
+    }
+}
+
+/// One worker's requests: [`Worker::request`] says which to send, [`Worker::answer`] takes
+/// its outcome; a request whose connection died is sent again.
+#[derive(Debug)]
+pub struct Worker<'a> {
+    tally: &'a Tally,
+    task: i64,
+    seq: i64,
+    attempts: u32,
+}
+
+impl Worker<'_> {
+    /// The parameters of the request to send now (`$1 task, $2 seq` of [`REQUEST`]), or
+    /// `None` once the worker did [`REQUESTS`] and the killer struck [`MIN_KILLS`] times.
+    /// Panics if the killer never strikes, or a request fails 100 times.
+    pub fn request(&mut self) -> Option<(i64, i64)> {
+        let (task, seq) = (self.task, self.seq);
+        assert!(seq < 100_000, "the killer never struck");
+        if seq >= REQUESTS && self.tally.killed.load(Ordering::Relaxed) >= MIN_KILLS {
+            return None;
+        }
+        self.attempts += 1;
+        assert!(self.attempts <= 100, "request {task}/{seq} never succeeded");
+        Some((task, seq))
+    }
+
+    /// Takes the outcome of the request [`Worker::request`] gave: an answer is checked
+    /// (`task * 1000 + seq`) and its backend noted; a lost connection means the request
+    /// is sent again (returns `true`); any other error panics.
+    pub fn answer(&mut self, result: Result<Row, Error>) -> bool {
+        let (task, seq) = (self.task, self.seq);
+        match result {
+            Ok(row) => {
+                assert_eq!(row.get::<i64, _>(0usize).unwrap(), task * 1000 + seq);
+                let pid = row.get::<i32, _>(1usize).unwrap();
+                self.tally.pids.lock().unwrap().insert(pid);
+                (self.seq, self.attempts) = (seq + 1, 0);
+                false
+            }
+            Err(e) if e.is_connection_lost() => {
+                self.tally.retries.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(e) => panic!("request {task}/{seq} failed: {e}"),
+        }
+    }
+
+    /// How many requests the worker did.
+    pub fn done(&self) -> i64 {
+        self.seq
+    }
 }
 
 /// Peak resident set size of this process (`VmHWM`), in KiB.

@@ -2,36 +2,16 @@
 //! read rows into structs, a transaction, COPY in and out, and a connection pool.
 //!
 //! ```sh
-//! cargo run -p pgproto-blocking --example everyday -- "host=localhost user=postgres"
+//! cargo run -p pgproto-examples --bin everyday_blocking -- "host=localhost user=postgres"
 //! ```
 //!
 //! The connection string comes from the first argument, else `DATABASE_URL`, else the
-//! `PG*` environment variables (as libpq).
+//! `PG*` environment variables (as libpq). `Person`, the table's row as a struct, is in
+//! this crate's `lib.rs`: every adapter returns the same `Row`.
 
 use pgproto_blocking::pool::Manager;
-use pgproto_blocking::{Client, Row};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A row of the example table.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Person {
-    pub(crate) id: i64,
-    pub(crate) name: String,
-    pub(crate) age: Option<i32>,
-}
-
-impl TryFrom<&Row> for Person {
-    type Error = pgproto_blocking::core::Error;
-
-    fn try_from(row: &Row) -> Result<Self, Self::Error> {
-        Ok(Self {
-            id: row.get("id")?,
-            name: row.get("name")?,
-            age: row.get("age")?,
-        })
-    }
-}
+use pgproto_blocking::Client;
+use pgproto_examples::{conninfo, BoxError, Person};
 
 fn people(client: &mut Client) -> Result<Vec<Person>, BoxError> {
     // Rows are read off the socket as the iterator goes.
@@ -118,10 +98,7 @@ pub(crate) fn run(conninfo: &str) -> Result<Vec<Person>, BoxError> {
 }
 
 fn main() -> Result<(), BoxError> {
-    let conninfo = std::env::args()
-        .nth(1)
-        .or_else(|| std::env::var("DATABASE_URL").ok())
-        .unwrap_or_default();
+    let conninfo = conninfo();
     let people = run(&conninfo)?;
     println!("{} people", people.len());
     Ok(())
