@@ -815,52 +815,46 @@ impl Session {
                 .conn
                 .prepare_cached(&state.insert)
                 .map_err(sqlite_error)?;
-            if state.options.binary {
-                let columns = state.oids.len();
-                for tuple in state.binary.take(&mut state.pending, columns, finished)? {
-                    let values = tuple
-                        .iter()
-                        .zip(&state.oids)
-                        .map(|(f, oid)| types::decode_param(f.as_deref(), *oid, Format::Binary))
-                        .collect::<Result<Vec<Value>, _>>()?;
-                    insert
-                        .execute(rusqlite::params_from_iter(values))
-                        .map_err(sqlite_error)?;
-                    state.rows += 1;
-                }
-            }
-            let records = if state.options.binary {
-                Vec::new()
-            } else {
-                copy::take_records(&mut state.pending, &state.options, finished)
-            };
-            for record in records {
-                if std::mem::take(&mut state.skip_header) {
-                    continue;
-                }
-                let fields = copy::decode_record(&record, &state.options)?;
-                let line = state.rows + 1 + u64::from(state.options.header);
-                if fields.len() < state.oids.len() {
-                    return Err(error(
-                        SqlState::BadCopyFileFormat,
-                        format!("missing data for column {} (line {line})", fields.len() + 1),
-                    ));
-                }
-                if fields.len() > state.oids.len() {
-                    return Err(error(
-                        SqlState::BadCopyFileFormat,
-                        format!("extra data after last expected column (line {line})"),
-                    ));
-                }
+            // One row's fields, in the COPY's format, into the table.
+            let mut insert_row = |fields: &[Option<Vec<u8>>], format| {
                 let values = fields
                     .iter()
                     .zip(&state.oids)
-                    .map(|(f, oid)| types::decode_param(f.as_deref(), *oid, Format::Text))
+                    .map(|(f, oid)| types::decode_param(f.as_deref(), *oid, format))
                     .collect::<Result<Vec<Value>, _>>()?;
                 insert
                     .execute(rusqlite::params_from_iter(values))
                     .map_err(sqlite_error)?;
-                state.rows += 1;
+                Ok::<_, Box<DbError>>(())
+            };
+            if state.options.binary {
+                let columns = state.oids.len();
+                for tuple in state.binary.take(&mut state.pending, columns, finished)? {
+                    insert_row(&tuple, Format::Binary)?;
+                    state.rows += 1;
+                }
+            } else {
+                for record in copy::take_records(&mut state.pending, &state.options, finished) {
+                    if std::mem::take(&mut state.skip_header) {
+                        continue;
+                    }
+                    let fields = copy::decode_record(&record, &state.options)?;
+                    let line = state.rows + 1 + u64::from(state.options.header);
+                    if fields.len() < state.oids.len() {
+                        return Err(error(
+                            SqlState::BadCopyFileFormat,
+                            format!("missing data for column {} (line {line})", fields.len() + 1),
+                        ));
+                    }
+                    if fields.len() > state.oids.len() {
+                        return Err(error(
+                            SqlState::BadCopyFileFormat,
+                            format!("extra data after last expected column (line {line})"),
+                        ));
+                    }
+                    insert_row(&fields, Format::Text)?;
+                    state.rows += 1;
+                }
             }
             if finished {
                 db.conn
