@@ -147,6 +147,17 @@ impl BinaryCopyDecoder {
         self.finished
     }
 
+    /// Whether the header (signature, flags, extension area) was read.
+    pub fn is_header_read(&self) -> bool {
+        self.header_done
+    }
+
+    /// Bytes received but not yet returned as rows: part of a row still to come, or,
+    /// after the trailer, data that should not be there.
+    pub fn buffered_len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// The next complete row; `Ok(None)` when more data is needed or the trailer was
     /// read.
     pub fn next_row(&mut self) -> Result<Option<CopyRow>, Error> {
@@ -159,6 +170,17 @@ impl BinaryCopyDecoder {
             }
             if self.buf.get(..11) != Some(&SIGNATURE[..]) {
                 return Err(malformed("signature", 0));
+            }
+            // The high 16 bits are critical: a reader must refuse what it does not know
+            // (bit 16: OIDs, which PostgreSQL 12+ never writes).
+            let flags = self
+                .buf
+                .get(11..15)
+                .and_then(|b| b.first_chunk::<4>())
+                .map(|b| u32::from_be_bytes(*b))
+                .unwrap_or(0);
+            if flags >> 16 != 0 {
+                return Err(malformed("flags", flags.into()));
             }
             let ext = self
                 .buf
@@ -211,5 +233,47 @@ impl BinaryCopyDecoder {
             .map(|s| s.map(|(p, l)| tuple.slice(p..p + l)))
             .collect();
         Ok(Some(CopyRow { fields }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(flags: u32) -> alloc::vec::Vec<u8> {
+        let mut h = SIGNATURE.to_vec();
+        h.extend_from_slice(&flags.to_be_bytes());
+        h.extend_from_slice(&0u32.to_be_bytes());
+        h
+    }
+
+    #[test]
+    fn critical_flags_are_refused_and_others_ignored() {
+        for flags in [1 << 16, 1 << 31] {
+            let mut dec = BinaryCopyDecoder::new();
+            dec.push(&header(flags));
+            assert!(dec.next_row().is_err(), "{flags:#x}");
+        }
+        let mut dec = BinaryCopyDecoder::new();
+        dec.push(&header(1));
+        dec.push(&[0xff, 0xff]);
+        assert!(dec.next_row().unwrap().is_none());
+        assert!(dec.is_finished());
+    }
+
+    #[test]
+    fn what_is_left_is_counted() {
+        let mut dec = BinaryCopyDecoder::new();
+        dec.push(&header(0));
+        dec.push(&[0, 1, 0, 0, 0, 2, b'x']);
+        assert!(dec.next_row().unwrap().is_none());
+        assert_eq!(dec.buffered_len(), 7);
+        dec.push(&[b'y', 0xff, 0xff, b'!']);
+        let row = dec.next_row().unwrap().unwrap();
+        assert_eq!(row.fields(), &[Some(Bytes::from_static(b"xy"))]);
+        assert!(dec.next_row().unwrap().is_none());
+        // Data after the trailer stays, for the caller to refuse.
+        assert!(dec.is_finished());
+        assert_eq!(dec.buffered_len(), 1);
     }
 }

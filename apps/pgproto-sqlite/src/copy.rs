@@ -6,10 +6,12 @@
 //! `FORMAT text|csv`, `HEADER [boolean]`, `DELIMITER 'c'`, `NULL 'string'`, `QUOTE 'c'`,
 //! `ESCAPE 'c'` (CSV only), and PostgreSQL's binary format (`FORMAT binary`): a file
 //! header, then per row a field count and each field's length and binary value, then
-//! a trailer ([`BinaryTuples`], [`binary_tuple`]).
+//! a trailer (read by the core's [`BinaryCopyDecoder`], written by [`binary_tuple`]).
 
+use pgproto_core::copy::{BinaryCopyDecoder, CopyRow, SIGNATURE};
 use pgproto_core::db_error::DbError;
 use pgproto_core::sqlstate::SqlState;
+use pgproto_core::DecodeError;
 
 use super::sql::{tokenize, Kind, Tok};
 use crate::session::error;
@@ -363,7 +365,11 @@ fn bad_copy(message: impl Into<String>) -> Box<DbError> {
 }
 
 /// The start of every binary COPY file: the signature, no flags, no header extension.
-pub(crate) const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+pub(crate) fn binary_header() -> Vec<u8> {
+    let mut header = SIGNATURE.to_vec();
+    header.extend_from_slice(&[0; 8]);
+    header
+}
 
 /// The end of a binary COPY file: a field count of -1.
 pub(crate) const BINARY_TRAILER: &[u8] = &[0xff, 0xff];
@@ -385,122 +391,58 @@ pub(crate) fn binary_tuple(out: &mut Vec<u8>, values: &[Option<Vec<u8>>]) {
     }
 }
 
-/// One row's fields (`None`: NULL).
-pub(crate) type Fields = Vec<Option<Vec<u8>>>;
-
-/// Reading binary COPY data as it arrives: the file header once, then tuples, until
-/// the trailer. Field lengths are checked against the bytes received before anything
-/// is copied, so a hostile length allocates nothing.
-#[derive(Debug, Default)]
-pub(crate) struct BinaryTuples {
-    header_done: bool,
-    ended: bool,
-}
-
-/// The binary header's length once it is all in `buf` (signature, flags, extension
-/// area), with PostgreSQL's errors for a wrong signature or critical flags.
-fn binary_header(buf: &[u8]) -> Result<Option<usize>, Box<DbError>> {
-    let signature = &BINARY_HEADER[..11];
-    let seen = buf.len().min(11);
-    if buf.get(..seen) != signature.get(..seen) {
-        return Err(bad_copy("COPY file signature not recognized"));
+/// The complete rows of `columns` fields that binary COPY `data` (fed to the core's
+/// decoder, split anywhere) completes; with `finished`, nothing may be left over
+/// (PostgreSQL accepts data that ends without the trailer). Errors are PostgreSQL's.
+pub(crate) fn binary_rows(
+    decoder: &mut BinaryCopyDecoder,
+    data: &[u8],
+    columns: usize,
+    finished: bool,
+) -> Result<Vec<CopyRow>, Box<DbError>> {
+    if decoder.is_finished() && !data.is_empty() {
+        return Err(bad_copy("received copy data after EOF marker"));
     }
-    let (Some(flags), Some(extension)) = (be::<4>(buf, 11), be::<4>(buf, 15)) else {
-        return Ok(None);
-    };
-    let flags = u32::from_be_bytes(flags);
-    if flags & (1 << 16) != 0 {
-        return Err(bad_copy("invalid COPY file header (WITH OIDS)"));
-    }
-    if flags >> 16 != 0 {
-        return Err(bad_copy("unrecognized critical flags in COPY file header"));
-    }
-    // Nothing is defined for the extension area; a long one is refused rather than
-    // buffered.
-    let extension = u32::from_be_bytes(extension);
-    if extension > 1 << 16 {
-        return Err(bad_copy("invalid COPY file header (wrong length)"));
-    }
-    let len = 19 + extension as usize;
-    Ok((buf.len() >= len).then_some(len))
-}
-
-/// A big-endian integer at `at`, if that many bytes are there.
-fn be<const N: usize>(buf: &[u8], at: usize) -> Option<[u8; N]> {
-    buf.get(at..at.checked_add(N)?)?.try_into().ok()
-}
-
-impl BinaryTuples {
-    /// Splits the complete tuples of `columns` fields off the front of `buf`, leaving an
-    /// incomplete one there; with `finished`, what is left must be nothing (PostgreSQL
-    /// accepts data that ends without the trailer).
-    pub(crate) fn take(
-        &mut self,
-        buf: &mut Vec<u8>,
-        columns: usize,
-        finished: bool,
-    ) -> Result<Vec<Fields>, Box<DbError>> {
-        let mut tuples = Vec::new();
-        let mut at = 0;
-        if !self.header_done {
-            match binary_header(buf)? {
-                Some(len) => {
-                    at = len;
-                    self.header_done = true;
-                }
-                None if finished => return Err(bad_copy("COPY file signature not recognized")),
-                None => return Ok(tuples),
-            }
-        }
-        while at < buf.len() {
-            if self.ended {
-                return Err(bad_copy("received copy data after EOF marker"));
-            }
-            let Some(count) = be::<2>(buf, at).map(i16::from_be_bytes) else {
-                break;
-            };
-            if count == -1 {
-                self.ended = true;
-                at += 2;
-                continue;
-            }
-            if usize::try_from(count).ok() != Some(columns) {
+    decoder.push(data);
+    let mut rows = Vec::new();
+    loop {
+        match decoder.next_row() {
+            Ok(Some(row)) if row.fields().len() == columns => rows.push(row),
+            Ok(Some(row)) => {
                 return Err(bad_copy(format!(
-                    "row field count is {count}, expected {columns}"
-                )));
+                    "row field count is {}, expected {columns}",
+                    row.fields().len()
+                )))
             }
-            let mut next = at + 2;
-            let mut fields = Vec::with_capacity(columns);
-            for _ in 0..columns {
-                let Some(len) = be::<4>(buf, next).map(i32::from_be_bytes) else {
-                    break;
-                };
-                next += 4;
-                if len == -1 {
-                    fields.push(None);
-                    continue;
-                }
-                let Ok(len) = usize::try_from(len) else {
-                    return Err(bad_copy("invalid field size"));
-                };
-                let Some(value) = next.checked_add(len).and_then(|end| buf.get(next..end)) else {
-                    break;
-                };
-                fields.push(Some(value.to_vec()));
-                next += len;
+            Ok(None) => break,
+            Err(pgproto_core::Error::Decode(DecodeError::InvalidValue {
+                field, value, ..
+            })) => {
+                return Err(bad_copy(match field {
+                    "flags" if value & (1 << 16) != 0 => {
+                        "invalid COPY file header (WITH OIDS)".to_string()
+                    }
+                    "flags" => "unrecognized critical flags in COPY file header".to_string(),
+                    "field count" => format!("row field count is {value}, expected {columns}"),
+                    "field length" => "invalid field size".to_string(),
+                    _ => "COPY file signature not recognized".to_string(),
+                }))
             }
-            if fields.len() < columns {
-                break;
-            }
-            tuples.push(fields);
-            at = next;
+            Err(e) => return Err(bad_copy(e.to_string())),
         }
-        buf.drain(..at);
-        if finished && !buf.is_empty() {
-            return Err(bad_copy("unexpected EOF in COPY data"));
-        }
-        Ok(tuples)
     }
+    if decoder.is_finished() && decoder.buffered_len() > 0 {
+        return Err(bad_copy("received copy data after EOF marker"));
+    }
+    if finished && !decoder.is_finished() && decoder.buffered_len() > 0 {
+        // A header that never completed is no binary COPY file at all.
+        return Err(bad_copy(if !decoder.is_header_read() {
+            "COPY file signature not recognized"
+        } else {
+            "unexpected EOF in COPY data"
+        }));
+    }
+    Ok(rows)
 }
 
 /// Splits one record into fields (`None`: NULL).
@@ -753,7 +695,7 @@ mod tests {
     }
 
     fn binary_file(tuples: &[Vec<Option<Vec<u8>>>], trailer: bool) -> Vec<u8> {
-        let mut file = BINARY_HEADER.to_vec();
+        let mut file = binary_header();
         for t in tuples {
             binary_tuple(&mut file, t);
         }
@@ -763,8 +705,19 @@ mod tests {
         file
     }
 
+    fn fields(rows: Vec<CopyRow>) -> Vec<Vec<Option<Vec<u8>>>> {
+        rows.iter()
+            .map(|r| {
+                r.fields()
+                    .iter()
+                    .map(|f| f.as_ref().map(|b| b.to_vec()))
+                    .collect()
+            })
+            .collect()
+    }
+
     #[test]
-    fn binary_tuples_arrive_in_any_split() {
+    fn binary_rows_arrive_in_any_split() {
         let tuples = vec![
             vec![Some(7i32.to_be_bytes().to_vec()), Some(b"seven".to_vec())],
             vec![None, Some(Vec::new())],
@@ -772,25 +725,24 @@ mod tests {
         ];
         let file = binary_file(&tuples, true);
         for chunk in 1..=file.len() {
-            let (mut reader, mut buf, mut got) = (BinaryTuples::default(), Vec::new(), Vec::new());
+            let (mut decoder, mut got) = (BinaryCopyDecoder::new(), Vec::new());
             let pieces: Vec<&[u8]> = file.chunks(chunk).collect();
             for (i, piece) in pieces.iter().enumerate() {
-                buf.extend_from_slice(piece);
-                got.extend(reader.take(&mut buf, 2, i + 1 == pieces.len()).unwrap());
+                let last = i + 1 == pieces.len();
+                got.extend(fields(binary_rows(&mut decoder, piece, 2, last).unwrap()));
             }
             assert_eq!(got, tuples, "chunks of {chunk}");
         }
         // Without the trailer, as PostgreSQL accepts.
-        let mut buf = binary_file(&tuples, false);
-        assert_eq!(
-            BinaryTuples::default().take(&mut buf, 2, true).unwrap(),
-            tuples
-        );
+        let file = binary_file(&tuples, false);
+        let rows = binary_rows(&mut BinaryCopyDecoder::new(), &file, 2, true).unwrap();
+        assert_eq!(fields(rows), tuples);
     }
 
     #[test]
     fn bad_binary_data_gets_postgresql_errors() {
         let one = vec![vec![Some(b"x".to_vec())]];
+        let header = binary_header();
         let cases: Vec<(Vec<u8>, usize, &str)> = vec![
             (
                 b"PGCOPY\nXXXXXXXXXXXX".to_vec(),
@@ -809,37 +761,42 @@ mod tests {
                 "received copy data after EOF marker",
             ),
             (
-                [BINARY_HEADER, &[0, 1, 0xff, 0xff, 0xff, 0xfe]].concat(),
+                [&header[..], &[0, 1, 0xff, 0xff, 0xff, 0xfe]].concat(),
                 1,
                 "invalid field size",
             ),
             (
-                [BINARY_HEADER, &[0, 1, 0, 0, 0, 9, b'x']].concat(),
+                [&header[..], &[0, 1, 0, 0, 0, 9, b'x']].concat(),
                 1,
                 "unexpected EOF in COPY data",
             ),
             (
-                [&BINARY_HEADER[..11], &[0, 1, 0, 0], &[0; 4]].concat(),
+                [&SIGNATURE[..], &[0, 1, 0, 0], &[0; 4]].concat(),
                 1,
                 "invalid COPY file header (WITH OIDS)",
             ),
             (
-                [&BINARY_HEADER[..11], &[0, 0, 0, 0], &[0xff; 4]].concat(),
+                [&SIGNATURE[..], &[0, 2, 0, 0], &[0; 4]].concat(),
                 1,
-                "invalid COPY file header (wrong length)",
+                "unrecognized critical flags in COPY file header",
             ),
         ];
-        for (mut buf, columns, message) in cases {
-            let e = BinaryTuples::default()
-                .take(&mut buf, columns, true)
-                .unwrap_err();
+        for (file, columns, message) in cases {
+            let e = binary_rows(&mut BinaryCopyDecoder::new(), &file, columns, true).unwrap_err();
             assert_eq!((e.code.code(), e.message.as_str()), ("22P04", message));
         }
+        // Data after the trailer, in a later CopyData.
+        let mut decoder = BinaryCopyDecoder::new();
+        binary_rows(&mut decoder, &binary_file(&one, true), 1, false).unwrap();
+        let e = binary_rows(&mut decoder, b"x", 1, true).unwrap_err();
+        assert_eq!(e.message, "received copy data after EOF marker");
         // A huge declared length waits for its bytes; nothing is allocated for it.
-        let mut buf = [BINARY_HEADER, &[0, 1, 0x7f, 0xff, 0xff, 0xff, b'x']].concat();
-        let mut reader = BinaryTuples::default();
-        assert!(reader.take(&mut buf, 1, false).unwrap().is_empty());
-        assert_eq!(buf.len(), 7);
+        let mut decoder = BinaryCopyDecoder::new();
+        let file = [&header[..], &[0, 1, 0x7f, 0xff, 0xff, 0xff, b'x']].concat();
+        assert!(binary_rows(&mut decoder, &file, 1, false)
+            .unwrap()
+            .is_empty());
+        assert_eq!(decoder.buffered_len(), 7);
     }
 
     #[test]

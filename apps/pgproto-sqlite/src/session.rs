@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pgproto_core::column::Column;
+use pgproto_core::copy::BinaryCopyDecoder;
 use pgproto_core::db_error::{DbError, Severity};
 use pgproto_core::message::{Format, TransactionStatus};
 use pgproto_core::server::{Server, ServerEvent, StartupRequest};
@@ -442,7 +443,7 @@ struct CopyIn {
     /// A CSV header line still to skip.
     skip_header: bool,
     /// Where binary COPY data is.
-    binary: copy::BinaryTuples,
+    binary: BinaryCopyDecoder,
 }
 
 /// The savepoint a COPY FROM STDIN runs in.
@@ -706,9 +707,9 @@ impl Session {
         // As PostgreSQL: the binary header goes out with the first row (clients such as
         // psycopg parse each CopyData as whole rows after the header).
         let mut header = if options.binary {
-            copy::BINARY_HEADER
+            copy::binary_header()
         } else {
-            &[]
+            Vec::new()
         };
         if options.header {
             let header: Vec<Option<Vec<u8>>> =
@@ -732,7 +733,7 @@ impl Session {
                 values.push(types::encode(&v, oid, format)?);
             }
             line.clear();
-            line.extend_from_slice(std::mem::take(&mut header));
+            line.append(&mut header);
             if options.binary {
                 copy::binary_tuple(&mut line, &values);
             } else {
@@ -743,7 +744,7 @@ impl Session {
         }
         if options.binary {
             line.clear();
-            line.extend_from_slice(header);
+            line.append(&mut header);
             line.extend_from_slice(copy::BINARY_TRAILER);
             server.copy_data(&line).map_err(internal)?;
         }
@@ -797,7 +798,7 @@ impl Session {
             options: statement.options,
             pending: Vec::new(),
             rows: 0,
-            binary: copy::BinaryTuples::default(),
+            binary: BinaryCopyDecoder::new(),
         });
         Ok(())
     }
@@ -810,17 +811,16 @@ impl Session {
             let Some(state) = self.copy_in.as_mut() else {
                 return Ok(0);
             };
-            state.pending.extend_from_slice(data);
             let mut insert = db
                 .conn
                 .prepare_cached(&state.insert)
                 .map_err(sqlite_error)?;
             // One row's fields, in the COPY's format, into the table.
-            let mut insert_row = |fields: &[Option<Vec<u8>>], format| {
+            let mut insert_row = |fields: &[Option<&[u8]>], format| {
                 let values = fields
                     .iter()
                     .zip(&state.oids)
-                    .map(|(f, oid)| types::decode_param(f.as_deref(), *oid, format))
+                    .map(|(f, oid)| types::decode_param(*f, *oid, format))
                     .collect::<Result<Vec<Value>, _>>()?;
                 insert
                     .execute(rusqlite::params_from_iter(values))
@@ -829,11 +829,14 @@ impl Session {
             };
             if state.options.binary {
                 let columns = state.oids.len();
-                for tuple in state.binary.take(&mut state.pending, columns, finished)? {
-                    insert_row(&tuple, Format::Binary)?;
+                for row in copy::binary_rows(&mut state.binary, data, columns, finished)? {
+                    let fields: Vec<Option<&[u8]>> =
+                        row.fields().iter().map(|f| f.as_deref()).collect();
+                    insert_row(&fields, Format::Binary)?;
                     state.rows += 1;
                 }
             } else {
+                state.pending.extend_from_slice(data);
                 for record in copy::take_records(&mut state.pending, &state.options, finished) {
                     if std::mem::take(&mut state.skip_header) {
                         continue;
@@ -852,6 +855,7 @@ impl Session {
                             format!("extra data after last expected column (line {line})"),
                         ));
                     }
+                    let fields: Vec<Option<&[u8]>> = fields.iter().map(|f| f.as_deref()).collect();
                     insert_row(&fields, Format::Text)?;
                     state.rows += 1;
                 }
