@@ -6,8 +6,9 @@
 //!
 //! Each accepted connection runs one task:
 //!
-//! 1. **Client startup** through the core's server role ([`Server`] driven by
-//!    [`SessionSetup::step`]): TLS (SSLRequest or direct TLS), GSSENCRequest refusal,
+//! 1. **Client startup** through the core's server role ([`ServerConnection`], whose
+//!    [`poll_action`](ServerConnection::poll_action) says each next step; the proxy
+//!    completes startup itself): TLS (SSLRequest or direct TLS), GSSENCRequest refusal,
 //!    protocol negotiation, and authentication of the client against the proxy's own
 //!    user (`trust`, `password`, `md5` or `scram-sha-256`, SCRAM-SHA-256-PLUS over TLS).
 //!    A CancelRequest is looked up in the proxy's registry instead (see below).

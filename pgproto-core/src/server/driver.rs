@@ -1,45 +1,4 @@
-//! One server connection's whole loop, sans-IO: [`ServerConnection::poll_action`] says
-//! what to do next (write, read until a deadline, start TLS, hand an event to the
-//! application, deliver a cancel request, register the session, close), and answers by
-//! itself everything that needs no application knowledge: the TLS decision,
-//! authentication with the [`SessionSetup`]'s users, the end of startup with a fresh
-//! cancel key, Terminate, the authentication timeout.
-//!
-//! An adapter's loop over it is all an adapter writes:
-//!
-//! ```
-//! use core::time::Duration;
-//! use pgproto_core::server::{
-//!     Action, AuthKind, ServerAuth, ServerConfig, ServerConnection, SessionSetup,
-//! };
-//!
-//! let setup = SessionSetup::new(ServerAuth::new(AuthKind::Trust, b"mock secret"));
-//! // 32 bytes from the OS's random source, once per connection.
-//! let seed = [7u8; 32];
-//! let mut conn = ServerConnection::new(ServerConfig::default(), setup.into(), 1000, seed);
-//! // The client's bytes, as a socket would deliver them: StartupMessage, then a query.
-//! let mut input = vec![b"\0\0\0\x14\0\x03\0\0user\0alice\0\0".to_vec()];
-//! input.push(b"Q\0\0\0\x0dselect 1\0".to_vec());
-//! input.reverse();
-//! let mut sent = Vec::new();
-//! loop {
-//!     match conn.poll_action(Duration::ZERO) {
-//!         Action::Transmit(bytes) => sent.extend_from_slice(&bytes),
-//!         Action::Read { .. } => match input.pop() {
-//!             Some(bytes) => conn.handle_input(&bytes),
-//!             None => conn.handle_eof(),
-//!         },
-//!         Action::Startup(request) => assert_eq!(request.user, "alice"),
-//!         Action::Registered { process_id, .. } => assert_eq!(process_id, 1000),
-//!         Action::Handle(event) => {
-//!             pgproto_core::testing::fixed_answer(conn.server(), event).unwrap()
-//!         }
-//!         Action::Close => break,
-//!         other => panic!("{other:?}"),
-//!     }
-//! }
-//! assert!(sent.ends_with(b"Z\0\0\0\x05I"));
-//! ```
+//! One server connection's whole loop, sans-IO: [`ServerConnection`].
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -134,8 +93,48 @@ pub enum Action {
     Close,
 }
 
-/// One server connection driven through startup and beyond. See the
-/// [module documentation](self).
+/// One server connection's whole loop, sans-IO: [`ServerConnection::poll_action`] says
+/// what to do next (write, read until a deadline, start TLS, hand an event to the
+/// application, deliver a cancel request, register the session, close), and answers by
+/// itself everything that needs no application knowledge: the TLS decision,
+/// authentication with the [`SessionSetup`]'s users, the end of startup with a fresh
+/// cancel key, Terminate, the authentication timeout.
+///
+/// An adapter's loop over it is all an adapter writes:
+///
+/// ```
+/// use core::time::Duration;
+/// use pgproto_core::server::{
+///     Action, AuthKind, ServerAuth, ServerConfig, ServerConnection, SessionSetup,
+/// };
+///
+/// let setup = SessionSetup::new(ServerAuth::new(AuthKind::Trust, b"mock secret"));
+/// // 32 bytes from the OS's random source, once per connection.
+/// let seed = [7u8; 32];
+/// let mut conn = ServerConnection::new(ServerConfig::default(), setup.into(), 1000, seed);
+/// // The client's bytes, as a socket would deliver them: StartupMessage, then a query.
+/// let mut input = vec![b"\0\0\0\x14\0\x03\0\0user\0alice\0\0".to_vec()];
+/// input.push(b"Q\0\0\0\x0dselect 1\0".to_vec());
+/// input.reverse();
+/// let mut sent = Vec::new();
+/// loop {
+///     match conn.poll_action(Duration::ZERO) {
+///         Action::Transmit(bytes) => sent.extend_from_slice(&bytes),
+///         Action::Read { .. } => match input.pop() {
+///             Some(bytes) => conn.handle_input(&bytes),
+///             None => conn.handle_eof(),
+///         },
+///         Action::Startup(request) => assert_eq!(request.user, "alice"),
+///         Action::Registered { process_id, .. } => assert_eq!(process_id, 1000),
+///         Action::Handle(event) => {
+///             pgproto_core::testing::fixed_answer(conn.server(), event).unwrap()
+///         }
+///         Action::Close => break,
+///         other => panic!("{other:?}"),
+///     }
+/// }
+/// assert!(sent.ends_with(b"Z\0\0\0\x05I"));
+/// ```
 #[derive(Debug)]
 pub struct ServerConnection {
     server: Server,
