@@ -14,7 +14,8 @@
 //! `--auth trust|password|md5|scram-sha-256` with `--user`/`--password`, `--tls-cert PEM`
 //! and `--tls-key PEM` to offer TLS (SSLRequest and direct TLS).
 //! `SQLITE_SERVER_LOCK_TIMEOUT_MS` sets how long a session waits for another session's
-//! open transaction (default 10 s) before failing with 55P03.
+//! write transaction (default 10 s) when its `lock_timeout` and `statement_timeout` are
+//! 0, before failing with 55P03.
 
 use pgproto_sqlite::{Args, Database};
 use pgproto_tokio::server::serve;
@@ -34,7 +35,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!(
         "pgproto-sqlite listening on {} (database: {})",
         listener.local_addr()?,
-        args.db.as_deref().unwrap_or("in memory")
+        args.db.as_deref().map_or_else(
+            || "in memory, one connection shared by all sessions".to_string(),
+            |p| format!("{p}, WAL, a connection per session")
+        )
     );
     serve(listener, options, move |startup| db.session(startup)).await?;
     Ok(())
