@@ -15,7 +15,9 @@
 //! and `--tls-key PEM` to offer TLS (SSLRequest and direct TLS).
 //! `SQLITE_SERVER_LOCK_TIMEOUT_MS` sets how long a session waits for another session's
 //! write transaction (default 10 s) when its `lock_timeout` and `statement_timeout` are
-//! 0, before failing with 55P03.
+//! 0, before failing with 55P03. `SQLITE_SERVER_ON_RUNTIME=1` runs SQLite on the async
+//! runtime's workers instead of off them (fewer thread switches per statement; a long
+//! statement then holds a worker).
 
 use pgproto_sqlite::{Args, Database};
 use pgproto_tokio::server::serve;
@@ -30,6 +32,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut db = Database::open(args.db.as_deref())?;
     if let Ok(ms) = std::env::var("SQLITE_SERVER_LOCK_TIMEOUT_MS") {
         db = db.with_lock_timeout(std::time::Duration::from_millis(ms.parse()?));
+    }
+    if std::env::var("SQLITE_SERVER_ON_RUNTIME").is_ok_and(|v| v == "1") {
+        db = db.with_sqlite_on_runtime(true);
     }
     let listener = tokio::net::TcpListener::bind(&server.listen).await?;
     eprintln!(
