@@ -1195,6 +1195,7 @@ impl Session {
     /// Ends an operation; gives the right to execute back unless a transaction is open.
     fn end_op(&mut self, db: OwnedMutexGuard<Db>) {
         let open = !db.conn.is_autocommit();
+        db.deadline.store(0, Ordering::Relaxed);
         drop(db);
         if self.guard.is_some() && self.txn == TransactionStatus::Idle && !open {
             self.guard = None;

@@ -192,8 +192,21 @@ async fn writers_wait_in_line_and_all_succeed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lock_timeout_and_statement_timeout() {
-    let tmp = TempDb::new("timeouts");
-    let server = start(tmp.open()).await;
+    timeouts(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_with_sqlite_on_the_runtime() {
+    timeouts(true).await;
+}
+
+async fn timeouts(on_runtime: bool) {
+    let tmp = TempDb::new(if on_runtime {
+        "timeouts-rt"
+    } else {
+        "timeouts"
+    });
+    let server = start(tmp.open().with_sqlite_on_runtime(on_runtime)).await;
     let a = connect(server.port).await;
     let b = connect(server.port).await;
     a.batch_execute(
