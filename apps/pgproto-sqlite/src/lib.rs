@@ -40,9 +40,9 @@
 //!   reported as 55P03, never as SQLite's text. Commits are written to the WAL without
 //!   an fsync (`synchronous = NORMAL`): they survive a crash of the server, not
 //!   necessarily of the machine. SQLite work runs off the async runtime's workers
-//!   (`block_in_place` on a multi-thread runtime; inline on a current-thread one, or
-//!   with [`Database::with_sqlite_on_runtime`], which saves two thread switches per
-//!   statement).
+//!   (`block_in_place` on a multi-thread runtime; inline on a current-thread one),
+//!   except a session's reads while its last read took under [`FAST_READ`] (see
+//!   [`SqliteThreads`]: moving a point query off the worker costs more than the query).
 //!   Parse only prepares, so it never waits. A session that disconnects inside a
 //!   transaction has it rolled back.
 //! * **In memory** (`--memory`, [`Database::open`] with `None`) there is one SQLite
@@ -137,4 +137,4 @@ mod sql;
 mod types;
 
 pub use args::Args;
-pub use session::{Database, Session, LOCK_TIMEOUT};
+pub use session::{Database, Session, SqliteThreads, FAST_READ, LOCK_TIMEOUT};

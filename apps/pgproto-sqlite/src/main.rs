@@ -15,9 +15,10 @@
 //! and `--tls-key PEM` to offer TLS (SSLRequest and direct TLS).
 //! `SQLITE_SERVER_LOCK_TIMEOUT_MS` sets how long a session waits for another session's
 //! write transaction (default 10 s) when its `lock_timeout` and `statement_timeout` are
-//! 0, before failing with 55P03. `SQLITE_SERVER_ON_RUNTIME=1` runs SQLite on the async
-//! runtime's workers instead of off them (fewer thread switches per statement; a long
-//! statement then holds a worker).
+//! 0, before failing with 55P03. `SQLITE_SERVER_THREADS` says where SQLite's work runs:
+//! `fast-reads` (the default: off the async runtime's workers, except the reads of a
+//! session whose last read was fast), `off` (always off) or `on` (always on the
+//! workers: a long statement then holds one).
 
 use pgproto_sqlite::{Args, Database};
 use pgproto_tokio::server::serve;
@@ -33,8 +34,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(ms) = std::env::var("SQLITE_SERVER_LOCK_TIMEOUT_MS") {
         db = db.with_lock_timeout(std::time::Duration::from_millis(ms.parse()?));
     }
-    if std::env::var("SQLITE_SERVER_ON_RUNTIME").is_ok_and(|v| v == "1") {
-        db = db.with_sqlite_on_runtime(true);
+    if let Ok(v) = std::env::var("SQLITE_SERVER_THREADS") {
+        let threads = pgproto_sqlite::SqliteThreads::parse(&v)
+            .ok_or_else(|| format!("SQLITE_SERVER_THREADS={v}: off, fast-reads or on"))?;
+        db = db.with_sqlite_threads(threads);
     }
     let listener = tokio::net::TcpListener::bind(&server.listen).await?;
     eprintln!(

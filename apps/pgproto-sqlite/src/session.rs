@@ -76,9 +76,43 @@ pub struct Database {
     right: Arc<Mutex<()>>,
     /// How long a session waits for the right when its `lock_timeout` is 0.
     lock_timeout: Duration,
-    /// Run SQLite on the async runtime's workers instead of off them.
-    on_runtime: bool,
+    /// Where SQLite's work runs.
+    threads: SqliteThreads,
 }
+
+/// Where a session's SQLite work runs: on the async runtime's worker threads, or off
+/// them (tokio's `block_in_place`, which hands the worker's other tasks to another
+/// thread: about three thread switches and 9 µs of CPU per statement on a small VM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteThreads {
+    /// Always off the workers.
+    Off,
+    /// Off the workers, except the statements that only read of a session whose last
+    /// such operation took less than [`FAST_READ`]: those run on the worker (point
+    /// queries cost no thread switch, while a long read moves its session's next ones
+    /// off). Writes, everything in a transaction that wrote (its commit writes the
+    /// file), preparing, COPY and opening a connection always run off the workers.
+    #[default]
+    FastReadsOnRuntime,
+    /// Always on the workers: a long statement holds its worker until it ends.
+    OnRuntime,
+}
+
+impl SqliteThreads {
+    /// `off`, `fast-reads` or `on`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "off" => Some(Self::Off),
+            "fast-reads" => Some(Self::FastReadsOnRuntime),
+            "on" => Some(Self::OnRuntime),
+            _ => None,
+        }
+    }
+}
+
+/// A read that took less than this keeps its session's next reads on the runtime's
+/// worker (with [`SqliteThreads::FastReadsOnRuntime`]).
+pub const FAST_READ: Duration = Duration::from_micros(200);
 
 /// What an operation on the database needs (in increasing order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -273,7 +307,7 @@ impl Database {
             memory,
             right: Arc::new(Mutex::new(())),
             lock_timeout: LOCK_TIMEOUT,
-            on_runtime: false,
+            threads: SqliteThreads::default(),
         })
     }
 
@@ -284,12 +318,9 @@ impl Database {
         self
     }
 
-    /// Runs SQLite's work on the async runtime's worker threads instead of moving it off
-    /// them (the default). Saves about two thread switches per statement; a long
-    /// statement (or SQLite's busy wait) then holds a worker, whose other sessions wait
-    /// for another worker to take them.
-    pub fn with_sqlite_on_runtime(mut self, on_runtime: bool) -> Self {
-        self.on_runtime = on_runtime;
+    /// Sets where SQLite's work runs (default [`SqliteThreads::FastReadsOnRuntime`]).
+    pub fn with_sqlite_threads(mut self, threads: SqliteThreads) -> Self {
+        self.threads = threads;
         self
     }
 
@@ -311,6 +342,7 @@ impl Database {
             },
             txn: TransactionStatus::Idle,
             pending_begin: false,
+            fast_reads: false,
             portals: HashMap::new(),
             copy_in: None,
         }
@@ -610,6 +642,8 @@ pub struct Session {
     /// (as PostgreSQL's REPEATABLE READ takes it at the first statement) and a block that
     /// starts by writing starts it after waiting for the right to write.
     pending_begin: bool,
+    /// Whether this session's last read was fast (see [`SqliteThreads`]).
+    fast_reads: bool,
     portals: HashMap<String, BoundPortal>,
     /// A COPY FROM STDIN in progress.
     copy_in: Option<CopyIn>,
@@ -648,7 +682,7 @@ impl Drop for Session {
         if right.is_none() && self.db.memory.is_some() {
             return;
         }
-        let on_runtime = self.db.on_runtime;
+        let on_runtime = self.db.threads == SqliteThreads::OnRuntime;
         let cleanup = async move {
             let db = conn.lock_owned().await;
             if !db.conn.is_autocommit() {
@@ -671,7 +705,7 @@ impl Drop for Session {
 
 /// Runs SQLite work off the async runtime's worker (the runtime moves its other tasks
 /// to another thread meanwhile); inline on a current-thread runtime, which cannot.
-/// With `on_runtime` ([`Database::with_sqlite_on_runtime`]), inline.
+/// With `on_runtime` (see [`SqliteThreads`]), inline.
 fn blocking<R>(on_runtime: bool, f: impl FnOnce() -> R) -> R {
     if on_runtime {
         return f();
@@ -746,9 +780,11 @@ impl Handler for Session {
                     .unwrap_or(Op::Prepare);
                 let result = match self.begin_op(op).await {
                     Ok(db) => {
-                        let r = blocking(self.db.on_runtime, || {
+                        let started = Instant::now();
+                        let r = blocking(self.on_runtime(op), || {
                             self.simple_query(&db.conn, server, &sql)
                         });
+                        self.timed(op, started);
                         self.end_op(db);
                         r
                     }
@@ -770,7 +806,7 @@ impl Handler for Session {
                 // transaction (clients such as pgbench prepare synchronously).
                 let result = match self.begin_op(Op::Prepare).await {
                     Ok(db) => {
-                        let r = blocking(self.db.on_runtime, || {
+                        let r = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
                             self.parse(&db.conn, &query, &param_types)
                         });
                         self.end_op(db);
@@ -793,9 +829,11 @@ impl Handler for Session {
                     .map_or(Op::Read, |p| op_for(&p.statement.query));
                 let result = match self.begin_op(op).await {
                     Ok(db) => {
-                        let r = blocking(self.db.on_runtime, || {
+                        let started = Instant::now();
+                        let r = blocking(self.on_runtime(op), || {
                             self.execute(&db.conn, server, &portal, max_rows)
                         });
+                        self.timed(op, started);
                         self.end_op(db);
                         r
                     }
@@ -842,8 +880,9 @@ impl Handler for Session {
                     if right.is_some() || self.db.memory.is_none() {
                         let db = conn.lock_owned().await;
                         if !db.conn.is_autocommit() {
-                            let _ =
-                                blocking(self.db.on_runtime, || db.conn.execute_batch("ROLLBACK"));
+                            let _ = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
+                                db.conn.execute_batch("ROLLBACK")
+                            });
                         }
                     }
                     drop(right);
@@ -876,7 +915,7 @@ impl Session {
                 .await
             {
                 Ok(db) => {
-                    let r = blocking(self.db.on_runtime, || {
+                    let r = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
                         self.begin_pending(&db.conn)?;
                         if statement.from_stdin {
                             self.copy_in_start(&db.conn, server, statement)
@@ -1043,7 +1082,7 @@ impl Session {
     /// releases the savepoint); returns the rows copied so far.
     async fn copy_rows(&mut self, data: &[u8], finished: bool) -> Result<u64, Box<DbError>> {
         let db = self.begin_op(Op::Write).await?;
-        let result = blocking(self.db.on_runtime, || {
+        let result = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
             let Some(state) = self.copy_in.as_mut() else {
                 return Ok(0);
             };
@@ -1099,7 +1138,7 @@ impl Session {
     async fn copy_abort(&mut self, server: &mut Server, e: &DbError) -> Result<(), Error> {
         self.copy_in = None;
         if let Ok(db) = self.begin_op(Op::Write).await {
-            let _ = blocking(self.db.on_runtime, || {
+            let _ = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
                 db.conn.execute_batch(&format!(
                     "ROLLBACK TO {COPY_SAVEPOINT}; RELEASE {COPY_SAVEPOINT}"
                 ))
@@ -1154,7 +1193,7 @@ impl Session {
             None => {
                 let path = self.db.path.clone();
                 let busy = self.db.lock_timeout;
-                let db = blocking(self.db.on_runtime, || {
+                let db = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
                     Db::open(path.as_deref().map(|p| p.as_path()), busy)
                 })
                 .map_err(|e| {
@@ -1183,6 +1222,27 @@ impl Session {
         let deadline = statement_timeout.map_or(0, |t| micros_since_epoch(started + t));
         db.deadline.store(deadline, Ordering::Relaxed);
         Ok(db)
+    }
+
+    /// Whether an operation's SQLite work runs on the runtime's worker.
+    fn on_runtime(&self, op: Op) -> bool {
+        match self.db.threads {
+            SqliteThreads::Off => false,
+            SqliteThreads::OnRuntime => true,
+            // Not while holding the right to write: the statement may be the COMMIT that
+            // writes the transaction to the file (in memory nothing is written).
+            SqliteThreads::FastReadsOnRuntime => {
+                (self.guard.is_none() || self.db.memory.is_some())
+                    && (op == Op::Prepare || (op == Op::Read && self.fast_reads))
+            }
+        }
+    }
+
+    /// Notes how long a read took (for [`SqliteThreads::FastReadsOnRuntime`]).
+    fn timed(&mut self, op: Op, started: Instant) {
+        if op == Op::Read {
+            self.fast_reads = started.elapsed() < FAST_READ;
+        }
     }
 
     /// A timeout setting (`statement_timeout`, `lock_timeout`) as a duration; `None`

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use pgproto_core::server::{AuthKind, ServerAuth};
-use pgproto_sqlite::Database;
+use pgproto_sqlite::{Database, SqliteThreads};
 use pgproto_tokio::server::{serve_until, ServerOptions};
 use tokio::sync::watch;
 use tokio_postgres::error::SqlState;
@@ -192,21 +192,18 @@ async fn writers_wait_in_line_and_all_succeed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lock_timeout_and_statement_timeout() {
-    timeouts(false).await;
+    timeouts(SqliteThreads::default()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn timeouts_with_sqlite_on_the_runtime() {
-    timeouts(true).await;
+async fn timeouts_with_sqlite_always_on_or_off_the_runtime() {
+    timeouts(SqliteThreads::OnRuntime).await;
+    timeouts(SqliteThreads::Off).await;
 }
 
-async fn timeouts(on_runtime: bool) {
-    let tmp = TempDb::new(if on_runtime {
-        "timeouts-rt"
-    } else {
-        "timeouts"
-    });
-    let server = start(tmp.open().with_sqlite_on_runtime(on_runtime)).await;
+async fn timeouts(threads: SqliteThreads) {
+    let tmp = TempDb::new(&format!("timeouts-{threads:?}"));
+    let server = start(tmp.open().with_sqlite_threads(threads)).await;
     let a = connect(server.port).await;
     let b = connect(server.port).await;
     a.batch_execute(
