@@ -9,6 +9,7 @@
 //! cargo run --release -p pgproto-benches -- client [--seconds S] [--runtime current|multi]
 //! cargo run --release -p pgproto-benches -- server [--seconds S] [--rounds N]
 //! cargo run --release -p pgproto-benches -- copy [--rows N] [--rounds N]
+//! cargo run --release -p pgproto-benches -- sqlite [--seconds S] [--rounds N]
 //! ```
 
 mod alloc;
@@ -21,6 +22,7 @@ mod pin;
 mod proxy;
 mod server;
 mod servers;
+mod sqlite;
 
 use std::process::ExitCode;
 
@@ -54,6 +56,12 @@ subcommands:
           pgproto-proxy (cargo build --release -p pgproto-proxy first), through PgBouncer
           (session mode; apt-get install pgbouncer) and direct
           (see benches/src/proxy.rs for options)
+  sqlite  pgbench against pgproto-sqlite (a file database; cargo build --release -p
+          pgproto-sqlite first) and PostgreSQL 15 on the same 10,000-row table: point
+          SELECT by primary key and a one-row INSERT transaction (simple and prepared, -c1
+          and -c8), and 8 readers with and without a session holding a write transaction
+          open; TPS and server CPU per transaction
+          (see benches/src/sqlite.rs for options)
 ";
 
 fn main() -> ExitCode {
@@ -68,6 +76,7 @@ fn main() -> ExitCode {
         Some("server-process") => servers::process(&rest),
         Some("proxy") => proxy::run(&rest),
         Some("copy") => copy::run(&rest),
+        Some("sqlite") => sqlite::run(&rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -91,7 +91,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 /// The account servers run as (`postgres` when we are root), as (uid, gid).
-fn server_account() -> Option<(u32, u32)> {
+pub(crate) fn server_account() -> Option<(u32, u32)> {
     let me = Command::new("id").arg("-u").output().ok()?;
     if String::from_utf8_lossy(&me.stdout).trim() != "0" {
         return None;
@@ -102,12 +102,12 @@ fn server_account() -> Option<(u32, u32)> {
     Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
 }
 
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-fn wait_port(port: u16, what: &str, child: &mut Child) -> Result<(), String> {
+pub(crate) fn wait_port(port: u16, what: &str, child: &mut Child) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(status)) = child.try_wait() {
@@ -121,7 +121,7 @@ fn wait_port(port: u16, what: &str, child: &mut Child) -> Result<(), String> {
     Ok(())
 }
 
-fn run_cmd(cmd: &mut Command, what: &str) -> Result<String, String> {
+pub(crate) fn run_cmd(cmd: &mut Command, what: &str) -> Result<String, String> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -138,15 +138,15 @@ fn run_cmd(cmd: &mut Command, what: &str) -> Result<String, String> {
 }
 
 /// Processes and the directory this benchmark created; stopped and removed on drop.
-struct Env {
-    dir: PathBuf,
-    account: Option<(u32, u32)>,
+pub(crate) struct Env {
+    pub(crate) dir: PathBuf,
+    pub(crate) account: Option<(u32, u32)>,
     /// Each child and the signal that stops it quickly.
-    children: Vec<(&'static str, Child)>,
+    pub(crate) children: Vec<(&'static str, Child)>,
 }
 
 impl Env {
-    fn as_server(&self, cmd: &mut Command) {
+    pub(crate) fn as_server(&self, cmd: &mut Command) {
         if let Some((uid, gid)) = self.account {
             cmd.uid(uid).gid(gid);
         }
@@ -155,7 +155,7 @@ impl Env {
         }
     }
 
-    fn give(&self, path: &Path) -> Result<(), String> {
+    pub(crate) fn give(&self, path: &Path) -> Result<(), String> {
         if let Some((uid, gid)) = self.account {
             std::os::unix::fs::chown(path, Some(uid), Some(gid))
                 .map_err(|e| format!("chown {}: {e}", path.display()))?;
@@ -163,7 +163,7 @@ impl Env {
         Ok(())
     }
 
-    fn spawn(
+    pub(crate) fn spawn(
         &mut self,
         name: &str,
         signal: &'static str,
@@ -220,7 +220,7 @@ fn find_proxy() -> Result<PathBuf, String> {
 }
 
 /// `name` in a directory of `PATH` or a system program directory.
-fn find_program(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
     std::env::var("PATH")
         .unwrap_or_default()
         .split(':')
@@ -304,7 +304,7 @@ fn pgbench(
 }
 
 /// CPU seconds (user + system, all threads) a process has used, from `/proc`.
-fn cpu_secs(pid: u32) -> Option<f64> {
+pub(crate) fn cpu_secs(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which is in parentheses and may hold spaces).
     let rest = stat.get(stat.rfind(')')? + 2..)?;
@@ -315,7 +315,7 @@ fn cpu_secs(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-fn median(v: &mut [f64]) -> f64 {
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     match v.len() {
         0 => f64::NAN,

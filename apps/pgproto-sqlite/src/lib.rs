@@ -20,16 +20,35 @@
 //!
 //! # Design
 //!
-//! * **One database, one SQLite connection, shared by every session** (an in-memory
-//!   database is private to its connection, and all clients must see the same data).
-//!   The connection sits behind an async mutex held for one operation at a time. Apart
-//!   from it, the *right to execute* is a second mutex that a session takes for each
-//!   statement it runs, and keeps from `BEGIN` until its transaction ends: **one
-//!   transaction at a time**, so a session's statements never land in another's
-//!   transaction. A session waits for another's transaction up to [`LOCK_TIMEOUT`]
-//!   (`SQLITE_SERVER_LOCK_TIMEOUT_MS`), then fails with 55P03. Parse only prepares, so it
-//!   never waits for a transaction (it sees the open transaction's schema). A session
-//!   that disconnects inside a transaction has it rolled back.
+//! * **Concurrency like a server.** A database file is put in WAL mode and each session
+//!   gets a SQLite connection of its own (opened at its first statement, with its own
+//!   prepared-statement cache and its own `pg_catalog` temporary tables). Readers run in
+//!   parallel with each other and with the writer: each statement outside a block reads
+//!   one consistent snapshot, and a transaction block keeps the snapshot of its first
+//!   read to its end (PostgreSQL's REPEATABLE READ/SERIALIZABLE; the server reports
+//!   `serializable`). Writers take the *right to write*, a fair (first come, first
+//!   served) async lock held for a statement, or from a block's first write to its end:
+//!   one writer at a time, in line. A statement counts as a write unless it is a
+//!   `SELECT`/`VALUES`/`WITH`/`EXPLAIN` naming no writing keyword or sequence function
+//!   (or is transaction control, `SET`, `SHOW`). The wait is bounded by the session's
+//!   `lock_timeout` (then 55P03) or `statement_timeout` (then 57014), whichever is
+//!   shorter, and by the server's [`LOCK_TIMEOUT`] (`SQLITE_SERVER_LOCK_TIMEOUT_MS`) when
+//!   both are 0. `statement_timeout` also stops a running statement (57014, through
+//!   SQLite's progress handler). A block that read a snapshot and then writes after
+//!   another session committed fails with 40001, as PostgreSQL's REPEATABLE READ does;
+//!   SQLite's own busy errors (its busy timeout is the backstop behind the queue) are
+//!   reported as 55P03, never as SQLite's text. Commits are written to the WAL without
+//!   an fsync (`synchronous = NORMAL`): they survive a crash of the server, not
+//!   necessarily of the machine. SQLite work runs off the async runtime's workers
+//!   (`block_in_place` on a multi-thread runtime; inline on a current-thread one),
+//!   except a session's reads while its last read took under [`FAST_READ`] (see
+//!   [`SqliteThreads`]: moving a point query off the worker costs more than the query).
+//!   Parse only prepares, so it never waits. A session that disconnects inside a
+//!   transaction has it rolled back.
+//! * **In memory** (`--memory`, [`Database::open`] with `None`) there is one SQLite
+//!   connection, shared by every session: the right to write is then the right to
+//!   execute anything, one statement or transaction block at a time, with the same
+//!   timeouts.
 //! * **Transaction status** follows PostgreSQL: `I`, `T`, or `E` after an error inside a
 //!   block, where everything but `ROLLBACK`/`COMMIT` (which then rolls back) and
 //!   `ROLLBACK TO SAVEPOINT` fails with 25P02. The statements of a multi-statement simple
@@ -66,8 +85,9 @@
 //!
 //! # Limitations
 //!
-//! * One transaction at a time across all sessions, and readers wait for it too (no
-//!   MVCC); SQLite work runs on the async runtime's thread.
+//! * One writer at a time (SQLite's), and in memory one transaction at a time across all
+//!   sessions. A transaction block that reads and then writes fails with 40001 when
+//!   another session wrote in between (PostgreSQL's READ COMMITTED would go on); retry it.
 //! * SQLite stores what it likes: a value that does not fit its column's described type
 //!   (`'abc'` in an `INTEGER` column) fails with 22P02/22003 when read (use `STRICT`
 //!   tables to refuse it on write); NUMERIC values lose their scale (`12.50` is `12.5`).
@@ -86,7 +106,8 @@
 //!   it fails with 23502 as in PostgreSQL, instead of getting the next id.
 //! * `SET` accepts only values whose effect this server has: `TimeZone` UTC,
 //!   `DateStyle` ISO, MDY, `IntervalStyle` postgres, `client_encoding` UTF8,
-//!   `extra_float_digits` 1 to 3, `statement_timeout`/`lock_timeout` 0, a `search_path`
+//!   `extra_float_digits` 1 to 3, `statement_timeout` and `lock_timeout` (any; see above),
+//!   `idle_in_transaction_session_timeout` 0, a `search_path`
 //!   with `public`; others fail with 0A000, as does `SET LOCAL`. `application_name`,
 //!   `TimeZone`, `DateStyle`, `IntervalStyle` and `client_encoding` are reported with
 //!   ParameterStatus.
@@ -116,4 +137,4 @@ mod sql;
 mod types;
 
 pub use args::Args;
-pub use session::{Database, Session, LOCK_TIMEOUT};
+pub use session::{Database, Session, SqliteThreads, FAST_READ, LOCK_TIMEOUT};

@@ -14,7 +14,11 @@
 //! `--auth trust|password|md5|scram-sha-256` with `--user`/`--password`, `--tls-cert PEM`
 //! and `--tls-key PEM` to offer TLS (SSLRequest and direct TLS).
 //! `SQLITE_SERVER_LOCK_TIMEOUT_MS` sets how long a session waits for another session's
-//! open transaction (default 10 s) before failing with 55P03.
+//! write transaction (default 10 s) when its `lock_timeout` and `statement_timeout` are
+//! 0, before failing with 55P03. `SQLITE_SERVER_THREADS` says where SQLite's work runs:
+//! `fast-reads` (the default: off the async runtime's workers, except the reads of a
+//! session whose last read was fast), `off` (always off) or `on` (always on the
+//! workers: a long statement then holds one).
 
 use pgproto_sqlite::{Args, Database};
 use pgproto_tokio::server::serve;
@@ -30,11 +34,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(ms) = std::env::var("SQLITE_SERVER_LOCK_TIMEOUT_MS") {
         db = db.with_lock_timeout(std::time::Duration::from_millis(ms.parse()?));
     }
+    if let Ok(v) = std::env::var("SQLITE_SERVER_THREADS") {
+        let threads = pgproto_sqlite::SqliteThreads::parse(&v)
+            .ok_or_else(|| format!("SQLITE_SERVER_THREADS={v}: off, fast-reads or on"))?;
+        db = db.with_sqlite_threads(threads);
+    }
     let listener = tokio::net::TcpListener::bind(&server.listen).await?;
     eprintln!(
         "pgproto-sqlite listening on {} (database: {})",
         listener.local_addr()?,
-        args.db.as_deref().unwrap_or("in memory")
+        args.db.as_deref().map_or_else(
+            || "in memory, one connection shared by all sessions".to_string(),
+            |p| format!("{p}, WAL, a connection per session")
+        )
     );
     serve(listener, options, move |startup| db.session(startup)).await?;
     Ok(())

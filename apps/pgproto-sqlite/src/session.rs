@@ -2,8 +2,10 @@
 //! crate documentation for the design).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use pgproto_core::column::Column;
 use pgproto_core::copy::BinaryCopyDecoder;
@@ -20,7 +22,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::sql::{self, Statement};
 use crate::{catalog, copy, types};
 
-/// How long a session waits for another session's transaction to end, by default.
+/// How long a session waits for another session's write transaction to end when its
+/// `lock_timeout` is 0 (the server's bound on any wait; PostgreSQL's is none).
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The server version reported by `version()` and `SHOW server_version`.
@@ -34,23 +37,94 @@ struct SessionInfo {
     settings: BTreeMap<String, String>,
 }
 
-/// The shared database.
+/// One SQLite connection with the server's functions and its own `pg_catalog`.
 pub(crate) struct Db {
     conn: Connection,
+    /// What the SQL functions (`current_user()`, `current_setting()`...) read.
     info: Arc<std::sync::Mutex<SessionInfo>>,
+    /// When the running statement must stop (`statement_timeout`), in microseconds
+    /// since [`epoch`]; 0 for never. Read by the connection's progress handler.
+    deadline: Arc<AtomicU64>,
 }
 
-/// A handle on the shared database; cheap to clone.
+/// The instant statement deadlines count from.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn micros_since_epoch(t: Instant) -> u64 {
+    u64::try_from(t.saturating_duration_since(epoch()).as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// A handle on the database; cheap to clone.
+///
+/// A file database gives each session a SQLite connection of its own, in WAL mode:
+/// readers run in parallel with each other and with the one writer. An in-memory
+/// database has one connection, shared by all sessions, one statement (or transaction
+/// block) at a time.
 #[derive(Clone)]
 pub struct Database {
-    inner: Arc<Mutex<Db>>,
-    /// The right to execute statements: one session at a time, for a statement or for
-    /// a whole transaction block.
+    /// The database file; `None` in memory.
+    path: Option<Arc<PathBuf>>,
+    /// The in-memory database's one connection.
+    memory: Option<Arc<Mutex<Db>>>,
+    /// The right to write (in memory: to execute anything), held for a statement or a
+    /// whole transaction block: one writer at a time, served first come first served
+    /// (tokio's mutex is fair).
     right: Arc<Mutex<()>>,
-    /// The same as `Db::info`, reachable without the lock.
-    info: Arc<std::sync::Mutex<SessionInfo>>,
-    /// How long a session waits for another one's transaction.
+    /// How long a session waits for the right when its `lock_timeout` is 0.
     lock_timeout: Duration,
+    /// Where SQLite's work runs.
+    threads: SqliteThreads,
+}
+
+/// Where a session's SQLite work runs: on the async runtime's worker threads, or off
+/// them (tokio's `block_in_place`, which hands the worker's other tasks to another
+/// thread: about three thread switches and 9 µs of CPU per statement on a small VM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteThreads {
+    /// Always off the workers.
+    Off,
+    /// Off the workers, except the statements that only read of a session whose last
+    /// such operation took less than [`FAST_READ`]: those run on the worker (point
+    /// queries cost no thread switch, while a long read moves its session's next ones
+    /// off). Writes, everything in a transaction that wrote (its commit writes the
+    /// file), preparing, COPY and opening a connection always run off the workers.
+    #[default]
+    FastReadsOnRuntime,
+    /// Always on the workers: a long statement holds its worker until it ends.
+    OnRuntime,
+}
+
+impl SqliteThreads {
+    /// `off`, `fast-reads` or `on`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "off" => Some(Self::Off),
+            "fast-reads" => Some(Self::FastReadsOnRuntime),
+            "on" => Some(Self::OnRuntime),
+            _ => None,
+        }
+    }
+}
+
+/// A read that took less than this keeps its session's next reads on the runtime's
+/// worker (with [`SqliteThreads::FastReadsOnRuntime`]).
+pub const FAST_READ: Duration = Duration::from_micros(200);
+
+/// What an operation on the database needs (in increasing order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Op {
+    /// Preparing, or statements that do not touch the database (`SET`, `SHOW`): no
+    /// right to execute.
+    Prepare,
+    /// Statements that only read (in memory, the right to execute all the same).
+    Read,
+    /// Statements that may write: the right to write.
+    Write,
 }
 
 fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
@@ -64,6 +138,31 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
         return error(SqlState::InternalError, message);
     };
     let m = message.as_str();
+    match f.extended_code {
+        // SQLITE_BUSY_SNAPSHOT: a transaction that read an older snapshot tried to write
+        // after another session committed.
+        517 => {
+            return error(
+                SqlState::TRSerializationFailure,
+                "could not serialize access due to concurrent update",
+            )
+        }
+        _ if f.code == rusqlite::ErrorCode::DatabaseBusy
+            || f.code == rusqlite::ErrorCode::DatabaseLocked =>
+        {
+            return error(
+                SqlState::LockNotAvailable,
+                "canceling statement due to lock timeout",
+            )
+        }
+        _ if f.code == rusqlite::ErrorCode::OperationInterrupted => {
+            return error(
+                SqlState::QueryCanceled,
+                "canceling statement due to statement timeout",
+            )
+        }
+        _ => {}
+    }
     let code = match f.extended_code {
         // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY, _NOTNULL, _CHECK, _FOREIGNKEY, _DATATYPE
         2067 | 1555 => SqlState::UniqueViolation,
@@ -138,33 +237,91 @@ fn aborted() -> Box<DbError> {
     )
 }
 
-impl Database {
-    /// Opens `path`, or a private in-memory database when `None`.
-    pub fn open(path: Option<&str>) -> rusqlite::Result<Self> {
+impl Db {
+    /// A connection to `path` (in memory when `None`), with the server's functions and
+    /// catalog.
+    fn open(path: Option<&std::path::Path>, busy: Duration) -> rusqlite::Result<Self> {
         let conn = match path {
             Some(p) => Connection::open(p)?,
             None => Connection::open_in_memory()?,
         };
         conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        if path.is_some() {
+            // WAL (set when the database was opened) without an fsync per commit: a
+            // commit survives the server process's crash, not necessarily the machine's.
+            conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+            // The server queues writers itself; SQLite's own wait is the backstop for
+            // what that queue does not cover (a checkpoint, a writer's last moment).
+            conn.busy_timeout(busy)?;
+        }
         conn.set_prepared_statement_cache_capacity(128);
         let info = Arc::new(std::sync::Mutex::new(SessionInfo::default()));
         register_functions(&conn, &info)?;
         catalog::register_functions(&conn)?;
         catalog::install(&conn)?;
+        let deadline = Arc::new(AtomicU64::new(0));
+        let d = deadline.clone();
+        conn.progress_handler(
+            1000,
+            Some(move || {
+                let at = d.load(Ordering::Relaxed);
+                at != 0 && micros_since_epoch(Instant::now()) >= at
+            }),
+        );
         Ok(Self {
-            inner: Arc::new(Mutex::new(Db {
-                conn,
-                info: info.clone(),
-            })),
-            right: Arc::new(Mutex::new(())),
+            conn,
             info,
+            deadline,
+        })
+    }
+}
+
+impl Database {
+    /// Opens `path` (created if missing, switched to WAL), or a private in-memory
+    /// database when `None`.
+    pub fn open(path: Option<&str>) -> rusqlite::Result<Self> {
+        let (path, memory) = match path {
+            Some(p) => {
+                let path = PathBuf::from(p);
+                // Check that it opens, and make it WAL (a property of the file).
+                let db = Db::open(Some(&path), LOCK_TIMEOUT)?;
+                let mode: String = db
+                    .conn
+                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                        Some(format!(
+                            "{p}: could not switch to WAL mode (journal_mode is {mode})"
+                        )),
+                    ));
+                }
+                (Some(Arc::new(path)), None)
+            }
+            None => (
+                None,
+                Some(Arc::new(Mutex::new(Db::open(None, LOCK_TIMEOUT)?))),
+            ),
+        };
+        Ok(Self {
+            path,
+            memory,
+            right: Arc::new(Mutex::new(())),
             lock_timeout: LOCK_TIMEOUT,
+            threads: SqliteThreads::default(),
         })
     }
 
-    /// Sets how long a session waits for another session's transaction to end.
+    /// Sets how long a session waits for another session's write transaction to end
+    /// when its `lock_timeout` is 0.
     pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// Sets where SQLite's work runs (default [`SqliteThreads::FastReadsOnRuntime`]).
+    pub fn with_sqlite_threads(mut self, threads: SqliteThreads) -> Self {
+        self.threads = threads;
         self
     }
 
@@ -176,6 +333,8 @@ impl Database {
         }
         Session {
             db: self.clone(),
+            conn: self.memory.clone(),
+            published: None,
             guard: None,
             info: SessionInfo {
                 user: startup.user.clone(),
@@ -183,6 +342,8 @@ impl Database {
                 settings,
             },
             txn: TransactionStatus::Idle,
+            pending_begin: false,
+            fast_reads: false,
             portals: HashMap::new(),
             copy_in: None,
         }
@@ -359,7 +520,14 @@ fn check_setting(name: &str, value: String) -> Result<String, Box<DbError>> {
                 format!("invalid value for parameter \"extra_float_digits\": \"{v}\""),
             )),
         },
-        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+        "statement_timeout" | "lock_timeout" => match timeout_ms(v) {
+            Some(ms) => Ok(show_ms(ms)),
+            None => Err(error(
+                SqlState::InvalidParameterValue,
+                format!("invalid value for parameter \"{name}\": \"{v}\""),
+            )),
+        },
+        "idle_in_transaction_session_timeout" => {
             if v.trim_end_matches("ms").trim() == "0" {
                 Ok("0".to_string())
             } else {
@@ -380,6 +548,46 @@ fn check_setting(name: &str, value: String) -> Result<String, Box<DbError>> {
         }
         _ => Ok(value),
     }
+}
+
+/// A time setting in milliseconds, as PostgreSQL reads it: a number of milliseconds, or
+/// a number with a unit (`us`, `ms`, `s`, `min`, `h`, `d`), quoted or not.
+fn timeout_ms(value: &str) -> Option<u64> {
+    let v = value.trim().trim_matches('\'').trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let per = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    let ms = (n * per).round();
+    (ms.is_finite() && (0.0..=f64::from(i32::MAX)).contains(&ms)).then_some(ms as u64)
+}
+
+/// Milliseconds as `SHOW` prints a time setting: in the largest unit that divides them.
+fn show_ms(ms: u64) -> String {
+    if ms == 0 {
+        return "0".to_string();
+    }
+    for (unit, per) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("min", 60_000),
+        ("s", 1000),
+    ] {
+        if ms % per == 0 {
+            return format!("{}{unit}", ms / per);
+        }
+    }
+    format!("{ms}ms")
 }
 
 /// What Parse answers: parameter types and result columns.
@@ -420,11 +628,23 @@ struct BoundPortal {
 /// One client's session: the [`Handler`] the tokio server drives.
 pub struct Session {
     db: Database,
-    /// The right to execute: taken for each statement, and kept for a whole transaction
-    /// block.
+    /// This session's connection (opened on first use for a file database; the shared
+    /// one in memory).
+    conn: Option<Arc<Mutex<Db>>>,
+    /// What the SQL functions of `conn` read (set with `conn`).
+    published: Option<Arc<std::sync::Mutex<SessionInfo>>>,
+    /// The right to write (in memory: to execute): taken for each statement that needs
+    /// it, and kept for the rest of a transaction block.
     guard: Option<OwnedMutexGuard<()>>,
     info: SessionInfo,
     txn: TransactionStatus,
+    /// A file database's `BEGIN` not yet given to SQLite: it is, before the block's
+    /// first statement that reads or writes, so that the block's snapshot is taken then
+    /// (as PostgreSQL's REPEATABLE READ takes it at the first statement) and a block that
+    /// starts by writing starts it after waiting for the right to write.
+    pending_begin: bool,
+    /// Whether this session's last read was fast (see [`SqliteThreads`]).
+    fast_reads: bool,
     portals: HashMap<String, BoundPortal>,
     /// A COPY FROM STDIN in progress.
     copy_in: Option<CopyIn>,
@@ -455,26 +675,83 @@ fn quote_ident(name: &str) -> String {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // A transaction left open: roll it back before anyone else may execute (the
-        // execution right moves into the cleanup).
-        let Some(right) = self.guard.take() else {
+        // A transaction left open: roll it back before anyone else may write (the right
+        // moves into the cleanup). A file database's own connection closes afterwards,
+        // which would roll back too.
+        let Some(conn) = self.conn.clone() else {
             return;
         };
-        let inner = self.db.inner.clone();
+        let right = self.guard.take();
+        if right.is_none() && self.db.memory.is_some() {
+            return;
+        }
+        let on_runtime = self.db.threads == SqliteThreads::OnRuntime;
         let cleanup = async move {
-            let db = inner.lock_owned().await;
+            let db = conn.lock_owned().await;
             if !db.conn.is_autocommit() {
-                let _ = db.conn.execute_batch("ROLLBACK");
+                let _ = blocking(on_runtime, || db.conn.execute_batch("ROLLBACK"));
             }
+            drop(db);
             drop(right);
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(cleanup);
-        } else if let Ok(db) = self.db.inner.try_lock() {
-            if !db.conn.is_autocommit() {
-                let _ = db.conn.execute_batch("ROLLBACK");
+        } else if let Some(conn) = self.conn.as_ref() {
+            if let Ok(db) = conn.try_lock() {
+                if !db.conn.is_autocommit() {
+                    let _ = db.conn.execute_batch("ROLLBACK");
+                }
             }
         }
+    }
+}
+
+/// Runs SQLite work off the async runtime's worker (the runtime moves its other tasks
+/// to another thread meanwhile); inline on a current-thread runtime, which cannot.
+/// With `on_runtime` (see [`SqliteThreads`]), inline.
+fn blocking<R>(on_runtime: bool, f: impl FnOnce() -> R) -> R {
+    if on_runtime {
+        return f();
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+/// What a statement needs: nothing for those SQLite is not given (`SET`, `SHOW`...),
+/// reading for transaction control and for statements that only read, else writing.
+/// Errs on the side of writing: only `SELECT`, `VALUES`, `TABLE`, `WITH` and `EXPLAIN`
+/// that name no writing keyword or sequence function read.
+fn op_for(text: &str) -> Op {
+    match sql::classify(text) {
+        Statement::Set(_) | Statement::Reset | Statement::Show(_) | Statement::Ignored(_) => {
+            return Op::Prepare
+        }
+        Statement::Sql => {}
+        _ => return Op::Read,
+    }
+    let toks = sql::tokenize(text);
+    let Some(first) = toks.first() else {
+        return Op::Read;
+    };
+    let reads = ["SELECT", "VALUES", "TABLE", "WITH", "EXPLAIN"]
+        .iter()
+        .any(|kw| first.is(text, kw))
+        && !toks.iter().any(|t| {
+            [
+                "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "NEXTVAL",
+                "SETVAL", "INTO",
+            ]
+            .iter()
+            .any(|kw| t.is(text, kw))
+        });
+    if reads {
+        Op::Read
+    } else {
+        Op::Write
     }
 }
 
@@ -499,9 +776,18 @@ impl Handler for Session {
                         return self.copy_start(server, parsed).await;
                     }
                 }
-                let result = match self.begin_op(true).await {
+                let op = statements
+                    .iter()
+                    .map(|s| op_for(s))
+                    .max()
+                    .unwrap_or(Op::Prepare);
+                let result = match self.begin_op(op).await {
                     Ok(db) => {
-                        let r = self.simple_query(&db.conn, server, &sql);
+                        let started = Instant::now();
+                        let r = blocking(self.on_runtime(op), || {
+                            self.simple_query(&db.conn, server, &sql)
+                        });
+                        self.timed(op, started);
                         self.end_op(db);
                         r
                     }
@@ -521,9 +807,11 @@ impl Handler for Session {
             } => {
                 // Preparing executes nothing: no need to wait for another session's
                 // transaction (clients such as pgbench prepare synchronously).
-                let result = match self.begin_op(false).await {
+                let result = match self.begin_op(Op::Prepare).await {
                     Ok(db) => {
-                        let r = self.parse(&db.conn, &query, &param_types);
+                        let r = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
+                            self.parse(&db.conn, &query, &param_types)
+                        });
                         self.end_op(db);
                         r
                     }
@@ -539,9 +827,16 @@ impl Handler for Session {
                 Err(e) => self.fail(server, &e)?,
             },
             ServerEvent::Execute { portal, max_rows } => {
-                let result = match self.begin_op(true).await {
+                let op = server
+                    .portal(&portal)
+                    .map_or(Op::Read, |p| op_for(&p.statement.query));
+                let result = match self.begin_op(op).await {
                     Ok(db) => {
-                        let r = self.execute(&db.conn, server, &portal, max_rows);
+                        let started = Instant::now();
+                        let r = blocking(self.on_runtime(op), || {
+                            self.execute(&db.conn, server, &portal, max_rows)
+                        });
+                        self.timed(op, started);
                         self.end_op(db);
                         r
                     }
@@ -583,10 +878,15 @@ impl Handler for Session {
             }
             ServerEvent::CopyData(_) | ServerEvent::CopyDone | ServerEvent::CopyFail(_) => {}
             ServerEvent::Terminate => {
-                if let Some(right) = self.guard.take() {
-                    let db = self.db.inner.clone().lock_owned().await;
-                    if !db.conn.is_autocommit() {
-                        let _ = db.conn.execute_batch("ROLLBACK");
+                if let Some(conn) = self.conn.clone() {
+                    let right = self.guard.take();
+                    if right.is_some() || self.db.memory.is_none() {
+                        let db = conn.lock_owned().await;
+                        if !db.conn.is_autocommit() {
+                            let _ = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
+                                db.conn.execute_batch("ROLLBACK")
+                            });
+                        }
                     }
                     drop(right);
                 }
@@ -609,13 +909,23 @@ impl Session {
         let result = match parsed {
             Err(e) => Err(e),
             Ok(_) if self.txn == TransactionStatus::Failed => Err(aborted()),
-            Ok(statement) => match self.begin_op(true).await {
+            Ok(statement) => match self
+                .begin_op(if statement.from_stdin {
+                    Op::Write
+                } else {
+                    Op::Read
+                })
+                .await
+            {
                 Ok(db) => {
-                    let r = if statement.from_stdin {
-                        self.copy_in_start(&db.conn, server, statement)
-                    } else {
-                        self.copy_out(&db.conn, server, &statement)
-                    };
+                    let r = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
+                        self.begin_pending(&db.conn)?;
+                        if statement.from_stdin {
+                            self.copy_in_start(&db.conn, server, statement)
+                        } else {
+                            self.copy_out(&db.conn, server, &statement)
+                        }
+                    });
                     self.end_op(db);
                     r
                 }
@@ -806,8 +1116,8 @@ impl Session {
     /// Inserts the complete records of `data` (with `finished`, all that is left, then
     /// releases the savepoint); returns the rows copied so far.
     async fn copy_rows(&mut self, data: &[u8], finished: bool) -> Result<u64, Box<DbError>> {
-        let db = self.begin_op(true).await?;
-        let result = (|| {
+        let db = self.begin_op(Op::Write).await?;
+        let result = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
             let Some(state) = self.copy_in.as_mut() else {
                 return Ok(0);
             };
@@ -866,7 +1176,7 @@ impl Session {
                     .map_err(sqlite_error)?;
             }
             Ok(state.rows)
-        })();
+        });
         if finished && result.is_ok() {
             self.copy_in = None;
         }
@@ -877,42 +1187,125 @@ impl Session {
     /// Ends a failed COPY in: rolls back to its savepoint and answers with `e`.
     async fn copy_abort(&mut self, server: &mut Server, e: &DbError) -> Result<(), Error> {
         self.copy_in = None;
-        if let Ok(db) = self.begin_op(true).await {
-            let _ = db.conn.execute_batch(&format!(
-                "ROLLBACK TO {COPY_SAVEPOINT}; RELEASE {COPY_SAVEPOINT}"
-            ));
+        if let Ok(db) = self.begin_op(Op::Write).await {
+            let _ = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
+                db.conn.execute_batch(&format!(
+                    "ROLLBACK TO {COPY_SAVEPOINT}; RELEASE {COPY_SAVEPOINT}"
+                ))
+            });
             self.end_op(db);
         }
         self.fail(server, e)
     }
 
-    /// Starts one operation on the database: with `execute`, first takes the right to
-    /// execute (already held inside a transaction block; otherwise waits up to the lock
-    /// timeout for another session's transaction to end), then the connection itself
-    /// (only ever held for one operation, never across a client round trip).
-    async fn begin_op(&mut self, execute: bool) -> Result<OwnedMutexGuard<Db>, Box<DbError>> {
-        if execute && self.guard.is_none() {
-            let right =
-                tokio::time::timeout(self.db.lock_timeout, self.db.right.clone().lock_owned())
-                    .await
-                    .map_err(|_| {
+    /// Starts one operation on the database: first takes the right to write if `op`
+    /// needs it (already held inside a transaction block that wrote; otherwise waits in
+    /// line, up to `lock_timeout` (55P03) or `statement_timeout` (57014), whichever is
+    /// shorter, or the server's bound when both are 0), then the connection itself (a
+    /// file database's is the session's own; the shared in-memory one is only ever held
+    /// for one operation, never across a client round trip). Sets the statement's
+    /// deadline.
+    async fn begin_op(&mut self, op: Op) -> Result<OwnedMutexGuard<Db>, Box<DbError>> {
+        let started = Instant::now();
+        let statement_timeout = self.timeout_setting("statement_timeout");
+        let needs_right = match op {
+            Op::Prepare => false,
+            Op::Read => self.db.memory.is_some(),
+            Op::Write => true,
+        };
+        if needs_right && self.guard.is_none() {
+            let lock_timeout = self.timeout_setting("lock_timeout");
+            let (limit, by_statement) = match (lock_timeout, statement_timeout) {
+                (Some(l), Some(s)) if s <= l => (s, true),
+                (Some(l), _) => (l, false),
+                (None, Some(s)) if s <= self.db.lock_timeout => (s, true),
+                (None, _) => (self.db.lock_timeout, false),
+            };
+            let right = tokio::time::timeout(limit, self.db.right.clone().lock_owned())
+                .await
+                .map_err(|_| {
+                    if by_statement {
+                        error(
+                            SqlState::QueryCanceled,
+                            "canceling statement due to statement timeout",
+                        )
+                    } else {
                         error(
                             SqlState::LockNotAvailable,
-                            "could not obtain the database: another session's transaction is open",
+                            "canceling statement due to lock timeout",
                         )
-                    })?;
+                    }
+                })?;
             self.guard = Some(right);
         }
-        let db = self.db.inner.clone().lock_owned().await;
-        if let Ok(mut info) = db.info.lock() {
-            *info = self.info.clone();
+        let conn = match &self.conn {
+            Some(c) => c.clone(),
+            None => {
+                let path = self.db.path.clone();
+                let busy = self.db.lock_timeout;
+                let db = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
+                    Db::open(path.as_deref().map(|p| p.as_path()), busy)
+                })
+                .map_err(|e| {
+                    error(
+                        SqlState::ConnectionFailure,
+                        format!("could not open the database: {e}"),
+                    )
+                })?;
+                if let Ok(mut info) = db.info.lock() {
+                    *info = self.info.clone();
+                }
+                let c = Arc::new(Mutex::new(db));
+                self.conn = Some(c.clone());
+                c
+            }
+        };
+        let db = conn.lock_owned().await;
+        if self.published.is_none() {
+            self.published = Some(db.info.clone());
         }
+        if self.db.memory.is_some() {
+            if let Ok(mut info) = db.info.lock() {
+                *info = self.info.clone();
+            }
+        }
+        let deadline = statement_timeout.map_or(0, |t| micros_since_epoch(started + t));
+        db.deadline.store(deadline, Ordering::Relaxed);
         Ok(db)
+    }
+
+    /// Whether an operation's SQLite work runs on the runtime's worker.
+    fn on_runtime(&self, op: Op) -> bool {
+        match self.db.threads {
+            SqliteThreads::Off => false,
+            SqliteThreads::OnRuntime => true,
+            // Not while holding the right to write: the statement may be the COMMIT that
+            // writes the transaction to the file (in memory nothing is written).
+            SqliteThreads::FastReadsOnRuntime => {
+                (self.guard.is_none() || self.db.memory.is_some())
+                    && (op == Op::Prepare || (op == Op::Read && self.fast_reads))
+            }
+        }
+    }
+
+    /// Notes how long a read took (for [`SqliteThreads::FastReadsOnRuntime`]).
+    fn timed(&mut self, op: Op, started: Instant) {
+        if op == Op::Read {
+            self.fast_reads = started.elapsed() < FAST_READ;
+        }
+    }
+
+    /// A timeout setting (`statement_timeout`, `lock_timeout`) as a duration; `None`
+    /// for 0 (no timeout).
+    fn timeout_setting(&self, name: &str) -> Option<Duration> {
+        let ms = timeout_ms(self.info.settings.get(name)?)?;
+        (ms > 0).then(|| Duration::from_millis(ms))
     }
 
     /// Ends an operation; gives the right to execute back unless a transaction is open.
     fn end_op(&mut self, db: OwnedMutexGuard<Db>) {
         let open = !db.conn.is_autocommit();
+        db.deadline.store(0, Ordering::Relaxed);
         drop(db);
         if self.guard.is_some() && self.txn == TransactionStatus::Idle && !open {
             self.guard = None;
@@ -1218,7 +1611,11 @@ impl Session {
                         "there is already a transaction in progress",
                     ));
                 } else {
-                    exec("BEGIN")?;
+                    if self.db.memory.is_some() {
+                        exec("BEGIN")?;
+                    } else {
+                        self.pending_begin = true;
+                    }
                     self.txn = TransactionStatus::InTransaction;
                 }
                 Ok(o)
@@ -1235,6 +1632,14 @@ impl Session {
                 }
                 let failed = self.txn == TransactionStatus::Failed;
                 self.txn = TransactionStatus::Idle;
+                if std::mem::take(&mut self.pending_begin) {
+                    // Nothing reached SQLite.
+                    return Ok(Outcome::tag(if commit && !failed {
+                        "COMMIT"
+                    } else {
+                        "ROLLBACK"
+                    }));
+                }
                 if commit && !failed {
                     if let Err(e) = exec("COMMIT") {
                         let _ = exec("ROLLBACK");
@@ -1260,6 +1665,7 @@ impl Session {
                         format!("{what} can only be used in transaction blocks"),
                     ));
                 }
+                self.begin_pending(conn)?;
                 exec(text)?;
                 if kind == Statement::RollbackTo {
                     self.txn = TransactionStatus::InTransaction;
@@ -1340,6 +1746,7 @@ impl Session {
                 })
             }
             Statement::Sql => {
+                self.begin_pending(conn)?;
                 if let Some(c) = crate::pgsql::comment_on(text) {
                     return comment(conn, &c.map_err(unsupported)?);
                 }
@@ -1353,9 +1760,19 @@ impl Session {
         }
     }
 
-    /// Publishes this session's settings to the SQL functions.
+    /// Gives SQLite the block's `BEGIN` if it has not had it yet.
+    fn begin_pending(&mut self, conn: &Connection) -> Result<(), Box<DbError>> {
+        if self.pending_begin {
+            conn.execute_batch("BEGIN").map_err(sqlite_error)?;
+            self.pending_begin = false;
+        }
+        Ok(())
+    }
+
+    /// Publishes this session's settings to the SQL functions (of its own connection;
+    /// the shared in-memory one gets them at each operation).
     fn sync_info(&self) {
-        if let Ok(mut info) = self.db.info.lock() {
+        if let Some(Ok(mut info)) = self.published.as_ref().map(|i| i.lock()) {
             *info = self.info.clone();
         }
     }
@@ -1525,9 +1942,12 @@ fn comment(conn: &Connection, c: &crate::pgsql::CommentOn) -> Result<Outcome, Bo
         )
         .map_err(sqlite_error)?;
     }
-    // The catalog is filled again on its next use.
-    conn.execute_batch("DELETE FROM pg_catalog_state")
-        .map_err(sqlite_error)?;
+    // Every connection's catalog is filled again on its next use: each compares the
+    // schema version it was filled at, which a table created and dropped moves on.
+    conn.execute_batch(
+        "CREATE TABLE main._pgproto_schema_bump (x); DROP TABLE main._pgproto_schema_bump;",
+    )
+    .map_err(sqlite_error)?;
     Ok(Outcome::tag("COMMENT"))
 }
 

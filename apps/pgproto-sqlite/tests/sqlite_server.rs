@@ -703,14 +703,20 @@ async fn lock_timeout_and_file_database() {
     )
     .await
     .unwrap();
-    // While A's transaction is open, B gives up after the lock timeout with 55P03...
+    // While A's transaction is open, B reads the last committed value, and a write of
+    // B's gives up after the server's lock timeout with 55P03...
     a.batch_execute("begin; update kv set v = 2").await.unwrap();
-    let err = b.query("select v from kv", &[]).await.unwrap_err();
+    let v: i32 = b.query_one("select v from kv", &[]).await.unwrap().get(0);
+    assert_eq!(v, 1);
+    let err = b.execute("update kv set v = 3", &[]).await.unwrap_err();
     assert_eq!(code(&err), "55P03", "{err:?}");
     // ... and gets through once it ends.
     a.batch_execute("commit").await.unwrap();
     let v: i32 = b.query_one("select v from kv", &[]).await.unwrap().get(0);
     assert_eq!(v, 2);
+    b.execute("update kv set v = 3", &[]).await.unwrap();
+    let v: i32 = a.query_one("select v from kv", &[]).await.unwrap().get(0);
+    assert_eq!(v, 3);
     drop((a, b));
     a_conn.await.unwrap();
     b_conn.await.unwrap();
@@ -724,7 +730,7 @@ async fn lock_timeout_and_file_database() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(v, 2);
+    assert_eq!(v, 3);
     drop(c);
     c_conn.await.unwrap();
     server.stop().await;
@@ -1272,6 +1278,18 @@ async fn settings_are_reported_or_refused() {
         ("set datestyle = 'ISO, MDY'", "show datestyle", "ISO, MDY"),
         ("set extra_float_digits = 3", "show extra_float_digits", "3"),
         ("set statement_timeout = 0", "show statement_timeout", "0"),
+        (
+            "set statement_timeout = '5s'",
+            "show statement_timeout",
+            "5s",
+        ),
+        ("set lock_timeout = 1500", "show lock_timeout", "1500ms"),
+        ("set lock_timeout = '2min'", "show lock_timeout", "2min"),
+        (
+            "set statement_timeout = default",
+            "show statement_timeout",
+            "0",
+        ),
         ("set search_path = public", "show search_path", "public"),
         (
             "set client_encoding = 'UTF8'",
@@ -1297,7 +1315,7 @@ async fn settings_are_reported_or_refused() {
         "set time zone 'America/New_York'",
         "set datestyle = 'German'",
         "set extra_float_digits = 0",
-        "set statement_timeout = '5s'",
+        "set idle_in_transaction_session_timeout = '5s'",
         "set search_path = other",
         "set client_encoding = 'LATIN1'",
         "set intervalstyle = 'iso_8601'",
