@@ -62,6 +62,7 @@ fn needs_parse(sql: &str) -> bool {
     let lower = sql.to_ascii_lowercase();
     [
         "pg_",
+        "information_schema",
         "::reg",
         "::oid",
         "operator(",
@@ -157,8 +158,16 @@ fn strip_qualifier(name: &mut ObjectName) -> bool {
     false
 }
 
-/// `FROM pg_catalog.pg_class` becomes `FROM pg_class`.
+/// `FROM pg_catalog.pg_class` becomes `FROM pg_class`, `FROM information_schema.tables`
+/// `FROM pg_is_tables` (the [`crate::infoschema`] view).
 fn strip_catalog_schema(name: &mut ObjectName) -> bool {
+    let parts = ident_parts(name);
+    if let [schema, view] = parts.as_slice() {
+        if schema == "information_schema" && crate::infoschema::VIEWS.contains(&view.as_str()) {
+            *name = ObjectName::from(vec![sqlparser::ast::Ident::new(format!("pg_is_{view}"))]);
+            return true;
+        }
+    }
     strip_qualifier(name)
 }
 
@@ -545,6 +554,55 @@ fn last_name(name: &ObjectName) -> String {
     }
 }
 
+/// The statement without the `(options)` after each `AS IDENTITY`, and those options'
+/// texts in order.
+fn split_identity_options(sql: &str) -> (String, Vec<String>) {
+    let toks = crate::sql::tokenize(sql);
+    let mut out = String::with_capacity(sql.len());
+    let mut options = Vec::new();
+    let mut last = 0;
+    let mut i = 0;
+    while let Some(t) = toks.get(i) {
+        i += 1;
+        if !t.is(sql, "IDENTITY") || !toks.get(i).is_some_and(|n| n.is_punct(sql, "(")) {
+            continue;
+        }
+        let mut depth = 0i32;
+        let mut close = None;
+        for (k, n) in toks.iter().enumerate().skip(i) {
+            if n.is_punct(sql, "(") {
+                depth += 1;
+            } else if n.is_punct(sql, ")") {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(k);
+                    break;
+                }
+            }
+        }
+        let Some(close_at) = close else { break };
+        let (Some(open), Some(close)) = (toks.get(i), toks.get(close_at)) else {
+            break;
+        };
+        out.push_str(sql.get(last..open.start).unwrap_or(""));
+        options.push(sql.get(open.end..close.start).unwrap_or("").to_string());
+        last = close.end;
+        i = close_at + 1;
+    }
+    out.push_str(sql.get(last..).unwrap_or(""));
+    (out, options)
+}
+
+/// An identifier as PostgreSQL reads it: unquoted names folded to lower case.
+fn pg_name(part: Option<&ObjectNamePart>) -> String {
+    match part {
+        Some(ObjectNamePart::Identifier(i)) if i.quote_style.is_some() => i.value.clone(),
+        Some(ObjectNamePart::Identifier(i)) => i.value.to_ascii_lowercase(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
 /// `COMMENT ON TABLE t IS '...'` or `COMMENT ON COLUMN t.c IS '...'` (`IS NULL` removes
 /// the comment).
 #[derive(Debug, PartialEq)]
@@ -610,9 +668,16 @@ pub(crate) fn comment_on(sql: &str) -> Option<Result<CommentOn, Unsupported>> {
 /// `_pgproto_columns`) follow once it succeeded.
 #[derive(Debug, PartialEq)]
 pub(crate) enum SchemaChange {
-    /// `CREATE TABLE`: the table and its serial columns with their PostgreSQL type
-    /// (SQLite declares them `INTEGER`, the rowid).
-    Create(String, Vec<(String, String)>),
+    /// `CREATE TABLE`: the table, its serial columns with their PostgreSQL type
+    /// (SQLite declares a serial key `INTEGER`, the rowid), and the columns that take
+    /// their values from a sequence (serial and identity columns).
+    Create(
+        String,
+        Vec<(String, String)>,
+        Vec<crate::sequences::SeqColumn>,
+    ),
+    /// `ALTER TABLE t ADD COLUMN ...`.
+    AddColumn(String),
     /// `DROP TABLE`/`DROP VIEW` of these.
     Drop(Vec<String>),
     /// `ALTER TABLE a RENAME TO b`.
@@ -632,10 +697,13 @@ pub(crate) fn schema_change(sql: &str) -> Option<SchemaChange> {
     {
         return None;
     }
-    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    // `AS IDENTITY (options)`: the options apart (in order), as sqlparser takes none.
+    let (sql, identity_options) = split_identity_options(sql);
+    let statements = Parser::parse_sql(&PostgreSqlDialect {}, &sql).ok()?;
     let [statement] = statements.as_slice() else {
         return None;
     };
+    let mut identity_options = identity_options.into_iter();
     use sqlparser::ast::{AlterTableOperation, ObjectType};
     match statement {
         Statement::CreateTable(c) => {
@@ -653,7 +721,63 @@ pub(crate) fn schema_change(sql: &str) -> Option<SchemaChange> {
                     Some((col.name.value.clone(), pg.to_string()))
                 })
                 .collect();
-            Some(SchemaChange::Create(last_name(&c.name), serials))
+            let table = pg_name(c.name.0.last());
+            let sequenced = c
+                .columns
+                .iter()
+                .filter_map(|col| {
+                    let ty = col.data_type.to_string().to_ascii_lowercase();
+                    let column = if col.name.quote_style.is_some() {
+                        col.name.value.clone()
+                    } else {
+                        col.name.value.to_ascii_lowercase()
+                    };
+                    let serial = match ty.as_str() {
+                        "bigserial" | "serial8" => Some("bigint"),
+                        "smallserial" | "serial2" => Some("smallint"),
+                        "serial" | "serial4" => Some("integer"),
+                        _ => None,
+                    };
+                    if let Some(t) = serial {
+                        return Some(crate::sequences::SeqColumn {
+                            column,
+                            type_name: t.to_string(),
+                            identity: None,
+                            start: None,
+                            increment: None,
+                        });
+                    }
+                    let options = col.options.iter().find_map(|o| match &o.option {
+                        sqlparser::ast::ColumnOption::Generated {
+                            generation_expr: None,
+                            sequence_options,
+                            ..
+                        } => Some(sequence_options.clone().unwrap_or_default()),
+                        _ => None,
+                    })?;
+                    let mut text: String = options.iter().map(ToString::to_string).collect();
+                    if let Some(t) = identity_options.next() {
+                        text.push(' ');
+                        text.push_str(&t);
+                    }
+                    let toks = crate::sql::tokenize(&text);
+                    let parsed =
+                        crate::sequences::parse_options(&text, &toks, 0).unwrap_or_default();
+                    let type_name = match ty.as_str() {
+                        "bigint" | "int8" => "bigint",
+                        "smallint" | "int2" => "smallint",
+                        _ => "integer",
+                    };
+                    Some(crate::sequences::SeqColumn {
+                        column,
+                        type_name: type_name.to_string(),
+                        identity: Some("d".to_string()),
+                        start: parsed.start,
+                        increment: parsed.increment,
+                    })
+                })
+                .collect();
+            Some(SchemaChange::Create(table, serials, sequenced))
         }
         Statement::Drop {
             object_type: ObjectType::Table | ObjectType::View,
@@ -676,6 +800,7 @@ pub(crate) fn schema_change(sql: &str) -> Option<SchemaChange> {
                     old_column_name.value.clone(),
                     new_column_name.value.clone(),
                 )),
+                [AlterTableOperation::AddColumn { .. }] => Some(SchemaChange::AddColumn(table)),
                 [AlterTableOperation::DropColumn { column_names, .. }] => {
                     Some(SchemaChange::DropColumn(
                         table,
@@ -716,7 +841,34 @@ mod tests {
                     ("id".into(), "int8".into()),
                     ("n".into(), "int2".into()),
                     ("s".into(), "int4".into())
-                ]
+                ],
+                ["bigint", "smallint", "integer"]
+                    .iter()
+                    .zip(["id", "n", "s"])
+                    .map(|(t, c)| crate::sequences::SeqColumn {
+                        column: c.into(),
+                        type_name: (*t).into(),
+                        identity: None,
+                        start: None,
+                        increment: None
+                    })
+                    .collect()
+            ))
+        );
+        assert_eq!(
+            schema_change(
+                "create table T (id bigint generated by default as identity (start with 5 increment by 2))"
+            ),
+            Some(SchemaChange::Create(
+                "t".into(),
+                vec![],
+                vec![crate::sequences::SeqColumn {
+                    column: "id".into(),
+                    type_name: "bigint".into(),
+                    identity: Some("d".into()),
+                    start: Some(5),
+                    increment: Some(2)
+                }]
             ))
         );
         assert_eq!(
@@ -738,6 +890,18 @@ mod tests {
         assert_eq!(
             rw("SELECT relname FROM pg_catalog.pg_class c"),
             "SELECT relname FROM pg_class AS c"
+        );
+    }
+
+    #[test]
+    fn information_schema_names_its_views() {
+        assert_eq!(
+            rw("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"),
+            "SELECT table_name FROM pg_is_tables WHERE table_schema = 'public'"
+        );
+        assert_eq!(
+            rw("SELECT * FROM information_schema.columns c JOIN tables t ON true"),
+            "SELECT * FROM pg_is_columns AS c JOIN tables AS t ON true"
         );
     }
 

@@ -22,8 +22,10 @@ use crate::{catalog, copy, types};
 /// How long a session waits for another session's transaction to end, by default.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The server version reported by `version()` and `SHOW server_version`.
-const SERVER_VERSION: &str = "16.0";
+/// The server version reported by `version()` and `SHOW server_version`: the same as
+/// the `server_version` ParameterStatus the core sends at startup (its `SessionSetup`
+/// default), as PostgreSQL's three agree.
+const SERVER_VERSION: &str = "16.0 (pgproto)";
 
 /// Session values the SQL functions read (the session holding the lock sets them).
 #[derive(Debug, Default, Clone)]
@@ -31,6 +33,8 @@ struct SessionInfo {
     user: String,
     database: String,
     settings: BTreeMap<String, String>,
+    /// The session's `currval`/`lastval` values.
+    sequences: crate::sequences::SessionState,
 }
 
 /// The shared database.
@@ -50,6 +54,8 @@ pub struct Database {
     info: Arc<std::sync::Mutex<SessionInfo>>,
     /// How long a session waits for another one's transaction.
     lock_timeout: Duration,
+    /// The sequences' values.
+    sequences: crate::sequences::Registry,
 }
 
 fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
@@ -59,6 +65,14 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
         _ => (None, None),
     };
     let message = msg.unwrap_or_else(|| e.to_string());
+    // The server's own SQL functions name PostgreSQL's SQLSTATE: `[55000] message`.
+    if let Some((code, rest)) = message
+        .strip_prefix('[')
+        .and_then(|m| m.split_once("] "))
+        .filter(|(c, _)| c.len() == 5 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return coded_error(code, rest);
+    }
     let Some(f) = failure else {
         return error(SqlState::InternalError, message);
     };
@@ -121,6 +135,17 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
     error(code, message)
 }
 
+/// An error with SQLSTATE `code` and a message that may end with `\nDETAIL: ...`.
+fn coded_error(code: &str, message: &str) -> Box<DbError> {
+    let (message, detail) = match message.split_once("\nDETAIL: ") {
+        Some((m, d)) => (m, Some(d)),
+        None => (message, None),
+    };
+    let mut e = DbError::new(Severity::Error, SqlState::from_code(code), message);
+    e.detail = detail.map(str::to_string);
+    Box::new(e)
+}
+
 pub(crate) fn error(code: SqlState, message: impl Into<String>) -> Box<DbError> {
     Box::new(DbError::new(Severity::Error, code, message))
 }
@@ -149,7 +174,15 @@ impl Database {
         let info = Arc::new(std::sync::Mutex::new(SessionInfo::default()));
         register_functions(&conn, &info)?;
         catalog::register_functions(&conn)?;
+        crate::usertypes::register_functions(&conn)?;
+        crate::infoschema::register_functions(&conn)?;
         catalog::install(&conn)?;
+        let sequences = crate::sequences::Registry::default();
+        sequences.load(&conn)?;
+        let i = info.clone();
+        crate::sequences::register_functions(&conn, &sequences, move || {
+            i.lock().ok().map(|s| s.sequences.clone())
+        })?;
         Ok(Self {
             inner: Arc::new(Mutex::new(Db {
                 conn,
@@ -158,6 +191,7 @@ impl Database {
             right: Arc::new(Mutex::new(())),
             info,
             lock_timeout: LOCK_TIMEOUT,
+            sequences,
         })
     }
 
@@ -180,6 +214,7 @@ impl Database {
                 user: startup.user.clone(),
                 database: startup.database.clone(),
                 settings,
+                sequences: Default::default(),
             },
             txn: TransactionStatus::Idle,
             portals: HashMap::new(),
@@ -195,7 +230,7 @@ fn register_functions(
     use rusqlite::functions::FunctionFlags;
     let flags = FunctionFlags::SQLITE_UTF8;
     let version = format!(
-        "PostgreSQL {SERVER_VERSION} (pgproto-sqlite, SQLite {})",
+        "PostgreSQL {SERVER_VERSION} on SQLite {}, pgproto-sqlite",
         rusqlite::version()
     );
     conn.create_scalar_function("version", 0, flags, move |_| Ok(version.clone()))?;
@@ -676,9 +711,9 @@ impl Session {
             copy::Source::Table { name, columns } => {
                 let columns = Self::copy_columns(conn, name, columns.as_deref())?;
                 let list: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c)).collect();
-                let oids: Vec<u32> = columns
+                let oids: Vec<(u32, i32)> = columns
                     .iter()
-                    .map(|(_, decl)| types::oid_for_decl(decl))
+                    .map(|(_, decl)| types::declared(decl))
                     .collect();
                 (
                     format!("SELECT {} FROM {}", list.join(", "), quote_ident(name)),
@@ -707,12 +742,12 @@ impl Session {
             values.clear();
             for i in 0..names.len() {
                 let v: Value = row.get(i).map_err(sqlite_error)?;
-                let oid = oids
+                let (oid, typmod) = oids
                     .get(i)
                     .copied()
-                    .or_else(|| types::oid_for_value(&v))
-                    .unwrap_or(types::TEXT);
-                values.push(types::encode(&v, oid, Format::Text)?);
+                    .or_else(|| types::oid_for_value(&v).map(|o| (o, -1)))
+                    .unwrap_or((types::TEXT, -1));
+                values.push(types::encode_typed(&v, oid, typmod, Format::Text)?);
             }
             line.clear();
             copy::encode_row(&mut line, &values, options);
@@ -1014,20 +1049,20 @@ impl Session {
         };
         let guesses = sql::result_items(&rewritten, &referenced, &param_type);
         let aligned = guesses.len() == st.column_count();
-        let decls = declared_oids(conn, &st);
+        let decls = catalog::declared_columns(conn, &st);
         let columns = st
             .columns()
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 let guess = guesses.get(i).filter(|_| aligned);
-                let oid = match decls.get(i).copied().flatten() {
-                    Some(d) => d,
-                    None => guess
-                        .and_then(|g| g.type_name.as_deref())
-                        .map_or(types::TEXT, types::oid_for_decl),
-                };
                 let name = guess.and_then(|g| g.pg_name.as_deref()).unwrap_or(c.name());
+                if let Some(d) = decls.get(i).copied().flatten() {
+                    return d.column(name);
+                }
+                let oid = guess
+                    .and_then(|g| g.type_name.as_deref())
+                    .map_or(types::TEXT, types::oid_for_decl);
                 Column::new(name, oid, types::type_size(oid))
             })
             .collect();
@@ -1287,10 +1322,28 @@ impl Session {
                 if let Some(c) = crate::pgsql::comment_on(text) {
                     return comment(conn, &c.map_err(unsupported)?);
                 }
+                let registry = &self.db.sequences.clone();
+                let objects = crate::sequences::statement(conn, registry, text)
+                    .or_else(|| crate::usertypes::statement(conn, text));
+                if let Some(outcome) = objects {
+                    return outcome
+                        .map(Outcome::tag)
+                        .map_err(|(code, message)| coded_error(&code, &message));
+                }
                 let change = crate::pgsql::schema_change(text);
-                let outcome = self.run_sqlite(conn, text, params, described)?;
+                if let Some(change) = &change {
+                    crate::usertypes::before_change(conn, change).map_err(sqlite_error)?;
+                }
+                let outcome = self.run_sqlite(conn, text, params, described);
+                crate::sequences::persist(conn, registry).map_err(sqlite_error)?;
+                if let Some(change) = &change {
+                    crate::usertypes::after_change(conn, change).map_err(sqlite_error)?;
+                }
+                let outcome = outcome?;
                 if let Some(change) = change {
                     catalog::follow_change(conn, &change).map_err(sqlite_error)?;
+                    crate::sequences::follow_change(conn, registry, &change)
+                        .map_err(sqlite_error)?;
                 }
                 Ok(outcome)
             }
@@ -1329,7 +1382,10 @@ impl Session {
             st.raw_bind_parameter(i, value).map_err(sqlite_error)?;
         }
         let ncols = st.column_count();
-        let decls = declared_oids(conn, &st);
+        let decls = match described {
+            Described::Simple => catalog::declared_columns(conn, &st),
+            Described::Portal { .. } => Vec::new(),
+        };
         let names: Vec<String> = st.columns().iter().map(|c| c.name().to_string()).collect();
         let mut values: Vec<Vec<Value>> = Vec::new();
         {
@@ -1378,10 +1434,14 @@ impl Session {
                 let columns = (0..ncols)
                     .map(|i| {
                         let guess = guesses.get(i).filter(|_| aligned);
-                        let oid = decls
-                            .get(i)
-                            .copied()
-                            .flatten()
+                        let name = guess
+                            .and_then(|g| g.pg_name.clone())
+                            .or_else(|| names.get(i).cloned())
+                            .unwrap_or_default();
+                        if let Some(d) = decls.get(i).copied().flatten() {
+                            return d.column(name);
+                        }
+                        let oid = None
                             .or_else(|| {
                                 guess
                                     .and_then(|g| g.type_name.as_deref())
@@ -1396,10 +1456,6 @@ impl Session {
                                 kinds.all(|k| k == first).then_some(first)
                             })
                             .unwrap_or(types::TEXT);
-                        let name = guess
-                            .and_then(|g| g.pg_name.clone())
-                            .or_else(|| names.get(i).cloned())
-                            .unwrap_or_default();
                         Column::new(name, oid, types::type_size(oid))
                     })
                     .collect();
@@ -1412,9 +1468,11 @@ impl Session {
                 r.iter()
                     .enumerate()
                     .map(|(i, v)| {
-                        let oid = columns.get(i).map_or(types::TEXT, |c| c.type_oid);
+                        let (oid, typmod) = columns
+                            .get(i)
+                            .map_or((types::TEXT, -1), |c| (c.type_oid, c.type_modifier));
                         let format = formats.get(i).copied().unwrap_or(Format::Text);
-                        types::encode(v, oid, format)
+                        types::encode_typed(v, oid, typmod, format)
                     })
                     .collect::<Result<Vec<_>, _>>()
             })
@@ -1473,26 +1531,6 @@ fn comment(conn: &Connection, c: &crate::pgsql::CommentOn) -> Result<Outcome, Bo
     conn.execute_batch("DELETE FROM pg_catalog_state")
         .map_err(sqlite_error)?;
     Ok(Outcome::tag("COMMENT"))
-}
-
-/// The types of a statement's result columns by their declarations: a table column's
-/// declared type, or the PostgreSQL type kept for it where SQLite must declare another
-/// (`bigserial` keys are SQLite's `INTEGER` rowid); `None` for expressions.
-fn declared_oids(conn: &Connection, st: &rusqlite::Statement<'_>) -> Vec<Option<u32>> {
-    let meta = st.columns_with_metadata();
-    st.columns()
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let decl = c.decl_type()?;
-            let kept = meta
-                .get(i)
-                .filter(|_| decl.eq_ignore_ascii_case("INTEGER"))
-                .and_then(|m| m.table_name().zip(m.origin_name()))
-                .and_then(|(t, col)| catalog::declared_type(conn, t, col));
-            Some(types::oid_for_decl(kept.as_deref().unwrap_or(decl)))
-        })
-        .collect()
 }
 
 /// `$n` or `?n` names parameter n; an unnamed `?` is its position.
