@@ -474,6 +474,17 @@ fn fill_relation(
         } else {
             legacy_default.or_else(|| dflt.clone())
         };
+        // A boolean default written as a string is PostgreSQL's constant.
+        let bool_default = dflt.as_deref().and_then(|d| {
+            let t = d.trim().trim_matches('\'').to_ascii_lowercase();
+            let is_bool = crate::types::oid_for_decl(decl) == crate::types::BOOL;
+            match t.as_str() {
+                "true" | "t" | "yes" | "on" | "1" if is_bool => Some("true".to_string()),
+                "false" | "f" | "no" | "off" | "0" if is_bool => Some("false".to_string()),
+                _ => None,
+            }
+        });
+        let dflt = &bool_default.or_else(|| dflt.clone());
         let (typid, typmod) = match crate::usertypes::lookup(conn, kept.as_deref().unwrap_or(decl))
         {
             Some(u) => (i64::from(u.oid), -1),
@@ -1115,8 +1126,35 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         ctx.get::<Value>(0)
     })?;
     conn.create_scalar_function("pg_relation_is_publishable", 1, flags, |_| Ok(false))?;
+    conn.create_scalar_function("pg_catalog_table_oid", 1, flags, |ctx| {
+        Ok(ctx
+            .get::<Option<String>>(0)?
+            .and_then(|n| crate::pgsql::catalog_table_oid(&n)))
+    })?;
+    // A relation or type name as `::regclass` reads it: `public."T"` is `T`, `Books`
+    // `books`.
+    conn.create_scalar_function("pg_unqualify", 1, flags, |ctx| {
+        let Some(name) = ctx.get::<Option<String>>(0)? else {
+            return Ok(None);
+        };
+        let last = match name.rfind("\".") {
+            Some(p) => name.get(p + 2..).unwrap_or(""),
+            None if !name.starts_with('"') => name.rsplit('.').next().unwrap_or(""),
+            None => name.as_str(),
+        };
+        Ok(Some(
+            match last.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+                Some(q) => q.replace("\"\"", "\""),
+                None => last.to_ascii_lowercase(),
+            },
+        ))
+    })?;
     // Every type and function is in `pg_catalog` or `public`, both on the search path.
-    for name in ["pg_type_is_visible", "pg_function_is_visible"] {
+    for name in [
+        "pg_type_is_visible",
+        "pg_function_is_visible",
+        "pg_collation_is_visible",
+    ] {
         conn.create_scalar_function(name, 1, flags, |ctx| {
             Ok(ctx.get::<Option<i64>>(0)?.map(|_| true))
         })?;

@@ -55,7 +55,9 @@
 //!   A query is first parsed with `sqlparser` (PostgreSQL dialect) and its syntax tree
 //!   rewritten where SQLite lacks the syntax (the `pgsql` module: `pg_catalog.`
 //!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
-//!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)`, `a[i]`);
+//!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)`, `a[i]`,
+//!   `pg_catalog.pg_class.relname`, `$1::regclass`, `to_regtype`/`to_regclass`,
+//!   `json_build_object`, `information_schema.x` as the `pg_is_x` view);
 //!   rewritten statements are cached by their text.
 //! * **`pg_catalog`, live** (the `catalog` module): temporary tables filled from SQLite's
 //!   schema whenever it changed, with stable OIDs, enough for psql's `\dt`, `\d`,

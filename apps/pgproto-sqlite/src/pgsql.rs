@@ -88,6 +88,7 @@ impl VisitorMut for Rewriter {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         let result = [
+            strip_column_schema,
             strip_function_schema,
             rewrite_catalog_function,
             rewrite_reg_cast,
@@ -171,6 +172,18 @@ fn strip_catalog_schema(name: &mut ObjectName) -> bool {
     strip_qualifier(name)
 }
 
+/// `pg_catalog.pg_class.relname` becomes `pg_class.relname` (the table lost its schema).
+fn strip_column_schema(expr: &mut Expr) -> Result<bool, Unsupported> {
+    if let Expr::CompoundIdentifier(parts) = expr {
+        let first = parts.first().map(|p| p.value.to_ascii_lowercase());
+        if parts.len() == 3 && first.as_deref() == Some("pg_catalog") {
+            parts.remove(0);
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// `pg_catalog.f(...)` becomes `f(...)`.
 fn strip_function_schema(expr: &mut Expr) -> Result<bool, Unsupported> {
     if let Expr::Function(f) = expr {
@@ -245,15 +258,80 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
             arg(1)
         ),
         "pg_get_expr" => format!("({})", arg(0)),
+        // The OID, or NULL for no such type or relation.
+        "to_regtype" | "to_regclass" => format!(
+            "(SELECT lookup_oid FROM {} WHERE lookup_name = {})",
+            if name == "to_regtype" {
+                "pg_lookup_type"
+            } else {
+                "pg_lookup_class"
+            },
+            arg(0)
+        ),
         "string_agg" => {
             f.name = ObjectName::from(vec![sqlparser::ast::Ident::new("group_concat")]);
             return Ok(true);
+        }
+        "json_build_object" => {
+            // Booleans as JSON's `true`/`false` (SQLite's are 1 and 0): comparisons and
+            // the catalog's boolean columns.
+            let items: Vec<String> = args
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let value = i % 2 == 1;
+                    let e = parse_expr(a).ok();
+                    let boolean = value
+                        && e.as_ref().is_some_and(|e| match e {
+                            Expr::BinaryOp { op, .. } => matches!(
+                                op,
+                                BinaryOperator::Eq
+                                    | BinaryOperator::NotEq
+                                    | BinaryOperator::Lt
+                                    | BinaryOperator::Gt
+                                    | BinaryOperator::LtEq
+                                    | BinaryOperator::GtEq
+                                    | BinaryOperator::And
+                                    | BinaryOperator::Or
+                            ),
+                            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+                                let last = a.rsplit('.').next().unwrap_or("");
+                                BOOLEAN_COLUMNS.contains(&last)
+                            }
+                            _ => false,
+                        });
+                    if boolean {
+                        format!("json(CASE WHEN {a} THEN 'true' ELSE 'false' END)")
+                    } else {
+                        a.clone()
+                    }
+                })
+                .collect();
+            format!("json_object({})", items.join(", "))
         }
         _ => return Ok(false),
     };
     *expr = parse_expr(&text)?;
     Ok(true)
 }
+
+/// The catalog's boolean columns (for `json_build_object`).
+const BOOLEAN_COLUMNS: &[&str] = &[
+    "seqcycle",
+    "attnotnull",
+    "atthasdef",
+    "attisdropped",
+    "indisunique",
+    "indisprimary",
+    "indnullsnotdistinct",
+    "relhasindex",
+    "typnotnull",
+    "condeferrable",
+    "condeferred",
+    "convalidated",
+    "rolsuper",
+    "rolcanlogin",
+];
 
 /// The catalog table, key column and name column of an object identifier alias type.
 fn reg_type_lookup(ty: &str) -> Option<(&'static str, &'static str)> {
@@ -302,6 +380,9 @@ fn rewrite_reg_cast(expr: &mut Expr) -> Result<bool, Unsupported> {
             {
                 s.clone()
             }
+            Value::SingleQuotedString(s) if catalog_table_oid(s).is_some() && what == "class" => {
+                catalog_table_oid(s).unwrap_or_default().to_string()
+            }
             Value::SingleQuotedString(s) => {
                 let name = s.rsplit('.').next().unwrap_or(s).trim_matches('"');
                 format!(
@@ -311,14 +392,44 @@ fn rewrite_reg_cast(expr: &mut Expr) -> Result<bool, Unsupported> {
                 )
             }
             Value::Number(n, _) => n.clone(),
+            // A parameter: a name (maybe qualified, maybe quoted) or an OID's digits.
+            Value::Placeholder(p) if what == "class" => format!(
+                "coalesce(pg_catalog_table_oid({p}), (SELECT lookup_oid FROM {table} WHERE lookup_name = pg_unqualify({p}) OR CAST(lookup_oid AS TEXT) = {p}), pg_undefined('{what}', {p}))"
+            ),
+            Value::Placeholder(p) => format!(
+                "coalesce((SELECT lookup_oid FROM {table} WHERE lookup_name = pg_unqualify({p}) OR CAST(lookup_oid AS TEXT) = {p}), pg_undefined('{what}', {p}))"
+            ),
             _ => return Ok(false),
         },
+        // A name computed by a function or cast to text: its OID (NULL if none).
+        other @ (Expr::Function(_) | Expr::Cast { .. }) if what == "class" => format!(
+            "coalesce(pg_catalog_table_oid({other}), (SELECT lookup_oid FROM {table} WHERE lookup_name = pg_unqualify({other})))"
+        ),
         other => format!(
             "coalesce((SELECT lookup_name FROM {table} WHERE lookup_oid = {other}), CAST({other} AS TEXT))"
         ),
     };
     *expr = parse_expr(&text)?;
     Ok(true)
+}
+
+/// PostgreSQL's OIDs of its catalog tables (`'pg_catalog.pg_class'::regclass` is 1259).
+pub(crate) fn catalog_table_oid(name: &str) -> Option<i64> {
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
+    Some(match name {
+        "pg_type" => 1247,
+        "pg_attribute" => 1249,
+        "pg_proc" => 1255,
+        "pg_class" => 1259,
+        "pg_namespace" => 2615,
+        "pg_constraint" => 2606,
+        "pg_index" => 2610,
+        "pg_trigger" => 2620,
+        "pg_description" => 2609,
+        "pg_database" => 1262,
+        "pg_authid" => 1260,
+        _ => return None,
+    })
 }
 
 /// `a OPERATOR(pg_catalog.~) b` becomes `a ~ b` (then [`rewrite_regex_operator`]).
@@ -924,6 +1035,10 @@ mod tests {
             "SELECT (d.adbin) FROM pg_attrdef AS d"
         );
         assert_eq!(
+            rw("SELECT oid FROM pg_type AS t WHERE t.oid = to_regtype($1)"),
+            "SELECT oid FROM pg_type AS t WHERE t.oid = (SELECT lookup_oid FROM pg_lookup_type WHERE lookup_name = $1)"
+        );
+        assert_eq!(
             rw("SELECT string_agg(x, ', ') FROM pg_class"),
             "SELECT group_concat(x, ', ') FROM pg_class"
         );
@@ -950,6 +1065,34 @@ mod tests {
         assert_eq!(
             rw("SELECT x::pg_catalog.text FROM pg_class"),
             "SELECT x::text FROM pg_class"
+        );
+    }
+
+    #[test]
+    fn qualified_columns_and_parameter_reg_casts() {
+        assert_eq!(
+            rw("SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class"),
+            "SELECT pg_class.relname FROM pg_class"
+        );
+        assert_eq!(
+            rw("SELECT 1 FROM pg_class WHERE oid = $1::regclass"),
+            "SELECT 1 FROM pg_class WHERE oid = coalesce(pg_catalog_table_oid($1), (SELECT lookup_oid FROM pg_lookup_class WHERE lookup_name = pg_unqualify($1) OR CAST(lookup_oid AS TEXT) = $1), pg_undefined('class', $1))"
+        );
+    }
+
+    #[test]
+    fn catalog_tables_have_postgresql_s_oids() {
+        assert_eq!(
+            rw("SELECT 1 FROM pg_description WHERE classoid = 'pg_catalog.pg_class'::regclass"),
+            "SELECT 1 FROM pg_description WHERE classoid = 1259"
+        );
+        assert_eq!(
+            rw("SELECT json_build_object('a', 1, 'b', x = 'a', 'c', s.seqcycle) FROM pg_class"),
+            "SELECT json_object('a', 1, 'b', json(CASE WHEN x = 'a' THEN 'true' ELSE 'false' END), 'c', json(CASE WHEN s.seqcycle THEN 'true' ELSE 'false' END)) FROM pg_class"
+        );
+        assert_eq!(
+            rw("SELECT CAST(pg_get_serial_sequence('t', 'id') AS REGCLASS) FROM pg_class"),
+            "SELECT coalesce(pg_catalog_table_oid(pg_get_serial_sequence('t', 'id')), (SELECT lookup_oid FROM pg_lookup_class WHERE lookup_name = pg_unqualify(pg_get_serial_sequence('t', 'id')))) FROM pg_class"
         );
     }
 

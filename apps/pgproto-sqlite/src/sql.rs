@@ -1851,7 +1851,20 @@ impl Cx<'_> {
         // ( expr )
         if first.is_punct(sql, "(") && matching_close(sql, e, 0) == Some(n - 1) {
             if e.get(1).is_some_and(|t| t.is(sql, "SELECT")) {
-                return None;
+                // A scalar subquery building JSON: `(SELECT json_object(...) FROM ...)`.
+                let call = e.get(2..n - 1)?;
+                let (name, open) = (call.first()?, call.get(1)?);
+                let close = matching_close(sql, call, 1)?;
+                let json = ["json_object", "json_array"]
+                    .iter()
+                    .any(|k| name.is(sql, k));
+                let after = if call.get(close + 1).is_some_and(|t| t.is(sql, "AS")) {
+                    close + 3
+                } else {
+                    close + 1
+                };
+                let ends = call.get(after).map_or(true, |t| t.is(sql, "FROM"));
+                return (json && open.is_punct(sql, "(") && ends).then(|| "JSON".to_string());
             }
             return self.expr_type(e.get(1..n - 1)?);
         }
@@ -1922,6 +1935,7 @@ impl Cx<'_> {
                 "randomblob" | "zeroblob" | "unhex" => Some("BLOB".to_string()),
                 "now" => Some("TIMESTAMPTZ".to_string()),
                 "gen_random_uuid" => Some("UUID".to_string()),
+                "json_object" | "json_array" | "json" => Some("JSON".to_string()),
                 _ => None,
             };
         }

@@ -256,6 +256,8 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
         "NUMERIC" | "DECIMAL" => NUMERIC,
         "BYTEA" | "BLOB" => BYTEA,
         "OID" => OID,
+        "JSON" => JSON,
+        "JSONB" => JSONB,
         "PGCHAR" => CHAR,
         _ if base.contains("INT") => INT8,
         _ if base.contains("CHAR") || base.contains("CLOB") || base.contains("TEXT") => TEXT,
@@ -927,7 +929,7 @@ mod tests {
         assert_eq!(oid_for_decl("TIMESTAMPTZ"), TIMESTAMPTZ);
         assert_eq!(oid_for_decl("uuid"), UUID);
         assert_eq!(oid_for_decl("datetime"), TEXT);
-        assert_eq!(oid_for_decl("json"), TEXT);
+        assert_eq!(oid_for_decl("json"), JSON);
     }
 
     #[test]
