@@ -82,7 +82,9 @@
 //! * Values are checked on the way in by the `_pgproto_check_*` triggers (not listed in
 //!   `pg_catalog`): `varchar(n)`/`char(n)` lengths (22001), `numeric(p,s)` magnitudes
 //!   (22003), enum labels (22P02), domain NOT NULL and CHECK (the `usertypes` module).
-//!   Enums compare and sort by their label's text, not by their order.
+//!   An enum column is declared with the enum's collation (`COLLATE "pg_enum_mood"`,
+//!   registered on the connection), so it compares and sorts in the enum's order; an
+//!   enum value outside a column (a literal, a cast) is text.
 //! * Typed: bool, bytea, int2/4/8, oid, float4/8, numeric, text, varchar, char, and
 //!   (stored as text, converted with the core's codecs) date, time, timestamp,
 //!   timestamptz, interval and uuid; json and jsonb are text (jsonb binary with its

@@ -177,6 +177,7 @@ impl Database {
         crate::usertypes::register_functions(&conn)?;
         crate::infoschema::register_functions(&conn)?;
         catalog::install(&conn)?;
+        crate::usertypes::register_collations(&conn)?;
         let sequences = crate::sequences::Registry::default();
         sequences.load(&conn)?;
         let i = info.clone();
@@ -1330,6 +1331,9 @@ impl Session {
                         .map(Outcome::tag)
                         .map_err(|(code, message)| coded_error(&code, &message));
                 }
+                // Enum columns sort in their enum's order.
+                let collated = crate::usertypes::with_collations(conn, text);
+                let text = collated.as_deref().unwrap_or(text);
                 let change = crate::pgsql::schema_change(text);
                 if let Some(change) = &change {
                     crate::usertypes::before_change(conn, change).map_err(sqlite_error)?;

@@ -180,6 +180,83 @@ pub(crate) fn all(conn: &Connection) -> rusqlite::Result<Vec<UserType>> {
     rows.collect()
 }
 
+/// The collation that orders an enum's values as PostgreSQL does, by their position
+/// (a column of the enum is declared with it).
+fn collation_name(name: &str) -> String {
+    format!("pg_enum_{name}")
+}
+
+/// Registers the collation of enum `t` on `conn`.
+fn register_collation(conn: &Connection, t: &UserType) -> rusqlite::Result<()> {
+    if let Kind::Enum(labels) = &t.kind {
+        let labels = labels.clone();
+        conn.create_collation(collation_name(&t.name).as_str(), move |a, b| {
+            let pos = |x: &str| labels.iter().position(|l| l == x);
+            pos(a).cmp(&pos(b)).then_with(|| a.cmp(b))
+        })?;
+    }
+    Ok(())
+}
+
+/// Registers the collations of the database's enums (at open).
+pub(crate) fn register_collations(conn: &Connection) -> rusqlite::Result<()> {
+    for t in all(conn)? {
+        register_collation(conn, &t)?;
+    }
+    Ok(())
+}
+
+/// A `CREATE TABLE` or `ALTER TABLE` with its enum columns declared with their enum's
+/// collation (`m mood` becomes `m mood COLLATE "pg_enum_mood"`), so that they compare
+/// and sort in the enum's order; `None` if the statement needs none.
+pub(crate) fn with_collations(conn: &Connection, sql: &str) -> Option<String> {
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    let ddl = (w(0, "CREATE") && (1..4).any(|i| w(i, "TABLE"))) || (w(0, "ALTER") && w(1, "TABLE"));
+    if !ddl {
+        return None;
+    }
+    let enums: Vec<String> = all(conn)
+        .ok()?
+        .into_iter()
+        .filter(|t| matches!(t.kind, Kind::Enum(_)))
+        .map(|t| t.name)
+        .collect();
+    if enums.is_empty() {
+        return None;
+    }
+    let name_of = |t: &Tok| match t.kind {
+        TokKind::Word => Some(t.text(sql).to_ascii_lowercase()),
+        TokKind::Quoted => t.ident(sql),
+        _ => None,
+    };
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut last = 0;
+    for (i, t) in toks.iter().enumerate() {
+        let Some(name) = name_of(t).filter(|n| enums.contains(n)) else {
+            continue;
+        };
+        let column_before = i
+            .checked_sub(1)
+            .and_then(|p| toks.get(p))
+            .is_some_and(|p| name_of(p).is_some());
+        let list_before = i.checked_sub(2).and_then(|p| toks.get(p)).is_some_and(|p| {
+            p.is_punct(sql, "(") || p.is_punct(sql, ",") || p.is(sql, "ADD") || p.is(sql, "COLUMN")
+        });
+        if !(column_before && list_before) || w(i + 1, "COLLATE") {
+            continue;
+        }
+        out.push_str(sql.get(last..t.end).unwrap_or(""));
+        out.push_str(&format!(" COLLATE {}", quote(&collation_name(&name))));
+        last = t.end;
+    }
+    if last == 0 {
+        return None;
+    }
+    out.push_str(sql.get(last..).unwrap_or(""));
+    Some(out)
+}
+
 /// User types' names by OID, for `format_type` (OIDs are hashes of the names, so one
 /// map serves every database).
 static NAMES: Mutex<Option<HashMap<i64, String>>> = Mutex::new(None);
@@ -294,6 +371,7 @@ fn store(conn: &Connection, t: &UserType) -> Result<(), (String, String)> {
     conn.execute_batch("DELETE FROM pg_catalog_state")
         .map_err(sqlite)?;
     remember(t);
+    register_collation(conn, t).map_err(sqlite)?;
     Ok(())
 }
 
@@ -951,4 +1029,31 @@ pub(crate) fn fill_catalog(conn: &Connection) -> rusqlite::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_columns_get_their_collation() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TEMP TABLE pg_catalog_state (version int8);
+             CREATE TABLE _pgproto_types (name text PRIMARY KEY, kind text NOT NULL, labels text,
+               base text, not_null int NOT NULL DEFAULT 0, check_expr text, check_name text);
+             INSERT INTO _pgproto_types (name, kind, labels) VALUES ('mood', 'e', 'sad\nok');",
+        )
+        .unwrap();
+        assert_eq!(
+            with_collations(&conn, "CREATE TABLE t (id int, m mood NOT NULL, n text)").as_deref(),
+            Some("CREATE TABLE t (id int, m mood COLLATE \"pg_enum_mood\" NOT NULL, n text)")
+        );
+        assert_eq!(
+            with_collations(&conn, "ALTER TABLE t ADD COLUMN x Mood").as_deref(),
+            Some("ALTER TABLE t ADD COLUMN x Mood COLLATE \"pg_enum_mood\"")
+        );
+        assert_eq!(with_collations(&conn, "CREATE TABLE mood (a int)"), None);
+        assert_eq!(with_collations(&conn, "SELECT mood FROM t"), None);
+    }
 }

@@ -334,16 +334,25 @@ async fn sequences_survive_a_restart() {
         "CREATE SEQUENCE s",
         "INSERT INTO t (v) VALUES ('a'), ('b')",
         "SELECT nextval('s'), nextval('s')",
+        "CREATE TYPE size AS ENUM ('small', 'large')",
+        "CREATE TABLE u (id int PRIMARY KEY, s size)",
+        "INSERT INTO u VALUES (1, 'large'), (2, 'small')",
     ])
     .await;
     let out = run(&[
         "INSERT INTO t (v) VALUES ('c') RETURNING id",
         "SELECT nextval('s')",
+        "SELECT id FROM u ORDER BY s",
     ])
     .await;
+    let one = |v: &str| vec![vec![v.to_string()]];
     assert_eq!(
         out,
-        vec![vec![vec!["3".to_string()]], vec![vec!["3".to_string()]]]
+        vec![
+            one("3"),
+            one("3"),
+            vec![vec!["2".to_string()], vec!["1".to_string()]]
+        ]
     );
 }
 
@@ -374,6 +383,14 @@ async fn enums_and_domains_follow_postgresql() {
         .await;
     p.same_rows("SELECT id, m, n, s, code, amount FROM people")
         .await;
+    // Enums compare and sort in their order, not their labels' text.
+    p.both("INSERT INTO people (id, m, n) VALUES (2, 'happy', 1), (3, 'sad', 1), (4, 'ok', 2)")
+        .await;
+    p.same_rows("SELECT id, m FROM people ORDER BY m, id").await;
+    p.same_rows("SELECT id FROM people WHERE m > 'ok' ORDER BY id")
+        .await;
+    p.same_rows("SELECT max(m), min(m) FROM people").await;
+    p.both("DELETE FROM people WHERE id > 1").await;
     p.same_columns("SELECT m, n, s, code, amount FROM people")
         .await;
     // tokio-postgres looks the enum up in pg_type and pg_enum.
