@@ -404,8 +404,21 @@ pub(crate) fn register_functions(
         let r = registry.clone();
         conn.create_scalar_function("setval", args, flags, move |ctx| {
             let arg: Value = ctx.get(0)?;
-            let Some(value) = ctx.get::<Option<i64>>(1)? else {
-                return Ok(None);
+            let value = match ctx.get::<Value>(1)? {
+                Value::Null => return Ok(None),
+                Value::Integer(v) => v,
+                Value::Text(t) => t.trim().parse::<i64>().map_err(|_| {
+                    fail(
+                        "22P02",
+                        format!("invalid input syntax for type bigint: \"{t}\""),
+                    )
+                })?,
+                _ => {
+                    return Err(fail(
+                        "42883",
+                        "function setval(regclass, numeric) does not exist".to_string(),
+                    ))
+                }
             };
             if arg == Value::Null {
                 return Ok(None);
@@ -536,8 +549,13 @@ pub(crate) struct Options {
 }
 
 fn syntax(sql: &str, toks: &[Tok], i: usize) -> (String, String) {
-    let near = toks.get(i).map_or("end of input", |t| t.text(sql));
-    err("42601", format!("syntax error at or near \"{near}\""))
+    match toks.get(i) {
+        Some(t) => err(
+            "42601",
+            format!("syntax error at or near \"{}\"", t.text(sql)),
+        ),
+        None => err("42601", "syntax error at end of input"),
+    }
 }
 
 /// Parses sequence options from token `i` to the end.
@@ -596,12 +614,14 @@ pub(crate) fn parse_options(
             o.start = Some(n);
             i = j;
         } else if w(i, "RESTART") {
-            i += 1 + usize::from(w(i + 1, "WITH"));
+            let with = w(i + 1, "WITH");
+            i += 1 + usize::from(with);
             match number_at(sql, toks, i) {
                 Some((n, j)) => {
                     o.restart = Some(Some(n));
                     i = j;
                 }
+                None if with => return Err(syntax(sql, toks, i)),
                 None => o.restart = Some(None),
             }
         } else if w(i, "CACHE") {
@@ -1053,6 +1073,10 @@ mod tests {
         assert_eq!(o.owned_by, Some(Some(("t".into(), "id".into()))));
         assert_eq!(opts("RESTART").unwrap().restart, Some(None));
         assert_eq!(opts("RESTART WITH -3").unwrap().restart, Some(Some(-3)));
+        assert_eq!(
+            opts("RESTART WITH").unwrap_err().1,
+            "syntax error at end of input"
+        );
         assert_eq!(opts("START 'x'").unwrap_err().0, "42601");
         assert_eq!(opts("AS text").unwrap_err().0, "22023");
     }

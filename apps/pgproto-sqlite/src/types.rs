@@ -599,11 +599,18 @@ pub(crate) fn encode_typed(
         })?;
         return encode(&Value::Text(rounded), oid, format);
     }
-    if oid == BPCHAR && typmod > 4 {
+    if matches!(oid, BPCHAR | VARCHAR) && typmod > 4 {
+        // PostgreSQL cuts the trailing spaces that do not fit (longer values are refused
+        // on the way in) and pads a char(n) value.
         let n = usize::try_from(typmod - 4).unwrap_or(0);
         let mut text = as_text(v);
-        let len = text.chars().count();
-        text.extend(std::iter::repeat(' ').take(n.saturating_sub(len)));
+        if text.chars().count() > n {
+            text = text.chars().take(n).collect();
+        }
+        if oid == BPCHAR {
+            let len = text.chars().count();
+            text.extend(std::iter::repeat(' ').take(n.saturating_sub(len)));
+        }
         return Ok(Some(text.into_bytes()));
     }
     if oid == JSONB && format == Format::Binary {
@@ -995,6 +1002,8 @@ mod tests {
         assert_eq!(e(Value::Real(-0.001), NUMERIC, n102).unwrap(), "0.00");
         assert!(encode_typed(&Value::Text("x".into()), NUMERIC, n102, Format::Text).is_err());
         assert_eq!(e(Value::Text("ab".into()), BPCHAR, 8).unwrap(), "ab  ");
+        assert_eq!(e(Value::Text("abc  ".into()), VARCHAR, 7).unwrap(), "abc");
+        assert_eq!(e(Value::Text("ab   ".into()), BPCHAR, 7).unwrap(), "ab ");
         assert_eq!(e(Value::Null, BPCHAR, 8), None);
         assert_eq!(
             encode_typed(&Value::Text("{}".into()), JSONB, -1, Format::Binary)

@@ -286,8 +286,13 @@ fn sqlite(e: rusqlite::Error) -> (String, String) {
 }
 
 fn syntax(sql: &str, toks: &[Tok], i: usize) -> (String, String) {
-    let near = toks.get(i).map_or("end of input", |t| t.text(sql));
-    err("42601", format!("syntax error at or near \"{near}\""))
+    match toks.get(i) {
+        Some(t) => err(
+            "42601",
+            format!("syntax error at or near \"{}\"", t.text(sql)),
+        ),
+        None => err("42601", "syntax error at end of input"),
+    }
 }
 
 /// A name at `i` as PostgreSQL reads it (`public.` dropped, unquoted folded to lower
@@ -920,6 +925,14 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         let trimmed = i64::try_from(text.trim_end_matches(' ').chars().count()).unwrap_or(i64::MAX);
         if len > n && trimmed > n {
             return Err(fail("22001", format!("value too long for type {ty}({n})")));
+        }
+        if len > n {
+            // PostgreSQL would store the value without the spaces that do not fit;
+            // SQLite cannot change it on the way in.
+            return Err(fail(
+                "0A000",
+                format!("a value with trailing spaces beyond {ty}({n}) is not supported"),
+            ));
         }
         Ok(true)
     })?;

@@ -379,6 +379,17 @@ async fn enums_and_domains_follow_postgresql() {
         .await;
     p.same_error("INSERT INTO people (id, n, code) VALUES (2, 1, 'abcd')")
         .await;
+    // PostgreSQL cuts trailing spaces beyond the length; SQLite cannot: refused.
+    assert_eq!(
+        Pair::error(
+            &p.ours,
+            "INSERT INTO people (id, n, code) VALUES (9, 1, 'ab    ')"
+        )
+        .await,
+        "0A000: a value with trailing spaces beyond character varying(3) is not supported"
+    );
+    p.same_error("CREATE TYPE broken AS ENUM (").await;
+    p.same_error("ALTER SEQUENCE nope RESTART WITH").await;
     p.same_error("INSERT INTO people (id, n, amount) VALUES (2, 1, 1000)")
         .await;
     p.same_rows("SELECT id, m, n, s, code, amount FROM people")
