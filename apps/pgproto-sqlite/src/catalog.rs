@@ -31,14 +31,14 @@ CREATE TEMP TABLE pg_namespace (oid oid, nspname name, nspowner oid, nspacl text
 CREATE TEMP TABLE pg_class (oid oid PRIMARY KEY, relname name, relnamespace oid, reltype oid,
   reloftype oid, relowner oid, relam oid, relfilenode oid, reltablespace oid, relpages int4,
   reltuples float4, relallvisible int4, reltoastrelid oid, relhasindex bool, relisshared bool,
-  relpersistence char, relkind char, relnatts int2, relchecks int2, relhasrules bool,
+  relpersistence pgchar, relkind pgchar, relnatts int2, relchecks int2, relhasrules bool,
   relhastriggers bool, relhassubclass bool, relrowsecurity bool, relforcerowsecurity bool,
-  relispopulated bool, relreplident char, relispartition bool, relrewrite oid,
+  relispopulated bool, relreplident pgchar, relispartition bool, relrewrite oid,
   relfrozenxid text, relminmxid text, relacl text, reloptions text, relpartbound text);
 CREATE TEMP TABLE pg_attribute (attrelid oid, attname name, atttypid oid, attstattarget int4,
   attlen int2, attnum int2, attndims int4, attcacheoff int4, atttypmod int4, attbyval bool,
-  attalign char, attstorage char, attcompression char, attnotnull bool, atthasdef bool,
-  atthasmissing bool, attidentity char, attgenerated char, attisdropped bool, attislocal bool,
+  attalign pgchar, attstorage pgchar, attcompression pgchar, attnotnull bool, atthasdef bool,
+  atthasmissing bool, attidentity pgchar, attgenerated pgchar, attisdropped bool, attislocal bool,
   attinhcount int4, attcollation oid, attacl text, attoptions text, attfdwoptions text,
   attmissingval text);
 CREATE TEMP TABLE pg_attrdef (oid oid, adrelid oid, adnum int2, adbin text);
@@ -47,15 +47,15 @@ CREATE TEMP TABLE pg_index (indexrelid oid, indrelid oid, indnatts int2, indnkey
   indimmediate bool, indisclustered bool, indisvalid bool, indcheckxmin bool, indisready bool,
   indislive bool, indisreplident bool, indkey text, indcollation text, indclass text,
   indoption text, indexprs text, indpred text);
-CREATE TEMP TABLE pg_constraint (oid oid, conname name, connamespace oid, contype char,
+CREATE TEMP TABLE pg_constraint (oid oid, conname name, connamespace oid, contype pgchar,
   condeferrable bool, condeferred bool, convalidated bool, conrelid oid, contypid oid,
-  conindid oid, conparentid oid, confrelid oid, confupdtype char, confdeltype char,
-  confmatchtype char, conislocal bool, coninhcount int4, connoinherit bool, conkey text,
+  conindid oid, conparentid oid, confrelid oid, confupdtype pgchar, confdeltype pgchar,
+  confmatchtype pgchar, conislocal bool, coninhcount int4, connoinherit bool, conkey text,
   confkey text, conbin text);
 CREATE TEMP TABLE pg_type (oid oid, typname name, typnamespace oid, typowner oid, typlen int2,
-  typbyval bool, typtype char, typcategory char, typisdefined bool, typdelim char,
+  typbyval bool, typtype pgchar, typcategory pgchar, typisdefined bool, typdelim pgchar,
   typrelid oid, typelem oid, typarray oid, typnotnull bool, typbasetype oid, typtypmod int4,
-  typndims int4, typcollation oid);
+  typndims int4, typcollation oid, typdefault text);
 CREATE TEMP TABLE pg_authid (oid oid, rolname name, rolsuper bool, rolinherit bool,
   rolcreaterole bool, rolcreatedb bool, rolcanlogin bool, rolreplication bool,
   rolbypassrls bool, rolconnlimit int4, rolpassword text, rolvaliduntil timestamptz);
@@ -68,18 +68,18 @@ CREATE TEMP VIEW pg_user AS SELECT rolname AS usename, oid AS usesysid,
   NULL AS useconfig FROM pg_authid WHERE rolcanlogin;
 CREATE TEMP TABLE pg_auth_members (roleid oid, member oid, grantor oid, admin_option bool);
 CREATE TEMP TABLE pg_database (oid oid, datname name, datdba oid, encoding int4,
-  datlocprovider char, datistemplate bool, datallowconn bool, datconnlimit int4,
+  datlocprovider pgchar, datistemplate bool, datallowconn bool, datconnlimit int4,
   datcollate text, datctype text, daticulocale text, datcollversion text, datacl text);
-CREATE TEMP TABLE pg_am (oid oid, amname name, amhandler text, amtype char);
+CREATE TEMP TABLE pg_am (oid oid, amname name, amhandler text, amtype pgchar);
 CREATE TEMP TABLE pg_collation (oid oid, collname name, collnamespace oid, collowner oid,
-  collprovider char, collisdeterministic bool, collencoding int4, collcollate text,
+  collprovider pgchar, collisdeterministic bool, collencoding int4, collcollate text,
   collctype text);
 CREATE TEMP TABLE pg_description (objoid oid, classoid oid, objsubid int4, description text);
 CREATE TEMP TABLE pg_inherits (inhrelid oid, inhparent oid, inhseqno int4,
   inhdetachpending bool);
 CREATE TEMP TABLE pg_trigger (oid oid, tgrelid oid, tgparentid oid, tgname name, tgfoid oid,
-  tgtype int2, tgenabled char, tgisinternal bool);
-CREATE TEMP TABLE pg_policy (oid oid, polname name, polrelid oid, polcmd char,
+  tgtype int2, tgenabled pgchar, tgisinternal bool);
+CREATE TEMP TABLE pg_policy (oid oid, polname name, polrelid oid, polcmd pgchar,
   polpermissive bool, polroles text, polqual text, polwithcheck text);
 CREATE TEMP TABLE pg_statistic_ext (oid oid, stxrelid oid, stxname name, stxnamespace oid,
   stxowner oid, stxstattarget int4, stxkeys text, stxkind text);
@@ -88,6 +88,11 @@ CREATE TEMP TABLE pg_publication_namespace (oid oid, pnpubid oid, pnnspid oid);
 CREATE TEMP TABLE pg_publication_rel (oid oid, prpubid oid, prrelid oid, prqual text,
   prattrs text);
 CREATE TEMP TABLE pg_proc (oid oid, proname name, pronamespace oid);
+CREATE TEMP TABLE pg_sequence (seqrelid oid, seqtypid oid, seqstart int8, seqincrement int8,
+  seqmax int8, seqmin int8, seqcache int8, seqcycle bool);
+CREATE TEMP TABLE pg_enum (oid oid, enumtypid oid, enumsortorder float4, enumlabel name);
+CREATE TEMP TABLE pg_range (rngtypid oid, rngsubtype oid, rngmultitypid oid, rngcollation oid,
+  rngsubopc oid, rngcanonical text, rngsubdiff text);
 CREATE TEMP TABLE pg_tablespace (oid oid, spcname name, spcowner oid);
 CREATE TEMP VIEW pg_lookup_class AS SELECT oid AS lookup_oid, relname AS lookup_name FROM pg_class;
 CREATE TEMP VIEW pg_lookup_type AS SELECT oid AS lookup_oid, typname AS lookup_name FROM pg_type;
@@ -140,6 +145,7 @@ const TYPES: &[(i64, &str, i64, bool, &str)] = &[
 /// Creates the catalog's tables and fills its fixed rows.
 pub(crate) fn install(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(DDL)?;
+    conn.execute_batch(crate::infoschema::DDL)?;
     let mut st = conn.prepare(
         "INSERT INTO pg_type (oid, typname, typnamespace, typowner, typlen, typbyval, typtype,
          typcategory, typisdefined, typdelim, typrelid, typelem, typarray, typnotnull,
@@ -167,52 +173,25 @@ pub(crate) fn stable_oid(kind: &str, name: &str) -> i64 {
 /// `varchar(20)` is (1043, 24), `numeric(10,2)` (1700, 655366); names this server does
 /// not know take the type its results are described with.
 pub(crate) fn pg_type_of(decl: &str) -> (i64, i64) {
-    let lower = decl.trim().to_ascii_lowercase();
-    let (base, mods) = match lower.find('(') {
-        Some(p) => (
-            lower.get(..p).unwrap_or("").trim().to_string(),
-            lower
-                .get(p + 1..)
-                .unwrap_or("")
-                .trim_end_matches(')')
-                .split(',')
-                .filter_map(|m| m.trim().parse::<i64>().ok())
-                .collect::<Vec<_>>(),
-        ),
-        None => (lower.clone(), Vec::new()),
-    };
-    let base = base.split_whitespace().collect::<Vec<_>>().join(" ");
-    let oid = match base.as_str() {
-        "varchar" | "character varying" => 1043,
-        "char" | "character" | "bpchar" => 1042,
-        "text" => 25,
-        // `real` as this server describes its results: float8.
-        "double precision" | "float8" | "double" | "float" | "real" => 701,
-        "float4" => 700,
-        "json" => 114,
-        "jsonb" => 3802,
-        "interval" => 1186,
-        _ => i64::from(crate::types::oid_for_decl(decl)),
-    };
-    let typmod = match (oid, mods.as_slice()) {
-        (1043 | 1042, [n]) => n + 4,
-        (1042, []) => 5,
-        (1700, [p]) => (p << 16) + 4,
-        (1700, [p, s]) => (p << 16) + s + 4,
-        _ => -1,
-    };
-    (oid, typmod)
+    let (oid, typmod) = crate::types::declared(decl);
+    (i64::from(oid), i64::from(typmod))
 }
 
 /// PostgreSQL's `format_type(oid, typmod)`.
 pub(crate) fn format_type(oid: i64, typmod: Option<i64>) -> Option<String> {
-    let &(_, _, _, _, name) = TYPES.iter().find(|t| t.0 == oid)?;
+    let Some(&(_, _, _, _, name)) = TYPES.iter().find(|t| t.0 == oid) else {
+        return crate::usertypes::name_of(oid);
+    };
     let typmod = typmod.unwrap_or(-1);
     Some(match oid {
         1043 | 1042 if typmod >= 4 => format!("{name}({})", typmod - 4),
         1700 if typmod >= 4 => {
             let t = typmod - 4;
             format!("{name}({},{})", t >> 16, t & 0xffff)
+        }
+        1083 | 1114 | 1184 if typmod >= 0 => {
+            let (head, tail) = name.split_once(' ').unwrap_or((name, ""));
+            format!("{head}({typmod}) {tail}")
         }
         _ => name.to_string(),
     })
@@ -245,6 +224,16 @@ struct Index {
     sql: Option<String>,
 }
 
+/// After a change the catalog shows but SQLite's schema does not (a comment, a type, a
+/// sequence): every connection's catalog is filled again on its next use, since each
+/// compares the schema version it was filled at, which a table created and dropped
+/// moves on.
+pub(crate) fn changed_everywhere(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE main._pgproto_schema_bump (x); DROP TABLE main._pgproto_schema_bump;",
+    )
+}
+
 /// Fills the catalog again if SQLite's schema changed since it was last filled, and
 /// names the connected user and database in `pg_authid` and `pg_database`.
 pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
@@ -266,7 +255,8 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "DELETE FROM pg_catalog_state; DELETE FROM pg_catalog_defs; DELETE FROM pg_class;
          DELETE FROM pg_attribute; DELETE FROM pg_attrdef; DELETE FROM pg_index;
-         DELETE FROM pg_constraint; DELETE FROM pg_trigger; DELETE FROM pg_description;",
+         DELETE FROM pg_constraint; DELETE FROM pg_trigger; DELETE FROM pg_description;
+         DELETE FROM pg_sequence; DELETE FROM pg_enum; DELETE FROM pg_type WHERE oid >= 16384;",
     )?;
     conn.execute("INSERT INTO pg_catalog_state VALUES (?1)", [version])?;
     let objects: Vec<(String, String, Option<String>)> = {
@@ -278,8 +268,31 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
+    let sequences = crate::sequences::read_all(conn)?;
+    for s in &sequences {
+        insert_class(conn, s.oid(), &s.name, "S", 3, false)?;
+        let typid = match s.type_name.as_str() {
+            "smallint" => 21,
+            "integer" => 23,
+            _ => 20,
+        };
+        conn.execute(
+            "INSERT INTO pg_sequence VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                s.oid(),
+                typid,
+                s.start,
+                s.increment,
+                s.max,
+                s.min,
+                s.cache,
+                s.cycle
+            ],
+        )?;
+    }
+    crate::usertypes::fill_catalog(conn)?;
     for (kind, name, sql) in &objects {
-        fill_relation(conn, kind, name, sql.as_deref())?;
+        fill_relation(conn, kind, name, sql.as_deref(), &sequences)?;
     }
     fill_triggers(conn)?;
     fill_comments(conn)?;
@@ -331,6 +344,7 @@ fn fill_relation(
     kind: &str,
     name: &str,
     sql: Option<&str>,
+    sequences: &[crate::sequences::Seq],
 ) -> rusqlite::Result<()> {
     let relkind = if kind == "view" { "v" } else { "r" };
     let oid = stable_oid(kind, name);
@@ -440,26 +454,67 @@ fn fill_relation(
         } else {
             None
         };
-        // A kept type is a serial's: PostgreSQL's default takes its sequence's next value.
-        let serial_default = kept
+        // A default taking a sequence's next value, as PostgreSQL writes it; an identity
+        // column's is not a default but `attidentity`.
+        let sequence = dflt
+            .as_deref()
+            .and_then(crate::sequences::default_sequence)
+            .and_then(|n| sequences.iter().find(|s| s.name == n));
+        let identity = sequence
+            .and_then(|s| s.identity.clone())
+            .unwrap_or_default();
+        let sequence_default = sequence.filter(|_| identity.is_empty()).map(|s| {
+            format!(
+                "nextval('{}'::regclass)",
+                quote_ident(&s.name).replace('\'', "''")
+            )
+        });
+        // A serial key from before sequences were kept: its default as PostgreSQL's.
+        let legacy_default = kept
             .as_ref()
+            .filter(|_| dflt.is_none())
             .map(|_| format!("nextval('{name}_{cname}_seq'::regclass)"));
-        if kept.is_some() {
+        if legacy_default.is_some() {
             // PostgreSQL lists the serial's sequence (SQLite's rowid stands for it).
             let seq = format!("{name}_{cname}_seq");
             insert_class(conn, stable_oid("sequence", &seq), &seq, "S", 3, false)?;
         }
-        let dflt = &serial_default.or_else(|| dflt.clone());
-        let (typid, typmod) = pg_type_of(kept.as_deref().unwrap_or(decl));
-        let len = TYPES.iter().find(|t| t.0 == typid).map_or(-1, |t| t.2);
-        let collation = if TYPES.iter().any(|t| t.0 == typid && t.3) {
-            100
+        let dflt = &if sequence.is_some() {
+            sequence_default
         } else {
-            0
+            legacy_default.or_else(|| dflt.clone())
+        };
+        // A boolean default written as a string is PostgreSQL's constant.
+        let bool_default = dflt.as_deref().and_then(|d| {
+            let t = d.trim().trim_matches('\'').to_ascii_lowercase();
+            let is_bool = crate::types::oid_for_decl(decl) == crate::types::BOOL;
+            match t.as_str() {
+                "true" | "t" | "yes" | "on" | "1" if is_bool => Some("true".to_string()),
+                "false" | "f" | "no" | "off" | "0" if is_bool => Some("false".to_string()),
+                _ => None,
+            }
+        });
+        let dflt = &bool_default.or_else(|| dflt.clone());
+        let (typid, typmod) = match crate::usertypes::lookup(conn, kept.as_deref().unwrap_or(decl))
+        {
+            Some(u) => (i64::from(u.oid), -1),
+            None => pg_type_of(kept.as_deref().unwrap_or(decl)),
+        };
+        let (len, collation) = match TYPES.iter().find(|t| t.0 == typid) {
+            Some(t) => (t.2, if t.3 { 100 } else { 0 }),
+            // A user type's, from `pg_type` (filled first).
+            None => conn
+                .query_row(
+                    "SELECT typlen, typcollation FROM pg_type WHERE oid = ?1",
+                    [typid],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .unwrap_or((-1, 0)),
         };
         conn.execute(
             "INSERT INTO pg_attribute VALUES (?1, ?2, ?3, -1, ?4, ?5, 0, -1, ?6, ?7, 'i', ?11, '',
-             ?8, ?9, 0, '', '', 0, 1, 0, ?10, NULL, NULL, NULL, NULL)",
+             ?8, ?9, 0, ?12, '', 0, 1, 0, ?10, NULL, NULL, NULL, NULL)",
             params![
                 oid,
                 cname,
@@ -477,7 +532,8 @@ fn fill_relation(
                     (1700, _) => "m",
                     (_, -1) => "x",
                     _ => "p",
-                }
+                },
+                identity
             ],
         )?;
         if let Some(d) = dflt {
@@ -615,8 +671,10 @@ fn fill_checks(
 /// SQLite's triggers, in `pg_trigger`: `pg_get_triggerdef` gives their SQLite text.
 fn fill_triggers(conn: &Connection) -> rusqlite::Result<()> {
     let triggers: Vec<(String, String, Option<String>)> = {
-        let mut st = conn
-            .prepare("SELECT name, tbl_name, sql FROM main.sqlite_schema WHERE type = 'trigger'")?;
+        let mut st = conn.prepare(
+            "SELECT name, tbl_name, sql FROM main.sqlite_schema WHERE type = 'trigger'
+                      AND name NOT LIKE '\\_pgproto\\_%' ESCAPE '\\'",
+        )?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
@@ -673,6 +731,66 @@ pub(crate) fn declared_type(conn: &Connection, table: &str, column: &str) -> Opt
     st.query_row([table, column], |r| r.get(0)).ok()
 }
 
+/// The types of a statement's result columns by their declarations, as PostgreSQL
+/// describes them (OID, typmod, table OID, column number): a table column's declared
+/// type, the PostgreSQL type kept for it where SQLite must declare another (`bigserial`
+/// keys are SQLite's `INTEGER` rowid), an enum's OID, a domain's base type; `None` for
+/// expressions.
+pub(crate) fn declared_columns(
+    conn: &Connection,
+    st: &rusqlite::Statement<'_>,
+) -> Vec<Option<crate::types::ColumnType>> {
+    let meta = st.columns_with_metadata();
+    // Column numbers, per table named.
+    let mut numbers: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    st.columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let decl = c.decl_type()?;
+            let origin = meta
+                .get(i)
+                .and_then(|m| m.table_name().zip(m.origin_name()));
+            let kept = origin
+                .filter(|_| decl.eq_ignore_ascii_case("INTEGER"))
+                .and_then(|(t, col)| declared_type(conn, t, col));
+            let decl = kept.as_deref().unwrap_or(decl);
+            let (oid, typmod) = match crate::usertypes::lookup(conn, decl) {
+                Some(u) => (u.described_oid(), u.typmod),
+                None => crate::types::declared(decl),
+            };
+            let (table_oid, column_id) = match origin {
+                Some((t, col)) => {
+                    let names = numbers.entry(t.to_string()).or_insert_with(|| {
+                        let Ok(mut st) =
+                            conn.prepare_cached("SELECT name FROM pragma_table_info(?1)")
+                        else {
+                            return Vec::new();
+                        };
+                        st.query_map([t], |r| r.get::<_, String>(0))
+                            .map(|rows| rows.filter_map(Result::ok).collect())
+                            .unwrap_or_default()
+                    });
+                    let n = names
+                        .iter()
+                        .position(|n| n.eq_ignore_ascii_case(col))
+                        .and_then(|p| i16::try_from(p + 1).ok())
+                        .unwrap_or(0);
+                    (u32::try_from(stable_oid("table", t)).unwrap_or(0), n)
+                }
+                None => (0, 0),
+            };
+            Some(crate::types::ColumnType {
+                oid,
+                typmod,
+                table_oid,
+                column_id,
+            })
+        })
+        .collect()
+}
+
 /// Whether the database has the server's table `name`.
 pub(crate) fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     conn.query_row(
@@ -694,7 +812,7 @@ pub(crate) fn follow_change(
             sides.push(t);
         }
     }
-    if let SchemaChange::Create(table, serials) = change {
+    if let SchemaChange::Create(table, serials, _) = change {
         if !serials.is_empty() {
             conn.execute_batch(COLUMNS_DDL)?;
             conn.execute(
@@ -713,7 +831,7 @@ pub(crate) fn follow_change(
     }
     for side in sides {
         match change {
-            SchemaChange::Create(..) => {}
+            SchemaChange::Create(..) | SchemaChange::AddColumn(_) => {}
             SchemaChange::Drop(names) => {
                 for n in names {
                     conn.execute(
@@ -871,6 +989,34 @@ fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64) -> rusqlite::Resu
             &format!("{{{}}}", nums.join(",")),
             &def,
         )?;
+        // The referenced columns and the actions, as PostgreSQL's codes.
+        let fnums: Vec<String> = {
+            let mut st =
+                conn.prepare("SELECT cid + 1 FROM pragma_table_info(?1) WHERE name = ?2")?;
+            to.iter()
+                .filter_map(|c| {
+                    st.query_row(params![target, c], |r| r.get::<_, i64>(0))
+                        .ok()
+                        .map(|n| n.to_string())
+                })
+                .collect()
+        };
+        let code = |a: &str| match a {
+            "CASCADE" => "c",
+            "RESTRICT" => "r",
+            "SET NULL" => "n",
+            "SET DEFAULT" => "d",
+            _ => "a",
+        };
+        conn.execute(
+            "UPDATE pg_constraint SET confkey = ?2, confupdtype = ?3, confdeltype = ?4 WHERE oid = ?1",
+            params![
+                stable_oid("constraint", &format!("{oid}.{conname}")),
+                format!("{{{}}}", fnums.join(",")),
+                code(&first.4),
+                code(&first.5)
+            ],
+        )?;
     }
     Ok(())
 }
@@ -990,6 +1136,39 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         ctx.get::<Value>(0)
     })?;
     conn.create_scalar_function("pg_relation_is_publishable", 1, flags, |_| Ok(false))?;
+    conn.create_scalar_function("pg_catalog_table_oid", 1, flags, |ctx| {
+        Ok(ctx
+            .get::<Option<String>>(0)?
+            .and_then(|n| crate::pgsql::catalog_table_oid(&n)))
+    })?;
+    // A relation or type name as `::regclass` reads it: `public."T"` is `T`, `Books`
+    // `books`.
+    conn.create_scalar_function("pg_unqualify", 1, flags, |ctx| {
+        let Some(name) = ctx.get::<Option<String>>(0)? else {
+            return Ok(None);
+        };
+        let last = match name.rfind("\".") {
+            Some(p) => name.get(p + 2..).unwrap_or(""),
+            None if !name.starts_with('"') => name.rsplit('.').next().unwrap_or(""),
+            None => name.as_str(),
+        };
+        Ok(Some(
+            match last.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+                Some(q) => q.replace("\"\"", "\""),
+                None => last.to_ascii_lowercase(),
+            },
+        ))
+    })?;
+    // Every type and function is in `pg_catalog` or `public`, both on the search path.
+    for name in [
+        "pg_type_is_visible",
+        "pg_function_is_visible",
+        "pg_collation_is_visible",
+    ] {
+        conn.create_scalar_function(name, 1, flags, |ctx| {
+            Ok(ctx.get::<Option<i64>>(0)?.map(|_| true))
+        })?;
+    }
     conn.create_scalar_function("pg_get_statisticsobjdef_columns", 1, flags, |_| {
         Ok(None::<String>)
     })?;
@@ -1025,6 +1204,12 @@ mod tests {
             Some("numeric(10,2)")
         );
         assert_eq!(format_type(23, None).as_deref(), Some("integer"));
+        assert_eq!(
+            format_type(1184, Some(3)).as_deref(),
+            Some("timestamp(3) with time zone")
+        );
+        assert_eq!(pg_type_of("char"), (1042, 5));
+        assert_eq!(pg_type_of("timestamp(3)"), (1114, 3));
     }
 
     #[test]

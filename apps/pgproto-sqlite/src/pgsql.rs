@@ -62,6 +62,7 @@ fn needs_parse(sql: &str) -> bool {
     let lower = sql.to_ascii_lowercase();
     [
         "pg_",
+        "information_schema",
         "::reg",
         "::oid",
         "operator(",
@@ -87,6 +88,7 @@ impl VisitorMut for Rewriter {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         let result = [
+            strip_column_schema,
             strip_function_schema,
             rewrite_catalog_function,
             rewrite_reg_cast,
@@ -157,9 +159,29 @@ fn strip_qualifier(name: &mut ObjectName) -> bool {
     false
 }
 
-/// `FROM pg_catalog.pg_class` becomes `FROM pg_class`.
+/// `FROM pg_catalog.pg_class` becomes `FROM pg_class`, `FROM information_schema.tables`
+/// `FROM pg_is_tables` (the [`crate::infoschema`] view).
 fn strip_catalog_schema(name: &mut ObjectName) -> bool {
+    let parts = ident_parts(name);
+    if let [schema, view] = parts.as_slice() {
+        if schema == "information_schema" && crate::infoschema::VIEWS.contains(&view.as_str()) {
+            *name = ObjectName::from(vec![sqlparser::ast::Ident::new(format!("pg_is_{view}"))]);
+            return true;
+        }
+    }
     strip_qualifier(name)
+}
+
+/// `pg_catalog.pg_class.relname` becomes `pg_class.relname` (the table lost its schema).
+fn strip_column_schema(expr: &mut Expr) -> Result<bool, Unsupported> {
+    if let Expr::CompoundIdentifier(parts) = expr {
+        let first = parts.first().map(|p| p.value.to_ascii_lowercase());
+        if parts.len() == 3 && first.as_deref() == Some("pg_catalog") {
+            parts.remove(0);
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// `pg_catalog.f(...)` becomes `f(...)`.
@@ -236,15 +258,80 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
             arg(1)
         ),
         "pg_get_expr" => format!("({})", arg(0)),
+        // The OID, or NULL for no such type or relation.
+        "to_regtype" | "to_regclass" => format!(
+            "(SELECT lookup_oid FROM {} WHERE lookup_name = {})",
+            if name == "to_regtype" {
+                "pg_lookup_type"
+            } else {
+                "pg_lookup_class"
+            },
+            arg(0)
+        ),
         "string_agg" => {
             f.name = ObjectName::from(vec![sqlparser::ast::Ident::new("group_concat")]);
             return Ok(true);
+        }
+        "json_build_object" => {
+            // Booleans as JSON's `true`/`false` (SQLite's are 1 and 0): comparisons and
+            // the catalog's boolean columns.
+            let items: Vec<String> = args
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let value = i % 2 == 1;
+                    let e = parse_expr(a).ok();
+                    let boolean = value
+                        && e.as_ref().is_some_and(|e| match e {
+                            Expr::BinaryOp { op, .. } => matches!(
+                                op,
+                                BinaryOperator::Eq
+                                    | BinaryOperator::NotEq
+                                    | BinaryOperator::Lt
+                                    | BinaryOperator::Gt
+                                    | BinaryOperator::LtEq
+                                    | BinaryOperator::GtEq
+                                    | BinaryOperator::And
+                                    | BinaryOperator::Or
+                            ),
+                            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+                                let last = a.rsplit('.').next().unwrap_or("");
+                                BOOLEAN_COLUMNS.contains(&last)
+                            }
+                            _ => false,
+                        });
+                    if boolean {
+                        format!("json(CASE WHEN {a} THEN 'true' ELSE 'false' END)")
+                    } else {
+                        a.clone()
+                    }
+                })
+                .collect();
+            format!("json_object({})", items.join(", "))
         }
         _ => return Ok(false),
     };
     *expr = parse_expr(&text)?;
     Ok(true)
 }
+
+/// The catalog's boolean columns (for `json_build_object`).
+const BOOLEAN_COLUMNS: &[&str] = &[
+    "seqcycle",
+    "attnotnull",
+    "atthasdef",
+    "attisdropped",
+    "indisunique",
+    "indisprimary",
+    "indnullsnotdistinct",
+    "relhasindex",
+    "typnotnull",
+    "condeferrable",
+    "condeferred",
+    "convalidated",
+    "rolsuper",
+    "rolcanlogin",
+];
 
 /// The catalog table, key column and name column of an object identifier alias type.
 fn reg_type_lookup(ty: &str) -> Option<(&'static str, &'static str)> {
@@ -293,6 +380,9 @@ fn rewrite_reg_cast(expr: &mut Expr) -> Result<bool, Unsupported> {
             {
                 s.clone()
             }
+            Value::SingleQuotedString(s) if catalog_table_oid(s).is_some() && what == "class" => {
+                catalog_table_oid(s).unwrap_or_default().to_string()
+            }
             Value::SingleQuotedString(s) => {
                 let name = s.rsplit('.').next().unwrap_or(s).trim_matches('"');
                 format!(
@@ -302,14 +392,44 @@ fn rewrite_reg_cast(expr: &mut Expr) -> Result<bool, Unsupported> {
                 )
             }
             Value::Number(n, _) => n.clone(),
+            // A parameter: a name (maybe qualified, maybe quoted) or an OID's digits.
+            Value::Placeholder(p) if what == "class" => format!(
+                "coalesce(pg_catalog_table_oid({p}), (SELECT lookup_oid FROM {table} WHERE lookup_name = pg_unqualify({p}) OR CAST(lookup_oid AS TEXT) = {p}), pg_undefined('{what}', {p}))"
+            ),
+            Value::Placeholder(p) => format!(
+                "coalesce((SELECT lookup_oid FROM {table} WHERE lookup_name = pg_unqualify({p}) OR CAST(lookup_oid AS TEXT) = {p}), pg_undefined('{what}', {p}))"
+            ),
             _ => return Ok(false),
         },
+        // A name computed by a function or cast to text: its OID (NULL if none).
+        other @ (Expr::Function(_) | Expr::Cast { .. }) if what == "class" => format!(
+            "coalesce(pg_catalog_table_oid({other}), (SELECT lookup_oid FROM {table} WHERE lookup_name = pg_unqualify({other})))"
+        ),
         other => format!(
             "coalesce((SELECT lookup_name FROM {table} WHERE lookup_oid = {other}), CAST({other} AS TEXT))"
         ),
     };
     *expr = parse_expr(&text)?;
     Ok(true)
+}
+
+/// PostgreSQL's OIDs of its catalog tables (`'pg_catalog.pg_class'::regclass` is 1259).
+pub(crate) fn catalog_table_oid(name: &str) -> Option<i64> {
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
+    Some(match name {
+        "pg_type" => 1247,
+        "pg_attribute" => 1249,
+        "pg_proc" => 1255,
+        "pg_class" => 1259,
+        "pg_namespace" => 2615,
+        "pg_constraint" => 2606,
+        "pg_index" => 2610,
+        "pg_trigger" => 2620,
+        "pg_description" => 2609,
+        "pg_database" => 1262,
+        "pg_authid" => 1260,
+        _ => return None,
+    })
 }
 
 /// `a OPERATOR(pg_catalog.~) b` becomes `a ~ b` (then [`rewrite_regex_operator`]).
@@ -545,6 +665,55 @@ fn last_name(name: &ObjectName) -> String {
     }
 }
 
+/// The statement without the `(options)` after each `AS IDENTITY`, and those options'
+/// texts in order.
+fn split_identity_options(sql: &str) -> (String, Vec<String>) {
+    let toks = crate::sql::tokenize(sql);
+    let mut out = String::with_capacity(sql.len());
+    let mut options = Vec::new();
+    let mut last = 0;
+    let mut i = 0;
+    while let Some(t) = toks.get(i) {
+        i += 1;
+        if !t.is(sql, "IDENTITY") || !toks.get(i).is_some_and(|n| n.is_punct(sql, "(")) {
+            continue;
+        }
+        let mut depth = 0i32;
+        let mut close = None;
+        for (k, n) in toks.iter().enumerate().skip(i) {
+            if n.is_punct(sql, "(") {
+                depth += 1;
+            } else if n.is_punct(sql, ")") {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(k);
+                    break;
+                }
+            }
+        }
+        let Some(close_at) = close else { break };
+        let (Some(open), Some(close)) = (toks.get(i), toks.get(close_at)) else {
+            break;
+        };
+        out.push_str(sql.get(last..open.start).unwrap_or(""));
+        options.push(sql.get(open.end..close.start).unwrap_or("").to_string());
+        last = close.end;
+        i = close_at + 1;
+    }
+    out.push_str(sql.get(last..).unwrap_or(""));
+    (out, options)
+}
+
+/// An identifier as PostgreSQL reads it: unquoted names folded to lower case.
+fn pg_name(part: Option<&ObjectNamePart>) -> String {
+    match part {
+        Some(ObjectNamePart::Identifier(i)) if i.quote_style.is_some() => i.value.clone(),
+        Some(ObjectNamePart::Identifier(i)) => i.value.to_ascii_lowercase(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
 /// `COMMENT ON TABLE t IS '...'` or `COMMENT ON COLUMN t.c IS '...'` (`IS NULL` removes
 /// the comment).
 #[derive(Debug, PartialEq)]
@@ -610,9 +779,16 @@ pub(crate) fn comment_on(sql: &str) -> Option<Result<CommentOn, Unsupported>> {
 /// `_pgproto_columns`) follow once it succeeded.
 #[derive(Debug, PartialEq)]
 pub(crate) enum SchemaChange {
-    /// `CREATE TABLE`: the table and its serial columns with their PostgreSQL type
-    /// (SQLite declares them `INTEGER`, the rowid).
-    Create(String, Vec<(String, String)>),
+    /// `CREATE TABLE`: the table, its serial columns with their PostgreSQL type
+    /// (SQLite declares a serial key `INTEGER`, the rowid), and the columns that take
+    /// their values from a sequence (serial and identity columns).
+    Create(
+        String,
+        Vec<(String, String)>,
+        Vec<crate::sequences::SeqColumn>,
+    ),
+    /// `ALTER TABLE t ADD COLUMN ...`.
+    AddColumn(String),
     /// `DROP TABLE`/`DROP VIEW` of these.
     Drop(Vec<String>),
     /// `ALTER TABLE a RENAME TO b`.
@@ -632,10 +808,13 @@ pub(crate) fn schema_change(sql: &str) -> Option<SchemaChange> {
     {
         return None;
     }
-    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    // `AS IDENTITY (options)`: the options apart (in order), as sqlparser takes none.
+    let (sql, identity_options) = split_identity_options(sql);
+    let statements = Parser::parse_sql(&PostgreSqlDialect {}, &sql).ok()?;
     let [statement] = statements.as_slice() else {
         return None;
     };
+    let mut identity_options = identity_options.into_iter();
     use sqlparser::ast::{AlterTableOperation, ObjectType};
     match statement {
         Statement::CreateTable(c) => {
@@ -653,7 +832,63 @@ pub(crate) fn schema_change(sql: &str) -> Option<SchemaChange> {
                     Some((col.name.value.clone(), pg.to_string()))
                 })
                 .collect();
-            Some(SchemaChange::Create(last_name(&c.name), serials))
+            let table = pg_name(c.name.0.last());
+            let sequenced = c
+                .columns
+                .iter()
+                .filter_map(|col| {
+                    let ty = col.data_type.to_string().to_ascii_lowercase();
+                    let column = if col.name.quote_style.is_some() {
+                        col.name.value.clone()
+                    } else {
+                        col.name.value.to_ascii_lowercase()
+                    };
+                    let serial = match ty.as_str() {
+                        "bigserial" | "serial8" => Some("bigint"),
+                        "smallserial" | "serial2" => Some("smallint"),
+                        "serial" | "serial4" => Some("integer"),
+                        _ => None,
+                    };
+                    if let Some(t) = serial {
+                        return Some(crate::sequences::SeqColumn {
+                            column,
+                            type_name: t.to_string(),
+                            identity: None,
+                            start: None,
+                            increment: None,
+                        });
+                    }
+                    let options = col.options.iter().find_map(|o| match &o.option {
+                        sqlparser::ast::ColumnOption::Generated {
+                            generation_expr: None,
+                            sequence_options,
+                            ..
+                        } => Some(sequence_options.clone().unwrap_or_default()),
+                        _ => None,
+                    })?;
+                    let mut text: String = options.iter().map(ToString::to_string).collect();
+                    if let Some(t) = identity_options.next() {
+                        text.push(' ');
+                        text.push_str(&t);
+                    }
+                    let toks = crate::sql::tokenize(&text);
+                    let parsed =
+                        crate::sequences::parse_options(&text, &toks, 0).unwrap_or_default();
+                    let type_name = match ty.as_str() {
+                        "bigint" | "int8" => "bigint",
+                        "smallint" | "int2" => "smallint",
+                        _ => "integer",
+                    };
+                    Some(crate::sequences::SeqColumn {
+                        column,
+                        type_name: type_name.to_string(),
+                        identity: Some("d".to_string()),
+                        start: parsed.start,
+                        increment: parsed.increment,
+                    })
+                })
+                .collect();
+            Some(SchemaChange::Create(table, serials, sequenced))
         }
         Statement::Drop {
             object_type: ObjectType::Table | ObjectType::View,
@@ -676,6 +911,7 @@ pub(crate) fn schema_change(sql: &str) -> Option<SchemaChange> {
                     old_column_name.value.clone(),
                     new_column_name.value.clone(),
                 )),
+                [AlterTableOperation::AddColumn { .. }] => Some(SchemaChange::AddColumn(table)),
                 [AlterTableOperation::DropColumn { column_names, .. }] => {
                     Some(SchemaChange::DropColumn(
                         table,
@@ -716,7 +952,34 @@ mod tests {
                     ("id".into(), "int8".into()),
                     ("n".into(), "int2".into()),
                     ("s".into(), "int4".into())
-                ]
+                ],
+                ["bigint", "smallint", "integer"]
+                    .iter()
+                    .zip(["id", "n", "s"])
+                    .map(|(t, c)| crate::sequences::SeqColumn {
+                        column: c.into(),
+                        type_name: (*t).into(),
+                        identity: None,
+                        start: None,
+                        increment: None
+                    })
+                    .collect()
+            ))
+        );
+        assert_eq!(
+            schema_change(
+                "create table T (id bigint generated by default as identity (start with 5 increment by 2))"
+            ),
+            Some(SchemaChange::Create(
+                "t".into(),
+                vec![],
+                vec![crate::sequences::SeqColumn {
+                    column: "id".into(),
+                    type_name: "bigint".into(),
+                    identity: Some("d".into()),
+                    start: Some(5),
+                    increment: Some(2)
+                }]
             ))
         );
         assert_eq!(
@@ -742,6 +1005,18 @@ mod tests {
     }
 
     #[test]
+    fn information_schema_names_its_views() {
+        assert_eq!(
+            rw("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"),
+            "SELECT table_name FROM pg_is_tables WHERE table_schema = 'public'"
+        );
+        assert_eq!(
+            rw("SELECT * FROM information_schema.columns c JOIN tables t ON true"),
+            "SELECT * FROM pg_is_columns AS c JOIN tables AS t ON true"
+        );
+    }
+
+    #[test]
     fn function_schema_is_stripped() {
         assert_eq!(
             rw("SELECT pg_catalog.format_type(23, -1)"),
@@ -758,6 +1033,10 @@ mod tests {
         assert_eq!(
             rw("SELECT pg_get_expr(d.adbin, d.adrelid, true) FROM pg_attrdef d"),
             "SELECT (d.adbin) FROM pg_attrdef AS d"
+        );
+        assert_eq!(
+            rw("SELECT oid FROM pg_type AS t WHERE t.oid = to_regtype($1)"),
+            "SELECT oid FROM pg_type AS t WHERE t.oid = (SELECT lookup_oid FROM pg_lookup_type WHERE lookup_name = $1)"
         );
         assert_eq!(
             rw("SELECT string_agg(x, ', ') FROM pg_class"),
@@ -786,6 +1065,34 @@ mod tests {
         assert_eq!(
             rw("SELECT x::pg_catalog.text FROM pg_class"),
             "SELECT x::text FROM pg_class"
+        );
+    }
+
+    #[test]
+    fn qualified_columns_and_parameter_reg_casts() {
+        assert_eq!(
+            rw("SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class"),
+            "SELECT pg_class.relname FROM pg_class"
+        );
+        assert_eq!(
+            rw("SELECT 1 FROM pg_class WHERE oid = $1::regclass"),
+            "SELECT 1 FROM pg_class WHERE oid = coalesce(pg_catalog_table_oid($1), (SELECT lookup_oid FROM pg_lookup_class WHERE lookup_name = pg_unqualify($1) OR CAST(lookup_oid AS TEXT) = $1), pg_undefined('class', $1))"
+        );
+    }
+
+    #[test]
+    fn catalog_tables_have_postgresql_s_oids() {
+        assert_eq!(
+            rw("SELECT 1 FROM pg_description WHERE classoid = 'pg_catalog.pg_class'::regclass"),
+            "SELECT 1 FROM pg_description WHERE classoid = 1259"
+        );
+        assert_eq!(
+            rw("SELECT json_build_object('a', 1, 'b', x = 'a', 'c', s.seqcycle) FROM pg_class"),
+            "SELECT json_object('a', 1, 'b', json(CASE WHEN x = 'a' THEN 'true' ELSE 'false' END), 'c', json(CASE WHEN s.seqcycle THEN 'true' ELSE 'false' END)) FROM pg_class"
+        );
+        assert_eq!(
+            rw("SELECT CAST(pg_get_serial_sequence('t', 'id') AS REGCLASS) FROM pg_class"),
+            "SELECT coalesce(pg_catalog_table_oid(pg_get_serial_sequence('t', 'id')), (SELECT lookup_oid FROM pg_lookup_class WHERE lookup_name = pg_unqualify(pg_get_serial_sequence('t', 'id')))) FROM pg_class"
         );
     }
 

@@ -26,8 +26,10 @@ use crate::{catalog, copy, types};
 /// `lock_timeout` is 0 (the server's bound on any wait; PostgreSQL's is none).
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The server version reported by `version()` and `SHOW server_version`.
-const SERVER_VERSION: &str = "16.0";
+/// The server version reported by `version()` and `SHOW server_version`: the same as
+/// the `server_version` ParameterStatus the core sends at startup (its `SessionSetup`
+/// default), as PostgreSQL's three agree.
+const SERVER_VERSION: &str = "16.0 (pgproto)";
 
 /// Session values the SQL functions read (the session holding the lock sets them).
 #[derive(Debug, Default, Clone)]
@@ -35,6 +37,8 @@ struct SessionInfo {
     user: String,
     database: String,
     settings: BTreeMap<String, String>,
+    /// The session's `currval`/`lastval` values.
+    sequences: crate::sequences::SessionState,
 }
 
 /// One SQLite connection with the server's functions and its own `pg_catalog`.
@@ -45,6 +49,8 @@ pub(crate) struct Db {
     /// When the running statement must stop (`statement_timeout`), in microseconds
     /// since [`epoch`]; 0 for never. Read by the connection's progress handler.
     deadline: Arc<AtomicU64>,
+    /// The [`Database::types_version`] this connection's enum collations are from.
+    types_seen: u64,
 }
 
 /// The instant statement deadlines count from.
@@ -79,6 +85,11 @@ pub struct Database {
     lock_timeout: Duration,
     /// Where SQLite's work runs.
     threads: SqliteThreads,
+    /// The sequences' values.
+    sequences: crate::sequences::Registry,
+    /// Moves on at every CREATE/ALTER/DROP TYPE or DOMAIN, so that each connection
+    /// registers the enums' collations again before its next statement.
+    types_version: Arc<AtomicU64>,
 }
 
 /// Where a session's SQLite work runs: on the async runtime's worker threads, or off
@@ -134,6 +145,14 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
         _ => (None, None),
     };
     let message = msg.unwrap_or_else(|| e.to_string());
+    // The server's own SQL functions name PostgreSQL's SQLSTATE: `[55000] message`.
+    if let Some((code, rest)) = message
+        .strip_prefix('[')
+        .and_then(|m| m.split_once("] "))
+        .filter(|(c, _)| c.len() == 5 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return coded_error(code, rest);
+    }
     let Some(f) = failure else {
         return error(SqlState::InternalError, message);
     };
@@ -221,6 +240,17 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
     error(code, message)
 }
 
+/// An error with SQLSTATE `code` and a message that may end with `\nDETAIL: ...`.
+fn coded_error(code: &str, message: &str) -> Box<DbError> {
+    let (message, detail) = match message.split_once("\nDETAIL: ") {
+        Some((m, d)) => (m, Some(d)),
+        None => (message, None),
+    };
+    let mut e = DbError::new(Severity::Error, SqlState::from_code(code), message);
+    e.detail = detail.map(str::to_string);
+    Box::new(e)
+}
+
 pub(crate) fn error(code: SqlState, message: impl Into<String>) -> Box<DbError> {
     Box::new(DbError::new(Severity::Error, code, message))
 }
@@ -240,7 +270,11 @@ fn aborted() -> Box<DbError> {
 impl Db {
     /// A connection to `path` (in memory when `None`), with the server's functions and
     /// catalog.
-    fn open(path: Option<&std::path::Path>, busy: Duration) -> rusqlite::Result<Self> {
+    fn open(
+        path: Option<&std::path::Path>,
+        busy: Duration,
+        sequences: &crate::sequences::Registry,
+    ) -> rusqlite::Result<Self> {
         let conn = match path {
             Some(p) => Connection::open(p)?,
             None => Connection::open_in_memory()?,
@@ -258,7 +292,14 @@ impl Db {
         let info = Arc::new(std::sync::Mutex::new(SessionInfo::default()));
         register_functions(&conn, &info)?;
         catalog::register_functions(&conn)?;
+        crate::usertypes::register_functions(&conn)?;
+        crate::infoschema::register_functions(&conn)?;
         catalog::install(&conn)?;
+        crate::usertypes::register_collations(&conn)?;
+        let i = info.clone();
+        crate::sequences::register_functions(&conn, sequences, move || {
+            i.lock().ok().map(|s| s.sequences.clone())
+        })?;
         let deadline = Arc::new(AtomicU64::new(0));
         let d = deadline.clone();
         conn.progress_handler(
@@ -272,6 +313,8 @@ impl Db {
             conn,
             info,
             deadline,
+            // Checked against the database's version at the first operation.
+            types_seen: u64::MAX,
         })
     }
 }
@@ -280,11 +323,14 @@ impl Database {
     /// Opens `path` (created if missing, switched to WAL), or a private in-memory
     /// database when `None`.
     pub fn open(path: Option<&str>) -> rusqlite::Result<Self> {
+        // The sequences' values, kept for every connection (loaded from the file once).
+        let sequences = crate::sequences::Registry::default();
         let (path, memory) = match path {
             Some(p) => {
                 let path = PathBuf::from(p);
                 // Check that it opens, and make it WAL (a property of the file).
-                let db = Db::open(Some(&path), LOCK_TIMEOUT)?;
+                let db = Db::open(Some(&path), LOCK_TIMEOUT, &sequences)?;
+                sequences.load(&db.conn)?;
                 let mode: String = db
                     .conn
                     .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -298,10 +344,11 @@ impl Database {
                 }
                 (Some(Arc::new(path)), None)
             }
-            None => (
-                None,
-                Some(Arc::new(Mutex::new(Db::open(None, LOCK_TIMEOUT)?))),
-            ),
+            None => (None, {
+                let db = Db::open(None, LOCK_TIMEOUT, &sequences)?;
+                sequences.load(&db.conn)?;
+                Some(Arc::new(Mutex::new(db)))
+            }),
         };
         Ok(Self {
             path,
@@ -309,6 +356,8 @@ impl Database {
             right: Arc::new(Mutex::new(())),
             lock_timeout: LOCK_TIMEOUT,
             threads: SqliteThreads::default(),
+            sequences,
+            types_version: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -340,6 +389,7 @@ impl Database {
                 user: startup.user.clone(),
                 database: startup.database.clone(),
                 settings,
+                sequences: Default::default(),
             },
             txn: TransactionStatus::Idle,
             pending_begin: false,
@@ -357,7 +407,7 @@ fn register_functions(
     use rusqlite::functions::FunctionFlags;
     let flags = FunctionFlags::SQLITE_UTF8;
     let version = format!(
-        "PostgreSQL {SERVER_VERSION} (pgproto-sqlite, SQLite {})",
+        "PostgreSQL {SERVER_VERSION} on SQLite {}, pgproto-sqlite",
         rusqlite::version()
     );
     conn.create_scalar_function("version", 0, flags, move |_| Ok(version.clone()))?;
@@ -370,6 +420,13 @@ fn register_functions(
         Ok(i.lock().map(|s| s.user.clone()).unwrap_or_default())
     })?;
     conn.create_scalar_function("current_schema", 0, flags, |_| Ok("public".to_string()))?;
+    // PostgreSQL's random(): a double in [0, 1) (SQLite's is a 64-bit integer).
+    conn.create_scalar_function("random", 0, flags, |_| {
+        let mut bytes = [0u8; 8];
+        getrandom::getrandom(&mut bytes)
+            .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+        Ok((u64::from_be_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64)
+    })?;
     // PostgreSQL's LIKE (case-sensitive, `\` escapes by default) replaces SQLite's, and
     // `x ILIKE y`, rewritten to `x MATCH y`, calls `match(y, x)`.
     for (name, ci) in [("like", false), ("match", true)] {
@@ -989,9 +1046,9 @@ impl Session {
             copy::Source::Table { name, columns } => {
                 let columns = Self::copy_columns(conn, name, columns.as_deref())?;
                 let list: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c)).collect();
-                let oids: Vec<u32> = columns
+                let oids: Vec<(u32, i32)> = columns
                     .iter()
-                    .map(|(_, decl)| types::oid_for_decl(decl))
+                    .map(|(_, decl)| types::declared(decl))
                     .collect();
                 (
                     format!("SELECT {} FROM {}", list.join(", "), quote_ident(name)),
@@ -1004,7 +1061,7 @@ impl Session {
         let mut st = conn.prepare(&query).map_err(sqlite_error)?;
         let names: Vec<String> = st.column_names().iter().map(|n| n.to_string()).collect();
         // `COPY (query)`: the types of the query's table columns, as a SELECT has them.
-        let declared = declared_oids(conn, &st);
+        let declared = catalog::declared_columns(conn, &st);
         let format = if options.binary {
             Format::Binary
         } else {
@@ -1034,13 +1091,19 @@ impl Session {
             values.clear();
             for i in 0..names.len() {
                 let v: Value = row.get(i).map_err(sqlite_error)?;
-                let oid = oids
+                let (oid, typmod) = oids
                     .get(i)
                     .copied()
-                    .or_else(|| declared.get(i).copied().flatten())
-                    .or_else(|| types::oid_for_value(&v))
-                    .unwrap_or(types::TEXT);
-                values.push(types::encode(&v, oid, format)?);
+                    .or_else(|| {
+                        declared
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            .map(|d| (d.oid, d.typmod))
+                    })
+                    .or_else(|| types::oid_for_value(&v).map(|o| (o, -1)))
+                    .unwrap_or((types::TEXT, -1));
+                values.push(types::encode_typed(&v, oid, typmod, format)?);
             }
             line.clear();
             line.append(&mut header);
@@ -1243,8 +1306,9 @@ impl Session {
             None => {
                 let path = self.db.path.clone();
                 let busy = self.db.lock_timeout;
+                let sequences = self.db.sequences.clone();
                 let db = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
-                    Db::open(path.as_deref().map(|p| p.as_path()), busy)
+                    Db::open(path.as_deref().map(|p| p.as_path()), busy, &sequences)
                 })
                 .map_err(|e| {
                     error(
@@ -1260,7 +1324,13 @@ impl Session {
                 c
             }
         };
-        let db = conn.lock_owned().await;
+        let mut db = conn.lock_owned().await;
+        let types = self.db.types_version.load(Ordering::Acquire);
+        if db.types_seen != types {
+            // Another connection created or changed a type: its enum orders.
+            crate::usertypes::register_collations(&db.conn).map_err(sqlite_error)?;
+            db.types_seen = types;
+        }
         if self.published.is_none() {
             self.published = Some(db.info.clone());
         }
@@ -1463,20 +1533,20 @@ impl Session {
         };
         let guesses = sql::result_items(&rewritten, &referenced, &param_type);
         let aligned = guesses.len() == st.column_count();
-        let decls = declared_oids(conn, &st);
+        let decls = catalog::declared_columns(conn, &st);
         let columns = st
             .columns()
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 let guess = guesses.get(i).filter(|_| aligned);
-                let oid = match decls.get(i).copied().flatten() {
-                    Some(d) => d,
-                    None => guess
-                        .and_then(|g| g.type_name.as_deref())
-                        .map_or(types::TEXT, types::oid_for_decl),
-                };
                 let name = guess.and_then(|g| g.pg_name.as_deref()).unwrap_or(c.name());
+                if let Some(d) = decls.get(i).copied().flatten() {
+                    return d.column(name);
+                }
+                let oid = guess
+                    .and_then(|g| g.type_name.as_deref())
+                    .map_or(types::TEXT, types::oid_for_decl);
                 Column::new(name, oid, types::type_size(oid))
             })
             .collect();
@@ -1750,10 +1820,34 @@ impl Session {
                 if let Some(c) = crate::pgsql::comment_on(text) {
                     return comment(conn, &c.map_err(unsupported)?);
                 }
+                let registry = &self.db.sequences.clone();
+                let objects = crate::sequences::statement(conn, registry, text).or_else(|| {
+                    let outcome = crate::usertypes::statement(conn, text)?;
+                    self.db.types_version.fetch_add(1, Ordering::AcqRel);
+                    Some(outcome)
+                });
+                if let Some(outcome) = objects {
+                    return outcome
+                        .map(Outcome::tag)
+                        .map_err(|(code, message)| coded_error(&code, &message));
+                }
+                // Enum columns sort in their enum's order.
+                let collated = crate::usertypes::with_collations(conn, text);
+                let text = collated.as_deref().unwrap_or(text);
                 let change = crate::pgsql::schema_change(text);
-                let outcome = self.run_sqlite(conn, text, params, described)?;
+                if let Some(change) = &change {
+                    crate::usertypes::before_change(conn, change).map_err(sqlite_error)?;
+                }
+                let outcome = self.run_sqlite(conn, text, params, described);
+                crate::sequences::persist(conn, registry).map_err(sqlite_error)?;
+                if let Some(change) = &change {
+                    crate::usertypes::after_change(conn, change).map_err(sqlite_error)?;
+                }
+                let outcome = outcome?;
                 if let Some(change) = change {
                     catalog::follow_change(conn, &change).map_err(sqlite_error)?;
+                    crate::sequences::follow_change(conn, registry, &change)
+                        .map_err(sqlite_error)?;
                 }
                 Ok(outcome)
             }
@@ -1802,7 +1896,10 @@ impl Session {
             st.raw_bind_parameter(i, value).map_err(sqlite_error)?;
         }
         let ncols = st.column_count();
-        let decls = declared_oids(conn, &st);
+        let decls = match described {
+            Described::Simple => catalog::declared_columns(conn, &st),
+            Described::Portal { .. } => Vec::new(),
+        };
         let names: Vec<String> = st.columns().iter().map(|c| c.name().to_string()).collect();
         let mut values: Vec<Vec<Value>> = Vec::new();
         {
@@ -1851,10 +1948,14 @@ impl Session {
                 let columns = (0..ncols)
                     .map(|i| {
                         let guess = guesses.get(i).filter(|_| aligned);
-                        let oid = decls
-                            .get(i)
-                            .copied()
-                            .flatten()
+                        let name = guess
+                            .and_then(|g| g.pg_name.clone())
+                            .or_else(|| names.get(i).cloned())
+                            .unwrap_or_default();
+                        if let Some(d) = decls.get(i).copied().flatten() {
+                            return d.column(name);
+                        }
+                        let oid = None
                             .or_else(|| {
                                 guess
                                     .and_then(|g| g.type_name.as_deref())
@@ -1869,10 +1970,6 @@ impl Session {
                                 kinds.all(|k| k == first).then_some(first)
                             })
                             .unwrap_or(types::TEXT);
-                        let name = guess
-                            .and_then(|g| g.pg_name.clone())
-                            .or_else(|| names.get(i).cloned())
-                            .unwrap_or_default();
                         Column::new(name, oid, types::type_size(oid))
                     })
                     .collect();
@@ -1885,9 +1982,11 @@ impl Session {
                 r.iter()
                     .enumerate()
                     .map(|(i, v)| {
-                        let oid = columns.get(i).map_or(types::TEXT, |c| c.type_oid);
+                        let (oid, typmod) = columns
+                            .get(i)
+                            .map_or((types::TEXT, -1), |c| (c.type_oid, c.type_modifier));
                         let format = formats.get(i).copied().unwrap_or(Format::Text);
-                        types::encode(v, oid, format)
+                        types::encode_typed(v, oid, typmod, format)
                     })
                     .collect::<Result<Vec<_>, _>>()
             })
@@ -1942,33 +2041,8 @@ fn comment(conn: &Connection, c: &crate::pgsql::CommentOn) -> Result<Outcome, Bo
         )
         .map_err(sqlite_error)?;
     }
-    // Every connection's catalog is filled again on its next use: each compares the
-    // schema version it was filled at, which a table created and dropped moves on.
-    conn.execute_batch(
-        "CREATE TABLE main._pgproto_schema_bump (x); DROP TABLE main._pgproto_schema_bump;",
-    )
-    .map_err(sqlite_error)?;
+    catalog::changed_everywhere(conn).map_err(sqlite_error)?;
     Ok(Outcome::tag("COMMENT"))
-}
-
-/// The types of a statement's result columns by their declarations: a table column's
-/// declared type, or the PostgreSQL type kept for it where SQLite must declare another
-/// (`bigserial` keys are SQLite's `INTEGER` rowid); `None` for expressions.
-fn declared_oids(conn: &Connection, st: &rusqlite::Statement<'_>) -> Vec<Option<u32>> {
-    let meta = st.columns_with_metadata();
-    st.columns()
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let decl = c.decl_type()?;
-            let kept = meta
-                .get(i)
-                .filter(|_| decl.eq_ignore_ascii_case("INTEGER"))
-                .and_then(|m| m.table_name().zip(m.origin_name()))
-                .and_then(|(t, col)| catalog::declared_type(conn, t, col));
-            Some(types::oid_for_decl(kept.as_deref().unwrap_or(decl)))
-        })
-        .collect()
 }
 
 /// `$n` or `?n` names parameter n; an unnamed `?` is its position.

@@ -9,7 +9,7 @@ use pgproto_core::db_error::{DbError, Severity};
 use pgproto_core::message::Format;
 use pgproto_core::sqlstate::SqlState;
 use pgproto_core::types::{
-    oid, FromSql, PgDate, PgTime, PgTimestamp, PgTimestampTz, PgUuid, ToSql, TypeError,
+    oid, FromSql, PgDate, PgInterval, PgTime, PgTimestamp, PgTimestampTz, PgUuid, ToSql, TypeError,
 };
 use rusqlite::types::Value;
 
@@ -23,6 +23,9 @@ pub(crate) const FLOAT4: u32 = 700;
 pub(crate) const FLOAT8: u32 = 701;
 pub(crate) const UNKNOWN: u32 = 705;
 pub(crate) const NAME: u32 = 19;
+pub(crate) const OID: u32 = 26;
+/// PostgreSQL's one-byte `"char"`, which the catalog's tables declare `pgchar`.
+pub(crate) const CHAR: u32 = 18;
 pub(crate) const JSON: u32 = 114;
 pub(crate) const BPCHAR: u32 = 1042;
 pub(crate) const VARCHAR: u32 = 1043;
@@ -32,6 +35,190 @@ pub(crate) const TIME: u32 = oid::TIME;
 pub(crate) const TIMESTAMP: u32 = oid::TIMESTAMP;
 pub(crate) const TIMESTAMPTZ: u32 = oid::TIMESTAMPTZ;
 pub(crate) const UUID: u32 = oid::UUID;
+pub(crate) const JSONB: u32 = 3802;
+pub(crate) const INTERVAL: u32 = 1186;
+
+/// A table column's PostgreSQL type as PostgreSQL describes it in RowDescription: the
+/// type OID, its typmod (-1 without one), and the table's OID and the column's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ColumnType {
+    pub oid: u32,
+    pub typmod: i32,
+    pub table_oid: u32,
+    pub column_id: i16,
+}
+
+impl ColumnType {
+    /// A column of this type named `name`, as RowDescription gives it.
+    pub(crate) fn column(&self, name: impl Into<String>) -> pgproto_core::column::Column {
+        let mut c = pgproto_core::column::Column::new(name, self.oid, type_size(self.oid));
+        c.type_modifier = self.typmod;
+        c.table_oid = self.table_oid;
+        c.column_id = self.column_id;
+        c
+    }
+}
+
+/// The PostgreSQL type (OID, typmod) of a column declared `decl`, as PostgreSQL describes
+/// it: `varchar(100)` is (1043, 104), `numeric(10,2)` (1700, (10 << 16 | 2) + 4),
+/// `char(3)` (1042, 7) and `char` (1042, 5), `timestamp(3)` (1114, 3), `json`, `jsonb`,
+/// `interval` their types; other names as [`oid_for_decl`] reads them, without typmod.
+pub(crate) fn declared(decl: &str) -> (u32, i32) {
+    let lower = decl.trim().to_ascii_lowercase();
+    // The name without modifiers, single-spaced; the modifiers.
+    let mut words = String::new();
+    let mut mods = String::new();
+    let mut depth = 0u32;
+    for c in lower.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => words.push(c),
+            _ => mods.push(c),
+        }
+    }
+    let base = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mods: Vec<i32> = if mods.trim().is_empty() {
+        Vec::new()
+    } else {
+        match mods
+            .split(',')
+            .map(|m| m.trim().parse::<i32>().ok())
+            .collect::<Option<Vec<_>>>()
+        {
+            Some(m) => m,
+            None => return (oid_for_decl(decl), -1),
+        }
+    };
+    let oid = match base.as_str() {
+        "varchar" | "character varying" => VARCHAR,
+        "char" | "character" | "bpchar" => BPCHAR,
+        "json" => JSON,
+        "jsonb" => JSONB,
+        "interval" => INTERVAL,
+        _ => oid_for_decl(decl),
+    };
+    let typmod = match (oid, mods.as_slice()) {
+        (VARCHAR | BPCHAR, [n]) if *n >= 1 => n.saturating_add(4),
+        (BPCHAR, []) => 5,
+        (NUMERIC, [p]) if (1..=1000).contains(p) => (p << 16) + 4,
+        (NUMERIC, [p, s]) if (1..=1000).contains(p) && (0..=*p).contains(s) => (p << 16) + s + 4,
+        (TIME | TIMESTAMP | TIMESTAMPTZ, [p]) if (0..=6).contains(p) => *p,
+        _ => -1,
+    };
+    (oid, typmod)
+}
+
+/// A time or timestamp's text rounded to `precision` fraction digits, as PostgreSQL
+/// rounds a value for a `timestamp(p)` column (half away from zero).
+fn round_time(oid: u32, text: &str, precision: i32) -> Option<String> {
+    let scale = 10i64.checked_pow(u32::try_from(6 - precision).ok()?)?;
+    let round = |m: i64| -> Option<i64> {
+        if m == i64::MAX || m == i64::MIN {
+            return Some(m);
+        }
+        let half = scale / 2;
+        Some(if m >= 0 {
+            m.checked_add(half)? / scale * scale
+        } else {
+            -((m.checked_neg()?.checked_add(half)?) / scale * scale)
+        })
+    };
+    let raw = text.as_bytes();
+    let mut out = bytes::BytesMut::new();
+    match oid {
+        TIME => {
+            let t = PgTime::from_sql(oid, Format::Text, raw).ok()?;
+            PgTime(round(t.0)?)
+                .to_sql(oid, Format::Text, &mut out)
+                .ok()?;
+        }
+        TIMESTAMP => {
+            let t = PgTimestamp::from_sql(oid, Format::Text, raw).ok()?;
+            PgTimestamp(round(t.0)?)
+                .to_sql(oid, Format::Text, &mut out)
+                .ok()?;
+        }
+        _ => {
+            let t = PgTimestampTz::from_sql(oid, Format::Text, raw).ok()?;
+            PgTimestampTz(round(t.0)?)
+                .to_sql(oid, Format::Text, &mut out)
+                .ok()?;
+        }
+    }
+    String::from_utf8(out.to_vec()).ok()
+}
+
+/// The scale a numeric typmod sets, if any.
+pub(crate) fn numeric_scale(typmod: i32) -> Option<usize> {
+    (typmod >= 4).then(|| usize::try_from((typmod - 4) & 0xffff).unwrap_or(0))
+}
+
+/// A decimal number's text rounded (half away from zero, as PostgreSQL rounds) to
+/// `scale` fraction digits, and padded with zeros to them: `12.5` at scale 2 is
+/// `12.50`, `0.125` `0.13`. `None` if the text is not a plain decimal.
+pub(crate) fn round_decimal(text: &str, scale: usize) -> Option<String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("nan") {
+        return Some("NaN".to_string());
+    }
+    let (negative, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    // All digits, the last `scale` of them the fraction.
+    let mut digits: Vec<u8> = int.bytes().map(|b| b - b'0').collect();
+    let kept: Vec<u8> = frac.bytes().map(|b| b - b'0').collect();
+    digits.extend(kept.iter().take(scale));
+    digits.extend(std::iter::repeat(0).take(scale.saturating_sub(kept.len())));
+    if kept.get(scale).is_some_and(|&d| d >= 5) {
+        let mut i = digits.len();
+        loop {
+            if i == 0 {
+                digits.insert(0, 1);
+                break;
+            }
+            i -= 1;
+            match digits.get_mut(i) {
+                Some(d) if *d == 9 => *d = 0,
+                Some(d) => {
+                    *d += 1;
+                    break;
+                }
+                None => break,
+            }
+        }
+    }
+    let split = digits.len() - scale;
+    let int: String = digits
+        .get(..split)
+        .unwrap_or(&[])
+        .iter()
+        .map(|d| char::from(b'0' + d))
+        .collect();
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    let frac: String = digits
+        .get(split..)
+        .unwrap_or(&[])
+        .iter()
+        .map(|d| char::from(b'0' + d))
+        .collect();
+    let zero = digits.iter().all(|&d| d == 0);
+    let sign = if negative && !zero { "-" } else { "" };
+    Some(if scale > 0 {
+        format!("{sign}{int}.{frac}")
+    } else {
+        format!("{sign}{int}")
+    })
+}
 
 /// The type OID for a declared column type. Integer names follow PostgreSQL
 /// (`INTEGER`/`INT`/`INT4` are int4, `BIGINT`/`INT8` int8, `SMALLINT`/`INT2` int2; other
@@ -68,6 +255,10 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
         "FLOAT4" | "REAL" => FLOAT4,
         "NUMERIC" | "DECIMAL" => NUMERIC,
         "BYTEA" | "BLOB" => BYTEA,
+        "OID" => OID,
+        "JSON" => JSON,
+        "JSONB" => JSONB,
+        "PGCHAR" => CHAR,
         _ if base.contains("INT") => INT8,
         _ if base.contains("CHAR") || base.contains("CLOB") || base.contains("TEXT") => TEXT,
         _ if base.contains("REAL") || base.contains("FLOA") || base.contains("DOUB") => FLOAT8,
@@ -78,8 +269,8 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
 /// A type OID folded onto the types this server encodes (others are sent as text).
 pub(crate) fn supported(oid: u32) -> u32 {
     match oid {
-        BOOL | BYTEA | INT8 | INT2 | INT4 | TEXT | FLOAT4 | FLOAT8 | NUMERIC | DATE | TIME
-        | TIMESTAMP | TIMESTAMPTZ | UUID => oid,
+        BOOL | BYTEA | INT8 | INT2 | INT4 | OID | TEXT | FLOAT4 | FLOAT8 | NUMERIC | DATE
+        | TIME | TIMESTAMP | TIMESTAMPTZ | UUID => oid,
         VARCHAR | BPCHAR | UNKNOWN => TEXT,
         _ => TEXT,
     }
@@ -90,7 +281,7 @@ pub(crate) fn type_size(oid: u32) -> i16 {
     match oid {
         BOOL => 1,
         INT2 => 2,
-        INT4 | FLOAT4 => 4,
+        INT4 | FLOAT4 | OID => 4,
         INT8 | FLOAT8 => 8,
         _ => oid::typlen(oid).unwrap_or(-1),
     }
@@ -103,6 +294,7 @@ pub(crate) fn type_name(oid: u32) -> &'static str {
         INT8 => "bigint",
         INT2 => "smallint",
         INT4 => "integer",
+        OID => "oid",
         FLOAT4 => "real",
         FLOAT8 => "double precision",
         NUMERIC => "numeric",
@@ -111,6 +303,12 @@ pub(crate) fn type_name(oid: u32) -> &'static str {
         TIMESTAMP => "timestamp without time zone",
         TIMESTAMPTZ => "timestamp with time zone",
         UUID => "uuid",
+        JSON => "json",
+        JSONB => "jsonb",
+        INTERVAL => "interval",
+        VARCHAR => "character varying",
+        CHAR => "\"char\"",
+        BPCHAR => "character",
         _ => "text",
     }
 }
@@ -123,6 +321,7 @@ pub(crate) fn internal_name(oid: u32) -> &'static str {
         INT8 => "int8",
         INT2 => "int2",
         INT4 => "int4",
+        OID => "oid",
         FLOAT4 => "float4",
         FLOAT8 => "float8",
         NUMERIC => "numeric",
@@ -143,6 +342,7 @@ pub(crate) fn decl_name(oid: u32) -> &'static str {
         INT8 => "INT8",
         INT2 => "INT2",
         INT4 => "INT4",
+        OID => "OID",
         FLOAT4 => "FLOAT4",
         FLOAT8 => "FLOAT8",
         NUMERIC => "NUMERIC",
@@ -212,7 +412,7 @@ pub(crate) fn format_float(f: f64) -> String {
 /// Whether `oid` is one of the types stored as text and converted with the core's
 /// codecs ([`recode`]).
 fn is_coded(oid: u32) -> bool {
-    matches!(oid, DATE | TIME | TIMESTAMP | TIMESTAMPTZ | UUID)
+    matches!(oid, DATE | TIME | TIMESTAMP | TIMESTAMPTZ | UUID | INTERVAL)
 }
 
 fn recode_as<T: for<'a> FromSql<'a> + ToSql>(
@@ -236,6 +436,7 @@ fn recode(oid: u32, from: Format, raw: &[u8], to: Format) -> Result<Vec<u8>, Box
         TIME => recode_as::<PgTime>(oid, from, raw, to),
         TIMESTAMP => recode_as::<PgTimestamp>(oid, from, raw, to),
         TIMESTAMPTZ => recode_as::<PgTimestampTz>(oid, from, raw, to),
+        INTERVAL => recode_as::<PgInterval>(oid, from, raw, to),
         _ => recode_as::<PgUuid>(oid, from, raw, to),
     };
     got.map_err(|_| {
@@ -318,6 +519,7 @@ fn as_int(v: &Value, oid: u32) -> Result<i64, Box<DbError>> {
     let ok = match oid {
         INT2 => i16::try_from(i).is_ok(),
         INT4 => i32::try_from(i).is_ok(),
+        OID => u32::try_from(i).is_ok(),
         _ => true,
     };
     if ok {
@@ -352,17 +554,82 @@ fn as_text(v: &Value) -> String {
 
 /// Encodes a SQLite value as type `oid` in `format`; `None` for NULL.
 pub(crate) fn encode(v: &Value, oid: u32, format: Format) -> Result<Option<Vec<u8>>, Box<DbError>> {
+    encode_typed(v, oid, -1, format)
+}
+
+/// Encodes a SQLite value as type `oid` with typmod `typmod` in `format`, as PostgreSQL
+/// writes a value of a column of that type: a `numeric(p,s)` value with `s` fraction
+/// digits (`12.5` is `12.50`), a `char(n)` value padded with spaces to `n` characters,
+/// a `jsonb` value in binary with its version byte; `None` for NULL.
+pub(crate) fn encode_typed(
+    v: &Value,
+    oid: u32,
+    typmod: i32,
+    format: Format,
+) -> Result<Option<Vec<u8>>, Box<DbError>> {
     if matches!(v, Value::Null) {
         return Ok(None);
     }
+    if let (NUMERIC, Some(scale)) = (oid, numeric_scale(typmod)) {
+        let text = match v {
+            Value::Integer(i) => i.to_string(),
+            Value::Real(f) if f.is_finite() => format!("{f}"),
+            Value::Real(f) if f.is_nan() => "NaN".to_string(),
+            Value::Real(_) => return Err(out_of_range(oid)),
+            Value::Text(t) => match t.trim().parse::<f64>() {
+                Ok(f) if t.contains(['e', 'E']) && f.is_finite() => format!("{f}"),
+                _ => t.clone(),
+            },
+            Value::Blob(_) => return Err(invalid(oid, "<blob>")),
+            Value::Null => String::new(),
+        };
+        let rounded = round_decimal(&text, scale).ok_or_else(|| invalid(oid, &text))?;
+        return encode(&Value::Text(rounded), oid, format);
+    }
+    if matches!(oid, TIME | TIMESTAMP | TIMESTAMPTZ) && (0..6).contains(&typmod) {
+        let text = as_text(v);
+        let rounded = round_time(oid, &text, typmod).ok_or_else(|| {
+            err(
+                SqlState::InvalidDatetimeFormat,
+                format!(
+                    "invalid input syntax for type {}: \"{text}\"",
+                    type_name(oid)
+                ),
+            )
+        })?;
+        return encode(&Value::Text(rounded), oid, format);
+    }
+    if matches!(oid, BPCHAR | VARCHAR) && typmod > 4 {
+        // PostgreSQL cuts the trailing spaces that do not fit (longer values are refused
+        // on the way in) and pads a char(n) value.
+        let n = usize::try_from(typmod - 4).unwrap_or(0);
+        let mut text = as_text(v);
+        if text.chars().count() > n {
+            text = text.chars().take(n).collect();
+        }
+        if oid == BPCHAR {
+            let len = text.chars().count();
+            text.extend(std::iter::repeat(' ').take(n.saturating_sub(len)));
+        }
+        return Ok(Some(text.into_bytes()));
+    }
+    if oid == JSONB && format == Format::Binary {
+        let mut out = vec![1u8];
+        out.extend(as_text(v).into_bytes());
+        return Ok(Some(out));
+    }
     let binary = format == Format::Binary;
     let out = match oid {
-        INT2 | INT4 | INT8 => {
+        INT2 | INT4 | INT8 | OID => {
             let i = as_int(v, oid)?;
             if !binary {
                 i.to_string().into_bytes()
             } else {
                 match oid {
+                    OID => u32::try_from(i)
+                        .map_err(|_| out_of_range(oid))?
+                        .to_be_bytes()
+                        .to_vec(),
                     INT2 => i16::try_from(i)
                         .map_err(|_| out_of_range(oid))?
                         .to_be_bytes()
@@ -401,6 +668,10 @@ pub(crate) fn encode(v: &Value, oid: u32, format: Format) -> Result<Option<Vec<u
         BYTEA => {
             let bytes = match v {
                 Value::Blob(b) => b.clone(),
+                // A literal written in bytea's input form (`'\x0102'`) is stored as text.
+                Value::Text(t) if t.starts_with("\\x") => {
+                    unhex(t).ok_or_else(|| invalid(oid, t))?
+                }
                 other => as_text(other).into_bytes(),
             };
             if binary {
@@ -581,6 +852,9 @@ pub(crate) fn decode_param(
                 b.try_into().map_err(|_| bad_binary())?,
             ))),
             INT8 => Value::Integer(i64::from_be_bytes(b.try_into().map_err(|_| bad_binary())?)),
+            OID => Value::Integer(i64::from(u32::from_be_bytes(
+                b.try_into().map_err(|_| bad_binary())?,
+            ))),
             FLOAT4 => Value::Real(f64::from(f32::from_be_bytes(
                 b.try_into().map_err(|_| bad_binary())?,
             ))),
@@ -591,7 +865,15 @@ pub(crate) fn decode_param(
                     .map_err(|_| bad_binary())?,
             ),
             // Text-like types (text, varchar, bpchar, name, unknown, json, unspecified).
-            TEXT | VARCHAR | BPCHAR | UNKNOWN | NAME | JSON | 0 => Value::Text(
+            JSONB => match b.split_first() {
+                Some((1, rest)) => Value::Text(
+                    std::str::from_utf8(rest)
+                        .map_err(|_| bad_binary())?
+                        .to_string(),
+                ),
+                _ => return Err(bad_binary()),
+            },
+            TEXT | VARCHAR | BPCHAR | UNKNOWN | NAME | JSON | CHAR | 0 => Value::Text(
                 std::str::from_utf8(b)
                     .map_err(|_| bad_binary())?
                     .to_string(),
@@ -615,7 +897,7 @@ pub(crate) fn decode_param(
             parse_bool(text).ok_or_else(|| invalid(oid, text))?,
         )),
         BYTEA => Value::Blob(unhex(text).unwrap_or_else(|| text.as_bytes().to_vec())),
-        INT2 | INT4 | INT8 => {
+        INT2 | INT4 | INT8 | OID => {
             let i: i64 = text.trim().parse().map_err(|_| invalid(oid, text))?;
             as_int(&Value::Integer(i), oid)?;
             Value::Integer(i)
@@ -655,7 +937,7 @@ mod tests {
         assert_eq!(oid_for_decl("TIMESTAMPTZ"), TIMESTAMPTZ);
         assert_eq!(oid_for_decl("uuid"), UUID);
         assert_eq!(oid_for_decl("datetime"), TEXT);
-        assert_eq!(oid_for_decl("json"), TEXT);
+        assert_eq!(oid_for_decl("json"), JSON);
     }
 
     #[test]
@@ -683,6 +965,84 @@ mod tests {
         assert!(encode(&Value::Integer(1 << 40), INT4, Format::Binary).is_err());
         assert!(encode(&Value::Text("x".into()), INT4, Format::Text).is_err());
         assert_eq!(encode(&Value::Null, INT4, Format::Binary).unwrap(), None);
+    }
+
+    #[test]
+    fn declared_types_with_typmods() {
+        assert_eq!(declared("varchar(100)"), (VARCHAR, 104));
+        assert_eq!(declared("character varying"), (VARCHAR, -1));
+        assert_eq!(declared("numeric(10,2)"), (NUMERIC, (10 << 16 | 2) + 4));
+        assert_eq!(declared("NUMERIC(10)"), (NUMERIC, (10 << 16) + 4));
+        assert_eq!(declared("numeric"), (NUMERIC, -1));
+        assert_eq!(declared("char(3)"), (BPCHAR, 7));
+        assert_eq!(declared("character"), (BPCHAR, 5));
+        assert_eq!(declared("timestamp(3)"), (TIMESTAMP, 3));
+        assert_eq!(declared("timestamp(3) with time zone"), (TIMESTAMPTZ, 3));
+        assert_eq!(declared("jsonb"), (JSONB, -1));
+        assert_eq!(declared("integer"), (INT4, -1));
+        assert_eq!(declared("text"), (TEXT, -1));
+    }
+
+    #[test]
+    fn values_keep_their_declared_form() {
+        let e = |v: Value, oid, typmod| {
+            encode_typed(&v, oid, typmod, Format::Text)
+                .unwrap()
+                .map(|b| String::from_utf8(b).unwrap())
+        };
+        let n102 = (10 << 16 | 2) + 4;
+        assert_eq!(e(Value::Real(12.5), NUMERIC, n102).unwrap(), "12.50");
+        assert_eq!(e(Value::Integer(3), NUMERIC, n102).unwrap(), "3.00");
+        assert_eq!(e(Value::Real(0.125), NUMERIC, n102).unwrap(), "0.13");
+        assert_eq!(e(Value::Real(-0.125), NUMERIC, n102).unwrap(), "-0.13");
+        assert_eq!(
+            e(Value::Text("9.995".into()), NUMERIC, n102).unwrap(),
+            "10.00"
+        );
+        assert_eq!(e(Value::Real(2.5), NUMERIC, (10 << 16) + 4).unwrap(), "3");
+        assert_eq!(e(Value::Real(-0.001), NUMERIC, n102).unwrap(), "0.00");
+        assert!(encode_typed(&Value::Text("x".into()), NUMERIC, n102, Format::Text).is_err());
+        assert_eq!(e(Value::Text("ab".into()), BPCHAR, 8).unwrap(), "ab  ");
+        assert_eq!(e(Value::Text("abc  ".into()), VARCHAR, 7).unwrap(), "abc");
+        assert_eq!(e(Value::Text("ab   ".into()), BPCHAR, 7).unwrap(), "ab ");
+        assert_eq!(e(Value::Null, BPCHAR, 8), None);
+        assert_eq!(
+            encode_typed(&Value::Text("{}".into()), JSONB, -1, Format::Binary)
+                .unwrap()
+                .unwrap(),
+            b"\x01{}"
+        );
+        assert_eq!(
+            e(Value::Text("1 day 02:00:00".into()), INTERVAL, -1).unwrap(),
+            "1 day 02:00:00"
+        );
+        assert_eq!(round_decimal("99.5", 0).unwrap(), "100");
+        assert_eq!(
+            e(
+                Value::Text("2024-01-02 03:04:05.12351".into()),
+                TIMESTAMP,
+                3
+            )
+            .unwrap(),
+            "2024-01-02 03:04:05.124"
+        );
+        assert_eq!(
+            e(
+                Value::Text("2024-01-02 03:04:05.5+00".into()),
+                TIMESTAMPTZ,
+                0
+            )
+            .unwrap(),
+            "2024-01-02 03:04:06+00"
+        );
+        assert_eq!(
+            e(Value::Text("\\x0102".into()), BYTEA, -1).unwrap(),
+            "\\x0102"
+        );
+        assert_eq!(
+            encode(&Value::Text("\\x0102".into()), BYTEA, Format::Binary).unwrap(),
+            Some(vec![1, 2])
+        );
     }
 
     #[test]

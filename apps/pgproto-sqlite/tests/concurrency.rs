@@ -455,3 +455,62 @@ async fn pgbench_readers_and_writers_never_see_busy() {
     drop(a);
     server.stop().await;
 }
+
+/// Types, enums and sequences made on one connection work on another connection that
+/// was opened before them: its enum orders, its catalog, the shared sequence values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn types_and_sequences_made_elsewhere_work_on_every_connection() {
+    let tmp = TempDb::new("types");
+    let server = start(tmp.open()).await;
+    let a = connect(server.port).await;
+    let b = connect(server.port).await;
+    // B has its connection and catalog before anything exists.
+    assert_eq!(
+        value(&b, "select count(*) from pg_type where typname = 'mood'").await,
+        0
+    );
+    a.batch_execute(
+        "create type mood as enum ('sad', 'ok', 'happy');
+         create table feelings (id serial primary key, m mood not null);
+         insert into feelings (m) values ('happy'), ('sad'), ('ok');",
+    )
+    .await
+    .unwrap();
+    // The enum's order, not the labels' alphabetical one.
+    let rows = b
+        .query("select m::text from feelings order by m", &[])
+        .await
+        .unwrap();
+    let order: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(order, ["sad", "ok", "happy"]);
+    assert_eq!(value(&b, "select count(*) from pg_enum").await, 3);
+    // One sequence for both: B's insert takes the next id.
+    b.batch_execute("insert into feelings (m) values ('ok')")
+        .await
+        .unwrap();
+    assert_eq!(
+        value(&a, "select count(*) from feelings where id <= 4").await,
+        4
+    );
+    assert_eq!(value(&b, "select nextval('feelings_id_seq')").await, 5);
+    assert_eq!(value(&a, "select nextval('feelings_id_seq')").await, 6);
+    let e = b
+        .batch_execute("insert into feelings (m) values ('angry')")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "22P02", "{e}");
+    a.batch_execute("alter type mood add value 'calm' before 'ok'")
+        .await
+        .unwrap();
+    b.batch_execute("insert into feelings (m) values ('calm')")
+        .await
+        .unwrap();
+    let rows = b
+        .query("select m::text from feelings order by m, id", &[])
+        .await
+        .unwrap();
+    let order: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(order, ["sad", "calm", "ok", "ok", "happy"]);
+    drop((a, b));
+    server.stop().await;
+}

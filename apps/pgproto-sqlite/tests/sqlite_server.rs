@@ -990,7 +990,7 @@ async fn serial_ids_dates_and_refusals_never_answer_wrongly() {
 
     // What SQLite would answer wrongly is refused with 0A000.
     for sql in [
-        "create table s (id int primary key, n serial)",
+        "create table s (id int primary key, n int generated always as identity)",
         "select '2024-01-01'::date + 1",
         "select cast('2024-01-01' as date) - 1",
     ] {
@@ -1440,4 +1440,32 @@ async fn binary_copy_round_trips_with_postgresql() {
     pg_task.await.unwrap().unwrap();
     server.stop().await;
     drop(pg);
+}
+
+/// `random()` is PostgreSQL's (a double in [0, 1)), not SQLite's 64-bit integer, and
+/// the sequence functions are described as bigint.
+#[tokio::test]
+async fn random_and_sequence_functions_have_postgresql_types() {
+    let server = start(AuthKind::Trust).await;
+    let (client, conn) = connect(server.port).await;
+    let st = client.prepare("select random()").await.unwrap();
+    assert_eq!(st.columns()[0].type_(), &Type::FLOAT8);
+    for _ in 0..100 {
+        let r: f64 = client.query_one(&st, &[]).await.unwrap().get(0);
+        assert!((0.0..1.0).contains(&r), "{r}");
+    }
+    client
+        .batch_execute("create sequence s start 7")
+        .await
+        .unwrap();
+    let st = client
+        .prepare("select nextval('s'), currval('s')")
+        .await
+        .unwrap();
+    assert_eq!(st.columns()[0].type_(), &Type::INT8);
+    let row = client.query_one(&st, &[]).await.unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (7, 7));
+    drop(client);
+    conn.await.unwrap();
+    server.stop().await;
 }
