@@ -1,16 +1,16 @@
 //! SQLAlchemy 2's inspector against PostgreSQL 15 and pgproto-sqlite for the same models
 //! (`tests/scripts/sqlalchemy_inspect.py`): `create_all` twice (the second creates
 //! nothing), then `get_table_names`, `get_columns`, `get_pk_constraint`,
-//! `get_foreign_keys`, `get_indexes`, `get_unique_constraints`. The test makes its own
-//! Python virtual environment (in Cargo's target directory) with `sqlalchemy` and
-//! `psycopg[binary]` from PyPI. Answers that do not match yet are listed in
+//! `get_foreign_keys`, `get_indexes`, `get_unique_constraints`, with `sqlalchemy` and
+//! `psycopg[binary]` from PyPI (a cached `PythonEnv`). Answers that do not match yet are listed in
 //! [`KNOWN_DIFFERENT`]; the test checks that they still differ, and prints the score.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use pgproto_tests::harness::{PgCluster, PgVersion};
 use pgproto_tests::program::Program;
+use pgproto_tests::python::PythonEnv;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
 
@@ -27,46 +27,9 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ("get_indexes", "its query reads pg_opclass and pg_am arrays"),
 ];
 
-/// A virtual environment with SQLAlchemy and psycopg: its python.
-fn python() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sqlalchemy-venv");
-    let python = dir.join("bin").join("python");
-    let ready = dir.join("ready");
-    if !ready.exists() {
-        let out = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&dir)
-            .output()
-            .expect("python3 (with its venv module)");
-        assert!(
-            out.status.success(),
-            "venv: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "sqlalchemy>=2,<3",
-                "psycopg[binary]>=3",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pip: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&ready, b"").unwrap();
-    }
-    python
-}
-
-fn inspect(python: &Path, url: &str) -> serde_like::Map {
+fn inspect(python: &PythonEnv, url: &str) -> serde_like::Map {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/sqlalchemy_inspect.py");
-    let out = Command::new(python).arg(script).arg(url).output().unwrap();
+    let out = python.run(&script, &[url]);
     assert!(
         out.status.success(),
         "{url}: {}",
@@ -100,7 +63,7 @@ mod serde_like {
 
 #[test]
 fn sqlalchemy_inspector_answers_as_postgresql_does() {
-    let python = python();
+    let python = PythonEnv::with(&["sqlalchemy==2.1.9", "psycopg[binary]==3.2.10"]).unwrap();
     let pg = PgCluster::builder()
         .version(PgVersion::V15)
         .start()
