@@ -31,7 +31,13 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
     let [statement] = statements.as_mut_slice() else {
         return Ok(None);
     };
-    if !matches!(statement, Statement::Query(_)) {
+    // Queries, and INSERT ... SELECT (SQLAlchemy's many-rows INSERT selects from
+    // `(VALUES ...) AS t(a, b)`).
+    let insert_select = matches!(
+        statement,
+        Statement::Insert(i) if i.source.as_ref().is_some_and(|q| !matches!(*q.body, sqlparser::ast::SetExpr::Values(_)))
+    );
+    if !matches!(statement, Statement::Query(_)) && !insert_select {
         return Ok(None);
     }
     let mut changed = false;
@@ -73,6 +79,7 @@ fn needs_parse(sql: &str) -> bool {
         "~",
         "[",
         "string_agg",
+        "values",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -112,7 +119,7 @@ impl VisitorMut for Rewriter {
     }
 
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        match rewrite_table_function(factor) {
+        match rewrite_table_function(factor).and_then(|c| Ok(c | rewrite_values_alias(factor)?)) {
             Ok(c) => self.changed |= c,
             Err(e) => {
                 self.error = Some(e);
@@ -656,6 +663,34 @@ fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported>
     Ok(true)
 }
 
+/// `(VALUES (...), ...) AS t(a, b)`: SQLite names a VALUES list's columns `column1`,
+/// `column2`... and takes no column list after an alias, so the list becomes a
+/// subquery that renames them: `(SELECT column1 AS a, column2 AS b FROM (VALUES ...))
+/// AS t`.
+fn rewrite_values_alias(factor: &mut TableFactor) -> Result<bool, Unsupported> {
+    let TableFactor::Derived {
+        subquery,
+        alias: Some(alias),
+        ..
+    } = factor
+    else {
+        return Ok(false);
+    };
+    if alias.columns.is_empty() || !matches!(*subquery.body, sqlparser::ast::SetExpr::Values(_)) {
+        return Ok(false);
+    }
+    let renamed: Vec<String> = alias
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("column{} AS {}", i + 1, c.name))
+        .collect();
+    let text = format!("SELECT {} FROM ({subquery})", renamed.join(", "));
+    **subquery = parse_query(&text)?;
+    alias.columns.clear();
+    Ok(true)
+}
+
 /// The name an object name gives in SQLite: its last part (`public.t` is `t`).
 fn last_name(name: &ObjectName) -> String {
     match name.0.last() {
@@ -1171,6 +1206,19 @@ mod tests {
         assert_eq!(
             rw("SELECT * FROM pragma_table_info('t') WHERE name ~ 'x'"),
             "SELECT * FROM pragma_table_info('t') WHERE pg_regex(name, 'x', 0)"
+        );
+    }
+
+    #[test]
+    fn values_with_column_aliases() {
+        assert_eq!(
+            rw("SELECT a, b FROM (VALUES (1, 'x'), (2, 'y')) AS t(a, b)"),
+            "SELECT a, b FROM (SELECT column1 AS a, column2 AS b FROM (VALUES (1, 'x'), (2, 'y'))) AS t"
+        );
+        // SQLAlchemy's many-rows INSERT.
+        assert_eq!(
+            rw("INSERT INTO book (title, author_id) SELECT p0::VARCHAR, p1::INTEGER FROM (VALUES ($1::VARCHAR, $2::INTEGER, 0), ($3::VARCHAR, $4::INTEGER, 1)) AS imp_sen(p0, p1, sen_counter) ORDER BY sen_counter RETURNING book.id"),
+            "INSERT INTO book (title, author_id) SELECT p0::VARCHAR, p1::INTEGER FROM (SELECT column1 AS p0, column2 AS p1, column3 AS sen_counter FROM (VALUES ($1::VARCHAR, $2::INTEGER, 0), ($3::VARCHAR, $4::INTEGER, 1))) AS imp_sen ORDER BY sen_counter RETURNING book.id"
         );
     }
 

@@ -78,7 +78,7 @@ async fn same_on_both(env: impl Driver, script: &str) {
         assert_eq!(have, want, "{script}, line {}", n + 1);
     }
     assert_eq!(got.lines().count(), expected.lines().count(), "{got}");
-    assert!(expected.lines().count() > 5, "{expected}");
+    assert!(expected.lines().count() >= 4, "{expected}");
     drop(stop);
     drop(pg);
 }
@@ -99,4 +99,10 @@ async fn psycopg_sees_what_it_sees_on_postgresql() {
 async fn node_postgres_sees_what_it_sees_on_postgresql() {
     let env = NodeEnv::with(&["pg@8.23.1"]).unwrap();
     same_on_both(env, "node_pg_tour.js").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlalchemy_orm_sees_what_it_sees_on_postgresql() {
+    let env = PythonEnv::with(&["sqlalchemy==2.1.9", "psycopg[binary]==3.2.10"]).unwrap();
+    same_on_both(env, "sqlalchemy_orm_tour.py").await;
 }
