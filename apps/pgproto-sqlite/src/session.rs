@@ -709,6 +709,8 @@ pub struct Session {
 
 /// The state of a COPY FROM STDIN between CopyData messages.
 struct CopyIn {
+    /// Started by an Execute (the extended protocol: no ReadyForQuery at its end).
+    extended: bool,
     /// `INSERT INTO table (columns) VALUES (?1, ...)`.
     insert: String,
     /// The columns' types, for converting the text values.
@@ -830,7 +832,7 @@ impl Handler for Session {
                 let statements = sql::split(&sql);
                 if let [only] = statements.as_slice() {
                     if let Some(parsed) = copy::parse(only) {
-                        return self.copy_start(server, parsed).await;
+                        return self.copy_start(server, parsed, false).await;
                     }
                 }
                 let op = statements
@@ -884,6 +886,11 @@ impl Handler for Session {
                 Err(e) => self.fail(server, &e)?,
             },
             ServerEvent::Execute { portal, max_rows } => {
+                // COPY prepared through the extended protocol (tokio-postgres, sqlx).
+                let query = server.portal(&portal).map(|p| p.statement.query.clone());
+                if let Some(parsed) = query.as_deref().and_then(copy::parse) {
+                    return self.copy_start(server, parsed, true).await;
+                }
                 let op = server
                     .portal(&portal)
                     .map_or(Op::Read, |p| op_for(&p.statement.query));
@@ -918,10 +925,14 @@ impl Handler for Session {
                 }
             }
             ServerEvent::CopyDone if self.copy_in.is_some() => {
+                // Read before the rows are in: the last step forgets the COPY.
+                let extended = self.copy_in.as_ref().is_some_and(|c| c.extended);
                 match self.copy_rows(&[], true).await {
                     Ok(rows) => {
                         server.command_complete(&format!("COPY {rows}"))?;
-                        server.ready_for_query()?;
+                        if !extended {
+                            server.ready_for_query()?;
+                        }
                     }
                     Err(e) => self.copy_abort(server, &e).await?,
                 }
@@ -962,6 +973,7 @@ impl Session {
         &mut self,
         server: &mut Server,
         parsed: Result<copy::CopyStatement, Box<DbError>>,
+        extended: bool,
     ) -> Result<(), Error> {
         let result = match parsed {
             Err(e) => Err(e),
@@ -991,7 +1003,13 @@ impl Session {
         };
         match result {
             // COPY in goes on with the client's CopyData.
-            Ok(()) if self.copy_in.is_some() => {}
+            Ok(()) if self.copy_in.is_some() => {
+                if let Some(c) = self.copy_in.as_mut() {
+                    c.extended = extended;
+                }
+            }
+            // An Execute ends there; the client's Sync brings ReadyForQuery.
+            Ok(()) if extended => {}
             Ok(()) => server.ready_for_query()?,
             Err(e) => {
                 server.set_transaction_status(self.txn);
@@ -1172,6 +1190,7 @@ impl Session {
             pending: Vec::new(),
             rows: 0,
             binary: BinaryCopyDecoder::new(),
+            extended: false,
         });
         Ok(())
     }
@@ -1471,11 +1490,10 @@ impl Session {
         let Some(text) = statements.first() else {
             return Ok((client_types.to_vec(), None));
         };
-        if copy::parse(text).is_some() {
-            return Err(error(
-                SqlState::FeatureNotSupported,
-                "COPY in the extended query protocol is not supported: send it as a simple query",
-            ));
+        // COPY: checked now, run by Execute; it returns no rows (NoData).
+        if let Some(parsed) = copy::parse(text) {
+            parsed?;
+            return Ok((client_types.to_vec(), None));
         }
         let kind = sql::classify(text);
         let control = matches!(
