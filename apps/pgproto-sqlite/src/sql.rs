@@ -920,7 +920,56 @@ fn fix_type_modifiers(sql: &str) -> String {
 }
 
 /// The token rewrites of [`rewrite`], after the syntax-tree pass of [`crate::pgsql`].
+/// PostgreSQL statements this server does not have, refused by name (0A000) instead of
+/// reaching SQLite, which would answer with a syntax error about something else.
+fn refused_statement(sql: &str) -> Option<Unsupported> {
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    let (verb, or_replace) = match (w(0, "CREATE"), w(1, "OR") && w(2, "REPLACE")) {
+        (true, true) => ("CREATE", 3),
+        (true, false) => ("CREATE", 1),
+        _ => ("", 1),
+    };
+    let what = if w(0, "CREATE") || w(0, "DROP") || w(0, "ALTER") {
+        let at = if verb.is_empty() { 1 } else { or_replace };
+        [
+            (
+                "DATABASE",
+                "CREATE/ALTER/DROP DATABASE is not supported: the server serves one database",
+            ),
+            ("FUNCTION", "functions defined in SQL are not supported"),
+            ("PROCEDURE", "procedures are not supported"),
+            ("EXTENSION", "extensions are not supported"),
+            ("ROLE", "roles are not supported"),
+            ("USER", "roles are not supported"),
+            ("POLICY", "row security policies are not supported"),
+            ("PUBLICATION", "logical replication is not supported"),
+            ("SUBSCRIPTION", "logical replication is not supported"),
+        ]
+        .into_iter()
+        .find(|(kw, _)| w(at, kw))
+        .map(|(_, why)| why)
+    } else {
+        [
+            ("LISTEN", "LISTEN/NOTIFY is not supported"),
+            ("UNLISTEN", "LISTEN/NOTIFY is not supported"),
+            ("NOTIFY", "LISTEN/NOTIFY is not supported"),
+            ("DO", "anonymous code blocks (DO) are not supported"),
+            ("CALL", "procedures are not supported"),
+            ("GRANT", "privileges are not supported"),
+            ("REVOKE", "privileges are not supported"),
+        ]
+        .into_iter()
+        .find(|(kw, _)| w(0, kw))
+        .map(|(_, why)| why)
+    };
+    what.map(|why| Unsupported(why.to_string()))
+}
+
 fn rewrite_tokens(sql: &str) -> Result<String, Unsupported> {
+    if let Some(refused) = refused_statement(sql) {
+        return Err(refused);
+    }
     let sql = &fix_type_modifiers(sql);
     let mut text = rewrite_serial(sql)?.unwrap_or_else(|| sql.to_string());
     // One cast per pass (casts chain: `$1::text::int`); bounded.
@@ -1944,6 +1993,34 @@ impl Cx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_the_server_lacks_are_refused_by_name() {
+        for (sql, why) in [
+            ("create database foo", "CREATE/ALTER/DROP DATABASE"),
+            ("DROP DATABASE IF EXISTS foo", "CREATE/ALTER/DROP DATABASE"),
+            (
+                "create or replace function f() returns int as $$ select 1 $$ language sql",
+                "functions",
+            ),
+            ("listen jobs", "LISTEN/NOTIFY"),
+            ("NOTIFY jobs, 'x'", "LISTEN/NOTIFY"),
+            ("do $$ begin end $$", "DO"),
+            ("grant select on t to bob", "privileges"),
+            ("create extension pgcrypto", "extensions"),
+        ] {
+            let e = rewrite(sql).unwrap_err();
+            assert!(e.0.contains(why), "{sql}: {}", e.0);
+        }
+        // Statements that only look alike go on.
+        for sql in [
+            "create table database (x int)",
+            "select * from listen",
+            "create trigger t after insert on x begin select 1; end",
+        ] {
+            assert!(rewrite(sql).is_ok(), "{sql}");
+        }
+    }
 
     #[test]
     fn splits_statements_respecting_quotes_comments_and_triggers() {
