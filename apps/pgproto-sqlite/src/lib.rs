@@ -149,6 +149,7 @@ mod args;
 mod catalog;
 mod constraints;
 mod copy;
+mod ddl;
 mod infoschema;
 mod pgsql;
 mod sequences;

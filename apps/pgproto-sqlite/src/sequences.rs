@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection};
 
+pub(crate) use crate::ddl::Outcome;
+use crate::ddl::{drop_list, err, name_at, sqlite, syntax, DropList};
 use crate::sql::{tokenize, Kind, Tok};
 
 /// The table that keeps the sequences.
@@ -457,18 +459,6 @@ pub(crate) fn register_functions(
     Ok(())
 }
 
-/// A sequence statement's outcome: its command tag, or PostgreSQL's error (SQLSTATE,
-/// message).
-pub(crate) type Outcome = Result<String, (String, String)>;
-
-fn err(code: &str, message: impl Into<String>) -> (String, String) {
-    (code.to_string(), message.into())
-}
-
-fn sqlite(e: rusqlite::Error) -> (String, String) {
-    err("XX000", e.to_string())
-}
-
 /// `CREATE SEQUENCE`, `ALTER SEQUENCE`, `DROP SEQUENCE`: run, if the statement is one.
 pub(crate) fn statement(conn: &Connection, registry: &Registry, sql: &str) -> Option<Outcome> {
     let toks = tokenize(sql);
@@ -494,26 +484,6 @@ pub(crate) fn statement(conn: &Connection, registry: &Registry, sql: &str) -> Op
     } else {
         drop_sequences(conn, registry, sql, &toks)
     })
-}
-
-/// A possibly qualified, possibly quoted name at `i`: (name as PostgreSQL reads it, the
-/// index after it).
-fn name_at(sql: &str, toks: &[Tok], mut i: usize) -> Option<(String, usize)> {
-    let mut name;
-    loop {
-        let t = toks.get(i)?;
-        name = match t.kind {
-            Kind::Word => t.text(sql).to_ascii_lowercase(),
-            Kind::Quoted => t.ident(sql)?,
-            _ => return None,
-        };
-        i += 1;
-        if toks.get(i).is_some_and(|t| t.is_punct(sql, ".")) {
-            i += 1;
-            continue;
-        }
-        return Some((name, i));
-    }
 }
 
 fn number_at(sql: &str, toks: &[Tok], i: usize) -> Option<(i64, usize)> {
@@ -546,16 +516,6 @@ pub(crate) struct Options {
     pub cycle: Option<bool>,
     /// `OWNED BY t.c` (`Some(None)`: `OWNED BY NONE`).
     pub owned_by: Option<Option<(String, String)>>,
-}
-
-fn syntax(sql: &str, toks: &[Tok], i: usize) -> (String, String) {
-    match toks.get(i) {
-        Some(t) => err(
-            "42601",
-            format!("syntax error at or near \"{}\"", t.text(sql)),
-        ),
-        None => err("42601", "syntax error at end of input"),
-    }
 }
 
 /// Parses sequence options from token `i` to the end.
@@ -846,31 +806,11 @@ fn alter(conn: &Connection, registry: &Registry, sql: &str, toks: &[Tok]) -> Out
 }
 
 fn drop_sequences(conn: &Connection, registry: &Registry, sql: &str, toks: &[Tok]) -> Outcome {
-    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
-    let mut i = 2;
-    let if_exists = w(i, "IF") && w(i + 1, "EXISTS");
-    if if_exists {
-        i += 2;
-    }
-    let mut names = Vec::new();
-    loop {
-        let (name, j) = name_at(sql, toks, i).ok_or_else(|| syntax(sql, toks, i))?;
-        names.push(name);
-        i = j;
-        if toks.get(i).is_some_and(|t| t.is_punct(sql, ",")) {
-            i += 1;
-        } else {
-            break;
-        }
-    }
-    let cascade = w(i, "CASCADE");
-    if !(cascade
-        || w(i, "RESTRICT")
-        || i >= toks.len()
-        || toks.get(i).is_some_and(|t| t.is_punct(sql, ";")))
-    {
-        return Err(syntax(sql, toks, i));
-    }
+    let DropList {
+        if_exists,
+        names,
+        cascade,
+    } = drop_list(sql, toks)?;
     for name in &names {
         if !exists(conn, name).map_err(sqlite)? {
             if if_exists {

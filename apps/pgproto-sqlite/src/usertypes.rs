@@ -11,6 +11,8 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+pub(crate) use crate::ddl::Outcome;
+use crate::ddl::{drop_list, err, name_at, sqlite, syntax, DropList};
 use crate::sql::{tokenize, Kind as TokKind, Tok};
 
 /// The table that keeps the user-defined types: `kind` is `e` (enum: `labels` one per
@@ -274,46 +276,6 @@ fn remember(t: &UserType) {
     }
 }
 
-/// A statement's outcome: its command tag, or PostgreSQL's error (SQLSTATE, message).
-pub(crate) type Outcome = Result<String, (String, String)>;
-
-fn err(code: &str, message: impl Into<String>) -> (String, String) {
-    (code.to_string(), message.into())
-}
-
-fn sqlite(e: rusqlite::Error) -> (String, String) {
-    err("XX000", e.to_string())
-}
-
-fn syntax(sql: &str, toks: &[Tok], i: usize) -> (String, String) {
-    match toks.get(i) {
-        Some(t) => err(
-            "42601",
-            format!("syntax error at or near \"{}\"", t.text(sql)),
-        ),
-        None => err("42601", "syntax error at end of input"),
-    }
-}
-
-/// A name at `i` as PostgreSQL reads it (`public.` dropped, unquoted folded to lower
-/// case) and the index after it.
-fn name_at(sql: &str, toks: &[Tok], mut i: usize) -> Option<(String, usize)> {
-    loop {
-        let t = toks.get(i)?;
-        let name = match t.kind {
-            TokKind::Word => t.text(sql).to_ascii_lowercase(),
-            TokKind::Quoted => t.ident(sql)?,
-            _ => return None,
-        };
-        i += 1;
-        if toks.get(i).is_some_and(|t| t.is_punct(sql, ".")) {
-            i += 1;
-            continue;
-        }
-        return Some((name, i));
-    }
-}
-
 /// `CREATE TYPE`, `CREATE DOMAIN`, `DROP TYPE`, `DROP DOMAIN`, `ALTER TYPE ... ADD
 /// VALUE`: run, if the statement is one.
 pub(crate) fn statement(conn: &Connection, sql: &str) -> Option<Outcome> {
@@ -570,29 +532,12 @@ fn users_of(conn: &Connection, name: &str) -> Result<Vec<(String, String)>, (Str
 }
 
 fn drop_types(conn: &Connection, sql: &str, toks: &[Tok]) -> Outcome {
-    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
-    let domain = w(1, "DOMAIN");
-    let mut i = 2;
-    let if_exists = w(i, "IF") && w(i + 1, "EXISTS");
-    if if_exists {
-        i += 2;
-    }
-    let mut names = Vec::new();
-    loop {
-        let (name, j) = name_at(sql, toks, i).ok_or_else(|| syntax(sql, toks, i))?;
-        names.push(name);
-        i = j;
-        if toks.get(i).is_some_and(|t| t.is_punct(sql, ",")) {
-            i += 1;
-        } else {
-            break;
-        }
-    }
-    let cascade = w(i, "CASCADE");
-    let rest_ok = cascade || w(i, "RESTRICT") || toks.get(i).map_or(true, |t| t.is_punct(sql, ";"));
-    if !rest_ok {
-        return Err(syntax(sql, toks, i));
-    }
+    let domain = toks.get(1).is_some_and(|t| t.is(sql, "DOMAIN"));
+    let DropList {
+        if_exists,
+        names,
+        cascade,
+    } = drop_list(sql, toks)?;
     let mut found = Vec::new();
     for name in &names {
         let Some(t) = lookup(conn, name) else {
