@@ -157,11 +157,9 @@ pub(crate) fn numeric_scale(typmod: i32) -> Option<usize> {
 /// A decimal number's text rounded (half away from zero, as PostgreSQL rounds) to
 /// `scale` fraction digits, and padded with zeros to them: `12.5` at scale 2 is
 /// `12.50`, `0.125` `0.13`. `None` if the text is not a plain decimal.
-pub(crate) fn round_decimal(text: &str, scale: usize) -> Option<String> {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("nan") {
-        return Some("NaN".to_string());
-    }
+/// A plain decimal's sign, integer digits and fraction digits (`-12.50` is `(true,
+/// "12", "50")`); `None` unless it is `[+-]digits[.digits]` with some digit.
+fn decimal_parts(t: &str) -> Option<(bool, &str, &str)> {
     let (negative, t) = match t.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
@@ -173,6 +171,15 @@ pub(crate) fn round_decimal(text: &str, scale: usize) -> Option<String> {
     {
         return None;
     }
+    Some((negative, int, frac))
+}
+
+pub(crate) fn round_decimal(text: &str, scale: usize) -> Option<String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("nan") {
+        return Some("NaN".to_string());
+    }
+    let (negative, int, frac) = decimal_parts(t)?;
     // All digits, the last `scale` of them the fraction.
     let mut digits: Vec<u8> = int.bytes().map(|b| b - b'0').collect();
     let kept: Vec<u8> = frac.bytes().map(|b| b - b'0').collect();
@@ -725,17 +732,7 @@ fn numeric_binary(text: &str) -> Option<Vec<u8>> {
         }
         return Some(out);
     }
-    let (negative, t) = match t.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    if (int.is_empty() && frac.is_empty())
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
+    let (negative, int, frac) = decimal_parts(t)?;
     let dscale = i16::try_from(frac.len()).ok()?;
     let int = int.trim_start_matches('0');
     // Pad the integer part on the left and the fraction on the right to groups of 4.
