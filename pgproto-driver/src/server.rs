@@ -126,10 +126,19 @@ pub async fn accept_tls(
     Ok(Box::new(stream))
 }
 
+/// The most one read asks for (bulk input: COPY data, large parameters).
+const MAX_READ: usize = 64 * 1024;
+
 /// Reads more input straight into the core's buffer; 0 at end of stream. An idle
 /// connection whose socket can wait for readability without a buffer frees its buffers
-/// while it waits.
-async fn read_into(stream: &mut BoxStream, server: &mut Server) -> Result<usize, Error> {
+/// while it waits. `size` is how much the read asks for: it doubles (to [`MAX_READ`])
+/// while reads fill it and is [`READ_BUFFER_SIZE`] again after one that does not, so
+/// that a small message's read zeroes little of the buffer.
+async fn read_into(
+    stream: &mut BoxStream,
+    server: &mut Server,
+    size: &mut usize,
+) -> Result<usize, Error> {
     std::future::poll_fn(|cx| match stream.poll_readable(cx) {
         Poll::Pending => {
             server.release_idle_buffers();
@@ -144,12 +153,19 @@ async fn read_into(stream: &mut BoxStream, server: &mut Server) -> Result<usize,
     }
     let start = input.len();
     // Safe code reads into initialized bytes: zero the space a read may fill.
-    input.resize(input.capacity().min(start + 64 * 1024), 0);
+    let space = (input.capacity() - start).min(*size);
+    input.resize(start + space, 0);
     let read = match input.get_mut(start..) {
         Some(space) => stream.read(space).await,
         None => Ok(0),
     };
-    input.truncate(start + *read.as_ref().unwrap_or(&0));
+    let n = *read.as_ref().unwrap_or(&0);
+    input.truncate(start + n);
+    *size = if n == space {
+        (*size * 2).min(MAX_READ)
+    } else {
+        READ_BUFFER_SIZE
+    };
     Ok(read?)
 }
 
@@ -179,6 +195,7 @@ where
     // The core decides every step and keeps the authentication timeout; this loop
     // moves bytes and tells it the time.
     let epoch = Instant::now();
+    let mut read_size = READ_BUFFER_SIZE;
     let result = async {
         loop {
             match conn.poll_action(epoch.elapsed()) {
@@ -188,7 +205,12 @@ where
                 }
                 Action::Read { deadline } => {
                     let until = deadline.and_then(|d| epoch.checked_add(d));
-                    match timeout_at::<R, _>(until, read_into(&mut stream, conn.server())).await {
+                    match timeout_at::<R, _>(
+                        until,
+                        read_into(&mut stream, conn.server(), &mut read_size),
+                    )
+                    .await
+                    {
                         Ok(0) => conn.handle_eof(),
                         Ok(_) => {}
                         // The next `poll_action` closes the connection silently, as

@@ -152,6 +152,7 @@ mod copy;
 mod ddl;
 mod infoschema;
 mod pgsql;
+mod plan;
 mod sequences;
 mod session;
 mod sql;

@@ -19,6 +19,7 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::plan::{Op, Plans, QueryPlan, SchemaFacts, SchemaGeneration, StatementPlan};
 use crate::sql::{self, Statement};
 use crate::{catalog, copy, types};
 
@@ -51,6 +52,8 @@ pub(crate) struct Db {
     deadline: Arc<AtomicU64>,
     /// The [`Database::types_version`] this connection's enum collations are from.
     types_seen: u64,
+    /// The schema generation this connection's prepared statements are from.
+    schema_seen: u64,
 }
 
 /// The instant statement deadlines count from.
@@ -90,6 +93,8 @@ pub struct Database {
     /// Moves on at every CREATE/ALTER/DROP TYPE or DOMAIN, so that each connection
     /// registers the enums' collations again before its next statement.
     types_version: Arc<AtomicU64>,
+    /// Moves on with every statement that may change the schema (see [`crate::plan`]).
+    schema_generation: SchemaGeneration,
 }
 
 /// Where a session's SQLite work runs: on the async runtime's worker threads, or off
@@ -125,18 +130,6 @@ impl SqliteThreads {
 /// A read that took less than this keeps its session's next reads on the runtime's
 /// worker (with [`SqliteThreads::FastReadsOnRuntime`]).
 pub const FAST_READ: Duration = Duration::from_micros(200);
-
-/// What an operation on the database needs (in increasing order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Op {
-    /// Preparing, or statements that do not touch the database (`SET`, `SHOW`): no
-    /// right to execute.
-    Prepare,
-    /// Statements that only read (in memory, the right to execute all the same).
-    Read,
-    /// Statements that may write: the right to write.
-    Write,
-}
 
 fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
     let (failure, msg) = match &e {
@@ -315,6 +308,7 @@ impl Db {
             deadline,
             // Checked against the database's version at the first operation.
             types_seen: u64::MAX,
+            schema_seen: 0,
         })
     }
 }
@@ -358,6 +352,7 @@ impl Database {
             threads: SqliteThreads::default(),
             sequences,
             types_version: Arc::new(AtomicU64::new(0)),
+            schema_generation: SchemaGeneration::default(),
         })
     }
 
@@ -396,6 +391,8 @@ impl Database {
             fast_reads: false,
             portals: HashMap::new(),
             copy_in: None,
+            plans: Plans::default(),
+            schema_touched: false,
         }
     }
 }
@@ -705,6 +702,11 @@ pub struct Session {
     portals: HashMap<String, BoundPortal>,
     /// A COPY FROM STDIN in progress.
     copy_in: Option<CopyIn>,
+    /// What this session worked out from the query texts it ran.
+    plans: Plans,
+    /// A statement that may have changed the schema ran in the transaction not yet
+    /// ended: the schema generation moves on again when it ends.
+    schema_touched: bool,
 }
 
 /// The state of a COPY FROM STDIN between CopyData messages.
@@ -780,40 +782,6 @@ fn blocking<R>(on_runtime: bool, f: impl FnOnce() -> R) -> R {
     }
 }
 
-/// What a statement needs: nothing for those SQLite is not given (`SET`, `SHOW`...),
-/// reading for transaction control and for statements that only read, else writing.
-/// Errs on the side of writing: only `SELECT`, `VALUES`, `TABLE`, `WITH` and `EXPLAIN`
-/// that name no writing keyword or sequence function read.
-fn op_for(text: &str) -> Op {
-    match sql::classify(text) {
-        Statement::Set(_) | Statement::Reset | Statement::Show(_) | Statement::Ignored(_) => {
-            return Op::Prepare
-        }
-        Statement::Sql => {}
-        _ => return Op::Read,
-    }
-    let toks = sql::tokenize(text);
-    let Some(first) = toks.first() else {
-        return Op::Read;
-    };
-    let reads = ["SELECT", "VALUES", "TABLE", "WITH", "EXPLAIN"]
-        .iter()
-        .any(|kw| first.is(text, kw))
-        && !toks.iter().any(|t| {
-            [
-                "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "NEXTVAL",
-                "SETVAL", "INTO",
-            ]
-            .iter()
-            .any(|kw| t.is(text, kw))
-        });
-    if reads {
-        Op::Read
-    } else {
-        Op::Write
-    }
-}
-
 /// How a statement's result types are chosen.
 enum Described<'a> {
     /// Simple query: from declarations, guesses and the first row; text format.
@@ -829,22 +797,18 @@ impl Handler for Session {
     async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
         match event {
             ServerEvent::Query { sql } => {
-                let statements = sql::split(&sql);
-                if let [only] = statements.as_slice() {
-                    if let Some(parsed) = copy::parse(only) {
+                let plan = self.plans.get(&sql);
+                if let (true, [only]) = (plan.copy, plan.statements.as_slice()) {
+                    if let Some(parsed) = copy::parse(&only.text) {
                         return self.copy_start(server, parsed, false).await;
                     }
                 }
-                let op = statements
-                    .iter()
-                    .map(|s| op_for(s))
-                    .max()
-                    .unwrap_or(Op::Prepare);
+                let op = plan.op;
                 let result = match self.begin_op(op).await {
                     Ok(db) => {
                         let started = Instant::now();
                         let r = blocking(self.on_runtime(op), || {
-                            self.simple_query(&db.conn, server, &sql)
+                            self.simple_query(&db.conn, server, &plan)
                         });
                         self.timed(op, started);
                         self.end_op(db);
@@ -886,19 +850,24 @@ impl Handler for Session {
                 Err(e) => self.fail(server, &e)?,
             },
             ServerEvent::Execute { portal, max_rows } => {
+                let plan = server
+                    .portal(&portal)
+                    .map(|p| self.plans.get(&p.statement.query));
                 // COPY prepared through the extended protocol (tokio-postgres, sqlx).
-                let query = server.portal(&portal).map(|p| p.statement.query.clone());
-                if let Some(parsed) = query.as_deref().and_then(copy::parse) {
+                if let Some(parsed) = plan
+                    .as_ref()
+                    .filter(|p| p.copy)
+                    .and_then(|p| copy::parse(&p.statements.first()?.text))
+                {
                     return self.copy_start(server, parsed, true).await;
                 }
-                let op = server
-                    .portal(&portal)
-                    .map_or(Op::Read, |p| op_for(&p.statement.query));
+                let op = plan.as_ref().map_or(Op::Read, |p| p.op);
                 let result = match self.begin_op(op).await {
                     Ok(db) => {
                         let started = Instant::now();
+                        let statement = plan.as_ref().and_then(|p| p.statements.first());
                         let r = blocking(self.on_runtime(op), || {
-                            self.execute(&db.conn, server, &portal, max_rows)
+                            self.execute(&db.conn, server, &portal, statement, max_rows)
                         });
                         self.timed(op, started);
                         self.end_op(db);
@@ -1350,6 +1319,17 @@ impl Session {
             crate::usertypes::register_collations(&db.conn).map_err(sqlite_error)?;
             db.types_seen = types;
         }
+        let schema = self.db.schema_generation.current();
+        if db.schema_seen != schema {
+            // Another session may have changed the schema: a statement SQLite prepared
+            // before describes the old one until its next step, so prepare them anew,
+            // after a read that makes SQLite load the schema again if it changed.
+            db.conn.flush_prepared_statement_cache();
+            db.conn
+                .execute_batch("SELECT 1 FROM main.sqlite_schema LIMIT 0")
+                .map_err(sqlite_error)?;
+            db.schema_seen = schema;
+        }
         if self.published.is_none() {
             self.published = Some(db.info.clone());
         }
@@ -1413,9 +1393,9 @@ impl Session {
         &mut self,
         conn: &Connection,
         server: &mut Server,
-        sql: &str,
+        plan: &QueryPlan,
     ) -> Result<(), Box<DbError>> {
-        let statements = sql::split(sql);
+        let statements = plan.statements.as_slice();
         if statements.is_empty() {
             server.empty_query().map_err(internal)?;
             return Ok(());
@@ -1424,27 +1404,18 @@ impl Session {
         let implicit = statements.len() > 1
             && self.txn == TransactionStatus::Idle
             && conn.is_autocommit()
-            && statements.iter().all(|s| {
-                !matches!(
-                    sql::classify(s),
-                    Statement::Begin
-                        | Statement::Commit
-                        | Statement::Rollback
-                        | Statement::RollbackTo
-                        | Statement::Savepoint
-                        | Statement::Release
-                )
-            });
+            && !plan.transaction_control;
         if implicit {
             conn.execute_batch("BEGIN").map_err(sqlite_error)?;
         }
-        for text in statements {
-            let outcome = match self.run(conn, text, &[], Described::Simple) {
+        for statement in statements {
+            let outcome = match self.run(conn, statement, &[], Described::Simple) {
                 Ok(o) => o,
                 Err(e) => {
                     if implicit && !conn.is_autocommit() {
                         let _ = conn.execute_batch("ROLLBACK");
                     }
+                    self.transaction_ended();
                     return Err(e);
                 }
             };
@@ -1465,12 +1436,22 @@ impl Session {
             server.set_transaction_status(self.txn);
         }
         if implicit {
-            if let Err(e) = conn.execute_batch("COMMIT") {
+            let committed = conn.execute_batch("COMMIT");
+            if committed.is_err() {
                 let _ = conn.execute_batch("ROLLBACK");
-                return Err(sqlite_error(e));
             }
+            self.transaction_ended();
+            committed.map_err(sqlite_error)?;
         }
         Ok(())
+    }
+
+    /// After a transaction (a block, an implicit one, a statement) ended: moves the
+    /// schema generation on if a statement in it may have changed the schema.
+    fn transaction_ended(&mut self) {
+        if self.txn == TransactionStatus::Idle && std::mem::take(&mut self.schema_touched) {
+            self.db.schema_generation.advance();
+        }
     }
 
     /// Prepares a statement: its parameter types and result columns.
@@ -1480,22 +1461,23 @@ impl Session {
         query: &str,
         client_types: &[u32],
     ) -> Result<Prepared, Box<DbError>> {
-        let statements = sql::split(query);
-        if statements.len() > 1 {
+        let plan = self.plans.get(query);
+        if plan.statements.len() > 1 {
             return Err(error(
                 SqlState::SyntaxError,
                 "cannot insert multiple commands into a prepared statement",
             ));
         }
-        let Some(text) = statements.first() else {
+        let Some(statement) = plan.statements.first() else {
             return Ok((client_types.to_vec(), None));
         };
+        let text = statement.text.as_str();
         // COPY: checked now, run by Execute; it returns no rows (NoData).
-        if let Some(parsed) = copy::parse(text) {
+        if let Some(parsed) = copy::parse(text).filter(|_| plan.copy) {
             parsed?;
             return Ok((client_types.to_vec(), None));
         }
-        let kind = sql::classify(text);
+        let kind = statement.kind.clone();
         let control = matches!(
             kind,
             Statement::Commit | Statement::Rollback | Statement::RollbackTo
@@ -1510,13 +1492,16 @@ impl Session {
                     Some(vec![Column::new(name, types::TEXT, -1)]),
                 ))
             }
-            Statement::Sql if crate::pgsql::comment_on(text).is_some() => {
+            Statement::Sql if !statement.plain && crate::pgsql::comment_on(text).is_some() => {
                 return Ok((client_types.to_vec(), None))
             }
             Statement::Sql => {}
             _ => return Ok((client_types.to_vec(), None)),
         }
-        let rewritten = sql::rewrite(text).map_err(unsupported)?;
+        let rewritten = match &statement.rewritten {
+            Some(r) => r.clone().map_err(unsupported)?,
+            None => sql::rewrite(text).map_err(unsupported)?,
+        };
         let st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
         sql::check_datetime_arithmetic(&rewritten, |t| table_columns(conn, t))
             .map_err(unsupported)?;
@@ -1601,6 +1586,7 @@ impl Session {
         conn: &Connection,
         server: &mut Server,
         portal: &str,
+        plan: Option<&StatementPlan>,
         max_rows: i32,
     ) -> Result<(), Box<DbError>> {
         let p = server
@@ -1618,14 +1604,13 @@ impl Session {
             });
         if bound.pending.is_none() {
             let params = std::mem::take(&mut bound.params);
-            let statements = sql::split(&statement.query);
-            let Some(text) = statements.first() else {
+            let Some(plan) = plan else {
                 server.empty_query().map_err(internal)?;
                 return Ok(());
             };
             let outcome = self.run(
                 conn,
-                text,
+                plan,
                 &params,
                 Described::Portal {
                     columns: statement.columns.as_deref(),
@@ -1674,11 +1659,11 @@ impl Session {
     fn run(
         &mut self,
         conn: &Connection,
-        text: &str,
+        statement: &StatementPlan,
         params: &[Value],
         described: Described<'_>,
     ) -> Result<Outcome, Box<DbError>> {
-        let kind = sql::classify(text);
+        let (text, kind) = (statement.text.as_str(), statement.kind.clone());
         let in_block = self.txn != TransactionStatus::Idle;
         if self.txn == TransactionStatus::Failed
             && !matches!(
@@ -1720,6 +1705,7 @@ impl Session {
                 }
                 let failed = self.txn == TransactionStatus::Failed;
                 self.txn = TransactionStatus::Idle;
+                self.transaction_ended();
                 if std::mem::take(&mut self.pending_begin) {
                     // Nothing reached SQLite.
                     return Ok(Outcome::tag(if commit && !failed {
@@ -1757,6 +1743,10 @@ impl Session {
                 exec(text)?;
                 if kind == Statement::RollbackTo {
                     self.txn = TransactionStatus::InTransaction;
+                    if self.schema_touched {
+                        // What was rolled back may have changed the schema.
+                        self.db.schema_generation.advance();
+                    }
                 }
                 Ok(Outcome::tag(tag))
             }
@@ -1833,43 +1823,70 @@ impl Session {
                     statuses: Vec::new(),
                 })
             }
+            Statement::Sql if statement.plain => {
+                self.begin_pending(conn)?;
+                let registry = &self.db.sequences.clone();
+                let outcome = self.run_sqlite(conn, text, Some(statement), params, described);
+                crate::sequences::persist(conn, registry).map_err(sqlite_error)?;
+                outcome
+            }
             Statement::Sql => {
                 self.begin_pending(conn)?;
-                if let Some(c) = crate::pgsql::comment_on(text) {
-                    return comment(conn, &c.map_err(unsupported)?);
+                // The schema may change: others look at it again now and when this
+                // statement's transaction ends.
+                self.schema_touched = true;
+                self.db.schema_generation.advance();
+                let outcome = self.run_schema_statement(conn, text, params, described);
+                self.db.schema_generation.advance();
+                if self.txn == TransactionStatus::Idle && conn.is_autocommit() {
+                    self.schema_touched = false;
                 }
-                let registry = &self.db.sequences.clone();
-                let objects = crate::sequences::statement(conn, registry, text).or_else(|| {
-                    let outcome = crate::usertypes::statement(conn, text)?;
-                    self.db.types_version.fetch_add(1, Ordering::AcqRel);
-                    Some(outcome)
-                });
-                if let Some(outcome) = objects {
-                    return outcome
-                        .map(Outcome::tag)
-                        .map_err(|(code, message)| coded_error(&code, &message));
-                }
-                // Enum columns sort in their enum's order.
-                let collated = crate::usertypes::with_collations(conn, text);
-                let text = collated.as_deref().unwrap_or(text);
-                let change = crate::pgsql::schema_change(text);
-                if let Some(change) = &change {
-                    crate::usertypes::before_change(conn, change).map_err(sqlite_error)?;
-                }
-                let outcome = self.run_sqlite(conn, text, params, described);
-                crate::sequences::persist(conn, registry).map_err(sqlite_error)?;
-                if let Some(change) = &change {
-                    crate::usertypes::after_change(conn, change).map_err(sqlite_error)?;
-                }
-                let outcome = outcome?;
-                if let Some(change) = change {
-                    catalog::follow_change(conn, &change).map_err(sqlite_error)?;
-                    crate::sequences::follow_change(conn, registry, &change)
-                        .map_err(sqlite_error)?;
-                }
-                Ok(outcome)
+                outcome
             }
         }
+    }
+
+    /// Runs an SQL statement that may change the schema (or is a sequence, type or
+    /// comment statement).
+    fn run_schema_statement(
+        &mut self,
+        conn: &Connection,
+        text: &str,
+        params: &[Value],
+        described: Described<'_>,
+    ) -> Result<Outcome, Box<DbError>> {
+        if let Some(c) = crate::pgsql::comment_on(text) {
+            return comment(conn, &c.map_err(unsupported)?);
+        }
+        let registry = &self.db.sequences.clone();
+        let objects = crate::sequences::statement(conn, registry, text).or_else(|| {
+            let outcome = crate::usertypes::statement(conn, text)?;
+            self.db.types_version.fetch_add(1, Ordering::AcqRel);
+            Some(outcome)
+        });
+        if let Some(outcome) = objects {
+            return outcome
+                .map(Outcome::tag)
+                .map_err(|(code, message)| coded_error(&code, &message));
+        }
+        // Enum columns sort in their enum's order.
+        let collated = crate::usertypes::with_collations(conn, text);
+        let text = collated.as_deref().unwrap_or(text);
+        let change = crate::pgsql::schema_change(text);
+        if let Some(change) = &change {
+            crate::usertypes::before_change(conn, change).map_err(sqlite_error)?;
+        }
+        let outcome = self.run_sqlite(conn, text, None, params, described);
+        crate::sequences::persist(conn, registry).map_err(sqlite_error)?;
+        if let Some(change) = &change {
+            crate::usertypes::after_change(conn, change).map_err(sqlite_error)?;
+        }
+        let outcome = outcome?;
+        if let Some(change) = change {
+            catalog::follow_change(conn, &change).map_err(sqlite_error)?;
+            crate::sequences::follow_change(conn, registry, &change).map_err(sqlite_error)?;
+        }
+        Ok(outcome)
     }
 
     /// Gives SQLite the block's `BEGIN` if it has not had it yet.
@@ -1889,20 +1906,39 @@ impl Session {
         }
     }
 
+    /// Runs `text` on SQLite; `plan` is its plan when it is a plain statement, whose
+    /// facts about the schema are then kept.
     fn run_sqlite(
         &mut self,
         conn: &Connection,
         text: &str,
+        plan: Option<&StatementPlan>,
         params: &[Value],
         described: Described<'_>,
     ) -> Result<Outcome, Box<DbError>> {
-        let rewritten = sql::rewrite(text).map_err(unsupported)?;
+        let fresh;
+        let rewritten = match plan.and_then(|p| p.rewritten.as_ref()) {
+            Some(r) => r.as_deref().map_err(|e| unsupported(e.clone()))?,
+            None => {
+                fresh = sql::rewrite(text).map_err(unsupported)?;
+                fresh.as_str()
+            }
+        };
         if rewritten.contains("pg_") {
             catalog::refresh(conn).map_err(sqlite_error)?;
         }
-        let mut st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
-        sql::check_datetime_arithmetic(&rewritten, |t| table_columns(conn, t))
-            .map_err(unsupported)?;
+        let mut st = conn.prepare_cached(rewritten).map_err(sqlite_error)?;
+        // Facts about the schema are kept for statements outside transaction blocks
+        // (a block may see an older schema).
+        let generation = self.db.schema_generation.current();
+        let keep = plan.filter(|_| self.txn == TransactionStatus::Idle && conn.is_autocommit());
+        let kept = keep.and_then(|p| p.schema_facts(generation));
+        let mut facts = SchemaFacts::default();
+        if !kept.as_ref().is_some_and(|f| f.datetime_checked) {
+            sql::check_datetime_arithmetic(rewritten, |t| table_columns(conn, t))
+                .map_err(unsupported)?;
+        }
+        facts.datetime_checked = true;
         for i in 1..=st.parameter_count() {
             let n = placeholder_number(st.parameter_name(i), i);
             let value = params.get(n.wrapping_sub(1)).ok_or_else(|| {
@@ -1913,16 +1949,11 @@ impl Session {
             })?;
             st.raw_bind_parameter(i, value).map_err(sqlite_error)?;
         }
-        let ncols = st.column_count();
-        let decls = match described {
-            Described::Simple => catalog::declared_columns(conn, &st),
-            Described::Portal { .. } => Vec::new(),
-        };
-        let names: Vec<String> = st.columns().iter().map(|c| c.name().to_string()).collect();
         let mut values: Vec<Vec<Value>> = Vec::new();
         {
             let mut rows = st.raw_query();
             while let Some(row) = rows.next().map_err(sqlite_error)? {
+                let ncols = row.as_ref().column_count();
                 let mut r = Vec::with_capacity(ncols);
                 for i in 0..ncols {
                     r.push(row.get::<_, Value>(i).map_err(sqlite_error)?);
@@ -1930,10 +1961,50 @@ impl Session {
                 values.push(r);
             }
         }
+        // Known once it ran: SQLite prepares a statement again at its first step after
+        // the schema changed.
+        let ncols = st.column_count();
+        let names: Vec<String> = st.columns().iter().map(|c| c.name().to_string()).collect();
+        let simple = matches!(described, Described::Simple);
+        let (decls, guesses) = match kept.as_ref().and_then(|f| f.described.as_ref()) {
+            Some((decls, guesses)) if simple => (decls.clone(), guesses.clone()),
+            _ if simple => {
+                let decls = catalog::declared_columns(conn, &st);
+                // Expressions (no declared type): guessed from the text.
+                let guesses = if decls.iter().any(Option::is_none) {
+                    let table_columns = |t: &str| table_columns(conn, t);
+                    let referenced = sql::referenced_columns(rewritten, table_columns);
+                    sql::result_items(rewritten, &referenced, &|_| None)
+                } else {
+                    Vec::new()
+                };
+                (decls, guesses)
+            }
+            _ => (Vec::new(), Vec::new()),
+        };
+        if simple {
+            facts.described = Some((decls.clone(), guesses.clone()));
+        }
+        if let Some(plan) = keep.filter(|_| kept.is_none() || simple) {
+            plan.keep_schema_facts(generation, facts);
+        }
         drop(st);
         let changes = conn.changes();
         let returns_rows = ncols > 0;
-        let tag = sql::command_tag(&rewritten, changes, returns_rows.then_some(values.len()));
+        let fresh_verb;
+        let verb = match plan {
+            Some(p) => p.verb.as_str(),
+            None => {
+                fresh_verb = sql::verb(rewritten);
+                fresh_verb.as_str()
+            }
+        };
+        let tag = sql::command_tag(
+            verb,
+            rewritten,
+            changes,
+            returns_rows.then_some(values.len()),
+        );
         if !returns_rows {
             return Ok(Outcome::tag(tag));
         }
@@ -1954,14 +2025,6 @@ impl Session {
                 (columns.to_vec(), formats.to_vec())
             }
             Described::Simple => {
-                // Expressions (no declared type): guess from the text.
-                let guesses = if decls.iter().any(Option::is_none) {
-                    let table_columns = |t: &str| table_columns(conn, t);
-                    let referenced = sql::referenced_columns(&rewritten, table_columns);
-                    sql::result_items(&rewritten, &referenced, &|_| None)
-                } else {
-                    Vec::new()
-                };
                 let aligned = guesses.len() == ncols;
                 let columns = (0..ncols)
                     .map(|i| {

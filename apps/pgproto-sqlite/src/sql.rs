@@ -1306,10 +1306,10 @@ pub(crate) fn verb(sql: &str) -> String {
 
 /// The command tag PostgreSQL would write for a statement of `verb` that changed
 /// `changes` rows, returned `rows` rows (`Some` when it returns rows).
-pub(crate) fn command_tag(sql: &str, changes: u64, rows: Option<usize>) -> String {
-    let verb = verb(sql);
+/// `verb` is the statement's [`verb`].
+pub(crate) fn command_tag(verb: &str, sql: &str, changes: u64, rows: Option<usize>) -> String {
     let count = rows.map_or(changes, |r| r as u64);
-    match verb.as_str() {
+    match verb {
         "INSERT" | "REPLACE" => format!("INSERT 0 {count}"),
         "UPDATE" => format!("UPDATE {count}"),
         "DELETE" => format!("DELETE {count}"),
@@ -1336,7 +1336,7 @@ pub(crate) fn command_tag(sql: &str, changes: u64, rows: Option<usize>) -> Strin
         }
         "ALTER" => "ALTER TABLE".to_string(),
         _ if rows.is_some() => format!("SELECT {count}"),
-        _ => verb,
+        _ => verb.to_string(),
     }
 }
 
@@ -2244,19 +2244,39 @@ mod tests {
             Statement::Show("timezone".into())
         );
         assert_eq!(
-            command_tag("insert into t values (1)", 1, None),
+            command_tag(
+                &verb("insert into t values (1)"),
+                "insert into t values (1)",
+                1,
+                None
+            ),
             "INSERT 0 1"
         );
         assert_eq!(
-            command_tag("create unique index i on t(a)", 0, None),
+            command_tag(
+                &verb("create unique index i on t(a)"),
+                "create unique index i on t(a)",
+                0,
+                None
+            ),
             "CREATE INDEX"
         );
         assert_eq!(
-            command_tag("with x as (select 1) select * from x", 0, Some(1)),
+            command_tag(
+                &verb("with x as (select 1) select * from x"),
+                "with x as (select 1) select * from x",
+                0,
+                Some(1)
+            ),
             "SELECT 1"
         );
         assert_eq!(
-            command_tag("delete from t returning a", 5, Some(2)),
+            command_tag(
+                &verb("delete from t returning a"),
+                "delete from t returning a",
+                5,
+                Some(2)
+            ),
             "DELETE 2"
         );
     }

@@ -514,3 +514,82 @@ async fn types_and_sequences_made_elsewhere_work_on_every_connection() {
     drop((a, b));
     server.stop().await;
 }
+
+/// The result types of a simple query, as its RowDescription gives them.
+async fn simple_types(client: &pgproto_tokio::Client, sql: &str) -> Vec<u32> {
+    let sets = client.simple_query(sql).await.unwrap();
+    sets[0].columns.iter().map(|c| c.type_oid).collect()
+}
+
+/// A session keeps what it learned of a repeated query's result types only while the
+/// schema stays as it was: a table that another session drops and creates again with
+/// other types, at once or in a transaction block, is described anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_queries_follow_another_sessions_schema_change() {
+    let temp = TempDb::new("schema-change");
+    let server = start(temp.open()).await;
+    let url = format!("postgres://u@127.0.0.1:{}/db", server.port);
+    let reader = pgproto_tokio::Client::connect(&url).await.unwrap();
+    let changer = connect(server.port).await;
+    changer
+        .batch_execute("create table g (a integer, b text); insert into g values (1, 'x')")
+        .await
+        .unwrap();
+    let query = "select a, b from g";
+    assert_eq!(simple_types(&reader, query).await, [23, 25]);
+    assert_eq!(simple_types(&reader, query).await, [23, 25]);
+    changer
+        .batch_execute("drop table g; create table g (a bigint, b date)")
+        .await
+        .unwrap();
+    assert_eq!(simple_types(&reader, query).await, [20, 1082]);
+    // In a block, the change is seen once it is committed.
+    changer
+        .batch_execute("begin; drop table g; create table g (a smallint, b uuid)")
+        .await
+        .unwrap();
+    assert_eq!(simple_types(&reader, query).await, [20, 1082]);
+    changer.batch_execute("commit").await.unwrap();
+    assert_eq!(simple_types(&reader, query).await, [21, 2950]);
+    // Rolled back: the types before it.
+    changer
+        .batch_execute("begin; drop table g; create table g (a text, b text)")
+        .await
+        .unwrap();
+    changer.batch_execute("rollback").await.unwrap();
+    assert_eq!(simple_types(&reader, query).await, [21, 2950]);
+    // The date arithmetic check follows the schema too.
+    changer
+        .batch_execute("drop table g; create table g (a integer, b integer)")
+        .await
+        .unwrap();
+    assert_eq!(simple_types(&reader, "select b + 1 from g").await.len(), 1);
+    changer
+        .batch_execute("drop table g; create table g (a integer, b date)")
+        .await
+        .unwrap();
+    let refused = reader
+        .simple_query("select b + 1 from g")
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("0A000") || refused.to_string().contains("not supported"),
+        "{refused}"
+    );
+    // Prepared statements (Parse) describe the schema of their time too.
+    let preparer = connect(server.port).await;
+    let types = |s: &tokio_postgres::Statement| -> Vec<u32> {
+        s.columns().iter().map(|c| c.type_().oid()).collect()
+    };
+    let before = preparer.prepare(query).await.unwrap();
+    assert_eq!(types(&before), [23, 1082]);
+    changer
+        .batch_execute("drop table g; create table g (a bigint, b text)")
+        .await
+        .unwrap();
+    assert_eq!(types(&preparer.prepare(query).await.unwrap()), [20, 25]);
+    drop(preparer);
+    drop(reader);
+    drop(changer);
+    server.stop().await;
+}
