@@ -74,7 +74,7 @@ impl Drop for TempDb {
 }
 
 fn conninfo(port: u16) -> String {
-    format!("host=127.0.0.1 port={port} user=u dbname=db sslmode=disable")
+    format!("host=127.0.0.1 port={port} user=u dbname=postgres sslmode=disable")
 }
 
 async fn connect(port: u16) -> Client {
@@ -415,7 +415,7 @@ async fn pgbench_readers_and_writers_never_see_busy() {
                 .arg(format!("{}@1", write.display()))
                 .arg("-f")
                 .arg(format!("{}@1", read.display()))
-                .arg("db")
+                .arg("postgres")
                 .output()
                 .expect("PostgreSQL 15's pgbench");
             outs.push(out);
