@@ -34,6 +34,13 @@ pub trait Handler: Send + 'static {
         server: &mut Server,
         event: ServerEvent,
     ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Asked once the client is authenticated, before startup completes: an error
+    /// refuses the connection with it as FATAL (as PostgreSQL refuses a database that
+    /// does not exist with 3D000 after authentication). The default lets everyone in.
+    fn refusal(&self) -> Option<pgproto_core::db_error::DbError> {
+        None
+    }
 }
 
 /// What makes each session's handler, called with the client's startup request once
@@ -59,6 +66,10 @@ pub async fn serve_until<R: Listen, H: Handler>(
     mut spawn: impl FnMut(Session),
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let mut options = options;
+    // Startup completes in `serve_connection`, once the handler had its say
+    // (`Handler::refusal`): set once here rather than per connection.
+    Arc::make_mut(&mut options.setup).complete_startup = false;
     let options = Arc::new(options);
     let sessions = ServerSessions::default();
     let make_handler = Arc::new(make_handler);
@@ -187,7 +198,11 @@ where
     // The core derives the connection's salts, nonces and cancel key from this seed.
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed).map_err(|e| Error::Io(e.into()))?;
-    let (setup, process_id) = (options.setup.clone(), sessions.next_process_id());
+    let (mut setup, process_id) = (options.setup.clone(), sessions.next_process_id());
+    // Startup completes here, once the handler had its say (`Handler::refusal`).
+    if setup.complete_startup {
+        Arc::make_mut(&mut setup).complete_startup = false;
+    }
     let mut conn = ServerConnection::new(config, setup, process_id, seed);
     let mut make_handler = Some(make_handler);
     let mut handler = None;
@@ -236,6 +251,23 @@ where
                 Action::Startup(request) => {
                     handler = make_handler.take().map(|make| make(&request))
                 }
+                Action::Authenticated => match handler.as_ref().and_then(H::refusal) {
+                    Some(refusal) => conn.server().reject(refusal)?,
+                    None => {
+                        let parameters: Vec<(&str, &str)> = options
+                            .setup
+                            .parameters
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .collect();
+                        let (process_id, secret_key) = conn.complete_startup(&parameters)?;
+                        let registered = Action::Registered {
+                            process_id,
+                            secret_key,
+                        };
+                        registration = sessions.track(&mut conn, &registered);
+                    }
+                },
                 Action::Handle(event) => match handler.as_mut() {
                     Some(handler) => handler.handle(conn.server(), event).await?,
                     None => return Err(Error::Protocol(pgproto_core::Error::Closed)),

@@ -43,9 +43,15 @@ impl PythonEnv {
         Ok(Self { dir })
     }
 
+    /// This environment's interpreter, as a command to add arguments, environment
+    /// variables or a working directory to.
+    pub fn python(&self) -> Command {
+        Command::new(self.dir.join("bin/python"))
+    }
+
     /// Runs `script` with `args` on this environment's interpreter.
     pub fn run(&self, script: &Path, args: &[&str]) -> Output {
-        Command::new(self.dir.join("bin/python"))
+        self.python()
             .arg(script)
             .args(args)
             .output()

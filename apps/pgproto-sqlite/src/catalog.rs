@@ -107,7 +107,6 @@ CREATE TEMP VIEW pg_lookup_description AS SELECT objoid AS lookup_oid, objsubid 
 INSERT INTO pg_namespace VALUES (11, 'pg_catalog', 10, NULL), (2200, 'public', 6171, NULL);
 INSERT INTO pg_authid VALUES (10, '', 1, 1, 1, 1, 1, 1, 1, -1, NULL, NULL),
   (6171, 'pg_database_owner', 0, 1, 0, 0, 0, 0, 0, -1, NULL, NULL);
-INSERT INTO pg_database VALUES (5, '', 10, 6, 'c', 0, 1, -1, 'C', 'C', NULL, NULL, NULL);
 INSERT INTO pg_am VALUES (2, 'heap', 'heap_tableam_handler', 't'),
   (403, 'btree', 'bthandler', 'i');
 INSERT INTO pg_collation VALUES (100, 'default', 11, 10, 'd', 1, -1, NULL, NULL),
@@ -234,15 +233,45 @@ pub(crate) fn changed_everywhere(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// Fills `pg_database` with the server's databases: the main one (`postgres`), the
+/// templates, and `created` (names and OIDs). Text sorts by code point, as in a cluster
+/// made with locale `C.UTF-8`.
+pub(crate) fn fill_databases(conn: &Connection, created: &[(String, i64)]) -> rusqlite::Result<()> {
+    use crate::databases::{MAIN, MAIN_OID, TEMPLATES};
+    conn.execute("DELETE FROM pg_database", [])?;
+    let mut insert = conn.prepare(
+        "INSERT INTO pg_database VALUES (?1, ?2, 10, 6, 'c', ?3, ?4, -1, 'C.UTF-8', 'C.UTF-8', \
+         NULL, NULL, NULL)",
+    )?;
+    insert.execute(rusqlite::params![MAIN_OID, MAIN, false, true])?;
+    for (name, oid) in TEMPLATES {
+        insert.execute(rusqlite::params![oid, name, true, name != "template0"])?;
+    }
+    for (name, oid) in created {
+        insert.execute(rusqlite::params![oid, name, false, true])?;
+    }
+    Ok(())
+}
+
 /// Fills the catalog again if SQLite's schema changed since it was last filled, and
-/// names the connected user and database in `pg_authid` and `pg_database`.
+/// names the connected user in `pg_authid` and in the templates' privileges, and the
+/// main database in `pg_database` as the session knows it.
 pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE pg_authid SET rolname = current_user() WHERE oid = 10 AND rolname IS NOT current_user()",
         [],
     )?;
+    // The main database goes by the name the session knows it by.
     conn.execute(
-        "UPDATE pg_database SET datname = current_database() WHERE oid = 5 AND datname IS NOT current_database()",
+        "UPDATE pg_database SET datname = pgproto_main_database() \
+         WHERE oid = 5 AND datname IS NOT pgproto_main_database()",
+        [],
+    )?;
+    // The templates' privileges name their owner, the connected user.
+    conn.execute(
+        "UPDATE pg_database SET datacl = '{=c/' || current_user() || ',' || current_user() || \
+         '=CTc/' || current_user() || '}' WHERE datistemplate AND datacl IS NOT \
+         '{=c/' || current_user() || ',' || current_user() || '=CTc/' || current_user() || '}'",
         [],
     )?;
     let version: i64 = conn.query_row("PRAGMA main.schema_version", [], |r| r.get(0))?;
@@ -1231,6 +1260,13 @@ mod tests {
         .unwrap();
         conn.create_scalar_function(
             "current_database",
+            0,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+            |_| Ok("db".to_string()),
+        )
+        .unwrap();
+        conn.create_scalar_function(
+            "pgproto_main_database",
             0,
             rusqlite::functions::FunctionFlags::SQLITE_UTF8,
             |_| Ok("db".to_string()),

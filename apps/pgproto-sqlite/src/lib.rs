@@ -45,6 +45,24 @@
 //!   [`SqliteThreads`]: moving a point query off the worker costs more than the query).
 //!   Parse only prepares, so it never waits. A session that disconnects inside a
 //!   transaction has it rolled back.
+//! * **Databases** (the `databases` module): the main database (the file, or the
+//!   in-memory one) is `postgres`; `CREATE DATABASE name` makes another SQLite file
+//!   beside it, `<dir>/<stem>.databases/<name>.db` (bytes of the name other than
+//!   `a-z0-9_-` written `%XX`), or in memory another in-memory database that lives until
+//!   the server stops. Each database has its own writers' queue, sequences and sessions.
+//!   A client connects to `postgres` or a created database by name (`dbname`), or to
+//!   its user's name (clients' default) when no database has it: the main database,
+//!   which the session then sees under that name (`current_database()`,
+//!   `pg_database`). Any other name is refused after authentication with FATAL 3D000, `template0` with
+//!   55000, `template1` (listed, but no database stands behind it) with 0A000.
+//!   `CREATE DATABASE` accepts the options whose value is what the server has
+//!   (`OWNER` the connected user, `TEMPLATE template0/template1`, `ENCODING 'UTF8'`,
+//!   locales `C`/`C.UTF-8`, provider libc, `STRATEGY`, `CONNECTION LIMIT -1`...) and
+//!   refuses the others with 0A000 (copying another database as `TEMPLATE` too).
+//!   `DROP DATABASE [IF EXISTS] name [WITH (FORCE)]` answers as PostgreSQL (3D000,
+//!   55006 while other sessions are connected after waiting 5 s for them, or for the
+//!   current database, 42809 for a template, 25001 in a transaction block); `FORCE`
+//!   with sessions connected and dropping `postgres` are refused with 0A000.
 //! * **In memory** (`--memory`, [`Database::open`] with `None`) there is one SQLite
 //!   connection, shared by every session: the right to write is then the right to
 //!   execute anything, one statement or transaction block at a time, with the same
@@ -134,8 +152,9 @@
 //!   triggers (`\d` shows their SQLite text) and `COMMENT ON TABLE/COLUMN` (kept in the
 //!   database's `_pgproto_comments` table), sequences (`pg_sequence`), enums
 //!   (`pg_enum`) and domains; `information_schema` is a set of views over it (the
-//!   `infoschema` module); defaults are SQLite's text (`'x'`, not `'x'::text`); `\l`
-//!   shows one database with collation C.
+//!   `infoschema` module); defaults are SQLite's text (`'x'`, not `'x'::text`);
+//!   `pg_database` lists the databases with locale `C.UTF-8` (SQLite compares text by
+//!   code point, as glibc's `C.UTF-8` does).
 //! * COPY (see the `copy` module): `COPY table [(columns)] FROM STDIN` and `COPY {table
 //!   [(columns)] | (query)} TO STDOUT`, text and CSV, as one simple-query statement. COPY
 //!   in runs inside a savepoint (CopyFail or bad data leave no rows) and holds the right
@@ -149,6 +168,7 @@ mod args;
 mod catalog;
 mod constraints;
 mod copy;
+mod databases;
 mod ddl;
 mod infoschema;
 mod pgsql;

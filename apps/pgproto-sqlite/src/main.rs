@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Options: `--listen ADDR` (default 127.0.0.1:5433), `--db PATH` (the database file,
-//! created if missing; default `./pgproto-sqlite.db`, so data survives a restart),
+//! created if missing; default `./pgproto-sqlite.db`, so data survives a restart; it is
+//! the database `postgres`, and `CREATE DATABASE x` makes `./pgproto-sqlite.databases/x.db`),
 //! `--memory` (a throwaway in-memory database instead, shared by all sessions),
 //! `--auth trust|password|md5|scram-sha-256` with `--user`/`--password`, `--tls-cert PEM`
 //! and `--tls-key PEM` to offer TLS (SSLRequest and direct TLS).

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,9 @@ const SERVER_VERSION: &str = "16.0 (pgproto)";
 struct SessionInfo {
     user: String,
     database: String,
+    /// The main database's name in this session: the name connected with when that is
+    /// the main database (`postgres` or the user's name), else `postgres`.
+    main_database: String,
     settings: BTreeMap<String, String>,
     /// The session's `currval`/`lastval` values.
     sequences: crate::sequences::SessionState,
@@ -50,10 +53,13 @@ pub(crate) struct Db {
     /// When the running statement must stop (`statement_timeout`), in microseconds
     /// since [`epoch`]; 0 for never. Read by the connection's progress handler.
     deadline: Arc<AtomicU64>,
-    /// The [`Database::types_version`] this connection's enum collations are from.
+    /// The [`Store::types_version`] this connection's enum collations are from.
     types_seen: u64,
     /// The schema generation this connection's prepared statements are from.
     schema_seen: u64,
+    /// The version of the server's list of databases this connection's `pg_database`
+    /// is from.
+    databases_seen: u64,
 }
 
 /// The instant statement deadlines count from.
@@ -68,14 +74,29 @@ fn micros_since_epoch(t: Instant) -> u64 {
         .max(1)
 }
 
-/// A handle on the database; cheap to clone.
+/// A handle on the server's databases; cheap to clone.
 ///
 /// A file database gives each session a SQLite connection of its own, in WAL mode:
 /// readers run in parallel with each other and with the one writer. An in-memory
 /// database has one connection, shared by all sessions, one statement (or transaction
-/// block) at a time.
+/// block) at a time. The main database is `postgres`; `CREATE DATABASE` makes others
+/// beside it (see the `databases` module).
 #[derive(Clone)]
 pub struct Database {
+    /// The database sessions made by [`Database::session`] start on (the main one).
+    store: Store,
+    /// All of the server's databases.
+    cluster: Arc<crate::databases::Cluster>,
+    /// How long a session waits for the right when its `lock_timeout` is 0.
+    lock_timeout: Duration,
+    /// Where SQLite's work runs.
+    threads: SqliteThreads,
+}
+
+/// One database's shared state: its file (or in-memory connection), its writers' queue,
+/// its sequences, its types' version and its sessions.
+#[derive(Clone)]
+pub(crate) struct Store {
     /// The database file; `None` in memory.
     path: Option<Arc<PathBuf>>,
     /// The in-memory database's one connection.
@@ -84,17 +105,83 @@ pub struct Database {
     /// whole transaction block: one writer at a time, served first come first served
     /// (tokio's mutex is fair).
     right: Arc<Mutex<()>>,
-    /// How long a session waits for the right when its `lock_timeout` is 0.
-    lock_timeout: Duration,
-    /// Where SQLite's work runs.
-    threads: SqliteThreads,
     /// The sequences' values.
     sequences: crate::sequences::Registry,
     /// Moves on at every CREATE/ALTER/DROP TYPE or DOMAIN, so that each connection
     /// registers the enums' collations again before its next statement.
     types_version: Arc<AtomicU64>,
+    /// How many sessions are connected to it.
+    sessions: Arc<AtomicUsize>,
     /// Moves on with every statement that may change the schema (see [`crate::plan`]).
     schema_generation: SchemaGeneration,
+}
+
+/// A session's place on a database ([`Store::sessions`]), given back when dropped.
+pub(crate) struct Attached(Arc<AtomicUsize>);
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Store {
+    /// Opens `path` (created if missing, switched to WAL), or a private in-memory
+    /// database when `None`.
+    pub(crate) fn open(path: Option<&std::path::Path>) -> rusqlite::Result<Self> {
+        // The sequences' values, kept for every connection (loaded from the file once).
+        let sequences = crate::sequences::Registry::default();
+        let (path, memory) = match path {
+            Some(path) => {
+                // Check that it opens, and make it WAL (a property of the file).
+                let db = Db::open(Some(path), LOCK_TIMEOUT, &sequences)?;
+                sequences.load(&db.conn)?;
+                let mode: String = db
+                    .conn
+                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                        Some(format!(
+                            "{}: could not switch to WAL mode (journal_mode is {mode})",
+                            path.display()
+                        )),
+                    ));
+                }
+                (Some(Arc::new(path.to_path_buf())), None)
+            }
+            None => (None, {
+                let db = Db::open(None, LOCK_TIMEOUT, &sequences)?;
+                sequences.load(&db.conn)?;
+                Some(Arc::new(Mutex::new(db)))
+            }),
+        };
+        Ok(Self {
+            path,
+            memory,
+            right: Arc::new(Mutex::new(())),
+            sequences,
+            types_version: Arc::new(AtomicU64::new(0)),
+            sessions: Arc::new(AtomicUsize::new(0)),
+            schema_generation: SchemaGeneration::default(),
+        })
+    }
+
+    /// The database file (`None` in memory).
+    pub(crate) fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref().map(|p| p.as_path())
+    }
+
+    /// Counts one more session on this database, until the result is dropped.
+    pub(crate) fn attach(&self) -> Attached {
+        self.sessions.fetch_add(1, Ordering::AcqRel);
+        Attached(self.sessions.clone())
+    }
+
+    /// How many sessions are connected to this database.
+    pub(crate) fn sessions(&self) -> usize {
+        self.sessions.load(Ordering::Acquire)
+    }
 }
 
 /// Where a session's SQLite work runs: on the async runtime's worker threads, or off
@@ -309,50 +396,24 @@ impl Db {
             // Checked against the database's version at the first operation.
             types_seen: u64::MAX,
             schema_seen: 0,
+            databases_seen: u64::MAX,
         })
     }
 }
 
 impl Database {
     /// Opens `path` (created if missing, switched to WAL), or a private in-memory
-    /// database when `None`.
+    /// database when `None`, as the main database `postgres`, with the databases
+    /// created beside it before (see the `databases` module).
     pub fn open(path: Option<&str>) -> rusqlite::Result<Self> {
-        // The sequences' values, kept for every connection (loaded from the file once).
-        let sequences = crate::sequences::Registry::default();
-        let (path, memory) = match path {
-            Some(p) => {
-                let path = PathBuf::from(p);
-                // Check that it opens, and make it WAL (a property of the file).
-                let db = Db::open(Some(&path), LOCK_TIMEOUT, &sequences)?;
-                sequences.load(&db.conn)?;
-                let mode: String = db
-                    .conn
-                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-                if !mode.eq_ignore_ascii_case("wal") {
-                    return Err(rusqlite::Error::SqliteFailure(
-                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                        Some(format!(
-                            "{p}: could not switch to WAL mode (journal_mode is {mode})"
-                        )),
-                    ));
-                }
-                (Some(Arc::new(path)), None)
-            }
-            None => (None, {
-                let db = Db::open(None, LOCK_TIMEOUT, &sequences)?;
-                sequences.load(&db.conn)?;
-                Some(Arc::new(Mutex::new(db)))
-            }),
-        };
+        let path = path.map(std::path::Path::new);
+        let store = Store::open(path)?;
+        let cluster = crate::databases::Cluster::open(store.clone(), path)?;
         Ok(Self {
-            path,
-            memory,
-            right: Arc::new(Mutex::new(())),
+            store,
+            cluster: Arc::new(cluster),
             lock_timeout: LOCK_TIMEOUT,
             threads: SqliteThreads::default(),
-            sequences,
-            types_version: Arc::new(AtomicU64::new(0)),
-            schema_generation: SchemaGeneration::default(),
         })
     }
 
@@ -375,14 +436,29 @@ impl Database {
         if let Some(app) = startup.parameter("application_name") {
             settings.insert("application_name".to_string(), app.to_string());
         }
+        let mut db = self.clone();
+        let mut main_database = crate::databases::MAIN.to_string();
+        let (attached, refusal) = match self.cluster.attach(&startup.database, &startup.user) {
+            Ok((store, attached, main)) => {
+                db.store = store;
+                if main {
+                    main_database = startup.database.clone();
+                }
+                (Some(attached), None)
+            }
+            Err((code, message)) => (None, Some(*coded_error(&code, &message))),
+        };
         Session {
-            db: self.clone(),
-            conn: self.memory.clone(),
+            conn: db.store.memory.clone(),
+            db,
+            _attached: attached,
+            refusal,
             published: None,
             guard: None,
             info: SessionInfo {
                 user: startup.user.clone(),
                 database: startup.database.clone(),
+                main_database,
                 settings,
                 sequences: Default::default(),
             },
@@ -411,6 +487,12 @@ fn register_functions(
     let i = info.clone();
     conn.create_scalar_function("current_database", 0, flags, move |_| {
         Ok(i.lock().map(|s| s.database.clone()).unwrap_or_default())
+    })?;
+    let i = info.clone();
+    conn.create_scalar_function("pgproto_main_database", 0, flags, move |_| {
+        Ok(i.lock()
+            .map(|s| s.main_database.clone())
+            .unwrap_or_default())
     })?;
     let i = info.clone();
     conn.create_scalar_function("current_user", 0, flags, move |_| {
@@ -502,7 +584,9 @@ fn setting(settings: &BTreeMap<String, String>, name: &str) -> Option<String> {
         "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => "0",
         "application_name" => "",
         "client_min_messages" => "notice",
-        "lc_messages" | "lc_collate" | "lc_ctype" => "C",
+        "lc_messages" => "C",
+        // SQLite compares text by code point, as glibc's C.UTF-8 does.
+        "lc_collate" | "lc_ctype" => "C.UTF-8",
         _ => return None,
     };
     Some(v.to_string())
@@ -681,7 +765,12 @@ struct BoundPortal {
 
 /// One client's session: the [`Handler`] the tokio server drives.
 pub struct Session {
+    /// The server's databases, `db.store` the one this session is connected to.
     db: Database,
+    /// This session's place among the database's sessions (`None` when refused).
+    _attached: Option<Attached>,
+    /// Why the connection is refused (an unknown database), if it is.
+    refusal: Option<DbError>,
     /// This session's connection (opened on first use for a file database; the shared
     /// one in memory).
     conn: Option<Arc<Mutex<Db>>>,
@@ -743,7 +832,7 @@ impl Drop for Session {
             return;
         };
         let right = self.guard.take();
-        if right.is_none() && self.db.memory.is_some() {
+        if right.is_none() && self.db.store.memory.is_some() {
             return;
         }
         let on_runtime = self.db.threads == SqliteThreads::OnRuntime;
@@ -794,6 +883,10 @@ enum Described<'a> {
 }
 
 impl Handler for Session {
+    fn refusal(&self) -> Option<DbError> {
+        self.refusal.clone()
+    }
+
     async fn handle(&mut self, server: &mut Server, event: ServerEvent) -> Result<(), Error> {
         match event {
             ServerEvent::Query { sql } => {
@@ -917,7 +1010,7 @@ impl Handler for Session {
             ServerEvent::Terminate => {
                 if let Some(conn) = self.conn.clone() {
                     let right = self.guard.take();
-                    if right.is_some() || self.db.memory.is_none() {
+                    if right.is_some() || self.db.store.memory.is_none() {
                         let db = conn.lock_owned().await;
                         if !db.conn.is_autocommit() {
                             let _ = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
@@ -1261,7 +1354,7 @@ impl Session {
         let statement_timeout = self.timeout_setting("statement_timeout");
         let needs_right = match op {
             Op::Prepare => false,
-            Op::Read => self.db.memory.is_some(),
+            Op::Read => self.db.store.memory.is_some(),
             Op::Write => true,
         };
         if needs_right && self.guard.is_none() {
@@ -1272,7 +1365,7 @@ impl Session {
                 (None, Some(s)) if s <= self.db.lock_timeout => (s, true),
                 (None, _) => (self.db.lock_timeout, false),
             };
-            let right = tokio::time::timeout(limit, self.db.right.clone().lock_owned())
+            let right = tokio::time::timeout(limit, self.db.store.right.clone().lock_owned())
                 .await
                 .map_err(|_| {
                     if by_statement {
@@ -1292,9 +1385,9 @@ impl Session {
         let conn = match &self.conn {
             Some(c) => c.clone(),
             None => {
-                let path = self.db.path.clone();
+                let path = self.db.store.path.clone();
                 let busy = self.db.lock_timeout;
-                let sequences = self.db.sequences.clone();
+                let sequences = self.db.store.sequences.clone();
                 let db = blocking(self.db.threads == SqliteThreads::OnRuntime, || {
                     Db::open(path.as_deref().map(|p| p.as_path()), busy, &sequences)
                 })
@@ -1313,13 +1406,13 @@ impl Session {
             }
         };
         let mut db = conn.lock_owned().await;
-        let types = self.db.types_version.load(Ordering::Acquire);
+        let types = self.db.store.types_version.load(Ordering::Acquire);
         if db.types_seen != types {
             // Another connection created or changed a type: its enum orders.
             crate::usertypes::register_collations(&db.conn).map_err(sqlite_error)?;
             db.types_seen = types;
         }
-        let schema = self.db.schema_generation.current();
+        let schema = self.db.store.schema_generation.current();
         if db.schema_seen != schema {
             // Another session may have changed the schema: a statement SQLite prepared
             // before describes the old one until its next step, so prepare them anew,
@@ -1330,10 +1423,15 @@ impl Session {
                 .map_err(sqlite_error)?;
             db.schema_seen = schema;
         }
+        let databases = self.db.cluster.version();
+        if db.databases_seen != databases {
+            catalog::fill_databases(&db.conn, &self.db.cluster.list()).map_err(sqlite_error)?;
+            db.databases_seen = databases;
+        }
         if self.published.is_none() {
             self.published = Some(db.info.clone());
         }
-        if self.db.memory.is_some() {
+        if self.db.store.memory.is_some() {
             if let Ok(mut info) = db.info.lock() {
                 *info = self.info.clone();
             }
@@ -1351,7 +1449,7 @@ impl Session {
             // Not while holding the right to write: the statement may be the COMMIT that
             // writes the transaction to the file (in memory nothing is written).
             SqliteThreads::FastReadsOnRuntime => {
-                (self.guard.is_none() || self.db.memory.is_some())
+                (self.guard.is_none() || self.db.store.memory.is_some())
                     && (op == Op::Prepare || (op == Op::Read && self.fast_reads))
             }
         }
@@ -1450,7 +1548,7 @@ impl Session {
     /// schema generation on if a statement in it may have changed the schema.
     fn transaction_ended(&mut self) {
         if self.txn == TransactionStatus::Idle && std::mem::take(&mut self.schema_touched) {
-            self.db.schema_generation.advance();
+            self.db.store.schema_generation.advance();
         }
     }
 
@@ -1475,6 +1573,12 @@ impl Session {
         // COPY: checked now, run by Execute; it returns no rows (NoData).
         if let Some(parsed) = copy::parse(text).filter(|_| plan.copy) {
             parsed?;
+            return Ok((client_types.to_vec(), None));
+        }
+        if let Some(statement) =
+            crate::databases::parse(text, &self.info.user).filter(|_| !statement.plain)
+        {
+            statement.map_err(|(code, message)| coded_error(&code, &message))?;
             return Ok((client_types.to_vec(), None));
         }
         let kind = statement.kind.clone();
@@ -1674,6 +1778,13 @@ impl Session {
             return Err(aborted());
         }
         let warning = |code, message: &str| DbError::new(Severity::Warning, code, message);
+        if let Some(statement) = (kind == Statement::Sql && !statement.plain)
+            .then(|| crate::databases::parse(text, &self.info.user))
+            .flatten()
+        {
+            let statement = statement.map_err(|(code, message)| coded_error(&code, &message))?;
+            return self.database_statement(conn, &statement);
+        }
         let exec = |sql: &str| conn.execute_batch(sql).map_err(sqlite_error);
         match kind {
             Statement::Begin => {
@@ -1684,7 +1795,7 @@ impl Session {
                         "there is already a transaction in progress",
                     ));
                 } else {
-                    if self.db.memory.is_some() {
+                    if self.db.store.memory.is_some() {
                         exec("BEGIN")?;
                     } else {
                         self.pending_begin = true;
@@ -1745,7 +1856,7 @@ impl Session {
                     self.txn = TransactionStatus::InTransaction;
                     if self.schema_touched {
                         // What was rolled back may have changed the schema.
-                        self.db.schema_generation.advance();
+                        self.db.store.schema_generation.advance();
                     }
                 }
                 Ok(Outcome::tag(tag))
@@ -1825,7 +1936,7 @@ impl Session {
             }
             Statement::Sql if statement.plain => {
                 self.begin_pending(conn)?;
-                let registry = &self.db.sequences.clone();
+                let registry = &self.db.store.sequences.clone();
                 let outcome = self.run_sqlite(conn, text, Some(statement), params, described);
                 crate::sequences::persist(conn, registry).map_err(sqlite_error)?;
                 outcome
@@ -1835,9 +1946,9 @@ impl Session {
                 // The schema may change: others look at it again now and when this
                 // statement's transaction ends.
                 self.schema_touched = true;
-                self.db.schema_generation.advance();
+                self.db.store.schema_generation.advance();
                 let outcome = self.run_schema_statement(conn, text, params, described);
-                self.db.schema_generation.advance();
+                self.db.store.schema_generation.advance();
                 if self.txn == TransactionStatus::Idle && conn.is_autocommit() {
                     self.schema_touched = false;
                 }
@@ -1858,10 +1969,10 @@ impl Session {
         if let Some(c) = crate::pgsql::comment_on(text) {
             return comment(conn, &c.map_err(unsupported)?);
         }
-        let registry = &self.db.sequences.clone();
+        let registry = &self.db.store.sequences.clone();
         let objects = crate::sequences::statement(conn, registry, text).or_else(|| {
             let outcome = crate::usertypes::statement(conn, text)?;
-            self.db.types_version.fetch_add(1, Ordering::AcqRel);
+            self.db.store.types_version.fetch_add(1, Ordering::AcqRel);
             Some(outcome)
         });
         if let Some(outcome) = objects {
@@ -1887,6 +1998,45 @@ impl Session {
             crate::sequences::follow_change(conn, registry, &change).map_err(sqlite_error)?;
         }
         Ok(outcome)
+    }
+
+    /// `CREATE DATABASE` or `DROP DATABASE`: outside a transaction block, as in
+    /// PostgreSQL (an implicit one of several statements counts).
+    fn database_statement(
+        &mut self,
+        conn: &Connection,
+        statement: &crate::databases::Statement,
+    ) -> Result<Outcome, Box<DbError>> {
+        use crate::databases::Statement as S;
+        if self.txn != TransactionStatus::Idle || !conn.is_autocommit() {
+            return Err(error(
+                SqlState::ActiveSqlTransaction,
+                format!("{} cannot run inside a transaction block", statement.verb()),
+            ));
+        }
+        let failed = |(code, message): (String, String)| coded_error(&code, &message);
+        match statement {
+            S::Create(c) => {
+                self.db.cluster.create(c).map_err(failed)?;
+                Ok(Outcome::tag("CREATE DATABASE"))
+            }
+            S::Drop(d) => {
+                let skipped = self
+                    .db
+                    .cluster
+                    .drop_database(d, &self.info.database)
+                    .map_err(failed)?;
+                let mut o = Outcome::tag("DROP DATABASE");
+                if let Some(message) = skipped {
+                    o.notices.push(DbError::new(
+                        Severity::Notice,
+                        SqlState::SuccessfulCompletion,
+                        message,
+                    ));
+                }
+                Ok(o)
+            }
+        }
     }
 
     /// Gives SQLite the block's `BEGIN` if it has not had it yet.
@@ -1930,7 +2080,7 @@ impl Session {
         let mut st = conn.prepare_cached(rewritten).map_err(sqlite_error)?;
         // Facts about the schema are kept for statements outside transaction blocks
         // (a block may see an older schema).
-        let generation = self.db.schema_generation.current();
+        let generation = self.db.store.schema_generation.current();
         let keep = plan.filter(|_| self.txn == TransactionStatus::Idle && conn.is_autocommit());
         let kept = keep.and_then(|p| p.schema_facts(generation));
         let mut facts = SchemaFacts::default();

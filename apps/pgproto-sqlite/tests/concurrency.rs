@@ -74,7 +74,7 @@ impl Drop for TempDb {
 }
 
 fn conninfo(port: u16) -> String {
-    format!("host=127.0.0.1 port={port} user=u dbname=db sslmode=disable")
+    format!("host=127.0.0.1 port={port} user=u dbname=postgres sslmode=disable")
 }
 
 async fn connect(port: u16) -> Client {
@@ -415,7 +415,7 @@ async fn pgbench_readers_and_writers_never_see_busy() {
                 .arg(format!("{}@1", write.display()))
                 .arg("-f")
                 .arg(format!("{}@1", read.display()))
-                .arg("db")
+                .arg("postgres")
                 .output()
                 .expect("PostgreSQL 15's pgbench");
             outs.push(out);
@@ -528,7 +528,7 @@ async fn simple_types(client: &pgproto_tokio::Client, sql: &str) -> Vec<u32> {
 async fn repeated_queries_follow_another_sessions_schema_change() {
     let temp = TempDb::new("schema-change");
     let server = start(temp.open()).await;
-    let url = format!("postgres://u@127.0.0.1:{}/db", server.port);
+    let url = format!("postgres://u@127.0.0.1:{}/postgres", server.port);
     let reader = pgproto_tokio::Client::connect(&url).await.unwrap();
     let changer = connect(server.port).await;
     changer

@@ -54,10 +54,7 @@ const COMMANDS: &[&str] = &[
 ];
 
 /// Commands whose output still differs, and why.
-const KNOWN_DIFFERENT: &[(&str, &str)] = &[(
-    "\\l",
-    "one database, no template0/template1, and SQLite's collation C instead of the cluster's locale",
-)];
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[];
 
 fn psql_on_postgres(pg: &PgCluster, command: &str) -> String {
     match pg.psql(&["-P", "pager=off", "-c", command]) {

@@ -47,7 +47,7 @@ async fn start_with(kind: AuthKind, db: Database) -> Running {
 }
 
 fn conninfo(port: u16) -> String {
-    format!("host=127.0.0.1 port={port} user=alice password=s3cret dbname=db sslmode=disable")
+    format!("host=127.0.0.1 port={port} user=alice password=s3cret dbname=postgres sslmode=disable")
 }
 
 async fn connect(port: u16) -> (Client, tokio::task::JoinHandle<()>) {
@@ -304,7 +304,7 @@ async fn tokio_postgres_crud_types_and_prepared_statements() {
     assert_eq!(rows[0].get(0), Some("test"));
     assert!(rows[1].get(0).unwrap().starts_with("PostgreSQL 16"));
     assert_eq!(rows[1].get(1), Some("alice"));
-    assert_eq!(rows[1].get(2), Some("db"));
+    assert_eq!(rows[1].get(2), Some("postgres"));
     // An undeclared column whose values have different SQLite types is text.
     let msgs = client
         .simple_query("select column1 from (values (1), ('a'), (null))")
@@ -345,7 +345,7 @@ async fn errors_carry_sqlstates() {
     let cases: &[(&str, &str)] = &[
         ("selec 1", "42601"),
         // PostgreSQL statements this server lacks: refused by name, not a syntax error.
-        ("create database other", "0A000"),
+        ("alter database postgres rename to other", "0A000"),
         ("listen jobs", "0A000"),
         ("select array[1, 2]", "0A000"),
         ("select * from nope", "42P01"),
@@ -659,7 +659,7 @@ async fn psql_and_pgbench() {
                 "-f",
             ])
             .arg(&script)
-            .arg("db")
+            .arg("postgres")
             .output()
             .expect("PostgreSQL 15's pgbench");
         let _ = std::fs::remove_file(script);

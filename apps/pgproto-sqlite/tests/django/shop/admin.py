@@ -1,0 +1,5 @@
+from django.contrib import admin
+
+from .models import Author, Book, Tag
+
+admin.site.register([Author, Book, Tag])
