@@ -70,7 +70,14 @@
 //!   `ILIKE`, `DEFAULT f()` without parentheses, and `version()`, `current_database()`,
 //!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the time of
 //!   the call, not of the transaction's start; arithmetic on it is refused) and
-//!   `gen_random_uuid()`.
+//!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the
+//!   column's default expression), and `ALTER TABLE` with several actions (run as one,
+//!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] UNIQUE/FOREIGN KEY/CHECK`
+//!   (the `altertable` module: a unique constraint is a unique index of its name, shown
+//!   as an index rather than a constraint in `pg_catalog`; a foreign key or check is
+//!   added to the table's `CREATE TABLE` text and the existing rows are checked).
+//!   `ALTER COLUMN`, `DROP CONSTRAINT`, `ADD PRIMARY KEY` and other `ALTER TABLE`
+//!   actions SQLite lacks are refused with 0A000.
 //!   A query is first parsed with `sqlparser` (PostgreSQL dialect) and its syntax tree
 //!   rewritten where SQLite lacks the syntax (the `pgsql` module: `pg_catalog.`
 //!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
@@ -145,6 +152,7 @@
 //!   a wrong guess (`coalesce(real_column, 'none')` is float8) fails with 22P02 on the
 //!   first value that does not convert.
 
+mod altertable;
 mod args;
 mod catalog;
 mod constraints;

@@ -19,6 +19,7 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::altertable::Alter;
 use crate::sql::{self, Statement};
 use crate::{catalog, copy, types};
 
@@ -1516,6 +1517,8 @@ impl Session {
             Statement::Sql => {}
             _ => return Ok((client_types.to_vec(), None)),
         }
+        let defaulted = insert_defaults(conn, text);
+        let text = defaulted.as_deref().unwrap_or(text);
         let rewritten = sql::rewrite(text).map_err(unsupported)?;
         let st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
         sql::check_datetime_arithmetic(&rewritten, |t| table_columns(conn, t))
@@ -1849,9 +1852,28 @@ impl Session {
                         .map(Outcome::tag)
                         .map_err(|(code, message)| coded_error(&code, &message));
                 }
+                if let Some(alter) = crate::altertable::plan(text) {
+                    let alter = alter.map_err(|(code, message)| coded_error(&code, &message))?;
+                    return match alter {
+                        Alter::Rewritten(sql) => self.run(conn, &sql, params, described),
+                        Alter::Split(statements) => all_or_none(conn, || {
+                            for sql in &statements {
+                                self.run(conn, sql, params, Described::Simple)?;
+                            }
+                            Ok(Outcome::tag("ALTER TABLE"))
+                        }),
+                        Alter::AddConstraint(c) => all_or_none(conn, || {
+                            crate::altertable::add_constraint(conn, &c)
+                                .map(Outcome::tag)
+                                .map_err(|(code, message)| coded_error(&code, &message))
+                        }),
+                    };
+                }
                 // Enum columns sort in their enum's order.
                 let collated = crate::usertypes::with_collations(conn, text);
                 let text = collated.as_deref().unwrap_or(text);
+                let defaulted = insert_defaults(conn, text);
+                let text = defaulted.as_deref().unwrap_or(text);
                 let change = crate::pgsql::schema_change(text);
                 if let Some(change) = &change {
                     crate::usertypes::before_change(conn, change).map_err(sqlite_error)?;
@@ -2019,6 +2041,23 @@ impl Session {
     }
 }
 
+/// Runs `f` inside a savepoint: all of its changes or, when it fails, none.
+fn all_or_none(
+    conn: &Connection,
+    f: impl FnOnce() -> Result<Outcome, Box<DbError>>,
+) -> Result<Outcome, Box<DbError>> {
+    conn.execute_batch("SAVEPOINT _pgproto_statement")
+        .map_err(sqlite_error)?;
+    let outcome = f();
+    let end = if outcome.is_ok() {
+        "RELEASE _pgproto_statement"
+    } else {
+        "ROLLBACK TO _pgproto_statement; RELEASE _pgproto_statement"
+    };
+    conn.execute_batch(end).map_err(sqlite_error)?;
+    outcome
+}
+
 /// `COMMENT ON TABLE/COLUMN`: kept in `_pgproto_comments`, shown by `pg_description`.
 fn comment(conn: &Connection, c: &crate::pgsql::CommentOn) -> Result<Outcome, Box<DbError>> {
     let columns = table_columns(conn, &c.table);
@@ -2070,8 +2109,22 @@ fn placeholder_number(name: Option<&str>, index: usize) -> usize {
         .unwrap_or(index)
 }
 
+/// `INSERT ... VALUES (DEFAULT, ...)` in SQLite's words (see [`sql::insert_defaults`]).
+fn insert_defaults(conn: &Connection, text: &str) -> Option<String> {
+    sql::insert_defaults(text, |table| {
+        let Ok(mut st) = conn.prepare_cached("SELECT name, dflt_value FROM pragma_table_info(?1)")
+        else {
+            return Vec::new();
+        };
+        let Ok(rows) = st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?))) else {
+            return Vec::new();
+        };
+        rows.filter_map(Result::ok).collect()
+    })
+}
+
 /// A table's columns and declared types (empty if there is no such table).
-fn table_columns(conn: &Connection, table: &str) -> Vec<(String, String)> {
+pub(crate) fn table_columns(conn: &Connection, table: &str) -> Vec<(String, String)> {
     let Ok(mut st) = conn.prepare_cached("SELECT name, type FROM pragma_table_info(?1)") else {
         return Vec::new();
     };
