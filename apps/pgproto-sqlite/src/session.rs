@@ -1540,7 +1540,7 @@ impl Session {
                     None => context
                         .get(i)
                         .and_then(|t| t.as_deref())
-                        .map_or(types::TEXT, types::oid_for_decl),
+                        .map_or(types::TEXT, |d| types::declared(d).0),
                 },
             })
             .collect();

@@ -1043,11 +1043,25 @@ fn refused_statement(sql: &str) -> Option<Unsupported> {
             ("CALL", "procedures are not supported"),
             ("GRANT", "privileges are not supported"),
             ("REVOKE", "privileges are not supported"),
+            (
+                "PREPARE",
+                "PREPARE/EXECUTE statements are not supported (use the extended query protocol)",
+            ),
+            (
+                "EXECUTE",
+                "PREPARE/EXECUTE statements are not supported (use the extended query protocol)",
+            ),
         ]
         .into_iter()
         .find(|(kw, _)| w(0, kw))
         .map(|(_, why)| why)
     };
+    // sqlx's `query!` asks `EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE ...` for the
+    // nullability of outer joins' columns: SQLite has no such plan to give.
+    let what = what.or_else(|| {
+        (w(0, "EXPLAIN") && toks.get(1).is_some_and(|t| t.is_punct(sql, "(")))
+            .then_some("EXPLAIN with options (VERBOSE, FORMAT JSON...) is not supported: SQLite's plans are not PostgreSQL's")
+    });
     if let Some(why) = what {
         return Some(Unsupported(why.to_string()));
     }
@@ -2149,6 +2163,12 @@ mod tests {
             ("grant select on t to bob", "privileges"),
             ("create extension pgcrypto", "extensions"),
             ("select array[1, 2]", "arrays"),
+            (
+                "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE sqlx_s_1(NULL)",
+                "EXPLAIN with options",
+            ),
+            ("prepare p as select 1", "PREPARE/EXECUTE"),
+            ("execute p", "PREPARE/EXECUTE"),
         ] {
             let e = rewrite(sql).unwrap_err();
             assert!(e.0.contains(why), "{sql}: {}", e.0);
