@@ -78,7 +78,8 @@
 //!   comparisons...), else text; values are then always converted to the described type.
 //!   In a simple query, undeclared columns without a guess take their values' type when
 //!   all agree, else text. Parameters take the client's types, else a `$n::type` cast,
-//!   else the type of the column they are compared with, computed with or inserted into,
+//!   else the type of the column they are compared with, computed with or inserted into
+//!   (as declared: a `varchar(n)` column's parameter is varchar),
 //!   else text (SQLite's affinity then converts). Binary parameters are decoded per OID.
 //! * **Never a silently wrong answer**: what SQLite would answer differently from
 //!   PostgreSQL fails with SQLSTATE 0A000 naming what is unsupported.
@@ -88,13 +89,21 @@
 //!   `ILIKE`, `DEFAULT f()` without parentheses, and `version()`, `current_database()`,
 //!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the time of
 //!   the call, not of the transaction's start; arithmetic on it is refused) and
-//!   `gen_random_uuid()`.
+//!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the
+//!   column's default expression), and `ALTER TABLE` with several actions (run as one,
+//!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] UNIQUE/FOREIGN KEY/CHECK`
+//!   (the `altertable` module: a unique constraint is a unique index of its name, shown
+//!   as an index rather than a constraint in `pg_catalog`; a foreign key or check is
+//!   added to the table's `CREATE TABLE` text and the existing rows are checked).
+//!   `ALTER COLUMN`, `DROP CONSTRAINT`, `ADD PRIMARY KEY` and other `ALTER TABLE`
+//!   actions SQLite lacks are refused with 0A000.
 //!   A query is first parsed with `sqlparser` (PostgreSQL dialect) and its syntax tree
 //!   rewritten where SQLite lacks the syntax (the `pgsql` module: `pg_catalog.`
 //!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
 //!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)`, `a[i]`,
 //!   `pg_catalog.pg_class.relname`, `$1::regclass`, `to_regtype`/`to_regclass`,
-//!   `json_build_object`, `information_schema.x` as the `pg_is_x` view);
+//!   `json_build_object`, `information_schema.x` as the `pg_is_x` view, parentheses
+//!   around plain `SELECT` operands of `UNION`);
 //!   rewritten statements are cached by their text.
 //! * **`pg_catalog`, live** (the `catalog` module): temporary tables filled from SQLite's
 //!   schema whenever it changed, with stable OIDs, enough for psql's `\dt`, `\d`,
@@ -146,7 +155,11 @@
 //!   with `public`; others fail with 0A000, as does `SET LOCAL`. `application_name`,
 //!   `TimeZone`, `DateStyle`, `IntervalStyle` and `client_encoding` are reported with
 //!   ParameterStatus.
-//! * No function call protocol, no LISTEN/NOTIFY, no cancellation of running statements.
+//! * No function call protocol, no LISTEN/NOTIFY, no cancellation of running statements,
+//!   no SQL-level `PREPARE`/`EXECUTE`, and no `EXPLAIN (options)` (0A000): sqlx's
+//!   `Executor::describe` (its `query!` macro) gets parameter and column types and
+//!   `pg_attribute`'s nullability as from PostgreSQL, but then fails on its
+//!   `EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE` step (see `tests/sqlx_describe.rs`).
 //! * `pg_catalog` has CHECK constraints (printed as PostgreSQL prints simple ones:
 //!   comparisons, `AND`/`OR`, `IS NULL`, integer arithmetic; others as written), SQLite's
 //!   triggers (`\d` shows their SQLite text) and `COMMENT ON TABLE/COLUMN` (kept in the
@@ -164,6 +177,7 @@
 //!   a wrong guess (`coalesce(real_column, 'none')` is float8) fails with 22P02 on the
 //!   first value that does not convert.
 
+mod altertable;
 mod args;
 mod catalog;
 mod constraints;

@@ -118,6 +118,11 @@ impl VisitorMut for Rewriter {
         ControlFlow::Continue(())
     }
 
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        self.changed |= unwrap_set_operands(&mut query.body);
+        ControlFlow::Continue(())
+    }
+
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
         match rewrite_table_function(factor).and_then(|c| Ok(c | rewrite_values_alias(factor)?)) {
             Ok(c) => self.changed |= c,
@@ -128,6 +133,35 @@ impl VisitorMut for Rewriter {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// `(SELECT ...) UNION ALL (SELECT ...)`: SQLite takes no parentheses around the
+/// operands of UNION/INTERSECT/EXCEPT, so a parenthesized operand that is a plain
+/// SELECT (no WITH, ORDER BY, LIMIT, FETCH or locking, whose meaning the parentheses
+/// scope) loses them; sqlx's nullability query is written so.
+fn unwrap_set_operands(body: &mut sqlparser::ast::SetExpr) -> bool {
+    use sqlparser::ast::SetExpr;
+    let SetExpr::SetOperation { left, right, .. } = body else {
+        return false;
+    };
+    let mut changed = false;
+    for side in [left, right] {
+        if let SetExpr::Query(q) = side.as_mut() {
+            let plain = q.with.is_none()
+                && q.order_by.is_none()
+                && q.limit_clause.is_none()
+                && q.fetch.is_none()
+                && q.locks.is_empty()
+                && matches!(*q.body, SetExpr::Select(_));
+            if plain {
+                let inner = (*q.body).clone();
+                **side = inner;
+                changed = true;
+            }
+        }
+        changed |= unwrap_set_operands(side);
+    }
+    changed
 }
 
 fn parse_expr(text: &str) -> Result<Expr, Unsupported> {
@@ -1182,6 +1216,19 @@ mod tests {
         assert_eq!(
             rw("SELECT ARRAY(SELECT rolname FROM pg_roles) AS m"),
             "SELECT (WITH pg_array_rows (v) AS (SELECT rolname FROM pg_roles) SELECT '{' || coalesce(group_concat(v, ','), '') || '}' FROM pg_array_rows) AS m"
+        );
+    }
+
+    #[test]
+    fn parenthesized_union_operands() {
+        assert_eq!(
+            rw("SELECT NOT attnotnull FROM ( ( SELECT $1::int4 AS idx ) UNION ALL ( SELECT $2::int4 ) UNION ALL ( SELECT 3 ) ) AS col LEFT JOIN pg_catalog.pg_attribute ON attnum = idx"),
+            "SELECT NOT attnotnull FROM (SELECT $1::INT4 AS idx UNION ALL SELECT $2::INT4 UNION ALL SELECT 3) AS col LEFT JOIN pg_attribute ON attnum = idx"
+        );
+        // Parentheses that scope an ORDER BY/LIMIT stay.
+        assert_eq!(
+            rw("select 1 from pg_class union (select 2 order by 1 limit 1)"),
+            "select 1 from pg_class union (select 2 order by 1 limit 1)"
         );
     }
 

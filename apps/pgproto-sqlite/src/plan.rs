@@ -56,6 +56,9 @@ pub(crate) struct StatementPlan {
     pub(crate) op: Op,
     /// A statement that cannot change the schema (see [`PLAIN`]).
     pub(crate) plain: bool,
+    /// An `INSERT` naming `DEFAULT`: perhaps `VALUES (DEFAULT, ...)`, whose SQLite form
+    /// depends on the table's defaults (see [`sql::insert_defaults`]).
+    pub(crate) defaults: bool,
     /// The SQLite form of an SQL statement ([`Statement::Sql`]).
     pub(crate) rewritten: Option<Result<String, Unsupported>>,
     /// The command tag's verb, from the SQLite form ([`sql::verb`]).
@@ -75,12 +78,15 @@ pub(crate) struct SchemaFacts {
 }
 
 impl StatementPlan {
-    fn new(text: &str) -> Self {
+    /// The plan of one statement's `text`.
+    pub(crate) fn new(text: &str) -> Self {
         let kind = sql::classify(text);
         let toks = sql::tokenize(text);
         let plain = toks
             .first()
             .is_some_and(|first| PLAIN.iter().any(|kw| first.is(text, kw)));
+        let defaults = toks.first().is_some_and(|t| t.is(text, "INSERT"))
+            && toks.iter().any(|t| t.is(text, "DEFAULT"));
         let op = op_for(text, &kind, &toks);
         let rewritten = (kind == Statement::Sql).then(|| sql::rewrite(text));
         let verb = match &rewritten {
@@ -92,6 +98,7 @@ impl StatementPlan {
             kind,
             op,
             plain,
+            defaults,
             rewritten,
             verb,
             schema_facts: Mutex::new(None),

@@ -19,6 +19,7 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::altertable::Alter;
 use crate::plan::{Op, Plans, QueryPlan, SchemaFacts, SchemaGeneration, StatementPlan};
 use crate::sql::{self, Statement};
 use crate::{catalog, copy, types};
@@ -1602,10 +1603,16 @@ impl Session {
             Statement::Sql => {}
             _ => return Ok((client_types.to_vec(), None)),
         }
-        let rewritten = match &statement.rewritten {
-            Some(r) => r.clone().map_err(unsupported)?,
-            None => sql::rewrite(text).map_err(unsupported)?,
+        let defaulted = statement
+            .defaults
+            .then(|| insert_defaults(conn, text))
+            .flatten();
+        let rewritten = match (&defaulted, &statement.rewritten) {
+            (Some(d), _) => sql::rewrite(d).map_err(unsupported)?,
+            (None, Some(r)) => r.clone().map_err(unsupported)?,
+            (None, None) => sql::rewrite(text).map_err(unsupported)?,
         };
+        let text = defaulted.as_deref().unwrap_or(text);
         let st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
         sql::check_datetime_arithmetic(&rewritten, |t| table_columns(conn, t))
             .map_err(unsupported)?;
@@ -1626,7 +1633,7 @@ impl Session {
                     None => context
                         .get(i)
                         .and_then(|t| t.as_deref())
-                        .map_or(types::TEXT, types::oid_for_decl),
+                        .map_or(types::TEXT, |d| types::declared(d).0),
                 },
             })
             .collect();
@@ -1937,7 +1944,15 @@ impl Session {
             Statement::Sql if statement.plain => {
                 self.begin_pending(conn)?;
                 let registry = &self.db.store.sequences.clone();
-                let outcome = self.run_sqlite(conn, text, Some(statement), params, described);
+                // `INSERT ... VALUES (DEFAULT, ...)`: the defaults are the schema's.
+                let defaulted = statement
+                    .defaults
+                    .then(|| insert_defaults(conn, text))
+                    .flatten();
+                let outcome = match &defaulted {
+                    Some(text) => self.run_sqlite(conn, text, None, params, described),
+                    None => self.run_sqlite(conn, text, Some(statement), params, described),
+                };
                 crate::sequences::persist(conn, registry).map_err(sqlite_error)?;
                 outcome
             }
@@ -1979,6 +1994,25 @@ impl Session {
             return outcome
                 .map(Outcome::tag)
                 .map_err(|(code, message)| coded_error(&code, &message));
+        }
+        if let Some(alter) = crate::altertable::plan(text) {
+            let alter = alter.map_err(|(code, message)| coded_error(&code, &message))?;
+            return match alter {
+                Alter::Rewritten(sql) => {
+                    self.run(conn, &StatementPlan::new(&sql), params, described)
+                }
+                Alter::Split(statements) => all_or_none(conn, || {
+                    for sql in &statements {
+                        self.run(conn, &StatementPlan::new(sql), params, Described::Simple)?;
+                    }
+                    Ok(Outcome::tag("ALTER TABLE"))
+                }),
+                Alter::AddConstraint(c) => all_or_none(conn, || {
+                    crate::altertable::add_constraint(conn, &c)
+                        .map(Outcome::tag)
+                        .map_err(|(code, message)| coded_error(&code, &message))
+                }),
+            };
         }
         // Enum columns sort in their enum's order.
         let collated = crate::usertypes::with_collations(conn, text);
@@ -2232,6 +2266,23 @@ impl Session {
     }
 }
 
+/// Runs `f` inside a savepoint: all of its changes or, when it fails, none.
+fn all_or_none(
+    conn: &Connection,
+    f: impl FnOnce() -> Result<Outcome, Box<DbError>>,
+) -> Result<Outcome, Box<DbError>> {
+    conn.execute_batch("SAVEPOINT _pgproto_statement")
+        .map_err(sqlite_error)?;
+    let outcome = f();
+    let end = if outcome.is_ok() {
+        "RELEASE _pgproto_statement"
+    } else {
+        "ROLLBACK TO _pgproto_statement; RELEASE _pgproto_statement"
+    };
+    conn.execute_batch(end).map_err(sqlite_error)?;
+    outcome
+}
+
 /// `COMMENT ON TABLE/COLUMN`: kept in `_pgproto_comments`, shown by `pg_description`.
 fn comment(conn: &Connection, c: &crate::pgsql::CommentOn) -> Result<Outcome, Box<DbError>> {
     let columns = table_columns(conn, &c.table);
@@ -2283,8 +2334,22 @@ fn placeholder_number(name: Option<&str>, index: usize) -> usize {
         .unwrap_or(index)
 }
 
+/// `INSERT ... VALUES (DEFAULT, ...)` in SQLite's words (see [`sql::insert_defaults`]).
+fn insert_defaults(conn: &Connection, text: &str) -> Option<String> {
+    sql::insert_defaults(text, |table| {
+        let Ok(mut st) = conn.prepare_cached("SELECT name, dflt_value FROM pragma_table_info(?1)")
+        else {
+            return Vec::new();
+        };
+        let Ok(rows) = st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?))) else {
+            return Vec::new();
+        };
+        rows.filter_map(Result::ok).collect()
+    })
+}
+
 /// A table's columns and declared types (empty if there is no such table).
-fn table_columns(conn: &Connection, table: &str) -> Vec<(String, String)> {
+pub(crate) fn table_columns(conn: &Connection, table: &str) -> Vec<(String, String)> {
     let Ok(mut st) = conn.prepare_cached("SELECT name, type FROM pragma_table_info(?1)") else {
         return Vec::new();
     };

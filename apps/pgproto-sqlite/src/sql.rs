@@ -486,6 +486,91 @@ pub(crate) fn check_datetime_arithmetic(
     Ok(())
 }
 
+/// `INSERT ... VALUES (..., DEFAULT, ...)` with each `DEFAULT` item (which SQLite lacks)
+/// replaced by its column's default expression, or `NULL` for a column without one, as
+/// PostgreSQL computes it. `defaults_of` gives a table's columns in order, with their
+/// default expression (SQLite's text). `None` when there is nothing to replace.
+pub(crate) fn insert_defaults(
+    sql: &str,
+    defaults_of: impl FnOnce(&str) -> Vec<(String, Option<String>)>,
+) -> Option<String> {
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    if !(w(0, "INSERT") && w(1, "INTO") && toks.iter().any(|t| t.is(sql, "DEFAULT"))) {
+        return None;
+    }
+    let (table, mut i) = crate::ddl::name_at(sql, &toks, 2)?;
+    if w(i, "AS") {
+        i += 2;
+    }
+    let mut listed = None;
+    if toks.get(i)?.is_punct(sql, "(") {
+        let close = matching_close(sql, &toks, i)?;
+        let names: Option<Vec<String>> = toks
+            .get(i + 1..close)?
+            .iter()
+            .filter(|t| !t.is_punct(sql, ","))
+            .map(|t| t.ident(sql).or_else(|| Some(t.text(sql).to_string())))
+            .collect();
+        listed = Some(names?);
+        i = close + 1;
+    }
+    if !w(i, "VALUES") {
+        return None;
+    }
+    // The rows: `(...)` groups separated by commas; their `DEFAULT` items.
+    let mut replace: Vec<(usize, usize)> = Vec::new();
+    let mut j = i + 1;
+    while toks.get(j).is_some_and(|t| t.is_punct(sql, "(")) {
+        let close = matching_close(sql, &toks, j)?;
+        let (mut item, mut depth, mut start) = (0usize, 0usize, j + 1);
+        for k in j + 1..=close {
+            let t = toks.get(k)?;
+            let end_of_item = (depth == 0 && t.is_punct(sql, ",")) || k == close;
+            if end_of_item {
+                if k == start + 1 && w(start, "DEFAULT") {
+                    replace.push((start, item));
+                }
+                item += 1;
+                start = k + 1;
+            } else if t.is_punct(sql, "(") {
+                depth += 1;
+            } else if t.is_punct(sql, ")") {
+                depth = depth.saturating_sub(1);
+            }
+        }
+        j = close + 1;
+        if toks.get(j).is_some_and(|t| t.is_punct(sql, ",")) {
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    if replace.is_empty() {
+        return None;
+    }
+    let columns = defaults_of(&table);
+    let names: Vec<String> =
+        listed.unwrap_or_else(|| columns.iter().map(|c| c.0.clone()).collect());
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut at = 0;
+    for (k, item) in replace {
+        let t = toks.get(k)?;
+        let name = names.get(item)?;
+        let default = columns
+            .iter()
+            .find(|c| c.0.eq_ignore_ascii_case(name))?
+            .1
+            .as_deref()
+            .map_or_else(|| "NULL".to_string(), |d| format!("({d})"));
+        out.push_str(sql.get(at..t.start)?);
+        out.push_str(&default);
+        at = t.end;
+    }
+    out.push_str(sql.get(at..)?);
+    Some(out)
+}
+
 /// The body of an `E'...'` string (without its quotes) with its escapes resolved:
 /// `\b \f \n \r \t`, octal `\o`..`\ooo`, hex `\xh`/`\xhh`, `\uXXXX`, `\UXXXXXXXX`,
 /// any other character after a backslash as itself, `''` as `'`.
@@ -958,11 +1043,25 @@ fn refused_statement(sql: &str) -> Option<Unsupported> {
             ("CALL", "procedures are not supported"),
             ("GRANT", "privileges are not supported"),
             ("REVOKE", "privileges are not supported"),
+            (
+                "PREPARE",
+                "PREPARE/EXECUTE statements are not supported (use the extended query protocol)",
+            ),
+            (
+                "EXECUTE",
+                "PREPARE/EXECUTE statements are not supported (use the extended query protocol)",
+            ),
         ]
         .into_iter()
         .find(|(kw, _)| w(0, kw))
         .map(|(_, why)| why)
     };
+    // sqlx's `query!` asks `EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE ...` for the
+    // nullability of outer joins' columns: SQLite has no such plan to give.
+    let what = what.or_else(|| {
+        (w(0, "EXPLAIN") && toks.get(1).is_some_and(|t| t.is_punct(sql, "(")))
+            .then_some("EXPLAIN with options (VERBOSE, FORMAT JSON...) is not supported: SQLite's plans are not PostgreSQL's")
+    });
     if let Some(why) = what {
         return Some(Unsupported(why.to_string()));
     }
@@ -1111,7 +1210,7 @@ fn rewrite_one_cast(sql: &str) -> Option<String> {
     Some(out)
 }
 
-fn matching_close(sql: &str, toks: &[Tok], open: usize) -> Option<usize> {
+pub(crate) fn matching_close(sql: &str, toks: &[Tok], open: usize) -> Option<usize> {
     let mut depth = 0usize;
     for (i, t) in toks.iter().enumerate().skip(open) {
         if t.is_punct(sql, "(") {
@@ -2002,6 +2101,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn default_items_become_the_columns_defaults() {
+        let defaults = |t: &str| {
+            assert_eq!(t, "books");
+            vec![
+                (
+                    "id".to_string(),
+                    Some("nextval('books_id_seq')".to_string()),
+                ),
+                ("name".to_string(), None),
+                ("in_print".to_string(), Some("'1'".to_string())),
+            ]
+        };
+        assert_eq!(
+            insert_defaults(
+                r#"insert into "books" ("name", "in_print", "id") values ($1, DEFAULT, DEFAULT), (default, $2, f(1, 2)) returning "id""#,
+                defaults
+            )
+            .as_deref(),
+            Some(
+                r#"insert into "books" ("name", "in_print", "id") values ($1, ('1'), (nextval('books_id_seq'))), (NULL, $2, f(1, 2)) returning "id""#
+            )
+        );
+        assert_eq!(
+            insert_defaults(
+                "INSERT INTO public.books VALUES (DEFAULT, 'x', true)",
+                defaults
+            )
+            .as_deref(),
+            Some("INSERT INTO public.books VALUES ((nextval('books_id_seq')), 'x', true)")
+        );
+        // Nothing to replace: DEFAULT VALUES, a default inside an expression.
+        assert_eq!(
+            insert_defaults("insert into books default values", defaults),
+            None
+        );
+        assert_eq!(
+            insert_defaults("insert into books (name) values ('default')", defaults),
+            None
+        );
+        assert_eq!(insert_defaults("select 1", defaults), None);
+        // An unknown column: left for SQLite to refuse.
+        assert_eq!(
+            insert_defaults("insert into books (nope) values (default)", defaults),
+            None
+        );
+    }
+
+    #[test]
     fn statements_the_server_lacks_are_refused_by_name() {
         for (sql, why) in [
             ("alter database foo rename to bar", "ALTER DATABASE"),
@@ -2015,6 +2162,12 @@ mod tests {
             ("grant select on t to bob", "privileges"),
             ("create extension pgcrypto", "extensions"),
             ("select array[1, 2]", "arrays"),
+            (
+                "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE sqlx_s_1(NULL)",
+                "EXPLAIN with options",
+            ),
+            ("prepare p as select 1", "PREPARE/EXECUTE"),
+            ("execute p", "PREPARE/EXECUTE"),
         ] {
             let e = rewrite(sql).unwrap_err();
             assert!(e.0.contains(why), "{sql}: {}", e.0);

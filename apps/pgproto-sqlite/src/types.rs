@@ -442,7 +442,15 @@ fn recode(oid: u32, from: Format, raw: &[u8], to: Format) -> Result<Vec<u8>, Box
         DATE => recode_as::<PgDate>(oid, from, raw, to),
         TIME => recode_as::<PgTime>(oid, from, raw, to),
         TIMESTAMP => recode_as::<PgTimestamp>(oid, from, raw, to),
-        TIMESTAMPTZ => recode_as::<PgTimestampTz>(oid, from, raw, to),
+        TIMESTAMPTZ => recode_as::<PgTimestampTz>(oid, from, raw, to).or_else(|e| {
+            // PostgreSQL reads a timestamptz without an offset in the session's TimeZone,
+            // always UTC here (SQLite's `DEFAULT CURRENT_TIMESTAMP` writes such values).
+            if from == Format::Text && recode_as::<PgTimestamp>(TIMESTAMP, from, raw, to).is_ok() {
+                recode_as::<PgTimestampTz>(oid, from, &[raw, b"+00"].concat(), to)
+            } else {
+                Err(e)
+            }
+        }),
         INTERVAL => recode_as::<PgInterval>(oid, from, raw, to),
         _ => recode_as::<PgUuid>(oid, from, raw, to),
     };
@@ -1092,6 +1100,12 @@ mod tests {
             d(b"2024-01-01 12:00:00+02", TIMESTAMPTZ, Format::Text),
             Value::Text("2024-01-01 10:00:00+00".into())
         );
+        // Without an offset: in TimeZone UTC, as SQLite's CURRENT_TIMESTAMP writes it.
+        assert_eq!(
+            d(b"2024-01-01 12:00:00", TIMESTAMPTZ, Format::Text),
+            Value::Text("2024-01-01 12:00:00+00".into())
+        );
+        assert!(decode_param(Some(b"2024-01-01 nope"), TIMESTAMPTZ, Format::Text).is_err());
         assert!(decode_param(Some(b"nope"), UUID, Format::Text).is_err());
     }
 

@@ -65,20 +65,45 @@ async fn run(env: &impl Driver, script: &str, dsn: String) -> String {
 
 /// The script's output on PostgreSQL 15 and on pgproto-sqlite, compared line by line.
 async fn same_on_both(env: impl Driver, script: &str) {
+    same_on_both_but(env, script, &[]).await;
+}
+
+/// As [`same_on_both`], except for the lines starting with one of `known`'s prefixes: a
+/// known difference (with its reason), which must still be one, so that the list stays
+/// true.
+async fn same_on_both_but(env: impl Driver, script: &str, known: &[(&str, &str)]) {
     let (pg, _) = PgCluster::start_trust(PgVersion::V15);
     let expected = run(&env, script, pg.connection_url(pg.superuser(), None)).await;
     let (port, stop) = start_sqlite().await;
     let got = run(
         &env,
         script,
-        format!("postgresql://alice@127.0.0.1:{port}/db"),
+        format!("postgresql://alice@127.0.0.1:{port}/postgres"),
     )
     .await;
+    let mut seen = vec![false; known.len()];
     for (n, (want, have)) in expected.lines().zip(got.lines()).enumerate() {
-        assert_eq!(have, want, "{script}, line {}", n + 1);
+        match known
+            .iter()
+            .position(|(prefix, _)| want.starts_with(prefix))
+        {
+            Some(k) => {
+                assert_ne!(have, want, "{script}, line {}: no longer differs", n + 1);
+                assert!(
+                    have.starts_with(known[k].0),
+                    "{script}, line {}: {have}",
+                    n + 1
+                );
+                seen[k] = true;
+            }
+            None => assert_eq!(have, want, "{script}, line {}", n + 1),
+        }
     }
     assert_eq!(got.lines().count(), expected.lines().count(), "{got}");
     assert!(expected.lines().count() >= 4, "{expected}");
+    for (k, (prefix, why)) in known.iter().enumerate() {
+        assert!(seen[k], "{script}: no line {prefix:?} ({why})");
+    }
     drop(stop);
     drop(pg);
 }
@@ -105,4 +130,39 @@ async fn node_postgres_sees_what_it_sees_on_postgresql() {
 async fn sqlalchemy_orm_sees_what_it_sees_on_postgresql() {
     let env = PythonEnv::with(&["sqlalchemy==2.1.9", "psycopg[binary]==3.2.10"]).unwrap();
     same_on_both(env, "sqlalchemy_orm_tour.py").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knex_migrates_up_and_down_as_on_postgresql() {
+    let env = NodeEnv::with(&["knex@3.3.0", "pg@8.23.1"]).unwrap();
+    same_on_both_but(
+        env,
+        "knex_migrations.js",
+        &[
+            (
+                "counts ",
+                "sum() of a numeric column is float8 (PostgreSQL: numeric with the column's \
+                 scale, \"19.50\"), and a numeric(8,2) column keeps 3.999 as stored (see the \
+                 lib.rs limitations)",
+            ),
+            (
+                "columnInfo authors name ",
+                "information_schema.columns.character_maximum_length is described as text \
+                 in a prepared statement (PostgreSQL: cardinal_number, an int4), so the \
+                 driver hands knex \"100\" instead of 100",
+            ),
+            ("columnInfo books name ", "the same"),
+            ("columnInfo tags label ", "the same"),
+            (
+                "columnInfo authors status ",
+                "a column default is SQLite's text: 'active', not 'active'::author_status",
+            ),
+            (
+                "alter column ",
+                "ALTER TABLE ... ALTER COLUMN (knex's .alter()) is refused with 0A000: SQLite \
+                 cannot change a column's type or constraints in place",
+            ),
+        ],
+    )
+    .await;
 }
