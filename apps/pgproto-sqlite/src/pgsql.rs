@@ -80,6 +80,11 @@ fn needs_parse(sql: &str) -> bool {
         "[",
         "string_agg",
         "values",
+        "unnest",
+        "generate_subscripts",
+        "array_agg",
+        "bool_and",
+        "bool_or",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -109,6 +114,17 @@ impl VisitorMut for Rewriter {
         .iter()
         .try_fold(false, |acc, f| f(expr).map(|c| acc | c));
         match result {
+            Ok(c) => self.changed |= c,
+            Err(e) => {
+                self.error = Some(e);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        match crate::select_list::rewrite_query(query) {
             Ok(c) => self.changed |= c,
             Err(e) => {
                 self.error = Some(e);
@@ -435,6 +451,7 @@ pub(crate) fn catalog_table_oid(name: &str) -> Option<i64> {
         "pg_description" => 2609,
         "pg_database" => 1262,
         "pg_authid" => 1260,
+        "pg_depend" => 2608,
         _ => return None,
     })
 }

@@ -505,6 +505,7 @@ fn setting(settings: &BTreeMap<String, String>, name: &str) -> Option<String> {
         "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => "0",
         "application_name" => "",
         "client_min_messages" => "notice",
+        "default_table_access_method" => "heap",
         "lc_messages" | "lc_collate" | "lc_ctype" => "C",
         _ => return None,
     };

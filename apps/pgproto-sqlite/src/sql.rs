@@ -1981,6 +1981,16 @@ impl Cx<'_> {
                     _ => None,
                 },
                 "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" => first_arg(),
+                // `pg_typed(x, 'TYPE')` (see the `select_list` module).
+                "pg_typed" => {
+                    let ty = args.last().filter(|t| t.kind == Kind::Str)?;
+                    let text = ty.text(sql);
+                    Some(text.get(1..text.len().checked_sub(1)?)?.to_string())
+                }
+                "array_agg" => Some(format!(
+                    "{}[]",
+                    first_arg().unwrap_or_else(|| "TEXT".to_string())
+                )),
                 "upper" | "lower" | "trim" | "ltrim" | "rtrim" | "substr" | "substring"
                 | "replace" | "printf" | "format" | "quote" | "hex" | "typeof" | "concat"
                 | "group_concat" | "string_agg" | "version" | "current_database"
