@@ -133,6 +133,8 @@
 //!   `TimeZone`, `DateStyle`, `IntervalStyle` and `client_encoding` are reported with
 //!   ParameterStatus.
 //! * No function call protocol, no LISTEN/NOTIFY, no cancellation of running statements.
+//! * One schema, `public`: `CREATE SCHEMA IF NOT EXISTS public` does nothing (with
+//!   PostgreSQL's notice), another `CREATE SCHEMA` fails with 0A000.
 //! * `pg_catalog` has CHECK constraints (printed as PostgreSQL prints simple ones:
 //!   comparisons, `AND`/`OR`, `IS NULL`, integer arithmetic; others as written), SQLite's
 //!   triggers (`\d` shows their SQLite text) and `COMMENT ON TABLE/COLUMN` (kept in the

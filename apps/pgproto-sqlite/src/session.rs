@@ -1811,7 +1811,18 @@ impl Session {
                 self.sync_info();
                 Ok(o)
             }
-            Statement::Ignored(tag) => Ok(Outcome::tag(tag)),
+            Statement::Ignored(tag) => {
+                let notice = (tag == "CREATE SCHEMA").then(|| {
+                    DbError::new(
+                        Severity::Notice,
+                        SqlState::DuplicateSchema,
+                        "schema \"public\" already exists, skipping",
+                    )
+                });
+                let mut o = Outcome::tag(tag);
+                o.notices.extend(notice);
+                Ok(o)
+            }
             Statement::Show(name) => {
                 let value = setting(&self.info.settings, &name).ok_or_else(|| {
                     error(
