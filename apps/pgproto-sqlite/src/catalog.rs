@@ -24,7 +24,7 @@ const HEAP: i64 = 2;
 const BTREE: i64 = 403;
 
 /// The catalog's tables, created at open (empty) so that statements naming them prepare.
-const DDL: &str = "
+pub(crate) const DDL: &str = "
 CREATE TEMP TABLE pg_catalog_state (version int8);
 CREATE TEMP TABLE pg_catalog_defs (oid oid PRIMARY KEY, def text, pretty text);
 CREATE TEMP TABLE pg_namespace (oid oid, nspname name, nspowner oid, nspacl text);
@@ -71,6 +71,8 @@ CREATE TEMP TABLE pg_database (oid oid, datname name, datdba oid, encoding int4,
   datlocprovider pgchar, datistemplate bool, datallowconn bool, datconnlimit int4,
   datcollate text, datctype text, daticulocale text, datcollversion text, datacl text);
 CREATE TEMP TABLE pg_am (oid oid, amname name, amhandler text, amtype pgchar);
+CREATE TEMP TABLE pg_opclass (oid oid, opcmethod oid, opcname name, opcnamespace oid,
+  opcowner oid, opcfamily oid, opcintype oid, opcdefault bool, opckeytype oid);
 CREATE TEMP TABLE pg_collation (oid oid, collname name, collnamespace oid, collowner oid,
   collprovider pgchar, collisdeterministic bool, collencoding int4, collcollate text,
   collctype text);
@@ -88,6 +90,8 @@ CREATE TEMP TABLE pg_publication_namespace (oid oid, pnpubid oid, pnnspid oid);
 CREATE TEMP TABLE pg_publication_rel (oid oid, prpubid oid, prrelid oid, prqual text,
   prattrs text);
 CREATE TEMP TABLE pg_proc (oid oid, proname name, pronamespace oid);
+CREATE TEMP TABLE pg_depend (classid oid, objid oid, objsubid int4, refclassid oid,
+  refobjid oid, refobjsubid int4, deptype pgchar);
 CREATE TEMP TABLE pg_sequence (seqrelid oid, seqtypid oid, seqstart int8, seqincrement int8,
   seqmax int8, seqmin int8, seqcache int8, seqcycle bool);
 CREATE TEMP TABLE pg_enum (oid oid, enumtypid oid, enumsortorder float4, enumlabel name);
@@ -109,6 +113,26 @@ INSERT INTO pg_authid VALUES (10, '', 1, 1, 1, 1, 1, 1, 1, -1, NULL, NULL),
   (6171, 'pg_database_owner', 0, 1, 0, 0, 0, 0, 0, -1, NULL, NULL);
 INSERT INTO pg_am VALUES (2, 'heap', 'heap_tableam_handler', 't'),
   (403, 'btree', 'bthandler', 'i');
+INSERT INTO pg_opclass VALUES (10003, 403, 'bool_ops', 11, 10, 424, 16, 1, 0),
+  (10004, 403, 'bpchar_ops', 11, 10, 426, 1042, 1, 0),
+  (10006, 403, 'bytea_ops', 11, 10, 428, 17, 1, 0),
+  (10012, 403, 'float4_ops', 11, 10, 1970, 700, 1, 0),
+  (10022, 403, 'interval_ops', 11, 10, 1982, 1186, 1, 0),
+  (10028, 403, 'name_ops', 11, 10, 1994, 19, 1, 0),
+  (10038, 403, 'time_ops', 11, 10, 1996, 1083, 1, 0),
+  (10065, 403, 'uuid_ops', 11, 10, 2968, 2950, 1, 0),
+  (10069, 403, 'enum_ops', 11, 10, 3522, 3500, 1, 0),
+  (10088, 403, 'jsonb_ops', 11, 10, 4033, 3802, 1, 0),
+  (1978, 403, 'int4_ops', 11, 10, 1976, 23, 1, 0),
+  (1979, 403, 'int2_ops', 11, 10, 1976, 21, 1, 0),
+  (1981, 403, 'oid_ops', 11, 10, 1989, 26, 1, 0),
+  (3122, 403, 'date_ops', 11, 10, 434, 1082, 1, 0),
+  (3123, 403, 'float8_ops', 11, 10, 1970, 701, 1, 0),
+  (3124, 403, 'int8_ops', 11, 10, 1976, 20, 1, 0),
+  (3125, 403, 'numeric_ops', 11, 10, 1988, 1700, 1, 0),
+  (3126, 403, 'text_ops', 11, 10, 1994, 25, 1, 0),
+  (3127, 403, 'timestamptz_ops', 11, 10, 434, 1184, 1, 0),
+  (3128, 403, 'timestamp_ops', 11, 10, 434, 1114, 1, 0);
 INSERT INTO pg_collation VALUES (100, 'default', 11, 10, 'd', 1, -1, NULL, NULL),
   (950, 'C', 11, 10, 'c', 1, -1, 'C', 'C');
 INSERT INTO pg_tablespace VALUES (1663, 'pg_default', 10);
@@ -285,7 +309,7 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
         "DELETE FROM pg_catalog_state; DELETE FROM pg_catalog_defs; DELETE FROM pg_class;
          DELETE FROM pg_attribute; DELETE FROM pg_attrdef; DELETE FROM pg_index;
          DELETE FROM pg_constraint; DELETE FROM pg_trigger; DELETE FROM pg_description;
-         DELETE FROM pg_sequence; DELETE FROM pg_enum; DELETE FROM pg_type WHERE oid >= 16384;",
+         DELETE FROM pg_sequence; DELETE FROM pg_depend; DELETE FROM pg_enum; DELETE FROM pg_type WHERE oid >= 16384;",
     )?;
     conn.execute("INSERT INTO pg_catalog_state VALUES (?1)", [version])?;
     let objects: Vec<(String, String, Option<String>)> = {
@@ -323,6 +347,23 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
     for (kind, name, sql) in &objects {
         fill_relation(conn, kind, name, sql.as_deref(), &sequences)?;
     }
+    // An owned sequence depends on its column: `a`uto for serial and OWNED BY,
+    // `i`nternal for an identity column's.
+    for s in &sequences {
+        let Some((table, column)) = &s.owner else {
+            continue;
+        };
+        conn.execute(
+            "INSERT INTO pg_depend SELECT 1259, ?1, 0, 1259, attrelid, attnum, ?2
+             FROM pg_attribute WHERE attrelid = ?3 AND attname = ?4",
+            params![
+                s.oid(),
+                if s.identity.is_some() { "i" } else { "a" },
+                stable_oid("table", table),
+                column
+            ],
+        )?;
+    }
     fill_triggers(conn)?;
     fill_comments(conn)?;
     // PostgreSQL enforces foreign keys with triggers on both tables.
@@ -333,6 +374,47 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
         [],
     )?;
     Ok(())
+}
+
+/// An index's `indcollation` (`collation`) or `indclass` (else): per column, the
+/// collation of a collatable column's type (`default`, else 0), or the default btree
+/// operator class of its type (`pg_opclass`; 0 for an expression or another type).
+fn index_vector(
+    conn: &Connection,
+    table: i64,
+    columns: &[(i64, String)],
+    collation: bool,
+) -> rusqlite::Result<String> {
+    let mut out = Vec::new();
+    for (cid, _) in columns {
+        let typid: Option<i64> = conn
+            .query_row(
+                "SELECT CASE WHEN t.typtype = 'e' THEN 3500 ELSE a.atttypid END
+                 FROM pg_attribute a LEFT JOIN pg_type t ON t.oid = a.atttypid
+                 WHERE a.attrelid = ?1 AND a.attnum = ?2",
+                params![table, cid + 1],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let value = if collation {
+            match typid {
+                Some(t) if TYPES.iter().any(|ty| ty.0 == t && ty.3) => 100,
+                _ => 0,
+            }
+        } else {
+            // varchar's is text's.
+            let typid = typid.map(|t| if t == 1043 { 25 } else { t });
+            conn.query_row(
+                "SELECT oid FROM pg_opclass WHERE opcmethod = 403 AND opcdefault AND opcintype = ?1",
+                [typid],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0)
+        };
+        out.push(value.to_string());
+    }
+    Ok(out.join(" "))
 }
 
 fn insert_class(
@@ -399,6 +481,7 @@ fn fill_relation(
             .map_or_else(String::new, |c| c.1.clone())
     };
     let mut indexes: Vec<Index> = Vec::new();
+    let named_keys = sql.map(crate::constraints::named_keys).unwrap_or_default();
     if kind == "table" {
         let list: Vec<(String, bool, String)> = {
             let mut st =
@@ -431,9 +514,17 @@ fn fill_relation(
                 .map(|c| c.1.as_str())
                 .collect::<Vec<_>>()
                 .join("_");
-            let pg_name = match origin.as_str() {
-                "pk" => format!("{name}_pkey"),
-                "u" => format!("{name}_{cols_key}_key"),
+            let given = named_keys.iter().find(|(_, keys)| {
+                keys.len() == columns.len()
+                    && keys
+                        .iter()
+                        .zip(&columns)
+                        .all(|(k, c)| k.eq_ignore_ascii_case(&c.1))
+            });
+            let pg_name = match (origin.as_str(), given) {
+                ("pk" | "u", Some((n, _))) => n.clone(),
+                ("pk", None) => format!("{name}_pkey"),
+                ("u", None) => format!("{name}_{cols_key}_key"),
                 _ => iname.clone(),
             };
             indexes.push(Index {
@@ -447,8 +538,15 @@ fn fill_relation(
         // An `INTEGER PRIMARY KEY` is the rowid: PostgreSQL would have a primary key index.
         let pk: Vec<&Col> = cols.iter().filter(|c| c.5 > 0).collect();
         if !pk.is_empty() && !indexes.iter().any(|i| i.origin == "pk") {
+            let given = named_keys.iter().find(|(_, keys)| {
+                keys.len() == pk.len()
+                    && keys
+                        .iter()
+                        .zip(&pk)
+                        .all(|(k, c)| k.eq_ignore_ascii_case(&c.1))
+            });
             indexes.push(Index {
-                name: format!("{name}_pkey"),
+                name: given.map_or_else(|| format!("{name}_pkey"), |g| g.0.clone()),
                 unique: true,
                 origin: "pk".to_string(),
                 columns: pk.iter().map(|c| (c.0, c.1.clone())).collect(),
@@ -623,8 +721,18 @@ fn fill_relation(
         let primary = ix.origin == "pk";
         conn.execute(
             "INSERT INTO pg_index VALUES (?1, ?2, ?3, ?3, ?4, 0, ?5, 0, 1, 0, 1, 0, 1, 1, 0, ?6,
-             NULL, NULL, NULL, NULL, NULL)",
-            params![ioid, oid, keys.len(), ix.unique, primary, keys.join(" ")],
+             ?7, ?8, ?9, NULL, NULL)",
+            params![
+                ioid,
+                oid,
+                keys.len(),
+                ix.unique,
+                primary,
+                keys.join(" "),
+                index_vector(conn, oid, &ix.columns, true)?,
+                index_vector(conn, oid, &ix.columns, false)?,
+                vec!["0"; ix.columns.len()].join(" ")
+            ],
         )?;
         if primary || ix.origin == "u" {
             let contype = if primary { "p" } else { "u" };
@@ -1050,16 +1158,106 @@ fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64) -> rusqlite::Resu
     Ok(())
 }
 
-/// The elements of an array's text form `{a,b,"c d"}` (no nested arrays).
-fn array_items(text: &str) -> Vec<String> {
-    let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
-    if inner.is_empty() {
+/// The elements of an array's text form, `{a,NULL,"c d"}` (no nested arrays; `NULL`
+/// unquoted is a NULL element), or of an `int2vector`/`oidvector`'s, `1 2`.
+pub(crate) fn array_elements(text: &str) -> Vec<Option<String>> {
+    let t = text.trim();
+    let Some(inner) = t.strip_prefix('{').and_then(|r| r.strip_suffix('}')) else {
+        return t.split_whitespace().map(|s| Some(s.to_string())).collect();
+    };
+    if inner.trim().is_empty() {
         return Vec::new();
     }
-    inner
-        .split(',')
-        .map(|s| s.trim().trim_matches('"').to_string())
+    let mut out = Vec::new();
+    let (mut item, mut quoted, mut was_quoted) = (String::new(), false, false);
+    let mut chars = inner.chars();
+    let mut finish = |item: &mut String, was_quoted: &mut bool| {
+        let raw = std::mem::take(item);
+        out.push(if *was_quoted {
+            Some(raw)
+        } else {
+            let trimmed = raw.trim();
+            (!trimmed.eq_ignore_ascii_case("null")).then(|| trimmed.to_string())
+        });
+        *was_quoted = false;
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            '\\' => item.extend(chars.next()),
+            ',' if !quoted => finish(&mut item, &mut was_quoted),
+            c if c.is_whitespace() && !quoted && (item.is_empty() || was_quoted) => {}
+            c => item.push(c),
+        }
+    }
+    finish(&mut item, &mut was_quoted);
+    out
+}
+
+/// The elements of an array's text form (see [`array_elements`]), a NULL one as `NULL`.
+fn array_items(text: &str) -> Vec<String> {
+    array_elements(text)
+        .into_iter()
+        .map(|e| e.unwrap_or_else(|| "NULL".to_string()))
         .collect()
+}
+
+/// An array's text form of these elements, quoted as PostgreSQL's `array_out` quotes.
+pub(crate) fn array_text(elements: &[Option<String>]) -> String {
+    let items: Vec<String> = elements
+        .iter()
+        .map(|e| match e {
+            None => "NULL".to_string(),
+            Some(s)
+                if s.is_empty()
+                    || s.eq_ignore_ascii_case("null")
+                    || s.chars()
+                        .any(|c| c.is_whitespace() || "\"\\{},".contains(c)) =>
+            {
+                format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+            }
+            Some(s) => s.clone(),
+        })
+        .collect();
+    format!("{{{}}}", items.join(","))
+}
+
+/// `array_agg(x)`: the values of a group as an array's text (NULL for no rows).
+struct ArrayAgg;
+
+impl rusqlite::functions::Aggregate<Vec<Option<String>>, Option<String>> for ArrayAgg {
+    fn init(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+    ) -> rusqlite::Result<Vec<Option<String>>> {
+        Ok(Vec::new())
+    }
+
+    fn step(
+        &self,
+        ctx: &mut rusqlite::functions::Context<'_>,
+        acc: &mut Vec<Option<String>>,
+    ) -> rusqlite::Result<()> {
+        use rusqlite::types::ValueRef;
+        acc.push(match ctx.get_raw(0) {
+            ValueRef::Null => None,
+            ValueRef::Integer(i) => Some(i.to_string()),
+            ValueRef::Real(f) => Some(crate::types::format_float(f)),
+            ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        });
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+        acc: Option<Vec<Option<String>>>,
+    ) -> rusqlite::Result<Option<String>> {
+        Ok(acc.map(|a| array_text(&a)))
+    }
 }
 
 /// Registers the catalog's SQL functions: `format_type`, `pg_encoding_to_char`,
@@ -1121,18 +1319,21 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         else {
             return Ok(None);
         };
-        let items = array_items(&array);
+        let items = array_elements(&array);
         Ok(usize::try_from(i - 1)
             .ok()
-            .and_then(|i| items.get(i).cloned()))
+            .and_then(|i| items.get(i).cloned().flatten()))
     })?;
     conn.create_scalar_function("pg_array_json", 1, flags, |ctx| {
         let Some(array) = ctx.get::<Option<String>>(0)? else {
             return Ok(None);
         };
-        let json = array_items(&array)
+        let json = array_elements(&array)
             .iter()
-            .map(|t| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\"")))
+            .map(|t| match t {
+                Some(t) => format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\"")),
+                None => "null".to_string(),
+            })
             .collect::<Vec<_>>()
             .join(",");
         Ok(Some(format!("[{json}]")))
@@ -1200,6 +1401,30 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     }
     conn.create_scalar_function("pg_get_statisticsobjdef_columns", 1, flags, |_| {
         Ok(None::<String>)
+    })?;
+    // 0 for dimension 1, the only one of the arrays here (`generate_subscripts`).
+    conn.create_scalar_function("pg_first_dimension", 1, flags, move |ctx| {
+        match ctx.get::<Option<i64>>(0)? {
+            Some(1) => Ok(0),
+            _ => Err(user_error(
+                "generate_subscripts() of a dimension other than 1 is not supported".to_string(),
+            )),
+        }
+    })?;
+    conn.create_aggregate_function("array_agg", 1, flags, ArrayAgg)?;
+    // `pg_typed(x, 'TYPE')` is `x`, described as TYPE (see the `select_list` module).
+    conn.create_scalar_function("pg_typed", 2, flags, |ctx| ctx.get::<Value>(0))?;
+    // The subscripts of the longest of some arrays, from 0, as a JSON array (for
+    // `json_each`).
+    conn.create_scalar_function("pg_srf_series", -1, flags, |ctx| {
+        let mut longest = 0;
+        for i in 0..ctx.len() {
+            if let Some(a) = ctx.get::<Option<String>>(i)? {
+                longest = longest.max(array_elements(&a).len());
+            }
+        }
+        let items: Vec<String> = (0..longest).map(|i| i.to_string()).collect();
+        Ok(format!("[{}]", items.join(",")))
     })?;
     conn.create_scalar_function("pg_undefined", 2, flags, move |ctx| {
         let what: String = ctx.get(0)?;

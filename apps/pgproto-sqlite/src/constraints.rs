@@ -26,6 +26,44 @@ pub(crate) struct Check {
     pub pretty: String,
 }
 
+/// The names given to a table's PRIMARY KEY and UNIQUE constraints in its `CREATE TABLE`
+/// text (`CONSTRAINT uq_email UNIQUE (email)`): SQLite keeps no name for their indexes.
+/// Each is the name, then the columns in order (as written, unquoted).
+pub(crate) fn named_keys(sql: &str) -> Vec<(String, Vec<String>)> {
+    let Ok(statements) = Parser::parse_sql(&SQLiteDialect {}, sql) else {
+        return Vec::new();
+    };
+    let Some(Statement::CreateTable(create)) = statements.first() else {
+        return Vec::new();
+    };
+    create
+        .constraints
+        .iter()
+        .filter_map(|c| match c {
+            TableConstraint::Unique {
+                name: Some(name),
+                columns,
+                ..
+            }
+            | TableConstraint::PrimaryKey {
+                name: Some(name),
+                columns,
+                ..
+            } => Some((
+                name.value.clone(),
+                columns
+                    .iter()
+                    .map(|c| match &c.column.expr {
+                        Expr::Identifier(i) => i.value.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The CHECK constraints of table `table` created by `sql`, whose columns are `columns`
 /// (name, declared type, in order).
 pub(crate) fn checks(table: &str, sql: &str, columns: &[(String, String)]) -> Vec<Check> {

@@ -80,6 +80,11 @@ fn needs_parse(sql: &str) -> bool {
         "[",
         "string_agg",
         "values",
+        "unnest",
+        "generate_subscripts",
+        "array_agg",
+        "bool_and",
+        "bool_or",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -120,6 +125,13 @@ impl VisitorMut for Rewriter {
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         self.changed |= unwrap_set_operands(&mut query.body);
+        match crate::select_list::rewrite_query(query) {
+            Ok(c) => self.changed |= c,
+            Err(e) => {
+                self.error = Some(e);
+                return ControlFlow::Break(());
+            }
+        }
         ControlFlow::Continue(())
     }
 
@@ -469,6 +481,7 @@ pub(crate) fn catalog_table_oid(name: &str) -> Option<i64> {
         "pg_description" => 2609,
         "pg_database" => 1262,
         "pg_authid" => 1260,
+        "pg_depend" => 2608,
         _ => return None,
     })
 }

@@ -585,6 +585,7 @@ fn setting(settings: &BTreeMap<String, String>, name: &str) -> Option<String> {
         "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => "0",
         "application_name" => "",
         "client_min_messages" => "notice",
+        "default_table_access_method" => "heap",
         "lc_messages" => "C",
         // SQLite compares text by code point, as glibc's C.UTF-8 does.
         "lc_collate" | "lc_ctype" => "C.UTF-8",
@@ -1918,7 +1919,18 @@ impl Session {
                 self.sync_info();
                 Ok(o)
             }
-            Statement::Ignored(tag) => Ok(Outcome::tag(tag)),
+            Statement::Ignored(tag) => {
+                let notice = (tag == "CREATE SCHEMA").then(|| {
+                    DbError::new(
+                        Severity::Notice,
+                        SqlState::DuplicateSchema,
+                        "schema \"public\" already exists, skipping",
+                    )
+                });
+                let mut o = Outcome::tag(tag);
+                o.notices.extend(notice);
+                Ok(o)
+            }
             Statement::Show(name) => {
                 let value = setting(&self.info.settings, &name).ok_or_else(|| {
                     error(

@@ -1065,6 +1065,19 @@ fn refused_statement(sql: &str) -> Option<Unsupported> {
     if let Some(why) = what {
         return Some(Unsupported(why.to_string()));
     }
+    if w(0, "CREATE") && w(1, "SCHEMA") {
+        let name = toks
+            .iter()
+            .skip(2)
+            .find(|t| !["IF", "NOT", "EXISTS"].iter().any(|k| t.is(sql, k)))
+            .and_then(|t| t.ident(sql))
+            .unwrap_or_default();
+        return Some(Unsupported(if name == "public" {
+            "CREATE SCHEMA public: the schema exists (use IF NOT EXISTS)".to_string()
+        } else {
+            format!("CREATE SCHEMA \"{name}\" is not supported: the only schema is public")
+        }));
+    }
     // An array constructor the syntax-tree pass left (it turns `= ANY (ARRAY[...])`
     // into a list): SQLite would call `array` an unknown column.
     toks.windows(2)
@@ -1353,6 +1366,21 @@ pub(crate) fn classify(sql: &str) -> Statement {
     }
     if first.is(sql, "RESET") {
         return Statement::Reset;
+    }
+    // `CREATE SCHEMA IF NOT EXISTS public`: PostgreSQL's notice, and nothing to do (other
+    // schemas are refused, see `refused_statement`).
+    if first.is(sql, "CREATE")
+        && w(1, "SCHEMA")
+        && w(2, "IF")
+        && w(3, "NOT")
+        && w(4, "EXISTS")
+        && toks.len() == 6
+        && toks
+            .get(5)
+            .and_then(|t| t.ident(sql))
+            .is_some_and(|n| n == "public")
+    {
+        return Statement::Ignored("CREATE SCHEMA".to_string());
     }
     if first.is(sql, "DISCARD") || first.is(sql, "DEALLOCATE") {
         let tag = if first.is(sql, "DISCARD") {
@@ -2080,6 +2108,16 @@ impl Cx<'_> {
                     _ => None,
                 },
                 "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" => first_arg(),
+                // `pg_typed(x, 'TYPE')` (see the `select_list` module).
+                "pg_typed" => {
+                    let ty = args.last().filter(|t| t.kind == Kind::Str)?;
+                    let text = ty.text(sql);
+                    Some(text.get(1..text.len().checked_sub(1)?)?.to_string())
+                }
+                "array_agg" => Some(format!(
+                    "{}[]",
+                    first_arg().unwrap_or_else(|| "TEXT".to_string())
+                )),
                 "upper" | "lower" | "trim" | "ltrim" | "rtrim" | "substr" | "substring"
                 | "replace" | "printf" | "format" | "quote" | "hex" | "typeof" | "concat"
                 | "group_concat" | "string_agg" | "version" | "current_database"
@@ -2157,6 +2195,12 @@ mod tests {
                 "functions",
             ),
             ("listen jobs", "LISTEN/NOTIFY"),
+            ("create schema app", "CREATE SCHEMA \"app\""),
+            (
+                "CREATE SCHEMA IF NOT EXISTS \"App\"",
+                "CREATE SCHEMA \"App\"",
+            ),
+            ("create schema public", "CREATE SCHEMA public"),
             ("NOTIFY jobs, 'x'", "LISTEN/NOTIFY"),
             ("do $$ begin end $$", "DO"),
             ("grant select on t to bob", "privileges"),

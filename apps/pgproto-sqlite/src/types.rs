@@ -38,6 +38,26 @@ pub(crate) const UUID: u32 = oid::UUID;
 pub(crate) const JSONB: u32 = 3802;
 pub(crate) const INTERVAL: u32 = 1186;
 
+/// The array types a result column can be described as: the array's OID, its element's
+/// OID and the array's name in PostgreSQL (`format_type`'s). Their values are the
+/// array's text (`{a,b}`, as `array_agg` writes it).
+const ARRAYS: &[(u32, u32, &str)] = &[
+    (oid::BOOL_ARRAY, BOOL, "boolean[]"),
+    (oid::INT2_ARRAY, INT2, "smallint[]"),
+    (oid::INT4_ARRAY, INT4, "integer[]"),
+    (oid::INT8_ARRAY, INT8, "bigint[]"),
+    (oid::TEXT_ARRAY, TEXT, "text[]"),
+    (oid::OID_ARRAY, OID, "oid[]"),
+    (1021, FLOAT4, "real[]"),
+    (1022, FLOAT8, "double precision[]"),
+    (1231, NUMERIC, "numeric[]"),
+];
+
+/// The element type of an array type this server describes.
+pub(crate) fn array_element(oid: u32) -> Option<u32> {
+    ARRAYS.iter().find(|a| a.0 == oid).map(|a| a.1)
+}
+
 /// A table column's PostgreSQL type as PostgreSQL describes it in RowDescription: the
 /// type OID, its typmod (-1 without one), and the table's OID and the column's number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +256,14 @@ pub(crate) fn round_decimal(text: &str, scale: usize) -> Option<String> {
 /// DATETIME...) text.
 pub(crate) fn oid_for_decl(decl: &str) -> u32 {
     let d = decl.trim().to_ascii_uppercase();
+    // `TYPE[]`: an array of a type with an array type here, else text[].
+    if let Some(element) = d.strip_suffix("[]") {
+        let element = oid_for_decl(element);
+        return ARRAYS
+            .iter()
+            .find(|a| a.1 == element)
+            .map_or(oid::TEXT_ARRAY, |a| a.0);
+    }
     // Without `(n)` modifiers, single-spaced: `TIMESTAMP(3) WITH TIME ZONE`.
     let mut words = String::new();
     let mut depth = 0u32;
@@ -316,7 +344,7 @@ pub(crate) fn type_name(oid: u32) -> &'static str {
         VARCHAR => "character varying",
         CHAR => "\"char\"",
         BPCHAR => "character",
-        _ => "text",
+        _ => ARRAYS.iter().find(|a| a.0 == oid).map_or("text", |a| a.2),
     }
 }
 
@@ -358,7 +386,18 @@ pub(crate) fn decl_name(oid: u32) -> &'static str {
         TIMESTAMP => "TIMESTAMP",
         TIMESTAMPTZ => "TIMESTAMPTZ",
         UUID => "UUID",
-        _ => "TEXT",
+        _ => match ARRAYS.iter().find(|a| a.0 == oid) {
+            Some((_, BOOL, _)) => "BOOL[]",
+            Some((_, INT2, _)) => "INT2[]",
+            Some((_, INT4, _)) => "INT4[]",
+            Some((_, INT8, _)) => "INT8[]",
+            Some((_, OID, _)) => "OID[]",
+            Some((_, FLOAT4, _)) => "FLOAT4[]",
+            Some((_, FLOAT8, _)) => "FLOAT8[]",
+            Some((_, NUMERIC, _)) => "NUMERIC[]",
+            Some(_) => "TEXT[]",
+            None => "TEXT",
+        },
     }
 }
 
@@ -628,6 +667,9 @@ pub(crate) fn encode_typed(
         }
         return Ok(Some(text.into_bytes()));
     }
+    if let Some(element) = array_element(oid) {
+        return encode_array(v, oid, element, format).map(Some);
+    }
     if oid == JSONB && format == Format::Binary {
         let mut out = vec![1u8];
         out.extend(as_text(v).into_bytes());
@@ -727,6 +769,56 @@ pub(crate) fn encode_typed(
         },
     };
     Ok(Some(out))
+}
+
+/// An array's text (`{a,b}`, or an `int2vector`'s `1 2`) as an array of `element` in
+/// `format`: each element converted as a value of its type (`1`/`0` of a boolean are
+/// `t`/`f`), then `array_out`'s text or `array_send`'s binary (one dimension from 1).
+fn encode_array(
+    v: &Value,
+    oid: u32,
+    element: u32,
+    format: Format,
+) -> Result<Vec<u8>, Box<DbError>> {
+    let text = as_text(v);
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') && !trimmed.ends_with('}') {
+        return Err(invalid(oid, &text));
+    }
+    let items = crate::catalog::array_elements(&text);
+    if format == Format::Text {
+        let converted = items
+            .iter()
+            .map(|item| match item {
+                None => Ok(None),
+                Some(t) => encode(&Value::Text(t.clone()), element, Format::Text)
+                    .map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned())),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(crate::catalog::array_text(&converted).into_bytes());
+    }
+    let mut out = Vec::new();
+    let count = i32::try_from(items.len()).map_err(|_| out_of_range(oid))?;
+    out.extend_from_slice(&i32::from(count > 0).to_be_bytes());
+    out.extend_from_slice(&i32::from(items.iter().any(Option::is_none)).to_be_bytes());
+    out.extend_from_slice(&element.to_be_bytes());
+    if count > 0 {
+        out.extend_from_slice(&count.to_be_bytes());
+        out.extend_from_slice(&1i32.to_be_bytes());
+    }
+    for item in &items {
+        match item {
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+            Some(t) => {
+                let bytes =
+                    encode(&Value::Text(t.clone()), element, Format::Binary)?.unwrap_or_default();
+                let len = i32::try_from(bytes.len()).map_err(|_| out_of_range(oid))?;
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(&bytes);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A decimal string in numeric's binary form: ndigits, weight, sign, dscale, then

@@ -15,17 +15,7 @@ use pgproto_tests::python::PythonEnv;
 const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
 
 /// Inspector answers that still differ from PostgreSQL's, and why.
-const KNOWN_DIFFERENT: &[(&str, &str)] = &[
-    (
-        "get_pk_constraint",
-        "its query calls unnest() and generate_subscripts() in the select list",
-    ),
-    (
-        "get_unique_constraints",
-        "its query calls unnest() and generate_subscripts() in the select list",
-    ),
-    ("get_indexes", "its query reads pg_opclass and pg_am arrays"),
-];
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[];
 
 fn inspect(python: &PythonEnv, url: &str) -> serde_like::Map {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/sqlalchemy_inspect.py");
