@@ -76,12 +76,20 @@
 //!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
 //!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)`, `a[i]`,
 //!   `pg_catalog.pg_class.relname`, `$1::regclass`, `to_regtype`/`to_regclass`,
-//!   `json_build_object`, `information_schema.x` as the `pg_is_x` view);
+//!   `json_build_object`, `array_agg`, `trim(both 'x' from s)`, `information_schema.x`
+//!   as the `pg_is_x` view, and the set-returning `unnest(a)`, `generate_subscripts(a,
+//!   1)` and `information_schema._pg_expandarray(a)` in a select list, in lockstep as in
+//!   PostgreSQL, but not with GROUP BY);
 //!   rewritten statements are cached by their text.
 //! * **`pg_catalog`, live** (the `catalog` module): temporary tables filled from SQLite's
 //!   schema whenever it changed, with stable OIDs, enough for psql's `\dt`, `\d`,
 //!   `\d TABLE`, `\d+ TABLE`, `\di`, `\dv`, `\dn`, `\du` (same output as PostgreSQL 15, see
-//!   `tests/psql_oracle.rs`) and `\l`.
+//!   `tests/psql_oracle.rs`) and `\l`, and for pgjdbc's `DatabaseMetaData` (same output as
+//!   PostgreSQL 15 but for `getIndexInfo`'s `NON_UNIQUE` type and statistics, see
+//!   `tests/jdbc.rs`). `pg_settings` lists the server's settings (name and
+//!   value); `pg_proc` lists no built-in function (`'array_in'::regproc` and
+//!   `'trigger'::regtype` still name PostgreSQL's OIDs; `typinput` is an OID, printed
+//!   as a number where PostgreSQL prints the function's name).
 //!   Statements are split on `;` outside quotes and comments (and inside `CREATE TRIGGER`
 //!   only after `END`), then each is prepared by SQLite.
 //!
