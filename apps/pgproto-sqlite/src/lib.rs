@@ -86,7 +86,7 @@
 //!   `\d TABLE`, `\d+ TABLE`, `\di`, `\dv`, `\dn`, `\du` (same output as PostgreSQL 15, see
 //!   `tests/psql_oracle.rs`) and `\l`, and for pgjdbc's `DatabaseMetaData` (same output as
 //!   PostgreSQL 15 but for `getIndexInfo`'s `NON_UNIQUE` type and statistics, see
-//!   `tests/jdbc.rs`). `pg_settings` lists the server's settings (name and
+//!   `tests/jdbc.rs`), and what pgcli's completion loads (`tests/pgcli.rs`). `pg_settings` lists the server's settings (name and
 //!   value); `pg_proc` lists no built-in function (`'array_in'::regproc` and
 //!   `'trigger'::regtype` still name PostgreSQL's OIDs; `typinput` is an OID, printed
 //!   as a number where PostgreSQL prints the function's name).

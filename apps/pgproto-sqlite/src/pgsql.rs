@@ -132,6 +132,7 @@ impl VisitorMut for Rewriter {
             }
         }
         for select in selects_mut(&mut query.body) {
+            self.changed |= quote_keyword_aliases(select);
             result = result.and_then(|c| Ok(c | rewrite_select_list_srf(select)?));
         }
         match result {
@@ -742,6 +743,88 @@ fn rewrite_trim(expr: &mut Expr) -> Result<bool, Unsupported> {
     Ok(true)
 }
 
+/// SQLite's keywords that it does not take as a bare column alias (PostgreSQL takes any
+/// word after `AS`).
+const SQLITE_RESERVED: &[&str] = &[
+    "add",
+    "all",
+    "alter",
+    "and",
+    "as",
+    "autoincrement",
+    "between",
+    "case",
+    "check",
+    "collate",
+    "commit",
+    "constraint",
+    "create",
+    "default",
+    "deferrable",
+    "delete",
+    "distinct",
+    "drop",
+    "else",
+    "escape",
+    "except",
+    "exists",
+    "foreign",
+    "from",
+    "group",
+    "having",
+    "in",
+    "index",
+    "insert",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "limit",
+    "not",
+    "nothing",
+    "notnull",
+    "null",
+    "on",
+    "or",
+    "order",
+    "primary",
+    "references",
+    "returning",
+    "select",
+    "set",
+    "table",
+    "then",
+    "to",
+    "transaction",
+    "union",
+    "unique",
+    "update",
+    "using",
+    "values",
+    "when",
+    "where",
+    "window",
+];
+
+/// `expr AS default`: the alias is quoted for SQLite (`AS "default"`), as PostgreSQL
+/// names the column.
+fn quote_keyword_aliases(select: &mut Select) -> bool {
+    let mut changed = false;
+    for item in &mut select.projection {
+        if let SelectItem::ExprWithAlias { alias, .. } = item {
+            if alias.quote_style.is_none()
+                && SQLITE_RESERVED.contains(&alias.value.to_ascii_lowercase().as_str())
+            {
+                alias.value = alias.value.to_ascii_lowercase();
+                alias.quote_style = Some('"');
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
 /// The plain selects of a query body (each side of a UNION...).
 fn selects_mut(body: &mut SetExpr) -> Vec<&mut Select> {
     match body {
@@ -882,18 +965,33 @@ fn srf_call(e: &mut Expr, arrays: &mut Vec<String>) -> Result<bool, Unsupported>
 /// depth)` the relation itself (SQLite has no partitions), `unnest(array) x` the
 /// array's elements; others are SQLite's own.
 fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported> {
-    let TableFactor::Table {
-        name, args, alias, ..
-    } = factor
-    else {
-        return Ok(false);
+    let (fname, items, alias) = match factor {
+        TableFactor::Table {
+            name,
+            args: Some(fargs),
+            alias,
+            ..
+        } => {
+            let parts = ident_parts(name);
+            let items: Vec<String> = fargs.args.iter().map(ToString::to_string).collect();
+            (parts.last().cloned().unwrap_or_default(), items, alias)
+        }
+        // The parser's own node for `unnest(array)`.
+        TableFactor::UNNEST {
+            alias,
+            array_exprs,
+            with_offset: false,
+            with_offset_alias: None,
+            with_ordinality: false,
+        } if array_exprs.len() == 1 => {
+            let items = array_exprs.iter().map(ToString::to_string).collect();
+            ("unnest".to_string(), items, alias)
+        }
+        TableFactor::UNNEST { .. } => {
+            return Err(Unsupported(format!("{factor} is not supported")));
+        }
+        _ => return Ok(false),
     };
-    let Some(fargs) = args else {
-        return Ok(false);
-    };
-    let parts = ident_parts(name);
-    let fname = parts.last().cloned().unwrap_or_default();
-    let items: Vec<String> = fargs.args.iter().map(ToString::to_string).collect();
     let alias_name = alias
         .as_ref()
         .map_or_else(|| fname.clone(), |a| a.name.to_string());
@@ -1448,6 +1546,18 @@ mod tests {
             one_column.contains("quote_ident(a.attname)")
                 && one_column.contains("pg_array_get(i.indkey, (1) - 1)"),
             "{one_column}"
+        );
+    }
+
+    #[test]
+    fn unnest_in_from_and_keyword_aliases() {
+        assert_eq!(
+            rw("SELECT * FROM unnest(current_schemas(true))"),
+            "SELECT * FROM (SELECT value AS unnest FROM json_each(pg_array_json(current_schemas(true)))) AS unnest"
+        );
+        assert_eq!(
+            rw("SELECT pg_get_expr(adbin, adrelid, true) AS default FROM pg_attrdef"),
+            "SELECT (adbin) AS \"default\" FROM pg_attrdef"
         );
     }
 
