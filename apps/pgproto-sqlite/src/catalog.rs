@@ -55,7 +55,7 @@ CREATE TEMP TABLE pg_constraint (oid oid, conname name, connamespace oid, contyp
 CREATE TEMP TABLE pg_type (oid oid, typname name, typnamespace oid, typowner oid, typlen int2,
   typbyval bool, typtype pgchar, typcategory pgchar, typisdefined bool, typdelim pgchar,
   typrelid oid, typelem oid, typarray oid, typnotnull bool, typbasetype oid, typtypmod int4,
-  typndims int4, typcollation oid, typdefault text);
+  typndims int4, typcollation oid, typdefault text, typinput oid);
 CREATE TEMP TABLE pg_authid (oid oid, rolname name, rolsuper bool, rolinherit bool,
   rolcreaterole bool, rolcreatedb bool, rolcanlogin bool, rolreplication bool,
   rolbypassrls bool, rolconnlimit int4, rolpassword text, rolvaliduntil timestamptz);
@@ -89,9 +89,16 @@ CREATE TEMP TABLE pg_publication (oid oid, pubname name, pubowner oid, puballtab
 CREATE TEMP TABLE pg_publication_namespace (oid oid, pnpubid oid, pnnspid oid);
 CREATE TEMP TABLE pg_publication_rel (oid oid, prpubid oid, prrelid oid, prqual text,
   prattrs text);
-CREATE TEMP TABLE pg_proc (oid oid, proname name, pronamespace oid);
+CREATE TEMP TABLE pg_proc (oid oid, proname name, pronamespace oid, prolang oid, prokind pgchar,
+  proretset bool, prorettype oid, proargtypes text, proallargtypes text, proargmodes text,
+  proargnames text, proargdefaults text, prosrc text);
+CREATE TEMP TABLE pg_language (oid oid, lanname name, lanowner oid, lanispl bool,
+  lanpltrusted bool);
 CREATE TEMP TABLE pg_depend (classid oid, objid oid, objsubid int4, refclassid oid,
   refobjid oid, refobjsubid int4, deptype pgchar);
+CREATE TEMP TABLE pg_setting_names (name text);
+CREATE TEMP VIEW pg_settings AS SELECT name, current_setting(name) AS setting
+  FROM pg_setting_names;
 CREATE TEMP TABLE pg_sequence (seqrelid oid, seqtypid oid, seqstart int8, seqincrement int8,
   seqmax int8, seqmin int8, seqcache int8, seqcycle bool);
 CREATE TEMP TABLE pg_enum (oid oid, enumtypid oid, enumsortorder float4, enumlabel name);
@@ -108,7 +115,10 @@ CREATE TEMP VIEW pg_lookup_defs AS SELECT oid AS lookup_oid, def AS lookup_name,
   coalesce(pretty, def) AS lookup_pretty FROM pg_catalog_defs;
 CREATE TEMP VIEW pg_lookup_description AS SELECT objoid AS lookup_oid, objsubid AS lookup_sub,
   description AS lookup_name FROM pg_description;
-INSERT INTO pg_namespace VALUES (11, 'pg_catalog', 10, NULL), (2200, 'public', 6171, NULL);
+INSERT INTO pg_namespace VALUES (11, 'pg_catalog', 10, NULL), (2200, 'public', 6171, NULL),
+  (99, 'pg_toast', 10, NULL), (13207, 'information_schema', 10, NULL);
+INSERT INTO pg_language VALUES (12, 'internal', 10, 0, 0), (13, 'c', 10, 0, 0),
+  (14, 'sql', 10, 0, 1);
 INSERT INTO pg_authid VALUES (10, '', 1, 1, 1, 1, 1, 1, 1, -1, NULL, NULL),
   (6171, 'pg_database_owner', 0, 1, 0, 0, 0, 0, 0, -1, NULL, NULL);
 INSERT INTO pg_am VALUES (2, 'heap', 'heap_tableam_handler', 't'),
@@ -165,6 +175,70 @@ const TYPES: &[(i64, &str, i64, bool, &str)] = &[
     (3802, "jsonb", -1, false, "jsonb"),
 ];
 
+/// PostgreSQL's input functions (`typinput`) of the types this server knows, with
+/// their OIDs: the type's OID (0 for `array_in`, `enum_in` and `domain_in`), the
+/// function's OID and name. `pg_proc` does not list them (see [`builtin_proc_oid`]).
+const INPUT_FUNCTIONS: &[(i64, i64, &str)] = &[
+    (16, 1242, "boolin"),
+    (17, 1244, "byteain"),
+    (18, 1245, "charin"),
+    (19, 34, "namein"),
+    (20, 460, "int8in"),
+    (21, 38, "int2in"),
+    (23, 42, "int4in"),
+    (25, 46, "textin"),
+    (26, 1798, "oidin"),
+    (114, 321, "json_in"),
+    (700, 200, "float4in"),
+    (701, 214, "float8in"),
+    (1042, 1044, "bpcharin"),
+    (1043, 1046, "varcharin"),
+    (1082, 1084, "date_in"),
+    (1083, 1143, "time_in"),
+    (1114, 1312, "timestamp_in"),
+    (1184, 1150, "timestamptz_in"),
+    (1186, 1160, "interval_in"),
+    (1700, 1701, "numeric_in"),
+    (2950, 2952, "uuid_in"),
+    (3802, 3806, "jsonb_in"),
+    (0, 750, "array_in"),
+    (0, ENUM_IN, "enum_in"),
+    (0, DOMAIN_IN, "domain_in"),
+];
+/// OID of `enum_in`, every enum's `typinput`.
+const ENUM_IN: i64 = 3506;
+/// OID of `domain_in`, every domain's `typinput`.
+const DOMAIN_IN: i64 = 2597;
+
+/// PostgreSQL's pseudo-types, which `pg_type` does not list but `'trigger'::regtype`
+/// names.
+const PSEUDO_TYPES: &[(i64, &str)] = &[
+    (2249, "record"),
+    (2275, "cstring"),
+    (2276, "any"),
+    (2277, "anyarray"),
+    (2278, "void"),
+    (2279, "trigger"),
+    (2281, "internal"),
+    (2283, "anyelement"),
+    (3838, "event_trigger"),
+];
+
+/// The OID of a built-in function of PostgreSQL's named `name` (maybe `pg_catalog.`
+/// qualified) that this server knows but `pg_proc` does not list: the input functions
+/// `typinput` holds (`'pg_catalog.array_in'::regproc` is 750).
+pub(crate) fn builtin_proc_oid(name: &str) -> Option<i64> {
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
+    INPUT_FUNCTIONS.iter().find(|f| f.2 == name).map(|f| f.1)
+}
+
+/// The OID of one of PostgreSQL's pseudo-types (`trigger`, `void`...), which `pg_type`
+/// does not list.
+pub(crate) fn pseudo_type_oid(name: &str) -> Option<i64> {
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
+    PSEUDO_TYPES.iter().find(|t| t.1 == name).map(|t| t.0)
+}
+
 /// Creates the catalog's tables and fills its fixed rows.
 pub(crate) fn install(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(DDL)?;
@@ -172,11 +246,23 @@ pub(crate) fn install(conn: &Connection) -> rusqlite::Result<()> {
     let mut st = conn.prepare(
         "INSERT INTO pg_type (oid, typname, typnamespace, typowner, typlen, typbyval, typtype,
          typcategory, typisdefined, typdelim, typrelid, typelem, typarray, typnotnull,
-         typbasetype, typtypmod, typndims, typcollation)
-         VALUES (?1, ?2, 11, 10, ?3, ?3 > 0 AND ?3 <= 8, 'b', 'U', 1, ',', 0, 0, 0, 0, 0, -1, 0, ?4)",
+         typbasetype, typtypmod, typndims, typcollation, typinput)
+         VALUES (?1, ?2, 11, 10, ?3, ?3 > 0 AND ?3 <= 8, 'b', 'U', 1, ',', 0, 0, 0, 0, 0, -1, 0, ?4,
+         ?5)",
     )?;
     for (oid, name, len, collatable, _) in TYPES {
-        st.execute(params![oid, name, len, if *collatable { 100 } else { 0 }])?;
+        let input = INPUT_FUNCTIONS.iter().find(|f| f.0 == *oid).map(|f| f.1);
+        st.execute(params![
+            oid,
+            name,
+            len,
+            if *collatable { 100 } else { 0 },
+            input
+        ])?;
+    }
+    let mut st = conn.prepare("INSERT INTO pg_setting_names VALUES (?1)")?;
+    for (name, _) in crate::session::SETTINGS {
+        st.execute([name])?;
     }
     Ok(())
 }
@@ -344,6 +430,11 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
         )?;
     }
     crate::usertypes::fill_catalog(conn)?;
+    conn.execute(
+        "UPDATE pg_type SET typinput = CASE typtype WHEN 'e' THEN ?1 WHEN 'd' THEN ?2 END
+         WHERE oid >= 16384",
+        [ENUM_IN, DOMAIN_IN],
+    )?;
     for (kind, name, sql) in &objects {
         fill_relation(conn, kind, name, sql.as_deref(), &sequences)?;
     }
@@ -1121,7 +1212,7 @@ fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64) -> rusqlite::Resu
             &conname,
             "f",
             oid,
-            0,
+            referenced_index(conn, &target, &to)?.map_or(0, |i| stable_oid("index", &i)),
             confrelid,
             &format!("{{{}}}", nums.join(",")),
             &def,
@@ -1197,12 +1288,89 @@ pub(crate) fn array_elements(text: &str) -> Vec<Option<String>> {
     out
 }
 
-/// The elements of an array's text form (see [`array_elements`]), a NULL one as `NULL`.
+/// The lower bound of an array given in text: 1, or 0 for an `int2vector`/`oidvector`
+/// (`1 2`), whose subscripts start at 0.
+fn array_lower(text: &str) -> i64 {
+    i64::from(text.trim_start().starts_with('{'))
+}
+
+/// The non-NULL elements of an array's text form (see [`array_elements`]).
 fn array_items(text: &str) -> Vec<String> {
-    array_elements(text)
-        .into_iter()
-        .map(|e| e.unwrap_or_else(|| "NULL".to_string()))
-        .collect()
+    array_elements(text).into_iter().flatten().collect()
+}
+
+/// The name (as `pg_class` gives it) of the unique index of `table` on exactly
+/// `columns`, which a foreign key referencing them depends on (its `conindid`).
+fn referenced_index(
+    conn: &Connection,
+    table: &str,
+    columns: &[String],
+) -> rusqlite::Result<Option<String>> {
+    let same = |cols: &[String]| {
+        cols.len() == columns.len()
+            && cols
+                .iter()
+                .zip(columns)
+                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+    };
+    let pk: Vec<String> = {
+        let mut st =
+            conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?;
+        let rows = st.query_map([table], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    if same(&pk) {
+        return Ok(Some(format!("{table}_pkey")));
+    }
+    let list: Vec<(String, String)> = {
+        let mut st =
+            conn.prepare("SELECT name, origin FROM pragma_index_list(?1) WHERE \"unique\"")?;
+        let rows = st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (name, origin) in list {
+        let cols: Vec<String> = {
+            let mut st = conn
+                .prepare("SELECT coalesce(name, '') FROM pragma_index_info(?1) ORDER BY seqno")?;
+            let rows = st.query_map([&name], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        if same(&cols) {
+            return Ok(Some(match origin.as_str() {
+                "pk" => format!("{table}_pkey"),
+                "u" => format!("{table}_{}_key", cols.join("_")),
+                _ => name,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// An array element as PostgreSQL writes it inside `{...}`: quoted when empty, `NULL`,
+/// or holding a space, quote, backslash, comma or brace.
+fn array_quote(item: &str) -> String {
+    let plain = !item.is_empty()
+        && !item.eq_ignore_ascii_case("NULL")
+        && !item
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '\\' | ',' | '{' | '}'));
+    if plain {
+        item.to_string()
+    } else {
+        format!("\"{}\"", item.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// An element of a catalog array as SQL: an integer when it is one (`indkey`,
+/// `conkey`...), else text.
+fn element_value(item: Option<String>) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    match item {
+        None => Value::Null,
+        Some(t) => t
+            .parse::<i64>()
+            .map_or_else(|_| Value::Text(t), Value::Integer),
+    }
 }
 
 /// An array's text form of these elements, quoted as PostgreSQL's `array_out` quotes.
@@ -1211,15 +1379,7 @@ pub(crate) fn array_text(elements: &[Option<String>]) -> String {
         .iter()
         .map(|e| match e {
             None => "NULL".to_string(),
-            Some(s)
-                if s.is_empty()
-                    || s.eq_ignore_ascii_case("null")
-                    || s.chars()
-                        .any(|c| c.is_whitespace() || "\"\\{},".contains(c)) =>
-            {
-                format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-            }
-            Some(s) => s.clone(),
+            Some(s) => array_quote(s),
         })
         .collect();
     format!("{{{}}}", items.join(","))
@@ -1319,10 +1479,21 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         else {
             return Ok(None);
         };
-        let items = array_elements(&array);
-        Ok(usize::try_from(i - 1)
+        let (items, lower) = (array_elements(&array), array_lower(&array));
+        Ok(usize::try_from(i - lower)
             .ok()
             .and_then(|i| items.get(i).cloned().flatten()))
+    })?;
+    // The `n`th element (from 1, whatever the lower bound), for set-returning
+    // functions that walk an array.
+    conn.create_scalar_function("pg_array_nth", 2, flags, |ctx| {
+        let (Some(array), Some(n)) = (ctx.get::<Option<String>>(0)?, ctx.get::<Option<i64>>(1)?)
+        else {
+            return Ok(None);
+        };
+        Ok(usize::try_from(n - 1)
+            .ok()
+            .and_then(|i| array_elements(&array).get(i).cloned().flatten()))
     })?;
     conn.create_scalar_function("pg_array_json", 1, flags, |ctx| {
         let Some(array) = ctx.get::<Option<String>>(0)? else {
@@ -1338,12 +1509,81 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             .join(",");
         Ok(Some(format!("[{json}]")))
     })?;
+    // Set-returning functions in a select list (see `pgsql::rewrite_select_list_srf`):
+    // the query is joined with `json_each(pg_srf_range(n))`, n the longest array, and
+    // each call reads its array at that row's position.
+    conn.create_scalar_function("pg_array_count", 1, flags, |ctx| {
+        let n = ctx
+            .get::<Option<String>>(0)?
+            .map_or(0, |a| array_elements(&a).len());
+        Ok(i64::try_from(n).unwrap_or(0))
+    })?;
+    conn.create_scalar_function("pg_srf_range", 1, flags, move |ctx| {
+        let n = ctx.get::<Option<i64>>(0)?.unwrap_or(0).max(0);
+        if n > 10_000_000 {
+            return Err(user_error(format!(
+                "[54000] set-returning function of {n} rows"
+            )));
+        }
+        let items: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        Ok(format!("[{}]", items.join(",")))
+    })?;
+    // `information_schema._pg_expandarray(a)`'s row `(x,n)`, as PostgreSQL writes it.
+    conn.create_scalar_function("pg_srf_expand", 2, flags, |ctx| {
+        let (Some(array), Some(i)) = (ctx.get::<Option<String>>(0)?, ctx.get::<Option<i64>>(1)?)
+        else {
+            return Ok(None);
+        };
+        let items = array_elements(&array);
+        Ok(usize::try_from(i)
+            .ok()
+            .and_then(|p| items.get(p))
+            .map(|x| format!("({},{})", x.as_deref().unwrap_or(""), i + 1)))
+    })?;
+    // A field of a row's text `(a,b)` by position (the only rows this server makes are
+    // `_pg_expandarray`'s).
+    conn.create_scalar_function("pg_record_field", 2, flags, |ctx| {
+        let (Some(row), Some(k)) = (ctx.get::<Option<String>>(0)?, ctx.get::<Option<i64>>(1)?)
+        else {
+            return Ok(Value::Null);
+        };
+        let inner = row
+            .trim()
+            .strip_prefix('(')
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap_or(&row);
+        let field = usize::try_from(k - 1)
+            .ok()
+            .and_then(|k| inner.split(',').nth(k))
+            .filter(|f| !f.is_empty())
+            .map(str::to_string);
+        Ok(element_value(field))
+    })?;
+    conn.create_scalar_function("quote_ident", 1, flags, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|n| quote_ident(&n)))
+    })?;
+    conn.create_scalar_function("pg_unsupported", 1, flags, move |ctx| {
+        let what: String = ctx.get(0)?;
+        Err::<i64, _>(user_error(format!("[0A000] {what} is not supported")))
+    })?;
+    conn.create_scalar_function("pg_builtin_proc_name", 1, flags, |ctx| {
+        let oid = ctx.get::<Option<i64>>(0).ok().flatten();
+        Ok(oid.and_then(|o| INPUT_FUNCTIONS.iter().find(|f| f.1 == o).map(|f| f.2)))
+    })?;
+    // Prepared in pgcli's queries over `pg_proc`, which lists no SQL function here: an
+    // error if it ever runs, since SQLite cannot return its rows from a select list.
+    conn.create_scalar_function("regexp_split_to_table", 2, flags, move |_| {
+        Err::<i64, _>(user_error(
+            "[0A000] regexp_split_to_table() in a select list is not supported".into(),
+        ))
+    })?;
     conn.create_scalar_function("array_upper", 2, flags, |ctx| {
         let Some(array) = ctx.get::<Option<String>>(0)? else {
             return Ok(None);
         };
-        let n = array_items(&array).len();
-        Ok((n > 0).then(|| i64::try_from(n).unwrap_or(0)))
+        let (items, lower) = (array_elements(&array), array_lower(&array));
+        let n = i64::try_from(items.len()).unwrap_or(0);
+        Ok((n > 0).then_some(lower + n - 1))
     })?;
     conn.create_scalar_function("array_to_string", 2, flags, |ctx| {
         let (Some(array), Some(sep)) =
@@ -1520,6 +1760,16 @@ mod tests {
             )
             .unwrap();
         assert_eq!(def, "FOREIGN KEY (a_id) REFERENCES a(id) ON DELETE CASCADE");
+        // A foreign key depends on the referenced key's index.
+        let (conindid, pkey): (i64, i64) = conn
+            .query_row(
+                "SELECT conindid, (SELECT oid FROM pg_class WHERE relname = 'a_pkey')
+                 FROM pg_constraint WHERE contype = 'f'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(conindid, pkey);
         conn.execute_batch("DROP TABLE b").unwrap();
         refresh(&conn).unwrap();
         let n: i64 = conn
@@ -1527,5 +1777,55 @@ mod tests {
             .unwrap();
         assert_eq!(n, 3);
         assert_eq!(array_items("{a,b}"), ["a", "b"]);
+    }
+
+    #[test]
+    fn arrays_and_vectors() {
+        let text = r#"{a,"b,c",NULL,"",  "q\"x"}"#;
+        assert_eq!(
+            array_elements(text),
+            vec![
+                Some("a".to_string()),
+                Some("b,c".to_string()),
+                None,
+                Some(String::new()),
+                Some("q\"x".to_string())
+            ]
+        );
+        assert_eq!(array_lower(text), 1);
+        assert_eq!(
+            array_elements("1 3"),
+            vec![Some("1".to_string()), Some("3".to_string())]
+        );
+        assert_eq!(array_lower("1 3"), 0);
+        assert_eq!(array_elements("{}"), vec![]);
+        for item in ["a", "b,c", "", "NULL", "x y", "q\"x"] {
+            let text = format!("{{{}}}", array_quote(item));
+            assert_eq!(array_items(&text), [item], "{text}");
+        }
+    }
+
+    #[test]
+    fn catalog_functions_for_drivers() {
+        let conn = Connection::open_in_memory().unwrap();
+        register_functions(&conn).unwrap();
+        let q = |sql: &str| -> String {
+            use rusqlite::types::Value;
+            match conn.query_row(sql, [], |r| r.get::<_, Value>(0)).unwrap() {
+                Value::Null => "NULL".into(),
+                Value::Integer(i) => i.to_string(),
+                Value::Text(t) => t,
+                other => format!("{other:?}"),
+            }
+        };
+        // int2vector subscripts from 0, arrays from 1.
+        assert_eq!(q("SELECT pg_array_get('3 4', 0)"), "3");
+        assert_eq!(q("SELECT pg_array_get('{3,4}', 2)"), "4");
+        assert_eq!(q("SELECT array_upper('3 4', 1)"), "1");
+        assert_eq!(
+            q("SELECT group_concat(pg_srf_expand('5 6', key), ';') FROM json_each(pg_srf_range(2))"),
+            "(5,1);(6,2)"
+        );
+        assert_eq!(q("SELECT typeof(pg_record_field('(5,1)', 1))"), "integer");
     }
 }

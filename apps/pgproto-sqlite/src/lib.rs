@@ -102,16 +102,22 @@
 //!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
 //!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)`, `a[i]`,
 //!   `pg_catalog.pg_class.relname`, `$1::regclass`, `to_regtype`/`to_regclass`,
-//!   `json_build_object`, `information_schema.x` as the `pg_is_x` view, parentheses
-//!   around plain `SELECT` operands of `UNION`; and, in the `select_list` module,
-//!   `unnest()`/`generate_subscripts()` in a select list as a join over the
-//!   subscripts, `array_agg`, `bool_and`/`bool_or`, and the types of a subquery's
-//!   columns);
+//!   `json_build_object`, `trim(both 'x' from s)`, `information_schema.x` as the
+//!   `pg_is_x` view, parentheses around plain `SELECT` operands of `UNION`; and, in
+//!   the `select_list` module, the set-returning `unnest()`, `generate_subscripts()`
+//!   and `information_schema._pg_expandarray()` in a select list as a join over the
+//!   subscripts, in lockstep as in PostgreSQL, `array_agg`, `bool_and`/`bool_or`, and
+//!   the types of a subquery's columns);
 //!   rewritten statements are cached by their text.
 //! * **`pg_catalog`, live** (the `catalog` module): temporary tables filled from SQLite's
 //!   schema whenever it changed, with stable OIDs, enough for psql's `\dt`, `\d`,
 //!   `\d TABLE`, `\d+ TABLE`, `\di`, `\dv`, `\dn`, `\du` (same output as PostgreSQL 15, see
-//!   `tests/psql_oracle.rs`) and `\l`.
+//!   `tests/psql_oracle.rs`) and `\l`, and for pgjdbc's `DatabaseMetaData` (same output as
+//!   PostgreSQL 15 but for `getIndexInfo`'s `NON_UNIQUE` type and statistics, see
+//!   `tests/jdbc.rs`), and what pgcli's completion loads (`tests/pgcli.rs`). `pg_settings` lists the server's settings (name and
+//!   value); `pg_proc` lists no built-in function (`'array_in'::regproc` and
+//!   `'trigger'::regtype` still name PostgreSQL's OIDs; `typinput` is an OID, printed
+//!   as a number where PostgreSQL prints the function's name).
 //!   Statements are split on `;` outside quotes and comments (and inside `CREATE TRIGGER`
 //!   only after `END`), then each is prepared by SQLite.
 //!

@@ -12,7 +12,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     visit_expressions_mut, visit_relations_mut, BinaryOperator, DataType, Expr, FunctionArguments,
-    ObjectName, ObjectNamePart, Query, Statement, TableFactor, Value, VisitMut, VisitorMut,
+    GroupByExpr, ObjectName, ObjectNamePart, Query, Select, SelectItem, SetExpr, Statement,
+    TableFactor, Value, VisitMut, VisitorMut,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -85,6 +86,8 @@ fn needs_parse(sql: &str) -> bool {
         "array_agg",
         "bool_and",
         "bool_or",
+        "_pg_expandarray",
+        "trim",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -110,6 +113,7 @@ impl VisitorMut for Rewriter {
             rewrite_collate_default,
             rewrite_array_subquery,
             rewrite_subscript,
+            rewrite_trim,
         ]
         .iter()
         .try_fold(false, |acc, f| f(expr).map(|c| acc | c));
@@ -125,7 +129,17 @@ impl VisitorMut for Rewriter {
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         self.changed |= unwrap_set_operands(&mut query.body);
-        match crate::select_list::rewrite_query(query) {
+        if let Some(with) = &mut query.with {
+            for cte in &mut with.cte_tables {
+                self.changed |= name_function_columns(&mut cte.query);
+            }
+        }
+        let mut result = crate::select_list::rewrite_query(query);
+        for select in selects_mut(&mut query.body) {
+            self.changed |= quote_keyword_aliases(select);
+            result = result.and_then(|c| Ok(c | rewrite_select_list_srf(select)?));
+        }
+        match result {
             Ok(c) => self.changed |= c,
             Err(e) => {
                 self.error = Some(e);
@@ -136,6 +150,9 @@ impl VisitorMut for Rewriter {
     }
 
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Derived { subquery, .. } = factor {
+            self.changed |= name_function_columns(subquery);
+        }
         match rewrite_table_function(factor).and_then(|c| Ok(c | rewrite_values_alias(factor)?)) {
             Ok(c) => self.changed |= c,
             Err(e) => {
@@ -282,6 +299,14 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
     let text = match name.as_str() {
         "pg_get_userbyid" => format!(
             "(SELECT lookup_name FROM pg_lookup_authid WHERE lookup_oid = {})",
+            arg(0)
+        ),
+        // One column of an index: its name, quoted as needed (expressions are refused).
+        "pg_get_indexdef" if args.len() > 1 && arg(1).trim() != "0" => format!(
+            "(SELECT coalesce(CASE WHEN a.attname IS NOT NULL THEN quote_ident(a.attname) END, pg_unsupported('pg_get_indexdef() of an expression column')) \
+             FROM pg_index i LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid \
+             AND a.attnum = pg_array_get(i.indkey, ({}) - 1) WHERE i.indexrelid = {})",
+            arg(1),
             arg(0)
         ),
         "pg_get_indexdef" | "pg_get_viewdef" | "pg_get_triggerdef" => format!(
@@ -436,6 +461,20 @@ fn rewrite_reg_cast(expr: &mut Expr) -> Result<bool, Unsupported> {
             Value::SingleQuotedString(s) if catalog_table_oid(s).is_some() && what == "class" => {
                 catalog_table_oid(s).unwrap_or_default().to_string()
             }
+            Value::SingleQuotedString(s)
+                if what == "function" && crate::catalog::builtin_proc_oid(s).is_some() =>
+            {
+                crate::catalog::builtin_proc_oid(s)
+                    .unwrap_or_default()
+                    .to_string()
+            }
+            Value::SingleQuotedString(s)
+                if what == "type" && crate::catalog::pseudo_type_oid(s).is_some() =>
+            {
+                crate::catalog::pseudo_type_oid(s)
+                    .unwrap_or_default()
+                    .to_string()
+            }
             Value::SingleQuotedString(s) => {
                 let name = s.rsplit('.').next().unwrap_or(s).trim_matches('"');
                 format!(
@@ -457,6 +496,13 @@ fn rewrite_reg_cast(expr: &mut Expr) -> Result<bool, Unsupported> {
         // A name computed by a function or cast to text: its OID (NULL if none).
         other @ (Expr::Function(_) | Expr::Cast { .. }) if what == "class" => format!(
             "coalesce(pg_catalog_table_oid({other}), (SELECT lookup_oid FROM {table} WHERE lookup_name = pg_unqualify({other})))"
+        ),
+        // A type's name as `format_type` writes it (`integer`, not `int4`).
+        other if what == "type" => format!(
+            "coalesce((SELECT format_type(lookup_oid, NULL) FROM {table} WHERE lookup_oid = {other}), CAST({other} AS TEXT))"
+        ),
+        other if what == "function" => format!(
+            "coalesce((SELECT lookup_name FROM {table} WHERE lookup_oid = {other}), pg_builtin_proc_name({other}), CAST({other} AS TEXT))"
         ),
         other => format!(
             "coalesce((SELECT lookup_name FROM {table} WHERE lookup_oid = {other}), CAST({other} AS TEXT))"
@@ -627,16 +673,39 @@ fn rewrite_array_subquery(expr: &mut Expr) -> Result<bool, Unsupported> {
     Ok(true)
 }
 
-/// `a[i]` calls `pg_array_get(a, i)` (arrays are their text, `{1,2}`).
+/// `a[i]` calls `pg_array_get(a, i)` (arrays are their text, `{1,2}`); `t.a[i]` is
+/// `t.a`'s; `(row).x` and `(row).n` read the fields of `_pg_expandarray`'s rows (the
+/// only rows this server makes) with `pg_record_field`.
 fn rewrite_subscript(expr: &mut Expr) -> Result<bool, Unsupported> {
+    use sqlparser::ast::AccessExpr;
     let Expr::CompoundFieldAccess { root, access_chain } = expr else {
         return Ok(false);
     };
     let mut text = root.to_string();
+    let mut column = matches!(
+        root.as_ref(),
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_)
+    );
     for a in access_chain.iter() {
         match a {
-            sqlparser::ast::AccessExpr::Subscript(sqlparser::ast::Subscript::Index { index }) => {
+            AccessExpr::Dot(Expr::Identifier(field)) if column => {
+                text = format!("{text}.{field}");
+            }
+            AccessExpr::Dot(Expr::Identifier(field)) => {
+                let position = match field.value.to_ascii_lowercase().as_str() {
+                    "x" => 1,
+                    "n" => 2,
+                    _ => {
+                        return Err(Unsupported(format!(
+                            "field selection .{field} is not supported"
+                        )))
+                    }
+                };
+                text = format!("pg_record_field({text}, {position})");
+            }
+            AccessExpr::Subscript(sqlparser::ast::Subscript::Index { index }) => {
                 text = format!("pg_array_get({text}, {index})");
+                column = false;
             }
             other => {
                 return Err(Unsupported(format!(
@@ -649,23 +718,283 @@ fn rewrite_subscript(expr: &mut Expr) -> Result<bool, Unsupported> {
     Ok(true)
 }
 
+/// `trim(both 'x' from s)` is SQLite's `trim(s, 'x')` (`leading` `ltrim`, `trailing`
+/// `rtrim`).
+fn rewrite_trim(expr: &mut Expr) -> Result<bool, Unsupported> {
+    use sqlparser::ast::TrimWhereField;
+    let Expr::Trim {
+        expr: inner,
+        trim_where,
+        trim_what,
+        trim_characters,
+    } = expr
+    else {
+        return Ok(false);
+    };
+    if trim_characters.is_some() {
+        return Ok(false);
+    }
+    let f = match trim_where {
+        Some(TrimWhereField::Leading) => "ltrim",
+        Some(TrimWhereField::Trailing) => "rtrim",
+        _ => "trim",
+    };
+    // Quoted, so that the parser reads a function call rather than its TRIM syntax.
+    let text = match trim_what {
+        Some(what) => format!("\"{f}\"({inner}, {what})"),
+        None => format!("\"{f}\"({inner})"),
+    };
+    *expr = parse_expr(&text)?;
+    Ok(true)
+}
+
+/// SQLite's keywords that it does not take as a bare column alias (PostgreSQL takes any
+/// word after `AS`).
+const SQLITE_RESERVED: &[&str] = &[
+    "add",
+    "all",
+    "alter",
+    "and",
+    "as",
+    "autoincrement",
+    "between",
+    "case",
+    "check",
+    "collate",
+    "commit",
+    "constraint",
+    "create",
+    "default",
+    "deferrable",
+    "delete",
+    "distinct",
+    "drop",
+    "else",
+    "escape",
+    "except",
+    "exists",
+    "foreign",
+    "from",
+    "group",
+    "having",
+    "in",
+    "index",
+    "insert",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "limit",
+    "not",
+    "nothing",
+    "notnull",
+    "null",
+    "on",
+    "or",
+    "order",
+    "primary",
+    "references",
+    "returning",
+    "select",
+    "set",
+    "table",
+    "then",
+    "to",
+    "transaction",
+    "union",
+    "unique",
+    "update",
+    "using",
+    "values",
+    "when",
+    "where",
+    "window",
+];
+
+/// `expr AS default`: the alias is quoted for SQLite (`AS "default"`), as PostgreSQL
+/// names the column.
+fn quote_keyword_aliases(select: &mut Select) -> bool {
+    let mut changed = false;
+    for item in &mut select.projection {
+        if let SelectItem::ExprWithAlias { alias, .. } = item {
+            if alias.quote_style.is_none()
+                && SQLITE_RESERVED.contains(&alias.value.to_ascii_lowercase().as_str())
+            {
+                alias.value = alias.value.to_ascii_lowercase();
+                alias.quote_style = Some('"');
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// The plain selects of a query body (each side of a UNION...).
+fn selects_mut(body: &mut SetExpr) -> Vec<&mut Select> {
+    match body {
+        SetExpr::Select(s) => vec![s.as_mut()],
+        SetExpr::SetOperation { left, right, .. } => {
+            let mut all = selects_mut(left);
+            all.extend(selects_mut(right));
+            all
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// In a subquery or `WITH` query, an unnamed function call column gets the function's
+/// name, as PostgreSQL names it (`count(1)` is `count`, `row_number() OVER (...)`
+/// `row_number`), so that the outer query can name it; SQLite would name it by its text.
+fn name_function_columns(query: &mut Query) -> bool {
+    let mut changed = false;
+    for select in selects_mut(&mut query.body) {
+        for item in &mut select.projection {
+            let SelectItem::UnnamedExpr(Expr::Function(f)) = item else {
+                continue;
+            };
+            let Some(name) = ident_parts(&f.name).last().cloned() else {
+                continue;
+            };
+            *item = SelectItem::ExprWithAlias {
+                expr: Expr::Function(f.clone()),
+                alias: sqlparser::ast::Ident::new(name),
+            };
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Set-returning functions in a select list: `unnest(a)`, `generate_subscripts(a, 1)`
+/// and `information_schema._pg_expandarray(a)` (pgjdbc's, pgcli's and SQLAlchemy's
+/// catalog queries). As in PostgreSQL they run in lockstep, one row per position up to
+/// the longest array (NULL past a shorter one's end, no row for empty arrays): the
+/// select is joined with `json_each(pg_srf_range(n)) AS pg_srf` and each call reads its
+/// array at `pg_srf.key`. Refused with GROUP BY (PostgreSQL expands after grouping).
+fn rewrite_select_list_srf(select: &mut Select) -> Result<bool, Unsupported> {
+    let mut arrays: Vec<String> = Vec::new();
+    let mut error = None;
+    for item in &mut select.projection {
+        let (expr, unnamed) = match item {
+            SelectItem::UnnamedExpr(e) => (e, true),
+            SelectItem::ExprWithAlias { expr, .. } => (expr, false),
+            _ => continue,
+        };
+        // A bare call is named after its function, as PostgreSQL names it.
+        let bare_name = match &*expr {
+            Expr::Function(f) if unnamed => ident_parts(&f.name).last().cloned(),
+            _ => None,
+        };
+        let _ = visit_expressions_mut(expr, |e| match srf_call(e, &mut arrays) {
+            Ok(_) => ControlFlow::Continue(()),
+            Err(u) => {
+                error = Some(u);
+                ControlFlow::Break(())
+            }
+        });
+        if let (Some(name), SelectItem::UnnamedExpr(e)) = (bare_name, &*item) {
+            if is_srf_replacement(e) {
+                *item = SelectItem::ExprWithAlias {
+                    expr: e.clone(),
+                    alias: sqlparser::ast::Ident::new(name),
+                };
+            }
+        }
+    }
+    if let Some(e) = error {
+        return Err(e);
+    }
+    if arrays.is_empty() {
+        return Ok(false);
+    }
+    let grouped = match &select.group_by {
+        GroupByExpr::All(_) => true,
+        GroupByExpr::Expressions(e, _) => !e.is_empty(),
+    };
+    if grouped || select.having.is_some() {
+        return Err(Unsupported(
+            "a set-returning function in a select list with GROUP BY is not supported".into(),
+        ));
+    }
+    let counts: Vec<String> = arrays
+        .iter()
+        .map(|a| format!("pg_array_count({a})"))
+        .collect();
+    let rows = match counts.as_slice() {
+        [one] => one.clone(),
+        many => format!("max({})", many.join(", ")),
+    };
+    let q = parse_query(&format!(
+        "SELECT 1 FROM json_each(pg_srf_range({rows})) AS pg_srf"
+    ))?;
+    let SetExpr::Select(s) = *q.body else {
+        return Ok(false);
+    };
+    select.from.extend(s.from);
+    Ok(true)
+}
+
+/// Whether `e` is what [`srf_call`] made of a set-returning call.
+fn is_srf_replacement(e: &Expr) -> bool {
+    matches!(e, Expr::Function(f) if ident_parts(&f.name).last().is_some_and(|n| n.starts_with("pg_srf_")))
+}
+
+/// Replaces one set-returning call (see [`rewrite_select_list_srf`]), noting its array.
+fn srf_call(e: &mut Expr, arrays: &mut Vec<String>) -> Result<bool, Unsupported> {
+    let Expr::Function(f) = e else {
+        return Ok(false);
+    };
+    let name = ident_parts(&f.name).last().cloned().unwrap_or_default();
+    // `unnest` and `generate_subscripts` are the `select_list` module's.
+    let reader = match name.as_str() {
+        "_pg_expandarray" => "pg_srf_expand",
+        _ => return Ok(false),
+    };
+    let args = function_args(f);
+    let array = match args.as_slice() {
+        [a] => a.clone(),
+        _ => return Err(Unsupported(format!("{f} is not supported"))),
+    };
+    if !arrays.contains(&array) {
+        arrays.push(array.clone());
+    }
+    *e = parse_expr(&format!("{reader}({array}, pg_srf.key)"))?;
+    Ok(true)
+}
+
 /// Set-returning functions in `FROM`: `generate_series(a, b) s` becomes a recursive
 /// `WITH` counting from a to b, `pg_partition_ancestors(r) [WITH ORDINALITY] a(relid,
 /// depth)` the relation itself (SQLite has no partitions), `unnest(array) x` the
 /// array's elements; others are SQLite's own.
 fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported> {
-    let TableFactor::Table {
-        name, args, alias, ..
-    } = factor
-    else {
-        return Ok(false);
+    let (fname, items, alias) = match factor {
+        TableFactor::Table {
+            name,
+            args: Some(fargs),
+            alias,
+            ..
+        } => {
+            let parts = ident_parts(name);
+            let items: Vec<String> = fargs.args.iter().map(ToString::to_string).collect();
+            (parts.last().cloned().unwrap_or_default(), items, alias)
+        }
+        // The parser's own node for `unnest(array)`.
+        TableFactor::UNNEST {
+            alias,
+            array_exprs,
+            with_offset: false,
+            with_offset_alias: None,
+            with_ordinality: false,
+        } if array_exprs.len() == 1 => {
+            let items = array_exprs.iter().map(ToString::to_string).collect();
+            ("unnest".to_string(), items, alias)
+        }
+        TableFactor::UNNEST { .. } => {
+            return Err(Unsupported(format!("{factor} is not supported")));
+        }
+        _ => return Ok(false),
     };
-    let Some(fargs) = args else {
-        return Ok(false);
-    };
-    let parts = ident_parts(name);
-    let fname = parts.last().cloned().unwrap_or_default();
-    let items: Vec<String> = fargs.args.iter().map(ToString::to_string).collect();
     let alias_name = alias
         .as_ref()
         .map_or_else(|| fname.clone(), |a| a.name.to_string());
@@ -1147,6 +1476,83 @@ mod tests {
         assert_eq!(
             rw("SELECT x::pg_catalog.text FROM pg_class"),
             "SELECT x::text FROM pg_class"
+        );
+    }
+
+    #[test]
+    fn reg_casts_of_built_ins_and_type_names() {
+        assert_eq!(
+            rw("SELECT typinput = 'pg_catalog.array_in'::regproc FROM pg_type"),
+            "SELECT typinput = 750 FROM pg_type"
+        );
+        assert_eq!(
+            rw("SELECT 1 FROM pg_proc WHERE prorettype <> 'trigger'::regtype"),
+            "SELECT 1 FROM pg_proc WHERE prorettype <> 2279"
+        );
+        assert_eq!(
+            rw("SELECT atttypid::regtype FROM pg_attribute"),
+            "SELECT coalesce((SELECT format_type(lookup_oid, NULL) FROM pg_lookup_type WHERE lookup_oid = atttypid), CAST(atttypid AS TEXT)) FROM pg_attribute"
+        );
+        assert_eq!(
+            rw("SELECT typinput::regproc FROM pg_type"),
+            "SELECT coalesce((SELECT lookup_name FROM pg_lookup_proc WHERE lookup_oid = typinput), pg_builtin_proc_name(typinput), CAST(typinput AS TEXT)) FROM pg_type"
+        );
+    }
+
+    #[test]
+    fn select_list_set_returning_functions() {
+        // pgjdbc's getPrimaryKeys: `_pg_expandarray` rows and their fields.
+        assert_eq!(
+            rw("SELECT (information_schema._pg_expandarray(i.indkey)).n AS k, information_schema._pg_expandarray(i.indkey) AS keys FROM pg_index i"),
+            "SELECT pg_record_field((pg_srf_expand(i.indkey, pg_srf.key)), 2) AS k, pg_srf_expand(i.indkey, pg_srf.key) AS keys FROM pg_index AS i, json_each(pg_srf_range(pg_array_count(i.indkey))) AS pg_srf"
+        );
+        assert_eq!(
+            rw("SELECT r.a FROM (SELECT 1 AS a, keys FROM pg_index) r WHERE r.a = (r.keys).x"),
+            "SELECT r.a FROM (SELECT 1 AS a, keys FROM pg_index) AS r WHERE r.a = pg_record_field((r.keys), 1)"
+        );
+        assert!(rewrite("SELECT unnest(conkey), count(*) FROM pg_constraint GROUP BY 2").is_err());
+        assert!(rewrite("SELECT (r.keys).y FROM pg_constraint r").is_err());
+    }
+
+    #[test]
+    fn trim_and_index_columns() {
+        assert_eq!(
+            rw("SELECT trim(both '\"' from relname) FROM pg_class"),
+            "SELECT \"trim\"(relname, '\"') FROM pg_class"
+        );
+        assert_eq!(
+            rw("SELECT trim(leading 'x' from 'xax')"),
+            "SELECT \"ltrim\"('xax', 'x')"
+        );
+        assert_eq!(
+            rw("SELECT tmp.opt[tmp.pos - 1] & 1 FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) tmp"),
+            "SELECT pg_array_get(tmp.opt, tmp.pos - 1) & 1 FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) AS tmp"
+        );
+        let one_column = rw("SELECT pg_catalog.pg_get_indexdef(ci.oid, 1, false) FROM pg_class ci");
+        assert!(
+            one_column.contains("quote_ident(a.attname)")
+                && one_column.contains("pg_array_get(i.indkey, (1) - 1)"),
+            "{one_column}"
+        );
+    }
+
+    #[test]
+    fn unnest_in_from_and_keyword_aliases() {
+        assert_eq!(
+            rw("SELECT * FROM unnest(current_schemas(true))"),
+            "SELECT * FROM (SELECT value AS unnest FROM json_each(pg_array_json(current_schemas(true)))) AS unnest"
+        );
+        assert_eq!(
+            rw("SELECT pg_get_expr(adbin, adrelid, true) AS default FROM pg_attrdef"),
+            "SELECT (adbin) AS \"default\" FROM pg_attrdef"
+        );
+    }
+
+    #[test]
+    fn function_columns_of_subqueries_are_named() {
+        assert_eq!(
+            rw("WITH w AS (SELECT relname, count(1), row_number() OVER (ORDER BY relname) FROM pg_class GROUP BY relname) SELECT * FROM w WHERE row_number = 1"),
+            "WITH w AS (SELECT relname, count(1) AS count, row_number() OVER (ORDER BY relname) AS row_number FROM pg_class GROUP BY relname) SELECT * FROM w WHERE row_number = 1"
         );
     }
 

@@ -142,9 +142,9 @@ fn rewrite_set_returning(select: &mut Select) -> Result<bool, Unsupported> {
             let text = match (name.as_str(), a.as_slice()) {
                 ("unnest", [array]) => match integer_array(array) {
                     Some((_, ty)) => {
-                        format!("CAST(pg_array_get({array}, pg_srf.value + 1) AS {ty})")
+                        format!("CAST(pg_array_nth({array}, pg_srf.value + 1) AS {ty})")
                     }
-                    None => format!("pg_array_get({array}, pg_srf.value + 1)"),
+                    None => format!("pg_array_nth({array}, pg_srf.value + 1)"),
                 },
                 ("generate_subscripts", [array, dim]) => {
                     let vector = integer_array(array).is_some_and(|(v, _)| v);
@@ -477,13 +477,13 @@ mod tests {
     fn set_returning_functions_in_a_select_list_join_the_subscripts() {
         assert_eq!(
             rw("SELECT c.conname, unnest(i.indkey) AS attnum, generate_subscripts(i.indkey, 1) AS ord FROM pg_constraint c JOIN pg_index i ON c.conindid = i.indexrelid"),
-            "SELECT c.conname, CAST(pg_array_get(i.indkey, pg_srf.value + 1) AS INT2) AS attnum, \
+            "SELECT c.conname, CAST(pg_array_nth(i.indkey, pg_srf.value + 1) AS INT2) AS attnum, \
              CAST(pg_srf.value + 0 AS INT4) AS ord FROM pg_constraint AS c JOIN pg_index AS i \
              ON c.conindid = i.indexrelid CROSS JOIN json_each(pg_srf_series(i.indkey)) AS pg_srf"
         );
         assert_eq!(
             rw("SELECT unnest(a), unnest(b) FROM t"),
-            "SELECT pg_array_get(a, pg_srf.value + 1), pg_array_get(b, pg_srf.value + 1) \
+            "SELECT pg_array_nth(a, pg_srf.value + 1), pg_array_nth(b, pg_srf.value + 1) \
              FROM t CROSS JOIN json_each(pg_srf_series(a, b)) AS pg_srf"
         );
         assert!(crate::pgsql::rewrite("SELECT unnest(a) FROM t GROUP BY a").is_err());

@@ -564,34 +564,49 @@ fn now() -> String {
         .unwrap_or_default()
 }
 
-/// A setting's value: what the session SET, else the server's fixed answer.
+/// The server's settings and their values when a session has not SET them, under
+/// PostgreSQL's names (`SHOW`, `current_setting` and `pg_settings` read them).
+pub(crate) const SETTINGS: &[(&str, &str)] = &[
+    ("server_version", SERVER_VERSION),
+    ("server_version_num", "160000"),
+    ("server_encoding", "UTF8"),
+    ("client_encoding", "UTF8"),
+    ("standard_conforming_strings", "on"),
+    ("integer_datetimes", "on"),
+    ("DateStyle", "ISO, MDY"),
+    ("IntervalStyle", "postgres"),
+    ("TimeZone", "UTC"),
+    ("transaction_isolation", "serializable"),
+    ("default_transaction_isolation", "serializable"),
+    ("transaction_read_only", "off"),
+    ("default_transaction_read_only", "off"),
+    ("is_superuser", "off"),
+    ("max_identifier_length", "63"),
+    ("max_index_keys", "32"),
+    ("search_path", "\"$user\", public"),
+    ("extra_float_digits", "1"),
+    ("statement_timeout", "0"),
+    ("lock_timeout", "0"),
+    ("idle_in_transaction_session_timeout", "0"),
+    ("application_name", ""),
+    ("client_min_messages", "notice"),
+    ("default_table_access_method", "heap"),
+    ("lc_messages", "C"),
+    // SQLite compares text by code point, as glibc's C.UTF-8 does.
+    ("lc_collate", "C.UTF-8"),
+    ("lc_ctype", "C.UTF-8"),
+];
+
+/// A setting's value (`name` in lower case): what the session SET, else the server's
+/// fixed answer.
 fn setting(settings: &BTreeMap<String, String>, name: &str) -> Option<String> {
     if let Some(v) = settings.get(name) {
         return Some(v.clone());
     }
-    let v = match name {
-        "server_version" => SERVER_VERSION,
-        "server_version_num" => "160000",
-        "server_encoding" | "client_encoding" => "UTF8",
-        "standard_conforming_strings" | "integer_datetimes" => "on",
-        "datestyle" => "ISO, MDY",
-        "intervalstyle" => "postgres",
-        "timezone" => "UTC",
-        "transaction_isolation" | "default_transaction_isolation" => "serializable",
-        "transaction_read_only" | "default_transaction_read_only" | "is_superuser" => "off",
-        "max_identifier_length" => "63",
-        "search_path" => "\"$user\", public",
-        "extra_float_digits" => "1",
-        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => "0",
-        "application_name" => "",
-        "client_min_messages" => "notice",
-        "default_table_access_method" => "heap",
-        "lc_messages" => "C",
-        // SQLite compares text by code point, as glibc's C.UTF-8 does.
-        "lc_collate" | "lc_ctype" => "C.UTF-8",
-        _ => return None,
-    };
-    Some(v.to_string())
+    SETTINGS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.to_string())
 }
 
 /// The name PostgreSQL reports a setting under with ParameterStatus, if it does.

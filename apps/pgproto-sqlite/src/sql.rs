@@ -1675,6 +1675,17 @@ pub(crate) fn placeholder_context_types(
             }
         }
     }
+    // PostgreSQL compares and computes with a varchar as text: `varchar_column = $1`
+    // gives `$1` the type text.
+    fn compared(ty: Option<&str>) -> Option<&str> {
+        ty.map(|t| {
+            if crate::types::declared(t).0 == crate::types::VARCHAR {
+                "TEXT"
+            } else {
+                t
+            }
+        })
+    }
     for (i, t) in toks.iter().enumerate() {
         let Kind::Param(n) = t.kind else { continue };
         let prev = i.checked_sub(1).and_then(|p| toks.get(p));
@@ -1690,19 +1701,27 @@ pub(crate) fn placeholder_context_types(
         };
         if prev.is_some_and(|p| operator(p) || p.is(sql, "LIKE") || p.is(sql, "GLOB")) && i >= 2 {
             if let Some(c) = column_ref_before(sql, &toks, i - 2) {
-                set(n, lookup(columns, &c));
+                // `UPDATE ... SET c = $n, d = $m` assigns: the column's own type.
+                let assigned = prev.is_some_and(|p| p.is_punct(sql, "="))
+                    && toks.first().is_some_and(|t| t.is(sql, "UPDATE"))
+                    && i >= 3
+                    && toks
+                        .get(i - 3)
+                        .is_some_and(|t| t.is(sql, "SET") || t.is_punct(sql, ","));
+                let ty = lookup(columns, &c);
+                set(n, if assigned { ty } else { compared(ty) });
             }
         }
         // $n <op> column
         if next.is_some_and(operator) {
             if let Some(c) = column_ref_after(sql, &toks, i + 2) {
-                set(n, lookup(columns, &c));
+                set(n, compared(lookup(columns, &c)));
             }
         }
         // column BETWEEN $n AND $m
         if prev.is_some_and(|p| p.is(sql, "BETWEEN")) && i >= 2 {
             if let Some(c) = column_ref_before(sql, &toks, i - 2) {
-                set(n, lookup(columns, &c));
+                set(n, compared(lookup(columns, &c)));
             }
         }
         if prev.is_some_and(|p| p.is(sql, "AND"))
@@ -1710,7 +1729,7 @@ pub(crate) fn placeholder_context_types(
             && toks.get(i - 3).is_some_and(|p| p.is(sql, "BETWEEN"))
         {
             if let Some(c) = column_ref_before(sql, &toks, i - 4) {
-                set(n, lookup(columns, &c));
+                set(n, compared(lookup(columns, &c)));
             }
         }
         // column IN (..., $n, ...)
@@ -1727,7 +1746,7 @@ pub(crate) fn placeholder_context_types(
             && toks.get(j - 2).is_some_and(|p| p.is(sql, "IN"))
         {
             if let Some(c) = column_ref_before(sql, &toks, j - 3) {
-                set(n, lookup(columns, &c));
+                set(n, compared(lookup(columns, &c)));
             }
         }
     }
