@@ -964,9 +964,11 @@ pub(crate) fn declared_type(conn: &Connection, table: &str, column: &str) -> Opt
 /// type, the PostgreSQL type kept for it where SQLite must declare another (`bigserial`
 /// keys are SQLite's `INTEGER` rowid), an enum's OID, a domain's base type; `None` for
 /// expressions.
+/// `columns_of(table)` answers a table's `(column, declared type)` pairs in order.
 pub(crate) fn declared_columns(
     conn: &Connection,
     st: &rusqlite::Statement<'_>,
+    columns_of: &mut dyn FnMut(&str) -> Vec<(String, String)>,
 ) -> Vec<Option<crate::types::ColumnType>> {
     let meta = st.columns_with_metadata();
     // Column numbers, per table named.
@@ -991,14 +993,7 @@ pub(crate) fn declared_columns(
             let (table_oid, column_id) = match origin {
                 Some((t, col)) => {
                     let names = numbers.entry(t.to_string()).or_insert_with(|| {
-                        let Ok(mut st) =
-                            conn.prepare_cached("SELECT name FROM pragma_table_info(?1)")
-                        else {
-                            return Vec::new();
-                        };
-                        st.query_map([t], |r| r.get::<_, String>(0))
-                            .map(|rows| rows.filter_map(Result::ok).collect())
-                            .unwrap_or_default()
+                        columns_of(t).into_iter().map(|(name, _)| name).collect()
                     });
                     let n = names
                         .iter()

@@ -205,6 +205,39 @@ impl Plans {
     }
 }
 
+/// Tables' columns and declared types (`pragma_table_info`), kept by a session for the
+/// statements it runs outside transaction blocks, for one schema generation.
+#[derive(Debug, Default)]
+pub(crate) struct TableShapes {
+    generation: u64,
+    tables: HashMap<String, Arc<[(String, String)]>>,
+}
+
+impl TableShapes {
+    /// How many tables a session keeps (all are dropped when one more comes).
+    const CAPACITY: usize = 256;
+
+    /// `table`'s `(column, declared type)` pairs at `generation`: kept, else `read`.
+    pub(crate) fn columns(
+        &mut self,
+        generation: u64,
+        table: &str,
+        read: impl FnOnce(&str) -> Vec<(String, String)>,
+    ) -> Arc<[(String, String)]> {
+        if self.generation != generation || self.tables.len() >= Self::CAPACITY {
+            self.tables.clear();
+            self.generation = generation;
+        }
+        let key = table.to_ascii_lowercase();
+        if let Some(columns) = self.tables.get(&key) {
+            return columns.clone();
+        }
+        let columns: Arc<[(String, String)]> = read(table).into();
+        self.tables.insert(key, columns.clone());
+        columns
+    }
+}
+
 /// A database's schema generation: moved on by every statement that may change the
 /// schema, when it runs and again when its transaction ends (so that a session that
 /// looked at the schema in between, before the change was committed, looks again).
@@ -261,6 +294,20 @@ mod tests {
         let plan = plans.get("show TimeZone");
         assert_eq!(plan.op, Op::Prepare);
         assert_eq!(plans.get("").statements.len(), 0);
+    }
+
+    #[test]
+    fn table_shapes_are_read_once_per_generation() {
+        let mut shapes = TableShapes::default();
+        let mut reads = 0;
+        let mut read = |_: &str| {
+            reads += 1;
+            vec![("a".to_string(), "int".to_string())]
+        };
+        assert_eq!(shapes.columns(0, "T", &mut read).len(), 1);
+        assert_eq!(shapes.columns(0, "t", &mut read).len(), 1);
+        assert_eq!(shapes.columns(1, "t", &mut read).len(), 1);
+        assert_eq!(reads, 2);
     }
 
     #[test]

@@ -20,7 +20,9 @@ use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::altertable::Alter;
-use crate::plan::{Op, Plans, QueryPlan, SchemaFacts, SchemaGeneration, StatementPlan};
+use crate::plan::{
+    Op, Plans, QueryPlan, SchemaFacts, SchemaGeneration, StatementPlan, TableShapes,
+};
 use crate::sql::{self, Statement};
 use crate::{catalog, copy, types};
 
@@ -469,6 +471,7 @@ impl Database {
             portals: HashMap::new(),
             copy_in: None,
             plans: Plans::default(),
+            shapes: Default::default(),
             schema_touched: false,
         }
     }
@@ -810,6 +813,8 @@ pub struct Session {
     copy_in: Option<CopyIn>,
     /// What this session worked out from the query texts it ran.
     plans: Plans,
+    /// The tables' columns it looked up (see [`TableShapes`]).
+    shapes: std::cell::RefCell<TableShapes>,
     /// A statement that may have changed the schema ran in the transaction not yet
     /// ended: the schema generation moves on again when it ends.
     schema_touched: bool,
@@ -1158,7 +1163,7 @@ impl Session {
         let mut st = conn.prepare(&query).map_err(sqlite_error)?;
         let names: Vec<String> = st.column_names().iter().map(|n| n.to_string()).collect();
         // `COPY (query)`: the types of the query's table columns, as a SELECT has them.
-        let declared = catalog::declared_columns(conn, &st);
+        let declared = catalog::declared_columns(conn, &st, &mut |t| table_columns(conn, t));
         let format = if options.binary {
             Format::Binary
         } else {
@@ -1663,7 +1668,7 @@ impl Session {
         };
         let guesses = sql::result_items(&rewritten, &referenced, &param_type);
         let aligned = guesses.len() == st.column_count();
-        let decls = catalog::declared_columns(conn, &st);
+        let decls = catalog::declared_columns(conn, &st, &mut |t| table_columns(t));
         let columns = st
             .columns()
             .iter()
@@ -2144,10 +2149,19 @@ impl Session {
         let generation = self.db.store.schema_generation.current();
         let keep = plan.filter(|_| self.txn == TransactionStatus::Idle && conn.is_autocommit());
         let kept = keep.and_then(|p| p.schema_facts(generation));
+        let shapes = &self.shapes;
+        let cacheable = self.txn == TransactionStatus::Idle && conn.is_autocommit();
+        let mut columns_of = |t: &str| -> Vec<(String, String)> {
+            match shapes.try_borrow_mut() {
+                Ok(mut shapes) if cacheable => shapes
+                    .columns(generation, t, |t| table_columns(conn, t))
+                    .to_vec(),
+                _ => table_columns(conn, t),
+            }
+        };
         let mut facts = SchemaFacts::default();
         if !kept.as_ref().is_some_and(|f| f.datetime_checked) {
-            sql::check_datetime_arithmetic(rewritten, |t| table_columns(conn, t))
-                .map_err(unsupported)?;
+            sql::check_datetime_arithmetic(rewritten, &mut columns_of).map_err(unsupported)?;
         }
         facts.datetime_checked = true;
         for i in 1..=st.parameter_count() {
@@ -2180,11 +2194,10 @@ impl Session {
         let (decls, guesses) = match kept.as_ref().and_then(|f| f.described.as_ref()) {
             Some((decls, guesses)) if simple => (decls.clone(), guesses.clone()),
             _ if simple => {
-                let decls = catalog::declared_columns(conn, &st);
+                let decls = catalog::declared_columns(conn, &st, &mut columns_of);
                 // Expressions (no declared type): guessed from the text.
                 let guesses = if decls.iter().any(Option::is_none) {
-                    let table_columns = |t: &str| table_columns(conn, t);
-                    let referenced = sql::referenced_columns(rewritten, table_columns);
+                    let referenced = sql::referenced_columns(rewritten, &mut columns_of);
                     sql::result_items(rewritten, &referenced, &|_| None)
                 } else {
                     Vec::new()

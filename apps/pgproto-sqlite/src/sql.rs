@@ -1004,11 +1004,10 @@ fn fix_type_modifiers(sql: &str) -> String {
     out
 }
 
-/// The token rewrites of [`rewrite`], after the syntax-tree pass of [`crate::pgsql`].
 /// PostgreSQL statements this server does not have, refused by name (0A000) instead of
 /// reaching SQLite, which would answer with a syntax error about something else.
-fn refused_statement(sql: &str) -> Option<Unsupported> {
-    let toks = tokenize(sql);
+/// `toks` are the statement's tokens.
+fn refused_statement(sql: &str, toks: &[Tok]) -> Option<Unsupported> {
     let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
     let (verb, or_replace) = match (w(0, "CREATE"), w(1, "OR") && w(2, "REPLACE")) {
         (true, true) => ("CREATE", 3),
@@ -1085,20 +1084,42 @@ fn refused_statement(sql: &str) -> Option<Unsupported> {
         .then(|| Unsupported("arrays (ARRAY[...]) are not supported".to_string()))
 }
 
+/// The token rewrites of [`rewrite`], after the syntax-tree pass of [`crate::pgsql`].
+/// Each pass runs only when the statement has what it rewrites (a DDL verb, a cast, a
+/// `DEFAULT`): most statements are tokenized twice, not once per pass.
 fn rewrite_tokens(sql: &str) -> Result<String, Unsupported> {
-    if let Some(refused) = refused_statement(sql) {
+    let toks = tokenize(sql);
+    if let Some(refused) = refused_statement(sql, &toks) {
         return Err(refused);
     }
-    let sql = &fix_type_modifiers(sql);
-    let mut text = rewrite_serial(sql)?.unwrap_or_else(|| sql.to_string());
+    let ddl = toks
+        .first()
+        .is_some_and(|t| t.is(sql, "CREATE") || t.is(sql, "ALTER"));
+    let casts = toks
+        .iter()
+        .any(|t| t.is_punct(sql, "::") || t.is(sql, "CAST"));
+    let defaults = toks.iter().any(|t| t.is(sql, "DEFAULT"));
+    drop(toks);
+    let mut text = if ddl {
+        let sql = &fix_type_modifiers(sql);
+        rewrite_serial(sql)?.unwrap_or_else(|| sql.to_string())
+    } else {
+        sql.to_string()
+    };
     // One cast per pass (casts chain: `$1::text::int`); bounded.
     for _ in 0..256 {
+        if !casts {
+            break;
+        }
         match rewrite_one_cast(&text) {
             Some(next) => text = next,
             None => break,
         }
     }
-    let text = fix_casts(&wrap_defaults(&text))?;
+    if defaults {
+        text = wrap_defaults(&text);
+    }
+    let text = if casts { fix_casts(&text)? } else { text };
     let toks = tokenize(&text);
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
