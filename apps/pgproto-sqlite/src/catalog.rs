@@ -55,7 +55,7 @@ CREATE TEMP TABLE pg_constraint (oid oid, conname name, connamespace oid, contyp
 CREATE TEMP TABLE pg_type (oid oid, typname name, typnamespace oid, typowner oid, typlen int2,
   typbyval bool, typtype pgchar, typcategory pgchar, typisdefined bool, typdelim pgchar,
   typrelid oid, typelem oid, typarray oid, typnotnull bool, typbasetype oid, typtypmod int4,
-  typndims int4, typcollation oid, typdefault text, typinput oid);
+  typndims int4, typcollation oid, typdefault text, typinput oid, typacl text);
 CREATE TEMP TABLE pg_authid (oid oid, rolname name, rolsuper bool, rolinherit bool,
   rolcreaterole bool, rolcreatedb bool, rolcanlogin bool, rolreplication bool,
   rolbypassrls bool, rolconnlimit int4, rolpassword text, rolvaliduntil timestamptz);
@@ -69,7 +69,8 @@ CREATE TEMP VIEW pg_user AS SELECT rolname AS usename, oid AS usesysid,
 CREATE TEMP TABLE pg_auth_members (roleid oid, member oid, grantor oid, admin_option bool);
 CREATE TEMP TABLE pg_database (oid oid, datname name, datdba oid, encoding int4,
   datlocprovider pgchar, datistemplate bool, datallowconn bool, datconnlimit int4,
-  datcollate text, datctype text, daticulocale text, datcollversion text, datacl text);
+  datcollate text, datctype text, daticulocale text, daticurules text, datcollversion text,
+  datacl text);
 CREATE TEMP TABLE pg_am (oid oid, amname name, amhandler text, amtype pgchar);
 CREATE TEMP TABLE pg_opclass (oid oid, opcmethod oid, opcname name, opcnamespace oid,
   opcowner oid, opcfamily oid, opcintype oid, opcdefault bool, opckeytype oid);
@@ -105,6 +106,14 @@ CREATE TEMP TABLE pg_enum (oid oid, enumtypid oid, enumsortorder float4, enumlab
 CREATE TEMP TABLE pg_range (rngtypid oid, rngsubtype oid, rngmultitypid oid, rngcollation oid,
   rngsubopc oid, rngcanonical text, rngsubdiff text);
 CREATE TEMP TABLE pg_tablespace (oid oid, spcname name, spcowner oid);
+CREATE TEMP TABLE pg_rewrite (oid oid, rulename name, ev_class oid, ev_type pgchar,
+  ev_enabled pgchar, is_instead bool, ev_qual text, ev_action text);
+CREATE TEMP TABLE pg_extension (oid oid, extname name, extowner oid, extnamespace oid,
+  extrelocatable bool, extversion text, extconfig text, extcondition text);
+CREATE TEMP TABLE pg_catalog_storage (oid oid PRIMARY KEY, btree text);
+CREATE TEMP VIEW pg_lookup_size AS SELECT c.oid AS lookup_oid,
+  coalesce((SELECT sum(d.pgsize) FROM pg_catalog_storage s JOIN dbstat d ON d.name = s.btree
+    WHERE s.oid = c.oid), 0) AS lookup_size FROM pg_class c;
 CREATE TEMP VIEW pg_lookup_class AS SELECT oid AS lookup_oid, relname AS lookup_name FROM pg_class;
 CREATE TEMP VIEW pg_lookup_type AS SELECT oid AS lookup_oid, typname AS lookup_name FROM pg_type;
 CREATE TEMP VIEW pg_lookup_namespace AS
@@ -115,7 +124,8 @@ CREATE TEMP VIEW pg_lookup_defs AS SELECT oid AS lookup_oid, def AS lookup_name,
   coalesce(pretty, def) AS lookup_pretty FROM pg_catalog_defs;
 CREATE TEMP VIEW pg_lookup_description AS SELECT objoid AS lookup_oid, objsubid AS lookup_sub,
   description AS lookup_name FROM pg_description;
-INSERT INTO pg_namespace VALUES (11, 'pg_catalog', 10, NULL), (2200, 'public', 6171, NULL),
+INSERT INTO pg_namespace VALUES (11, 'pg_catalog', 10, NULL), (2200, 'public', 6171,
+  '{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner}'),
   (99, 'pg_toast', 10, NULL), (13207, 'information_schema', 10, NULL);
 INSERT INTO pg_language VALUES (12, 'internal', 10, 0, 0), (13, 'c', 10, 0, 0),
   (14, 'sql', 10, 0, 1);
@@ -331,6 +341,8 @@ struct Index {
     origin: String,
     columns: Vec<(i64, String)>,
     sql: Option<String>,
+    /// SQLite's index (none for the rowid, an `INTEGER PRIMARY KEY`).
+    btree: Option<String>,
 }
 
 /// After a change the catalog shows but SQLite's schema does not (a comment, a type, a
@@ -351,7 +363,7 @@ pub(crate) fn fill_databases(conn: &Connection, created: &[(String, i64)]) -> ru
     conn.execute("DELETE FROM pg_database", [])?;
     let mut insert = conn.prepare(
         "INSERT INTO pg_database VALUES (?1, ?2, 10, 6, 'c', ?3, ?4, -1, 'C.UTF-8', 'C.UTF-8', \
-         NULL, NULL, NULL)",
+         NULL, NULL, NULL, NULL)",
     )?;
     insert.execute(rusqlite::params![MAIN_OID, MAIN, false, true])?;
     for (name, oid) in TEMPLATES {
@@ -395,7 +407,9 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
         "DELETE FROM pg_catalog_state; DELETE FROM pg_catalog_defs; DELETE FROM pg_class;
          DELETE FROM pg_attribute; DELETE FROM pg_attrdef; DELETE FROM pg_index;
          DELETE FROM pg_constraint; DELETE FROM pg_trigger; DELETE FROM pg_description;
-         DELETE FROM pg_sequence; DELETE FROM pg_depend; DELETE FROM pg_enum; DELETE FROM pg_type WHERE oid >= 16384;",
+         DELETE FROM pg_sequence; DELETE FROM pg_depend; DELETE FROM pg_enum; DELETE FROM pg_type WHERE oid >= 16384;
+         DELETE FROM pg_rewrite; DELETE FROM pg_catalog_storage;
+         INSERT INTO pg_description VALUES (2200, 2615, 0, 'standard public schema');",
     )?;
     conn.execute("INSERT INTO pg_catalog_state VALUES (?1)", [version])?;
     let objects: Vec<(String, String, Option<String>)> = {
@@ -624,6 +638,7 @@ fn fill_relation(
                 origin,
                 columns,
                 sql: isql,
+                btree: Some(iname),
             });
         }
         // An `INTEGER PRIMARY KEY` is the rowid: PostgreSQL would have a primary key index.
@@ -642,6 +657,7 @@ fn fill_relation(
                 origin: "pk".to_string(),
                 columns: pk.iter().map(|c| (c.0, c.1.clone())).collect(),
                 sql: None,
+                btree: None,
             });
         }
     }
@@ -653,6 +669,18 @@ fn fill_relation(
         i64::try_from(cols.len()).unwrap_or(0),
         !indexes.is_empty(),
     )?;
+    if kind == "table" {
+        conn.execute(
+            "INSERT INTO pg_catalog_storage VALUES (?1, ?2)",
+            params![oid, name],
+        )?;
+    } else {
+        // A view is a rule: `_RETURN`, its query.
+        conn.execute(
+            "INSERT INTO pg_rewrite VALUES (?1, '_RETURN', ?2, '1', 'O', 1, NULL, NULL)",
+            params![stable_oid("rule", name), oid],
+        )?;
+    }
     if kind == "view" {
         if let Some(sql) = sql {
             let body = sql
@@ -776,6 +804,12 @@ fn fill_relation(
             i64::try_from(ix.columns.len()).unwrap_or(0),
             false,
         )?;
+        if let Some(btree) = &ix.btree {
+            conn.execute(
+                "INSERT INTO pg_catalog_storage VALUES (?1, ?2)",
+                params![ioid, btree],
+            )?;
+        }
         let keys: Vec<String> = ix.columns.iter().map(|c| (c.0 + 1).to_string()).collect();
         let exprs = ix
             .sql
@@ -1415,9 +1449,29 @@ impl rusqlite::functions::Aggregate<Vec<Option<String>>, Option<String>> for Arr
     }
 }
 
+/// A size in bytes as PostgreSQL's `pg_size_pretty(bigint)` prints it: bytes below
+/// 10 kB, then the largest unit (kB, MB, GB, TB, PB) leaving at least 10 of it,
+/// rounded half away from zero.
+pub(crate) fn size_pretty(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if bytes.unsigned_abs() < 10 * 1024 {
+        return format!("{bytes} bytes");
+    }
+    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
+    // In halves of the unit until the last halving, as PostgreSQL divides.
+    let mut size = bytes / (1 << 9);
+    for (i, unit) in UNITS.iter().enumerate() {
+        if i == UNITS.len() - 1 || size.unsigned_abs() < 20 * 1024 - 1 {
+            return format!("{} {unit}", half_rounded(size));
+        }
+        size /= 1 << 10;
+    }
+    unreachable!("the last unit returns")
+}
+
 /// Registers the catalog's SQL functions: `format_type`, `pg_encoding_to_char`,
 /// `pg_regex` (the `~` operators), `pg_array_contains`, `pg_array_get`, `pg_array_json`
-/// (an array as JSON, for `unnest`), `array_upper`,
+/// (an array as JSON, for `unnest`), `array_length`, `pg_size_pretty`, `array_upper`,
 /// `array_to_string`, `current_schemas`, `pg_partition_ancestors`,
 /// `pg_relation_is_publishable`,
 /// `pg_get_statisticsobjdef_columns`, and `pg_undefined` (the error of a `::regclass`
@@ -1580,6 +1634,28 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         let n = i64::try_from(items.len()).unwrap_or(0);
         Ok((n > 0).then_some(lower + n - 1))
     })?;
+    conn.create_scalar_function("array_length", 2, flags, |ctx| {
+        let Some(array) = ctx.get::<Option<String>>(0)? else {
+            return Ok(None);
+        };
+        let n = i64::try_from(array_elements(&array).len()).unwrap_or(0);
+        Ok((n > 0 && ctx.get::<Option<i64>>(1)? == Some(1)).then_some(n))
+    })?;
+    conn.create_scalar_function("pg_size_pretty", 1, flags, |ctx| {
+        Ok(ctx.get::<Option<i64>>(0)?.map(size_pretty))
+    })?;
+    // `pg_proc` lists no function and `pg_rewrite` no rule but views' `_RETURN`, so
+    // nothing asks these of one.
+    for name in [
+        "pg_get_function_result",
+        "pg_get_function_arguments",
+        "pg_get_function_identity_arguments",
+        "pg_get_ruledef",
+    ] {
+        conn.create_scalar_function(name, -1, flags, move |_| {
+            Err::<i64, _>(user_error(format!("[0A000] {name}() is not supported")))
+        })?;
+    }
     conn.create_scalar_function("array_to_string", 2, flags, |ctx| {
         let (Some(array), Some(sep)) =
             (ctx.get::<Option<String>>(0)?, ctx.get::<Option<String>>(1)?)
@@ -1699,6 +1775,20 @@ mod tests {
         );
         assert_eq!(pg_type_of("char"), (1042, 5));
         assert_eq!(pg_type_of("timestamp(3)"), (1114, 3));
+    }
+
+    #[test]
+    fn sizes_print_as_postgresql_prints_them() {
+        // PostgreSQL 15's `pg_size_pretty` for the same numbers.
+        assert_eq!(size_pretty(0), "0 bytes");
+        assert_eq!(size_pretty(8192), "8192 bytes");
+        assert_eq!(size_pretty(10239), "10239 bytes");
+        assert_eq!(size_pretty(10240), "10 kB");
+        assert_eq!(size_pretty(-10240), "-10 kB");
+        assert_eq!(size_pretty(20 * 1024 * 1024 - 1), "20 MB");
+        assert_eq!(size_pretty(20 * 1024 * 1024), "20 MB");
+        assert_eq!(size_pretty(1_000_000_000), "954 MB");
+        assert_eq!(size_pretty(i64::MAX), "8192 PB");
     }
 
     #[test]

@@ -111,8 +111,11 @@
 //!   rewritten statements are cached by their text.
 //! * **`pg_catalog`, live** (the `catalog` module): temporary tables filled from SQLite's
 //!   schema whenever it changed, with stable OIDs, enough for psql's `\dt`, `\d`,
-//!   `\d TABLE`, `\d+ TABLE`, `\di`, `\dv`, `\dn`, `\du` (same output as PostgreSQL 15, see
-//!   `tests/psql_oracle.rs`) and `\l`, and for pgjdbc's `DatabaseMetaData` (same output as
+//!   `\d TABLE`, `\d+ TABLE`, `\di`, `\dv`, `\dv+`, `\ds`, `\dT+`, `\dD`, `\dn+`, `\du`,
+//!   `\l`, `\df`, `\dp` (same output as PostgreSQL 15, with psql 15 and psql 18, see
+//!   `tests/psql_oracle.rs`; sizes in `\dt+`/`\di+` are the bytes of SQLite's own b-tree,
+//!   from `dbstat`, where PostgreSQL counts its 8 kB pages; `\d+ VIEW` prints the view's
+//!   query as written, not deparsed; `pg_extension` is empty, PostgreSQL has plpgsql), and for pgjdbc's `DatabaseMetaData` (same output as
 //!   PostgreSQL 15 but for `getIndexInfo`'s `NON_UNIQUE` type and statistics, see
 //!   `tests/jdbc.rs`), and what pgcli's completion loads (`tests/pgcli.rs`). `pg_settings` lists the server's settings (name and
 //!   value); `pg_proc` lists no built-in function (`'array_in'::regproc` and

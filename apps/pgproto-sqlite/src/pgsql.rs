@@ -283,7 +283,8 @@ fn function_args(f: &sqlparser::ast::Function) -> Vec<String> {
 
 /// Catalog functions that read catalog data become subqueries over the catalog tables:
 /// `pg_get_userbyid(x)`, `pg_get_indexdef(x, ...)`, `pg_get_constraintdef(x, ...)`,
-/// `pg_table_is_visible(x)`, `obj_description(x, ...)`, `col_description(x, n)`;
+/// `pg_table_is_visible(x)`, `obj_description(x, ...)`, `col_description(x, n)`,
+/// `pg_table_size(x)` and `pg_relation_size(x)` (SQLite's bytes, see `pg_lookup_size`);
 /// `pg_get_expr(e, rel, ...)` is `e` (defaults are stored as text), `string_agg` is
 /// `group_concat`.
 fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
@@ -336,6 +337,12 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
             arg(1)
         ),
         "pg_get_expr" => format!("({})", arg(0)),
+        // The bytes of the relation's own SQLite b-tree (`dbstat`); 0 for a view, a
+        // sequence or a rowid key, which have none.
+        "pg_table_size" | "pg_relation_size" => format!(
+            "(SELECT lookup_size FROM pg_lookup_size WHERE lookup_oid = {})",
+            arg(0)
+        ),
         // The OID, or NULL for no such type or relation.
         "to_regtype" | "to_regclass" => format!(
             "(SELECT lookup_oid FROM {} WHERE lookup_name = {})",
@@ -1444,6 +1451,10 @@ mod tests {
         assert_eq!(
             rw("SELECT pg_get_expr(d.adbin, d.adrelid, true) FROM pg_attrdef d"),
             "SELECT (d.adbin) FROM pg_attrdef AS d"
+        );
+        assert_eq!(
+            rw("SELECT pg_catalog.pg_size_pretty(pg_catalog.pg_table_size(c.oid)) FROM pg_class c"),
+            "SELECT pg_size_pretty((SELECT lookup_size FROM pg_lookup_size WHERE lookup_oid = c.oid)) FROM pg_class AS c"
         );
         assert_eq!(
             rw("SELECT oid FROM pg_type AS t WHERE t.oid = to_regtype($1)"),
