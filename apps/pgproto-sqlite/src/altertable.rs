@@ -21,6 +21,37 @@ pub(crate) enum Alter {
     Rewritten(String),
     /// `ADD CONSTRAINT`, run by [`add_constraint`].
     AddConstraint(Constraint),
+    /// `ALTER [COLUMN] c ...`, run by [`alter_column`].
+    Column(ColumnChange),
+    /// `DROP [COLUMN] c [CASCADE | RESTRICT]`: [`before_drop_column`], then this
+    /// statement (SQLite's `DROP COLUMN c`), in one savepoint.
+    DropColumn {
+        table: String,
+        column: String,
+        cascade: bool,
+        sql: String,
+    },
+}
+
+/// A change of one column: `ALTER TABLE t ALTER [COLUMN] c action`.
+#[derive(Debug, PartialEq)]
+pub(crate) struct ColumnChange {
+    /// The table and the column, as PostgreSQL reads their names.
+    pub(crate) table: String,
+    pub(crate) column: String,
+    pub(crate) action: ColumnAction,
+}
+
+/// What `ALTER COLUMN` does.
+#[derive(Debug, PartialEq)]
+pub(crate) enum ColumnAction {
+    DropNotNull,
+    SetNotNull,
+    DropDefault,
+    /// `SET DEFAULT expr`, the expression as written.
+    SetDefault(String),
+    /// `[SET DATA] TYPE t`, the type as written.
+    Type(String),
 }
 
 /// A constraint added with `ALTER TABLE t ADD [CONSTRAINT name] ...`.
@@ -122,6 +153,12 @@ pub(crate) fn plan(sql: &str) -> Option<Result<Alter, (String, String)>> {
             "ALTER TABLE ... DROP CONSTRAINT is not supported",
         )));
     }
+    if wa(0, "ALTER") {
+        return Some(alter_column_plan(sql, &toks, table, after + 1, end));
+    }
+    if wa(0, "DROP") {
+        return drop_column_plan(sql, &toks, table, head, after + 1, end);
+    }
     if !["ADD", "DROP", "RENAME"]
         .iter()
         .any(|k| first.eq_ignore_ascii_case(k))
@@ -221,25 +258,107 @@ pub(crate) fn plan(sql: &str) -> Option<Result<Alter, (String, String)>> {
     })))
 }
 
+/// Reads `ALTER [COLUMN] c action` from token `i` (after `ALTER`) to `end`.
+fn alter_column_plan(
+    sql: &str,
+    toks: &[Tok],
+    table: String,
+    mut i: usize,
+    end: usize,
+) -> Result<Alter, (String, String)> {
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    if w(i, "COLUMN") {
+        i += 1;
+    }
+    let (column, i) = name_at(sql, toks, i).ok_or_else(|| syntax(sql, toks, i))?;
+    let words = |n: usize| -> String {
+        (i..end.min(i + n))
+            .filter_map(|k| toks.get(k).map(|t| t.text(sql).to_ascii_uppercase()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let action = if w(i, "DROP") && w(i + 1, "NOT") && w(i + 2, "NULL") && i + 3 == end {
+        ColumnAction::DropNotNull
+    } else if w(i, "SET") && w(i + 1, "NOT") && w(i + 2, "NULL") && i + 3 == end {
+        ColumnAction::SetNotNull
+    } else if w(i, "DROP") && w(i + 1, "DEFAULT") && i + 2 == end {
+        ColumnAction::DropDefault
+    } else if w(i, "SET") && w(i + 1, "DEFAULT") && i + 2 < end {
+        ColumnAction::SetDefault(rest(sql, toks, i + 2))
+    } else if w(i, "TYPE") || (w(i, "SET") && w(i + 1, "DATA") && w(i + 2, "TYPE")) {
+        let from = if w(i, "TYPE") { i + 1 } else { i + 3 };
+        if from >= end {
+            return Err(syntax(sql, toks, from));
+        }
+        if let Some(k) = (from..end).find(|&k| w(k, "USING") || w(k, "COLLATE")) {
+            let what = toks.get(k).map_or("", |t| t.text(sql)).to_ascii_uppercase();
+            return Err(err(
+                "0A000",
+                format!("ALTER TABLE ... ALTER COLUMN ... TYPE ... {what} is not supported"),
+            ));
+        }
+        ColumnAction::Type(rest(sql, toks, from))
+    } else {
+        return Err(err(
+            "0A000",
+            format!(
+                "ALTER TABLE ... ALTER COLUMN ... {} is not supported",
+                words(2)
+            ),
+        ));
+    };
+    Ok(Alter::Column(ColumnChange {
+        table,
+        column,
+        action,
+    }))
+}
+
+/// Reads `DROP [COLUMN] [IF EXISTS] c [CASCADE | RESTRICT]` from token `i` (after
+/// `DROP`); `None` leaves the statement to SQLite as it is.
+fn drop_column_plan(
+    sql: &str,
+    toks: &[Tok],
+    table: String,
+    head: &str,
+    mut i: usize,
+    end: usize,
+) -> Option<Result<Alter, (String, String)>> {
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    if w(i, "COLUMN") {
+        i += 1;
+    }
+    if w(i, "IF") && w(i + 1, "EXISTS") {
+        return Some(Err(err(
+            "0A000",
+            "ALTER TABLE ... DROP COLUMN IF EXISTS is not supported",
+        )));
+    }
+    let (column, next) = name_at(sql, toks, i)?;
+    let cascade = w(next, "CASCADE");
+    let after = if cascade || w(next, "RESTRICT") {
+        next + 1
+    } else {
+        next
+    };
+    if after != end {
+        return Some(Err(syntax(sql, toks, after)));
+    }
+    let name = sql.get(toks.get(i)?.start..toks.get(next - 1)?.end)?;
+    Some(Ok(Alter::DropColumn {
+        table,
+        column,
+        cascade,
+        sql: format!("{head}DROP COLUMN {name}"),
+    }))
+}
+
 /// Runs `ALTER TABLE ... ADD CONSTRAINT`: a unique index, or the constraint added to the
 /// table's `CREATE TABLE` text and the existing rows checked against it. The caller runs
 /// it inside a savepoint, released or rolled back as it succeeds.
 pub(crate) fn add_constraint(conn: &Connection, c: &Constraint) -> crate::ddl::Outcome {
     let quote = crate::catalog::quote_ident;
-    let table_sql: Option<String> = conn
-        .query_row(
-            "SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
-            [&c.table],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(sqlite)?;
-    let Some(table_sql) = table_sql else {
-        return Err(err(
-            "42P01",
-            format!("relation \"{}\" does not exist", c.table),
-        ));
-    };
+    let table_sql = table_sql(conn, &c.table)?;
     if let Some(name) = &c.name {
         let taken: i64 = conn
             .query_row(
@@ -279,20 +398,7 @@ pub(crate) fn add_constraint(conn: &Connection, c: &Constraint) -> crate::ddl::O
         )
     })?;
     let new_sql = rewrite(&new_sql)?;
-    let version: i64 = conn
-        .query_row("PRAGMA main.schema_version", [], |r| r.get(0))
-        .map_err(sqlite)?;
-    conn.execute_batch("PRAGMA writable_schema = ON")
-        .map_err(sqlite)?;
-    let edited = conn
-        .execute(
-            "UPDATE main.sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = ?2 COLLATE NOCASE",
-            [&new_sql, &c.table],
-        )
-        .and_then(|_| conn.execute_batch(&format!("PRAGMA main.schema_version = {}", version + 1)));
-    conn.execute_batch("PRAGMA writable_schema = OFF")
-        .map_err(sqlite)?;
-    edited.map_err(sqlite)?;
+    replace_table_sql(conn, &c.table, &new_sql)?;
     match &c.kind {
         ConstraintKind::Check(expr) => {
             let check = format!(
@@ -372,6 +478,559 @@ pub(crate) fn add_constraint(conn: &Connection, c: &Constraint) -> crate::ddl::O
     Ok("ALTER TABLE".to_string())
 }
 
+/// Table `table`'s `CREATE TABLE` text, or PostgreSQL's 42P01.
+fn table_sql(conn: &Connection, table: &str) -> Result<String, (String, String)> {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+            [table],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sqlite)?;
+    sql.ok_or_else(|| err("42P01", format!("relation \"{table}\" does not exist")))
+}
+
+/// Makes `new_sql` table `table`'s `CREATE TABLE` text without rebuilding the table:
+/// SQLite's documented way for changes that leave the stored rows as they are
+/// (constraints, defaults, a declared type of the same affinity). SQLite first
+/// checks the new text on a table in `temp` of the same definition; the schema is then
+/// read anew. The caller runs it inside a savepoint (a rollback restores the text).
+fn replace_table_sql(
+    conn: &Connection,
+    table: &str,
+    new_sql: &str,
+) -> Result<(), (String, String)> {
+    let toks = tokenize(new_sql);
+    let definition = toks
+        .iter()
+        .find(|t| t.is_punct(new_sql, "("))
+        .and_then(|t| new_sql.get(t.start..))
+        .ok_or_else(|| err("0A000", format!("cannot change table \"{table}\"")))?;
+    conn.execute_batch(&format!(
+        "CREATE TABLE temp._pgproto_probe {definition}; DROP TABLE temp._pgproto_probe"
+    ))
+    .map_err(sqlite)?;
+    let version: i64 = conn
+        .query_row("PRAGMA main.schema_version", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    conn.execute_batch("PRAGMA writable_schema = ON")
+        .map_err(sqlite)?;
+    let edited = conn
+        .execute(
+            "UPDATE main.sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = ?2 COLLATE NOCASE",
+            [new_sql, table],
+        )
+        .and_then(|_| conn.execute_batch(&format!("PRAGMA main.schema_version = {}", version + 1)));
+    conn.execute_batch("PRAGMA writable_schema = RESET")
+        .map_err(sqlite)?;
+    edited.map_err(sqlite)?;
+    Ok(())
+}
+
+/// Where column `column`'s definition is in a `CREATE TABLE` text (byte range).
+fn column_span(create: &str, column: &str) -> Option<(usize, usize)> {
+    let toks = tokenize(create);
+    let open = toks.iter().position(|t| t.is_punct(create, "("))?;
+    let close = crate::sql::matching_close(create, &toks, open)?;
+    let mut depth = 0usize;
+    let mut start = open + 1;
+    for k in open + 1..=close {
+        let t = toks.get(k)?;
+        if t.is_punct(create, "(") {
+            depth += 1;
+        } else if t.is_punct(create, ")") && k != close {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0 && (t.is_punct(create, ",") || k == close) {
+            let named = name_at(create, &toks, start)
+                .is_some_and(|(n, next)| next == start + 1 && n.eq_ignore_ascii_case(column));
+            let first = toks.get(start)?;
+            let constraint = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
+                .iter()
+                .any(|kw| first.is(create, kw));
+            if named && !constraint {
+                return Some((first.start, toks.get(k - 1)?.end));
+            }
+            start = k + 1;
+        }
+    }
+    None
+}
+
+/// Words that end a column's type and start a column constraint.
+const COLUMN_CONSTRAINTS: [&str; 11] = [
+    "CONSTRAINT",
+    "PRIMARY",
+    "NOT",
+    "NULL",
+    "UNIQUE",
+    "CHECK",
+    "DEFAULT",
+    "COLLATE",
+    "REFERENCES",
+    "GENERATED",
+    "AS",
+];
+
+/// A column definition's parts: the index of the first token of its type, of the first
+/// after its type, and the token ranges of its `NOT NULL`s and its `DEFAULT expr`.
+struct ColumnParts {
+    type_start: usize,
+    type_end: usize,
+    not_nulls: Vec<(usize, usize)>,
+    default: Option<(usize, usize)>,
+    primary_key: bool,
+}
+
+fn column_parts(def: &str, toks: &[Tok]) -> ColumnParts {
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(def, kw));
+    let mut k = 1;
+    let mut depth = 0usize;
+    while let Some(t) = toks.get(k) {
+        if t.is_punct(def, "(") {
+            depth += 1;
+        } else if t.is_punct(def, ")") {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0 && COLUMN_CONSTRAINTS.iter().any(|kw| t.is(def, kw)) {
+            break;
+        }
+        k += 1;
+    }
+    let mut parts = ColumnParts {
+        type_start: 1,
+        type_end: k,
+        not_nulls: Vec::new(),
+        default: None,
+        primary_key: false,
+    };
+    while k < toks.len() {
+        if w(k, "NOT") && w(k + 1, "NULL") {
+            parts.not_nulls.push((k, k + 2));
+            k += 2;
+        } else if w(k, "PRIMARY") {
+            parts.primary_key = true;
+            k += 1;
+        } else if w(k, "DEFAULT") {
+            let value = k + 1;
+            let last = if toks.get(value).is_some_and(|t| t.is_punct(def, "(")) {
+                crate::sql::matching_close(def, toks, value).unwrap_or(value)
+            } else if toks
+                .get(value)
+                .is_some_and(|t| t.is_punct(def, "-") || t.is_punct(def, "+"))
+            {
+                value + 1
+            } else {
+                value
+            };
+            parts.default = Some((k, last + 1));
+            k = last + 1;
+        } else if toks.get(k).is_some_and(|t| t.is_punct(def, "(")) {
+            k = crate::sql::matching_close(def, toks, k).unwrap_or(k) + 1;
+        } else {
+            k += 1;
+        }
+    }
+    parts
+}
+
+/// A column definition with token ranges `cut` removed and `insert` put after its type.
+fn edit_column(def: &str, toks: &[Tok], cut: &[(usize, usize)], insert: &str) -> String {
+    let parts = column_parts(def, toks);
+    let mut out = String::new();
+    let mut last = 0;
+    let at = |k: usize, out: &mut String, last: &mut usize| {
+        let pos = toks.get(k).map_or(def.len(), |t| t.start);
+        out.push_str(def.get(*last..pos).unwrap_or(""));
+        *last = pos;
+    };
+    let mut cuts: Vec<(usize, usize)> = cut.to_vec();
+    cuts.sort_unstable();
+    let mut inserted = insert.is_empty();
+    for (a, b) in cuts {
+        if !inserted && parts.type_end <= a {
+            at(parts.type_end, &mut out, &mut last);
+            out.push_str(insert);
+            out.push(' ');
+            inserted = true;
+        }
+        at(a, &mut out, &mut last);
+        last = toks.get(b).map_or(def.len(), |t| t.start);
+    }
+    if !inserted {
+        at(parts.type_end, &mut out, &mut last);
+        if parts.type_end >= toks.len() {
+            out = out.trim_end().to_string();
+            out.push(' ');
+            out.push_str(insert);
+        } else {
+            out.push_str(insert);
+            out.push(' ');
+        }
+    }
+    out.push_str(def.get(last..).unwrap_or(""));
+    out.trim_end().to_string()
+}
+
+/// The storage class a declared type's values have in SQLite, for the type changes the
+/// server makes by rewriting the declaration: text (`text`, `varchar`) or integer
+/// (`smallint`, `integer`, `bigint`); `None` for other types.
+fn storage_family(decl: &str) -> Option<(&'static str, u32, i32)> {
+    let (oid, typmod) = crate::types::declared(decl);
+    match oid {
+        crate::types::TEXT | crate::types::VARCHAR => Some(("text", oid, typmod)),
+        crate::types::INT2 | crate::types::INT4 | crate::types::INT8 => {
+            Some(("integer", oid, typmod))
+        }
+        _ => None,
+    }
+}
+
+/// Runs `ALTER TABLE t ALTER COLUMN c ...` by rewriting the column's definition in the
+/// table's `CREATE TABLE` text and checking the stored rows against it as PostgreSQL
+/// does (23502 for NULLs under `SET NOT NULL`, 22001/22003 for values a narrower type
+/// cannot hold). The caller runs it inside a savepoint.
+pub(crate) fn alter_column(conn: &Connection, c: &ColumnChange) -> crate::ddl::Outcome {
+    let quote = crate::catalog::quote_ident;
+    let create = table_sql(conn, &c.table)?;
+    let (start, end) = column_span(&create, &c.column).ok_or_else(|| {
+        err(
+            "42703",
+            format!(
+                "column \"{}\" of relation \"{}\" does not exist",
+                c.column, c.table
+            ),
+        )
+    })?;
+    let def = create.get(start..end).unwrap_or("");
+    let toks = tokenize(def);
+    let parts = column_parts(def, &toks);
+    let in_primary_key = || -> Result<bool, (String, String)> {
+        conn.query_row(
+            "SELECT pk > 0 FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE",
+            [&c.table, &c.column],
+            |r| r.get(0),
+        )
+        .map_err(sqlite)
+    };
+    let identity = || -> Result<bool, (String, String)> {
+        if !crate::catalog::has_table(conn, "_pgproto_sequences").map_err(sqlite)? {
+            return Ok(false);
+        }
+        conn.query_row(
+            "SELECT count(*) > 0 FROM main._pgproto_sequences WHERE owner_tbl = ?1 COLLATE NOCASE
+             AND owner_col = ?2 COLLATE NOCASE AND identity IS NOT NULL",
+            [&c.table, &c.column],
+            |r| r.get(0),
+        )
+        .map_err(sqlite)
+    };
+    let column = quote(&c.column);
+    let table = quote(&c.table);
+    let new_def = match &c.action {
+        ColumnAction::DropNotNull => {
+            if in_primary_key()? {
+                return Err(err(
+                    "42P16",
+                    format!("column \"{}\" is in a primary key", c.column),
+                ));
+            }
+            if identity()? {
+                return Err(err(
+                    "42P16",
+                    format!(
+                        "column \"{}\" of relation \"{}\" is an identity column",
+                        c.column, c.table
+                    ),
+                ));
+            }
+            edit_column(def, &toks, &parts.not_nulls, "")
+        }
+        ColumnAction::SetNotNull => {
+            let null: Option<i64> = conn
+                .query_row(
+                    &format!("SELECT 1 FROM {table} WHERE {column} IS NULL LIMIT 1"),
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sqlite)?;
+            if null.is_some() {
+                return Err(err(
+                    "23502",
+                    format!(
+                        "column \"{}\" of relation \"{}\" contains null values",
+                        c.column, c.table
+                    ),
+                ));
+            }
+            if parts.not_nulls.is_empty() {
+                edit_column(def, &toks, &[], "NOT NULL")
+            } else {
+                def.to_string()
+            }
+        }
+        ColumnAction::DropDefault | ColumnAction::SetDefault(_) => {
+            if identity()? {
+                return Err(err(
+                    "42601",
+                    format!(
+                        "column \"{}\" of relation \"{}\" is an identity column",
+                        c.column, c.table
+                    ),
+                ));
+            }
+            let cut: Vec<(usize, usize)> = parts.default.into_iter().collect();
+            let insert = match &c.action {
+                ColumnAction::SetDefault(expr) => {
+                    let select = crate::sql::rewrite(&format!("SELECT {expr}"))
+                        .map_err(|u| err("0A000", u.0))?;
+                    let value = select.strip_prefix("SELECT ").unwrap_or(&select);
+                    format!("DEFAULT ({value})")
+                }
+                _ => String::new(),
+            };
+            edit_column(def, &toks, &cut, &insert)
+        }
+        ColumnAction::Type(ty) => {
+            let old = toks
+                .get(parts.type_start..parts.type_end)
+                .and_then(|ts| Some(def.get(ts.first()?.start..ts.last()?.end)?.to_string()))
+                .unwrap_or_default();
+            let unsupported = || {
+                err(
+                    "0A000",
+                    format!(
+                        "ALTER TABLE ... ALTER COLUMN ... TYPE from {old} to {ty} is not supported"
+                    ),
+                )
+            };
+            let user = |d: &str| crate::usertypes::lookup(conn, d).is_some();
+            if user(&old) || user(ty) || identity()? {
+                return Err(unsupported());
+            }
+            let (Some((from, _, _)), Some((to, oid, typmod))) =
+                (storage_family(&old), storage_family(ty))
+            else {
+                return Err(unsupported());
+            };
+            if from != to {
+                return Err(unsupported());
+            }
+            if to == "integer" && old.eq_ignore_ascii_case("INTEGER") && in_primary_key()? {
+                // SQLite's rowid: its declaration must stay.
+                return Err(unsupported());
+            }
+            // The stored values must fit the new type.
+            let range = match oid {
+                crate::types::INT2 => Some((i64::from(i16::MIN), i64::from(i16::MAX), "smallint")),
+                crate::types::INT4 => Some((i64::from(i32::MIN), i64::from(i32::MAX), "integer")),
+                _ => None,
+            };
+            if let Some((lo, hi, name)) = range {
+                let outside: Option<i64> = conn
+                    .query_row(
+                        &format!(
+                            "SELECT 1 FROM {table} WHERE {column} NOT BETWEEN {lo} AND {hi} LIMIT 1"
+                        ),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sqlite)?;
+                if outside.is_some() {
+                    return Err(err("22003", format!("{name} out of range")));
+                }
+            }
+            if oid == crate::types::VARCHAR && typmod > 4 {
+                // Fails with PostgreSQL's 22001 on the first value too long.
+                conn.query_row(
+                    &format!(
+                        "SELECT count(*) FROM {table} WHERE NOT pg_check_length({column}, {}, 'character varying')",
+                        typmod - 4
+                    ),
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(sqlite)?;
+            }
+            // `INTEGER` would make a key column SQLite's rowid.
+            let decl = if ty.trim().eq_ignore_ascii_case("integer") {
+                "INT"
+            } else {
+                ty.as_str()
+            };
+            let (a, b) = (parts.type_start, parts.type_end);
+            let mut out = String::new();
+            let type_start = toks.get(a).map_or(def.len(), |t| t.start);
+            out.push_str(def.get(..type_start).unwrap_or(def).trim_end());
+            out.push(' ');
+            out.push_str(decl);
+            if let Some(t) = toks.get(b) {
+                out.push(' ');
+                out.push_str(def.get(t.start..).unwrap_or(""));
+            }
+            out
+        }
+    };
+    let new_sql = format!(
+        "{}{new_def}{}",
+        create.get(..start).unwrap_or(""),
+        create.get(end..).unwrap_or("")
+    );
+    if new_sql != create {
+        replace_table_sql(conn, &c.table, &new_sql)?;
+    }
+    if matches!(c.action, ColumnAction::Type(_)) {
+        crate::usertypes::install_checks(conn, &c.table).map_err(sqlite)?;
+    }
+    Ok("ALTER TABLE".to_string())
+}
+
+/// Before `ALTER TABLE t DROP COLUMN c`: what PostgreSQL does with the objects that
+/// depend on the column. Its table's indexes on it go with it (SQLite would refuse to
+/// drop an indexed column); another table's foreign key to it fails with 2BP01, and is
+/// refused with 0A000 under `CASCADE` (which would drop that constraint). The caller
+/// runs it and the `DROP COLUMN` inside one savepoint.
+pub(crate) fn before_drop_column(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    cascade: bool,
+) -> Result<(), (String, String)> {
+    table_sql(conn, table)?;
+    let referencing: Option<String> = conn
+        .query_row(
+            "SELECT s.name FROM main.sqlite_schema s, pragma_foreign_key_list(s.name) f
+             WHERE s.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE
+             AND (f.\"to\" = ?2 COLLATE NOCASE OR (f.\"to\" IS NULL AND EXISTS
+               (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE AND pk > 0)))
+             AND s.name <> ?1 COLLATE NOCASE LIMIT 1",
+            [table, column],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sqlite)?;
+    if let Some(other) = referencing {
+        return Err(if cascade {
+            err(
+                "0A000",
+                format!(
+                    "DROP COLUMN ... CASCADE dropping the foreign key of table \"{other}\" is not supported"
+                ),
+            )
+        } else {
+            err(
+                "2BP01",
+                format!(
+                    "cannot drop column {column} of table {table} because other objects depend on it"
+                ),
+            )
+        });
+    }
+    let indexes: Vec<String> = {
+        let mut st = conn
+            .prepare(
+                "SELECT DISTINCT l.name FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
+                 WHERE l.origin = 'c' AND i.name = ?2 COLLATE NOCASE",
+            )
+            .map_err(sqlite)?;
+        let rows = st
+            .query_map([table, column], |r| r.get(0))
+            .map_err(sqlite)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
+    };
+    for index in indexes {
+        conn.execute_batch(&format!(
+            "DROP INDEX main.{}",
+            crate::catalog::quote_ident(&index)
+        ))
+        .map_err(sqlite)?;
+    }
+    Ok(())
+}
+
+/// `SET CONSTRAINTS ALL IMMEDIATE | DEFERRED` in a transaction block (`value` is what
+/// follows `CONSTRAINTS`); whether constraints are now immediate. SQLite has no
+/// per-transaction mode: its foreign keys declared `DEFERRABLE INITIALLY DEFERRED` are
+/// checked at commit. `IMMEDIATE` checks the rows now (23503, as PostgreSQL checks the
+/// pending ones) and the session checks them after each later statement of the block;
+/// `DEFERRED` goes back to SQLite's mode, which is PostgreSQL's while no foreign key is
+/// `DEFERRABLE INITIALLY IMMEDIATE` (SQLite cannot defer one of those alone: 0A000).
+/// `started` says whether the block has given SQLite its `BEGIN` yet (if not, nothing
+/// is pending). Naming constraints is refused with 0A000.
+pub(crate) fn set_constraints(
+    conn: &Connection,
+    value: &str,
+    started: bool,
+) -> Result<bool, (String, String)> {
+    let words: Vec<String> = value
+        .split_whitespace()
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let immediate = match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["ALL", "IMMEDIATE"] => true,
+        ["ALL", "DEFERRED"] => false,
+        [.., "IMMEDIATE" | "DEFERRED"] => {
+            return Err(err(
+                "0A000",
+                "SET CONSTRAINTS naming constraints is not supported",
+            ))
+        }
+        _ => return Err(err("42601", format!("syntax error at or near \"{value}\""))),
+    };
+    if immediate {
+        if started {
+            check_foreign_keys(conn)?;
+        }
+        return Ok(true);
+    }
+    let tables: Vec<String> = {
+        let mut st = conn
+            .prepare("SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND sql IS NOT NULL")
+            .map_err(sqlite)?;
+        let rows = st.query_map([], |r| r.get(0)).map_err(sqlite)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
+    };
+    for sql in tables {
+        let toks = tokenize(&sql);
+        for (k, t) in toks.iter().enumerate() {
+            let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(&sql, kw));
+            if t.is(&sql, "DEFERRABLE")
+                && !w(k.wrapping_sub(1), "NOT")
+                && !(w(k + 1, "INITIALLY") && w(k + 2, "DEFERRED"))
+            {
+                return Err(err(
+                    "0A000",
+                    "SET CONSTRAINTS ALL DEFERRED with a foreign key DEFERRABLE INITIALLY IMMEDIATE is not supported",
+                ));
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Fails with 23503 when a row's foreign key has no referenced row (the check
+/// PostgreSQL makes of immediate constraints).
+pub(crate) fn check_foreign_keys(conn: &Connection) -> Result<(), (String, String)> {
+    let violated: Option<(String, String)> = conn
+        .query_row(
+            "SELECT c.\"table\", c.parent FROM pragma_foreign_key_check c LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(sqlite)?;
+    match violated {
+        Some((table, parent)) => Err(err(
+            "23503",
+            format!(
+                "insert or update on table \"{table}\" violates foreign key constraint\nDETAIL: Key is not present in table \"{parent}\"."
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `CREATE TABLE` text with `constraint` added at the end of its column list.
 fn with_constraint(create: &str, constraint: &str) -> Option<String> {
     let toks = tokenize(create);
@@ -446,8 +1105,9 @@ mod tests {
         );
         assert_eq!(constraint("alter table t add check (a > b)").name, None);
         for refused in [
-            "alter table t alter column a type text",
-            "alter table t alter a drop not null",
+            "alter table t alter column a type text using a::text",
+            "alter table t alter a set statistics 5",
+            "alter table t drop column if exists a",
             "alter table t drop constraint c",
             "alter table t owner to bob",
             "alter table t add primary key (a)",
@@ -525,5 +1185,215 @@ mod tests {
         assert_eq!(left, 0);
         assert!(conn.execute_batch("INSERT INTO a VALUES (3, 5)").is_ok());
         assert!(conn.execute_batch("INSERT INTO a VALUES (3, 6)").is_err());
+    }
+
+    #[test]
+    fn reads_column_changes() {
+        let change = |sql: &str| match plan(sql) {
+            Some(Ok(Alter::Column(c))) => (c.table, c.column, c.action),
+            other => panic!("{sql}: {other:?}"),
+        };
+        assert_eq!(
+            change(r#"ALTER TABLE "auth_user" ALTER COLUMN "username" TYPE varchar(150)"#),
+            (
+                "auth_user".into(),
+                "username".into(),
+                ColumnAction::Type("varchar(150)".into())
+            )
+        );
+        assert_eq!(
+            change("alter table T alter C drop not null").2,
+            ColumnAction::DropNotNull
+        );
+        assert_eq!(
+            change("alter table t alter c set not null").2,
+            ColumnAction::SetNotNull
+        );
+        assert_eq!(
+            change("alter table t alter c drop default").2,
+            ColumnAction::DropDefault
+        );
+        assert_eq!(
+            change("alter table t alter c set default 'x' || 'y'").2,
+            ColumnAction::SetDefault("'x' || 'y'".into())
+        );
+        assert_eq!(
+            change("alter table t alter c set data type bigint").2,
+            ColumnAction::Type("bigint".into())
+        );
+        assert_eq!(
+            plan(r#"ALTER TABLE "django_content_type" DROP COLUMN "name" CASCADE"#),
+            Some(Ok(Alter::DropColumn {
+                table: "django_content_type".into(),
+                column: "name".into(),
+                cascade: true,
+                sql: r#"ALTER TABLE "django_content_type" DROP COLUMN "name""#.into(),
+            }))
+        );
+        assert!(matches!(
+            plan("alter table t drop c restrict"),
+            Some(Ok(Alter::DropColumn { cascade: false, .. }))
+        ));
+    }
+
+    #[test]
+    fn edits_column_definitions() {
+        let edit = |def: &str, cut_not_null: bool, cut_default: bool, insert: &str| {
+            let toks = tokenize(def);
+            let parts = column_parts(def, &toks);
+            let mut cut = Vec::new();
+            if cut_not_null {
+                cut.extend(parts.not_nulls.iter().copied());
+            }
+            if cut_default {
+                cut.extend(parts.default);
+            }
+            edit_column(def, &toks, &cut, insert)
+        };
+        let id = r#""id" bigint NOT NULL PRIMARY KEY DEFAULT (nextval('t_id_seq')) NOT NULL"#;
+        assert_eq!(
+            edit(id, true, false, ""),
+            r#""id" bigint PRIMARY KEY DEFAULT (nextval('t_id_seq'))"#
+        );
+        assert_eq!(
+            edit(id, false, true, ""),
+            r#""id" bigint NOT NULL PRIMARY KEY NOT NULL"#
+        );
+        assert_eq!(
+            edit(r#""n" varchar(100)"#, false, false, "NOT NULL"),
+            r#""n" varchar(100) NOT NULL"#
+        );
+        assert_eq!(
+            edit("n int DEFAULT -1 NOT NULL", false, true, "DEFAULT (2)"),
+            "n int DEFAULT (2) NOT NULL"
+        );
+        assert_eq!(
+            column_span("CREATE TABLE t (a int, \"B\" text, CHECK (a > 0))", "b"),
+            Some((23, 31))
+        );
+        assert_eq!(
+            column_span("CREATE TABLE t (a int, UNIQUE (b))", "unique"),
+            None
+        );
+    }
+
+    #[test]
+    fn alters_columns_as_postgresql_does() {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::usertypes::register_functions(&conn).unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE a (id INT NOT NULL PRIMARY KEY, name varchar(5) NOT NULL, n smallint DEFAULT 1);
+             INSERT INTO a VALUES (1, 'abcd', 7), (2, 'xyz', NULL);
+             CREATE INDEX a_name ON a (name);
+             CREATE TABLE b (id INT, a_id INT REFERENCES a (id) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .unwrap();
+        crate::usertypes::install_checks(&conn, "a").unwrap();
+        let run = |sql: &str| -> Result<String, (String, String)> {
+            conn.execute_batch("SAVEPOINT s").unwrap();
+            let outcome = match plan(sql) {
+                Some(Ok(Alter::Column(c))) => alter_column(&conn, &c),
+                Some(Ok(Alter::DropColumn {
+                    table,
+                    column,
+                    cascade,
+                    sql,
+                })) => before_drop_column(&conn, &table, &column, cascade).and_then(|_| {
+                    // What the session does around SQLite's DROP COLUMN.
+                    let change = crate::pgsql::schema_change(&sql).unwrap();
+                    crate::usertypes::before_change(&conn, &change).map_err(sqlite)?;
+                    conn.execute_batch(&sql).map_err(sqlite)?;
+                    crate::usertypes::after_change(&conn, &change).map_err(sqlite)?;
+                    Ok("ALTER TABLE".into())
+                }),
+                other => panic!("{sql}: {other:?}"),
+            };
+            let end = if outcome.is_ok() {
+                "RELEASE s"
+            } else {
+                "ROLLBACK TO s; RELEASE s"
+            };
+            conn.execute_batch(end).unwrap();
+            outcome
+        };
+        let code = |sql: &str| run(sql).unwrap_err().0;
+        assert_eq!(code("alter table a alter name type varchar(3)"), "22001");
+        assert_eq!(code("alter table a alter n set not null"), "23502");
+        assert_eq!(code("alter table a alter id drop not null"), "42P16");
+        assert_eq!(code("alter table a alter nope drop not null"), "42703");
+        assert_eq!(code("alter table nope alter a drop not null"), "42P01");
+        assert_eq!(code("alter table a alter name type integer"), "0A000");
+        assert_eq!(code("alter table a drop column id"), "2BP01");
+        assert_eq!(code("alter table a drop column id cascade"), "0A000");
+        run("alter table a alter name type varchar(150)").unwrap();
+        run("alter table a alter name drop not null").unwrap();
+        run("alter table a alter n drop default").unwrap();
+        run("alter table a alter n type integer").unwrap();
+        run("alter table a alter n set default 5").unwrap();
+        let sql: String = conn
+            .query_row("SELECT sql FROM sqlite_schema WHERE name = 'a'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(
+            sql,
+            "CREATE TABLE a (id INT NOT NULL PRIMARY KEY, name varchar(150), n INT DEFAULT (5))"
+        );
+        // In force on the same connection: NULL names, longer names, the default; the
+        // length check follows the new type.
+        conn.execute_batch("INSERT INTO a (id, name) VALUES (3, NULL)")
+            .unwrap();
+        conn.execute_batch("INSERT INTO a (id, name) VALUES (4, 'abcdefgh')")
+            .unwrap();
+        let n: i64 = conn
+            .query_row("SELECT n FROM a WHERE id = 4", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 5);
+        let long = format!("INSERT INTO a (id, name) VALUES (5, '{}')", "x".repeat(151));
+        assert!(conn.execute_batch(&long).is_err());
+        // An indexed column goes with its index.
+        run("alter table a drop column name cascade").unwrap();
+        let left: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'a_name'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn sets_constraints() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE a (id INT PRIMARY KEY);
+             CREATE TABLE b (a_id INT REFERENCES a (id) DEFERRABLE INITIALLY DEFERRED);
+             BEGIN; INSERT INTO b VALUES (1);",
+        )
+        .unwrap();
+        assert_eq!(set_constraints(&conn, "ALL DEFERRED", true), Ok(false));
+        assert_eq!(
+            set_constraints(&conn, "ALL IMMEDIATE", true).unwrap_err().0,
+            "23503"
+        );
+        conn.execute_batch("INSERT INTO a VALUES (1)").unwrap();
+        assert_eq!(set_constraints(&conn, "all immediate", true), Ok(true));
+        assert_eq!(
+            set_constraints(&conn, "b_fk IMMEDIATE", true)
+                .unwrap_err()
+                .0,
+            "0A000"
+        );
+        conn.execute_batch(
+            "ROLLBACK; CREATE TABLE c (a_id INT REFERENCES a (id) DEFERRABLE INITIALLY IMMEDIATE)",
+        )
+        .unwrap();
+        assert_eq!(
+            set_constraints(&conn, "ALL DEFERRED", false).unwrap_err().0,
+            "0A000"
+        );
     }
 }

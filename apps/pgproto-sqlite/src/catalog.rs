@@ -820,10 +820,20 @@ fn fill_relation(
                 let close = s.rfind(')')?;
                 s.get(open + 1..close).map(str::to_string)
             });
+        // `(label varchar_pattern_ops)`: the operator class kept as a comment.
+        let classes = ix
+            .sql
+            .as_deref()
+            .map(crate::indexes::operator_classes)
+            .unwrap_or_default();
         let col_list = exprs.unwrap_or_else(|| {
             ix.columns
                 .iter()
-                .map(|c| quote_ident(&col_name(c.0)))
+                .enumerate()
+                .map(|(i, c)| match classes.get(i) {
+                    Some(Some(class)) => format!("{} {class}", quote_ident(&col_name(c.0))),
+                    _ => quote_ident(&col_name(c.0)),
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         });

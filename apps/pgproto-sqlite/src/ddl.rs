@@ -11,8 +11,18 @@ pub(crate) fn err(code: &str, message: impl Into<String>) -> (String, String) {
     (code.to_string(), message.into())
 }
 
+/// SQLite's error as XX000, or, raised by one of the server's SQL functions, with the
+/// SQLSTATE it names (`[22001] message`).
 pub(crate) fn sqlite(e: rusqlite::Error) -> (String, String) {
-    err("XX000", e.to_string())
+    let text = e.to_string();
+    match text
+        .strip_prefix('[')
+        .and_then(|m| m.split_once("] "))
+        .filter(|(c, _)| c.len() == 5 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        Some((code, message)) => err(code, message),
+        None => err("XX000", text),
+    }
 }
 
 /// PostgreSQL's syntax error at token `i` (or at the end of the input).

@@ -94,9 +94,23 @@
 //!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] UNIQUE/FOREIGN KEY/CHECK`
 //!   (the `altertable` module: a unique constraint is a unique index of its name, shown
 //!   as an index rather than a constraint in `pg_catalog`; a foreign key or check is
-//!   added to the table's `CREATE TABLE` text and the existing rows are checked).
-//!   `ALTER COLUMN`, `DROP CONSTRAINT`, `ADD PRIMARY KEY` and other `ALTER TABLE`
-//!   actions SQLite lacks are refused with 0A000.
+//!   added to the table's `CREATE TABLE` text and the existing rows are checked),
+//!   `ALTER COLUMN c DROP/SET NOT NULL`, `DROP/SET DEFAULT` and `TYPE t` between types
+//!   stored alike (text and `varchar(n)`; `smallint`, `integer`, `bigint`), by
+//!   rewriting the column's definition in that text after checking the rows (23502,
+//!   22001, 22003), and `DROP COLUMN c [CASCADE | RESTRICT]` (the column's indexes go
+//!   with it; another table's foreign key to it: 2BP01, or 0A000 under `CASCADE`).
+//!   `ALTER COLUMN ... TYPE ... USING` and other type changes, `DROP CONSTRAINT`, `ADD
+//!   PRIMARY KEY` and other `ALTER TABLE` actions SQLite lacks are refused with 0A000.
+//!   `SET CONSTRAINTS ALL IMMEDIATE` checks the foreign keys then and after each later
+//!   statement of the block; `ALL DEFERRED` returns to SQLite's checks at commit (0A000
+//!   when a foreign key is `DEFERRABLE INITIALLY IMMEDIATE`, which SQLite cannot defer
+//!   alone; naming constraints: 0A000). `CREATE INDEX ... (c varchar_pattern_ops)`
+//!   (and `text_`/`bpchar_pattern_ops`): SQLite's indexes compare by code point, as
+//!   these operator classes do; the class is kept for `pg_get_indexdef` (the `indexes`
+//!   module), others are refused with 0A000. `FROM UNNEST(array, ...)` of array
+//!   literals or text parameters (Django's bulk inserts) reads them as JSON arrays
+//!   (the `unnest` module).
 //!   A query is first parsed with `sqlparser` (PostgreSQL dialect) and its syntax tree
 //!   rewritten where SQLite lacks the syntax (the `pgsql` module: `pg_catalog.`
 //!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
@@ -200,6 +214,7 @@ mod constraints;
 mod copy;
 mod databases;
 mod ddl;
+mod indexes;
 mod infoschema;
 mod pgsql;
 mod plan;
@@ -208,6 +223,7 @@ mod sequences;
 mod session;
 mod sql;
 mod types;
+mod unnest;
 mod usertypes;
 
 pub use args::Args;

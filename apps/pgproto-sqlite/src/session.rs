@@ -376,6 +376,7 @@ impl Db {
         register_functions(&conn, &info)?;
         catalog::register_functions(&conn)?;
         crate::usertypes::register_functions(&conn)?;
+        crate::unnest::register_functions(&conn)?;
         crate::infoschema::register_functions(&conn)?;
         catalog::install(&conn)?;
         crate::usertypes::register_collations(&conn)?;
@@ -473,6 +474,7 @@ impl Database {
             plans: Plans::default(),
             shapes: Default::default(),
             schema_touched: false,
+            constraints_immediate: false,
         }
     }
 }
@@ -818,6 +820,9 @@ pub struct Session {
     /// A statement that may have changed the schema ran in the transaction not yet
     /// ended: the schema generation moves on again when it ends.
     schema_touched: bool,
+    /// `SET CONSTRAINTS ALL IMMEDIATE` ran in this transaction block: foreign keys are
+    /// checked after each statement (see [`crate::altertable::set_constraints`]).
+    constraints_immediate: bool,
 }
 
 /// The state of a COPY FROM STDIN between CopyData messages.
@@ -1569,6 +1574,7 @@ impl Session {
     /// After a transaction (a block, an implicit one, a statement) ended: moves the
     /// schema generation on if a statement in it may have changed the schema.
     fn transaction_ended(&mut self) {
+        self.constraints_immediate = false;
         if self.txn == TransactionStatus::Idle && std::mem::take(&mut self.schema_touched) {
             self.db.store.schema_generation.advance();
         }
@@ -1889,6 +1895,21 @@ impl Session {
                 }
                 Ok(Outcome::tag(tag))
             }
+            Statement::Set(Some((name, value))) if name == "constraints" => {
+                let mut o = Outcome::tag("SET CONSTRAINTS");
+                if !in_block {
+                    o.notices.push(warning(
+                        SqlState::NoActiveSqlTransaction,
+                        "SET CONSTRAINTS can only be used in transaction blocks",
+                    ));
+                    return Ok(o);
+                }
+                let immediate =
+                    crate::altertable::set_constraints(conn, &value, !self.pending_begin)
+                        .map_err(|(code, message)| coded_error(&code, &message))?;
+                self.constraints_immediate = immediate;
+                Ok(o)
+            }
             Statement::Set(assignment) => {
                 let mut o = Outcome::tag("SET");
                 if let Some((name, value)) = assignment {
@@ -1986,6 +2007,10 @@ impl Session {
                     None => self.run_sqlite(conn, text, Some(statement), params, described),
                 };
                 crate::sequences::persist(conn, registry).map_err(sqlite_error)?;
+                if self.constraints_immediate && outcome.is_ok() {
+                    crate::altertable::check_foreign_keys(conn)
+                        .map_err(|(code, message)| coded_error(&code, &message))?;
+                }
                 outcome
             }
             Statement::Sql => {
@@ -1994,7 +2019,12 @@ impl Session {
                 // statement's transaction ends.
                 self.schema_touched = true;
                 self.db.store.schema_generation.advance();
-                let outcome = self.run_schema_statement(conn, text, params, described);
+                let mut outcome = self.run_schema_statement(conn, text, params, described);
+                if self.constraints_immediate && outcome.is_ok() {
+                    if let Err((code, message)) = crate::altertable::check_foreign_keys(conn) {
+                        outcome = Err(coded_error(&code, &message));
+                    }
+                }
                 self.db.store.schema_generation.advance();
                 if self.txn == TransactionStatus::Idle && conn.is_autocommit() {
                     self.schema_touched = false;
@@ -2044,8 +2074,40 @@ impl Session {
                         .map(Outcome::tag)
                         .map_err(|(code, message)| coded_error(&code, &message))
                 }),
+                Alter::Column(c) => all_or_none(conn, || {
+                    crate::altertable::alter_column(conn, &c)
+                        .map(Outcome::tag)
+                        .map_err(|(code, message)| coded_error(&code, &message))
+                }),
+                Alter::DropColumn {
+                    table,
+                    column,
+                    cascade,
+                    sql,
+                } => all_or_none(conn, || {
+                    crate::altertable::before_drop_column(conn, &table, &column, cascade)
+                        .map_err(|(code, message)| coded_error(&code, &message))?;
+                    self.run_schema_change(conn, &sql, params, described)
+                }),
             };
         }
+        self.run_schema_change(conn, text, params, described)
+    }
+
+    /// Runs an SQL statement that may change the schema on SQLite, and makes the
+    /// server's own records follow the change.
+    fn run_schema_change(
+        &mut self,
+        conn: &Connection,
+        text: &str,
+        params: &[Value],
+        described: Described<'_>,
+    ) -> Result<Outcome, Box<DbError>> {
+        let registry = &self.db.store.sequences.clone();
+        let classless = crate::indexes::without_operator_classes(text)
+            .transpose()
+            .map_err(|(code, message)| coded_error(&code, &message))?;
+        let text = classless.as_deref().unwrap_or(text);
         // Enum columns sort in their enum's order.
         let collated = crate::usertypes::with_collations(conn, text);
         let text = collated.as_deref().unwrap_or(text);

@@ -946,9 +946,10 @@ pub(crate) fn rewrite(sql: &str) -> Result<String, Unsupported> {
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(sql).cloned()) {
         return hit;
     }
-    let result = match crate::pgsql::rewrite(sql) {
+    let unnested = crate::unnest::rewrite(sql);
+    let result = match crate::pgsql::rewrite(unnested.as_deref().unwrap_or(sql)) {
         Ok(Some(tree)) => rewrite_tokens(&tree),
-        Ok(None) => rewrite_tokens(sql),
+        Ok(None) => rewrite_tokens(unnested.as_deref().unwrap_or(sql)),
         Err(e) => Err(e),
     };
     if let Ok(mut c) = cache.lock() {
