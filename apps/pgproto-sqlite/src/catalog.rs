@@ -1485,7 +1485,10 @@ pub(crate) fn size_pretty(bytes: i64) -> String {
 /// `array_to_string`, `current_schemas`, `pg_partition_ancestors`,
 /// `pg_relation_is_publishable`,
 /// `pg_get_statisticsobjdef_columns`, and `pg_undefined` (the error of a `::regclass`
-/// cast naming no relation).
+/// cast naming no relation), `pg_divisor(divisor, dividend)` (the right operand of `/`
+/// and `%`: PostgreSQL fails on a zero divisor of a non-NULL dividend where SQLite
+/// answers NULL) and `pg_bool_in` (the operand of a
+/// cast to `bool`, read as PostgreSQL's `boolin` reads text).
 pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     use rusqlite::functions::FunctionFlags;
     use rusqlite::types::Value;
@@ -1624,6 +1627,38 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("pg_unsupported", 1, flags, move |ctx| {
         let what: String = ctx.get(0)?;
         Err::<i64, _>(user_error(format!("[0A000] {what} is not supported")))
+    })?;
+    conn.create_scalar_function("pg_divisor", 2, flags, move |ctx| {
+        let v = ctx.get::<Value>(0)?;
+        // A NULL dividend makes the result NULL before any check, as in PostgreSQL.
+        if ctx.get::<Value>(1)? == Value::Null {
+            return Ok(v);
+        }
+        let zero = match &v {
+            Value::Integer(i) => *i == 0,
+            Value::Real(r) => *r == 0.0,
+            Value::Text(t) => t.trim().parse::<f64>().is_ok_and(|r| r == 0.0),
+            _ => false,
+        };
+        if zero {
+            return Err(user_error("[22012] division by zero".to_string()));
+        }
+        Ok(v)
+    })?;
+    conn.create_scalar_function("pg_bool_in", 1, flags, move |ctx| {
+        match ctx.get::<Value>(0)? {
+            Value::Null => Ok(Value::Null),
+            Value::Integer(i) => Ok(Value::Integer(i64::from(i != 0))),
+            Value::Text(t) => match crate::types::parse_bool(&t) {
+                Some(b) => Ok(Value::Integer(i64::from(b))),
+                None => Err(user_error(format!(
+                    "[22P02] invalid input syntax for type boolean: \"{t}\""
+                ))),
+            },
+            _ => Err(user_error(
+                "[0A000] a cast of this value to boolean is not supported".to_string(),
+            )),
+        }
     })?;
     conn.create_scalar_function("pg_builtin_proc_name", 1, flags, |ctx| {
         let oid = ctx.get::<Option<i64>>(0).ok().flatten();

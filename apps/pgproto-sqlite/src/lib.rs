@@ -86,7 +86,10 @@
 //! * **SQL**: SQLite's dialect, plus `x::type` casts, `serial` primary keys, `$$dollar$$` strings,
 //!   `SET`/`SHOW`/`RESET`, `DISCARD`, PostgreSQL transaction syntax, `E'...'` strings,
 //!   PostgreSQL's `LIKE` (case-sensitive, `\` escapes; SQLite's ignores case) and
-//!   `ILIKE`, `DEFAULT f()` without parentheses, and `version()`, `current_database()`,
+//!   `ILIKE`, PostgreSQL's NULL order (`ORDER BY` keys without `NULLS FIRST/LAST` of a
+//!   query sort NULL as the largest value; not yet inside aggregates or windows), 22012
+//!   for a zero divisor of `/` and `%` (SQLite's NULL), casts to `bool` read as
+//!   PostgreSQL reads text (`'yes'`, `'of'`; `'abc'` fails with 22P02), `DEFAULT f()` without parentheses, and `version()`, `current_database()`,
 //!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the time of
 //!   the call, not of the transaction's start; arithmetic on it is refused) and
 //!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the

@@ -88,6 +88,9 @@ fn needs_parse(sql: &str) -> bool {
         "bool_or",
         "_pg_expandarray",
         "trim",
+        "order",
+        "/",
+        "%",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -114,6 +117,7 @@ impl VisitorMut for Rewriter {
             rewrite_array_subquery,
             rewrite_subscript,
             rewrite_trim,
+            check_divisor,
         ]
         .iter()
         .try_fold(false, |acc, f| f(expr).map(|c| acc | c));
@@ -129,6 +133,7 @@ impl VisitorMut for Rewriter {
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         self.changed |= unwrap_set_operands(&mut query.body);
+        self.changed |= postgresql_null_order(query);
         if let Some(with) = &mut query.with {
             for cte in &mut with.cte_tables {
                 self.changed |= name_function_columns(&mut cte.query);
@@ -873,6 +878,58 @@ fn name_function_columns(query: &mut Query) -> bool {
     changed
 }
 
+/// The right operand of `/` and `%` goes through `pg_divisor(divisor, dividend)`, which
+/// fails with 22012 on zero as PostgreSQL does (SQLite's answer is NULL), unless the
+/// dividend is NULL (then the answer is NULL in both). The dividend is evaluated twice.
+fn check_divisor(expr: &mut Expr) -> Result<bool, Unsupported> {
+    let Expr::BinaryOp {
+        op: BinaryOperator::Divide | BinaryOperator::Modulo,
+        left,
+        right,
+    } = expr
+    else {
+        return Ok(false);
+    };
+    let operand = std::mem::replace(right.as_mut(), Expr::value(Value::Null));
+    **right = parse_expr("pg_divisor(NULL, NULL)")?;
+    if let Expr::Function(f) = right.as_mut() {
+        if let sqlparser::ast::FunctionArguments::List(list) = &mut f.args {
+            if let [sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(
+                divisor,
+            )), sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(
+                dividend,
+            ))] = list.args.as_mut_slice()
+            {
+                *divisor = operand;
+                *dividend = left.as_ref().clone();
+                return Ok(true);
+            }
+        }
+    }
+    Err(Unsupported("division".to_string()))
+}
+
+/// `ORDER BY` keys without `NULLS FIRST/LAST` get PostgreSQL's default, which SQLite's
+/// is the opposite of: NULL sorts as the largest value, so last when ascending and
+/// first when descending.
+fn postgresql_null_order(query: &mut Query) -> bool {
+    let Some(sqlparser::ast::OrderBy {
+        kind: sqlparser::ast::OrderByKind::Expressions(keys),
+        ..
+    }) = &mut query.order_by
+    else {
+        return false;
+    };
+    let mut changed = false;
+    for key in keys {
+        if key.options.nulls_first.is_none() {
+            key.options.nulls_first = Some(key.options.asc == Some(false));
+            changed = true;
+        }
+    }
+    changed
+}
+
 /// Set-returning functions in a select list: `unnest(a)`, `generate_subscripts(a, 1)`
 /// and `information_schema._pg_expandarray(a)` (pgjdbc's, pgcli's and SQLAlchemy's
 /// catalog queries). As in PostgreSQL they run in lockstep, one row per position up to
@@ -1596,6 +1653,30 @@ mod tests {
     }
 
     #[test]
+    fn divisors_are_checked_for_zero() {
+        assert_eq!(
+            rw("SELECT a / b, 7 % (c - 1) FROM t"),
+            "SELECT a / pg_divisor(b, a), 7 % pg_divisor((c - 1), 7) FROM t"
+        );
+    }
+
+    #[test]
+    fn order_by_sorts_nulls_as_postgresql_does() {
+        assert_eq!(
+            rw("SELECT a, b FROM t ORDER BY a, b DESC"),
+            "SELECT a, b FROM t ORDER BY a NULLS LAST, b DESC NULLS FIRST"
+        );
+        assert_eq!(
+            rw("SELECT a FROM t ORDER BY 1 ASC NULLS FIRST, a DESC NULLS LAST"),
+            "SELECT a FROM t ORDER BY 1 ASC NULLS FIRST, a DESC NULLS LAST"
+        );
+        assert_eq!(
+            rw("SELECT x FROM (SELECT a AS x FROM t ORDER BY a DESC LIMIT 2) AS s ORDER BY x"),
+            "SELECT x FROM (SELECT a AS x FROM t ORDER BY a DESC NULLS FIRST LIMIT 2) AS s ORDER BY x NULLS LAST"
+        );
+    }
+
+    #[test]
     fn operators() {
         assert_eq!(
             rw("SELECT 1 FROM pg_class c WHERE c.relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default"),
@@ -1658,7 +1739,7 @@ mod tests {
         // Parentheses that scope an ORDER BY/LIMIT stay.
         assert_eq!(
             rw("select 1 from pg_class union (select 2 order by 1 limit 1)"),
-            "select 1 from pg_class union (select 2 order by 1 limit 1)"
+            "SELECT 1 FROM pg_class UNION (SELECT 2 ORDER BY 1 NULLS LAST LIMIT 1)"
         );
     }
 
@@ -1695,7 +1776,7 @@ mod tests {
         // SQLAlchemy's many-rows INSERT.
         assert_eq!(
             rw("INSERT INTO book (title, author_id) SELECT p0::VARCHAR, p1::INTEGER FROM (VALUES ($1::VARCHAR, $2::INTEGER, 0), ($3::VARCHAR, $4::INTEGER, 1)) AS imp_sen(p0, p1, sen_counter) ORDER BY sen_counter RETURNING book.id"),
-            "INSERT INTO book (title, author_id) SELECT p0::VARCHAR, p1::INTEGER FROM (SELECT column1 AS p0, column2 AS p1, column3 AS sen_counter FROM (VALUES ($1::VARCHAR, $2::INTEGER, 0), ($3::VARCHAR, $4::INTEGER, 1))) AS imp_sen ORDER BY sen_counter RETURNING book.id"
+            "INSERT INTO book (title, author_id) SELECT p0::VARCHAR, p1::INTEGER FROM (SELECT column1 AS p0, column2 AS p1, column3 AS sen_counter FROM (VALUES ($1::VARCHAR, $2::INTEGER, 0), ($3::VARCHAR, $4::INTEGER, 1))) AS imp_sen ORDER BY sen_counter NULLS LAST RETURNING book.id"
         );
     }
 

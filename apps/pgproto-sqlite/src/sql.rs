@@ -357,10 +357,12 @@ const ARITHMETIC_OPS: &[&str] = &["+", "-", "*", "/", "%"];
 
 /// Checks every `CAST(x AS type)`: casts to `regclass` and its kin are refused, and so is
 /// arithmetic on a cast to a date or time type; date and time casts become casts to
-/// TEXT (SQLite's `CAST('2024-01-01' AS DATE)` would be the number 2024).
+/// TEXT (SQLite's `CAST('2024-01-01' AS DATE)` would be the number 2024). A cast to
+/// `bool` reads its operand with `pg_bool_in` (PostgreSQL's `boolin`: `'yes'` is true,
+/// `'abc'` fails with 22P02, where SQLite's cast would make any text a number).
 fn fix_casts(sql: &str) -> Result<String, Unsupported> {
     let toks = tokenize(sql);
-    let mut replace: Vec<(usize, usize)> = Vec::new();
+    let mut replace: Vec<(usize, usize, &str)> = Vec::new();
     for (i, t) in toks.iter().enumerate() {
         if !t.is(sql, "CAST") || !toks.get(i + 1).is_some_and(|n| n.is_punct(sql, "(")) {
             continue;
@@ -393,6 +395,13 @@ fn fix_casts(sql: &str) -> Result<String, Unsupported> {
                 "type {base} is not supported (there is no pg_catalog)"
             )));
         }
+        if base == "bool" || base == "boolean" {
+            if let (Some(open), Some(operand_end)) = (toks.get(i + 1), toks.get(as_at - 1)) {
+                replace.push((open.end, open.end, "pg_bool_in("));
+                replace.push((operand_end.end, operand_end.end, ")"));
+            }
+            continue;
+        }
         if !is_datetime_type(&base) {
             continue;
         }
@@ -405,14 +414,14 @@ fn fix_casts(sql: &str) -> Result<String, Unsupported> {
                 "arithmetic on {base} values is not supported"
             )));
         }
-        replace.push((ty_first.start, ty_last.end));
+        replace.push((ty_first.start, ty_last.end, "TEXT"));
     }
     replace.sort_unstable();
     let mut out = String::with_capacity(sql.len());
     let mut last = 0;
-    for (start, end) in replace {
+    for (start, end, with) in replace {
         out.push_str(sql.get(last..start).unwrap_or(""));
-        out.push_str("TEXT");
+        out.push_str(with);
         last = end;
     }
     out.push_str(sql.get(last..).unwrap_or(""));
@@ -2148,7 +2157,8 @@ impl Cx<'_> {
                     Some(crate::types::FLOAT4 | crate::types::FLOAT8) => Some("FLOAT8".to_string()),
                     _ => None,
                 },
-                "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" => first_arg(),
+                "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" | "pg_divisor"
+                | "pg_bool_in" => first_arg(),
                 // `pg_typed(x, 'TYPE')` (see the `select_list` module).
                 "pg_typed" => {
                     let ty = args.last().filter(|t| t.kind == Kind::Str)?;
@@ -2298,6 +2308,10 @@ mod tests {
             "select CAST(CAST('1' AS INT) AS text)"
         );
         assert_eq!(rewrite("select ':: x'"), "select ':: x'");
+        assert_eq!(
+            rewrite("select 'yes'::bool, CAST(a AS boolean)"),
+            "select CAST(pg_bool_in('yes') AS bool), CAST(pg_bool_in(a) AS boolean)"
+        );
         assert_eq!(rewrite("select current_user"), "select current_user()");
         assert_eq!(
             rewrite("select $$it's$$, $a$x$$y$a$, $1"),

@@ -516,11 +516,17 @@ fn recode(oid: u32, from: Format, raw: &[u8], to: Format) -> Result<Vec<u8>, Box
     })
 }
 
-fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "t" | "true" | "y" | "yes" | "on" | "1" => Some(true),
-        "f" | "false" | "n" | "no" | "off" | "0" => Some(false),
-        _ => None,
+/// Text read as PostgreSQL's `boolin` reads it: surrounding whitespace ignored, case
+/// ignored, any prefix of `true`/`false`/`yes`/`no`, `on`, `of[f]`, `1`, `0`.
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
+    let t = s.trim().to_ascii_lowercase();
+    let prefix_of = |word: &str, min: usize| t.len() >= min && word.starts_with(t.as_str());
+    if prefix_of("true", 1) || prefix_of("yes", 1) || prefix_of("on", 2) || t == "1" {
+        Some(true)
+    } else if prefix_of("false", 1) || prefix_of("no", 1) || prefix_of("off", 2) || t == "0" {
+        Some(false)
+    } else {
+        None
     }
 }
 
