@@ -101,6 +101,22 @@ struct Rewriter {
     error: Option<Unsupported>,
 }
 
+impl Rewriter {
+    /// Notes a rewrite's outcome: whether it changed the tree, or why it stops.
+    fn settle(&mut self, result: Result<bool, Unsupported>) -> ControlFlow<()> {
+        match result {
+            Ok(c) => {
+                self.changed |= c;
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                self.error = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
 impl VisitorMut for Rewriter {
     type Break = ();
 
@@ -121,14 +137,7 @@ impl VisitorMut for Rewriter {
         ]
         .iter()
         .try_fold(false, |acc, f| f(expr).map(|c| acc | c));
-        match result {
-            Ok(c) => self.changed |= c,
-            Err(e) => {
-                self.error = Some(e);
-                return ControlFlow::Break(());
-            }
-        }
-        ControlFlow::Continue(())
+        self.settle(result)
     }
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
@@ -144,14 +153,7 @@ impl VisitorMut for Rewriter {
             self.changed |= quote_keyword_aliases(select);
             result = result.and_then(|c| Ok(c | rewrite_select_list_srf(select)?));
         }
-        match result {
-            Ok(c) => self.changed |= c,
-            Err(e) => {
-                self.error = Some(e);
-                return ControlFlow::Break(());
-            }
-        }
-        ControlFlow::Continue(())
+        self.settle(result)
     }
 
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
@@ -373,17 +375,7 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
                     let e = parse_expr(a).ok();
                     let boolean = value
                         && e.as_ref().is_some_and(|e| match e {
-                            Expr::BinaryOp { op, .. } => matches!(
-                                op,
-                                BinaryOperator::Eq
-                                    | BinaryOperator::NotEq
-                                    | BinaryOperator::Lt
-                                    | BinaryOperator::Gt
-                                    | BinaryOperator::LtEq
-                                    | BinaryOperator::GtEq
-                                    | BinaryOperator::And
-                                    | BinaryOperator::Or
-                            ),
+                            Expr::BinaryOp { op, .. } => is_boolean_operator(op),
                             Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
                                 let last = a.rsplit('.').next().unwrap_or("");
                                 BOOLEAN_COLUMNS.contains(&last)
@@ -972,11 +964,7 @@ fn rewrite_select_list_srf(select: &mut Select) -> Result<bool, Unsupported> {
     if arrays.is_empty() {
         return Ok(false);
     }
-    let grouped = match &select.group_by {
-        GroupByExpr::All(_) => true,
-        GroupByExpr::Expressions(e, _) => !e.is_empty(),
-    };
-    if grouped || select.having.is_some() {
+    if is_grouped(select) || select.having.is_some() {
         return Err(Unsupported(
             "a set-returning function in a select list with GROUP BY is not supported".into(),
         ));
@@ -1025,6 +1013,29 @@ fn srf_call(e: &mut Expr, arrays: &mut Vec<String>) -> Result<bool, Unsupported>
     }
     *e = parse_expr(&format!("{reader}({array}, pg_srf.key)"))?;
     Ok(true)
+}
+
+/// Whether a binary operator gives a boolean (comparisons, `AND`, `OR`).
+pub(crate) fn is_boolean_operator(op: &BinaryOperator) -> bool {
+    matches!(
+        op,
+        BinaryOperator::Eq
+            | BinaryOperator::NotEq
+            | BinaryOperator::Lt
+            | BinaryOperator::Gt
+            | BinaryOperator::LtEq
+            | BinaryOperator::GtEq
+            | BinaryOperator::And
+            | BinaryOperator::Or
+    )
+}
+
+/// Whether a `SELECT` groups its rows (`GROUP BY` something, or `GROUP BY ALL`).
+pub(crate) fn is_grouped(select: &Select) -> bool {
+    match &select.group_by {
+        GroupByExpr::All(_) => true,
+        GroupByExpr::Expressions(e, _) => !e.is_empty(),
+    }
 }
 
 /// Set-returning functions in `FROM`: `generate_series(a, b) s` becomes a recursive

@@ -21,8 +21,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use sqlparser::ast::{
-    visit_expressions_mut, BinaryOperator, Expr, FunctionArguments, GroupByExpr, Ident, Join,
-    JoinOperator, Query, Select, SelectItem, SetExpr, TableFactor, TableWithJoins, UnaryOperator,
+    visit_expressions_mut, Expr, FunctionArguments, Ident, Join, JoinOperator, Query, Select,
+    SelectItem, SetExpr, TableFactor, TableWithJoins, UnaryOperator,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -121,11 +121,7 @@ fn rewrite_set_returning(select: &mut Select) -> Result<bool, Unsupported> {
     if arrays.is_empty() {
         return Ok(false);
     }
-    let grouped = match &select.group_by {
-        GroupByExpr::All(_) => true,
-        GroupByExpr::Expressions(e, _) => !e.is_empty(),
-    };
-    if grouped || select.having.is_some() || select.distinct.is_some() {
+    if crate::pgsql::is_grouped(select) || select.having.is_some() || select.distinct.is_some() {
         return Err(Unsupported(
             "set-returning functions in a select list with GROUP BY, HAVING or DISTINCT are not supported"
                 .to_string(),
@@ -362,18 +358,9 @@ fn infer(select: &Select, expr: &Expr) -> Option<String> {
             op: UnaryOperator::Not,
             ..
         } => Some("BOOL".to_string()),
-        Expr::BinaryOp { op, .. } => matches!(
-            op,
-            BinaryOperator::Eq
-                | BinaryOperator::NotEq
-                | BinaryOperator::Lt
-                | BinaryOperator::Gt
-                | BinaryOperator::LtEq
-                | BinaryOperator::GtEq
-                | BinaryOperator::And
-                | BinaryOperator::Or
-        )
-        .then(|| "BOOL".to_string()),
+        Expr::BinaryOp { op, .. } => {
+            crate::pgsql::is_boolean_operator(op).then(|| "BOOL".to_string())
+        }
         Expr::Function(f) => {
             let name = function_name(f);
             let first = match &f.args {
