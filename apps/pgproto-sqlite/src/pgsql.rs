@@ -1043,7 +1043,7 @@ pub(crate) fn is_grouped(select: &Select) -> bool {
 /// depth)` the relation itself (SQLite has no partitions), `unnest(array) x` the
 /// array's elements; others are SQLite's own.
 fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported> {
-    let (fname, items, alias) = match factor {
+    let (fname, items, alias, ordinality) = match factor {
         TableFactor::Table {
             name,
             args: Some(fargs),
@@ -1052,18 +1052,23 @@ fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported>
         } => {
             let parts = ident_parts(name);
             let items: Vec<String> = fargs.args.iter().map(ToString::to_string).collect();
-            (parts.last().cloned().unwrap_or_default(), items, alias)
+            (
+                parts.last().cloned().unwrap_or_default(),
+                items,
+                alias,
+                false,
+            )
         }
-        // The parser's own node for `unnest(array)`.
+        // The parser's own node for `unnest(array) [WITH ORDINALITY]`.
         TableFactor::UNNEST {
             alias,
             array_exprs,
             with_offset: false,
             with_offset_alias: None,
-            with_ordinality: false,
+            with_ordinality,
         } if array_exprs.len() == 1 => {
             let items = array_exprs.iter().map(ToString::to_string).collect();
-            ("unnest".to_string(), items, alias)
+            ("unnest".to_string(), items, alias, *with_ordinality)
         }
         TableFactor::UNNEST { .. } => {
             return Err(Unsupported(format!("{factor} is not supported")));
@@ -1094,6 +1099,13 @@ fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported>
             arg(0),
             col(0, "relid"),
             col(1, "depth")
+        ),
+        // `WITH ORDINALITY`: the element's position (from 1) as a second column.
+        "unnest" if ordinality => format!(
+            "SELECT 1 FROM (SELECT value AS {}, key + 1 AS {} FROM json_each(pg_array_json({}))) AS {alias_name}",
+            col(0, &alias_name),
+            col(1, "ordinality"),
+            arg(0)
         ),
         "unnest" => format!(
             "SELECT 1 FROM (SELECT value AS {} FROM json_each(pg_array_json({}))) AS {alias_name}",
@@ -1621,6 +1633,13 @@ mod tests {
             rw("SELECT * FROM unnest(current_schemas(true))"),
             "SELECT * FROM (SELECT value AS unnest FROM json_each(pg_array_json(current_schemas(true)))) AS unnest"
         );
+        // Django's get_constraints: positions with WITH ORDINALITY, named by the alias.
+        assert_eq!(
+            rw("SELECT colid, arridx FROM unnest(c.conkey) WITH ORDINALITY AS cols(colid, arridx)"),
+            "SELECT colid, arridx FROM (SELECT value AS colid, key + 1 AS arridx FROM json_each(pg_array_json(c.conkey))) AS cols"
+        );
+        // Several arrays side by side: refused.
+        assert!(rewrite("SELECT key FROM pg_index i, unnest(i.indkey, i.indoption) WITH ORDINALITY koi(key, option, arridx)").is_err());
         assert_eq!(
             rw("SELECT pg_get_expr(adbin, adrelid, true) AS default FROM pg_attrdef"),
             "SELECT (adbin) AS \"default\" FROM pg_attrdef"
