@@ -724,17 +724,7 @@ fn replace_value(expr: &str, value: &str) -> String {
 /// domain constraints, `varchar(n)` lengths, `numeric(p,s)` magnitudes), named
 /// `_pgproto_check_*` (the catalog does not list them).
 pub(crate) fn install_checks(conn: &Connection, table: &str) -> rusqlite::Result<()> {
-    let old: Vec<String> = {
-        let mut st = conn.prepare(
-            "SELECT name FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE
-             AND name LIKE '\\_pgproto\\_check\\_%' ESCAPE '\\'",
-        )?;
-        let rows = st.query_map([table], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    for t in old {
-        conn.execute_batch(&format!("DROP TRIGGER main.{}", quote(&t)))?;
-    }
+    drop_checks(conn, table)?;
     let columns: Vec<(String, String)> = {
         let mut st = conn.prepare("SELECT name, type FROM main.pragma_table_info(?1)")?;
         let rows = st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -764,17 +754,23 @@ pub(crate) fn before_change(
     change: &crate::pgsql::SchemaChange,
 ) -> rusqlite::Result<()> {
     if let crate::pgsql::SchemaChange::DropColumn(table, _) = change {
-        let old: Vec<String> = {
-            let mut st = conn.prepare(
-                "SELECT name FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE
-                 AND name LIKE '\\_pgproto\\_check\\_%' ESCAPE '\\'",
-            )?;
-            let rows = st.query_map([table], |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        for t in old {
-            conn.execute_batch(&format!("DROP TRIGGER main.{}", quote(&t)))?;
-        }
+        drop_checks(conn, table)?;
+    }
+    Ok(())
+}
+
+/// Drops a table's `_pgproto_check_*` triggers.
+fn drop_checks(conn: &Connection, table: &str) -> rusqlite::Result<()> {
+    let old: Vec<String> = {
+        let mut st = conn.prepare(
+            "SELECT name FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE
+             AND name LIKE '\\_pgproto\\_check\\_%' ESCAPE '\\'",
+        )?;
+        let rows = st.query_map([table], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for t in old {
+        conn.execute_batch(&format!("DROP TRIGGER main.{}", quote(&t)))?;
     }
     Ok(())
 }
