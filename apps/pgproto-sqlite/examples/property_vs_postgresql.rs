@@ -20,13 +20,12 @@
 //! with its reason in [`EXCLUDED`] (the switch that leaves it out is the `Excluded`
 //! variant it names).
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::fmt::Write as _;
 
-use pgproto_core::server::{AuthKind, ServerAuth};
-use pgproto_sqlite::Database;
 use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tokio::server::{serve_until, ServerOptions};
-use tokio::sync::watch;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 /// Statements per run unless `PGPROTO_PROPERTY_CASES` says otherwise.
@@ -929,16 +928,9 @@ async fn main() {
         .start()
         .expect("PostgreSQL 15 (apt-get install postgresql-15)");
     let pg = client(&cluster.superuser_conninfo("")).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let db = Database::open(None).unwrap();
-    let (_stop, rx) = watch::channel(false);
-    tokio::spawn(serve_until(
-        listener,
-        ServerOptions::new(ServerAuth::new(AuthKind::Trust, b"mock secret")),
-        move |startup| db.session(startup),
-        rx,
-    ));
+    let support::Served {
+        port, stop: _stop, ..
+    } = support::serve_memory().await;
     let ours = client(&format!(
         "host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=disable"
     ))

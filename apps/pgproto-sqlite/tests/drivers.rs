@@ -2,31 +2,13 @@
 //! PostgreSQL 15 as the oracle: each script in `tests/clients` prints what the driver
 //! saw, and the output must be the same on both servers.
 
+mod support;
+
 use std::path::Path;
 
-use pgproto_core::server::{AuthKind, ServerAuth};
-use pgproto_sqlite::Database;
 use pgproto_tests::harness::{PgCluster, PgVersion};
 use pgproto_tests::node::NodeEnv;
 use pgproto_tests::python::PythonEnv;
-use pgproto_tokio::server::{serve_until, ServerOptions};
-use tokio::sync::watch;
-
-/// pgproto-sqlite on an in-memory database, until the returned sender is dropped or
-/// set.
-async fn start_sqlite() -> (u16, watch::Sender<bool>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let db = Database::open(None).unwrap();
-    let (stop, rx) = watch::channel(false);
-    tokio::spawn(serve_until(
-        listener,
-        ServerOptions::new(ServerAuth::new(AuthKind::Trust, b"mock secret for tests")),
-        move |startup| db.session(startup),
-        rx,
-    ));
-    (port, stop)
-}
 
 /// A driver's environment: runs a script with a connection URL.
 trait Driver: Clone + Send + 'static {
@@ -74,7 +56,7 @@ async fn same_on_both(env: impl Driver, script: &str) {
 async fn same_on_both_but(env: impl Driver, script: &str, known: &[(&str, &str)]) {
     let (pg, _) = PgCluster::start_trust(PgVersion::V15);
     let expected = run(&env, script, pg.connection_url(pg.superuser(), None)).await;
-    let (port, stop) = start_sqlite().await;
+    let support::Served { port, stop, .. } = support::serve_memory().await;
     let got = run(
         &env,
         script,

@@ -4,10 +4,10 @@
 //! sequences, enums, domains and `information_schema`. Only what must differ is
 //! normalised (the OIDs of user objects, the database's name, the owner).
 
-use pgproto_core::server::{AuthKind, ServerAuth};
+mod support;
+
 use pgproto_sqlite::Database;
 use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tokio::server::{serve_until, ServerOptions};
 use tokio::sync::watch;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
@@ -34,16 +34,7 @@ async fn pair() -> Pair {
         .start()
         .expect("PostgreSQL 15 (apt-get install postgresql-15)");
     let pg = client(&cluster.superuser_conninfo("")).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let db = Database::open(None).unwrap();
-    let (stop, rx) = watch::channel(false);
-    tokio::spawn(serve_until(
-        listener,
-        ServerOptions::new(ServerAuth::new(AuthKind::Trust, b"mock secret")),
-        move |startup| db.session(startup),
-        rx,
-    ));
+    let support::Served { port, stop, .. } = support::serve_memory().await;
     let ours = client(&ours_conninfo(port)).await;
     Pair {
         _pg: cluster,
@@ -309,16 +300,8 @@ async fn sequences_survive_a_restart() {
     let path = dir.path().join("db.sqlite");
     let path = path.to_str().unwrap();
     let run = |sqls: &'static [&'static str]| async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let db = Database::open(Some(path)).unwrap();
-        let (stop, rx) = watch::channel(false);
-        let task = tokio::spawn(serve_until(
-            listener,
-            ServerOptions::new(ServerAuth::new(AuthKind::Trust, b"mock secret")),
-            move |startup| db.session(startup),
-            rx,
-        ));
+        let support::Served { port, stop, task } =
+            support::serve(Database::open(Some(path)).unwrap()).await;
         let c = client(&ours_conninfo(port)).await;
         let mut out = Vec::new();
         for sql in sqls {

@@ -8,13 +8,11 @@
 //! second with 0A000 (SQLite has no such plan), so `Executor::describe` fails there: the
 //! known difference this test pins.
 
-use pgproto_core::server::{AuthKind, ServerAuth};
-use pgproto_sqlite::Database;
+mod support;
+
 use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tokio::server::{serve_until, ServerOptions};
 use sqlx::postgres::PgConnection;
 use sqlx::{Column, Connection, Either, Executor, Statement, TypeInfo};
-use tokio::sync::watch;
 
 const SCHEMA: &str = "
 create table accounts (id integer primary key, big bigint not null, name text not null,
@@ -32,21 +30,6 @@ const STATEMENTS: &[&str] = &[
     "update accounts set nick = $1, amount = $2 where id = $3",
     "delete from posts where account_id = $1 returning id, title",
 ];
-
-/// pgproto-sqlite on an in-memory database, until the returned sender is dropped.
-async fn start_sqlite() -> (u16, watch::Sender<bool>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let db = Database::open(None).unwrap();
-    let (stop, rx) = watch::channel(false);
-    tokio::spawn(serve_until(
-        listener,
-        ServerOptions::new(ServerAuth::new(AuthKind::Trust, b"mock secret for tests")),
-        move |startup| db.session(startup),
-        rx,
-    ));
-    (port, stop)
-}
 
 /// What sqlx reports for each statement, one line each; and what `describe` said.
 async fn report(url: &str) -> (Vec<String>, Vec<Result<Vec<Option<bool>>, String>>) {
@@ -122,7 +105,7 @@ async fn report(url: &str) -> (Vec<String>, Vec<Result<Vec<Option<bool>>, String
 async fn sqlx_describes_statements_as_postgresql_does() {
     let (pg, _) = PgCluster::start_trust(PgVersion::V15);
     let (want, want_described) = report(&pg.connection_url(pg.superuser(), None)).await;
-    let (port, stop) = start_sqlite().await;
+    let support::Served { port, stop, .. } = support::serve_memory().await;
     let (have, have_described) =
         report(&format!("postgresql://alice@127.0.0.1:{port}/postgres")).await;
     for (w, h) in want.iter().zip(&have) {
