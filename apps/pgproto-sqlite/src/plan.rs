@@ -56,6 +56,8 @@ pub(crate) struct StatementPlan {
     pub(crate) op: Op,
     /// A statement that cannot change the schema (see [`PLAIN`]).
     pub(crate) plain: bool,
+    /// A `COPY` statement.
+    pub(crate) copy: bool,
     /// An `INSERT` naming `DEFAULT`: perhaps `VALUES (DEFAULT, ...)`, whose SQLite form
     /// depends on the table's defaults (see [`sql::insert_defaults`]).
     pub(crate) defaults: bool,
@@ -80,11 +82,12 @@ pub(crate) struct SchemaFacts {
 impl StatementPlan {
     /// The plan of one statement's `text`.
     pub(crate) fn new(text: &str) -> Self {
-        let kind = sql::classify(text);
         let toks = sql::tokenize(text);
+        let kind = sql::classify(text, &toks);
         let plain = toks
             .first()
             .is_some_and(|first| PLAIN.iter().any(|kw| first.is(text, kw)));
+        let copy = toks.first().is_some_and(|t| t.is(text, "COPY"));
         let defaults = toks.first().is_some_and(|t| t.is(text, "INSERT"))
             && toks.iter().any(|t| t.is(text, "DEFAULT"));
         let op = op_for(text, &kind, &toks);
@@ -98,6 +101,7 @@ impl StatementPlan {
             kind,
             op,
             plain,
+            copy,
             defaults,
             rewritten,
             verb,
@@ -161,8 +165,7 @@ impl QueryPlan {
             .map(StatementPlan::new)
             .collect();
         let op = statements.iter().map(|s| s.op).max().unwrap_or(Op::Prepare);
-        let copy = matches!(statements.as_slice(), [only]
-            if sql::tokenize(&only.text).first().is_some_and(|t| t.is(&only.text, "COPY")));
+        let copy = matches!(statements.as_slice(), [only] if only.copy);
         let transaction_control = statements.iter().any(|s| {
             matches!(
                 s.kind,

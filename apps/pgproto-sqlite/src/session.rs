@@ -1603,8 +1603,9 @@ impl Session {
             parsed?;
             return Ok((client_types.to_vec(), None));
         }
-        if let Some(statement) =
-            crate::databases::parse(text, &self.info.user).filter(|_| !statement.plain)
+        if let Some(statement) = (!statement.plain)
+            .then(|| crate::databases::parse(text, &self.info.user))
+            .flatten()
         {
             statement.map_err(|(code, message)| coded_error(&code, &message))?;
             return Ok((client_types.to_vec(), None));
@@ -2209,10 +2210,10 @@ impl Session {
         // Facts about the schema are kept for statements outside transaction blocks
         // (a block may see an older schema).
         let generation = self.db.store.schema_generation.current();
-        let keep = plan.filter(|_| self.txn == TransactionStatus::Idle && conn.is_autocommit());
+        let cacheable = self.txn == TransactionStatus::Idle && conn.is_autocommit();
+        let keep = plan.filter(|_| cacheable);
         let kept = keep.and_then(|p| p.schema_facts(generation));
         let shapes = &self.shapes;
-        let cacheable = self.txn == TransactionStatus::Idle && conn.is_autocommit();
         let mut columns_of = |t: &str| -> Vec<(String, String)> {
             match shapes.try_borrow_mut() {
                 Ok(mut shapes) if cacheable => shapes
@@ -2221,11 +2222,9 @@ impl Session {
                 _ => table_columns(conn, t),
             }
         };
-        let mut facts = SchemaFacts::default();
         if !kept.as_ref().is_some_and(|f| f.datetime_checked) {
             sql::check_datetime_arithmetic(rewritten, &mut columns_of).map_err(unsupported)?;
         }
-        facts.datetime_checked = true;
         for i in 1..=st.parameter_count() {
             let n = placeholder_number(st.parameter_name(i), i);
             let value = params.get(n.wrapping_sub(1)).ok_or_else(|| {
@@ -2253,9 +2252,9 @@ impl Session {
         let ncols = st.column_count();
         let names: Vec<String> = st.columns().iter().map(|c| c.name().to_string()).collect();
         let simple = matches!(described, Described::Simple);
-        let (decls, guesses) = match kept.as_ref().and_then(|f| f.described.as_ref()) {
-            Some((decls, guesses)) if simple => (decls.clone(), guesses.clone()),
-            _ if simple => {
+        let kept_description = kept.as_ref().and_then(|f| f.described.as_ref());
+        let fresh_description = match kept_description {
+            None if simple => {
                 let decls = catalog::declared_columns(conn, &st, &mut columns_of);
                 // Expressions (no declared type): guessed from the text.
                 let guesses = if decls.iter().any(Option::is_none) {
@@ -2264,14 +2263,25 @@ impl Session {
                 } else {
                     Vec::new()
                 };
-                (decls, guesses)
+                Some((decls, guesses))
             }
-            _ => (Vec::new(), Vec::new()),
+            _ => None,
         };
-        if simple {
-            facts.described = Some((decls.clone(), guesses.clone()));
-        }
-        if let Some(plan) = keep.filter(|_| kept.is_none() || simple) {
+        let (decls, guesses): (&[Option<types::ColumnType>], &[sql::ResultItem]) =
+            match (kept_description, &fresh_description) {
+                (Some((d, g)), _) if simple => (d, g),
+                (_, Some((d, g))) => (d, g),
+                _ => (&[], &[]),
+            };
+        // Kept once per generation: on first sight, or when a simple query first needs
+        // the description an Execute of the same text did not.
+        if let Some(plan) = keep.filter(|_| kept.is_none() || fresh_description.is_some()) {
+            let facts = SchemaFacts {
+                datetime_checked: true,
+                described: fresh_description
+                    .clone()
+                    .or_else(|| kept_description.cloned()),
+            };
             plan.keep_schema_facts(generation, facts);
         }
         drop(st);

@@ -1308,8 +1308,8 @@ pub(crate) enum Statement {
     Sql,
 }
 
-pub(crate) fn classify(sql: &str) -> Statement {
-    let toks = tokenize(sql);
+/// What the statement `sql`, whose tokens are `toks`, is.
+pub(crate) fn classify(sql: &str, toks: &[Tok]) -> Statement {
     let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
     let Some(first) = toks.first() else {
         return Statement::Sql;
@@ -2479,6 +2479,7 @@ mod tests {
 
     #[test]
     fn classifies() {
+        let classify = |sql: &str| classify(sql, &tokenize(sql));
         assert_eq!(classify("BEGIN"), Statement::Begin);
         assert_eq!(
             classify("start transaction isolation level serializable"),
