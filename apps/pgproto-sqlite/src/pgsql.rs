@@ -82,6 +82,7 @@ fn needs_parse(sql: &str) -> bool {
         "string_agg",
         "values",
         "unnest",
+        "generate_series",
         "generate_subscripts",
         "array_agg",
         "bool_and",
@@ -1088,10 +1089,24 @@ fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported>
     let text = match fname.as_str() {
         "generate_series" => {
             let c = col(0, &alias_name);
+            let (start, stop) = (arg(0), arg(1));
+            // The step: 1, or a nonzero integer literal (a step read from elsewhere
+            // could be 0 or an interval, and a fractional one would add up in float8
+            // where PostgreSQL's numeric is exact).
+            let step = match items.get(2).map(|s| s.trim()) {
+                None => 1,
+                Some(s) => s.parse::<i64>().ok().filter(|s| *s != 0).ok_or_else(|| {
+                    Unsupported(format!(
+                        "generate_series with step {s} (only a nonzero integer literal) is not supported"
+                    ))
+                })?,
+            };
+            let (step, cmp) = match step > 0 {
+                true => (format!("+ {step}"), "<="),
+                false => (format!("- {}", step.unsigned_abs()), ">="),
+            };
             format!(
-                "SELECT 1 FROM (WITH RECURSIVE pg_series({c}) AS (SELECT {} UNION ALL SELECT {c} + 1 FROM pg_series WHERE {c} < {}) SELECT {c} FROM pg_series) AS {alias_name}",
-                arg(0),
-                arg(1)
+                "SELECT 1 FROM (WITH RECURSIVE pg_series({c}) AS (SELECT {start} WHERE {start} {cmp} {stop} UNION ALL SELECT {c} {step} FROM pg_series WHERE {c} {step} {cmp} {stop}) SELECT {c} FROM pg_series) AS {alias_name}"
             )
         }
         "pg_partition_ancestors" => format!(
@@ -1783,9 +1798,22 @@ mod tests {
 
     #[test]
     fn table_functions() {
+        // Unqualified and without an alias: the column is named after the function.
+        assert_eq!(
+            crate::sql::rewrite("select count(*), max(generate_series) from generate_series(1,3)").unwrap(),
+            "SELECT count(*), max(generate_series) FROM (WITH RECURSIVE pg_series (generate_series) AS (SELECT 1 WHERE 1 <= 3 UNION ALL SELECT generate_series + 1 FROM pg_series WHERE generate_series + 1 <= 3) SELECT generate_series FROM pg_series) AS generate_series"
+        );
+        // A step, downwards; an empty series when start is past stop.
+        assert_eq!(
+            rw("SELECT x FROM generate_series(10, 1, -3) x"),
+            "SELECT x FROM (WITH RECURSIVE pg_series (x) AS (SELECT 10 WHERE 10 >= 1 UNION ALL SELECT x - 3 FROM pg_series WHERE x - 3 >= 1) SELECT x FROM pg_series) AS x"
+        );
+        assert!(crate::sql::rewrite("SELECT x FROM generate_series(1, 3, 0) x").is_err());
+        assert!(crate::sql::rewrite("SELECT x FROM generate_series(1, 3, 0.5) x").is_err());
+        assert!(crate::sql::rewrite("SELECT x FROM generate_series(1, 3, $1) x").is_err());
         assert_eq!(
             rw("SELECT s FROM pg_catalog.generate_series(0, 3) s"),
-            "SELECT s FROM (WITH RECURSIVE pg_series (s) AS (SELECT 0 UNION ALL SELECT s + 1 FROM pg_series WHERE s < 3) SELECT s FROM pg_series) AS s"
+            "SELECT s FROM (WITH RECURSIVE pg_series (s) AS (SELECT 0 WHERE 0 <= 3 UNION ALL SELECT s + 1 FROM pg_series WHERE s + 1 <= 3) SELECT s FROM pg_series) AS s"
         );
         assert_eq!(
             rw("SELECT a.relid FROM pg_catalog.pg_partition_ancestors(t.x) WITH ORDINALITY AS a(relid, depth)"),
