@@ -68,6 +68,23 @@ pub(crate) fn concerns(sql: &str, any_identity: bool) -> bool {
     dml && (any_identity || head.to_ascii_uppercase().contains("OVERRIDING"))
 }
 
+/// An `INSERT` without its `OVERRIDING SYSTEM VALUE` or `OVERRIDING USER VALUE`, for
+/// SQLite to prepare (describe) it; the session runs it through [`rewrite`], which
+/// reads the clause.
+pub(crate) fn without_overriding(sql: &str) -> Option<String> {
+    let head = sql.trim_start().get(..6)?;
+    if !head.eq_ignore_ascii_case("INSERT") || !sql.to_ascii_uppercase().contains("OVERRIDING") {
+        return None;
+    }
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    let at = (0..toks.len()).find(|&i| {
+        w(i, "OVERRIDING") && (w(i + 1, "SYSTEM") || w(i + 1, "USER")) && w(i + 2, "VALUE")
+    })?;
+    let (a, b) = (toks.get(at)?, toks.get(at + 3)?);
+    apply(sql, vec![(a.start, b.start, String::new())])
+}
+
 /// The statement as it must run given its table's identity columns
 /// (`identities_of(table)`) and columns in order (`columns_of(table)`); `None` when it
 /// runs as written.
@@ -438,6 +455,14 @@ mod tests {
             ))
         );
         assert_eq!(run("update d set id = 4"), Ok(None));
+        assert_eq!(
+            without_overriding("INSERT INTO t (id) OVERRIDING USER VALUE VALUES ($1)").as_deref(),
+            Some("INSERT INTO t (id) VALUES ($1)")
+        );
+        assert_eq!(
+            without_overriding("insert into t values ('overriding')"),
+            None
+        );
         assert!(concerns("  insert into t values (1)", true));
         assert!(!concerns("insert into t values (1)", false));
         assert!(concerns(

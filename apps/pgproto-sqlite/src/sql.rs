@@ -951,6 +951,10 @@ pub(crate) fn rewrite(sql: &str) -> Result<String, Unsupported> {
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(sql).cloned()) {
         return hit;
     }
+    // `OVERRIDING ... VALUE`, which the session reads before it runs the statement (see
+    // `crate::identity`): SQLite prepares the statement without it.
+    let plain = crate::identity::without_overriding(sql);
+    let sql = plain.as_deref().unwrap_or(sql);
     let unnested = crate::unnest::rewrite(sql);
     let result = match crate::pgsql::rewrite(unnested.as_deref().unwrap_or(sql)) {
         Ok(Some(tree)) => rewrite_tokens(&tree),
