@@ -65,7 +65,14 @@ pub(crate) fn concerns(sql: &str, any_identity: bool) -> bool {
         .map(str::to_ascii_uppercase)
         .unwrap_or_default();
     let dml = first == "INSERT" || first == "UPDATE" || first.starts_with("WITH");
-    dml && (any_identity || head.to_ascii_uppercase().contains("OVERRIDING"))
+    dml && (any_identity || says_overriding(head))
+}
+
+/// Whether the text has the word `OVERRIDING` (in any case) anywhere.
+fn says_overriding(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(10)
+        .any(|w| w.eq_ignore_ascii_case(b"OVERRIDING"))
 }
 
 /// An `INSERT` without its `OVERRIDING SYSTEM VALUE` or `OVERRIDING USER VALUE`, for
@@ -73,7 +80,7 @@ pub(crate) fn concerns(sql: &str, any_identity: bool) -> bool {
 /// reads the clause.
 pub(crate) fn without_overriding(sql: &str) -> Option<String> {
     let head = sql.trim_start().get(..6)?;
-    if !head.eq_ignore_ascii_case("INSERT") || !sql.to_ascii_uppercase().contains("OVERRIDING") {
+    if !head.eq_ignore_ascii_case("INSERT") || !says_overriding(sql) {
         return None;
     }
     let toks = tokenize(sql);
