@@ -1,11 +1,16 @@
 //! `ALTER TABLE` forms PostgreSQL has and SQLite lacks: several actions in one statement
-//! (run one by one, all or none), `RENAME a TO b` without `COLUMN`, and `ADD
-//! [CONSTRAINT name] UNIQUE | FOREIGN KEY | CHECK`. A unique constraint becomes a unique
-//! index of the constraint's name; a foreign key or check constraint is appended to the
-//! table's `CREATE TABLE` text in `sqlite_schema` (SQLite's documented way to change a
-//! table's constraints without rebuilding it), after which the existing rows are
-//! checked as PostgreSQL checks them (23503, 23514). Other constraints (`PRIMARY KEY`,
-//! `EXCLUDE`, `NOT VALID`, `MATCH`, `USING INDEX`) are refused with 0A000.
+//! (run one by one, all or none), `RENAME a TO b` without `COLUMN`, `ADD [CONSTRAINT
+//! name] PRIMARY KEY | UNIQUE | FOREIGN KEY | CHECK`, `DROP CONSTRAINT`, `RENAME
+//! CONSTRAINT`, `ALTER INDEX ... RENAME TO` and `ALTER COLUMN` changes. A constraint is
+//! added to (or taken out of, or renamed in) the table's `CREATE TABLE` text in
+//! `sqlite_schema` (SQLite's documented way to change a table's constraints without
+//! rebuilding it), after which the existing rows are checked as PostgreSQL checks them
+//! (23505, 23502, 23503, 23514). A primary key or unique constraint has an index SQLite
+//! makes for it (`sqlite_autoindex_t_N`, numbered in the constraints' order in the
+//! text): it is built as an ordinary unique index first (the duplicates check), then
+//! renamed as the constraint's in the same schema edit; one dropped becomes an ordinary
+//! index again and is dropped, the later ones renumbered. Other constraints (`EXCLUDE`,
+//! `NOT VALID`, `MATCH`, `USING INDEX`, `DEFERRABLE` keys) are refused with 0A000.
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -23,6 +28,26 @@ pub(crate) enum Alter {
     AddConstraint(Constraint),
     /// `ALTER [COLUMN] c ...`, run by [`alter_column`].
     Column(ColumnChange),
+    /// `DROP CONSTRAINT [IF EXISTS] name [CASCADE | RESTRICT]`, run by
+    /// [`drop_constraint`].
+    DropConstraint {
+        table: String,
+        name: String,
+        if_exists: bool,
+        cascade: bool,
+    },
+    /// `ALTER INDEX [IF EXISTS] a RENAME TO b`, run by [`rename_index`].
+    RenameIndex {
+        from: String,
+        to: String,
+        if_exists: bool,
+    },
+    /// `RENAME CONSTRAINT a TO b`, run by [`rename_constraint`].
+    RenameConstraint {
+        table: String,
+        from: String,
+        to: String,
+    },
     /// `DROP [COLUMN] c [CASCADE | RESTRICT]`: [`before_drop_column`], then this
     /// statement (SQLite's `DROP COLUMN c`), in one savepoint.
     DropColumn {
@@ -72,6 +97,8 @@ pub(crate) struct Constraint {
 pub(crate) enum ConstraintKind {
     /// With its column list, as written.
     Unique(String),
+    /// With its column list, as written.
+    PrimaryKey(String),
     ForeignKey,
     /// With its expression, as written.
     Check(String),
@@ -94,6 +121,33 @@ fn rest(sql: &str, toks: &[Tok], from: usize) -> String {
 pub(crate) fn plan(sql: &str) -> Option<Result<Alter, (String, String)>> {
     let toks = tokenize(sql);
     let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    if w(0, "ALTER") && w(1, "INDEX") {
+        let mut i = 2;
+        let if_exists = w(i, "IF") && w(i + 1, "EXISTS");
+        if if_exists {
+            i += 2;
+        }
+        let (from, next) = name_at(sql, &toks, i)?;
+        if !(w(next, "RENAME") && w(next + 1, "TO")) {
+            return Some(Err(err(
+                "0A000",
+                format!(
+                    "ALTER INDEX ... {} is not supported",
+                    toks.get(next)
+                        .map_or("", |t| t.text(sql))
+                        .to_ascii_uppercase()
+                ),
+            )));
+        }
+        let Some((to, _)) = name_at(sql, &toks, next + 2) else {
+            return Some(Err(syntax(sql, &toks, next + 2)));
+        };
+        return Some(Ok(Alter::RenameIndex {
+            from,
+            to,
+            if_exists,
+        }));
+    }
     if !(w(0, "ALTER") && w(1, "TABLE")) {
         return None;
     }
@@ -148,10 +202,44 @@ pub(crate) fn plan(sql: &str) -> Option<Result<Alter, (String, String)>> {
     // What SQLite's ALTER TABLE lacks: ALTER COLUMN, DROP CONSTRAINT, SET, OWNER TO...
     let first = toks.get(after).map_or("", |t| t.text(sql));
     if wa(0, "DROP") && wa(1, "CONSTRAINT") {
-        return Some(Err(err(
-            "0A000",
-            "ALTER TABLE ... DROP CONSTRAINT is not supported",
-        )));
+        let mut k = after + 2;
+        let if_exists = w(k, "IF") && w(k + 1, "EXISTS");
+        if if_exists {
+            k += 2;
+        }
+        let Some((name, next)) = name_at(sql, &toks, k) else {
+            return Some(Err(syntax(sql, &toks, k)));
+        };
+        let cascade = w(next, "CASCADE");
+        let last = if cascade || w(next, "RESTRICT") {
+            next + 1
+        } else {
+            next
+        };
+        if last != end {
+            return Some(Err(syntax(sql, &toks, last)));
+        }
+        return Some(Ok(Alter::DropConstraint {
+            table,
+            name,
+            if_exists,
+            cascade,
+        }));
+    }
+    if wa(0, "RENAME") && wa(1, "CONSTRAINT") {
+        let Some((from, next)) = name_at(sql, &toks, after + 2) else {
+            return Some(Err(syntax(sql, &toks, after + 2)));
+        };
+        if !w(next, "TO") {
+            return Some(Err(syntax(sql, &toks, next)));
+        }
+        let Some((to, last)) = name_at(sql, &toks, next + 1) else {
+            return Some(Err(syntax(sql, &toks, next + 1)));
+        };
+        if last != end {
+            return Some(Err(syntax(sql, &toks, last)));
+        }
+        return Some(Ok(Alter::RenameConstraint { table, from, to }));
     }
     if wa(0, "ALTER") {
         return Some(alter_column_plan(sql, &toks, table, after + 1, end));
@@ -244,7 +332,24 @@ pub(crate) fn plan(sql: &str) -> Option<Result<Alter, (String, String)>> {
             return unsupported(&format!("CHECK ... {}", rest(sql, &toks, next)));
         }
         ConstraintKind::Check(expr)
-    } else if name.is_some() || w(k, "PRIMARY") || w(k, "EXCLUDE") {
+    } else if w(k, "PRIMARY") && w(k + 1, "KEY") {
+        let Some((columns, next)) = paren(k + 2) else {
+            return Some(Err(syntax(sql, &toks, k + 2)));
+        };
+        if next < end {
+            return unsupported(&format!(
+                "PRIMARY KEY ({columns}) {}",
+                rest(sql, &toks, next)
+            ));
+        }
+        let name = name.or_else(|| Some(format!("{table}_pkey")));
+        return Some(Ok(Alter::AddConstraint(Constraint {
+            table,
+            name,
+            kind: ConstraintKind::PrimaryKey(columns),
+            body,
+        })));
+    } else if name.is_some() || w(k, "EXCLUDE") {
         let what = words.iter().take(2).cloned().collect::<Vec<_>>().join(" ");
         return unsupported(&format!("CONSTRAINT {what}"));
     } else {
@@ -372,6 +477,15 @@ pub(crate) fn add_constraint(conn: &Connection, c: &Constraint) -> crate::ddl::O
         }
     }
     let rewrite = |sql: &str| crate::sql::rewrite(sql).map_err(|u| err("0A000", u.0));
+    match &c.kind {
+        ConstraintKind::PrimaryKey(columns) => {
+            return add_key(conn, c, columns, true).map(|_| "ALTER TABLE".to_string())
+        }
+        ConstraintKind::Unique(columns) if add_key(conn, c, columns, false)? => {
+            return Ok("ALTER TABLE".to_string())
+        }
+        _ => {}
+    }
     if let (ConstraintKind::Unique(columns), Some(name)) = (&c.kind, &c.name) {
         let sql = format!(
             "CREATE UNIQUE INDEX {} ON {} ({columns})",
@@ -478,6 +592,636 @@ pub(crate) fn add_constraint(conn: &Connection, c: &Constraint) -> crate::ddl::O
     Ok("ALTER TABLE".to_string())
 }
 
+/// The names of a column list (`a, "B"`) as PostgreSQL reads them.
+fn column_names(list: &str) -> Vec<String> {
+    let toks = tokenize(list);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some((name, next)) = name_at(list, &toks, i) {
+        out.push(name);
+        i = next + 1;
+    }
+    out
+}
+
+/// A table's constraint indexes (SQLite's `sqlite_autoindex_t_N`, made for the
+/// `PRIMARY KEY` and `UNIQUE` constraints of its `CREATE TABLE` text, numbered in their
+/// order there): name, `pk` or `u`, columns.
+fn key_indexes(conn: &Connection, table: &str) -> Result<Vec<KeyIndex>, (String, String)> {
+    let mut st = conn
+        .prepare(
+            "SELECT l.name, l.origin, (SELECT group_concat(i.name, char(31)) FROM
+               (SELECT name FROM pragma_index_info(l.name) ORDER BY seqno) i)
+             FROM pragma_index_list(?1) l WHERE l.origin IN ('pk', 'u')",
+        )
+        .map_err(sqlite)?;
+    let rows = st
+        .query_map([table], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            ))
+        })
+        .map_err(sqlite)?;
+    let mut out: Vec<KeyIndex> = rows
+        .map(|r| r.map(|(n, o, cols)| (n, o, cols.split('\u{1f}').map(str::to_string).collect())))
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sqlite)?;
+    out.sort_by_key(|k| autoindex_number(&k.0));
+    Ok(out)
+}
+
+/// A constraint's index: its name, `pk` or `u`, its columns.
+type KeyIndex = (String, String, Vec<String>);
+
+/// A foreign key of a table: the table, SQLite's id of it, its columns, the referenced
+/// ones (NULL: the primary key).
+type ForeignKey = (String, i64, Vec<String>, Vec<Option<String>>);
+
+/// N of `sqlite_autoindex_t_N`.
+fn autoindex_number(name: &str) -> usize {
+    name.rsplit('_')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn same_columns(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+}
+
+/// `ADD [CONSTRAINT name] PRIMARY KEY | UNIQUE (columns)`: the constraint written into
+/// the table's `CREATE TABLE` text, as if the table had been created with it, after
+/// checking the rows as PostgreSQL does (23502 for a NULL key, 23505 for duplicates; a
+/// primary key's columns become NOT NULL). The index SQLite keeps for such a constraint
+/// is first built as an ordinary unique index, then made the constraint's
+/// (`sqlite_autoindex_t_N`) in the same schema edit: the rows are not copied.
+/// `false` (nothing done) for a unique constraint on the columns of an existing one,
+/// which SQLite would not give an index of its own.
+fn add_key(
+    conn: &Connection,
+    c: &Constraint,
+    columns: &str,
+    primary: bool,
+) -> Result<bool, (String, String)> {
+    let quote = crate::catalog::quote_ident;
+    let (stored, create) = table_row(conn, &c.table)?;
+    let name = c.name.clone().unwrap_or_default();
+    let info: Vec<(String, String, bool, i64)> = {
+        let mut st = conn
+            .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)")
+            .map_err(sqlite)?;
+        let rows = st
+            .query_map([&stored], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(sqlite)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
+    };
+    let mut keys = Vec::new();
+    for k in column_names(columns) {
+        let Some(col) = info.iter().find(|i| i.0.eq_ignore_ascii_case(&k)) else {
+            return Err(err(
+                "42703",
+                format!("column \"{k}\" of relation \"{}\" does not exist", c.table),
+            ));
+        };
+        keys.push(col.clone());
+    }
+    if primary && info.iter().any(|i| i.3 > 0) {
+        return Err(err(
+            "42P16",
+            format!(
+                "multiple primary keys for table \"{}\" are not allowed",
+                c.table
+            ),
+        ));
+    }
+    let key_names: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+    let existing = key_indexes(conn, &stored)?;
+    if existing.iter().any(|e| same_columns(&e.2, &key_names)) {
+        if primary {
+            return Err(err(
+                "0A000",
+                "ALTER TABLE ... ADD PRIMARY KEY on the columns of a unique constraint is not supported",
+            ));
+        }
+        return Ok(false);
+    }
+    let table = quote(&stored);
+    let list = key_names
+        .iter()
+        .map(|k| quote(k))
+        .collect::<Vec<_>>()
+        .join(", ");
+    const NEW: &str = "_pgproto_new_key";
+    if let Err(e) = conn.execute_batch(&format!(
+        "CREATE UNIQUE INDEX main.{NEW} ON {table} ({list})"
+    )) {
+        if e.sqlite_error_code() != Some(rusqlite::ErrorCode::ConstraintViolation) {
+            return Err(sqlite(e));
+        }
+        let shown = key_names
+            .iter()
+            .map(|k| format!("CAST({} AS TEXT)", quote(k)))
+            .collect::<Vec<_>>()
+            .join(" || ', ' || ");
+        let key: String = conn
+            .query_row(
+                &format!(
+                    "SELECT {shown} FROM {table} WHERE ({}) IS NOT NULL GROUP BY {list} HAVING count(*) > 1 LIMIT 1",
+                    key_names.iter().map(|k| quote(k)).collect::<Vec<_>>().join(") IS NOT NULL AND (")
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or_default();
+        return Err(err(
+            "23505",
+            format!(
+                "could not create unique index \"{name}\"\nDETAIL: Key ({})=({key}) is duplicated.",
+                key_names.join(", ")
+            ),
+        ));
+    }
+    // PostgreSQL finds duplicates first, then NULLs.
+    if primary {
+        for k in keys.iter().filter(|k| !k.2) {
+            let null: Option<i64> = conn
+                .query_row(
+                    &format!(
+                        "SELECT 1 FROM {table} WHERE {} IS NULL LIMIT 1",
+                        quote(&k.0)
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sqlite)?;
+            if null.is_some() {
+                return Err(err(
+                    "23502",
+                    format!(
+                        "column \"{}\" of relation \"{}\" contains null values",
+                        k.0, c.table
+                    ),
+                ));
+            }
+        }
+    }
+    // The key columns NOT NULL (and `INTEGER` not made the rowid).
+    let mut new_sql = create.clone();
+    if primary {
+        for k in &keys {
+            let Some((start, end)) = column_span(&new_sql, &k.0) else {
+                continue;
+            };
+            let def = new_sql.get(start..end).unwrap_or("").to_string();
+            let toks = tokenize(&def);
+            let parts = column_parts(&def, &toks);
+            let mut edited = if k.2 {
+                def.clone()
+            } else {
+                edit_column(&def, &toks, &[], "NOT NULL")
+            };
+            if keys.len() == 1 && k.1.eq_ignore_ascii_case("INTEGER") {
+                if let Some(t) = toks.get(parts.type_start) {
+                    edited = format!(
+                        "{}INT{}",
+                        edited.get(..t.start).unwrap_or(""),
+                        edited.get(t.end..).unwrap_or("")
+                    );
+                }
+            }
+            new_sql = format!(
+                "{}{edited}{}",
+                new_sql.get(..start).unwrap_or(""),
+                new_sql.get(end..).unwrap_or("")
+            );
+        }
+    }
+    let clause = format!(
+        "CONSTRAINT {} {} ({list})",
+        quote(&name),
+        if primary { "PRIMARY KEY" } else { "UNIQUE" }
+    );
+    let new_sql = with_constraint(&new_sql, &clause).ok_or_else(|| {
+        err(
+            "0A000",
+            format!("cannot add a constraint to \"{}\"", c.table),
+        )
+    })?;
+    let number = existing.len() + 1;
+    edit_schema(
+        conn,
+        &stored,
+        &new_sql,
+        &[(
+            NEW.to_string(),
+            format!("sqlite_autoindex_{stored}_{number}"),
+            None,
+        )],
+    )?;
+    Ok(true)
+}
+
+/// `ALTER TABLE t DROP CONSTRAINT [IF EXISTS] name [CASCADE]`: the constraint taken out
+/// of the table's `CREATE TABLE` text (a primary key's or unique constraint's index
+/// dropped with it; its columns stay NOT NULL, as in PostgreSQL), or a unique index
+/// added by `ADD UNIQUE` dropped. A foreign key that needs a dropped key fails with
+/// 2BP01, or, with `CASCADE`, goes too. Returns PostgreSQL's notices. The caller runs it
+/// inside a savepoint.
+pub(crate) fn drop_constraint(
+    conn: &Connection,
+    table: &str,
+    name: &str,
+    if_exists: bool,
+    cascade: bool,
+) -> Result<Vec<String>, (String, String)> {
+    let (stored, create) = table_row(conn, table)?;
+    let columns = crate::session::table_columns(conn, &stored);
+    let named = crate::constraints::named_clauses(table, &create, &columns);
+    let Some((_, clause)) = named.iter().find(|(n, _)| n == name) else {
+        // A unique index standing for a constraint (`ADD UNIQUE` of the same columns
+        // as another, or made by an older server).
+        let index: Option<String> = conn
+            .query_row(
+                "SELECT l.name FROM pragma_index_list(?1) l WHERE l.\"unique\" AND l.origin = 'c'
+                 AND l.name = ?2",
+                [&stored, name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sqlite)?;
+        if let Some(index) = index {
+            let cols: Vec<String> = {
+                let mut st = conn
+                    .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
+                    .map_err(sqlite)?;
+                let rows = st.query_map([&index], |r| r.get(0)).map_err(sqlite)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
+            };
+            let notices = drop_dependent_keys(conn, table, &stored, name, &cols, false, cascade)?;
+            conn.execute_batch(&format!(
+                "DROP INDEX main.{}",
+                crate::catalog::quote_ident(&index)
+            ))
+            .map_err(sqlite)?;
+            return Ok(notices);
+        }
+        if if_exists {
+            return Ok(vec![format!(
+                "constraint \"{name}\" of relation \"{table}\" does not exist, skipping"
+            )]);
+        }
+        return Err(err(
+            "42704",
+            format!("constraint \"{name}\" of relation \"{table}\" does not exist"),
+        ));
+    };
+    let new_sql = format!(
+        "{}{}",
+        create.get(..clause.span.0).unwrap_or(""),
+        create.get(clause.span.1..).unwrap_or("")
+    );
+    use crate::constraints::ClauseKind;
+    if !matches!(clause.kind, ClauseKind::PrimaryKey | ClauseKind::Unique) {
+        edit_schema(conn, &stored, &new_sql, &[])?;
+        return Ok(Vec::new());
+    }
+    let primary = clause.kind == ClauseKind::PrimaryKey;
+    let indexes = key_indexes(conn, &stored)?;
+    let sharing = named
+        .iter()
+        .filter(|(_, c)| {
+            matches!(c.kind, ClauseKind::PrimaryKey | ClauseKind::Unique)
+                && same_columns(&c.columns, &clause.columns)
+        })
+        .count();
+    let index = indexes
+        .iter()
+        .find(|i| same_columns(&i.2, &clause.columns))
+        .filter(|_| sharing == 1);
+    let Some((index, _, _)) = index else {
+        return Err(err(
+            "0A000",
+            format!(
+                "ALTER TABLE ... DROP CONSTRAINT of \"{name}\" is not supported{}",
+                if primary {
+                    " (an INTEGER PRIMARY KEY is SQLite's rowid)"
+                } else {
+                    " (another constraint shares its index)"
+                }
+            ),
+        ));
+    };
+    let notices = drop_dependent_keys(
+        conn,
+        table,
+        &stored,
+        name,
+        &clause.columns,
+        primary,
+        cascade,
+    )?;
+    // The dropped index becomes an ordinary one (then dropped); those after it take
+    // the numbers SQLite gives them when it reads the new text.
+    const DROPPED: &str = "_pgproto_dropped_key";
+    let list = clause
+        .columns
+        .iter()
+        .map(|c| crate::catalog::quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut renames = vec![(
+        index.clone(),
+        DROPPED.to_string(),
+        Some(format!(
+            "CREATE INDEX {DROPPED} ON {} ({list})",
+            crate::catalog::quote_ident(&stored)
+        )),
+    )];
+    let dropped_number = autoindex_number(index);
+    for (other, _, _) in &indexes {
+        let n = autoindex_number(other);
+        if n > dropped_number {
+            renames.push((
+                other.clone(),
+                format!("sqlite_autoindex_{stored}_{}", n - 1),
+                None,
+            ));
+        }
+    }
+    edit_schema(conn, &stored, &new_sql, &renames)?;
+    conn.execute_batch(&format!("DROP INDEX main.{DROPPED}"))
+        .map_err(sqlite)?;
+    Ok(notices)
+}
+
+/// Before a key of `table` (`columns`) goes: the foreign keys that reference it fail
+/// with 2BP01, or with `cascade` are dropped (PostgreSQL's notices returned). A foreign
+/// key naming no columns references the primary key (`primary`).
+fn drop_dependent_keys(
+    conn: &Connection,
+    table: &str,
+    stored: &str,
+    name: &str,
+    columns: &[String],
+    primary: bool,
+    cascade: bool,
+) -> Result<Vec<String>, (String, String)> {
+    let referencing: Vec<ForeignKey> = {
+        let mut st = conn
+            .prepare(
+                "SELECT s.name, f.id, f.\"from\", f.\"to\" FROM main.sqlite_schema s,
+                 pragma_foreign_key_list(s.name) f
+                 WHERE s.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE ORDER BY s.name, f.id, f.seq",
+            )
+            .map_err(sqlite)?;
+        let rows = st
+            .query_map([stored], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .map_err(sqlite)?;
+        let mut out: Vec<ForeignKey> = Vec::new();
+        for row in rows {
+            let (t, id, from, to) = row.map_err(sqlite)?;
+            match out.last_mut() {
+                Some(last) if last.0 == t && last.1 == id => {
+                    last.2.push(from);
+                    last.3.push(to);
+                }
+                _ => out.push((t, id, vec![from], vec![to])),
+            }
+        }
+        out
+    };
+    let mut dependents: Vec<(String, String)> = Vec::new();
+    for (other, _, from, to) in referencing {
+        let to: Option<Vec<String>> = to.into_iter().collect();
+        let depends = match to {
+            Some(to) => same_columns(&to, columns),
+            None => primary,
+        };
+        if !depends {
+            continue;
+        }
+        let (_, other_sql) = table_row(conn, &other)?;
+        let other_columns = crate::session::table_columns(conn, &other);
+        let fk = crate::constraints::named_clauses(&other, &other_sql, &other_columns)
+            .into_iter()
+            .find(|(_, c)| {
+                c.kind == crate::constraints::ClauseKind::ForeignKey
+                    && same_columns(&c.columns, &from)
+                    && c.references
+                        .as_deref()
+                        .is_some_and(|r| r.eq_ignore_ascii_case(stored))
+            })
+            .map_or_else(|| format!("{other}_{}_fkey", from.join("_")), |f| f.0);
+        dependents.push((other, fk));
+    }
+    let Some((other, fk)) = dependents.first() else {
+        return Ok(Vec::new());
+    };
+    if !cascade {
+        return Err(err(
+            "2BP01",
+            format!(
+                "cannot drop constraint {name} on table {table} because other objects depend on it\nDETAIL: constraint {fk} on table {other} depends on index {name}\nHINT: Use DROP ... CASCADE to drop the dependent objects too."
+            ),
+        ));
+    }
+    let mut notices = Vec::new();
+    for (other, fk) in &dependents {
+        drop_constraint(conn, other, fk, false, false)?;
+        notices.push(format!("drop cascades to constraint {fk} on table {other}"));
+    }
+    Ok(notices)
+}
+
+/// `ALTER TABLE t RENAME CONSTRAINT a TO b` (and `ALTER INDEX a RENAME TO b` of a
+/// constraint's index): the name written into the table's `CREATE TABLE` text (a unique
+/// index standing for a constraint is made again under the new name).
+pub(crate) fn rename_constraint(
+    conn: &Connection,
+    table: &str,
+    from: &str,
+    to: &str,
+) -> Result<(), (String, String)> {
+    let quote = crate::catalog::quote_ident;
+    let (stored, create) = table_row(conn, table)?;
+    let columns = crate::session::table_columns(conn, &stored);
+    let named = crate::constraints::named_clauses(table, &create, &columns);
+    if named.iter().any(|(n, _)| n == to) {
+        return Err(err(
+            "42710",
+            format!("constraint \"{to}\" for relation \"{table}\" already exists"),
+        ));
+    }
+    let Some((_, clause)) = named.iter().find(|(n, _)| n == from) else {
+        let index: Option<String> = conn
+            .query_row(
+                "SELECT sql FROM main.sqlite_schema s WHERE type = 'index' AND name = ?2
+                 AND tbl_name = ?1 COLLATE NOCASE AND EXISTS (SELECT 1 FROM pragma_index_list(?1) l
+                 WHERE l.name = s.name AND l.\"unique\")",
+                [&stored, from],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sqlite)?;
+        return match index {
+            Some(sql) => rename_index_sql(conn, from, to, &sql),
+            None => Err(err(
+                "42704",
+                format!("constraint \"{from}\" for table \"{table}\" does not exist"),
+            )),
+        };
+    };
+    use crate::constraints::ClauseKind;
+    if matches!(clause.kind, ClauseKind::PrimaryKey | ClauseKind::Unique) {
+        let taken: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM main.sqlite_schema WHERE name = ?1",
+                [to],
+                |r| r.get(0),
+            )
+            .map_err(sqlite)?;
+        if taken > 0 {
+            return Err(err("42P07", format!("relation \"{to}\" already exists")));
+        }
+    }
+    let new_sql = match clause.name_span {
+        Some((a, b)) => format!(
+            "{}{}{}",
+            create.get(..a).unwrap_or(""),
+            quote(to),
+            create.get(b..).unwrap_or("")
+        ),
+        None => format!(
+            "{}CONSTRAINT {} {}",
+            create.get(..clause.keyword_at).unwrap_or(""),
+            quote(to),
+            create.get(clause.keyword_at..).unwrap_or("")
+        ),
+    };
+    edit_schema(conn, &stored, &new_sql, &[])
+}
+
+/// An index made again under another name (SQLite cannot rename one), from its
+/// `CREATE INDEX` text.
+fn rename_index_sql(
+    conn: &Connection,
+    from: &str,
+    to: &str,
+    sql: &str,
+) -> Result<(), (String, String)> {
+    let quote = crate::catalog::quote_ident;
+    let taken: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM main.sqlite_schema WHERE name = ?1",
+            [to],
+            |r| r.get(0),
+        )
+        .map_err(sqlite)?;
+    if taken > 0 {
+        return Err(err("42P07", format!("relation \"{to}\" already exists")));
+    }
+    let toks = tokenize(sql);
+    let at = toks
+        .iter()
+        .position(|t| t.is(sql, "INDEX"))
+        .map(|i| {
+            let w = |k: usize, kw: &str| toks.get(k).is_some_and(|t| t.is(sql, kw));
+            if w(i + 1, "IF") && w(i + 2, "NOT") && w(i + 3, "EXISTS") {
+                i + 4
+            } else {
+                i + 1
+            }
+        })
+        .and_then(|i| Some((i, name_at(sql, &toks, i)?.1)))
+        .and_then(|(a, b)| Some((toks.get(a)?.start, toks.get(b - 1)?.end)))
+        .ok_or_else(|| err("0A000", format!("cannot rename index \"{from}\"")))?;
+    let new_sql = format!(
+        "{}{}{}",
+        sql.get(..at.0).unwrap_or(""),
+        quote(to),
+        sql.get(at.1..).unwrap_or("")
+    );
+    conn.execute_batch(&format!("DROP INDEX main.{}; {new_sql}", quote(from)))
+        .map_err(sqlite)
+}
+
+/// `ALTER INDEX [IF EXISTS] a RENAME TO b`: a constraint's index by renaming its
+/// constraint, another index made again under the new name.
+pub(crate) fn rename_index(
+    conn: &Connection,
+    from: &str,
+    to: &str,
+    if_exists: bool,
+) -> Result<Vec<String>, (String, String)> {
+    // A constraint's index: PostgreSQL renames the constraint with it.
+    let tables: Vec<String> = {
+        let mut st = conn
+            .prepare("SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+            .map_err(sqlite)?;
+        let rows = st.query_map([], |r| r.get(0)).map_err(sqlite)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
+    };
+    for t in tables {
+        let (_, create) = table_row(conn, &t)?;
+        let columns = crate::session::table_columns(conn, &t);
+        let is_key = crate::constraints::named_clauses(&t, &create, &columns)
+            .iter()
+            .any(|(n, c)| {
+                n == from
+                    && matches!(
+                        c.kind,
+                        crate::constraints::ClauseKind::PrimaryKey
+                            | crate::constraints::ClauseKind::Unique
+                    )
+            });
+        if is_key {
+            rename_constraint(conn, &t, from, to)?;
+            return Ok(Vec::new());
+        }
+    }
+    let sql: Option<Option<String>> = conn
+        .query_row(
+            "SELECT sql FROM main.sqlite_schema WHERE type = 'index' AND name = ?1",
+            [from],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sqlite)?;
+    match sql {
+        Some(Some(sql)) => rename_index_sql(conn, from, to, &sql).map(|_| Vec::new()),
+        _ if if_exists => Ok(vec![format!(
+            "relation \"{from}\" does not exist, skipping"
+        )]),
+        _ => Err(err("42P01", format!("relation \"{from}\" does not exist"))),
+    }
+}
+
+/// Table `table`'s name as SQLite keeps it and its `CREATE TABLE` text, or PostgreSQL's
+/// 42P01.
+fn table_row(conn: &Connection, table: &str) -> Result<(String, String), (String, String)> {
+    let row: Option<(String, String)> = conn
+        .query_row(
+            "SELECT name, sql FROM main.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+            [table],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(sqlite)?;
+    row.ok_or_else(|| err("42P01", format!("relation \"{table}\" does not exist")))
+}
+
 /// Table `table`'s `CREATE TABLE` text, or PostgreSQL's 42P01.
 fn table_sql(conn: &Connection, table: &str) -> Result<String, (String, String)> {
     let sql: Option<String> = conn
@@ -501,6 +1245,17 @@ fn replace_table_sql(
     table: &str,
     new_sql: &str,
 ) -> Result<(), (String, String)> {
+    edit_schema(conn, table, new_sql, &[])
+}
+
+/// [`replace_table_sql`], and in the same edit index rows of `sqlite_schema` renamed
+/// (old name, new name, new `CREATE INDEX` text or NULL for a constraint's index).
+fn edit_schema(
+    conn: &Connection,
+    table: &str,
+    new_sql: &str,
+    indexes: &[(String, String, Option<String>)],
+) -> Result<(), (String, String)> {
     let toks = tokenize(new_sql);
     let definition = toks
         .iter()
@@ -521,7 +1276,15 @@ fn replace_table_sql(
             "UPDATE main.sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = ?2 COLLATE NOCASE",
             [new_sql, table],
         )
-        .and_then(|_| conn.execute_batch(&format!("PRAGMA main.schema_version = {}", version + 1)));
+        .and_then(|_| {
+            for (from, to, sql) in indexes {
+                conn.execute(
+                    "UPDATE main.sqlite_schema SET name = ?2, sql = ?3 WHERE type = 'index' AND name = ?1",
+                    rusqlite::params![from, to, sql],
+                )?;
+            }
+            conn.execute_batch(&format!("PRAGMA main.schema_version = {}", version + 1))
+        });
     conn.execute_batch("PRAGMA writable_schema = RESET")
         .map_err(sqlite)?;
     edited.map_err(sqlite)?;
@@ -1108,10 +1871,9 @@ mod tests {
             "alter table t alter column a type text using a::text",
             "alter table t alter a set statistics 5",
             "alter table t drop column if exists a",
-            "alter table t drop constraint c",
             "alter table t owner to bob",
-            "alter table t add primary key (a)",
-            "alter table t add constraint p primary key (a)",
+            "alter table t add primary key (a) deferrable",
+            "alter index i set tablespace x",
             "alter table t add constraint c check (a > 0) not valid",
             "alter table t add foreign key (a) references u match full",
             "alter table t add unique (a) deferrable",
@@ -1121,6 +1883,226 @@ mod tests {
                 other => panic!("{refused}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn reads_key_statements() {
+        assert_eq!(
+            plan("ALTER TABLE t DROP CONSTRAINT IF EXISTS \"T_pkey\" CASCADE"),
+            Some(Ok(Alter::DropConstraint {
+                table: "t".into(),
+                name: "T_pkey".into(),
+                if_exists: true,
+                cascade: true,
+            }))
+        );
+        assert_eq!(
+            plan("alter table t rename constraint A to b"),
+            Some(Ok(Alter::RenameConstraint {
+                table: "t".into(),
+                from: "a".into(),
+                to: "b".into(),
+            }))
+        );
+        assert_eq!(
+            plan("alter index if exists i rename to j"),
+            Some(Ok(Alter::RenameIndex {
+                from: "i".into(),
+                to: "j".into(),
+                if_exists: true,
+            }))
+        );
+        let c = constraint("alter table t add primary key (a, \"B\")");
+        assert_eq!(
+            (c.name.as_deref(), c.kind),
+            (
+                Some("t_pkey"),
+                ConstraintKind::PrimaryKey("a, \"B\"".into())
+            )
+        );
+        assert_eq!(
+            plan("alter table t drop constraint c x")
+                .unwrap()
+                .unwrap_err()
+                .0,
+            "42601"
+        );
+    }
+
+    /// Runs an `ALTER TABLE` as the session does, inside a savepoint.
+    fn run_alter(conn: &Connection, sql: &str) -> Result<Vec<String>, (String, String)> {
+        conn.execute_batch("SAVEPOINT s").unwrap();
+        let r = match plan(sql) {
+            Some(Ok(Alter::AddConstraint(c))) => add_constraint(conn, &c).map(|_| Vec::new()),
+            Some(Ok(Alter::DropConstraint {
+                table,
+                name,
+                if_exists,
+                cascade,
+            })) => drop_constraint(conn, &table, &name, if_exists, cascade),
+            Some(Ok(Alter::RenameConstraint { table, from, to })) => {
+                rename_constraint(conn, &table, &from, &to).map(|_| Vec::new())
+            }
+            Some(Ok(Alter::RenameIndex {
+                from,
+                to,
+                if_exists,
+            })) => rename_index(conn, &from, &to, if_exists),
+            other => panic!("{sql}: {other:?}"),
+        };
+        if r.is_err() {
+            conn.execute_batch("ROLLBACK TO s").unwrap();
+        }
+        conn.execute_batch("RELEASE s").unwrap();
+        r
+    }
+
+    fn schema_sql(conn: &Connection, name: &str) -> String {
+        conn.query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    fn intact(conn: &Connection) {
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
+
+    #[test]
+    fn adds_and_drops_keys() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE a (id integer, code text UNIQUE, n int);
+             INSERT INTO a VALUES (1, 'x', NULL), (1, 'y', 2), (NULL, 'z', 3);",
+        )
+        .unwrap();
+        let code = |sql: &str| run_alter(&conn, sql).unwrap_err();
+        // As PostgreSQL: duplicates first, then NULLs.
+        let (c, m) = code("alter table a add primary key (id)");
+        assert_eq!(
+            (c.as_str(), m.as_str()),
+            (
+                "23505",
+                "could not create unique index \"a_pkey\"\nDETAIL: Key (id)=(1) is duplicated."
+            )
+        );
+        conn.execute_batch("UPDATE a SET id = 2 WHERE code = 'y'")
+            .unwrap();
+        let (c, m) = code("alter table a add primary key (id)");
+        assert_eq!(
+            (c.as_str(), m.as_str()),
+            (
+                "23502",
+                "column \"id\" of relation \"a\" contains null values"
+            )
+        );
+        conn.execute_batch("DELETE FROM a WHERE id IS NULL")
+            .unwrap();
+        assert_eq!(code("alter table a add primary key (nope)").0, "42703");
+        run_alter(&conn, "alter table a add primary key (id)").unwrap();
+        assert_eq!(
+            code("alter table a add constraint p2 primary key (n)").0,
+            "42P16"
+        );
+        assert_eq!(
+            schema_sql(&conn, "a"),
+            "CREATE TABLE a (id INT NOT NULL, code text UNIQUE, n int, CONSTRAINT a_pkey PRIMARY KEY (id))"
+        );
+        intact(&conn);
+        // In force: the key is unique and not null, and not the rowid.
+        assert!(conn
+            .execute_batch("INSERT INTO a VALUES (2, 'w', 0)")
+            .is_err());
+        assert!(conn
+            .execute_batch("INSERT INTO a (code) VALUES ('v')")
+            .is_err());
+        let origin: String = conn
+            .query_row(
+                "SELECT origin FROM pragma_index_list('a') WHERE name = 'sqlite_autoindex_a_2'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(origin, "pk");
+        run_alter(&conn, "alter table a add constraint a_n_key unique (n)").unwrap();
+        intact(&conn);
+        conn.execute_batch(
+            "CREATE TABLE b (a_id INT REFERENCES a (id), CONSTRAINT b_n FOREIGN KEY (a_id) REFERENCES a (n));
+             INSERT INTO b VALUES (2);",
+        )
+        .unwrap();
+        let (c, m) = code("alter table a drop constraint a_pkey");
+        assert_eq!(c, "2BP01");
+        assert!(
+            m.contains("constraint b_a_id_fkey on table b depends on index a_pkey"),
+            "{m}"
+        );
+        assert_eq!(code("alter table a drop constraint nope").0, "42704");
+        assert_eq!(
+            run_alter(&conn, "alter table a drop constraint if exists nope").unwrap(),
+            ["constraint \"nope\" of relation \"a\" does not exist, skipping"]
+        );
+        assert_eq!(
+            run_alter(&conn, "alter table a drop constraint a_pkey cascade").unwrap(),
+            ["drop cascades to constraint b_a_id_fkey on table b"]
+        );
+        assert_eq!(
+            schema_sql(&conn, "b"),
+            "CREATE TABLE b (a_id INT, CONSTRAINT b_n FOREIGN KEY (a_id) REFERENCES a (n))"
+        );
+        assert_eq!(
+            schema_sql(&conn, "a"),
+            "CREATE TABLE a (id INT NOT NULL, code text UNIQUE, n int, CONSTRAINT a_n_key UNIQUE (n))"
+        );
+        intact(&conn);
+        // The unique constraint after the dropped key took its number.
+        let names: Vec<String> = {
+            let mut st = conn
+                .prepare("SELECT name FROM pragma_index_list('a') ORDER BY name")
+                .unwrap();
+            st.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(names, ["sqlite_autoindex_a_1", "sqlite_autoindex_a_2"]);
+        assert!(conn
+            .execute_batch("INSERT INTO a VALUES (2, 'q', 9)")
+            .is_ok());
+        assert!(conn
+            .execute_batch("INSERT INTO a VALUES (5, 'x', 10)")
+            .is_err());
+        run_alter(&conn, "alter table b drop constraint b_n").unwrap();
+        run_alter(&conn, "alter table a drop constraint a_code_key").unwrap();
+        run_alter(&conn, "alter table a rename constraint a_n_key to a_n_uq").unwrap();
+        assert_eq!(
+            schema_sql(&conn, "a"),
+            "CREATE TABLE a (id INT NOT NULL, code text, n int, CONSTRAINT a_n_uq UNIQUE (n))"
+        );
+        intact(&conn);
+        assert!(conn
+            .execute_batch("INSERT INTO a VALUES (6, 'x', 10)")
+            .is_ok());
+        assert!(conn
+            .execute_batch("INSERT INTO a VALUES (7, 'x', 10)")
+            .is_err());
+        conn.execute_batch("CREATE INDEX a_code ON a (code)")
+            .unwrap();
+        run_alter(&conn, "alter index a_code rename to a_code_ix").unwrap();
+        assert_eq!(
+            schema_sql(&conn, "a_code_ix"),
+            "CREATE INDEX a_code_ix ON a (code)"
+        );
+        assert_eq!(code("alter index nope rename to x").0, "42P01");
+        run_alter(&conn, "alter index a_n_uq rename to a_n_key").unwrap();
+        assert!(schema_sql(&conn, "a").contains("CONSTRAINT a_n_key UNIQUE"));
+        intact(&conn);
     }
 
     #[test]

@@ -895,7 +895,7 @@ fn fill_relation(
         }
     }
     if kind == "table" {
-        fill_foreign_keys(conn, name, oid)?;
+        fill_foreign_keys(conn, name, oid, sql.unwrap_or(""))?;
         fill_checks(conn, name, oid, sql.unwrap_or(""), &cols)?;
     }
     Ok(())
@@ -1177,7 +1177,12 @@ fn insert_constraint(
     Ok(())
 }
 
-fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64) -> rusqlite::Result<()> {
+fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64, sql: &str) -> rusqlite::Result<()> {
+    // The names given in the table's text (`CONSTRAINT fk FOREIGN KEY ...`).
+    let given: Vec<crate::constraints::Clause> = crate::constraints::clauses(sql)
+        .into_iter()
+        .filter(|c| c.kind == crate::constraints::ClauseKind::ForeignKey && c.given.is_some())
+        .collect();
     type Fk = (i64, String, String, Option<String>, String, String);
     let fks: Vec<Fk> = {
         let mut st = conn.prepare(
@@ -1233,7 +1238,20 @@ fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64) -> rusqlite::Resu
         if let Some(a) = action(&first.5) {
             def.push_str(&format!(" ON DELETE {a}"));
         }
-        let conname = format!("{table}_{}_fkey", from.join("_"));
+        let conname = given
+            .iter()
+            .find(|c| {
+                c.references
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(&target))
+                    && c.columns.len() == from.len()
+                    && c.columns
+                        .iter()
+                        .zip(&from)
+                        .all(|(a, b)| a.eq_ignore_ascii_case(b))
+            })
+            .and_then(|c| c.given.clone())
+            .unwrap_or_else(|| format!("{table}_{}_fkey", from.join("_")));
         let confrelid = stable_oid("table", &target);
         let nums: Vec<String> = {
             let mut st =

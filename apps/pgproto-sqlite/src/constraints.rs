@@ -27,40 +27,14 @@ pub(crate) struct Check {
 }
 
 /// The names given to a table's PRIMARY KEY and UNIQUE constraints in its `CREATE TABLE`
-/// text (`CONSTRAINT uq_email UNIQUE (email)`): SQLite keeps no name for their indexes.
-/// Each is the name, then the columns in order (as written, unquoted).
+/// text (`CONSTRAINT uq_email UNIQUE (email)`, `id int CONSTRAINT pk PRIMARY KEY`):
+/// SQLite keeps no name for their indexes. Each is the name, then the columns in order
+/// (as written, unquoted).
 pub(crate) fn named_keys(sql: &str) -> Vec<(String, Vec<String>)> {
-    let Ok(statements) = Parser::parse_sql(&SQLiteDialect {}, sql) else {
-        return Vec::new();
-    };
-    let Some(Statement::CreateTable(create)) = statements.first() else {
-        return Vec::new();
-    };
-    create
-        .constraints
-        .iter()
-        .filter_map(|c| match c {
-            TableConstraint::Unique {
-                name: Some(name),
-                columns,
-                ..
-            }
-            | TableConstraint::PrimaryKey {
-                name: Some(name),
-                columns,
-                ..
-            } => Some((
-                name.value.clone(),
-                columns
-                    .iter()
-                    .map(|c| match &c.column.expr {
-                        Expr::Identifier(i) => i.value.clone(),
-                        other => other.to_string(),
-                    })
-                    .collect(),
-            )),
-            _ => None,
-        })
+    clauses(sql)
+        .into_iter()
+        .filter(|c| matches!(c.kind, ClauseKind::PrimaryKey | ClauseKind::Unique))
+        .filter_map(|c| Some((c.given?, c.columns)))
         .collect()
 }
 
@@ -125,6 +99,256 @@ pub(crate) fn checks(table: &str, sql: &str, columns: &[(String, String)]) -> Ve
             def: format!("CHECK ({def})"),
             pretty: format!("CHECK ({pretty})"),
         });
+    }
+    out
+}
+
+/// What kind of constraint a [`Clause`] is, as `pg_constraint.contype` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClauseKind {
+    PrimaryKey,
+    Unique,
+    Check,
+    ForeignKey,
+}
+
+/// One constraint written in a `CREATE TABLE` text, table or column constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Clause {
+    pub(crate) kind: ClauseKind,
+    /// The name given with `CONSTRAINT name`.
+    pub(crate) given: Option<String>,
+    /// The byte range of the given name.
+    pub(crate) name_span: Option<(usize, usize)>,
+    /// Where the constraint's keyword starts (a name is put before it).
+    pub(crate) keyword_at: usize,
+    /// The column of a column constraint.
+    pub(crate) column: Option<String>,
+    /// Its columns (a primary key's, a unique or foreign key's own ones), as written.
+    pub(crate) columns: Vec<String>,
+    /// A foreign key's referenced table.
+    pub(crate) references: Option<String>,
+    /// The byte range that removing it removes (with the comma before a table
+    /// constraint, with the space before a column constraint).
+    pub(crate) span: (usize, usize),
+}
+
+/// The constraints written in a `CREATE TABLE` text, in order (SQLite keeps the text
+/// as written; `NOT NULL`, `DEFAULT` and `COLLATE` are not listed).
+pub(crate) fn clauses(create: &str) -> Vec<Clause> {
+    use crate::sql::{matching_close, tokenize};
+    let toks = tokenize(create);
+    let Some(open) = toks.iter().position(|t| t.is_punct(create, "(")) else {
+        return Vec::new();
+    };
+    let Some(close) = matching_close(create, &toks, open) else {
+        return Vec::new();
+    };
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(create, kw));
+    let name = |i: usize| {
+        toks.get(i).and_then(|t| match t.kind {
+            crate::sql::Kind::Word | crate::sql::Kind::Quoted => t.ident(create),
+            _ => None,
+        })
+    };
+    // A parenthesized name list at `i`, and the index after it.
+    let list = |i: usize| -> (Vec<String>, usize) {
+        if !toks.get(i).is_some_and(|t| t.is_punct(create, "(")) {
+            return (Vec::new(), i);
+        }
+        let end = matching_close(create, &toks, i).unwrap_or(i);
+        let names = (i + 1..end)
+            .filter(|&k| {
+                !toks
+                    .get(k)
+                    .is_some_and(|t| t.kind == crate::sql::Kind::Punct)
+            })
+            .filter(|&k| {
+                // A column, not its `COLLATE x`/`ASC`/`DESC`.
+                !(w(k, "ASC") || w(k, "DESC") || w(k, "COLLATE") || w(k.wrapping_sub(1), "COLLATE"))
+            })
+            .filter_map(name)
+            .collect();
+        (names, end + 1)
+    };
+    // Where a column constraint starting at `k` may start the next one.
+    let starts_clause = |k: usize| {
+        [
+            "CONSTRAINT",
+            "PRIMARY",
+            "UNIQUE",
+            "CHECK",
+            "REFERENCES",
+            "COLLATE",
+            "GENERATED",
+        ]
+        .iter()
+        .any(|kw| w(k, kw))
+            || (w(k, "NOT") && w(k + 1, "NULL"))
+            || (w(k, "NULL") && !w(k.wrapping_sub(1), "NOT") && !w(k.wrapping_sub(1), "SET"))
+            || (w(k, "DEFAULT") && !w(k.wrapping_sub(1), "SET"))
+            || (w(k, "AS") && !w(k.wrapping_sub(1), "ALWAYS"))
+    };
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut item_start = open + 1;
+    for k in open + 1..=close {
+        let Some(t) = toks.get(k) else { break };
+        if t.is_punct(create, "(") && k != close {
+            depth += 1;
+            continue;
+        }
+        if t.is_punct(create, ")") && k != close {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        if !(depth == 0 && (t.is_punct(create, ",") || k == close)) {
+            continue;
+        }
+        let (a, b) = (item_start, k);
+        item_start = k + 1;
+        let (Some(first), Some(last)) = (toks.get(a), toks.get(b.wrapping_sub(1))) else {
+            continue;
+        };
+        // A table constraint.
+        let (mut kw, mut given, mut name_span) = (a, None, None);
+        if w(a, "CONSTRAINT") {
+            given = name(a + 1);
+            name_span = toks.get(a + 1).map(|t| (t.start, t.end));
+            kw = a + 2;
+        }
+        let table_kind = if w(kw, "PRIMARY") && w(kw + 1, "KEY") {
+            Some((ClauseKind::PrimaryKey, kw + 2))
+        } else if w(kw, "UNIQUE") {
+            Some((ClauseKind::Unique, kw + 1))
+        } else if w(kw, "CHECK") {
+            Some((ClauseKind::Check, kw + 1))
+        } else if w(kw, "FOREIGN") && w(kw + 1, "KEY") {
+            Some((ClauseKind::ForeignKey, kw + 2))
+        } else {
+            None
+        };
+        if let Some((kind, at)) = table_kind {
+            let (columns, after) = if kind == ClauseKind::Check {
+                (Vec::new(), at)
+            } else {
+                list(at)
+            };
+            let references = (kind == ClauseKind::ForeignKey && w(after, "REFERENCES"))
+                .then(|| crate::ddl::name_at(create, &toks, after + 1).map(|n| n.0))
+                .flatten();
+            let comma = toks.get(a.wrapping_sub(1)).map_or(first.start, |c| c.start);
+            out.push(Clause {
+                kind,
+                given,
+                name_span,
+                keyword_at: toks.get(kw).map_or(first.start, |t| t.start),
+                column: None,
+                columns,
+                references,
+                span: (comma, last.end),
+            });
+            continue;
+        }
+        if w(a, "CONSTRAINT") {
+            continue;
+        }
+        // A column definition: its constraints after its name and type.
+        let Some(column) = name(a) else { continue };
+        let mut c = a + 1;
+        let mut d = 0usize;
+        while c < b {
+            if toks.get(c).is_some_and(|t| t.is_punct(create, "(")) {
+                d += 1;
+            } else if toks.get(c).is_some_and(|t| t.is_punct(create, ")")) {
+                d = d.saturating_sub(1);
+            } else if d == 0 && starts_clause(c) {
+                break;
+            }
+            c += 1;
+        }
+        while c < b {
+            let start = c;
+            let (mut given, mut name_span, mut kw) = (None, None, c);
+            if w(c, "CONSTRAINT") {
+                given = name(c + 1);
+                name_span = toks.get(c + 1).map(|t| (t.start, t.end));
+                kw = c + 2;
+            }
+            // The clause's end: the next clause's start at depth 0.
+            let mut e = kw + 1;
+            while e < b {
+                if toks.get(e).is_some_and(|t| t.is_punct(create, "(")) {
+                    e = matching_close(create, &toks, e).unwrap_or(e) + 1;
+                    continue;
+                }
+                if starts_clause(e) {
+                    break;
+                }
+                e += 1;
+            }
+            let kind = if w(kw, "PRIMARY") {
+                Some(ClauseKind::PrimaryKey)
+            } else if w(kw, "UNIQUE") {
+                Some(ClauseKind::Unique)
+            } else if w(kw, "CHECK") {
+                Some(ClauseKind::Check)
+            } else if w(kw, "REFERENCES") {
+                Some(ClauseKind::ForeignKey)
+            } else {
+                None
+            };
+            if let Some(kind) = kind {
+                let before = toks.get(start.wrapping_sub(1)).map_or(0, |t| t.end);
+                let end = toks.get(e - 1).map_or(before, |t| t.end);
+                out.push(Clause {
+                    kind,
+                    given,
+                    name_span,
+                    keyword_at: toks.get(kw).map_or(before, |t| t.start),
+                    column: Some(column.clone()),
+                    columns: vec![column.clone()],
+                    references: (kind == ClauseKind::ForeignKey)
+                        .then(|| crate::ddl::name_at(create, &toks, kw + 1).map(|n| n.0))
+                        .flatten(),
+                    span: (before, end),
+                });
+            }
+            c = e;
+        }
+    }
+    out
+}
+
+/// The constraints of table `table` (created by `create`, with `columns`: name and
+/// declared type), each with the name PostgreSQL (and the catalog) gives it.
+pub(crate) fn named_clauses(
+    table: &str,
+    create: &str,
+    columns: &[(String, String)],
+) -> Vec<(String, Clause)> {
+    let all = clauses(create);
+    // Checks are named by `checks`, column constraints first.
+    let mut check_names = checks(table, create, columns).into_iter().map(|c| c.name);
+    let mut ordered: Vec<&Clause> = all
+        .iter()
+        .filter(|c| c.kind == ClauseKind::Check && c.column.is_some())
+        .collect();
+    ordered.extend(
+        all.iter()
+            .filter(|c| c.kind == ClauseKind::Check && c.column.is_none()),
+    );
+    let mut out: Vec<(String, Clause)> = ordered
+        .into_iter()
+        .map(|c| (check_names.next().unwrap_or_default(), c.clone()))
+        .collect();
+    for c in all.iter().filter(|c| c.kind != ClauseKind::Check) {
+        let name = c.given.clone().unwrap_or_else(|| match c.kind {
+            ClauseKind::PrimaryKey => format!("{table}_pkey"),
+            ClauseKind::Unique => format!("{table}_{}_key", c.columns.join("_")),
+            _ => format!("{table}_{}_fkey", c.columns.join("_")),
+        });
+        out.push((name, c.clone()));
     }
     out
 }
@@ -452,6 +676,50 @@ mod tests {
         let c = checks("t", sql, &cols);
         let c = c.into_iter().next().unwrap();
         (c.name, c.def, c.pretty)
+    }
+
+    #[test]
+    fn reads_constraint_clauses() {
+        let sql = r#"CREATE TABLE b (id INT NOT NULL PRIMARY KEY, a_id INT CONSTRAINT fk REFERENCES a (id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED, n int CHECK (n > 0) UNIQUE, "M" text, CONSTRAINT u2 UNIQUE (n, "M"), CHECK (n < 9), FOREIGN KEY (n) REFERENCES c)"#;
+        let cols: Vec<(String, String)> = ["id", "a_id", "n", "M"]
+            .iter()
+            .map(|c| (c.to_string(), "int".to_string()))
+            .collect();
+        let found = named_clauses("b", sql, &cols);
+        let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "b_n_check",
+                "b_n_check1",
+                "b_pkey",
+                "fk",
+                "b_n_key",
+                "u2",
+                "b_n_fkey"
+            ]
+        );
+        let cut = |name: &str| {
+            let (_, c) = found.iter().find(|(n, _)| n == name).unwrap();
+            format!("{}{}", &sql[..c.span.0], &sql[c.span.1..])
+        };
+        assert_eq!(
+            cut("fk"),
+            r#"CREATE TABLE b (id INT NOT NULL PRIMARY KEY, a_id INT, n int CHECK (n > 0) UNIQUE, "M" text, CONSTRAINT u2 UNIQUE (n, "M"), CHECK (n < 9), FOREIGN KEY (n) REFERENCES c)"#
+        );
+        assert_eq!(
+            cut("b_pkey"),
+            r#"CREATE TABLE b (id INT NOT NULL, a_id INT CONSTRAINT fk REFERENCES a (id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED, n int CHECK (n > 0) UNIQUE, "M" text, CONSTRAINT u2 UNIQUE (n, "M"), CHECK (n < 9), FOREIGN KEY (n) REFERENCES c)"#
+        );
+        assert_eq!(
+            cut("u2"),
+            r#"CREATE TABLE b (id INT NOT NULL PRIMARY KEY, a_id INT CONSTRAINT fk REFERENCES a (id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED, n int CHECK (n > 0) UNIQUE, "M" text, CHECK (n < 9), FOREIGN KEY (n) REFERENCES c)"#
+        );
+        let (_, u2) = found.iter().find(|(n, _)| n == "u2").unwrap();
+        assert_eq!(u2.columns, ["n", "M"]);
+        let (_, fk) = found.iter().find(|(n, _)| n == "b_n_fkey").unwrap();
+        assert_eq!(fk.references.as_deref(), Some("c"));
+        assert_eq!(&sql[fk.keyword_at..fk.keyword_at + 7], "FOREIGN");
     }
 
     #[test]

@@ -1371,12 +1371,16 @@ pub(crate) fn schema_change(sql: &str) -> Option<SchemaChange> {
                             increment: None,
                         });
                     }
-                    let options = col.options.iter().find_map(|o| match &o.option {
+                    let (options, always) = col.options.iter().find_map(|o| match &o.option {
                         sqlparser::ast::ColumnOption::Generated {
                             generation_expr: None,
                             sequence_options,
+                            generated_as,
                             ..
-                        } => Some(sequence_options.clone().unwrap_or_default()),
+                        } => Some((
+                            sequence_options.clone().unwrap_or_default(),
+                            matches!(generated_as, sqlparser::ast::GeneratedAs::Always),
+                        )),
                         _ => None,
                     })?;
                     let mut text: String = options.iter().map(ToString::to_string).collect();
@@ -1395,7 +1399,7 @@ pub(crate) fn schema_change(sql: &str) -> Option<SchemaChange> {
                     Some(crate::sequences::SeqColumn {
                         column,
                         type_name: type_name.to_string(),
-                        identity: Some("d".to_string()),
+                        identity: Some(if always { "a" } else { "d" }.to_string()),
                         start: parsed.start,
                         increment: parsed.increment,
                     })
@@ -1492,6 +1496,20 @@ mod tests {
                     identity: Some("d".into()),
                     start: Some(5),
                     increment: Some(2)
+                }]
+            ))
+        );
+        assert_eq!(
+            schema_change("create table t (n int, id int generated always as identity)"),
+            Some(SchemaChange::Create(
+                "t".into(),
+                vec![],
+                vec![crate::sequences::SeqColumn {
+                    column: "id".into(),
+                    type_name: "integer".into(),
+                    identity: Some("a".into()),
+                    start: None,
+                    increment: None
                 }]
             ))
         );

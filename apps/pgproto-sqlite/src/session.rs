@@ -323,14 +323,30 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
     error(code, message)
 }
 
-/// An error with SQLSTATE `code` and a message that may end with `\nDETAIL: ...`.
+/// `outcome` with PostgreSQL's notices (SQLSTATE 00000) of these messages.
+fn with_notices(mut outcome: Outcome, notices: Vec<String>) -> Outcome {
+    outcome.notices.extend(
+        notices
+            .into_iter()
+            .map(|m| DbError::new(Severity::Notice, SqlState::from_code("00000"), m)),
+    );
+    outcome
+}
+
+/// An error with SQLSTATE `code` and a message that may end with `\nDETAIL: ...` and
+/// then `\nHINT: ...`.
 fn coded_error(code: &str, message: &str) -> Box<DbError> {
+    let (message, hint) = match message.split_once("\nHINT: ") {
+        Some((m, h)) => (m, Some(h)),
+        None => (message, None),
+    };
     let (message, detail) = match message.split_once("\nDETAIL: ") {
         Some((m, d)) => (m, Some(d)),
         None => (message, None),
     };
     let mut e = DbError::new(Severity::Error, SqlState::from_code(code), message);
     e.detail = detail.map(str::to_string);
+    e.hint = hint.map(str::to_string);
     Box::new(e)
 }
 
@@ -1998,11 +2014,26 @@ impl Session {
             Statement::Sql if statement.plain => {
                 self.begin_pending(conn)?;
                 let registry = &self.db.store.sequences.clone();
+                // Identity columns: the values given for them checked, `OVERRIDING`
+                // read (see `crate::identity`).
+                let identified = if crate::identity::concerns(text, registry.any_identity()) {
+                    crate::identity::rewrite(
+                        text,
+                        |t| registry.identities(t),
+                        |t| table_columns(conn, t).into_iter().map(|c| c.0).collect(),
+                    )
+                    .map_err(|(code, message)| coded_error(&code, &message))?
+                } else {
+                    None
+                };
                 // `INSERT ... VALUES (DEFAULT, ...)`: the defaults are the schema's.
-                let defaulted = statement
-                    .defaults
-                    .then(|| insert_defaults(conn, text))
-                    .flatten();
+                let defaulted = match identified {
+                    Some(text) => Some(insert_defaults(conn, &text).unwrap_or(text)),
+                    None => statement
+                        .defaults
+                        .then(|| insert_defaults(conn, text))
+                        .flatten(),
+                };
                 let outcome = match &defaulted {
                     Some(text) => self.run_sqlite(conn, text, None, params, described),
                     None => self.run_sqlite(conn, text, Some(statement), params, described),
@@ -2078,6 +2109,30 @@ impl Session {
                 Alter::Column(c) => all_or_none(conn, || {
                     crate::altertable::alter_column(conn, &c)
                         .map(Outcome::tag)
+                        .map_err(|(code, message)| coded_error(&code, &message))
+                }),
+                Alter::DropConstraint {
+                    table,
+                    name,
+                    if_exists,
+                    cascade,
+                } => all_or_none(conn, || {
+                    crate::altertable::drop_constraint(conn, &table, &name, if_exists, cascade)
+                        .map(|notices| with_notices(Outcome::tag("ALTER TABLE"), notices))
+                        .map_err(|(code, message)| coded_error(&code, &message))
+                }),
+                Alter::RenameConstraint { table, from, to } => all_or_none(conn, || {
+                    crate::altertable::rename_constraint(conn, &table, &from, &to)
+                        .map(|_| Outcome::tag("ALTER TABLE"))
+                        .map_err(|(code, message)| coded_error(&code, &message))
+                }),
+                Alter::RenameIndex {
+                    from,
+                    to,
+                    if_exists,
+                } => all_or_none(conn, || {
+                    crate::altertable::rename_index(conn, &from, &to, if_exists)
+                        .map(|notices| with_notices(Outcome::tag("ALTER INDEX"), notices))
                         .map_err(|(code, message)| coded_error(&code, &message))
                 }),
                 Alter::DropColumn {
