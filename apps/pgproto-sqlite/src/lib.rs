@@ -125,13 +125,25 @@
 //!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
 //!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)`, `a[i]`,
 //!   `pg_catalog.pg_class.relname`, `$1::regclass`, `to_regtype`/`to_regclass`,
-//!   `json_build_object`, `trim(both 'x' from s)`, `information_schema.x` as the
+//!   `trim(both 'x' from s)`, and in the `builtins` module `position(a IN b)`, `a ^ b`,
+//!   `SIMILAR TO`, `ARRAY[...]` of literals (the array's text, typed `int4[]`...),
+//!   `->`/`->>` on values cast to json/jsonb, `json[b]_build_object`/`_array` (written as
+//!   PostgreSQL writes json and jsonb), `pg_typeof` of a literal or a cast; an unnamed
+//!   select item a rewrite changed keeps PostgreSQL's column name (`string_agg`,
+//!   `position`, `?column?`); `information_schema.x` as the
 //!   `pg_is_x` view, parentheses around plain `SELECT` operands of `UNION`; and, in
 //!   the `select_list` module, the set-returning `unnest()`, `generate_subscripts()`
 //!   and `information_schema._pg_expandarray()` in a select list as a join over the
 //!   subscripts, in lockstep as in PostgreSQL, `array_agg`, `bool_and`/`bool_or`, and
 //!   the types of a subquery's columns);
 //!   rewritten statements are cached by their text.
+//! * **Functions** (the `functions` module): PostgreSQL's string functions SQLite lacks
+//!   (`left`, `right`, `initcap`, `md5`, `concat`, `concat_ws`, `split_part`,
+//!   `lpad`/`rpad`, `repeat`, `reverse`, `strpos`, `btrim`, `starts_with`,
+//!   `regexp_replace` with flags `g`/`i`, `to_hex`, `chr`, `ascii`), `trunc` and
+//!   `power`, registered on each connection and answering as PostgreSQL's (their
+//!   SQLSTATEs too). Window functions and filtered aggregates are named and typed after
+//!   their function (`row_number` int8).
 //! * **`pg_catalog`, live** (the `catalog` module): temporary tables filled from SQLite's
 //!   schema whenever it changed, with stable OIDs, enough for psql's `\dt`, `\d`,
 //!   `\d TABLE`, `\d+ TABLE`, `\di`, `\dv`, `\dv+`, `\ds`, `\dT+`, `\dD`, `\dn+`, `\du`,
@@ -171,7 +183,15 @@
 //!   (stored as text, converted with the core's codecs) date, time, timestamp,
 //!   timestamptz, interval and uuid; json and jsonb are text (jsonb binary with its
 //!   version byte). Arrays are results only (`array_agg`, described as `text[]`,
-//!   `bool[]`, `int8[]`...), kept as their text. A cast to a date or time type is
+//!   `bool[]`, `int8[]`...) and `ARRAY[...]` constructors of literals, kept as their
+//!   text; `ARRAY[...]` of other expressions is refused with 0A000. `x -> k` on a value
+//!   whose json/jsonb type is not evident from a cast (a column) is refused with 0A000,
+//!   as is `->>` giving an object or array from one; `pg_typeof` of other than a
+//!   literal or a cast is refused with 0A000 and its result is described as text (not
+//!   regtype); `to_hex` of a negative number (its width depends on the type) and
+//!   `SELECT DISTINCT ON` are refused with 0A000. `concat` of a boolean writes SQLite's
+//!   1/0, and JSON built from a `numeric` value writes SQLite's number (`1.5`, not
+//!   `1.50`). A cast to a date or time type is
 //!   text, and arithmetic on one (`'2024-01-01'::date + 1`) is refused with 0A000.
 //! * Sequences (the `sequences` module): kept in `_pgproto_sequences`; `serial` columns
 //!   and `GENERATED {BY DEFAULT | ALWAYS} AS IDENTITY [(options)]` get `t_col_seq` and a
@@ -224,11 +244,13 @@
 
 mod altertable;
 mod args;
+mod builtins;
 mod catalog;
 mod constraints;
 mod copy;
 mod databases;
 mod ddl;
+mod functions;
 mod identity;
 mod indexes;
 mod infoschema;

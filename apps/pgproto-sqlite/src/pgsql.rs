@@ -46,6 +46,14 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
         changed |= strip_catalog_schema(name);
         ControlFlow::<()>::Continue(())
     });
+    // PostgreSQL's names of the top-level select items, kept over the rewrites.
+    let names: Vec<_> = match statement {
+        Statement::Query(q) => selects_mut(&mut q.body)
+            .iter()
+            .map(|s| crate::builtins::item_names(&s.projection))
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut v = Rewriter {
         changed: false,
         error: None,
@@ -56,10 +64,31 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
     }
     changed |= v.changed;
     // Expressions inside replaced subtrees are visited too.
+    let mut error = None;
     let _ = visit_expressions_mut(statement, |e| {
         changed |= strip_type_schema(e);
-        ControlFlow::<()>::Continue(())
+        match crate::builtins::rewrite_array_literal(e) {
+            Ok(c) => {
+                changed |= c;
+                ControlFlow::Continue(())
+            }
+            Err(u) => {
+                error = Some(u);
+                ControlFlow::Break(())
+            }
+        }
     });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    if let Statement::Query(q) = statement {
+        let selects = selects_mut(&mut q.body);
+        if selects.len() == names.len() {
+            for (select, before) in selects.into_iter().zip(&names) {
+                changed |= crate::builtins::keep_item_names(&mut select.projection, before);
+            }
+        }
+    }
     Ok(changed.then(|| statement.to_string()))
 }
 
@@ -92,6 +121,13 @@ fn needs_parse(sql: &str) -> bool {
         "order",
         "/",
         "%",
+        "^",
+        "position",
+        "similar",
+        "distinct",
+        "->",
+        "json",
+        "pg_typeof",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -135,6 +171,7 @@ impl VisitorMut for Rewriter {
             rewrite_subscript,
             rewrite_trim,
             check_divisor,
+            crate::builtins::rewrite_builtin,
         ]
         .iter()
         .try_fold(false, |acc, f| f(expr).map(|c| acc | c));
@@ -151,6 +188,9 @@ impl VisitorMut for Rewriter {
         }
         let mut result = crate::select_list::rewrite_query(query);
         for select in selects_mut(&mut query.body) {
+            if let Err(e) = crate::builtins::refuse_distinct_on(select) {
+                return self.settle(Err(e));
+            }
             self.changed |= quote_keyword_aliases(select);
             result = result.and_then(|c| Ok(c | rewrite_select_list_srf(select)?));
         }
@@ -201,7 +241,7 @@ fn unwrap_set_operands(body: &mut sqlparser::ast::SetExpr) -> bool {
     changed
 }
 
-fn parse_expr(text: &str) -> Result<Expr, Unsupported> {
+pub(crate) fn parse_expr(text: &str) -> Result<Expr, Unsupported> {
     Parser::new(&PostgreSqlDialect {})
         .try_with_sql(text)
         .and_then(|mut p| p.parse_expr())
@@ -216,7 +256,7 @@ fn parse_query(text: &str) -> Result<Query, Unsupported> {
         .map_err(|e| Unsupported(format!("internal rewrite failed: {e}")))
 }
 
-fn ident_parts(name: &ObjectName) -> Vec<String> {
+pub(crate) fn ident_parts(name: &ObjectName) -> Vec<String> {
     name.0
         .iter()
         .map(|p| match p {
@@ -282,7 +322,7 @@ fn strip_type_schema(expr: &mut Expr) -> bool {
     false
 }
 
-fn function_args(f: &sqlparser::ast::Function) -> Vec<String> {
+pub(crate) fn function_args(f: &sqlparser::ast::Function) -> Vec<String> {
     match &f.args {
         FunctionArguments::List(list) => list.args.iter().map(|a| a.to_string()).collect(),
         _ => Vec::new(),
@@ -390,7 +430,11 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
                     }
                 })
                 .collect();
-            format!("json_object({})", items.join(", "))
+            let items: Vec<String> = items
+                .iter()
+                .map(|a| crate::builtins::json_argument(a))
+                .collect();
+            format!("pg_json_build_out(json_object({}))", items.join(", "))
         }
         _ => return Ok(false),
     };
@@ -1551,7 +1595,7 @@ mod tests {
     fn function_schema_is_stripped() {
         assert_eq!(
             rw("SELECT pg_catalog.format_type(23, -1)"),
-            "SELECT format_type(23, -1)"
+            "SELECT format_type(23, -1) AS \"format_type\""
         );
     }
 
@@ -1559,15 +1603,15 @@ mod tests {
     fn catalog_functions_become_subqueries() {
         assert_eq!(
             rw("SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_class c"),
-            "SELECT (SELECT lookup_name FROM pg_lookup_authid WHERE lookup_oid = c.relowner) FROM pg_class AS c"
+            "SELECT (SELECT lookup_name FROM pg_lookup_authid WHERE lookup_oid = c.relowner) AS \"pg_get_userbyid\" FROM pg_class AS c"
         );
         assert_eq!(
             rw("SELECT pg_get_expr(d.adbin, d.adrelid, true) FROM pg_attrdef d"),
-            "SELECT (d.adbin) FROM pg_attrdef AS d"
+            "SELECT (d.adbin) AS \"pg_get_expr\" FROM pg_attrdef AS d"
         );
         assert_eq!(
             rw("SELECT pg_catalog.pg_size_pretty(pg_catalog.pg_table_size(c.oid)) FROM pg_class c"),
-            "SELECT pg_size_pretty((SELECT lookup_size FROM pg_lookup_size WHERE lookup_oid = c.oid)) FROM pg_class AS c"
+            "SELECT pg_size_pretty((SELECT lookup_size FROM pg_lookup_size WHERE lookup_oid = c.oid)) AS \"pg_size_pretty\" FROM pg_class AS c"
         );
         assert_eq!(
             rw("SELECT oid FROM pg_type AS t WHERE t.oid = to_regtype($1)"),
@@ -1575,7 +1619,7 @@ mod tests {
         );
         assert_eq!(
             rw("SELECT string_agg(x, ', ') FROM pg_class"),
-            "SELECT group_concat(x, ', ') FROM pg_class"
+            "SELECT group_concat(x, ', ') AS \"string_agg\" FROM pg_class"
         );
     }
 
@@ -1607,7 +1651,7 @@ mod tests {
     fn reg_casts_of_built_ins_and_type_names() {
         assert_eq!(
             rw("SELECT typinput = 'pg_catalog.array_in'::regproc FROM pg_type"),
-            "SELECT typinput = 750 FROM pg_type"
+            "SELECT typinput = 750 AS \"?column?\" FROM pg_type"
         );
         assert_eq!(
             rw("SELECT 1 FROM pg_proc WHERE prorettype <> 'trigger'::regtype"),
@@ -1650,7 +1694,7 @@ mod tests {
         );
         assert_eq!(
             rw("SELECT tmp.opt[tmp.pos - 1] & 1 FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) tmp"),
-            "SELECT pg_array_get(tmp.opt, tmp.pos - 1) & 1 FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) AS tmp"
+            "SELECT pg_array_get(tmp.opt, tmp.pos - 1) & 1 AS \"?column?\" FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) AS tmp"
         );
         let one_column = rw("SELECT pg_catalog.pg_get_indexdef(ci.oid, 1, false) FROM pg_class ci");
         assert!(
@@ -1707,7 +1751,7 @@ mod tests {
         );
         assert_eq!(
             rw("SELECT json_build_object('a', 1, 'b', x = 'a', 'c', s.seqcycle) FROM pg_class"),
-            "SELECT json_object('a', 1, 'b', json(CASE WHEN x = 'a' THEN 'true' ELSE 'false' END), 'c', json(CASE WHEN s.seqcycle THEN 'true' ELSE 'false' END)) FROM pg_class"
+            "SELECT pg_json_build_out(json_object('a', 1, 'b', json(CASE WHEN x = 'a' THEN 'true' ELSE 'false' END), 'c', json(CASE WHEN s.seqcycle THEN 'true' ELSE 'false' END))) AS \"json_build_object\" FROM pg_class"
         );
         assert_eq!(
             rw("SELECT CAST(pg_get_serial_sequence('t', 'id') AS REGCLASS) FROM pg_class"),
@@ -1719,7 +1763,7 @@ mod tests {
     fn divisors_are_checked_for_zero() {
         assert_eq!(
             rw("SELECT a / b, 7 % (c - 1) FROM t"),
-            "SELECT a / pg_divisor(b, a), 7 % pg_divisor((c - 1), 7) FROM t"
+            "SELECT a / pg_divisor(b, a) AS \"?column?\", 7 % pg_divisor((c - 1), 7) AS \"?column?\" FROM t"
         );
     }
 
@@ -1751,7 +1795,7 @@ mod tests {
         );
         assert_eq!(
             rw("SELECT a ~* 'x' FROM t"),
-            "SELECT pg_regex(a, 'x', 1) FROM t"
+            "SELECT pg_regex(a, 'x', 1) AS \"?column?\" FROM t"
         );
         assert!(rewrite("SELECT a OPERATOR(pg_catalog.@@) b FROM t").is_err());
     }
@@ -1768,7 +1812,7 @@ mod tests {
         );
         assert_eq!(
             rw("SELECT 'd' = any(stxkind) FROM t"),
-            "SELECT pg_array_contains(stxkind, 'd') FROM t"
+            "SELECT pg_array_contains(stxkind, 'd') AS \"?column?\" FROM t"
         );
         assert!(rewrite("SELECT 1 FROM t WHERE x > ANY(ARRAY[1])").is_err());
     }
@@ -1810,7 +1854,7 @@ mod tests {
     fn subscripts() {
         assert_eq!(
             rw("SELECT prattrs[s] FROM t"),
-            "SELECT pg_array_get(prattrs, s) FROM t"
+            "SELECT pg_array_get(prattrs, s) AS \"prattrs\" FROM t"
         );
     }
 

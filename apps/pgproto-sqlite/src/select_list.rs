@@ -470,14 +470,14 @@ mod tests {
         );
         assert_eq!(
             rw("SELECT unnest(a), unnest(b) FROM t"),
-            "SELECT pg_array_nth(a, pg_srf.value + 1), pg_array_nth(b, pg_srf.value + 1) \
-             FROM t CROSS JOIN json_each(pg_srf_series(a, b)) AS pg_srf"
+            "SELECT pg_array_nth(a, pg_srf.value + 1) AS \"unnest\", \
+             pg_array_nth(b, pg_srf.value + 1) AS \"unnest\" FROM t CROSS JOIN json_each(pg_srf_series(a, b)) AS pg_srf"
         );
         assert!(crate::pgsql::rewrite("SELECT unnest(a) FROM t GROUP BY a").is_err());
         assert_eq!(
             rw("SELECT generate_subscripts(a, $1) FROM t"),
             "SELECT CAST(pg_srf.value + 1 + pg_first_dimension($1) AS INT4) \
-             FROM t CROSS JOIN json_each(pg_srf_series(a)) AS pg_srf"
+             AS \"generate_subscripts\" FROM t CROSS JOIN json_each(pg_srf_series(a)) AS pg_srf"
         );
     }
 
@@ -486,7 +486,7 @@ mod tests {
         assert_eq!(
             rw("SELECT array_agg(CAST(s.n AS TEXT) ORDER BY s.o) AS cols, bool_and(s.b), min(s.k) AS k FROM (SELECT x AS n, y AS o, x = 0 AS b, i.indnkeyatts AS k FROM pg_index AS i) AS s"),
             "SELECT pg_typed(array_agg(CAST(s.n AS TEXT) ORDER BY s.o), 'TEXT[]') AS cols, \
-             pg_typed(min(s.b), 'BOOL'), pg_typed(min(s.k), 'INT2') AS k FROM \
+             pg_typed(min(s.b), 'BOOL') AS \"bool_and\", pg_typed(min(s.k), 'INT2') AS k FROM \
              (SELECT x AS n, y AS o, x = 0 AS b, i.indnkeyatts AS k FROM pg_index AS i) AS s"
         );
         assert_eq!(

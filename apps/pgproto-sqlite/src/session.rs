@@ -391,6 +391,7 @@ impl Db {
         let info = Arc::new(std::sync::Mutex::new(SessionInfo::default()));
         register_functions(&conn, &info)?;
         catalog::register_functions(&conn)?;
+        crate::functions::register_functions(&conn)?;
         crate::usertypes::register_functions(&conn)?;
         crate::unnest::register_functions(&conn)?;
         crate::infoschema::register_functions(&conn)?;

@@ -287,7 +287,7 @@ pub(crate) struct Unsupported(pub(crate) String);
 
 /// The base name of a PostgreSQL type name, lower case, without modifiers or `[]`, with
 /// single spaces (`timestamp with time zone`).
-fn type_base(pg: &str) -> String {
+pub(crate) fn type_base(pg: &str) -> String {
     let lower = pg.to_ascii_lowercase();
     let base = lower.split(['(', '[']).next().unwrap_or("");
     base.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -1935,9 +1935,28 @@ struct Cx<'a> {
     param_type: &'a dyn Fn(usize) -> Option<String>,
 }
 
+/// A call without its `OVER (...)`/`OVER w`, `FILTER (...)` or `WITHIN GROUP (...)`
+/// clause (`row_number() OVER (ORDER BY id)` is named and typed as `row_number()`).
+fn without_window<'a>(sql: &str, e: &'a [Tok]) -> &'a [Tok] {
+    let call = e.first().is_some_and(|t| t.kind == Kind::Word)
+        && e.get(1).is_some_and(|t| t.is_punct(sql, "("));
+    match matching_close(sql, e, 1) {
+        Some(close)
+            if call
+                && close + 1 < e.len()
+                && e.get(close + 1)
+                    .is_some_and(|t| ["OVER", "FILTER", "WITHIN"].iter().any(|k| t.is(sql, k))) =>
+        {
+            e.get(..=close).unwrap_or(e)
+        }
+        _ => e,
+    }
+}
+
 impl Cx<'_> {
     fn pg_name(&self, e: &[Tok]) -> Option<String> {
         let sql = self.sql;
+        let e = without_window(sql, e);
         let first = e.first()?;
         let n = e.len();
         let is_ref = (n == 1 && matches!(first.kind, Kind::Word | Kind::Quoted))
@@ -1971,6 +1990,7 @@ impl Cx<'_> {
 
     fn expr_type(&self, e: &[Tok]) -> Option<String> {
         let sql = self.sql;
+        let e = without_window(sql, e);
         let first = e.first()?;
         let n = e.len();
         if first.is(sql, "CASE") && e.last().is_some_and(|t| t.is(sql, "END")) {
@@ -2088,7 +2108,7 @@ impl Cx<'_> {
                 let call = e.get(2..n - 1)?;
                 let (name, open) = (call.first()?, call.get(1)?);
                 let close = matching_close(sql, call, 1)?;
-                let json = ["json_object", "json_array"]
+                let json = ["json_object", "json_array", "pg_json_build_out"]
                     .iter()
                     .any(|k| name.is(sql, k));
                 let after = if call.get(close + 1).is_some_and(|t| t.is(sql, "AS")) {
@@ -2144,10 +2164,20 @@ impl Cx<'_> {
             };
             return match name.as_str() {
                 "count" | "changes" | "total_changes" | "last_insert_rowid" | "nextval"
-                | "currval" | "setval" | "lastval" => Some("INT8".to_string()),
-                "length" | "char_length" | "octet_length" | "instr" | "unicode" | "sign" => {
+                | "currval" | "setval" | "lastval" | "row_number" | "rank" | "dense_rank" => {
+                    Some("INT8".to_string())
+                }
+                "length" | "char_length" | "octet_length" | "instr" | "unicode" | "sign"
+                | "strpos" | "ascii" | "ntile" | "array_length" | "array_upper" => {
                     Some("INT4".to_string())
                 }
+                "percent_rank" | "cume_dist" => Some("FLOAT8".to_string()),
+                "starts_with" => Some("BOOL".to_string()),
+                "trunc" => match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
+                    Some(crate::types::NUMERIC) => Some("NUMERIC".to_string()),
+                    _ => Some("FLOAT8".to_string()),
+                },
+                "lag" | "lead" | "first_value" | "last_value" | "nth_value" => first_arg(),
                 "total" | "avg" | "round" | "sqrt" | "pow" | "power" | "exp" | "ln" | "log"
                 | "random" => Some("FLOAT8".to_string()),
                 "sum" => match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
@@ -2171,13 +2201,20 @@ impl Cx<'_> {
                 )),
                 "upper" | "lower" | "trim" | "ltrim" | "rtrim" | "substr" | "substring"
                 | "replace" | "printf" | "format" | "quote" | "hex" | "typeof" | "concat"
-                | "group_concat" | "string_agg" | "version" | "current_database"
-                | "current_schema" | "current_user" | "current_setting" | "sqlite_version"
-                | "date" | "time" | "datetime" | "strftime" => Some("TEXT".to_string()),
+                | "left" | "right" | "initcap" | "md5" | "concat_ws" | "split_part" | "lpad"
+                | "rpad" | "repeat" | "reverse" | "btrim" | "regexp_replace" | "to_hex" | "chr"
+                | "char" | "array_to_string" | "group_concat" | "string_agg" | "version"
+                | "current_database" | "current_schema" | "current_user" | "current_setting"
+                | "sqlite_version" | "date" | "time" | "datetime" | "strftime" => {
+                    Some("TEXT".to_string())
+                }
                 "randomblob" | "zeroblob" | "unhex" => Some("BLOB".to_string()),
                 "now" => Some("TIMESTAMPTZ".to_string()),
                 "gen_random_uuid" => Some("UUID".to_string()),
-                "json_object" | "json_array" | "json" => Some("JSON".to_string()),
+                "json_object" | "json_array" | "json" | "pg_json_build_out" => {
+                    Some("JSON".to_string())
+                }
+                "pg_jsonb_out" => Some("JSONB".to_string()),
                 _ => None,
             };
         }
@@ -2256,7 +2293,6 @@ mod tests {
             ("do $$ begin end $$", "DO"),
             ("grant select on t to bob", "privileges"),
             ("create extension pgcrypto", "extensions"),
-            ("select array[1, 2]", "arrays"),
             (
                 "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE sqlx_s_1(NULL)",
                 "EXPLAIN with options",
@@ -2602,5 +2638,34 @@ mod tests {
             ]
         );
         assert!(result_items("select *, 1 from t", &cols, &p).is_empty());
+        // Window and filtered aggregates are named and typed after their function.
+        let items = result_items(
+            "select row_number() over (order by id desc), sum(id) over (), \
+             count(*) filter (where id > 1), lag(name) over (order by id), strpos(name, 'a') from t",
+            &cols,
+            &p,
+        );
+        let names: Vec<_> = items.iter().map(|i| i.pg_name.as_deref()).collect();
+        let types: Vec<_> = items.iter().map(|i| i.type_name.as_deref()).collect();
+        assert_eq!(
+            names,
+            [
+                Some("row_number"),
+                Some("sum"),
+                Some("count"),
+                Some("lag"),
+                Some("strpos")
+            ]
+        );
+        assert_eq!(
+            types,
+            [
+                Some("INT8"),
+                Some("INT8"),
+                Some("INT8"),
+                Some("TEXT"),
+                Some("INT4")
+            ]
+        );
     }
 }
