@@ -663,7 +663,22 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             } else {
                 0
             };
-            Ok(match ctx.get::<Value>(0)? {
+            let value = ctx.get::<Value>(0)?;
+            // `trunc(numeric, digits)` (there is no float8 form): numeric's text, with
+            // exactly `digits` decimals.
+            if args == 2 && digits > 0 {
+                let text = match &value {
+                    Value::Null => return Ok(Value::Null),
+                    Value::Integer(i) => i.to_string(),
+                    Value::Real(r) => crate::types::format_float(*r),
+                    Value::Text(t) => t.trim().to_string(),
+                    Value::Blob(_) => String::new(),
+                };
+                if let Some(t) = truncate_decimal(&text, digits) {
+                    return Ok(Value::Text(t));
+                }
+            }
+            Ok(match value {
                 Value::Integer(i) if digits >= 0 => Value::Integer(i),
                 Value::Integer(i) => {
                     let p = 10i64.checked_pow(u32::try_from(-digits).unwrap_or(u32::MAX));
@@ -752,6 +767,25 @@ fn json_out(ctx: &Context<'_>, jsonb: bool) -> rusqlite::Result<Option<String>> 
         .ok_or_else(|| user_error(format!("[22P02] invalid input syntax for type json: {t}")))
 }
 
+/// A plain decimal's text truncated to exactly `digits` (> 0) decimals (`7` is `7.0`
+/// for one); `None` when it is not a plain decimal.
+fn truncate_decimal(text: &str, digits: i64) -> Option<String> {
+    let digits = usize::try_from(digits).ok()?.min(1000);
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = int.strip_prefix('-').unwrap_or(int);
+    if unsigned.is_empty() || !plain(unsigned) || !plain(frac) {
+        return None;
+    }
+    let kept: String = frac.chars().take(digits).collect();
+    let text = format!("{int}.{kept:0<digits$}");
+    // `-0.0` stays negative zero's text in PostgreSQL only for floats: numeric is `0.0`.
+    Some(match text.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
+        _ => text,
+    })
+}
+
 fn trunc(r: f64, digits: i64) -> f64 {
     let digits = i32::try_from(digits.clamp(-300, 300)).unwrap_or(0);
     let p = 10f64.powi(digits);
@@ -832,7 +866,9 @@ mod tests {
         assert_eq!(q("SELECT to_hex(255)").as_deref(), Some("ff"));
         assert_eq!(q("SELECT chr(65) || ascii('a')").as_deref(), Some("A97"));
         assert_eq!(q("SELECT trunc(2.7) || ''").as_deref(), Some("2.0"));
-        assert_eq!(q("SELECT trunc(-2.77, 1) || ''").as_deref(), Some("-2.7"));
+        assert_eq!(q("SELECT trunc(-2.77, 1)").as_deref(), Some("-2.7"));
+        assert_eq!(q("SELECT trunc(7, 2)").as_deref(), Some("7.00"));
+        assert_eq!(q("SELECT trunc('-0.05', 1)").as_deref(), Some("0.0"));
         assert_eq!(q("SELECT trunc(1234, -2) || ''").as_deref(), Some("1200"));
         assert_eq!(q("SELECT lpad('7', 3, '0')").as_deref(), Some("007"));
         let conn = Connection::open_in_memory().unwrap();

@@ -2172,7 +2172,7 @@ impl Cx<'_> {
                     Some("INT4".to_string())
                 }
                 "percent_rank" | "cume_dist" => Some("FLOAT8".to_string()),
-                "starts_with" => Some("BOOL".to_string()),
+                "starts_with" | "pg_regex" | "pg_array_contains" => Some("BOOL".to_string()),
                 "trunc" => match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
                     Some(crate::types::NUMERIC) => Some("NUMERIC".to_string()),
                     _ => Some("FLOAT8".to_string()),
