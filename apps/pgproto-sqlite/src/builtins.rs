@@ -18,7 +18,8 @@
 //!   `->>` answers when the result is a scalar (written alike for both types) and `->`
 //!   is refused with 0A000.
 //! * `pg_typeof(x)` of a literal or a cast to a type this server has: the type's name.
-//! * `SELECT DISTINCT ON (...)` is refused with 0A000.
+//! * `SELECT DISTINCT ON (k)` numbers each `k`'s rows in the `ORDER BY` order with
+//!   `row_number()` and keeps the first ([`rewrite_distinct_on`]).
 //!
 //! Unnamed select items whose text a rewrite changed keep PostgreSQL's column name
 //! ([`keep_item_names`]).
@@ -80,7 +81,8 @@ pub(crate) fn rewrite_builtin(expr: &mut Expr) -> Result<bool, Unsupported> {
                 (false, Some(false)) => format!("pg_typed({call}, 'JSON')"),
                 (false, None) => {
                     return Err(Unsupported(
-                        "operator -> on a value not cast to json or jsonb".to_string(),
+                        "operator -> on a value not cast to json or jsonb is not supported"
+                            .to_string(),
                     ))
                 }
             }
@@ -94,13 +96,15 @@ pub(crate) fn rewrite_builtin(expr: &mut Expr) -> Result<bool, Unsupported> {
             match name.as_str() {
                 "jsonb_build_object" | "jsonb_build_array" | "json_build_array" => {
                     let object = name.ends_with("object");
-                    if object && args.len() % 2 != 0 {
-                        return Err(Unsupported(
-                            "[22023] argument list must have even number of elements".into(),
-                        ));
-                    }
-                    let items: Vec<String> = args.iter().map(|a| json_argument(a)).collect();
                     let jsonb = name.starts_with("jsonb");
+                    let mut items: Vec<String> = args.iter().map(|a| json_argument(a)).collect();
+                    if object && args.len() % 2 != 0 {
+                        // PostgreSQL's error, when the statement runs (Describe answers).
+                        items = vec![format!(
+                            "pg_error('[22023] argument list must have even number of elements\nHINT: \
+                             The arguments of {name}() must consist of alternating keys and values.')"
+                        )];
+                    }
                     format!(
                         "{}({}({}))",
                         if jsonb {
@@ -108,7 +112,11 @@ pub(crate) fn rewrite_builtin(expr: &mut Expr) -> Result<bool, Unsupported> {
                         } else {
                             "pg_json_build_out"
                         },
-                        if object { "json_object" } else { "json_array" },
+                        match (object, items.first()) {
+                            (true, Some(i)) if i.starts_with("pg_error(") => "",
+                            (true, _) => "json_object",
+                            _ => "json_array",
+                        },
                         items.join(", "),
                     )
                 }
@@ -121,7 +129,7 @@ pub(crate) fn rewrite_builtin(expr: &mut Expr) -> Result<bool, Unsupported> {
                         .and_then(|e| evident_type(&e))
                         .ok_or_else(|| {
                             Unsupported(
-                                "pg_typeof() of an expression other than a literal or a cast"
+                                "pg_typeof() of an expression other than a literal or a cast is not supported"
                                     .to_string(),
                             )
                         })?;
@@ -241,7 +249,9 @@ pub(crate) fn rewrite_array_literal(expr: &mut Expr) -> Result<bool, Unsupported
     let text = match expr {
         Expr::Array(array) => {
             let (text, ty) = array_text(&array.elem).ok_or_else(|| {
-                Unsupported("arrays (ARRAY[...]) of other than literals".to_string())
+                Unsupported(
+                    "arrays (ARRAY[...]) of other than literals are not supported".to_string(),
+                )
             })?;
             format!("pg_typed('{}', '{ty}[]')", text.replace('\'', "''"))
         }
@@ -347,13 +357,169 @@ fn quote_element(s: &str) -> String {
     }
 }
 
-/// `SELECT DISTINCT ON (...)`, which SQLite lacks, is refused with 0A000.
-pub(crate) fn refuse_distinct_on(select: &sqlparser::ast::Select) -> Result<(), Unsupported> {
-    match select.distinct {
-        Some(sqlparser::ast::Distinct::On(_)) => {
-            Err(Unsupported("SELECT DISTINCT ON (...)".to_string()))
+/// `SELECT DISTINCT ON (k) items FROM ... ORDER BY o` keeps the first row of each `k`
+/// in the order `o`: it becomes a query over the select numbering its rows with
+/// `row_number() OVER (PARTITION BY k ORDER BY o)`, keeping the first of each, sorted
+/// by `o`, its columns named as PostgreSQL names them. `ORDER BY` positions and output
+/// names are read as PostgreSQL reads them. Refused with 0A000 in a set operation,
+/// with `*` in the select list, or when the keys are not the first `ORDER BY` keys
+/// (PostgreSQL's 42P10).
+pub(crate) fn rewrite_distinct_on(query: &mut sqlparser::ast::Query) -> Result<bool, Unsupported> {
+    use sqlparser::ast::{Distinct, OrderByKind, SetExpr};
+    let unsupported = |what: &str| {
+        Err(Unsupported(format!(
+            "SELECT DISTINCT ON {what} is not supported"
+        )))
+    };
+    let select = match query.body.as_mut() {
+        SetExpr::Select(s) => s,
+        other => {
+            return if crate::pgsql::selects_of(other)
+                .iter()
+                .any(|s| matches!(s.distinct, Some(Distinct::On(_))))
+            {
+                unsupported("in a set operation")
+            } else {
+                Ok(false)
+            }
         }
-        _ => Ok(()),
+    };
+    let Some(Distinct::On(keys)) = &select.distinct else {
+        return Ok(false);
+    };
+    // Output items: (expression, PostgreSQL's name).
+    let mut items = Vec::with_capacity(select.projection.len());
+    for item in &select.projection {
+        items.push(match item {
+            SelectItem::UnnamedExpr(e) => {
+                let name = match e {
+                    Expr::Identifier(i) => ident_name(i),
+                    Expr::CompoundIdentifier(parts) => {
+                        parts.last().map_or_else(String::new, ident_name)
+                    }
+                    _ => item_name(e).unwrap_or_else(|| "?column?".to_string()),
+                };
+                (e.clone(), name)
+            }
+            SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), ident_name(alias)),
+            _ => return unsupported("with * in the select list"),
+        });
+    }
+    // A key or sort expression as PostgreSQL reads it: an output position or name, else
+    // an expression over the input.
+    let resolve = |e: &Expr| -> Expr {
+        match e {
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, _) => n
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get(i.checked_sub(1)?))
+                    .map_or_else(|| e.clone(), |(x, _)| x.clone()),
+                _ => e.clone(),
+            },
+            Expr::Identifier(i) => select
+                .projection
+                .iter()
+                .find_map(|item| match item {
+                    SelectItem::ExprWithAlias { expr, alias }
+                        if ident_name(alias) == ident_name(i) =>
+                    {
+                        Some(expr.clone())
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| e.clone()),
+            _ => e.clone(),
+        }
+    };
+    let keys: Vec<Expr> = keys.iter().map(resolve).collect();
+    let order = match &query.order_by {
+        None => Vec::new(),
+        Some(o) => match &o.kind {
+            OrderByKind::Expressions(list) => list
+                .iter()
+                .map(|k| (resolve(&k.expr), k.options.to_string()))
+                .collect(),
+            OrderByKind::All(_) => return unsupported("with ORDER BY ALL"),
+        },
+    };
+    if !order.is_empty() {
+        let leading: Vec<String> = order
+            .iter()
+            .take(keys.len())
+            .map(|(e, _)| e.to_string())
+            .collect();
+        let mut wanted: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        let mut have = leading.clone();
+        wanted.sort();
+        have.sort();
+        if leading.len() < keys.len() || wanted != have {
+            return Err(Unsupported(
+                "[42P10] SELECT DISTINCT ON expressions must match initial ORDER BY expressions"
+                    .to_string(),
+            ));
+        }
+    }
+    let mut inner = select.as_ref().clone();
+    inner.distinct = None;
+    let mut projection: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (e, _))| format!("{e} AS pg_c{i}"))
+        .collect();
+    projection.extend(
+        order
+            .iter()
+            .enumerate()
+            .map(|(j, (e, _))| format!("{e} AS pg_o{j}")),
+    );
+    let partition: Vec<String> = keys.iter().map(ToString::to_string).collect();
+    let window_order: Vec<String> = order.iter().map(|(e, o)| format!("{e}{o}")).collect();
+    projection.push(format!(
+        "row_number() OVER (PARTITION BY {}{}) AS pg_distinct_on",
+        partition.join(", "),
+        if window_order.is_empty() {
+            String::new()
+        } else {
+            format!(" ORDER BY {}", window_order.join(", "))
+        }
+    ));
+    inner.projection = Vec::new();
+    let inner_text =
+        inner
+            .to_string()
+            .replacen("SELECT ", &format!("SELECT {} ", projection.join(", ")), 1);
+    let outer: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (_, name))| format!("pg_distinct.pg_c{i} AS \"{}\"", name.replace('"', "\"\"")))
+        .collect();
+    let sort: Vec<String> = order
+        .iter()
+        .enumerate()
+        .map(|(j, (_, o))| format!("pg_distinct.pg_o{j}{o}"))
+        .collect();
+    let text = format!(
+        "SELECT {} FROM ({inner_text}) AS pg_distinct WHERE pg_distinct.pg_distinct_on = 1{}",
+        outer.join(", "),
+        if sort.is_empty() {
+            String::new()
+        } else {
+            format!(" ORDER BY {}", sort.join(", "))
+        }
+    );
+    let rewritten = crate::pgsql::parse_query(&text)?;
+    query.body = rewritten.body;
+    query.order_by = rewritten.order_by;
+    Ok(true)
+}
+
+/// An identifier as PostgreSQL names a column after it (unquoted: lower case).
+fn ident_name(i: &sqlparser::ast::Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_ascii_lowercase()
     }
 }
 
@@ -468,7 +634,7 @@ mod tests {
         );
         assert_eq!(
             rw("select array[x] from t"),
-            "ERROR arrays (ARRAY[...]) of other than literals"
+            "ERROR arrays (ARRAY[...]) of other than literals are not supported"
         );
         // The token pass still refuses what the syntax-tree pass did not see.
         assert!(crate::sql::rewrite("select array[x] from t")
@@ -496,9 +662,16 @@ mod tests {
         );
         assert!(rw("select data -> 'a' from t").starts_with("ERROR operator ->"));
         assert_eq!(
-            rw("select distinct on (a) a, b from t order by a"),
-            "ERROR SELECT DISTINCT ON (...)"
+            rw("select distinct on (active) active, name as n from users order by 1, n desc"),
+            "SELECT pg_distinct.pg_c0 AS \"active\", pg_distinct.pg_c1 AS \"n\" FROM \
+             (SELECT active AS pg_c0, name AS pg_c1, active AS pg_o0, name AS pg_o1, \
+             row_number() OVER (PARTITION BY active ORDER BY active NULLS LAST, name DESC NULLS FIRST) \
+             AS pg_distinct_on FROM users) AS pg_distinct WHERE pg_distinct.pg_distinct_on = 1 \
+             ORDER BY pg_distinct.pg_o0 NULLS LAST, pg_distinct.pg_o1 DESC NULLS FIRST"
         );
+        assert!(rw("select distinct on (a) a, b from t order by b").starts_with("ERROR"));
+        assert!(rw("select distinct on (a) * from t").starts_with("ERROR"));
+        assert!(rw("select distinct on (a) a from t union select 1").starts_with("ERROR"));
         // Aliased and untouched items keep their names.
         assert_eq!(
             rw("select position('b' in 'abc') as p, 1 from t"),

@@ -722,7 +722,7 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         let escape = chars.next();
         if chars.next().is_some() {
             return Err(user_error(
-                "[22025] invalid escape string\nHINT:  Escape string must be empty or one character."
+                "[22025] invalid escape string\nHINT: Escape string must be empty or one character."
                     .to_string(),
             ));
         }
@@ -753,6 +753,11 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             Ok(Some(r))
         })?;
     }
+    // An error raised when the statement runs (`[SQLSTATE] message`, see `builtins`).
+    conn.create_scalar_function("pg_error", 1, flags, |ctx| {
+        let message: String = ctx.get(0)?;
+        Err::<i64, _>(user_error(message))
+    })?;
     conn.create_scalar_function("pg_jsonb_out", 1, flags, |ctx| json_out(ctx, true))?;
     conn.create_scalar_function("pg_json_build_out", 1, flags, |ctx| json_out(ctx, false))?;
     Ok(())

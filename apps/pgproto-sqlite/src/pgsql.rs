@@ -181,6 +181,11 @@ impl VisitorMut for Rewriter {
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         self.changed |= unwrap_set_operands(&mut query.body);
         self.changed |= postgresql_null_order(query);
+        let distinct_on = crate::builtins::rewrite_distinct_on(query);
+        if distinct_on.is_err() {
+            return self.settle(distinct_on);
+        }
+        self.changed |= distinct_on.unwrap_or(false);
         if let Some(with) = &mut query.with {
             for cte in &mut with.cte_tables {
                 self.changed |= name_function_columns(&mut cte.query);
@@ -188,9 +193,6 @@ impl VisitorMut for Rewriter {
         }
         let mut result = crate::select_list::rewrite_query(query);
         for select in selects_mut(&mut query.body) {
-            if let Err(e) = crate::builtins::refuse_distinct_on(select) {
-                return self.settle(Err(e));
-            }
             self.changed |= quote_keyword_aliases(select);
             result = result.and_then(|c| Ok(c | rewrite_select_list_srf(select)?));
         }
@@ -248,7 +250,7 @@ pub(crate) fn parse_expr(text: &str) -> Result<Expr, Unsupported> {
         .map_err(|e| Unsupported(format!("internal rewrite failed: {e}")))
 }
 
-fn parse_query(text: &str) -> Result<Query, Unsupported> {
+pub(crate) fn parse_query(text: &str) -> Result<Query, Unsupported> {
     Parser::new(&PostgreSqlDialect {})
         .try_with_sql(text)
         .and_then(|mut p| p.parse_query())
@@ -880,6 +882,19 @@ fn quote_keyword_aliases(select: &mut Select) -> bool {
 }
 
 /// The plain selects of a query body (each side of a UNION...).
+/// The `SELECT`s of a query body (of a set operation, each operand's).
+pub(crate) fn selects_of(body: &SetExpr) -> Vec<&Select> {
+    match body {
+        SetExpr::Select(s) => vec![s.as_ref()],
+        SetExpr::SetOperation { left, right, .. } => {
+            let mut all = selects_of(left);
+            all.extend(selects_of(right));
+            all
+        }
+        _ => Vec::new(),
+    }
+}
+
 fn selects_mut(body: &mut SetExpr) -> Vec<&mut Select> {
     match body {
         SetExpr::Select(s) => vec![s.as_mut()],

@@ -356,6 +356,14 @@ pub(crate) fn error(code: SqlState, message: impl Into<String>) -> Box<DbError> 
 
 /// A statement refused rather than answered wrongly: 0A000.
 fn unsupported(u: sql::Unsupported) -> Box<DbError> {
+    // A rewrite that knows PostgreSQL's own error names it: `[42P10] message`.
+    if let Some((code, rest)) =
+        u.0.strip_prefix('[')
+            .and_then(|m| m.split_once("] "))
+            .filter(|(c, _)| c.len() == 5 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return coded_error(code, rest);
+    }
     error(SqlState::FeatureNotSupported, u.0)
 }
 
