@@ -128,7 +128,8 @@
 //!   `trim(both 'x' from s)`, and in the `builtins` module `position(a IN b)`, `a ^ b`,
 //!   `SIMILAR TO`, `ARRAY[...]` of literals (the array's text, typed `int4[]`...),
 //!   `->`/`->>` on values cast to json/jsonb, `json[b]_build_object`/`_array` (written as
-//!   PostgreSQL writes json and jsonb), `pg_typeof` of a literal or a cast; an unnamed
+//!   PostgreSQL writes json and jsonb), `pg_typeof` of a literal or a cast, `SELECT
+//!   DISTINCT ON (k)` (the first row of each `k` by `row_number()`); an unnamed
 //!   select item a rewrite changed keeps PostgreSQL's column name (`string_agg`,
 //!   `position`, `?column?`); `information_schema.x` as the
 //!   `pg_is_x` view, parentheses around plain `SELECT` operands of `UNION`; and, in
@@ -188,8 +189,8 @@
 //!   whose json/jsonb type is not evident from a cast (a column) is refused with 0A000,
 //!   as is `->>` giving an object or array from one; `pg_typeof` of other than a
 //!   literal or a cast is refused with 0A000 and its result is described as text (not
-//!   regtype); `to_hex` of a negative number (its width depends on the type) and
-//!   `SELECT DISTINCT ON` are refused with 0A000. `concat` of a boolean writes SQLite's
+//!   regtype); `to_hex` of a negative number (its width depends on the type) is
+//!   refused with 0A000, as is `SELECT DISTINCT ON` with `*` or in a set operation. `concat` of a boolean writes SQLite's
 //!   1/0, and JSON built from a `numeric` value writes SQLite's number (`1.5`, not
 //!   `1.50`). A cast to a date or time type is
 //!   text, and arithmetic on one (`'2024-01-01'::date + 1`) is refused with 0A000.
