@@ -212,6 +212,7 @@
 
 mod altertable;
 mod args;
+mod arith;
 mod catalog;
 mod constraints;
 mod copy;
