@@ -51,7 +51,7 @@ fn pow10(n: u32) -> Option<i128> {
 
 impl Decimal {
     /// `[+-]digits[.digits]`, as SQLite and Rust write finite numbers.
-    pub(crate) fn parse(text: &str) -> Option<Decimal> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let t = text.trim();
         let (negative, t) = match t.strip_prefix('-') {
             Some(r) => (true, r),
@@ -68,53 +68,53 @@ impl Decimal {
         for b in int.bytes().chain(frac.bytes()) {
             digits = digits.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
         }
-        Some(Decimal {
+        Some(Self {
             digits: if negative { -digits } else { digits },
             scale: u32::try_from(frac.len()).ok()?,
         })
     }
 
-    fn from_int(i: i64) -> Decimal {
-        Decimal {
+    fn from_int(i: i64) -> Self {
+        Self {
             digits: i128::from(i),
             scale: 0,
         }
     }
 
     /// A float8's shortest round-trip digits as a decimal (`None` if not finite).
-    fn from_float(f: f64) -> Option<Decimal> {
+    fn from_float(f: f64) -> Option<Self> {
         if !f.is_finite() {
             return None;
         }
-        Decimal::parse(&format!("{f}"))
+        Self::parse(&format!("{f}"))
     }
 
-    fn rescaled(self, scale: u32) -> Option<Decimal> {
+    fn rescaled(self, scale: u32) -> Option<Self> {
         let up = scale.checked_sub(self.scale)?;
-        Some(Decimal {
+        Some(Self {
             digits: self.digits.checked_mul(pow10(up)?)?,
             scale,
         })
     }
 
-    fn add(self, other: Decimal) -> Option<Decimal> {
+    fn add(self, other: Self) -> Option<Self> {
         let scale = self.scale.max(other.scale);
         let (a, b) = (self.rescaled(scale)?, other.rescaled(scale)?);
-        Some(Decimal {
+        Some(Self {
             digits: a.digits.checked_add(b.digits)?,
             scale,
         })
     }
 
-    fn neg(self) -> Decimal {
-        Decimal {
+    fn neg(self) -> Self {
+        Self {
             digits: -self.digits,
             scale: self.scale,
         }
     }
 
-    fn mul(self, other: Decimal) -> Option<Decimal> {
-        Some(Decimal {
+    fn mul(self, other: Self) -> Option<Self> {
+        Some(Self {
             digits: self.digits.checked_mul(other.digits)?,
             scale: self.scale.checked_add(other.scale)?,
         })
@@ -151,7 +151,7 @@ impl Decimal {
 
     /// PostgreSQL's `select_div_scale`: at least 16 significant digits, and no fewer
     /// fraction digits than either operand shows.
-    fn division_scale(self, other: Decimal) -> u32 {
+    fn division_scale(self, other: Self) -> u32 {
         let (w1, f1) = self.base10000();
         let (w2, f2) = other.base10000();
         let mut qweight = w1 - w2;
@@ -166,7 +166,7 @@ impl Decimal {
     }
 
     /// The quotient rounded half away from zero to `scale` fraction digits.
-    fn div_at(self, other: Decimal, scale: u32) -> Option<Decimal> {
+    fn div_at(self, other: Self, scale: u32) -> Option<Self> {
         if other.digits == 0 {
             return None;
         }
@@ -186,26 +186,26 @@ impl Decimal {
             (true, false) => q + 1,
             _ => q,
         };
-        Some(Decimal { digits, scale })
+        Some(Self { digits, scale })
     }
 
-    fn div(self, other: Decimal) -> Option<Decimal> {
+    fn div(self, other: Self) -> Option<Self> {
         self.div_at(other, self.division_scale(other))
     }
 
     /// PostgreSQL's numeric `%`: the remainder of the quotient truncated toward zero,
     /// with the larger scale.
-    fn rem(self, other: Decimal) -> Option<Decimal> {
+    fn rem(self, other: Self) -> Option<Self> {
         let scale = self.scale.max(other.scale);
         let (a, b) = (self.rescaled(scale)?, other.rescaled(scale)?);
-        Some(Decimal {
+        Some(Self {
             digits: a.digits.checked_rem(b.digits)?,
             scale,
         })
     }
 
     /// The value without trailing fraction zeros (`1.50` is `1.5`).
-    fn trimmed(mut self) -> Decimal {
+    fn trimmed(mut self) -> Self {
         while self.scale > 0 && self.digits % 10 == 0 {
             self.digits /= 10;
             self.scale -= 1;
@@ -336,22 +336,22 @@ pub(crate) enum Op {
 impl Op {
     fn symbol(self) -> &'static str {
         match self {
-            Op::Add => "+",
-            Op::Sub => "-",
-            Op::Mul => "*",
-            Op::Div => "/",
-            Op::Mod => "%",
+            Self::Add => "+",
+            Self::Sub => "-",
+            Self::Mul => "*",
+            Self::Div => "/",
+            Self::Mod => "%",
         }
     }
 
     /// The SQL function that computes it (see the module docs).
     pub(crate) fn function(self) -> &'static str {
         match self {
-            Op::Add => "pg_add",
-            Op::Sub => "pg_sub",
-            Op::Mul => "pg_mul",
-            Op::Div => "pg_div",
-            Op::Mod => "pg_mod",
+            Self::Add => "pg_add",
+            Self::Sub => "pg_sub",
+            Self::Mul => "pg_mul",
+            Self::Div => "pg_div",
+            Self::Mod => "pg_mod",
         }
     }
 }
@@ -457,12 +457,12 @@ pub(crate) struct Sum {
 
 impl Sum {
     /// A fresh sum.
-    pub(crate) fn new() -> Sum {
-        Sum {
+    pub(crate) fn new() -> Self {
+        Self {
             exact: Some(Decimal::from_int(0)),
             all_integers: true,
             int: Some(0),
-            ..Sum::default()
+            ..Self::default()
         }
     }
 
@@ -556,7 +556,10 @@ pub(crate) fn number_in(v: &Value, ty: &str) -> Result<Value, Failure> {
         Value::Real(f) if numeric => Ok(Value::Real(*f)),
         Value::Real(f) => {
             if (f.fract().abs() - 0.5).abs() < f64::EPSILON {
-                return Err(unsupported(format!("a cast of {f} to {ty}")));
+                return Err(unsupported(format!(
+                    "a cast to {ty} of a value ending in .5 ({f}: numeric rounds it away from \
+                     zero, float8 to even)"
+                )));
             }
             let r = f.round();
             if !r.is_finite() || r < i64::MIN as f64 || r >= i64::MAX as f64 {

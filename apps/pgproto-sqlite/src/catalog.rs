@@ -1514,7 +1514,7 @@ impl rusqlite::functions::Aggregate<crate::arith::Sum, rusqlite::types::Value> f
         _: &mut rusqlite::functions::Context<'_>,
         sum: Option<crate::arith::Sum>,
     ) -> rusqlite::Result<rusqlite::types::Value> {
-        let sum = sum.unwrap_or_else(crate::arith::Sum::new);
+        let sum = sum.unwrap_or_default();
         if self.0 { sum.avg() } else { sum.sum() }.map_err(arith_error)
     }
 }
