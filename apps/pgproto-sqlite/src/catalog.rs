@@ -1503,10 +1503,44 @@ pub(crate) fn size_pretty(bytes: i64) -> String {
 /// `array_to_string`, `current_schemas`, `pg_partition_ancestors`,
 /// `pg_relation_is_publishable`,
 /// `pg_get_statisticsobjdef_columns`, and `pg_undefined` (the error of a `::regclass`
-/// cast naming no relation), `pg_divisor(divisor, dividend)` (the right operand of `/`
-/// and `%`: PostgreSQL fails on a zero divisor of a non-NULL dividend where SQLite
-/// answers NULL) and `pg_bool_in` (the operand of a
+/// cast naming no relation), `pg_add`/`pg_sub`/`pg_mul`/`pg_div`/`pg_mod` and the
+/// `pg_sum`/`pg_avg` aggregates (PostgreSQL's arithmetic, see [`crate::arith`]) and
+/// `pg_bool_in` (the operand of a
 /// cast to `bool`, read as PostgreSQL's `boolin` reads text).
+/// `pg_sum` (false) or `pg_avg` (true): see [`crate::arith::Sum`].
+struct SumAggregate(bool);
+
+impl rusqlite::functions::Aggregate<crate::arith::Sum, rusqlite::types::Value> for SumAggregate {
+    fn init(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+    ) -> rusqlite::Result<crate::arith::Sum> {
+        Ok(crate::arith::Sum::new())
+    }
+
+    fn step(
+        &self,
+        ctx: &mut rusqlite::functions::Context<'_>,
+        sum: &mut crate::arith::Sum,
+    ) -> rusqlite::Result<()> {
+        sum.step(&ctx.get::<rusqlite::types::Value>(0)?)
+            .map_err(arith_error)
+    }
+
+    fn finalize(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+        sum: Option<crate::arith::Sum>,
+    ) -> rusqlite::Result<rusqlite::types::Value> {
+        let sum = sum.unwrap_or_default();
+        if self.0 { sum.avg() } else { sum.sum() }.map_err(arith_error)
+    }
+}
+
+fn arith_error(f: crate::arith::Failure) -> rusqlite::Error {
+    rusqlite::Error::UserFunctionError(format!("[{}] {}", f.code, f.message).into())
+}
+
 pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     use rusqlite::functions::FunctionFlags;
     use rusqlite::types::Value;
@@ -1646,23 +1680,57 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         let what: String = ctx.get(0)?;
         Err::<i64, _>(user_error(format!("[0A000] {what} is not supported")))
     })?;
-    conn.create_scalar_function("pg_divisor", 2, flags, move |ctx| {
-        let v = ctx.get::<Value>(0)?;
-        // A NULL dividend makes the result NULL before any check, as in PostgreSQL.
-        if ctx.get::<Value>(1)? == Value::Null {
-            return Ok(v);
-        }
-        let zero = match &v {
-            Value::Integer(i) => *i == 0,
-            Value::Real(r) => *r == 0.0,
-            Value::Text(t) => t.trim().parse::<f64>().is_ok_and(|r| r == 0.0),
-            _ => false,
+    for op in [
+        crate::arith::Op::Add,
+        crate::arith::Op::Sub,
+        crate::arith::Op::Mul,
+        crate::arith::Op::Div,
+        crate::arith::Op::Mod,
+    ] {
+        conn.create_scalar_function(op.function(), 2, flags, move |ctx| {
+            crate::arith::apply(op, &ctx.get::<Value>(0)?, &ctx.get::<Value>(1)?)
+                .map_err(arith_error)
+        })?;
+    }
+    for (name, args) in [
+        ("substr", 2),
+        ("substr", 3),
+        ("substring", 2),
+        ("substring", 3),
+    ] {
+        conn.create_scalar_function(name, args, flags, move |ctx| {
+            let (Some(s), Some(start)) =
+                (ctx.get::<Option<String>>(0)?, ctx.get::<Option<i64>>(1)?)
+            else {
+                return Ok(None);
+            };
+            let count = if args == 3 {
+                match ctx.get::<Option<i64>>(2)? {
+                    Some(n) => Some(n),
+                    None => return Ok(None),
+                }
+            } else {
+                None
+            };
+            crate::arith::substring(&s, start, count)
+                .map(Some)
+                .map_err(arith_error)
+        })?;
+    }
+    conn.create_scalar_function("position", 2, flags, |ctx| {
+        let (Some(needle), Some(s)) =
+            (ctx.get::<Option<String>>(0)?, ctx.get::<Option<String>>(1)?)
+        else {
+            return Ok(None);
         };
-        if zero {
-            return Err(user_error("[22012] division by zero".to_string()));
-        }
-        Ok(v)
+        Ok(Some(crate::arith::position(&needle, &s)))
     })?;
+    conn.create_scalar_function("pg_number_in", 2, flags, |ctx| {
+        let ty: String = ctx.get(1)?;
+        crate::arith::number_in(&ctx.get::<Value>(0)?, &ty).map_err(arith_error)
+    })?;
+    conn.create_aggregate_function("pg_sum", 1, flags, SumAggregate(false))?;
+    conn.create_aggregate_function("pg_avg", 1, flags, SumAggregate(true))?;
     conn.create_scalar_function("pg_bool_in", 1, flags, move |ctx| {
         match ctx.get::<Value>(0)? {
             Value::Null => Ok(Value::Null),

@@ -172,7 +172,18 @@
 //!   timestamptz, interval and uuid; json and jsonb are text (jsonb binary with its
 //!   version byte). Arrays are results only (`array_agg`, described as `text[]`,
 //!   `bool[]`, `int8[]`...), kept as their text. A cast to a date or time type is
-//!   text, and arithmetic on one (`'2024-01-01'::date + 1`) is refused with 0A000.
+//!   text; `date ± integer` and `date - date` are computed, other arithmetic on dates
+//!   and times is refused with 0A000, as are `extract` and `date_trunc`.
+//! * Arithmetic in a query (`+ - * / %`, `sum`, `avg`; the `arith` module) gives
+//!   PostgreSQL's answer or an error: 64-bit integer overflow is 22003, a zero divisor
+//!   22012, and a non-integer answer is returned only when float8 (SQLite's) holds
+//!   PostgreSQL's exact numeric answer, else 0A000 (`0.1 + 0.2`, `10 / 3.0`); float8
+//!   values follow the same rule, so some correct float8 answers are refused. Not yet:
+//!   an `int4` overflow inside an expression (SQLite has no 32-bit arithmetic; only a
+//!   result column described as `int4` fails with 22003), `UPDATE`/`DELETE` arithmetic
+//!   (SQLite's), numeric display scale (`sum` of `numeric(10,2)` is `2159.1`, not
+//!   `2159.10`). `tests/property.rs` compares random queries with PostgreSQL 15 and
+//!   lists what still differs (see the README).
 //! * Sequences (the `sequences` module): kept in `_pgproto_sequences`; `serial` columns
 //!   and `GENERATED {BY DEFAULT | ALWAYS} AS IDENTITY [(options)]` get `t_col_seq` and a
 //!   `DEFAULT (nextval('t_col_seq'))` (a serial key is not SQLite's rowid, which ignores
@@ -224,6 +235,7 @@
 
 mod altertable;
 mod args;
+mod arith;
 mod catalog;
 mod constraints;
 mod copy;

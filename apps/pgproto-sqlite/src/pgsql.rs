@@ -92,6 +92,17 @@ fn needs_parse(sql: &str) -> bool {
         "order",
         "/",
         "%",
+        "+",
+        "-",
+        "*",
+        "sum",
+        "avg",
+        "date",
+        "time",
+        "interval",
+        "substr",
+        "position",
+        "extract",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -134,7 +145,8 @@ impl VisitorMut for Rewriter {
             rewrite_array_subquery,
             rewrite_subscript,
             rewrite_trim,
-            check_divisor,
+            rewrite_lacking_syntax,
+            rewrite_arithmetic,
         ]
         .iter()
         .try_fold(false, |acc, f| f(expr).map(|c| acc | c));
@@ -871,35 +883,151 @@ fn name_function_columns(query: &mut Query) -> bool {
     changed
 }
 
-/// The right operand of `/` and `%` goes through `pg_divisor(divisor, dividend)`, which
-/// fails with 22012 on zero as PostgreSQL does (SQLite's answer is NULL), unless the
-/// dividend is NULL (then the answer is NULL in both). The dividend is evaluated twice.
-fn check_divisor(expr: &mut Expr) -> Result<bool, Unsupported> {
-    let Expr::BinaryOp {
-        op: BinaryOperator::Divide | BinaryOperator::Modulo,
-        left,
-        right,
-    } = expr
-    else {
-        return Ok(false);
-    };
-    let operand = std::mem::replace(right.as_mut(), Expr::value(Value::Null));
-    **right = parse_expr("pg_divisor(NULL, NULL)")?;
-    if let Expr::Function(f) = right.as_mut() {
-        if let sqlparser::ast::FunctionArguments::List(list) = &mut f.args {
-            if let [sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(
-                divisor,
-            )), sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(
-                dividend,
-            ))] = list.args.as_mut_slice()
-            {
-                *divisor = operand;
-                *dividend = left.as_ref().clone();
-                return Ok(true);
+/// PostgreSQL syntax SQLite lacks: a typed literal (`DATE '2024-01-01'`) becomes a
+/// cast (which the token pass turns into SQLite's form, text for dates), `substring(s
+/// FROM a FOR n)` and `substr(s, a, n)` call the server's `substring`/`substr` (with
+/// PostgreSQL's positions before 1, see [`crate::arith::substring`]), `position(a IN
+/// b)` its `position(a, b)`; `extract(field FROM x)` and `date_trunc` are refused.
+fn rewrite_lacking_syntax(expr: &mut Expr) -> Result<bool, Unsupported> {
+    use sqlparser::ast::{CastKind, FunctionArg, FunctionArgExpr};
+    let call = |name: &str, args: Vec<Expr>| {
+        let mut f = parse_expr(&format!("{name}()"))?;
+        if let Expr::Function(func) = &mut f {
+            if let FunctionArguments::List(list) = &mut func.args {
+                list.args = args
+                    .into_iter()
+                    .map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a)))
+                    .collect();
+                return Ok(f);
             }
         }
+        Err(Unsupported(name.to_string()))
+    };
+    let taken = |e: &mut Box<Expr>| std::mem::replace(e.as_mut(), Expr::value(Value::Null));
+    match expr {
+        Expr::TypedString { data_type, value } => {
+            *expr = Expr::Cast {
+                kind: CastKind::DoubleColon,
+                expr: Box::new(Expr::Value(value.clone())),
+                data_type: data_type.clone(),
+                format: None,
+            };
+            Ok(true)
+        }
+        // `CASE ... END::date`: the token pass takes a primary expression before `::`.
+        Expr::Cast {
+            kind: CastKind::DoubleColon,
+            expr: operand,
+            ..
+        } if !matches!(
+            operand.as_ref(),
+            Expr::Identifier(_)
+                | Expr::CompoundIdentifier(_)
+                | Expr::Value(_)
+                | Expr::Function(_)
+                | Expr::Nested(_)
+                | Expr::Cast { .. }
+        ) =>
+        {
+            **operand = Expr::Nested(Box::new(taken(operand)));
+            Ok(true)
+        }
+        Expr::Substring {
+            expr: s,
+            substring_from,
+            substring_for,
+            shorthand,
+            ..
+        } => {
+            let name = if *shorthand { "substr" } else { "substring" };
+            let mut args = vec![taken(s)];
+            args.push(
+                substring_from
+                    .as_mut()
+                    .map_or(Expr::value(Value::Number("1".into(), false)), taken),
+            );
+            if let Some(n) = substring_for.as_mut() {
+                args.push(taken(n));
+            }
+            *expr = call(name, args)?;
+            Ok(true)
+        }
+        Expr::Position { expr: needle, r#in } => {
+            *expr = call("position", vec![taken(needle), taken(r#in)])?;
+            Ok(true)
+        }
+        Expr::Extract { field, .. } => Err(Unsupported(format!(
+            "extract({field} FROM ...) (dates and times are text here)"
+        ))),
+        Expr::Function(f)
+            if ident_parts(&f.name)
+                .last()
+                .is_some_and(|n| n.eq_ignore_ascii_case("date_trunc")) =>
+        {
+            Err(Unsupported(
+                "date_trunc (dates and times are text here)".to_string(),
+            ))
+        }
+        _ => Ok(false),
     }
-    Err(Unsupported("division".to_string()))
+}
+
+/// `a + b`, `-`, `*`, `/` and `%` call `pg_add(a, b)`... and `sum(x)`/`avg(x)` (not
+/// windows) the `pg_sum`/`pg_avg` aggregates: PostgreSQL's answers or a refusal (see the
+/// [`arith`](crate::arith) module), where SQLite would go on in float8 past an integer
+/// overflow, compute numeric in float8, answer NULL for a zero divisor, or do arithmetic
+/// on a date's text.
+fn rewrite_arithmetic(expr: &mut Expr) -> Result<bool, Unsupported> {
+    use crate::arith::Op;
+    use sqlparser::ast::{
+        Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
+    };
+    if let Expr::Function(f) = expr {
+        let name = ident_parts(&f.name);
+        let renamed = match name.as_slice() {
+            [n] if n.eq_ignore_ascii_case("sum") => "pg_sum",
+            [n] if n.eq_ignore_ascii_case("avg") => "pg_avg",
+            _ => return Ok(false),
+        };
+        if f.over.is_some() || !matches!(&f.args, FunctionArguments::List(l) if l.args.len() == 1) {
+            return Ok(false);
+        }
+        f.name = ObjectName::from(vec![Ident::new(renamed)]);
+        return Ok(true);
+    }
+    let Expr::BinaryOp { op, left, right } = expr else {
+        return Ok(false);
+    };
+    let op = match op {
+        BinaryOperator::Plus => Op::Add,
+        BinaryOperator::Minus => Op::Sub,
+        BinaryOperator::Multiply => Op::Mul,
+        BinaryOperator::Divide => Op::Div,
+        BinaryOperator::Modulo => Op::Mod,
+        _ => return Ok(false),
+    };
+    let arg = |e: &mut Box<Expr>| {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(std::mem::replace(
+            e.as_mut(),
+            Expr::value(Value::Null),
+        )))
+    };
+    let args = vec![arg(left), arg(right)];
+    *expr = Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(op.function())]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args,
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    });
+    Ok(true)
 }
 
 /// `ORDER BY` keys without `NULLS FIRST/LAST` get PostgreSQL's default, which SQLite's
@@ -1650,7 +1778,7 @@ mod tests {
         );
         assert_eq!(
             rw("SELECT tmp.opt[tmp.pos - 1] & 1 FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) tmp"),
-            "SELECT pg_array_get(tmp.opt, tmp.pos - 1) & 1 FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) AS tmp"
+            "SELECT pg_array_get(tmp.opt, pg_sub(tmp.pos, 1)) & 1 FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) AS tmp"
         );
         let one_column = rw("SELECT pg_catalog.pg_get_indexdef(ci.oid, 1, false) FROM pg_class ci");
         assert!(
@@ -1716,10 +1844,14 @@ mod tests {
     }
 
     #[test]
-    fn divisors_are_checked_for_zero() {
+    fn arithmetic_is_postgresql_s() {
         assert_eq!(
-            rw("SELECT a / b, 7 % (c - 1) FROM t"),
-            "SELECT a / pg_divisor(b, a), 7 % pg_divisor((c - 1), 7) FROM t"
+            rw("SELECT a / b, 7 % (c - 1), a + b * 2 FROM t"),
+            "SELECT pg_div(a, b), pg_mod(7, (pg_sub(c, 1))), pg_add(a, pg_mul(b, 2)) FROM t"
+        );
+        assert_eq!(
+            rw("SELECT sum(a), avg(DISTINCT b), sum(a) OVER () FROM t"),
+            "SELECT pg_sum(a), pg_avg(DISTINCT b), sum(a) OVER () FROM t"
         );
     }
 
