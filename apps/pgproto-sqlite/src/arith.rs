@@ -428,7 +428,12 @@ pub(crate) fn apply(op: Op, a: &Value, b: &Value) -> Result<Value, Failure> {
             agreed(
                 e,
                 f,
-                &format!("{} {} {}", a_text(a), op.symbol(), a_text(b)),
+                &format!(
+                    "numeric arithmetic ({} {} {})",
+                    a_text(a),
+                    op.symbol(),
+                    a_text(b)
+                ),
             )
         }
     }
@@ -509,7 +514,7 @@ impl Sum {
                 .map(Value::Integer)
                 .ok_or_else(|| unsupported("a sum past 64 bits"));
         }
-        agreed(self.exact, self.float, "sum")
+        agreed(self.exact, self.float, "sum (of numeric)")
     }
 
     /// `avg`: PostgreSQL's numeric quotient of the sum by the count (or the float8 one).
@@ -528,7 +533,7 @@ impl Sum {
         } else {
             self.exact.and_then(|s| s.div(count))
         };
-        agreed(exact, self.float / self.count as f64, "avg")
+        agreed(exact, self.float / self.count as f64, "avg (of numeric)")
     }
 }
 
