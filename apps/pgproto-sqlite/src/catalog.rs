@@ -111,6 +111,9 @@ CREATE TEMP TABLE pg_rewrite (oid oid, rulename name, ev_class oid, ev_type pgch
 CREATE TEMP TABLE pg_extension (oid oid, extname name, extowner oid, extnamespace oid,
   extrelocatable bool, extversion text, extconfig text, extcondition text);
 CREATE TEMP TABLE pg_catalog_storage (oid oid PRIMARY KEY, btree text);
+CREATE TEMP VIEW pg_views AS SELECT 'public' AS schemaname, c.relname AS viewname,
+  (SELECT rolname FROM pg_authid WHERE oid = c.relowner) AS viewowner, d.def AS definition
+  FROM pg_class c LEFT JOIN pg_catalog_defs d ON d.oid = c.oid WHERE c.relkind = 'v';
 CREATE TEMP VIEW pg_lookup_size AS SELECT c.oid AS lookup_oid,
   coalesce((SELECT sum(d.pgsize) FROM pg_catalog_storage s JOIN dbstat d ON d.name = s.btree
     WHERE s.oid = c.oid), 0) AS lookup_size FROM pg_class c;
@@ -452,6 +455,11 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
     for (kind, name, sql) in &objects {
         fill_relation(conn, kind, name, sql.as_deref(), &sequences)?;
     }
+    for (kind, name, sql) in &objects {
+        if let (true, Some(sql)) = (kind == "view", sql) {
+            fill_view_definition(conn, name, sql)?;
+        }
+    }
     // An owned sequence depends on its column: `a`uto for serial and OWNED BY,
     // `i`nternal for an identity column's.
     for s in &sequences {
@@ -478,6 +486,46 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
           UNION SELECT confrelid FROM pg_constraint WHERE contype = 'f')",
         [],
     )?;
+    Ok(())
+}
+
+/// A view's definition as PostgreSQL deparses it (see [`crate::viewdef`]), over the
+/// columns `pg_attribute` lists for the relations it reads; the query as written stays
+/// when it is not deparsed.
+fn fill_view_definition(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<()> {
+    let relation = |table: &str| -> Option<(String, crate::viewdef::Columns)> {
+        let mut st = conn
+            .prepare_cached(
+                "SELECT c.relname, a.attname, a.atttypid FROM pg_class c
+                 JOIN pg_attribute a ON a.attrelid = c.oid
+                 WHERE c.relname = ?1 COLLATE NOCASE AND c.relkind IN ('r', 'v')
+                 ORDER BY a.attnum",
+            )
+            .ok()?;
+        let rows = st
+            .query_map([table], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .ok()?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ok()?;
+        let stored = rows.first()?.0.clone();
+        let columns = rows
+            .into_iter()
+            .map(|(_, column, typid)| (column, crate::constraints::type_name(typid)))
+            .collect();
+        Some((stored, columns))
+    };
+    if let Some((def, pretty)) = crate::viewdef::deparse(sql, &relation) {
+        conn.execute(
+            "UPDATE pg_catalog_defs SET def = ?2, pretty = ?3 WHERE oid = ?1",
+            params![stable_oid("view", name), def, pretty],
+        )?;
+    }
     Ok(())
 }
 

@@ -131,8 +131,9 @@
 //!   `\d TABLE`, `\d+ TABLE`, `\di`, `\dv`, `\dv+`, `\ds`, `\dT+`, `\dD`, `\dn+`, `\du`,
 //!   `\l`, `\df`, `\dp` (same output as PostgreSQL 15, with psql 15 and psql 18, see
 //!   `tests/psql_oracle.rs`; sizes in `\dt+`/`\di+` are the bytes of SQLite's own b-tree,
-//!   from `dbstat`, where PostgreSQL counts its 8 kB pages; `\d+ VIEW` prints the view's
-//!   query as written, not deparsed; `pg_extension` is empty, PostgreSQL has plpgsql), and for pgjdbc's `DatabaseMetaData` (same output as
+//!   from `dbstat`, where PostgreSQL counts its 8 kB pages; `\d+ VIEW`, `pg_get_viewdef` and
+//!   `pg_views` print the view's query deparsed as PostgreSQL does (the `viewdef` module;
+//!   set operations and subqueries as written); `pg_extension` is empty, PostgreSQL has plpgsql), and for pgjdbc's `DatabaseMetaData` (same output as
 //!   PostgreSQL 15 but for `getIndexInfo`'s `NON_UNIQUE` type and statistics, see
 //!   `tests/jdbc.rs`), and what pgcli's completion loads (`tests/pgcli.rs`). `pg_settings` lists the server's settings (name and
 //!   value); `pg_proc` lists no built-in function (`'array_in'::regproc` and
@@ -228,6 +229,7 @@ mod sql;
 mod types;
 mod unnest;
 mod usertypes;
+mod viewdef;
 
 pub use args::Args;
 pub use session::{Database, Session, SqliteThreads, FAST_READ, LOCK_TIMEOUT};

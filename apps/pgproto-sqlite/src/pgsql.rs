@@ -317,6 +317,11 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
             arg(1),
             arg(0)
         ),
+        // A view's definition: pretty when asked (`pg_get_viewdef(v, true)`).
+        "pg_get_viewdef" if arg(1).eq_ignore_ascii_case("true") => format!(
+            "(SELECT lookup_pretty FROM pg_lookup_defs WHERE lookup_oid = {})",
+            arg(0)
+        ),
         "pg_get_indexdef" | "pg_get_viewdef" | "pg_get_triggerdef" => format!(
             "(SELECT lookup_name FROM pg_lookup_defs WHERE lookup_oid = {})",
             arg(0)
