@@ -74,6 +74,8 @@ CREATE TEMP TABLE pg_database (oid oid, datname name, datdba oid, encoding int4,
 CREATE TEMP TABLE pg_am (oid oid, amname name, amhandler text, amtype pgchar);
 CREATE TEMP TABLE pg_opclass (oid oid, opcmethod oid, opcname name, opcnamespace oid,
   opcowner oid, opcfamily oid, opcintype oid, opcdefault bool, opckeytype oid);
+CREATE TEMP TABLE pg_opfamily (oid oid, opfmethod oid, opfname name, opfnamespace oid,
+  opfowner oid);
 CREATE TEMP TABLE pg_collation (oid oid, collname name, collnamespace oid, collowner oid,
   collprovider pgchar, collisdeterministic bool, collencoding int4, collcollate text,
   collctype text);
@@ -117,6 +119,8 @@ CREATE TEMP VIEW pg_views AS SELECT 'public' AS schemaname, c.relname AS viewnam
 CREATE TEMP VIEW pg_lookup_size AS SELECT c.oid AS lookup_oid,
   coalesce((SELECT sum(d.pgsize) FROM pg_catalog_storage s JOIN dbstat d ON d.name = s.btree
     WHERE s.oid = c.oid), 0) AS lookup_size FROM pg_class c;
+CREATE TEMP VIEW pg_lookup_opclass AS SELECT oid AS lookup_oid FROM pg_opclass;
+CREATE TEMP VIEW pg_lookup_opfamily AS SELECT oid AS lookup_oid FROM pg_opfamily;
 CREATE TEMP VIEW pg_lookup_class AS SELECT oid AS lookup_oid, relname AS lookup_name FROM pg_class;
 CREATE TEMP VIEW pg_lookup_type AS SELECT oid AS lookup_oid, typname AS lookup_name FROM pg_type;
 CREATE TEMP VIEW pg_lookup_namespace AS
@@ -156,6 +160,14 @@ INSERT INTO pg_opclass VALUES (10003, 403, 'bool_ops', 11, 10, 424, 16, 1, 0),
   (3126, 403, 'text_ops', 11, 10, 1994, 25, 1, 0),
   (3127, 403, 'timestamptz_ops', 11, 10, 434, 1184, 1, 0),
   (3128, 403, 'timestamp_ops', 11, 10, 434, 1114, 1, 0);
+INSERT INTO pg_opfamily VALUES (424, 403, 'bool_ops', 11, 10),
+  (426, 403, 'bpchar_ops', 11, 10), (428, 403, 'bytea_ops', 11, 10),
+  (434, 403, 'datetime_ops', 11, 10), (1970, 403, 'float_ops', 11, 10),
+  (1976, 403, 'integer_ops', 11, 10), (1982, 403, 'interval_ops', 11, 10),
+  (1988, 403, 'numeric_ops', 11, 10), (1989, 403, 'oid_ops', 11, 10),
+  (1994, 403, 'text_ops', 11, 10), (1996, 403, 'time_ops', 11, 10),
+  (2968, 403, 'uuid_ops', 11, 10), (3522, 403, 'enum_ops', 11, 10),
+  (4033, 403, 'jsonb_ops', 11, 10);
 INSERT INTO pg_collation VALUES (100, 'default', 11, 10, 'd', 1, -1, NULL, NULL),
   (950, 'C', 11, 10, 'c', 1, -1, 'C', 'C');
 INSERT INTO pg_tablespace VALUES (1663, 'pg_default', 10);
