@@ -1136,7 +1136,8 @@ pub(crate) fn is_grouped(select: &Select) -> bool {
 /// Set-returning functions in `FROM`: `generate_series(a, b) s` becomes a recursive
 /// `WITH` counting from a to b, `pg_partition_ancestors(r) [WITH ORDINALITY] a(relid,
 /// depth)` the relation itself (SQLite has no partitions), `unnest(array) x` the
-/// array's elements; others are SQLite's own.
+/// array's elements, `pg_available_extensions() ae(name, default_version, comment)` no
+/// row (there is no extension to install); others are SQLite's own.
 fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported> {
     let (fname, items, alias, ordinality) = match factor {
         TableFactor::Table {
@@ -1206,6 +1207,13 @@ fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported>
             "SELECT 1 FROM (SELECT value AS {} FROM json_each(pg_array_json({}))) AS {alias_name}",
             col(0, &alias_name),
             arg(0)
+        ),
+        // The extensions available to install: none (this server has no extensions).
+        "pg_available_extensions" => format!(
+            "SELECT 1 FROM (SELECT NULL AS {}, NULL AS {}, NULL AS {} WHERE 0) AS {alias_name}",
+            col(0, "name"),
+            col(1, "default_version"),
+            col(2, "comment")
         ),
         // SQLite's own table-valued functions (`json_each`, `pragma_table_info`...).
         _ => return Ok(false),
@@ -1587,6 +1595,18 @@ mod tests {
 
     fn rw(sql: &str) -> String {
         rewrite(sql).unwrap().unwrap_or_else(|| sql.to_string())
+    }
+
+    #[test]
+    fn available_extensions_are_none() {
+        assert_eq!(
+            rw("SELECT e.extname, ae.default_version FROM pg_catalog.pg_extension e \
+                LEFT JOIN pg_catalog.pg_available_extensions() ae(name, default_version, comment) \
+                ON ae.name = e.extname"),
+            "SELECT e.extname, ae.default_version FROM pg_extension AS e \
+             LEFT JOIN (SELECT NULL AS name, NULL AS default_version, NULL AS comment WHERE 0) AS ae \
+             ON ae.name = e.extname"
+        );
     }
 
     #[test]
