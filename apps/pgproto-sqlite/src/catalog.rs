@@ -74,6 +74,8 @@ CREATE TEMP TABLE pg_database (oid oid, datname name, datdba oid, encoding int4,
 CREATE TEMP TABLE pg_am (oid oid, amname name, amhandler text, amtype pgchar);
 CREATE TEMP TABLE pg_opclass (oid oid, opcmethod oid, opcname name, opcnamespace oid,
   opcowner oid, opcfamily oid, opcintype oid, opcdefault bool, opckeytype oid);
+CREATE TEMP TABLE pg_opfamily (oid oid, opfmethod oid, opfname name, opfnamespace oid,
+  opfowner oid);
 CREATE TEMP TABLE pg_collation (oid oid, collname name, collnamespace oid, collowner oid,
   collprovider pgchar, collisdeterministic bool, collencoding int4, collcollate text,
   collctype text);
@@ -111,9 +113,14 @@ CREATE TEMP TABLE pg_rewrite (oid oid, rulename name, ev_class oid, ev_type pgch
 CREATE TEMP TABLE pg_extension (oid oid, extname name, extowner oid, extnamespace oid,
   extrelocatable bool, extversion text, extconfig text, extcondition text);
 CREATE TEMP TABLE pg_catalog_storage (oid oid PRIMARY KEY, btree text);
+CREATE TEMP VIEW pg_views AS SELECT 'public' AS schemaname, c.relname AS viewname,
+  (SELECT rolname FROM pg_authid WHERE oid = c.relowner) AS viewowner, d.def AS definition
+  FROM pg_class c LEFT JOIN pg_catalog_defs d ON d.oid = c.oid WHERE c.relkind = 'v';
 CREATE TEMP VIEW pg_lookup_size AS SELECT c.oid AS lookup_oid,
   coalesce((SELECT sum(d.pgsize) FROM pg_catalog_storage s JOIN dbstat d ON d.name = s.btree
     WHERE s.oid = c.oid), 0) AS lookup_size FROM pg_class c;
+CREATE TEMP VIEW pg_lookup_opclass AS SELECT oid AS lookup_oid FROM pg_opclass;
+CREATE TEMP VIEW pg_lookup_opfamily AS SELECT oid AS lookup_oid FROM pg_opfamily;
 CREATE TEMP VIEW pg_lookup_class AS SELECT oid AS lookup_oid, relname AS lookup_name FROM pg_class;
 CREATE TEMP VIEW pg_lookup_type AS SELECT oid AS lookup_oid, typname AS lookup_name FROM pg_type;
 CREATE TEMP VIEW pg_lookup_namespace AS
@@ -153,6 +160,14 @@ INSERT INTO pg_opclass VALUES (10003, 403, 'bool_ops', 11, 10, 424, 16, 1, 0),
   (3126, 403, 'text_ops', 11, 10, 1994, 25, 1, 0),
   (3127, 403, 'timestamptz_ops', 11, 10, 434, 1184, 1, 0),
   (3128, 403, 'timestamp_ops', 11, 10, 434, 1114, 1, 0);
+INSERT INTO pg_opfamily VALUES (424, 403, 'bool_ops', 11, 10),
+  (426, 403, 'bpchar_ops', 11, 10), (428, 403, 'bytea_ops', 11, 10),
+  (434, 403, 'datetime_ops', 11, 10), (1970, 403, 'float_ops', 11, 10),
+  (1976, 403, 'integer_ops', 11, 10), (1982, 403, 'interval_ops', 11, 10),
+  (1988, 403, 'numeric_ops', 11, 10), (1989, 403, 'oid_ops', 11, 10),
+  (1994, 403, 'text_ops', 11, 10), (1996, 403, 'time_ops', 11, 10),
+  (2968, 403, 'uuid_ops', 11, 10), (3522, 403, 'enum_ops', 11, 10),
+  (4033, 403, 'jsonb_ops', 11, 10);
 INSERT INTO pg_collation VALUES (100, 'default', 11, 10, 'd', 1, -1, NULL, NULL),
   (950, 'C', 11, 10, 'c', 1, -1, 'C', 'C');
 INSERT INTO pg_tablespace VALUES (1663, 'pg_default', 10);
@@ -452,6 +467,11 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
     for (kind, name, sql) in &objects {
         fill_relation(conn, kind, name, sql.as_deref(), &sequences)?;
     }
+    for (kind, name, sql) in &objects {
+        if let (true, Some(sql)) = (kind == "view", sql) {
+            fill_view_definition(conn, name, sql)?;
+        }
+    }
     // An owned sequence depends on its column: `a`uto for serial and OWNED BY,
     // `i`nternal for an identity column's.
     for s in &sequences {
@@ -478,6 +498,46 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
           UNION SELECT confrelid FROM pg_constraint WHERE contype = 'f')",
         [],
     )?;
+    Ok(())
+}
+
+/// A view's definition as PostgreSQL deparses it (see [`crate::viewdef`]), over the
+/// columns `pg_attribute` lists for the relations it reads; the query as written stays
+/// when it is not deparsed.
+fn fill_view_definition(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<()> {
+    let relation = |table: &str| -> Option<(String, crate::viewdef::Columns)> {
+        let mut st = conn
+            .prepare_cached(
+                "SELECT c.relname, a.attname, a.atttypid FROM pg_class c
+                 JOIN pg_attribute a ON a.attrelid = c.oid
+                 WHERE c.relname = ?1 COLLATE NOCASE AND c.relkind IN ('r', 'v')
+                 ORDER BY a.attnum",
+            )
+            .ok()?;
+        let rows = st
+            .query_map([table], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .ok()?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ok()?;
+        let stored = rows.first()?.0.clone();
+        let columns = rows
+            .into_iter()
+            .map(|(_, column, typid)| (column, crate::constraints::type_name(typid)))
+            .collect();
+        Some((stored, columns))
+    };
+    if let Some((def, pretty)) = crate::viewdef::deparse(sql, &relation) {
+        conn.execute(
+            "UPDATE pg_catalog_defs SET def = ?2, pretty = ?3 WHERE oid = ?1",
+            params![stable_oid("view", name), def, pretty],
+        )?;
+    }
     Ok(())
 }
 

@@ -135,10 +135,11 @@
 //! * **`pg_catalog`, live** (the `catalog` module): temporary tables filled from SQLite's
 //!   schema whenever it changed, with stable OIDs, enough for psql's `\dt`, `\d`,
 //!   `\d TABLE`, `\d+ TABLE`, `\di`, `\dv`, `\dv+`, `\ds`, `\dT+`, `\dD`, `\dn+`, `\du`,
-//!   `\l`, `\df`, `\dp` (same output as PostgreSQL 15, with psql 15 and psql 18, see
+//!   `\l`, `\df`, `\dp`, `\dd` (same output as PostgreSQL 15, with psql 15 and psql 18, see
 //!   `tests/psql_oracle.rs`; sizes in `\dt+`/`\di+` are the bytes of SQLite's own b-tree,
-//!   from `dbstat`, where PostgreSQL counts its 8 kB pages; `\d+ VIEW` prints the view's
-//!   query as written, not deparsed; `pg_extension` is empty, PostgreSQL has plpgsql), and for pgjdbc's `DatabaseMetaData` (same output as
+//!   from `dbstat`, where PostgreSQL counts its 8 kB pages; `\d+ VIEW`, `pg_get_viewdef` and
+//!   `pg_views` print the view's query deparsed as PostgreSQL does (the `viewdef` module;
+//!   set operations and subqueries as written); `pg_extension` is empty, PostgreSQL has plpgsql), and for pgjdbc's `DatabaseMetaData` (same output as
 //!   PostgreSQL 15 but for `getIndexInfo`'s `NON_UNIQUE` type and statistics, see
 //!   `tests/jdbc.rs`), and what pgcli's completion loads (`tests/pgcli.rs`). `pg_settings` lists the server's settings (name and
 //!   value); `pg_proc` lists no built-in function (`'array_in'::regproc` and
@@ -220,7 +221,8 @@
 //!   triggers (`\d` shows their SQLite text) and `COMMENT ON TABLE/COLUMN` (kept in the
 //!   database's `_pgproto_comments` table), sequences (`pg_sequence`), enums
 //!   (`pg_enum`) and domains, the default btree operator classes (`pg_opclass`, in
-//!   `pg_index.indclass`) and owned sequences' `pg_depend` rows; `information_schema`
+//!   `pg_index.indclass`) and their families (`pg_opfamily`), the `tableoid` system
+//!   column of a catalog table (its OID in PostgreSQL) and owned sequences' `pg_depend` rows; `information_schema`
 //!   is a set of views over it (the `infoschema` module); defaults are SQLite's text
 //!   (`'x'`, not `'x'::text`); `pg_database` lists the databases with locale
 //!   `C.UTF-8` (SQLite compares text by code point, as glibc's `C.UTF-8` does).
@@ -253,6 +255,7 @@ mod sql;
 mod types;
 mod unnest;
 mod usertypes;
+mod viewdef;
 
 pub use args::Args;
 pub use session::{Database, Session, SqliteThreads, FAST_READ, LOCK_TIMEOUT};

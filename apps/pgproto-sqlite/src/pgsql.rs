@@ -90,6 +90,7 @@ fn needs_parse(sql: &str) -> bool {
         "_pg_expandarray",
         "trim",
         "order",
+        "tableoid",
         "/",
         "%",
         "+",
@@ -164,6 +165,7 @@ impl VisitorMut for Rewriter {
         let mut result = crate::select_list::rewrite_query(query);
         for select in selects_mut(&mut query.body) {
             self.changed |= quote_keyword_aliases(select);
+            self.changed |= rewrite_tableoid(select);
             result = result.and_then(|c| Ok(c | rewrite_select_list_srf(select)?));
         }
         self.settle(result)
@@ -330,6 +332,11 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
             arg(1),
             arg(0)
         ),
+        // A view's definition: pretty when asked (`pg_get_viewdef(v, true)`).
+        "pg_get_viewdef" if arg(1).eq_ignore_ascii_case("true") => format!(
+            "(SELECT lookup_pretty FROM pg_lookup_defs WHERE lookup_oid = {})",
+            arg(0)
+        ),
         "pg_get_indexdef" | "pg_get_viewdef" | "pg_get_triggerdef" => format!(
             "(SELECT lookup_name FROM pg_lookup_defs WHERE lookup_oid = {})",
             arg(0)
@@ -340,6 +347,16 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
                 "lookup_pretty"
             } else {
                 "lookup_name"
+            },
+            arg(0)
+        ),
+        // Operator classes and families are all in `pg_catalog`, always visible.
+        "pg_opclass_is_visible" | "pg_opfamily_is_visible" => format!(
+            "EXISTS (SELECT 1 FROM pg_lookup_{} WHERE lookup_oid = {})",
+            if name == "pg_opclass_is_visible" {
+                "opclass"
+            } else {
+                "opfamily"
             },
             arg(0)
         ),
@@ -829,6 +846,84 @@ const SQLITE_RESERVED: &[&str] = &[
     "window",
 ];
 
+/// The OIDs of the catalog's tables, as PostgreSQL's `pg_class` has them: what their
+/// rows' `tableoid` system column holds.
+const CATALOG_OIDS: &[(&str, i64)] = &[
+    ("pg_type", 1247),
+    ("pg_attribute", 1249),
+    ("pg_proc", 1255),
+    ("pg_class", 1259),
+    ("pg_authid", 1260),
+    ("pg_auth_members", 1261),
+    ("pg_database", 1262),
+    ("pg_tablespace", 1213),
+    ("pg_sequence", 2224),
+    ("pg_am", 2601),
+    ("pg_attrdef", 2604),
+    ("pg_constraint", 2606),
+    ("pg_depend", 2608),
+    ("pg_description", 2609),
+    ("pg_index", 2610),
+    ("pg_inherits", 2611),
+    ("pg_language", 2612),
+    ("pg_namespace", 2615),
+    ("pg_opclass", 2616),
+    ("pg_rewrite", 2618),
+    ("pg_trigger", 2620),
+    ("pg_opfamily", 2753),
+    ("pg_extension", 3079),
+    ("pg_policy", 3256),
+    ("pg_statistic_ext", 3381),
+    ("pg_collation", 3456),
+    ("pg_enum", 3501),
+    ("pg_range", 3541),
+    ("pg_publication", 6104),
+];
+
+/// `c.tableoid`, the system column, of a catalog table `c` of the select's `FROM` is
+/// that catalog's OID (psql's `\dd` joins `pg_description` on it); SQLite's tables have
+/// no such column.
+fn rewrite_tableoid(select: &mut Select) -> bool {
+    let mut tables: Vec<(String, i64)> = Vec::new();
+    for item in &select.from {
+        let factors = std::iter::once(&item.relation).chain(item.joins.iter().map(|j| &j.relation));
+        for factor in factors {
+            let TableFactor::Table { name, alias, .. } = factor else {
+                continue;
+            };
+            let parts = ident_parts(name);
+            let [table] = parts.as_slice() else { continue };
+            let Some(&(_, oid)) = CATALOG_OIDS.iter().find(|c| c.0 == table) else {
+                continue;
+            };
+            let refname = alias
+                .as_ref()
+                .map_or_else(|| table.clone(), |a| a.name.value.to_ascii_lowercase());
+            tables.push((refname, oid));
+        }
+    }
+    if tables.is_empty() {
+        return false;
+    }
+    let mut changed = false;
+    let _ = visit_expressions_mut(select, |e| {
+        if let Expr::CompoundIdentifier(parts) = e {
+            if let [q, column] = parts.as_slice() {
+                let q = q.value.to_ascii_lowercase();
+                let found = tables.iter().find(|t| t.0 == q);
+                if let (Some((_, oid)), true) =
+                    (found, column.value.eq_ignore_ascii_case("tableoid"))
+                {
+                    *e = Expr::value(Value::Number(oid.to_string(), false));
+                    changed = true;
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    changed
+}
+
 /// `expr AS default`: the alias is quoted for SQLite (`AS "default"`), as PostgreSQL
 /// names the column.
 fn quote_keyword_aliases(select: &mut Select) -> bool {
@@ -1170,7 +1265,8 @@ pub(crate) fn is_grouped(select: &Select) -> bool {
 /// Set-returning functions in `FROM`: `generate_series(a, b) s` becomes a recursive
 /// `WITH` counting from a to b, `pg_partition_ancestors(r) [WITH ORDINALITY] a(relid,
 /// depth)` the relation itself (SQLite has no partitions), `unnest(array) x` the
-/// array's elements; others are SQLite's own.
+/// array's elements, `pg_available_extensions() ae(name, default_version, comment)` no
+/// row (there is no extension to install); others are SQLite's own.
 fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported> {
     let (fname, items, alias, ordinality) = match factor {
         TableFactor::Table {
@@ -1254,6 +1350,13 @@ fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported>
             "SELECT 1 FROM (SELECT value AS {} FROM json_each(pg_array_json({}))) AS {alias_name}",
             col(0, &alias_name),
             arg(0)
+        ),
+        // The extensions available to install: none (this server has no extensions).
+        "pg_available_extensions" => format!(
+            "SELECT 1 FROM (SELECT NULL AS {}, NULL AS {}, NULL AS {} WHERE 0) AS {alias_name}",
+            col(0, "name"),
+            col(1, "default_version"),
+            col(2, "comment")
         ),
         // SQLite's own table-valued functions (`json_each`, `pragma_table_info`...).
         _ => return Ok(false),
@@ -1653,6 +1756,39 @@ mod tests {
 
     fn rw(sql: &str) -> String {
         rewrite(sql).unwrap().unwrap_or_else(|| sql.to_string())
+    }
+
+    #[test]
+    fn available_extensions_are_none() {
+        assert_eq!(
+            rw("SELECT e.extname, ae.default_version FROM pg_catalog.pg_extension e \
+                LEFT JOIN pg_catalog.pg_available_extensions() ae(name, default_version, comment) \
+                ON ae.name = e.extname"),
+            "SELECT e.extname, ae.default_version FROM pg_extension AS e \
+             LEFT JOIN (SELECT NULL AS name, NULL AS default_version, NULL AS comment WHERE 0) AS ae \
+             ON ae.name = e.extname"
+        );
+    }
+
+    #[test]
+    fn tableoid_is_the_catalog_oid() {
+        assert_eq!(
+            rw(
+                "SELECT pgc.oid, pgc.tableoid FROM pg_catalog.pg_constraint pgc \
+                JOIN pg_catalog.pg_class c ON c.oid = pgc.conrelid WHERE c.tableoid > 0"
+            ),
+            "SELECT pgc.oid, 2606 FROM pg_constraint AS pgc \
+             JOIN pg_class AS c ON c.oid = pgc.conrelid WHERE 1259 > 0"
+        );
+        assert_eq!(
+            rw("SELECT opf.tableoid FROM pg_opfamily opf WHERE pg_catalog.pg_opfamily_is_visible(opf.oid)"),
+            "SELECT 2753 FROM pg_opfamily AS opf WHERE EXISTS (SELECT 1 FROM pg_lookup_opfamily WHERE lookup_oid = opf.oid)"
+        );
+        // A table of one's own keeps its column of that name.
+        assert_eq!(
+            rw("SELECT t.tableoid FROM things t ORDER BY 1"),
+            "SELECT t.tableoid FROM things AS t ORDER BY 1 NULLS LAST"
+        );
     }
 
     #[test]
