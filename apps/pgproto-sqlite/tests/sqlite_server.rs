@@ -407,13 +407,19 @@ async fn errors_carry_sqlstates() {
         "{err:?}"
     );
     pg.close().await.unwrap();
-    // A value that does not fit the described type: 22003.
+    // A value that does not fit the column's type: 22003 on the way in, as PostgreSQL
+    // (SQLite would keep it), and the table stays empty.
     client
-        .batch_execute("create table small (a integer); insert into small values (5000000000)")
+        .batch_execute("create table small (a integer)")
         .await
         .unwrap();
-    let err = client.query("select a from small", &[]).await.unwrap_err();
+    let err = client
+        .batch_execute("insert into small values (5000000000)")
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "22003", "{err:?}");
+    let rows = client.query("select a from small", &[]).await.unwrap();
+    assert!(rows.is_empty());
     // The connection is still usable.
     assert_eq!(client.query("select 1", &[]).await.unwrap().len(), 1);
     drop(client);
@@ -994,7 +1000,6 @@ async fn serial_ids_dates_and_refusals_never_answer_wrongly() {
 
     // What SQLite would answer wrongly is refused with 0A000.
     for sql in [
-        "create table s (id int primary key, n int generated always as identity)",
         "select extract(year from '2024-01-01'::date)",
         "select date_trunc('month', now())",
     ] {
