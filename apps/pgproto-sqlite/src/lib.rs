@@ -183,8 +183,8 @@
 //!   an `int4` overflow inside an expression (SQLite has no 32-bit arithmetic; only a
 //!   result column described as `int4` fails with 22003), `UPDATE`/`DELETE` arithmetic
 //!   (SQLite's), numeric display scale (`sum` of `numeric(10,2)` is `2159.1`, not
-//!   `2159.10`). `tests/property.rs` compares random queries with PostgreSQL 15 and
-//!   lists what still differs (see the README).
+//!   `2159.10`). The property check (`examples/property_vs_postgresql.rs`) compares
+//!   random queries with PostgreSQL 15 and lists what still differs (see the README).
 //! * Sequences (the `sequences` module): kept in `_pgproto_sequences`; `serial` columns
 //!   and `GENERATED {BY DEFAULT | ALWAYS} AS IDENTITY [(options)]` get `t_col_seq` and a
 //!   `DEFAULT (nextval('t_col_seq'))` (a serial key is not SQLite's rowid, which ignores

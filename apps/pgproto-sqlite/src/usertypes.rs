@@ -697,9 +697,9 @@ fn base_check(decl: &str, value: &str) -> Option<String> {
                 t & 0xffff
             ))
         }
-        crate::types::JSON | crate::types::JSONB => {
-            Some(format!("pg_check_json({value}, json_valid({value}), {oid})"))
-        }
+        crate::types::JSON | crate::types::JSONB => Some(format!(
+            "pg_check_json({value}, json_valid({value}), {oid})"
+        )),
         crate::types::INT2
         | crate::types::INT4
         | crate::types::INT8
