@@ -626,6 +626,15 @@ fn fill_relation(
                         .zip(&columns)
                         .all(|(k, c)| k.eq_ignore_ascii_case(&c.1))
             });
+            // A unique index that `ADD CONSTRAINT ... UNIQUE` made: a constraint.
+            let origin = if isql
+                .as_deref()
+                .is_some_and(|s| s.contains(crate::altertable::UNIQUE_CONSTRAINT))
+            {
+                "constraint".to_string()
+            } else {
+                origin
+            };
             let pg_name = match (origin.as_str(), given) {
                 ("pk" | "u", Some((n, _))) => n.clone(),
                 ("pk", None) => format!("{name}_pkey"),
@@ -869,7 +878,7 @@ fn fill_relation(
                 vec!["0"; ix.columns.len()].join(" ")
             ],
         )?;
-        if primary || ix.origin == "u" {
+        if primary || ix.origin == "u" || ix.origin == "constraint" {
             let contype = if primary { "p" } else { "u" };
             let cols = ix
                 .columns
@@ -895,7 +904,7 @@ fn fill_relation(
         }
     }
     if kind == "table" {
-        fill_foreign_keys(conn, name, oid)?;
+        fill_foreign_keys(conn, name, oid, sql.unwrap_or(""))?;
         fill_checks(conn, name, oid, sql.unwrap_or(""), &cols)?;
     }
     Ok(())
@@ -1177,7 +1186,8 @@ fn insert_constraint(
     Ok(())
 }
 
-fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64) -> rusqlite::Result<()> {
+fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64, sql: &str) -> rusqlite::Result<()> {
+    let named = crate::constraints::named_foreign_keys(sql);
     type Fk = (i64, String, String, Option<String>, String, String);
     let fks: Vec<Fk> = {
         let mut st = conn.prepare(
@@ -1233,7 +1243,19 @@ fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64) -> rusqlite::Resu
         if let Some(a) = action(&first.5) {
             def.push_str(&format!(" ON DELETE {a}"));
         }
-        let conname = format!("{table}_{}_fkey", from.join("_"));
+        // The name it was given, else PostgreSQL's for an unnamed one.
+        let given = named.iter().find(|(_, t, columns)| {
+            t.eq_ignore_ascii_case(&target)
+                && columns.len() == from.len()
+                && columns
+                    .iter()
+                    .zip(&from)
+                    .all(|(a, b)| a.eq_ignore_ascii_case(b))
+        });
+        let conname = match given {
+            Some((name, _, _)) => name.clone(),
+            None => format!("{table}_{}_fkey", from.join("_")),
+        };
         let confrelid = stable_oid("table", &target);
         let nums: Vec<String> = {
             let mut st =

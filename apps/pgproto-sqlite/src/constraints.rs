@@ -64,6 +64,53 @@ pub(crate) fn named_keys(sql: &str) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
+/// The names given to a table's foreign keys in its `CREATE TABLE` text (`CONSTRAINT
+/// fk_author FOREIGN KEY (author_id) REFERENCES author (id)`, as `ALTER TABLE ... ADD
+/// CONSTRAINT` writes them there, or `author_id int CONSTRAINT fk_author REFERENCES
+/// author`): SQLite's `foreign_key_list` keeps no name. Each is the name, the
+/// referenced table and the referencing columns in order (as written, unquoted).
+pub(crate) fn named_foreign_keys(sql: &str) -> Vec<(String, String, Vec<String>)> {
+    let Ok(statements) = Parser::parse_sql(&SQLiteDialect {}, sql) else {
+        return Vec::new();
+    };
+    let Some(Statement::CreateTable(create)) = statements.first() else {
+        return Vec::new();
+    };
+    let target = |t: &sqlparser::ast::ObjectName| match t.0.last() {
+        Some(sqlparser::ast::ObjectNamePart::Identifier(i)) => i.value.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let mut keys: Vec<(String, String, Vec<String>)> = create
+        .columns
+        .iter()
+        .flat_map(|c| {
+            c.options.iter().filter_map(|o| match (&o.name, &o.option) {
+                (Some(name), ColumnOption::ForeignKey { foreign_table, .. }) => Some((
+                    name.value.clone(),
+                    target(foreign_table),
+                    vec![c.name.value.clone()],
+                )),
+                _ => None,
+            })
+        })
+        .collect();
+    keys.extend(create.constraints.iter().filter_map(|c| match c {
+        TableConstraint::ForeignKey {
+            name: Some(name),
+            columns,
+            foreign_table,
+            ..
+        } => Some((
+            name.value.clone(),
+            target(foreign_table),
+            columns.iter().map(|c| c.value.clone()).collect(),
+        )),
+        _ => None,
+    }));
+    keys
+}
+
 /// The CHECK constraints of table `table` created by `sql`, whose columns are `columns`
 /// (name, declared type, in order).
 pub(crate) fn checks(table: &str, sql: &str, columns: &[(String, String)]) -> Vec<Check> {
@@ -452,6 +499,24 @@ mod tests {
         let c = checks("t", sql, &cols);
         let c = c.into_iter().next().unwrap();
         (c.name, c.def, c.pretty)
+    }
+
+    #[test]
+    fn foreign_key_names() {
+        assert_eq!(
+            named_foreign_keys(
+                r#"CREATE TABLE "b" ("id" int, "a_id" int CONSTRAINT "b_a" REFERENCES "a" ("id"), x int REFERENCES a, y int, z int, CONSTRAINT b_yz_fk_a FOREIGN KEY (y, "z") REFERENCES main.a (p, q) DEFERRABLE INITIALLY DEFERRED)"#
+            ),
+            [
+                ("b_a".to_string(), "a".to_string(), vec!["a_id".to_string()]),
+                (
+                    "b_yz_fk_a".to_string(),
+                    "a".to_string(),
+                    vec!["y".to_string(), "z".to_string()]
+                ),
+            ]
+        );
+        assert!(named_foreign_keys("CREATE INDEX i ON t (a)").is_empty());
     }
 
     #[test]

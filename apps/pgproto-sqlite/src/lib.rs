@@ -95,9 +95,10 @@
 //!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the
 //!   column's default expression), and `ALTER TABLE` with several actions (run as one,
 //!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] UNIQUE/FOREIGN KEY/CHECK`
-//!   (the `altertable` module: a unique constraint is a unique index of its name, shown
-//!   as an index rather than a constraint in `pg_catalog`; a foreign key or check is
-//!   added to the table's `CREATE TABLE` text and the existing rows are checked),
+//!   (the `altertable` module: a unique constraint is a unique index of its name, marked
+//!   so that `pg_catalog` shows it as a constraint with its index, as PostgreSQL does; a
+//!   foreign key or check is added to the table's `CREATE TABLE` text, where the catalog
+//!   finds its name, and the existing rows are checked),
 //!   `ALTER COLUMN c DROP/SET NOT NULL`, `DROP/SET DEFAULT` and `TYPE t` between types
 //!   stored alike (text and `varchar(n)`; `smallint`, `integer`, `bigint`), by
 //!   rewriting the column's definition in that text after checking the rows (23502,
