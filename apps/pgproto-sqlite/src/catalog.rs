@@ -686,6 +686,15 @@ fn fill_relation(
                         .zip(&columns)
                         .all(|(k, c)| k.eq_ignore_ascii_case(&c.1))
             });
+            // A unique index that `ADD CONSTRAINT ... UNIQUE` made: a constraint.
+            let origin = if isql
+                .as_deref()
+                .is_some_and(|s| s.contains(crate::altertable::UNIQUE_CONSTRAINT))
+            {
+                "constraint".to_string()
+            } else {
+                origin
+            };
             let pg_name = match (origin.as_str(), given) {
                 ("pk" | "u", Some((n, _))) => n.clone(),
                 ("pk", None) => format!("{name}_pkey"),
@@ -929,7 +938,7 @@ fn fill_relation(
                 vec!["0"; ix.columns.len()].join(" ")
             ],
         )?;
-        if primary || ix.origin == "u" {
+        if primary || ix.origin == "u" || ix.origin == "constraint" {
             let contype = if primary { "p" } else { "u" };
             let cols = ix
                 .columns

@@ -119,13 +119,19 @@
 //!   these operator classes do; the class is kept for `pg_get_indexdef` (the `indexes`
 //!   module), others are refused with 0A000. `FROM UNNEST(array, ...)` of array
 //!   literals or text parameters (Django's bulk inserts) reads them as JSON arrays
-//!   (the `unnest` module).
+//!   (the `unnest` module), and `unnest(a, ...) [WITH ORDINALITY] [AS t(x, ...)]` beside
+//!   the `FROM` items it reads (PostgreSQL's implicit LATERAL; Django's `inspectdb`
+//!   reads indexes so) or of several arrays becomes SQLite's table-valued `json_each`
+//!   over the subscripts of the longest array (the shorter padded with NULL), each
+//!   reference to its columns the element or position; there, an unqualified name that
+//!   `json_each`'s own columns (`key`, `value`, `id`, `type`...) could capture, or one
+//!   of its columns named inside a subquery, is refused with 0A000 (qualify it).
 //!   A query is first parsed with `sqlparser` (PostgreSQL dialect) and its syntax tree
 //!   rewritten where SQLite lacks the syntax (the `pgsql` module: `pg_catalog.`
 //!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
-//!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)`, `a[i]`,
-//!   `pg_catalog.pg_class.relname`, `$1::regclass`, `to_regtype`/`to_regclass`,
-//!   `json_build_object`, `trim(both 'x' from s)`, `information_schema.x` as the
+//!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)` (an array of
+//!   its column's type), `a[i]`, `pg_catalog.pg_class.relname`, `$1::regclass`,
+//!   `to_regtype`/`to_regclass`, `json_build_object`, `trim(both 'x' from s)`, `information_schema.x` as the
 //!   `pg_is_x` view, parentheses around plain `SELECT` operands of `UNION`; and, in
 //!   the `select_list` module, the set-returning `unnest()`, `generate_subscripts()`
 //!   and `information_schema._pg_expandarray()` in a select list as a join over the

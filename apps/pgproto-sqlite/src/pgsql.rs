@@ -3,7 +3,7 @@
 //! the [`catalog`](crate::catalog) module: `pg_catalog.` qualifiers go, `::regclass`
 //! and its kin become catalog lookups, `OPERATOR(pg_catalog.~)` and the regular
 //! expression operators call `pg_regex`, `= ANY(ARRAY[...])` becomes `IN (...)`,
-//! `ARRAY(subquery)` an array text built by `group_concat`, and so on: one function per
+//! `ARRAY(subquery)` an array text built by `array_agg`, and so on: one function per
 //! rewrite, each with a unit test. A statement that does not parse, or that needs none
 //! of these rewrites, is left as written (the token rewrites of [`crate::sql`] still
 //! apply after this pass). Results are cached by statement text in [`crate::sql::rewrite`].
@@ -154,6 +154,12 @@ impl VisitorMut for Rewriter {
         self.settle(result)
     }
 
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        // Before its parts are visited, so that what it makes is rewritten too.
+        let result = crate::unnest::rewrite_lateral(query);
+        self.settle(result)
+    }
+
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         self.changed |= unwrap_set_operands(&mut query.body);
         self.changed |= postgresql_null_order(query);
@@ -215,14 +221,16 @@ fn unwrap_set_operands(body: &mut sqlparser::ast::SetExpr) -> bool {
     changed
 }
 
-fn parse_expr(text: &str) -> Result<Expr, Unsupported> {
+/// `text` parsed as one PostgreSQL expression.
+pub(crate) fn parse_expr(text: &str) -> Result<Expr, Unsupported> {
     Parser::new(&PostgreSqlDialect {})
         .try_with_sql(text)
         .and_then(|mut p| p.parse_expr())
         .map_err(|e| Unsupported(format!("internal rewrite failed: {e}")))
 }
 
-fn parse_query(text: &str) -> Result<Query, Unsupported> {
+/// `text` parsed as one PostgreSQL query.
+pub(crate) fn parse_query(text: &str) -> Result<Query, Unsupported> {
     Parser::new(&PostgreSqlDialect {})
         .try_with_sql(text)
         .and_then(|mut p| p.parse_query())
@@ -688,8 +696,10 @@ fn rewrite_collate_default(expr: &mut Expr) -> Result<bool, Unsupported> {
     Ok(false)
 }
 
-/// `ARRAY(SELECT ...)` becomes the array's text, `{a,b}`, built by `group_concat` over
-/// the subquery (its first column).
+/// `ARRAY(SELECT ...)` becomes the array's text, `{a,b}` (`'{}'` for no rows), built by
+/// `array_agg` over the rows in the subquery's order and typed as an array of its
+/// column's type where that is known (see [`crate::select_list::query_column_type`]),
+/// else `text[]`.
 fn rewrite_array_subquery(expr: &mut Expr) -> Result<bool, Unsupported> {
     let Expr::Function(f) = expr else {
         return Ok(false);
@@ -700,8 +710,9 @@ fn rewrite_array_subquery(expr: &mut Expr) -> Result<bool, Unsupported> {
     let FunctionArguments::Subquery(q) = &f.args else {
         return Ok(false);
     };
+    let element = crate::select_list::query_column_type(q).unwrap_or_else(|| "TEXT".to_string());
     let text = format!(
-        "(WITH pg_array_rows(v) AS ({q}) SELECT '{{' || coalesce(group_concat(v, ','), '') || '}}' FROM pg_array_rows)"
+        "pg_typed((WITH pg_array_rows(v) AS ({q}) SELECT coalesce(array_agg(v), '{{}}') FROM pg_array_rows), '{element}[]')"
     );
     *expr = parse_expr(&text)?;
     Ok(true)
@@ -943,7 +954,7 @@ fn quote_keyword_aliases(select: &mut Select) -> bool {
 }
 
 /// The plain selects of a query body (each side of a UNION...).
-fn selects_mut(body: &mut SetExpr) -> Vec<&mut Select> {
+pub(crate) fn selects_mut(body: &mut SetExpr) -> Vec<&mut Select> {
     match body {
         SetExpr::Select(s) => vec![s.as_mut()],
         SetExpr::SetOperation { left, right, .. } => {
@@ -1935,8 +1946,8 @@ mod tests {
             rw("SELECT colid, arridx FROM unnest(c.conkey) WITH ORDINALITY AS cols(colid, arridx)"),
             "SELECT colid, arridx FROM (SELECT value AS colid, key + 1 AS arridx FROM json_each(pg_array_json(c.conkey))) AS cols"
         );
-        // Several arrays side by side: refused.
-        assert!(rewrite("SELECT key FROM pg_index i, unnest(i.indkey, i.indoption) WITH ORDINALITY koi(key, option, arridx)").is_err());
+        // Several arrays, beside the item they read: the `unnest` module's lateral form.
+        assert!(rw("SELECT key FROM pg_index i, unnest(i.indkey, i.indoption) WITH ORDINALITY koi(key, option, arridx)").contains("json_each(pg_srf_series(i.indkey, i.indoption)) AS koi"));
         assert_eq!(
             rw("SELECT pg_get_expr(adbin, adrelid, true) AS default FROM pg_attrdef"),
             "SELECT (adbin) AS \"default\" FROM pg_attrdef"
@@ -2057,7 +2068,13 @@ mod tests {
     fn array_subquery() {
         assert_eq!(
             rw("SELECT ARRAY(SELECT rolname FROM pg_roles) AS m"),
-            "SELECT (WITH pg_array_rows (v) AS (SELECT rolname FROM pg_roles) SELECT '{' || coalesce(group_concat(v, ','), '') || '}' FROM pg_array_rows) AS m"
+            "SELECT pg_typed((WITH pg_array_rows (v) AS (SELECT rolname FROM pg_roles) SELECT coalesce(pg_typed(array_agg(v), 'TEXT[]'), '{}') FROM pg_array_rows), 'TEXT[]') AS m"
+        );
+        // Django's get_constraints: the element type from the catalog's column, the
+        // order the subquery's.
+        assert_eq!(
+            rw("SELECT array(SELECT attnum FROM unnest(c.conkey) WITH ORDINALITY cols(colid, arridx) JOIN pg_attribute AS ca ON cols.colid = ca.attnum ORDER BY cols.arridx) FROM pg_constraint AS c"),
+            "SELECT pg_typed((WITH pg_array_rows (v) AS (SELECT attnum FROM (SELECT value AS colid, key + 1 AS arridx FROM json_each(pg_array_json(c.conkey))) AS cols JOIN pg_attribute AS ca ON cols.colid = ca.attnum ORDER BY cols.arridx NULLS LAST) SELECT coalesce(pg_typed(array_agg(v), 'TEXT[]'), '{}') FROM pg_array_rows), 'INT2[]') FROM pg_constraint AS c"
         );
     }
 
