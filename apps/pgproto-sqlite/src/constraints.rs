@@ -624,6 +624,13 @@ impl Printer<'_> {
         if !list.clauses.is_empty() || !matches!(f.parameters, FunctionArguments::None) {
             return None;
         }
+        // `pg_number_in(x, 'type')`: how a cast to a number reads its operand (see
+        // `sql::rewrite`); PostgreSQL shows the operand.
+        if name == "pg_number_in" {
+            if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) = list.args.first() {
+                return self.print(e, pretty);
+            }
+        }
         let distinct = match list.duplicate_treatment {
             None | Some(DuplicateTreatment::All) => "",
             Some(DuplicateTreatment::Distinct) => "DISTINCT ",

@@ -332,16 +332,14 @@ fn is_reg_type(base: &str) -> bool {
 
 /// The SQLite type to cast to for a PostgreSQL type name, keeping the PostgreSQL name
 /// where SQLite's affinity rules already read it right (so that the column it produces
-/// is described with the type the client asked for). Date and time types keep their
-/// name here: [`fix_casts`] checks and replaces them.
+/// is described with the type the client asked for). Date, time and uuid types keep
+/// their name here: [`fix_casts`] checks and replaces them.
 fn sqlite_cast_type(pg: &str) -> String {
     let base = type_base(pg);
     match base.as_str() {
         "bytea" => "BLOB".to_string(),
-        _ if is_datetime_type(&base) || is_reg_type(&base) => pg.to_string(),
-        "uuid" | "json" | "jsonb" | "name" | "inet" | "cidr" | "macaddr" | "xml" => {
-            "TEXT".to_string()
-        }
+        _ if is_datetime_type(&base) || is_reg_type(&base) || base == "uuid" => pg.to_string(),
+        "json" | "jsonb" | "name" | "inet" | "cidr" | "macaddr" | "xml" => "TEXT".to_string(),
         "int" | "int2" | "int4" | "int8" | "integer" | "bigint" | "smallint" | "oid" => {
             if base == "oid" {
                 "INT8".to_string()
@@ -419,6 +417,14 @@ fn fix_casts(sql: &str) -> Result<String, Unsupported> {
             }
             continue;
         }
+        if base == "uuid" {
+            if let (Some(open), Some(operand_end)) = (toks.get(i + 1), toks.get(as_at - 1)) {
+                replace.push((open.end, open.end, "pg_cast_in("));
+                replace.push((operand_end.end, operand_end.end, ", 'uuid')"));
+                replace.push((ty_first.start, ty_last.end, "TEXT"));
+            }
+            continue;
+        }
         if !is_datetime_type(&base) {
             continue;
         }
@@ -430,6 +436,22 @@ fn fix_casts(sql: &str) -> Result<String, Unsupported> {
             return Err(Unsupported(format!(
                 "arithmetic on {base} values is not supported"
             )));
+        }
+        // The value as PostgreSQL's input function reads it (an error for one it
+        // refuses), in the form values of that type are stored in.
+        let call = match base.as_str() {
+            "date" => Some(", 'date')"),
+            "time" | "time without time zone" => Some(", 'time')"),
+            "timestamp" | "timestamp without time zone" => Some(", 'timestamp')"),
+            "timestamptz" | "timestamp with time zone" => Some(", 'timestamptz')"),
+            "interval" => Some(", 'interval')"),
+            _ => None,
+        };
+        if let (Some(call), Some(open), Some(operand_end)) =
+            (call, toks.get(i + 1), toks.get(as_at - 1))
+        {
+            replace.push((open.end, open.end, "pg_cast_in("));
+            replace.push((operand_end.end, operand_end.end, call));
         }
         replace.push((ty_first.start, ty_last.end, "TEXT"));
     }
@@ -2507,16 +2529,16 @@ mod tests {
     fn refuses_date_arithmetic_and_regclass() {
         assert_eq!(
             rewrite("select '2024-01-01'::date, cast(x as timestamptz) from t").unwrap(),
-            "select CAST('2024-01-01' AS TEXT), cast(x as TEXT) from t"
+            "select CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), cast(pg_cast_in(x, 'timestamptz') as TEXT) from t"
         );
         assert_eq!(
             rewrite("select cast(cast(x as date) as date) || 'x'").unwrap(),
-            "select cast(cast(x as TEXT) as TEXT) || 'x'"
+            "select cast(pg_cast_in(cast(pg_cast_in(x, 'date') as TEXT), 'date') as TEXT) || 'x'"
         );
         // Arithmetic on dates is `arith`'s (date ± integer, date - date; the rest refused).
         assert_eq!(
             rewrite("select '2024-01-01'::date + 1, cast('2024-01-01' as date) - 1").unwrap(),
-            "SELECT pg_add(CAST('2024-01-01' AS TEXT), 1), pg_sub(CAST('2024-01-01' AS TEXT), 1)"
+            "SELECT pg_add(CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), 1), pg_sub(CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), 1)"
         );
         // `regclass` and its kin look the catalog up (see the `pgsql` module).
         let ok = rewrite("select 'x'::regclass::oid").unwrap();

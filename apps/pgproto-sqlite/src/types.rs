@@ -1077,6 +1077,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stored_values_are_checked_and_kept_as_postgresql_keeps_them() {
+        let t = |s: &str| Value::Text(s.to_string());
+        let code =
+            |v: &Value, oid: u32| check_stored(v, oid, -1).map_err(|e| e.code.code().to_string());
+        assert_eq!(code(&t("abc"), INT4), Err("22P02".to_string()));
+        assert_eq!(
+            code(&Value::Integer(5_000_000_000), INT4),
+            Err("22003".to_string())
+        );
+        assert_eq!(code(&Value::Integer(5_000_000_000), INT8), Ok(()));
+        assert_eq!(code(&Value::Real(5.5), INT4), Err("0A000".to_string()));
+        assert_eq!(code(&Value::Real(5.0), INT4), Ok(()));
+        assert_eq!(code(&t("maybe"), BOOL), Err("22P02".to_string()));
+        assert_eq!(code(&t("yes"), BOOL), Ok(()));
+        assert_eq!(code(&Value::Integer(2), BOOL), Err("42804".to_string()));
+        assert_eq!(code(&t("2024-13-03"), DATE), Err("22007".to_string()));
+        assert_eq!(code(&t("nope"), UUID), Err("22P02".to_string()));
+        assert_eq!(code(&t("{1,x}"), 1007), Err("22P02".to_string()));
+        assert_eq!(code(&Value::Null, DATE), Ok(()));
+
+        assert_eq!(normalize_stored(&t("t"), BOOL), Some(Value::Integer(1)));
+        assert_eq!(normalize_stored(&t("off"), BOOL), Some(Value::Integer(0)));
+        assert_eq!(normalize_stored(&Value::Integer(1), BOOL), None);
+        assert_eq!(
+            normalize_stored(&t("\\xdead"), BYTEA),
+            Some(Value::Blob(vec![0xde, 0xad]))
+        );
+        assert_eq!(
+            normalize_stored(&t("ab"), BYTEA),
+            Some(Value::Blob(b"ab".to_vec()))
+        );
+        assert_eq!(
+            normalize_stored(&t("2024-1-2"), DATE),
+            Some(t("2024-01-02"))
+        );
+        assert_eq!(normalize_stored(&t("2024-01-02"), DATE), None);
+        assert_eq!(
+            normalize_stored(&t("2024-01-02 03:04:05+02"), TIMESTAMPTZ),
+            Some(t("2024-01-02 01:04:05+00"))
+        );
+        assert_eq!(
+            normalize_stored(&t("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"), UUID),
+            Some(t("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"))
+        );
+        assert_eq!(normalize_stored(&t("x"), TEXT), None);
+    }
+
+    #[test]
     fn declared_types() {
         assert_eq!(oid_for_decl("INTEGER"), INT4);
         assert_eq!(oid_for_decl("bigint"), INT8);

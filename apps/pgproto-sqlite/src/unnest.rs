@@ -713,31 +713,31 @@ mod tests {
         // the unnest's.
         assert_eq!(
             rw("SELECT * FROM pg_index i, unnest(i.indkey, i.indoption) WITH ORDINALITY koi(key, option, arridx)"),
-            "SELECT i.*, CAST(pg_array_nth(i.indkey, koi.value + 1) AS INT2) AS key, \
-             CAST(pg_array_nth(i.indoption, koi.value + 1) AS INT2) AS option, \
-             CAST(koi.value + 1 AS INT8) AS arridx \
+            "SELECT i.*, CAST(pg_array_nth(i.indkey, pg_add(koi.value, 1)) AS INT2) AS key, \
+             CAST(pg_array_nth(i.indoption, pg_add(koi.value, 1)) AS INT2) AS option, \
+             CAST(pg_add(koi.value, 1) AS INT8) AS arridx \
              FROM pg_index AS i, json_each(pg_srf_series(i.indkey, i.indoption)) AS koi"
         );
         // Qualified and unqualified references, in WHERE, ORDER BY and the select
         // list (keeping the column's name); an output name in ORDER BY stays.
         assert_eq!(
             rw("SELECT t.id, u.x, x AS z FROM t CROSS JOIN unnest(t.a) AS u(x) WHERE x > 1 ORDER BY u.x, z"),
-            "SELECT t.id, pg_array_nth(t.a, u.value + 1) AS x, pg_array_nth(t.a, u.value + 1) AS z \
+            "SELECT t.id, pg_array_nth(t.a, pg_add(u.value, 1)) AS x, pg_array_nth(t.a, pg_add(u.value, 1)) AS z \
              FROM t CROSS JOIN json_each(pg_srf_series(t.a)) AS u \
-             WHERE pg_array_nth(t.a, u.value + 1) > 1 \
-             ORDER BY pg_array_nth(t.a, u.value + 1) NULLS LAST, z NULLS LAST"
+             WHERE pg_array_nth(t.a, pg_add(u.value, 1)) > 1 \
+             ORDER BY pg_array_nth(t.a, pg_add(u.value, 1)) NULLS LAST, z NULLS LAST"
         );
         // Several arrays alone: the same form; without an alias, PostgreSQL's names.
         assert_eq!(
             rw("SELECT * FROM unnest(current_schemas(true), current_schemas(false))"),
-            "SELECT pg_array_nth(current_schemas(true), unnest.value + 1) AS unnest, \
-             pg_array_nth(current_schemas(false), unnest.value + 1) AS unnest \
+            "SELECT pg_array_nth(current_schemas(true), pg_add(unnest.value, 1)) AS unnest, \
+             pg_array_nth(current_schemas(false), pg_add(unnest.value, 1)) AS unnest \
              FROM json_each(pg_srf_series(current_schemas(true), current_schemas(false))) AS unnest"
         );
         // `alias.*`, and a lone array named by its alias.
         assert_eq!(
             rw("SELECT t.id, u.* FROM t, unnest(t.a) WITH ORDINALITY u"),
-            "SELECT t.id, pg_array_nth(t.a, u.value + 1) AS u, CAST(u.value + 1 AS INT8) AS ordinality \
+            "SELECT t.id, pg_array_nth(t.a, pg_add(u.value, 1)) AS u, CAST(pg_add(u.value, 1) AS INT8) AS ordinality \
              FROM t, json_each(pg_srf_series(t.a)) AS u"
         );
         // Beside nothing it reads: still a derived table.

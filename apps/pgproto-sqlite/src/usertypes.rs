@@ -917,6 +917,12 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             .map(|()| true)
             .map_err(|e| fail(e.code.code(), e.message))
     })?;
+    conn.create_scalar_function("pg_cast_in", 2, flags, move |ctx| {
+        let value: rusqlite::types::Value = ctx.get(0)?;
+        let (oid, _) = crate::types::declared(&ctx.get::<String>(1)?);
+        crate::types::check_stored(&value, oid, -1).map_err(|e| fail(e.code.code(), e.message))?;
+        Ok(crate::types::normalize_stored(&value, oid).unwrap_or(value))
+    })?;
     conn.create_scalar_function("pg_normalize", 2, flags, move |ctx| {
         let value: rusqlite::types::Value = ctx.get(0)?;
         let oid = u32::try_from(ctx.get::<i64>(1)?).unwrap_or(0);
