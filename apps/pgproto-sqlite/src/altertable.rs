@@ -458,6 +458,11 @@ fn drop_column_plan(
     }))
 }
 
+/// The comment in the SQL of a unique index that `ADD CONSTRAINT ... UNIQUE` made: the
+/// catalog shows it as a constraint (`pg_constraint`, contype `u`) with its index, as
+/// PostgreSQL does.
+pub(crate) const UNIQUE_CONSTRAINT: &str = "/* pgproto: unique constraint */";
+
 /// Runs `ALTER TABLE ... ADD CONSTRAINT`: a unique index, or the constraint added to the
 /// table's `CREATE TABLE` text and the existing rows checked against it. The caller runs
 /// it inside a savepoint, released or rolled back as it succeeds.
@@ -487,8 +492,10 @@ pub(crate) fn add_constraint(conn: &Connection, c: &Constraint) -> crate::ddl::O
         _ => {}
     }
     if let (ConstraintKind::Unique(columns), Some(name)) = (&c.kind, &c.name) {
+        // The mark tells the catalog that it stands for a constraint (SQLite keeps the
+        // text from the index's name on).
         let sql = format!(
-            "CREATE UNIQUE INDEX {} ON {} ({columns})",
+            "CREATE UNIQUE INDEX {} {UNIQUE_CONSTRAINT} ON {} ({columns})",
             quote(name),
             quote(&c.table)
         );
@@ -2158,6 +2165,16 @@ mod tests {
             sql,
             "CREATE TABLE b (id INT, a_id INT, CONSTRAINT b_fk foreign key (a_id) references a (id) on delete cascade, check (a_id < 3)) STRICT"
         );
+        // The unique index is marked as a constraint's, for the catalog (which
+        // tests/django.rs compares with PostgreSQL's).
+        let index: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'a_id_key'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(index.contains(UNIQUE_CONSTRAINT), "{index}");
         // The constraints are in force.
         assert!(conn.execute_batch("INSERT INTO b VALUES (3, 7)").is_err());
         conn.execute_batch("DELETE FROM a WHERE id = 1").unwrap();

@@ -1,7 +1,7 @@
 //! PostgreSQL expression syntax for everyday built-ins, rewritten by [`crate::pgsql`]'s
 //! visitor into calls SQLite runs (the functions of [`crate::functions`]):
 //!
-//! * `position(a IN b)` is `strpos(b, a)`; `a ^ b` is `power(a, b)` (float8, as
+//! * `a ^ b` is `power(a, b)` (float8, as
 //!   PostgreSQL's operator on integers and floats); `a [NOT] SIMILAR TO p` a regular
 //!   expression match of the whole text (`pg_similar_regex` translates the pattern as
 //!   PostgreSQL's `similar_to_escape` does).
@@ -29,11 +29,10 @@ use sqlparser::ast::{BinaryOperator, CastKind, DataType, Expr, SelectItem, Value
 use crate::pgsql::{function_args, ident_parts, parse_expr};
 use crate::sql::Unsupported;
 
-/// `position(a IN b)`, `a ^ b`, `SIMILAR TO`, the JSON build functions, `->`/`->>` and
+/// `a ^ b`, `SIMILAR TO`, the JSON build functions, `->`/`->>` and
 /// `pg_typeof`, rewritten in place (see the module docs).
 pub(crate) fn rewrite_builtin(expr: &mut Expr) -> Result<bool, Unsupported> {
     let text = match expr {
-        Expr::Position { expr: needle, r#in } => format!("strpos({in}, {needle})"),
         Expr::BinaryOp {
             left,
             op: BinaryOperator::PGExp,
@@ -607,7 +606,7 @@ mod tests {
     fn builtins_become_sqlite_calls_named_as_in_postgresql() {
         assert_eq!(
             rw("select position('b' in 'abc')"),
-            "SELECT strpos('abc', 'b') AS \"position\""
+            "SELECT position('b', 'abc') AS \"position\""
         );
         assert_eq!(rw("select 2 ^ 3"), "SELECT power(2, 3) AS \"?column?\"");
         assert_eq!(
@@ -675,7 +674,7 @@ mod tests {
         // Aliased and untouched items keep their names.
         assert_eq!(
             rw("select position('b' in 'abc') as p, 1 from t"),
-            "SELECT strpos('abc', 'b') AS p, 1 FROM t"
+            "SELECT position('b', 'abc') AS p, 1 FROM t"
         );
     }
 }

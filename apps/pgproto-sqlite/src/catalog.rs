@@ -74,6 +74,8 @@ CREATE TEMP TABLE pg_database (oid oid, datname name, datdba oid, encoding int4,
 CREATE TEMP TABLE pg_am (oid oid, amname name, amhandler text, amtype pgchar);
 CREATE TEMP TABLE pg_opclass (oid oid, opcmethod oid, opcname name, opcnamespace oid,
   opcowner oid, opcfamily oid, opcintype oid, opcdefault bool, opckeytype oid);
+CREATE TEMP TABLE pg_opfamily (oid oid, opfmethod oid, opfname name, opfnamespace oid,
+  opfowner oid);
 CREATE TEMP TABLE pg_collation (oid oid, collname name, collnamespace oid, collowner oid,
   collprovider pgchar, collisdeterministic bool, collencoding int4, collcollate text,
   collctype text);
@@ -111,9 +113,14 @@ CREATE TEMP TABLE pg_rewrite (oid oid, rulename name, ev_class oid, ev_type pgch
 CREATE TEMP TABLE pg_extension (oid oid, extname name, extowner oid, extnamespace oid,
   extrelocatable bool, extversion text, extconfig text, extcondition text);
 CREATE TEMP TABLE pg_catalog_storage (oid oid PRIMARY KEY, btree text);
+CREATE TEMP VIEW pg_views AS SELECT 'public' AS schemaname, c.relname AS viewname,
+  (SELECT rolname FROM pg_authid WHERE oid = c.relowner) AS viewowner, d.def AS definition
+  FROM pg_class c LEFT JOIN pg_catalog_defs d ON d.oid = c.oid WHERE c.relkind = 'v';
 CREATE TEMP VIEW pg_lookup_size AS SELECT c.oid AS lookup_oid,
   coalesce((SELECT sum(d.pgsize) FROM pg_catalog_storage s JOIN dbstat d ON d.name = s.btree
     WHERE s.oid = c.oid), 0) AS lookup_size FROM pg_class c;
+CREATE TEMP VIEW pg_lookup_opclass AS SELECT oid AS lookup_oid FROM pg_opclass;
+CREATE TEMP VIEW pg_lookup_opfamily AS SELECT oid AS lookup_oid FROM pg_opfamily;
 CREATE TEMP VIEW pg_lookup_class AS SELECT oid AS lookup_oid, relname AS lookup_name FROM pg_class;
 CREATE TEMP VIEW pg_lookup_type AS SELECT oid AS lookup_oid, typname AS lookup_name FROM pg_type;
 CREATE TEMP VIEW pg_lookup_namespace AS
@@ -153,6 +160,14 @@ INSERT INTO pg_opclass VALUES (10003, 403, 'bool_ops', 11, 10, 424, 16, 1, 0),
   (3126, 403, 'text_ops', 11, 10, 1994, 25, 1, 0),
   (3127, 403, 'timestamptz_ops', 11, 10, 434, 1184, 1, 0),
   (3128, 403, 'timestamp_ops', 11, 10, 434, 1114, 1, 0);
+INSERT INTO pg_opfamily VALUES (424, 403, 'bool_ops', 11, 10),
+  (426, 403, 'bpchar_ops', 11, 10), (428, 403, 'bytea_ops', 11, 10),
+  (434, 403, 'datetime_ops', 11, 10), (1970, 403, 'float_ops', 11, 10),
+  (1976, 403, 'integer_ops', 11, 10), (1982, 403, 'interval_ops', 11, 10),
+  (1988, 403, 'numeric_ops', 11, 10), (1989, 403, 'oid_ops', 11, 10),
+  (1994, 403, 'text_ops', 11, 10), (1996, 403, 'time_ops', 11, 10),
+  (2968, 403, 'uuid_ops', 11, 10), (3522, 403, 'enum_ops', 11, 10),
+  (4033, 403, 'jsonb_ops', 11, 10);
 INSERT INTO pg_collation VALUES (100, 'default', 11, 10, 'd', 1, -1, NULL, NULL),
   (950, 'C', 11, 10, 'c', 1, -1, 'C', 'C');
 INSERT INTO pg_tablespace VALUES (1663, 'pg_default', 10);
@@ -452,6 +467,11 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
     for (kind, name, sql) in &objects {
         fill_relation(conn, kind, name, sql.as_deref(), &sequences)?;
     }
+    for (kind, name, sql) in &objects {
+        if let (true, Some(sql)) = (kind == "view", sql) {
+            fill_view_definition(conn, name, sql)?;
+        }
+    }
     // An owned sequence depends on its column: `a`uto for serial and OWNED BY,
     // `i`nternal for an identity column's.
     for s in &sequences {
@@ -478,6 +498,46 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
           UNION SELECT confrelid FROM pg_constraint WHERE contype = 'f')",
         [],
     )?;
+    Ok(())
+}
+
+/// A view's definition as PostgreSQL deparses it (see [`crate::viewdef`]), over the
+/// columns `pg_attribute` lists for the relations it reads; the query as written stays
+/// when it is not deparsed.
+fn fill_view_definition(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<()> {
+    let relation = |table: &str| -> Option<(String, crate::viewdef::Columns)> {
+        let mut st = conn
+            .prepare_cached(
+                "SELECT c.relname, a.attname, a.atttypid FROM pg_class c
+                 JOIN pg_attribute a ON a.attrelid = c.oid
+                 WHERE c.relname = ?1 COLLATE NOCASE AND c.relkind IN ('r', 'v')
+                 ORDER BY a.attnum",
+            )
+            .ok()?;
+        let rows = st
+            .query_map([table], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .ok()?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ok()?;
+        let stored = rows.first()?.0.clone();
+        let columns = rows
+            .into_iter()
+            .map(|(_, column, typid)| (column, crate::constraints::type_name(typid)))
+            .collect();
+        Some((stored, columns))
+    };
+    if let Some((def, pretty)) = crate::viewdef::deparse(sql, &relation) {
+        conn.execute(
+            "UPDATE pg_catalog_defs SET def = ?2, pretty = ?3 WHERE oid = ?1",
+            params![stable_oid("view", name), def, pretty],
+        )?;
+    }
     Ok(())
 }
 
@@ -626,6 +686,15 @@ fn fill_relation(
                         .zip(&columns)
                         .all(|(k, c)| k.eq_ignore_ascii_case(&c.1))
             });
+            // A unique index that `ADD CONSTRAINT ... UNIQUE` made: a constraint.
+            let origin = if isql
+                .as_deref()
+                .is_some_and(|s| s.contains(crate::altertable::UNIQUE_CONSTRAINT))
+            {
+                "constraint".to_string()
+            } else {
+                origin
+            };
             let pg_name = match (origin.as_str(), given) {
                 ("pk" | "u", Some((n, _))) => n.clone(),
                 ("pk", None) => format!("{name}_pkey"),
@@ -869,7 +938,7 @@ fn fill_relation(
                 vec!["0"; ix.columns.len()].join(" ")
             ],
         )?;
-        if primary || ix.origin == "u" {
+        if primary || ix.origin == "u" || ix.origin == "constraint" {
             let contype = if primary { "p" } else { "u" };
             let cols = ix
                 .columns
@@ -1503,10 +1572,44 @@ pub(crate) fn size_pretty(bytes: i64) -> String {
 /// `array_to_string`, `current_schemas`, `pg_partition_ancestors`,
 /// `pg_relation_is_publishable`,
 /// `pg_get_statisticsobjdef_columns`, and `pg_undefined` (the error of a `::regclass`
-/// cast naming no relation), `pg_divisor(divisor, dividend)` (the right operand of `/`
-/// and `%`: PostgreSQL fails on a zero divisor of a non-NULL dividend where SQLite
-/// answers NULL) and `pg_bool_in` (the operand of a
+/// cast naming no relation), `pg_add`/`pg_sub`/`pg_mul`/`pg_div`/`pg_mod` and the
+/// `pg_sum`/`pg_avg` aggregates (PostgreSQL's arithmetic, see [`crate::arith`]) and
+/// `pg_bool_in` (the operand of a
 /// cast to `bool`, read as PostgreSQL's `boolin` reads text).
+/// `pg_sum` (false) or `pg_avg` (true): see [`crate::arith::Sum`].
+struct SumAggregate(bool);
+
+impl rusqlite::functions::Aggregate<crate::arith::Sum, rusqlite::types::Value> for SumAggregate {
+    fn init(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+    ) -> rusqlite::Result<crate::arith::Sum> {
+        Ok(crate::arith::Sum::new())
+    }
+
+    fn step(
+        &self,
+        ctx: &mut rusqlite::functions::Context<'_>,
+        sum: &mut crate::arith::Sum,
+    ) -> rusqlite::Result<()> {
+        sum.step(&ctx.get::<rusqlite::types::Value>(0)?)
+            .map_err(arith_error)
+    }
+
+    fn finalize(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+        sum: Option<crate::arith::Sum>,
+    ) -> rusqlite::Result<rusqlite::types::Value> {
+        let sum = sum.unwrap_or_default();
+        if self.0 { sum.avg() } else { sum.sum() }.map_err(arith_error)
+    }
+}
+
+fn arith_error(f: crate::arith::Failure) -> rusqlite::Error {
+    rusqlite::Error::UserFunctionError(format!("[{}] {}", f.code, f.message).into())
+}
+
 pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     use rusqlite::functions::FunctionFlags;
     use rusqlite::types::Value;
@@ -1646,23 +1749,57 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         let what: String = ctx.get(0)?;
         Err::<i64, _>(user_error(format!("[0A000] {what} is not supported")))
     })?;
-    conn.create_scalar_function("pg_divisor", 2, flags, move |ctx| {
-        let v = ctx.get::<Value>(0)?;
-        // A NULL dividend makes the result NULL before any check, as in PostgreSQL.
-        if ctx.get::<Value>(1)? == Value::Null {
-            return Ok(v);
-        }
-        let zero = match &v {
-            Value::Integer(i) => *i == 0,
-            Value::Real(r) => *r == 0.0,
-            Value::Text(t) => t.trim().parse::<f64>().is_ok_and(|r| r == 0.0),
-            _ => false,
+    for op in [
+        crate::arith::Op::Add,
+        crate::arith::Op::Sub,
+        crate::arith::Op::Mul,
+        crate::arith::Op::Div,
+        crate::arith::Op::Mod,
+    ] {
+        conn.create_scalar_function(op.function(), 2, flags, move |ctx| {
+            crate::arith::apply(op, &ctx.get::<Value>(0)?, &ctx.get::<Value>(1)?)
+                .map_err(arith_error)
+        })?;
+    }
+    for (name, args) in [
+        ("substr", 2),
+        ("substr", 3),
+        ("substring", 2),
+        ("substring", 3),
+    ] {
+        conn.create_scalar_function(name, args, flags, move |ctx| {
+            let (Some(s), Some(start)) =
+                (ctx.get::<Option<String>>(0)?, ctx.get::<Option<i64>>(1)?)
+            else {
+                return Ok(None);
+            };
+            let count = if args == 3 {
+                match ctx.get::<Option<i64>>(2)? {
+                    Some(n) => Some(n),
+                    None => return Ok(None),
+                }
+            } else {
+                None
+            };
+            crate::arith::substring(&s, start, count)
+                .map(Some)
+                .map_err(arith_error)
+        })?;
+    }
+    conn.create_scalar_function("position", 2, flags, |ctx| {
+        let (Some(needle), Some(s)) =
+            (ctx.get::<Option<String>>(0)?, ctx.get::<Option<String>>(1)?)
+        else {
+            return Ok(None);
         };
-        if zero {
-            return Err(user_error("[22012] division by zero".to_string()));
-        }
-        Ok(v)
+        Ok(Some(crate::arith::position(&needle, &s)))
     })?;
+    conn.create_scalar_function("pg_number_in", 2, flags, |ctx| {
+        let ty: String = ctx.get(1)?;
+        crate::arith::number_in(&ctx.get::<Value>(0)?, &ty).map_err(arith_error)
+    })?;
+    conn.create_aggregate_function("pg_sum", 1, flags, SumAggregate(false))?;
+    conn.create_aggregate_function("pg_avg", 1, flags, SumAggregate(true))?;
     conn.create_scalar_function("pg_bool_in", 1, flags, move |ctx| {
         match ctx.get::<Value>(0)? {
             Value::Null => Ok(Value::Null),

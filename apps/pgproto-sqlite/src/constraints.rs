@@ -8,7 +8,10 @@
 //! numeric column, `''::text` against a text one); other expressions are printed as
 //! written.
 
-use sqlparser::ast::{BinaryOperator, ColumnOption, Expr, Statement, TableConstraint, Value};
+use sqlparser::ast::{
+    BinaryOperator, ColumnOption, DataType, Expr, FunctionArguments, Ident, Statement,
+    TableConstraint, UnaryOperator, Value,
+};
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 
@@ -62,10 +65,22 @@ pub(crate) fn checks(table: &str, sql: &str, columns: &[(String, String)]) -> Ve
     }
     let mut taken: Vec<String> = found.iter().filter_map(|f| f.0.clone()).collect();
     let mut out = Vec::new();
+    let resolve = |parts: &[Ident]| -> Option<(String, Option<&'static str>)> {
+        let [column] = parts else { return None };
+        let decl = &columns
+            .iter()
+            .find(|c| c.0.eq_ignore_ascii_case(&column.value))?
+            .1;
+        let ty = type_name(pg_type_of(decl).0)?;
+        Some((quote_ident(&column.value.to_ascii_lowercase()), Some(ty)))
+    };
     for (name, expr) in found {
-        let p = Printer { columns };
+        let p = Printer {
+            resolve: &resolve,
+            indent: 0,
+        };
         let mut used = Vec::new();
-        p.columns_of(expr, &mut used);
+        columns_of(expr, &mut used);
         let name = name.unwrap_or_else(|| {
             let base = match used.as_slice() {
                 [one] => format!("{table}_{}_check", one.to_ascii_lowercase()),
@@ -353,15 +368,43 @@ pub(crate) fn named_clauses(
     out
 }
 
+/// The columns an expression names, in order of first use.
+fn columns_of(e: &Expr, out: &mut Vec<String>) {
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        if let Expr::Identifier(i) = x {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(&i.value)) {
+                out.push(i.value.clone());
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// The name this printer gives the type with OID `oid`, for the types it knows.
+pub(crate) fn type_name(oid: i64) -> Option<&'static str> {
+    Some(match oid {
+        20 => "int8",
+        21 => "int2",
+        23 => "int4",
+        25 => "text",
+        1043 => "varchar",
+        1700 => "numeric",
+        16 => "bool",
+        _ => return None,
+    })
+}
+
 /// A printed expression: its text, its type (PostgreSQL's name) and whether it is an
 /// operator expression (which a parent operator may have to parenthesize).
-struct Printed {
-    text: String,
-    ty: Option<&'static str>,
+pub(crate) struct Printed {
+    pub(crate) text: String,
+    pub(crate) ty: Option<&'static str>,
     /// The operator when the expression is a binary operator expression.
     op: Option<&'static str>,
     /// Whether it is an unadorned literal (which takes an implicit cast).
     literal: Option<Lit>,
+    /// Whether it is a column reference (PostgreSQL's `Var`).
+    pub(crate) column: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -371,66 +414,58 @@ enum Lit {
     Str,
 }
 
-struct Printer<'a> {
-    columns: &'a [(String, String)],
+/// What a [`Printer`] asks of a column reference: its printed form and type.
+pub(crate) type Resolve<'a> = dyn Fn(&[Ident]) -> Option<(String, Option<&'static str>)> + 'a;
+
+/// Prints expressions as PostgreSQL's `ruleutils.c` deparses them (for
+/// `pg_get_constraintdef` and `pg_get_viewdef`), from their syntax tree and the types of
+/// the columns they name.
+pub(crate) struct Printer<'a> {
+    /// A column reference (its name parts as written): its printed form and its type,
+    /// `None` for a column this printer cannot place.
+    pub(crate) resolve: &'a Resolve<'a>,
+    /// The indentation of the clause being printed (`CASE` lines are indented from it).
+    pub(crate) indent: usize,
 }
 
 const INTS: [&str; 3] = ["int2", "int4", "int8"];
 
+/// The name `format_type` gives a type of this printer.
+fn sql_type_name(ty: &str) -> &str {
+    match ty {
+        "int8" => "bigint",
+        "int2" => "smallint",
+        "int4" => "integer",
+        "bool" => "boolean",
+        "varchar" => "character varying",
+        other => other,
+    }
+}
+
 impl Printer<'_> {
-    fn columns_of(&self, e: &Expr, out: &mut Vec<String>) {
-        let _ = sqlparser::ast::visit_expressions(e, |x| {
-            if let Expr::Identifier(i) = x {
-                if !out.iter().any(|o| o.eq_ignore_ascii_case(&i.value)) {
-                    out.push(i.value.clone());
-                }
-            }
-            std::ops::ControlFlow::<()>::Continue(())
-        });
-    }
-
-    fn column_type(&self, name: &str) -> Option<&'static str> {
-        let decl = &self
-            .columns
-            .iter()
-            .find(|c| c.0.eq_ignore_ascii_case(name))?
-            .1;
-        Some(match pg_type_of(decl).0 {
-            20 => "int8",
-            21 => "int2",
-            23 => "int4",
-            25 => "text",
-            1043 => "varchar",
-            1700 => "numeric",
-            16 => "bool",
-            _ => return None,
-        })
-    }
-
     /// The expression as PostgreSQL prints it, or `None` for what this printer does
     /// not know.
-    fn print(&self, e: &Expr, pretty: bool) -> Option<Printed> {
+    pub(crate) fn print(&self, e: &Expr, pretty: bool) -> Option<Printed> {
         let plain = |text: String, ty, literal| Printed {
             text,
             ty,
             op: None,
             literal,
+            column: false,
         };
         match e {
             Expr::Nested(inner) => self.print(inner, pretty),
-            Expr::Identifier(i) => {
-                let ty = self.column_type(&i.value)?;
-                Some(plain(
-                    quote_ident(&i.value.to_ascii_lowercase()),
-                    Some(ty),
-                    None,
-                ))
-            }
+            Expr::Identifier(i) => self.column(std::slice::from_ref(i)),
+            Expr::CompoundIdentifier(parts) => self.column(parts),
             Expr::Value(v) => match &v.value {
-                Value::Number(n, _) if n.parse::<i32>().is_ok() => {
+                Value::Number(n, _) if n.parse::<i32>().is_ok() && !n.starts_with('-') => {
                     Some(plain(n.clone(), Some("int4"), Some(Lit::Int)))
                 }
-                Value::Number(n, _) if n.contains('.') && !n.contains(['e', 'E']) => {
+                Value::Number(n, _)
+                    if n.contains('.')
+                        && !n.contains(['e', 'E'])
+                        && n.starts_with(|c: char| c.is_ascii_digit()) =>
+                {
                     Some(plain(n.clone(), Some("numeric"), Some(Lit::Decimal)))
                 }
                 Value::SingleQuotedString(s) => Some(plain(
@@ -438,6 +473,7 @@ impl Printer<'_> {
                     None,
                     Some(Lit::Str),
                 )),
+                Value::Boolean(b) => Some(plain(b.to_string(), Some("bool"), None)),
                 _ => None,
             },
             Expr::IsNull(x) | Expr::IsNotNull(x) => {
@@ -459,12 +495,287 @@ impl Printer<'_> {
                 };
                 Some(plain(text, Some("bool"), None))
             }
+            Expr::UnaryOp {
+                op: UnaryOperator::Not,
+                expr,
+            } => {
+                let inner = self.print(expr, pretty)?;
+                if inner.ty != Some("bool") {
+                    return None;
+                }
+                let arg = if pretty && inner.op.is_some() {
+                    format!("({})", inner.text)
+                } else {
+                    inner.text
+                };
+                let text = if pretty {
+                    format!("NOT {arg}")
+                } else {
+                    format!("(NOT {arg})")
+                };
+                Some(Printed {
+                    text,
+                    ty: Some("bool"),
+                    op: Some("NOT"),
+                    literal: None,
+                    column: false,
+                })
+            }
             Expr::BinaryOp { left, op, right } => match op {
                 BinaryOperator::And | BinaryOperator::Or => self.print_bool(e, op, pretty),
                 _ => self.print_op(left, op, right, pretty),
             },
+            Expr::Like {
+                negated,
+                any: false,
+                expr,
+                pattern,
+                escape_char: None,
+            } => self.print_like(expr, pattern, *negated, pretty),
+            Expr::Function(f) => self.print_function(f, pretty),
+            Expr::Case {
+                operand: None,
+                conditions,
+                else_result,
+                ..
+            } => self.print_case(conditions, else_result.as_deref(), pretty),
+            Expr::Cast {
+                expr,
+                data_type,
+                format: None,
+                ..
+            } => {
+                let target = cast_target(data_type)?;
+                let inner = self.print(expr, pretty)?;
+                if inner.literal.is_some() || inner.ty.is_none() {
+                    return None;
+                }
+                if inner.ty == Some(target) {
+                    return Some(inner);
+                }
+                let operand = if pretty && !(inner.column || inner.op.is_none()) {
+                    format!("({})", inner.text)
+                } else {
+                    inner.text
+                };
+                let name = sql_type_name(target);
+                let text = if pretty {
+                    format!("{operand}::{name}")
+                } else {
+                    format!("({operand})::{name}")
+                };
+                Some(plain(text, Some(target), None))
+            }
             _ => None,
         }
+    }
+
+    /// A column reference, as the resolver prints it.
+    fn column(&self, parts: &[Ident]) -> Option<Printed> {
+        let (text, ty) = (self.resolve)(parts)?;
+        Some(Printed {
+            text,
+            ty,
+            op: None,
+            literal: None,
+            column: true,
+        })
+    }
+
+    /// An argument read as type `target`: a literal or a column of another type takes
+    /// PostgreSQL's implicit cast.
+    fn argument(&self, e: &Expr, target: &'static str, pretty: bool) -> Option<String> {
+        let p = self.print(e, pretty)?;
+        if p.literal.is_none() && p.ty.is_none() {
+            return None;
+        }
+        if p.literal == Some(Lit::Decimal) && target != "numeric" {
+            return None;
+        }
+        let compatible = match p.ty {
+            Some(t) => t == target || (t == "varchar" && target == "text") || p.literal.is_some(),
+            None => p.literal == Some(Lit::Str),
+        };
+        let widened = p.ty.is_some_and(|t| INTS.contains(&t)) && target == "numeric";
+        if !(compatible || widened) {
+            return None;
+        }
+        Some(cast(p.text, p.literal, p.ty, target, pretty))
+    }
+
+    /// A function call PostgreSQL prints as written (its arguments with their implicit
+    /// casts), for the functions whose argument and result types this printer knows.
+    fn print_function(&self, f: &sqlparser::ast::Function, pretty: bool) -> Option<Printed> {
+        use sqlparser::ast::{DuplicateTreatment, FunctionArg, FunctionArgExpr};
+        if f.filter.is_some() || f.over.is_some() || f.null_treatment.is_some() {
+            return None;
+        }
+        let [name] = f.name.0.as_slice() else {
+            return None;
+        };
+        let name = name.as_ident()?;
+        if name.quote_style.is_some() {
+            return None;
+        }
+        let name = name.value.to_ascii_lowercase();
+        let FunctionArguments::List(list) = &f.args else {
+            return None;
+        };
+        if !list.clauses.is_empty() || !matches!(f.parameters, FunctionArguments::None) {
+            return None;
+        }
+        // `pg_number_in(x, 'type')`: how a cast to a number reads its operand (see
+        // `sql::rewrite`); PostgreSQL shows the operand.
+        if name == "pg_number_in" {
+            if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) = list.args.first() {
+                return self.print(e, pretty);
+            }
+        }
+        let distinct = match list.duplicate_treatment {
+            None | Some(DuplicateTreatment::All) => "",
+            Some(DuplicateTreatment::Distinct) => "DISTINCT ",
+        };
+        let mut args = Vec::new();
+        for a in &list.args {
+            match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e),
+                FunctionArg::Unnamed(FunctionArgExpr::Wildcard)
+                    if name == "count" && list.args.len() == 1 && distinct.is_empty() =>
+                {
+                    return Some(Printed {
+                        text: "count(*)".to_string(),
+                        ty: Some("int8"),
+                        op: None,
+                        literal: None,
+                        column: false,
+                    });
+                }
+                _ => return None,
+            }
+        }
+        let aggregate = matches!(name.as_str(), "count" | "sum" | "avg" | "min" | "max");
+        if !distinct.is_empty() && !aggregate {
+            return None;
+        }
+        let done = |text: String, ty: &'static str| {
+            Some(Printed {
+                text,
+                ty: Some(ty),
+                op: None,
+                literal: None,
+                column: false,
+            })
+        };
+        match (name.as_str(), args.as_slice()) {
+            ("count" | "sum" | "avg" | "min" | "max", [arg]) => {
+                let p = self.print(arg, pretty)?;
+                let ty = p.ty.filter(|_| p.literal.is_none())?;
+                let result = match (name.as_str(), ty) {
+                    ("count", _) => "int8",
+                    ("sum", "int2" | "int4") => "int8",
+                    ("sum", "int8" | "numeric") | ("avg", _) => "numeric",
+                    ("min" | "max", t) => t,
+                    _ => return None,
+                };
+                if name == "avg" && !(INTS.contains(&ty) || ty == "numeric") {
+                    return None;
+                }
+                done(format!("{name}({distinct}{})", p.text), result)
+            }
+            ("upper" | "lower" | "length", [arg]) => {
+                let text = self.argument(arg, "text", pretty)?;
+                let ty = if name == "length" { "int4" } else { "text" };
+                done(format!("{name}({text})"), ty)
+            }
+            ("coalesce", [first, ..]) => {
+                // The arguments' common type: the first typed one's (varchar stays).
+                let ty = args
+                    .iter()
+                    .filter_map(|a| self.print(a, pretty))
+                    .find(|p| p.literal.is_none())
+                    .and_then(|p| p.ty)
+                    .or_else(|| self.print(first, pretty).and_then(|p| p.ty))
+                    .unwrap_or("text");
+                let mut texts = Vec::new();
+                for a in &args {
+                    let p = self.print(a, pretty)?;
+                    if p.ty.is_some_and(|t| t != ty) && p.literal.is_none() {
+                        return None;
+                    }
+                    texts.push(cast(p.text, p.literal, p.ty, ty, pretty));
+                }
+                done(format!("COALESCE({})", texts.join(", ")), ty)
+            }
+            _ => None,
+        }
+    }
+
+    /// `x LIKE y` is the operator `~~` on text.
+    fn print_like(&self, x: &Expr, pattern: &Expr, negated: bool, pretty: bool) -> Option<Printed> {
+        let sym = if negated { "!~~" } else { "~~" };
+        let l = self.argument(x, "text", pretty)?;
+        let r = self.argument(pattern, "text", pretty)?;
+        let text = format!("{l} {sym} {r}");
+        Some(Printed {
+            text: if pretty { text } else { format!("({text})") },
+            ty: Some("bool"),
+            op: Some(sym),
+            literal: None,
+            column: false,
+        })
+    }
+
+    /// `CASE WHEN ... THEN ... ELSE ... END`, on lines of its own indented from the
+    /// clause, as PostgreSQL prints it.
+    fn print_case(
+        &self,
+        conditions: &[sqlparser::ast::CaseWhen],
+        else_result: Option<&Expr>,
+        pretty: bool,
+    ) -> Option<Printed> {
+        let inner = Printer {
+            resolve: self.resolve,
+            indent: self.indent + 4,
+        };
+        let mut results = Vec::new();
+        for c in conditions {
+            results.push(inner.print(&c.result, pretty)?);
+        }
+        if let Some(e) = else_result {
+            results.push(inner.print(e, pretty)?);
+        }
+        let ty = results
+            .iter()
+            .find(|r| r.literal != Some(Lit::Str))
+            .map_or(Some("text"), |r| r.ty)?;
+        let mut results = results
+            .into_iter()
+            .map(|r| cast(r.text, r.literal, r.ty, ty, pretty));
+        let pad = " ".repeat(self.indent);
+        let pad_in = " ".repeat(self.indent + 4);
+        let mut text = format!("\n{pad}CASE");
+        for c in conditions {
+            let cond = inner.print(&c.condition, pretty)?;
+            if cond.ty != Some("bool") {
+                return None;
+            }
+            text.push_str(&format!(
+                "\n{pad_in}WHEN {} THEN {}",
+                cond.text,
+                results.next()?
+            ));
+        }
+        if else_result.is_some() {
+            text.push_str(&format!("\n{pad_in}ELSE {}", results.next()?));
+        }
+        text.push_str(&format!("\n{pad}END"));
+        Some(Printed {
+            text,
+            ty: Some(ty),
+            op: None,
+            literal: None,
+            column: false,
+        })
     }
 
     /// `AND`/`OR`, flattened as PostgreSQL's parser flattens them.
@@ -522,6 +833,7 @@ impl Printer<'_> {
             ty: Some("bool"),
             op: Some(if word == "AND" { "AND" } else { "OR" }),
             literal: None,
+            column: false,
         })
     }
 
@@ -549,7 +861,7 @@ impl Printer<'_> {
         let l = self.print(left, pretty)?;
         let r = self.print(right, pretty)?;
         let (lt, rt, ty) = unify(&l, &r)?;
-        if !comparison && !INTS.contains(&ty) {
+        if !comparison && !INTS.contains(&ty) && ty != "numeric" {
             return None;
         }
         let side = |p: Printed, target: &'static str, first: bool| -> String {
@@ -568,6 +880,7 @@ impl Printer<'_> {
             ty: Some(if comparison { "bool" } else { ty }),
             op: Some(sym),
             literal: None,
+            column: false,
         })
     }
 }
@@ -633,15 +946,7 @@ fn cast(
     target: &str,
     pretty: bool,
 ) -> String {
-    let name = match target {
-        "text" => "text",
-        "numeric" => "numeric",
-        "int8" => "bigint",
-        "int2" => "smallint",
-        "int4" => "integer",
-        "bool" => "boolean",
-        _ => target,
-    };
+    let name = sql_type_name(target);
     match literal {
         Some(Lit::Str) => format!("{text}::{name}"),
         Some(Lit::Int) if target == "numeric" => {
@@ -660,6 +965,19 @@ fn cast(
         }
         _ => text,
     }
+}
+
+/// The type of `CAST(x AS t)` among this printer's types (as SQLite keeps the view's
+/// text: `x::bigint` is `CAST(x AS BIGINT)`).
+fn cast_target(t: &DataType) -> Option<&'static str> {
+    Some(match t {
+        DataType::BigInt(None) | DataType::Int8(None) => "int8",
+        DataType::Integer(None) | DataType::Int(None) | DataType::Int4(None) => "int4",
+        DataType::SmallInt(None) | DataType::Int2(None) => "int2",
+        DataType::Text => "text",
+        DataType::Numeric(sqlparser::ast::ExactNumberInfo::None) => "numeric",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -119,19 +119,26 @@
 //!   these operator classes do; the class is kept for `pg_get_indexdef` (the `indexes`
 //!   module), others are refused with 0A000. `FROM UNNEST(array, ...)` of array
 //!   literals or text parameters (Django's bulk inserts) reads them as JSON arrays
-//!   (the `unnest` module).
+//!   (the `unnest` module), and `unnest(a, ...) [WITH ORDINALITY] [AS t(x, ...)]` beside
+//!   the `FROM` items it reads (PostgreSQL's implicit LATERAL; Django's `inspectdb`
+//!   reads indexes so) or of several arrays becomes SQLite's table-valued `json_each`
+//!   over the subscripts of the longest array (the shorter padded with NULL), each
+//!   reference to its columns the element or position; there, an unqualified name that
+//!   `json_each`'s own columns (`key`, `value`, `id`, `type`...) could capture, or one
+//!   of its columns named inside a subquery, is refused with 0A000 (qualify it).
 //!   A query is first parsed with `sqlparser` (PostgreSQL dialect) and its syntax tree
 //!   rewritten where SQLite lacks the syntax (the `pgsql` module: `pg_catalog.`
 //!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
-//!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)`, `a[i]`,
-//!   `pg_catalog.pg_class.relname`, `$1::regclass`, `to_regtype`/`to_regclass`,
-//!   `trim(both 'x' from s)`, and in the `builtins` module `position(a IN b)`, `a ^ b`,
-//!   `SIMILAR TO`, `ARRAY[...]` of literals (the array's text, typed `int4[]`...),
-//!   `->`/`->>` on values cast to json/jsonb, `json[b]_build_object`/`_array` (written as
-//!   PostgreSQL writes json and jsonb), `pg_typeof` of a literal or a cast, `SELECT
-//!   DISTINCT ON (k)` (the first row of each `k` by `row_number()`); an unnamed
-//!   select item a rewrite changed keeps PostgreSQL's column name (`string_agg`,
-//!   `position`, `?column?`); `information_schema.x` as the
+//!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)` (an array of
+//!   its column's type), `a[i]`, `pg_catalog.pg_class.relname`, `$1::regclass`,
+//!   `to_regtype`/`to_regclass`, `trim(both 'x' from s)`, and in the `builtins` module
+//!   `a ^ b`, `SIMILAR TO`, `ARRAY[...]` of literals (the array's
+//!   text, typed `int4[]`...), `->`/`->>` on values cast to json/jsonb,
+//!   `json[b]_build_object`/`_array` (written as PostgreSQL writes json and jsonb),
+//!   `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON (k)` (the first row of each
+//!   `k` by `row_number()`); an unnamed select item a rewrite changed keeps
+//!   PostgreSQL's column name (`string_agg`, `position`, `?column?`);
+//!   `information_schema.x` as the
 //!   `pg_is_x` view, parentheses around plain `SELECT` operands of `UNION`; and, in
 //!   the `select_list` module, the set-returning `unnest()`, `generate_subscripts()`
 //!   and `information_schema._pg_expandarray()` in a select list as a join over the
@@ -148,10 +155,11 @@
 //! * **`pg_catalog`, live** (the `catalog` module): temporary tables filled from SQLite's
 //!   schema whenever it changed, with stable OIDs, enough for psql's `\dt`, `\d`,
 //!   `\d TABLE`, `\d+ TABLE`, `\di`, `\dv`, `\dv+`, `\ds`, `\dT+`, `\dD`, `\dn+`, `\du`,
-//!   `\l`, `\df`, `\dp` (same output as PostgreSQL 15, with psql 15 and psql 18, see
+//!   `\l`, `\df`, `\dp`, `\dd` (same output as PostgreSQL 15, with psql 15 and psql 18, see
 //!   `tests/psql_oracle.rs`; sizes in `\dt+`/`\di+` are the bytes of SQLite's own b-tree,
-//!   from `dbstat`, where PostgreSQL counts its 8 kB pages; `\d+ VIEW` prints the view's
-//!   query as written, not deparsed; `pg_extension` is empty, PostgreSQL has plpgsql), and for pgjdbc's `DatabaseMetaData` (same output as
+//!   from `dbstat`, where PostgreSQL counts its 8 kB pages; `\d+ VIEW`, `pg_get_viewdef` and
+//!   `pg_views` print the view's query deparsed as PostgreSQL does (the `viewdef` module;
+//!   set operations and subqueries as written); `pg_extension` is empty, PostgreSQL has plpgsql), and for pgjdbc's `DatabaseMetaData` (same output as
 //!   PostgreSQL 15 but for `getIndexInfo`'s `NON_UNIQUE` type and statistics, see
 //!   `tests/jdbc.rs`), and what pgcli's completion loads (`tests/pgcli.rs`). `pg_settings` lists the server's settings (name and
 //!   value); `pg_proc` lists no built-in function (`'array_in'::regproc` and
@@ -190,10 +198,21 @@
 //!   as is `->>` giving an object or array from one; `pg_typeof` of other than a
 //!   literal or a cast is refused with 0A000 and its result is described as text (not
 //!   regtype); `to_hex` of a negative number (its width depends on the type) is
-//!   refused with 0A000, as is `SELECT DISTINCT ON` with `*` or in a set operation. `concat` of a boolean writes SQLite's
-//!   1/0, and JSON built from a `numeric` value writes SQLite's number (`1.5`, not
-//!   `1.50`). A cast to a date or time type is
-//!   text, and arithmetic on one (`'2024-01-01'::date + 1`) is refused with 0A000.
+//!   refused with 0A000, as is `SELECT DISTINCT ON` with `*` or in a set operation.
+//!   `concat` of a boolean writes SQLite's 1/0, and JSON built from a `numeric` value
+//!   writes SQLite's number (`1.5`, not `1.50`). A cast to a date or time type is
+//!   text; `date ± integer` and `date - date` are computed, other arithmetic on dates
+//!   and times is refused with 0A000, as are `extract` and `date_trunc`.
+//! * Arithmetic in a query (`+ - * / %`, `sum`, `avg`; the `arith` module) gives
+//!   PostgreSQL's answer or an error: 64-bit integer overflow is 22003, a zero divisor
+//!   22012, and a non-integer answer is returned only when float8 (SQLite's) holds
+//!   PostgreSQL's exact numeric answer, else 0A000 (`0.1 + 0.2`, `10 / 3.0`); float8
+//!   values follow the same rule, so some correct float8 answers are refused. Not yet:
+//!   an `int4` overflow inside an expression (SQLite has no 32-bit arithmetic; only a
+//!   result column described as `int4` fails with 22003), `UPDATE`/`DELETE` arithmetic
+//!   (SQLite's), numeric display scale (`sum` of `numeric(10,2)` is `2159.1`, not
+//!   `2159.10`). The property check (`examples/property_vs_postgresql.rs`) compares
+//!   random queries with PostgreSQL 15 and lists what still differs (see the README).
 //! * Sequences (the `sequences` module): kept in `_pgproto_sequences`; `serial` columns
 //!   and `GENERATED {BY DEFAULT | ALWAYS} AS IDENTITY [(options)]` get `t_col_seq` and a
 //!   `DEFAULT (nextval('t_col_seq'))` (a serial key is not SQLite's rowid, which ignores
@@ -230,7 +249,8 @@
 //!   triggers (`\d` shows their SQLite text) and `COMMENT ON TABLE/COLUMN` (kept in the
 //!   database's `_pgproto_comments` table), sequences (`pg_sequence`), enums
 //!   (`pg_enum`) and domains, the default btree operator classes (`pg_opclass`, in
-//!   `pg_index.indclass`) and owned sequences' `pg_depend` rows; `information_schema`
+//!   `pg_index.indclass`) and their families (`pg_opfamily`), the `tableoid` system
+//!   column of a catalog table (its OID in PostgreSQL) and owned sequences' `pg_depend` rows; `information_schema`
 //!   is a set of views over it (the `infoschema` module); defaults are SQLite's text
 //!   (`'x'`, not `'x'::text`); `pg_database` lists the databases with locale
 //!   `C.UTF-8` (SQLite compares text by code point, as glibc's `C.UTF-8` does).
@@ -245,6 +265,7 @@
 
 mod altertable;
 mod args;
+mod arith;
 mod builtins;
 mod catalog;
 mod constraints;
@@ -264,6 +285,7 @@ mod sql;
 mod types;
 mod unnest;
 mod usertypes;
+mod viewdef;
 
 pub use args::Args;
 pub use session::{Database, Session, SqliteThreads, FAST_READ, LOCK_TIMEOUT};

@@ -3,7 +3,7 @@
 //! the [`catalog`](crate::catalog) module: `pg_catalog.` qualifiers go, `::regclass`
 //! and its kin become catalog lookups, `OPERATOR(pg_catalog.~)` and the regular
 //! expression operators call `pg_regex`, `= ANY(ARRAY[...])` becomes `IN (...)`,
-//! `ARRAY(subquery)` an array text built by `group_concat`, and so on: one function per
+//! `ARRAY(subquery)` an array text built by `array_agg`, and so on: one function per
 //! rewrite, each with a unit test. A statement that does not parse, or that needs none
 //! of these rewrites, is left as written (the token rewrites of [`crate::sql`] still
 //! apply after this pass). Results are cached by statement text in [`crate::sql::rewrite`].
@@ -119,10 +119,21 @@ fn needs_parse(sql: &str) -> bool {
         "_pg_expandarray",
         "trim",
         "order",
+        "tableoid",
         "/",
         "%",
-        "^",
+        "+",
+        "-",
+        "*",
+        "sum",
+        "avg",
+        "date",
+        "time",
+        "interval",
+        "substr",
         "position",
+        "extract",
+        "^",
         "similar",
         "distinct",
         "->",
@@ -170,11 +181,18 @@ impl VisitorMut for Rewriter {
             rewrite_array_subquery,
             rewrite_subscript,
             rewrite_trim,
-            check_divisor,
+            rewrite_lacking_syntax,
+            rewrite_arithmetic,
             crate::builtins::rewrite_builtin,
         ]
         .iter()
         .try_fold(false, |acc, f| f(expr).map(|c| acc | c));
+        self.settle(result)
+    }
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        // Before its parts are visited, so that what it makes is rewritten too.
+        let result = crate::unnest::rewrite_lateral(query);
         self.settle(result)
     }
 
@@ -194,6 +212,7 @@ impl VisitorMut for Rewriter {
         let mut result = crate::select_list::rewrite_query(query);
         for select in selects_mut(&mut query.body) {
             self.changed |= quote_keyword_aliases(select);
+            self.changed |= rewrite_tableoid(select);
             result = result.and_then(|c| Ok(c | rewrite_select_list_srf(select)?));
         }
         self.settle(result)
@@ -243,6 +262,7 @@ fn unwrap_set_operands(body: &mut sqlparser::ast::SetExpr) -> bool {
     changed
 }
 
+/// `text` parsed as one PostgreSQL expression.
 pub(crate) fn parse_expr(text: &str) -> Result<Expr, Unsupported> {
     Parser::new(&PostgreSqlDialect {})
         .try_with_sql(text)
@@ -250,6 +270,7 @@ pub(crate) fn parse_expr(text: &str) -> Result<Expr, Unsupported> {
         .map_err(|e| Unsupported(format!("internal rewrite failed: {e}")))
 }
 
+/// `text` parsed as one PostgreSQL query.
 pub(crate) fn parse_query(text: &str) -> Result<Query, Unsupported> {
     Parser::new(&PostgreSqlDialect {})
         .try_with_sql(text)
@@ -360,6 +381,11 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
             arg(1),
             arg(0)
         ),
+        // A view's definition: pretty when asked (`pg_get_viewdef(v, true)`).
+        "pg_get_viewdef" if arg(1).eq_ignore_ascii_case("true") => format!(
+            "(SELECT lookup_pretty FROM pg_lookup_defs WHERE lookup_oid = {})",
+            arg(0)
+        ),
         "pg_get_indexdef" | "pg_get_viewdef" | "pg_get_triggerdef" => format!(
             "(SELECT lookup_name FROM pg_lookup_defs WHERE lookup_oid = {})",
             arg(0)
@@ -370,6 +396,16 @@ fn rewrite_catalog_function(expr: &mut Expr) -> Result<bool, Unsupported> {
                 "lookup_pretty"
             } else {
                 "lookup_name"
+            },
+            arg(0)
+        ),
+        // Operator classes and families are all in `pg_catalog`, always visible.
+        "pg_opclass_is_visible" | "pg_opfamily_is_visible" => format!(
+            "EXISTS (SELECT 1 FROM pg_lookup_{} WHERE lookup_oid = {})",
+            if name == "pg_opclass_is_visible" {
+                "opclass"
+            } else {
+                "opfamily"
             },
             arg(0)
         ),
@@ -705,8 +741,10 @@ fn rewrite_collate_default(expr: &mut Expr) -> Result<bool, Unsupported> {
     Ok(false)
 }
 
-/// `ARRAY(SELECT ...)` becomes the array's text, `{a,b}`, built by `group_concat` over
-/// the subquery (its first column).
+/// `ARRAY(SELECT ...)` becomes the array's text, `{a,b}` (`'{}'` for no rows), built by
+/// `array_agg` over the rows in the subquery's order and typed as an array of its
+/// column's type where that is known (see [`crate::select_list::query_column_type`]),
+/// else `text[]`.
 fn rewrite_array_subquery(expr: &mut Expr) -> Result<bool, Unsupported> {
     let Expr::Function(f) = expr else {
         return Ok(false);
@@ -717,8 +755,9 @@ fn rewrite_array_subquery(expr: &mut Expr) -> Result<bool, Unsupported> {
     let FunctionArguments::Subquery(q) = &f.args else {
         return Ok(false);
     };
+    let element = crate::select_list::query_column_type(q).unwrap_or_else(|| "TEXT".to_string());
     let text = format!(
-        "(WITH pg_array_rows(v) AS ({q}) SELECT '{{' || coalesce(group_concat(v, ','), '') || '}}' FROM pg_array_rows)"
+        "pg_typed((WITH pg_array_rows(v) AS ({q}) SELECT coalesce(array_agg(v), '{{}}') FROM pg_array_rows), '{element}[]')"
     );
     *expr = parse_expr(&text)?;
     Ok(true)
@@ -863,6 +902,84 @@ const SQLITE_RESERVED: &[&str] = &[
     "window",
 ];
 
+/// The OIDs of the catalog's tables, as PostgreSQL's `pg_class` has them: what their
+/// rows' `tableoid` system column holds.
+const CATALOG_OIDS: &[(&str, i64)] = &[
+    ("pg_type", 1247),
+    ("pg_attribute", 1249),
+    ("pg_proc", 1255),
+    ("pg_class", 1259),
+    ("pg_authid", 1260),
+    ("pg_auth_members", 1261),
+    ("pg_database", 1262),
+    ("pg_tablespace", 1213),
+    ("pg_sequence", 2224),
+    ("pg_am", 2601),
+    ("pg_attrdef", 2604),
+    ("pg_constraint", 2606),
+    ("pg_depend", 2608),
+    ("pg_description", 2609),
+    ("pg_index", 2610),
+    ("pg_inherits", 2611),
+    ("pg_language", 2612),
+    ("pg_namespace", 2615),
+    ("pg_opclass", 2616),
+    ("pg_rewrite", 2618),
+    ("pg_trigger", 2620),
+    ("pg_opfamily", 2753),
+    ("pg_extension", 3079),
+    ("pg_policy", 3256),
+    ("pg_statistic_ext", 3381),
+    ("pg_collation", 3456),
+    ("pg_enum", 3501),
+    ("pg_range", 3541),
+    ("pg_publication", 6104),
+];
+
+/// `c.tableoid`, the system column, of a catalog table `c` of the select's `FROM` is
+/// that catalog's OID (psql's `\dd` joins `pg_description` on it); SQLite's tables have
+/// no such column.
+fn rewrite_tableoid(select: &mut Select) -> bool {
+    let mut tables: Vec<(String, i64)> = Vec::new();
+    for item in &select.from {
+        let factors = std::iter::once(&item.relation).chain(item.joins.iter().map(|j| &j.relation));
+        for factor in factors {
+            let TableFactor::Table { name, alias, .. } = factor else {
+                continue;
+            };
+            let parts = ident_parts(name);
+            let [table] = parts.as_slice() else { continue };
+            let Some(&(_, oid)) = CATALOG_OIDS.iter().find(|c| c.0 == table) else {
+                continue;
+            };
+            let refname = alias
+                .as_ref()
+                .map_or_else(|| table.clone(), |a| a.name.value.to_ascii_lowercase());
+            tables.push((refname, oid));
+        }
+    }
+    if tables.is_empty() {
+        return false;
+    }
+    let mut changed = false;
+    let _ = visit_expressions_mut(select, |e| {
+        if let Expr::CompoundIdentifier(parts) = e {
+            if let [q, column] = parts.as_slice() {
+                let q = q.value.to_ascii_lowercase();
+                let found = tables.iter().find(|t| t.0 == q);
+                if let (Some((_, oid)), true) =
+                    (found, column.value.eq_ignore_ascii_case("tableoid"))
+                {
+                    *e = Expr::value(Value::Number(oid.to_string(), false));
+                    changed = true;
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    changed
+}
+
 /// `expr AS default`: the alias is quoted for SQLite (`AS "default"`), as PostgreSQL
 /// names the column.
 fn quote_keyword_aliases(select: &mut Select) -> bool {
@@ -895,7 +1012,7 @@ pub(crate) fn selects_of(body: &SetExpr) -> Vec<&Select> {
     }
 }
 
-fn selects_mut(body: &mut SetExpr) -> Vec<&mut Select> {
+pub(crate) fn selects_mut(body: &mut SetExpr) -> Vec<&mut Select> {
     match body {
         SetExpr::Select(s) => vec![s.as_mut()],
         SetExpr::SetOperation { left, right, .. } => {
@@ -930,35 +1047,151 @@ fn name_function_columns(query: &mut Query) -> bool {
     changed
 }
 
-/// The right operand of `/` and `%` goes through `pg_divisor(divisor, dividend)`, which
-/// fails with 22012 on zero as PostgreSQL does (SQLite's answer is NULL), unless the
-/// dividend is NULL (then the answer is NULL in both). The dividend is evaluated twice.
-fn check_divisor(expr: &mut Expr) -> Result<bool, Unsupported> {
-    let Expr::BinaryOp {
-        op: BinaryOperator::Divide | BinaryOperator::Modulo,
-        left,
-        right,
-    } = expr
-    else {
-        return Ok(false);
-    };
-    let operand = std::mem::replace(right.as_mut(), Expr::value(Value::Null));
-    **right = parse_expr("pg_divisor(NULL, NULL)")?;
-    if let Expr::Function(f) = right.as_mut() {
-        if let sqlparser::ast::FunctionArguments::List(list) = &mut f.args {
-            if let [sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(
-                divisor,
-            )), sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(
-                dividend,
-            ))] = list.args.as_mut_slice()
-            {
-                *divisor = operand;
-                *dividend = left.as_ref().clone();
-                return Ok(true);
+/// PostgreSQL syntax SQLite lacks: a typed literal (`DATE '2024-01-01'`) becomes a
+/// cast (which the token pass turns into SQLite's form, text for dates), `substring(s
+/// FROM a FOR n)` and `substr(s, a, n)` call the server's `substring`/`substr` (with
+/// PostgreSQL's positions before 1, see [`crate::arith::substring`]), `position(a IN
+/// b)` its `position(a, b)`; `extract(field FROM x)` and `date_trunc` are refused.
+fn rewrite_lacking_syntax(expr: &mut Expr) -> Result<bool, Unsupported> {
+    use sqlparser::ast::{CastKind, FunctionArg, FunctionArgExpr};
+    let call = |name: &str, args: Vec<Expr>| {
+        let mut f = parse_expr(&format!("{name}()"))?;
+        if let Expr::Function(func) = &mut f {
+            if let FunctionArguments::List(list) = &mut func.args {
+                list.args = args
+                    .into_iter()
+                    .map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a)))
+                    .collect();
+                return Ok(f);
             }
         }
+        Err(Unsupported(name.to_string()))
+    };
+    let taken = |e: &mut Box<Expr>| std::mem::replace(e.as_mut(), Expr::value(Value::Null));
+    match expr {
+        Expr::TypedString { data_type, value } => {
+            *expr = Expr::Cast {
+                kind: CastKind::DoubleColon,
+                expr: Box::new(Expr::Value(value.clone())),
+                data_type: data_type.clone(),
+                format: None,
+            };
+            Ok(true)
+        }
+        // `CASE ... END::date`: the token pass takes a primary expression before `::`.
+        Expr::Cast {
+            kind: CastKind::DoubleColon,
+            expr: operand,
+            ..
+        } if !matches!(
+            operand.as_ref(),
+            Expr::Identifier(_)
+                | Expr::CompoundIdentifier(_)
+                | Expr::Value(_)
+                | Expr::Function(_)
+                | Expr::Nested(_)
+                | Expr::Cast { .. }
+        ) =>
+        {
+            **operand = Expr::Nested(Box::new(taken(operand)));
+            Ok(true)
+        }
+        Expr::Substring {
+            expr: s,
+            substring_from,
+            substring_for,
+            shorthand,
+            ..
+        } => {
+            let name = if *shorthand { "substr" } else { "substring" };
+            let mut args = vec![taken(s)];
+            args.push(
+                substring_from
+                    .as_mut()
+                    .map_or(Expr::value(Value::Number("1".into(), false)), taken),
+            );
+            if let Some(n) = substring_for.as_mut() {
+                args.push(taken(n));
+            }
+            *expr = call(name, args)?;
+            Ok(true)
+        }
+        Expr::Position { expr: needle, r#in } => {
+            *expr = call("position", vec![taken(needle), taken(r#in)])?;
+            Ok(true)
+        }
+        Expr::Extract { field, .. } => Err(Unsupported(format!(
+            "extract({field} FROM ...) (dates and times are text here)"
+        ))),
+        Expr::Function(f)
+            if ident_parts(&f.name)
+                .last()
+                .is_some_and(|n| n.eq_ignore_ascii_case("date_trunc")) =>
+        {
+            Err(Unsupported(
+                "date_trunc (dates and times are text here)".to_string(),
+            ))
+        }
+        _ => Ok(false),
     }
-    Err(Unsupported("division".to_string()))
+}
+
+/// `a + b`, `-`, `*`, `/` and `%` call `pg_add(a, b)`... and `sum(x)`/`avg(x)` (not
+/// windows) the `pg_sum`/`pg_avg` aggregates: PostgreSQL's answers or a refusal (see the
+/// [`arith`](crate::arith) module), where SQLite would go on in float8 past an integer
+/// overflow, compute numeric in float8, answer NULL for a zero divisor, or do arithmetic
+/// on a date's text.
+fn rewrite_arithmetic(expr: &mut Expr) -> Result<bool, Unsupported> {
+    use crate::arith::Op;
+    use sqlparser::ast::{
+        Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
+    };
+    if let Expr::Function(f) = expr {
+        let name = ident_parts(&f.name);
+        let renamed = match name.as_slice() {
+            [n] if n.eq_ignore_ascii_case("sum") => "pg_sum",
+            [n] if n.eq_ignore_ascii_case("avg") => "pg_avg",
+            _ => return Ok(false),
+        };
+        if f.over.is_some() || !matches!(&f.args, FunctionArguments::List(l) if l.args.len() == 1) {
+            return Ok(false);
+        }
+        f.name = ObjectName::from(vec![Ident::new(renamed)]);
+        return Ok(true);
+    }
+    let Expr::BinaryOp { op, left, right } = expr else {
+        return Ok(false);
+    };
+    let op = match op {
+        BinaryOperator::Plus => Op::Add,
+        BinaryOperator::Minus => Op::Sub,
+        BinaryOperator::Multiply => Op::Mul,
+        BinaryOperator::Divide => Op::Div,
+        BinaryOperator::Modulo => Op::Mod,
+        _ => return Ok(false),
+    };
+    let arg = |e: &mut Box<Expr>| {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(std::mem::replace(
+            e.as_mut(),
+            Expr::value(Value::Null),
+        )))
+    };
+    let args = vec![arg(left), arg(right)];
+    *expr = Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(op.function())]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args,
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    });
+    Ok(true)
 }
 
 /// `ORDER BY` keys without `NULLS FIRST/LAST` get PostgreSQL's default, which SQLite's
@@ -1101,7 +1334,8 @@ pub(crate) fn is_grouped(select: &Select) -> bool {
 /// Set-returning functions in `FROM`: `generate_series(a, b) s` becomes a recursive
 /// `WITH` counting from a to b, `pg_partition_ancestors(r) [WITH ORDINALITY] a(relid,
 /// depth)` the relation itself (SQLite has no partitions), `unnest(array) x` the
-/// array's elements; others are SQLite's own.
+/// array's elements, `pg_available_extensions() ae(name, default_version, comment)` no
+/// row (there is no extension to install); others are SQLite's own.
 fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported> {
     let (fname, items, alias, ordinality) = match factor {
         TableFactor::Table {
@@ -1185,6 +1419,13 @@ fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported>
             "SELECT 1 FROM (SELECT value AS {} FROM json_each(pg_array_json({}))) AS {alias_name}",
             col(0, &alias_name),
             arg(0)
+        ),
+        // The extensions available to install: none (this server has no extensions).
+        "pg_available_extensions" => format!(
+            "SELECT 1 FROM (SELECT NULL AS {}, NULL AS {}, NULL AS {} WHERE 0) AS {alias_name}",
+            col(0, "name"),
+            col(1, "default_version"),
+            col(2, "comment")
         ),
         // SQLite's own table-valued functions (`json_each`, `pragma_table_info`...).
         _ => return Ok(false),
@@ -1587,6 +1828,39 @@ mod tests {
     }
 
     #[test]
+    fn available_extensions_are_none() {
+        assert_eq!(
+            rw("SELECT e.extname, ae.default_version FROM pg_catalog.pg_extension e \
+                LEFT JOIN pg_catalog.pg_available_extensions() ae(name, default_version, comment) \
+                ON ae.name = e.extname"),
+            "SELECT e.extname, ae.default_version FROM pg_extension AS e \
+             LEFT JOIN (SELECT NULL AS name, NULL AS default_version, NULL AS comment WHERE 0) AS ae \
+             ON ae.name = e.extname"
+        );
+    }
+
+    #[test]
+    fn tableoid_is_the_catalog_oid() {
+        assert_eq!(
+            rw(
+                "SELECT pgc.oid, pgc.tableoid FROM pg_catalog.pg_constraint pgc \
+                JOIN pg_catalog.pg_class c ON c.oid = pgc.conrelid WHERE c.tableoid > 0"
+            ),
+            "SELECT pgc.oid, 2606 FROM pg_constraint AS pgc \
+             JOIN pg_class AS c ON c.oid = pgc.conrelid WHERE 1259 > 0"
+        );
+        assert_eq!(
+            rw("SELECT opf.tableoid FROM pg_opfamily opf WHERE pg_catalog.pg_opfamily_is_visible(opf.oid)"),
+            "SELECT 2753 FROM pg_opfamily AS opf WHERE EXISTS (SELECT 1 FROM pg_lookup_opfamily WHERE lookup_oid = opf.oid)"
+        );
+        // A table of one's own keeps its column of that name.
+        assert_eq!(
+            rw("SELECT t.tableoid FROM things t ORDER BY 1"),
+            "SELECT t.tableoid FROM things AS t ORDER BY 1 NULLS LAST"
+        );
+    }
+
+    #[test]
     fn catalog_schema_is_stripped() {
         assert_eq!(
             rw("SELECT relname FROM pg_catalog.pg_class c"),
@@ -1709,7 +1983,7 @@ mod tests {
         );
         assert_eq!(
             rw("SELECT tmp.opt[tmp.pos - 1] & 1 FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) tmp"),
-            "SELECT pg_array_get(tmp.opt, tmp.pos - 1) & 1 AS \"?column?\" FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) AS tmp"
+            "SELECT pg_array_get(tmp.opt, pg_sub(tmp.pos, 1)) & 1 AS \"?column?\" FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) AS tmp"
         );
         let one_column = rw("SELECT pg_catalog.pg_get_indexdef(ci.oid, 1, false) FROM pg_class ci");
         assert!(
@@ -1730,8 +2004,8 @@ mod tests {
             rw("SELECT colid, arridx FROM unnest(c.conkey) WITH ORDINALITY AS cols(colid, arridx)"),
             "SELECT colid, arridx FROM (SELECT value AS colid, key + 1 AS arridx FROM json_each(pg_array_json(c.conkey))) AS cols"
         );
-        // Several arrays side by side: refused.
-        assert!(rewrite("SELECT key FROM pg_index i, unnest(i.indkey, i.indoption) WITH ORDINALITY koi(key, option, arridx)").is_err());
+        // Several arrays, beside the item they read: the `unnest` module's lateral form.
+        assert!(rw("SELECT key FROM pg_index i, unnest(i.indkey, i.indoption) WITH ORDINALITY koi(key, option, arridx)").contains("json_each(pg_srf_series(i.indkey, i.indoption)) AS koi"));
         assert_eq!(
             rw("SELECT pg_get_expr(adbin, adrelid, true) AS default FROM pg_attrdef"),
             "SELECT (adbin) AS \"default\" FROM pg_attrdef"
@@ -1775,10 +2049,14 @@ mod tests {
     }
 
     #[test]
-    fn divisors_are_checked_for_zero() {
+    fn arithmetic_is_postgresql_s() {
         assert_eq!(
-            rw("SELECT a / b, 7 % (c - 1) FROM t"),
-            "SELECT a / pg_divisor(b, a) AS \"?column?\", 7 % pg_divisor((c - 1), 7) AS \"?column?\" FROM t"
+            rw("SELECT a / b, 7 % (c - 1), a + b * 2 FROM t"),
+            "SELECT pg_div(a, b) AS \"?column?\", pg_mod(7, (pg_sub(c, 1))) AS \"?column?\", pg_add(a, pg_mul(b, 2)) AS \"?column?\" FROM t"
+        );
+        assert_eq!(
+            rw("SELECT sum(a), avg(DISTINCT b), sum(a) OVER () FROM t"),
+            "SELECT pg_sum(a) AS \"sum\", pg_avg(DISTINCT b) AS \"avg\", sum(a) OVER () FROM t"
         );
     }
 
@@ -1848,7 +2126,13 @@ mod tests {
     fn array_subquery() {
         assert_eq!(
             rw("SELECT ARRAY(SELECT rolname FROM pg_roles) AS m"),
-            "SELECT (WITH pg_array_rows (v) AS (SELECT rolname FROM pg_roles) SELECT '{' || coalesce(group_concat(v, ','), '') || '}' FROM pg_array_rows) AS m"
+            "SELECT pg_typed((WITH pg_array_rows (v) AS (SELECT rolname FROM pg_roles) SELECT coalesce(pg_typed(array_agg(v), 'TEXT[]'), '{}') FROM pg_array_rows), 'TEXT[]') AS m"
+        );
+        // Django's get_constraints: the element type from the catalog's column, the
+        // order the subquery's.
+        assert_eq!(
+            rw("SELECT array(SELECT attnum FROM unnest(c.conkey) WITH ORDINALITY cols(colid, arridx) JOIN pg_attribute AS ca ON cols.colid = ca.attnum ORDER BY cols.arridx) FROM pg_constraint AS c"),
+            "SELECT pg_typed((WITH pg_array_rows (v) AS (SELECT attnum FROM (SELECT value AS colid, key + 1 AS arridx FROM json_each(pg_array_json(c.conkey))) AS cols JOIN pg_attribute AS ca ON cols.colid = ca.attnum ORDER BY cols.arridx NULLS LAST) SELECT coalesce(pg_typed(array_agg(v), 'TEXT[]'), '{}') FROM pg_array_rows), 'INT2[]') AS \"array\" FROM pg_constraint AS c"
         );
     }
 

@@ -73,7 +73,9 @@ const INTEGER_ARRAYS: &[(&str, bool, &str)] = &[
     ("confkey", false, "INT2"),
 ];
 
-fn integer_array(array: &str) -> Option<(bool, &'static str)> {
+/// Whether `array` names a catalog array of integers: (whether it is a vector, element
+/// type).
+pub(crate) fn integer_array(array: &str) -> Option<(bool, &'static str)> {
     let last = array.rsplit('.').next().unwrap_or(array).trim_matches('"');
     INTEGER_ARRAYS
         .iter()
@@ -336,6 +338,19 @@ fn is_derived(select: &Select, parts: &[Ident]) -> bool {
     })
 }
 
+/// The type of the one column of a query (`ARRAY(SELECT x ...)`), when known.
+pub(crate) fn query_column_type(query: &Query) -> Option<String> {
+    let SetExpr::Select(select) = &*query.body else {
+        return None;
+    };
+    match select.projection.as_slice() {
+        [SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }] => {
+            infer(select, e)
+        }
+        _ => None,
+    }
+}
+
 /// The declared type name (as [`crate::types::oid_for_decl`] reads it) of `expr` in
 /// `select`, when it is known without running it.
 fn infer(select: &Select, expr: &Expr) -> Option<String> {
@@ -390,6 +405,18 @@ fn infer(select: &Select, expr: &Expr) -> Option<String> {
                 _ => None,
             }
         }
+        // An unqualified column of a catalog table among the `FROM` items.
+        Expr::Identifier(col) => select
+            .from
+            .iter()
+            .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)))
+            .find_map(|f| match f {
+                TableFactor::Table { name, .. } => {
+                    let table = name.0.last()?.to_string();
+                    catalog_column_type(table.trim_matches('"'), &col.value)
+                }
+                _ => None,
+            }),
         Expr::CompoundIdentifier(parts) => {
             let [q, col] = parts.as_slice() else {
                 return None;

@@ -332,16 +332,14 @@ fn is_reg_type(base: &str) -> bool {
 
 /// The SQLite type to cast to for a PostgreSQL type name, keeping the PostgreSQL name
 /// where SQLite's affinity rules already read it right (so that the column it produces
-/// is described with the type the client asked for). Date and time types keep their
-/// name here: [`fix_casts`] checks and replaces them.
+/// is described with the type the client asked for). Date, time and uuid types keep
+/// their name here: [`fix_casts`] checks and replaces them.
 fn sqlite_cast_type(pg: &str) -> String {
     let base = type_base(pg);
     match base.as_str() {
         "bytea" => "BLOB".to_string(),
-        _ if is_datetime_type(&base) || is_reg_type(&base) => pg.to_string(),
-        "uuid" | "json" | "jsonb" | "name" | "inet" | "cidr" | "macaddr" | "xml" => {
-            "TEXT".to_string()
-        }
+        _ if is_datetime_type(&base) || is_reg_type(&base) || base == "uuid" => pg.to_string(),
+        "json" | "jsonb" | "name" | "inet" | "cidr" | "macaddr" | "xml" => "TEXT".to_string(),
         "int" | "int2" | "int4" | "int8" | "integer" | "bigint" | "smallint" | "oid" => {
             if base == "oid" {
                 "INT8".to_string()
@@ -359,7 +357,10 @@ const ARITHMETIC_OPS: &[&str] = &["+", "-", "*", "/", "%"];
 /// arithmetic on a cast to a date or time type; date and time casts become casts to
 /// TEXT (SQLite's `CAST('2024-01-01' AS DATE)` would be the number 2024). A cast to
 /// `bool` reads its operand with `pg_bool_in` (PostgreSQL's `boolin`: `'yes'` is true,
-/// `'abc'` fails with 22P02, where SQLite's cast would make any text a number).
+/// `'abc'` fails with 22P02, where SQLite's cast would make any text a number), and a
+/// cast to an integer type or `numeric` with `pg_number_in` (see
+/// [`crate::arith::number_in`]: 22P02 for text that is no such number, 22003 out of
+/// range).
 fn fix_casts(sql: &str) -> Result<String, Unsupported> {
     let toks = tokenize(sql);
     let mut replace: Vec<(usize, usize, &str)> = Vec::new();
@@ -402,6 +403,28 @@ fn fix_casts(sql: &str) -> Result<String, Unsupported> {
             }
             continue;
         }
+        let integer = match base.as_str() {
+            "int2" | "smallint" => Some(", 'smallint')"),
+            "int" | "int4" | "integer" => Some(", 'integer')"),
+            "int8" | "bigint" => Some(", 'bigint')"),
+            "numeric" | "decimal" => Some(", 'numeric')"),
+            _ => None,
+        };
+        if let Some(close_call) = integer {
+            if let (Some(open), Some(operand_end)) = (toks.get(i + 1), toks.get(as_at - 1)) {
+                replace.push((open.end, open.end, "pg_number_in("));
+                replace.push((operand_end.end, operand_end.end, close_call));
+            }
+            continue;
+        }
+        if base == "uuid" {
+            if let (Some(open), Some(operand_end)) = (toks.get(i + 1), toks.get(as_at - 1)) {
+                replace.push((open.end, open.end, "pg_cast_in("));
+                replace.push((operand_end.end, operand_end.end, ", 'uuid')"));
+                replace.push((ty_first.start, ty_last.end, "TEXT"));
+            }
+            continue;
+        }
         if !is_datetime_type(&base) {
             continue;
         }
@@ -413,6 +436,22 @@ fn fix_casts(sql: &str) -> Result<String, Unsupported> {
             return Err(Unsupported(format!(
                 "arithmetic on {base} values is not supported"
             )));
+        }
+        // The value as PostgreSQL's input function reads it (an error for one it
+        // refuses), in the form values of that type are stored in.
+        let call = match base.as_str() {
+            "date" => Some(", 'date')"),
+            "time" | "time without time zone" => Some(", 'time')"),
+            "timestamp" | "timestamp without time zone" => Some(", 'timestamp')"),
+            "timestamptz" | "timestamp with time zone" => Some(", 'timestamptz')"),
+            "interval" => Some(", 'interval')"),
+            _ => None,
+        };
+        if let (Some(call), Some(open), Some(operand_end)) =
+            (call, toks.get(i + 1), toks.get(as_at - 1))
+        {
+            replace.push((open.end, open.end, "pg_cast_in("));
+            replace.push((operand_end.end, operand_end.end, call));
         }
         replace.push((ty_first.start, ty_last.end, "TEXT"));
     }
@@ -1980,12 +2019,40 @@ impl Cx<'_> {
                 let oid = crate::types::oid_for_decl(&self.expr_type(e)?);
                 return Some(crate::types::internal_name(oid).to_string());
             }
-            return Some(first.text(sql).to_ascii_lowercase());
+            let name = first.text(sql).to_ascii_lowercase();
+            // The functions that stand for PostgreSQL's operators and aggregates.
+            return Some(match name.as_str() {
+                "pg_add" | "pg_sub" | "pg_mul" | "pg_div" | "pg_mod" => "?column?".to_string(),
+                "pg_sum" => "sum".to_string(),
+                "pg_avg" => "avg".to_string(),
+                _ => name,
+            });
         }
         if first.is(sql, "CASE") || first.is(sql, "EXISTS") {
             return Some(first.text(sql).to_ascii_lowercase());
         }
         Some("?column?".to_string())
+    }
+
+    /// The type of arithmetic over `parts`: numeric promotion over the operands.
+    fn promoted(&self, parts: &[&[Tok]]) -> Option<String> {
+        let mut rank = 0;
+        for p in parts {
+            let ty = self.expr_type(p)?;
+            let r = match crate::types::oid_for_decl(&ty) {
+                crate::types::INT2 | crate::types::INT4 => 1,
+                crate::types::INT8 => 2,
+                crate::types::NUMERIC => 3,
+                crate::types::FLOAT4 | crate::types::FLOAT8 => 4,
+                _ => return None,
+            };
+            rank = rank.max(r);
+        }
+        Some(
+            ["INT4", "INT4", "INT8", "NUMERIC", "FLOAT8"]
+                .get(rank)?
+                .to_string(),
+        )
     }
 
     fn expr_type(&self, e: &[Tok]) -> Option<String> {
@@ -2041,7 +2108,6 @@ impl Cx<'_> {
             }
         }
         if !arith.is_empty() {
-            // Numeric promotion over the operands.
             let mut parts = Vec::new();
             let mut s = 0;
             for &a in &arith {
@@ -2049,23 +2115,7 @@ impl Cx<'_> {
                 s = a + 1;
             }
             parts.push(e.get(s..)?);
-            let mut rank = 0;
-            for p in parts {
-                let ty = self.expr_type(p)?;
-                let r = match crate::types::oid_for_decl(&ty) {
-                    crate::types::INT2 | crate::types::INT4 => 1,
-                    crate::types::INT8 => 2,
-                    crate::types::NUMERIC => 3,
-                    crate::types::FLOAT4 | crate::types::FLOAT8 => 4,
-                    _ => return None,
-                };
-                rank = rank.max(r);
-            }
-            return Some(
-                ["INT4", "INT4", "INT8", "NUMERIC", "FLOAT8"]
-                    .get(rank)?
-                    .to_string(),
-            );
+            return self.promoted(&parts);
         }
         if first.is_punct(sql, "-") || first.is_punct(sql, "+") {
             return self.expr_type(e.get(1..)?);
@@ -2162,6 +2212,19 @@ impl Cx<'_> {
                 };
                 self.expr_type(a)
             };
+            if ["pg_add", "pg_sub", "pg_mul", "pg_div", "pg_mod"].contains(&name.as_str()) {
+                // `pg_add(a, b)` is `a + b` (see `pgsql::rewrite_arithmetic`).
+                let mut depth = 0i32;
+                let comma = args.iter().position(|t| {
+                    if t.is_punct(sql, "(") {
+                        depth += 1;
+                    } else if t.is_punct(sql, ")") {
+                        depth -= 1;
+                    }
+                    depth == 0 && t.is_punct(sql, ",")
+                })?;
+                return self.promoted(&[args.get(..comma)?, args.get(comma + 1..)?]);
+            }
             return match name.as_str() {
                 "count" | "changes" | "total_changes" | "last_insert_rowid" | "nextval"
                 | "currval" | "setval" | "lastval" | "row_number" | "rank" | "dense_rank" => {
@@ -2178,17 +2241,17 @@ impl Cx<'_> {
                     _ => Some("FLOAT8".to_string()),
                 },
                 "lag" | "lead" | "first_value" | "last_value" | "nth_value" => first_arg(),
-                "total" | "avg" | "round" | "sqrt" | "pow" | "power" | "exp" | "ln" | "log"
-                | "random" => Some("FLOAT8".to_string()),
-                "sum" => match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
+                "total" | "avg" | "pg_avg" | "round" | "sqrt" | "pow" | "power" | "exp" | "ln"
+                | "log" | "random" => Some("FLOAT8".to_string()),
+                "sum" | "pg_sum" => match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
                     Some(crate::types::INT2 | crate::types::INT4 | crate::types::INT8) => {
                         Some("INT8".to_string())
                     }
                     Some(crate::types::FLOAT4 | crate::types::FLOAT8) => Some("FLOAT8".to_string()),
                     _ => None,
                 },
-                "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" | "pg_divisor"
-                | "pg_bool_in" => first_arg(),
+                "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" | "pg_bool_in"
+                | "pg_number_in" => first_arg(),
                 // `pg_typed(x, 'TYPE')` (see the `select_list` module).
                 "pg_typed" => {
                     let ty = args.last().filter(|t| t.kind == Kind::Str)?;
@@ -2334,14 +2397,20 @@ mod tests {
     #[test]
     fn rewrites_casts() {
         let rewrite = |sql: &str| super::rewrite(sql).unwrap();
-        assert_eq!(rewrite("select $1::int4"), "select CAST($1 AS INT4)");
+        // Casts to integers and numeric read their operand as PostgreSQL does.
         assert_eq!(
-            rewrite("select count(*)::text, (a+1)::bytea, t.b::double precision"),
-            "select CAST(count(*) AS text), CAST((a+1) AS BLOB), CAST(t.b AS double precision)"
+            rewrite("select $1::int4, x::numeric(10,2), y::bigint"),
+            "select CAST(pg_number_in($1, 'integer') AS INT4), \
+             CAST(pg_number_in(x, 'numeric') AS numeric(10,2)), \
+             CAST(pg_number_in(y, 'bigint') AS BIGINT)"
+        );
+        assert_eq!(
+            rewrite("select count(*)::text, (a||'x')::bytea, t.b::double precision"),
+            "select CAST(count(*) AS text), CAST((a||'x') AS BLOB), CAST(t.b AS double precision)"
         );
         assert_eq!(
             rewrite("select '1'::int::text"),
-            "select CAST(CAST('1' AS INT) AS text)"
+            "select CAST(CAST(pg_number_in('1', 'integer') AS INT) AS text)"
         );
         assert_eq!(rewrite("select ':: x'"), "select ':: x'");
         assert_eq!(
@@ -2496,21 +2565,17 @@ mod tests {
     fn refuses_date_arithmetic_and_regclass() {
         assert_eq!(
             rewrite("select '2024-01-01'::date, cast(x as timestamptz) from t").unwrap(),
-            "select CAST('2024-01-01' AS TEXT), cast(x as TEXT) from t"
+            "select CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), cast(pg_cast_in(x, 'timestamptz') as TEXT) from t"
         );
         assert_eq!(
             rewrite("select cast(cast(x as date) as date) || 'x'").unwrap(),
-            "select cast(cast(x as TEXT) as TEXT) || 'x'"
+            "select cast(pg_cast_in(cast(pg_cast_in(x, 'date') as TEXT), 'date') as TEXT) || 'x'"
         );
-        for sql in [
-            "select '2024-01-01'::date + 1",
-            "select 1 + '2024-01-01'::date",
-            "select cast('2024-01-01' as date) - 1",
-            "select now()::timestamp - '1 day'::interval",
-        ] {
-            let e = rewrite(sql).unwrap_err().0;
-            assert!(e.starts_with("arithmetic on"), "{sql}: {e}");
-        }
+        // Arithmetic on dates is `arith`'s (date ± integer, date - date; the rest refused).
+        assert_eq!(
+            rewrite("select '2024-01-01'::date + 1, cast('2024-01-01' as date) - 1").unwrap(),
+            "SELECT pg_add(CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), 1) AS \"?column?\", pg_sub(CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), 1) AS \"?column?\""
+        );
         // `regclass` and its kin look the catalog up (see the `pgsql` module).
         let ok = rewrite("select 'x'::regclass::oid").unwrap();
         assert!(ok.contains("pg_lookup_class"), "{ok}");

@@ -612,6 +612,59 @@ fn as_text(v: &Value) -> String {
     }
 }
 
+/// Whether a value SQLite is about to store in a column of type `oid` (typmod
+/// `typmod`) is one PostgreSQL would store: SQLite keeps `'abc'` in an `integer`
+/// column, `'maybe'` in a `boolean` one, `'2024-13-03'` in a `date` one, where
+/// PostgreSQL fails with its input function's error (22P02, 22007/22008, 22003). A
+/// fractional number in an integer column, which PostgreSQL rounds on the way in, is
+/// refused with 0A000 (SQLite would keep the fraction). JSON is checked by the caller
+/// (SQLite's `json_valid`).
+pub(crate) fn check_stored(v: &Value, oid: u32, typmod: i32) -> Result<(), Box<DbError>> {
+    match (oid, v) {
+        (_, Value::Null) => Ok(()),
+        (INT2 | INT4 | INT8, Value::Real(f)) if f.fract() != 0.0 => Err(err(
+            SqlState::FeatureNotSupported,
+            format!(
+                "storing the fractional number {} in a column of type {} (PostgreSQL rounds it) is not supported",
+                format_float(*f),
+                type_name(oid)
+            ),
+        )),
+        (BOOL, Value::Integer(0 | 1)) => Ok(()),
+        (BOOL, Value::Integer(_) | Value::Real(_)) => Err(err(
+            SqlState::DatatypeMismatch,
+            format!(
+                "column of type boolean cannot take the number {}",
+                as_text(v)
+            ),
+        )),
+        _ => encode_typed(v, oid, typmod, Format::Binary).map(|_| ()),
+    }
+}
+
+/// The form PostgreSQL would have stored a (checked) value of type `oid` in, when
+/// SQLite's differs, so that comparisons, sorting and functions see PostgreSQL's value:
+/// a boolean written as text (`'t'`, `'yes'`) as 0/1 (SQLite reads `'t'` as 0), a
+/// `bytea` written in its text input form (`'\\xdead'`) as its bytes, and a date, time,
+/// timestamp, interval or uuid as PostgreSQL writes it (`'2024-1-2'` as `2024-01-02`,
+/// a timestamptz in UTC). `None` when the value is already so.
+pub(crate) fn normalize_stored(v: &Value, oid: u32) -> Option<Value> {
+    let Value::Text(t) = v else { return None };
+    match oid {
+        BOOL => parse_bool(t).map(|b| Value::Integer(i64::from(b))),
+        BYTEA => Some(Value::Blob(match t.starts_with("\\x") {
+            true => unhex(t)?,
+            false => t.as_bytes().to_vec(),
+        })),
+        DATE | TIME | TIMESTAMP | TIMESTAMPTZ | INTERVAL | UUID => {
+            let text = recode(oid, Format::Text, t.as_bytes(), Format::Text).ok()?;
+            let text = String::from_utf8(text).ok()?;
+            (text != *t).then_some(Value::Text(text))
+        }
+        _ => None,
+    }
+}
+
 /// Encodes a SQLite value as type `oid` in `format`; `None` for NULL.
 pub(crate) fn encode(v: &Value, oid: u32, format: Format) -> Result<Option<Vec<u8>>, Box<DbError>> {
     encode_typed(v, oid, -1, format)
@@ -1022,6 +1075,54 @@ pub(crate) fn decode_param(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_values_are_checked_and_kept_as_postgresql_keeps_them() {
+        let t = |s: &str| Value::Text(s.to_string());
+        let code =
+            |v: &Value, oid: u32| check_stored(v, oid, -1).map_err(|e| e.code.code().to_string());
+        assert_eq!(code(&t("abc"), INT4), Err("22P02".to_string()));
+        assert_eq!(
+            code(&Value::Integer(5_000_000_000), INT4),
+            Err("22003".to_string())
+        );
+        assert_eq!(code(&Value::Integer(5_000_000_000), INT8), Ok(()));
+        assert_eq!(code(&Value::Real(5.5), INT4), Err("0A000".to_string()));
+        assert_eq!(code(&Value::Real(5.0), INT4), Ok(()));
+        assert_eq!(code(&t("maybe"), BOOL), Err("22P02".to_string()));
+        assert_eq!(code(&t("yes"), BOOL), Ok(()));
+        assert_eq!(code(&Value::Integer(2), BOOL), Err("42804".to_string()));
+        assert_eq!(code(&t("2024-13-03"), DATE), Err("22007".to_string()));
+        assert_eq!(code(&t("nope"), UUID), Err("22P02".to_string()));
+        assert_eq!(code(&t("{1,x}"), 1007), Err("22P02".to_string()));
+        assert_eq!(code(&Value::Null, DATE), Ok(()));
+
+        assert_eq!(normalize_stored(&t("t"), BOOL), Some(Value::Integer(1)));
+        assert_eq!(normalize_stored(&t("off"), BOOL), Some(Value::Integer(0)));
+        assert_eq!(normalize_stored(&Value::Integer(1), BOOL), None);
+        assert_eq!(
+            normalize_stored(&t("\\xdead"), BYTEA),
+            Some(Value::Blob(vec![0xde, 0xad]))
+        );
+        assert_eq!(
+            normalize_stored(&t("ab"), BYTEA),
+            Some(Value::Blob(b"ab".to_vec()))
+        );
+        assert_eq!(
+            normalize_stored(&t("2024-1-2"), DATE),
+            Some(t("2024-01-02"))
+        );
+        assert_eq!(normalize_stored(&t("2024-01-02"), DATE), None);
+        assert_eq!(
+            normalize_stored(&t("2024-01-02 03:04:05+02"), TIMESTAMPTZ),
+            Some(t("2024-01-02 01:04:05+00"))
+        );
+        assert_eq!(
+            normalize_stored(&t("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"), UUID),
+            Some(t("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"))
+        );
+        assert_eq!(normalize_stored(&t("x"), TEXT), None);
+    }
 
     #[test]
     fn declared_types() {

@@ -697,6 +697,26 @@ fn base_check(decl: &str, value: &str) -> Option<String> {
                 t & 0xffff
             ))
         }
+        crate::types::JSON | crate::types::JSONB => Some(format!(
+            "pg_check_json({value}, json_valid({value}), {oid})"
+        )),
+        crate::types::INT2
+        | crate::types::INT4
+        | crate::types::INT8
+        | crate::types::FLOAT4
+        | crate::types::FLOAT8
+        | crate::types::NUMERIC
+        | crate::types::BOOL
+        | crate::types::BYTEA
+        | crate::types::DATE
+        | crate::types::TIME
+        | crate::types::TIMESTAMP
+        | crate::types::TIMESTAMPTZ
+        | crate::types::INTERVAL
+        | crate::types::UUID => Some(format!("pg_check_type({value}, {oid}, {typmod})")),
+        _ if crate::types::array_element(oid).is_some() => {
+            Some(format!("pg_check_type({value}, {oid}, {typmod})"))
+        }
         _ => None,
     }
 }
@@ -743,6 +763,46 @@ pub(crate) fn install_checks(conn: &Connection, table: &str) -> rusqlite::Result
             quote(&format!("_pgproto_check_{suffix}_{table}")),
             quote(table),
             checks.join(", ")
+        ))?;
+    }
+    // Values SQLite keeps in another form than PostgreSQL (see
+    // `types::normalize_stored`) are rewritten in PostgreSQL's right after the change.
+    let normalized: Vec<(String, u32)> = columns
+        .iter()
+        .filter_map(|(c, decl)| {
+            let (oid, _) = crate::types::declared(decl);
+            let kept = [
+                crate::types::BOOL,
+                crate::types::BYTEA,
+                crate::types::DATE,
+                crate::types::TIME,
+                crate::types::TIMESTAMP,
+                crate::types::TIMESTAMPTZ,
+                crate::types::INTERVAL,
+                crate::types::UUID,
+            ];
+            (kept.contains(&oid) && lookup(conn, decl).is_none()).then(|| (quote(c), oid))
+        })
+        .collect();
+    if normalized.is_empty() {
+        return Ok(());
+    }
+    let set: Vec<String> = normalized
+        .iter()
+        .map(|(c, oid)| format!("{c} = coalesce(pg_normalize({c}, {oid}), {c})"))
+        .collect();
+    let changed: Vec<String> = normalized
+        .iter()
+        .map(|(c, oid)| format!("pg_normalize(NEW.{c}, {oid}) IS NOT NULL"))
+        .collect();
+    for (suffix, event) in [("ins", "INSERT"), ("upd", "UPDATE")] {
+        conn.execute_batch(&format!(
+            "CREATE TRIGGER main.{} AFTER {event} ON {} WHEN {} BEGIN UPDATE {} SET {} WHERE rowid = NEW.rowid; END",
+            quote(&format!("_pgproto_check_norm_{suffix}_{table}")),
+            quote(table),
+            changed.join(" OR "),
+            quote(table),
+            set.join(", ")
         ))?;
     }
     Ok(())
@@ -848,6 +908,39 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             ));
         }
         Ok(true)
+    })?;
+    conn.create_scalar_function("pg_check_type", 3, flags, move |ctx| {
+        let value: rusqlite::types::Value = ctx.get(0)?;
+        let oid = u32::try_from(ctx.get::<i64>(1)?).unwrap_or(0);
+        let typmod = i32::try_from(ctx.get::<i64>(2)?).unwrap_or(-1);
+        crate::types::check_stored(&value, oid, typmod)
+            .map(|()| true)
+            .map_err(|e| fail(e.code.code(), e.message))
+    })?;
+    conn.create_scalar_function("pg_cast_in", 2, flags, move |ctx| {
+        let value: rusqlite::types::Value = ctx.get(0)?;
+        let (oid, _) = crate::types::declared(&ctx.get::<String>(1)?);
+        crate::types::check_stored(&value, oid, -1).map_err(|e| fail(e.code.code(), e.message))?;
+        Ok(crate::types::normalize_stored(&value, oid).unwrap_or(value))
+    })?;
+    conn.create_scalar_function("pg_normalize", 2, flags, move |ctx| {
+        let value: rusqlite::types::Value = ctx.get(0)?;
+        let oid = u32::try_from(ctx.get::<i64>(1)?).unwrap_or(0);
+        Ok(crate::types::normalize_stored(&value, oid))
+    })?;
+    conn.create_scalar_function("pg_check_json", 3, flags, move |ctx| {
+        let valid: Option<bool> = ctx.get(1)?;
+        if valid != Some(false) {
+            return Ok(true);
+        }
+        let oid = u32::try_from(ctx.get::<i64>(2)?).unwrap_or(0);
+        Err(fail(
+            "22P02",
+            format!(
+                "invalid input syntax for type {}",
+                crate::types::type_name(oid)
+            ),
+        ))
     })?;
     conn.create_scalar_function("pg_check_length", 3, flags, move |ctx| {
         let text = match ctx.get_raw(0) {

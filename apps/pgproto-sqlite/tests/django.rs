@@ -2,10 +2,11 @@
 //! project in `tests/django` (contrib admin, auth, contenttypes, sessions, and the `shop`
 //! app with foreign keys, a many-to-many, JSON, UUID, decimal and aware datetime fields)
 //! is migrated (its ALTER TABLE forms, `varchar_pattern_ops` indexes, bulk inserts
-//! through `UNNEST`), `inspectdb` prints the same models for both servers (see
-//! `INSPECTDB_BLOCKED_BY`), and the app's tests pass on both (Django's test runner
-//! creates the database `test_postgres`, runs `SET CONSTRAINTS ALL IMMEDIATE` at each
-//! test's end, and drops the database at the end).
+//! through `UNNEST`), `inspectdb` prints the same models for both servers, Django's
+//! `get_constraints` reads the same constraints and indexes from both, and the app's
+//! tests pass on both (Django's test runner creates the database `test_postgres`, runs
+//! `SET CONSTRAINTS ALL IMMEDIATE` at each test's end, and drops the database at the
+//! end).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -47,19 +48,17 @@ fn ok(python: &PythonEnv, server: &str, port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// What stops `manage.py inspectdb` on pgproto-sqlite today: the error it prints for
-/// each table, and why. While it is not empty, the test checks that inspectdb still
-/// fails with it (and runs everything else: migrate and the app's tests must pass);
-/// once inspectdb works, the list must be emptied and its output must equal
-/// PostgreSQL's.
-const INSPECTDB_BLOCKED_BY: &[(&str, &str)] = &[(
-    "UNNEST(i.indkey, i.indoption) WITH ORDINALITY AS koi (key, option, arridx) is not supported",
-    "Django's get_constraints reads indexes with `FROM pg_index i, unnest(i.indkey, \
-     i.indoption) WITH ORDINALITY koi(key, option, arridx)`: a set-returning function of \
-     two arrays that refers to an earlier FROM item (an implicit LATERAL), which SQLite's \
-     derived tables cannot see (refused with 0A000; its constraints query, unnest(conkey) \
-     WITH ORDINALITY in a subquery, works)",
-)];
+/// Every table's constraints and indexes as Django's introspection reads them
+/// (`get_constraints`: its constraint query, `ARRAY(subquery)` over `unnest(conkey) WITH
+/// ORDINALITY`, and its index query, `unnest(i.indkey, i.indoption) WITH ORDINALITY`
+/// beside `pg_index`), one line each, sorted.
+const CONSTRAINTS: &str = "\
+from django.db import connection
+with connection.cursor() as c:
+    for t in sorted(connection.introspection.table_names(c)):
+        for name, info in sorted(connection.introspection.get_constraints(c, t).items()):
+            print(t, name, sorted(info.items()))
+";
 
 #[test]
 fn django_migrates_inspects_and_tests_as_on_postgresql() {
@@ -98,19 +97,16 @@ fn django_migrates_inspects_and_tests_as_on_postgresql() {
         &["migrate", "--noinput", "-v", "0"],
     );
     let got = ok(&python, ours_name, ours, &["inspectdb"]);
-    match INSPECTDB_BLOCKED_BY.iter().find(|(e, _)| got.contains(e)) {
-        Some(known) => eprintln!("django: inspectdb on pgproto-sqlite still fails: {known:?}"),
-        None => {
-            assert!(
-                INSPECTDB_BLOCKED_BY.is_empty(),
-                "inspectdb now works on pgproto-sqlite: empty INSPECTDB_BLOCKED_BY"
-            );
-            assert!(
-                expected == got,
-                "inspectdb differs.\n--- PostgreSQL 15:\n{expected}\n--- pgproto-sqlite:\n{got}"
-            );
-        }
-    }
+    assert!(
+        expected == got,
+        "inspectdb differs.\n--- PostgreSQL 15:\n{expected}\n--- pgproto-sqlite:\n{got}"
+    );
+    let expected = ok(&python, pg_name, pg.port(), &["shell", "-c", CONSTRAINTS]);
+    let got = ok(&python, ours_name, ours, &["shell", "-c", CONSTRAINTS]);
+    assert!(
+        expected == got,
+        "get_constraints differs.\n--- PostgreSQL 15:\n{expected}\n--- pgproto-sqlite:\n{got}"
+    );
     run_tests(&python, ours_name, ours);
     // The test database went, file and all.
     let left: Vec<_> = std::fs::read_dir(dir.path().join("django.databases"))

@@ -407,13 +407,19 @@ async fn errors_carry_sqlstates() {
         "{err:?}"
     );
     pg.close().await.unwrap();
-    // A value that does not fit the described type: 22003.
+    // A value that does not fit the column's type: 22003 on the way in, as PostgreSQL
+    // (SQLite would keep it), and the table stays empty.
     client
-        .batch_execute("create table small (a integer); insert into small values (5000000000)")
+        .batch_execute("create table small (a integer)")
         .await
         .unwrap();
-    let err = client.query("select a from small", &[]).await.unwrap_err();
+    let err = client
+        .batch_execute("insert into small values (5000000000)")
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "22003", "{err:?}");
+    let rows = client.query("select a from small", &[]).await.unwrap();
+    assert!(rows.is_empty());
     // The connection is still usable.
     assert_eq!(client.query("select 1", &[]).await.unwrap().len(), 1);
     drop(client);
@@ -994,9 +1000,8 @@ async fn serial_ids_dates_and_refusals_never_answer_wrongly() {
 
     // What SQLite would answer wrongly is refused with 0A000.
     for sql in [
-        "create table s (id int primary key, n int generated always as identity)",
-        "select '2024-01-01'::date + 1",
-        "select cast('2024-01-01' as date) - 1",
+        "select extract(year from '2024-01-01'::date)",
+        "select date_trunc('month', now())",
     ] {
         let e = client.simple_query(sql).await.unwrap_err();
         assert_eq!(code(&e), "0A000", "{sql}: {e}");
@@ -1047,8 +1052,9 @@ async fn serial_ids_dates_and_refusals_never_answer_wrongly() {
     assert_eq!(r.get(0), Some("2024-01-01"));
     assert_eq!(r.get(1), Some("2024-01-01 10:00:00+00"));
     assert_eq!(r.get(2), Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
-    // Arithmetic on a date column is refused too (SQLite would answer 2025).
-    for sql in ["select day + 1 from e", "select e.day - 1 from e"] {
+    // Arithmetic on a timestamp column is refused (SQLite would answer 2025); on a date
+    // it is computed (`tests/property.rs` compares it with PostgreSQL).
+    for sql in ["select at + 1 from e", "select e.at - 1 from e"] {
         let e = client.simple_query(sql).await.unwrap_err();
         assert_eq!(code(&e), "0A000", "{sql}: {e}");
     }
