@@ -2231,7 +2231,7 @@ impl Cx<'_> {
                     Some("INT8".to_string())
                 }
                 "length" | "char_length" | "octet_length" | "instr" | "unicode" | "sign"
-                | "strpos" | "ascii" | "ntile" | "array_length" | "array_upper" => {
+                | "strpos" | "position" | "ascii" | "ntile" | "array_length" | "array_upper" => {
                     Some("INT4".to_string())
                 }
                 "percent_rank" | "cume_dist" => Some("FLOAT8".to_string()),
