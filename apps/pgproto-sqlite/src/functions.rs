@@ -1,7 +1,8 @@
 //! PostgreSQL's everyday string functions that SQLite lacks or names otherwise, as SQL
 //! functions on each connection: `left`, `right`, `initcap`, `md5`, `concat`,
 //! `concat_ws`, `split_part`, `lpad`, `rpad`, `repeat`, `reverse`, `strpos`, `btrim`,
-//! `starts_with`, `regexp_replace`, `to_hex`, `chr`, `ascii`, `trunc`, and
+//! `starts_with`, `regexp_replace`, `to_hex`, `chr`, `ascii`, `trunc`, `ceil`/`floor`,
+//! `sqrt`, `mod`, `power`, `greatest`/`least`, and
 //! `pg_jsonb_out`/`pg_json_build_out` (SQLite's minified JSON text written as
 //! PostgreSQL writes a `jsonb` value or a `json_build_object`/`json_build_array`
 //! result). Each answers as PostgreSQL 15 does for the same text arguments, or fails
@@ -753,6 +754,81 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             Ok(Some(r))
         })?;
     }
+    // `ceil`/`ceiling`/`floor`: an integer stays an integer.
+    for (name, up) in [("ceil", true), ("ceiling", true), ("floor", false)] {
+        conn.create_scalar_function(name, 1, flags, move |ctx| {
+            Ok(match ctx.get::<Value>(0)? {
+                Value::Integer(i) => Value::Integer(i),
+                Value::Null => Value::Null,
+                v => {
+                    let r = number(&v)?;
+                    Value::Real(if up { r.ceil() } else { r.floor() })
+                }
+            })
+        })?;
+    }
+    conn.create_scalar_function("sqrt", 1, flags, |ctx| {
+        let Some(r) = ctx.get::<Option<f64>>(0)? else {
+            return Ok(None);
+        };
+        if r < 0.0 {
+            return Err(user_error(
+                "[2201F] cannot take square root of a negative number".into(),
+            ));
+        }
+        Ok(Some(r.sqrt()))
+    })?;
+    // `mod(a, b)`: the remainder with the dividend's sign; 22012 for a zero divisor.
+    conn.create_scalar_function("mod", 2, flags, |ctx| {
+        let (a, b) = (ctx.get::<Value>(0)?, ctx.get::<Value>(1)?);
+        if a == Value::Null || b == Value::Null {
+            return Ok(Value::Null);
+        }
+        let zero = || user_error("[22012] division by zero".into());
+        Ok(match (&a, &b) {
+            (Value::Integer(x), Value::Integer(y)) => {
+                if *y == 0 {
+                    return Err(zero());
+                }
+                Value::Integer(x.checked_rem(*y).unwrap_or(0))
+            }
+            _ => {
+                let (x, y) = (number(&a)?, number(&b)?);
+                if y == 0.0 {
+                    return Err(zero());
+                }
+                Value::Real(x % y)
+            }
+        })
+    })?;
+    // `greatest`/`least` ignore NULLs (NULL only when all are), unlike SQLite's
+    // many-argument `max`/`min`.
+    for (name, greatest) in [("greatest", true), ("least", false)] {
+        conn.create_scalar_function(name, -1, flags, move |ctx| {
+            let mut best: Option<Value> = None;
+            for i in 0..ctx.len() {
+                let v = ctx.get::<Value>(i)?;
+                if v == Value::Null {
+                    continue;
+                }
+                let better = match &best {
+                    None => true,
+                    Some(b) => {
+                        let o = compare(&v, b);
+                        if greatest {
+                            o == std::cmp::Ordering::Greater
+                        } else {
+                            o == std::cmp::Ordering::Less
+                        }
+                    }
+                };
+                if better {
+                    best = Some(v);
+                }
+            }
+            Ok(best.unwrap_or(Value::Null))
+        })?;
+    }
     // An error raised when the statement runs (`[SQLSTATE] message`, see `builtins`).
     conn.create_scalar_function("pg_error", 1, flags, |ctx| {
         let message: String = ctx.get(0)?;
@@ -761,6 +837,47 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("pg_jsonb_out", 1, flags, |ctx| json_out(ctx, true))?;
     conn.create_scalar_function("pg_json_build_out", 1, flags, |ctx| json_out(ctx, false))?;
     Ok(())
+}
+
+/// A number argument (a numeric's text too); 22P02 for other text.
+fn number(v: &Value) -> rusqlite::Result<f64> {
+    match v {
+        Value::Integer(i) => Ok(*i as f64),
+        Value::Real(r) => Ok(*r),
+        Value::Text(t) => t.trim().parse::<f64>().map_err(|_| {
+            user_error(format!(
+                "[22P02] invalid input syntax for type numeric: \"{t}\""
+            ))
+        }),
+        _ => Err(user_error(
+            "[0A000] this function of a bytea or NULL value is not supported".into(),
+        )),
+    }
+}
+
+/// SQLite's order of two non-NULL values: numbers by value, before text (by bytes),
+/// before blobs.
+fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let num = |v: &Value| match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Real(r) => Some(*r),
+        _ => None,
+    };
+    match (a, b) {
+        (Value::Integer(x), Value::Integer(y)) => x.cmp(y),
+        _ => match (num(a), num(b)) {
+            (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => match (a, b) {
+                (Value::Text(x), Value::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
+                (Value::Text(_), _) => Ordering::Less,
+                (_, Value::Text(_)) => Ordering::Greater,
+                _ => Ordering::Equal,
+            },
+        },
+    }
 }
 
 fn json_out(ctx: &Context<'_>, jsonb: bool) -> rusqlite::Result<Option<String>> {
@@ -876,6 +993,16 @@ mod tests {
         assert_eq!(q("SELECT trunc('-0.05', 1)").as_deref(), Some("0.0"));
         assert_eq!(q("SELECT trunc(1234, -2) || ''").as_deref(), Some("1200"));
         assert_eq!(q("SELECT lpad('7', 3, '0')").as_deref(), Some("007"));
+        assert_eq!(
+            q("SELECT ceil(1.2) || ',' || floor(-1.2) || ',' || ceil(3) || ',' || mod(7, 3) || ',' || mod(-7, 3) || ',' || sqrt(16)")
+                .as_deref(),
+            Some("2.0,-2.0,3,1,-1,4.0")
+        );
+        assert_eq!(
+            q("SELECT greatest(1, NULL, 5, 3) || ',' || least(NULL, 'b', 'a')").as_deref(),
+            Some("5,a")
+        );
+        assert_eq!(q("SELECT greatest(NULL, NULL)"), None);
         let conn = Connection::open_in_memory().unwrap();
         register_functions(&conn).unwrap();
         for bad in [

@@ -148,8 +148,9 @@
 //! * **Functions** (the `functions` module): PostgreSQL's string functions SQLite lacks
 //!   (`left`, `right`, `initcap`, `md5`, `concat`, `concat_ws`, `split_part`,
 //!   `lpad`/`rpad`, `repeat`, `reverse`, `strpos`, `btrim`, `starts_with`,
-//!   `regexp_replace` with flags `g`/`i`, `to_hex`, `chr`, `ascii`), `trunc` and
-//!   `power`, registered on each connection and answering as PostgreSQL's (their
+//!   `regexp_replace` with flags `g`/`i`, `to_hex`, `chr`, `ascii`), `trunc`, `ceil`,
+//!   `floor`, `sqrt`, `mod`, `power` and `greatest`/`least` (NULLs ignored), registered
+//!   on each connection and answering as PostgreSQL's (their
 //!   SQLSTATEs too). Window functions and filtered aggregates are named and typed after
 //!   their function (`row_number` int8).
 //! * **`pg_catalog`, live** (the `catalog` module): temporary tables filled from SQLite's

@@ -2236,10 +2236,12 @@ impl Cx<'_> {
                 }
                 "percent_rank" | "cume_dist" => Some("FLOAT8".to_string()),
                 "starts_with" | "pg_regex" | "pg_array_contains" => Some("BOOL".to_string()),
-                "trunc" => match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
-                    Some(crate::types::NUMERIC) => Some("NUMERIC".to_string()),
-                    _ => Some("FLOAT8".to_string()),
-                },
+                "trunc" | "ceil" | "ceiling" | "floor" => {
+                    match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
+                        Some(crate::types::NUMERIC) => Some("NUMERIC".to_string()),
+                        _ => Some("FLOAT8".to_string()),
+                    }
+                }
                 "lag" | "lead" | "first_value" | "last_value" | "nth_value" => first_arg(),
                 "total" | "avg" | "pg_avg" | "round" | "sqrt" | "pow" | "power" | "exp" | "ln"
                 | "log" | "random" => Some("FLOAT8".to_string()),
@@ -2250,8 +2252,8 @@ impl Cx<'_> {
                     Some(crate::types::FLOAT4 | crate::types::FLOAT8) => Some("FLOAT8".to_string()),
                     _ => None,
                 },
-                "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" | "pg_bool_in"
-                | "pg_number_in" => first_arg(),
+                "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" | "pg_bool_in" | "mod"
+                | "greatest" | "least" | "pg_number_in" => first_arg(),
                 // `pg_typed(x, 'TYPE')` (see the `select_list` module).
                 "pg_typed" => {
                     let ty = args.last().filter(|t| t.kind == Kind::Str)?;

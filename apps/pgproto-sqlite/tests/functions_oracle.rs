@@ -36,6 +36,10 @@ const QUERIES: &[&str] = &[
     // Numbers.
     "SELECT trunc(2.7::float8), trunc(-2.7::float8), trunc(7), trunc(score), trunc(score, 1) FROM users ORDER BY id",
     "SELECT trunc(2.7), trunc(-2.7)",
+    "SELECT ceil(1.2::float8), floor(-1.2::float8), ceil(3), floor(score), ceil(score) FROM users ORDER BY id",
+    "SELECT mod(7, 3), mod(-7, 3), sqrt(16), abs(-3), greatest(1, 5, NULL, 3), least(1, 5, 3), greatest('b', 'a'), greatest(NULL::int, NULL)",
+    "SELECT mod(1, 0)",
+    "SELECT sqrt(-1)",
     "SELECT 2 ^ 3, 2.5::float8 ^ 2, power(2, 10)",
     "SELECT 2.0 ^ 0.5",
     "SELECT 'abc' ~ 'b', 'abc' ~* 'B', 'abc' !~ 'b'",
