@@ -538,9 +538,16 @@ pub(crate) fn item_name(e: &Expr) -> Option<String> {
         Expr::Array(_) => Some("array".to_string()),
         Expr::Case { .. } => Some("case".to_string()),
         Expr::Exists { .. } => Some("exists".to_string()),
-        Expr::CompoundFieldAccess { root, .. } => match root.as_ref() {
-            Expr::Identifier(i) => Some(i.value.to_ascii_lowercase()),
-            other => item_name(other),
+        // `(row).field` is named after the field, `a[i]` after the array.
+        Expr::CompoundFieldAccess { root, access_chain } => match access_chain.last() {
+            Some(sqlparser::ast::AccessExpr::Dot(Expr::Identifier(field))) => {
+                Some(ident_name(field))
+            }
+            Some(sqlparser::ast::AccessExpr::Dot(_)) => None,
+            _ => match root.as_ref() {
+                Expr::Identifier(i) => Some(ident_name(i)),
+                other => item_name(other),
+            },
         },
         Expr::BinaryOp { .. }
         | Expr::UnaryOp { .. }
@@ -671,6 +678,15 @@ mod tests {
         assert!(rw("select distinct on (a) a, b from t order by b").starts_with("ERROR"));
         assert!(rw("select distinct on (a) * from t").starts_with("ERROR"));
         assert!(rw("select distinct on (a) a from t union select 1").starts_with("ERROR"));
+        // A field of a row is named after the field.
+        assert_eq!(
+            crate::builtins::item_name(
+                &crate::pgsql::parse_expr("(information_schema._pg_expandarray(i.indkey)).n")
+                    .unwrap()
+            )
+            .as_deref(),
+            Some("n")
+        );
         // Aliased and untouched items keep their names.
         assert_eq!(
             rw("select position('b' in 'abc') as p, 1 from t"),
