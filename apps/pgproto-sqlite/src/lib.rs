@@ -191,8 +191,9 @@
 //!   enum value outside a column (a literal, a cast) is text.
 //! * Typed: bool, bytea, int2/4/8, oid, float4/8, numeric, text, varchar, char, and
 //!   (stored as text, converted with the core's codecs) date, time, timestamp,
-//!   timestamptz, interval and uuid; json and jsonb are text (jsonb binary with its
-//!   version byte). Arrays are results only (`array_agg`, described as `text[]`,
+//!   timestamptz, interval and uuid; json and jsonb are text (jsonb written as
+//!   PostgreSQL writes it, `{"a": 1, "b": [1, 2]}` with keys sorted, and in binary with
+//!   its version byte; a cast to json/jsonb is still described as text). Arrays are results only (`array_agg`, described as `text[]`,
 //!   `bool[]`, `int8[]`...) and `ARRAY[...]` constructors of literals, kept as their
 //!   text; `ARRAY[...]` of other expressions is refused with 0A000. `x -> k` on a value
 //!   whose json/jsonb type is not evident from a cast (a column) is refused with 0A000,

@@ -673,7 +673,8 @@ pub(crate) fn encode(v: &Value, oid: u32, format: Format) -> Result<Option<Vec<u
 /// Encodes a SQLite value as type `oid` with typmod `typmod` in `format`, as PostgreSQL
 /// writes a value of a column of that type: a `numeric(p,s)` value with `s` fraction
 /// digits (`12.5` is `12.50`), a `char(n)` value padded with spaces to `n` characters,
-/// a `jsonb` value in binary with its version byte; `None` for NULL.
+/// a `jsonb` value as PostgreSQL writes jsonb (in binary with its version byte);
+/// `None` for NULL.
 pub(crate) fn encode_typed(
     v: &Value,
     oid: u32,
@@ -729,9 +730,17 @@ pub(crate) fn encode_typed(
     if let Some(element) = array_element(oid) {
         return encode_array(v, oid, element, format).map(Some);
     }
-    if oid == JSONB && format == Format::Binary {
-        let mut out = vec![1u8];
-        out.extend(as_text(v).into_bytes());
+    if oid == JSONB {
+        // Written as PostgreSQL writes jsonb (`{"a": 1}`, keys sorted), whatever text
+        // SQLite kept.
+        let text = as_text(v);
+        let text = crate::functions::pg_json_text(&text, true).unwrap_or(text);
+        let mut out = if format == Format::Binary {
+            vec![1u8]
+        } else {
+            Vec::new()
+        };
+        out.extend(text.into_bytes());
         return Ok(Some(out));
     }
     let binary = format == Format::Binary;
@@ -1215,6 +1224,11 @@ mod tests {
                 .unwrap()
                 .unwrap(),
             b"\x01{}"
+        );
+        // jsonb is written as PostgreSQL writes it, whatever text was stored.
+        assert_eq!(
+            e(Value::Text("{\"b\":1, \"a\":[1,2]}".into()), JSONB, -1).unwrap(),
+            "{\"a\": [1, 2], \"b\": 1}"
         );
         assert_eq!(
             e(Value::Text("1 day 02:00:00".into()), INTERVAL, -1).unwrap(),
