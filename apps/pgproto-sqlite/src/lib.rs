@@ -193,7 +193,8 @@
 //!   (stored as text, converted with the core's codecs) date, time, timestamp,
 //!   timestamptz, interval and uuid; json and jsonb are text (jsonb written as
 //!   PostgreSQL writes it, `{"a": 1, "b": [1, 2]}` with keys sorted, and in binary with
-//!   its version byte; a cast to json/jsonb is still described as text). Arrays are results only (`array_agg`, described as `text[]`,
+//!   its version byte; a cast to json/jsonb is described as json/jsonb but keeps its
+//!   text, so `'[1,2]'::jsonb::text` is `[1,2]`, not `[1, 2]`). Arrays are results only (`array_agg`, described as `text[]`,
 //!   `bool[]`, `int8[]`...) and `ARRAY[...]` constructors of literals, kept as their
 //!   text; `ARRAY[...]` of other expressions is refused with 0A000. `x -> k` on a value
 //!   whose json/jsonb type is not evident from a cast (a column) is refused with 0A000,

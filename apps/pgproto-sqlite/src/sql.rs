@@ -339,7 +339,10 @@ fn sqlite_cast_type(pg: &str) -> String {
     match base.as_str() {
         "bytea" => "BLOB".to_string(),
         _ if is_datetime_type(&base) || is_reg_type(&base) || base == "uuid" => pg.to_string(),
-        "json" | "jsonb" | "name" | "inet" | "cidr" | "macaddr" | "xml" => "TEXT".to_string(),
+        // Text affinity, described as json/jsonb (see `types::oid_for_decl`).
+        "json" => "JSON_TEXT".to_string(),
+        "jsonb" => "JSONB_TEXT".to_string(),
+        "name" | "inet" | "cidr" | "macaddr" | "xml" => "TEXT".to_string(),
         "int" | "int2" | "int4" | "int8" | "integer" | "bigint" | "smallint" | "oid" => {
             if base == "oid" {
                 "INT8".to_string()
@@ -2399,6 +2402,15 @@ mod tests {
     #[test]
     fn rewrites_casts() {
         let rewrite = |sql: &str| super::rewrite(sql).unwrap();
+        // json and jsonb: text affinity, described (and named) as json/jsonb.
+        assert_eq!(sqlite_cast_type("jsonb"), "JSONB_TEXT");
+        assert_eq!(sqlite_cast_type("json"), "JSON_TEXT");
+        assert_eq!(
+            crate::types::oid_for_decl("JSONB_TEXT"),
+            crate::types::JSONB
+        );
+        let items = result_items("select CAST('{}' AS JSONB_TEXT)", &[], &|_| None);
+        assert_eq!(items[0].pg_name.as_deref(), Some("jsonb"));
         // Casts to integers and numeric read their operand as PostgreSQL does.
         assert_eq!(
             rewrite("select $1::int4, x::numeric(10,2), y::bigint"),

@@ -291,8 +291,8 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
         "NUMERIC" | "DECIMAL" => NUMERIC,
         "BYTEA" | "BLOB" => BYTEA,
         "OID" => OID,
-        "JSON" => JSON,
-        "JSONB" => JSONB,
+        "JSON" | "JSON_TEXT" => JSON,
+        "JSONB" | "JSONB_TEXT" => JSONB,
         "PGCHAR" => CHAR,
         _ if base.contains("INT") => INT8,
         _ if base.contains("CHAR") || base.contains("CLOB") || base.contains("TEXT") => TEXT,
@@ -365,6 +365,8 @@ pub(crate) fn internal_name(oid: u32) -> &'static str {
         TIMESTAMP => "timestamp",
         TIMESTAMPTZ => "timestamptz",
         UUID => "uuid",
+        JSON => "json",
+        JSONB => "jsonb",
         _ => "text",
     }
 }
