@@ -129,9 +129,12 @@
 //!   A query is first parsed with `sqlparser` (PostgreSQL dialect) and its syntax tree
 //!   rewritten where SQLite lacks the syntax (the `pgsql` module: `pg_catalog.`
 //!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
-//!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)` (an array of
-//!   its column's type), `a[i]`, `pg_catalog.pg_class.relname`, `$1::regclass`,
-//!   `to_regtype`/`to_regclass`, `json_build_object`, `trim(both 'x' from s)`, `information_schema.x` as the
+//!   `= ANY(ARRAY[...])` and `= ANY(subquery)`, `COLLATE pg_catalog.default`,
+//!   `ARRAY(subquery)` (an array of its column's type), `a[i]`,
+//!   `pg_catalog.pg_class.relname` and `information_schema.columns.column_name`,
+//!   `[LEFT] JOIN [LATERAL] unnest(a) [WITH ORDINALITY] AS u(x, n)` (a join to
+//!   `json_each`, which reads the tables before it), `$1::regclass`, `to_regtype`/`to_regclass`,
+//!   `json_build_object`, `trim(both 'x' from s)`, `information_schema.x` as the
 //!   `pg_is_x` view, parentheses around plain `SELECT` operands of `UNION`; and, in
 //!   the `select_list` module, the set-returning `unnest()`, `generate_subscripts()`
 //!   and `information_schema._pg_expandarray()` in a select list as a join over the
@@ -147,7 +150,9 @@
 //!   `pg_views` print the view's query deparsed as PostgreSQL does (the `viewdef` module;
 //!   set operations and subqueries as written); `pg_extension` is empty, PostgreSQL has plpgsql), and for pgjdbc's `DatabaseMetaData` (same output as
 //!   PostgreSQL 15 but for `getIndexInfo`'s `NON_UNIQUE` type and statistics, see
-//!   `tests/jdbc.rs`), and what pgcli's completion loads (`tests/pgcli.rs`). `pg_settings` lists the server's settings (name and
+//!   `tests/jdbc.rs`), what pgcli's completion loads (`tests/pgcli.rs`), and Diesel's
+//!   `print-schema` (same output as PostgreSQL 15, see `tests/diesel.rs`). `pg_type`
+//!   lists the array types a column can have (`_int4`...). `pg_settings` lists the server's settings (name and
 //!   value); `pg_proc` lists no built-in function (`'array_in'::regproc` and
 //!   `'trigger'::regtype` still name PostgreSQL's OIDs; `typinput` is an OID, printed
 //!   as a number where PostgreSQL prints the function's name).
@@ -229,7 +234,8 @@
 //!   (`pg_enum`) and domains, the default btree operator classes (`pg_opclass`, in
 //!   `pg_index.indclass`) and their families (`pg_opfamily`), the `tableoid` system
 //!   column of a catalog table (its OID in PostgreSQL) and owned sequences' `pg_depend` rows; `information_schema`
-//!   is a set of views over it (the `infoschema` module); defaults are SQLite's text
+//!   is a set of views over it (the `infoschema` module; its positions and lengths are
+//!   described as int4, PostgreSQL's `cardinal_number`); defaults are SQLite's text
 //!   (`'x'`, not `'x'::text`); `pg_database` lists the databases with locale
 //!   `C.UTF-8` (SQLite compares text by code point, as glibc's `C.UTF-8` does).
 //! * COPY (see the `copy` module): `COPY table [(columns)] FROM STDIN` and `COPY {table

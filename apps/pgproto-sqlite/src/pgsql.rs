@@ -26,7 +26,10 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
     if !needs_parse(sql) {
         return Ok(None);
     }
-    let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+    let unlateral = drop_lateral_before_unnest(sql);
+    let Ok(mut statements) =
+        Parser::parse_sql(&PostgreSqlDialect {}, unlateral.as_deref().unwrap_or(sql))
+    else {
         return Ok(None);
     };
     let [statement] = statements.as_mut_slice() else {
@@ -155,8 +158,11 @@ impl VisitorMut for Rewriter {
     }
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        // Before its parts are visited, so that what it makes is rewritten too.
-        let result = crate::unnest::rewrite_lateral(query);
+        // Before its parts are visited, so that what it makes is rewritten too (and
+        // before the table factors' own rewrite turns a joined `unnest` into a subquery,
+        // which could not read the tables beside it).
+        let result = crate::unnest::rewrite_lateral(query)
+            .and_then(|a| rewrite_joined_unnest(query).map(|b| a | b));
         self.settle(result)
     }
 
@@ -272,13 +278,23 @@ fn strip_catalog_schema(name: &mut ObjectName) -> bool {
     strip_qualifier(name)
 }
 
-/// `pg_catalog.pg_class.relname` becomes `pg_class.relname` (the table lost its schema).
+/// `pg_catalog.pg_class.relname` becomes `pg_class.relname` (the table lost its schema),
+/// `information_schema.columns.column_name` `pg_is_columns.column_name` (Diesel's
+/// qualified columns; the view's name as [`strip_catalog_schema`] gives it).
 fn strip_column_schema(expr: &mut Expr) -> Result<bool, Unsupported> {
     if let Expr::CompoundIdentifier(parts) = expr {
         let first = parts.first().map(|p| p.value.to_ascii_lowercase());
         if parts.len() == 3 && first.as_deref() == Some("pg_catalog") {
             parts.remove(0);
             return Ok(true);
+        }
+        if parts.len() == 3 && first.as_deref() == Some("information_schema") {
+            let view = parts[1].value.to_ascii_lowercase();
+            if crate::infoschema::VIEWS.contains(&view.as_str()) {
+                parts.remove(0);
+                parts[0] = sqlparser::ast::Ident::new(format!("pg_is_{view}"));
+                return Ok(true);
+            }
         }
     }
     Ok(false)
@@ -629,8 +645,9 @@ fn rewrite_regex_operator(expr: &mut Expr) -> Result<bool, Unsupported> {
     Ok(true)
 }
 
-/// `x = ANY(ARRAY[a, b])` becomes `x IN (a, b)`, `x <> ALL(ARRAY[a, b])` `x NOT IN (a, b)`;
-/// `x = ANY(array_column)` calls `pg_array_contains(array_column, x)`.
+/// `x = ANY(ARRAY[a, b])` becomes `x IN (a, b)`, `x <> ALL(ARRAY[a, b])` `x NOT IN (a, b)`,
+/// `x = ANY(SELECT ...)` `x IN (SELECT ...)` (Diesel's `eq_any` of a subquery: the same
+/// test, NULLs included); `x = ANY(array_column)` calls `pg_array_contains(array_column, x)`.
 fn rewrite_any_all(expr: &mut Expr) -> Result<bool, Unsupported> {
     let (left, op, right, any) = match expr {
         Expr::AnyOp {
@@ -670,6 +687,7 @@ fn rewrite_any_all(expr: &mut Expr) -> Result<bool, Unsupported> {
                 items.join(", ")
             )
         }
+        Expr::Subquery(q) => format!("{left} {}IN ({q})", if negated { "NOT " } else { "" }),
         other => format!(
             "{}pg_array_contains({other}, {left})",
             if negated { "NOT " } else { "" }
@@ -1383,6 +1401,151 @@ fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported>
     Ok(true)
 }
 
+/// `LATERAL unnest(...)`: the parser takes no `WITH ORDINALITY` after a `LATERAL`
+/// function, and a function in `FROM` is lateral in PostgreSQL with or without the word,
+/// so the text loses it (`None`: there is none).
+fn drop_lateral_before_unnest(sql: &str) -> Option<String> {
+    let toks = crate::sql::tokenize(sql);
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    for (i, t) in toks.iter().enumerate() {
+        if t.is(sql, "LATERAL")
+            && toks.get(i + 1).is_some_and(|n| n.is(sql, "UNNEST"))
+            && toks.get(i + 2).is_some_and(|n| n.is_punct(sql, "("))
+        {
+            out.push_str(sql.get(copied..t.start)?);
+            copied = toks.get(i + 1)?.start;
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(sql.get(copied..)?);
+    Some(out)
+}
+
+/// `JOIN [LATERAL] unnest(a) [WITH ORDINALITY] AS u(x, n) ON ...` (Diesel's foreign key
+/// query joins two): the array's elements beside the rows they are joined to, which a
+/// subquery in `FROM` cannot read in SQLite, so the join is to `json_each(pg_array_json(a))
+/// AS u` itself (SQLite's table-valued functions read the tables before them), and
+/// `u.x` becomes `u.value`, `u.n` `(u.key + 1)`. The alias's columns named without `u.`,
+/// or a `*` in the select list (it would list `json_each`'s columns), are refused.
+fn rewrite_joined_unnest(query: &mut Query) -> Result<bool, Unsupported> {
+    // (alias, element column, ordinality column)
+    let mut aliases: Vec<(String, String, Option<String>)> = Vec::new();
+    for select in selects_mut(&mut query.body) {
+        let mut here = false;
+        for join in select.from.iter_mut().flat_map(|t| t.joins.iter_mut()) {
+            let TableFactor::UNNEST {
+                alias: Some(alias),
+                array_exprs,
+                with_offset: false,
+                with_offset_alias: None,
+                with_ordinality,
+            } = &join.relation
+            else {
+                continue;
+            };
+            let [array] = array_exprs.as_slice() else {
+                continue;
+            };
+            let column = |i: usize, default: &str| {
+                alias
+                    .columns
+                    .get(i)
+                    .map_or_else(|| default.to_string(), |c| c.name.value.clone())
+            };
+            let name = alias.name.value.clone();
+            if alias.columns.len() > 1 + usize::from(*with_ordinality) {
+                return Err(Unsupported(format!("{} is not supported", join.relation)));
+            }
+            aliases.push((
+                name.clone(),
+                column(0, &name),
+                with_ordinality.then(|| column(1, "ordinality")),
+            ));
+            let text = format!(
+                "SELECT 1 FROM json_each(pg_array_json({array})) AS {}",
+                alias.name
+            );
+            let q = parse_query(&text)?;
+            let SetExpr::Select(mut each) = *q.body else {
+                return Ok(false);
+            };
+            let Some(from) = each.from.pop() else {
+                return Ok(false);
+            };
+            join.relation = from.relation;
+            here = true;
+        }
+        if here
+            && select.projection.iter().any(|i| {
+                matches!(
+                    i,
+                    SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+                )
+            })
+        {
+            return Err(Unsupported(
+                "SELECT * beside a joined unnest() is not supported".to_string(),
+            ));
+        }
+    }
+    if aliases.is_empty() {
+        return Ok(false);
+    }
+    let mut error = None;
+    let _ = visit_expressions_mut(query, |e| {
+        match e {
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                let (table, col) = (&parts[0].value, &parts[1].value);
+                for (alias, element, ordinality) in &aliases {
+                    if !table.eq_ignore_ascii_case(alias) {
+                        continue;
+                    }
+                    let text = if col.eq_ignore_ascii_case(element) {
+                        format!("{alias}.value")
+                    } else if ordinality
+                        .as_ref()
+                        .is_some_and(|o| col.eq_ignore_ascii_case(o))
+                    {
+                        format!("({alias}.key + 1)")
+                    } else {
+                        continue;
+                    };
+                    match parse_expr(&text) {
+                        Ok(new) => *e = new,
+                        Err(err) => error = Some(err),
+                    }
+                    break;
+                }
+            }
+            Expr::Identifier(id)
+                if aliases.iter().any(|(_, element, ordinality)| {
+                    id.value.eq_ignore_ascii_case(element)
+                        || ordinality
+                            .as_ref()
+                            .is_some_and(|o| id.value.eq_ignore_ascii_case(o))
+                }) =>
+            {
+                error = Some(Unsupported(format!(
+                    "column {id} of a joined unnest() without its table's name is not supported"
+                )));
+            }
+            _ => {}
+        }
+        if error.is_some() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok(true),
+    }
+}
+
 /// `(VALUES (...), ...) AS t(a, b)`: SQLite names a VALUES list's columns `column1`,
 /// `column2`... and takes no column list after an alias, so the list becomes a
 /// subquery that renames them: `(SELECT column1 AS a, column2 AS b FROM (VALUES ...))
@@ -1820,6 +1983,11 @@ mod tests {
             rw("SELECT * FROM information_schema.columns c JOIN tables t ON true"),
             "SELECT * FROM pg_is_columns AS c JOIN tables AS t ON true"
         );
+        // Diesel qualifies each column with the view's schema and name, quoted.
+        assert_eq!(
+            rw(r#"SELECT "information_schema"."columns"."column_name" FROM "information_schema"."columns" WHERE ("information_schema"."columns"."table_name" = $1) ORDER BY "information_schema"."columns"."ordinal_position""#),
+            "SELECT pg_is_columns.\"column_name\" FROM pg_is_columns WHERE (pg_is_columns.\"table_name\" = $1) ORDER BY pg_is_columns.\"ordinal_position\" NULLS LAST"
+        );
     }
 
     #[test]
@@ -1955,6 +2123,29 @@ mod tests {
     }
 
     #[test]
+    fn joined_unnest_reads_the_tables_before_it() {
+        // Diesel's foreign keys: two LATERAL unnests WITH ORDINALITY, zipped by position.
+        assert_eq!(
+            rw("SELECT array_agg(col.attname ORDER BY u.attposition) FROM pg_constraint c \
+                LEFT JOIN LATERAL UNNEST(c.conkey) WITH ORDINALITY AS u(attnum, attposition) ON TRUE \
+                LEFT JOIN LATERAL UNNEST(c.confkey) WITH ORDINALITY AS f_u(attnum, attposition) ON f_u.attposition = u.attposition \
+                LEFT JOIN pg_attribute col ON (col.attrelid = c.conrelid AND col.attnum = u.attnum)"),
+            "SELECT pg_typed(array_agg(col.attname ORDER BY (u.key + 1)), 'NAME[]') FROM pg_constraint AS c \
+             LEFT JOIN json_each(pg_array_json(c.conkey)) AS u ON true \
+             LEFT JOIN json_each(pg_array_json(c.confkey)) AS f_u ON (f_u.key + 1) = (u.key + 1) \
+             LEFT JOIN pg_attribute AS col ON (col.attrelid = c.conrelid AND col.attnum = u.value)"
+        );
+        // Without LATERAL or ORDINALITY, the element column named by the alias.
+        assert_eq!(
+            rw("SELECT x.n FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON x.n > 0"),
+            "SELECT x.value FROM pg_index AS i JOIN json_each(pg_array_json(i.indkey)) AS x ON x.value > 0"
+        );
+        // What would name json_each's own columns, or guess a table: refused.
+        assert!(rewrite("SELECT * FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true").is_err());
+        assert!(rewrite("SELECT n FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true").is_err());
+    }
+
+    #[test]
     fn function_columns_of_subqueries_are_named() {
         assert_eq!(
             rw("WITH w AS (SELECT relname, count(1), row_number() OVER (ORDER BY relname) FROM pg_class GROUP BY relname) SELECT * FROM w WHERE row_number = 1"),
@@ -2050,6 +2241,16 @@ mod tests {
             "SELECT pg_array_contains(stxkind, 'd') FROM t"
         );
         assert!(rewrite("SELECT 1 FROM t WHERE x > ANY(ARRAY[1])").is_err());
+        // A subquery's rows, not its first value.
+        assert_eq!(
+            rw("SELECT 1 FROM t WHERE x = ANY(SELECT y FROM u WHERE z = $1)"),
+            "SELECT 1 FROM t WHERE x IN (SELECT y FROM u WHERE z = $1)"
+        );
+        assert_eq!(
+            rw("SELECT 1 FROM t WHERE x <> ALL(SELECT y FROM u)"),
+            "SELECT 1 FROM t WHERE x NOT IN (SELECT y FROM u)"
+        );
+        assert!(rewrite("SELECT 1 FROM t WHERE x < ALL(SELECT y FROM u)").is_err());
     }
 
     #[test]

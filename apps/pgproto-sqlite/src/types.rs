@@ -41,7 +41,7 @@ pub(crate) const INTERVAL: u32 = 1186;
 /// The array types a result column can be described as: the array's OID, its element's
 /// OID and the array's name in PostgreSQL (`format_type`'s). Their values are the
 /// array's text (`{a,b}`, as `array_agg` writes it).
-const ARRAYS: &[(u32, u32, &str)] = &[
+pub(crate) const ARRAYS: &[(u32, u32, &str)] = &[
     (oid::BOOL_ARRAY, BOOL, "boolean[]"),
     (oid::INT2_ARRAY, INT2, "smallint[]"),
     (oid::INT4_ARRAY, INT4, "integer[]"),
