@@ -161,8 +161,7 @@ impl VisitorMut for Rewriter {
         // Before its parts are visited, so that what it makes is rewritten too (and
         // before the table factors' own rewrite turns a joined `unnest` into a subquery,
         // which could not read the tables beside it).
-        let result = crate::unnest::rewrite_lateral(query)
-            .and_then(|a| rewrite_joined_unnest(query).map(|b| a | b));
+        let result = crate::unnest::rewrite_lateral(query);
         self.settle(result)
     }
 
@@ -1424,128 +1423,6 @@ fn drop_lateral_before_unnest(sql: &str) -> Option<String> {
     Some(out)
 }
 
-/// `JOIN [LATERAL] unnest(a) [WITH ORDINALITY] AS u(x, n) ON ...` (Diesel's foreign key
-/// query joins two): the array's elements beside the rows they are joined to, which a
-/// subquery in `FROM` cannot read in SQLite, so the join is to `json_each(pg_array_json(a))
-/// AS u` itself (SQLite's table-valued functions read the tables before them), and
-/// `u.x` becomes `u.value`, `u.n` `(u.key + 1)`. The alias's columns named without `u.`,
-/// or a `*` in the select list (it would list `json_each`'s columns), are refused.
-fn rewrite_joined_unnest(query: &mut Query) -> Result<bool, Unsupported> {
-    // (alias, element column, ordinality column)
-    let mut aliases: Vec<(String, String, Option<String>)> = Vec::new();
-    for select in selects_mut(&mut query.body) {
-        let mut here = false;
-        for join in select.from.iter_mut().flat_map(|t| t.joins.iter_mut()) {
-            let TableFactor::UNNEST {
-                alias: Some(alias),
-                array_exprs,
-                with_offset: false,
-                with_offset_alias: None,
-                with_ordinality,
-            } = &join.relation
-            else {
-                continue;
-            };
-            let [array] = array_exprs.as_slice() else {
-                continue;
-            };
-            let column = |i: usize, default: &str| {
-                alias
-                    .columns
-                    .get(i)
-                    .map_or_else(|| default.to_string(), |c| c.name.value.clone())
-            };
-            let name = alias.name.value.clone();
-            if alias.columns.len() > 1 + usize::from(*with_ordinality) {
-                return Err(Unsupported(format!("{} is not supported", join.relation)));
-            }
-            aliases.push((
-                name.clone(),
-                column(0, &name),
-                with_ordinality.then(|| column(1, "ordinality")),
-            ));
-            let text = format!(
-                "SELECT 1 FROM json_each(pg_array_json({array})) AS {}",
-                alias.name
-            );
-            let q = parse_query(&text)?;
-            let SetExpr::Select(mut each) = *q.body else {
-                return Ok(false);
-            };
-            let Some(from) = each.from.pop() else {
-                return Ok(false);
-            };
-            join.relation = from.relation;
-            here = true;
-        }
-        if here
-            && select.projection.iter().any(|i| {
-                matches!(
-                    i,
-                    SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
-                )
-            })
-        {
-            return Err(Unsupported(
-                "SELECT * beside a joined unnest() is not supported".to_string(),
-            ));
-        }
-    }
-    if aliases.is_empty() {
-        return Ok(false);
-    }
-    let mut error = None;
-    let _ = visit_expressions_mut(query, |e| {
-        match e {
-            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
-                let (table, col) = (&parts[0].value, &parts[1].value);
-                for (alias, element, ordinality) in &aliases {
-                    if !table.eq_ignore_ascii_case(alias) {
-                        continue;
-                    }
-                    let text = if col.eq_ignore_ascii_case(element) {
-                        format!("{alias}.value")
-                    } else if ordinality
-                        .as_ref()
-                        .is_some_and(|o| col.eq_ignore_ascii_case(o))
-                    {
-                        format!("({alias}.key + 1)")
-                    } else {
-                        continue;
-                    };
-                    match parse_expr(&text) {
-                        Ok(new) => *e = new,
-                        Err(err) => error = Some(err),
-                    }
-                    break;
-                }
-            }
-            Expr::Identifier(id)
-                if aliases.iter().any(|(_, element, ordinality)| {
-                    id.value.eq_ignore_ascii_case(element)
-                        || ordinality
-                            .as_ref()
-                            .is_some_and(|o| id.value.eq_ignore_ascii_case(o))
-                }) =>
-            {
-                error = Some(Unsupported(format!(
-                    "column {id} of a joined unnest() without its table's name is not supported"
-                )));
-            }
-            _ => {}
-        }
-        if error.is_some() {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    });
-    match error {
-        Some(e) => Err(e),
-        None => Ok(true),
-    }
-}
-
 /// `(VALUES (...), ...) AS t(a, b)`: SQLite names a VALUES list's columns `column1`,
 /// `column2`... and takes no column list after an alias, so the list becomes a
 /// subquery that renames them: `(SELECT column1 AS a, column2 AS b FROM (VALUES ...))
@@ -2124,25 +2001,40 @@ mod tests {
 
     #[test]
     fn joined_unnest_reads_the_tables_before_it() {
+        // `unnest::rewrite_lateral` serves joins as it serves comma-separated items.
         // Diesel's foreign keys: two LATERAL unnests WITH ORDINALITY, zipped by position.
         assert_eq!(
             rw("SELECT array_agg(col.attname ORDER BY u.attposition) FROM pg_constraint c \
                 LEFT JOIN LATERAL UNNEST(c.conkey) WITH ORDINALITY AS u(attnum, attposition) ON TRUE \
                 LEFT JOIN LATERAL UNNEST(c.confkey) WITH ORDINALITY AS f_u(attnum, attposition) ON f_u.attposition = u.attposition \
                 LEFT JOIN pg_attribute col ON (col.attrelid = c.conrelid AND col.attnum = u.attnum)"),
-            "SELECT pg_typed(array_agg(col.attname ORDER BY (u.key + 1)), 'NAME[]') FROM pg_constraint AS c \
-             LEFT JOIN json_each(pg_array_json(c.conkey)) AS u ON true \
-             LEFT JOIN json_each(pg_array_json(c.confkey)) AS f_u ON (f_u.key + 1) = (u.key + 1) \
-             LEFT JOIN pg_attribute AS col ON (col.attrelid = c.conrelid AND col.attnum = u.value)"
+            "SELECT pg_typed(array_agg(col.attname ORDER BY CAST(pg_add(u.value, 1) AS INT8)), 'NAME[]') FROM pg_constraint AS c \
+             LEFT JOIN json_each(pg_srf_series(c.conkey)) AS u ON true \
+             LEFT JOIN json_each(pg_srf_series(c.confkey)) AS f_u ON CAST(pg_add(f_u.value, 1) AS INT8) = CAST(pg_add(u.value, 1) AS INT8) \
+             LEFT JOIN pg_attribute AS col ON (col.attrelid = c.conrelid AND col.attnum = CAST(pg_array_nth(c.conkey, pg_add(u.value, 1)) AS INT2))"
         );
         // Without LATERAL or ORDINALITY, the element column named by the alias.
         assert_eq!(
             rw("SELECT x.n FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON x.n > 0"),
-            "SELECT x.value FROM pg_index AS i JOIN json_each(pg_array_json(i.indkey)) AS x ON x.value > 0"
+            "SELECT CAST(pg_array_nth(i.indkey, pg_add(x.value, 1)) AS INT2) AS n FROM pg_index AS i JOIN json_each(pg_srf_series(i.indkey)) AS x ON CAST(pg_array_nth(i.indkey, pg_add(x.value, 1)) AS INT2) > 0"
         );
-        // What would name json_each's own columns, or guess a table: refused.
-        assert!(rewrite("SELECT * FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true").is_err());
-        assert!(rewrite("SELECT n FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true").is_err());
+        // `*` is the earlier item's columns, then the unnest's; a bare name that is
+        // json_each's own column and no alias's is refused.
+        assert_eq!(
+            rw("SELECT * FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true"),
+            "SELECT i.*, CAST(pg_array_nth(i.indkey, pg_add(x.value, 1)) AS INT2) AS n FROM pg_index AS i JOIN json_each(pg_srf_series(i.indkey)) AS x ON true"
+        );
+        assert_eq!(
+            rw("SELECT n FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true"),
+            "SELECT CAST(pg_array_nth(i.indkey, pg_add(x.value, 1)) AS INT2) AS n FROM pg_index AS i JOIN json_each(pg_srf_series(i.indkey)) AS x ON true"
+        );
+        assert_eq!(
+            rw("SELECT key FROM pg_index i JOIN unnest(i.indkey) AS x(key) ON true"),
+            "SELECT CAST(pg_array_nth(i.indkey, pg_add(x.value, 1)) AS INT2) AS key FROM pg_index AS i JOIN json_each(pg_srf_series(i.indkey)) AS x ON true"
+        );
+        assert!(
+            rewrite("SELECT value FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true").is_err()
+        );
     }
 
     #[test]
