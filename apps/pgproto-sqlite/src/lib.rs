@@ -258,6 +258,7 @@ mod ddl;
 mod identity;
 mod indexes;
 mod infoschema;
+mod jsonb;
 mod pgsql;
 mod plan;
 mod select_list;

@@ -332,13 +332,15 @@ fn is_reg_type(base: &str) -> bool {
 
 /// The SQLite type to cast to for a PostgreSQL type name, keeping the PostgreSQL name
 /// where SQLite's affinity rules already read it right (so that the column it produces
-/// is described with the type the client asked for). Date, time and uuid types keep
-/// their name here: [`fix_casts`] checks and replaces them.
+/// is described with the type the client asked for). Date, time, uuid and jsonb types
+/// keep their name here: [`fix_casts`] checks and replaces them.
 fn sqlite_cast_type(pg: &str) -> String {
     let base = type_base(pg);
     match base.as_str() {
         "bytea" => "BLOB".to_string(),
-        _ if is_datetime_type(&base) || is_reg_type(&base) || base == "uuid" => pg.to_string(),
+        _ if is_datetime_type(&base) || is_reg_type(&base) || base == "uuid" || base == "jsonb" => {
+            pg.to_string()
+        }
         "json" | "jsonb" | "name" | "inet" | "cidr" | "macaddr" | "xml" => "TEXT".to_string(),
         "int" | "int2" | "int4" | "int8" | "integer" | "bigint" | "smallint" | "oid" => {
             if base == "oid" {
@@ -417,10 +419,15 @@ fn fix_casts(sql: &str) -> Result<String, Unsupported> {
             }
             continue;
         }
-        if base == "uuid" {
+        if base == "uuid" || base == "jsonb" {
             if let (Some(open), Some(operand_end)) = (toks.get(i + 1), toks.get(as_at - 1)) {
                 replace.push((open.end, open.end, "pg_cast_in("));
-                replace.push((operand_end.end, operand_end.end, ", 'uuid')"));
+                let call = if base == "uuid" {
+                    ", 'uuid')"
+                } else {
+                    ", 'jsonb')"
+                };
+                replace.push((operand_end.end, operand_end.end, call));
                 replace.push((ty_first.start, ty_last.end, "TEXT"));
             }
             continue;

@@ -630,6 +630,10 @@ pub(crate) fn check_stored(v: &Value, oid: u32, typmod: i32) -> Result<(), Box<D
                 type_name(oid)
             ),
         )),
+        (JSON | JSONB, Value::Text(t)) if crate::jsonb::canonical(t).is_none() => Err(err(
+            SqlState::InvalidTextRepresentation,
+            format!("invalid input syntax for type {}", type_name(oid)),
+        )),
         (BOOL, Value::Integer(0 | 1)) => Ok(()),
         (BOOL, Value::Integer(_) | Value::Real(_)) => Err(err(
             SqlState::DatatypeMismatch,
@@ -647,7 +651,8 @@ pub(crate) fn check_stored(v: &Value, oid: u32, typmod: i32) -> Result<(), Box<D
 /// a boolean written as text (`'t'`, `'yes'`) as 0/1 (SQLite reads `'t'` as 0), a
 /// `bytea` written in its text input form (`'\\xdead'`) as its bytes, and a date, time,
 /// timestamp, interval or uuid as PostgreSQL writes it (`'2024-1-2'` as `2024-01-02`,
-/// a timestamptz in UTC). `None` when the value is already so.
+/// a timestamptz in UTC), a `jsonb` value in its output form (see [`crate::jsonb`]).
+/// `None` when the value is already so.
 pub(crate) fn normalize_stored(v: &Value, oid: u32) -> Option<Value> {
     let Value::Text(t) = v else { return None };
     match oid {
@@ -656,6 +661,9 @@ pub(crate) fn normalize_stored(v: &Value, oid: u32) -> Option<Value> {
             true => unhex(t)?,
             false => t.as_bytes().to_vec(),
         })),
+        JSONB => crate::jsonb::canonical(t)
+            .filter(|c| c != t)
+            .map(Value::Text),
         DATE | TIME | TIMESTAMP | TIMESTAMPTZ | INTERVAL | UUID => {
             let text = recode(oid, Format::Text, t.as_bytes(), Format::Text).ok()?;
             let text = String::from_utf8(text).ok()?;
@@ -729,10 +737,14 @@ pub(crate) fn encode_typed(
     if let Some(element) = array_element(oid) {
         return encode_array(v, oid, element, format).map(Some);
     }
-    if oid == JSONB && format == Format::Binary {
-        let mut out = vec![1u8];
-        out.extend(as_text(v).into_bytes());
-        return Ok(Some(out));
+    if oid == JSONB {
+        // PostgreSQL's jsonb text (a value SQLite computed may be written otherwise).
+        let text = as_text(v);
+        let text = crate::jsonb::canonical(&text).unwrap_or(text);
+        return Ok(Some(match format {
+            Format::Binary => [&[1u8][..], text.as_bytes()].concat(),
+            Format::Text => text.into_bytes(),
+        }));
     }
     let binary = format == Format::Binary;
     let out = match oid {
