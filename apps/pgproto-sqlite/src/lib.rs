@@ -91,7 +91,7 @@
 //!   for a zero divisor of `/` and `%` (SQLite's NULL), casts to `bool` read as
 //!   PostgreSQL reads text (`'yes'`, `'of'`; `'abc'` fails with 22P02), `DEFAULT f()` without parentheses, and `version()`, `current_database()`,
 //!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the time of
-//!   the call, not of the transaction's start; arithmetic on it is refused) and
+//!   the call, not of the transaction's start) and
 //!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the
 //!   column's default expression), and `ALTER TABLE` with several actions (run as one,
 //!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] PRIMARY KEY/UNIQUE/FOREIGN
@@ -171,8 +171,17 @@
 //!   (stored as text, converted with the core's codecs) date, time, timestamp,
 //!   timestamptz, interval and uuid; json and jsonb are text (jsonb binary with its
 //!   version byte). Arrays are results only (`array_agg`, described as `text[]`,
-//!   `bool[]`, `int8[]`...), kept as their text. A cast to a date or time type is
-//!   text, and arithmetic on one (`'2024-01-01'::date + 1`) is refused with 0A000.
+//!   `bool[]`, `int8[]`...), kept as their text. Dates and times (the `datetime`
+//!   module): typed literals and casts are read as PostgreSQL reads ISO 8601 text
+//!   (22008/22007 as PostgreSQL; other formats, `'now'`, `'1.5 hours'`: 0A000);
+//!   `date ± int`, `date - date`, `timestamp/date ± interval`, `timestamp - timestamp`,
+//!   `interval ± interval` on operands the syntax shows to be dates or times
+//!   (literals, casts, `now()`, `current_date`, these operators' results), `extract`,
+//!   `date_part`, `date_trunc`, `age(a, b)` and `to_char` (common patterns; ISO weeks,
+//!   `TZ`, `TH`... 0A000) answer as PostgreSQL 15. Arithmetic on a date or time
+//!   column, other operators on these types (42883 in PostgreSQL), comparing intervals
+//!   or a date with a timestamp, `timetz`, `timestamp(p)` casts and
+//!   `interval '1' day` are refused with 0A000.
 //! * Sequences (the `sequences` module): kept in `_pgproto_sequences`; `serial` columns
 //!   and `GENERATED {BY DEFAULT | ALWAYS} AS IDENTITY [(options)]` get `t_col_seq` and a
 //!   `DEFAULT (nextval('t_col_seq'))` (a serial key is not SQLite's rowid, which ignores
@@ -228,6 +237,7 @@ mod catalog;
 mod constraints;
 mod copy;
 mod databases;
+mod datetime;
 mod ddl;
 mod identity;
 mod indexes;

@@ -39,7 +39,29 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
         Statement::Insert(i) if i.source.as_ref().is_some_and(|q| !matches!(*q.body, sqlparser::ast::SetExpr::Values(_)))
     );
     if !matches!(statement, Statement::Query(_)) && !insert_select {
-        return Ok(None);
+        // Other data-modifying statements get the date and time rewrites only.
+        if !matches!(
+            statement,
+            Statement::Insert(_) | Statement::Update { .. } | Statement::Delete(_)
+        ) {
+            return Ok(None);
+        }
+        let mut changed = false;
+        let mut error = None;
+        let _ = visit_expressions_mut(statement, |e| match crate::datetime::rewrite_expr(e) {
+            Ok(c) => {
+                changed |= c;
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                error = Some(e);
+                ControlFlow::Break(())
+            }
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        return Ok(changed.then(|| statement.to_string()));
     }
     let mut changed = false;
     let _ = visit_relations_mut(statement, |name| {
@@ -95,6 +117,7 @@ fn needs_parse(sql: &str) -> bool {
     ]
     .iter()
     .any(|k| lower.contains(k))
+        || crate::datetime::may_need_rewrite(&lower)
 }
 
 struct Rewriter {
@@ -134,6 +157,7 @@ impl VisitorMut for Rewriter {
             rewrite_array_subquery,
             rewrite_subscript,
             rewrite_trim,
+            crate::datetime::rewrite_expr,
             check_divisor,
         ]
         .iter()

@@ -1961,6 +1961,9 @@ impl Cx<'_> {
                 let oid = crate::types::oid_for_decl(&self.expr_type(e)?);
                 return Some(crate::types::internal_name(oid).to_string());
             }
+            if let Some((name, _)) = crate::datetime::function_result(first.text(sql)) {
+                return Some(name.to_string());
+            }
             return Some(first.text(sql).to_ascii_lowercase());
         }
         if first.is(sql, "CASE") || first.is(sql, "EXISTS") {
@@ -2142,6 +2145,29 @@ impl Cx<'_> {
                 };
                 self.expr_type(a)
             };
+            if name == "date_trunc" {
+                // The operand's type; a date is truncated as a timestamptz.
+                let mut depth = 0i32;
+                let comma = args.iter().position(|t| {
+                    if t.is_punct(sql, "(") {
+                        depth += 1;
+                    } else if t.is_punct(sql, ")") {
+                        depth -= 1;
+                    }
+                    depth == 0 && t.is_punct(sql, ",")
+                })?;
+                let ty = self.expr_type(args.get(comma + 1..)?)?;
+                return Some(match crate::types::oid_for_decl(&ty) {
+                    crate::types::DATE => "TIMESTAMPTZ".to_string(),
+                    crate::types::TIMESTAMP
+                    | crate::types::TIMESTAMPTZ
+                    | crate::types::INTERVAL => ty,
+                    _ => return None,
+                });
+            }
+            if let Some((_, ty)) = crate::datetime::function_result(&name) {
+                return Some(ty.to_string());
+            }
             return match name.as_str() {
                 "count" | "changes" | "total_changes" | "last_insert_rowid" | "nextval"
                 | "currval" | "setval" | "lastval" => Some("INT8".to_string()),
@@ -2458,19 +2484,27 @@ mod tests {
 
     #[test]
     fn refuses_date_arithmetic_and_regclass() {
+        // Queries: the `datetime` module reads casts and computes their arithmetic.
         assert_eq!(
             rewrite("select '2024-01-01'::date, cast(x as timestamptz) from t").unwrap(),
-            "select CAST('2024-01-01' AS TEXT), cast(x as TEXT) from t"
+            "SELECT pg_date('2024-01-01'), pg_timestamptz(x) FROM t"
         );
         assert_eq!(
             rewrite("select cast(cast(x as date) as date) || 'x'").unwrap(),
-            "select cast(cast(x as TEXT) as TEXT) || 'x'"
+            "SELECT pg_date(x) || 'x'"
+        );
+        assert_eq!(
+            rewrite("select now()::timestamp - '1 day'::interval").unwrap(),
+            "SELECT pg_timestamp_mi_interval(pg_timestamp(now()), pg_interval('1 day'))"
+        );
+        // Elsewhere (DDL), casts to date types stay text and their arithmetic is refused.
+        assert_eq!(
+            rewrite("create table t (a text default cast('2024-01-01' as date))").unwrap(),
+            "create table t (a text default (cast('2024-01-01' as TEXT)))"
         );
         for sql in [
-            "select '2024-01-01'::date + 1",
-            "select 1 + '2024-01-01'::date",
-            "select cast('2024-01-01' as date) - 1",
-            "select now()::timestamp - '1 day'::interval",
+            "create table t (a int check (a > cast('2024-01-01' as date) + 1))",
+            "create table t (a int check (a > 1 + '2024-01-01'::date))",
         ] {
             let e = rewrite(sql).unwrap_err().0;
             assert!(e.starts_with("arithmetic on"), "{sql}: {e}");
