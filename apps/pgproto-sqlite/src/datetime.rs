@@ -54,22 +54,22 @@ impl Kind {
     /// PostgreSQL's name of the type, as in its error messages.
     fn type_name(self) -> &'static str {
         match self {
-            Kind::Date => "date",
-            Kind::Time => "time without time zone",
-            Kind::Timestamp => "timestamp without time zone",
-            Kind::TimestampTz => "timestamp with time zone",
-            Kind::Interval => "interval",
+            Self::Date => "date",
+            Self::Time => "time without time zone",
+            Self::Timestamp => "timestamp without time zone",
+            Self::TimestampTz => "timestamp with time zone",
+            Self::Interval => "interval",
         }
     }
 
     /// The SQL function that reads a value of this type (see [`input`]).
     fn input_function(self) -> &'static str {
         match self {
-            Kind::Date => "pg_date",
-            Kind::Time => "pg_time",
-            Kind::Timestamp => "pg_timestamp",
-            Kind::TimestampTz => "pg_timestamptz",
-            Kind::Interval => "pg_interval",
+            Self::Date => "pg_date",
+            Self::Time => "pg_time",
+            Self::Timestamp => "pg_timestamp",
+            Self::TimestampTz => "pg_timestamptz",
+            Self::Interval => "pg_interval",
         }
     }
 }
@@ -97,6 +97,19 @@ const FUNCTIONS: &[(&str, &str, &str)] = &[
     ("age", "age", "INTERVAL"),
     ("to_char", "to_char", "TEXT"),
 ];
+
+/// Whether `name` is the SQL function of a cast to a date or time type (`pg_date`...).
+pub(crate) fn is_input_function(name: &str) -> bool {
+    [
+        "pg_date",
+        "pg_time",
+        "pg_timestamp",
+        "pg_timestamptz",
+        "pg_interval",
+    ]
+    .iter()
+    .any(|f| f.eq_ignore_ascii_case(name))
+}
 
 /// For a call of one of this module's SQL functions: the name PostgreSQL gives its
 /// column and its result type (a declared-type name), `None` for other functions.
@@ -1058,7 +1071,7 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
                     message: format!("cannot cast a number to type {}", kind.type_name()),
                 }));
             }
-            let Some(args) = texts(&ctx, kind.type_name())? else {
+            let Some(args) = texts(ctx, kind.type_name())? else {
                 return Ok(None);
             };
             input(kind, args.first().map_or("", String::as_str))
@@ -1257,6 +1270,29 @@ fn operand(e: &Expr) -> Operand {
     }
 }
 
+/// Whether an expression reads the clock (`now()`, `current_timestamp`...): this
+/// server's clock functions answer the time of the call, not of the transaction's start.
+fn is_clock(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => is_clock(inner),
+        Expr::Function(f) => function_name(f).is_some_and(|n| {
+            matches!(
+                n.as_str(),
+                "now"
+                    | "current_timestamp"
+                    | "current_date"
+                    | "current_time"
+                    | "localtimestamp"
+                    | "localtime"
+                    | "transaction_timestamp"
+                    | "statement_timestamp"
+                    | "clock_timestamp"
+            ) || (is_input_function(&n) && call_args(f).first().is_some_and(|a| is_clock(a)))
+        }),
+        _ => false,
+    }
+}
+
 fn call(name: &str, args: &[&Expr]) -> Result<Expr, Unsupported> {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let text = format!("{name}({})", args.join(", "));
@@ -1438,6 +1474,12 @@ pub(crate) fn rewrite_expr(expr: &mut Expr) -> Result<bool, Unsupported> {
                     operand_name(l),
                     operand_name(r)
                 )));
+            }
+            if is_clock(left) && is_clock(right) {
+                return Err(Unsupported(
+                    "arithmetic between two readings of the clock is not supported (now() is the time of the call here, not of the transaction's start)"
+                        .into(),
+                ));
             }
             let Some((name, swapped)) = operator_function(l, op, r)? else {
                 return Ok(false);
@@ -1693,6 +1735,8 @@ mod tests {
             "select '2024-01-01'::timestamp(3)",
             "select interval '1' day",
             "select '2024-02-30'::date",
+            "select now() - now()",
+            "select now()::date - current_date",
         ] {
             let e = crate::pgsql::rewrite(refused);
             assert!(e.is_err(), "{refused}: {e:?}");

@@ -91,7 +91,8 @@
 //!   for a zero divisor of `/` and `%` (SQLite's NULL), casts to `bool` read as
 //!   PostgreSQL reads text (`'yes'`, `'of'`; `'abc'` fails with 22P02), `DEFAULT f()` without parentheses, and `version()`, `current_database()`,
 //!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the time of
-//!   the call, not of the transaction's start) and
+//!   the call, not of the transaction's start; arithmetic between two readings of the
+//!   clock, `now() - now()`, is refused) and
 //!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the
 //!   column's default expression), and `ALTER TABLE` with several actions (run as one,
 //!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] PRIMARY KEY/UNIQUE/FOREIGN

@@ -1962,6 +1962,20 @@ impl Cx<'_> {
                 return Some(crate::types::internal_name(oid).to_string());
             }
             if let Some((name, _)) = crate::datetime::function_result(first.text(sql)) {
+                if crate::datetime::is_input_function(first.text(sql)) {
+                    // A cast is named after its operand when that is a column or a
+                    // function call, else after its type (PostgreSQL's FigureColname).
+                    let arg = e.get(2..n - 1)?;
+                    let operand = match arg {
+                        [t] if t.kind == Kind::Word && !is_keyword(t.text(sql)) => {
+                            Some(t.text(sql).to_ascii_lowercase())
+                        }
+                        [t] if t.kind == Kind::Quoted => t.ident(sql),
+                        [_, dot, t] if dot.is_punct(sql, ".") => t.ident(sql),
+                        _ => self.pg_name(arg).filter(|n| n != "?column?"),
+                    };
+                    return Some(operand.unwrap_or_else(|| name.to_string()));
+                }
                 return Some(name.to_string());
             }
             return Some(first.text(sql).to_ascii_lowercase());
