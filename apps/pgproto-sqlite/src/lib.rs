@@ -91,7 +91,8 @@
 //!   for a zero divisor of `/` and `%` (SQLite's NULL), casts to `bool` read as
 //!   PostgreSQL reads text (`'yes'`, `'of'`; `'abc'` fails with 22P02), `DEFAULT f()` without parentheses, and `version()`, `current_database()`,
 //!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the time of
-//!   the call, not of the transaction's start; arithmetic on it is refused) and
+//!   the call, not of the transaction's start; arithmetic between two readings of the
+//!   clock, `now() - now()`, is refused) and
 //!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the
 //!   column's default expression), and `ALTER TABLE` with several actions (run as one,
 //!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] PRIMARY KEY/UNIQUE/FOREIGN
@@ -183,11 +184,20 @@
 //!   (stored as text, converted with the core's codecs) date, time, timestamp,
 //!   timestamptz, interval and uuid; json and jsonb are text (jsonb binary with its
 //!   version byte). Arrays are results only (`array_agg`, described as `text[]`,
-//!   `bool[]`, `int8[]`...), kept as their text. A cast to a date or time type is
-//!   text; `date ± integer` and `date - date` are computed, other arithmetic on dates
-//!   and times is refused with 0A000, as are `extract` and `date_trunc`.
+//!   `bool[]`, `int8[]`...), kept as their text. Dates and times (the `datetime`
+//!   module): typed literals and casts are read as PostgreSQL reads ISO 8601 text
+//!   (22008/22007 as PostgreSQL; other formats, `'now'`, `'1.5 hours'`: 0A000);
+//!   `date ± int`, `date - date`, `timestamp/date ± interval`, `timestamp - timestamp`,
+//!   `interval ± interval` on operands the syntax shows to be dates or times
+//!   (literals, casts, `now()`, `current_date`, these operators' results), `extract`,
+//!   `date_part`, `date_trunc`, `age(a, b)` and `to_char` (common patterns; ISO weeks,
+//!   `TZ`, `TH`... 0A000) answer as PostgreSQL 15. Arithmetic on a date or time
+//!   column, other operators on these types (42883 in PostgreSQL), comparing intervals
+//!   or a date with a timestamp, `timetz`, `timestamp(p)` casts and
+//!   `interval '1' day` are refused with 0A000.
 //! * Arithmetic in a query (`+ - * / %`, `sum`, `avg`; the `arith` module) gives
-//!   PostgreSQL's answer or an error: 64-bit integer overflow is 22003, a zero divisor
+//!   PostgreSQL's answer or an error (date and time operands are the `datetime`
+//!   module's; `date ± integer` on a value that reads as a date is computed here): 64-bit integer overflow is 22003, a zero divisor
 //!   22012, and a non-integer answer is returned only when float8 (SQLite's) holds
 //!   PostgreSQL's exact numeric answer, else 0A000 (`0.1 + 0.2`, `10 / 3.0`); float8
 //!   values follow the same rule, so some correct float8 answers are refused. Not yet:
@@ -254,6 +264,7 @@ mod catalog;
 mod constraints;
 mod copy;
 mod databases;
+mod datetime;
 mod ddl;
 mod identity;
 mod indexes;

@@ -42,7 +42,29 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
         Statement::Insert(i) if i.source.as_ref().is_some_and(|q| !matches!(*q.body, sqlparser::ast::SetExpr::Values(_)))
     );
     if !matches!(statement, Statement::Query(_)) && !insert_select {
-        return Ok(None);
+        // Other data-modifying statements get the date and time rewrites only.
+        if !matches!(
+            statement,
+            Statement::Insert(_) | Statement::Update { .. } | Statement::Delete(_)
+        ) {
+            return Ok(None);
+        }
+        let mut changed = false;
+        let mut error = None;
+        let _ = visit_expressions_mut(statement, |e| match crate::datetime::rewrite_expr(e) {
+            Ok(c) => {
+                changed |= c;
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                error = Some(e);
+                ControlFlow::Break(())
+            }
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        return Ok(changed.then(|| statement.to_string()));
     }
     let mut changed = false;
     let _ = visit_relations_mut(statement, |name| {
@@ -110,6 +132,7 @@ fn needs_parse(sql: &str) -> bool {
     ]
     .iter()
     .any(|k| lower.contains(k))
+        || crate::datetime::may_need_rewrite(&lower)
 }
 
 struct Rewriter {
@@ -150,6 +173,7 @@ impl VisitorMut for Rewriter {
             rewrite_subscript,
             rewrite_trim,
             rewrite_lacking_syntax,
+            crate::datetime::rewrite_expr,
             rewrite_arithmetic,
         ]
         .iter()
@@ -1010,7 +1034,7 @@ fn name_function_columns(query: &mut Query) -> bool {
 /// cast (which the token pass turns into SQLite's form, text for dates), `substring(s
 /// FROM a FOR n)` and `substr(s, a, n)` call the server's `substring`/`substr` (with
 /// PostgreSQL's positions before 1, see [`crate::arith::substring`]), `position(a IN
-/// b)` its `position(a, b)`; `extract(field FROM x)` and `date_trunc` are refused.
+/// b)` its `position(a, b)` (`extract` and `date_trunc` are the `datetime` module's).
 fn rewrite_lacking_syntax(expr: &mut Expr) -> Result<bool, Unsupported> {
     use sqlparser::ast::{CastKind, FunctionArg, FunctionArgExpr};
     let call = |name: &str, args: Vec<Expr>| {
@@ -1078,18 +1102,6 @@ fn rewrite_lacking_syntax(expr: &mut Expr) -> Result<bool, Unsupported> {
         Expr::Position { expr: needle, r#in } => {
             *expr = call("position", vec![taken(needle), taken(r#in)])?;
             Ok(true)
-        }
-        Expr::Extract { field, .. } => Err(Unsupported(format!(
-            "extract({field} FROM ...) (dates and times are text here)"
-        ))),
-        Expr::Function(f)
-            if ident_parts(&f.name)
-                .last()
-                .is_some_and(|n| n.eq_ignore_ascii_case("date_trunc")) =>
-        {
-            Err(Unsupported(
-                "date_trunc (dates and times are text here)".to_string(),
-            ))
         }
         _ => Ok(false),
     }

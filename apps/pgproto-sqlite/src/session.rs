@@ -355,7 +355,17 @@ pub(crate) fn error(code: SqlState, message: impl Into<String>) -> Box<DbError> 
 }
 
 /// A statement refused rather than answered wrongly: 0A000.
+/// A statement refused by the rewrites: 0A000, or the SQLSTATE its message starts with
+/// (`[22008] ...`: a constant the rewrite already read, as PostgreSQL reads constants
+/// before it runs a statement).
 fn unsupported(u: sql::Unsupported) -> Box<DbError> {
+    if let Some((code, rest)) =
+        u.0.strip_prefix('[')
+            .and_then(|m| m.split_once("] "))
+            .filter(|(c, _)| c.len() == 5 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return coded_error(code, rest);
+    }
     error(SqlState::FeatureNotSupported, u.0)
 }
 
@@ -391,6 +401,7 @@ impl Db {
         let info = Arc::new(std::sync::Mutex::new(SessionInfo::default()));
         register_functions(&conn, &info)?;
         catalog::register_functions(&conn)?;
+        crate::datetime::register_functions(&conn)?;
         crate::usertypes::register_functions(&conn)?;
         crate::unnest::register_functions(&conn)?;
         crate::infoschema::register_functions(&conn)?;

@@ -2007,14 +2007,33 @@ impl Cx<'_> {
                 let oid = crate::types::oid_for_decl(&self.expr_type(e)?);
                 return Some(crate::types::internal_name(oid).to_string());
             }
-            let name = first.text(sql).to_ascii_lowercase();
             // The functions that stand for PostgreSQL's operators and aggregates.
-            return Some(match name.as_str() {
-                "pg_add" | "pg_sub" | "pg_mul" | "pg_div" | "pg_mod" => "?column?".to_string(),
-                "pg_sum" => "sum".to_string(),
-                "pg_avg" => "avg".to_string(),
-                _ => name,
-            });
+            match first.text(sql).to_ascii_lowercase().as_str() {
+                "pg_add" | "pg_sub" | "pg_mul" | "pg_div" | "pg_mod" => {
+                    return Some("?column?".to_string())
+                }
+                "pg_sum" => return Some("sum".to_string()),
+                "pg_avg" => return Some("avg".to_string()),
+                _ => {}
+            }
+            if let Some((name, _)) = crate::datetime::function_result(first.text(sql)) {
+                if crate::datetime::is_input_function(first.text(sql)) {
+                    // A cast is named after its operand when that is a column or a
+                    // function call, else after its type (PostgreSQL's FigureColname).
+                    let arg = e.get(2..n - 1)?;
+                    let operand = match arg {
+                        [t] if t.kind == Kind::Word && !is_keyword(t.text(sql)) => {
+                            Some(t.text(sql).to_ascii_lowercase())
+                        }
+                        [t] if t.kind == Kind::Quoted => t.ident(sql),
+                        [_, dot, t] if dot.is_punct(sql, ".") => t.ident(sql),
+                        _ => self.pg_name(arg).filter(|n| n != "?column?"),
+                    };
+                    return Some(operand.unwrap_or_else(|| name.to_string()));
+                }
+                return Some(name.to_string());
+            }
+            return Some(first.text(sql).to_ascii_lowercase());
         }
         if first.is(sql, "CASE") || first.is(sql, "EXISTS") {
             return Some(first.text(sql).to_ascii_lowercase());
@@ -2199,18 +2218,37 @@ impl Cx<'_> {
                 };
                 self.expr_type(a)
             };
-            if ["pg_add", "pg_sub", "pg_mul", "pg_div", "pg_mod"].contains(&name.as_str()) {
-                // `pg_add(a, b)` is `a + b` (see `pgsql::rewrite_arithmetic`).
+            // The comma between a two-argument call's arguments.
+            let comma = || {
                 let mut depth = 0i32;
-                let comma = args.iter().position(|t| {
+                args.iter().position(|t| {
                     if t.is_punct(sql, "(") {
                         depth += 1;
                     } else if t.is_punct(sql, ")") {
                         depth -= 1;
                     }
                     depth == 0 && t.is_punct(sql, ",")
-                })?;
+                })
+            };
+            if ["pg_add", "pg_sub", "pg_mul", "pg_div", "pg_mod"].contains(&name.as_str()) {
+                // `pg_add(a, b)` is `a + b` (see `pgsql::rewrite_arithmetic`).
+                let comma = comma()?;
                 return self.promoted(&[args.get(..comma)?, args.get(comma + 1..)?]);
+            }
+            if name == "date_trunc" {
+                // The operand's type; a date is truncated as a timestamptz.
+                let comma = comma()?;
+                let ty = self.expr_type(args.get(comma + 1..)?)?;
+                return Some(match crate::types::oid_for_decl(&ty) {
+                    crate::types::DATE => "TIMESTAMPTZ".to_string(),
+                    crate::types::TIMESTAMP
+                    | crate::types::TIMESTAMPTZ
+                    | crate::types::INTERVAL => ty,
+                    _ => return None,
+                });
+            }
+            if let Some((_, ty)) = crate::datetime::function_result(&name) {
+                return Some(ty.to_string());
             }
             return match name.as_str() {
                 "count" | "changes" | "total_changes" | "last_insert_rowid" | "nextval"
@@ -2534,19 +2572,31 @@ mod tests {
 
     #[test]
     fn refuses_date_arithmetic_and_regclass() {
+        // Queries: the `datetime` module reads casts and computes their arithmetic.
         assert_eq!(
             rewrite("select '2024-01-01'::date, cast(x as timestamptz) from t").unwrap(),
-            "select CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), cast(pg_cast_in(x, 'timestamptz') as TEXT) from t"
+            "SELECT pg_date('2024-01-01'), pg_timestamptz(x) FROM t"
         );
         assert_eq!(
             rewrite("select cast(cast(x as date) as date) || 'x'").unwrap(),
-            "select cast(pg_cast_in(cast(pg_cast_in(x, 'date') as TEXT), 'date') as TEXT) || 'x'"
+            "SELECT pg_date(x) || 'x'"
         );
-        // Arithmetic on dates is `arith`'s (date ± integer, date - date; the rest refused).
         assert_eq!(
-            rewrite("select '2024-01-01'::date + 1, cast('2024-01-01' as date) - 1").unwrap(),
-            "SELECT pg_add(CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), 1), pg_sub(CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), 1)"
+            rewrite("select now()::timestamp - '1 day'::interval").unwrap(),
+            "SELECT pg_timestamp_mi_interval(pg_timestamp(now()), pg_interval('1 day'))"
         );
+        // Elsewhere (DDL), casts to date types stay text and their arithmetic is refused.
+        assert_eq!(
+            rewrite("create table t (a text default cast('2024-01-01' as date))").unwrap(),
+            "create table t (a text default (cast(pg_cast_in('2024-01-01', 'date') as TEXT)))"
+        );
+        for sql in [
+            "create table t (a int check (a > cast('2024-01-01' as date) + 1))",
+            "create table t (a int check (a > 1 + '2024-01-01'::date))",
+        ] {
+            let e = rewrite(sql).unwrap_err().0;
+            assert!(e.starts_with("arithmetic on"), "{sql}: {e}");
+        }
         // `regclass` and its kin look the catalog up (see the `pgsql` module).
         let ok = rewrite("select 'x'::regclass::oid").unwrap();
         assert!(ok.contains("pg_lookup_class"), "{ok}");

@@ -293,6 +293,7 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
         "OID" => OID,
         "JSON" => JSON,
         "JSONB" => JSONB,
+        "INTERVAL" => INTERVAL,
         "PGCHAR" => CHAR,
         _ if base.contains("INT") => INT8,
         _ if base.contains("CHAR") || base.contains("CLOB") || base.contains("TEXT") => TEXT,
