@@ -15,8 +15,8 @@ enum Node {
     Bool(bool),
     Number(String),
     String(String),
-    Array(Vec<Node>),
-    Object(Vec<(String, Node)>),
+    Array(Vec<Self>),
+    Object(Vec<(String, Self)>),
 }
 
 /// `text` in PostgreSQL's `jsonb` output form; `None` when it is not JSON.
