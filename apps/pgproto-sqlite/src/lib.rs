@@ -176,7 +176,16 @@
 //!   rounded (`WHERE x = 12.56` does not find a `numeric(10,2)` 12.555).
 //! * Values are checked on the way in by the `_pgproto_check_*` triggers (not listed in
 //!   `pg_catalog`): `varchar(n)`/`char(n)` lengths (22001), `numeric(p,s)` magnitudes
-//!   (22003), enum labels (22P02), domain NOT NULL and CHECK (the `usertypes` module).
+//!   (22003), enum labels (22P02), domain NOT NULL and CHECK (the `usertypes` module),
+//!   and every built-in type's input (`types::check_stored`: `'abc'` for an integer
+//!   22P02, out of range 22003, a bad date 22007, bad JSON 22P02; a fraction for an
+//!   integer column, which PostgreSQL rounds, 0A000). Values written in another form
+//!   than PostgreSQL's are stored in its form by an `AFTER` trigger
+//!   (`types::normalize_stored`: booleans as 0/1, bytea as bytes, dates, times,
+//!   timestamps (timestamptz in UTC), intervals and uuids as PostgreSQL writes them,
+//!   jsonb in its output form, the `jsonb` module), so that SQLite's comparisons,
+//!   sorting and functions see PostgreSQL's value. Tables made before this check was
+//!   added get it with their next schema change.
 //!   An enum column is declared with the enum's collation (`COLLATE "pg_enum_mood"`,
 //!   registered on the connection), so it compares and sorts in the enum's order; an
 //!   enum value outside a column (a literal, a cast) is text.
