@@ -4,6 +4,7 @@
 //!   TLS, roles, psql).
 //! * [`relay`]: a recording TCP relay used to capture real sessions.
 //! * [`clients`]: PostgreSQL 15's psql and pgbench, run against a server under test.
+//! * [`diesel`]: the Diesel CLI from crates.io, built once into a cache directory.
 //! * [`faults`]: what the clients' fault tests share (cluster, statements, cut
 //!   relay, expected outcomes).
 //! * [`framing`]: splits captured byte streams into protocol messages.
@@ -18,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod clients;
+pub mod diesel;
 pub mod faults;
 pub mod framing;
 pub mod harness;

@@ -285,6 +285,26 @@ pub(crate) fn install(conn: &Connection) -> rusqlite::Result<()> {
             input
         ])?;
     }
+    // The array types a column can have (`integer[]`...), as PostgreSQL lists them:
+    // `_int4`, with `typelem` its element and the element's `typarray` it.
+    let mut st = conn.prepare(
+        "INSERT INTO pg_type (oid, typname, typnamespace, typowner, typlen, typbyval, typtype,
+         typcategory, typisdefined, typdelim, typrelid, typelem, typarray, typnotnull,
+         typbasetype, typtypmod, typndims, typcollation, typinput)
+         SELECT ?1, '_' || typname, 11, 10, -1, 0, 'b', 'A', 1, ',', 0, oid, 0, 0, 0, -1, 0,
+         typcollation, ?3 FROM pg_type WHERE oid = ?2",
+    )?;
+    let array_in = INPUT_FUNCTIONS
+        .iter()
+        .find(|f| f.2 == "array_in")
+        .map(|f| f.1);
+    for (array, element, _) in crate::types::ARRAYS {
+        st.execute(params![array, element, array_in])?;
+        conn.execute(
+            "UPDATE pg_type SET typarray = ?1 WHERE oid = ?2",
+            params![array, element],
+        )?;
+    }
     let mut st = conn.prepare("INSERT INTO pg_setting_names VALUES (?1)")?;
     for (name, _) in crate::session::SETTINGS {
         st.execute([name])?;
@@ -1951,7 +1971,7 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -1998,8 +2018,9 @@ mod tests {
         assert!(stable_oid("table", "t") >= 16384);
     }
 
-    #[test]
-    fn catalog_follows_the_schema() {
+    /// An in-memory connection with the catalog installed (the session's functions it
+    /// needs answer `me` and `db`).
+    pub(crate) fn installed() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         conn.create_scalar_function(
             "current_user",
@@ -2023,6 +2044,36 @@ mod tests {
         )
         .unwrap();
         install(&conn).unwrap();
+        conn
+    }
+
+    #[test]
+    fn array_types_are_listed() {
+        let conn = installed();
+        let q =
+            |sql: &str| -> String { conn.query_row(sql, [], |r| r.get::<_, String>(0)).unwrap() };
+        assert_eq!(
+            q("SELECT typname || ' ' || typelem || ' ' || typcategory || ' ' || typlen || ' ' || typinput
+               FROM pg_type WHERE oid = 1007"),
+            "_int4 23 A -1 750"
+        );
+        assert_eq!(
+            q("SELECT CAST(typarray AS TEXT) FROM pg_type WHERE typname = 'int8'"),
+            "1016"
+        );
+        assert_eq!(
+            q("SELECT CAST(typcollation AS TEXT) FROM pg_type WHERE typname = '_text'"),
+            "100"
+        );
+        assert_eq!(
+            q("SELECT CAST(typarray AS TEXT) FROM pg_type WHERE typname = 'uuid'"),
+            "0"
+        );
+    }
+
+    #[test]
+    fn catalog_follows_the_schema() {
+        let conn = installed();
         conn.execute_batch(
             "CREATE TABLE a (id INTEGER PRIMARY KEY, e text UNIQUE);
              CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a(id) ON DELETE CASCADE);",

@@ -884,8 +884,12 @@ fn json_out(ctx: &Context<'_>, jsonb: bool) -> rusqlite::Result<Option<String>> 
     let Some(t) = text_arg(ctx, 0)? else {
         return Ok(None);
     };
-    pg_json_text(&t, jsonb)
-        .map(Some)
+    let text = if jsonb {
+        crate::jsonb::canonical(&t)
+    } else {
+        pg_json_text(&t, false)
+    };
+    text.map(Some)
         .ok_or_else(|| user_error(format!("[22P02] invalid input syntax for type json: {t}")))
 }
 

@@ -5,7 +5,10 @@
 //! `key_column_usage`, `referential_constraints`, `constraint_column_usage` and
 //! `sequences`, with PostgreSQL 15's columns. Type facts (`data_type`,
 //! `character_maximum_length`, `numeric_precision`...) come from SQL functions
-//! registered by [`register_functions`].
+//! registered by [`register_functions`]. PostgreSQL's `cardinal_number` columns
+//! (positions, lengths, precisions) are `CAST(... AS INT4)`, which SQLite declares `INT`
+//! in a view, so that they are described as int4 as PostgreSQL describes them (Diesel
+//! reads `character_maximum_length` in binary as a 4-byte integer).
 
 use rusqlite::Connection;
 
@@ -44,18 +47,18 @@ CREATE TEMP VIEW pg_is_tables AS SELECT current_database() AS table_catalog,
   FROM pg_class c WHERE c.relkind IN ('r', 'v');
 CREATE TEMP VIEW pg_is_columns AS SELECT current_database() AS table_catalog,
   'public' AS table_schema, c.relname AS table_name, a.attname AS column_name,
-  a.attnum AS ordinal_position,
+  CAST(a.attnum AS INT4) AS ordinal_position,
   CASE WHEN a.attidentity = '' THEN (SELECT d.adbin FROM pg_attrdef d
     WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) END AS column_default,
   CASE WHEN a.attnotnull OR (t.typtype = 'd' AND t.typnotnull) THEN 'NO' ELSE 'YES' END
     AS is_nullable,
   pg_is_data_type(b.oid, b.typtype) AS data_type,
-  pg_is_char_max(b.oid, a.eff_mod) AS character_maximum_length,
-  pg_is_char_octet(b.oid, a.eff_mod) AS character_octet_length,
-  pg_is_num_precision(b.oid, a.eff_mod) AS numeric_precision,
-  pg_is_num_radix(b.oid) AS numeric_precision_radix,
-  pg_is_num_scale(b.oid, a.eff_mod) AS numeric_scale,
-  pg_is_dt_precision(b.oid, a.eff_mod) AS datetime_precision,
+  CAST(pg_is_char_max(b.oid, a.eff_mod) AS INT4) AS character_maximum_length,
+  CAST(pg_is_char_octet(b.oid, a.eff_mod) AS INT4) AS character_octet_length,
+  CAST(pg_is_num_precision(b.oid, a.eff_mod) AS INT4) AS numeric_precision,
+  CAST(pg_is_num_radix(b.oid) AS INT4) AS numeric_precision_radix,
+  CAST(pg_is_num_scale(b.oid, a.eff_mod) AS INT4) AS numeric_scale,
+  CAST(pg_is_dt_precision(b.oid, a.eff_mod) AS INT4) AS datetime_precision,
   NULL AS interval_type, NULL AS interval_precision, NULL AS character_set_catalog,
   NULL AS character_set_schema, NULL AS character_set_name, NULL AS collation_catalog,
   NULL AS collation_schema, NULL AS collation_name,
@@ -112,12 +115,12 @@ CREATE TEMP VIEW pg_is_table_constraints AS SELECT current_database() AS constra
 CREATE TEMP VIEW pg_is_key_column_usage AS SELECT current_database() AS constraint_catalog,
   'public' AS constraint_schema, con.conname AS constraint_name,
   current_database() AS table_catalog, 'public' AS table_schema, c.relname AS table_name,
-  a.attname AS column_name, k.key + 1 AS ordinal_position,
-  CASE WHEN con.contype = 'f' THEN (
+  a.attname AS column_name, CAST(k.key + 1 AS INT4) AS ordinal_position,
+  CAST(CASE WHEN con.contype = 'f' THEN (
     SELECT u.key + 1 FROM pg_constraint r, json_each('[' || trim(r.conkey, '{}') || ']') u
     WHERE r.conrelid = con.confrelid AND r.contype IN ('p', 'u')
       AND u.value = json_extract('[' || trim(con.confkey, '{}') || ']', '$[' || k.key || ']')
-    ORDER BY r.contype LIMIT 1) END AS position_in_unique_constraint
+    ORDER BY r.contype LIMIT 1) END AS INT4) AS position_in_unique_constraint
   FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid,
   json_each('[' || trim(con.conkey, '{}') || ']') k
   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.value
@@ -191,6 +194,7 @@ fn data_type(oid: u32, typtype: &str) -> String {
         19 => "name",
         26 => "oid",
         18 => "\"char\"",
+        _ if crate::types::array_element(oid).is_some() => "ARRAY",
         _ => return crate::catalog::format_type(i64::from(oid), None).unwrap_or_default(),
     }
     .to_string()
@@ -277,5 +281,90 @@ mod tests {
         assert_eq!(data_type(INT4, "b"), "integer");
         assert_eq!(data_type(12345, "e"), "USER-DEFINED");
         assert_eq!(data_type(TIMESTAMPTZ, "b"), "timestamp with time zone");
+        assert_eq!(data_type(1007, "b"), "ARRAY");
+    }
+
+    #[test]
+    fn array_columns_are_listed() {
+        let conn = crate::catalog::tests::installed();
+        crate::catalog::register_functions(&conn).unwrap();
+        register_functions(&conn).unwrap();
+        conn.execute_batch("CREATE TABLE t (id int, xs integer[], ys bigint[] NOT NULL);")
+            .unwrap();
+        crate::catalog::refresh(&conn).unwrap();
+        let mut st = conn
+            .prepare(
+                "SELECT column_name || ' ' || data_type || ' ' || udt_schema || '.' || udt_name
+                 || ' ' || is_nullable FROM pg_is_columns WHERE table_name = 't'
+                 ORDER BY ordinal_position",
+            )
+            .unwrap();
+        let rows: Vec<String> = st
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                "id integer pg_catalog.int4 YES",
+                "xs ARRAY pg_catalog._int4 YES",
+                "ys ARRAY pg_catalog._int8 NO"
+            ]
+        );
+    }
+
+    #[test]
+    fn cardinal_numbers_are_described_as_int4() {
+        let conn = crate::catalog::tests::installed();
+        crate::catalog::register_functions(&conn).unwrap();
+        register_functions(&conn).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE a (id int PRIMARY KEY, name varchar(10));
+             CREATE TABLE b (a_id int REFERENCES a (id));",
+        )
+        .unwrap();
+        crate::catalog::refresh(&conn).unwrap();
+        for (sql, rows) in [
+            (
+                "SELECT ordinal_position, character_maximum_length, character_octet_length,
+                 numeric_precision, numeric_precision_radix, numeric_scale, datetime_precision
+                 FROM pg_is_columns ORDER BY table_name, ordinal_position",
+                "1,,,32,2,0,|2,10,40,,,,|1,,,32,2,0,",
+            ),
+            (
+                "SELECT pg_is_key_column_usage.ordinal_position, position_in_unique_constraint
+                 FROM pg_is_key_column_usage ORDER BY constraint_name",
+                "1,|1,1",
+            ),
+        ] {
+            // SQLite declares no type for a view's expression column, but lists `INT` for
+            // it in `pragma_table_info`, from which the session guesses.
+            let table_columns = |t: &str| crate::session::table_columns(&conn, t);
+            let referenced = crate::sql::referenced_columns(sql, table_columns);
+            let items = crate::sql::result_items(sql, &referenced, &|_| None);
+            let n = conn.prepare(sql).unwrap().column_count();
+            assert_eq!(items.len(), n, "{sql}");
+            for (i, item) in items.iter().enumerate() {
+                let oid = item.type_name.as_deref().map(crate::types::oid_for_decl);
+                assert_eq!(oid, Some(INT4), "column {i} of {sql}");
+            }
+            let mut st = conn.prepare(sql).unwrap();
+            let n = st.column_count();
+            let values: Vec<String> = st
+                .query_map([], |r| {
+                    Ok((0..n)
+                        .map(|i| r.get::<_, Option<i64>>(i).map(|v| v.map(|v| v.to_string())))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .into_iter()
+                        .map(Option::unwrap_or_default)
+                        .collect::<Vec<_>>()
+                        .join(","))
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(values.join("|"), rows, "{sql}");
+        }
     }
 }

@@ -91,7 +91,8 @@
 //!   for a zero divisor of `/` and `%` (SQLite's NULL), casts to `bool` read as
 //!   PostgreSQL reads text (`'yes'`, `'of'`; `'abc'` fails with 22P02), `DEFAULT f()` without parentheses, and `version()`, `current_database()`,
 //!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the time of
-//!   the call, not of the transaction's start; arithmetic on it is refused) and
+//!   the call, not of the transaction's start; arithmetic between two readings of the
+//!   clock, `now() - now()`, is refused) and
 //!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the
 //!   column's default expression), and `ALTER TABLE` with several actions (run as one,
 //!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] PRIMARY KEY/UNIQUE/FOREIGN
@@ -129,16 +130,18 @@
 //!   A query is first parsed with `sqlparser` (PostgreSQL dialect) and its syntax tree
 //!   rewritten where SQLite lacks the syntax (the `pgsql` module: `pg_catalog.`
 //!   qualifiers, `::regclass` and kin, `OPERATOR(pg_catalog.~)` and `~ ~* !~ !~*`,
-//!   `= ANY(ARRAY[...])`, `COLLATE pg_catalog.default`, `ARRAY(subquery)` (an array of
-//!   its column's type), `a[i]`, `pg_catalog.pg_class.relname`, `$1::regclass`,
-//!   `to_regtype`/`to_regclass`, `trim(both 'x' from s)`, and in the `builtins` module
-//!   `a ^ b`, `SIMILAR TO`, `ARRAY[...]` of literals (the array's
-//!   text, typed `int4[]`...), `->`/`->>` on values cast to json/jsonb,
-//!   `json[b]_build_object`/`_array` (written as PostgreSQL writes json and jsonb),
-//!   `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON (k)` (the first row of each
-//!   `k` by `row_number()`); an unnamed select item a rewrite changed keeps
-//!   PostgreSQL's column name (`string_agg`, `position`, `?column?`);
-//!   `information_schema.x` as the
+//!   `= ANY(ARRAY[...])` and `= ANY(subquery)`, `COLLATE pg_catalog.default`,
+//!   `ARRAY(subquery)` (an array of its column's type), `a[i]`,
+//!   `pg_catalog.pg_class.relname` and `information_schema.columns.column_name`,
+//!   `[LEFT] JOIN [LATERAL] unnest(a) [WITH ORDINALITY] AS u(x, n)` (a join to
+//!   `json_each`, which reads the tables before it), `$1::regclass`, `to_regtype`/`to_regclass`,
+//!   `trim(both 'x' from s)`, and in the `builtins` module `a ^ b`, `SIMILAR TO`,
+//!   `ARRAY[...]` of literals (the array's text, typed `int4[]`...), `->`/`->>` on
+//!   values cast to json/jsonb, `json[b]_build_object`/`_array` (written as PostgreSQL
+//!   writes json and jsonb), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
+//!   (k)` (the first row of each `k` by `row_number()`); an unnamed select item a
+//!   rewrite changed keeps PostgreSQL's column name (`string_agg`, `position`,
+//!   `?column?`); `information_schema.x` as the
 //!   `pg_is_x` view, parentheses around plain `SELECT` operands of `UNION`; and, in
 //!   the `select_list` module, the set-returning `unnest()`, `generate_subscripts()`
 //!   and `information_schema._pg_expandarray()` in a select list as a join over the
@@ -162,7 +165,9 @@
 //!   `pg_views` print the view's query deparsed as PostgreSQL does (the `viewdef` module;
 //!   set operations and subqueries as written); `pg_extension` is empty, PostgreSQL has plpgsql), and for pgjdbc's `DatabaseMetaData` (same output as
 //!   PostgreSQL 15 but for `getIndexInfo`'s `NON_UNIQUE` type and statistics, see
-//!   `tests/jdbc.rs`), and what pgcli's completion loads (`tests/pgcli.rs`). `pg_settings` lists the server's settings (name and
+//!   `tests/jdbc.rs`), what pgcli's completion loads (`tests/pgcli.rs`), and Diesel's
+//!   `print-schema` (same output as PostgreSQL 15, see `tests/diesel.rs`). `pg_type`
+//!   lists the array types a column can have (`_int4`...). `pg_settings` lists the server's settings (name and
 //!   value); `pg_proc` lists no built-in function (`'array_in'::regproc` and
 //!   `'trigger'::regtype` still name PostgreSQL's OIDs; `typinput` is an OID, printed
 //!   as a number where PostgreSQL prints the function's name).
@@ -185,29 +190,46 @@
 //!   rounded (`WHERE x = 12.56` does not find a `numeric(10,2)` 12.555).
 //! * Values are checked on the way in by the `_pgproto_check_*` triggers (not listed in
 //!   `pg_catalog`): `varchar(n)`/`char(n)` lengths (22001), `numeric(p,s)` magnitudes
-//!   (22003), enum labels (22P02), domain NOT NULL and CHECK (the `usertypes` module).
+//!   (22003), enum labels (22P02), domain NOT NULL and CHECK (the `usertypes` module),
+//!   and every built-in type's input (`types::check_stored`: `'abc'` for an integer
+//!   22P02, out of range 22003, a bad date 22007, bad JSON 22P02; a fraction for an
+//!   integer column, which PostgreSQL rounds, 0A000). Values written in another form
+//!   than PostgreSQL's are stored in its form by an `AFTER` trigger
+//!   (`types::normalize_stored`: booleans as 0/1, bytea as bytes, dates, times,
+//!   timestamps (timestamptz in UTC), intervals and uuids as PostgreSQL writes them,
+//!   jsonb in its output form, the `jsonb` module), so that SQLite's comparisons,
+//!   sorting and functions see PostgreSQL's value. Tables made before this check was
+//!   added get it with their next schema change.
 //!   An enum column is declared with the enum's collation (`COLLATE "pg_enum_mood"`,
 //!   registered on the connection), so it compares and sorts in the enum's order; an
 //!   enum value outside a column (a literal, a cast) is text.
 //! * Typed: bool, bytea, int2/4/8, oid, float4/8, numeric, text, varchar, char, and
 //!   (stored as text, converted with the core's codecs) date, time, timestamp,
-//!   timestamptz, interval and uuid; json and jsonb are text (jsonb written as
-//!   PostgreSQL writes it, `{"a": 1, "b": [1, 2]}` with keys sorted, and in binary with
-//!   its version byte; a cast to json/jsonb is described as json/jsonb but keeps its
-//!   text, so `'[1,2]'::jsonb::text` is `[1,2]`, not `[1, 2]`). Arrays are results only (`array_agg`, described as `text[]`,
-//!   `bool[]`, `int8[]`...) and `ARRAY[...]` constructors of literals, kept as their
-//!   text; `ARRAY[...]` of other expressions is refused with 0A000. `x -> k` on a value
-//!   whose json/jsonb type is not evident from a cast (a column) is refused with 0A000,
-//!   as is `->>` giving an object or array from one; `pg_typeof` of other than a
-//!   literal or a cast is refused with 0A000 and its result is described as text (not
-//!   regtype); `to_hex` of a negative number (its width depends on the type) is
-//!   refused with 0A000, as is `SELECT DISTINCT ON` with `*` or in a set operation.
-//!   `concat` of a boolean writes SQLite's 1/0, and JSON built from a `numeric` value
-//!   writes SQLite's number (`1.5`, not `1.50`). A cast to a date or time type is
-//!   text; `date ± integer` and `date - date` are computed, other arithmetic on dates
-//!   and times is refused with 0A000, as are `extract` and `date_trunc`.
+//!   timestamptz, interval and uuid; json and jsonb are text (jsonb binary with its
+//!   version byte; a cast to json is described as json and keeps its text). Arrays are
+//!   results only (`array_agg`, described as `text[]`, `bool[]`, `int8[]`...) and
+//!   `ARRAY[...]` constructors of literals, kept as their text; `ARRAY[...]` of other
+//!   expressions is refused with 0A000. `x -> k` on a value whose json/jsonb type is not
+//!   evident from a cast (a column) is refused with 0A000, as is `->>` giving an object
+//!   or array from one; `pg_typeof` of other than a literal or a cast is refused with
+//!   0A000 and its result is described as text (not regtype); `to_hex` of a negative
+//!   number (its width depends on the type) is refused with 0A000, as is `SELECT
+//!   DISTINCT ON` with `*` or in a set operation. `concat` of a boolean writes SQLite's
+//!   1/0, and JSON built from a `numeric` value writes SQLite's number (`1.5`, not
+//!   `1.50`). Dates and times (the `datetime`
+//!   module): typed literals and casts are read as PostgreSQL reads ISO 8601 text
+//!   (22008/22007 as PostgreSQL; other formats, `'now'`, `'1.5 hours'`: 0A000);
+//!   `date ± int`, `date - date`, `timestamp/date ± interval`, `timestamp - timestamp`,
+//!   `interval ± interval` on operands the syntax shows to be dates or times
+//!   (literals, casts, `now()`, `current_date`, these operators' results), `extract`,
+//!   `date_part`, `date_trunc`, `age(a, b)` and `to_char` (common patterns; ISO weeks,
+//!   `TZ`, `TH`... 0A000) answer as PostgreSQL 15. Arithmetic on a date or time
+//!   column, other operators on these types (42883 in PostgreSQL), comparing intervals
+//!   or a date with a timestamp, `timetz`, `timestamp(p)` casts and
+//!   `interval '1' day` are refused with 0A000.
 //! * Arithmetic in a query (`+ - * / %`, `sum`, `avg`; the `arith` module) gives
-//!   PostgreSQL's answer or an error: 64-bit integer overflow is 22003, a zero divisor
+//!   PostgreSQL's answer or an error (date and time operands are the `datetime`
+//!   module's; `date ± integer` on a value that reads as a date is computed here): 64-bit integer overflow is 22003, a zero divisor
 //!   22012, and a non-integer answer is returned only when float8 (SQLite's) holds
 //!   PostgreSQL's exact numeric answer, else 0A000 (`0.1 + 0.2`, `10 / 3.0`); float8
 //!   values follow the same rule, so some correct float8 answers are refused. Not yet:
@@ -254,7 +276,8 @@
 //!   (`pg_enum`) and domains, the default btree operator classes (`pg_opclass`, in
 //!   `pg_index.indclass`) and their families (`pg_opfamily`), the `tableoid` system
 //!   column of a catalog table (its OID in PostgreSQL) and owned sequences' `pg_depend` rows; `information_schema`
-//!   is a set of views over it (the `infoschema` module); defaults are SQLite's text
+//!   is a set of views over it (the `infoschema` module; its positions and lengths are
+//!   described as int4, PostgreSQL's `cardinal_number`); defaults are SQLite's text
 //!   (`'x'`, not `'x'::text`); `pg_database` lists the databases with locale
 //!   `C.UTF-8` (SQLite compares text by code point, as glibc's `C.UTF-8` does).
 //! * COPY (see the `copy` module): `COPY table [(columns)] FROM STDIN` and `COPY {table
@@ -274,11 +297,13 @@ mod catalog;
 mod constraints;
 mod copy;
 mod databases;
+mod datetime;
 mod ddl;
 mod functions;
 mod identity;
 mod indexes;
 mod infoschema;
+mod jsonb;
 mod pgsql;
 mod plan;
 mod select_list;

@@ -26,7 +26,10 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
     if !needs_parse(sql) {
         return Ok(None);
     }
-    let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+    let unlateral = drop_lateral_before_unnest(sql);
+    let Ok(mut statements) =
+        Parser::parse_sql(&PostgreSqlDialect {}, unlateral.as_deref().unwrap_or(sql))
+    else {
         return Ok(None);
     };
     let [statement] = statements.as_mut_slice() else {
@@ -39,7 +42,29 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
         Statement::Insert(i) if i.source.as_ref().is_some_and(|q| !matches!(*q.body, sqlparser::ast::SetExpr::Values(_)))
     );
     if !matches!(statement, Statement::Query(_)) && !insert_select {
-        return Ok(None);
+        // Other data-modifying statements get the date and time rewrites only.
+        if !matches!(
+            statement,
+            Statement::Insert(_) | Statement::Update { .. } | Statement::Delete(_)
+        ) {
+            return Ok(None);
+        }
+        let mut changed = false;
+        let mut error = None;
+        let _ = visit_expressions_mut(statement, |e| match crate::datetime::rewrite_expr(e) {
+            Ok(c) => {
+                changed |= c;
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                error = Some(e);
+                ControlFlow::Break(())
+            }
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        return Ok(changed.then(|| statement.to_string()));
     }
     let mut changed = false;
     let _ = visit_relations_mut(statement, |name| {
@@ -142,6 +167,7 @@ fn needs_parse(sql: &str) -> bool {
     ]
     .iter()
     .any(|k| lower.contains(k))
+        || crate::datetime::may_need_rewrite(&lower)
 }
 
 struct Rewriter {
@@ -182,6 +208,7 @@ impl VisitorMut for Rewriter {
             rewrite_subscript,
             rewrite_trim,
             rewrite_lacking_syntax,
+            crate::datetime::rewrite_expr,
             rewrite_arithmetic,
             crate::builtins::rewrite_builtin,
         ]
@@ -191,7 +218,9 @@ impl VisitorMut for Rewriter {
     }
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        // Before its parts are visited, so that what it makes is rewritten too.
+        // Before its parts are visited, so that what it makes is rewritten too (and
+        // before the table factors' own rewrite turns a joined `unnest` into a subquery,
+        // which could not read the tables beside it).
         let result = crate::unnest::rewrite_lateral(query);
         self.settle(result)
     }
@@ -313,13 +342,23 @@ fn strip_catalog_schema(name: &mut ObjectName) -> bool {
     strip_qualifier(name)
 }
 
-/// `pg_catalog.pg_class.relname` becomes `pg_class.relname` (the table lost its schema).
+/// `pg_catalog.pg_class.relname` becomes `pg_class.relname` (the table lost its schema),
+/// `information_schema.columns.column_name` `pg_is_columns.column_name` (Diesel's
+/// qualified columns; the view's name as [`strip_catalog_schema`] gives it).
 fn strip_column_schema(expr: &mut Expr) -> Result<bool, Unsupported> {
     if let Expr::CompoundIdentifier(parts) = expr {
         let first = parts.first().map(|p| p.value.to_ascii_lowercase());
         if parts.len() == 3 && first.as_deref() == Some("pg_catalog") {
             parts.remove(0);
             return Ok(true);
+        }
+        if parts.len() == 3 && first.as_deref() == Some("information_schema") {
+            let view = parts[1].value.to_ascii_lowercase();
+            if crate::infoschema::VIEWS.contains(&view.as_str()) {
+                parts.remove(0);
+                parts[0] = sqlparser::ast::Ident::new(format!("pg_is_{view}"));
+                return Ok(true);
+            }
         }
     }
     Ok(false)
@@ -674,8 +713,9 @@ fn rewrite_regex_operator(expr: &mut Expr) -> Result<bool, Unsupported> {
     Ok(true)
 }
 
-/// `x = ANY(ARRAY[a, b])` becomes `x IN (a, b)`, `x <> ALL(ARRAY[a, b])` `x NOT IN (a, b)`;
-/// `x = ANY(array_column)` calls `pg_array_contains(array_column, x)`.
+/// `x = ANY(ARRAY[a, b])` becomes `x IN (a, b)`, `x <> ALL(ARRAY[a, b])` `x NOT IN (a, b)`,
+/// `x = ANY(SELECT ...)` `x IN (SELECT ...)` (Diesel's `eq_any` of a subquery: the same
+/// test, NULLs included); `x = ANY(array_column)` calls `pg_array_contains(array_column, x)`.
 fn rewrite_any_all(expr: &mut Expr) -> Result<bool, Unsupported> {
     let (left, op, right, any) = match expr {
         Expr::AnyOp {
@@ -715,6 +755,7 @@ fn rewrite_any_all(expr: &mut Expr) -> Result<bool, Unsupported> {
                 items.join(", ")
             )
         }
+        Expr::Subquery(q) => format!("{left} {}IN ({q})", if negated { "NOT " } else { "" }),
         other => format!(
             "{}pg_array_contains({other}, {left})",
             if negated { "NOT " } else { "" }
@@ -1051,7 +1092,7 @@ fn name_function_columns(query: &mut Query) -> bool {
 /// cast (which the token pass turns into SQLite's form, text for dates), `substring(s
 /// FROM a FOR n)` and `substr(s, a, n)` call the server's `substring`/`substr` (with
 /// PostgreSQL's positions before 1, see [`crate::arith::substring`]), `position(a IN
-/// b)` its `position(a, b)`; `extract(field FROM x)` and `date_trunc` are refused.
+/// b)` its `position(a, b)` (`extract` and `date_trunc` are the `datetime` module's).
 fn rewrite_lacking_syntax(expr: &mut Expr) -> Result<bool, Unsupported> {
     use sqlparser::ast::{CastKind, FunctionArg, FunctionArgExpr};
     let call = |name: &str, args: Vec<Expr>| {
@@ -1119,18 +1160,6 @@ fn rewrite_lacking_syntax(expr: &mut Expr) -> Result<bool, Unsupported> {
         Expr::Position { expr: needle, r#in } => {
             *expr = call("position", vec![taken(needle), taken(r#in)])?;
             Ok(true)
-        }
-        Expr::Extract { field, .. } => Err(Unsupported(format!(
-            "extract({field} FROM ...) (dates and times are text here)"
-        ))),
-        Expr::Function(f)
-            if ident_parts(&f.name)
-                .last()
-                .is_some_and(|n| n.eq_ignore_ascii_case("date_trunc")) =>
-        {
-            Err(Unsupported(
-                "date_trunc (dates and times are text here)".to_string(),
-            ))
         }
         _ => Ok(false),
     }
@@ -1439,6 +1468,29 @@ fn rewrite_table_function(factor: &mut TableFactor) -> Result<bool, Unsupported>
     };
     *factor = from.relation;
     Ok(true)
+}
+
+/// `LATERAL unnest(...)`: the parser takes no `WITH ORDINALITY` after a `LATERAL`
+/// function, and a function in `FROM` is lateral in PostgreSQL with or without the word,
+/// so the text loses it (`None`: there is none).
+fn drop_lateral_before_unnest(sql: &str) -> Option<String> {
+    let toks = crate::sql::tokenize(sql);
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    for (i, t) in toks.iter().enumerate() {
+        if t.is(sql, "LATERAL")
+            && toks.get(i + 1).is_some_and(|n| n.is(sql, "UNNEST"))
+            && toks.get(i + 2).is_some_and(|n| n.is_punct(sql, "("))
+        {
+            out.push_str(sql.get(copied..t.start)?);
+            copied = toks.get(i + 1)?.start;
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(sql.get(copied..)?);
+    Some(out)
 }
 
 /// `(VALUES (...), ...) AS t(a, b)`: SQLite names a VALUES list's columns `column1`,
@@ -1878,6 +1930,11 @@ mod tests {
             rw("SELECT * FROM information_schema.columns c JOIN tables t ON true"),
             "SELECT * FROM pg_is_columns AS c JOIN tables AS t ON true"
         );
+        // Diesel qualifies each column with the view's schema and name, quoted.
+        assert_eq!(
+            rw(r#"SELECT "information_schema"."columns"."column_name" FROM "information_schema"."columns" WHERE ("information_schema"."columns"."table_name" = $1) ORDER BY "information_schema"."columns"."ordinal_position""#),
+            "SELECT pg_is_columns.\"column_name\" FROM pg_is_columns WHERE (pg_is_columns.\"table_name\" = $1) ORDER BY pg_is_columns.\"ordinal_position\" NULLS LAST"
+        );
     }
 
     #[test]
@@ -2013,6 +2070,44 @@ mod tests {
     }
 
     #[test]
+    fn joined_unnest_reads_the_tables_before_it() {
+        // `unnest::rewrite_lateral` serves joins as it serves comma-separated items.
+        // Diesel's foreign keys: two LATERAL unnests WITH ORDINALITY, zipped by position.
+        assert_eq!(
+            rw("SELECT array_agg(col.attname ORDER BY u.attposition) FROM pg_constraint c \
+                LEFT JOIN LATERAL UNNEST(c.conkey) WITH ORDINALITY AS u(attnum, attposition) ON TRUE \
+                LEFT JOIN LATERAL UNNEST(c.confkey) WITH ORDINALITY AS f_u(attnum, attposition) ON f_u.attposition = u.attposition \
+                LEFT JOIN pg_attribute col ON (col.attrelid = c.conrelid AND col.attnum = u.attnum)"),
+            "SELECT pg_typed(array_agg(col.attname ORDER BY CAST(pg_add(u.value, 1) AS INT8)), 'NAME[]') AS \"array_agg\" FROM pg_constraint AS c \
+             LEFT JOIN json_each(pg_srf_series(c.conkey)) AS u ON true \
+             LEFT JOIN json_each(pg_srf_series(c.confkey)) AS f_u ON CAST(pg_add(f_u.value, 1) AS INT8) = CAST(pg_add(u.value, 1) AS INT8) \
+             LEFT JOIN pg_attribute AS col ON (col.attrelid = c.conrelid AND col.attnum = CAST(pg_array_nth(c.conkey, pg_add(u.value, 1)) AS INT2))"
+        );
+        // Without LATERAL or ORDINALITY, the element column named by the alias.
+        assert_eq!(
+            rw("SELECT x.n FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON x.n > 0"),
+            "SELECT CAST(pg_array_nth(i.indkey, pg_add(x.value, 1)) AS INT2) AS n FROM pg_index AS i JOIN json_each(pg_srf_series(i.indkey)) AS x ON CAST(pg_array_nth(i.indkey, pg_add(x.value, 1)) AS INT2) > 0"
+        );
+        // `*` is the earlier item's columns, then the unnest's; a bare name that is
+        // json_each's own column and no alias's is refused.
+        assert_eq!(
+            rw("SELECT * FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true"),
+            "SELECT i.*, CAST(pg_array_nth(i.indkey, pg_add(x.value, 1)) AS INT2) AS n FROM pg_index AS i JOIN json_each(pg_srf_series(i.indkey)) AS x ON true"
+        );
+        assert_eq!(
+            rw("SELECT n FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true"),
+            "SELECT CAST(pg_array_nth(i.indkey, pg_add(x.value, 1)) AS INT2) AS n FROM pg_index AS i JOIN json_each(pg_srf_series(i.indkey)) AS x ON true"
+        );
+        assert_eq!(
+            rw("SELECT key FROM pg_index i JOIN unnest(i.indkey) AS x(key) ON true"),
+            "SELECT CAST(pg_array_nth(i.indkey, pg_add(x.value, 1)) AS INT2) AS key FROM pg_index AS i JOIN json_each(pg_srf_series(i.indkey)) AS x ON true"
+        );
+        assert!(
+            rewrite("SELECT value FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true").is_err()
+        );
+    }
+
+    #[test]
     fn function_columns_of_subqueries_are_named() {
         assert_eq!(
             rw("WITH w AS (SELECT relname, count(1), row_number() OVER (ORDER BY relname) FROM pg_class GROUP BY relname) SELECT * FROM w WHERE row_number = 1"),
@@ -2108,6 +2203,16 @@ mod tests {
             "SELECT pg_array_contains(stxkind, 'd') AS \"?column?\" FROM t"
         );
         assert!(rewrite("SELECT 1 FROM t WHERE x > ANY(ARRAY[1])").is_err());
+        // A subquery's rows, not its first value.
+        assert_eq!(
+            rw("SELECT 1 FROM t WHERE x = ANY(SELECT y FROM u WHERE z = $1)"),
+            "SELECT 1 FROM t WHERE x IN (SELECT y FROM u WHERE z = $1)"
+        );
+        assert_eq!(
+            rw("SELECT 1 FROM t WHERE x <> ALL(SELECT y FROM u)"),
+            "SELECT 1 FROM t WHERE x NOT IN (SELECT y FROM u)"
+        );
+        assert!(rewrite("SELECT 1 FROM t WHERE x < ALL(SELECT y FROM u)").is_err());
     }
 
     #[test]

@@ -355,6 +355,9 @@ pub(crate) fn error(code: SqlState, message: impl Into<String>) -> Box<DbError> 
 }
 
 /// A statement refused rather than answered wrongly: 0A000.
+/// A statement refused by the rewrites: 0A000, or the SQLSTATE its message starts with
+/// (`[22008] ...`: a constant the rewrite already read, as PostgreSQL reads constants
+/// before it runs a statement).
 fn unsupported(u: sql::Unsupported) -> Box<DbError> {
     // A rewrite that knows PostgreSQL's own error names it: `[42P10] message`.
     if let Some((code, rest)) =
@@ -400,6 +403,7 @@ impl Db {
         register_functions(&conn, &info)?;
         catalog::register_functions(&conn)?;
         crate::functions::register_functions(&conn)?;
+        crate::datetime::register_functions(&conn)?;
         crate::usertypes::register_functions(&conn)?;
         crate::unnest::register_functions(&conn)?;
         crate::infoschema::register_functions(&conn)?;

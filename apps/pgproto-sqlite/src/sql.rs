@@ -332,16 +332,17 @@ fn is_reg_type(base: &str) -> bool {
 
 /// The SQLite type to cast to for a PostgreSQL type name, keeping the PostgreSQL name
 /// where SQLite's affinity rules already read it right (so that the column it produces
-/// is described with the type the client asked for). Date, time and uuid types keep
-/// their name here: [`fix_casts`] checks and replaces them.
+/// is described with the type the client asked for). Date, time, uuid and jsonb types
+/// keep their name here: [`fix_casts`] checks and replaces them.
 fn sqlite_cast_type(pg: &str) -> String {
     let base = type_base(pg);
     match base.as_str() {
         "bytea" => "BLOB".to_string(),
-        _ if is_datetime_type(&base) || is_reg_type(&base) || base == "uuid" => pg.to_string(),
-        // Text affinity, described as json/jsonb (see `types::oid_for_decl`).
+        _ if is_datetime_type(&base) || is_reg_type(&base) || base == "uuid" || base == "jsonb" => {
+            pg.to_string()
+        }
+        // Text affinity, described as json (see `types::oid_for_decl`).
         "json" => "JSON_TEXT".to_string(),
-        "jsonb" => "JSONB_TEXT".to_string(),
         "name" | "inet" | "cidr" | "macaddr" | "xml" => "TEXT".to_string(),
         "int" | "int2" | "int4" | "int8" | "integer" | "bigint" | "smallint" | "oid" => {
             if base == "oid" {
@@ -420,10 +421,15 @@ fn fix_casts(sql: &str) -> Result<String, Unsupported> {
             }
             continue;
         }
-        if base == "uuid" {
+        if base == "uuid" || base == "jsonb" {
             if let (Some(open), Some(operand_end)) = (toks.get(i + 1), toks.get(as_at - 1)) {
                 replace.push((open.end, open.end, "pg_cast_in("));
-                replace.push((operand_end.end, operand_end.end, ", 'uuid')"));
+                let call = if base == "uuid" {
+                    ", 'uuid')"
+                } else {
+                    ", 'jsonb')"
+                };
+                replace.push((operand_end.end, operand_end.end, call));
                 replace.push((ty_first.start, ty_last.end, "TEXT"));
             }
             continue;
@@ -2022,14 +2028,33 @@ impl Cx<'_> {
                 let oid = crate::types::oid_for_decl(&self.expr_type(e)?);
                 return Some(crate::types::internal_name(oid).to_string());
             }
-            let name = first.text(sql).to_ascii_lowercase();
             // The functions that stand for PostgreSQL's operators and aggregates.
-            return Some(match name.as_str() {
-                "pg_add" | "pg_sub" | "pg_mul" | "pg_div" | "pg_mod" => "?column?".to_string(),
-                "pg_sum" => "sum".to_string(),
-                "pg_avg" => "avg".to_string(),
-                _ => name,
-            });
+            match first.text(sql).to_ascii_lowercase().as_str() {
+                "pg_add" | "pg_sub" | "pg_mul" | "pg_div" | "pg_mod" => {
+                    return Some("?column?".to_string())
+                }
+                "pg_sum" => return Some("sum".to_string()),
+                "pg_avg" => return Some("avg".to_string()),
+                _ => {}
+            }
+            if let Some((name, _)) = crate::datetime::function_result(first.text(sql)) {
+                if crate::datetime::is_input_function(first.text(sql)) {
+                    // A cast is named after its operand when that is a column or a
+                    // function call, else after its type (PostgreSQL's FigureColname).
+                    let arg = e.get(2..n - 1)?;
+                    let operand = match arg {
+                        [t] if t.kind == Kind::Word && !is_keyword(t.text(sql)) => {
+                            Some(t.text(sql).to_ascii_lowercase())
+                        }
+                        [t] if t.kind == Kind::Quoted => t.ident(sql),
+                        [_, dot, t] if dot.is_punct(sql, ".") => t.ident(sql),
+                        _ => self.pg_name(arg).filter(|n| n != "?column?"),
+                    };
+                    return Some(operand.unwrap_or_else(|| name.to_string()));
+                }
+                return Some(name.to_string());
+            }
+            return Some(first.text(sql).to_ascii_lowercase());
         }
         if first.is(sql, "CASE") || first.is(sql, "EXISTS") {
             return Some(first.text(sql).to_ascii_lowercase());
@@ -2215,18 +2240,37 @@ impl Cx<'_> {
                 };
                 self.expr_type(a)
             };
-            if ["pg_add", "pg_sub", "pg_mul", "pg_div", "pg_mod"].contains(&name.as_str()) {
-                // `pg_add(a, b)` is `a + b` (see `pgsql::rewrite_arithmetic`).
+            // The comma between a two-argument call's arguments.
+            let comma = || {
                 let mut depth = 0i32;
-                let comma = args.iter().position(|t| {
+                args.iter().position(|t| {
                     if t.is_punct(sql, "(") {
                         depth += 1;
                     } else if t.is_punct(sql, ")") {
                         depth -= 1;
                     }
                     depth == 0 && t.is_punct(sql, ",")
-                })?;
+                })
+            };
+            if ["pg_add", "pg_sub", "pg_mul", "pg_div", "pg_mod"].contains(&name.as_str()) {
+                // `pg_add(a, b)` is `a + b` (see `pgsql::rewrite_arithmetic`).
+                let comma = comma()?;
                 return self.promoted(&[args.get(..comma)?, args.get(comma + 1..)?]);
+            }
+            if name == "date_trunc" {
+                // The operand's type; a date is truncated as a timestamptz.
+                let comma = comma()?;
+                let ty = self.expr_type(args.get(comma + 1..)?)?;
+                return Some(match crate::types::oid_for_decl(&ty) {
+                    crate::types::DATE => "TIMESTAMPTZ".to_string(),
+                    crate::types::TIMESTAMP
+                    | crate::types::TIMESTAMPTZ
+                    | crate::types::INTERVAL => ty,
+                    _ => return None,
+                });
+            }
+            if let Some((_, ty)) = crate::datetime::function_result(&name) {
+                return Some(ty.to_string());
             }
             return match name.as_str() {
                 "count" | "changes" | "total_changes" | "last_insert_rowid" | "nextval"
@@ -2402,15 +2446,11 @@ mod tests {
     #[test]
     fn rewrites_casts() {
         let rewrite = |sql: &str| super::rewrite(sql).unwrap();
-        // json and jsonb: text affinity, described (and named) as json/jsonb.
-        assert_eq!(sqlite_cast_type("jsonb"), "JSONB_TEXT");
+        // json: text affinity, described (and named) as json.
         assert_eq!(sqlite_cast_type("json"), "JSON_TEXT");
-        assert_eq!(
-            crate::types::oid_for_decl("JSONB_TEXT"),
-            crate::types::JSONB
-        );
-        let items = result_items("select CAST('{}' AS JSONB_TEXT)", &[], &|_| None);
-        assert_eq!(items[0].pg_name.as_deref(), Some("jsonb"));
+        assert_eq!(crate::types::oid_for_decl("JSON_TEXT"), crate::types::JSON);
+        let items = result_items("select CAST('{}' AS JSON_TEXT)", &[], &|_| None);
+        assert_eq!(items[0].pg_name.as_deref(), Some("json"));
         // Casts to integers and numeric read their operand as PostgreSQL does.
         assert_eq!(
             rewrite("select $1::int4, x::numeric(10,2), y::bigint"),
@@ -2577,19 +2617,31 @@ mod tests {
 
     #[test]
     fn refuses_date_arithmetic_and_regclass() {
+        // Queries: the `datetime` module reads casts and computes their arithmetic.
         assert_eq!(
             rewrite("select '2024-01-01'::date, cast(x as timestamptz) from t").unwrap(),
-            "select CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), cast(pg_cast_in(x, 'timestamptz') as TEXT) from t"
+            "SELECT pg_date('2024-01-01'), pg_timestamptz(x) FROM t"
         );
         assert_eq!(
             rewrite("select cast(cast(x as date) as date) || 'x'").unwrap(),
-            "select cast(pg_cast_in(cast(pg_cast_in(x, 'date') as TEXT), 'date') as TEXT) || 'x'"
+            "SELECT pg_date(x) || 'x' AS \"?column?\""
         );
-        // Arithmetic on dates is `arith`'s (date ± integer, date - date; the rest refused).
         assert_eq!(
-            rewrite("select '2024-01-01'::date + 1, cast('2024-01-01' as date) - 1").unwrap(),
-            "SELECT pg_add(CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), 1) AS \"?column?\", pg_sub(CAST(pg_cast_in('2024-01-01', 'date') AS TEXT), 1) AS \"?column?\""
+            rewrite("select now()::timestamp - '1 day'::interval").unwrap(),
+            "SELECT pg_timestamp_mi_interval(pg_timestamp(now()), pg_interval('1 day')) AS \"?column?\""
         );
+        // Elsewhere (DDL), casts to date types stay text and their arithmetic is refused.
+        assert_eq!(
+            rewrite("create table t (a text default cast('2024-01-01' as date))").unwrap(),
+            "create table t (a text default (cast(pg_cast_in('2024-01-01', 'date') as TEXT)))"
+        );
+        for sql in [
+            "create table t (a int check (a > cast('2024-01-01' as date) + 1))",
+            "create table t (a int check (a > 1 + '2024-01-01'::date))",
+        ] {
+            let e = rewrite(sql).unwrap_err().0;
+            assert!(e.starts_with("arithmetic on"), "{sql}: {e}");
+        }
         // `regclass` and its kin look the catalog up (see the `pgsql` module).
         let ok = rewrite("select 'x'::regclass::oid").unwrap();
         assert!(ok.contains("pg_lookup_class"), "{ok}");

@@ -41,7 +41,7 @@ pub(crate) const INTERVAL: u32 = 1186;
 /// The array types a result column can be described as: the array's OID, its element's
 /// OID and the array's name in PostgreSQL (`format_type`'s). Their values are the
 /// array's text (`{a,b}`, as `array_agg` writes it).
-const ARRAYS: &[(u32, u32, &str)] = &[
+pub(crate) const ARRAYS: &[(u32, u32, &str)] = &[
     (oid::BOOL_ARRAY, BOOL, "boolean[]"),
     (oid::INT2_ARRAY, INT2, "smallint[]"),
     (oid::INT4_ARRAY, INT4, "integer[]"),
@@ -292,7 +292,8 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
         "BYTEA" | "BLOB" => BYTEA,
         "OID" => OID,
         "JSON" | "JSON_TEXT" => JSON,
-        "JSONB" | "JSONB_TEXT" => JSONB,
+        "JSONB" => JSONB,
+        "INTERVAL" => INTERVAL,
         "PGCHAR" => CHAR,
         _ if base.contains("INT") => INT8,
         _ if base.contains("CHAR") || base.contains("CLOB") || base.contains("TEXT") => TEXT,
@@ -632,6 +633,10 @@ pub(crate) fn check_stored(v: &Value, oid: u32, typmod: i32) -> Result<(), Box<D
                 type_name(oid)
             ),
         )),
+        (JSON | JSONB, Value::Text(t)) if crate::jsonb::canonical(t).is_none() => Err(err(
+            SqlState::InvalidTextRepresentation,
+            format!("invalid input syntax for type {}", type_name(oid)),
+        )),
         (BOOL, Value::Integer(0 | 1)) => Ok(()),
         (BOOL, Value::Integer(_) | Value::Real(_)) => Err(err(
             SqlState::DatatypeMismatch,
@@ -649,7 +654,8 @@ pub(crate) fn check_stored(v: &Value, oid: u32, typmod: i32) -> Result<(), Box<D
 /// a boolean written as text (`'t'`, `'yes'`) as 0/1 (SQLite reads `'t'` as 0), a
 /// `bytea` written in its text input form (`'\\xdead'`) as its bytes, and a date, time,
 /// timestamp, interval or uuid as PostgreSQL writes it (`'2024-1-2'` as `2024-01-02`,
-/// a timestamptz in UTC). `None` when the value is already so.
+/// a timestamptz in UTC), a `jsonb` value in its output form (see [`crate::jsonb`]).
+/// `None` when the value is already so.
 pub(crate) fn normalize_stored(v: &Value, oid: u32) -> Option<Value> {
     let Value::Text(t) = v else { return None };
     match oid {
@@ -658,6 +664,9 @@ pub(crate) fn normalize_stored(v: &Value, oid: u32) -> Option<Value> {
             true => unhex(t)?,
             false => t.as_bytes().to_vec(),
         })),
+        JSONB => crate::jsonb::canonical(t)
+            .filter(|c| c != t)
+            .map(Value::Text),
         DATE | TIME | TIMESTAMP | TIMESTAMPTZ | INTERVAL | UUID => {
             let text = recode(oid, Format::Text, t.as_bytes(), Format::Text).ok()?;
             let text = String::from_utf8(text).ok()?;
@@ -733,17 +742,13 @@ pub(crate) fn encode_typed(
         return encode_array(v, oid, element, format).map(Some);
     }
     if oid == JSONB {
-        // Written as PostgreSQL writes jsonb (`{"a": 1}`, keys sorted), whatever text
-        // SQLite kept.
+        // PostgreSQL's jsonb text (a value SQLite computed may be written otherwise).
         let text = as_text(v);
-        let text = crate::functions::pg_json_text(&text, true).unwrap_or(text);
-        let mut out = if format == Format::Binary {
-            vec![1u8]
-        } else {
-            Vec::new()
-        };
-        out.extend(text.into_bytes());
-        return Ok(Some(out));
+        let text = crate::jsonb::canonical(&text).unwrap_or(text);
+        return Ok(Some(match format {
+            Format::Binary => [&[1u8][..], text.as_bytes()].concat(),
+            Format::Text => text.into_bytes(),
+        }));
     }
     let binary = format == Format::Binary;
     let out = match oid {

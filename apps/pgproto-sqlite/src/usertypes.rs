@@ -780,6 +780,7 @@ pub(crate) fn install_checks(conn: &Connection, table: &str) -> rusqlite::Result
                 crate::types::TIMESTAMPTZ,
                 crate::types::INTERVAL,
                 crate::types::UUID,
+                crate::types::JSONB,
             ];
             (kept.contains(&oid) && lookup(conn, decl).is_none()).then(|| (quote(c), oid))
         })

@@ -565,7 +565,10 @@ async fn repeated_queries_follow_another_sessions_schema_change() {
         .unwrap();
     assert_eq!(simple_types(&reader, "select b + 1 from g").await.len(), 1);
     changer
-        .batch_execute("drop table g; create table g (a integer, b date)")
+        .batch_execute(
+            "drop table g; create table g (a integer, b timestamp); \
+             insert into g values (1, '2024-01-01 00:00:00')",
+        )
         .await
         .unwrap();
     let refused = reader
@@ -582,7 +585,7 @@ async fn repeated_queries_follow_another_sessions_schema_change() {
         s.columns().iter().map(|c| c.type_().oid()).collect()
     };
     let before = preparer.prepare(query).await.unwrap();
-    assert_eq!(types(&before), [23, 1082]);
+    assert_eq!(types(&before), [23, 1114]);
     changer
         .batch_execute("drop table g; create table g (a bigint, b text)")
         .await

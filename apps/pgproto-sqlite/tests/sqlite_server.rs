@@ -1000,8 +1000,8 @@ async fn serial_ids_dates_and_refusals_never_answer_wrongly() {
 
     // What SQLite would answer wrongly is refused with 0A000.
     for sql in [
-        "select extract(year from '2024-01-01'::date)",
-        "select date_trunc('month', now())",
+        "select '2024-01-01'::date * 2",
+        "select cast('2024-01-01' as date) - '1 day'",
     ] {
         let e = client.simple_query(sql).await.unwrap_err();
         assert_eq!(code(&e), "0A000", "{sql}: {e}");

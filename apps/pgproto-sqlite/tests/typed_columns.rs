@@ -3,7 +3,7 @@
 //! [`KNOWN_DIFFERENT_CODES`] with its reason) and leaves the table as it was; a value
 //! written in another form than PostgreSQL's own (`'t'` for a boolean, `'2024-1-2'` for
 //! a date, a bytea in its text input form, an upper-case uuid, a timestamptz with an
-//! offset) is stored as PostgreSQL stores it, so that selecting, comparing, sorting and
+//! offset, a jsonb object with its keys in another order) is stored as PostgreSQL stores it, so that selecting, comparing, sorting and
 //! functions give PostgreSQL's answers.
 
 mod support;
@@ -48,12 +48,13 @@ const FIELD_OUT_OF_RANGE: &str = "22007 (invalid_datetime_format) where PostgreS
      out of range from bad syntax";
 
 /// Rows PostgreSQL accepts in a form other than its own output.
-const ACCEPTED: &str = "INSERT INTO v (id, n, b, d, ts, tz, u, by, iv) VALUES \
+const ACCEPTED: &str = "INSERT INTO v (id, n, b, d, ts, tz, u, by, iv, j) VALUES \
      (1, '12', 't', '2024-1-2', '2024-01-02T03:04:05', '2024-01-02 03:04:05+02', \
-      'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '\\xdead', '1 day 02:00'), \
+      'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '\\xdead', '1 day 02:00', \
+      '{\"b\":1,\"a\" : [1e2, 1.50]}'), \
      (2, 7, 'no', '2024-01-10', '2024-01-02 03:04:05', '2024-01-02 02:04:05+00', \
-      'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', 'ab', '26 hours'), \
-     (3, -1, 'yes', '2023-12-31', NULL, '2024-01-01 23:00:00-05', NULL, NULL, NULL)";
+      'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', 'ab', '26 hours', '{\"a\": 1, \"a\": 2}'), \
+     (3, -1, 'yes', '2023-12-31', NULL, '2024-01-01 23:00:00-05', NULL, NULL, NULL, '[]')";
 
 /// Queries over those rows.
 const QUERIES: &[&str] = &[
@@ -66,6 +67,9 @@ const QUERIES: &[&str] = &[
     "SELECT count(*) FROM v WHERE u = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'",
     "SELECT count(*) FROM v WHERE d = '2024-01-02'",
     "SELECT count(DISTINCT tz) FROM v",
+    "SELECT id, j FROM v ORDER BY id",
+    "SELECT count(*) FROM v WHERE j = '{\"a\":2}'::jsonb",
+    "SELECT '{\"z\":null, \"y\" :[true]}'::jsonb",
     "UPDATE v SET b = 'off' WHERE id = 1",
     "SELECT id, b FROM v WHERE NOT b ORDER BY id",
 ];
