@@ -206,7 +206,7 @@
 //! * Typed: bool, bytea, int2/4/8, oid, float4/8, numeric, text, varchar, char, and
 //!   (stored as text, converted with the core's codecs) date, time, timestamp,
 //!   timestamptz, interval and uuid; json and jsonb are text (jsonb binary with its
-//!   version byte; a cast to json is described as json and keeps its text). Arrays are
+//!   version byte; casts to json and jsonb are described as json and jsonb). Arrays are
 //!   results only (`array_agg`, described as `text[]`, `bool[]`, `int8[]`...) and
 //!   `ARRAY[...]` constructors of literals, kept as their text; `ARRAY[...]` of other
 //!   expressions is refused with 0A000. `x -> k` on a value whose json/jsonb type is not

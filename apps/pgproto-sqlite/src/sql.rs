@@ -430,7 +430,9 @@ fn fix_casts(sql: &str) -> Result<String, Unsupported> {
                     ", 'jsonb')"
                 };
                 replace.push((operand_end.end, operand_end.end, call));
-                replace.push((ty_first.start, ty_last.end, "TEXT"));
+                // Text affinity; JSONB_TEXT is described (and named) jsonb.
+                let ty = if base == "uuid" { "TEXT" } else { "JSONB_TEXT" };
+                replace.push((ty_first.start, ty_last.end, ty));
             }
             continue;
         }
@@ -2446,8 +2448,11 @@ mod tests {
     #[test]
     fn rewrites_casts() {
         let rewrite = |sql: &str| super::rewrite(sql).unwrap();
-        // json: text affinity, described (and named) as json.
+        // json: text affinity, described (and named) as json; jsonb likewise.
         assert_eq!(sqlite_cast_type("json"), "JSON_TEXT");
+        let items = result_items("select CAST('{}' AS JSONB_TEXT)", &[], &|_| None);
+        assert_eq!(items[0].pg_name.as_deref(), Some("jsonb"));
+        assert_eq!(items[0].type_name.as_deref(), Some("JSONB_TEXT"));
         assert_eq!(crate::types::oid_for_decl("JSON_TEXT"), crate::types::JSON);
         let items = result_items("select CAST('{}' AS JSON_TEXT)", &[], &|_| None);
         assert_eq!(items[0].pg_name.as_deref(), Some("json"));

@@ -292,7 +292,7 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
         "BYTEA" | "BLOB" => BYTEA,
         "OID" => OID,
         "JSON" | "JSON_TEXT" => JSON,
-        "JSONB" => JSONB,
+        "JSONB" | "JSONB_TEXT" => JSONB,
         "INTERVAL" => INTERVAL,
         "PGCHAR" => CHAR,
         _ if base.contains("INT") => INT8,
