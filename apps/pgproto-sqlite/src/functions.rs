@@ -169,11 +169,10 @@ pub(crate) fn regexp_replace(
     })
 }
 
-/// A JSON text written as PostgreSQL writes it: `jsonb` style (`{"a": 1, "b": [1, 2]}`,
-/// object keys sorted shortest first then bytewise, the last of duplicate keys kept)
-/// when `jsonb`, else as `json_build_object`/`json_build_array` do (`{"a" : 1}`,
-/// `[1, 2]`, keys as given). `None` when it is not JSON.
-pub(crate) fn pg_json_text(json: &str, jsonb: bool) -> Option<String> {
+/// A JSON text written as `json_build_object`/`json_build_array` write it (`{"a" : 1}`,
+/// `[1, 2]`, keys and scalars as given); `jsonb` values are the `jsonb` module's.
+/// `None` when it is not JSON.
+pub(crate) fn pg_json_text(json: &str) -> Option<String> {
     let mut p = JsonParser {
         s: json.as_bytes(),
         i: 0,
@@ -184,7 +183,7 @@ pub(crate) fn pg_json_text(json: &str, jsonb: bool) -> Option<String> {
         return None;
     }
     let mut out = String::with_capacity(json.len() + 8);
-    write_json(&v.json, jsonb, &mut out);
+    write_json(&v.json, &mut out);
     Some(out)
 }
 
@@ -234,11 +233,7 @@ pub(crate) fn json_get(
         _ => {}
     }
     match jsonb {
-        Some(true) => {
-            let mut out = String::new();
-            write_json(&node.json, true, &mut out);
-            Ok(Some(out))
-        }
+        Some(true) => Ok(crate::jsonb::canonical(node.raw)),
         Some(false) => Ok(Some(node.raw.to_string())),
         None => Err(
             "[0A000] ->> of an object or array from a value not cast to json or jsonb is not supported"
@@ -448,7 +443,7 @@ impl<'a> JsonParser<'a> {
     }
 }
 
-fn write_json(v: &Json<'_>, jsonb: bool, out: &mut String) {
+fn write_json(v: &Json<'_>, out: &mut String) {
     match v {
         Json::Scalar(s) => out.push_str(s),
         Json::Array(items) => {
@@ -457,32 +452,19 @@ fn write_json(v: &Json<'_>, jsonb: bool, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_json(&item.json, jsonb, out);
+                write_json(&item.json, out);
             }
             out.push(']');
         }
         Json::Object(members) => {
-            let mut order: Vec<&(&str, Node<'_>)> = members.iter().collect();
-            if jsonb {
-                // Stable: the last of equal keys ends up last, then wins the dedup.
-                order.sort_by(|a, b| (a.0.len(), a.0).cmp(&(b.0.len(), b.0)));
-                let mut kept: Vec<&(&str, Node<'_>)> = Vec::with_capacity(order.len());
-                for m in order {
-                    match kept.last_mut() {
-                        Some(last) if last.0 == m.0 => *last = m,
-                        _ => kept.push(m),
-                    }
-                }
-                order = kept;
-            }
             out.push('{');
-            for (i, (k, value)) in order.into_iter().enumerate() {
+            for (i, (k, value)) in members.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
                 out.push_str(k);
-                out.push_str(if jsonb { ": " } else { " : " });
-                write_json(&value.json, jsonb, out);
+                out.push_str(" : ");
+                write_json(&value.json, out);
             }
             out.push('}');
         }
@@ -887,7 +869,7 @@ fn json_out(ctx: &Context<'_>, jsonb: bool) -> rusqlite::Result<Option<String>> 
     let text = if jsonb {
         crate::jsonb::canonical(&t)
     } else {
-        pg_json_text(&t, false)
+        pg_json_text(&t)
     };
     text.map(Some)
         .ok_or_else(|| user_error(format!("[22P02] invalid input syntax for type json: {t}")))
@@ -1035,22 +1017,14 @@ mod tests {
     #[test]
     fn json_is_written_as_postgresql_writes_it() {
         assert_eq!(
-            pg_json_text(r#"{"b":"x","a":1,"aa":[1,2,{"z":null}]}"#, true).as_deref(),
-            Some(r#"{"a": 1, "b": "x", "aa": [1, 2, {"z": null}]}"#)
-        );
-        assert_eq!(
-            pg_json_text(r#"{"a":1,"a":2}"#, true).as_deref(),
-            Some(r#"{"a": 2}"#)
-        );
-        assert_eq!(
-            pg_json_text(r#"{"b":"x","a":1}"#, false).as_deref(),
+            pg_json_text(r#"{"b":"x","a":1}"#).as_deref(),
             Some(r#"{"b" : "x", "a" : 1}"#)
         );
         assert_eq!(
-            pg_json_text(r#"[1,"a\"b"]"#, false).as_deref(),
+            pg_json_text(r#"[1,"a\"b"]"#).as_deref(),
             Some(r#"[1, "a\"b"]"#)
         );
-        assert_eq!(pg_json_text("[1,", true), None);
+        assert_eq!(pg_json_text("[1,"), None);
         let get = |j: &str, k: Value, t: bool, b: Option<bool>| json_get(j, &k, t, b);
         let doc = r#"{"a": 1, "b": [1,2], "s": "x\"y"}"#;
         assert_eq!(
@@ -1089,6 +1063,6 @@ mod tests {
         );
         assert!(get(doc, Value::Text("b".into()), true, None).is_err());
         assert!(get("{", Value::Text("b".into()), true, None).is_err());
-        assert_eq!(pg_json_text("{}", true).as_deref(), Some("{}"));
+        assert_eq!(pg_json_text("{}").as_deref(), Some("{}"));
     }
 }
