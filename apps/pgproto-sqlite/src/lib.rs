@@ -90,9 +90,10 @@
 //!   query sort NULL as the largest value; not yet inside aggregates or windows), 22012
 //!   for a zero divisor of `/` and `%` (SQLite's NULL), casts to `bool` read as
 //!   PostgreSQL reads text (`'yes'`, `'of'`; `'abc'` fails with 22P02), `DEFAULT f()` without parentheses, and `version()`, `current_database()`,
-//!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the time of
-//!   the call, not of the transaction's start; arithmetic between two readings of the
-//!   clock, `now() - now()`, is refused) and
+//!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the start of
+//!   the statement, or of the transaction block it is in, as PostgreSQL's; arithmetic
+//!   between two readings of the clock, `now() - now()`, is still refused, since
+//!   SQLite's `CURRENT_TIMESTAMP` follows its own clock) and
 //!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the
 //!   column's default expression), and `ALTER TABLE` with several actions (run as one,
 //!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] PRIMARY KEY/UNIQUE/FOREIGN

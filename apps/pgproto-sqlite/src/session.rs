@@ -56,6 +56,10 @@ pub(crate) struct Db {
     /// When the running statement must stop (`statement_timeout`), in microseconds
     /// since [`epoch`]; 0 for never. Read by the connection's progress handler.
     deadline: Arc<AtomicU64>,
+    /// What `now()` answers, in microseconds since 1970 (the start of the running
+    /// statement, or of the transaction block it is in, as PostgreSQL's `now()`); 0
+    /// for the time of the call. Set by [`Session::begin_op`].
+    now: Arc<AtomicU64>,
     /// The [`Store::types_version`] this connection's enum collations are from.
     types_seen: u64,
     /// The schema generation this connection's prepared statements are from.
@@ -400,7 +404,8 @@ impl Db {
         }
         conn.set_prepared_statement_cache_capacity(128);
         let info = Arc::new(std::sync::Mutex::new(SessionInfo::default()));
-        register_functions(&conn, &info)?;
+        let now = Arc::new(AtomicU64::new(0));
+        register_functions(&conn, &info, &now)?;
         catalog::register_functions(&conn)?;
         crate::functions::register_functions(&conn)?;
         crate::datetime::register_functions(&conn)?;
@@ -426,6 +431,7 @@ impl Db {
             conn,
             info,
             deadline,
+            now,
             // Checked against the database's version at the first operation.
             types_seen: u64::MAX,
             schema_seen: 0,
@@ -504,6 +510,7 @@ impl Database {
             shapes: Default::default(),
             schema_touched: false,
             constraints_immediate: false,
+            block_started: 0,
         }
     }
 }
@@ -511,6 +518,7 @@ impl Database {
 fn register_functions(
     conn: &Connection,
     info: &Arc<std::sync::Mutex<SessionInfo>>,
+    now_at: &Arc<AtomicU64>,
 ) -> rusqlite::Result<()> {
     use rusqlite::functions::FunctionFlags;
     let flags = FunctionFlags::SQLITE_UTF8;
@@ -565,7 +573,10 @@ fn register_functions(
             })?;
         }
     }
-    conn.create_scalar_function("now", 0, flags, |_| Ok(now()))?;
+    let at = now_at.clone();
+    conn.create_scalar_function("now", 0, flags, move |_| {
+        Ok(now(at.load(Ordering::Relaxed)))
+    })?;
     conn.create_scalar_function("gen_random_uuid", 0, flags, |_| {
         let mut b = [0u8; 16];
         getrandom::getrandom(&mut b)
@@ -588,11 +599,18 @@ fn register_functions(
     Ok(())
 }
 
-/// The current time as PostgreSQL writes a timestamptz in UTC.
-fn now() -> String {
-    let micros = std::time::SystemTime::now()
+/// Microseconds since 1970 by the system clock.
+fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// `at` (microseconds since 1970; the clock's time when 0) as PostgreSQL writes a
+/// timestamptz in UTC.
+fn now(at: u64) -> String {
+    let at = if at == 0 { unix_micros() } else { at };
+    let micros = i64::try_from(at).unwrap_or(i64::MAX);
     pgproto_core::types::PgTimestampTz::from_unix_micros(micros)
         .map(|t| t.to_string())
         .unwrap_or_default()
@@ -852,6 +870,8 @@ pub struct Session {
     /// `SET CONSTRAINTS ALL IMMEDIATE` ran in this transaction block: foreign keys are
     /// checked after each statement (see [`crate::altertable::set_constraints`]).
     constraints_immediate: bool,
+    /// When the open transaction block began (microseconds since 1970), for `now()`.
+    block_started: u64,
 }
 
 /// The state of a COPY FROM STDIN between CopyData messages.
@@ -1494,6 +1514,12 @@ impl Session {
         }
         let deadline = statement_timeout.map_or(0, |t| micros_since_epoch(started + t));
         db.deadline.store(deadline, Ordering::Relaxed);
+        // `now()`: the block's start inside one, else the statement's.
+        let now = match self.txn {
+            TransactionStatus::Idle => unix_micros(),
+            _ => self.block_started,
+        };
+        db.now.store(now, Ordering::Relaxed);
         Ok(db)
     }
 
@@ -1865,6 +1891,7 @@ impl Session {
                         self.pending_begin = true;
                     }
                     self.txn = TransactionStatus::InTransaction;
+                    self.block_started = unix_micros();
                 }
                 Ok(o)
             }

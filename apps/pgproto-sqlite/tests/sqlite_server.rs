@@ -427,6 +427,49 @@ async fn errors_carry_sqlstates() {
     server.stop().await;
 }
 
+/// `now()` is the time of the statement, or of the transaction block it is in, as in
+/// PostgreSQL: every row of one insert gets the same `DEFAULT now()`, and statements of
+/// one block see one time.
+#[tokio::test]
+async fn now_is_the_statement_s_or_the_block_s_time() {
+    let server = start(AuthKind::Trust).await;
+    let (client, _conn) = connect(server.port).await;
+    let distinct = |sql: &'static str| {
+        let client = &client;
+        async move {
+            let rows = client.simple_query(sql).await.unwrap();
+            rows.iter()
+                .find_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                    _ => None,
+                })
+                .unwrap()
+        }
+    };
+    client
+        .batch_execute(
+            "create table stamps (id int, at timestamptz default now()); \
+             insert into stamps (id) select g from generate_series(1, 500) g",
+        )
+        .await
+        .unwrap();
+    assert_eq!(distinct("select count(distinct at) from stamps").await, "1");
+    client.batch_execute("begin").await.unwrap();
+    let first = distinct("select now()").await;
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let second = distinct("select now()").await;
+    client
+        .batch_execute("insert into stamps (id) values (0)")
+        .await
+        .unwrap();
+    let inserted = distinct("select at from stamps where id = 0").await;
+    client.batch_execute("commit").await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(first, inserted);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert_ne!(distinct("select now()").await, first);
+}
+
 async fn count(c: &Client) -> i64 {
     c.query_one("select count(*) from t", &[])
         .await
