@@ -1277,10 +1277,31 @@ fn rewrite_one_cast(sql: &str) -> Option<String> {
     let p = toks.get(prev)?;
     if p.is_punct(sql, ")") {
         s = matching_open(sql, &toks, prev)?;
-        // A function call: include its name.
-        if s > 0 && toks.get(s - 1).is_some_and(|t| t.kind == Kind::Word) {
+        // A function call: include its name (a keyword before a parenthesis, `SELECT
+        // (a - b)::int`, is no function), and its schema.
+        let name =
+            |t: &Tok| (t.kind == Kind::Word && !is_keyword(t.text(sql))) || t.kind == Kind::Quoted;
+        if s > 0 && toks.get(s - 1).is_some_and(name) {
             s -= 1;
+            while s >= 2
+                && toks.get(s - 1).is_some_and(|t| t.is_punct(sql, "."))
+                && toks.get(s - 2).is_some_and(name)
+            {
+                s -= 2;
+            }
         }
+    } else if p.is(sql, "END") {
+        // `CASE ... END::type`: from the CASE that this END closes.
+        let mut depth = 0usize;
+        s = (0..=prev).rev().find(|&j| {
+            let Some(t) = toks.get(j) else { return false };
+            if t.is(sql, "END") {
+                depth += 1;
+            } else if t.is(sql, "CASE") {
+                depth = depth.saturating_sub(1);
+            }
+            depth == 0
+        })?;
     } else {
         // `schema.table.column`
         while s >= 2
@@ -2617,6 +2638,35 @@ mod tests {
             "select now(), (1) + 2, count(*) - 1 from e",
         ] {
             assert_eq!(check_datetime_arithmetic(sql, cols), Ok(()), "{sql}");
+        }
+    }
+
+    #[test]
+    fn double_colon_takes_the_whole_operand() {
+        // A parenthesized operand after a keyword, a CASE, a quoted or qualified function.
+        for (pg, sqlite) in [
+            (
+                "select (position(name in name) - age)::bool from ee",
+                "SELECT CAST(pg_bool_in((pg_sub(position(name, name), age))) AS BOOL) FROM ee",
+            ),
+            (
+                "select min(case when active then active else active end::text) from ee",
+                "select min(CAST(case when active then active else active end AS text)) from ee",
+            ),
+            (
+                "select (select min(id) from ee)::bool",
+                "select CAST(pg_bool_in((select min(id) from ee)) AS bool)",
+            ),
+            (
+                "select trim(trailing ' ' from bonus::text)::int8 from ee",
+                "SELECT CAST(pg_number_in(\"rtrim\"(CAST(bonus AS TEXT), ' '), 'bigint') AS INT8) FROM ee",
+            ),
+            (
+                "select pg_catalog.upper(x)::text, case when a then case when b then 1 end end::int from t",
+                "SELECT CAST(upper(x) AS TEXT), CAST(pg_number_in((CASE WHEN a THEN CASE WHEN b THEN 1 END END), 'integer') AS INT) FROM t",
+            ),
+        ] {
+            assert_eq!(rewrite(pg).unwrap(), sqlite, "{pg}");
         }
     }
 
