@@ -2048,8 +2048,17 @@ impl Cx<'_> {
             && matching_close(sql, e, 1) == Some(n - 1)
         {
             if first.is(sql, "CAST") {
+                // PostgreSQL's FigureColname: after its operand when that names a column
+                // or a function, else after its type.
+                if let Some(name) = self.cast_operand(e).and_then(|o| self.strong_name(o)) {
+                    return Some(name);
+                }
                 let oid = crate::types::oid_for_decl(&self.expr_type(e)?);
                 return Some(crate::types::internal_name(oid).to_string());
+            }
+            if first.is(sql, "pg_bool_in") {
+                let arg = e.get(2..n - 1)?;
+                return Some(self.strong_name(arg).unwrap_or_else(|| "bool".to_string()));
             }
             // The functions that stand for PostgreSQL's operators and aggregates.
             match first.text(sql).to_ascii_lowercase().as_str() {
@@ -2079,10 +2088,135 @@ impl Cx<'_> {
             }
             return Some(first.text(sql).to_ascii_lowercase());
         }
-        if first.is(sql, "CASE") || first.is(sql, "EXISTS") {
+        if first.is(sql, "CASE") {
+            // After its ELSE result when that names a column or a function.
+            return Some(
+                self.case_else(e)
+                    .and_then(|x| self.strong_name(x))
+                    .unwrap_or_else(|| "case".to_string()),
+            );
+        }
+        if first.is(sql, "EXISTS") {
             return Some(first.text(sql).to_ascii_lowercase());
         }
         Some("?column?".to_string())
+    }
+
+    /// The operand of `CAST(x AS type)`, without the functions that read it for the
+    /// cast (`pg_cast_in(x, 'uuid')`, `pg_number_in(x, 'integer')`, `pg_bool_in(x)`).
+    fn cast_operand<'t>(&self, e: &'t [Tok]) -> Option<&'t [Tok]> {
+        let sql = self.sql;
+        let args = e.get(2..e.len().checked_sub(1)?)?;
+        let mut depth = 0i32;
+        let as_at = args.iter().position(|t| {
+            if t.is_punct(sql, "(") {
+                depth += 1;
+            } else if t.is_punct(sql, ")") {
+                depth -= 1;
+            }
+            depth == 0 && t.is(sql, "AS")
+        })?;
+        let operand = args.get(..as_at)?;
+        Some(self.read_for_cast(operand).map_or(operand, |(x, _)| x))
+    }
+
+    /// `pg_cast_in(x, 'T')`, `pg_number_in(x, 'T')` or `pg_bool_in(x)`: `x` and `T`.
+    fn read_for_cast<'t>(&self, e: &'t [Tok]) -> Option<(&'t [Tok], String)> {
+        let sql = self.sql;
+        let (name, open) = (e.first()?, e.get(1)?);
+        let reader = ["pg_cast_in", "pg_number_in", "pg_bool_in"]
+            .iter()
+            .any(|f| name.is(sql, f));
+        if !reader || !open.is_punct(sql, "(") || matching_close(sql, e, 1) != Some(e.len() - 1) {
+            return None;
+        }
+        let args = e.get(2..e.len() - 1)?;
+        if name.is(sql, "pg_bool_in") {
+            return Some((args, "bool".to_string()));
+        }
+        let mut depth = 0i32;
+        let comma = args.iter().rposition(|t| {
+            if t.is_punct(sql, ")") {
+                depth += 1;
+            } else if t.is_punct(sql, "(") {
+                depth -= 1;
+            }
+            depth == 0 && t.is_punct(sql, ",")
+        })?;
+        let ty = args.get(comma + 1..)?;
+        let [t] = ty else { return None };
+        let quoted = t.text(sql);
+        let ty = quoted.strip_prefix('\'')?.strip_suffix('\'')?.to_string();
+        Some((args.get(..comma)?, ty))
+    }
+
+    /// A `CASE ... END`'s ELSE result, if it has one.
+    fn case_else<'t>(&self, e: &'t [Tok]) -> Option<&'t [Tok]> {
+        let sql = self.sql;
+        let last = e.len().checked_sub(1)?;
+        if !e.get(last)?.is(sql, "END") {
+            return None;
+        }
+        // The ELSE of this CASE: at nesting depth 1 (nested CASEs and parentheses skipped).
+        let (mut depth, mut parens) = (0i32, 0i32);
+        let mut at = None;
+        for (i, t) in e.iter().enumerate() {
+            if t.is_punct(sql, "(") {
+                parens += 1;
+            } else if t.is_punct(sql, ")") {
+                parens -= 1;
+            } else if parens == 0 && t.is(sql, "CASE") {
+                depth += 1;
+            } else if parens == 0 && t.is(sql, "END") {
+                depth -= 1;
+            } else if parens == 0 && depth == 1 && t.is(sql, "ELSE") {
+                at = Some(i);
+            }
+        }
+        e.get(at? + 1..last)
+    }
+
+    /// The name PostgreSQL gives an expression when it is a "strong" one (a column, a
+    /// function call, or a cast or CASE of one); `None` for a literal or an operator.
+    fn strong_name(&self, e: &[Tok]) -> Option<String> {
+        let sql = self.sql;
+        let n = e.len();
+        match e {
+            [t] if t.kind == Kind::Word && !is_keyword(t.text(sql)) => {
+                return Some(t.text(sql).to_ascii_lowercase())
+            }
+            [t] if t.kind == Kind::Quoted => return t.ident(sql),
+            [.., dot, t]
+                if dot.is_punct(sql, ".")
+                    && matches!(t.kind, Kind::Word | Kind::Quoted)
+                    && e.iter()
+                        .step_by(2)
+                        .all(|p| matches!(p.kind, Kind::Word | Kind::Quoted)) =>
+            {
+                return t.ident(sql)
+            }
+            _ => {}
+        }
+        let first = e.first()?;
+        if first.is_punct(sql, "(") && matching_close(sql, e, 0) == Some(n - 1) {
+            return self.strong_name(e.get(1..n - 1)?);
+        }
+        if first.is(sql, "CASE") {
+            return self.case_else(e).and_then(|x| self.strong_name(x));
+        }
+        if first.kind == Kind::Word
+            && e.get(1).is_some_and(|t| t.is_punct(sql, "("))
+            && matching_close(sql, e, 1) == Some(n - 1)
+        {
+            if first.is(sql, "CAST") {
+                return self.cast_operand(e).and_then(|o| self.strong_name(o));
+            }
+            if let Some((x, _)) = self.read_for_cast(e) {
+                return self.strong_name(x);
+            }
+            return self.pg_name(e).filter(|n| n != "?column?" && n != "case");
+        }
+        None
     }
 
     /// The type of arithmetic over `parts`: numeric promotion over the operands.
@@ -2238,6 +2372,10 @@ impl Cx<'_> {
                     }
                     depth == 0 && t.is(sql, "AS")
                 })?;
+                // A value read for a cast whose SQLite type is text (`uuid`, dates).
+                if let Some((_, ty)) = args.get(..as_at).and_then(|o| self.read_for_cast(o)) {
+                    return Some(ty.to_ascii_uppercase());
+                }
                 let ty = args.get(as_at + 1..)?;
                 let (s, t) = (ty.first()?, ty.last()?);
                 return Some(sql.get(s.start..t.end)?.to_string());
@@ -2819,10 +2957,33 @@ mod tests {
                 q,
                 q,
                 Some("upper"),
-                Some("int8"),
+                // A cast is named after the column it casts, as PostgreSQL names it.
+                Some("id"),
                 None
             ]
         );
+        // A cast of a literal after its type (uuid read for the cast is described as
+        // uuid), a CASE after its ELSE column, a cast of a CASE likewise.
+        let items = result_items(
+            "select CAST(pg_cast_in('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'uuid') AS TEXT), \
+             CASE WHEN id > 1 THEN name ELSE name END, CASE WHEN id > 1 THEN 1 ELSE 2 END, \
+             CAST(pg_bool_in(CASE WHEN id > 1 THEN id ELSE id END) AS BOOL), \
+             CAST(pg_number_in('5', 'integer') AS INT) from t",
+            &cols,
+            &p,
+        );
+        let names: Vec<_> = items.iter().map(|i| i.pg_name.as_deref()).collect();
+        assert_eq!(
+            names,
+            [
+                Some("uuid"),
+                Some("name"),
+                Some("case"),
+                Some("id"),
+                Some("int4")
+            ]
+        );
+        assert_eq!(items[0].type_name.as_deref(), Some("UUID"));
         assert!(result_items("select *, 1 from t", &cols, &p).is_empty());
         // Window and filtered aggregates are named and typed after their function.
         let items = result_items(
