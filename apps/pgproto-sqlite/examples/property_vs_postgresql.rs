@@ -1,4 +1,4 @@
-//! The property check, run by hand (not yet a test: about 8% of its statements still
+//! The property check, run by hand (not yet a test: about 4% of its statements still
 //! answer differently; the crate's limitations list the classes): random `SELECT`s
 //! from a small PostgreSQL grammar run on PostgreSQL 15 and on pgproto-sqlite, over
 //! the same schema and rows. The rule it checks: the server never answers differently
