@@ -121,6 +121,15 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
 /// parser most statements).
 fn needs_parse(sql: &str) -> bool {
     let lower = sql.to_ascii_lowercase();
+    // An INSERT, UPDATE or DELETE without a query in it gets the date and time
+    // rewrites only (see [`rewrite`]): a one-row INSERT's literals need no parse.
+    let start = lower.trim_start();
+    let dml = ["insert", "update", "delete"]
+        .iter()
+        .any(|k| start.starts_with(k));
+    if dml && !lower.contains("select") {
+        return crate::datetime::may_need_rewrite(&lower);
+    }
     [
         "pg_",
         "information_schema",
