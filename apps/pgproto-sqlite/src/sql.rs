@@ -1325,6 +1325,20 @@ fn rewrite_one_cast(sql: &str) -> Option<String> {
     Some(out)
 }
 
+/// The first of `toks` outside parentheses for which `is` holds (an `AS` in a `CAST`,
+/// the comma between two arguments).
+fn top_level(sql: &str, toks: &[Tok], is: impl Fn(&Tok) -> bool) -> Option<usize> {
+    let mut depth = 0i32;
+    toks.iter().position(|t| {
+        if t.is_punct(sql, "(") {
+            depth += 1;
+        } else if t.is_punct(sql, ")") {
+            depth -= 1;
+        }
+        depth == 0 && is(t)
+    })
+}
+
 pub(crate) fn matching_close(sql: &str, toks: &[Tok], open: usize) -> Option<usize> {
     let mut depth = 0usize;
     for (i, t) in toks.iter().enumerate().skip(open) {
@@ -2107,15 +2121,7 @@ impl Cx<'_> {
     fn cast_operand<'t>(&self, e: &'t [Tok]) -> Option<&'t [Tok]> {
         let sql = self.sql;
         let args = e.get(2..e.len().checked_sub(1)?)?;
-        let mut depth = 0i32;
-        let as_at = args.iter().position(|t| {
-            if t.is_punct(sql, "(") {
-                depth += 1;
-            } else if t.is_punct(sql, ")") {
-                depth -= 1;
-            }
-            depth == 0 && t.is(sql, "AS")
-        })?;
+        let as_at = top_level(sql, args, |t| t.is(sql, "AS"))?;
         let operand = args.get(..as_at)?;
         Some(self.read_for_cast(operand).map_or(operand, |(x, _)| x))
     }
@@ -2134,20 +2140,19 @@ impl Cx<'_> {
         if name.is(sql, "pg_bool_in") {
             return Some((args, "bool".to_string()));
         }
-        let mut depth = 0i32;
-        let comma = args.iter().rposition(|t| {
-            if t.is_punct(sql, ")") {
-                depth += 1;
-            } else if t.is_punct(sql, "(") {
-                depth -= 1;
-            }
-            depth == 0 && t.is_punct(sql, ",")
-        })?;
-        let ty = args.get(comma + 1..)?;
-        let [t] = ty else { return None };
-        let quoted = t.text(sql);
-        let ty = quoted.strip_prefix('\'')?.strip_suffix('\'')?.to_string();
-        Some((args.get(..comma)?, ty))
+        // The type is the last argument, one string literal.
+        let [operand @ .., comma, t] = args else {
+            return None;
+        };
+        if !comma.is_punct(sql, ",") {
+            return None;
+        }
+        let ty = t
+            .text(sql)
+            .strip_prefix('\'')?
+            .strip_suffix('\'')?
+            .to_string();
+        Some((operand, ty))
     }
 
     /// A `CASE ... END`'s ELSE result, if it has one.
@@ -2363,15 +2368,7 @@ impl Cx<'_> {
         {
             let args = e.get(2..n - 1)?;
             if first.is(sql, "CAST") {
-                let mut depth = 0i32;
-                let as_at = args.iter().position(|t| {
-                    if t.is_punct(sql, "(") {
-                        depth += 1;
-                    } else if t.is_punct(sql, ")") {
-                        depth -= 1;
-                    }
-                    depth == 0 && t.is(sql, "AS")
-                })?;
+                let as_at = top_level(sql, args, |t| t.is(sql, "AS"))?;
                 // A value read for a cast whose SQLite type is text (`uuid`, dates).
                 if let Some((_, ty)) = args.get(..as_at).and_then(|o| self.read_for_cast(o)) {
                     return Some(ty.to_ascii_uppercase());
@@ -2381,37 +2378,16 @@ impl Cx<'_> {
                 return Some(sql.get(s.start..t.end)?.to_string());
             }
             let name = first.text(sql).to_ascii_lowercase();
+            // The comma between a call's first and second arguments.
+            let comma = || top_level(sql, args, |t| t.is_punct(sql, ","));
             let first_arg = || {
-                let mut depth = 0i32;
-                let end = args
-                    .iter()
-                    .position(|t| {
-                        if t.is_punct(sql, "(") {
-                            depth += 1;
-                        } else if t.is_punct(sql, ")") {
-                            depth -= 1;
-                        }
-                        depth == 0 && t.is_punct(sql, ",")
-                    })
-                    .unwrap_or(args.len());
+                let end = comma().unwrap_or(args.len());
                 let a = args.get(..end).unwrap_or(&[]);
                 let a = match a.first() {
                     Some(t) if t.is(sql, "DISTINCT") => a.get(1..).unwrap_or(&[]),
                     _ => a,
                 };
                 self.expr_type(a)
-            };
-            // The comma between a two-argument call's arguments.
-            let comma = || {
-                let mut depth = 0i32;
-                args.iter().position(|t| {
-                    if t.is_punct(sql, "(") {
-                        depth += 1;
-                    } else if t.is_punct(sql, ")") {
-                        depth -= 1;
-                    }
-                    depth == 0 && t.is_punct(sql, ",")
-                })
             };
             if ["pg_add", "pg_sub", "pg_mul", "pg_div", "pg_mod"].contains(&name.as_str()) {
                 // `pg_add(a, b)` is `a + b` (see `pgsql::rewrite_arithmetic`).

@@ -649,6 +649,15 @@ pub(crate) fn check_stored(v: &Value, oid: u32, typmod: i32) -> Result<(), Box<D
     }
 }
 
+/// Whether values of type `oid` may come in another form than PostgreSQL stores
+/// (see [`normalize_stored`]).
+pub(crate) fn has_stored_form(oid: u32) -> bool {
+    matches!(
+        oid,
+        BOOL | BYTEA | DATE | TIME | TIMESTAMP | TIMESTAMPTZ | INTERVAL | UUID | JSONB
+    )
+}
+
 /// The form PostgreSQL would have stored a (checked) value of type `oid` in, when
 /// SQLite's differs, so that comparisons, sorting and functions see PostgreSQL's value:
 /// a boolean written as text (`'t'`, `'yes'`) as 0/1 (SQLite reads `'t'` as 0), a
@@ -657,6 +666,9 @@ pub(crate) fn check_stored(v: &Value, oid: u32, typmod: i32) -> Result<(), Box<D
 /// a timestamptz in UTC), a `jsonb` value in its output form (see [`crate::jsonb`]).
 /// `None` when the value is already so.
 pub(crate) fn normalize_stored(v: &Value, oid: u32) -> Option<Value> {
+    if !has_stored_form(oid) {
+        return None;
+    }
     let Value::Text(t) = v else { return None };
     match oid {
         BOOL => parse_bool(t).map(|b| Value::Integer(i64::from(b))),

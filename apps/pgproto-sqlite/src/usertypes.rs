@@ -771,18 +771,8 @@ pub(crate) fn install_checks(conn: &Connection, table: &str) -> rusqlite::Result
         .iter()
         .filter_map(|(c, decl)| {
             let (oid, _) = crate::types::declared(decl);
-            let kept = [
-                crate::types::BOOL,
-                crate::types::BYTEA,
-                crate::types::DATE,
-                crate::types::TIME,
-                crate::types::TIMESTAMP,
-                crate::types::TIMESTAMPTZ,
-                crate::types::INTERVAL,
-                crate::types::UUID,
-                crate::types::JSONB,
-            ];
-            (kept.contains(&oid) && lookup(conn, decl).is_none()).then(|| (quote(c), oid))
+            (crate::types::has_stored_form(oid) && lookup(conn, decl).is_none())
+                .then(|| (quote(c), oid))
         })
         .collect();
     if normalized.is_empty() {
