@@ -39,10 +39,13 @@
 //!   SQLite's own busy errors (its busy timeout is the backstop behind the queue) are
 //!   reported as 55P03, never as SQLite's text. Commits are written to the WAL without
 //!   an fsync (`synchronous = NORMAL`): they survive a crash of the server, not
-//!   necessarily of the machine. SQLite work runs off the async runtime's workers
-//!   (`block_in_place` on a multi-thread runtime; inline on a current-thread one),
-//!   except a session's reads while its last read took under [`FAST_READ`] (see
-//!   [`SqliteThreads`]: moving a point query off the worker costs more than the query).
+//!   necessarily of the machine. A commit never checkpoints by itself: it notes the WAL's
+//!   length, and one that left it past 1000 pages is followed by a `PASSIVE` checkpoint
+//!   off the workers, before the right to write is given back (the `checkpoint` module). SQLite work
+//!   runs off the async runtime's workers (`block_in_place` on a multi-thread runtime;
+//!   inline on a current-thread one), except a session's statements while its last one
+//!   took under [`FAST_STATEMENT`] (see [`SqliteThreads`]: moving a point query or a
+//!   one-row write off the worker costs more than the statement).
 //!   Parse only prepares, so it never waits. A session that disconnects inside a
 //!   transaction has it rolled back.
 //! * **Databases** (the `databases` module): the main database (the file, or the
@@ -295,6 +298,7 @@ mod args;
 mod arith;
 mod builtins;
 mod catalog;
+mod checkpoint;
 mod constraints;
 mod copy;
 mod databases;
@@ -317,4 +321,4 @@ mod usertypes;
 mod viewdef;
 
 pub use args::Args;
-pub use session::{Database, Session, SqliteThreads, FAST_READ, LOCK_TIMEOUT};
+pub use session::{Database, Session, SqliteThreads, FAST_STATEMENT, LOCK_TIMEOUT};

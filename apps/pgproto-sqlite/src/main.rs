@@ -17,8 +17,8 @@
 //! `SQLITE_SERVER_LOCK_TIMEOUT_MS` sets how long a session waits for another session's
 //! write transaction (default 10 s) when its `lock_timeout` and `statement_timeout` are
 //! 0, before failing with 55P03. `SQLITE_SERVER_THREADS` says where SQLite's work runs:
-//! `fast-reads` (the default: off the async runtime's workers, except the reads of a
-//! session whose last read was fast), `off` (always off) or `on` (always on the
+//! `fast` (the default: off the async runtime's workers, except the statements of a
+//! session whose last statement was fast), `off` (always off) or `on` (always on the
 //! workers: a long statement then holds one).
 
 use pgproto_sqlite::{Args, Database};
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Ok(v) = std::env::var("SQLITE_SERVER_THREADS") {
         let threads = pgproto_sqlite::SqliteThreads::parse(&v)
-            .ok_or_else(|| format!("SQLITE_SERVER_THREADS={v}: off, fast-reads or on"))?;
+            .ok_or_else(|| format!("SQLITE_SERVER_THREADS={v}: off, fast or on"))?;
         db = db.with_sqlite_threads(threads);
     }
     let listener = tokio::net::TcpListener::bind(&server.listen).await?;

@@ -198,32 +198,34 @@ impl Store {
 pub enum SqliteThreads {
     /// Always off the workers.
     Off,
-    /// Off the workers, except the statements that only read of a session whose last
-    /// such operation took less than [`FAST_READ`]: those run on the worker (point
-    /// queries cost no thread switch, while a long read moves its session's next ones
-    /// off). Writes, everything in a transaction that wrote (its commit writes the
-    /// file), preparing, COPY and opening a connection always run off the workers.
+    /// Off the workers, except the statements of a session whose last statement took
+    /// less than [`FAST_STATEMENT`]: those run on the worker (a point query or a
+    /// one-row write costs no thread switch, while a long statement moves its session's
+    /// next ones off). A commit never waits for the disk: the WAL is checkpointed after
+    /// the commit that left it long, off the workers, so writes and commits qualify as
+    /// reads do. Preparing, COPY
+    /// and opening a connection always run off the workers.
     #[default]
-    FastReadsOnRuntime,
+    FastOnRuntime,
     /// Always on the workers: a long statement holds its worker until it ends.
     OnRuntime,
 }
 
 impl SqliteThreads {
-    /// `off`, `fast-reads` or `on`.
+    /// `off`, `fast` or `on`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "off" => Some(Self::Off),
-            "fast-reads" => Some(Self::FastReadsOnRuntime),
+            "fast" => Some(Self::FastOnRuntime),
             "on" => Some(Self::OnRuntime),
             _ => None,
         }
     }
 }
 
-/// A read that took less than this keeps its session's next reads on the runtime's
-/// worker (with [`SqliteThreads::FastReadsOnRuntime`]).
-pub const FAST_READ: Duration = Duration::from_micros(200);
+/// A statement that took less than this keeps its session's next ones on the runtime's
+/// worker (with [`SqliteThreads::FastOnRuntime`]).
+pub const FAST_STATEMENT: Duration = Duration::from_micros(200);
 
 fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
     let (failure, msg) = match &e {
@@ -398,6 +400,8 @@ impl Db {
             // WAL (set when the database was opened) without an fsync per commit: a
             // commit survives the server process's crash, not necessarily the machine's.
             conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+            // Its commits never checkpoint; `end_op` does after one that left the WAL long.
+            crate::checkpoint::hand_over(&conn)?;
             // The server queues writers itself; SQLite's own wait is the backstop for
             // what that queue does not cover (a checkpoint, a writer's last moment).
             conn.busy_timeout(busy)?;
@@ -463,7 +467,7 @@ impl Database {
         self
     }
 
-    /// Sets where SQLite's work runs (default [`SqliteThreads::FastReadsOnRuntime`]).
+    /// Sets where SQLite's work runs (default [`SqliteThreads::FastOnRuntime`]).
     pub fn with_sqlite_threads(mut self, threads: SqliteThreads) -> Self {
         self.threads = threads;
         self
@@ -503,7 +507,7 @@ impl Database {
             },
             txn: TransactionStatus::Idle,
             pending_begin: false,
-            fast_reads: false,
+            fast: false,
             portals: HashMap::new(),
             copy_in: None,
             plans: Plans::default(),
@@ -855,8 +859,8 @@ pub struct Session {
     /// (as PostgreSQL's REPEATABLE READ takes it at the first statement) and a block that
     /// starts by writing starts it after waiting for the right to write.
     pending_begin: bool,
-    /// Whether this session's last read was fast (see [`SqliteThreads`]).
-    fast_reads: bool,
+    /// Whether this session's last statement was fast (see [`SqliteThreads`]).
+    fast: bool,
     portals: HashMap<String, BoundPortal>,
     /// A COPY FROM STDIN in progress.
     copy_in: Option<CopyIn>,
@@ -1528,19 +1532,14 @@ impl Session {
         match self.db.threads {
             SqliteThreads::Off => false,
             SqliteThreads::OnRuntime => true,
-            // Not while holding the right to write: the statement may be the COMMIT that
-            // writes the transaction to the file (in memory nothing is written).
-            SqliteThreads::FastReadsOnRuntime => {
-                (self.guard.is_none() || self.db.store.memory.is_some())
-                    && (op == Op::Prepare || (op == Op::Read && self.fast_reads))
-            }
+            SqliteThreads::FastOnRuntime => op == Op::Prepare || self.fast,
         }
     }
 
-    /// Notes how long a read took (for [`SqliteThreads::FastReadsOnRuntime`]).
+    /// Notes how long a statement took (for [`SqliteThreads::FastOnRuntime`]).
     fn timed(&mut self, op: Op, started: Instant) {
-        if op == Op::Read {
-            self.fast_reads = started.elapsed() < FAST_READ;
+        if op != Op::Prepare {
+            self.fast = started.elapsed() < FAST_STATEMENT;
         }
     }
 
@@ -1553,6 +1552,14 @@ impl Session {
 
     /// Ends an operation; gives the right to execute back unless a transaction is open.
     fn end_op(&mut self, db: OwnedMutexGuard<Db>) {
+        // The WAL hook ran on this thread if the operation committed: a long WAL is
+        // checkpointed before the right to write is given back (see `crate::checkpoint`).
+        if crate::checkpoint::take_wal_pages() >= crate::checkpoint::CHECKPOINT_PAGES {
+            let on_runtime = self.db.threads == SqliteThreads::OnRuntime;
+            if let Err(e) = blocking(on_runtime, || crate::checkpoint::checkpoint(&db.conn)) {
+                eprintln!("pgproto-sqlite: checkpoint failed: {e}");
+            }
+        }
         let open = !db.conn.is_autocommit();
         db.deadline.store(0, Ordering::Relaxed);
         drop(db);

@@ -596,3 +596,37 @@ async fn repeated_queries_follow_another_sessions_schema_change() {
     drop(changer);
     server.stop().await;
 }
+
+/// Commits do not checkpoint by themselves (so that a short write can run on the
+/// runtime's worker), yet the WAL is checkpointed and starts over as SQLite's own
+/// automatic checkpoint would have it: 3,000 commits of a 4 KB row leave the log about
+/// 1,000 pages long, not the 3,000 pages and more they wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_is_checkpointed_after_commits_that_left_it_long() {
+    let tmp = TempDb::new("checkpoint");
+    let server = start(tmp.open()).await;
+    let c = connect(server.port).await;
+    c.batch_execute("create table blobs (id integer primary key, v text)")
+        .await
+        .unwrap();
+    let insert = c
+        .prepare("insert into blobs values ($1, repeat('x', 4000))")
+        .await
+        .unwrap();
+    for id in 0..3000i32 {
+        c.execute(&insert, &[&id]).await.unwrap();
+    }
+    assert_eq!(value(&c, "select count(*) from blobs").await, 3000);
+    let wal = std::fs::metadata(format!("{}-wal", tmp.path()))
+        .unwrap()
+        .len();
+    let file = std::fs::metadata(tmp.path()).unwrap().len();
+    // 1,000 pages of 4,096 bytes (and their frame headers) before it started over.
+    assert!(wal < 6 << 20, "the WAL has {wal} bytes");
+    assert!(
+        file > 4 << 20,
+        "the database file has {file} bytes: never checkpointed"
+    );
+    drop(c);
+    server.stop().await;
+}
