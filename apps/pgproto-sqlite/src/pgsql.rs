@@ -106,6 +106,9 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
     if let Some(e) = error {
         return Err(e);
     }
+    if let Statement::Insert(i) = statement {
+        changed |= where_before_upsert(i);
+    }
     if let Statement::Query(q) = statement {
         let selects = selects_mut(&mut q.body);
         if selects.len() == names.len() {
@@ -115,6 +118,23 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
         }
     }
     Ok(changed.then(|| statement.to_string()))
+}
+
+/// `INSERT ... SELECT ... FROM t ON CONFLICT ...`: SQLite reads the `ON` as a join's
+/// unless the query has a `WHERE` (its documented way out is `WHERE true`), so each
+/// SELECT without one gets `WHERE true`.
+fn where_before_upsert(insert: &mut sqlparser::ast::Insert) -> bool {
+    let (Some(_), Some(source)) = (&insert.on, insert.source.as_mut()) else {
+        return false;
+    };
+    let mut changed = false;
+    for select in selects_mut(&mut source.body) {
+        if select.selection.is_none() {
+            select.selection = Some(Expr::Value(sqlparser::ast::Value::Boolean(true).into()));
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// Whether the text may hold syntax this pass rewrites (a cheap test that spares the
@@ -173,6 +193,7 @@ fn needs_parse(sql: &str) -> bool {
         "->",
         "json",
         "pg_typeof",
+        "conflict",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -1886,6 +1907,24 @@ mod tests {
 
     fn rw(sql: &str) -> String {
         rewrite(sql).unwrap().unwrap_or_else(|| sql.to_string())
+    }
+
+    #[test]
+    fn an_upsert_from_a_query_gets_where_true() {
+        assert_eq!(
+            rw("INSERT INTO kv SELECT g, 'v' FROM other g ON CONFLICT DO NOTHING"),
+            "INSERT INTO kv SELECT g, 'v' FROM other AS g WHERE true ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            rw("INSERT INTO kv SELECT a, b FROM x WHERE a > 1 \
+                ON CONFLICT (a) DO UPDATE SET b = excluded.b"),
+            "INSERT INTO kv SELECT a, b FROM x WHERE a > 1 \
+             ON CONFLICT (a) DO UPDATE SET b = excluded.b"
+        );
+        assert_eq!(
+            rw("INSERT INTO kv SELECT a FROM x"),
+            "INSERT INTO kv SELECT a FROM x"
+        );
     }
 
     #[test]

@@ -69,6 +69,12 @@ const QUERIES: &[&str] = &[
     "SELECT DISTINCT ON (active) id FROM users ORDER BY id",
     "SELECT jsonb_build_object('a')",
     "SELECT 'abc' SIMILAR TO 'a%' ESCAPE 'xy'",
+    // Upserts from a query (SQLite needs a WHERE before ON CONFLICT there); last, as
+    // they add rows.
+    "INSERT INTO users (id, name) SELECT g, 'n' || g FROM generate_series(2, 5) g \
+     ON CONFLICT DO NOTHING RETURNING id, name",
+    "INSERT INTO users (id, name) SELECT g, 'm' || g FROM generate_series(4, 6) AS g \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name RETURNING id, name",
 ];
 
 /// Queries whose answer still differs, and why.
