@@ -255,7 +255,12 @@
 //!   refused with 0A000. Values handed out are
 //!   written back after each statement; a rollback of that statement's transaction
 //!   does not undo them in the running server (as in PostgreSQL), and at startup an
-//!   owned sequence is raised to its column's largest value.
+//!   owned sequence is raised to its column's largest value. Neither is a restart
+//!   (`ALTER SEQUENCE ... RESTART`, `TRUNCATE ... RESTART IDENTITY`) undone by a
+//!   rollback, where PostgreSQL undoes it.
+//! * `TRUNCATE` (the `truncate` module) deletes the tables' rows, referencing tables
+//!   first; a table referenced from outside the list is refused with PostgreSQL's
+//!   0A000 unless `CASCADE`, which adds the referencing tables with a NOTICE each.
 //! * Other primary key columns are made `NOT NULL`, as in PostgreSQL, and an `integer`
 //!   key is declared `INT` so that SQLite does not make it the rowid: an insert without
 //!   it fails with 23502 as in PostgreSQL, instead of getting the next id.
@@ -315,6 +320,7 @@ mod select_list;
 mod sequences;
 mod session;
 mod sql;
+mod truncate;
 mod types;
 mod unnest;
 mod usertypes;

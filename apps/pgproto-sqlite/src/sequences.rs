@@ -263,6 +263,26 @@ impl Registry {
         out
     }
 
+    /// The sequences owned by a column of one of `tables` (serial and identity columns',
+    /// and `OWNED BY`), by name.
+    pub(crate) fn owned_by(&self, tables: &[String]) -> Vec<String> {
+        let Ok(inner) = self.0.lock() else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = inner
+            .seqs
+            .values()
+            .filter(|s| {
+                s.owner
+                    .as_ref()
+                    .is_some_and(|(t, _)| tables.iter().any(|x| x.eq_ignore_ascii_case(t)))
+            })
+            .map(|s| s.name.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Whether some table has an identity column.
     pub(crate) fn any_identity(&self) -> bool {
         self.0

@@ -326,6 +326,30 @@ fn sqlite_error(e: rusqlite::Error) -> Box<DbError> {
             format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
         );
     }
+    // PostgreSQL's wording for an unknown relation or column, and for a unique index.
+    if let Some(table) = m.strip_prefix("no such table: ") {
+        let table = table.strip_prefix("main.").unwrap_or(table);
+        return error(code, format!("relation \"{table}\" does not exist"));
+    }
+    if let Some(column) = m.strip_prefix("no such column: ") {
+        return error(
+            code,
+            if column.contains('.') {
+                format!("column {column} does not exist")
+            } else {
+                format!("column \"{column}\" does not exist")
+            },
+        );
+    }
+    if let Some(index) = m
+        .strip_prefix("UNIQUE constraint failed: index '")
+        .and_then(|i| i.strip_suffix('\''))
+    {
+        return error(
+            code,
+            format!("duplicate key value violates unique constraint \"{index}\""),
+        );
+    }
     error(code, message)
 }
 
@@ -2126,6 +2150,15 @@ impl Session {
             return comment(conn, &c.map_err(unsupported)?);
         }
         let registry = &self.db.store.sequences.clone();
+        if let Some(t) = crate::truncate::parse(text) {
+            let t = t.map_err(|(code, message)| coded_error(&code, &message))?;
+            return all_or_none(conn, || {
+                let notices = crate::truncate::run(conn, registry, &t)
+                    .map_err(|(code, message)| coded_error(&code, &message))?;
+                crate::sequences::persist(conn, registry).map_err(sqlite_error)?;
+                Ok(with_notices(Outcome::tag("TRUNCATE TABLE"), notices))
+            });
+        }
         let objects = crate::sequences::statement(conn, registry, text).or_else(|| {
             let outcome = crate::usertypes::statement(conn, text)?;
             self.db.store.types_version.fetch_add(1, Ordering::AcqRel);

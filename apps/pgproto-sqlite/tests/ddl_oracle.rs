@@ -15,6 +15,28 @@ const STATEMENTS: &[&str] = &[
     "CREATE SCHEMA IF NOT EXISTS public",
     "CREATE SCHEMA public",
     "CREATE SCHEMA app",
+    // TRUNCATE: foreign keys, CASCADE, RESTART IDENTITY.
+    "CREATE TABLE tr_p (id serial PRIMARY KEY, name text)",
+    "CREATE TABLE tr_c (id bigserial PRIMARY KEY, p_id int REFERENCES tr_p (id))",
+    "CREATE TABLE tr_other (x int)",
+    "INSERT INTO tr_p (name) VALUES ('a'), ('b')",
+    "INSERT INTO tr_c (p_id) VALUES (1), (2)",
+    "INSERT INTO tr_other VALUES (1)",
+    "TRUNCATE tr_p",
+    "TRUNCATE TABLE tr_p, tr_c",
+    "SELECT (SELECT count(*) FROM tr_p) AS p, (SELECT count(*) FROM tr_c) AS c",
+    "INSERT INTO tr_p (name) VALUES ('c') RETURNING id",
+    "INSERT INTO tr_c (p_id) VALUES (3) RETURNING id",
+    "TRUNCATE tr_p CASCADE",
+    "SELECT count(*) FROM tr_c",
+    "TRUNCATE ONLY tr_p, tr_c RESTART IDENTITY",
+    "INSERT INTO tr_p (name) VALUES ('e') RETURNING id",
+    "TRUNCATE tr_missing",
+    "TRUNCATE tr_other *",
+    "SELECT count(*) FROM tr_other",
+    "BEGIN; INSERT INTO tr_other VALUES (2); TRUNCATE tr_other; ROLLBACK",
+    "SELECT count(*) FROM tr_other",
+    "TRUNCATE tr_other a",
 ];
 
 /// Statements whose answer still differs, and why.

@@ -675,7 +675,7 @@ async fn psql_and_pgbench() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("42P01") && stderr.contains("no such table: missing"),
+        stderr.contains("42P01") && stderr.contains("relation \"missing\" does not exist"),
         "{stderr}"
     );
 
