@@ -116,6 +116,20 @@ CREATE TEMP TABLE pg_catalog_storage (oid oid PRIMARY KEY, btree text);
 CREATE TEMP VIEW pg_views AS SELECT 'public' AS schemaname, c.relname AS viewname,
   (SELECT rolname FROM pg_authid WHERE oid = c.relowner) AS viewowner, d.def AS definition
   FROM pg_class c LEFT JOIN pg_catalog_defs d ON d.oid = c.oid WHERE c.relkind = 'v';
+CREATE TEMP VIEW pg_tables AS SELECT n.nspname AS schemaname, c.relname AS tablename,
+  (SELECT rolname FROM pg_authid WHERE oid = c.relowner) AS tableowner, NULL AS tablespace,
+  c.relhasindex AS hasindexes, c.relhasrules AS hasrules, c.relhastriggers AS hastriggers,
+  c.relrowsecurity AS rowsecurity
+  FROM pg_class c LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p');
+CREATE TEMP VIEW pg_indexes AS SELECT n.nspname AS schemaname, c.relname AS tablename,
+  i.relname AS indexname, NULL AS tablespace, d.def AS indexdef
+  FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_catalog_defs d ON d.oid = i.oid
+  WHERE c.relkind IN ('r', 'm', 'p') AND i.relkind IN ('i', 'I');
+CREATE TEMP VIEW pg_matviews AS SELECT 'public' AS schemaname, relname AS matviewname,
+  NULL AS matviewowner, NULL AS tablespace, relhasindex AS hasindexes,
+  relispopulated AS ispopulated, NULL AS definition FROM pg_class WHERE 0;
 CREATE TEMP VIEW pg_lookup_size AS SELECT c.oid AS lookup_oid,
   coalesce((SELECT sum(d.pgsize) FROM pg_catalog_storage s JOIN dbstat d ON d.name = s.btree
     WHERE s.oid = c.oid), 0) AS lookup_size FROM pg_class c;

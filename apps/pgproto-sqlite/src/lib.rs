@@ -167,7 +167,9 @@
 //!   `tests/psql_oracle.rs`; sizes in `\dt+`/`\di+` are the bytes of SQLite's own b-tree,
 //!   from `dbstat`, where PostgreSQL counts its 8 kB pages; `\d+ VIEW`, `pg_get_viewdef` and
 //!   `pg_views` print the view's query deparsed as PostgreSQL does (the `viewdef` module;
-//!   set operations and subqueries as written); `pg_extension` is empty, PostgreSQL has plpgsql), and for pgjdbc's `DatabaseMetaData` (same output as
+//!   set operations and subqueries as written); `pg_tables` and `pg_indexes` list the
+//!   user's tables and indexes (not the catalog's own, which PostgreSQL lists under
+//!   `pg_catalog`), `pg_matviews` is empty; `pg_extension` is empty, PostgreSQL has plpgsql), and for pgjdbc's `DatabaseMetaData` (same output as
 //!   PostgreSQL 15 but for `getIndexInfo`'s `NON_UNIQUE` type and statistics, see
 //!   `tests/jdbc.rs`), what pgcli's completion loads (`tests/pgcli.rs`), and Diesel's
 //!   `print-schema` (same output as PostgreSQL 15, see `tests/diesel.rs`). `pg_type`

@@ -2240,6 +2240,13 @@ impl Session {
         described: Described<'_>,
     ) -> Result<Outcome, Box<DbError>> {
         let registry = &self.db.store.sequences.clone();
+        let in_block = self.txn != TransactionStatus::Idle;
+        let index = crate::indexes::as_sqlite_reads_it(text, in_block, |name| {
+            relation_named(conn, name) || registry.get(name).is_some()
+        })
+        .transpose()
+        .map_err(|(code, message)| coded_error(&code, &message))?;
+        let text = index.as_deref().unwrap_or(text);
         let classless = crate::indexes::without_operator_classes(text)
             .transpose()
             .map_err(|(code, message)| coded_error(&code, &message))?;
@@ -2528,6 +2535,16 @@ fn all_or_none(
     };
     conn.execute_batch(end).map_err(sqlite_error)?;
     outcome
+}
+
+/// Whether a table, view or index has this name.
+fn relation_named(conn: &Connection, name: &str) -> bool {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM main.sqlite_schema WHERE name = ?1 COLLATE NOCASE",
+        [name],
+        |r| r.get::<_, bool>(0),
+    )
+    .unwrap_or(false)
 }
 
 /// `COMMENT ON TABLE/COLUMN`: kept in `_pgproto_comments`, shown by `pg_description`.
