@@ -358,7 +358,7 @@ fn assignments(
 }
 
 /// The text with `edits` made; `None` for none.
-fn apply(sql: &str, mut edits: Vec<Edit>) -> Option<String> {
+pub(crate) fn apply(sql: &str, mut edits: Vec<Edit>) -> Option<String> {
     if edits.is_empty() {
         return None;
     }

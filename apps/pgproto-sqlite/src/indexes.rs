@@ -82,11 +82,6 @@ pub(crate) fn as_sqlite_reads_it(
             }
         }
     }
-    if cut.is_empty() && insert.is_none() {
-        return None;
-    }
-    let mut out = String::with_capacity(sql.len() + 32);
-    let mut last = 0;
     let mut edits: Vec<(usize, usize, String)> = cut
         .into_iter()
         .map(|(a, b)| (a, b, String::new()))
@@ -94,14 +89,7 @@ pub(crate) fn as_sqlite_reads_it(
     if let Some((at, text)) = insert {
         edits.push((at, at, text));
     }
-    edits.sort_by_key(|e| e.0);
-    for (a, b, text) in edits {
-        out.push_str(sql.get(last..a)?);
-        out.push_str(&text);
-        last = b;
-    }
-    out.push_str(sql.get(last..)?);
-    Some(Ok(out))
+    crate::identity::apply(sql, edits).map(Ok)
 }
 
 /// The name PostgreSQL chooses for an index of `table` on `columns` (their names, or a

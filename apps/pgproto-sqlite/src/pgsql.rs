@@ -49,7 +49,15 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
         ) {
             return Ok(None);
         }
-        let mut changed = false;
+        let mut changed = match statement {
+            // SQLite takes an UPDATE's alias only after AS, which the tree prints.
+            Statement::Update { table, .. } => {
+                matches!(&table.relation, TableFactor::Table { alias: Some(_), .. })
+            }
+            Statement::Delete(d) => delete_using_as_exists(d),
+            _ => false,
+        };
+        changed |= unqualified_returning(statement);
         let mut error = None;
         let _ = visit_expressions_mut(statement, |e| match crate::datetime::rewrite_expr(e) {
             Ok(c) => {
@@ -109,6 +117,7 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
     if let Statement::Insert(i) = statement {
         changed |= where_before_upsert(i);
     }
+    changed |= unqualified_returning(statement);
     if let Statement::Query(q) = statement {
         let selects = selects_mut(&mut q.body);
         if selects.len() == names.len() {
@@ -118,6 +127,137 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
         }
     }
     Ok(changed.then(|| statement.to_string()))
+}
+
+/// `DELETE FROM t USING a, b WHERE cond`, which SQLite lacks, as `DELETE FROM t WHERE
+/// EXISTS (SELECT 1 FROM a, b WHERE cond)`: the same rows go (each once, as in
+/// PostgreSQL); a `RETURNING` that names the `USING` tables' columns then fails with
+/// 42703.
+fn delete_using_as_exists(delete: &mut sqlparser::ast::Delete) -> bool {
+    let Some(using) = &delete.using else {
+        return false;
+    };
+    let from = using
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = match &delete.selection {
+        Some(cond) => format!("EXISTS (SELECT 1 FROM {from} WHERE {cond})"),
+        None => format!("EXISTS (SELECT 1 FROM {from})"),
+    };
+    let Ok(exists) = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_expr())
+    else {
+        return false;
+    };
+    delete.using = None;
+    delete.selection = Some(exists);
+    true
+}
+
+/// `RETURNING t.col` (or the alias's `a.col`) as `RETURNING col`: SQLite's RETURNING
+/// takes the modified table's columns unqualified only.
+fn unqualified_returning(statement: &mut Statement) -> bool {
+    let (names, returning): (Vec<String>, _) = match statement {
+        Statement::Update {
+            table, returning, ..
+        } => (relation_names(&table.relation), returning),
+        Statement::Delete(d) => {
+            let tables = match &d.from {
+                sqlparser::ast::FromTable::WithFromKeyword(t)
+                | sqlparser::ast::FromTable::WithoutKeyword(t) => t,
+            };
+            let names = tables
+                .first()
+                .map(|t| relation_names(&t.relation))
+                .unwrap_or_default();
+            (names, &mut d.returning)
+        }
+        Statement::Insert(i) => {
+            let mut names = match &i.table {
+                sqlparser::ast::TableObject::TableName(n) => {
+                    n.0.last()
+                        .map(|p| vec![p.to_string().trim_matches('"').to_string()])
+                        .unwrap_or_default()
+                }
+                _ => Vec::new(),
+            };
+            // An alias hides the table's name, as in PostgreSQL.
+            if let Some(a) = &i.table_alias {
+                names = vec![a.value.clone()];
+            }
+            (names, &mut i.returning)
+        }
+        _ => return false,
+    };
+    let Some(items) = returning else {
+        return false;
+    };
+    let mut changed = false;
+    for item in items.iter_mut() {
+        let _ = visit_expressions_mut(item, |e| {
+            if let Expr::CompoundIdentifier(parts) = e {
+                if let [qualifier, column] = parts.as_slice() {
+                    if names
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(&qualifier.value))
+                    {
+                        *e = Expr::Identifier(column.clone());
+                        changed = true;
+                    }
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    changed
+}
+
+/// The names a FROM item is known by: its alias, else its table's name.
+fn relation_names(factor: &TableFactor) -> Vec<String> {
+    match factor {
+        TableFactor::Table { name, alias, .. } => match alias {
+            Some(a) => vec![a.name.value.clone()],
+            None => name
+                .0
+                .last()
+                .map(|p| vec![p.to_string().trim_matches('"').to_string()])
+                .unwrap_or_default(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Whether an UPDATE or DELETE without a query needs the syntax tree: an UPDATE whose
+/// table has an alias (anything between its name and SET), a DELETE with an alias or
+/// `USING` (anything but WHERE or RETURNING after its table), and any of them (or an
+/// INSERT) with a qualified name after RETURNING.
+fn update_or_delete_needs_tree(sql: &str) -> bool {
+    let toks = crate::sql::tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    if let Some(r) = toks.iter().position(|t| t.is(sql, "RETURNING")) {
+        if toks.iter().skip(r).any(|t| t.is_punct(sql, ".")) {
+            return true;
+        }
+    }
+    let table = if w(0, "UPDATE") {
+        1
+    } else if w(0, "DELETE") && w(1, "FROM") {
+        2
+    } else {
+        return false;
+    };
+    let Some((_, after)) = crate::ddl::name_at(sql, &toks, table) else {
+        return false;
+    };
+    match toks.get(after) {
+        None => false,
+        Some(t) if t.is_punct(sql, ";") => false,
+        Some(t) if table == 1 => !t.is(sql, "SET"),
+        Some(t) => !(t.is(sql, "WHERE") || t.is(sql, "RETURNING")),
+    }
 }
 
 /// `INSERT ... SELECT ... FROM t ON CONFLICT ...`: SQLite reads the `ON` as a join's
@@ -148,7 +288,7 @@ fn needs_parse(sql: &str) -> bool {
         .iter()
         .any(|k| start.starts_with(k));
     if dml && !lower.contains("select") {
-        return crate::datetime::may_need_rewrite(&lower);
+        return crate::datetime::may_need_rewrite(&lower) || update_or_delete_needs_tree(sql);
     }
     [
         "pg_",
@@ -1910,6 +2050,33 @@ mod tests {
     }
 
     #[test]
+    fn update_and_delete_forms_sqlite_spells_otherwise() {
+        assert_eq!(
+            rw("UPDATE acc a SET balance = a.balance + 1 WHERE a.id = 2 RETURNING a.id, balance"),
+            "UPDATE acc AS a SET balance = a.balance + 1 WHERE a.id = 2 RETURNING id, balance"
+        );
+        assert_eq!(
+            rw("DELETE FROM tx t USING acc a, b WHERE a.id = t.src RETURNING t.id"),
+            "DELETE FROM tx AS t WHERE EXISTS (SELECT 1 FROM acc AS a, b WHERE a.id = t.src) \
+             RETURNING id"
+        );
+        assert_eq!(
+            rw("DELETE FROM tx USING acc"),
+            "DELETE FROM tx WHERE EXISTS (SELECT 1 FROM acc)"
+        );
+        assert_eq!(
+            rw("INSERT INTO acc AS x VALUES (1) RETURNING x.id, acc.id"),
+            "INSERT INTO acc AS x VALUES (1) RETURNING id, acc.id"
+        );
+        // Nothing to change: not parsed.
+        assert_eq!(rewrite("UPDATE acc SET b = 1 WHERE id = 2"), Ok(None));
+        assert_eq!(
+            rewrite("DELETE FROM acc WHERE id = 2 RETURNING id"),
+            Ok(None)
+        );
+    }
+
+    #[test]
     fn an_upsert_from_a_query_gets_where_true() {
         assert_eq!(
             rw("INSERT INTO kv SELECT g, 'v' FROM other g ON CONFLICT DO NOTHING"),
@@ -2348,7 +2515,7 @@ mod tests {
         // SQLAlchemy's many-rows INSERT.
         assert_eq!(
             rw("INSERT INTO book (title, author_id) SELECT p0::VARCHAR, p1::INTEGER FROM (VALUES ($1::VARCHAR, $2::INTEGER, 0), ($3::VARCHAR, $4::INTEGER, 1)) AS imp_sen(p0, p1, sen_counter) ORDER BY sen_counter RETURNING book.id"),
-            "INSERT INTO book (title, author_id) SELECT p0::VARCHAR, p1::INTEGER FROM (SELECT column1 AS p0, column2 AS p1, column3 AS sen_counter FROM (VALUES ($1::VARCHAR, $2::INTEGER, 0), ($3::VARCHAR, $4::INTEGER, 1))) AS imp_sen ORDER BY sen_counter NULLS LAST RETURNING book.id"
+            "INSERT INTO book (title, author_id) SELECT p0::VARCHAR, p1::INTEGER FROM (SELECT column1 AS p0, column2 AS p1, column3 AS sen_counter FROM (VALUES ($1::VARCHAR, $2::INTEGER, 0), ($3::VARCHAR, $4::INTEGER, 1))) AS imp_sen ORDER BY sen_counter NULLS LAST RETURNING id"
         );
     }
 

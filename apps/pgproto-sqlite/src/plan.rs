@@ -151,7 +151,12 @@ fn op_for(text: &str, kind: &Statement, toks: &[sql::Tok]) -> Op {
             .iter()
             .any(|kw| t.is(text, kw))
         });
-    if reads {
+    // A locking clause (`FOR SHARE`...) holds rows against writers: the right to write
+    // stands for it (`FOR UPDATE` names a writing keyword already).
+    let locks = toks
+        .windows(2)
+        .any(|p| p[0].is(text, "FOR") && (p[1].is(text, "SHARE") || p[1].is(text, "KEY")));
+    if reads && !locks {
         Op::Read
     } else {
         Op::Write

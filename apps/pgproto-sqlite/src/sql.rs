@@ -1005,6 +1005,8 @@ pub(crate) fn rewrite(sql: &str) -> Result<String, Unsupported> {
     // `crate::identity`): SQLite prepares the statement without it.
     let plain = crate::identity::without_overriding(sql);
     let sql = plain.as_deref().unwrap_or(sql);
+    let unlocked = without_locking(sql);
+    let sql = unlocked.as_deref().unwrap_or(sql);
     let unnested = crate::unnest::rewrite(sql);
     let result = match crate::pgsql::rewrite(unnested.as_deref().unwrap_or(sql)) {
         Ok(Some(tree)) => rewrite_tokens(&tree),
@@ -1018,6 +1020,66 @@ pub(crate) fn rewrite(sql: &str) -> Result<String, Unsupported> {
         c.insert(sql.to_string(), result.clone());
     }
     result
+}
+
+/// A query's locking clauses (`FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE`, `FOR KEY
+/// SHARE`, each with `OF tables` and `NOWAIT` or `SKIP LOCKED`) left out: such a
+/// statement takes the right to write (see `crate::plan`), which stands for a lock on
+/// every row until the transaction ends, and SQLite has no such clause. `NOWAIT` and
+/// `SKIP LOCKED` then wait for another session's transaction, as if it had ended
+/// before the statement. `None` when there is none.
+fn without_locking(sql: &str) -> Option<String> {
+    let lower = sql.to_ascii_lowercase();
+    if !(lower.contains("update") || lower.contains("share")) {
+        return None;
+    }
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    let mut edits = Vec::new();
+    let mut i = 0;
+    while let Some(t) = toks.get(i) {
+        let strength = if !w(i, "FOR") {
+            0
+        } else if w(i + 1, "UPDATE") || w(i + 1, "SHARE") {
+            2
+        } else if (w(i + 1, "NO") && w(i + 2, "KEY") && w(i + 3, "UPDATE"))
+            || (w(i + 1, "KEY") && w(i + 2, "SHARE"))
+        {
+            if w(i + 1, "NO") {
+                4
+            } else {
+                3
+            }
+        } else {
+            0
+        };
+        if strength == 0 {
+            i += 1;
+            continue;
+        }
+        let start = t.start;
+        let mut j = i + strength;
+        if w(j, "OF") {
+            j += 1;
+            while let Some((_, next)) = crate::ddl::name_at(sql, &toks, j) {
+                j = next;
+                if toks.get(j).is_some_and(|t| t.is_punct(sql, ",")) {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        if w(j, "NOWAIT") {
+            j += 1;
+        } else if w(j, "SKIP") && w(j + 1, "LOCKED") {
+            j += 2;
+        }
+        let end = toks.get(j - 1).map_or(sql.len(), |t| t.end);
+        edits.push((start, end, String::new()));
+        i = j;
+    }
+    crate::identity::apply(sql, edits)
 }
 
 /// In a `CREATE` or `ALTER` statement, `timestamp(3) with time zone` becomes
@@ -2474,6 +2536,31 @@ impl Cx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locking_clauses_are_left_out() {
+        assert_eq!(
+            without_locking("SELECT * FROM t WHERE id = 1 FOR UPDATE").as_deref(),
+            Some("SELECT * FROM t WHERE id = 1 ")
+        );
+        assert_eq!(
+            without_locking(
+                "select * from a join b on true for no key update of a, public.b skip locked \
+                 for key share nowait;"
+            )
+            .as_deref(),
+            Some("select * from a join b on true  ;")
+        );
+        assert_eq!(
+            without_locking("select (select 1 from t for share) x").as_deref(),
+            Some("select (select 1 from t ) x")
+        );
+        assert_eq!(without_locking("update t set a = 1"), None);
+        assert_eq!(
+            without_locking("select substring('abc' from 1 for 2)"),
+            None
+        );
+    }
 
     #[test]
     fn default_items_become_the_columns_defaults() {

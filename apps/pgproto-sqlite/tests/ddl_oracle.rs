@@ -1,4 +1,4 @@
-//! DDL statements run by psql 15 (`VERBOSITY=verbose`, so errors show their SQLSTATE)
+//! DDL statements (and data-modifying forms SQLite spells otherwise) run by psql 15 (`VERBOSITY=verbose`, so errors show their SQLSTATE)
 //! against PostgreSQL 15 and pgproto-sqlite: the output, or the error's first line, must
 //! be the same. Statements that still differ are listed in [`KNOWN_DIFFERENT`] with the
 //! reason, and the test checks that they still differ.
@@ -57,6 +57,33 @@ const STATEMENTS: &[&str] = &[
     "SELECT schemaname, tablename, tableowner, tablespace, hasindexes, hasrules, hastriggers, \
      rowsecurity FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('tr_p', 'tr_c', 'tr_other', 'ix') ORDER BY 2",
     "SELECT * FROM pg_matviews",
+    // UPDATE with an alias, DELETE ... USING, qualified RETURNING, locking clauses.
+    "CREATE TABLE acc (id int PRIMARY KEY, owner text, balance int)",
+    "CREATE TABLE tx (id int PRIMARY KEY, src int, dst int, amount int)",
+    "INSERT INTO acc VALUES (1, 'alice', 100), (2, 'bob', 50), (3, 'carol', 0)",
+    "INSERT INTO tx VALUES (1, 1, 2, 10), (2, 1, 3, 5), (3, 2, 3, 1)",
+    "UPDATE acc a SET balance = a.balance + t.amount FROM tx t WHERE t.dst = a.id AND t.id = 1 \
+     RETURNING a.id, a.balance",
+    "UPDATE acc AS a SET owner = upper(a.owner) WHERE a.id = 3",
+    "UPDATE acc a SET balance = 0 WHERE a.id = 2",
+    "SELECT * FROM acc ORDER BY id",
+    "DELETE FROM tx t USING acc a WHERE a.id = t.src AND a.owner = 'nobody'",
+    "DELETE FROM tx t USING acc a WHERE a.id = t.src AND a.owner = 'bob' RETURNING t.id",
+    "DELETE FROM tx AS t WHERE t.id = 2 RETURNING *",
+    "SELECT * FROM tx ORDER BY id",
+    "SELECT * FROM acc WHERE id = 1 FOR UPDATE",
+    "SELECT * FROM acc WHERE id = 1 FOR UPDATE NOWAIT",
+    "SELECT * FROM acc a JOIN tx t ON t.src = a.id FOR UPDATE OF a SKIP LOCKED",
+    "SELECT owner FROM acc WHERE id = 2 FOR SHARE",
+    "SELECT owner FROM acc WHERE id = 2 FOR NO KEY UPDATE",
+    "BEGIN; SELECT balance FROM acc WHERE id = 1 FOR UPDATE; \
+     UPDATE acc SET balance = 1 WHERE id = 1; COMMIT",
+    "INSERT INTO acc AS x VALUES (9, 'zed', 1) RETURNING x.id, x.owner",
+    "INSERT INTO tx SELECT 9, 1, 2, 3 RETURNING tx.amount",
+    "UPDATE acc SET balance = balance + 1 WHERE id = 9 RETURNING acc.balance",
+    "SELECT owner FROM acc WHERE id = 9 FOR KEY SHARE",
+    "SELECT a.owner FROM acc a WHERE a.id = (SELECT id FROM acc WHERE id = 9 FOR UPDATE)",
+    "SELECT * FROM acc ORDER BY id",
 ];
 
 /// Statements whose answer still differs, and why.
