@@ -17,7 +17,7 @@
 //! multi-column assignment of one) is refused with 0A000.
 
 use crate::ddl::err;
-use crate::sql::{matching_close, tokenize, Tok};
+use crate::sql::{matching_close, tokenize, Tok, ValuesItems};
 
 /// One identity column of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,42 +204,21 @@ pub(crate) fn rewrite(
         }
         return Ok(apply(sql, edits));
     }
-    // The rows: `(...)` groups separated by commas, each item's token range.
-    let mut j = i + 1;
-    while toks.get(j).is_some_and(|t| t.is_punct(sql, "(")) {
-        let Some(close) = matching_close(sql, &toks, j) else {
-            break;
+    // The rows' items, each against its column.
+    for item in ValuesItems::new(sql, &toks, i + 1) {
+        let Some((_, id)) = targeted.iter().find(|(p, _)| *p == item.column) else {
+            continue;
         };
-        let (mut item, mut depth, mut start) = (0usize, 0usize, j + 1);
-        for k in j + 1..=close {
-            let Some(t) = toks.get(k) else { break };
-            if (depth == 0 && t.is_punct(sql, ",")) || k == close {
-                let is_default = k == start + 1 && w(start, "DEFAULT");
-                if let Some((_, id)) = targeted.iter().find(|(p, _)| *p == item) {
-                    match overriding {
-                        _ if is_default => {}
-                        Some(false) => {
-                            if let (Some(a), Some(b)) = (toks.get(start), toks.get(k - 1)) {
-                                edits.push((a.start, b.end, "DEFAULT".to_string()));
-                            }
-                        }
-                        None if id.always => return Err(insert_error(&id.column)),
-                        _ => {}
-                    }
+        match overriding {
+            _ if item.is_default(sql, &toks) => {}
+            Some(false) => {
+                let last = item.tokens.end.checked_sub(1).and_then(|k| toks.get(k));
+                if let (Some(a), Some(b)) = (toks.get(item.tokens.start), last) {
+                    edits.push((a.start, b.end, "DEFAULT".to_string()));
                 }
-                item += 1;
-                start = k + 1;
-            } else if t.is_punct(sql, "(") {
-                depth += 1;
-            } else if t.is_punct(sql, ")") {
-                depth = depth.saturating_sub(1);
             }
-        }
-        j = close + 1;
-        if toks.get(j).is_some_and(|t| t.is_punct(sql, ",")) {
-            j += 1;
-        } else {
-            break;
+            None if id.always => return Err(insert_error(&id.column)),
+            _ => {}
         }
     }
     Ok(apply(sql, edits))

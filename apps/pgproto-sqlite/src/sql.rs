@@ -545,6 +545,94 @@ pub(crate) fn check_datetime_arithmetic(
     Ok(())
 }
 
+/// One item of a row of `INSERT ... VALUES`: where it stands in its row, and its tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ValuesItem {
+    /// Its position in its row (0 for the first), i.e. its target column's.
+    pub(crate) column: usize,
+    /// Its token indices (empty for the lone item of an empty row `()`).
+    pub(crate) tokens: std::ops::Range<usize>,
+}
+
+impl ValuesItem {
+    /// Whether the item is the keyword `DEFAULT` alone.
+    pub(crate) fn is_default(&self, sql: &str, toks: &[Tok]) -> bool {
+        self.tokens.len() == 1
+            && toks
+                .get(self.tokens.start)
+                .is_some_and(|t| t.is(sql, "DEFAULT"))
+    }
+}
+
+/// The items of the rows `(...), (...)` after `VALUES`, row by row, split at the commas
+/// outside parentheses. The rows end at the first token that does not continue them; a
+/// row without its `)` ends them too, with [`ValuesItems::unclosed`] set.
+pub(crate) struct ValuesItems<'a> {
+    sql: &'a str,
+    toks: &'a [Tok],
+    /// Where the next row's `(` should be; `None` after the last row.
+    next_row: Option<usize>,
+    /// The rest of the current row.
+    row: std::vec::IntoIter<ValuesItem>,
+    /// A row had no matching `)`.
+    pub(crate) unclosed: bool,
+}
+
+impl<'a> ValuesItems<'a> {
+    /// The items of the rows starting at token `first` (the first row's `(`).
+    pub(crate) fn new(sql: &'a str, toks: &'a [Tok], first: usize) -> Self {
+        ValuesItems {
+            sql,
+            toks,
+            next_row: Some(first),
+            row: Vec::new().into_iter(),
+            unclosed: false,
+        }
+    }
+}
+
+impl Iterator for ValuesItems<'_> {
+    type Item = ValuesItem;
+
+    fn next(&mut self) -> Option<ValuesItem> {
+        let (sql, toks) = (self.sql, self.toks);
+        loop {
+            if let Some(item) = self.row.next() {
+                return Some(item);
+            }
+            let open = self.next_row.take()?;
+            if !toks.get(open)?.is_punct(sql, "(") {
+                return None;
+            }
+            let Some(close) = matching_close(sql, toks, open) else {
+                self.unclosed = true;
+                return None;
+            };
+            let mut row = Vec::new();
+            let (mut depth, mut start) = (0usize, open + 1);
+            for (k, t) in toks.iter().enumerate().take(close + 1).skip(open + 1) {
+                if (depth == 0 && t.is_punct(sql, ",")) || k == close {
+                    let column = row.len();
+                    row.push(ValuesItem {
+                        column,
+                        tokens: start..k,
+                    });
+                    start = k + 1;
+                } else if t.is_punct(sql, "(") {
+                    depth += 1;
+                } else if t.is_punct(sql, ")") {
+                    depth = depth.saturating_sub(1);
+                }
+            }
+            self.row = row.into_iter();
+            self.next_row = toks
+                .get(close + 1)
+                .is_some_and(|t| t.is_punct(sql, ","))
+                .then_some(close + 2);
+        }
+    }
+}
+
 /// `INSERT ... VALUES (..., DEFAULT, ...)` with each `DEFAULT` item (which SQLite lacks)
 /// replaced by its column's default expression, or `NULL` for a column without one, as
 /// PostgreSQL computes it. `defaults_of` gives a table's columns in order, with their
@@ -577,33 +665,13 @@ pub(crate) fn insert_defaults(
     if !w(i, "VALUES") {
         return None;
     }
-    // The rows: `(...)` groups separated by commas; their `DEFAULT` items.
-    let mut replace: Vec<(usize, usize)> = Vec::new();
-    let mut j = i + 1;
-    while toks.get(j).is_some_and(|t| t.is_punct(sql, "(")) {
-        let close = matching_close(sql, &toks, j)?;
-        let (mut item, mut depth, mut start) = (0usize, 0usize, j + 1);
-        for k in j + 1..=close {
-            let t = toks.get(k)?;
-            let end_of_item = (depth == 0 && t.is_punct(sql, ",")) || k == close;
-            if end_of_item {
-                if k == start + 1 && w(start, "DEFAULT") {
-                    replace.push((start, item));
-                }
-                item += 1;
-                start = k + 1;
-            } else if t.is_punct(sql, "(") {
-                depth += 1;
-            } else if t.is_punct(sql, ")") {
-                depth = depth.saturating_sub(1);
-            }
-        }
-        j = close + 1;
-        if toks.get(j).is_some_and(|t| t.is_punct(sql, ",")) {
-            j += 1;
-        } else {
-            break;
-        }
+    let mut items = ValuesItems::new(sql, &toks, i + 1);
+    let replace: Vec<ValuesItem> = items
+        .by_ref()
+        .filter(|item| item.is_default(sql, &toks))
+        .collect();
+    if items.unclosed {
+        return None;
     }
     if replace.is_empty() {
         return None;
@@ -613,9 +681,9 @@ pub(crate) fn insert_defaults(
         listed.unwrap_or_else(|| columns.iter().map(|c| c.0.clone()).collect());
     let mut out = String::with_capacity(sql.len() + 32);
     let mut at = 0;
-    for (k, item) in replace {
-        let t = toks.get(k)?;
-        let name = names.get(item)?;
+    for item in replace {
+        let t = toks.get(item.tokens.start)?;
+        let name = names.get(item.column)?;
         let default = columns
             .iter()
             .find(|c| c.0.eq_ignore_ascii_case(name))?
@@ -2474,6 +2542,48 @@ impl Cx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_items_split_rows_at_outer_commas() {
+        let items = |sql: &str| {
+            let toks = tokenize(sql);
+            let first = toks.iter().position(|t| t.is(sql, "VALUES")).unwrap() + 1;
+            let mut it = ValuesItems::new(sql, &toks, first);
+            let texts: Vec<(usize, String)> = it
+                .by_ref()
+                .map(|item| {
+                    let text = item
+                        .tokens
+                        .clone()
+                        .map(|k| toks[k].text(sql))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    (item.column, text)
+                })
+                .collect();
+            (texts, it.unclosed)
+        };
+        let own = |v: &[(usize, &str)]| -> Vec<(usize, String)> {
+            v.iter().map(|(c, t)| (*c, t.to_string())).collect()
+        };
+        assert_eq!(
+            items("INSERT INTO t VALUES (1, f(2, 3)), (DEFAULT, 'a,b') RETURNING id"),
+            (
+                own(&[(0, "1"), (1, "f ( 2 , 3 )"), (0, "DEFAULT"), (1, "'a,b'")]),
+                false
+            )
+        );
+        // Rows end where no comma continues them; an unclosed row is said.
+        assert_eq!(
+            items("INSERT INTO t VALUES (1) (2)"),
+            (own(&[(0, "1")]), false)
+        );
+        assert_eq!(
+            items("INSERT INTO t VALUES (1), (2"),
+            (own(&[(0, "1")]), true)
+        );
+        assert_eq!(items("INSERT INTO t VALUES"), (own(&[]), false));
+    }
 
     #[test]
     fn default_items_become_the_columns_defaults() {
