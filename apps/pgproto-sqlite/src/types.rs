@@ -688,6 +688,21 @@ pub(crate) fn normalize_stored(v: &Value, oid: u32) -> Option<Value> {
     }
 }
 
+/// A cast's operand read as type `oid`: checked as [`check_stored`] checks a value
+/// (PostgreSQL's error for bad input) and in the form [`normalize_stored`] gives it.
+/// The text of a date, time, timestamp, interval or uuid is read once for both.
+pub(crate) fn cast_in(v: Value, oid: u32) -> Result<Value, Box<DbError>> {
+    if let (true, Value::Text(t)) = (is_coded(oid), &v) {
+        let text = recode(oid, Format::Text, t.as_bytes(), Format::Text)?;
+        return Ok(match String::from_utf8(text) {
+            Ok(text) if text != *t => Value::Text(text),
+            _ => v,
+        });
+    }
+    check_stored(&v, oid, -1)?;
+    Ok(normalize_stored(&v, oid).unwrap_or(v))
+}
+
 /// Encodes a SQLite value as type `oid` in `format`; `None` for NULL.
 pub(crate) fn encode(v: &Value, oid: u32, format: Format) -> Result<Option<Vec<u8>>, Box<DbError>> {
     encode_typed(v, oid, -1, format)
@@ -1150,6 +1165,36 @@ mod tests {
             Some(t("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"))
         );
         assert_eq!(normalize_stored(&t("x"), TEXT), None);
+    }
+
+    #[test]
+    fn cast_operands_are_checked_and_normalized_as_stored_values() {
+        let t = |s: &str| Value::Text(s.to_string());
+        let cast = |v: Value, oid: u32| cast_in(v, oid).map_err(|e| e.code.code().to_string());
+        // The same answers as check_stored then normalize_stored.
+        for (v, oid) in [
+            (t("2024-1-2"), DATE),
+            (t("2024-01-02"), DATE),
+            (t("2024-13-03"), DATE),
+            (t("2024-01-02 03:04:05+02"), TIMESTAMPTZ),
+            (t("2024-01-02 03:04:05"), TIMESTAMPTZ),
+            (t("1 day 2 hours"), INTERVAL),
+            (t("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"), UUID),
+            (t("nope"), UUID),
+            (Value::Integer(20240102), DATE),
+            (Value::Null, DATE),
+            (t("yes"), BOOL),
+            (t("abc"), INT4),
+        ] {
+            let two_reads = check_stored(&v, oid, -1)
+                .map(|()| normalize_stored(&v, oid).unwrap_or(v.clone()))
+                .map_err(|e| (e.code.code().to_string(), e.message));
+            let one_read =
+                cast_in(v.clone(), oid).map_err(|e| (e.code.code().to_string(), e.message));
+            assert_eq!(one_read, two_reads, "{v:?} as {oid}");
+        }
+        assert_eq!(cast(t("2024-1-2"), DATE), Ok(t("2024-01-02")));
+        assert_eq!(cast(t("2024-13-03"), DATE), Err("22007".to_string()));
     }
 
     #[test]

@@ -911,8 +911,7 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("pg_cast_in", 2, flags, move |ctx| {
         let value: rusqlite::types::Value = ctx.get(0)?;
         let (oid, _) = crate::types::declared(&ctx.get::<String>(1)?);
-        crate::types::check_stored(&value, oid, -1).map_err(|e| fail(e.code.code(), e.message))?;
-        Ok(crate::types::normalize_stored(&value, oid).unwrap_or(value))
+        crate::types::cast_in(value, oid).map_err(|e| fail(e.code.code(), e.message))
     })?;
     conn.create_scalar_function("pg_normalize", 2, flags, move |ctx| {
         let value: rusqlite::types::Value = ctx.get(0)?;
