@@ -8,7 +8,6 @@
 
 mod support;
 
-use pgproto_tests::harness::{PgCluster, PgVersion};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 const SETUP: &str = "CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, \
@@ -146,33 +145,18 @@ async fn answer(c: &Client, sql: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn everyday_functions_answer_as_postgresql_does() {
-    let cluster = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
+    let cluster = support::postgresql_15();
     let pg = client(&cluster.superuser_conninfo("")).await;
     let served = support::serve_memory().await;
-    let ours = client(&format!(
-        "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=disable",
-        served.port
-    ))
-    .await;
+    let ours = client(&support::conninfo(served.port, "postgres")).await;
     pg.batch_execute(SETUP).await.unwrap();
     ours.batch_execute(SETUP).await.unwrap();
-    let mut failures = Vec::new();
+    let mut comparison = support::Comparison::default();
     for sql in QUERIES {
         let want = answer(&pg, sql).await;
         let got = answer(&ours, sql).await;
         let known = KNOWN_DIFFERENT.iter().any(|(s, _)| s == sql);
-        match (want == got, known) {
-            (true, false) | (false, true) => {}
-            (true, true) => failures.push(format!(
-                "{sql} now answers as PostgreSQL does: remove it from KNOWN_DIFFERENT"
-            )),
-            (false, false) => failures.push(format!(
-                "{sql} differs.\n--- PostgreSQL 15:\n{want}\n--- pgproto-sqlite:\n{got}"
-            )),
-        }
+        comparison.check(sql, &want, &got, known);
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    comparison.finish("functions");
 }

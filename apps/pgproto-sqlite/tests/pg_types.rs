@@ -7,7 +7,7 @@
 mod support;
 
 use pgproto_sqlite::Database;
-use pgproto_tests::harness::{PgCluster, PgVersion};
+use pgproto_tests::harness::PgCluster;
 use tokio::sync::watch;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
@@ -29,10 +29,7 @@ async fn client(conninfo: &str) -> Client {
 }
 
 async fn pair() -> Pair {
-    let cluster = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
+    let cluster = support::postgresql_15();
     let pg = client(&cluster.superuser_conninfo("")).await;
     let support::Served { port, stop, .. } = support::serve_memory().await;
     let ours = client(&ours_conninfo(port)).await;
@@ -46,7 +43,7 @@ async fn pair() -> Pair {
 }
 
 fn ours_conninfo(port: u16) -> String {
-    format!("host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=disable")
+    support::conninfo(port, "postgres")
 }
 
 impl Pair {

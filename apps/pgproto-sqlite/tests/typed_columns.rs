@@ -8,7 +8,6 @@
 
 mod support;
 
-use pgproto_tests::harness::{PgCluster, PgVersion};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 const SCHEMA: &str = "CREATE TABLE v (id int PRIMARY KEY, n int, big bigint, b bool, \
@@ -102,17 +101,10 @@ async fn answer(c: &Client, sql: &str) -> Result<Vec<Vec<Option<String>>>, Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_columns_take_what_postgresql_takes() {
-    let cluster = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
+    let cluster = support::postgresql_15();
     let pg = client(&cluster.superuser_conninfo("")).await;
     let served = support::serve_memory().await;
-    let ours = client(&format!(
-        "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=disable",
-        served.port
-    ))
-    .await;
+    let ours = client(&support::conninfo(served.port, "postgres")).await;
     for c in [&pg, &ours] {
         c.batch_execute(SCHEMA).await.unwrap();
     }
