@@ -58,6 +58,9 @@ const QUERIES: &[&str] = &[
     "SELECT '{\"b\":1, \"a\":[1,2]}'::jsonb, '{\"b\":1}'::json, '[1, 2]'::jsonb::text",
     "SELECT j -> 'a' FROM docs",
     "SELECT jsonb_build_array(1, 'x', NULL), json_build_array(1, 'x')",
+    // Escapes and number forms: json as written, jsonb normalized, ->> unescaped.
+    "SELECT '{\"\\u00e9\": \"\\u00e9\\n\"}'::json ->> 'é', '{\"a\": [1e1, \"x\\ty\"]}'::json -> 'a', '{\"a\": [1e1, \"x\\ty\"]}'::jsonb -> 'a'",
+    "SELECT '[\"\\ud83d\\ude00\", 0.50e1]'::json ->> 0, '[\"\\ud83d\\ude00\", 0.50e1]'::jsonb -> 1",
     // Types.
     "SELECT pg_typeof(1), pg_typeof(1.5), pg_typeof('a'::text), pg_typeof(3000000000), pg_typeof(true)",
     // DISTINCT ON.
