@@ -79,17 +79,14 @@ impl ColumnType {
     }
 }
 
-/// The PostgreSQL type (OID, typmod) of a column declared `decl`, as PostgreSQL describes
-/// it: `varchar(100)` is (1043, 104), `numeric(10,2)` (1700, (10 << 16 | 2) + 4),
-/// `char(3)` (1042, 7) and `char` (1042, 5), `timestamp(3)` (1114, 3), `json`, `jsonb`,
-/// `interval` their types; other names as [`oid_for_decl`] reads them, without typmod.
-pub(crate) fn declared(decl: &str) -> (u32, i32) {
-    let lower = decl.trim().to_ascii_lowercase();
-    // The name without modifiers, single-spaced; the modifiers.
+/// A declared type's name without its `(n)` modifiers, single-spaced
+/// (`TIMESTAMP(3)  WITH TIME ZONE` is `TIMESTAMP WITH TIME ZONE`), and the text of
+/// the modifiers (`3`; `10,2` of `numeric(10,2)`).
+fn type_words(decl: &str) -> (String, String) {
     let mut words = String::new();
     let mut mods = String::new();
     let mut depth = 0u32;
-    for c in lower.chars() {
+    for c in decl.chars() {
         match c {
             '(' => depth += 1,
             ')' => depth = depth.saturating_sub(1),
@@ -98,6 +95,16 @@ pub(crate) fn declared(decl: &str) -> (u32, i32) {
         }
     }
     let base = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    (base, mods)
+}
+
+/// The PostgreSQL type (OID, typmod) of a column declared `decl`, as PostgreSQL describes
+/// it: `varchar(100)` is (1043, 104), `numeric(10,2)` (1700, (10 << 16 | 2) + 4),
+/// `char(3)` (1042, 7) and `char` (1042, 5), `timestamp(3)` (1114, 3), `json`, `jsonb`,
+/// `interval` their types; other names as [`oid_for_decl`] reads them, without typmod.
+pub(crate) fn declared(decl: &str) -> (u32, i32) {
+    let lower = decl.trim().to_ascii_lowercase();
+    let (base, mods) = type_words(&lower);
     let mods: Vec<i32> = if mods.trim().is_empty() {
         Vec::new()
     } else {
@@ -174,12 +181,9 @@ pub(crate) fn numeric_scale(typmod: i32) -> Option<usize> {
     (typmod >= 4).then(|| usize::try_from((typmod - 4) & 0xffff).unwrap_or(0))
 }
 
-/// A decimal number's text rounded (half away from zero, as PostgreSQL rounds) to
-/// `scale` fraction digits, and padded with zeros to them: `12.5` at scale 2 is
-/// `12.50`, `0.125` `0.13`. `None` if the text is not a plain decimal.
 /// A plain decimal's sign, integer digits and fraction digits (`-12.50` is `(true,
 /// "12", "50")`); `None` unless it is `[+-]digits[.digits]` with some digit.
-fn decimal_parts(t: &str) -> Option<(bool, &str, &str)> {
+pub(crate) fn decimal_parts(t: &str) -> Option<(bool, &str, &str)> {
     let (negative, t) = match t.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
@@ -194,6 +198,9 @@ fn decimal_parts(t: &str) -> Option<(bool, &str, &str)> {
     Some((negative, int, frac))
 }
 
+/// A decimal number's text rounded (half away from zero, as PostgreSQL rounds) to
+/// `scale` fraction digits, and padded with zeros to them: `12.5` at scale 2 is
+/// `12.50`, `0.125` `0.13`. `None` if the text is not a plain decimal.
 pub(crate) fn round_decimal(text: &str, scale: usize) -> Option<String> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("nan") {
@@ -264,18 +271,7 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
             .find(|a| a.1 == element)
             .map_or(oid::TEXT_ARRAY, |a| a.0);
     }
-    // Without `(n)` modifiers, single-spaced: `TIMESTAMP(3) WITH TIME ZONE`.
-    let mut words = String::new();
-    let mut depth = 0u32;
-    for c in d.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => words.push(c),
-            _ => {}
-        }
-    }
-    let base = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (base, _) = type_words(&d);
     let base = base.as_str();
     match base {
         "DATE" => DATE,
