@@ -1039,8 +1039,14 @@ fn rewrite_serial(sql: &str) -> Result<Option<String>, Unsupported> {
     for (name, start, end) in &identities {
         edits.push((*start, *end, seq_default(name).trim_start().to_string()));
     }
+    Ok(apply_edits(sql, edits))
+}
+
+/// The text with `edits` made: byte ranges (not overlapping) and their replacements;
+/// `None` for none.
+pub(crate) fn apply_edits(sql: &str, mut edits: Vec<(usize, usize, String)>) -> Option<String> {
     if edits.is_empty() {
-        return Ok(None);
+        return None;
     }
     edits.sort_by_key(|e| (e.0, e.1));
     let mut out = String::with_capacity(sql.len() + 16);
@@ -1051,7 +1057,7 @@ fn rewrite_serial(sql: &str) -> Result<Option<String>, Unsupported> {
         last = end;
     }
     out.push_str(sql.get(last..).unwrap_or(""));
-    Ok(Some(out))
+    Some(out)
 }
 
 /// Rewrites PostgreSQL syntax SQLite lacks: `operand::type` becomes
