@@ -483,16 +483,8 @@ impl Printer<'_> {
                 } else {
                     "IS NOT NULL"
                 };
-                let inner = if inner.op.is_some() && pretty {
-                    format!("({})", inner.text)
-                } else {
-                    inner.text
-                };
-                let text = if pretty {
-                    format!("{inner} {what}")
-                } else {
-                    format!("({inner} {what})")
-                };
+                let inner = parenthesized(inner.text, inner.op.is_some() && pretty);
+                let text = parenthesized(format!("{inner} {what}"), !pretty);
                 Some(plain(text, Some("bool"), None))
             }
             Expr::UnaryOp {
@@ -503,16 +495,8 @@ impl Printer<'_> {
                 if inner.ty != Some("bool") {
                     return None;
                 }
-                let arg = if pretty && inner.op.is_some() {
-                    format!("({})", inner.text)
-                } else {
-                    inner.text
-                };
-                let text = if pretty {
-                    format!("NOT {arg}")
-                } else {
-                    format!("(NOT {arg})")
-                };
+                let arg = parenthesized(inner.text, pretty && inner.op.is_some());
+                let text = parenthesized(format!("NOT {arg}"), !pretty);
                 Some(Printed {
                     text,
                     ty: Some("bool"),
@@ -553,17 +537,10 @@ impl Printer<'_> {
                 if inner.ty == Some(target) {
                     return Some(inner);
                 }
-                let operand = if pretty && !(inner.column || inner.op.is_none()) {
-                    format!("({})", inner.text)
-                } else {
-                    inner.text
-                };
+                let operand =
+                    parenthesized(inner.text, pretty && !(inner.column || inner.op.is_none()));
                 let name = sql_type_name(target);
-                let text = if pretty {
-                    format!("{operand}::{name}")
-                } else {
-                    format!("({operand})::{name}")
-                };
+                let text = format!("{}::{name}", parenthesized(operand, !pretty));
                 Some(plain(text, Some(target), None))
             }
             _ => None,
@@ -717,7 +694,7 @@ impl Printer<'_> {
         let r = self.argument(pattern, "text", pretty)?;
         let text = format!("{l} {sym} {r}");
         Some(Printed {
-            text: if pretty { text } else { format!("({text})") },
+            text: parenthesized(text, !pretty),
             ty: Some("bool"),
             op: Some(sym),
             literal: None,
@@ -817,19 +794,11 @@ impl Printer<'_> {
                     ..
                 }
             ) && word == "AND";
-            parts.push(if pretty && child_or {
-                format!("({})", p.text)
-            } else {
-                p.text
-            });
+            parts.push(parenthesized(p.text, pretty && child_or));
         }
         let joined = parts.join(&format!(" {word} "));
         Some(Printed {
-            text: if pretty {
-                joined
-            } else {
-                format!("({joined})")
-            },
+            text: parenthesized(joined, !pretty),
             ty: Some("bool"),
             op: Some(if word == "AND" { "AND" } else { "OR" }),
             literal: None,
@@ -866,15 +835,12 @@ impl Printer<'_> {
         }
         let side = |p: Printed, target: &'static str, first: bool| -> String {
             let text = cast(p.text.clone(), p.literal, p.ty, target, pretty);
-            match p.op {
-                Some(child) if !arith_needs_no_parens(child, sym, first, pretty) => {
-                    format!("({text})")
-                }
-                _ => text,
-            }
+            let needs =
+                p.op.is_some_and(|child| !arith_needs_no_parens(child, sym, first, pretty));
+            parenthesized(text, needs)
         };
         let text = format!("{} {sym} {}", side(l, lt, true), side(r, rt, false));
-        let text = if pretty { text } else { format!("({text})") };
+        let text = parenthesized(text, !pretty);
         Some(Printed {
             text,
             ty: Some(if comparison { "bool" } else { ty }),
@@ -937,6 +903,16 @@ fn unify(l: &Printed, r: &Printed) -> Option<(&'static str, &'static str, &'stat
     Some((lt, rt, ty))
 }
 
+/// `text` in parentheses when `wrap` (the plain form parenthesizes every operation; the
+/// pretty form only where precedence needs it).
+fn parenthesized(text: String, wrap: bool) -> String {
+    if wrap {
+        format!("({text})")
+    } else {
+        text
+    }
+}
+
 /// An operand read as type `target`: a literal takes a cast label, a column of another
 /// type a cast.
 fn cast(
@@ -950,18 +926,10 @@ fn cast(
     match literal {
         Some(Lit::Str) => format!("{text}::{name}"),
         Some(Lit::Int) if target == "numeric" => {
-            if pretty {
-                format!("{text}::numeric")
-            } else {
-                format!("({text})::numeric")
-            }
+            format!("{}::numeric", parenthesized(text, !pretty))
         }
         _ if ty.is_some_and(|t| t != target && !(INTS.contains(&t) && INTS.contains(&target))) => {
-            if pretty {
-                format!("{text}::{name}")
-            } else {
-                format!("({text})::{name}")
-            }
+            format!("{}::{name}", parenthesized(text, !pretty))
         }
         _ => text,
     }
