@@ -1218,11 +1218,7 @@ impl Session {
         let names: Vec<String> = st.column_names().iter().map(|n| n.to_string()).collect();
         // `COPY (query)`: the types of the query's table columns, as a SELECT has them.
         let declared = catalog::declared_columns(conn, &st, &mut |t| table_columns(conn, t));
-        let format = if options.binary {
-            Format::Binary
-        } else {
-            Format::Text
-        };
+        let format = options.format();
         server
             .copy_out_response(format, &vec![format; names.len()])
             .map_err(internal)?;
@@ -1309,11 +1305,7 @@ impl Session {
         conn.prepare_cached(&insert).map_err(sqlite_error)?;
         conn.execute_batch(&format!("SAVEPOINT {COPY_SAVEPOINT}"))
             .map_err(sqlite_error)?;
-        let format = if statement.options.binary {
-            Format::Binary
-        } else {
-            Format::Text
-        };
+        let format = statement.options.format();
         server
             .copy_in_response(format, &vec![format; columns.len()])
             .map_err(internal)?;
