@@ -69,18 +69,12 @@ const KNOWN_DIFFERENT: &[(&str, &str, &str)] = &[
 
 /// The outcome of `command` through psql at `conninfo`: its output, or `ERROR <SQLSTATE>`.
 fn run(pg: &PgCluster, conninfo: &str, command: &str) -> String {
-    match pg.psql_connect(
-        conninfo,
-        &["-P", "pager=off", "-v", "VERBOSITY=verbose", "-c", command],
-    ) {
+    match support::psql_verbose(pg, conninfo, command) {
         Ok(out) => out,
-        Err(e) => {
-            let text = e.to_string();
-            match text.split_once("ERROR:  ") {
-                Some((_, rest)) => format!("ERROR {}", rest.get(..5).unwrap_or(rest)),
-                None => format!("error: {text}"),
-            }
-        }
+        Err(text) => match text.split_once("ERROR:  ") {
+            Some((_, rest)) => format!("ERROR {}", rest.get(..5).unwrap_or(rest)),
+            None => format!("error: {text}"),
+        },
     }
 }
 

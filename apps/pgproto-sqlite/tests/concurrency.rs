@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use pgproto_sqlite::{Database, SqliteThreads};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 /// A fresh database file in a directory of its own, removed when dropped.
 struct TempDb {
@@ -50,13 +50,7 @@ fn conninfo(port: u16) -> String {
 }
 
 async fn connect(port: u16) -> Client {
-    let (client, connection) = tokio_postgres::connect(&conninfo(port), NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
+    support::client(&conninfo(port)).await
 }
 
 fn code(e: &tokio_postgres::Error) -> &str {

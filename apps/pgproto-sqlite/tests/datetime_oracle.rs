@@ -105,14 +105,6 @@ async fn describe(client: &tokio_postgres::Client, sql: &str) -> String {
     }
 }
 
-async fn connect(conninfo: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
-        .await
-        .expect("connects");
-    tokio::spawn(connection);
-    client
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn dates_and_times_answer_as_postgresql_does() {
     let pg = PgCluster::builder()
@@ -122,8 +114,8 @@ async fn dates_and_times_answer_as_postgresql_does() {
         .expect("PostgreSQL 15 (apt-get install postgresql-15)");
     let server = support::start_program(&["--memory"]);
     let conninfo = support::conninfo(server.addr.port(), pg.superuser());
-    let pg_client = connect(&pg.connection_string(pg.superuser(), None)).await;
-    let our_client = connect(&conninfo).await;
+    let pg_client = support::client(&pg.connection_string(pg.superuser(), None)).await;
+    let our_client = support::client(&conninfo).await;
     let mut comparison = support::Comparison::default();
     for statement in STATEMENTS {
         let args = ["-v", "VERBOSITY=verbose", "-c", statement];

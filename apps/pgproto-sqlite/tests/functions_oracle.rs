@@ -8,7 +8,7 @@
 
 mod support;
 
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 const SETUP: &str = "CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, \
     email varchar(100) UNIQUE, score numeric(10,2), active boolean DEFAULT true);
@@ -93,14 +93,6 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ),
 ];
 
-async fn client(conninfo: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(conninfo, NoTls).await.unwrap();
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
-
 /// What one server answers: the described columns (name and type OID), then the
 /// simple query's column names and rows as text; or the error's SQLSTATE.
 async fn answer(c: &Client, sql: &str) -> String {
@@ -149,9 +141,9 @@ async fn answer(c: &Client, sql: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn everyday_functions_answer_as_postgresql_does() {
     let cluster = support::postgresql_15();
-    let pg = client(&cluster.superuser_conninfo("")).await;
+    let pg = support::client(&cluster.superuser_conninfo("")).await;
     let served = support::serve_memory().await;
-    let ours = client(&support::conninfo(served.port, "postgres")).await;
+    let ours = support::client(&support::conninfo(served.port, "postgres")).await;
     pg.batch_execute(SETUP).await.unwrap();
     ours.batch_execute(SETUP).await.unwrap();
     let mut comparison = support::Comparison::default();

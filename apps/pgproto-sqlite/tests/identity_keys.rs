@@ -103,13 +103,9 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
 /// `ERROR` (SQLSTATE and message), `DETAIL` and `HINT` lines (PostgreSQL's other fields,
 /// `SCHEMA NAME`, `LOCATION`..., are not sent by pgproto-sqlite).
 fn run(pg: &PgCluster, conninfo: &str, command: &str) -> String {
-    match pg.psql_connect(
-        conninfo,
-        &["-P", "pager=off", "-v", "VERBOSITY=verbose", "-c", command],
-    ) {
+    match support::psql_verbose(pg, conninfo, command) {
         Ok(out) => out,
-        Err(e) => {
-            let text = e.to_string();
+        Err(text) => {
             let from = text.find("ERROR:").unwrap_or(0);
             text.get(from..)
                 .unwrap_or("")

@@ -77,10 +77,35 @@ pub(crate) fn start_program(args: &[&str]) -> pgproto_tests::program::Program {
     .expect("pgproto-sqlite starts")
 }
 
+/// A tokio-postgres client connected to `conninfo` (its connection driven by a task).
+pub(crate) async fn client(conninfo: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
 /// The conninfo (libpq keywords) of pgproto-sqlite at `port`, as `user`, database
 /// `postgres`, without TLS.
 pub(crate) fn conninfo(port: u16, user: &str) -> String {
     format!("host=127.0.0.1 port={port} user={user} dbname=postgres sslmode=disable")
+}
+
+/// psql's output for `command` at `conninfo` (no pager, `VERBOSITY=verbose`: an error
+/// with its SQLSTATE), or its error's text.
+pub(crate) fn psql_verbose(
+    pg: &PgCluster,
+    conninfo: &str,
+    command: &str,
+) -> Result<String, String> {
+    pg.psql_connect(
+        conninfo,
+        &["-P", "pager=off", "-v", "VERBOSITY=verbose", "-c", command],
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// psql's output for one statement, or its error's first line from `ERROR:` on.
