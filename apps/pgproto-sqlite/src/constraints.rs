@@ -407,6 +407,30 @@ pub(crate) struct Printed {
     pub(crate) column: bool,
 }
 
+impl Printed {
+    /// An expression that is neither an operation nor a column reference.
+    fn plain(text: String, ty: Option<&'static str>, literal: Option<Lit>) -> Self {
+        Self {
+            text,
+            ty,
+            op: None,
+            literal,
+            column: false,
+        }
+    }
+
+    /// An operator expression of operator `op`.
+    fn operation(text: String, ty: &'static str, op: &'static str) -> Self {
+        Self {
+            text,
+            ty: Some(ty),
+            op: Some(op),
+            literal: None,
+            column: false,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Lit {
     Int,
@@ -446,13 +470,7 @@ impl Printer<'_> {
     /// The expression as PostgreSQL prints it, or `None` for what this printer does
     /// not know.
     pub(crate) fn print(&self, e: &Expr, pretty: bool) -> Option<Printed> {
-        let plain = |text: String, ty, literal| Printed {
-            text,
-            ty,
-            op: None,
-            literal,
-            column: false,
-        };
+        let plain = Printed::plain;
         match e {
             Expr::Nested(inner) => self.print(inner, pretty),
             Expr::Identifier(i) => self.column(std::slice::from_ref(i)),
@@ -497,13 +515,7 @@ impl Printer<'_> {
                 }
                 let arg = parenthesized(inner.text, pretty && inner.op.is_some());
                 let text = parenthesized(format!("NOT {arg}"), !pretty);
-                Some(Printed {
-                    text,
-                    ty: Some("bool"),
-                    op: Some("NOT"),
-                    literal: None,
-                    column: false,
-                })
+                Some(Printed::operation(text, "bool", "NOT"))
             }
             Expr::BinaryOp { left, op, right } => match op {
                 BinaryOperator::And | BinaryOperator::Or => self.print_bool(e, op, pretty),
@@ -619,13 +631,7 @@ impl Printer<'_> {
                 FunctionArg::Unnamed(FunctionArgExpr::Wildcard)
                     if name == "count" && list.args.len() == 1 && distinct.is_empty() =>
                 {
-                    return Some(Printed {
-                        text: "count(*)".to_string(),
-                        ty: Some("int8"),
-                        op: None,
-                        literal: None,
-                        column: false,
-                    });
+                    return Some(Printed::plain("count(*)".to_string(), Some("int8"), None));
                 }
                 _ => return None,
             }
@@ -634,15 +640,7 @@ impl Printer<'_> {
         if !distinct.is_empty() && !aggregate {
             return None;
         }
-        let done = |text: String, ty: &'static str| {
-            Some(Printed {
-                text,
-                ty: Some(ty),
-                op: None,
-                literal: None,
-                column: false,
-            })
-        };
+        let done = |text: String, ty: &'static str| Some(Printed::plain(text, Some(ty), None));
         match (name.as_str(), args.as_slice()) {
             ("count" | "sum" | "avg" | "min" | "max", [arg]) => {
                 let p = self.print(arg, pretty)?;
@@ -693,13 +691,11 @@ impl Printer<'_> {
         let l = self.argument(x, "text", pretty)?;
         let r = self.argument(pattern, "text", pretty)?;
         let text = format!("{l} {sym} {r}");
-        Some(Printed {
-            text: parenthesized(text, !pretty),
-            ty: Some("bool"),
-            op: Some(sym),
-            literal: None,
-            column: false,
-        })
+        Some(Printed::operation(
+            parenthesized(text, !pretty),
+            "bool",
+            sym,
+        ))
     }
 
     /// `CASE WHEN ... THEN ... ELSE ... END`, on lines of its own indented from the
@@ -746,13 +742,7 @@ impl Printer<'_> {
             text.push_str(&format!("\n{pad_in}ELSE {}", results.next()?));
         }
         text.push_str(&format!("\n{pad}END"));
-        Some(Printed {
-            text,
-            ty: Some(ty),
-            op: None,
-            literal: None,
-            column: false,
-        })
+        Some(Printed::plain(text, Some(ty), None))
     }
 
     /// `AND`/`OR`, flattened as PostgreSQL's parser flattens them.
@@ -797,13 +787,11 @@ impl Printer<'_> {
             parts.push(parenthesized(p.text, pretty && child_or));
         }
         let joined = parts.join(&format!(" {word} "));
-        Some(Printed {
-            text: parenthesized(joined, !pretty),
-            ty: Some("bool"),
-            op: Some(if word == "AND" { "AND" } else { "OR" }),
-            literal: None,
-            column: false,
-        })
+        Some(Printed::operation(
+            parenthesized(joined, !pretty),
+            "bool",
+            if word == "AND" { "AND" } else { "OR" },
+        ))
     }
 
     fn print_op(
@@ -841,13 +829,11 @@ impl Printer<'_> {
         };
         let text = format!("{} {sym} {}", side(l, lt, true), side(r, rt, false));
         let text = parenthesized(text, !pretty);
-        Some(Printed {
+        Some(Printed::operation(
             text,
-            ty: Some(if comparison { "bool" } else { ty }),
-            op: Some(sym),
-            literal: None,
-            column: false,
-        })
+            if comparison { "bool" } else { ty },
+            sym,
+        ))
     }
 }
 
