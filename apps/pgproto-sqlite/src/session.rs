@@ -815,6 +815,18 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// Sends the statement's notices and the parameters it changed (NoticeResponse,
+    /// ParameterStatus).
+    fn send_notices(&self, server: &mut Server) -> Result<(), Box<DbError>> {
+        for n in &self.notices {
+            server.notice(n).map_err(internal)?;
+        }
+        for (name, value) in &self.statuses {
+            server.parameter_status(name, value).map_err(internal)?;
+        }
+        Ok(())
+    }
+
     fn tag(tag: impl Into<String>) -> Self {
         Self {
             columns: None,
@@ -827,6 +839,7 @@ impl Outcome {
 }
 
 /// A bound portal: its parameter values, then its remaining rows once executed.
+#[derive(Default)]
 struct BoundPortal {
     params: Vec<Value>,
     pending: Option<(std::collections::VecDeque<EncodedRow>, String)>,
@@ -1591,12 +1604,7 @@ impl Session {
                     return Err(e);
                 }
             };
-            for n in &outcome.notices {
-                server.notice(n).map_err(internal)?;
-            }
-            for (name, value) in &outcome.statuses {
-                server.parameter_status(name, value).map_err(internal)?;
-            }
+            outcome.send_notices(server)?;
             if let Some(columns) = &outcome.columns {
                 server.row_description(columns).map_err(internal)?;
                 for row in &outcome.rows {
@@ -1781,13 +1789,7 @@ impl Session {
         let statement = p.statement.clone();
         let ncols = statement.columns.as_ref().map_or(0, |c| c.len());
         let formats: Vec<Format> = (0..ncols).map(|i| p.result_format(i)).collect();
-        let bound = self
-            .portals
-            .entry(portal.to_string())
-            .or_insert(BoundPortal {
-                params: Vec::new(),
-                pending: None,
-            });
+        let bound = self.portals.entry(portal.to_string()).or_default();
         if bound.pending.is_none() {
             let params = std::mem::take(&mut bound.params);
             let Some(plan) = plan else {
@@ -1804,19 +1806,8 @@ impl Session {
                 },
             )?;
             server.set_transaction_status(self.txn);
-            for n in &outcome.notices {
-                server.notice(n).map_err(internal)?;
-            }
-            for (name, value) in &outcome.statuses {
-                server.parameter_status(name, value).map_err(internal)?;
-            }
-            let bound = self
-                .portals
-                .entry(portal.to_string())
-                .or_insert(BoundPortal {
-                    params: Vec::new(),
-                    pending: None,
-                });
+            outcome.send_notices(server)?;
+            let bound = self.portals.entry(portal.to_string()).or_default();
             bound.pending = Some((outcome.rows.into(), outcome.tag));
         }
         let Some(bound) = self.portals.get_mut(portal) else {
