@@ -1296,25 +1296,16 @@ fn column_span(create: &str, column: &str) -> Option<(usize, usize)> {
     let toks = tokenize(create);
     let open = toks.iter().position(|t| t.is_punct(create, "("))?;
     let close = crate::sql::matching_close(create, &toks, open)?;
-    let mut depth = 0usize;
-    let mut start = open + 1;
-    for k in open + 1..=close {
-        let t = toks.get(k)?;
-        if t.is_punct(create, "(") {
-            depth += 1;
-        } else if t.is_punct(create, ")") && k != close {
-            depth = depth.saturating_sub(1);
-        } else if depth == 0 && (t.is_punct(create, ",") || k == close) {
-            let named = name_at(create, &toks, start)
-                .is_some_and(|(n, next)| next == start + 1 && n.eq_ignore_ascii_case(column));
-            let first = toks.get(start)?;
-            let constraint = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
-                .iter()
-                .any(|kw| first.is(create, kw));
-            if named && !constraint {
-                return Some((first.start, toks.get(k - 1)?.end));
-            }
-            start = k + 1;
+    for item in crate::sql::list_items(create, &toks, open, close) {
+        let start = item.start;
+        let named = name_at(create, &toks, start)
+            .is_some_and(|(n, next)| next == start + 1 && n.eq_ignore_ascii_case(column));
+        let first = toks.get(start)?;
+        let constraint = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
+            .iter()
+            .any(|kw| first.is(create, kw));
+        if named && !constraint {
+            return Some((first.start, toks.get(item.end.checked_sub(1)?)?.end));
         }
     }
     None

@@ -205,23 +205,8 @@ pub(crate) fn clauses(create: &str) -> Vec<Clause> {
             || (w(k, "AS") && !w(k.wrapping_sub(1), "ALWAYS"))
     };
     let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut item_start = open + 1;
-    for k in open + 1..=close {
-        let Some(t) = toks.get(k) else { break };
-        if t.is_punct(create, "(") && k != close {
-            depth += 1;
-            continue;
-        }
-        if t.is_punct(create, ")") && k != close {
-            depth = depth.saturating_sub(1);
-            continue;
-        }
-        if !(depth == 0 && (t.is_punct(create, ",") || k == close)) {
-            continue;
-        }
-        let (a, b) = (item_start, k);
-        item_start = k + 1;
+    for item in crate::sql::list_items(create, &toks, open, close) {
+        let (a, b) = (item.start, item.end);
         let (Some(first), Some(last)) = (toks.get(a), toks.get(b.wrapping_sub(1))) else {
             continue;
         };

@@ -608,22 +608,11 @@ impl Iterator for ValuesItems<'_> {
                 self.unclosed = true;
                 return None;
             };
-            let mut row = Vec::new();
-            let (mut depth, mut start) = (0usize, open + 1);
-            for (k, t) in toks.iter().enumerate().take(close + 1).skip(open + 1) {
-                if (depth == 0 && t.is_punct(sql, ",")) || k == close {
-                    let column = row.len();
-                    row.push(ValuesItem {
-                        column,
-                        tokens: start..k,
-                    });
-                    start = k + 1;
-                } else if t.is_punct(sql, "(") {
-                    depth += 1;
-                } else if t.is_punct(sql, ")") {
-                    depth = depth.saturating_sub(1);
-                }
-            }
+            let row: Vec<ValuesItem> = list_items(sql, toks, open, close)
+                .into_iter()
+                .enumerate()
+                .map(|(column, tokens)| ValuesItem { column, tokens })
+                .collect();
             self.row = row.into_iter();
             self.next_row = toks
                 .get(close + 1)
@@ -1426,6 +1415,30 @@ pub(crate) fn matching_close(sql: &str, toks: &[Tok], open: usize) -> Option<usi
         }
     }
     None
+}
+
+/// The items of a parenthesized list, from token `open` to its matching `close`, split
+/// at the commas outside inner parentheses: each item's token range (empty for an
+/// empty item, as in `()`).
+pub(crate) fn list_items(
+    sql: &str,
+    toks: &[Tok],
+    open: usize,
+    close: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0usize, open + 1);
+    for (k, t) in toks.iter().enumerate().take(close + 1).skip(open + 1) {
+        if (depth == 0 && t.is_punct(sql, ",")) || k == close {
+            items.push(start..k);
+            start = k + 1;
+        } else if t.is_punct(sql, "(") {
+            depth += 1;
+        } else if t.is_punct(sql, ")") {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    items
 }
 
 fn matching_open(sql: &str, toks: &[Tok], close: usize) -> Option<usize> {
@@ -2548,6 +2561,25 @@ impl Cx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_items_split_at_outer_commas() {
+        let items = |sql: &str| {
+            let toks = tokenize(sql);
+            let open = toks.iter().position(|t| t.is_punct(sql, "(")).unwrap();
+            let close = matching_close(sql, &toks, open).unwrap();
+            list_items(sql, &toks, open, close)
+                .into_iter()
+                .map(|r| r.map(|k| toks[k].text(sql)).collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            items("f(a, g(b, c), (d), 'e,f') + 1"),
+            ["a", "g ( b , c )", "( d )", "'e,f'"]
+        );
+        assert_eq!(items("f()"), [""]);
+        assert_eq!(items("f(a,)"), ["a", ""]);
+    }
 
     #[test]
     fn values_items_split_rows_at_outer_commas() {
