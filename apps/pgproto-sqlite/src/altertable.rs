@@ -675,17 +675,12 @@ fn add_key(
     let quote = crate::catalog::quote_ident;
     let (stored, create) = table_row(conn, &c.table)?;
     let name = c.name.clone().unwrap_or_default();
-    let info: Vec<(String, String, bool, i64)> = {
-        let mut st = conn
-            .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)")
-            .map_err(sqlite)?;
-        let rows = st
-            .query_map([&stored], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .map_err(sqlite)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
-    };
+    let info: Vec<(String, String, bool, i64)> = crate::ddl::query_rows(
+        conn,
+        "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)",
+        [&stored],
+    )
+    .map_err(sqlite)?;
     let mut keys = Vec::new();
     for k in column_names(columns) {
         let Some(col) = info.iter().find(|i| i.0.eq_ignore_ascii_case(&k)) else {
@@ -862,13 +857,12 @@ pub(crate) fn drop_constraint(
             .optional()
             .map_err(sqlite)?;
         if let Some(index) = index {
-            let cols: Vec<String> = {
-                let mut st = conn
-                    .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
-                    .map_err(sqlite)?;
-                let rows = st.query_map([&index], |r| r.get(0)).map_err(sqlite)?;
-                rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
-            };
+            let cols: Vec<String> = crate::ddl::query_column(
+                conn,
+                "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
+                [&index],
+            )
+            .map_err(sqlite)?;
             let notices = drop_dependent_keys(conn, table, &stored, name, &cols, false, cascade)?;
             conn.execute_batch(&format!(
                 "DROP INDEX main.{}",
@@ -1173,13 +1167,12 @@ pub(crate) fn rename_index(
     if_exists: bool,
 ) -> Result<Vec<String>, (String, String)> {
     // A constraint's index: PostgreSQL renames the constraint with it.
-    let tables: Vec<String> = {
-        let mut st = conn
-            .prepare("SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
-            .map_err(sqlite)?;
-        let rows = st.query_map([], |r| r.get(0)).map_err(sqlite)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
-    };
+    let tables: Vec<String> = crate::ddl::query_column(
+        conn,
+        "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        [],
+    )
+    .map_err(sqlite)?;
     for t in tables {
         let (_, create) = table_row(conn, &t)?;
         let columns = crate::session::table_columns(conn, &t);
@@ -1303,25 +1296,16 @@ fn column_span(create: &str, column: &str) -> Option<(usize, usize)> {
     let toks = tokenize(create);
     let open = toks.iter().position(|t| t.is_punct(create, "("))?;
     let close = crate::sql::matching_close(create, &toks, open)?;
-    let mut depth = 0usize;
-    let mut start = open + 1;
-    for k in open + 1..=close {
-        let t = toks.get(k)?;
-        if t.is_punct(create, "(") {
-            depth += 1;
-        } else if t.is_punct(create, ")") && k != close {
-            depth = depth.saturating_sub(1);
-        } else if depth == 0 && (t.is_punct(create, ",") || k == close) {
-            let named = name_at(create, &toks, start)
-                .is_some_and(|(n, next)| next == start + 1 && n.eq_ignore_ascii_case(column));
-            let first = toks.get(start)?;
-            let constraint = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
-                .iter()
-                .any(|kw| first.is(create, kw));
-            if named && !constraint {
-                return Some((first.start, toks.get(k - 1)?.end));
-            }
-            start = k + 1;
+    for item in crate::sql::list_items(create, &toks, open, close) {
+        let start = item.start;
+        let named = name_at(create, &toks, start)
+            .is_some_and(|(n, next)| next == start + 1 && n.eq_ignore_ascii_case(column));
+        let first = toks.get(start)?;
+        let constraint = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
+            .iter()
+            .any(|kw| first.is(create, kw));
+        if named && !constraint {
+            return Some((first.start, toks.get(item.end.checked_sub(1)?)?.end));
         }
     }
     None
@@ -1697,18 +1681,13 @@ pub(crate) fn before_drop_column(
             )
         });
     }
-    let indexes: Vec<String> = {
-        let mut st = conn
-            .prepare(
-                "SELECT DISTINCT l.name FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
+    let indexes: Vec<String> = crate::ddl::query_column(
+        conn,
+        "SELECT DISTINCT l.name FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
                  WHERE l.origin = 'c' AND i.name = ?2 COLLATE NOCASE",
-            )
-            .map_err(sqlite)?;
-        let rows = st
-            .query_map([table, column], |r| r.get(0))
-            .map_err(sqlite)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
-    };
+        [table, column],
+    )
+    .map_err(sqlite)?;
     for index in indexes {
         conn.execute_batch(&format!(
             "DROP INDEX main.{}",
@@ -1754,13 +1733,12 @@ pub(crate) fn set_constraints(
         }
         return Ok(true);
     }
-    let tables: Vec<String> = {
-        let mut st = conn
-            .prepare("SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND sql IS NOT NULL")
-            .map_err(sqlite)?;
-        let rows = st.query_map([], |r| r.get(0)).map_err(sqlite)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
-    };
+    let tables: Vec<String> = crate::ddl::query_column(
+        conn,
+        "SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND sql IS NOT NULL",
+        [],
+    )
+    .map_err(sqlite)?;
     for sql in tables {
         let toks = tokenize(&sql);
         for (k, t) in toks.iter().enumerate() {

@@ -52,18 +52,7 @@ fn pow10(n: u32) -> Option<i128> {
 impl Decimal {
     /// `[+-]digits[.digits]`, as SQLite and Rust write finite numbers.
     pub(crate) fn parse(text: &str) -> Option<Self> {
-        let t = text.trim();
-        let (negative, t) = match t.strip_prefix('-') {
-            Some(r) => (true, r),
-            None => (false, t.strip_prefix('+').unwrap_or(t)),
-        };
-        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-        if (int.is_empty() && frac.is_empty())
-            || !int.bytes().all(|b| b.is_ascii_digit())
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-        {
-            return None;
-        }
+        let (negative, int, frac) = crate::types::decimal_parts(text.trim())?;
         let mut digits: i128 = 0;
         for b in int.bytes().chain(frac.bytes()) {
             digits = digits.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;

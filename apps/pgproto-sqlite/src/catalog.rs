@@ -461,15 +461,13 @@ pub(crate) fn refresh(conn: &Connection) -> rusqlite::Result<()> {
          INSERT INTO pg_description VALUES (2200, 2615, 0, 'standard public schema');",
     )?;
     conn.execute("INSERT INTO pg_catalog_state VALUES (?1)", [version])?;
-    let objects: Vec<(String, String, Option<String>)> = {
-        let mut st = conn.prepare(
-            "SELECT type, name, sql FROM main.sqlite_schema
+    let objects: Vec<(String, String, Option<String>)> = crate::ddl::query_rows(
+        conn,
+        "SELECT type, name, sql FROM main.sqlite_schema
              WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
              AND name NOT LIKE '\\_pgproto\\_%' ESCAPE '\\'",
-        )?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+        [],
+    )?;
     let sequences = crate::sequences::read_all(conn)?;
     for s in &sequences {
         insert_class(conn, s.oid(), &s.name, "S", 3, false)?;
@@ -658,22 +656,11 @@ fn fill_relation(
 ) -> rusqlite::Result<()> {
     let relkind = if kind == "view" { "v" } else { "r" };
     let oid = stable_oid(kind, name);
-    let cols: Vec<Col> = {
-        let mut st = conn.prepare(
-            "SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)",
-        )?;
-        let rows = st.query_map([name], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let cols: Vec<Col> = crate::ddl::query_rows(
+        conn,
+        "SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)",
+        [name],
+    )?;
     let col_name = |cid: i64| {
         cols.iter()
             .find(|c| c.0 == cid)
@@ -682,12 +669,11 @@ fn fill_relation(
     let mut indexes: Vec<Index> = Vec::new();
     let named_keys = sql.map(crate::constraints::named_keys).unwrap_or_default();
     if kind == "table" {
-        let list: Vec<(String, bool, String)> = {
-            let mut st =
-                conn.prepare("SELECT name, \"unique\", origin FROM pragma_index_list(?1)")?;
-            let rows = st.query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let list: Vec<(String, bool, String)> = crate::ddl::query_rows(
+            conn,
+            "SELECT name, \"unique\", origin FROM pragma_index_list(?1)",
+            [name],
+        )?;
         for (iname, unique, origin) in list {
             let columns: Vec<(i64, String)> = {
                 let mut st =
@@ -1045,14 +1031,12 @@ fn fill_checks(
 
 /// SQLite's triggers, in `pg_trigger`: `pg_get_triggerdef` gives their SQLite text.
 fn fill_triggers(conn: &Connection) -> rusqlite::Result<()> {
-    let triggers: Vec<(String, String, Option<String>)> = {
-        let mut st = conn.prepare(
-            "SELECT name, tbl_name, sql FROM main.sqlite_schema WHERE type = 'trigger'
+    let triggers: Vec<(String, String, Option<String>)> = crate::ddl::query_rows(
+        conn,
+        "SELECT name, tbl_name, sql FROM main.sqlite_schema WHERE type = 'trigger'
                       AND name NOT LIKE '\\_pgproto\\_%' ESCAPE '\\'",
-        )?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+        [],
+    )?;
     for (name, table, sql) in triggers {
         let relid: Option<i64> = conn
             .query_row(
@@ -1287,23 +1271,12 @@ fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64, sql: &str) -> rus
         .filter(|c| c.kind == crate::constraints::ClauseKind::ForeignKey && c.given.is_some())
         .collect();
     type Fk = (i64, String, String, Option<String>, String, String);
-    let fks: Vec<Fk> = {
-        let mut st = conn.prepare(
-            "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete
+    let fks: Vec<Fk> = crate::ddl::query_rows(
+        conn,
+        "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete
              FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-        )?;
-        let rows = st.query_map([table], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+        [table],
+    )?;
     let mut ids: Vec<i64> = fks.iter().map(|f| f.0).collect();
     ids.dedup();
     for id in ids {
@@ -1314,10 +1287,11 @@ fn fill_foreign_keys(conn: &Connection, table: &str, oid: i64, sql: &str) -> rus
         let mut to: Vec<String> = parts.iter().filter_map(|f| f.3.clone()).collect();
         if to.len() != from.len() {
             // `REFERENCES t` without columns: the target's primary key.
-            let mut st =
-                conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?;
-            let rows = st.query_map([&target], |r| r.get::<_, String>(0))?;
-            to = rows.collect::<rusqlite::Result<_>>()?;
+            to = crate::ddl::query_column(
+                conn,
+                "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk",
+                [&target],
+            )?;
         }
         let action = |a: &str| match a {
             "CASCADE" | "RESTRICT" | "SET NULL" | "SET DEFAULT" => Some(a.to_string()),
@@ -1473,28 +1447,25 @@ fn referenced_index(
                 .zip(columns)
                 .all(|(a, b)| a.eq_ignore_ascii_case(b))
     };
-    let pk: Vec<String> = {
-        let mut st =
-            conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?;
-        let rows = st.query_map([table], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let pk: Vec<String> = crate::ddl::query_column(
+        conn,
+        "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk",
+        [table],
+    )?;
     if same(&pk) {
         return Ok(Some(format!("{table}_pkey")));
     }
-    let list: Vec<(String, String)> = {
-        let mut st =
-            conn.prepare("SELECT name, origin FROM pragma_index_list(?1) WHERE \"unique\"")?;
-        let rows = st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let list: Vec<(String, String)> = crate::ddl::query_rows(
+        conn,
+        "SELECT name, origin FROM pragma_index_list(?1) WHERE \"unique\"",
+        [table],
+    )?;
     for (name, origin) in list {
-        let cols: Vec<String> = {
-            let mut st = conn
-                .prepare("SELECT coalesce(name, '') FROM pragma_index_info(?1) ORDER BY seqno")?;
-            let rows = st.query_map([&name], |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let cols: Vec<String> = crate::ddl::query_column(
+            conn,
+            "SELECT coalesce(name, '') FROM pragma_index_info(?1) ORDER BY seqno",
+            [&name],
+        )?;
         if same(&cols) {
             return Ok(Some(match origin.as_str() {
                 "pk" => format!("{table}_pkey"),

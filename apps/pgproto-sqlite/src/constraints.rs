@@ -205,23 +205,8 @@ pub(crate) fn clauses(create: &str) -> Vec<Clause> {
             || (w(k, "AS") && !w(k.wrapping_sub(1), "ALWAYS"))
     };
     let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut item_start = open + 1;
-    for k in open + 1..=close {
-        let Some(t) = toks.get(k) else { break };
-        if t.is_punct(create, "(") && k != close {
-            depth += 1;
-            continue;
-        }
-        if t.is_punct(create, ")") && k != close {
-            depth = depth.saturating_sub(1);
-            continue;
-        }
-        if !(depth == 0 && (t.is_punct(create, ",") || k == close)) {
-            continue;
-        }
-        let (a, b) = (item_start, k);
-        item_start = k + 1;
+    for item in crate::sql::list_items(create, &toks, open, close) {
+        let (a, b) = (item.start, item.end);
         let (Some(first), Some(last)) = (toks.get(a), toks.get(b.wrapping_sub(1))) else {
             continue;
         };
@@ -407,6 +392,30 @@ pub(crate) struct Printed {
     pub(crate) column: bool,
 }
 
+impl Printed {
+    /// An expression that is neither an operation nor a column reference.
+    fn plain(text: String, ty: Option<&'static str>, literal: Option<Lit>) -> Self {
+        Self {
+            text,
+            ty,
+            op: None,
+            literal,
+            column: false,
+        }
+    }
+
+    /// An operator expression of operator `op`.
+    fn operation(text: String, ty: &'static str, op: &'static str) -> Self {
+        Self {
+            text,
+            ty: Some(ty),
+            op: Some(op),
+            literal: None,
+            column: false,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Lit {
     Int,
@@ -446,13 +455,7 @@ impl Printer<'_> {
     /// The expression as PostgreSQL prints it, or `None` for what this printer does
     /// not know.
     pub(crate) fn print(&self, e: &Expr, pretty: bool) -> Option<Printed> {
-        let plain = |text: String, ty, literal| Printed {
-            text,
-            ty,
-            op: None,
-            literal,
-            column: false,
-        };
+        let plain = Printed::plain;
         match e {
             Expr::Nested(inner) => self.print(inner, pretty),
             Expr::Identifier(i) => self.column(std::slice::from_ref(i)),
@@ -483,16 +486,8 @@ impl Printer<'_> {
                 } else {
                     "IS NOT NULL"
                 };
-                let inner = if inner.op.is_some() && pretty {
-                    format!("({})", inner.text)
-                } else {
-                    inner.text
-                };
-                let text = if pretty {
-                    format!("{inner} {what}")
-                } else {
-                    format!("({inner} {what})")
-                };
+                let inner = parenthesized(inner.text, inner.op.is_some() && pretty);
+                let text = parenthesized(format!("{inner} {what}"), !pretty);
                 Some(plain(text, Some("bool"), None))
             }
             Expr::UnaryOp {
@@ -503,23 +498,9 @@ impl Printer<'_> {
                 if inner.ty != Some("bool") {
                     return None;
                 }
-                let arg = if pretty && inner.op.is_some() {
-                    format!("({})", inner.text)
-                } else {
-                    inner.text
-                };
-                let text = if pretty {
-                    format!("NOT {arg}")
-                } else {
-                    format!("(NOT {arg})")
-                };
-                Some(Printed {
-                    text,
-                    ty: Some("bool"),
-                    op: Some("NOT"),
-                    literal: None,
-                    column: false,
-                })
+                let arg = parenthesized(inner.text, pretty && inner.op.is_some());
+                let text = parenthesized(format!("NOT {arg}"), !pretty);
+                Some(Printed::operation(text, "bool", "NOT"))
             }
             Expr::BinaryOp { left, op, right } => match op {
                 BinaryOperator::And | BinaryOperator::Or => self.print_bool(e, op, pretty),
@@ -553,17 +534,10 @@ impl Printer<'_> {
                 if inner.ty == Some(target) {
                     return Some(inner);
                 }
-                let operand = if pretty && !(inner.column || inner.op.is_none()) {
-                    format!("({})", inner.text)
-                } else {
-                    inner.text
-                };
+                let operand =
+                    parenthesized(inner.text, pretty && !(inner.column || inner.op.is_none()));
                 let name = sql_type_name(target);
-                let text = if pretty {
-                    format!("{operand}::{name}")
-                } else {
-                    format!("({operand})::{name}")
-                };
+                let text = format!("{}::{name}", parenthesized(operand, !pretty));
                 Some(plain(text, Some(target), None))
             }
             _ => None,
@@ -642,13 +616,7 @@ impl Printer<'_> {
                 FunctionArg::Unnamed(FunctionArgExpr::Wildcard)
                     if name == "count" && list.args.len() == 1 && distinct.is_empty() =>
                 {
-                    return Some(Printed {
-                        text: "count(*)".to_string(),
-                        ty: Some("int8"),
-                        op: None,
-                        literal: None,
-                        column: false,
-                    });
+                    return Some(Printed::plain("count(*)".to_string(), Some("int8"), None));
                 }
                 _ => return None,
             }
@@ -657,15 +625,7 @@ impl Printer<'_> {
         if !distinct.is_empty() && !aggregate {
             return None;
         }
-        let done = |text: String, ty: &'static str| {
-            Some(Printed {
-                text,
-                ty: Some(ty),
-                op: None,
-                literal: None,
-                column: false,
-            })
-        };
+        let done = |text: String, ty: &'static str| Some(Printed::plain(text, Some(ty), None));
         match (name.as_str(), args.as_slice()) {
             ("count" | "sum" | "avg" | "min" | "max", [arg]) => {
                 let p = self.print(arg, pretty)?;
@@ -716,13 +676,11 @@ impl Printer<'_> {
         let l = self.argument(x, "text", pretty)?;
         let r = self.argument(pattern, "text", pretty)?;
         let text = format!("{l} {sym} {r}");
-        Some(Printed {
-            text: if pretty { text } else { format!("({text})") },
-            ty: Some("bool"),
-            op: Some(sym),
-            literal: None,
-            column: false,
-        })
+        Some(Printed::operation(
+            parenthesized(text, !pretty),
+            "bool",
+            sym,
+        ))
     }
 
     /// `CASE WHEN ... THEN ... ELSE ... END`, on lines of its own indented from the
@@ -769,13 +727,7 @@ impl Printer<'_> {
             text.push_str(&format!("\n{pad_in}ELSE {}", results.next()?));
         }
         text.push_str(&format!("\n{pad}END"));
-        Some(Printed {
-            text,
-            ty: Some(ty),
-            op: None,
-            literal: None,
-            column: false,
-        })
+        Some(Printed::plain(text, Some(ty), None))
     }
 
     /// `AND`/`OR`, flattened as PostgreSQL's parser flattens them.
@@ -817,24 +769,14 @@ impl Printer<'_> {
                     ..
                 }
             ) && word == "AND";
-            parts.push(if pretty && child_or {
-                format!("({})", p.text)
-            } else {
-                p.text
-            });
+            parts.push(parenthesized(p.text, pretty && child_or));
         }
         let joined = parts.join(&format!(" {word} "));
-        Some(Printed {
-            text: if pretty {
-                joined
-            } else {
-                format!("({joined})")
-            },
-            ty: Some("bool"),
-            op: Some(if word == "AND" { "AND" } else { "OR" }),
-            literal: None,
-            column: false,
-        })
+        Some(Printed::operation(
+            parenthesized(joined, !pretty),
+            "bool",
+            if word == "AND" { "AND" } else { "OR" },
+        ))
     }
 
     fn print_op(
@@ -866,22 +808,17 @@ impl Printer<'_> {
         }
         let side = |p: Printed, target: &'static str, first: bool| -> String {
             let text = cast(p.text.clone(), p.literal, p.ty, target, pretty);
-            match p.op {
-                Some(child) if !arith_needs_no_parens(child, sym, first, pretty) => {
-                    format!("({text})")
-                }
-                _ => text,
-            }
+            let needs =
+                p.op.is_some_and(|child| !arith_needs_no_parens(child, sym, first, pretty));
+            parenthesized(text, needs)
         };
         let text = format!("{} {sym} {}", side(l, lt, true), side(r, rt, false));
-        let text = if pretty { text } else { format!("({text})") };
-        Some(Printed {
+        let text = parenthesized(text, !pretty);
+        Some(Printed::operation(
             text,
-            ty: Some(if comparison { "bool" } else { ty }),
-            op: Some(sym),
-            literal: None,
-            column: false,
-        })
+            if comparison { "bool" } else { ty },
+            sym,
+        ))
     }
 }
 
@@ -937,6 +874,16 @@ fn unify(l: &Printed, r: &Printed) -> Option<(&'static str, &'static str, &'stat
     Some((lt, rt, ty))
 }
 
+/// `text` in parentheses when `wrap` (the plain form parenthesizes every operation; the
+/// pretty form only where precedence needs it).
+fn parenthesized(text: String, wrap: bool) -> String {
+    if wrap {
+        format!("({text})")
+    } else {
+        text
+    }
+}
+
 /// An operand read as type `target`: a literal takes a cast label, a column of another
 /// type a cast.
 fn cast(
@@ -950,18 +897,10 @@ fn cast(
     match literal {
         Some(Lit::Str) => format!("{text}::{name}"),
         Some(Lit::Int) if target == "numeric" => {
-            if pretty {
-                format!("{text}::numeric")
-            } else {
-                format!("({text})::numeric")
-            }
+            format!("{}::numeric", parenthesized(text, !pretty))
         }
         _ if ty.is_some_and(|t| t != target && !(INTS.contains(&t) && INTS.contains(&target))) => {
-            if pretty {
-                format!("{text}::{name}")
-            } else {
-                format!("({text})::{name}")
-            }
+            format!("{}::{name}", parenthesized(text, !pretty))
         }
         _ => text,
     }

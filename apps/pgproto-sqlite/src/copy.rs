@@ -10,6 +10,7 @@
 
 use pgproto_core::copy::{BinaryCopyDecoder, CopyRow, SIGNATURE};
 use pgproto_core::db_error::DbError;
+use pgproto_core::message::Format;
 use pgproto_core::sqlstate::SqlState;
 use pgproto_core::DecodeError;
 
@@ -48,6 +49,18 @@ pub(crate) struct Options {
     pub(crate) null: String,
     pub(crate) quote: u8,
     pub(crate) escape: u8,
+}
+
+impl Options {
+    /// The format of the CopyOutResponse/CopyInResponse (its overall and column
+    /// formats): binary for `FORMAT binary`, else text.
+    pub(crate) fn format(&self) -> Format {
+        if self.binary {
+            Format::Binary
+        } else {
+            Format::Text
+        }
+    }
 }
 
 impl Default for Options {

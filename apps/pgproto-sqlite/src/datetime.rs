@@ -51,6 +51,15 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// Every date or time type.
+    const ALL: [Self; 5] = [
+        Self::Date,
+        Self::Time,
+        Self::Timestamp,
+        Self::TimestampTz,
+        Self::Interval,
+    ];
+
     /// PostgreSQL's name of the type, as in its error messages.
     fn type_name(self) -> &'static str {
         match self {
@@ -100,15 +109,9 @@ const FUNCTIONS: &[(&str, &str, &str)] = &[
 
 /// Whether `name` is the SQL function of a cast to a date or time type (`pg_date`...).
 pub(crate) fn is_input_function(name: &str) -> bool {
-    [
-        "pg_date",
-        "pg_time",
-        "pg_timestamp",
-        "pg_timestamptz",
-        "pg_interval",
-    ]
-    .iter()
-    .any(|f| f.eq_ignore_ascii_case(name))
+    Kind::ALL
+        .iter()
+        .any(|k| k.input_function().eq_ignore_ascii_case(name))
 }
 
 /// For a call of one of this module's SQL functions: the name PostgreSQL gives its
@@ -1057,13 +1060,24 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         }
         Ok(Some(out))
     }
-    for kind in [
-        Kind::Date,
-        Kind::Time,
-        Kind::Timestamp,
-        Kind::TimestampTz,
-        Kind::Interval,
-    ] {
+    /// Registers `name(a, b)` computing `f`, NULL for a NULL argument.
+    fn two(
+        conn: &Connection,
+        name: &str,
+        f: impl Fn(&str, &str) -> Result<Value, DtError> + Send + 'static,
+    ) -> rusqlite::Result<()> {
+        let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+        conn.create_scalar_function(name, 2, flags, move |ctx| {
+            let Some(args) = texts(ctx, "a date or time")? else {
+                return Ok(Value::Null);
+            };
+            match args.as_slice() {
+                [a, b] => f(a, b).map_err(sql_error),
+                _ => Ok(Value::Null),
+            }
+        })
+    }
+    for kind in Kind::ALL {
         conn.create_scalar_function(kind.input_function(), 1, flags, move |ctx| {
             if let Value::Integer(_) | Value::Real(_) = ctx.get::<Value>(0)? {
                 return Err(sql_error(DtError {
@@ -1079,59 +1093,49 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
                 .map_err(sql_error)
         })?;
     }
-    let two = |name: &'static str, f: fn(&str, &str) -> Result<Value, DtError>| {
-        conn.create_scalar_function(name, 2, flags, move |ctx| {
-            let Some(args) = texts(ctx, "a date or time")? else {
-                return Ok(Value::Null);
+    // The operators' functions, each with its minus form (which negates the second
+    // operand): date ± integer (`pg_date_pli`, `pg_date_mii`), timestamp[tz] ± interval,
+    // interval ± interval.
+    for (op, minus) in [("pl", false), ("mi", true)] {
+        two(conn, &format!("pg_date_{op}i"), move |d, n| {
+            let n = n.trim().parse::<i64>().or_else(|_| {
+                unsupported(format!(
+                    "date {} \"{n}\" (an operand not known to be an integer; cast it)",
+                    if minus { '-' } else { '+' }
+                ))
+            })?;
+            let n = if minus {
+                n.checked_neg().unwrap_or(i64::MAX)
+            } else {
+                n
             };
-            match args.as_slice() {
-                [a, b] => f(a, b).map_err(sql_error),
-                _ => Ok(Value::Null),
-            }
-        })
-    };
-    two("pg_date_pli", |d, n| {
-        let n = n.trim().parse::<i64>().or_else(|_| {
-            unsupported(format!(
-                "date + \"{n}\" (an operand not known to be an integer; cast it)"
-            ))
+            date_add_days(d, n).map(Value::Text)
         })?;
-        date_add_days(d, n).map(Value::Text)
-    })?;
-    two("pg_date_mii", |d, n| {
-        let n = n.trim().parse::<i64>().or_else(|_| {
-            unsupported(format!(
-                "date - \"{n}\" (an operand not known to be an integer; cast it)"
-            ))
+        for kind in [Kind::Timestamp, Kind::TimestampTz] {
+            two(
+                conn,
+                &format!("{}_{op}_interval", kind.input_function()),
+                move |a, b| timestamp_add_interval(a, b, minus, kind).map(Value::Text),
+            )?;
+        }
+        two(conn, &format!("pg_interval_{op}"), move |a, b| {
+            interval_add(a, b, minus).map(Value::Text)
         })?;
-        date_add_days(d, n.checked_neg().unwrap_or(i64::MAX)).map(Value::Text)
+    }
+    two(conn, "pg_date_mi", |a, b| {
+        date_diff(a, b).map(Value::Integer)
     })?;
-    two("pg_date_mi", |a, b| date_diff(a, b).map(Value::Integer))?;
-    two("pg_timestamp_pl_interval", |a, b| {
-        timestamp_add_interval(a, b, false, Kind::Timestamp).map(Value::Text)
-    })?;
-    two("pg_timestamp_mi_interval", |a, b| {
-        timestamp_add_interval(a, b, true, Kind::Timestamp).map(Value::Text)
-    })?;
-    two("pg_timestamptz_pl_interval", |a, b| {
-        timestamp_add_interval(a, b, false, Kind::TimestampTz).map(Value::Text)
-    })?;
-    two("pg_timestamptz_mi_interval", |a, b| {
-        timestamp_add_interval(a, b, true, Kind::TimestampTz).map(Value::Text)
-    })?;
-    two("pg_timestamp_mi", |a, b| {
-        timestamp_diff(a, b).map(Value::Text)
-    })?;
-    two("pg_interval_pl", |a, b| {
-        interval_add(a, b, false).map(Value::Text)
-    })?;
-    two("pg_interval_mi", |a, b| {
-        interval_add(a, b, true).map(Value::Text)
-    })?;
-    two("extract", |f, v| extract(f, v).map(Value::Text))?;
-    two("date_part", |f, v| date_part(f, v).map(Value::Real))?;
-    two("date_trunc", |u, v| date_trunc(u, v).map(Value::Text))?;
-    two("age", |a, b| age(a, b).map(Value::Text))?;
+    two(conn, "date_part", |f, v| date_part(f, v).map(Value::Real))?;
+    type TextFunction = fn(&str, &str) -> Result<String, DtError>;
+    let text_functions: [(&str, TextFunction); 4] = [
+        ("pg_timestamp_mi", timestamp_diff),
+        ("extract", extract),
+        ("date_trunc", date_trunc),
+        ("age", age),
+    ];
+    for (name, f) in text_functions {
+        two(conn, name, move |a, b| f(a, b).map(Value::Text))?;
+    }
     conn.create_scalar_function("age", 1, flags, |_| {
         Err::<Value, _>(sql_error(DtError {
             code: "0A000",

@@ -25,6 +25,32 @@ pub(crate) fn sqlite(e: rusqlite::Error) -> (String, String) {
     }
 }
 
+/// The rows `sql` answers with `params`, each read as the tuple `T` of its columns
+/// (`(String, i64)`...).
+pub(crate) fn query_rows<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<T>>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    let mut st = conn.prepare(sql)?;
+    let rows = st.query_map(params, |r| T::try_from(r))?;
+    rows.collect()
+}
+
+/// The first column of the rows `sql` answers with `params`.
+pub(crate) fn query_column<T: rusqlite::types::FromSql>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<T>> {
+    let mut st = conn.prepare(sql)?;
+    let rows = st.query_map(params, |r| r.get(0))?;
+    rows.collect()
+}
+
 /// PostgreSQL's syntax error at token `i` (or at the end of the input).
 pub(crate) fn syntax(sql: &str, toks: &[Tok], i: usize) -> (String, String) {
     match toks.get(i) {

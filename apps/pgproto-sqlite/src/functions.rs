@@ -14,6 +14,8 @@ use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::Connection;
 
+use crate::jsonb::{Json, JsonValue};
+
 fn user_error(m: String) -> rusqlite::Error {
     rusqlite::Error::UserFunctionError(m.into())
 }
@@ -173,17 +175,9 @@ pub(crate) fn regexp_replace(
 /// `[1, 2]`, keys and scalars as given); `jsonb` values are the `jsonb` module's.
 /// `None` when it is not JSON.
 pub(crate) fn pg_json_text(json: &str) -> Option<String> {
-    let mut p = JsonParser {
-        s: json.as_bytes(),
-        i: 0,
-    };
-    let v = p.value()?;
-    p.ws();
-    if p.i != p.s.len() {
-        return None;
-    }
-    let mut out = String::with_capacity(json.len() + 8);
-    write_json(&v.json, &mut out);
+    let json = crate::jsonb::parse(json)?;
+    let mut out = String::with_capacity(json.raw.len() + 8);
+    write_json(&json, &mut out);
     Some(out)
 }
 
@@ -199,22 +193,14 @@ pub(crate) fn json_get(
     jsonb: Option<bool>,
 ) -> Result<Option<String>, String> {
     let invalid = || format!("[22P02] invalid input syntax for type json: \"{json}\"");
-    let mut p = JsonParser {
-        s: json.as_bytes(),
-        i: 0,
-    };
-    let root = p.value().ok_or_else(invalid)?;
-    p.ws();
-    if p.i != p.s.len() {
-        return Err(invalid());
-    }
-    let found = match (&root.json, key) {
-        (Json::Object(members), Value::Text(k)) => members
+    let root = crate::jsonb::parse(json).ok_or_else(invalid)?;
+    let found = match (&root.value, key) {
+        (JsonValue::Object(members), Value::Text(k)) => members
             .iter()
             .rev()
-            .find(|(name, _)| unescape(name).as_deref() == Some(k.as_str()))
+            .find(|(name, _)| crate::jsonb::unquote(name).as_deref() == Some(k.as_str()))
             .map(|(_, v)| v),
-        (Json::Array(items), Value::Integer(i)) => {
+        (JsonValue::Array(items), Value::Integer(i)) => {
             let n = items.len() as i64;
             let i = if *i < 0 { n + i } else { *i };
             usize::try_from(i).ok().and_then(|i| items.get(i))
@@ -224,54 +210,25 @@ pub(crate) fn json_get(
     let Some(node) = found else {
         return Ok(None);
     };
-    match &node.json {
-        Json::Scalar(s) if as_text && s.starts_with('"') => {
-            return unescape(s).map(Some).ok_or_else(invalid)
+    match node.value {
+        // Read, a string's escapes are checked: what is left is `\u0000`.
+        JsonValue::String if as_text => {
+            return crate::jsonb::unquote(node.raw)
+                .map(Some)
+                .ok_or_else(|| "[22P05] unsupported Unicode escape sequence".to_string())
         }
-        Json::Scalar("null") if as_text => return Ok(None),
-        Json::Scalar(s) => return Ok(Some(s.to_string())),
-        _ => {}
+        JsonValue::Null if as_text => return Ok(None),
+        JsonValue::Array(_) | JsonValue::Object(_) => {}
+        _ => return Ok(Some(node.raw.to_string())),
     }
     match jsonb {
-        Some(true) => Ok(crate::jsonb::canonical(node.raw)),
+        Some(true) => Ok(crate::jsonb::canonical_of(node)),
         Some(false) => Ok(Some(node.raw.to_string())),
         None => Err(
             "[0A000] ->> of an object or array from a value not cast to json or jsonb is not supported"
                 .to_string(),
         ),
     }
-}
-
-/// A JSON string literal's contents (`"a\\nb"` is `a`, newline, `b`).
-fn unescape(quoted: &str) -> Option<String> {
-    let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next()? {
-            'n' => out.push('\n'),
-            't' => out.push('\t'),
-            'r' => out.push('\r'),
-            'b' => out.push('\u{8}'),
-            'f' => out.push('\u{c}'),
-            'u' => {
-                let hex: String = chars.by_ref().take(4).collect();
-                let mut code = u32::from_str_radix(&hex, 16).ok()?;
-                if (0xD800..0xDC00).contains(&code) {
-                    let rest: String = chars.by_ref().take(6).collect();
-                    let low = u32::from_str_radix(rest.strip_prefix("\\u")?, 16).ok()?;
-                    code = 0x10000 + ((code - 0xD800) << 10) + (low.checked_sub(0xDC00)?);
-                }
-                out.push(char::from_u32(code)?);
-            }
-            other => out.push(other),
-        }
-    }
-    Some(out)
 }
 
 /// A `SIMILAR TO` pattern as a regular expression matching the whole text, as
@@ -316,147 +273,21 @@ pub(crate) fn similar_regex(pattern: &str, escape: Option<char>) -> String {
     out
 }
 
-/// A parsed JSON value with its text as written.
-struct Node<'a> {
-    raw: &'a str,
-    json: Json<'a>,
-}
-
-enum Json<'a> {
-    /// A scalar's text as written (string with its quotes, number, true/false/null).
-    Scalar(&'a str),
-    Array(Vec<Node<'a>>),
-    Object(Vec<(&'a str, Node<'a>)>),
-}
-
-struct JsonParser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl<'a> JsonParser<'a> {
-    fn ws(&mut self) {
-        while self.s.get(self.i).is_some_and(|b| b.is_ascii_whitespace()) {
-            self.i += 1;
-        }
-    }
-
-    fn text(&self, from: usize) -> Option<&'a str> {
-        std::str::from_utf8(self.s.get(from..self.i)?).ok()
-    }
-
-    fn string(&mut self) -> Option<&'a str> {
-        let from = self.i;
-        if self.s.get(self.i) != Some(&b'"') {
-            return None;
-        }
-        self.i += 1;
-        loop {
-            match self.s.get(self.i)? {
-                b'\\' => self.i += 2,
-                b'"' => {
-                    self.i += 1;
-                    return self.text(from);
-                }
-                _ => self.i += 1,
-            }
-        }
-    }
-
-    fn value(&mut self) -> Option<Node<'a>> {
-        self.ws();
-        let from = self.i;
-        let json = self.json()?;
-        Some(Node {
-            raw: self.text(from)?,
-            json,
-        })
-    }
-
-    fn json(&mut self) -> Option<Json<'a>> {
-        match self.s.get(self.i)? {
-            b'"' => self.string().map(Json::Scalar),
-            b'[' => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.s.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                    return Some(Json::Array(items));
-                }
-                loop {
-                    items.push(self.value()?);
-                    self.ws();
-                    match self.s.get(self.i)? {
-                        b',' => self.i += 1,
-                        b']' => {
-                            self.i += 1;
-                            return Some(Json::Array(items));
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            b'{' => {
-                self.i += 1;
-                let mut members = Vec::new();
-                self.ws();
-                if self.s.get(self.i) == Some(&b'}') {
-                    self.i += 1;
-                    return Some(Json::Object(members));
-                }
-                loop {
-                    self.ws();
-                    let key = self.string()?;
-                    self.ws();
-                    if self.s.get(self.i) != Some(&b':') {
-                        return None;
-                    }
-                    self.i += 1;
-                    members.push((key, self.value()?));
-                    self.ws();
-                    match self.s.get(self.i)? {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Some(Json::Object(members));
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            _ => {
-                let from = self.i;
-                while self
-                    .s
-                    .get(self.i)
-                    .is_some_and(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
-                {
-                    self.i += 1;
-                }
-                (self.i > from)
-                    .then(|| self.text(from))
-                    .flatten()
-                    .map(Json::Scalar)
-            }
-        }
-    }
-}
-
-fn write_json(v: &Json<'_>, out: &mut String) {
-    match v {
-        Json::Scalar(s) => out.push_str(s),
-        Json::Array(items) => {
+/// Writes `json` as `json_build_object`/`json_build_array` write it: `" : "` and `", "`
+/// between items, keys and scalars as written.
+fn write_json(json: &Json<'_>, out: &mut String) {
+    match &json.value {
+        JsonValue::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_json(&item.json, out);
+                write_json(item, out);
             }
             out.push(']');
         }
-        Json::Object(members) => {
+        JsonValue::Object(members) => {
             out.push('{');
             for (i, (k, value)) in members.iter().enumerate() {
                 if i > 0 {
@@ -464,10 +295,11 @@ fn write_json(v: &Json<'_>, out: &mut String) {
                 }
                 out.push_str(k);
                 out.push_str(" : ");
-                write_json(&value.json, out);
+                write_json(value, out);
             }
             out.push('}');
         }
+        _ => out.push_str(json.raw),
     }
 }
 
@@ -1064,5 +896,39 @@ mod tests {
         assert!(get(doc, Value::Text("b".into()), true, None).is_err());
         assert!(get("{", Value::Text("b".into()), true, None).is_err());
         assert_eq!(pg_json_text("{}").as_deref(), Some("{}"));
+        // The one parser is strict as PostgreSQL's json input: bare words, a control
+        // character or a bad escape are not JSON; json keeps a number as written.
+        for bad in [
+            "[abc]",
+            "[1,]",
+            "[\"a\u{1}\"]",
+            "[\"\\u+123\"]",
+            "[\"\\x\"]",
+        ] {
+            assert_eq!(pg_json_text(bad), None, "{bad}");
+            assert!(get(bad, Value::Integer(0), true, None).is_err(), "{bad}");
+        }
+        assert_eq!(pg_json_text("[1e1001]").as_deref(), Some("[1e1001]"));
+        assert_eq!(
+            get(r#"{"a": "x\u0000"}"#, Value::Text("a".into()), false, None)
+                .unwrap()
+                .as_deref(),
+            Some(r#""x\u0000""#)
+        );
+        assert_eq!(
+            get(r#"{"a": "x\u0000"}"#, Value::Text("a".into()), true, None),
+            Err("[22P05] unsupported Unicode escape sequence".to_string())
+        );
+        assert_eq!(
+            get(
+                r#"{"\u00e9": "\u00e9"}"#,
+                Value::Text("é".into()),
+                true,
+                None
+            )
+            .unwrap()
+            .as_deref(),
+            Some("é")
+        );
     }
 }

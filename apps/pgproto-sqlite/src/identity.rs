@@ -17,7 +17,7 @@
 //! multi-column assignment of one) is refused with 0A000.
 
 use crate::ddl::err;
-use crate::sql::{matching_close, tokenize, Tok};
+use crate::sql::{apply_edits, matching_close, tokenize, Tok, ValuesItems};
 
 /// One identity column of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub(crate) fn without_overriding(sql: &str) -> Option<String> {
         w(i, "OVERRIDING") && (w(i + 1, "SYSTEM") || w(i + 1, "USER")) && w(i + 2, "VALUE")
     })?;
     let (a, b) = (toks.get(at)?, toks.get(at + 3)?);
-    apply(sql, vec![(a.start, b.start, String::new())])
+    apply_edits(sql, vec![(a.start, b.start, String::new())])
 }
 
 /// The statement as it must run given its table's identity columns
@@ -171,7 +171,7 @@ pub(crate) fn rewrite(
         edits.extend(assignments(sql, &toks, set + 3, &identities)?);
     }
     if identities.is_empty() {
-        return Ok(apply(sql, edits));
+        return Ok(apply_edits(sql, edits));
     }
     let columns = match listed {
         Some(l) => l,
@@ -183,7 +183,7 @@ pub(crate) fn rewrite(
         .filter_map(|id| Some((position(&id.column)?, id)))
         .collect();
     if w(i, "DEFAULT") && w(i + 1, "VALUES") {
-        return Ok(apply(sql, edits));
+        return Ok(apply_edits(sql, edits));
     }
     if !w(i, "VALUES") {
         // A query: its values for identity columns are never DEFAULT.
@@ -202,47 +202,26 @@ pub(crate) fn rewrite(
                 }
             }
         }
-        return Ok(apply(sql, edits));
+        return Ok(apply_edits(sql, edits));
     }
-    // The rows: `(...)` groups separated by commas, each item's token range.
-    let mut j = i + 1;
-    while toks.get(j).is_some_and(|t| t.is_punct(sql, "(")) {
-        let Some(close) = matching_close(sql, &toks, j) else {
-            break;
+    // The rows' items, each against its column.
+    for item in ValuesItems::new(sql, &toks, i + 1) {
+        let Some((_, id)) = targeted.iter().find(|(p, _)| *p == item.column) else {
+            continue;
         };
-        let (mut item, mut depth, mut start) = (0usize, 0usize, j + 1);
-        for k in j + 1..=close {
-            let Some(t) = toks.get(k) else { break };
-            if (depth == 0 && t.is_punct(sql, ",")) || k == close {
-                let is_default = k == start + 1 && w(start, "DEFAULT");
-                if let Some((_, id)) = targeted.iter().find(|(p, _)| *p == item) {
-                    match overriding {
-                        _ if is_default => {}
-                        Some(false) => {
-                            if let (Some(a), Some(b)) = (toks.get(start), toks.get(k - 1)) {
-                                edits.push((a.start, b.end, "DEFAULT".to_string()));
-                            }
-                        }
-                        None if id.always => return Err(insert_error(&id.column)),
-                        _ => {}
-                    }
+        match overriding {
+            _ if item.is_default(sql, &toks) => {}
+            Some(false) => {
+                let last = item.tokens.end.checked_sub(1).and_then(|k| toks.get(k));
+                if let (Some(a), Some(b)) = (toks.get(item.tokens.start), last) {
+                    edits.push((a.start, b.end, "DEFAULT".to_string()));
                 }
-                item += 1;
-                start = k + 1;
-            } else if t.is_punct(sql, "(") {
-                depth += 1;
-            } else if t.is_punct(sql, ")") {
-                depth = depth.saturating_sub(1);
             }
-        }
-        j = close + 1;
-        if toks.get(j).is_some_and(|t| t.is_punct(sql, ",")) {
-            j += 1;
-        } else {
-            break;
+            None if id.always => return Err(insert_error(&id.column)),
+            _ => {}
         }
     }
-    Ok(apply(sql, edits))
+    Ok(apply_edits(sql, edits))
 }
 
 /// `UPDATE t SET ...` against the table's identity columns.
@@ -267,7 +246,7 @@ fn update(
         return Ok(None);
     };
     let edits = assignments(sql, toks, set + 1, &identities)?;
-    Ok(apply(sql, edits))
+    Ok(apply_edits(sql, edits))
 }
 
 /// The edits an assignment list from token `i` needs: `c = DEFAULT` of an identity
@@ -355,23 +334,6 @@ fn assignments(
         }
     }
     Ok(edits)
-}
-
-/// The text with `edits` made; `None` for none.
-pub(crate) fn apply(sql: &str, mut edits: Vec<Edit>) -> Option<String> {
-    if edits.is_empty() {
-        return None;
-    }
-    edits.sort_by_key(|e| e.0);
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut last = 0;
-    for (a, b, text) in edits {
-        out.push_str(sql.get(last..a).unwrap_or(""));
-        out.push_str(&text);
-        last = b;
-    }
-    out.push_str(sql.get(last..).unwrap_or(""));
-    Some(out)
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ pub(crate) fn as_sqlite_reads_it(
     if let Some((at, text)) = insert {
         edits.push((at, at, text));
     }
-    crate::identity::apply(sql, edits).map(Ok)
+    crate::sql::apply_edits(sql, edits).map(Ok)
 }
 
 /// The name PostgreSQL chooses for an index of `table` on `columns` (their names, or a
@@ -273,27 +273,23 @@ pub(crate) fn operator_classes(sql: &str) -> Vec<Option<String>> {
     let Some(close) = crate::sql::matching_close(sql, &toks, open) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut start = toks.get(open).map_or(0, |t| t.end);
-    for k in open + 1..=close {
-        let Some(t) = toks.get(k) else { break };
-        if t.is_punct(sql, "(") {
-            depth += 1;
-        } else if t.is_punct(sql, ")") && k != close {
-            depth = depth.saturating_sub(1);
-        } else if depth == 0 && (t.is_punct(sql, ",") || k == close) {
-            let element = sql.get(start..t.start).unwrap_or("");
-            out.push(
-                PATTERN_OPS
-                    .iter()
-                    .find(|op| element.contains(&format!("/* {op} */")))
-                    .map(|op| op.to_string()),
+    // Each element's text from the `(` or `,` before it to the `,` or `)` after it, with
+    // the comments (which are not tokens).
+    crate::sql::list_items(sql, &toks, open, close)
+        .into_iter()
+        .map(|item| {
+            let from = item.start.checked_sub(1).and_then(|k| toks.get(k));
+            let (from, to) = (
+                from.map_or(0, |t| t.end),
+                toks.get(item.end).map_or(0, |t| t.start),
             );
-            start = t.end;
-        }
-    }
-    out
+            let element = sql.get(from..to).unwrap_or("");
+            PATTERN_OPS
+                .iter()
+                .find(|op| element.contains(&format!("/* {op} */")))
+                .map(|op| op.to_string())
+        })
+        .collect()
 }
 
 #[cfg(test)]

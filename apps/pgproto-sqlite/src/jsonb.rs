@@ -5,42 +5,69 @@
 //! (`1e2` is `100`, `1.50` stays `1.50`), strings with only the escapes PostgreSQL
 //! writes. SQLite keeps the text as it came, so the server writes every stored `jsonb`
 //! value and every `jsonb` result in this form ([`canonical`]).
+//!
+//! The crate's one JSON parser is here too ([`parse`]): it keeps each value's text as
+//! written, which `json` values (`json_build_object`'s output, `->` on json, in the
+//! `functions` module) are written from, and the jsonb form is written from the same
+//! parsed values.
 
 /// Nesting deeper than this is refused (PostgreSQL's own limit is its stack depth).
 const MAX_DEPTH: usize = 1000;
 
-/// One parsed JSON value.
-enum Node {
-    Null,
-    Bool(bool),
-    Number(String),
-    String(String),
-    Array(Vec<Self>),
-    Object(Vec<(String, Self)>),
+/// A JSON value read by [`parse`], with its text as written (`raw`).
+pub(crate) struct Json<'a> {
+    pub(crate) raw: &'a str,
+    pub(crate) value: JsonValue<'a>,
 }
 
-/// `text` in PostgreSQL's `jsonb` output form; `None` when it is not JSON.
-pub(crate) fn canonical(text: &str) -> Option<String> {
+/// What a JSON value is; a scalar's text is its `raw`.
+pub(crate) enum JsonValue<'a> {
+    Null,
+    Bool,
+    Number,
+    /// A string (`raw` with its quotes and escapes; see [`unquote`]).
+    String,
+    Array(Vec<Json<'a>>),
+    /// The members in order, each key as written (with its quotes).
+    Object(Vec<(&'a str, Json<'a>)>),
+}
+
+/// `text` read as JSON, as strictly as PostgreSQL's json input reads it (RFC 8259:
+/// the escapes, surrogate pairs and number forms checked, only space, tab, newline and
+/// carriage return between tokens); `None` when it is not JSON. The one parser of the
+/// crate: `jsonb` values are written from it ([`canonical`]), and so are `json` values
+/// as written and the `->`/`->>` operators (`functions`).
+pub(crate) fn parse(text: &str) -> Option<Json<'_>> {
     let mut p = Parser {
+        text,
         s: text.as_bytes(),
         at: 0,
     };
-    let node = p.value(0)?;
+    let json = p.value(0)?;
     p.space();
-    if p.at != p.s.len() {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    write(&node, &mut out);
+    (p.at == p.s.len()).then_some(json)
+}
+
+/// `text` in PostgreSQL's `jsonb` output form; `None` when it is not JSON (or holds
+/// what jsonb refuses: `\u0000`, an exponent beyond 1000).
+pub(crate) fn canonical(text: &str) -> Option<String> {
+    canonical_of(&parse(text)?)
+}
+
+/// A parsed value in PostgreSQL's `jsonb` output form (see [`canonical`]).
+pub(crate) fn canonical_of(json: &Json<'_>) -> Option<String> {
+    let mut out = String::with_capacity(json.raw.len() + 8);
+    write(json, &mut out)?;
     Some(out)
 }
 
 struct Parser<'a> {
+    text: &'a str,
     s: &'a [u8],
     at: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn space(&mut self) {
         while self
             .s
@@ -70,29 +97,24 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Option<Node> {
+    fn value(&mut self, depth: usize) -> Option<Json<'a>> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.space();
-        match *self.s.get(self.at)? {
+        let from = self.at;
+        let value = match *self.s.get(self.at)? {
             b'{' => {
                 self.at += 1;
-                let mut items: Vec<(String, Node)> = Vec::new();
+                let mut members = Vec::new();
                 if !self.eat(b'}') {
                     loop {
                         self.space();
-                        if self.s.get(self.at) != Some(&b'"') {
-                            return None;
-                        }
                         let key = self.string()?;
                         if !self.eat(b':') {
                             return None;
                         }
-                        let v = self.value(depth + 1)?;
-                        // A repeated key: the last value stays.
-                        items.retain(|(k, _)| *k != key);
-                        items.push((key, v));
+                        members.push((key, self.value(depth + 1)?));
                         if self.eat(b'}') {
                             break;
                         }
@@ -101,12 +123,7 @@ impl Parser<'_> {
                         }
                     }
                 }
-                items.sort_by(|(a, _), (b, _)| {
-                    a.len()
-                        .cmp(&b.len())
-                        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
-                });
-                Some(Node::Object(items))
+                JsonValue::Object(members)
             }
             b'[' => {
                 self.at += 1;
@@ -122,80 +139,78 @@ impl Parser<'_> {
                         }
                     }
                 }
-                Some(Node::Array(items))
+                JsonValue::Array(items)
             }
-            b'"' => self.string().map(Node::String),
-            b't' => self.word("true").then_some(Node::Bool(true)),
-            b'f' => self.word("false").then_some(Node::Bool(false)),
-            b'n' => self.word("null").then_some(Node::Null),
-            b'-' | b'0'..=b'9' => self.number().map(Node::Number),
-            _ => None,
-        }
+            b'"' => {
+                self.string()?;
+                JsonValue::String
+            }
+            b't' => self.word("true").then_some(JsonValue::Bool)?,
+            b'f' => self.word("false").then_some(JsonValue::Bool)?,
+            b'n' => self.word("null").then_some(JsonValue::Null)?,
+            b'-' | b'0'..=b'9' => {
+                self.number()?;
+                JsonValue::Number
+            }
+            _ => return None,
+        };
+        Some(Json {
+            raw: self.text.get(from..self.at)?,
+            value,
+        })
     }
 
-    /// A string's value (escapes read); the parser is at its opening quote.
-    fn string(&mut self) -> Option<String> {
+    /// A string's text with its quotes, its escapes checked; the parser is at its
+    /// opening quote.
+    fn string(&mut self) -> Option<&'a str> {
+        let from = self.at;
+        if self.s.get(self.at) != Some(&b'"') {
+            return None;
+        }
         self.at += 1;
-        let mut out = String::new();
         loop {
-            let rest = self.s.get(self.at..)?;
-            let stop = rest
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-            out.push_str(std::str::from_utf8(rest.get(..stop)?).ok()?);
-            self.at += stop;
             match *self.s.get(self.at)? {
                 b'"' => {
                     self.at += 1;
-                    return Some(out);
+                    return self.text.get(from..self.at);
                 }
                 b'\\' => {
                     let e = *self.s.get(self.at + 1)?;
                     self.at += 2;
                     match e {
-                        b'"' => out.push('"'),
-                        b'\\' => out.push('\\'),
-                        b'/' => out.push('/'),
-                        b'b' => out.push('\u{8}'),
-                        b'f' => out.push('\u{c}'),
-                        b'n' => out.push('\n'),
-                        b'r' => out.push('\r'),
-                        b't' => out.push('\t'),
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
                         b'u' => {
-                            let hi = self.hex4()?;
-                            let c = if (0xd800..0xdc00).contains(&hi) {
-                                if !(self.word("\\u")) {
+                            let code = self.hex4()?;
+                            if (0xd800..0xdc00).contains(&code) {
+                                // A high surrogate: its low one must follow.
+                                if !self.word("\\u") {
                                     return None;
                                 }
-                                let lo = self.hex4()?;
-                                if !(0xdc00..0xe000).contains(&lo) {
+                                if !(0xdc00..0xe000).contains(&self.hex4()?) {
                                     return None;
                                 }
-                                char::from_u32(0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00))?
-                            } else {
-                                // PostgreSQL's jsonb refuses \u0000 (22P05).
-                                char::from_u32(hi).filter(|c| *c != '\0')?
-                            };
-                            out.push(c);
+                            } else if (0xdc00..0xe000).contains(&code) {
+                                return None;
+                            }
                         }
                         _ => return None,
                     }
                 }
                 // A control character unescaped: not JSON.
-                _ => return None,
+                c if c < 0x20 => return None,
+                _ => self.at += 1,
             }
         }
     }
 
     fn hex4(&mut self) -> Option<u32> {
-        let h = std::str::from_utf8(self.s.get(self.at..self.at + 4)?).ok()?;
+        let h = self.text.get(self.at..self.at + 4)?;
         self.at += 4;
-        u32::from_str_radix(h, 16).ok()
+        hex4(h)
     }
 
-    /// A number as `numeric` prints it: no exponent, the fraction's digits kept.
-    fn number(&mut self) -> Option<String> {
-        let start = self.at;
+    /// A number: `-`, integer digits (no leading zero), a fraction, an exponent.
+    fn number(&mut self) -> Option<()> {
         let digits = |p: &mut Self| {
             let from = p.at;
             while p.s.get(p.at).is_some_and(u8::is_ascii_digit) {
@@ -203,8 +218,7 @@ impl Parser<'_> {
             }
             p.at - from
         };
-        let negative = self.s.get(self.at) == Some(&b'-');
-        if negative {
+        if self.s.get(self.at) == Some(&b'-') {
             self.at += 1;
         }
         let int_start = self.at;
@@ -212,110 +226,178 @@ impl Parser<'_> {
         if n == 0 || (n > 1 && self.s.get(int_start) == Some(&b'0')) {
             return None;
         }
-        let int = std::str::from_utf8(self.s.get(int_start..self.at)?).ok()?;
-        let mut frac = "";
         if self.s.get(self.at) == Some(&b'.') {
             self.at += 1;
-            let f = self.at;
             if digits(self) == 0 {
                 return None;
             }
-            frac = std::str::from_utf8(self.s.get(f..self.at)?).ok()?;
         }
-        let mut exp: i64 = 0;
         if matches!(self.s.get(self.at), Some(b'e' | b'E')) {
             self.at += 1;
-            let sign = match self.s.get(self.at) {
-                Some(b'-') => {
-                    self.at += 1;
-                    -1
-                }
-                Some(b'+') => {
-                    self.at += 1;
-                    1
-                }
-                _ => 1,
-            };
-            let e = self.at;
+            if matches!(self.s.get(self.at), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
             if digits(self) == 0 {
                 return None;
             }
-            let text = std::str::from_utf8(self.s.get(e..self.at)?).ok()?;
-            exp = sign * text.parse::<i64>().ok().filter(|e| *e <= 1000)?;
         }
-        if exp == 0 {
-            let text = std::str::from_utf8(self.s.get(start..self.at)?).ok()?;
-            // `-0` is 0 in numeric.
-            let zero = int.bytes().all(|c| c == b'0') && frac.bytes().all(|c| c == b'0');
-            return Some(if negative && zero {
-                text.trim_start_matches('-').to_string()
-            } else {
-                text.to_string()
-            });
-        }
-        // Move the point: numeric keeps max(0, fraction digits - exponent) of scale.
-        let all: String = format!("{int}{frac}");
-        let point = i64::try_from(int.len()).ok()? + exp;
-        let scale = (i64::try_from(frac.len()).ok()? - exp).max(0);
-        let (whole, fraction) = if point <= 0 {
-            (
-                "0".to_string(),
-                format!("{}{all}", "0".repeat(usize::try_from(-point).ok()?)),
-            )
-        } else {
-            let p = usize::try_from(point).ok()?;
-            if p >= all.len() {
-                (format!("{all}{}", "0".repeat(p - all.len())), String::new())
-            } else {
-                (all.get(..p)?.to_string(), all.get(p..)?.to_string())
-            }
-        };
-        let mut fraction = fraction;
-        let scale = usize::try_from(scale).ok()?;
-        if fraction.len() < scale {
-            fraction.push_str(&"0".repeat(scale - fraction.len()));
-        }
-        fraction.truncate(scale);
-        let whole = whole.trim_start_matches('0');
-        let whole = if whole.is_empty() { "0" } else { whole };
-        let zero = whole == "0" && fraction.bytes().all(|c| c == b'0');
-        let sign = if negative && !zero { "-" } else { "" };
-        Some(match fraction.is_empty() {
-            true => format!("{sign}{whole}"),
-            false => format!("{sign}{whole}.{fraction}"),
-        })
+        Some(())
     }
 }
 
-fn write(node: &Node, out: &mut String) {
-    match node {
-        Node::Null => out.push_str("null"),
-        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Node::Number(n) => out.push_str(n),
-        Node::String(s) => write_string(s, out),
-        Node::Array(items) => {
+/// Four hex digits' value.
+fn hex4(h: &str) -> Option<u32> {
+    if h.len() != 4 || !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(h, 16).ok()
+}
+
+/// A string's value (its escapes read) from its text as [`parse`] read it; `None` for
+/// `\u0000`, which PostgreSQL cannot hold in text or jsonb.
+pub(crate) fn unquote(raw: &str) -> Option<String> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(rest.get(..at)?);
+        let escape = rest.get(at + 1..)?;
+        let mut chars = escape.chars();
+        let c = match chars.next()? {
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let hi = hex4(escape.get(1..5)?)?;
+                rest = escape.get(5..)?;
+                let code = if (0xd800..0xdc00).contains(&hi) {
+                    let lo = hex4(rest.strip_prefix("\\u")?.get(..4)?)?;
+                    rest = rest.get(6..)?;
+                    0x10000 + ((hi - 0xd800) << 10) + lo.checked_sub(0xdc00)?
+                } else {
+                    hi
+                };
+                out.push(char::from_u32(code).filter(|c| *c != '\0')?);
+                continue;
+            }
+            other => other,
+        };
+        out.push(c);
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// A number as `numeric` prints it: no exponent, the fraction's digits kept; `None`
+/// for an exponent beyond 1000. `raw` is a number as [`parse`] read it.
+fn numeric_text(raw: &str) -> Option<String> {
+    let (negative, unsigned) = match raw.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, raw),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(e) => (unsigned.get(..e)?, Some(unsigned.get(e + 1..)?)),
+        None => (unsigned, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let exp: i64 = match exponent {
+        None => 0,
+        Some(e) => {
+            let (sign, digits) = match e.strip_prefix('-') {
+                Some(d) => (-1, d),
+                None => (1, e.strip_prefix('+').unwrap_or(e)),
+            };
+            sign * digits.parse::<i64>().ok().filter(|e| *e <= 1000)?
+        }
+    };
+    if exp == 0 {
+        // `-0` is 0 in numeric.
+        let zero = int.bytes().all(|c| c == b'0') && frac.bytes().all(|c| c == b'0');
+        return Some(if negative && zero {
+            raw.trim_start_matches('-').to_string()
+        } else {
+            raw.to_string()
+        });
+    }
+    // Move the point: numeric keeps max(0, fraction digits - exponent) of scale.
+    let all: String = format!("{int}{frac}");
+    let point = i64::try_from(int.len()).ok()? + exp;
+    let scale = (i64::try_from(frac.len()).ok()? - exp).max(0);
+    let (whole, fraction) = if point <= 0 {
+        (
+            "0".to_string(),
+            format!("{}{all}", "0".repeat(usize::try_from(-point).ok()?)),
+        )
+    } else {
+        let p = usize::try_from(point).ok()?;
+        if p >= all.len() {
+            (format!("{all}{}", "0".repeat(p - all.len())), String::new())
+        } else {
+            (all.get(..p)?.to_string(), all.get(p..)?.to_string())
+        }
+    };
+    let mut fraction = fraction;
+    let scale = usize::try_from(scale).ok()?;
+    if fraction.len() < scale {
+        fraction.push_str(&"0".repeat(scale - fraction.len()));
+    }
+    fraction.truncate(scale);
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let zero = whole == "0" && fraction.bytes().all(|c| c == b'0');
+    let sign = if negative && !zero { "-" } else { "" };
+    Some(match fraction.is_empty() {
+        true => format!("{sign}{whole}"),
+        false => format!("{sign}{whole}.{fraction}"),
+    })
+}
+
+/// Writes `json` as jsonb prints it: `": "` and `", "` between items, an object's keys
+/// ordered by length and then bytewise, a repeated key's last value kept.
+fn write(json: &Json<'_>, out: &mut String) -> Option<()> {
+    match &json.value {
+        JsonValue::Null | JsonValue::Bool => out.push_str(json.raw),
+        JsonValue::Number => out.push_str(&numeric_text(json.raw)?),
+        JsonValue::String => write_string(&unquote(json.raw)?, out),
+        JsonValue::Array(items) => {
             out.push('[');
             for (i, v) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write(v, out);
+                write(v, out)?;
             }
             out.push(']');
         }
-        Node::Object(items) => {
+        JsonValue::Object(members) => {
+            let mut kept: Vec<(String, &Json<'_>)> = Vec::with_capacity(members.len());
+            for (key, v) in members {
+                let key = unquote(key)?;
+                // A repeated key: the last value stays.
+                kept.retain(|(k, _)| *k != key);
+                kept.push((key, v));
+            }
+            kept.sort_by(|(a, _), (b, _)| {
+                a.len()
+                    .cmp(&b.len())
+                    .then_with(|| a.as_bytes().cmp(b.as_bytes()))
+            });
             out.push('{');
-            for (i, (k, v)) in items.iter().enumerate() {
+            for (i, (k, v)) in kept.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
                 write_string(k, out);
                 out.push_str(": ");
-                write(v, out);
+                write(v, out)?;
             }
             out.push('}');
         }
     }
+    Some(())
 }
 
 /// A string as PostgreSQL's `escape_json` writes it.
@@ -375,6 +457,11 @@ mod tests {
             "\"\\u0000\"",
             "[1] x",
             "\"a\u{1}\"",
+            "\"\\u+123\"",
+            "\"\\udc00\"",
+            "\"\\ud800x\"",
+            "1e1001",
+            "[1\u{c}]",
         ] {
             assert_eq!(canonical(bad), None, "{bad}");
         }

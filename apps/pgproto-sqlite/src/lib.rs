@@ -142,7 +142,8 @@
 //!   `trim(both 'x' from s)`, and in the `builtins` module `a ^ b`, `SIMILAR TO`,
 //!   `ARRAY[...]` of literals (the array's text, typed `int4[]`...), `->`/`->>` on
 //!   values cast to json/jsonb, `json[b]_build_object`/`_array` (written as PostgreSQL
-//!   writes json and jsonb), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
+//!   writes json and jsonb, both read by the one strict JSON parser of the `jsonb`
+//!   module), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
 //!   (k)` (the first row of each `k` by `row_number()`); an unnamed select item a
 //!   rewrite changed keeps PostgreSQL's column name (`string_agg`, `position`,
 //!   `?column?`); `information_schema.x` as the

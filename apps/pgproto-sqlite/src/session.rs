@@ -843,6 +843,18 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// Sends the statement's notices and the parameters it changed (NoticeResponse,
+    /// ParameterStatus).
+    fn send_notices(&self, server: &mut Server) -> Result<(), Box<DbError>> {
+        for n in &self.notices {
+            server.notice(n).map_err(internal)?;
+        }
+        for (name, value) in &self.statuses {
+            server.parameter_status(name, value).map_err(internal)?;
+        }
+        Ok(())
+    }
+
     fn tag(tag: impl Into<String>) -> Self {
         Self {
             columns: None,
@@ -855,6 +867,7 @@ impl Outcome {
 }
 
 /// A bound portal: its parameter values, then its remaining rows once executed.
+#[derive(Default)]
 struct BoundPortal {
     params: Vec<Value>,
     pending: Option<(std::collections::VecDeque<EncodedRow>, String)>,
@@ -1246,11 +1259,7 @@ impl Session {
         let names: Vec<String> = st.column_names().iter().map(|n| n.to_string()).collect();
         // `COPY (query)`: the types of the query's table columns, as a SELECT has them.
         let declared = catalog::declared_columns(conn, &st, &mut |t| table_columns(conn, t));
-        let format = if options.binary {
-            Format::Binary
-        } else {
-            Format::Text
-        };
+        let format = options.format();
         server
             .copy_out_response(format, &vec![format; names.len()])
             .map_err(internal)?;
@@ -1337,11 +1346,7 @@ impl Session {
         conn.prepare_cached(&insert).map_err(sqlite_error)?;
         conn.execute_batch(&format!("SAVEPOINT {COPY_SAVEPOINT}"))
             .map_err(sqlite_error)?;
-        let format = if statement.options.binary {
-            Format::Binary
-        } else {
-            Format::Text
-        };
+        let format = statement.options.format();
         server
             .copy_in_response(format, &vec![format; columns.len()])
             .map_err(internal)?;
@@ -1630,12 +1635,7 @@ impl Session {
                     return Err(e);
                 }
             };
-            for n in &outcome.notices {
-                server.notice(n).map_err(internal)?;
-            }
-            for (name, value) in &outcome.statuses {
-                server.parameter_status(name, value).map_err(internal)?;
-            }
+            outcome.send_notices(server)?;
             if let Some(columns) = &outcome.columns {
                 server.row_description(columns).map_err(internal)?;
                 for row in &outcome.rows {
@@ -1820,13 +1820,7 @@ impl Session {
         let statement = p.statement.clone();
         let ncols = statement.columns.as_ref().map_or(0, |c| c.len());
         let formats: Vec<Format> = (0..ncols).map(|i| p.result_format(i)).collect();
-        let bound = self
-            .portals
-            .entry(portal.to_string())
-            .or_insert(BoundPortal {
-                params: Vec::new(),
-                pending: None,
-            });
+        let bound = self.portals.entry(portal.to_string()).or_default();
         if bound.pending.is_none() {
             let params = std::mem::take(&mut bound.params);
             let Some(plan) = plan else {
@@ -1843,19 +1837,8 @@ impl Session {
                 },
             )?;
             server.set_transaction_status(self.txn);
-            for n in &outcome.notices {
-                server.notice(n).map_err(internal)?;
-            }
-            for (name, value) in &outcome.statuses {
-                server.parameter_status(name, value).map_err(internal)?;
-            }
-            let bound = self
-                .portals
-                .entry(portal.to_string())
-                .or_insert(BoundPortal {
-                    params: Vec::new(),
-                    pending: None,
-                });
+            outcome.send_notices(server)?;
+            let bound = self.portals.entry(portal.to_string()).or_default();
             bound.pending = Some((outcome.rows.into(), outcome.tag));
         }
         let Some(bound) = self.portals.get_mut(portal) else {

@@ -545,6 +545,83 @@ pub(crate) fn check_datetime_arithmetic(
     Ok(())
 }
 
+/// One item of a row of `INSERT ... VALUES`: where it stands in its row, and its tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ValuesItem {
+    /// Its position in its row (0 for the first), i.e. its target column's.
+    pub(crate) column: usize,
+    /// Its token indices (empty for the lone item of an empty row `()`).
+    pub(crate) tokens: std::ops::Range<usize>,
+}
+
+impl ValuesItem {
+    /// Whether the item is the keyword `DEFAULT` alone.
+    pub(crate) fn is_default(&self, sql: &str, toks: &[Tok]) -> bool {
+        self.tokens.len() == 1
+            && toks
+                .get(self.tokens.start)
+                .is_some_and(|t| t.is(sql, "DEFAULT"))
+    }
+}
+
+/// The items of the rows `(...), (...)` after `VALUES`, row by row, split at the commas
+/// outside parentheses. The rows end at the first token that does not continue them; a
+/// row without its `)` ends them too, with [`ValuesItems::unclosed`] set.
+pub(crate) struct ValuesItems<'a> {
+    sql: &'a str,
+    toks: &'a [Tok],
+    /// Where the next row's `(` should be; `None` after the last row.
+    next_row: Option<usize>,
+    /// The rest of the current row.
+    row: std::vec::IntoIter<ValuesItem>,
+    /// A row had no matching `)`.
+    pub(crate) unclosed: bool,
+}
+
+impl<'a> ValuesItems<'a> {
+    /// The items of the rows starting at token `first` (the first row's `(`).
+    pub(crate) fn new(sql: &'a str, toks: &'a [Tok], first: usize) -> Self {
+        ValuesItems {
+            sql,
+            toks,
+            next_row: Some(first),
+            row: Vec::new().into_iter(),
+            unclosed: false,
+        }
+    }
+}
+
+impl Iterator for ValuesItems<'_> {
+    type Item = ValuesItem;
+
+    fn next(&mut self) -> Option<ValuesItem> {
+        let (sql, toks) = (self.sql, self.toks);
+        loop {
+            if let Some(item) = self.row.next() {
+                return Some(item);
+            }
+            let open = self.next_row.take()?;
+            if !toks.get(open)?.is_punct(sql, "(") {
+                return None;
+            }
+            let Some(close) = matching_close(sql, toks, open) else {
+                self.unclosed = true;
+                return None;
+            };
+            let row: Vec<ValuesItem> = list_items(sql, toks, open, close)
+                .into_iter()
+                .enumerate()
+                .map(|(column, tokens)| ValuesItem { column, tokens })
+                .collect();
+            self.row = row.into_iter();
+            self.next_row = toks
+                .get(close + 1)
+                .is_some_and(|t| t.is_punct(sql, ","))
+                .then_some(close + 2);
+        }
+    }
+}
+
 /// `INSERT ... VALUES (..., DEFAULT, ...)` with each `DEFAULT` item (which SQLite lacks)
 /// replaced by its column's default expression, or `NULL` for a column without one, as
 /// PostgreSQL computes it. `defaults_of` gives a table's columns in order, with their
@@ -577,33 +654,13 @@ pub(crate) fn insert_defaults(
     if !w(i, "VALUES") {
         return None;
     }
-    // The rows: `(...)` groups separated by commas; their `DEFAULT` items.
-    let mut replace: Vec<(usize, usize)> = Vec::new();
-    let mut j = i + 1;
-    while toks.get(j).is_some_and(|t| t.is_punct(sql, "(")) {
-        let close = matching_close(sql, &toks, j)?;
-        let (mut item, mut depth, mut start) = (0usize, 0usize, j + 1);
-        for k in j + 1..=close {
-            let t = toks.get(k)?;
-            let end_of_item = (depth == 0 && t.is_punct(sql, ",")) || k == close;
-            if end_of_item {
-                if k == start + 1 && w(start, "DEFAULT") {
-                    replace.push((start, item));
-                }
-                item += 1;
-                start = k + 1;
-            } else if t.is_punct(sql, "(") {
-                depth += 1;
-            } else if t.is_punct(sql, ")") {
-                depth = depth.saturating_sub(1);
-            }
-        }
-        j = close + 1;
-        if toks.get(j).is_some_and(|t| t.is_punct(sql, ",")) {
-            j += 1;
-        } else {
-            break;
-        }
+    let mut items = ValuesItems::new(sql, &toks, i + 1);
+    let replace: Vec<ValuesItem> = items
+        .by_ref()
+        .filter(|item| item.is_default(sql, &toks))
+        .collect();
+    if items.unclosed {
+        return None;
     }
     if replace.is_empty() {
         return None;
@@ -613,9 +670,9 @@ pub(crate) fn insert_defaults(
         listed.unwrap_or_else(|| columns.iter().map(|c| c.0.clone()).collect());
     let mut out = String::with_capacity(sql.len() + 32);
     let mut at = 0;
-    for (k, item) in replace {
-        let t = toks.get(k)?;
-        let name = names.get(item)?;
+    for item in replace {
+        let t = toks.get(item.tokens.start)?;
+        let name = names.get(item.column)?;
         let default = columns
             .iter()
             .find(|c| c.0.eq_ignore_ascii_case(name))?
@@ -971,8 +1028,14 @@ fn rewrite_serial(sql: &str) -> Result<Option<String>, Unsupported> {
     for (name, start, end) in &identities {
         edits.push((*start, *end, seq_default(name).trim_start().to_string()));
     }
+    Ok(apply_edits(sql, edits))
+}
+
+/// The text with `edits` made: byte ranges (not overlapping) and their replacements;
+/// `None` for none.
+pub(crate) fn apply_edits(sql: &str, mut edits: Vec<(usize, usize, String)>) -> Option<String> {
     if edits.is_empty() {
-        return Ok(None);
+        return None;
     }
     edits.sort_by_key(|e| (e.0, e.1));
     let mut out = String::with_capacity(sql.len() + 16);
@@ -983,7 +1046,7 @@ fn rewrite_serial(sql: &str) -> Result<Option<String>, Unsupported> {
         last = end;
     }
     out.push_str(sql.get(last..).unwrap_or(""));
-    Ok(Some(out))
+    Some(out)
 }
 
 /// Rewrites PostgreSQL syntax SQLite lacks: `operand::type` becomes
@@ -1079,7 +1142,7 @@ fn without_locking(sql: &str) -> Option<String> {
         edits.push((start, end, String::new()));
         i = j;
     }
-    crate::identity::apply(sql, edits)
+    apply_edits(sql, edits)
 }
 
 /// In a `CREATE` or `ALTER` statement, `timestamp(3) with time zone` becomes
@@ -1414,6 +1477,30 @@ pub(crate) fn matching_close(sql: &str, toks: &[Tok], open: usize) -> Option<usi
         }
     }
     None
+}
+
+/// The items of a parenthesized list, from token `open` to its matching `close`, split
+/// at the commas outside inner parentheses: each item's token range (empty for an
+/// empty item, as in `()`).
+pub(crate) fn list_items(
+    sql: &str,
+    toks: &[Tok],
+    open: usize,
+    close: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0usize, open + 1);
+    for (k, t) in toks.iter().enumerate().take(close + 1).skip(open + 1) {
+        if (depth == 0 && t.is_punct(sql, ",")) || k == close {
+            items.push(start..k);
+            start = k + 1;
+        } else if t.is_punct(sql, "(") {
+            depth += 1;
+        } else if t.is_punct(sql, ")") {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    items
 }
 
 fn matching_open(sql: &str, toks: &[Tok], close: usize) -> Option<usize> {
@@ -2560,6 +2647,67 @@ mod tests {
             without_locking("select substring('abc' from 1 for 2)"),
             None
         );
+    }
+
+    #[test]
+    fn list_items_split_at_outer_commas() {
+        let items = |sql: &str| {
+            let toks = tokenize(sql);
+            let open = toks.iter().position(|t| t.is_punct(sql, "(")).unwrap();
+            let close = matching_close(sql, &toks, open).unwrap();
+            list_items(sql, &toks, open, close)
+                .into_iter()
+                .map(|r| r.map(|k| toks[k].text(sql)).collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            items("f(a, g(b, c), (d), 'e,f') + 1"),
+            ["a", "g ( b , c )", "( d )", "'e,f'"]
+        );
+        assert_eq!(items("f()"), [""]);
+        assert_eq!(items("f(a,)"), ["a", ""]);
+    }
+
+    #[test]
+    fn values_items_split_rows_at_outer_commas() {
+        let items = |sql: &str| {
+            let toks = tokenize(sql);
+            let first = toks.iter().position(|t| t.is(sql, "VALUES")).unwrap() + 1;
+            let mut it = ValuesItems::new(sql, &toks, first);
+            let texts: Vec<(usize, String)> = it
+                .by_ref()
+                .map(|item| {
+                    let text = item
+                        .tokens
+                        .clone()
+                        .map(|k| toks[k].text(sql))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    (item.column, text)
+                })
+                .collect();
+            (texts, it.unclosed)
+        };
+        let own = |v: &[(usize, &str)]| -> Vec<(usize, String)> {
+            v.iter().map(|(c, t)| (*c, t.to_string())).collect()
+        };
+        assert_eq!(
+            items("INSERT INTO t VALUES (1, f(2, 3)), (DEFAULT, 'a,b') RETURNING id"),
+            (
+                own(&[(0, "1"), (1, "f ( 2 , 3 )"), (0, "DEFAULT"), (1, "'a,b'")]),
+                false
+            )
+        );
+        // Rows end where no comma continues them; an unclosed row is said.
+        assert_eq!(
+            items("INSERT INTO t VALUES (1) (2)"),
+            (own(&[(0, "1")]), false)
+        );
+        assert_eq!(
+            items("INSERT INTO t VALUES (1), (2"),
+            (own(&[(0, "1")]), true)
+        );
+        assert_eq!(items("INSERT INTO t VALUES"), (own(&[]), false));
     }
 
     #[test]

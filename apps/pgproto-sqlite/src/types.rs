@@ -79,17 +79,14 @@ impl ColumnType {
     }
 }
 
-/// The PostgreSQL type (OID, typmod) of a column declared `decl`, as PostgreSQL describes
-/// it: `varchar(100)` is (1043, 104), `numeric(10,2)` (1700, (10 << 16 | 2) + 4),
-/// `char(3)` (1042, 7) and `char` (1042, 5), `timestamp(3)` (1114, 3), `json`, `jsonb`,
-/// `interval` their types; other names as [`oid_for_decl`] reads them, without typmod.
-pub(crate) fn declared(decl: &str) -> (u32, i32) {
-    let lower = decl.trim().to_ascii_lowercase();
-    // The name without modifiers, single-spaced; the modifiers.
+/// A declared type's name without its `(n)` modifiers, single-spaced
+/// (`TIMESTAMP(3)  WITH TIME ZONE` is `TIMESTAMP WITH TIME ZONE`), and the text of
+/// the modifiers (`3`; `10,2` of `numeric(10,2)`).
+fn type_words(decl: &str) -> (String, String) {
     let mut words = String::new();
     let mut mods = String::new();
     let mut depth = 0u32;
-    for c in lower.chars() {
+    for c in decl.chars() {
         match c {
             '(' => depth += 1,
             ')' => depth = depth.saturating_sub(1),
@@ -98,6 +95,16 @@ pub(crate) fn declared(decl: &str) -> (u32, i32) {
         }
     }
     let base = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    (base, mods)
+}
+
+/// The PostgreSQL type (OID, typmod) of a column declared `decl`, as PostgreSQL describes
+/// it: `varchar(100)` is (1043, 104), `numeric(10,2)` (1700, (10 << 16 | 2) + 4),
+/// `char(3)` (1042, 7) and `char` (1042, 5), `timestamp(3)` (1114, 3), `json`, `jsonb`,
+/// `interval` their types; other names as [`oid_for_decl`] reads them, without typmod.
+pub(crate) fn declared(decl: &str) -> (u32, i32) {
+    let lower = decl.trim().to_ascii_lowercase();
+    let (base, mods) = type_words(&lower);
     let mods: Vec<i32> = if mods.trim().is_empty() {
         Vec::new()
     } else {
@@ -174,12 +181,9 @@ pub(crate) fn numeric_scale(typmod: i32) -> Option<usize> {
     (typmod >= 4).then(|| usize::try_from((typmod - 4) & 0xffff).unwrap_or(0))
 }
 
-/// A decimal number's text rounded (half away from zero, as PostgreSQL rounds) to
-/// `scale` fraction digits, and padded with zeros to them: `12.5` at scale 2 is
-/// `12.50`, `0.125` `0.13`. `None` if the text is not a plain decimal.
 /// A plain decimal's sign, integer digits and fraction digits (`-12.50` is `(true,
 /// "12", "50")`); `None` unless it is `[+-]digits[.digits]` with some digit.
-fn decimal_parts(t: &str) -> Option<(bool, &str, &str)> {
+pub(crate) fn decimal_parts(t: &str) -> Option<(bool, &str, &str)> {
     let (negative, t) = match t.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
@@ -194,6 +198,9 @@ fn decimal_parts(t: &str) -> Option<(bool, &str, &str)> {
     Some((negative, int, frac))
 }
 
+/// A decimal number's text rounded (half away from zero, as PostgreSQL rounds) to
+/// `scale` fraction digits, and padded with zeros to them: `12.5` at scale 2 is
+/// `12.50`, `0.125` `0.13`. `None` if the text is not a plain decimal.
 pub(crate) fn round_decimal(text: &str, scale: usize) -> Option<String> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("nan") {
@@ -264,18 +271,7 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
             .find(|a| a.1 == element)
             .map_or(oid::TEXT_ARRAY, |a| a.0);
     }
-    // Without `(n)` modifiers, single-spaced: `TIMESTAMP(3) WITH TIME ZONE`.
-    let mut words = String::new();
-    let mut depth = 0u32;
-    for c in d.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => words.push(c),
-            _ => {}
-        }
-    }
-    let base = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (base, _) = type_words(&d);
     let base = base.as_str();
     match base {
         "DATE" => DATE,
@@ -686,6 +682,21 @@ pub(crate) fn normalize_stored(v: &Value, oid: u32) -> Option<Value> {
         }
         _ => None,
     }
+}
+
+/// A cast's operand read as type `oid`: checked as [`check_stored`] checks a value
+/// (PostgreSQL's error for bad input) and in the form [`normalize_stored`] gives it.
+/// The text of a date, time, timestamp, interval or uuid is read once for both.
+pub(crate) fn cast_in(v: Value, oid: u32) -> Result<Value, Box<DbError>> {
+    if let (true, Value::Text(t)) = (is_coded(oid), &v) {
+        let text = recode(oid, Format::Text, t.as_bytes(), Format::Text)?;
+        return Ok(match String::from_utf8(text) {
+            Ok(text) if text != *t => Value::Text(text),
+            _ => v,
+        });
+    }
+    check_stored(&v, oid, -1)?;
+    Ok(normalize_stored(&v, oid).unwrap_or(v))
 }
 
 /// Encodes a SQLite value as type `oid` in `format`; `None` for NULL.
@@ -1150,6 +1161,36 @@ mod tests {
             Some(t("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"))
         );
         assert_eq!(normalize_stored(&t("x"), TEXT), None);
+    }
+
+    #[test]
+    fn cast_operands_are_checked_and_normalized_as_stored_values() {
+        let t = |s: &str| Value::Text(s.to_string());
+        let cast = |v: Value, oid: u32| cast_in(v, oid).map_err(|e| e.code.code().to_string());
+        // The same answers as check_stored then normalize_stored.
+        for (v, oid) in [
+            (t("2024-1-2"), DATE),
+            (t("2024-01-02"), DATE),
+            (t("2024-13-03"), DATE),
+            (t("2024-01-02 03:04:05+02"), TIMESTAMPTZ),
+            (t("2024-01-02 03:04:05"), TIMESTAMPTZ),
+            (t("1 day 2 hours"), INTERVAL),
+            (t("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"), UUID),
+            (t("nope"), UUID),
+            (Value::Integer(20240102), DATE),
+            (Value::Null, DATE),
+            (t("yes"), BOOL),
+            (t("abc"), INT4),
+        ] {
+            let two_reads = check_stored(&v, oid, -1)
+                .map(|()| normalize_stored(&v, oid).unwrap_or(v.clone()))
+                .map_err(|e| (e.code.code().to_string(), e.message));
+            let one_read =
+                cast_in(v.clone(), oid).map_err(|e| (e.code.code().to_string(), e.message));
+            assert_eq!(one_read, two_reads, "{v:?} as {oid}");
+        }
+        assert_eq!(cast(t("2024-1-2"), DATE), Ok(t("2024-01-02")));
+        assert_eq!(cast(t("2024-13-03"), DATE), Err("22007".to_string()));
     }
 
     #[test]

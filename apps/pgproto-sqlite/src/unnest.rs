@@ -30,7 +30,7 @@ use sqlparser::ast::{
     VisitorMut, WildcardAdditionalOptions,
 };
 
-use crate::sql::{matching_close, tokenize, Kind, Unsupported};
+use crate::sql::{list_items, matching_close, tokenize, Kind, Unsupported};
 
 /// The statement with its `FROM UNNEST(...)` rewritten; `None` when it has none.
 pub(crate) fn rewrite(sql: &str) -> Option<String> {
@@ -43,24 +43,9 @@ pub(crate) fn rewrite(sql: &str) -> Option<String> {
     })?;
     let open = at + 1;
     let close = matching_close(sql, &toks, open)?;
-    // The arguments, split on commas at depth 0.
-    let mut args = Vec::new();
-    let mut depth = 0usize;
-    let mut start = open + 1;
-    for k in open + 1..=close {
-        let t = toks.get(k)?;
-        if t.is_punct(sql, "(") {
-            depth += 1;
-        } else if t.is_punct(sql, ")") && k != close {
-            depth = depth.saturating_sub(1);
-        } else if depth == 0 && (t.is_punct(sql, ",") || k == close) {
-            args.push((start, k));
-            start = k + 1;
-        }
-    }
     let mut arrays = Vec::new();
-    for (a, b) in args {
-        let text = sql.get(toks.get(a)?.start..toks.get(b.checked_sub(1)?)?.end)?;
+    for arg in list_items(sql, &toks, open, close) {
+        let text = sql.get(toks.get(arg.start)?.start..toks.get(arg.end.checked_sub(1)?)?.end)?;
         arrays.push(array_argument(text)?);
     }
     let n = arrays.len();

@@ -519,16 +519,13 @@ fn create_domain(conn: &Connection, sql: &str, toks: &[Tok]) -> Outcome {
 
 /// The tables with a column declared with user type `name`: (table, column).
 fn users_of(conn: &Connection, name: &str) -> Result<Vec<(String, String)>, (String, String)> {
-    let mut st = conn
-        .prepare(
-            "SELECT m.name, p.name FROM main.sqlite_schema m, pragma_table_info(m.name) p
+    crate::ddl::query_rows(
+        conn,
+        "SELECT m.name, p.name FROM main.sqlite_schema m, pragma_table_info(m.name) p
              WHERE m.type = 'table' AND lower(trim(p.type, '\"')) = lower(?1)",
-        )
-        .map_err(sqlite)?;
-    let rows = st
-        .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(sqlite)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(sqlite)
+        [name],
+    )
+    .map_err(sqlite)
 }
 
 fn drop_types(conn: &Connection, sql: &str, toks: &[Tok]) -> Outcome {
@@ -745,11 +742,11 @@ fn replace_value(expr: &str, value: &str) -> String {
 /// `_pgproto_check_*` (the catalog does not list them).
 pub(crate) fn install_checks(conn: &Connection, table: &str) -> rusqlite::Result<()> {
     drop_checks(conn, table)?;
-    let columns: Vec<(String, String)> = {
-        let mut st = conn.prepare("SELECT name, type FROM main.pragma_table_info(?1)")?;
-        let rows = st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let columns: Vec<(String, String)> = crate::ddl::query_rows(
+        conn,
+        "SELECT name, type FROM main.pragma_table_info(?1)",
+        [table],
+    )?;
     let checks: Vec<String> = columns
         .iter()
         .filter_map(|(c, decl)| column_check(conn, c, decl))
@@ -812,14 +809,12 @@ pub(crate) fn before_change(
 
 /// Drops a table's `_pgproto_check_*` triggers.
 fn drop_checks(conn: &Connection, table: &str) -> rusqlite::Result<()> {
-    let old: Vec<String> = {
-        let mut st = conn.prepare(
-            "SELECT name FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE
+    let old: Vec<String> = crate::ddl::query_column(
+        conn,
+        "SELECT name FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE
              AND name LIKE '\\_pgproto\\_check\\_%' ESCAPE '\\'",
-        )?;
-        let rows = st.query_map([table], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+        [table],
+    )?;
     for t in old {
         conn.execute_batch(&format!("DROP TRIGGER main.{}", quote(&t)))?;
     }
@@ -911,8 +906,7 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("pg_cast_in", 2, flags, move |ctx| {
         let value: rusqlite::types::Value = ctx.get(0)?;
         let (oid, _) = crate::types::declared(&ctx.get::<String>(1)?);
-        crate::types::check_stored(&value, oid, -1).map_err(|e| fail(e.code.code(), e.message))?;
-        Ok(crate::types::normalize_stored(&value, oid).unwrap_or(value))
+        crate::types::cast_in(value, oid).map_err(|e| fail(e.code.code(), e.message))
     })?;
     conn.create_scalar_function("pg_normalize", 2, flags, move |ctx| {
         let value: rusqlite::types::Value = ctx.get(0)?;

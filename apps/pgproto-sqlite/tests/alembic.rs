@@ -8,14 +8,11 @@
 //! (revision ids and dates aside), and after the downgrade psql's `\dt` and `\dT` the
 //! same on both. Alembic, SQLAlchemy and psycopg from PyPI (a cached `PythonEnv`).
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
 use pgproto_tests::python::PythonEnv;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
 
 /// A copy of `tests/alembic` with an empty `versions/`, for one server.
 fn environment(name: &str) -> (tempfile::TempDir, PathBuf) {
@@ -114,12 +111,8 @@ fn alembic_autogenerate_finds_nothing_to_do_after_upgrade_as_on_postgresql() {
         "psycopg[binary]==3.2.10",
     ])
     .unwrap();
-    let pg = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
-    let server = Program::start(Command::new(BIN).args(["--memory", "--listen", "127.0.0.1:0"]))
-        .expect("pgproto-sqlite starts");
+    let pg = support::postgresql_15();
+    let server = support::start_program(&["--memory"]);
     let user = pg.superuser().to_string();
     let pg_url = pg
         .connection_url(&user, None)
@@ -154,10 +147,7 @@ fn alembic_autogenerate_finds_nothing_to_do_after_upgrade_as_on_postgresql() {
 
     // After `downgrade base`: the same relations and types left (alembic_version, and the
     // enum, which `op.drop_table` does not drop).
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user={user} dbname=postgres sslmode=disable",
-        server.addr.port()
-    );
+    let conninfo = support::conninfo(server.addr.port(), &user);
     for command in ["\\dt", "\\dT"] {
         let want = pg.psql(&["-P", "pager=off", "-c", command]).unwrap();
         let got = pg

@@ -4,12 +4,9 @@
 //! SQLSTATE (except [`REFUSED`], refused with 0A000), and psql's `\d` of the tables
 //! afterwards must print the same (except [`KNOWN_DIFFERENT`]).
 
-use std::process::Command;
+mod support;
 
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
+use pgproto_tests::harness::PgCluster;
 
 /// The steps, in order; each runs as its own psql command.
 const STEPS: &[&str] = &[
@@ -72,42 +69,23 @@ const KNOWN_DIFFERENT: &[(&str, &str, &str)] = &[
 
 /// The outcome of `command` through psql at `conninfo`: its output, or `ERROR <SQLSTATE>`.
 fn run(pg: &PgCluster, conninfo: &str, command: &str) -> String {
-    match pg.psql_connect(
-        conninfo,
-        &["-P", "pager=off", "-v", "VERBOSITY=verbose", "-c", command],
-    ) {
+    match support::psql_verbose(pg, conninfo, command) {
         Ok(out) => out,
-        Err(e) => {
-            let text = e.to_string();
-            match text.split_once("ERROR:  ") {
-                Some((_, rest)) => format!("ERROR {}", rest.get(..5).unwrap_or(rest)),
-                None => format!("error: {text}"),
-            }
-        }
+        Err(text) => match text.split_once("ERROR:  ") {
+            Some((_, rest)) => format!("ERROR {}", rest.get(..5).unwrap_or(rest)),
+            None => format!("error: {text}"),
+        },
     }
 }
 
 #[test]
 fn alter_table_steps_answer_as_on_postgresql() {
-    let pg = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
+    let pg = support::postgresql_15();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("alter.db");
-    let server = Program::start(Command::new(BIN).args([
-        "--db",
-        db.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]))
-    .expect("pgproto-sqlite starts");
+    let server = support::start_program(&["--db", db.to_str().unwrap()]);
     let theirs = pg.superuser_conninfo("dbname=postgres");
-    let ours = format!(
-        "host=127.0.0.1 port={} user={} dbname=postgres sslmode=disable",
-        server.addr.port(),
-        pg.superuser()
-    );
+    let ours = support::conninfo(server.addr.port(), pg.superuser());
     let mut differ = Vec::new();
     for step in STEPS {
         let expected = run(&pg, &theirs, step);

@@ -1,6 +1,8 @@
 //! The `pgproto-sqlite` program itself (`CARGO_BIN_EXE_pgproto-sqlite`): its options, and
 //! a database file that outlives the server, over SCRAM and TLS.
 
+mod support;
+
 use std::process::Command;
 
 use pgproto_tests::program::Program;
@@ -95,15 +97,7 @@ fn start_in(dir: &std::path::Path, args: &[&str]) -> Program {
 }
 
 async fn connect(server: &Program) -> tokio_postgres::Client {
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user=postgres sslmode=disable",
-        server.addr.port()
-    );
-    let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
+    support::client(&support::conninfo(server.addr.port(), "postgres")).await
 }
 
 #[tokio::test]

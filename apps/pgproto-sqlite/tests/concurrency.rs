@@ -3,43 +3,15 @@
 //! `statement_timeout`, snapshots, and many clients at once (tokio-postgres and
 //! PostgreSQL 15's pgbench); and the in-memory database shared by several sessions.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use pgproto_core::server::{AuthKind, ServerAuth};
 use pgproto_sqlite::{Database, SqliteThreads};
-use pgproto_tokio::server::{serve_until, ServerOptions};
-use tokio::sync::watch;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls};
-
-struct Running {
-    port: u16,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Running {
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        self.task.await.unwrap().unwrap();
-    }
-}
-
-async fn start(db: Database) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let auth = ServerAuth::new(AuthKind::Trust, b"mock secret for tests");
-    let (stop, rx) = watch::channel(false);
-    let task = tokio::spawn(serve_until(
-        listener,
-        ServerOptions::new(auth),
-        move |startup| db.session(startup),
-        rx,
-    ));
-    Running { port, stop, task }
-}
+use tokio_postgres::Client;
 
 /// A fresh database file in a directory of its own, removed when dropped.
 struct TempDb {
@@ -78,13 +50,7 @@ fn conninfo(port: u16) -> String {
 }
 
 async fn connect(port: u16) -> Client {
-    let (client, connection) = tokio_postgres::connect(&conninfo(port), NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
+    support::client(&conninfo(port)).await
 }
 
 fn code(e: &tokio_postgres::Error) -> &str {
@@ -105,7 +71,7 @@ async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_proceed_beside_an_open_write_transaction() {
     let tmp = TempDb::new("readers");
-    let server = start(tmp.open()).await;
+    let server = support::serve(tmp.open()).await;
     let a = connect(server.port).await;
     let b = connect(server.port).await;
     a.batch_execute(
@@ -126,13 +92,13 @@ async fn readers_proceed_beside_an_open_write_transaction() {
     a.batch_execute("commit").await.unwrap();
     assert_eq!(value(&b, "select v from kv where k = 1").await, 2);
     drop((a, b));
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writers_wait_in_line_and_all_succeed() {
     let tmp = TempDb::new("writers");
-    let server = start(tmp.open()).await;
+    let server = support::serve(tmp.open()).await;
     let a = connect(server.port).await;
     a.batch_execute("create table counter (id integer primary key, n bigint); insert into counter values (1, 0)")
         .await
@@ -187,7 +153,7 @@ async fn writers_wait_in_line_and_all_succeed() {
     }
     assert_eq!(value(&b, "select n from counter").await, 11 + 4 * 25);
     drop((a, b));
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,7 +169,7 @@ async fn timeouts_with_sqlite_always_on_or_off_the_runtime() {
 
 async fn timeouts(threads: SqliteThreads) {
     let tmp = TempDb::new(&format!("timeouts-{threads:?}"));
-    let server = start(tmp.open().with_sqlite_threads(threads)).await;
+    let server = support::serve(tmp.open().with_sqlite_threads(threads)).await;
     let a = connect(server.port).await;
     let b = connect(server.port).await;
     a.batch_execute(
@@ -273,13 +239,13 @@ async fn timeouts(threads: SqliteThreads) {
         assert_eq!(code(&e), "22023", "{bad}: {e:?}");
     }
     drop((a, b));
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_reads_one_snapshot() {
     let tmp = TempDb::new("snapshot");
-    let server = start(tmp.open()).await;
+    let server = support::serve(tmp.open()).await;
     let a = connect(server.port).await;
     let b = connect(server.port).await;
     a.batch_execute(
@@ -302,13 +268,13 @@ async fn a_transaction_reads_one_snapshot() {
     b.batch_execute("rollback").await.unwrap();
     assert_eq!(value(&b, "select v from kv").await, 2);
     drop((a, b));
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_connection_sees_schema_changes_in_its_catalog() {
     let tmp = TempDb::new("catalog");
-    let server = start(tmp.open()).await;
+    let server = support::serve(tmp.open()).await;
     let a = connect(server.port).await;
     let b = connect(server.port).await;
     // B fills its catalog before the table exists...
@@ -336,12 +302,12 @@ async fn each_connection_sees_schema_changes_in_its_catalog() {
         Some("made by A")
     );
     drop((a, b));
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_in_memory_database_is_shared_by_its_sessions() {
-    let server = start(
+    let server = support::serve(
         Database::open(None)
             .unwrap()
             .with_lock_timeout(Duration::from_secs(60)),
@@ -372,13 +338,13 @@ async fn the_in_memory_database_is_shared_by_its_sessions() {
     a.batch_execute("commit").await.unwrap();
     assert_eq!(value(&b, "select count(*) from shared").await, 4);
     drop((a, b));
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pgbench_readers_and_writers_never_see_busy() {
     let tmp = TempDb::new("pgbench");
-    let server = start(tmp.open()).await;
+    let server = support::serve(tmp.open()).await;
     let a = connect(server.port).await;
     let values: Vec<String> = (1..=100).map(|i| format!("({i}, 0)")).collect();
     a.batch_execute(&format!(
@@ -453,7 +419,7 @@ async fn pgbench_readers_and_writers_never_see_busy() {
     // Every write transaction that pgbench counted is in the table.
     assert_eq!(value(&a, "select sum(balance) from accounts").await, writes);
     drop(a);
-    server.stop().await;
+    server.shut_down().await;
 }
 
 /// Types, enums and sequences made on one connection work on another connection that
@@ -461,7 +427,7 @@ async fn pgbench_readers_and_writers_never_see_busy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn types_and_sequences_made_elsewhere_work_on_every_connection() {
     let tmp = TempDb::new("types");
-    let server = start(tmp.open()).await;
+    let server = support::serve(tmp.open()).await;
     let a = connect(server.port).await;
     let b = connect(server.port).await;
     // B has its connection and catalog before anything exists.
@@ -512,7 +478,7 @@ async fn types_and_sequences_made_elsewhere_work_on_every_connection() {
     let order: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(order, ["sad", "calm", "ok", "ok", "happy"]);
     drop((a, b));
-    server.stop().await;
+    server.shut_down().await;
 }
 
 /// The result types of a simple query, as its RowDescription gives them.
@@ -527,7 +493,7 @@ async fn simple_types(client: &pgproto_tokio::Client, sql: &str) -> Vec<u32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_queries_follow_another_sessions_schema_change() {
     let temp = TempDb::new("schema-change");
-    let server = start(temp.open()).await;
+    let server = support::serve(temp.open()).await;
     let url = format!("postgres://u@127.0.0.1:{}/postgres", server.port);
     let reader = pgproto_tokio::Client::connect(&url).await.unwrap();
     let changer = connect(server.port).await;
@@ -594,7 +560,7 @@ async fn repeated_queries_follow_another_sessions_schema_change() {
     drop(preparer);
     drop(reader);
     drop(changer);
-    server.stop().await;
+    server.shut_down().await;
 }
 
 /// Commits do not checkpoint by themselves (so that a short write can run on the
@@ -604,7 +570,7 @@ async fn repeated_queries_follow_another_sessions_schema_change() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wal_is_checkpointed_after_commits_that_left_it_long() {
     let tmp = TempDb::new("checkpoint");
-    let server = start(tmp.open()).await;
+    let server = support::serve(tmp.open()).await;
     let c = connect(server.port).await;
     c.batch_execute("create table blobs (id integer primary key, v text)")
         .await
@@ -628,5 +594,5 @@ async fn the_wal_is_checkpointed_after_commits_that_left_it_long() {
         "the database file has {file} bytes: never checkpointed"
     );
     drop(c);
-    server.stop().await;
+    server.shut_down().await;
 }

@@ -5,30 +5,19 @@
 //! normalised). Connecting to a created database reaches its own file; `\l` lists the
 //! databases as PostgreSQL's does.
 
+mod support;
+
 use std::process::Command;
 
-use pgproto_core::server::{AuthKind, ServerAuth};
 use pgproto_sqlite::Database;
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tokio::server::{serve_until, ServerOptions};
+use pgproto_tests::harness::PgCluster;
 use tokio::sync::watch;
 use tokio_postgres::{Client, NoTls};
 
 /// The server in this process, on `path` (in memory when `None`).
-fn serve(path: Option<&str>) -> (u16, watch::Sender<bool>) {
-    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    std_listener.set_nonblocking(true).unwrap();
-    let port = std_listener.local_addr().unwrap().port();
-    let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
-    let db = Database::open(path).unwrap();
-    let (stop, rx) = watch::channel(false);
-    tokio::spawn(serve_until(
-        listener,
-        ServerOptions::new(ServerAuth::new(AuthKind::Trust, b"mock secret")),
-        move |startup| db.session(startup),
-        rx,
-    ));
-    (port, stop)
+async fn serve(path: Option<&str>) -> (u16, watch::Sender<bool>) {
+    let served = support::serve(Database::open(path).unwrap()).await;
+    (served.port, served.stop)
 }
 
 fn conninfo(port: u16, dbname: &str) -> String {
@@ -85,13 +74,10 @@ fn psql(pg: &PgCluster, port: u16, dbname: &str, commands: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_and_drop_database_answer_as_postgresql() {
-    let pg = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
+    let pg = support::postgresql_15();
     let dir = tempfile::tempdir().unwrap();
     let main = dir.path().join("main.db");
-    let (port, _stop) = serve(Some(main.to_str().unwrap()));
+    let (port, _stop) = serve(Some(main.to_str().unwrap())).await;
     let servers = [("PostgreSQL", pg.port()), ("pgproto-sqlite", port)];
 
     let mut failures = Vec::new();
@@ -259,7 +245,7 @@ async fn created_databases_outlive_the_server() {
     let main = dir.path().join("app.db");
     let main = main.to_str().unwrap();
     {
-        let (port, stop) = serve(Some(main));
+        let (port, stop) = serve(Some(main)).await;
         let c = connect(port, "postgres").await.unwrap();
         c.batch_execute("CREATE DATABASE \"Kept\"").await.unwrap();
         let k = connect(port, "Kept").await.unwrap();
@@ -269,7 +255,7 @@ async fn created_databases_outlive_the_server() {
         drop(stop);
     }
     assert!(dir.path().join("app.databases/%4Bept.db").is_file());
-    let (port, _stop) = serve(Some(main));
+    let (port, _stop) = serve(Some(main)).await;
     let k = connect(port, "Kept").await.unwrap();
     let got = k.query_one("SELECT a FROM t", &[]).await.unwrap();
     assert_eq!(got.get::<_, String>(0), "kept");
@@ -288,7 +274,7 @@ async fn created_databases_outlive_the_server() {
 /// the server stops; the program refuses an unknown database as PostgreSQL does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_memory_databases() {
-    let (port, _stop) = serve(None);
+    let (port, _stop) = serve(None).await;
     let c = connect(port, "postgres").await.unwrap();
     // Not in the implicit transaction of several statements, as in PostgreSQL.
     let e = c

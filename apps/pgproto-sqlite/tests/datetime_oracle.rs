@@ -6,12 +6,9 @@
 //! that still differ are listed in [`KNOWN_DIFFERENT`] with the reason, and the test
 //! checks that they still differ.
 
-use std::process::Command;
+mod support;
 
 use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
 
 /// The statements, each run on its own in this order.
 const STATEMENTS: &[&str] = &[
@@ -94,19 +91,6 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ),
 ];
 
-/// psql's stdout for one statement, or its error's first line.
-fn answer(result: Result<String, String>) -> String {
-    match result {
-        Ok(out) => out,
-        Err(e) => e
-            .lines()
-            .find(|l| l.contains("ERROR:"))
-            .map_or(e.clone(), |l| {
-                l[l.find("ERROR:").unwrap_or(0)..].to_string()
-            }),
-    }
-}
-
 /// The result columns (name and type OID) the extended protocol describes, or the
 /// error's SQLSTATE.
 async fn describe(client: &tokio_postgres::Client, sql: &str) -> String {
@@ -121,14 +105,6 @@ async fn describe(client: &tokio_postgres::Client, sql: &str) -> String {
     }
 }
 
-async fn connect(conninfo: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
-        .await
-        .expect("connects");
-    tokio::spawn(connection);
-    client
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn dates_and_times_answer_as_postgresql_does() {
     let pg = PgCluster::builder()
@@ -136,20 +112,16 @@ async fn dates_and_times_answer_as_postgresql_does() {
         .setting("timezone", "UTC")
         .start()
         .expect("PostgreSQL 15 (apt-get install postgresql-15)");
-    let server = Program::start(Command::new(BIN).args(["--memory", "--listen", "127.0.0.1:0"]))
-        .expect("pgproto-sqlite starts");
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user={} dbname=postgres sslmode=disable",
-        server.addr.port(),
-        pg.superuser()
-    );
-    let pg_client = connect(&pg.connection_string(pg.superuser(), None)).await;
-    let our_client = connect(&conninfo).await;
-    let mut failures = Vec::new();
+    let server = support::start_program(&["--memory"]);
+    let conninfo = support::conninfo(server.addr.port(), pg.superuser());
+    let pg_client = support::client(&pg.connection_string(pg.superuser(), None)).await;
+    let our_client = support::client(&conninfo).await;
+    let mut comparison = support::Comparison::default();
     for statement in STATEMENTS {
         let args = ["-v", "VERBOSITY=verbose", "-c", statement];
-        let mut want = answer(pg.psql(&args).map_err(|e| e.to_string()));
-        let mut got = answer(pg.psql_connect(&conninfo, &args).map_err(|e| e.to_string()));
+        let mut want = support::psql_answer(pg.psql(&args).map_err(|e| e.to_string()));
+        let mut got =
+            support::psql_answer(pg.psql_connect(&conninfo, &args).map_err(|e| e.to_string()));
         if !statement.starts_with("create")
             && !statement.starts_with("insert")
             && !statement.starts_with("update")
@@ -164,15 +136,7 @@ async fn dates_and_times_answer_as_postgresql_does() {
             ));
         }
         let known = KNOWN_DIFFERENT.iter().any(|(s, _)| s == statement);
-        match (want == got, known) {
-            (true, false) | (false, true) => {}
-            (true, true) => failures.push(format!(
-                "{statement} now answers as PostgreSQL does: remove it from KNOWN_DIFFERENT"
-            )),
-            (false, false) => failures.push(format!(
-                "{statement} differs.\n--- PostgreSQL 15:\n{want}\n--- pgproto-sqlite:\n{got}"
-            )),
-        }
+        comparison.check(statement, &want, &got, known);
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    comparison.finish("date/time statements");
 }

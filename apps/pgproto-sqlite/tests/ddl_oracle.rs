@@ -3,12 +3,7 @@
 //! be the same. Statements that still differ are listed in [`KNOWN_DIFFERENT`] with the
 //! reason, and the test checks that they still differ.
 
-use std::process::Command;
-
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
+mod support;
 
 /// The statements, each run on its own in this order.
 const STATEMENTS: &[&str] = &[
@@ -108,48 +103,19 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ),
 ];
 
-/// psql's stdout and stderr for one statement (`psql` notices go to stderr), or its
-/// error's first line.
-fn answer(result: Result<String, String>) -> String {
-    match result {
-        Ok(out) => out,
-        Err(e) => e
-            .lines()
-            .find(|l| l.contains("ERROR:"))
-            .map_or(e.clone(), |l| {
-                l[l.find("ERROR:").unwrap_or(0)..].to_string()
-            }),
-    }
-}
-
 #[test]
 fn ddl_answers_as_postgresql_does() {
-    let pg = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
-    let server = Program::start(Command::new(BIN).args(["--memory", "--listen", "127.0.0.1:0"]))
-        .expect("pgproto-sqlite starts");
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user={} dbname=postgres sslmode=disable",
-        server.addr.port(),
-        pg.superuser()
-    );
-    let mut failures = Vec::new();
+    let pg = support::postgresql_15();
+    let server = support::start_program(&["--memory"]);
+    let conninfo = support::conninfo(server.addr.port(), pg.superuser());
+    let mut comparison = support::Comparison::default();
     for statement in STATEMENTS {
         let args = ["-v", "VERBOSITY=verbose", "-c", statement];
-        let want = answer(pg.psql(&args).map_err(|e| e.to_string()));
-        let got = answer(pg.psql_connect(&conninfo, &args).map_err(|e| e.to_string()));
+        let want = support::psql_answer(pg.psql(&args).map_err(|e| e.to_string()));
+        let got =
+            support::psql_answer(pg.psql_connect(&conninfo, &args).map_err(|e| e.to_string()));
         let known = KNOWN_DIFFERENT.iter().any(|(s, _)| s == statement);
-        match (want == got, known) {
-            (true, false) | (false, true) => {}
-            (true, true) => failures.push(format!(
-                "{statement} now answers as PostgreSQL does: remove it from KNOWN_DIFFERENT"
-            )),
-            (false, false) => failures.push(format!(
-                "{statement} differs.\n--- PostgreSQL 15:\n{want}\n--- pgproto-sqlite:\n{got}"
-            )),
-        }
+        comparison.check(statement, &want, &got, known);
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    comparison.finish("DDL statements");
 }

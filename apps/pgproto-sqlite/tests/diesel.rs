@@ -10,14 +10,12 @@
 //! steps that still differ are listed in [`KNOWN_DIFFERENT`], and the test checks that
 //! they still do.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use pgproto_tests::diesel::DieselCli;
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
 
 /// The migration's name (Diesel's `YYYY-MM-DD-HHMMSS_name` directory).
 const MIGRATION: &str = "2024-01-01-000000_create_blog";
@@ -110,12 +108,8 @@ fn diesel_print_schema_and_migrations_answer_as_on_postgresql() {
     let started = std::time::Instant::now();
     let diesel = DieselCli::installed().unwrap();
     eprintln!("diesel_cli ready in {:?}", started.elapsed());
-    let pg = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
-    let server = Program::start(Command::new(BIN).args(["--memory", "--listen", "127.0.0.1:0"]))
-        .expect("pgproto-sqlite starts");
+    let pg = support::postgresql_15();
+    let server = support::start_program(&["--memory"]);
     let user = pg.superuser().to_string();
     let pg_project = project();
     let sqlite_project = project();
@@ -157,27 +151,10 @@ fn diesel_print_schema_and_migrations_answer_as_on_postgresql() {
         );
     }
 
-    let mut identical = Vec::new();
-    let mut failures = Vec::new();
+    let mut comparison = support::Comparison::default();
     for ((step, want), (_, have)) in expected.iter().zip(&got) {
         let known = KNOWN_DIFFERENT.iter().any(|(k, _)| k == step);
-        match (want == have, known) {
-            (true, false) => identical.push(*step),
-            (false, true) => {}
-            (true, true) => failures.push(format!(
-                "{step} now answers as PostgreSQL does: remove it from KNOWN_DIFFERENT"
-            )),
-            (false, false) => failures.push(format!(
-                "{step} differs.\n--- PostgreSQL 15:\n{want}\n--- pgproto-sqlite:\n{have}"
-            )),
-        }
+        comparison.check(step, want, have, known);
     }
-    eprintln!(
-        "diesel: {} identical out of {}: {}; known different: {:?}",
-        identical.len(),
-        expected.len(),
-        identical.join(", "),
-        KNOWN_DIFFERENT
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    comparison.finish("diesel");
 }

@@ -8,14 +8,12 @@
 //! `SET CONSTRAINTS ALL IMMEDIATE` at each test's end, and drops the database at the
 //! end).
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
 use pgproto_tests::python::PythonEnv;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
 
 fn project() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/django")
@@ -63,19 +61,10 @@ with connection.cursor() as c:
 #[test]
 fn django_migrates_inspects_and_tests_as_on_postgresql() {
     let python = PythonEnv::with(&["Django==5.2.*", "psycopg[binary]==3.2.*"]).unwrap();
-    let pg = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
+    let pg = support::postgresql_15();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("django.db");
-    let server = Program::start(Command::new(BIN).args([
-        "--db",
-        db.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]))
-    .expect("pgproto-sqlite starts");
+    let server = support::start_program(&["--db", db.to_str().unwrap()]);
     let ours = server.addr.port();
     let ours_name = "pgproto-sqlite";
 

@@ -8,8 +8,7 @@
 
 mod support;
 
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 const SETUP: &str = "CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, \
     email varchar(100) UNIQUE, score numeric(10,2), active boolean DEFAULT true);
@@ -59,6 +58,9 @@ const QUERIES: &[&str] = &[
     "SELECT '{\"b\":1, \"a\":[1,2]}'::jsonb, '{\"b\":1}'::json, '[1, 2]'::jsonb::text",
     "SELECT j -> 'a' FROM docs",
     "SELECT jsonb_build_array(1, 'x', NULL), json_build_array(1, 'x')",
+    // Escapes and number forms: json as written, jsonb normalized, ->> unescaped.
+    "SELECT '{\"\\u00e9\": \"\\u00e9\\n\"}'::json ->> 'é', '{\"a\": [1e1, \"x\\ty\"]}'::json -> 'a', '{\"a\": [1e1, \"x\\ty\"]}'::jsonb -> 'a'",
+    "SELECT '[\"\\ud83d\\ude00\", 0.50e1]'::json ->> 0, '[\"\\ud83d\\ude00\", 0.50e1]'::jsonb -> 1",
     // Types.
     "SELECT pg_typeof(1), pg_typeof(1.5), pg_typeof('a'::text), pg_typeof(3000000000), pg_typeof(true)",
     // DISTINCT ON.
@@ -96,14 +98,6 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
         "pg_typeof's column is described as text, not regtype (this server has no regtype values to send in binary); the names printed are PostgreSQL's",
     ),
 ];
-
-async fn client(conninfo: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(conninfo, NoTls).await.unwrap();
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
 
 /// What one server answers: the described columns (name and type OID), then the
 /// simple query's column names and rows as text; or the error's SQLSTATE.
@@ -152,33 +146,18 @@ async fn answer(c: &Client, sql: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn everyday_functions_answer_as_postgresql_does() {
-    let cluster = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
-    let pg = client(&cluster.superuser_conninfo("")).await;
+    let cluster = support::postgresql_15();
+    let pg = support::client(&cluster.superuser_conninfo("")).await;
     let served = support::serve_memory().await;
-    let ours = client(&format!(
-        "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=disable",
-        served.port
-    ))
-    .await;
+    let ours = support::client(&support::conninfo(served.port, "postgres")).await;
     pg.batch_execute(SETUP).await.unwrap();
     ours.batch_execute(SETUP).await.unwrap();
-    let mut failures = Vec::new();
+    let mut comparison = support::Comparison::default();
     for sql in QUERIES {
         let want = answer(&pg, sql).await;
         let got = answer(&ours, sql).await;
         let known = KNOWN_DIFFERENT.iter().any(|(s, _)| s == sql);
-        match (want == got, known) {
-            (true, false) | (false, true) => {}
-            (true, true) => failures.push(format!(
-                "{sql} now answers as PostgreSQL does: remove it from KNOWN_DIFFERENT"
-            )),
-            (false, false) => failures.push(format!(
-                "{sql} differs.\n--- PostgreSQL 15:\n{want}\n--- pgproto-sqlite:\n{got}"
-            )),
-        }
+        comparison.check(sql, &want, &got, known);
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    comparison.finish("functions");
 }

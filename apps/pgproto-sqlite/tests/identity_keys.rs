@@ -6,12 +6,9 @@
 //! (`pg_attribute`, `pg_constraint`, `pg_index`, `information_schema`) and psql's `\d`
 //! afterwards, except [`KNOWN_DIFFERENT`].
 
-use std::process::Command;
+mod support;
 
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
+use pgproto_tests::harness::PgCluster;
 
 /// The steps, in order; each runs as its own psql command.
 const STEPS: &[&str] = &[
@@ -106,13 +103,9 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
 /// `ERROR` (SQLSTATE and message), `DETAIL` and `HINT` lines (PostgreSQL's other fields,
 /// `SCHEMA NAME`, `LOCATION`..., are not sent by pgproto-sqlite).
 fn run(pg: &PgCluster, conninfo: &str, command: &str) -> String {
-    match pg.psql_connect(
-        conninfo,
-        &["-P", "pager=off", "-v", "VERBOSITY=verbose", "-c", command],
-    ) {
+    match support::psql_verbose(pg, conninfo, command) {
         Ok(out) => out,
-        Err(e) => {
-            let text = e.to_string();
+        Err(text) => {
             let from = text.find("ERROR:").unwrap_or(0);
             text.get(from..)
                 .unwrap_or("")
@@ -130,39 +123,18 @@ fn run(pg: &PgCluster, conninfo: &str, command: &str) -> String {
 
 #[test]
 fn identity_and_keys_answer_as_on_postgresql() {
-    let pg = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
+    let pg = support::postgresql_15();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("keys.db");
-    let server = Program::start(Command::new(BIN).args([
-        "--db",
-        db.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]))
-    .expect("pgproto-sqlite starts");
+    let server = support::start_program(&["--db", db.to_str().unwrap()]);
     let theirs = pg.superuser_conninfo("dbname=postgres");
-    let ours = format!(
-        "host=127.0.0.1 port={} user={} dbname=postgres sslmode=disable",
-        server.addr.port(),
-        pg.superuser()
-    );
-    let mut failures = Vec::new();
+    let ours = support::conninfo(server.addr.port(), pg.superuser());
+    let mut comparison = support::Comparison::default();
     for step in STEPS.iter().chain(COMMANDS) {
         let expected = run(&pg, &theirs, step);
         let got = run(&pg, &ours, step);
         let known = KNOWN_DIFFERENT.iter().any(|(s, _)| s == step);
-        match (expected == got, known) {
-            (true, false) | (false, true) => {}
-            (true, true) => failures.push(format!(
-                "{step} now answers as PostgreSQL does: remove it from KNOWN_DIFFERENT"
-            )),
-            (false, false) => failures.push(format!(
-                "{step}\n--- PostgreSQL 15:\n{expected}\n--- pgproto-sqlite:\n{got}"
-            )),
-        }
+        comparison.check(step, &expected, &got, known);
     }
-    assert!(failures.is_empty(), "differ:\n{}", failures.join("\n\n"));
+    comparison.finish("identity and keys steps");
 }

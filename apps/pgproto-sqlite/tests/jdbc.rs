@@ -8,13 +8,12 @@
 //! Debian's pgjdbc (`default-jdk-headless`, `libpostgresql-jdbc-java`; `.ci/run` installs
 //! them).
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
 use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
 
 /// Debian's pgjdbc jar.
 const JAR: &str = "/usr/share/java/postgresql.jar";
@@ -132,15 +131,11 @@ fn pgjdbc_metadata_matches_postgresql() {
     let classes = tempfile::tempdir().expect("temporary directory");
     compile(classes.path());
     let (pg, _) = PgCluster::start_trust(PgVersion::V15);
-    let server = Program::start(Command::new(BIN).args(["--memory", "--listen", "127.0.0.1:0"]))
-        .expect("pgproto-sqlite starts");
+    let server = support::start_program(&["--memory"]);
     let user = pg.superuser().to_string();
     pg.psql(&["-q", "-c", SCHEMA])
         .expect("schema on PostgreSQL");
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user={user} dbname=postgres sslmode=disable",
-        server.addr.port()
-    );
+    let conninfo = support::conninfo(server.addr.port(), &user);
     pg.psql_connect(&conninfo, &["-q", "-c", SCHEMA])
         .expect("schema on pgproto-sqlite");
 
@@ -160,35 +155,19 @@ fn pgjdbc_metadata_matches_postgresql() {
         ),
     ));
     assert!(expected.len() >= 12, "too few sections: {expected:?}");
-    let mut identical = Vec::new();
-    let mut failures = Vec::new();
+    let mut comparison = support::Comparison::default();
     for (name, want) in &expected {
-        let have = got
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or("(missing)", |(_, v)| v.as_str());
+        let have = support::answer_named(&got, name);
         assert!(
             !want.starts_with("error:"),
             "{name} fails on PostgreSQL: {want}"
         );
-        let known = KNOWN_DIFFERENT.iter().find(|(k, _, _)| k == name);
-        match (want == have, known) {
-            (true, None) => identical.push(name.clone()),
-            (false, Some((_, fields, _))) if mask(want, fields) == mask(have, fields) => {}
-            (true, Some(_)) => failures.push(format!(
-                "{name} now prints what PostgreSQL prints: remove it from KNOWN_DIFFERENT"
-            )),
-            (false, _) => failures.push(format!(
-                "{name} differs.\n--- PostgreSQL 15:\n{want}--- pgproto-sqlite:\n{have}"
-            )),
-        }
+        // A known difference must differ only in the fields listed.
+        let known = KNOWN_DIFFERENT
+            .iter()
+            .find(|(k, _, _)| k == name)
+            .is_some_and(|(_, fields, _)| want == have || mask(want, fields) == mask(have, fields));
+        comparison.check(name, want, have, known);
     }
-    eprintln!(
-        "pgjdbc metadata: {} sections identical out of {}: {}; known different: {:?}",
-        identical.len(),
-        expected.len(),
-        identical.join(", "),
-        KNOWN_DIFFERENT
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    comparison.finish("pgjdbc metadata sections");
 }

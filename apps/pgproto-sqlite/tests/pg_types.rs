@@ -7,9 +7,9 @@
 mod support;
 
 use pgproto_sqlite::Database;
-use pgproto_tests::harness::{PgCluster, PgVersion};
+use pgproto_tests::harness::PgCluster;
 use tokio::sync::watch;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// PostgreSQL 15 and pgproto-sqlite, each with a connected client.
 struct Pair {
@@ -20,22 +20,11 @@ struct Pair {
     _stop: watch::Sender<bool>,
 }
 
-async fn client(conninfo: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(conninfo, NoTls).await.unwrap();
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
-
 async fn pair() -> Pair {
-    let cluster = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
-    let pg = client(&cluster.superuser_conninfo("")).await;
+    let cluster = support::postgresql_15();
+    let pg = support::client(&cluster.superuser_conninfo("")).await;
     let support::Served { port, stop, .. } = support::serve_memory().await;
-    let ours = client(&ours_conninfo(port)).await;
+    let ours = support::client(&ours_conninfo(port)).await;
     Pair {
         _pg: cluster,
         pg,
@@ -46,7 +35,7 @@ async fn pair() -> Pair {
 }
 
 fn ours_conninfo(port: u16) -> String {
-    format!("host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=disable")
+    support::conninfo(port, "postgres")
 }
 
 impl Pair {
@@ -302,7 +291,7 @@ async fn sequences_survive_a_restart() {
     let run = |sqls: &'static [&'static str]| async move {
         let support::Served { port, stop, task } =
             support::serve(Database::open(Some(path)).unwrap()).await;
-        let c = client(&ours_conninfo(port)).await;
+        let c = support::client(&ours_conninfo(port)).await;
         let mut out = Vec::new();
         for sql in sqls {
             out.push(Pair::rows(&c, sql).await.unwrap());

@@ -8,14 +8,12 @@
 //! tables, views and built-in functions (see the script). Answers that still differ are
 //! listed in [`KNOWN_DIFFERENT`], and the test checks that they still do.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 
 use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
 use pgproto_tests::python::PythonEnv;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
 
 /// The schema, run on both servers.
 const SCHEMA: &str = "
@@ -51,46 +49,24 @@ fn completion(python: &PythonEnv, dsn: &str) -> Vec<(String, String)> {
 fn pgcli_completion_loads_as_on_postgresql() {
     let python = PythonEnv::with(&["pgcli==4.7.1", "psycopg[binary]==3.2.10"]).unwrap();
     let (pg, _) = PgCluster::start_trust(PgVersion::V15);
-    let server = Program::start(Command::new(BIN).args(["--memory", "--listen", "127.0.0.1:0"]))
-        .expect("pgproto-sqlite starts");
+    let server = support::start_program(&["--memory"]);
     let user = pg.superuser().to_string();
     pg.psql(&["-q", "-c", SCHEMA])
         .expect("schema on PostgreSQL");
-    let sqlite_dsn = format!(
-        "host=127.0.0.1 port={} user={user} dbname=postgres sslmode=disable",
-        server.addr.port()
-    );
+    let sqlite_dsn = support::conninfo(server.addr.port(), &user);
     pg.psql_connect(&sqlite_dsn, &["-q", "-c", SCHEMA])
         .expect("schema on pgproto-sqlite");
     let expected = completion(&python, &pg.superuser_conninfo(""));
     let got = completion(&python, &sqlite_dsn);
     assert_eq!(expected.len(), 11, "{expected:?}");
-    let mut identical = Vec::new();
-    let mut failures = Vec::new();
+    let mut comparison = support::Comparison::default();
     for (name, want) in &expected {
         assert!(!want.starts_with("error"), "{name} on PostgreSQL: {want}");
-        let have = got
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("(missing)", |(_, v)| v.as_str());
-        let known = KNOWN_DIFFERENT.iter().any(|(k, _)| k == name);
-        match (want == have, known) {
-            (true, false) => identical.push(name.clone()),
-            (false, true) if !have.starts_with("error") => {}
-            (true, true) => failures.push(format!(
-                "{name} now answers as PostgreSQL does: remove it from KNOWN_DIFFERENT"
-            )),
-            (false, _) => failures.push(format!(
-                "{name} differs.\n--- PostgreSQL 15:\n{want}\n--- pgproto-sqlite:\n{have}"
-            )),
-        }
+        let have = support::answer_named(&got, name);
+        // A known difference must still answer, not fail.
+        let known = KNOWN_DIFFERENT.iter().any(|(k, _)| k == name)
+            && (want == have || !have.starts_with("error"));
+        comparison.check(name, want, have, known);
     }
-    eprintln!(
-        "pgcli completion: {} identical out of {}: {}; known different: {:?}",
-        identical.len(),
-        expected.len(),
-        identical.join(", "),
-        KNOWN_DIFFERENT
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    comparison.finish("pgcli completion");
 }

@@ -6,14 +6,13 @@
 //! tests check that they still differ (fixing one forces updating the list). Each test
 //! prints its score, identical out of tried.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
+use pgproto_tests::harness::PgCluster;
 use pgproto_tests::python::PythonEnv;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
 
 /// The schema, run on both servers.
 const SCHEMA: &str = "
@@ -177,56 +176,23 @@ fn psql_18() -> PathBuf {
 /// pgproto-sqlite (the same schema on both) and requires identical output, except for
 /// the commands listed in `known_different` (which must still differ).
 fn compare(psql: &Psql, known_different: &[(&str, &str)]) {
-    let pg = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
-    let server = Program::start(Command::new(BIN).args(["--memory", "--listen", "127.0.0.1:0"]))
-        .expect("pgproto-sqlite starts");
+    let pg = support::postgresql_15();
+    let server = support::start_program(&["--memory"]);
     let on_postgres = pg.superuser_conninfo("");
-    let on_sqlite = format!(
-        "host=127.0.0.1 port={} user={} dbname=postgres sslmode=disable",
-        server.addr.port(),
-        pg.superuser()
-    );
+    let on_sqlite = support::conninfo(server.addr.port(), pg.superuser());
     for (conninfo, what) in [(&on_postgres, "PostgreSQL"), (&on_sqlite, "pgproto-sqlite")] {
         let out = psql.run(&pg, conninfo, SCHEMA);
         assert!(!out.starts_with("error"), "schema on {what}: {out}");
     }
 
-    let mut identical = Vec::new();
-    let mut failures = Vec::new();
+    let mut comparison = support::Comparison::default();
     for command in COMMANDS {
         let expected = psql.run(&pg, &on_postgres, command);
         let got = psql.run(&pg, &on_sqlite, command);
-        let same = expected == got;
         let known = known_different.iter().any(|(c, _)| c == command);
-        match (same, known) {
-            (true, false) => identical.push(*command),
-            (false, true) => {}
-            (true, true) => failures.push(format!(
-                "{command} now prints what PostgreSQL prints: remove it from the known differences"
-            )),
-            (false, false) => failures.push(format!(
-                "{command} differs.\n--- PostgreSQL 15:\n{expected}\n--- pgproto-sqlite:\n{got}"
-            )),
-        }
+        comparison.check(command, &expected, &got, known);
     }
-    let known: Vec<&str> = known_different.iter().map(|(c, _)| *c).collect();
-    eprintln!(
-        "psql oracle ({}): {} identical out of {} tried: {}; known different: {}",
-        psql.name(),
-        identical.len(),
-        COMMANDS.len(),
-        identical.join(" "),
-        known.join(" ")
-    );
-    assert!(
-        failures.is_empty(),
-        "{}: {}",
-        psql.name(),
-        failures.join("\n\n")
-    );
+    comparison.finish(&format!("psql oracle ({})", psql.name()));
 }
 
 #[test]

@@ -5,14 +5,11 @@
 //! `psycopg[binary]` from PyPI (a cached `PythonEnv`). Answers that do not match yet are listed in
 //! [`KNOWN_DIFFERENT`]; the test checks that they still differ, and prints the score.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
 use pgproto_tests::python::PythonEnv;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
 
 /// Inspector answers that still differ from PostgreSQL's, and why.
 const KNOWN_DIFFERENT: &[(&str, &str)] = &[];
@@ -54,12 +51,8 @@ mod serde_like {
 #[test]
 fn sqlalchemy_inspector_answers_as_postgresql_does() {
     let python = PythonEnv::with(&["sqlalchemy==2.1.9", "psycopg[binary]==3.2.10"]).unwrap();
-    let pg = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
-    let server = Program::start(Command::new(BIN).args(["--memory", "--listen", "127.0.0.1:0"]))
-        .expect("pgproto-sqlite starts");
+    let pg = support::postgresql_15();
+    let server = support::start_program(&["--memory"]);
     let user = pg.superuser().to_string();
     let expected = inspect(
         &python,
@@ -73,31 +66,11 @@ fn sqlalchemy_inspector_answers_as_postgresql_does() {
             server.addr.port()
         ),
     );
-    let mut identical = Vec::new();
-    let mut failures = Vec::new();
+    let mut comparison = support::Comparison::default();
     for (key, want) in &expected {
-        let have = got
-            .iter()
-            .find(|(k, _)| k == key)
-            .map_or("(missing)", |(_, v)| v.as_str());
+        let have = support::answer_named(&got, key);
         let known = KNOWN_DIFFERENT.iter().any(|(k, _)| key.starts_with(k));
-        match (want == have, known) {
-            (true, false) => identical.push(key.clone()),
-            (false, true) => {}
-            (true, true) => failures.push(format!(
-                "{key} now answers as PostgreSQL does: remove it from KNOWN_DIFFERENT"
-            )),
-            (false, false) => failures.push(format!(
-                "{key} differs.\n--- PostgreSQL 15:\n{want}\n--- pgproto-sqlite:\n{have}"
-            )),
-        }
+        comparison.check(key, want, have, known);
     }
-    eprintln!(
-        "sqlalchemy inspector: {} identical out of {}: {}; known different: {:?}",
-        identical.len(),
-        expected.len(),
-        identical.join(", "),
-        KNOWN_DIFFERENT
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    comparison.finish("sqlalchemy inspector");
 }

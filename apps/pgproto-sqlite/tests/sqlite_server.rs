@@ -2,48 +2,27 @@
 //! real clients: tokio-postgres, pgproto's own client, psql and
 //! pgbench (PostgreSQL 15's binaries).
 
+mod support;
+
 use std::process::Command;
 
 use pgproto_core::message::TransactionStatus;
 use pgproto_core::server::{AuthKind, ServerAuth};
 use pgproto_sqlite::Database;
-use pgproto_tokio::server::{serve_until, ServerOptions};
-use tokio::sync::watch;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-struct Running {
-    port: u16,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Running {
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        self.task.await.unwrap().unwrap();
-    }
-}
-
-async fn start(kind: AuthKind) -> Running {
+async fn start(kind: AuthKind) -> support::Served {
     start_with(kind, Database::open(None).unwrap()).await
 }
 
-async fn start_with(kind: AuthKind, db: Database) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+/// Serves `db` with `kind` authentication, and the user alice (password s3cret).
+async fn start_with(kind: AuthKind, db: Database) -> support::Served {
     let mut auth = ServerAuth::new(kind, b"mock secret for tests");
     auth.add_user("alice", "s3cret", b"0123456789abcdef")
         .unwrap();
-    let (stop, rx) = watch::channel(false);
-    let task = tokio::spawn(serve_until(
-        listener,
-        ServerOptions::new(auth),
-        move |startup| db.session(startup),
-        rx,
-    ));
-    Running { port, stop, task }
+    support::serve_with(auth, db).await
 }
 
 fn conninfo(port: u16) -> String {
@@ -325,7 +304,7 @@ async fn tokio_postgres_crud_types_and_prepared_statements() {
     drop(client);
     conn.await.unwrap();
     pg.close().await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test]
@@ -424,7 +403,7 @@ async fn errors_carry_sqlstates() {
     assert_eq!(client.query("select 1", &[]).await.unwrap().len(), 1);
     drop(client);
     conn.await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
 }
 
 /// `now()` is the time of the statement, or of the transaction block it is in, as in
@@ -609,7 +588,7 @@ async fn transactions_and_failed_blocks() {
     drop(client);
     conn.await.unwrap();
     pg.close().await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
 }
 
 fn psql(port: u16, args: &[&str]) -> std::process::Output {
@@ -736,7 +715,7 @@ async fn psql_and_pgbench() {
             .await
             .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test]
@@ -773,7 +752,7 @@ async fn lock_timeout_and_file_database() {
     drop((a, b));
     a_conn.await.unwrap();
     b_conn.await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
     // The data is in the file.
     let db = Database::open(Some(path.to_str().unwrap())).unwrap();
     let server = start_with(AuthKind::Trust, db).await;
@@ -786,7 +765,7 @@ async fn lock_timeout_and_file_database() {
     assert_eq!(v, 3);
     drop(c);
     c_conn.await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -950,7 +929,7 @@ async fn psql_copy_in_and_out() {
     assert!(out.next().await.is_none());
     assert_eq!(out.rows(), Some(1));
     client.close().await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
 }
 
 /// A column's value as the server sent it (binary), whatever its type.
@@ -1104,7 +1083,7 @@ async fn serial_ids_dates_and_refusals_never_answer_wrongly() {
 
     drop(client);
     conn.await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test]
@@ -1169,7 +1148,7 @@ async fn now_uuids_ilike_and_escape_strings() {
 
     drop(client);
     conn.await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1254,7 +1233,7 @@ async fn comments_checks_and_triggers_are_in_the_catalog() {
 
     drop(client);
     conn.await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test]
@@ -1305,7 +1284,7 @@ async fn primary_keys_are_not_null_as_in_postgresql() {
     assert_eq!(code(&e), "23505", "{e}");
     drop(client);
     conn.await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1380,7 +1359,7 @@ async fn settings_are_reported_or_refused() {
     drop(pg);
     drop(client);
     conn.await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
 }
 
 /// Everything in `table`, as text COPY writes it (PostgreSQL: tokio-postgres; ours:
@@ -1516,7 +1495,7 @@ async fn binary_copy_round_trips_with_postgresql() {
     ours_task.await.unwrap();
     drop(postgres);
     pg_task.await.unwrap().unwrap();
-    server.stop().await;
+    server.shut_down().await;
     drop(pg);
 }
 
@@ -1545,5 +1524,5 @@ async fn random_and_sequence_functions_have_postgresql_types() {
     assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (7, 7));
     drop(client);
     conn.await.unwrap();
-    server.stop().await;
+    server.shut_down().await;
 }

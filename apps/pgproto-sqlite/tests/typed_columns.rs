@@ -8,8 +8,7 @@
 
 mod support;
 
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 const SCHEMA: &str = "CREATE TABLE v (id int PRIMARY KEY, n int, big bigint, b bool, \
      f float8, d date, ts timestamp, tz timestamptz, u uuid, j jsonb, by bytea, iv interval)";
@@ -74,14 +73,6 @@ const QUERIES: &[&str] = &[
     "SELECT id, b FROM v WHERE NOT b ORDER BY id",
 ];
 
-async fn client(conninfo: &str) -> Client {
-    let (c, conn) = tokio_postgres::connect(conninfo, NoTls)
-        .await
-        .expect("connects");
-    tokio::spawn(conn);
-    c
-}
-
 /// A statement's rows as text, or its error's SQLSTATE.
 async fn answer(c: &Client, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
     match c.simple_query(sql).await {
@@ -102,17 +93,10 @@ async fn answer(c: &Client, sql: &str) -> Result<Vec<Vec<Option<String>>>, Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_columns_take_what_postgresql_takes() {
-    let cluster = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
-    let pg = client(&cluster.superuser_conninfo("")).await;
+    let cluster = support::postgresql_15();
+    let pg = support::client(&cluster.superuser_conninfo("")).await;
     let served = support::serve_memory().await;
-    let ours = client(&format!(
-        "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=disable",
-        served.port
-    ))
-    .await;
+    let ours = support::client(&support::conninfo(served.port, "postgres")).await;
     for c in [&pg, &ours] {
         c.batch_execute(SCHEMA).await.unwrap();
     }

@@ -5,12 +5,7 @@
 //! definition still differs are listed in [`KNOWN_DIFFERENT`] with the reason, and the
 //! test checks that they still differ.
 
-use std::process::Command;
-
-use pgproto_tests::harness::{PgCluster, PgVersion};
-use pgproto_tests::program::Program;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pgproto-sqlite");
+mod support;
 
 /// The tables the views read, on both servers.
 const SCHEMA: &str = "
@@ -104,17 +99,9 @@ fn definitions(run: &dyn Fn(&[&str]) -> String, view: &str) -> String {
 
 #[test]
 fn view_definitions_are_deparsed_as_postgresql_does() {
-    let pg = PgCluster::builder()
-        .version(PgVersion::V15)
-        .start()
-        .expect("PostgreSQL 15 (apt-get install postgresql-15)");
-    let server = Program::start(Command::new(BIN).args(["--memory", "--listen", "127.0.0.1:0"]))
-        .expect("pgproto-sqlite starts");
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user={} dbname=postgres sslmode=disable",
-        server.addr.port(),
-        pg.superuser()
-    );
+    let pg = support::postgresql_15();
+    let server = support::start_program(&["--memory"]);
+    let conninfo = support::conninfo(server.addr.port(), pg.superuser());
     let on_postgres = |args: &[&str]| match pg.psql(args) {
         Ok(out) => out,
         Err(e) => format!("error: {e}"),
@@ -134,28 +121,12 @@ fn view_definitions_are_deparsed_as_postgresql_does() {
         let out = run(&["-q", "-c", &schema]);
         assert!(!out.starts_with("error"), "schema on {what}: {out}");
     }
-    let mut identical = Vec::new();
-    let mut failures = Vec::new();
+    let mut comparison = support::Comparison::default();
     for (name, _) in VIEWS {
         let want = definitions(&on_postgres, name);
         let got = definitions(&on_sqlite, name);
         let known = KNOWN_DIFFERENT.iter().any(|(v, _)| v == name);
-        match (want == got, known) {
-            (true, false) => identical.push(*name),
-            (false, true) => {}
-            (true, true) => failures.push(format!(
-                "{name} is now deparsed as PostgreSQL does: remove it from KNOWN_DIFFERENT"
-            )),
-            (false, false) => failures.push(format!(
-                "{name} differs.\n--- PostgreSQL 15:\n{want}\n--- pgproto-sqlite:\n{got}"
-            )),
-        }
+        comparison.check(name, &want, &got, known);
     }
-    eprintln!(
-        "view definitions: {} identical out of {}: {}",
-        identical.len(),
-        VIEWS.len(),
-        identical.join(" ")
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    comparison.finish("view definitions");
 }
