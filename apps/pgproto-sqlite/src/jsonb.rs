@@ -313,7 +313,7 @@ fn numeric_text(raw: &str) -> Option<String> {
             sign * digits.parse::<i64>().ok().filter(|e| *e <= 1000)?
         }
     };
-    if exp == 0 {
+    if exponent.is_none() {
         // `-0` is 0 in numeric.
         let zero = int.bytes().all(|c| c == b'0') && frac.bytes().all(|c| c == b'0');
         return Some(if negative && zero {
@@ -435,8 +435,8 @@ mod tests {
             (r#"{"a":1,"a":2}"#, r#"{"a": 2}"#),
             (r#"{"aa":1,"b":2,"ab":3}"#, r#"{"b": 2, "aa": 1, "ab": 3}"#),
             (
-                "[1e2, 1.50, -0, 1.5e-3, 2E+1, 0.10e1, 12e-1]",
-                "[100, 1.50, 0, 0.0015, 20, 1.0, 1.2]",
+                "[1e0, 1.50e0, -0e0, 0e5, 1e2, 1.50, -0, 1.5e-3, 2E+1, 0.10e1, 12e-1]",
+                "[1, 1.50, 0, 0, 100, 1.50, 0, 0.0015, 20, 1.0, 1.2]",
             ),
             (r#""a\/b\u00e9\n""#, r#""a/bé\n""#),
             ("  [ ]  ", "[]"),
