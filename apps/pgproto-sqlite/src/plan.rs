@@ -82,6 +82,9 @@ pub(crate) struct SchemaFacts {
 impl StatementPlan {
     /// The plan of one statement's `text`.
     pub(crate) fn new(text: &str) -> Self {
+        // `SELECT ... INTO t` is `CREATE TABLE t AS SELECT ...`: a schema change.
+        let into = sql::select_into_as_create(text);
+        let text = into.as_deref().unwrap_or(text);
         let toks = sql::tokenize(text);
         let kind = sql::classify(text, &toks);
         let plain = toks

@@ -1717,14 +1717,16 @@ impl Session {
             Statement::Sql => {}
             _ => return Ok((client_types.to_vec(), None)),
         }
+        let constrained = conflict_columns(conn, text)?;
+        let text = constrained.as_deref().unwrap_or(text);
         let defaulted = statement
             .defaults
             .then(|| insert_defaults(conn, text))
             .flatten();
         let rewritten = match (&defaulted, &statement.rewritten) {
             (Some(d), _) => sql::rewrite(d).map_err(unsupported)?,
-            (None, Some(r)) => r.clone().map_err(unsupported)?,
-            (None, None) => sql::rewrite(text).map_err(unsupported)?,
+            (None, Some(r)) if constrained.is_none() => r.clone().map_err(unsupported)?,
+            (None, _) => sql::rewrite(text).map_err(unsupported)?,
         };
         let text = defaulted.as_deref().unwrap_or(text);
         let st = conn.prepare_cached(&rewritten).map_err(sqlite_error)?;
@@ -2068,6 +2070,12 @@ impl Session {
             Statement::Sql if statement.plain => {
                 self.begin_pending(conn)?;
                 let registry = &self.db.store.sequences.clone();
+                // `ON CONFLICT ON CONSTRAINT name`: the constraint's columns.
+                let constrained = conflict_columns(conn, text)?;
+                let (text, planned) = match &constrained {
+                    Some(t) => (t.as_str(), None),
+                    None => (text, Some(statement)),
+                };
                 // Identity columns: the values given for them checked, `OVERRIDING`
                 // read (see `crate::identity`).
                 let identified = if crate::identity::concerns(text, registry.any_identity()) {
@@ -2090,7 +2098,7 @@ impl Session {
                 };
                 let outcome = match &defaulted {
                     Some(text) => self.run_sqlite(conn, text, None, params, described),
-                    None => self.run_sqlite(conn, text, Some(statement), params, described),
+                    None => self.run_sqlite(conn, text, planned, params, described),
                 };
                 crate::sequences::persist(conn, registry).map_err(sqlite_error)?;
                 if self.constraints_immediate && outcome.is_ok() {
@@ -2133,6 +2141,11 @@ impl Session {
             return comment(conn, &c.map_err(unsupported)?);
         }
         let registry = &self.db.store.sequences.clone();
+        if let Some((view, create)) = sql::create_or_replace_view(text) {
+            return all_or_none(conn, || {
+                self.replace_view(conn, &view, &create, params, described)
+            });
+        }
         if let Some(t) = crate::truncate::parse(text) {
             let t = t.map_err(|(code, message)| coded_error(&code, &message))?;
             return all_or_none(conn, || {
@@ -2211,6 +2224,55 @@ impl Session {
             };
         }
         self.run_schema_change(conn, text, params, described)
+    }
+
+    /// `CREATE OR REPLACE VIEW`: the view dropped (if there is one) and created again.
+    /// As in PostgreSQL, the new query must give the old columns first, with the same
+    /// names (42P16 otherwise), and a table of that name is no view (42809).
+    fn replace_view(
+        &mut self,
+        conn: &Connection,
+        view: &str,
+        create: &str,
+        params: &[Value],
+        described: Described<'_>,
+    ) -> Result<Outcome, Box<DbError>> {
+        use rusqlite::OptionalExtension as _;
+        let kind: Option<String> = conn
+            .query_row(
+                "SELECT type FROM main.sqlite_schema WHERE name = ?1 COLLATE NOCASE \
+                 AND type IN ('table', 'view')",
+                [view],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sqlite_error)?;
+        let columns = |conn: &Connection| -> Vec<String> {
+            table_columns(conn, view).into_iter().map(|c| c.0).collect()
+        };
+        let before = match kind.as_deref() {
+            Some("view") => columns(conn),
+            Some(_) => {
+                return Err(coded_error("42809", &format!("\"{view}\" is not a view")));
+            }
+            None => Vec::new(),
+        };
+        if kind.is_some() {
+            let drop = format!("DROP VIEW \"{}\"", view.replace('"', "\"\""));
+            self.run_schema_change(conn, &drop, &[], Described::Simple)?;
+        }
+        let outcome = self.run_schema_change(conn, create, params, described)?;
+        let after = columns(conn);
+        if after.len() < before.len() {
+            return Err(coded_error("42P16", "cannot drop columns from view"));
+        }
+        if let Some((old, new)) = before.iter().zip(&after).find(|(old, new)| old != new) {
+            return Err(coded_error(
+                "42P16",
+                &format!("cannot change name of view column \"{old}\" to \"{new}\""),
+            ));
+        }
+        Ok(outcome)
     }
 
     /// Runs an SQL statement that may change the schema on SQLite, and makes the
@@ -2420,12 +2482,19 @@ impl Session {
                 fresh_verb.as_str()
             }
         };
-        let tag = sql::command_tag(
+        let mut tag = sql::command_tag(
             verb,
             rewritten,
             changes,
             returns_rows.then_some(values.len()),
         );
+        // PostgreSQL tags `CREATE TABLE ... AS` (and `SELECT ... INTO`) with its rows.
+        if let Some(table) = sql::table_created_as(rewritten) {
+            let rows: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .map_err(sqlite_error)?;
+            tag = format!("SELECT {rows}");
+        }
         if !returns_rows {
             return Ok(Outcome::tag(tag));
         }
@@ -2579,6 +2648,45 @@ fn placeholder_number(name: Option<&str>, index: usize) -> usize {
     name.and_then(|n| n.get(1..))
         .and_then(|d| d.parse().ok())
         .unwrap_or(index)
+}
+
+/// `INSERT ... ON CONFLICT ON CONSTRAINT name` in SQLite's words: the primary key's or
+/// unique constraint's columns as the conflict target (see
+/// [`sql::conflict_on_constraint`]); 42704 for a constraint the table does not have.
+fn conflict_columns(conn: &Connection, text: &str) -> Result<Option<String>, Box<DbError>> {
+    let says = text
+        .as_bytes()
+        .windows(10)
+        .any(|w| w.eq_ignore_ascii_case(b"constraint"));
+    if !says {
+        return Ok(None);
+    }
+    let columns_of = |table: &str, name: &str| -> Option<Vec<String>> {
+        catalog::refresh(conn).ok()?;
+        let (relid, key): (i64, String) = conn
+            .query_row(
+                "SELECT c.conrelid, c.conkey FROM pg_constraint c JOIN pg_class r \
+                 ON r.oid = c.conrelid WHERE c.conname = ?1 AND r.relname = ?2 \
+                 AND c.contype IN ('p', 'u')",
+                [name, table],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok()?;
+        catalog::array_elements(&key)
+            .into_iter()
+            .map(|n| {
+                conn.query_row(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = ?1 AND attnum = ?2",
+                    rusqlite::params![relid, n?],
+                    |r| r.get(0),
+                )
+                .ok()
+            })
+            .collect()
+    };
+    sql::conflict_on_constraint(text, columns_of)
+        .transpose()
+        .map_err(|(code, message)| coded_error(&code, &message))
 }
 
 /// `INSERT ... VALUES (DEFAULT, ...)` in SQLite's words (see [`sql::insert_defaults`]).

@@ -1070,6 +1070,10 @@ pub(crate) fn rewrite(sql: &str) -> Result<String, Unsupported> {
     let sql = plain.as_deref().unwrap_or(sql);
     let unlocked = without_locking(sql);
     let sql = unlocked.as_deref().unwrap_or(sql);
+    let limited = fetch_as_limit(sql).transpose()?;
+    let sql = limited.as_deref().unwrap_or(sql);
+    let named = create_table_as_with_columns(sql);
+    let sql = named.as_deref().unwrap_or(sql);
     let unnested = crate::unnest::rewrite(sql);
     let result = match crate::pgsql::rewrite(unnested.as_deref().unwrap_or(sql)) {
         Ok(Some(tree)) => rewrite_tokens(&tree),
@@ -1083,6 +1087,219 @@ pub(crate) fn rewrite(sql: &str) -> Result<String, Unsupported> {
         c.insert(sql.to_string(), result.clone());
     }
     result
+}
+
+/// `[OFFSET m {ROW | ROWS}] FETCH {FIRST | NEXT} [n] {ROW | ROWS} ONLY` (the SQL
+/// standard's spelling, in either order) as SQLite's `LIMIT n [OFFSET m]`, at the top
+/// level of the statement; `WITH TIES` is refused with 0A000. `None` when there is no
+/// `FETCH` outside parentheses.
+fn fetch_as_limit(sql: &str) -> Option<Result<String, Unsupported>> {
+    if !sql.to_ascii_lowercase().contains("fetch") {
+        return None;
+    }
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    let mut depth = 0usize;
+    let mut fetch = None;
+    let mut offset = None;
+    for (i, t) in toks.iter().enumerate() {
+        if t.is_punct(sql, "(") {
+            depth += 1;
+        } else if t.is_punct(sql, ")") {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0 && w(i, "FETCH") && (w(i + 1, "FIRST") || w(i + 1, "NEXT")) {
+            fetch = Some(i);
+        } else if depth == 0 && w(i, "OFFSET") {
+            offset = Some(i);
+        }
+    }
+    let at = fetch?;
+    // FETCH FIRST [n] ROW[S] ONLY
+    let mut j = at + 2;
+    let count = match toks.get(j) {
+        Some(t) if !(t.is(sql, "ROW") || t.is(sql, "ROWS")) => {
+            j += 1;
+            t.text(sql).to_string()
+        }
+        _ => "1".to_string(),
+    };
+    if !(w(j, "ROW") || w(j, "ROWS")) {
+        return None;
+    }
+    if w(j + 1, "WITH") && w(j + 2, "TIES") {
+        return Some(Err(Unsupported(
+            "FETCH ... WITH TIES is not supported".to_string(),
+        )));
+    }
+    if !w(j + 1, "ONLY") {
+        return None;
+    }
+    let fetch_end = toks.get(j + 1)?.end;
+    let mut edits = vec![(toks.get(at)?.start, fetch_end, String::new())];
+    let mut limit = format!("LIMIT {count}");
+    if let Some(o) = offset {
+        // OFFSET m [ROW | ROWS]
+        let value = toks.get(o + 1)?;
+        let end = if w(o + 2, "ROW") || w(o + 2, "ROWS") {
+            toks.get(o + 2)?.end
+        } else {
+            value.end
+        };
+        limit = format!("{limit} OFFSET {}", value.text(sql));
+        edits.push((toks.get(o)?.start, end, String::new()));
+    }
+    let first = edits.iter().map(|e| e.0).min()?;
+    if let Some(e) = edits.iter_mut().find(|e| e.0 == first) {
+        e.2 = limit;
+    }
+    apply_edits(sql, edits).map(Ok)
+}
+
+/// `SELECT ... INTO [TEMP | TEMPORARY | UNLOGGED] [TABLE] name FROM ...` (PostgreSQL's
+/// other spelling of `CREATE TABLE AS`, which SQLite lacks) as `CREATE [TEMP] TABLE
+/// name AS SELECT ... FROM ...`; `None` for any other statement.
+pub(crate) fn select_into_as_create(sql: &str) -> Option<String> {
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    if !w(0, "SELECT") {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut into = None;
+    for (i, t) in toks.iter().enumerate() {
+        if t.is_punct(sql, "(") {
+            depth += 1;
+        } else if t.is_punct(sql, ")") {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0 && (w(i, "FROM") || w(i, "UNION")) {
+            break;
+        } else if depth == 0 && w(i, "INTO") {
+            into = Some(i);
+            break;
+        }
+    }
+    let at = into?;
+    let mut j = at + 1;
+    let temp = w(j, "TEMP") || w(j, "TEMPORARY");
+    if temp || w(j, "UNLOGGED") {
+        j += 1;
+    }
+    if w(j, "TABLE") {
+        j += 1;
+    }
+    let (_, after) = crate::ddl::name_at(sql, &toks, j)?;
+    let name = sql.get(toks.get(j)?.start..toks.get(after - 1)?.end)?;
+    let rest = apply_edits(
+        sql,
+        vec![(toks.get(at)?.start, toks.get(after - 1)?.end, String::new())],
+    )?;
+    Some(format!(
+        "CREATE {}TABLE {name} AS {rest}",
+        if temp { "TEMP " } else { "" }
+    ))
+}
+
+/// `CREATE TABLE name (a, b) AS query`, whose column list SQLite does not take there,
+/// as `CREATE TABLE name AS WITH _pgproto_as(a, b) AS (query) SELECT * FROM
+/// _pgproto_as` (a common table expression takes one); `None` for any other statement.
+fn create_table_as_with_columns(sql: &str) -> Option<String> {
+    let toks = tokenize(sql);
+    let (_, at, close) = created_as(sql, &toks)?;
+    let close = close?;
+    let columns = sql.get(toks.get(at)?.start..toks.get(close)?.end)?;
+    let query = sql.get(toks.get(close + 2)?.start..)?.trim_end();
+    let query = query.strip_suffix(';').unwrap_or(query);
+    Some(format!(
+        "{}AS WITH _pgproto_as{columns} AS ({query}) SELECT * FROM _pgproto_as",
+        sql.get(..toks.get(at)?.start)?
+    ))
+}
+
+/// In `CREATE [TEMP] TABLE name [(columns)] AS query` (not `IF NOT EXISTS`, which may
+/// make nothing): the index of the name's first token, of the token after it, and of
+/// the column list's closing parenthesis.
+fn created_as(sql: &str, toks: &[Tok]) -> Option<(usize, usize, Option<usize>)> {
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    if !w(0, "CREATE") {
+        return None;
+    }
+    let mut i = 1;
+    while w(i, "TEMP") || w(i, "TEMPORARY") || w(i, "UNLOGGED") {
+        i += 1;
+    }
+    if !w(i, "TABLE") || w(i + 1, "IF") {
+        return None;
+    }
+    let (_, after) = crate::ddl::name_at(sql, toks, i + 1)?;
+    let close = if toks.get(after).is_some_and(|t| t.is_punct(sql, "(")) {
+        Some(matching_close(sql, toks, after)?)
+    } else {
+        None
+    };
+    w(close.map_or(after, |c| c + 1), "AS").then_some((i + 1, after, close))
+}
+
+/// The table a `CREATE TABLE name [(columns)] AS query` makes (as written, to be
+/// named in SQL), whose command tag is `SELECT n` in PostgreSQL; `None` for any other
+/// statement (and for `IF NOT EXISTS`, which may make nothing).
+pub(crate) fn table_created_as(sql: &str) -> Option<&str> {
+    let toks = tokenize(sql);
+    let (first, after, _) = created_as(sql, &toks)?;
+    sql.get(toks.get(first)?.start..toks.get(after - 1)?.end)
+}
+
+/// `INSERT INTO t ... ON CONFLICT ON CONSTRAINT name` with the constraint's columns as
+/// the conflict target (`ON CONFLICT (a, b)`), which is what SQLite takes;
+/// `columns_of(table, constraint)` gives them for a primary key or unique constraint.
+/// `None` when the statement names no constraint so; PostgreSQL's 42704 for one the
+/// table does not have.
+pub(crate) fn conflict_on_constraint(
+    sql: &str,
+    columns_of: impl Fn(&str, &str) -> Option<Vec<String>>,
+) -> Option<Result<String, (String, String)>> {
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    let into = (0..toks.len()).find(|&i| w(i, "INSERT") && w(i + 1, "INTO"))?;
+    let (table, _) = crate::ddl::name_at(sql, &toks, into + 2)?;
+    let at =
+        (0..toks.len()).find(|&i| w(i, "CONFLICT") && w(i + 1, "ON") && w(i + 2, "CONSTRAINT"))?;
+    let (name, after) = crate::ddl::name_at(sql, &toks, at + 3)?;
+    let Some(columns) = columns_of(&table, &name) else {
+        return Some(Err((
+            "42704".to_string(),
+            format!("constraint \"{name}\" for table \"{table}\" does not exist"),
+        )));
+    };
+    let target = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (start, end) = (toks.get(at + 1)?.start, toks.get(after - 1)?.end);
+    apply_edits(sql, vec![(start, end, format!("({target})"))]).map(Ok)
+}
+
+/// `CREATE OR REPLACE [TEMP] VIEW name ...`: the view's name (as PostgreSQL reads it)
+/// and the statement without `OR REPLACE`; `None` for any other statement.
+pub(crate) fn create_or_replace_view(sql: &str) -> Option<(String, String)> {
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    if !(w(0, "CREATE") && w(1, "OR") && w(2, "REPLACE")) {
+        return None;
+    }
+    let mut i = 3;
+    while w(i, "TEMP") || w(i, "TEMPORARY") {
+        i += 1;
+    }
+    if !w(i, "VIEW") {
+        return None;
+    }
+    let (name, _) = crate::ddl::name_at(sql, &toks, i + 1)?;
+    let create = apply_edits(
+        sql,
+        vec![(toks.get(1)?.start, toks.get(3)?.start, String::new())],
+    )?;
+    Some((name, create))
 }
 
 /// A query's locking clauses (`FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE`, `FOR KEY
@@ -2623,6 +2840,102 @@ impl Cx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn create_or_replace_view_is_read() {
+        assert_eq!(
+            create_or_replace_view("CREATE OR REPLACE VIEW public.Cheap AS SELECT 1"),
+            Some((
+                "cheap".into(),
+                "CREATE VIEW public.Cheap AS SELECT 1".into()
+            ))
+        );
+        assert_eq!(
+            create_or_replace_view("create or replace temp view v (a) as select 1"),
+            Some(("v".into(), "create temp view v (a) as select 1".into()))
+        );
+        assert_eq!(create_or_replace_view("CREATE VIEW v AS SELECT 1"), None);
+        assert_eq!(
+            create_or_replace_view("CREATE OR REPLACE FUNCTION f()"),
+            None
+        );
+    }
+
+    #[test]
+    fn on_conflict_on_constraint_names_its_columns() {
+        let columns_of = |t: &str, c: &str| {
+            (t == "items" && c == "items_pkey").then(|| vec!["id".to_string(), "K".to_string()])
+        };
+        let f = |sql: &str| conflict_on_constraint(sql, columns_of).map(|r| r.map_err(|e| e.0));
+        assert_eq!(
+            f("INSERT INTO items (id) VALUES (1) ON CONFLICT ON CONSTRAINT items_pkey DO NOTHING"),
+            Some(Ok(
+                "INSERT INTO items (id) VALUES (1) ON CONFLICT (\"id\", \"K\") DO NOTHING".into()
+            ))
+        );
+        assert_eq!(
+            f("insert into items values (1) on conflict on constraint nope do nothing"),
+            Some(Err("42704".into()))
+        );
+        assert_eq!(
+            f("INSERT INTO items VALUES (1) ON CONFLICT (id) DO NOTHING"),
+            None
+        );
+    }
+
+    #[test]
+    fn fetch_first_select_into_and_create_table_as() {
+        let f = |sql: &str| fetch_as_limit(sql).map(|r| r.map_err(|e| e.0));
+        assert_eq!(
+            f("SELECT id FROM t ORDER BY id DESC FETCH FIRST 2 ROWS ONLY"),
+            Some(Ok("SELECT id FROM t ORDER BY id DESC LIMIT 2".into()))
+        );
+        assert_eq!(
+            f("select 1 offset 1 rows fetch next row only"),
+            Some(Ok("select 1 LIMIT 1 OFFSET 1 ".into()))
+        );
+        assert_eq!(
+            f("select 1 fetch first 3 rows only offset 2"),
+            Some(Ok("select 1 LIMIT 3 OFFSET 2 ".into()))
+        );
+        assert!(matches!(
+            f("select 1 fetch first 1 rows with ties"),
+            Some(Err(_))
+        ));
+        assert_eq!(f("select (select 1 fetch first 1 row only)"), None);
+        assert_eq!(
+            select_into_as_create("SELECT name, id INTO TEMP tmp_names FROM items WHERE id > 1")
+                .as_deref(),
+            Some("CREATE TEMP TABLE tmp_names AS SELECT name, id  FROM items WHERE id > 1")
+        );
+        assert_eq!(
+            select_into_as_create("select * into table public.\"T\" from t").as_deref(),
+            Some("CREATE TABLE public.\"T\" AS select *  from t")
+        );
+        assert_eq!(select_into_as_create("SELECT 1 FROM t"), None);
+        assert_eq!(select_into_as_create("INSERT INTO t SELECT 1"), None);
+        assert_eq!(
+            table_created_as("CREATE TABLE c (a, b) AS SELECT 1, 2"),
+            Some("c")
+        );
+        assert_eq!(
+            table_created_as("create temp table \"C\" as select 1"),
+            Some("\"C\"")
+        );
+        assert_eq!(
+            table_created_as("CREATE TABLE IF NOT EXISTS c AS SELECT 1"),
+            None
+        );
+        assert_eq!(table_created_as("CREATE TABLE c (a int)"), None);
+        assert_eq!(
+            create_table_as_with_columns("CREATE TABLE c (a, b) AS SELECT 1, 2;").as_deref(),
+            Some("CREATE TABLE c AS WITH _pgproto_as(a, b) AS (SELECT 1, 2) SELECT * FROM _pgproto_as")
+        );
+        assert_eq!(
+            create_table_as_with_columns("CREATE TABLE c AS SELECT 1"),
+            None
+        );
+    }
 
     #[test]
     fn locking_clauses_are_left_out() {

@@ -79,6 +79,34 @@ const STATEMENTS: &[&str] = &[
     "SELECT owner FROM acc WHERE id = 9 FOR KEY SHARE",
     "SELECT a.owner FROM acc a WHERE a.id = (SELECT id FROM acc WHERE id = 9 FOR UPDATE)",
     "SELECT * FROM acc ORDER BY id",
+    // CREATE TABLE AS (tagged SELECT n), SELECT INTO, CREATE OR REPLACE VIEW, ON
+    // CONFLICT ON CONSTRAINT, FETCH FIRST.
+    "CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, price numeric(8,2), \
+     qty int DEFAULT 0, CONSTRAINT items_name_key UNIQUE (name))",
+    "INSERT INTO items (name, price, qty) VALUES ('apple', 1.20, 10), ('pear', 0.80, 0), \
+     ('saw', 15.00, 2)",
+    "CREATE TABLE items_copy AS SELECT id, name FROM items WHERE qty > 0",
+    "CREATE TABLE items_copy2 (a, b) AS SELECT id, name FROM items",
+    "SELECT * FROM items_copy2 ORDER BY a",
+    "CREATE OR REPLACE VIEW cheap AS SELECT name FROM items WHERE price < 2",
+    "CREATE OR REPLACE VIEW cheap AS SELECT name, price FROM items WHERE price < 2",
+    "SELECT * FROM cheap ORDER BY name",
+    "CREATE OR REPLACE VIEW cheap AS SELECT price FROM items",
+    "CREATE OR REPLACE VIEW cheap AS SELECT price, name FROM items",
+    "CREATE OR REPLACE VIEW items AS SELECT 1",
+    "INSERT INTO items (id, name) VALUES (1, 'dup') ON CONFLICT ON CONSTRAINT items_pkey \
+     DO UPDATE SET name = excluded.name || '!'",
+    "INSERT INTO items (id, name) VALUES (9, 'pear') ON CONFLICT ON CONSTRAINT items_name_key \
+     DO NOTHING RETURNING id",
+    "INSERT INTO items (id, name) VALUES (9, 'pear') ON CONFLICT ON CONSTRAINT nope DO NOTHING",
+    "SELECT name FROM items ORDER BY id",
+    "SELECT name INTO TABLE tmp_names FROM items WHERE id < 3",
+    "SELECT count(*) FROM tmp_names",
+    "SELECT * INTO items_copy3 FROM items",
+    "SELECT count(*) FROM items_copy3",
+    "SELECT id FROM items ORDER BY id DESC NULLS LAST FETCH FIRST 2 ROWS ONLY",
+    "SELECT id FROM items ORDER BY id OFFSET 1 ROWS FETCH NEXT 1 ROW ONLY",
+    "SELECT id FROM items ORDER BY id FETCH FIRST ROW ONLY",
 ];
 
 /// Statements whose answer still differs, and why.
