@@ -334,6 +334,7 @@ fn needs_parse(sql: &str) -> bool {
         "json",
         "pg_typeof",
         "conflict",
+        "lateral",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -418,6 +419,13 @@ impl VisitorMut for Rewriter {
     }
 
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        // SQLite's subqueries in FROM cannot see the FROM items before them.
+        if let TableFactor::Derived { lateral: true, .. } = factor {
+            self.error = Some(Unsupported(
+                "LATERAL subqueries are not supported".to_string(),
+            ));
+            return ControlFlow::Break(());
+        }
         if let TableFactor::Derived { subquery, .. } = factor {
             self.changed |= name_function_columns(subquery);
         }
@@ -2047,6 +2055,14 @@ mod tests {
 
     fn rw(sql: &str) -> String {
         rewrite(sql).unwrap().unwrap_or_else(|| sql.to_string())
+    }
+
+    #[test]
+    fn a_lateral_subquery_is_refused() {
+        assert_eq!(
+            rewrite("SELECT * FROM a LEFT JOIN LATERAL (SELECT count(*) FROM b WHERE b.x < a.x) s ON true"),
+            Err(Unsupported("LATERAL subqueries are not supported".into()))
+        );
     }
 
     #[test]
