@@ -1717,7 +1717,11 @@ impl Session {
             Statement::Sql => {}
             _ => return Ok((client_types.to_vec(), None)),
         }
-        let constrained = conflict_columns(conn, text)?;
+        let constrained = if statement.verb == "INSERT" {
+            conflict_columns(conn, text)?
+        } else {
+            None
+        };
         let text = constrained.as_deref().unwrap_or(text);
         let defaulted = statement
             .defaults
@@ -2071,7 +2075,11 @@ impl Session {
                 self.begin_pending(conn)?;
                 let registry = &self.db.store.sequences.clone();
                 // `ON CONFLICT ON CONSTRAINT name`: the constraint's columns.
-                let constrained = conflict_columns(conn, text)?;
+                let constrained = if statement.verb == "INSERT" {
+                    conflict_columns(conn, text)?
+                } else {
+                    None
+                };
                 let (text, planned) = match &constrained {
                     Some(t) => (t.as_str(), None),
                     None => (text, Some(statement)),
@@ -2489,7 +2497,10 @@ impl Session {
             returns_rows.then_some(values.len()),
         );
         // PostgreSQL tags `CREATE TABLE ... AS` (and `SELECT ... INTO`) with its rows.
-        if let Some(table) = sql::table_created_as(rewritten) {
+        if let Some(table) = (verb == "CREATE")
+            .then(|| sql::table_created_as(rewritten))
+            .flatten()
+        {
             let rows: i64 = conn
                 .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
                 .map_err(sqlite_error)?;
