@@ -155,7 +155,10 @@
 //! * **Functions** (the `functions` module): PostgreSQL's string functions SQLite lacks
 //!   (`left`, `right`, `initcap`, `md5`, `concat`, `concat_ws`, `split_part`,
 //!   `lpad`/`rpad`, `repeat`, `reverse`, `strpos`, `btrim`, `starts_with`,
-//!   `regexp_replace` with flags `g`/`i`, `to_hex`, `chr`, `ascii`), `trunc`, `ceil`,
+//!   `regexp_replace` with flags `g`/`i`, `to_hex`, `chr`, `ascii`), `upper`, `lower`
+//!   and `initcap` of any letter (one character for one, as glibc's `C.UTF-8`, the
+//!   server's `lc_ctype`, maps them: `upper('straße')` is `STRAßE`; SQLite's change
+//!   ASCII letters only), `trunc`, `ceil`,
 //!   `floor`, `sqrt`, `mod`, `power` and `greatest`/`least` (NULLs ignored), registered
 //!   on each connection and answering as PostgreSQL's (their
 //!   SQLSTATEs too). Window functions and filtered aggregates are named and typed after

@@ -69,6 +69,11 @@ const QUERIES: &[&str] = &[
     "SELECT DISTINCT ON (active) id FROM users ORDER BY id",
     "SELECT jsonb_build_object('a')",
     "SELECT 'abc' SIMILAR TO 'a%' ESCAPE 'xy'",
+    // Case mapping in the server's locale (C.UTF-8): one character for one, for every
+    // character up to U+1FFFF.
+    "SELECT upper('héllo straße ﬁ ᾳ'), lower('ÀÉÎ İ ΑΣ ᾈ'), initcap('élan ÉCOLE ǆx ßa x²y'), upper(name) FROM users ORDER BY id",
+    "SELECT md5(upper(s)), md5(lower(s)), md5(initcap(s)) FROM (SELECT string_agg(chr(g), '' ORDER BY g) AS s \
+     FROM generate_series(1, 131071) AS g WHERE g < 55296 OR g > 57343) AS x",
     // Upserts from a query (SQLite needs a WHERE before ON CONFLICT there); last, as
     // they add rows.
     "INSERT INTO users (id, name) SELECT g, 'n' || g FROM generate_series(2, 5) g \
