@@ -535,6 +535,16 @@ pub(crate) fn item_name(e: &Expr) -> Option<String> {
             other => other.to_string().to_ascii_lowercase(),
         }),
         Expr::Position { .. } => Some("position".to_string()),
+        // `trim([both | leading | trailing] [x] from s)` is named after the function
+        // PostgreSQL runs: `btrim`, `ltrim` or `rtrim`.
+        Expr::Trim { trim_where, .. } => Some(
+            match trim_where {
+                Some(sqlparser::ast::TrimWhereField::Leading) => "ltrim",
+                Some(sqlparser::ast::TrimWhereField::Trailing) => "rtrim",
+                _ => "btrim",
+            }
+            .to_string(),
+        ),
         Expr::Array(_) => Some("array".to_string()),
         Expr::Case { .. } => Some("case".to_string()),
         Expr::Exists { .. } => Some("exists".to_string()),

@@ -145,7 +145,7 @@
 //!   writes json and jsonb), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
 //!   (k)` (the first row of each `k` by `row_number()`); an unnamed select item a
 //!   rewrite changed keeps PostgreSQL's column name (`string_agg`, `position`,
-//!   `?column?`); `information_schema.x` as the
+//!   `btrim` for `trim(...)`, `?column?`); `information_schema.x` as the
 //!   `pg_is_x` view, parentheses around plain `SELECT` operands of `UNION`; and, in
 //!   the `select_list` module, the set-returning `unnest()`, `generate_subscripts()`
 //!   and `information_schema._pg_expandarray()` in a select list as a join over the

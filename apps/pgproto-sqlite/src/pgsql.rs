@@ -2080,11 +2080,12 @@ mod tests {
     fn trim_and_index_columns() {
         assert_eq!(
             rw("SELECT trim(both '\"' from relname) FROM pg_class"),
-            "SELECT \"trim\"(relname, '\"') FROM pg_class"
+            "SELECT \"trim\"(relname, '\"') AS \"btrim\" FROM pg_class"
         );
+        // Named after the function PostgreSQL runs.
         assert_eq!(
-            rw("SELECT trim(leading 'x' from 'xax')"),
-            "SELECT \"ltrim\"('xax', 'x')"
+            rw("SELECT trim(leading 'x' from 'xax'), trim(trailing 'x' from 'xax'), trim(' a ')"),
+            "SELECT \"ltrim\"('xax', 'x') AS \"ltrim\", \"rtrim\"('xax', 'x') AS \"rtrim\", \"trim\"(' a ') AS \"btrim\""
         );
         assert_eq!(
             rw("SELECT tmp.opt[tmp.pos - 1] & 1 FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) tmp"),

@@ -69,6 +69,8 @@ const QUERIES: &[&str] = &[
     "SELECT DISTINCT ON (active) id FROM users ORDER BY id",
     "SELECT jsonb_build_object('a')",
     "SELECT 'abc' SIMILAR TO 'a%' ESCAPE 'xy'",
+    // TRIM is named after the function PostgreSQL runs.
+    "SELECT trim(both 'x' from 'xxhixx'), trim(leading 'x' from 'xxhixx'), trim(trailing 'x' from 'xxhixx'), trim('  a ')",
     // Case mapping in the server's locale (C.UTF-8): one character for one, for every
     // character up to U+1FFFF.
     "SELECT upper('héllo straße ﬁ ᾳ'), lower('ÀÉÎ İ ΑΣ ᾈ'), initcap('élan ÉCOLE ǆx ßa x²y'), upper(name) FROM users ORDER BY id",
