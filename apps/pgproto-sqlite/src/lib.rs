@@ -45,7 +45,8 @@
 //!   runs off the async runtime's workers (`block_in_place` on a multi-thread runtime;
 //!   inline on a current-thread one), except a session's statements while its last one
 //!   took under [`FAST_STATEMENT`] (see [`SqliteThreads`]: moving a point query or a
-//!   one-row write off the worker costs more than the statement).
+//!   one-row write off the worker costs more than the statement); a query naming
+//!   `pg_sleep` always runs off the workers.
 //!   Parse only prepares, so it never waits. A session that disconnects inside a
 //!   transaction has it rolled back.
 //! * **Databases** (the `databases` module): the main database (the file, or the
@@ -97,7 +98,8 @@
 //!   the statement, or of the transaction block it is in, as PostgreSQL's; arithmetic
 //!   between two readings of the clock, `now() - now()`, is still refused, since
 //!   SQLite's `CURRENT_TIMESTAMP` follows its own clock) and
-//!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the
+//!   `gen_random_uuid()`, `pg_sleep(seconds)` (void; stopped by `statement_timeout`
+//!   with 57014), `DEFAULT` items in `INSERT ... VALUES` (replaced by the
 //!   column's default expression), and `ALTER TABLE` with several actions (run as one,
 //!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] PRIMARY KEY/UNIQUE/FOREIGN
 //!   KEY/CHECK` (the `altertable` module: the constraint is added to the table's `CREATE

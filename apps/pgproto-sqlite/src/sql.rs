@@ -2460,6 +2460,7 @@ impl Cx<'_> {
                 "randomblob" | "zeroblob" | "unhex" => Some("BLOB".to_string()),
                 "now" => Some("TIMESTAMPTZ".to_string()),
                 "gen_random_uuid" => Some("UUID".to_string()),
+                "pg_sleep" => Some("VOID".to_string()),
                 "json_object" | "json_array" | "json" | "pg_json_build_out" => {
                     Some("JSON".to_string())
                 }

@@ -76,6 +76,11 @@ const QUERIES: &[&str] = &[
     "SELECT upper('héllo straße ﬁ ᾳ'), lower('ÀÉÎ İ ΑΣ ᾈ'), initcap('élan ÉCOLE ǆx ßa x²y'), upper(name) FROM users ORDER BY id",
     "SELECT md5(upper(s)), md5(lower(s)), md5(initcap(s)) FROM (SELECT string_agg(chr(g), '' ORDER BY g) AS s \
      FROM generate_series(1, 131071) AS g WHERE g < 55296 OR g > 57343) AS x",
+    // pg_sleep, and statement_timeout stopping it.
+    "SELECT pg_sleep(0.01), pg_sleep(NULL)",
+    "SET statement_timeout = 100",
+    "SELECT pg_sleep(5)",
+    "RESET statement_timeout",
     // Upserts from a query (SQLite needs a WHERE before ON CONFLICT there); last, as
     // they add rows.
     "INSERT INTO users (id, name) SELECT g, 'n' || g FROM generate_series(2, 5) g \
