@@ -284,6 +284,16 @@ fn array_element_decl(e: &Expr) -> Option<String> {
     }
 }
 
+/// The element type (`INT4`, `TEXT`...) of an `ARRAY[...]` of literals, which
+/// [`rewrite_array_literal`] will write as `pg_typed('{...}', 'TYPE[]')`.
+pub(crate) fn array_literal_element(e: &Expr) -> Option<&'static str> {
+    match e {
+        Expr::Nested(e) => array_literal_element(e),
+        Expr::Array(array) => array_text(&array.elem).map(|(_, ty)| ty),
+        _ => None,
+    }
+}
+
 /// The text and element type of an array of literals (`{1,2,3}`, `INT4`), as
 /// PostgreSQL writes it; `None` for other elements or mixed kinds.
 fn array_text(elements: &[Expr]) -> Option<(String, &'static str)> {

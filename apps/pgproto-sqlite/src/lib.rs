@@ -151,7 +151,10 @@
 //!   `pg_is_x` view, parentheses around plain `SELECT` operands of `UNION`; and, in
 //!   the `select_list` module, the set-returning `unnest()`, `generate_subscripts()`
 //!   and `information_schema._pg_expandarray()` in a select list as a join over the
-//!   subscripts, in lockstep as in PostgreSQL, `array_agg`, `bool_and`/`bool_or`, and
+//!   subscripts, in lockstep as in PostgreSQL (an `ARRAY[...]` of literals' elements
+//!   typed as its elements), and one `generate_series(a, b [, step])` in a select list
+//!   without `FROM` as the query's `FROM` item (with a `FROM`, several, or inside an
+//!   expression: 0A000), `array_agg`, `bool_and`/`bool_or`, and
 //!   the types of a subquery's columns);
 //!   rewritten statements are cached by their text.
 //! * **Functions** (the `functions` module): PostgreSQL's string functions SQLite lacks
