@@ -144,7 +144,11 @@
 //!   `trim(both 'x' from s)`, and in the `builtins` module `a ^ b`, `SIMILAR TO`,
 //!   `ARRAY[...]` of literals (the array's text, typed `int4[]`...), `->`/`->>` on
 //!   values cast to json/jsonb, `json[b]_build_object`/`_array` (written as PostgreSQL
-//!   writes json and jsonb), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
+//!   writes json and jsonb), in the `tojson` module `json_agg`/`jsonb_agg(x [ORDER BY
+//!   ...])`, `json_object_agg`/`jsonb_object_agg`, `row_to_json` of a `FROM`
+//!   subquery's row and `to_json`/`to_jsonb` (each value written after its type: a
+//!   cast's, a literal's, a table column's declared type read when the statement runs, a
+//!   subquery column's expression), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
 //!   (k)` (the first row of each `k` by `row_number()`); an unnamed select item a
 //!   rewrite changed keeps PostgreSQL's column name (`string_agg`, `position`,
 //!   `btrim` for `trim(...)`, `?column?`); `information_schema.x` as the
@@ -228,7 +232,11 @@
 //!   number (its width depends on the type) is refused with 0A000, as is `SELECT
 //!   DISTINCT ON` with `*` or in a set operation. `concat` of a boolean writes SQLite's
 //!   1/0, and JSON built from a `numeric` value writes SQLite's number (`1.5`, not
-//!   `1.50`). Dates and times (the `datetime`
+//!   `1.50`) in `json[b]_build_*` (the `tojson` functions write a `numeric(p,s)`
+//!   column's scale). `json_agg` and its kin refuse with 0A000 a table's row (its
+//!   columns are not known to the rewrite: select them in a subquery), an expression
+//!   whose type the rewrite cannot tell (a cast says it), and a column of a view
+//!   computed by an expression or of a `WITH` query, or a number of a domain. Dates and times (the `datetime`
 //!   module): typed literals and casts are read as PostgreSQL reads ISO 8601 text
 //!   (22008/22007 as PostgreSQL; other formats, `'now'`, `'1.5 hours'`: 0A000);
 //!   `date ± int`, `date - date`, `timestamp/date ± interval`, `timestamp - timestamp`,
@@ -323,6 +331,7 @@ mod select_list;
 mod sequences;
 mod session;
 mod sql;
+mod tojson;
 mod types;
 mod unnest;
 mod usertypes;

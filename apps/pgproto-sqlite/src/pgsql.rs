@@ -268,7 +268,12 @@ impl VisitorMut for Rewriter {
                 self.changed |= name_function_columns(&mut cte.query);
             }
         }
-        let mut result = crate::select_list::rewrite_query(query);
+        // Before the select lists' own rewrites, which type a subquery's columns.
+        let mut result = Ok(false);
+        for select in selects_mut(&mut query.body) {
+            result = result.and_then(|c| Ok(c | crate::tojson::rewrite_select(select)?));
+        }
+        let mut result = result.and_then(|c| Ok(c | crate::select_list::rewrite_query(query)?));
         for select in selects_mut(&mut query.body) {
             self.changed |= quote_keyword_aliases(select);
             self.changed |= rewrite_tableoid(select);

@@ -414,6 +414,7 @@ impl Db {
         register_functions(&conn, &info, &now, &deadline)?;
         catalog::register_functions(&conn)?;
         crate::functions::register_functions(&conn)?;
+        crate::tojson::register_functions(&conn)?;
         crate::datetime::register_functions(&conn)?;
         crate::usertypes::register_functions(&conn)?;
         crate::unnest::register_functions(&conn)?;
