@@ -164,9 +164,12 @@ fn rewrite_call(select: &Select, e: &mut Expr) -> Result<bool, Unsupported> {
                 )));
             }
             let value = kind_of(select, v, &name)?;
+            // The key's JSON text, made a string by the aggregate (`"true"`, `"1.50"`,
+            // a timestamp with its `T`, as PostgreSQL's).
+            let key = value_sql(k, &key);
             (
                 "pg_json_object_agg",
-                vec![format!("{k}"), value_sql(k, &key), value_sql(v, &value)],
+                vec![format!("{k}"), key, value_sql(v, &value)],
             )
         }
         ("row_to_json", [x]) => match kind_of(select, x, &name)? {
@@ -327,11 +330,13 @@ fn kind_of(select: &Select, e: &Expr, function: &str) -> Result<Kind, Unsupporte
         },
         Expr::UnaryOp { op, expr } => match op {
             sqlparser::ast::UnaryOperator::Not => Kind::Decl("BOOL".into()),
-            _ => match kind_of(select, expr, function)? {
+            sqlparser::ast::UnaryOperator::Minus => match kind_of(select, expr, function)? {
                 // `-1.50`: numeric's text.
                 Kind::Verbatim(n) => Kind::Verbatim(format!("-{n}")),
                 _ => Kind::Decl(String::new()),
             },
+            sqlparser::ast::UnaryOperator::Plus => kind_of(select, expr, function)?,
+            _ => return Err(unknown()),
         },
         Expr::BinaryOp { op, .. } if crate::pgsql::is_boolean_operator(op) => {
             Kind::Decl("BOOL".into())
@@ -365,6 +370,10 @@ fn kind_of(select: &Select, e: &Expr, function: &str) -> Result<Kind, Unsupporte
             match name {
                 n if TEXT_FUNCTIONS.contains(&n) => Kind::Decl("TEXT".into()),
                 n if INTEGER_FUNCTIONS.contains(&n) => Kind::Decl("INT8".into()),
+                // The date and time module's casts and operators.
+                n if crate::datetime::function_type(n).is_some() => {
+                    Kind::Decl(crate::datetime::function_type(n).unwrap_or("").into())
+                }
                 "pg_jsonb_out" => Kind::Decl("JSONB".into()),
                 "pg_json_build_out" | "pg_json_agg" | "pg_json_agg_rows" | "pg_json_object_agg"
                 | "pg_to_json" => Kind::Decl("JSON".into()),
@@ -740,7 +749,7 @@ impl Aggregate<Vec<String>, Option<String>> for JsonObjectAgg {
             return Err(user_error("[22023] field name must not be null".into()));
         }
         let key: String = ctx.get(1)?;
-        // The key's text as a JSON string: a string already is one.
+        // The key's JSON text as a JSON string: a string already is one.
         let key = if key.starts_with('"') {
             key
         } else {
@@ -838,6 +847,11 @@ mod tests {
         assert!(
             rw("select json_agg(a) from (select id, owner from accounts) a")
                 .contains("pg_json_agg_rows(pg_json_row('id'")
+        );
+        assert_eq!(
+            rw("select to_json('2024-01-02'::date)"),
+            "SELECT pg_to_json(CASE WHEN pg_date('2024-01-02') IS NULL THEN NULL \
+             ELSE pg_json_value(pg_date('2024-01-02'), 'DATE') END) AS \"to_json\""
         );
         assert_eq!(
             rw("select to_json('x'::text), to_jsonb(1)"),

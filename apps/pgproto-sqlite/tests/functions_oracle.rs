@@ -99,6 +99,9 @@ const QUERIES: &[&str] = &[
     "SELECT row_to_json(d), to_json(d.js), to_jsonb(d.js) FROM (SELECT j, js FROM docs) d",
     "SELECT to_json('x'::text), to_jsonb(1), to_json(true), to_json(NULL::text), to_json('a\"b'::text), to_json(1.50)",
     "SELECT json_agg(id), jsonb_object_agg(name, id) FROM users WHERE false",
+    "SELECT json_object_agg(+1.50, -1.50), json_object_agg(true, '2024-01-02 03:04:05'::timestamp), \
+     to_json('2024-01-02 03:04:05+02'::timestamptz), to_json('2024-01-02'::date), to_json(1e3), \
+     to_json(-2), to_json('1 day'::interval)",
     "SELECT row_to_json(users) FROM users ORDER BY id",
     "SELECT json_agg(score * 2) FROM users",
 
