@@ -231,3 +231,40 @@ async fn everyday_functions_answer_as_postgresql_does() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `pg_sleep` never holds the runtime's worker: with one worker and SQLite's work on it
+/// (`SqliteThreads::OnRuntime`, as a session's statements after a fast one run), another
+/// session's query is answered while a session sleeps (a file database: in memory,
+/// sessions take turns).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn pg_sleep_holds_no_runtime_worker() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sleep.db");
+    let db = pgproto_sqlite::Database::open(path.to_str())
+        .unwrap()
+        .with_sqlite_threads(pgproto_sqlite::SqliteThreads::OnRuntime);
+    let served = support::serve(db).await;
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=disable",
+        served.port
+    );
+    let sleeper = client(&conninfo).await;
+    let other = client(&conninfo).await;
+    other.simple_query("SELECT 1").await.unwrap();
+    let started = Instant::now();
+    let sleeping = tokio::spawn(async move {
+        sleeper.simple_query("SELECT pg_sleep(1.5)").await.unwrap();
+        started.elapsed()
+    });
+    // Not the runtime's timer, which the worker drives: this thread waits on its own.
+    std::thread::sleep(Duration::from_millis(200));
+    other.simple_query("SELECT 1").await.unwrap();
+    let answered = started.elapsed();
+    let slept = sleeping.await.unwrap();
+    assert!(slept >= Duration::from_millis(1500), "{slept:?}");
+    assert!(
+        answered < Duration::from_millis(1000),
+        "another session's query was answered after {answered:?}, when the sleep ended"
+    );
+}
