@@ -284,6 +284,16 @@ fn array_element_decl(e: &Expr) -> Option<String> {
     }
 }
 
+/// The element type (`INT4`, `TEXT`...) of an `ARRAY[...]` of literals, which
+/// [`rewrite_array_literal`] will write as `pg_typed('{...}', 'TYPE[]')`.
+pub(crate) fn array_literal_element(e: &Expr) -> Option<&'static str> {
+    match e {
+        Expr::Nested(e) => array_literal_element(e),
+        Expr::Array(array) => array_text(&array.elem).map(|(_, ty)| ty),
+        _ => None,
+    }
+}
+
 /// The text and element type of an array of literals (`{1,2,3}`, `INT4`), as
 /// PostgreSQL writes it; `None` for other elements or mixed kinds.
 fn array_text(elements: &[Expr]) -> Option<(String, &'static str)> {
@@ -535,6 +545,16 @@ pub(crate) fn item_name(e: &Expr) -> Option<String> {
             other => other.to_string().to_ascii_lowercase(),
         }),
         Expr::Position { .. } => Some("position".to_string()),
+        // `trim([both | leading | trailing] [x] from s)` is named after the function
+        // PostgreSQL runs: `btrim`, `ltrim` or `rtrim`.
+        Expr::Trim { trim_where, .. } => Some(
+            match trim_where {
+                Some(sqlparser::ast::TrimWhereField::Leading) => "ltrim",
+                Some(sqlparser::ast::TrimWhereField::Trailing) => "rtrim",
+                _ => "btrim",
+            }
+            .to_string(),
+        ),
         Expr::Array(_) => Some("array".to_string()),
         Expr::Case { .. } => Some("case".to_string()),
         Expr::Exists { .. } => Some("exists".to_string()),

@@ -107,6 +107,11 @@ const FUNCTIONS: &[(&str, &str, &str)] = &[
     ("to_char", "to_char", "TEXT"),
 ];
 
+/// The result type of one of this module's SQL functions (`pg_date`: `DATE`).
+pub(crate) fn function_type(name: &str) -> Option<&'static str> {
+    FUNCTIONS.iter().find(|f| f.0 == name).map(|f| f.2)
+}
+
 /// Whether `name` is the SQL function of a cast to a date or time type (`pg_date`...).
 pub(crate) fn is_input_function(name: &str) -> bool {
     Kind::ALL

@@ -45,7 +45,8 @@
 //!   runs off the async runtime's workers (`block_in_place` on a multi-thread runtime;
 //!   inline on a current-thread one), except a session's statements while its last one
 //!   took under [`FAST_STATEMENT`] (see [`SqliteThreads`]: moving a point query or a
-//!   one-row write off the worker costs more than the statement).
+//!   one-row write off the worker costs more than the statement); a query naming
+//!   `pg_sleep` always runs off the workers.
 //!   Parse only prepares, so it never waits. A session that disconnects inside a
 //!   transaction has it rolled back.
 //! * **Databases** (the `databases` module): the main database (the file, or the
@@ -97,7 +98,8 @@
 //!   the statement, or of the transaction block it is in, as PostgreSQL's; arithmetic
 //!   between two readings of the clock, `now() - now()`, is still refused, since
 //!   SQLite's `CURRENT_TIMESTAMP` follows its own clock) and
-//!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the
+//!   `gen_random_uuid()`, `pg_sleep(seconds)` (void; stopped by `statement_timeout`
+//!   with 57014), `DEFAULT` items in `INSERT ... VALUES` (replaced by the
 //!   column's default expression), and `ALTER TABLE` with several actions (run as one,
 //!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] PRIMARY KEY/UNIQUE/FOREIGN
 //!   KEY/CHECK` (the `altertable` module: the constraint is added to the table's `CREATE
@@ -143,20 +145,30 @@
 //!   `ARRAY[...]` of literals (the array's text, typed `int4[]`...), `->`/`->>` on
 //!   values cast to json/jsonb, `json[b]_build_object`/`_array` (written as PostgreSQL
 //!   writes json and jsonb, both read by the one strict JSON parser of the `jsonb`
-//!   module), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
+//!   module), in the `tojson` module `json_agg`/`jsonb_agg(x [ORDER BY
+//!   ...])`, `json_object_agg`/`jsonb_object_agg`, `row_to_json` of a `FROM`
+//!   subquery's row and `to_json`/`to_jsonb` (each value written after its type: a
+//!   cast's, a literal's, a table column's declared type read when the statement runs, a
+//!   subquery column's expression), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
 //!   (k)` (the first row of each `k` by `row_number()`); an unnamed select item a
 //!   rewrite changed keeps PostgreSQL's column name (`string_agg`, `position`,
-//!   `?column?`); `information_schema.x` as the
+//!   `btrim` for `trim(...)`, `?column?`); `information_schema.x` as the
 //!   `pg_is_x` view, parentheses around plain `SELECT` operands of `UNION`; and, in
 //!   the `select_list` module, the set-returning `unnest()`, `generate_subscripts()`
 //!   and `information_schema._pg_expandarray()` in a select list as a join over the
-//!   subscripts, in lockstep as in PostgreSQL, `array_agg`, `bool_and`/`bool_or`, and
+//!   subscripts, in lockstep as in PostgreSQL (an `ARRAY[...]` of literals' elements
+//!   typed as its elements), and one `generate_series(a, b [, step])` in a select list
+//!   without `FROM` as the query's `FROM` item (with a `FROM`, several, or inside an
+//!   expression: 0A000), `array_agg`, `bool_and`/`bool_or`, and
 //!   the types of a subquery's columns);
 //!   rewritten statements are cached by their text.
 //! * **Functions** (the `functions` module): PostgreSQL's string functions SQLite lacks
 //!   (`left`, `right`, `initcap`, `md5`, `concat`, `concat_ws`, `split_part`,
 //!   `lpad`/`rpad`, `repeat`, `reverse`, `strpos`, `btrim`, `starts_with`,
-//!   `regexp_replace` with flags `g`/`i`, `to_hex`, `chr`, `ascii`), `trunc`, `ceil`,
+//!   `regexp_replace` with flags `g`/`i`, `to_hex`, `chr`, `ascii`), `upper`, `lower`
+//!   and `initcap` of any letter (one character for one, as glibc's `C.UTF-8`, the
+//!   server's `lc_ctype`, maps them: `upper('straße')` is `STRAßE`; SQLite's change
+//!   ASCII letters only), `trunc`, `ceil`,
 //!   `floor`, `sqrt`, `mod`, `power` and `greatest`/`least` (NULLs ignored), registered
 //!   on each connection and answering as PostgreSQL's (their
 //!   SQLSTATEs too). Window functions and filtered aggregates are named and typed after
@@ -223,7 +235,11 @@
 //!   number (its width depends on the type) is refused with 0A000, as is `SELECT
 //!   DISTINCT ON` with `*` or in a set operation. `concat` of a boolean writes SQLite's
 //!   1/0, and JSON built from a `numeric` value writes SQLite's number (`1.5`, not
-//!   `1.50`). Dates and times (the `datetime`
+//!   `1.50`) in `json[b]_build_*` (the `tojson` functions write a `numeric(p,s)`
+//!   column's scale). `json_agg` and its kin refuse with 0A000 a table's row (its
+//!   columns are not known to the rewrite: select them in a subquery), an expression
+//!   whose type the rewrite cannot tell (a cast says it), and a column of a view
+//!   computed by an expression or of a `WITH` query, or a number of a domain. Dates and times (the `datetime`
 //!   module): typed literals and casts are read as PostgreSQL reads ISO 8601 text
 //!   (22008/22007 as PostgreSQL; other formats, `'now'`, `'1.5 hours'`: 0A000);
 //!   `date ± int`, `date - date`, `timestamp/date ± interval`, `timestamp - timestamp`,
@@ -278,7 +294,11 @@
 //!   no SQL-level `PREPARE`/`EXECUTE`, and no `EXPLAIN (options)` (0A000): sqlx's
 //!   `Executor::describe` (its `query!` macro) gets parameter and column types and
 //!   `pg_attribute`'s nullability as from PostgreSQL, but then fails on its
-//!   `EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE` step (see `tests/sqlx_describe.rs`).
+//!   `EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE` step (see `tests/sqlx_describe.rs`). A
+//!   plain `EXPLAIN` shows SQLite's program, not a PostgreSQL plan.
+//! * No `LATERAL` subquery (0A000; `LATERAL unnest(...)` is done), no index access
+//!   method but btree (0A000). With `--memory`, temporary tables live on the one
+//!   shared connection, so every session sees them until they are dropped.
 //! * One schema, `public`: `CREATE SCHEMA IF NOT EXISTS public` does nothing (with
 //!   PostgreSQL's notice), another `CREATE SCHEMA` fails with 0A000.
 //! * `pg_catalog` has CHECK constraints (printed as PostgreSQL prints simple ones:
@@ -323,6 +343,7 @@ mod select_list;
 mod sequences;
 mod session;
 mod sql;
+mod tojson;
 mod truncate;
 mod types;
 mod unnest;

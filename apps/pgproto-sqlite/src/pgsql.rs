@@ -409,11 +409,18 @@ impl VisitorMut for Rewriter {
                 self.changed |= name_function_columns(&mut cte.query);
             }
         }
-        let mut result = crate::select_list::rewrite_query(query);
+        // Before the select lists' own rewrites, which type a subquery's columns.
+        let mut result = Ok(false);
+        for select in selects_mut(&mut query.body) {
+            result = result.and_then(|c| Ok(c | crate::tojson::rewrite_select(select)?));
+        }
+        let mut result = result.and_then(|c| Ok(c | crate::select_list::rewrite_query(query)?));
         for select in selects_mut(&mut query.body) {
             self.changed |= quote_keyword_aliases(select);
             self.changed |= rewrite_tableoid(select);
-            result = result.and_then(|c| Ok(c | rewrite_select_list_srf(select)?));
+            result = result.and_then(|c| {
+                Ok(c | rewrite_select_list_srf(select)? | generate_series_as_from(select)?)
+            });
         }
         self.settle(result)
     }
@@ -1422,6 +1429,111 @@ fn postgresql_null_order(query: &mut Query) -> bool {
     changed
 }
 
+/// Aggregates, whose presence in a select list means PostgreSQL runs a set-returning
+/// function there after grouping (see [`generate_series_as_from`]).
+const AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "total",
+    "array_agg",
+    "string_agg",
+    "group_concat",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "json_group_array",
+    "json_group_object",
+    "bool_and",
+    "bool_or",
+    "every",
+];
+
+/// `SELECT generate_series(a, b [, step]) [AS x], ...` without `FROM` (nor a grouping or
+/// an aggregate): the call becomes the query's `FROM` item, as [`rewrite_table_function`]
+/// writes it, and the item a reference to its column, named as PostgreSQL names it
+/// (`generate_series`, or the alias). `generate_series` elsewhere in a select list (with
+/// a `FROM`, several calls, inside an expression) is refused with 0A000: PostgreSQL's
+/// lockstep expansion is not done.
+fn generate_series_as_from(select: &mut Select) -> Result<bool, Unsupported> {
+    let is_series = |e: &Expr| matches!(e, Expr::Function(f) if ident_parts(&f.name).last().map(String::as_str) == Some("generate_series"));
+    let mut calls = 0;
+    let mut aggregates = false;
+    for item in &mut select.projection {
+        let _ = visit_expressions_mut(item, |e| {
+            calls += usize::from(is_series(e));
+            if let Expr::Function(f) = e {
+                let name = ident_parts(&f.name).last().cloned().unwrap_or_default();
+                aggregates |= f.over.is_some() || AGGREGATES.contains(&name.as_str());
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    if calls == 0 {
+        return Ok(false);
+    }
+    let top = select.projection.iter().position(|item| match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => is_series(e),
+        _ => false,
+    });
+    let plain = calls == 1
+        && select.from.is_empty()
+        && !aggregates
+        && !is_grouped(select)
+        && select.having.is_none();
+    let Some(at) = top.filter(|_| plain) else {
+        return Err(Unsupported(
+            "generate_series() in a select list with a FROM clause, an aggregate, or inside an \
+             expression is not supported (write it as a FROM item)"
+                .into(),
+        ));
+    };
+    let (call, alias, ty) = match &select.projection[at] {
+        SelectItem::UnnamedExpr(e) => (e.to_string(), None, series_type(e)),
+        SelectItem::ExprWithAlias { expr, alias } => {
+            (expr.to_string(), Some(alias.clone()), series_type(expr))
+        }
+        _ => return Ok(false),
+    };
+    let q = parse_query(&format!("SELECT 1 FROM {call} AS pg_srf_item(value)"))?;
+    let SetExpr::Select(mut s) = *q.body else {
+        return Ok(false);
+    };
+    let Some(mut from) = s.from.pop() else {
+        return Ok(false);
+    };
+    rewrite_table_function(&mut from.relation)?;
+    select.from.push(from);
+    let column = parse_expr(&match ty {
+        Some(ty) => format!("pg_typed(pg_srf_item.value, '{ty}')"),
+        None => "pg_srf_item.value".to_string(),
+    })?;
+    select.projection[at] = SelectItem::ExprWithAlias {
+        expr: column,
+        alias: alias.unwrap_or_else(|| sqlparser::ast::Ident::with_quote('"', "generate_series")),
+    };
+    Ok(true)
+}
+
+/// The type of `generate_series` of integer literals: `INT4`, or `INT8` when one does not
+/// fit (PostgreSQL's overloads); `None` for other arguments.
+fn series_type(call: &Expr) -> Option<&'static str> {
+    let Expr::Function(f) = call else {
+        return None;
+    };
+    let mut ty = "INT4";
+    for a in function_args(f) {
+        let n = a.trim().parse::<i64>().ok()?;
+        if i32::try_from(n).is_err() {
+            ty = "INT8";
+        }
+    }
+    Some(ty)
+}
+
 /// Set-returning functions in a select list: `unnest(a)`, `generate_subscripts(a, 1)`
 /// and `information_schema._pg_expandarray(a)` (pgjdbc's, pgcli's and SQLAlchemy's
 /// catalog queries). As in PostgreSQL they run in lockstep, one row per position up to
@@ -2257,17 +2369,42 @@ mod tests {
         );
         assert!(rewrite("SELECT unnest(conkey), count(*) FROM pg_constraint GROUP BY 2").is_err());
         assert!(rewrite("SELECT (r.keys).y FROM pg_constraint r").is_err());
+        // One `generate_series` without FROM becomes the FROM item.
+        assert_eq!(
+            rw("SELECT generate_series(1, 3)"),
+            "SELECT pg_typed(pg_srf_item.value, 'INT4') AS \"generate_series\" FROM (WITH RECURSIVE pg_series (value) AS \
+             (SELECT 1 WHERE 1 <= 3 UNION ALL SELECT value + 1 FROM pg_series WHERE value + 1 <= 3) \
+             SELECT value FROM pg_series) AS pg_srf_item"
+        );
+        assert_eq!(
+            rw("INSERT INTO t SELECT 'x', generate_series(1, 5, 2) AS n"),
+            "INSERT INTO t SELECT 'x', pg_typed(pg_srf_item.value, 'INT4') AS n FROM (WITH RECURSIVE pg_series (value) AS \
+             (SELECT 1 WHERE 1 <= 5 UNION ALL SELECT value + 2 FROM pg_series WHERE value + 2 <= 5) \
+             SELECT value FROM pg_series) AS pg_srf_item"
+        );
+        for refused in [
+            "SELECT generate_series(1, 3) FROM t",
+            "SELECT generate_series(1, 3), generate_series(1, 2)",
+            "SELECT generate_series(1, 3) + 1",
+            "SELECT count(*), generate_series(1, 3)",
+        ] {
+            assert!(
+                rewrite(refused).is_err_and(|e| e.0.starts_with("generate_series()")),
+                "{refused}"
+            );
+        }
     }
 
     #[test]
     fn trim_and_index_columns() {
         assert_eq!(
             rw("SELECT trim(both '\"' from relname) FROM pg_class"),
-            "SELECT \"trim\"(relname, '\"') FROM pg_class"
+            "SELECT \"trim\"(relname, '\"') AS \"btrim\" FROM pg_class"
         );
+        // Named after the function PostgreSQL runs.
         assert_eq!(
-            rw("SELECT trim(leading 'x' from 'xax')"),
-            "SELECT \"ltrim\"('xax', 'x')"
+            rw("SELECT trim(leading 'x' from 'xax'), trim(trailing 'x' from 'xax'), trim(' a ')"),
+            "SELECT \"ltrim\"('xax', 'x') AS \"ltrim\", \"rtrim\"('xax', 'x') AS \"rtrim\", \"trim\"(' a ') AS \"btrim\""
         );
         assert_eq!(
             rw("SELECT tmp.opt[tmp.pos - 1] & 1 FROM (SELECT indoption AS opt, 1 AS pos FROM pg_index) tmp"),

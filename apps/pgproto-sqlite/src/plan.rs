@@ -45,6 +45,10 @@ pub(crate) struct QueryPlan {
     pub(crate) copy: bool,
     /// Whether a statement is transaction control (`BEGIN`, `COMMIT`, `SAVEPOINT`...).
     pub(crate) transaction_control: bool,
+    /// Whether the text names `pg_sleep`: its SQLite work then runs off the async
+    /// runtime's workers whatever the session's last statement took (a sleep would hold
+    /// a worker; see [`crate::SqliteThreads`]).
+    pub(crate) sleeps: bool,
 }
 
 /// One statement's plan.
@@ -185,11 +189,13 @@ impl QueryPlan {
                     | Statement::Release
             )
         });
+        let sleeps = query.to_ascii_lowercase().contains("pg_sleep");
         Self {
             statements,
             op,
             copy,
             transaction_control,
+            sleeps,
         }
     }
 }
@@ -305,6 +311,9 @@ mod tests {
         let plan = plans.get("show TimeZone");
         assert_eq!(plan.op, Op::Prepare);
         assert_eq!(plans.get("").statements.len(), 0);
+        // A statement that sleeps runs off the runtime's workers.
+        assert!(plans.get("select PG_SLEEP(0.1)").sleeps);
+        assert!(!plan.sleeps);
     }
 
     #[test]

@@ -142,7 +142,16 @@ fn rewrite_set_returning(select: &mut Select) -> Result<bool, Unsupported> {
                     Some((_, ty)) => {
                         format!("CAST(pg_array_nth({array}, pg_srf.value + 1) AS {ty})")
                     }
-                    None => format!("pg_array_nth({array}, pg_srf.value + 1)"),
+                    // An `ARRAY[...]` of literals: its elements' type.
+                    None => match parse_expr(array)
+                        .ok()
+                        .and_then(|a| crate::builtins::array_literal_element(&a))
+                    {
+                        Some(ty) => {
+                            format!("pg_typed(pg_array_nth({array}, pg_srf.value + 1), '{ty}')")
+                        }
+                        None => format!("pg_array_nth({array}, pg_srf.value + 1)"),
+                    },
                 },
                 ("generate_subscripts", [array, dim]) => {
                     let vector = integer_array(array).is_some_and(|(v, _)| v);
@@ -505,6 +514,12 @@ mod tests {
             rw("SELECT generate_subscripts(a, $1) FROM t"),
             "SELECT CAST(pg_srf.value + 1 + pg_first_dimension($1) AS INT4) \
              AS \"generate_subscripts\" FROM t CROSS JOIN json_each(pg_srf_series(a)) AS pg_srf"
+        );
+        // The elements of an array of literals have its element type.
+        assert_eq!(
+            rw("SELECT unnest(ARRAY[1, 2])"),
+            "SELECT pg_typed(pg_array_nth(pg_typed('{1,2}', 'INT4[]'), pg_srf.value + 1), 'INT4') \
+             AS \"unnest\" FROM json_each(pg_srf_series(pg_typed('{1,2}', 'INT4[]'))) AS pg_srf"
         );
     }
 

@@ -203,7 +203,8 @@ pub enum SqliteThreads {
     /// one-row write costs no thread switch, while a long statement moves its session's
     /// next ones off). A commit never waits for the disk: the WAL is checkpointed after
     /// the commit that left it long, off the workers, so writes and commits qualify as
-    /// reads do. Preparing, COPY
+    /// reads do. A query naming `pg_sleep` runs off the workers all the same (see
+    /// `QueryPlan::sleeps`). Preparing, COPY
     /// and opening a connection always run off the workers.
     #[default]
     FastOnRuntime,
@@ -433,9 +434,11 @@ impl Db {
         conn.set_prepared_statement_cache_capacity(128);
         let info = Arc::new(std::sync::Mutex::new(SessionInfo::default()));
         let now = Arc::new(AtomicU64::new(0));
-        register_functions(&conn, &info, &now)?;
+        let deadline = Arc::new(AtomicU64::new(0));
+        register_functions(&conn, &info, &now, &deadline)?;
         catalog::register_functions(&conn)?;
         crate::functions::register_functions(&conn)?;
+        crate::tojson::register_functions(&conn)?;
         crate::datetime::register_functions(&conn)?;
         crate::usertypes::register_functions(&conn)?;
         crate::unnest::register_functions(&conn)?;
@@ -446,7 +449,6 @@ impl Db {
         crate::sequences::register_functions(&conn, sequences, move || {
             i.lock().ok().map(|s| s.sequences.clone())
         })?;
-        let deadline = Arc::new(AtomicU64::new(0));
         let d = deadline.clone();
         conn.progress_handler(
             1000,
@@ -543,10 +545,44 @@ impl Database {
     }
 }
 
+/// Sleeps `seconds` (nothing for 0, a negative number or NaN), as `pg_sleep`; fails with
+/// 57014 at the statement's `deadline` (microseconds since [`epoch`], 0 for none).
+fn sleep_until_deadline(seconds: f64, deadline: &AtomicU64) -> rusqlite::Result<()> {
+    let Ok(wanted) = Duration::try_from_secs_f64(seconds.max(0.0)) else {
+        // Too long to count: until the deadline, if there is one.
+        return sleep_until_deadline(f64::from(u32::MAX), deadline);
+    };
+    let started = Instant::now();
+    let end = started.checked_add(wanted);
+    loop {
+        let now = Instant::now();
+        let left = end.map_or(Duration::from_secs(3600), |e| {
+            e.saturating_duration_since(now)
+        });
+        if left.is_zero() {
+            return Ok(());
+        }
+        let at = deadline.load(Ordering::Relaxed);
+        let step = if at == 0 {
+            left
+        } else {
+            let until = Duration::from_micros(at.saturating_sub(micros_since_epoch(now)));
+            if until.is_zero() {
+                return Err(rusqlite::Error::UserFunctionError(
+                    "[57014] canceling statement due to statement timeout".into(),
+                ));
+            }
+            left.min(until)
+        };
+        std::thread::sleep(step.min(Duration::from_secs(1)));
+    }
+}
+
 fn register_functions(
     conn: &Connection,
     info: &Arc<std::sync::Mutex<SessionInfo>>,
     now_at: &Arc<AtomicU64>,
+    deadline: &Arc<AtomicU64>,
 ) -> rusqlite::Result<()> {
     use rusqlite::functions::FunctionFlags;
     let flags = FunctionFlags::SQLITE_UTF8;
@@ -613,6 +649,30 @@ fn register_functions(
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         Ok(pgproto_core::types::PgUuid::from(b).to_string())
+    })?;
+    // `pg_sleep(seconds)`: void (an empty value), stopped by the statement's deadline
+    // (`statement_timeout`, 57014) as the progress handler stops SQLite's own work. A
+    // statement naming it runs off the runtime's workers (`QueryPlan::sleeps`).
+    let d = deadline.clone();
+    conn.create_scalar_function("pg_sleep", 1, flags, move |ctx| {
+        use rusqlite::types::ValueRef;
+        let seconds = match ctx.get_raw(0) {
+            // Strict, as PostgreSQL's: NULL for NULL.
+            ValueRef::Null => return Ok(None),
+            ValueRef::Integer(i) => i as f64,
+            ValueRef::Real(r) => r,
+            ValueRef::Text(t) | ValueRef::Blob(t) => {
+                let t = String::from_utf8_lossy(t);
+                t.trim().parse::<f64>().map_err(|_| {
+                    rusqlite::Error::UserFunctionError(
+                        format!("[22P02] invalid input syntax for type double precision: \"{t}\"")
+                            .into(),
+                    )
+                })?
+            }
+        };
+        sleep_until_deadline(seconds, &d)?;
+        Ok(Some(String::new()))
     })?;
     let i = info.clone();
     conn.create_scalar_function("current_setting", 1, flags, move |ctx| {
@@ -1017,7 +1077,7 @@ impl Handler for Session {
                 let result = match self.begin_op(op).await {
                     Ok(db) => {
                         let started = Instant::now();
-                        let r = blocking(self.on_runtime(op), || {
+                        let r = blocking(self.on_runtime(op) && !plan.sleeps, || {
                             self.simple_query(&db.conn, server, &plan)
                         });
                         self.timed(op, started);
@@ -1076,7 +1136,8 @@ impl Handler for Session {
                     Ok(db) => {
                         let started = Instant::now();
                         let statement = plan.as_ref().and_then(|p| p.statements.first());
-                        let r = blocking(self.on_runtime(op), || {
+                        let sleeps = plan.as_ref().is_some_and(|p| p.sleeps);
+                        let r = blocking(self.on_runtime(op) && !sleeps, || {
                             self.execute(&db.conn, server, &portal, statement, max_rows)
                         });
                         self.timed(op, started);
@@ -2727,4 +2788,31 @@ pub(crate) fn table_columns(conn: &Connection, table: &str) -> Vec<(String, Stri
 
 fn internal(e: pgproto_core::Error) -> Box<DbError> {
     error(SqlState::InternalError, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pg_sleep_sleeps_until_the_statement_deadline() {
+        let deadline = AtomicU64::new(0);
+        let started = Instant::now();
+        assert!(sleep_until_deadline(0.05, &deadline).is_ok());
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        // Nothing for a negative time or NaN.
+        assert!(sleep_until_deadline(-1.0, &deadline).is_ok());
+        assert!(sleep_until_deadline(f64::NAN, &deadline).is_ok());
+        // A deadline 30 ms away stops a 10 s sleep with 57014.
+        let started = Instant::now();
+        deadline.store(
+            micros_since_epoch(started + Duration::from_millis(30)),
+            Ordering::Relaxed,
+        );
+        let e = sleep_until_deadline(10.0, &deadline).unwrap_err();
+        assert!(e.to_string().starts_with("[57014]"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // And so does one already past.
+        assert!(sleep_until_deadline(f64::INFINITY, &deadline).is_err());
+    }
 }

@@ -2826,7 +2826,9 @@ impl Cx<'_> {
                 "randomblob" | "zeroblob" | "unhex" => Some("BLOB".to_string()),
                 "now" => Some("TIMESTAMPTZ".to_string()),
                 "gen_random_uuid" => Some("UUID".to_string()),
-                "json_object" | "json_array" | "json" | "pg_json_build_out" => {
+                "pg_sleep" => Some("VOID".to_string()),
+                "json_object" | "json_array" | "json" | "pg_json_build_out" | "pg_to_json"
+                | "pg_json_agg" | "pg_json_agg_rows" | "pg_json_object_agg" => {
                     Some("JSON".to_string())
                 }
                 "pg_jsonb_out" => Some("JSONB".to_string()),

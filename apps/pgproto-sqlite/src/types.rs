@@ -37,6 +37,8 @@ pub(crate) const TIMESTAMPTZ: u32 = oid::TIMESTAMPTZ;
 pub(crate) const UUID: u32 = oid::UUID;
 pub(crate) const JSONB: u32 = 3802;
 pub(crate) const INTERVAL: u32 = 1186;
+/// `void`, what `pg_sleep` returns (an empty value in either format).
+pub(crate) const VOID: u32 = 2278;
 
 /// The array types a result column can be described as: the array's OID, its element's
 /// OID and the array's name in PostgreSQL (`format_type`'s). Their values are the
@@ -291,6 +293,7 @@ pub(crate) fn oid_for_decl(decl: &str) -> u32 {
         "JSONB" | "JSONB_TEXT" => JSONB,
         "INTERVAL" => INTERVAL,
         "PGCHAR" => CHAR,
+        "VOID" => VOID,
         _ if base.contains("INT") => INT8,
         _ if base.contains("CHAR") || base.contains("CLOB") || base.contains("TEXT") => TEXT,
         _ if base.contains("REAL") || base.contains("FLOA") || base.contains("DOUB") => FLOAT8,
@@ -338,6 +341,7 @@ pub(crate) fn type_name(oid: u32) -> &'static str {
         JSON => "json",
         JSONB => "jsonb",
         INTERVAL => "interval",
+        VOID => "void",
         VARCHAR => "character varying",
         CHAR => "\"char\"",
         BPCHAR => "character",
