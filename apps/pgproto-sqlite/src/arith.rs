@@ -19,6 +19,8 @@
 
 use rusqlite::types::Value;
 
+use crate::typed::Scale;
+
 /// An exact decimal: `digits × 10^-scale`, with PostgreSQL's display scale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Decimal {
@@ -604,6 +606,93 @@ pub(crate) fn number_in(v: &Value, ty: &str) -> Result<Value, Failure> {
             }
         }
         Value::Blob(_) => Err(unsupported(format!("a cast of bytea to {ty}"))),
+    }
+}
+
+/// A numeric value written with `scale` fraction digits, as PostgreSQL writes a
+/// numeric of that display scale (`950.5` with 2: `950.50`); a value with more digits
+/// than the scale (the scale was not the value's) and one whose scale depends on the
+/// values ([`Scale::Unknown`]) are refused with 0A000.
+pub(crate) fn numeric_display(v: &Value, scale: Scale) -> Result<Value, Failure> {
+    let exact = match v {
+        Value::Null => return Ok(Value::Null),
+        Value::Integer(i) => Some(Decimal::from_int(*i)),
+        Value::Real(f) => Decimal::from_float(*f),
+        Value::Text(t) => Decimal::parse(t),
+        Value::Blob(_) => None,
+    };
+    let Scale::Known(scale) = scale else {
+        return Err(unsupported(
+            "a numeric result whose display scale depends on the values (a quotient, avg, \
+             or branches of different scales)",
+        ));
+    };
+    exact
+        .map(Decimal::trimmed)
+        .filter(|d| d.scale <= scale)
+        .and_then(|d| d.rescaled(scale))
+        .map(|d| Value::Text(d.text()))
+        .ok_or_else(|| {
+            unsupported(format!(
+                "the numeric {} written with {scale} fraction digits",
+                a_text(v)
+            ))
+        })
+}
+
+/// `pg_numeric_text(x, scale)`: a numeric as text, as PostgreSQL writes it.
+pub(crate) fn numeric_text(v: &Value, scale: i64) -> Result<Value, Failure> {
+    let scale = u32::try_from(scale).map_or(Scale::Unknown, Scale::Known);
+    numeric_display(v, scale)
+}
+
+/// `pg_bool_text(x)`: a boolean as text, `true`/`false` (SQLite's are 1/0).
+pub(crate) fn bool_text(v: &Value) -> Result<Value, Failure> {
+    let b = match v {
+        Value::Null => return Ok(Value::Null),
+        Value::Integer(i) => *i != 0,
+        Value::Text(t) => crate::types::parse_bool(t).ok_or_else(|| {
+            fail(
+                "22P02",
+                format!("invalid input syntax for type boolean: \"{t}\""),
+            )
+        })?,
+        _ => return Err(unsupported("this value written as a boolean")),
+    };
+    Ok(Value::Text(if b { "true" } else { "false" }.to_string()))
+}
+
+/// `pg_int4(x)` and `pg_int2(x)`: the result of `int4` (`int2`) arithmetic, which
+/// PostgreSQL computes in that type: 22003 outside its range (SQLite computed it in 64
+/// bits).
+pub(crate) fn int_result(v: &Value, bytes: u8) -> Result<Value, Failure> {
+    let fits = |i: i64| match bytes {
+        2 => i16::try_from(i).is_ok(),
+        _ => i32::try_from(i).is_ok(),
+    };
+    match v {
+        Value::Integer(i) if !fits(*i) => Err(fail(
+            "22003",
+            if bytes == 2 {
+                "smallint out of range"
+            } else {
+                "integer out of range"
+            },
+        )),
+        other => Ok(other.clone()),
+    }
+}
+
+/// `pg_int4_unsure(x)`: integer arithmetic with an operand of a type the query does
+/// not tell (a parameter, a derived table's column): past `int4`'s range, PostgreSQL
+/// fails if the operands are `int4` and answers if one is `int8`, so refused with 0A000.
+pub(crate) fn int4_unsure(v: &Value) -> Result<Value, Failure> {
+    match v {
+        Value::Integer(i) if i32::try_from(*i).is_err() => Err(unsupported(format!(
+            "integer arithmetic past int4 ({i}) on operands whose type is not known \
+             (cast them)"
+        ))),
+        other => Ok(other.clone()),
     }
 }
 

@@ -311,6 +311,7 @@ mod select_list;
 mod sequences;
 mod session;
 mod sql;
+mod typed;
 mod types;
 mod unnest;
 mod usertypes;

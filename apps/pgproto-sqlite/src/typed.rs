@@ -1,0 +1,984 @@
+//! The type-aware pass over a query: what PostgreSQL decides from the types of the
+//! expressions, which the syntax-tree rewrites of [`crate::pgsql`] (they see the text
+//! only) and SQLite (its values are 64-bit integers, float8s and text) cannot know.
+//! A query's expressions are typed from its literals, casts and operators and from the
+//! declared types of the columns it names (given by the session, per schema
+//! generation), and rewritten where the type changes the answer:
+//!
+//! * integer arithmetic whose operands are `int2`/`int4` (`e.age * 10`) is checked
+//!   against that type's range (`pg_int4(...)`: 22003 `integer out of range`, where
+//!   SQLite goes on in 64 bits); with an operand of a type this pass does not know,
+//!   a result outside `int4` is refused with 0A000 (`pg_int4_unsure`);
+//! * a boolean written as text (`active::text`, `x || active`, `concat`) is
+//!   `true`/`false` (`pg_bool_text`), not SQLite's 1/0;
+//! * a numeric written as text (`salary::text`, `||`, `concat`) keeps its display scale
+//!   (`pg_numeric_text(x, 2)`: `950.50`), or is refused with 0A000 when the scale
+//!   depends on the values (a quotient, `avg`, branches of different scales);
+//! * unary minus on text (`-3::text`, which is `-(3::text)`) fails with 42883 as in
+//!   PostgreSQL.
+//!
+//! It also tells the display scale of each numeric result column ([`Scale`]): the
+//! session writes the values with it, or refuses them (see [`Typed::scales`]).
+//! PostgreSQL's rules: a `numeric(p,s)` column has scale `s`, a literal the digits
+//! written after its point, `a + b` and `a - b` the larger scale, `a * b` the sum,
+//! `sum` and `min`/`max` their argument's, `round(x, n)` `n`; a quotient and `avg` one
+//! that depends on the values.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    BinaryOperator, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
+    FunctionArguments, Ident, ObjectName, Query, SelectItem, SetExpr, Statement, UnaryOperator,
+    Value, VisitMut, VisitorMut,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::sql::Unsupported;
+use crate::types;
+
+/// A numeric value's display scale, as far as the query and the schema tell it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scale {
+    /// Every value is written with this many fraction digits.
+    Known(u32),
+    /// The scale depends on the values (a quotient, `avg`) or differs between rows
+    /// (branches of different scales).
+    Unknown,
+    /// The value is always NULL (`NULL::numeric`).
+    Null,
+}
+
+impl Scale {
+    /// The scale of a value that is one of `a` and `b`.
+    fn either(a: Self, b: Self) -> Self {
+        match (a, b) {
+            (Self::Null, x) | (x, Self::Null) => x,
+            (Self::Known(x), Self::Known(y)) if x == y => a,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// Combines two scales with `f` when both are known.
+    fn with(a: Self, b: Self, f: impl Fn(u32, u32) -> u32) -> Self {
+        match (a, b) {
+            (Self::Known(x), Self::Known(y)) => Self::Known(f(x, y)),
+            (Self::Null, _) | (_, Self::Null) => Self::Null,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// An expression's type, as far as this pass reasons about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ty {
+    /// `int2`, `int4` or `int8` (the width in bytes).
+    Int(u8),
+    Numeric(Scale),
+    Float,
+    Bool,
+    Text,
+    Date,
+    /// An untyped NULL.
+    Null,
+    /// A type this pass does not reason about (timestamps, uuids...).
+    Other,
+}
+
+/// What the pass made of a query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Typed {
+    /// The query's PostgreSQL text after the rewrites (`None`: unchanged).
+    pub(crate) text: Option<String>,
+    /// Each result column's display scale when it is a numeric (`None` for other types
+    /// and unknown ones); empty when the columns are not known one by one (`*`).
+    pub(crate) scales: Vec<Option<Scale>>,
+}
+
+/// Whether `sql` may be a query (the pass applies to queries only).
+pub(crate) fn may_apply(sql: &str) -> bool {
+    let start = sql.trim_start().trim_start_matches('(');
+    ["select", "with", "values"].iter().any(|k| {
+        start
+            .get(..k.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(k))
+    })
+}
+
+/// The type-aware pass over `sql`, one query (else nothing to do). `columns` gives the
+/// declared types of the columns it names (`column` and `table.column`, see
+/// [`crate::sql::referenced_columns`]).
+pub(crate) fn rewrite(sql: &str, columns: &[(String, String)]) -> Result<Typed, Unsupported> {
+    let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+        return Ok(Typed::default());
+    };
+    let [Statement::Query(query)] = statements.as_mut_slice() else {
+        return Ok(Typed::default());
+    };
+    // PostgreSQL's names of the unnamed expressions, before they are rewritten.
+    let names: Vec<Option<String>> = crate::pgsql::selects_of(&query.body)
+        .first()
+        .map(|s| {
+            s.projection
+                .iter()
+                .map(|item| match item {
+                    SelectItem::UnnamedExpr(Expr::Identifier(_) | Expr::CompoundIdentifier(_)) => {
+                        None
+                    }
+                    SelectItem::UnnamedExpr(e) => {
+                        Some(figure_colname(e).map_or_else(|| "?column?".to_string(), |n| n.0))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut pass = Pass {
+        columns,
+        changed: false,
+        error: None,
+    };
+    let _ = query.visit(&mut pass);
+    if let Some(e) = pass.error {
+        return Err(e);
+    }
+    let cx = Cx { columns };
+    let scales = result_scales(&cx, query);
+    // Unnamed expressions are named as PostgreSQL names them (SQLite would name them
+    // after their text).
+    if let Some(select) = crate::pgsql::selects_mut(&mut query.body)
+        .into_iter()
+        .next()
+    {
+        for (item, name) in select.projection.iter_mut().zip(names) {
+            let (SelectItem::UnnamedExpr(e), Some(name)) = (&*item, name) else {
+                continue;
+            };
+            *item = SelectItem::ExprWithAlias {
+                expr: e.clone(),
+                alias: Ident::with_quote('"', name),
+            };
+            pass.changed = true;
+        }
+    }
+    Ok(Typed {
+        text: pass.changed.then(|| query.to_string()),
+        scales,
+    })
+}
+
+/// The top-level select's items, or none for a set operation.
+fn top_items(query: &Query) -> Vec<&SelectItem> {
+    match query.body.as_ref() {
+        SetExpr::Select(s) => s.projection.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// An identifier as PostgreSQL names a column after it (unquoted: lower case).
+fn ident_name(i: &Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_ascii_lowercase()
+    }
+}
+
+/// The name a cast to `data_type` gives its column: PostgreSQL's internal type name
+/// (`int4`, `timestamptz`).
+fn type_colname(data_type: &DataType) -> String {
+    let written = data_type.to_string().to_ascii_lowercase();
+    let oid = types::oid_for_decl(&written);
+    let base = written.split('(').next().unwrap_or("").trim().to_string();
+    if oid == types::TEXT && base != "text" {
+        return base.rsplit('.').next().unwrap_or(&base).to_string();
+    }
+    types::internal_name(oid).to_string()
+}
+
+/// PostgreSQL's `FigureColname`: the name of an unnamed select item and its strength
+/// (2: a column or function name, 1: a type name or `case`); `None` where PostgreSQL
+/// writes `?column?` (operators, literals).
+fn figure_colname(e: &Expr) -> Option<(String, u8)> {
+    Some(match e {
+        Expr::Identifier(i) => (ident_name(i), 2),
+        Expr::CompoundIdentifier(parts) => (ident_name(parts.last()?), 2),
+        Expr::Nested(e) => return figure_colname(e),
+        Expr::Function(f) => (
+            match f.name.0.last()? {
+                sqlparser::ast::ObjectNamePart::Identifier(i) => ident_name(i),
+                other => other.to_string().to_ascii_lowercase(),
+            },
+            2,
+        ),
+        Expr::Cast {
+            expr, data_type, ..
+        } => match figure_colname(expr) {
+            Some((n, 2)) => (n, 2),
+            _ => (type_colname(data_type), 1),
+        },
+        Expr::TypedString { data_type, .. } => (type_colname(data_type), 1),
+        Expr::Case { else_result, .. } => match else_result.as_deref().and_then(figure_colname) {
+            Some((n, 2)) => (n, 2),
+            _ => ("case".to_string(), 1),
+        },
+        Expr::Exists { .. } => ("exists".to_string(), 2),
+        Expr::Subquery(q) => {
+            let select = crate::pgsql::selects_of(&q.body).into_iter().next()?;
+            let name = match select.projection.first()? {
+                SelectItem::ExprWithAlias { alias, .. } => ident_name(alias),
+                SelectItem::UnnamedExpr(e) => {
+                    figure_colname(e).map_or_else(|| "?column?".to_string(), |n| n.0)
+                }
+                _ => return None,
+            };
+            (name, 2)
+        }
+        Expr::Position { .. } => ("position".to_string(), 2),
+        Expr::Substring { .. } => ("substring".to_string(), 2),
+        Expr::Trim { trim_where, .. } => (
+            match trim_where {
+                Some(sqlparser::ast::TrimWhereField::Leading) => "ltrim",
+                Some(sqlparser::ast::TrimWhereField::Trailing) => "rtrim",
+                _ => "btrim",
+            }
+            .to_string(),
+            2,
+        ),
+        Expr::Extract { .. } => ("extract".to_string(), 2),
+        Expr::Ceil { .. } => ("ceil".to_string(), 2),
+        Expr::Floor { .. } => ("floor".to_string(), 2),
+        Expr::Array(_) => ("array".to_string(), 2),
+        _ => return None,
+    })
+}
+
+/// The display scale of each result column (see [`Typed::scales`]).
+fn result_scales(cx: &Cx<'_>, query: &Query) -> Vec<Option<Scale>> {
+    let selects = crate::pgsql::selects_of(&query.body);
+    let mut out: Option<Vec<Option<Scale>>> = None;
+    for select in selects {
+        let mut scales = Vec::new();
+        for item in &select.projection {
+            let e = match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
+                _ => return Vec::new(),
+            };
+            scales.push(match cx.ty(e) {
+                Some(Ty::Numeric(s)) => Some(s),
+                _ => None,
+            });
+        }
+        out = Some(match out {
+            None => scales,
+            // A set operation: a column's rows come from each side.
+            Some(prev) if prev.len() == scales.len() => prev
+                .into_iter()
+                .zip(scales)
+                .map(|(a, b)| match (a, b) {
+                    (Some(a), Some(b)) => Some(Scale::either(a, b)),
+                    (None, None) => None,
+                    _ => Some(Scale::Unknown),
+                })
+                .collect(),
+            Some(_) => return Vec::new(),
+        });
+    }
+    out.unwrap_or_default()
+}
+
+/// Types expressions.
+struct Cx<'a> {
+    columns: &'a [(String, String)],
+}
+
+/// The type a declared or cast-to type name gives.
+fn decl_ty(decl: &str) -> Ty {
+    let (oid, typmod) = types::declared(decl);
+    match oid {
+        types::INT2 => Ty::Int(2),
+        types::INT4 => Ty::Int(4),
+        types::INT8 => Ty::Int(8),
+        types::NUMERIC => Ty::Numeric(
+            types::numeric_scale(typmod)
+                .and_then(|s| u32::try_from(s).ok())
+                .map_or(Scale::Unknown, Scale::Known),
+        ),
+        types::FLOAT4 | types::FLOAT8 => Ty::Float,
+        types::BOOL => Ty::Bool,
+        types::TEXT | types::VARCHAR | types::BPCHAR => Ty::Text,
+        types::DATE => Ty::Date,
+        _ => Ty::Other,
+    }
+}
+
+fn function_name(f: &Function) -> String {
+    f.name.to_string().to_ascii_lowercase()
+}
+
+/// A call's plain arguments (`None` when one is not an expression: `count(*)`).
+fn call_args(f: &Function) -> Option<Vec<&Expr>> {
+    let FunctionArguments::List(list) = &f.args else {
+        return Some(Vec::new());
+    };
+    list.args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The type of a value that is one of `a` and `b` (CASE branches, `coalesce`...), as
+/// PostgreSQL resolves them: integers widen, integers and numerics are numeric.
+fn common(a: Option<Ty>, b: Option<Ty>) -> Option<Ty> {
+    Some(match (a?, b?) {
+        (Ty::Null, x) | (x, Ty::Null) => x,
+        (Ty::Int(x), Ty::Int(y)) => Ty::Int(x.max(y)),
+        (Ty::Int(_), Ty::Numeric(s)) | (Ty::Numeric(s), Ty::Int(_)) => {
+            Ty::Numeric(Scale::either(s, Scale::Known(0)))
+        }
+        (Ty::Numeric(x), Ty::Numeric(y)) => Ty::Numeric(Scale::either(x, y)),
+        (Ty::Float, Ty::Int(_) | Ty::Numeric(_) | Ty::Float)
+        | (Ty::Int(_) | Ty::Numeric(_), Ty::Float) => Ty::Float,
+        (x, y) if x == y => x,
+        _ => return None,
+    })
+}
+
+impl Cx<'_> {
+    /// The declared type of a column reference (`name` or `table.name`); a bare name
+    /// that columns of different types have is not known.
+    fn column(&self, parts: &[Ident]) -> Option<Ty> {
+        let name = parts
+            .iter()
+            .map(|p| p.value.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join(".");
+        let decls: Vec<&str> = if parts.len() > 1 {
+            self.columns
+                .iter()
+                .filter(|(c, _)| c.eq_ignore_ascii_case(&name))
+                .map(|(_, t)| t.as_str())
+                .take(1)
+                .collect()
+        } else {
+            let dotted = format!(".{name}");
+            self.columns
+                .iter()
+                .filter(|(c, _)| {
+                    c.eq_ignore_ascii_case(&name) || c.to_ascii_lowercase().ends_with(&dotted)
+                })
+                .map(|(_, t)| t.as_str())
+                .collect()
+        };
+        let first = decl_ty(decls.first()?);
+        decls.iter().all(|d| decl_ty(d) == first).then_some(first)
+    }
+
+    /// The type of `e`, when this pass can tell it.
+    fn ty(&self, e: &Expr) -> Option<Ty> {
+        match e {
+            Expr::Identifier(i) => self.column(std::slice::from_ref(i)),
+            Expr::CompoundIdentifier(parts) => self.column(parts),
+            Expr::Nested(e) => self.ty(e),
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, _) => Some(number_ty(n)),
+                Value::Boolean(_) => Some(Ty::Bool),
+                Value::Null => Some(Ty::Null),
+                Value::SingleQuotedString(_) => None,
+                _ => None,
+            },
+            Expr::TypedString { data_type, .. } => Some(decl_ty(&data_type.to_string())),
+            Expr::Cast {
+                expr, data_type, ..
+            } => Some(self.cast_ty(expr, data_type)),
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => match expr.as_ref() {
+                // `-2147483648` is an int4 literal.
+                Expr::Value(v) => match &v.value {
+                    Value::Number(n, _) => Some(number_ty(&format!("-{n}"))),
+                    _ => self.ty(expr),
+                },
+                _ => self.ty(expr),
+            },
+            Expr::UnaryOp {
+                op: UnaryOperator::Plus,
+                expr,
+            } => self.ty(expr),
+            Expr::UnaryOp {
+                op: UnaryOperator::Not,
+                ..
+            }
+            | Expr::IsNull(_)
+            | Expr::IsNotNull(_)
+            | Expr::IsTrue(_)
+            | Expr::IsFalse(_)
+            | Expr::IsNotTrue(_)
+            | Expr::IsNotFalse(_)
+            | Expr::IsUnknown(_)
+            | Expr::IsNotUnknown(_)
+            | Expr::IsDistinctFrom(..)
+            | Expr::IsNotDistinctFrom(..)
+            | Expr::InList { .. }
+            | Expr::InSubquery { .. }
+            | Expr::Between { .. }
+            | Expr::Like { .. }
+            | Expr::ILike { .. }
+            | Expr::SimilarTo { .. }
+            | Expr::Exists { .. } => Some(Ty::Bool),
+            Expr::BinaryOp { left, op, right } => self.binary_ty(left, op, right),
+            Expr::Case {
+                conditions,
+                else_result,
+                ..
+            } => {
+                let mut ty = Some(Ty::Null);
+                for c in conditions {
+                    ty = common(ty, self.ty(&c.result));
+                }
+                if let Some(e) = else_result {
+                    ty = common(ty, self.ty(e));
+                }
+                ty
+            }
+            Expr::Subquery(q) => match top_items(q).as_slice() {
+                [SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }] => {
+                    self.ty(e)
+                }
+                _ => None,
+            },
+            Expr::Position { .. } => Some(Ty::Int(4)),
+            Expr::Substring { .. } | Expr::Trim { .. } => Some(Ty::Text),
+            Expr::Extract { field, .. } => {
+                // PostgreSQL 15's extract is numeric; whole fields have scale 0.
+                let whole = [
+                    "year",
+                    "month",
+                    "day",
+                    "dow",
+                    "isodow",
+                    "doy",
+                    "quarter",
+                    "week",
+                    "decade",
+                    "century",
+                    "millennium",
+                    "isoyear",
+                    "hour",
+                    "minute",
+                ];
+                let f = field.to_string().to_ascii_lowercase();
+                Some(Ty::Numeric(if whole.contains(&f.as_str()) {
+                    Scale::Known(0)
+                } else {
+                    Scale::Unknown
+                }))
+            }
+            Expr::Function(f) => self.function_ty(f),
+            _ => None,
+        }
+    }
+
+    fn cast_ty(&self, operand: &Expr, data_type: &DataType) -> Ty {
+        let ty = decl_ty(&data_type.to_string());
+        match ty {
+            // `numeric` without a scale keeps the operand's.
+            Ty::Numeric(Scale::Unknown) => Ty::Numeric(match self.ty(operand) {
+                Some(Ty::Int(_)) => Scale::Known(0),
+                Some(Ty::Numeric(s)) => s,
+                Some(Ty::Null) => Scale::Null,
+                _ => match operand {
+                    Expr::Value(v) => match &v.value {
+                        Value::SingleQuotedString(s) => literal_scale(s.trim()),
+                        Value::Null => Scale::Null,
+                        _ => Scale::Unknown,
+                    },
+                    _ => Scale::Unknown,
+                },
+            }),
+            _ => ty,
+        }
+    }
+
+    fn binary_ty(&self, left: &Expr, op: &BinaryOperator, right: &Expr) -> Option<Ty> {
+        if crate::pgsql::is_boolean_operator(op) {
+            return Some(Ty::Bool);
+        }
+        if *op == BinaryOperator::StringConcat {
+            return Some(Ty::Text);
+        }
+        let arithmetic = matches!(
+            op,
+            BinaryOperator::Plus
+                | BinaryOperator::Minus
+                | BinaryOperator::Multiply
+                | BinaryOperator::Divide
+                | BinaryOperator::Modulo
+        );
+        if !arithmetic {
+            return None;
+        }
+        let (a, b) = (self.ty(left)?, self.ty(right)?);
+        let (a, b) = match (a, b) {
+            (Ty::Null, x) | (x, Ty::Null) => (x, x),
+            x => x,
+        };
+        Some(match (a, b) {
+            (Ty::Int(x), Ty::Int(y)) => Ty::Int(x.max(y)),
+            (Ty::Date, Ty::Int(_)) | (Ty::Int(_), Ty::Date)
+                if matches!(op, BinaryOperator::Plus | BinaryOperator::Minus) =>
+            {
+                Ty::Date
+            }
+            (Ty::Date, Ty::Date) if *op == BinaryOperator::Minus => Ty::Int(4),
+            (Ty::Float, Ty::Int(_) | Ty::Numeric(_) | Ty::Float)
+            | (Ty::Int(_) | Ty::Numeric(_), Ty::Float) => Ty::Float,
+            (Ty::Int(_) | Ty::Numeric(_), Ty::Int(_) | Ty::Numeric(_)) => {
+                let scale = |t: Ty| match t {
+                    Ty::Numeric(s) => s,
+                    _ => Scale::Known(0),
+                };
+                let (x, y) = (scale(a), scale(b));
+                Ty::Numeric(match op {
+                    BinaryOperator::Multiply => Scale::with(x, y, |x, y| x + y),
+                    BinaryOperator::Divide => {
+                        if x == Scale::Null || y == Scale::Null {
+                            Scale::Null
+                        } else {
+                            Scale::Unknown
+                        }
+                    }
+                    _ => Scale::with(x, y, u32::max),
+                })
+            }
+            _ => return None,
+        })
+    }
+
+    fn function_ty(&self, f: &Function) -> Option<Ty> {
+        let name = function_name(f);
+        let args = call_args(f)?;
+        let first = || args.first().and_then(|a| self.ty(a));
+        match name.as_str() {
+            "pg_int4" => Some(Ty::Int(4)),
+            "pg_int2" => Some(Ty::Int(2)),
+            "pg_bool_text" | "pg_numeric_text" => Some(Ty::Text),
+            "count" => Some(Ty::Int(8)),
+            "length" | "char_length" | "octet_length" | "strpos" | "ascii" => Some(Ty::Int(4)),
+            "upper" | "lower" | "substr" | "substring" | "replace" | "trim" | "btrim" | "ltrim"
+            | "rtrim" | "concat" | "concat_ws" | "left" | "right" | "md5" | "initcap" | "lpad"
+            | "rpad" | "repeat" | "reverse" | "split_part" => Some(Ty::Text),
+            "min" | "max" | "abs" => first(),
+            "sum" => match first()? {
+                Ty::Int(2 | 4) => Some(Ty::Int(8)),
+                Ty::Int(_) => Some(Ty::Numeric(Scale::Known(0))),
+                t @ (Ty::Numeric(_) | Ty::Float) => Some(t),
+                _ => None,
+            },
+            "avg" => match first()? {
+                Ty::Int(_) | Ty::Numeric(_) => Some(Ty::Numeric(Scale::Unknown)),
+                Ty::Float => Some(Ty::Float),
+                _ => None,
+            },
+            "round" | "trunc" => match (first()?, args.get(1)) {
+                (Ty::Int(_) | Ty::Float, None) => Some(Ty::Float),
+                (Ty::Int(_) | Ty::Numeric(_), Some(Expr::Value(v))) => match &v.value {
+                    Value::Number(n, _) => Some(Ty::Numeric(
+                        n.parse::<i64>().ok().map_or(Scale::Unknown, |n| {
+                            Scale::Known(u32::try_from(n.clamp(0, 1000)).unwrap_or(0))
+                        }),
+                    )),
+                    _ => Some(Ty::Numeric(Scale::Unknown)),
+                },
+                (Ty::Numeric(_), None) => Some(Ty::Numeric(Scale::Known(0))),
+                (Ty::Int(_) | Ty::Numeric(_), Some(_)) => Some(Ty::Numeric(Scale::Unknown)),
+                _ => None,
+            },
+            "ceil" | "ceiling" | "floor" => match first()? {
+                Ty::Numeric(_) => Some(Ty::Numeric(Scale::Known(0))),
+                Ty::Int(_) | Ty::Float => Some(Ty::Float),
+                _ => None,
+            },
+            "coalesce" | "greatest" | "least" => args
+                .iter()
+                .fold(Some(Ty::Null), |t, a| common(t, self.ty(a))),
+            "nullif" => first(),
+            _ => None,
+        }
+    }
+}
+
+/// A number literal's type: `int4` when it fits, else `int8`, else numeric with the
+/// digits written after its point.
+fn number_ty(n: &str) -> Ty {
+    if n.parse::<i32>().is_ok() {
+        Ty::Int(4)
+    } else if n.parse::<i64>().is_ok() {
+        Ty::Int(8)
+    } else {
+        Ty::Numeric(literal_scale(n))
+    }
+}
+
+/// The scale of a numeric written `n` (`1.50`: 2); exponents are not read.
+fn literal_scale(n: &str) -> Scale {
+    let digits = n.strip_prefix(['-', '+']).unwrap_or(n);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+        return Scale::Unknown;
+    }
+    u32::try_from(frac.len()).map_or(Scale::Unknown, Scale::Known)
+}
+
+/// A call of one of this server's functions.
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a)))
+                .collect(),
+            clauses: Vec::new(),
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: Vec::new(),
+    })
+}
+
+fn number(n: u32) -> Expr {
+    Expr::value(Value::Number(n.to_string(), false))
+}
+
+/// The rewrites (see the module docs), bottom up.
+struct Pass<'a> {
+    columns: &'a [(String, String)],
+    changed: bool,
+    error: Option<Unsupported>,
+}
+
+impl Pass<'_> {
+    /// `e` as text where PostgreSQL writes it as text: a boolean `true`/`false`, a
+    /// numeric with its display scale; `Ok(None)` when SQLite's text is PostgreSQL's.
+    fn as_text(&self, e: &Expr) -> Result<Option<Expr>, Unsupported> {
+        let cx = Cx {
+            columns: self.columns,
+        };
+        Ok(match cx.ty(e) {
+            Some(Ty::Bool) => Some(call("pg_bool_text", vec![e.clone()])),
+            Some(Ty::Numeric(Scale::Known(s))) => {
+                Some(call("pg_numeric_text", vec![e.clone(), number(s)]))
+            }
+            Some(Ty::Numeric(Scale::Unknown)) => {
+                return Err(Unsupported(format!(
+                    "a numeric whose display scale depends on the values ({e}) written as \
+                     text is not supported"
+                )))
+            }
+            _ => None,
+        })
+    }
+
+    fn rewrite(&mut self, e: &mut Expr) -> Result<bool, Unsupported> {
+        let cx = Cx {
+            columns: self.columns,
+        };
+        match e {
+            Expr::Cast {
+                expr,
+                data_type,
+                format: None,
+                ..
+            } => {
+                if decl_ty(&data_type.to_string()) != Ty::Text {
+                    return Ok(false);
+                }
+                let Some(text) = self.as_text(expr)? else {
+                    return Ok(false);
+                };
+                // Still a cast to the type named (`varchar(3)` cuts), of the text.
+                *expr = Box::new(text);
+                Ok(true)
+            }
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::StringConcat,
+                right,
+            } => {
+                let mut changed = false;
+                for side in [left, right] {
+                    if let Some(text) = self.as_text(side)? {
+                        **side = text;
+                        changed = true;
+                    }
+                }
+                Ok(changed)
+            }
+            Expr::Function(f) if matches!(function_name(f).as_str(), "concat" | "concat_ws") => {
+                let FunctionArguments::List(list) = &mut f.args else {
+                    return Ok(false);
+                };
+                let mut changed = false;
+                for a in &mut list.args {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) = a {
+                        if let Some(text) = self.as_text(a)? {
+                            *a = text;
+                            changed = true;
+                        }
+                    }
+                }
+                Ok(changed)
+            }
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => {
+                // PostgreSQL has no `-` for text (`-3::text` is `-(3::text)`) or boolean.
+                if let Expr::Cast { data_type, .. } = expr.as_ref() {
+                    if decl_ty(&data_type.to_string()) == Ty::Text {
+                        return Err(Unsupported(
+                            "[42883] operator does not exist: - text".to_string(),
+                        ));
+                    }
+                }
+                if cx.ty(expr) == Some(Ty::Bool) {
+                    return Err(Unsupported(
+                        "[42883] operator does not exist: - boolean".to_string(),
+                    ));
+                }
+                if matches!(expr.as_ref(), Expr::Value(_)) {
+                    return Ok(false);
+                }
+                self.range_check(e, &cx)
+            }
+            Expr::BinaryOp { op, .. }
+                if matches!(
+                    op,
+                    BinaryOperator::Plus
+                        | BinaryOperator::Minus
+                        | BinaryOperator::Multiply
+                        | BinaryOperator::Divide
+                        | BinaryOperator::Modulo
+                ) =>
+            {
+                self.range_check(e, &cx)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Integer arithmetic on `int2`/`int4` operands: checked against its type's range;
+    /// on operands of unknown types: refused past `int4`'s.
+    fn range_check(&self, e: &mut Expr, cx: &Cx<'_>) -> Result<bool, Unsupported> {
+        let operands: Vec<&Expr> = match &*e {
+            Expr::BinaryOp { left, right, .. } => vec![left, right],
+            Expr::UnaryOp { expr, .. } => vec![expr],
+            _ => return Ok(false),
+        };
+        let types: Vec<Option<Ty>> = operands.iter().map(|o| cx.ty(o)).collect();
+        let narrow = |t: &Option<Ty>| matches!(t, Some(Ty::Int(2 | 4) | Ty::Null));
+        let wrapper = if types.iter().all(narrow) {
+            let width = types
+                .iter()
+                .map(|t| match t {
+                    Some(Ty::Int(w)) => *w,
+                    _ => 0,
+                })
+                .max()
+                .unwrap_or(0);
+            match width {
+                2 => "pg_int2",
+                4 => "pg_int4",
+                // NULL op NULL.
+                _ => return Ok(false),
+            }
+        } else if types.iter().all(|t| narrow(t) || t.is_none()) {
+            "pg_int4_unsure"
+        } else {
+            return Ok(false);
+        };
+        let inner = std::mem::replace(e, Expr::value(Value::Null));
+        *e = call(wrapper, vec![Expr::Nested(Box::new(inner))]);
+        Ok(true)
+    }
+}
+
+impl VisitorMut for Pass<'_> {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+        match self.rewrite(e) {
+            Ok(c) => {
+                self.changed |= c;
+                ControlFlow::Continue(())
+            }
+            Err(u) => {
+                self.error = Some(u);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns() -> Vec<(String, String)> {
+        [
+            ("e.age", "INT"),
+            ("e.bonus", "int8"),
+            ("e.salary", "numeric(10,2)"),
+            ("e.active", "bool"),
+            ("e.name", "text"),
+            ("e.hired", "date"),
+            ("e.small", "int2"),
+        ]
+        .iter()
+        .map(|(c, t)| (c.to_string(), t.to_string()))
+        .collect()
+    }
+
+    fn typed(sql: &str) -> Typed {
+        rewrite(sql, &columns()).unwrap()
+    }
+
+    fn text(sql: &str) -> String {
+        typed(sql).text.unwrap_or_else(|| sql.to_string())
+    }
+
+    #[test]
+    fn int4_arithmetic_is_checked_against_int4() {
+        assert_eq!(
+            text("SELECT e.age * 10 AS x FROM emp e"),
+            "SELECT pg_int4((e.age * 10)) AS x FROM emp AS e"
+        );
+        assert_eq!(
+            text("SELECT (e.hired - e.hired) + 1 AS x FROM emp e"),
+            "SELECT pg_int4(((e.hired - e.hired) + 1)) AS x FROM emp AS e"
+        );
+        assert_eq!(
+            text("SELECT e.small + e.small AS x FROM emp e"),
+            "SELECT pg_int2((e.small + e.small)) AS x FROM emp AS e"
+        );
+        // int8 operands: SQLite's 64-bit arithmetic (the arith module) is PostgreSQL's.
+        for sql in [
+            "SELECT e.bonus * 10 AS x FROM emp e",
+            "SELECT e.age * 3000000000 AS x FROM emp e",
+            "SELECT e.age::int8 * 10 AS x FROM emp e",
+            "SELECT e.salary * 10 AS x FROM emp e",
+        ] {
+            assert_eq!(typed(sql).text, None, "{sql}");
+        }
+        // An operand of unknown type: refused past int4 (see pg_int4_unsure).
+        assert_eq!(
+            text("SELECT $1 + e.age AS x FROM emp e"),
+            "SELECT pg_int4_unsure(($1 + e.age)) AS x FROM emp AS e"
+        );
+        // The unnamed item keeps PostgreSQL's name.
+        assert_eq!(
+            text("SELECT e.age + 1 FROM emp e"),
+            "SELECT pg_int4((e.age + 1)) AS \"?column?\" FROM emp AS e"
+        );
+    }
+
+    #[test]
+    fn booleans_and_numerics_are_written_as_postgresql_writes_them() {
+        assert_eq!(
+            text("SELECT e.active::text FROM emp e"),
+            "SELECT pg_bool_text(e.active)::TEXT AS \"active\" FROM emp AS e"
+        );
+        assert_eq!(
+            text("SELECT (e.age > 1)::text || e.salary AS x FROM emp e"),
+            "SELECT pg_bool_text((e.age > 1))::TEXT || pg_numeric_text(e.salary, 2) AS x \
+             FROM emp AS e"
+        );
+        assert_eq!(
+            text("SELECT concat(e.active, sum(e.salary)) AS x FROM emp e"),
+            "SELECT concat(pg_bool_text(e.active), pg_numeric_text(sum(e.salary), 2)) AS x \
+             FROM emp AS e"
+        );
+        assert_eq!(
+            text("SELECT (e.salary * 1.5)::text AS x FROM emp e"),
+            "SELECT pg_numeric_text((e.salary * 1.5), 3)::TEXT AS x FROM emp AS e"
+        );
+        let refused = rewrite("SELECT (e.salary / 3)::text FROM emp e", &columns());
+        assert!(refused.is_err_and(|e| e.0.contains("display scale")));
+        assert_eq!(
+            text("SELECT e.name::text, 1::text"),
+            "SELECT e.name::TEXT AS \"name\", 1::TEXT AS \"text\""
+        );
+    }
+
+    #[test]
+    fn unnamed_items_are_named_as_postgresql_names_them() {
+        assert_eq!(
+            text(
+                "SELECT e.age, true, e.hired::text, (e.hired + 1)::timestamptz::date, \
+                 CASE WHEN e.active THEN 1 ELSE e.age END, CASE WHEN e.active THEN 1 END, \
+                 (SELECT max(x.n) AS m FROM t x), (SELECT count(*) FROM t), \
+                 trim(e.name), position('a' in e.name), DATE '2020-01-01', -e.age FROM emp e"
+            ),
+            "SELECT e.age, true AS \"?column?\", e.hired::TEXT AS \"hired\", \
+             (e.hired + 1)::TIMESTAMPTZ::DATE AS \"date\", \
+             CASE WHEN e.active THEN 1 ELSE e.age END AS \"age\", \
+             CASE WHEN e.active THEN 1 END AS \"case\", \
+             (SELECT max(x.n) AS m FROM t AS x) AS \"m\", \
+             (SELECT count(*) FROM t) AS \"count\", TRIM(e.name) AS \"btrim\", \
+             POSITION('a' IN e.name) AS \"position\", DATE '2020-01-01' AS \"date\", \
+             pg_int4((-e.age)) AS \"?column?\" FROM emp AS e"
+        );
+    }
+
+    #[test]
+    fn unary_minus_on_text_or_boolean_is_42883() {
+        let e = rewrite("SELECT -3::int8::text", &columns()).unwrap_err();
+        assert_eq!(e.0, "[42883] operator does not exist: - text");
+        let e = rewrite("SELECT -1::bool", &columns()).unwrap_err();
+        assert_eq!(e.0, "[42883] operator does not exist: - boolean");
+    }
+
+    #[test]
+    fn display_scales_of_numeric_results() {
+        let scales = |sql: &str| typed(sql).scales;
+        let k = |s| Some(Scale::Known(s));
+        assert_eq!(
+            scales(
+                "SELECT e.salary, sum(e.salary), e.salary + 1.5, e.salary * 0.25, 0.0, \
+                 round(e.salary, 1), round(e.salary), max(e.bonus), e.age FROM emp e"
+            ),
+            vec![k(2), k(2), k(2), k(4), k(1), k(1), k(0), None, None]
+        );
+        assert_eq!(
+            scales(
+                "SELECT avg(e.age), e.salary / 2, coalesce(e.salary, 0), \
+                 coalesce(e.salary, 0.00), sum(e.bonus), NULL::numeric, \
+                 extract(year from e.hired) FROM emp e"
+            ),
+            vec![
+                Some(Scale::Unknown),
+                Some(Scale::Unknown),
+                Some(Scale::Unknown),
+                k(2),
+                k(0),
+                Some(Scale::Null),
+                k(0)
+            ]
+        );
+        assert_eq!(
+            scales("SELECT 1.5 UNION SELECT 2.25"),
+            vec![Some(Scale::Unknown)]
+        );
+        assert!(scales("SELECT * FROM emp").is_empty());
+    }
+}
