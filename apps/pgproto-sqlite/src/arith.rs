@@ -640,6 +640,59 @@ pub(crate) fn numeric_display(v: &Value, scale: Scale) -> Result<Value, Failure>
         })
 }
 
+/// `pg_round(x, n)`: a numeric rounded to `n` fraction digits half away from zero, as
+/// PostgreSQL's `round(numeric, int)` (SQLite's rounds the float8: `round(12.35, 1)` is
+/// 12.3 there, 12.4 in PostgreSQL).
+pub(crate) fn round(v: &Value, digits: i64) -> Result<Value, Failure> {
+    let d = match v {
+        Value::Null => return Ok(Value::Null),
+        Value::Integer(i) => Decimal::from_int(*i),
+        Value::Real(f) => {
+            Decimal::from_float(*f).ok_or_else(|| unsupported("round of this value"))?
+        }
+        Value::Text(t) => Decimal::parse(t).ok_or_else(|| {
+            fail(
+                "22P02",
+                format!("invalid input syntax for type numeric: \"{t}\""),
+            )
+        })?,
+        Value::Blob(_) => return Err(unsupported("round of bytea")),
+    };
+    let overflow = || unsupported("round of a numeric this large");
+    let digits = digits.clamp(-1000, 1000);
+    // Round to 10^-digits: divide by 10^(scale - digits) with rounding, then scale back.
+    let drop = i64::from(d.scale) - digits;
+    let rounded = if drop <= 0 {
+        d
+    } else {
+        let unit = pow10(u32::try_from(drop).map_err(|_| overflow())?).ok_or_else(overflow)?;
+        let (q, r) = (d.digits / unit, d.digits % unit);
+        let away = r.unsigned_abs().checked_mul(2).ok_or_else(overflow)? >= unit.unsigned_abs();
+        let q = match (away, d.digits < 0) {
+            (true, true) => q - 1,
+            (true, false) => q + 1,
+            _ => q,
+        };
+        let scale = u32::try_from(digits.max(0)).unwrap_or(0);
+        let back = u32::try_from(-digits.min(0)).unwrap_or(0);
+        Decimal {
+            digits: q
+                .checked_mul(pow10(back).ok_or_else(overflow)?)
+                .ok_or_else(overflow)?,
+            scale,
+        }
+    };
+    let text = rounded.text();
+    match text.parse::<f64>() {
+        Ok(f) if Decimal::from_float(f).map(Decimal::trimmed) == Some(rounded.trimmed()) => {
+            Ok(Value::Real(f))
+        }
+        _ => Err(unsupported(format!(
+            "round to the numeric {text}, which float8 cannot hold"
+        ))),
+    }
+}
+
 /// `pg_numeric_text(x, scale)`: a numeric as text, as PostgreSQL writes it.
 pub(crate) fn numeric_text(v: &Value, scale: i64) -> Result<Value, Failure> {
     let scale = u32::try_from(scale).map_or(Scale::Unknown, Scale::Known);
@@ -726,6 +779,69 @@ pub(crate) fn position(needle: &str, s: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_pass_functions() {
+        let text = |v: Result<Value, Failure>| match v {
+            Ok(Value::Text(t)) => t,
+            other => panic!("{other:?}"),
+        };
+        // Display scale: padded, never cut.
+        assert_eq!(
+            text(numeric_display(&Value::Real(950.5), Scale::Known(2))),
+            "950.50"
+        );
+        assert_eq!(
+            text(numeric_display(&Value::Integer(-3), Scale::Known(1))),
+            "-3.0"
+        );
+        assert_eq!(
+            text(numeric_display(&Value::Real(0.005), Scale::Known(3))),
+            "0.005"
+        );
+        assert_eq!(
+            numeric_display(&Value::Null, Scale::Unknown),
+            Ok(Value::Null)
+        );
+        assert_eq!(
+            numeric_display(&Value::Real(0.125), Scale::Known(2))
+                .unwrap_err()
+                .code,
+            "0A000"
+        );
+        assert_eq!(
+            numeric_display(&Value::Real(2.5), Scale::Unknown)
+                .unwrap_err()
+                .code,
+            "0A000"
+        );
+        assert_eq!(text(numeric_text(&Value::Real(12.5), 2)), "12.50");
+        assert_eq!(text(bool_text(&Value::Integer(1))), "true");
+        assert_eq!(text(bool_text(&Value::Integer(0))), "false");
+        // int4 and int2 results.
+        assert_eq!(
+            int_result(&Value::Integer(2147483647), 4),
+            Ok(Value::Integer(2147483647))
+        );
+        assert_eq!(
+            int_result(&Value::Integer(2147483648), 4).unwrap_err().code,
+            "22003"
+        );
+        assert_eq!(
+            int_result(&Value::Integer(40000), 2).unwrap_err().code,
+            "22003"
+        );
+        assert_eq!(
+            int4_unsure(&Value::Integer(-2147483649)).unwrap_err().code,
+            "0A000"
+        );
+        assert_eq!(int4_unsure(&Value::Integer(5)), Ok(Value::Integer(5)));
+        // round(numeric, n): half away from zero on the decimal value.
+        assert_eq!(round(&Value::Real(12.35), 1), Ok(Value::Real(12.4)));
+        assert_eq!(round(&Value::Real(-2.5), 0), Ok(Value::Real(-3.0)));
+        assert_eq!(round(&Value::Real(1234.5), -2), Ok(Value::Real(1200.0)));
+        assert_eq!(round(&Value::Integer(7), 2), Ok(Value::Real(7.0)));
+    }
 
     fn ok(op: Op, a: Value, b: Value) -> Value {
         apply(op, &a, &b).unwrap()

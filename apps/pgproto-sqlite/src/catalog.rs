@@ -1822,6 +1822,12 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("pg_numeric_text", 2, flags, |ctx| {
         crate::arith::numeric_text(&ctx.get::<Value>(0)?, ctx.get(1)?).map_err(arith_error)
     })?;
+    conn.create_scalar_function("pg_round", 2, flags, |ctx| {
+        let Some(digits) = ctx.get::<Option<i64>>(1)? else {
+            return Ok(Value::Null);
+        };
+        crate::arith::round(&ctx.get::<Value>(0)?, digits).map_err(arith_error)
+    })?;
     conn.create_scalar_function("pg_bool_text", 1, flags, |ctx| {
         crate::arith::bool_text(&ctx.get::<Value>(0)?).map_err(arith_error)
     })?;

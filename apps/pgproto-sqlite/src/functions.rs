@@ -47,6 +47,25 @@ pub(crate) fn right(s: &str, n: i64) -> String {
     s.chars().skip(skip as usize).collect()
 }
 
+/// `upper`/`lower` as PostgreSQL's under the `C.UTF-8` locale (glibc's `towupper`/
+/// `towlower`, one character for one): every letter's case changes, not only ASCII's
+/// as in SQLite's; a letter whose mapping is several characters (`ß`) stays.
+pub(crate) fn change_case(s: &str, upper: bool) -> String {
+    s.chars()
+        .map(|c| {
+            let mut mapped: Vec<char> = if upper {
+                c.to_uppercase().collect()
+            } else {
+                c.to_lowercase().collect()
+            };
+            match (mapped.pop(), mapped.is_empty()) {
+                (Some(m), true) => m,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
 /// Each word's first letter upper case and the rest lower case, words being runs of
 /// letters and digits, as `initcap`.
 pub(crate) fn initcap(s: &str) -> String {
@@ -482,6 +501,11 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             Ok(Some(f(&s, n)))
         })?;
     }
+    for (name, upper) in [("upper", true), ("lower", false)] {
+        conn.create_scalar_function(name, 1, flags, move |ctx| {
+            Ok(text_arg(ctx, 0)?.map(|s| change_case(&s, upper)))
+        })?;
+    }
     conn.create_scalar_function("initcap", 1, flags, |ctx| {
         Ok(text_arg(ctx, 0)?.map(|s| initcap(&s)))
     })?;
@@ -903,6 +927,12 @@ fn trunc(r: f64, digits: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn case_changes_every_letter_one_for_one() {
+        assert_eq!(change_case("Ünïcode ß", true), "ÜNÏCODE ß");
+        assert_eq!(change_case("ÜNÏCODE Abc", false), "ünïcode abc");
+    }
 
     fn q(sql: &str) -> Option<String> {
         let conn = Connection::open_in_memory().unwrap();

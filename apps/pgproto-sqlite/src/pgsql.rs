@@ -347,17 +347,21 @@ fn refuse_outer_aggregates(query: &Query) -> Result<(), Unsupported> {
         Some(names)
     }
 
-    /// The qualifiers of the column references in an expression, outside subqueries
-    /// (`None` for an unqualified name).
+    /// The qualifiers of the column references in an expression (`None` for an
+    /// unqualified name), and the names the `FROM` items of the subqueries inside it
+    /// define: a reference inside such a subquery counts when it names none of those
+    /// (an unqualified one there is taken as the subquery's own).
     #[derive(Default)]
     struct Qualifiers {
         depth: usize,
-        found: Vec<Option<String>>,
+        found: Vec<(usize, Option<String>)>,
+        nested: Vec<String>,
     }
     impl Visitor for Qualifiers {
         type Break = ();
-        fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
             self.depth += 1;
+            self.nested.extend(own_names(q).unwrap_or_default());
             ControlFlow::Continue(())
         }
         fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
@@ -365,14 +369,13 @@ fn refuse_outer_aggregates(query: &Query) -> Result<(), Unsupported> {
             ControlFlow::Continue(())
         }
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            if self.depth == 0 {
-                match e {
-                    Expr::Identifier(_) => self.found.push(None),
-                    Expr::CompoundIdentifier(parts) if parts.len() >= 2 => self
-                        .found
-                        .push(Some(parts[parts.len() - 2].value.to_ascii_lowercase())),
-                    _ => {}
-                }
+            match e {
+                Expr::Identifier(_) => self.found.push((self.depth, None)),
+                Expr::CompoundIdentifier(parts) if parts.len() >= 2 => self.found.push((
+                    self.depth,
+                    Some(parts[parts.len() - 2].value.to_ascii_lowercase()),
+                )),
+                _ => {}
             }
             ControlFlow::Continue(())
         }
@@ -405,8 +408,16 @@ fn refuse_outer_aggregates(query: &Query) -> Result<(), Unsupported> {
             }
             let mut q = Qualifiers::default();
             let _ = f.args.visit(&mut q);
-            let outer = !q.found.is_empty()
-                && q.found
+            let counted: Vec<&Option<String>> = q
+                .found
+                .iter()
+                .filter(|(depth, n)| {
+                    *depth == 0 || n.as_ref().is_some_and(|n| !q.nested.contains(n))
+                })
+                .map(|(_, n)| n)
+                .collect();
+            let outer = !counted.is_empty()
+                && counted
                     .iter()
                     .all(|n| n.as_ref().is_some_and(|n| !self.own.contains(n)));
             if outer {
@@ -2299,6 +2310,11 @@ mod tests {
         assert!(refused(
             "SELECT e.id FROM emp e WHERE e.id IN (SELECT count(e.id + 1) FROM dept d)"
         ));
+        // The outer query's column inside a subquery of the argument counts too.
+        assert!(refused(
+            "SELECT (SELECT max((SELECT min(t2.r) FROM dept t2 WHERE e.active)) FROM dept t1) \
+             FROM emp e"
+        ));
         // The subquery's own columns, none, or both: the subquery's aggregate.
         assert_eq!(
             rw("SELECT (SELECT max(t1.id) FROM dept t1 WHERE t1.id = e.id) FROM emp e"),
@@ -2309,6 +2325,7 @@ mod tests {
             "SELECT (SELECT max(dept.id + e.id) FROM dept) FROM emp e",
             "SELECT (SELECT max(id) FROM dept) FROM emp e",
             "SELECT (SELECT max(x.n) FROM (SELECT 1 AS n) x) FROM emp e",
+            "SELECT (SELECT max((SELECT min(t2.r) FROM dept t2)) FROM dept t1) FROM emp e",
         ] {
             assert!(!refused(sql), "{sql}");
         }

@@ -235,7 +235,10 @@ fn figure_colname(e: &Expr) -> Option<(String, u8)> {
             (name, 2)
         }
         Expr::Position { .. } => ("position".to_string(), 2),
-        Expr::Substring { .. } => ("substring".to_string(), 2),
+        Expr::Substring { shorthand, .. } => (
+            if *shorthand { "substr" } else { "substring" }.to_string(),
+            2,
+        ),
         Expr::Trim { trim_where, .. } => (
             match trim_where {
                 Some(sqlparser::ast::TrimWhereField::Leading) => "ltrim",
@@ -561,12 +564,26 @@ impl Cx<'_> {
 
     fn function_ty(&self, f: &Function) -> Option<Ty> {
         let name = function_name(f);
+        if name == "count" {
+            return Some(Ty::Int(8));
+        }
         let args = call_args(f)?;
         let first = || args.first().and_then(|a| self.ty(a));
         match name.as_str() {
             "pg_int4" => Some(Ty::Int(4)),
             "pg_int2" => Some(Ty::Int(2)),
             "pg_bool_text" | "pg_numeric_text" => Some(Ty::Text),
+            "pg_round" => match args.get(1) {
+                Some(Expr::Value(v)) => match &v.value {
+                    Value::Number(n, _) => {
+                        Some(Ty::Numeric(n.parse::<i64>().map_or(Scale::Unknown, |n| {
+                            Scale::Known(u32::try_from(n.clamp(0, 1000)).unwrap_or(0))
+                        })))
+                    }
+                    _ => Some(Ty::Numeric(Scale::Unknown)),
+                },
+                _ => Some(Ty::Numeric(Scale::Unknown)),
+            },
             "count" => Some(Ty::Int(8)),
             "length" | "char_length" | "octet_length" | "strpos" | "ascii" => Some(Ty::Int(4)),
             "upper" | "lower" | "substr" | "substring" | "replace" | "trim" | "btrim" | "ltrim"
@@ -579,10 +596,10 @@ impl Cx<'_> {
                 t @ (Ty::Numeric(_) | Ty::Float) => Some(t),
                 _ => None,
             },
-            "avg" => match first()? {
-                Ty::Int(_) | Ty::Numeric(_) => Some(Ty::Numeric(Scale::Unknown)),
-                Ty::Float => Some(Ty::Float),
-                _ => None,
+            // Of an argument of unknown type, numeric (float8's avg is refused too).
+            "avg" => match first() {
+                Some(Ty::Float) => Some(Ty::Float),
+                _ => Some(Ty::Numeric(Scale::Unknown)),
             },
             "round" | "trunc" => match (first()?, args.get(1)) {
                 (Ty::Int(_) | Ty::Float, None) => Some(Ty::Float),
@@ -723,6 +740,21 @@ impl Pass<'_> {
                     }
                 }
                 Ok(changed)
+            }
+            Expr::Function(f) if function_name(f) == "round" => {
+                // round(numeric[, n]): PostgreSQL's decimal rounding (`pg_round`).
+                let Some(args) = call_args(f) else {
+                    return Ok(false);
+                };
+                let (Some(x), digits) = (args.first(), args.get(1)) else {
+                    return Ok(false);
+                };
+                if !matches!(cx.ty(x), Some(Ty::Numeric(_))) || args.len() > 2 {
+                    return Ok(false);
+                }
+                let digits = digits.map_or_else(|| number(0), |d| (*d).clone());
+                *e = call("pg_round", vec![(*x).clone(), digits]);
+                Ok(true)
             }
             Expr::Function(f) if matches!(function_name(f).as_str(), "concat" | "concat_ws") => {
                 let FunctionArguments::List(list) = &mut f.args else {
