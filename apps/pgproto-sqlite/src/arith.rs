@@ -84,7 +84,7 @@ impl Decimal {
     }
 
     /// A float8's shortest round-trip digits as a decimal (`None` if not finite).
-    fn from_float(f: f64) -> Option<Self> {
+    pub(crate) fn from_float(f: f64) -> Option<Self> {
         if !f.is_finite() {
             return None;
         }
@@ -207,7 +207,7 @@ impl Decimal {
     }
 
     /// The value without trailing fraction zeros (`1.50` is `1.5`).
-    fn trimmed(mut self) -> Self {
+    pub(crate) fn trimmed(mut self) -> Self {
         while self.scale > 0 && self.digits % 10 == 0 {
             self.digits /= 10;
             self.scale -= 1;
@@ -277,10 +277,19 @@ fn parse_date(text: &str) -> Option<i64> {
     (civil_from_days(days) == (y, m, d)).then_some(days)
 }
 
+/// A date (days since 1970-01-01) as PostgreSQL writes it; 22008 outside its dates
+/// ([`crate::datetime::DATE_RANGE`]).
 fn date_text(days: i64) -> Result<Value, Failure> {
+    // PostgreSQL counts from 2000-01-01, 10957 days later.
+    days.checked_sub(10_957)
+        .and_then(|d| i32::try_from(d).ok())
+        .filter(|d| crate::datetime::DATE_RANGE.contains(d))
+        .ok_or_else(|| fail("22008", "date out of range"))?;
     let (y, m, d) = civil_from_days(days);
     if !(1..=9999).contains(&y) {
-        return Err(fail("22008", "date out of range"));
+        return Err(unsupported(
+            "a date outside the years 1 to 9999 (stored as text, it would not sort)",
+        ));
     }
     Ok(Value::Text(format!("{y:04}-{m:02}-{d:02}")))
 }

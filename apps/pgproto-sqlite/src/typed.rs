@@ -133,9 +133,27 @@ pub(crate) fn rewrite(sql: &str, columns: &[(String, String)]) -> Result<Typed, 
                 .collect()
         })
         .unwrap_or_default();
+    let before = query.to_string();
+    fold_query(&Cx { columns }, query)?;
+    struct Order<'a> {
+        cx: Cx<'a>,
+    }
+    impl VisitorMut for Order<'_> {
+        type Break = ();
+        fn post_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
+            for select in crate::pgsql::selects_mut(&mut q.body) {
+                if let Some(w) = &mut select.selection {
+                    order_conditions(&self.cx, w);
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = query.visit(&mut Order { cx: Cx { columns } });
+    let folded = query.to_string() != before;
     let mut pass = Pass {
         columns,
-        changed: false,
+        changed: folded,
         error: None,
     };
     let _ = query.visit(&mut pass);
@@ -249,6 +267,7 @@ fn figure_colname(e: &Expr) -> Option<(String, u8)> {
             2,
         ),
         Expr::Extract { .. } => ("extract".to_string(), 2),
+        Expr::Interval(_) => ("interval".to_string(), 1),
         Expr::Ceil { .. } => ("ceil".to_string(), 2),
         Expr::Floor { .. } => ("floor".to_string(), 2),
         Expr::Array(_) => ("array".to_string(), 2),
@@ -456,8 +475,29 @@ impl Cx<'_> {
             },
             Expr::Position { .. } => Some(Ty::Int(4)),
             Expr::Substring { .. } | Expr::Trim { .. } => Some(Ty::Text),
-            Expr::Extract { field, .. } => {
-                // PostgreSQL 15's extract is numeric; whole fields have scale 0.
+            Expr::Extract { field, expr, .. } => {
+                // PostgreSQL 15's extract is numeric: whole fields have scale 0, seconds 6,
+                // milliseconds 3; an epoch 0 from a date, else 6.
+                let f = field.to_string().to_ascii_lowercase();
+                let source = self.ty(expr);
+                let scale = match f.as_str() {
+                    "second" | "seconds" => Some(Scale::Known(6)),
+                    "milliseconds" => Some(Scale::Known(3)),
+                    "microseconds" => Some(Scale::Known(0)),
+                    "epoch" => Some(match source {
+                        Some(Ty::Date) => Scale::Known(0),
+                        Some(Ty::Other) => Scale::Known(6),
+                        _ => Scale::Unknown,
+                    }),
+                    "julian" => Some(match source {
+                        Some(Ty::Date) => Scale::Known(0),
+                        _ => Scale::Unknown,
+                    }),
+                    _ => None,
+                };
+                if let Some(scale) = scale {
+                    return Some(Ty::Numeric(scale));
+                }
                 let whole = [
                     "year",
                     "month",
@@ -474,7 +514,6 @@ impl Cx<'_> {
                     "hour",
                     "minute",
                 ];
-                let f = field.to_string().to_ascii_lowercase();
                 Some(Ty::Numeric(if whole.contains(&f.as_str()) {
                     Scale::Known(0)
                 } else {
@@ -675,6 +714,530 @@ fn call(name: &str, args: Vec<Expr>) -> Expr {
 
 fn number(n: u32) -> Expr {
     Expr::value(Value::Number(n.to_string(), false))
+}
+
+/// A constant's value, as far as [`fold`] follows it.
+#[derive(Clone, Debug, PartialEq)]
+enum Konst {
+    Null,
+    /// An integer and its type's width in bytes.
+    Int(i64, u8),
+    Bool(bool),
+    Str(String),
+}
+
+fn int_range_error(width: u8) -> Unsupported {
+    let name = match width {
+        2 => "smallint",
+        4 => "integer",
+        _ => "bigint",
+    };
+    Unsupported(format!("[22003] {name} out of range"))
+}
+
+fn fits(v: i64, width: u8) -> bool {
+    match width {
+        2 => i16::try_from(v).is_ok(),
+        4 => i32::try_from(v).is_ok(),
+        _ => true,
+    }
+}
+
+/// NULL of `e`'s type where it is one this pass knows (`NULL::bool`), so that the
+/// column stays described as that type.
+fn typed_null(cx: &Cx<'_>, e: &Expr) -> Expr {
+    let name = match cx.ty(e) {
+        Some(Ty::Int(2)) => "int2",
+        Some(Ty::Int(4)) => "int4",
+        Some(Ty::Int(_)) => "int8",
+        Some(Ty::Numeric(_)) => "numeric",
+        Some(Ty::Float) => "float8",
+        Some(Ty::Bool) => "bool",
+        Some(Ty::Text) => "text",
+        Some(Ty::Date) => "date",
+        _ => return Expr::value(Value::Null),
+    };
+    Expr::Cast {
+        kind: sqlparser::ast::CastKind::DoubleColon,
+        expr: Box::new(Expr::value(Value::Null)),
+        data_type: DataType::Custom(ObjectName::from(vec![Ident::new(name)]), Vec::new()),
+        format: None,
+    }
+}
+
+/// PostgreSQL's constant folding (`eval_const_expressions`), as far as its errors and
+/// NULLs go: before a query runs, a constant cast or integer arithmetic that fails
+/// fails the query, rows or none (`'b%'::int`, `10000000000::int`, `2147483647 + 1`),
+/// except in a CASE arm after a constant true condition or with a constant false one,
+/// after a constant false (true) `AND` (`OR`) operand or a constant non-NULL
+/// `coalesce` argument; and an operator or strict function with a NULL constant operand
+/// is NULL without its other operands being computed (`e.bonus::int + NULL`).
+/// Returns the expression's constant value when it is one this follows.
+fn fold(cx: &Cx<'_>, e: &mut Expr) -> Result<Option<Konst>, Unsupported> {
+    let k = match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n
+                .parse::<i64>()
+                .ok()
+                .map(|i| Konst::Int(i, if i32::try_from(i).is_ok() { 4 } else { 8 })),
+            Value::Boolean(b) => Some(Konst::Bool(*b)),
+            Value::Null => Some(Konst::Null),
+            Value::SingleQuotedString(s) => Some(Konst::Str(s.clone())),
+            _ => None,
+        },
+        Expr::Nested(x) => fold(cx, x)?,
+        Expr::Cast {
+            expr, data_type, ..
+        } => {
+            let k = fold(cx, expr)?;
+            let ty = decl_ty(&data_type.to_string());
+            match (k, ty) {
+                (Some(Konst::Null), _) => Some(Konst::Null),
+                (Some(Konst::Str(s)), Ty::Int(w)) => {
+                    let t = s.trim();
+                    let name = match w {
+                        2 => "smallint",
+                        4 => "integer",
+                        _ => "bigint",
+                    };
+                    match t.parse::<i64>() {
+                        Ok(v) if fits(v, w) => Some(Konst::Int(v, w)),
+                        Ok(_) => {
+                            return Err(Unsupported(format!(
+                                "[22003] value \"{s}\" is out of range for type {name}"
+                            )))
+                        }
+                        Err(_) => {
+                            let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+                            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                                return Err(Unsupported(format!(
+                                    "[22003] value \"{s}\" is out of range for type {name}"
+                                )));
+                            }
+                            return Err(Unsupported(format!(
+                                "[22P02] invalid input syntax for type {name}: \"{s}\""
+                            )));
+                        }
+                    }
+                }
+                (Some(Konst::Str(s)), Ty::Bool) => match types::parse_bool(&s) {
+                    Some(b) => Some(Konst::Bool(b)),
+                    None => {
+                        return Err(Unsupported(format!(
+                            "[22P02] invalid input syntax for type boolean: \"{s}\""
+                        )))
+                    }
+                },
+                (Some(Konst::Str(s)), Ty::Numeric(_)) => {
+                    let t = s.trim();
+                    let special = [
+                        "nan",
+                        "infinity",
+                        "+infinity",
+                        "-infinity",
+                        "inf",
+                        "+inf",
+                        "-inf",
+                    ];
+                    if crate::arith::Decimal::parse(t).is_none()
+                        && !special.contains(&t.to_ascii_lowercase().as_str())
+                        && t.parse::<f64>().is_err()
+                    {
+                        return Err(Unsupported(format!(
+                            "[22P02] invalid input syntax for type numeric: \"{s}\""
+                        )));
+                    }
+                    None
+                }
+                (Some(Konst::Int(v, _)), Ty::Int(w)) => {
+                    if !fits(v, w) {
+                        return Err(int_range_error(w));
+                    }
+                    Some(Konst::Int(v, w))
+                }
+                (Some(Konst::Bool(b)), Ty::Bool) => Some(Konst::Bool(b)),
+                _ => None,
+            }
+        }
+        Expr::UnaryOp { op, expr } => {
+            let k = fold(cx, expr)?;
+            match (op, k) {
+                (_, Some(Konst::Null)) => {
+                    *e = typed_null(cx, e);
+                    Some(Konst::Null)
+                }
+                (UnaryOperator::Minus, Some(Konst::Int(v, w))) => {
+                    let n = v.checked_neg().filter(|n| fits(*n, w));
+                    Some(Konst::Int(n.ok_or_else(|| int_range_error(w))?, w))
+                }
+                (UnaryOperator::Not, Some(Konst::Bool(b))) => Some(Konst::Bool(!b)),
+                _ => None,
+            }
+        }
+        Expr::BinaryOp { left, op, right } => match op {
+            BinaryOperator::And | BinaryOperator::Or => {
+                let stop = *op == BinaryOperator::Or;
+                match fold(cx, left)? {
+                    Some(Konst::Bool(b)) if b == stop => Some(Konst::Bool(b)),
+                    l => match (l, fold(cx, right)?) {
+                        (_, Some(Konst::Bool(b))) if b == stop => Some(Konst::Bool(b)),
+                        (Some(Konst::Bool(_)), r) => r,
+                        (Some(Konst::Null), Some(Konst::Bool(_) | Konst::Null)) => {
+                            Some(Konst::Null)
+                        }
+                        _ => None,
+                    },
+                }
+            }
+            _ => {
+                let (l, r) = (fold(cx, left)?, fold(cx, right)?);
+                let strict = crate::pgsql::is_boolean_operator(op)
+                    || matches!(
+                        op,
+                        BinaryOperator::Plus
+                            | BinaryOperator::Minus
+                            | BinaryOperator::Multiply
+                            | BinaryOperator::Divide
+                            | BinaryOperator::Modulo
+                            | BinaryOperator::StringConcat
+                    );
+                match (l, r) {
+                    (Some(Konst::Null), _) | (_, Some(Konst::Null)) if strict => {
+                        *e = typed_null(cx, e);
+                        Some(Konst::Null)
+                    }
+                    (Some(Konst::Int(a, wa)), Some(Konst::Int(b, wb))) => {
+                        let w = wa.max(wb);
+                        let zero = || Unsupported("[22012] division by zero".to_string());
+                        let v = match op {
+                            BinaryOperator::Plus => a.checked_add(b),
+                            BinaryOperator::Minus => a.checked_sub(b),
+                            BinaryOperator::Multiply => a.checked_mul(b),
+                            BinaryOperator::Divide if b == 0 => return Err(zero()),
+                            BinaryOperator::Divide => a.checked_div(b),
+                            BinaryOperator::Modulo if b == 0 => return Err(zero()),
+                            BinaryOperator::Modulo => Some(a.checked_rem(b).unwrap_or(0)),
+                            _ => return Ok(None),
+                        };
+                        let v = v
+                            .filter(|v| fits(*v, w))
+                            .ok_or_else(|| int_range_error(w))?;
+                        Some(Konst::Int(v, w))
+                    }
+                    _ => None,
+                }
+            }
+        },
+        Expr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            if let Some(o) = operand {
+                fold(cx, o)?;
+            }
+            let simple = operand.is_some();
+            let mut decided = false;
+            for c in conditions.iter_mut() {
+                match fold(cx, &mut c.condition)? {
+                    Some(Konst::Bool(false) | Konst::Null) if !simple => continue,
+                    Some(Konst::Bool(true)) if !simple => {
+                        fold(cx, &mut c.result)?;
+                        decided = true;
+                        break;
+                    }
+                    _ => {
+                        fold(cx, &mut c.result)?;
+                    }
+                }
+            }
+            if !decided {
+                if let Some(x) = else_result {
+                    fold(cx, x)?;
+                }
+            }
+            None
+        }
+        Expr::Function(f) => {
+            let name = function_name(f);
+            let FunctionArguments::List(list) = &mut f.args else {
+                return Ok(None);
+            };
+            let mut any_null = false;
+            for a in &mut list.args {
+                let (FunctionArg::Unnamed(FunctionArgExpr::Expr(x))
+                | FunctionArg::Named {
+                    arg: FunctionArgExpr::Expr(x),
+                    ..
+                }) = a
+                else {
+                    continue;
+                };
+                match fold(cx, x)? {
+                    // coalesce stops at its first non-NULL constant.
+                    Some(k) if name == "coalesce" && k != Konst::Null => break,
+                    Some(Konst::Null) => any_null = true,
+                    _ => {}
+                }
+            }
+            let strict = [
+                "length",
+                "upper",
+                "lower",
+                "abs",
+                "round",
+                "replace",
+                "substr",
+                "strpos",
+                "left",
+                "right",
+                "date_trunc",
+                "btrim",
+                "ltrim",
+                "rtrim",
+                "md5",
+                "initcap",
+            ];
+            if any_null && f.over.is_none() && strict.contains(&name.as_str()) {
+                *e = typed_null(cx, e);
+                return Ok(Some(Konst::Null));
+            }
+            None
+        }
+        Expr::Position { expr, r#in } => {
+            let (a, b) = (fold(cx, expr)?, fold(cx, r#in)?);
+            if a == Some(Konst::Null) || b == Some(Konst::Null) {
+                *e = typed_null(cx, e);
+                return Ok(Some(Konst::Null));
+            }
+            None
+        }
+        Expr::Subquery(q) => {
+            fold_query(cx, q)?;
+            None
+        }
+        Expr::Exists { subquery, .. } => {
+            fold_query(cx, subquery)?;
+            None
+        }
+        Expr::InSubquery { expr, subquery, .. } => {
+            fold(cx, expr)?;
+            fold_query(cx, subquery)?;
+            None
+        }
+        _ => {
+            // The operands of other expressions are folded in turn.
+            let mut error = None;
+            let _ = visit_children(e, |child| match fold(cx, child) {
+                Ok(_) => ControlFlow::Continue(()),
+                Err(u) => {
+                    error = Some(u);
+                    ControlFlow::Break(())
+                }
+            });
+            if let Some(u) = error {
+                return Err(u);
+            }
+            None
+        }
+    };
+    Ok(k)
+}
+
+/// Calls `f` on each outermost expression inside `e` (not `e` itself).
+fn visit_children(
+    e: &mut Expr,
+    mut f: impl FnMut(&mut Expr) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    struct Children<F> {
+        depth: usize,
+        f: F,
+    }
+    impl<F: FnMut(&mut Expr) -> ControlFlow<()>> VisitorMut for Children<F> {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &mut Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _: &mut Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+            self.depth += 1;
+            if self.depth == 2 {
+                (self.f)(e)?;
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, _: &mut Expr) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    e.visit(&mut Children {
+        depth: 0,
+        f: &mut f,
+    })
+}
+
+/// [`fold`] over each outermost expression of `query` (its subqueries' by `fold`).
+fn fold_query(cx: &Cx<'_>, query: &mut Query) -> Result<(), Unsupported> {
+    struct Roots<'a> {
+        cx: &'a Cx<'a>,
+        depth: usize,
+        error: Option<Unsupported>,
+    }
+    impl VisitorMut for Roots<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+            self.depth += 1;
+            if self.depth == 1 {
+                if let Err(u) = fold(self.cx, e) {
+                    self.error = Some(u);
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, _: &mut Expr) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    let mut roots = Roots {
+        cx,
+        depth: 0,
+        error: None,
+    };
+    let _ = query.visit(&mut roots);
+    roots.error.map_or(Ok(()), Err)
+}
+
+/// PostgreSQL's estimate of what evaluating `e` costs, in calls of functions and
+/// operators (`cost_qual_eval`): a cast through text counts 2, a subquery more than
+/// anything else, constants nothing (folded).
+fn cost(cx: &Cx<'_>, e: &Expr) -> f64 {
+    struct Cost<'a> {
+        cx: &'a Cx<'a>,
+        total: f64,
+    }
+    impl sqlparser::ast::Visitor for Cost<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            self.total += match e {
+                Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => 1000.0,
+                Expr::BinaryOp { op, .. }
+                    if !matches!(op, BinaryOperator::And | BinaryOperator::Or) =>
+                {
+                    1.0
+                }
+                Expr::Like { .. } | Expr::ILike { .. } | Expr::SimilarTo { .. } => 1.0,
+                Expr::Between { .. } => 2.0,
+                Expr::InList { list, .. } => 0.5 * list.len() as f64,
+                Expr::Function(f) if f.over.is_none() => 1.0,
+                Expr::Position { .. } | Expr::Substring { .. } | Expr::Trim { .. } => 1.0,
+                Expr::IsDistinctFrom(..) | Expr::IsNotDistinctFrom(..) => 1.0,
+                Expr::Cast {
+                    expr, data_type, ..
+                } => {
+                    let through_text = decl_ty(&data_type.to_string()) == Ty::Text
+                        || matches!(self.cx.ty(expr), Some(Ty::Text) | None);
+                    if through_text {
+                        2.0
+                    } else {
+                        1.0
+                    }
+                }
+                _ => 0.0,
+            };
+            ControlFlow::Continue(())
+        }
+    }
+    if constant(e) {
+        return 0.0;
+    }
+    let mut c = Cost { cx, total: 0.0 };
+    let _ = sqlparser::ast::Visit::visit(e, &mut c);
+    c.total
+}
+
+/// Whether `e` names no column, parameter or subquery (PostgreSQL folds it).
+fn constant(e: &Expr) -> bool {
+    let mut found = false;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        if matches!(
+            x,
+            Expr::Identifier(_)
+                | Expr::CompoundIdentifier(_)
+                | Expr::Subquery(_)
+                | Expr::Exists { .. }
+                | Expr::InSubquery { .. }
+                | Expr::Function(_)
+        ) || matches!(x, Expr::Value(v) if matches!(v.value, Value::Placeholder(_)))
+        {
+            found = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    !found
+}
+
+/// The `AND`ed conditions of a `WHERE` in the order PostgreSQL evaluates them: by
+/// their estimated cost, cheapest first (`order_qual_clauses`), so that a condition
+/// that fails (`name::bool`) is not reached where PostgreSQL's cheaper one already
+/// rejected the row. Returns whether the order changed.
+fn order_conditions(cx: &Cx<'_>, selection: &mut Expr) -> bool {
+    fn conjuncts(e: Expr, out: &mut Vec<Expr>) {
+        match e {
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::And,
+                right,
+            } => {
+                conjuncts(*left, out);
+                conjuncts(*right, out);
+            }
+            Expr::Nested(inner)
+                if matches!(
+                    inner.as_ref(),
+                    Expr::BinaryOp {
+                        op: BinaryOperator::And,
+                        ..
+                    }
+                ) =>
+            {
+                conjuncts(*inner, out)
+            }
+            other => out.push(other),
+        }
+    }
+    let mut list = Vec::new();
+    conjuncts(selection.clone(), &mut list);
+    if list.len() < 2 {
+        return false;
+    }
+    let mut keyed: Vec<(f64, usize, Expr)> = list
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| (cost(cx, &e), i, e))
+        .collect();
+    if keyed.windows(2).all(|w| w[0].0 <= w[1].0) {
+        return false;
+    }
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut it = keyed.into_iter().map(|k| k.2);
+    let Some(first) = it.next() else {
+        return false;
+    };
+    *selection = it.fold(first, |acc, e| Expr::BinaryOp {
+        left: Box::new(acc),
+        op: BinaryOperator::And,
+        right: Box::new(e),
+    });
+    true
 }
 
 /// The rewrites (see the module docs), bottom up.
@@ -978,6 +1541,61 @@ mod tests {
         assert_eq!(e.0, "[42883] operator does not exist: - text");
         let e = rewrite("SELECT -1::bool", &columns()).unwrap_err();
         assert_eq!(e.0, "[42883] operator does not exist: - boolean");
+    }
+
+    #[test]
+    fn constants_fail_before_the_query_runs_as_in_postgresql() {
+        let code = |sql: &str| rewrite(sql, &columns()).map_err(|e| e.0[1..6].to_string());
+        for (sql, want) in [
+            (
+                "SELECT 1 FROM emp e WHERE false AND e.age = 'b%'::int",
+                None,
+            ),
+            ("SELECT 'b%'::int FROM emp e WHERE false", Some("22P02")),
+            (
+                "SELECT e.age FROM emp e WHERE e.active AND ' x '::bool",
+                Some("22P02"),
+            ),
+            ("SELECT 10000000000::int", Some("22003")),
+            ("SELECT '10000000000'::int", Some("22003")),
+            ("SELECT (9223372036854775807 - -3::int8) * 2", Some("22003")),
+            ("SELECT 2147483647 + 1", Some("22003")),
+            ("SELECT 1 / 0", Some("22012")),
+            ("SELECT 'b%'::numeric", Some("22P02")),
+            (
+                "SELECT (SELECT 1 FROM emp e WHERE 2 IN (SELECT 'x'::int))",
+                Some("22P02"),
+            ),
+            // Arms PostgreSQL drops before folding them.
+            ("SELECT CASE WHEN false THEN 'x'::int ELSE 1 END", None),
+            ("SELECT CASE WHEN true THEN 1 ELSE 'x'::int END", None),
+            (
+                "SELECT CASE WHEN e.active THEN 'x'::int END FROM emp e",
+                Some("22P02"),
+            ),
+            ("SELECT coalesce(1, 'x'::int)", None),
+            ("SELECT true OR 'x'::bool", None),
+        ] {
+            assert_eq!(code(sql).err().as_deref(), want, "{sql}");
+        }
+        // An operator or strict function with a NULL operand is NULL, uncomputed.
+        assert_eq!(
+            text("SELECT e.bonus::int + NULL::int AS x, position(NULL::text in e.name) AS y FROM emp e"),
+            "SELECT NULL::int4 AS x, NULL::int4 AS y FROM emp AS e"
+        );
+    }
+
+    #[test]
+    fn conditions_are_ordered_by_postgresql_cost() {
+        assert_eq!(
+            text("SELECT e.age FROM emp e WHERE e.name::bool AND e.name LIKE 'a%' AND e.age > 1"),
+            "SELECT e.age FROM emp AS e WHERE e.name LIKE 'a%' AND e.age > 1 AND e.name::BOOL"
+        );
+        // Already cheapest first: as written.
+        assert_eq!(
+            typed("SELECT e.age FROM emp e WHERE e.age > 1 AND e.name::bool").text,
+            None
+        );
     }
 
     #[test]
