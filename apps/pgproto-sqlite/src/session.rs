@@ -2486,7 +2486,10 @@ impl Session {
                             .get(i)
                             .copied()
                             .flatten()
-                            .filter(|_| scales.len() == ncols && oid == types::NUMERIC);
+                            // A declared scale (a column's typmod) is applied as it is.
+                            .filter(|_| {
+                                scales.len() == ncols && oid == types::NUMERIC && typmod < 0
+                            });
                         match scale {
                             Some(scale) => {
                                 let v = crate::arith::numeric_display(v, scale)

@@ -271,7 +271,11 @@ fn figure_colname(e: &Expr) -> Option<(String, u8)> {
         Expr::Ceil { .. } => ("ceil".to_string(), 2),
         Expr::Floor { .. } => ("floor".to_string(), 2),
         Expr::Array(_) => ("array".to_string(), 2),
-        _ => return None,
+        // `a[i]`, `(row).field`...: as the syntax-tree rewrites name them.
+        _ => match crate::builtins::item_name(e) {
+            Some(n) if n != "?column?" => (n, 2),
+            _ => return None,
+        },
     })
 }
 
@@ -413,6 +417,7 @@ impl Cx<'_> {
                 _ => None,
             },
             Expr::TypedString { data_type, .. } => Some(decl_ty(&data_type.to_string())),
+            Expr::Interval(_) => Some(Ty::Other),
             Expr::Cast {
                 expr, data_type, ..
             } => Some(self.cast_ty(expr, data_type)),
