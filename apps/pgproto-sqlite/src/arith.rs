@@ -630,6 +630,9 @@ pub(crate) fn numeric_display(v: &Value, scale: Scale) -> Result<Value, Failure>
         Value::Text(t) => Decimal::parse(t),
         Value::Blob(_) => None,
     };
+    if scale == Scale::Natural {
+        return Ok(v.clone());
+    }
     let Scale::Known(scale) = scale else {
         return Err(unsupported(
             "a numeric result whose display scale depends on the values (a quotient, avg, \

@@ -2441,6 +2441,21 @@ impl Cx<'_> {
                     }
                 }
                 "lag" | "lead" | "first_value" | "last_value" | "nth_value" => first_arg(),
+                // avg of integers or numerics is numeric (its display scale is the
+                // `typed` module's: refused, it depends on the values).
+                "avg" | "pg_avg"
+                    if matches!(
+                        first_arg().map(|t| crate::types::oid_for_decl(&t)),
+                        Some(
+                            crate::types::INT2
+                                | crate::types::INT4
+                                | crate::types::INT8
+                                | crate::types::NUMERIC
+                        )
+                    ) =>
+                {
+                    Some("NUMERIC".to_string())
+                }
                 "total" | "avg" | "pg_avg" | "round" | "sqrt" | "pow" | "power" | "exp" | "ln"
                 | "log" | "random" => Some("FLOAT8".to_string()),
                 "sum" | "pg_sum" => match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
@@ -2981,6 +2996,10 @@ mod tests {
             &p,
         );
         assert_eq!(items[0].type_name.as_deref(), Some("INTEGER"));
+        // avg of an integer is numeric, of a float8 float8.
+        let items = result_items("select avg(id), avg(price) from t", &cols, &p);
+        let types: Vec<_> = items.iter().map(|i| i.type_name.as_deref()).collect();
+        assert_eq!(types, [Some("NUMERIC"), Some("FLOAT8")]);
         assert!(result_items("select *, 1 from t", &cols, &p).is_empty());
         // Window and filtered aggregates are named and typed after their function.
         let items = result_items(

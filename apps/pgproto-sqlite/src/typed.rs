@@ -47,6 +47,10 @@ pub(crate) enum Scale {
     Unknown,
     /// The value is always NULL (`NULL::numeric`).
     Null,
+    /// A `numeric` column without a declared scale, and what keeps its values' scale:
+    /// written as SQLite holds the values (the scale they were written with is lost,
+    /// a limitation listed in the crate docs).
+    Natural,
 }
 
 impl Scale {
@@ -55,6 +59,7 @@ impl Scale {
         match (a, b) {
             (Self::Null, x) | (x, Self::Null) => x,
             (Self::Known(x), Self::Known(y)) if x == y => a,
+            (Self::Natural, Self::Natural) => a,
             _ => Self::Unknown,
         }
     }
@@ -64,7 +69,8 @@ impl Scale {
         match (a, b) {
             (Self::Known(x), Self::Known(y)) => Self::Known(f(x, y)),
             (Self::Null, _) | (_, Self::Null) => Self::Null,
-            _ => Self::Unknown,
+            (Self::Unknown, _) | (_, Self::Unknown) => Self::Unknown,
+            _ => Self::Natural,
         }
     }
 }
@@ -291,7 +297,7 @@ fn result_scales(cx: &Cx<'_>, query: &Query) -> Vec<Option<Scale>> {
                 _ => return Vec::new(),
             };
             scales.push(match cx.ty(e) {
-                Some(Ty::Numeric(s)) => Some(s),
+                Some(Ty::Numeric(s)) if s != Scale::Natural => Some(s),
                 _ => None,
             });
         }
@@ -328,7 +334,7 @@ fn decl_ty(decl: &str) -> Ty {
         types::NUMERIC => Ty::Numeric(
             types::numeric_scale(typmod)
                 .and_then(|s| u32::try_from(s).ok())
-                .map_or(Scale::Unknown, Scale::Known),
+                .map_or(Scale::Natural, Scale::Known),
         ),
         types::FLOAT4 | types::FLOAT8 => Ty::Float,
         types::BOOL => Ty::Bool,
@@ -534,7 +540,7 @@ impl Cx<'_> {
         let ty = decl_ty(&data_type.to_string());
         match ty {
             // `numeric` without a scale keeps the operand's.
-            Ty::Numeric(Scale::Unknown) => Ty::Numeric(match self.ty(operand) {
+            Ty::Numeric(Scale::Natural) => Ty::Numeric(match self.ty(operand) {
                 Some(Ty::Int(_)) => Scale::Known(0),
                 Some(Ty::Numeric(s)) => s,
                 Some(Ty::Null) => Scale::Null,
