@@ -140,6 +140,7 @@ pub(crate) fn rewrite(sql: &str, columns: &[(String, String)]) -> Result<Typed, 
         })
         .unwrap_or_default();
     let before = query.to_string();
+    check_literal_casts(query)?;
     fold_query(&Cx { columns }, query)?;
     struct Order<'a> {
         cx: Cx<'a>,
@@ -776,9 +777,101 @@ fn typed_null(cx: &Cx<'_>, e: &Expr) -> Expr {
     }
 }
 
+/// A string literal cast to `ty`, which PostgreSQL reads when it parses the query
+/// (wherever the cast is: errors even in a branch never taken).
+fn literal_cast(s: &str, ty: Ty) -> Result<Option<Konst>, Unsupported> {
+    Ok(match ty {
+        Ty::Int(w) => {
+            let t = s.trim();
+            let name = match w {
+                2 => "smallint",
+                4 => "integer",
+                _ => "bigint",
+            };
+            match t.parse::<i64>() {
+                Ok(v) if fits(v, w) => Some(Konst::Int(v, w)),
+                Ok(_) => {
+                    return Err(Unsupported(format!(
+                        "[22003] value \"{s}\" is out of range for type {name}"
+                    )))
+                }
+                Err(_) => {
+                    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+                    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(Unsupported(format!(
+                            "[22003] value \"{s}\" is out of range for type {name}"
+                        )));
+                    }
+                    return Err(Unsupported(format!(
+                        "[22P02] invalid input syntax for type {name}: \"{s}\""
+                    )));
+                }
+            }
+        }
+        Ty::Bool => match types::parse_bool(s) {
+            Some(b) => Some(Konst::Bool(b)),
+            None => {
+                return Err(Unsupported(format!(
+                    "[22P02] invalid input syntax for type boolean: \"{s}\""
+                )))
+            }
+        },
+        Ty::Numeric(_) => {
+            let t = s.trim();
+            let special = [
+                "nan",
+                "infinity",
+                "+infinity",
+                "-infinity",
+                "inf",
+                "+inf",
+                "-inf",
+            ];
+            if crate::arith::Decimal::parse(t).is_none()
+                && !special.contains(&t.to_ascii_lowercase().as_str())
+                && t.parse::<f64>().is_err()
+            {
+                return Err(Unsupported(format!(
+                    "[22P02] invalid input syntax for type numeric: \"{s}\""
+                )));
+            }
+            None
+        }
+        Ty::Text => Some(Konst::Str(s.to_string())),
+        _ => None,
+    })
+}
+
+/// Reads every string literal cast of `query` as PostgreSQL's parser does
+/// ([`literal_cast`]).
+fn check_literal_casts(query: &Query) -> Result<(), Unsupported> {
+    let mut error = None;
+    let _ = sqlparser::ast::visit_expressions(query, |e| {
+        if let Expr::Cast {
+            expr, data_type, ..
+        } = e
+        {
+            let mut operand = expr.as_ref();
+            while let Expr::Nested(inner) = operand {
+                operand = inner;
+            }
+            if let Expr::Value(v) = operand {
+                if let Value::SingleQuotedString(s) = &v.value {
+                    if let Err(u) = literal_cast(s, decl_ty(&data_type.to_string())) {
+                        error = Some(u);
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    error.map_or(Ok(()), Err)
+}
+
 /// PostgreSQL's constant folding (`eval_const_expressions`), as far as its errors and
 /// NULLs go: before a query runs, a constant cast or integer arithmetic that fails
-/// fails the query, rows or none (`'b%'::int`, `10000000000::int`, `2147483647 + 1`),
+/// fails the query, rows or none (`10000000000::int`, `2147483647 + 1`),
 /// except in a CASE arm after a constant true condition or with a constant false one,
 /// after a constant false (true) `AND` (`OR`) operand or a constant non-NULL
 /// `coalesce` argument; and an operator or strict function with a NULL constant operand
@@ -804,62 +897,7 @@ fn fold(cx: &Cx<'_>, e: &mut Expr) -> Result<Option<Konst>, Unsupported> {
             let ty = decl_ty(&data_type.to_string());
             match (k, ty) {
                 (Some(Konst::Null), _) => Some(Konst::Null),
-                (Some(Konst::Str(s)), Ty::Int(w)) => {
-                    let t = s.trim();
-                    let name = match w {
-                        2 => "smallint",
-                        4 => "integer",
-                        _ => "bigint",
-                    };
-                    match t.parse::<i64>() {
-                        Ok(v) if fits(v, w) => Some(Konst::Int(v, w)),
-                        Ok(_) => {
-                            return Err(Unsupported(format!(
-                                "[22003] value \"{s}\" is out of range for type {name}"
-                            )))
-                        }
-                        Err(_) => {
-                            let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-                            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-                                return Err(Unsupported(format!(
-                                    "[22003] value \"{s}\" is out of range for type {name}"
-                                )));
-                            }
-                            return Err(Unsupported(format!(
-                                "[22P02] invalid input syntax for type {name}: \"{s}\""
-                            )));
-                        }
-                    }
-                }
-                (Some(Konst::Str(s)), Ty::Bool) => match types::parse_bool(&s) {
-                    Some(b) => Some(Konst::Bool(b)),
-                    None => {
-                        return Err(Unsupported(format!(
-                            "[22P02] invalid input syntax for type boolean: \"{s}\""
-                        )))
-                    }
-                },
-                (Some(Konst::Str(s)), Ty::Numeric(_)) => {
-                    let t = s.trim();
-                    let special = [
-                        "nan",
-                        "infinity",
-                        "+infinity",
-                        "-infinity",
-                        "inf",
-                        "+inf",
-                        "-inf",
-                    ];
-                    if crate::arith::Decimal::parse(t).is_none()
-                        && !special.contains(&t.to_ascii_lowercase().as_str())
-                        && t.parse::<f64>().is_err()
-                    {
-                        return Err(Unsupported(format!(
-                            "[22P02] invalid input syntax for type numeric: \"{s}\""
-                        )));
-                    }
-                    None
-                }
+                (Some(Konst::Str(s)), ty) => literal_cast(&s, ty)?,
                 (Some(Konst::Int(v, _)), Ty::Int(w)) => {
                     if !fits(v, w) {
                         return Err(int_range_error(w));
@@ -976,6 +1014,7 @@ fn fold(cx: &Cx<'_>, e: &mut Expr) -> Result<Option<Konst>, Unsupported> {
                 return Ok(None);
             };
             let mut any_null = false;
+            let mut values = Vec::new();
             for a in &mut list.args {
                 let (FunctionArg::Unnamed(FunctionArgExpr::Expr(x))
                 | FunctionArg::Named {
@@ -985,12 +1024,29 @@ fn fold(cx: &Cx<'_>, e: &mut Expr) -> Result<Option<Konst>, Unsupported> {
                 else {
                     continue;
                 };
-                match fold(cx, x)? {
-                    // coalesce stops at its first non-NULL constant.
-                    Some(k) if name == "coalesce" && k != Konst::Null => break,
+                let k = fold(cx, x)?;
+                values.push(k.clone());
+                match k {
+                    // coalesce stops at its first non-NULL constant: its value when all
+                    // before it are NULL constants.
+                    Some(k) if name == "coalesce" && k != Konst::Null => {
+                        let all_null = values.iter().rev().skip(1).all(|v| *v == Some(Konst::Null));
+                        return Ok(all_null.then_some(k));
+                    }
                     Some(Konst::Null) => any_null = true,
                     _ => {}
                 }
+            }
+            if name == "nullif" {
+                return Ok(match values.as_slice() {
+                    [Some(a), Some(b)] if a == b => Some(Konst::Null),
+                    [Some(a), Some(b)]
+                        if std::mem::discriminant(a) == std::mem::discriminant(b) =>
+                    {
+                        Some(a.clone())
+                    }
+                    _ => None,
+                });
             }
             let strict = [
                 "length",
@@ -1251,6 +1307,15 @@ fn order_conditions(cx: &Cx<'_>, selection: &mut Expr) -> bool {
     true
 }
 
+/// Whether computing `e` may fail (not a column, literal or parameter).
+fn may_fail(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(x) => may_fail(x),
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Value(_) => false,
+        _ => true,
+    }
+}
+
 /// The rewrites (see the module docs), bottom up.
 struct Pass<'a> {
     columns: &'a [(String, String)],
@@ -1314,6 +1379,33 @@ impl Pass<'_> {
                     }
                 }
                 Ok(changed)
+            }
+            Expr::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } if may_fail(expr) => {
+                // PostgreSQL computes `x` only for a row of the subquery: with none, `x IN
+                // (...)` is false (`NOT IN` true) and `x`'s errors are not raised.
+                let test = Expr::InSubquery {
+                    expr: expr.clone(),
+                    subquery: subquery.clone(),
+                    negated: *negated,
+                };
+                *e = Expr::Case {
+                    case_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                    end_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                    operand: None,
+                    conditions: vec![sqlparser::ast::CaseWhen {
+                        condition: Expr::Exists {
+                            subquery: subquery.clone(),
+                            negated: false,
+                        },
+                        result: test,
+                    }],
+                    else_result: Some(Box::new(Expr::value(Value::Boolean(*negated)))),
+                };
+                Ok(true)
             }
             Expr::Function(f) if function_name(f) == "round" => {
                 // round(numeric[, n]): PostgreSQL's decimal rounding (`pg_round`).
@@ -1560,9 +1652,13 @@ mod tests {
         for (sql, want) in [
             (
                 "SELECT 1 FROM emp e WHERE false AND e.age = 'b%'::int",
-                None,
+                Some("22P02"),
             ),
             ("SELECT 'b%'::int FROM emp e WHERE false", Some("22P02")),
+            (
+                "SELECT 1 FROM emp e WHERE false AND e.age = 10000000000::int",
+                None,
+            ),
             (
                 "SELECT e.age FROM emp e WHERE e.active AND ' x '::bool",
                 Some("22P02"),
@@ -1578,14 +1674,28 @@ mod tests {
                 Some("22P02"),
             ),
             // Arms PostgreSQL drops before folding them.
-            ("SELECT CASE WHEN false THEN 'x'::int ELSE 1 END", None),
-            ("SELECT CASE WHEN true THEN 1 ELSE 'x'::int END", None),
+            (
+                "SELECT CASE WHEN false THEN 10000000000::int ELSE 1 END",
+                None,
+            ),
+            ("SELECT CASE WHEN true THEN 1 ELSE 1 / 0 END", None),
             (
                 "SELECT CASE WHEN e.active THEN 'x'::int END FROM emp e",
                 Some("22P02"),
             ),
-            ("SELECT coalesce(1, 'x'::int)", None),
-            ("SELECT true OR 'x'::bool", None),
+            ("SELECT coalesce(1, 10000000000::int)", None),
+            // A string literal is read when the query is parsed: everywhere.
+            ("SELECT coalesce(1, 'x'::int)", Some("22P02")),
+            ("SELECT CASE WHEN false THEN '_o%'::bool END", Some("22P02")),
+            // nullif of constants is folded: the coalesce stops at 0.
+            (
+                "SELECT coalesce(-3::int8 * nullif(0::int8, 5::int8), 1 % 0)",
+                None,
+            ),
+            ("SELECT nullif('Bob', 'Sales')::int", Some("22P02")),
+            // Not a constant: coalesce of a column.
+            ("SELECT coalesce(e.name, 'Sales')::bool FROM emp e", None),
+            ("SELECT true OR 1 / 0 = 1", None),
         ] {
             assert_eq!(code(sql).err().as_deref(), want, "{sql}");
         }
@@ -1593,6 +1703,22 @@ mod tests {
         assert_eq!(
             text("SELECT e.bonus::int + NULL::int AS x, position(NULL::text in e.name) AS y FROM emp e"),
             "SELECT NULL::int4 AS x, NULL::int4 AS y FROM emp AS e"
+        );
+    }
+
+    #[test]
+    fn in_subquery_computes_its_operand_only_for_rows() {
+        assert_eq!(
+            text(
+                "SELECT e.id FROM emp e WHERE e.age % e.age IN (SELECT 1 FROM emp s WHERE s.active)"
+            ),
+            "SELECT e.id FROM emp AS e WHERE CASE WHEN EXISTS (SELECT 1 FROM emp AS s WHERE \
+             s.active) THEN pg_int4((e.age % e.age)) IN (SELECT 1 FROM emp AS s WHERE s.active) \
+             ELSE false END"
+        );
+        assert_eq!(
+            typed("SELECT e.id FROM emp e WHERE e.id NOT IN (SELECT 1 FROM emp s)").text,
+            None
         );
     }
 
