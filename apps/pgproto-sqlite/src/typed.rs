@@ -247,7 +247,8 @@ fn figure_colname(e: &Expr) -> Option<(String, u8)> {
             Some((n, 2)) => (n, 2),
             _ => ("case".to_string(), 1),
         },
-        Expr::Exists { .. } => ("exists".to_string(), 2),
+        // `NOT EXISTS` is a NOT over it: `?column?`.
+        Expr::Exists { negated: false, .. } => ("exists".to_string(), 2),
         Expr::Subquery(q) => {
             let select = crate::pgsql::selects_of(&q.body).into_iter().next()?;
             let name = match select.projection.first()? {
@@ -736,6 +737,8 @@ enum Konst {
     Int(i64, u8),
     Bool(bool),
     Str(String),
+    /// A number that is not an integer, as written.
+    Num(String),
 }
 
 fn int_range_error(width: u8) -> Unsupported {
@@ -880,10 +883,10 @@ fn check_literal_casts(query: &Query) -> Result<(), Unsupported> {
 fn fold(cx: &Cx<'_>, e: &mut Expr) -> Result<Option<Konst>, Unsupported> {
     let k = match e {
         Expr::Value(v) => match &v.value {
-            Value::Number(n, _) => n
-                .parse::<i64>()
-                .ok()
-                .map(|i| Konst::Int(i, if i32::try_from(i).is_ok() { 4 } else { 8 })),
+            Value::Number(n, _) => Some(match n.parse::<i64>() {
+                Ok(i) => Konst::Int(i, if i32::try_from(i).is_ok() { 4 } else { 8 }),
+                Err(_) => Konst::Num(n.clone()),
+            }),
             Value::Boolean(b) => Some(Konst::Bool(*b)),
             Value::Null => Some(Konst::Null),
             Value::SingleQuotedString(s) => Some(Konst::Str(s.clone())),
@@ -905,6 +908,9 @@ fn fold(cx: &Cx<'_>, e: &mut Expr) -> Result<Option<Konst>, Unsupported> {
                     Some(Konst::Int(v, w))
                 }
                 (Some(Konst::Bool(b)), Ty::Bool) => Some(Konst::Bool(b)),
+                // A number written as text, as PostgreSQL folds the cast.
+                (Some(Konst::Int(v, _)), Ty::Text) => Some(Konst::Str(v.to_string())),
+                (Some(Konst::Num(n)), Ty::Text) => Some(Konst::Str(n)),
                 _ => None,
             }
         }
@@ -1693,6 +1699,10 @@ mod tests {
                 None,
             ),
             ("SELECT nullif('Bob', 'Sales')::int", Some("22P02")),
+            (
+                "SELECT 2.5::text::int FROM emp e WHERE false",
+                Some("22P02"),
+            ),
             // Not a constant: coalesce of a column.
             ("SELECT coalesce(e.name, 'Sales')::bool FROM emp e", None),
             ("SELECT true OR 1 / 0 = 1", None),
