@@ -249,6 +249,7 @@ fn figure_colname(e: &Expr) -> Option<(String, u8)> {
         },
         // `NOT EXISTS` is a NOT over it: `?column?`.
         Expr::Exists { negated: false, .. } => ("exists".to_string(), 2),
+        Expr::Exists { negated: true, .. } => return None,
         Expr::Subquery(q) => {
             let select = crate::pgsql::selects_of(&q.body).into_iter().next()?;
             let name = match select.projection.first()? {
@@ -674,7 +675,7 @@ impl Cx<'_> {
             },
             "coalesce" | "greatest" | "least" => args
                 .iter()
-                .fold(Some(Ty::Null), |t, a| common(t, self.ty(a))),
+                .try_fold(Ty::Null, |t, a| common(Some(t), self.ty(a))),
             "nullif" => first(),
             _ => None,
         }
@@ -1369,7 +1370,7 @@ impl Pass<'_> {
                     return Ok(false);
                 };
                 // Still a cast to the type named (`varchar(3)` cuts), of the text.
-                *expr = Box::new(text);
+                **expr = text;
                 Ok(true)
             }
             Expr::BinaryOp {
@@ -1465,18 +1466,15 @@ impl Pass<'_> {
                 }
                 self.range_check(e, &cx)
             }
-            Expr::BinaryOp { op, .. }
-                if matches!(
-                    op,
+            Expr::BinaryOp {
+                op:
                     BinaryOperator::Plus
-                        | BinaryOperator::Minus
-                        | BinaryOperator::Multiply
-                        | BinaryOperator::Divide
-                        | BinaryOperator::Modulo
-                ) =>
-            {
-                self.range_check(e, &cx)
-            }
+                    | BinaryOperator::Minus
+                    | BinaryOperator::Multiply
+                    | BinaryOperator::Divide
+                    | BinaryOperator::Modulo,
+                ..
+            } => self.range_check(e, &cx),
             _ => Ok(false),
         }
     }
@@ -1631,7 +1629,8 @@ mod tests {
                 "SELECT e.age, true, e.hired::text, (e.hired + 1)::timestamptz::date, \
                  CASE WHEN e.active THEN 1 ELSE e.age END, CASE WHEN e.active THEN 1 END, \
                  (SELECT max(x.n) AS m FROM t x), (SELECT count(*) FROM t), \
-                 trim(e.name), position('a' in e.name), DATE '2020-01-01', -e.age FROM emp e"
+                 trim(e.name), position('a' in e.name), DATE '2020-01-01', -e.age, \
+                 NOT EXISTS (SELECT 1) FROM emp e"
             ),
             "SELECT e.age, true AS \"?column?\", e.hired::TEXT AS \"hired\", \
              (e.hired + 1)::TIMESTAMPTZ::DATE AS \"date\", \
@@ -1640,7 +1639,8 @@ mod tests {
              (SELECT max(x.n) AS m FROM t AS x) AS \"m\", \
              (SELECT count(*) FROM t) AS \"count\", TRIM(e.name) AS \"btrim\", \
              POSITION('a' IN e.name) AS \"position\", DATE '2020-01-01' AS \"date\", \
-             pg_int4((-e.age)) AS \"?column?\" FROM emp AS e"
+             pg_int4((-e.age)) AS \"?column?\", NOT EXISTS (SELECT 1) AS \"?column?\" \
+             FROM emp AS e"
         );
     }
 
