@@ -244,15 +244,21 @@
 //!   column's `s`, a literal's written digits, the larger for `+ -`, the sum for `*`,
 //!   `round(x, n)`'s `n`; `round` of a numeric rounds the decimal half away from zero),
 //!   or are refused with 0A000 where the scale depends on the values (a quotient, `avg`,
-//!   `coalesce`/`CASE` branches of different scales, a numeric without declared scale),
-//!   constants fail before the query runs as PostgreSQL's constant folding makes them
-//!   (`'b%'::int` with no rows: 22P02), an operator with a NULL constant operand is NULL
-//!   uncomputed, `WHERE` conditions are evaluated cheapest first by PostgreSQL's cost
+//!   `coalesce`/`CASE` branches of different scales, arithmetic on a numeric without
+//!   declared scale; such a column itself, its `sum`, `min` and `max` are written as
+//!   SQLite holds them, see above), a string literal cast is read wherever it is, as
+//!   PostgreSQL's parser reads it (`'b%'::int` with no rows: 22P02), other constants
+//!   fail before the query runs as PostgreSQL's constant folding makes them
+//!   (`10000000000::int`, not in a CASE arm it drops), an operator with a NULL constant
+//!   operand is NULL uncomputed, `x IN (subquery)` computes `x` only when the subquery
+//!   has rows, `WHERE` conditions are evaluated cheapest first by PostgreSQL's cost
 //!   estimate, and unnamed select items are named by PostgreSQL's `FigureColname`. An
 //!   aggregate in a subquery whose arguments name only the outer query's (qualified)
 //!   columns is refused with 0A000 (PostgreSQL aggregates it in the outer query).
-//!   Not yet: `UPDATE`/`DELETE` arithmetic (SQLite's), errors of a condition that
-//!   PostgreSQL's planner would not have evaluated where SQLite does. The property
+//!   Not yet: `UPDATE`/`DELETE` arithmetic (SQLite's), errors that depend on which rows
+//!   and conditions each planner evaluates (a join or `LIMIT` that spares PostgreSQL a
+//!   row SQLite computes, or the reverse; constant folding of functions other than
+//!   `nullif`/`coalesce`). The property
 //!   check (`tests/property.rs`) compares random queries with PostgreSQL 15 and fails
 //!   on any difference (see the README).
 //! * Sequences (the `sequences` module): kept in `_pgproto_sequences`; `serial` columns
