@@ -19,6 +19,8 @@
 
 use rusqlite::types::Value;
 
+use crate::typed::Scale;
+
 /// An exact decimal: `digits × 10^-scale`, with PostgreSQL's display scale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Decimal {
@@ -71,7 +73,7 @@ impl Decimal {
     }
 
     /// A float8's shortest round-trip digits as a decimal (`None` if not finite).
-    fn from_float(f: f64) -> Option<Self> {
+    pub(crate) fn from_float(f: f64) -> Option<Self> {
         if !f.is_finite() {
             return None;
         }
@@ -194,7 +196,7 @@ impl Decimal {
     }
 
     /// The value without trailing fraction zeros (`1.50` is `1.5`).
-    fn trimmed(mut self) -> Self {
+    pub(crate) fn trimmed(mut self) -> Self {
         while self.scale > 0 && self.digits % 10 == 0 {
             self.digits /= 10;
             self.scale -= 1;
@@ -264,10 +266,19 @@ fn parse_date(text: &str) -> Option<i64> {
     (civil_from_days(days) == (y, m, d)).then_some(days)
 }
 
+/// A date (days since 1970-01-01) as PostgreSQL writes it; 22008 outside its dates
+/// ([`crate::datetime::DATE_RANGE`]).
 fn date_text(days: i64) -> Result<Value, Failure> {
+    // PostgreSQL counts from 2000-01-01, 10957 days later.
+    days.checked_sub(10_957)
+        .and_then(|d| i32::try_from(d).ok())
+        .filter(|d| crate::datetime::DATE_RANGE.contains(d))
+        .ok_or_else(|| fail("22008", "date out of range"))?;
     let (y, m, d) = civil_from_days(days);
     if !(1..=9999).contains(&y) {
-        return Err(fail("22008", "date out of range"));
+        return Err(unsupported(
+            "a date outside the years 1 to 9999 (stored as text, it would not sort)",
+        ));
     }
     Ok(Value::Text(format!("{y:04}-{m:02}-{d:02}")))
 }
@@ -596,6 +607,149 @@ pub(crate) fn number_in(v: &Value, ty: &str) -> Result<Value, Failure> {
     }
 }
 
+/// A numeric value written with `scale` fraction digits, as PostgreSQL writes a
+/// numeric of that display scale (`950.5` with 2: `950.50`); a value with more digits
+/// than the scale (the scale was not the value's) and one whose scale depends on the
+/// values ([`Scale::Unknown`]) are refused with 0A000.
+pub(crate) fn numeric_display(v: &Value, scale: Scale) -> Result<Value, Failure> {
+    let exact = match v {
+        Value::Null => return Ok(Value::Null),
+        Value::Integer(i) => Some(Decimal::from_int(*i)),
+        Value::Real(f) => Decimal::from_float(*f),
+        Value::Text(t) => Decimal::parse(t),
+        Value::Blob(_) => None,
+    };
+    if scale == Scale::Natural {
+        return Ok(v.clone());
+    }
+    let Scale::Known(scale) = scale else {
+        return Err(unsupported(
+            "a numeric result whose display scale depends on the values (a quotient, avg, \
+             or branches of different scales)",
+        ));
+    };
+    exact
+        .map(Decimal::trimmed)
+        .filter(|d| d.scale <= scale)
+        .and_then(|d| d.rescaled(scale))
+        .map(|d| Value::Text(d.text()))
+        .ok_or_else(|| {
+            unsupported(format!(
+                "the numeric {} written with {scale} fraction digits",
+                a_text(v)
+            ))
+        })
+}
+
+/// `pg_round(x, n)`: a numeric rounded to `n` fraction digits half away from zero, as
+/// PostgreSQL's `round(numeric, int)` (SQLite's rounds the float8: `round(12.35, 1)` is
+/// 12.3 there, 12.4 in PostgreSQL).
+pub(crate) fn round(v: &Value, digits: i64) -> Result<Value, Failure> {
+    let d = match v {
+        Value::Null => return Ok(Value::Null),
+        Value::Integer(i) => Decimal::from_int(*i),
+        Value::Real(f) => {
+            Decimal::from_float(*f).ok_or_else(|| unsupported("round of this value"))?
+        }
+        Value::Text(t) => Decimal::parse(t).ok_or_else(|| {
+            fail(
+                "22P02",
+                format!("invalid input syntax for type numeric: \"{t}\""),
+            )
+        })?,
+        Value::Blob(_) => return Err(unsupported("round of bytea")),
+    };
+    let overflow = || unsupported("round of a numeric this large");
+    let digits = digits.clamp(-1000, 1000);
+    // Round to 10^-digits: divide by 10^(scale - digits) with rounding, then scale back.
+    let drop = i64::from(d.scale) - digits;
+    let rounded = if drop <= 0 {
+        d
+    } else {
+        let unit = pow10(u32::try_from(drop).map_err(|_| overflow())?).ok_or_else(overflow)?;
+        let (q, r) = (d.digits / unit, d.digits % unit);
+        let away = r.unsigned_abs().checked_mul(2).ok_or_else(overflow)? >= unit.unsigned_abs();
+        let q = match (away, d.digits < 0) {
+            (true, true) => q - 1,
+            (true, false) => q + 1,
+            _ => q,
+        };
+        let scale = u32::try_from(digits.max(0)).unwrap_or(0);
+        let back = u32::try_from(-digits.min(0)).unwrap_or(0);
+        Decimal {
+            digits: q
+                .checked_mul(pow10(back).ok_or_else(overflow)?)
+                .ok_or_else(overflow)?,
+            scale,
+        }
+    };
+    let text = rounded.text();
+    match text.parse::<f64>() {
+        Ok(f) if Decimal::from_float(f).map(Decimal::trimmed) == Some(rounded.trimmed()) => {
+            Ok(Value::Real(f))
+        }
+        _ => Err(unsupported(format!(
+            "round to the numeric {text}, which float8 cannot hold"
+        ))),
+    }
+}
+
+/// `pg_numeric_text(x, scale)`: a numeric as text, as PostgreSQL writes it.
+pub(crate) fn numeric_text(v: &Value, scale: i64) -> Result<Value, Failure> {
+    let scale = u32::try_from(scale).map_or(Scale::Unknown, Scale::Known);
+    numeric_display(v, scale)
+}
+
+/// `pg_bool_text(x)`: a boolean as text, `true`/`false` (SQLite's are 1/0).
+pub(crate) fn bool_text(v: &Value) -> Result<Value, Failure> {
+    let b = match v {
+        Value::Null => return Ok(Value::Null),
+        Value::Integer(i) => *i != 0,
+        Value::Text(t) => crate::types::parse_bool(t).ok_or_else(|| {
+            fail(
+                "22P02",
+                format!("invalid input syntax for type boolean: \"{t}\""),
+            )
+        })?,
+        _ => return Err(unsupported("this value written as a boolean")),
+    };
+    Ok(Value::Text(if b { "true" } else { "false" }.to_string()))
+}
+
+/// `pg_int4(x)` and `pg_int2(x)`: the result of `int4` (`int2`) arithmetic, which
+/// PostgreSQL computes in that type: 22003 outside its range (SQLite computed it in 64
+/// bits).
+pub(crate) fn int_result(v: &Value, bytes: u8) -> Result<Value, Failure> {
+    let fits = |i: i64| match bytes {
+        2 => i16::try_from(i).is_ok(),
+        _ => i32::try_from(i).is_ok(),
+    };
+    match v {
+        Value::Integer(i) if !fits(*i) => Err(fail(
+            "22003",
+            if bytes == 2 {
+                "smallint out of range"
+            } else {
+                "integer out of range"
+            },
+        )),
+        other => Ok(other.clone()),
+    }
+}
+
+/// `pg_int4_unsure(x)`: integer arithmetic with an operand of a type the query does
+/// not tell (a parameter, a derived table's column): past `int4`'s range, PostgreSQL
+/// fails if the operands are `int4` and answers if one is `int8`, so refused with 0A000.
+pub(crate) fn int4_unsure(v: &Value) -> Result<Value, Failure> {
+    match v {
+        Value::Integer(i) if i32::try_from(*i).is_err() => Err(unsupported(format!(
+            "integer arithmetic past int4 ({i}) on operands whose type is not known \
+             (cast them)"
+        ))),
+        other => Ok(other.clone()),
+    }
+}
+
 /// PostgreSQL's `substring(s FROM start FOR count)` and `substr`: the characters at
 /// positions `start` to `start + count - 1` that exist (SQLite's `substr` counts a
 /// negative start from the end); 22011 for a negative count.
@@ -626,6 +780,69 @@ pub(crate) fn position(needle: &str, s: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_pass_functions() {
+        let text = |v: Result<Value, Failure>| match v {
+            Ok(Value::Text(t)) => t,
+            other => panic!("{other:?}"),
+        };
+        // Display scale: padded, never cut.
+        assert_eq!(
+            text(numeric_display(&Value::Real(950.5), Scale::Known(2))),
+            "950.50"
+        );
+        assert_eq!(
+            text(numeric_display(&Value::Integer(-3), Scale::Known(1))),
+            "-3.0"
+        );
+        assert_eq!(
+            text(numeric_display(&Value::Real(0.005), Scale::Known(3))),
+            "0.005"
+        );
+        assert_eq!(
+            numeric_display(&Value::Null, Scale::Unknown),
+            Ok(Value::Null)
+        );
+        assert_eq!(
+            numeric_display(&Value::Real(0.125), Scale::Known(2))
+                .unwrap_err()
+                .code,
+            "0A000"
+        );
+        assert_eq!(
+            numeric_display(&Value::Real(2.5), Scale::Unknown)
+                .unwrap_err()
+                .code,
+            "0A000"
+        );
+        assert_eq!(text(numeric_text(&Value::Real(12.5), 2)), "12.50");
+        assert_eq!(text(bool_text(&Value::Integer(1))), "true");
+        assert_eq!(text(bool_text(&Value::Integer(0))), "false");
+        // int4 and int2 results.
+        assert_eq!(
+            int_result(&Value::Integer(2147483647), 4),
+            Ok(Value::Integer(2147483647))
+        );
+        assert_eq!(
+            int_result(&Value::Integer(2147483648), 4).unwrap_err().code,
+            "22003"
+        );
+        assert_eq!(
+            int_result(&Value::Integer(40000), 2).unwrap_err().code,
+            "22003"
+        );
+        assert_eq!(
+            int4_unsure(&Value::Integer(-2147483649)).unwrap_err().code,
+            "0A000"
+        );
+        assert_eq!(int4_unsure(&Value::Integer(5)), Ok(Value::Integer(5)));
+        // round(numeric, n): half away from zero on the decimal value.
+        assert_eq!(round(&Value::Real(12.35), 1), Ok(Value::Real(12.4)));
+        assert_eq!(round(&Value::Real(-2.5), 0), Ok(Value::Real(-3.0)));
+        assert_eq!(round(&Value::Real(1234.5), -2), Ok(Value::Real(1200.0)));
+        assert_eq!(round(&Value::Integer(7), 2), Ok(Value::Real(7.0)));
+    }
 
     fn ok(op: Op, a: Value, b: Value) -> Value {
         apply(op, &a, &b).unwrap()

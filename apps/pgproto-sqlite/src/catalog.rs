@@ -1803,6 +1803,27 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         let ty: String = ctx.get(1)?;
         crate::arith::number_in(&ctx.get::<Value>(0)?, &ty).map_err(arith_error)
     })?;
+    // The type-aware pass's functions (see the `typed` module).
+    conn.create_scalar_function("pg_numeric_text", 2, flags, |ctx| {
+        crate::arith::numeric_text(&ctx.get::<Value>(0)?, ctx.get(1)?).map_err(arith_error)
+    })?;
+    conn.create_scalar_function("pg_round", 2, flags, |ctx| {
+        let Some(digits) = ctx.get::<Option<i64>>(1)? else {
+            return Ok(Value::Null);
+        };
+        crate::arith::round(&ctx.get::<Value>(0)?, digits).map_err(arith_error)
+    })?;
+    conn.create_scalar_function("pg_bool_text", 1, flags, |ctx| {
+        crate::arith::bool_text(&ctx.get::<Value>(0)?).map_err(arith_error)
+    })?;
+    for (name, bytes) in [("pg_int4", 4), ("pg_int2", 2)] {
+        conn.create_scalar_function(name, 1, flags, move |ctx| {
+            crate::arith::int_result(&ctx.get::<Value>(0)?, bytes).map_err(arith_error)
+        })?;
+    }
+    conn.create_scalar_function("pg_int4_unsure", 1, flags, |ctx| {
+        crate::arith::int4_unsure(&ctx.get::<Value>(0)?).map_err(arith_error)
+    })?;
     conn.create_aggregate_function("pg_sum", 1, flags, SumAggregate(false))?;
     conn.create_aggregate_function("pg_avg", 1, flags, SumAggregate(true))?;
     conn.create_scalar_function("pg_bool_in", 1, flags, move |ctx| {

@@ -342,10 +342,21 @@ pub(crate) fn date_add_days(date: &str, days: i64) -> Result<String, DtError> {
         .checked_add(days)
         .and_then(|n| i32::try_from(n).ok())
         .map(PgDate)
-        .filter(|d| d.is_finite() && d.ymd().is_some())
-        .map(|d| d.to_string())
-        .map_or_else(|| fail("22008", "date out of range"), Ok)
+        .filter(|d| d.is_finite() && d.ymd().is_some() && DATE_RANGE.contains(&d.0))
+        .map_or_else(
+            || fail("22008", "date out of range"),
+            |d| match d.ymd() {
+                Some((y, _, _)) if (1..=9999).contains(&y) => Ok(d.to_string()),
+                _ => unsupported(
+                    "a date outside the years 1 to 9999 (stored as text, it would not sort)",
+                ),
+            },
+        )
 }
+
+/// PostgreSQL's dates, in days from 2000-01-01: 4713-11-24 BC to 5874897-12-31
+/// (`IS_VALID_DATE`); arithmetic past them fails with 22008.
+pub(crate) const DATE_RANGE: std::ops::Range<i32> = -2_451_545..2_145_031_949;
 
 /// `date - date`: the days between.
 pub(crate) fn date_diff(a: &str, b: &str) -> Result<i64, DtError> {
@@ -1131,10 +1142,27 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         date_diff(a, b).map(Value::Integer)
     })?;
     two(conn, "date_part", |f, v| date_part(f, v).map(Value::Real))?;
+    // A number, so that SQLite compares and computes with it (its text compares as
+    // greater than any number); the display scale is the `typed` module's.
+    two(conn, "extract", |f, v| {
+        extract(f, v).map(|t| {
+            if let Ok(i) = t.parse::<i64>() {
+                return Value::Integer(i);
+            }
+            match (t.parse::<f64>(), crate::arith::Decimal::parse(&t)) {
+                (Ok(x), Some(d))
+                    if crate::arith::Decimal::from_float(x).map(|f| f.trimmed())
+                        == Some(d.trimmed()) =>
+                {
+                    Value::Real(x)
+                }
+                _ => Value::Text(t),
+            }
+        })
+    })?;
     type TextFunction = fn(&str, &str) -> Result<String, DtError>;
-    let text_functions: [(&str, TextFunction); 4] = [
+    let text_functions: [(&str, TextFunction); 3] = [
         ("pg_timestamp_mi", timestamp_diff),
-        ("extract", extract),
         ("date_trunc", date_trunc),
         ("age", age),
     ];

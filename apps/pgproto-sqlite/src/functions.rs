@@ -976,6 +976,12 @@ fn trunc(r: f64, digits: i64) -> f64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn case_changes_every_letter_one_for_one() {
+        assert_eq!(upper("Ünïcode ß"), "ÜNÏCODE ß");
+        assert_eq!(lower("ÜNÏCODE Abc"), "ünïcode abc");
+    }
+
     fn q(sql: &str) -> Option<String> {
         let conn = Connection::open_in_memory().unwrap();
         register_functions(&conn).unwrap();

@@ -233,13 +233,14 @@
 //!   or array from one; `pg_typeof` of other than a literal or a cast is refused with
 //!   0A000 and its result is described as text (not regtype); `to_hex` of a negative
 //!   number (its width depends on the type) is refused with 0A000, as is `SELECT
-//!   DISTINCT ON` with `*` or in a set operation. `concat` of a boolean writes SQLite's
-//!   1/0, and JSON built from a `numeric` value writes SQLite's number (`1.5`, not
-//!   `1.50`) in `json[b]_build_*` (the `tojson` functions write a `numeric(p,s)`
-//!   column's scale). `json_agg` and its kin refuse with 0A000 a table's row (its
-//!   columns are not known to the rewrite: select them in a subquery), an expression
-//!   whose type the rewrite cannot tell (a cast says it), and a column of a view
-//!   computed by an expression or of a `WITH` query, or a number of a domain. Dates and times (the `datetime`
+//!   DISTINCT ON` with `*` or in a set operation. `concat` of a boolean writes
+//!   `true`/`false` where the type-aware pass knows it is one (a column, a comparison;
+//!   else SQLite's 1/0), and JSON built from a `numeric` value writes SQLite's number
+//!   (`1.5`, not `1.50`) in `json[b]_build_*` (the `tojson` functions write a
+//!   `numeric(p,s)` column's scale). `json_agg` and its kin refuse with 0A000 a table's
+//!   row (its columns are not known to the rewrite: select them in a subquery), an
+//!   expression whose type the rewrite cannot tell (a cast says it), and a column of a
+//!   view computed by an expression or of a `WITH` query, or a number of a domain. Dates and times (the `datetime`
 //!   module): typed literals and casts are read as PostgreSQL reads ISO 8601 text
 //!   (22008/22007 as PostgreSQL; other formats, `'now'`, `'1.5 hours'`: 0A000);
 //!   `date ± int`, `date - date`, `timestamp/date ± interval`, `timestamp - timestamp`,
@@ -255,12 +256,33 @@
 //!   module's; `date ± integer` on a value that reads as a date is computed here): 64-bit integer overflow is 22003, a zero divisor
 //!   22012, and a non-integer answer is returned only when float8 (SQLite's) holds
 //!   PostgreSQL's exact numeric answer, else 0A000 (`0.1 + 0.2`, `10 / 3.0`); float8
-//!   values follow the same rule, so some correct float8 answers are refused. Not yet:
-//!   an `int4` overflow inside an expression (SQLite has no 32-bit arithmetic; only a
-//!   result column described as `int4` fails with 22003), `UPDATE`/`DELETE` arithmetic
-//!   (SQLite's), numeric display scale (`sum` of `numeric(10,2)` is `2159.1`, not
-//!   `2159.10`). The property check (`examples/property_vs_postgresql.rs`) compares
-//!   random queries with PostgreSQL 15 and lists what still differs (see the README).
+//!   values follow the same rule, so some correct float8 answers are refused. The
+//!   type-aware pass (the `typed` module: a query reparsed with the declared types of
+//!   the columns it names, kept per schema generation) adds what depends on types:
+//!   `int2`/`int4` arithmetic fails with 22003 past its type's range (with an operand
+//!   of a type it cannot tell, a parameter or a derived table's column, a result past
+//!   `int4` is refused with 0A000), booleans written as text are `true`/`false`,
+//!   numerics keep PostgreSQL's display scale as results and as text (a `numeric(p,s)`
+//!   column's `s`, a literal's written digits, the larger for `+ -`, the sum for `*`,
+//!   `round(x, n)`'s `n`; `round` of a numeric rounds the decimal half away from zero),
+//!   or are refused with 0A000 where the scale depends on the values (a quotient, `avg`,
+//!   `coalesce`/`CASE` branches of different scales, arithmetic on a numeric without
+//!   declared scale; such a column itself, its `sum`, `min` and `max` are written as
+//!   SQLite holds them, see above), a string literal cast is read wherever it is, as
+//!   PostgreSQL's parser reads it (`'b%'::int` with no rows: 22P02), other constants
+//!   fail before the query runs as PostgreSQL's constant folding makes them
+//!   (`10000000000::int`, not in a CASE arm it drops), an operator with a NULL constant
+//!   operand is NULL uncomputed, `x IN (subquery)` computes `x` only when the subquery
+//!   has rows, `WHERE` conditions are evaluated cheapest first by PostgreSQL's cost
+//!   estimate, and unnamed select items are named by PostgreSQL's `FigureColname`. An
+//!   aggregate in a subquery whose arguments name only the outer query's (qualified)
+//!   columns is refused with 0A000 (PostgreSQL aggregates it in the outer query).
+//!   Not yet: `UPDATE`/`DELETE` arithmetic (SQLite's), errors that depend on which rows
+//!   and conditions each planner evaluates (a join or `LIMIT` that spares PostgreSQL a
+//!   row SQLite computes, or the reverse; constant folding of functions other than
+//!   `nullif`/`coalesce`). The property
+//!   check (`tests/property.rs`) compares random queries with PostgreSQL 15 and fails
+//!   on any difference (see the README).
 //! * Sequences (the `sequences` module): kept in `_pgproto_sequences`; `serial` columns
 //!   and `GENERATED {BY DEFAULT | ALWAYS} AS IDENTITY [(options)]` get `t_col_seq` and a
 //!   `DEFAULT (nextval('t_col_seq'))` (a serial key is not SQLite's rowid, which ignores
@@ -345,6 +367,7 @@ mod session;
 mod sql;
 mod tojson;
 mod truncate;
+mod typed;
 mod types;
 mod unnest;
 mod usertypes;

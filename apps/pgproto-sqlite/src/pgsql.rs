@@ -90,6 +90,7 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
     let mut v = Rewriter {
         changed: false,
         error: None,
+        depth: 0,
     };
     let _ = statement.visit(&mut v);
     if let Some(e) = v.error {
@@ -339,11 +340,15 @@ fn needs_parse(sql: &str) -> bool {
     .iter()
     .any(|k| lower.contains(k))
         || crate::datetime::may_need_rewrite(&lower)
+        // A subquery, whose aggregates may be the outer query's.
+        || lower.matches("select").nth(1).is_some()
 }
 
 struct Rewriter {
     changed: bool,
     error: Option<Unsupported>,
+    /// Queries entered and not yet left: above 1 inside a subquery.
+    depth: usize,
 }
 
 impl Rewriter {
@@ -389,6 +394,12 @@ impl VisitorMut for Rewriter {
     }
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        self.depth += 1;
+        if self.depth > 1 {
+            if let Err(e) = refuse_outer_aggregates(query) {
+                return self.settle(Err(e));
+            }
+        }
         // Before its parts are visited, so that what it makes is rewritten too (and
         // before the table factors' own rewrite turns a joined `unnest` into a subquery,
         // which could not read the tables beside it).
@@ -397,6 +408,7 @@ impl VisitorMut for Rewriter {
     }
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        self.depth = self.depth.saturating_sub(1);
         self.changed |= unwrap_set_operands(&mut query.body);
         self.changed |= postgresql_null_order(query);
         let distinct_on = crate::builtins::rewrite_distinct_on(query);
@@ -444,6 +456,153 @@ impl VisitorMut for Rewriter {
             }
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// Refuses an aggregate in the subquery `query` whose arguments name columns, all of
+/// the outer query's (qualified by a name that none of the subquery's `FROM` items
+/// has): PostgreSQL makes it an aggregate of the outer query (42803 where that query
+/// is not grouped), where SQLite aggregates over the subquery's rows. Unqualified
+/// names are taken as the subquery's own; a `FROM` item without a name to tell them
+/// apart (a function without alias) leaves the query unchecked.
+fn refuse_outer_aggregates(query: &Query) -> Result<(), Unsupported> {
+    use sqlparser::ast::{Visit, Visitor};
+
+    /// The names the `FROM` items of `query`'s selects are referred to by, or `None`
+    /// when one has none that is known.
+    fn own_names(query: &Query) -> Option<Vec<String>> {
+        fn factor_names(factor: &TableFactor, names: &mut Vec<String>) -> Option<()> {
+            match factor {
+                TableFactor::Table { name, alias, .. } => names.push(match alias {
+                    Some(a) => a.name.value.to_ascii_lowercase(),
+                    None => ident_parts(name).pop()?,
+                }),
+                TableFactor::NestedJoin {
+                    table_with_joins, ..
+                } => {
+                    factor_names(&table_with_joins.relation, names)?;
+                    for j in &table_with_joins.joins {
+                        factor_names(&j.relation, names)?;
+                    }
+                }
+                TableFactor::Derived { alias, .. }
+                | TableFactor::TableFunction { alias, .. }
+                | TableFactor::Function { alias, .. }
+                | TableFactor::UNNEST { alias, .. } => {
+                    names.push(alias.as_ref()?.name.value.to_ascii_lowercase())
+                }
+                _ => return None,
+            }
+            Some(())
+        }
+        let mut names = Vec::new();
+        for select in selects_of(&query.body) {
+            for item in &select.from {
+                factor_names(&item.relation, &mut names)?;
+                for j in &item.joins {
+                    factor_names(&j.relation, &mut names)?;
+                }
+            }
+        }
+        Some(names)
+    }
+
+    /// The qualifiers of the column references in an expression (`None` for an
+    /// unqualified name), and the names the `FROM` items of the subqueries inside it
+    /// define: a reference inside such a subquery counts when it names none of those
+    /// (an unqualified one there is taken as the subquery's own).
+    #[derive(Default)]
+    struct Qualifiers {
+        depth: usize,
+        found: Vec<(usize, Option<String>)>,
+        nested: Vec<String>,
+    }
+    impl Visitor for Qualifiers {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+            self.depth += 1;
+            self.nested.extend(own_names(q).unwrap_or_default());
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            match e {
+                Expr::Identifier(_) => self.found.push((self.depth, None)),
+                Expr::CompoundIdentifier(parts) if parts.len() >= 2 => self.found.push((
+                    self.depth,
+                    Some(parts[parts.len() - 2].value.to_ascii_lowercase()),
+                )),
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+    }
+
+    /// The first aggregate of the query itself (not of its subqueries) that names only
+    /// columns qualified by other names than `own`.
+    struct Outer<'a> {
+        own: &'a [String],
+        depth: usize,
+        found: Option<String>,
+    }
+    impl Visitor for Outer<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            let Expr::Function(f) = e else {
+                return ControlFlow::Continue(());
+            };
+            let name = f.name.to_string().to_ascii_lowercase();
+            if self.depth != 1 || f.over.is_some() || !AGGREGATES.contains(&name.as_str()) {
+                return ControlFlow::Continue(());
+            }
+            let mut q = Qualifiers::default();
+            let _ = f.args.visit(&mut q);
+            let counted: Vec<&Option<String>> = q
+                .found
+                .iter()
+                .filter(|(depth, n)| {
+                    *depth == 0 || n.as_ref().is_some_and(|n| !q.nested.contains(n))
+                })
+                .map(|(_, n)| n)
+                .collect();
+            let outer = !counted.is_empty()
+                && counted
+                    .iter()
+                    .all(|n| n.as_ref().is_some_and(|n| !self.own.contains(n)));
+            if outer {
+                self.found = Some(e.to_string());
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+
+    let Some(own) = own_names(query) else {
+        return Ok(());
+    };
+    let mut v = Outer {
+        own: &own,
+        depth: 0,
+        found: None,
+    };
+    let _ = query.visit(&mut v);
+    match v.found {
+        Some(call) => Err(Unsupported(format!(
+            "an aggregate in a subquery whose arguments name only the outer query's \
+             columns ({call}: PostgreSQL aggregates it in the outer query) is not supported"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -1429,8 +1588,10 @@ fn postgresql_null_order(query: &mut Query) -> bool {
     changed
 }
 
-/// Aggregates, whose presence in a select list means PostgreSQL runs a set-returning
-/// function there after grouping (see [`generate_series_as_from`]).
+/// Aggregate functions (PostgreSQL's, and SQLite's names the rewrites give some): a
+/// call of one (not a window) aggregates its query's rows, and its presence in a select
+/// list means PostgreSQL runs a set-returning function there after grouping (see
+/// [`generate_series_as_from`]).
 const AGGREGATES: &[&str] = &[
     "count",
     "sum",
@@ -2481,6 +2642,40 @@ mod tests {
             rw("WITH w AS (SELECT relname, count(1), row_number() OVER (ORDER BY relname) FROM pg_class GROUP BY relname) SELECT * FROM w WHERE row_number = 1"),
             "WITH w AS (SELECT relname, count(1) AS count, row_number() OVER (ORDER BY relname) AS row_number FROM pg_class GROUP BY relname) SELECT * FROM w WHERE row_number = 1"
         );
+    }
+
+    #[test]
+    fn outer_aggregates_in_subqueries_are_refused() {
+        let refused =
+            |sql: &str| rewrite(sql).is_err_and(|e| e.0.contains("aggregate in a subquery"));
+        // max(e.age) names only the outer query's emp e: PostgreSQL's outer aggregate.
+        assert!(refused(
+            "SELECT (SELECT max(e.age) FROM dept t1 WHERE t1.id = 1) FROM emp e"
+        ));
+        assert!(refused(
+            "SELECT e.id FROM emp e WHERE e.id IN (SELECT count(e.id + 1) FROM dept d)"
+        ));
+        // The outer query's column inside a subquery of the argument counts too.
+        assert!(refused(
+            "SELECT (SELECT max((SELECT min(t2.r) FROM dept t2 WHERE e.active)) FROM dept t1) \
+             FROM emp e"
+        ));
+        // The subquery's own columns, none, or both: the subquery's aggregate.
+        assert_eq!(
+            rw("SELECT (SELECT max(t1.id) FROM dept t1 WHERE t1.id = e.id) FROM emp e"),
+            "SELECT (SELECT max(t1.id) FROM dept t1 WHERE t1.id = e.id) FROM emp e"
+        );
+        for sql in [
+            "SELECT (SELECT count(*) FROM dept) FROM emp e",
+            "SELECT (SELECT max(dept.id + e.id) FROM dept) FROM emp e",
+            "SELECT (SELECT max(id) FROM dept) FROM emp e",
+            "SELECT (SELECT max(x.n) FROM (SELECT 1 AS n) x) FROM emp e",
+            "SELECT (SELECT max((SELECT min(t2.r) FROM dept t2)) FROM dept t1) FROM emp e",
+        ] {
+            assert!(!refused(sql), "{sql}");
+        }
+        // An aggregate of the top-level query is its own.
+        assert!(!refused("SELECT max(e.age) FROM emp e"));
     }
 
     #[test]

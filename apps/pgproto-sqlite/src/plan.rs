@@ -81,6 +81,9 @@ pub(crate) struct SchemaFacts {
     /// A simple query's result columns: their declared types and the guesses for the
     /// others (see [`crate::catalog::declared_columns`], [`sql::result_items`]).
     pub(crate) described: Option<(Vec<Option<ColumnType>>, Vec<sql::ResultItem>)>,
+    /// A query's type-aware pass ([`crate::typed`]): the SQLite form of its rewritten
+    /// text (`None`: the plan's own) and its result columns' display scales.
+    pub(crate) typed: Option<(Option<String>, Vec<Option<crate::typed::Scale>>)>,
 }
 
 impl StatementPlan {
@@ -342,7 +345,7 @@ mod tests {
             at,
             SchemaFacts {
                 datetime_checked: true,
-                described: None,
+                ..SchemaFacts::default()
             },
         );
         assert!(statement

@@ -2459,10 +2459,6 @@ impl Session {
                 fresh.as_str()
             }
         };
-        if rewritten.contains("pg_") {
-            catalog::refresh(conn).map_err(sqlite_error)?;
-        }
-        let mut st = conn.prepare_cached(rewritten).map_err(sqlite_error)?;
         // Facts about the schema are kept for statements outside transaction blocks
         // (a block may see an older schema).
         let generation = self.db.store.schema_generation.current();
@@ -2478,6 +2474,29 @@ impl Session {
                 _ => table_columns(conn, t),
             }
         };
+        // A query's type-aware pass: the SQLite text to run and the display scales.
+        let fresh_typed = match kept.as_ref().and_then(|f| f.typed.as_ref()) {
+            Some(_) => None,
+            None if crate::typed::may_apply(text) => {
+                let columns = sql::referenced_columns(text, &mut columns_of);
+                let typed = crate::typed::rewrite(text, &columns).map_err(unsupported)?;
+                let sqlite = match typed.text {
+                    Some(t) => Some(sql::rewrite(&t).map_err(unsupported)?),
+                    None => None,
+                };
+                Some((sqlite, typed.scales))
+            }
+            None => Some((None, Vec::new())),
+        };
+        let typed = fresh_typed
+            .as_ref()
+            .or_else(|| kept.as_ref().and_then(|f| f.typed.as_ref()));
+        let rewritten = typed.and_then(|t| t.0.as_deref()).unwrap_or(rewritten);
+        let scales: &[Option<crate::typed::Scale>] = typed.map_or(&[], |t| &t.1);
+        if rewritten.contains("pg_") {
+            catalog::refresh(conn).map_err(sqlite_error)?;
+        }
+        let mut st = conn.prepare_cached(rewritten).map_err(sqlite_error)?;
         if !kept.as_ref().is_some_and(|f| f.datetime_checked) {
             sql::check_datetime_arithmetic(rewritten, &mut columns_of).map_err(unsupported)?;
         }
@@ -2537,6 +2556,7 @@ impl Session {
                 described: fresh_description
                     .clone()
                     .or_else(|| kept_description.cloned()),
+                typed: typed.cloned(),
             };
             plan.keep_schema_facts(generation, facts);
         }
@@ -2598,7 +2618,11 @@ impl Session {
                         if let Some(d) = decls.get(i).copied().flatten() {
                             return d.column(name);
                         }
-                        let oid = None
+                        // A numeric by the type-aware pass (`avg` is numeric, not float8).
+                        let numeric =
+                            scales.len() == ncols && scales.get(i).is_some_and(Option::is_some);
+                        let oid = numeric
+                            .then_some(types::NUMERIC)
                             .or_else(|| {
                                 guess
                                     .and_then(|g| g.type_name.as_deref())
@@ -2629,7 +2653,22 @@ impl Session {
                             .get(i)
                             .map_or((types::TEXT, -1), |c| (c.type_oid, c.type_modifier));
                         let format = formats.get(i).copied().unwrap_or(Format::Text);
-                        types::encode_typed(v, oid, typmod, format)
+                        let scale = scales
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            // A declared scale (a column's typmod) is applied as it is.
+                            .filter(|_| {
+                                scales.len() == ncols && oid == types::NUMERIC && typmod < 0
+                            });
+                        match scale {
+                            Some(scale) => {
+                                let v = crate::arith::numeric_display(v, scale)
+                                    .map_err(|f| coded_error(f.code, &f.message))?;
+                                types::encode_typed(&v, oid, typmod, format)
+                            }
+                            None => types::encode_typed(v, oid, typmod, format),
+                        }
                     })
                     .collect::<Result<Vec<_>, _>>()
             })

@@ -2617,8 +2617,17 @@ impl Cx<'_> {
         let first = e.first()?;
         let n = e.len();
         if first.is(sql, "CASE") && e.last().is_some_and(|t| t.is(sql, "END")) {
-            // The type of the first THEN branch (the WHEN's comparisons are not the result).
-            let then = e.iter().position(|t| t.is(sql, "THEN"))?;
+            // The type of the first THEN branch (the WHEN's comparisons are not the result,
+            // nor the THEN of a CASE inside the WHEN).
+            let mut nested = 0i32;
+            let then = e.iter().enumerate().skip(1).position(|(_, t)| {
+                if t.is(sql, "CASE") {
+                    nested += 1;
+                } else if t.is(sql, "END") {
+                    nested -= 1;
+                }
+                nested == 0 && t.is(sql, "THEN")
+            })? + 1;
             let mut depth = 0i32;
             let mut end = then + 1;
             for (i, t) in e.iter().enumerate().skip(then + 1) {
@@ -2786,6 +2795,11 @@ impl Cx<'_> {
                 }
                 "percent_rank" | "cume_dist" => Some("FLOAT8".to_string()),
                 "starts_with" | "pg_regex" | "pg_array_contains" => Some("BOOL".to_string()),
+                // The type-aware pass's (see the `typed` module).
+                "pg_int4" => Some("INT4".to_string()),
+                "pg_int2" => Some("INT2".to_string()),
+                "pg_bool_text" | "pg_numeric_text" => Some("TEXT".to_string()),
+                "pg_int4_unsure" => first_arg(),
                 "trunc" | "ceil" | "ceiling" | "floor" => {
                     match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
                         Some(crate::types::NUMERIC) => Some("NUMERIC".to_string()),
@@ -2793,6 +2807,21 @@ impl Cx<'_> {
                     }
                 }
                 "lag" | "lead" | "first_value" | "last_value" | "nth_value" => first_arg(),
+                // avg of integers or numerics is numeric (its display scale is the
+                // `typed` module's: refused, it depends on the values).
+                "avg" | "pg_avg"
+                    if matches!(
+                        first_arg().map(|t| crate::types::oid_for_decl(&t)),
+                        Some(
+                            crate::types::INT2
+                                | crate::types::INT4
+                                | crate::types::INT8
+                                | crate::types::NUMERIC
+                        )
+                    ) =>
+                {
+                    Some("NUMERIC".to_string())
+                }
                 "total" | "avg" | "pg_avg" | "round" | "sqrt" | "pow" | "power" | "exp" | "ln"
                 | "log" | "random" => Some("FLOAT8".to_string()),
                 "sum" | "pg_sum" => match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
@@ -3319,7 +3348,7 @@ mod tests {
             ),
             (
                 "select (select min(id) from ee)::bool",
-                "select CAST(pg_bool_in((select min(id) from ee)) AS bool)",
+                "SELECT CAST(pg_bool_in(((SELECT min(id) FROM ee))) AS BOOL)",
             ),
             (
                 "select trim(trailing ' ' from bonus::text)::int8 from ee",
@@ -3510,6 +3539,17 @@ mod tests {
             ]
         );
         assert_eq!(items[0].type_name.as_deref(), Some("UUID"));
+        // A CASE's type is its first THEN's, not that of a CASE inside its WHEN.
+        let items = result_items(
+            "select CASE WHEN CASE WHEN id > 1 THEN id = 2 ELSE true END THEN id ELSE 1 END from t",
+            &cols,
+            &p,
+        );
+        assert_eq!(items[0].type_name.as_deref(), Some("INTEGER"));
+        // avg of an integer is numeric, of a float8 float8.
+        let items = result_items("select avg(id), avg(price) from t", &cols, &p);
+        let types: Vec<_> = items.iter().map(|i| i.type_name.as_deref()).collect();
+        assert_eq!(types, [Some("NUMERIC"), Some("FLOAT8")]);
         assert!(result_items("select *, 1 from t", &cols, &p).is_empty());
         // Window and filtered aggregates are named and typed after their function.
         let items = result_items(

@@ -145,13 +145,17 @@ async function main(url) {
       .select('a.name as author', 'b.name', 'b.price', 'b.in_print', 'a.status', 'a.meta')
       .orderBy('b.id');
     for (const row of joined) console.log('joined', show(row));
-    const counts = await knex('books')
-      .select('author_id')
-      .count('* as n')
-      .sum('price as total')
-      .groupBy('author_id')
-      .orderBy('author_id');
-    console.log('counts', show(counts));
+    try {
+      const counts = await knex('books')
+        .select('author_id')
+        .count('* as n')
+        .sum('price as total')
+        .groupBy('author_id')
+        .orderBy('author_id');
+      console.log('counts', show(counts));
+    } catch (e) {
+      console.log('counts error', e.code);
+    }
     const first = await knex('authors').where({ name: 'Ann' }).first('name', 'kind', 'uid');
     console.log('first', show(first));
     const like = await knex('books').whereILike('name', '%IR%').orderBy('id').pluck('name');
