@@ -113,7 +113,7 @@ pub(crate) fn may_apply(sql: &str) -> bool {
     // qualified name or a condition joined to another, there is nothing for the pass
     // to type (a point query by a parameter or an integer goes straight to SQLite).
     query
-        && (sql.bytes().any(|b| b"+-*/%|:'(.^<>!~".contains(&b)) || {
+        && (sql.bytes().any(|b| b"+-/%|:'(.^<>!~".contains(&b)) || multiplies(sql) || {
             let lower = sql.to_ascii_lowercase();
             [
                 " and ", " or ", " not ", " in ", "case", "true", "false", "null", "exists",
@@ -122,6 +122,17 @@ pub(crate) fn may_apply(sql: &str) -> bool {
             .iter()
             .any(|w| lower.contains(w))
         })
+}
+
+/// Whether `sql` has a `*` that multiplies (not `SELECT *` or `t.*`, `, *`, `(*)`).
+fn multiplies(sql: &str) -> bool {
+    sql.match_indices('*').any(|(i, _)| {
+        let before = sql.get(..i).unwrap_or("").trim_end();
+        !(before.ends_with([',', '.', '('])
+            || before
+                .get(before.len().saturating_sub(6)..)
+                .is_some_and(|w| w.eq_ignore_ascii_case("select")))
+    })
 }
 
 /// The type-aware pass over `sql`, one query (else nothing to do). `columns` gives the
@@ -1577,6 +1588,8 @@ mod tests {
         assert!(!may_apply("SELECT v FROM bench_kv WHERE id = 5"));
         assert!(!may_apply("select * from t where id = $1"));
         assert!(!may_apply("INSERT INTO t VALUES (1)"));
+        assert!(!may_apply("SELECT *, v FROM t WHERE id = 1"));
+        assert!(may_apply("SELECT a * 2 FROM t"));
         assert!(may_apply("SELECT a + 1 FROM t"));
         assert!(may_apply("SELECT b::text FROM t"));
         assert!(may_apply("SELECT sum(n) FROM t"));
