@@ -317,7 +317,9 @@
 //!   `Executor::describe` (its `query!` macro) gets parameter and column types and
 //!   `pg_attribute`'s nullability as from PostgreSQL, but then fails on its
 //!   `EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE` step (see `tests/sqlx_describe.rs`). A
-//!   plain `EXPLAIN` shows SQLite's program, not a PostgreSQL plan.
+//!   plain `EXPLAIN [VERBOSE]` answers with SQLite's query plan in PostgreSQL's shape
+//!   (one `QUERY PLAN` text column, child nodes marked `->`); `EXPLAIN ANALYZE` is
+//!   refused with 0A000.
 //! * No `LATERAL` subquery (0A000; `LATERAL unnest(...)` is done), no index access
 //!   method but btree (0A000). With `--memory`, temporary tables live on the one
 //!   shared connection, so every session sees them until they are dropped.

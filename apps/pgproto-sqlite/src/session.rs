@@ -1772,6 +1772,16 @@ impl Session {
                     Some(vec![Column::new(name, types::TEXT, -1)]),
                 ))
             }
+            Statement::Sql if statement.plain && statement.verb == "EXPLAIN" => {
+                if let Some(inner) = sql::explained(text) {
+                    let inner = inner.map_err(unsupported)?;
+                    let (types, _) = self.parse(conn, inner, client_types)?;
+                    return Ok((
+                        types,
+                        Some(vec![Column::new("QUERY PLAN", types::TEXT, -1)]),
+                    ));
+                }
+            }
             Statement::Sql if !statement.plain && crate::pgsql::comment_on(text).is_some() => {
                 return Ok((client_types.to_vec(), None))
             }
@@ -2132,6 +2142,10 @@ impl Session {
                     statuses: Vec::new(),
                 })
             }
+            Statement::Sql if statement.plain && statement.verb == "EXPLAIN" => {
+                self.begin_pending(conn)?;
+                self.explain(conn, text, params, described)
+            }
             Statement::Sql if statement.plain => {
                 self.begin_pending(conn)?;
                 let registry = &self.db.store.sequences.clone();
@@ -2293,6 +2307,62 @@ impl Session {
             };
         }
         self.run_schema_change(conn, text, params, described)
+    }
+
+    /// `EXPLAIN [VERBOSE] statement`: SQLite's query plan for the statement (not run), as
+    /// the lines of a `QUERY PLAN` text column (see [`sql::plan_lines`]).
+    fn explain(
+        &mut self,
+        conn: &Connection,
+        text: &str,
+        params: &[Value],
+        described: Described<'_>,
+    ) -> Result<Outcome, Box<DbError>> {
+        let inner = match sql::explained(text) {
+            Some(inner) => inner.map_err(unsupported)?,
+            None => return self.run_sqlite(conn, text, None, params, described),
+        };
+        let rewritten = sql::rewrite(inner).map_err(unsupported)?;
+        if rewritten.contains("pg_") {
+            catalog::refresh(conn).map_err(sqlite_error)?;
+        }
+        let mut st = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {rewritten}"))
+            .map_err(sqlite_error)?;
+        for i in 1..=st.parameter_count() {
+            let n = placeholder_number(st.parameter_name(i), i);
+            let value = params.get(n.wrapping_sub(1)).unwrap_or(&Value::Null);
+            st.raw_bind_parameter(i, value).map_err(sqlite_error)?;
+        }
+        let mut rows: Vec<(i64, i64, String)> = Vec::new();
+        let mut query = st.raw_query();
+        while let Some(r) = query.next().map_err(sqlite_error)? {
+            let id: i64 = r.get(0).map_err(sqlite_error)?;
+            let parent: i64 = r.get(1).map_err(sqlite_error)?;
+            let detail: String = r.get(3).map_err(sqlite_error)?;
+            rows.push((id, parent, detail));
+        }
+        let format = match described {
+            Described::Portal { formats, .. } => formats.first().copied().unwrap_or(Format::Text),
+            Described::Simple => Format::Text,
+        };
+        let rows = sql::plan_lines(&rows)
+            .into_iter()
+            .map(|line| {
+                Ok(vec![types::encode(
+                    &Value::Text(line),
+                    types::TEXT,
+                    format,
+                )?])
+            })
+            .collect::<Result<Vec<_>, Box<DbError>>>()?;
+        Ok(Outcome {
+            columns: Some(vec![Column::new("QUERY PLAN", types::TEXT, -1)]),
+            rows,
+            tag: "EXPLAIN".to_string(),
+            notices: Vec::new(),
+            statuses: Vec::new(),
+        })
     }
 
     /// `CREATE OR REPLACE VIEW`: the view dropped (if there is one) and created again.

@@ -1302,6 +1302,43 @@ pub(crate) fn create_or_replace_view(sql: &str) -> Option<(String, String)> {
     Some((name, create))
 }
 
+/// `EXPLAIN [VERBOSE] statement`: the statement explained (SQLite's query plan stands
+/// for PostgreSQL's); `EXPLAIN ANALYZE`, which runs the statement and times it, is
+/// refused with 0A000. `None` for any other statement (and for `EXPLAIN (options)`,
+/// refused elsewhere).
+pub(crate) fn explained(sql: &str) -> Option<Result<&str, Unsupported>> {
+    let toks = tokenize(sql);
+    let w = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is(sql, kw));
+    if !w(0, "EXPLAIN") || toks.get(1).is_some_and(|t| t.is_punct(sql, "(")) {
+        return None;
+    }
+    if w(1, "ANALYZE") || w(1, "ANALYSE") {
+        return Some(Err(Unsupported(
+            "EXPLAIN ANALYZE is not supported: SQLite's plans are not PostgreSQL's".to_string(),
+        )));
+    }
+    let first = if w(1, "VERBOSE") { 2 } else { 1 };
+    Some(Ok(sql.get(toks.get(first)?.start..)?))
+}
+
+/// SQLite's query plan (`EXPLAIN QUERY PLAN` rows: id, parent id, detail) as the lines
+/// of PostgreSQL's `QUERY PLAN` column: a node under another is indented and marked
+/// `->`, as PostgreSQL marks its plan's child nodes.
+pub(crate) fn plan_lines(rows: &[(i64, i64, String)]) -> Vec<String> {
+    let mut depth: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    rows.iter()
+        .map(|(id, parent, detail)| {
+            let d = depth.get(parent).map_or(0, |p| p + 1);
+            depth.insert(*id, d);
+            if d == 0 {
+                detail.clone()
+            } else {
+                format!("{}->  {detail}", " ".repeat(6 * d - 4))
+            }
+        })
+        .collect()
+}
+
 /// A query's locking clauses (`FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE`, `FOR KEY
 /// SHARE`, each with `OF tables` and `NOWAIT` or `SKIP LOCKED`) left out: such a
 /// statement takes the right to write (see `crate::plan`), which stands for a lock on
@@ -2871,6 +2908,36 @@ impl Cx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn explain_shows_sqlite_s_plan_as_postgresql_s_lines() {
+        assert_eq!(
+            explained("EXPLAIN VERBOSE SELECT 1").map(|r| r.map_err(|e| e.0)),
+            Some(Ok("SELECT 1"))
+        );
+        assert_eq!(explained("explain select 1"), Some(Ok("select 1")));
+        assert!(matches!(
+            explained("EXPLAIN ANALYZE SELECT 1"),
+            Some(Err(_))
+        ));
+        assert_eq!(explained("EXPLAIN (COSTS OFF) SELECT 1"), None);
+        assert_eq!(explained("SELECT 1"), None);
+        let rows = [
+            (2, 0, "SCAN a".to_string()),
+            (5, 2, "SEARCH b USING INDEX i (x=?)".to_string()),
+            (9, 5, "SCAN c".to_string()),
+            (12, 0, "USE TEMP B-TREE FOR ORDER BY".to_string()),
+        ];
+        assert_eq!(
+            plan_lines(&rows),
+            [
+                "SCAN a",
+                "  ->  SEARCH b USING INDEX i (x=?)",
+                "        ->  SCAN c",
+                "USE TEMP B-TREE FOR ORDER BY"
+            ]
+        );
+    }
 
     #[test]
     fn create_or_replace_view_is_read() {

@@ -449,6 +449,56 @@ async fn now_is_the_statement_s_or_the_block_s_time() {
     assert_ne!(distinct("select now()").await, first);
 }
 
+/// `EXPLAIN` answers with one `QUERY PLAN` text column (SQLite's plan, PostgreSQL's
+/// shape), in both protocols and with parameters, and runs nothing; `EXPLAIN ANALYZE`
+/// is refused.
+#[tokio::test]
+async fn explain_gives_a_query_plan_column() {
+    let server = start(AuthKind::Trust).await;
+    let (client, _conn) = connect(server.port).await;
+    client
+        .batch_execute(
+            "create table plans (id int primary key, x int); create index on plans (x); \
+             insert into plans values (1, 1), (2, 2)",
+        )
+        .await
+        .unwrap();
+    let statement = client
+        .prepare("explain select * from plans where x = $1")
+        .await
+        .unwrap();
+    assert_eq!(statement.columns().len(), 1);
+    assert_eq!(statement.columns()[0].name(), "QUERY PLAN");
+    assert_eq!(
+        statement.columns()[0].type_(),
+        &tokio_postgres::types::Type::TEXT
+    );
+    let rows = client.query(&statement, &[&2i32]).await.unwrap();
+    let lines: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert!(lines.iter().any(|l| l.contains("plans_x_idx")), "{lines:?}");
+    let messages = client
+        .simple_query("explain delete from plans where id = 1")
+        .await
+        .unwrap();
+    assert!(messages
+        .iter()
+        .any(|m| matches!(m, tokio_postgres::SimpleQueryMessage::CommandComplete(_))));
+    assert_eq!(
+        client
+            .query_one("select count(*) from plans", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        2,
+        "EXPLAIN ran nothing"
+    );
+    let e = client
+        .simple_query("explain analyze select 1")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::FEATURE_NOT_SUPPORTED));
+}
+
 async fn count(c: &Client) -> i64 {
     c.query_one("select count(*) from t", &[])
         .await
