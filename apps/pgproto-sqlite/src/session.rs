@@ -2329,11 +2329,7 @@ impl Session {
         let mut st = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {rewritten}"))
             .map_err(sqlite_error)?;
-        for i in 1..=st.parameter_count() {
-            let n = placeholder_number(st.parameter_name(i), i);
-            let value = params.get(n.wrapping_sub(1)).unwrap_or(&Value::Null);
-            st.raw_bind_parameter(i, value).map_err(sqlite_error)?;
-        }
+        bind_params(&mut st, params)?;
         let mut rows: Vec<(i64, i64, String)> = Vec::new();
         let mut query = st.raw_query();
         while let Some(r) = query.next().map_err(sqlite_error)? {
@@ -2570,16 +2566,7 @@ impl Session {
         if !kept.as_ref().is_some_and(|f| f.datetime_checked) {
             sql::check_datetime_arithmetic(rewritten, &mut columns_of).map_err(unsupported)?;
         }
-        for i in 1..=st.parameter_count() {
-            let n = placeholder_number(st.parameter_name(i), i);
-            let value = params.get(n.wrapping_sub(1)).ok_or_else(|| {
-                error(
-                    SqlState::UndefinedParameter,
-                    format!("there is no parameter ${n}"),
-                )
-            })?;
-            st.raw_bind_parameter(i, value).map_err(sqlite_error)?;
-        }
+        bind_params(&mut st, params)?;
         let mut values: Vec<Vec<Value>> = Vec::new();
         {
             let mut rows = st.raw_query();
@@ -2829,6 +2816,22 @@ fn placeholder_number(name: Option<&str>, index: usize) -> usize {
     name.and_then(|n| n.get(1..))
         .and_then(|d| d.parse().ok())
         .unwrap_or(index)
+}
+
+/// Binds the statement's placeholders (`?n`, from `$n`) to the Bind message's values;
+/// 42P02 for a placeholder without one.
+fn bind_params(st: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<(), Box<DbError>> {
+    for i in 1..=st.parameter_count() {
+        let n = placeholder_number(st.parameter_name(i), i);
+        let value = params.get(n.wrapping_sub(1)).ok_or_else(|| {
+            error(
+                SqlState::UndefinedParameter,
+                format!("there is no parameter ${n}"),
+            )
+        })?;
+        st.raw_bind_parameter(i, value).map_err(sqlite_error)?;
+    }
+    Ok(())
 }
 
 /// `INSERT ... ON CONFLICT ON CONSTRAINT name` in SQLite's words: the primary key's or
