@@ -401,7 +401,7 @@ fn write(json: &Json<'_>, out: &mut String) -> Option<()> {
 }
 
 /// A string as PostgreSQL's `escape_json` writes it.
-fn write_string(s: &str, out: &mut String) {
+pub(crate) fn write_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -143,7 +143,12 @@
 //!   `ARRAY[...]` of literals (the array's text, typed `int4[]`...), `->`/`->>` on
 //!   values cast to json/jsonb, `json[b]_build_object`/`_array` (written as PostgreSQL
 //!   writes json and jsonb, both read by the one strict JSON parser of the `jsonb`
-//!   module), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
+//!   module), in the `jsonfuncs` module jsonb's `?`, `?|`, `?&`, `@>`, `<@`, `#>`,
+//!   `#>>`, `jsonb_set`, `json[b]_array_length`, `json[b]_typeof`, `jsonb_strip_nulls`,
+//!   the array operators `@>`, `<@`, `&&`, and `json[b]_each[_text]`,
+//!   `json[b]_array_elements[_text]`, `json[b]_object_keys` in `FROM` (SQLite's
+//!   `json_each` beside the items they read, as the `unnest` module's form),
+//!   `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
 //!   (k)` (the first row of each `k` by `row_number()`); an unnamed select item a
 //!   rewrite changed keeps PostgreSQL's column name (`string_agg`, `position`,
 //!   `?column?`); `information_schema.x` as the
@@ -218,7 +223,9 @@
 //!   `ARRAY[...]` constructors of literals, kept as their text; `ARRAY[...]` of other
 //!   expressions is refused with 0A000. `x -> k` on a value whose json/jsonb type is not
 //!   evident from a cast (a column) is refused with 0A000, as is `->>` giving an object
-//!   or array from one; `pg_typeof` of other than a literal or a cast is refused with
+//!   or array from one, and so are `#>` on such a value, `@>`/`<@`/`&&` where
+//!   neither operand shows whether it is jsonb or an array (a column and an untyped
+//!   literal: cast one), and the set-returning JSON functions outside `FROM`; `pg_typeof` of other than a literal or a cast is refused with
 //!   0A000 and its result is described as text (not regtype); `to_hex` of a negative
 //!   number (its width depends on the type) is refused with 0A000, as is `SELECT
 //!   DISTINCT ON` with `*` or in a set operation. `concat` of a boolean writes SQLite's
@@ -317,6 +324,7 @@ mod identity;
 mod indexes;
 mod infoschema;
 mod jsonb;
+mod jsonfuncs;
 mod pgsql;
 mod plan;
 mod select_list;

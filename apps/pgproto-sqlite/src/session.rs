@@ -436,6 +436,7 @@ impl Db {
         register_functions(&conn, &info, &now)?;
         catalog::register_functions(&conn)?;
         crate::functions::register_functions(&conn)?;
+        crate::jsonfuncs::register_functions(&conn)?;
         crate::datetime::register_functions(&conn)?;
         crate::usertypes::register_functions(&conn)?;
         crate::unnest::register_functions(&conn)?;
