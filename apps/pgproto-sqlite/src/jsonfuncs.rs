@@ -67,7 +67,7 @@ fn element_oid(decl: &str) -> u32 {
 }
 
 /// Whether an array's elements are numbers (compared by value).
-fn numeric_element(oid: u32) -> bool {
+pub(crate) fn numeric_element(oid: u32) -> bool {
     use crate::types::{FLOAT4, FLOAT8, INT2, INT4, INT8, NUMERIC};
     matches!(oid, INT2 | INT4 | INT8 | FLOAT4 | FLOAT8 | NUMERIC)
 }
@@ -147,7 +147,7 @@ fn operand(e: &Expr) -> Operand {
                     },
                     None => Operand::Unknown,
                 },
-                Some("string_to_array") => Operand::Array {
+                Some("pg_string_to_array") => Operand::Array {
                     element: crate::types::TEXT,
                 },
                 Some("array_append" | "array_cat" | "array_remove" | "pg_array_prepend") => {
@@ -157,6 +157,14 @@ fn operand(e: &Expr) -> Operand {
             }
         }
         _ => Operand::Unknown,
+    }
+}
+
+/// The element type (OID) of an expression the syntax shows to be an array.
+pub(crate) fn array_element(e: &Expr) -> Option<u32> {
+    match operand(e) {
+        Operand::Array { element } => Some(element),
+        _ => None,
     }
 }
 

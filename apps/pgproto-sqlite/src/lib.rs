@@ -148,7 +148,9 @@
 //!   the array operators `@>`, `<@`, `&&`, and `json[b]_each[_text]`,
 //!   `json[b]_array_elements[_text]`, `json[b]_object_keys` in `FROM` (SQLite's
 //!   `json_each` beside the items they read, as the `unnest` module's form),
-//!   `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
+//!   in the `arrays` module `string_to_array`, `cardinality`, `array_position`,
+//!   `array_append`/`array_prepend`/`array_cat`/`array_remove` (one-dimensional arrays;
+//!   others 0A000), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
 //!   (k)` (the first row of each `k` by `row_number()`); an unnamed select item a
 //!   rewrite changed keeps PostgreSQL's column name (`string_agg`, `position`,
 //!   `?column?`); `information_schema.x` as the
@@ -311,6 +313,7 @@
 mod altertable;
 mod args;
 mod arith;
+mod arrays;
 mod builtins;
 mod catalog;
 mod checkpoint;

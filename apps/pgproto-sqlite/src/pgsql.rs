@@ -339,6 +339,7 @@ fn needs_parse(sql: &str) -> bool {
         "<@",
         "&&",
         "#>",
+        "cardinality",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -387,6 +388,7 @@ impl VisitorMut for Rewriter {
             rewrite_arithmetic,
             crate::builtins::rewrite_builtin,
             crate::jsonfuncs::rewrite_expr,
+            crate::arrays::rewrite_expr,
         ]
         .iter()
         .try_fold(false, |acc, f| f(expr).map(|c| acc | c));

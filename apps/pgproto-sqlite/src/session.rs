@@ -437,6 +437,7 @@ impl Db {
         catalog::register_functions(&conn)?;
         crate::functions::register_functions(&conn)?;
         crate::jsonfuncs::register_functions(&conn)?;
+        crate::arrays::register_functions(&conn)?;
         crate::datetime::register_functions(&conn)?;
         crate::usertypes::register_functions(&conn)?;
         crate::unnest::register_functions(&conn)?;

@@ -2576,6 +2576,8 @@ impl Cx<'_> {
                     }
                 }
                 "lag" | "lead" | "first_value" | "last_value" | "nth_value" => first_arg(),
+                // The `arrays` module's functions: the array argument's type.
+                "array_append" | "array_remove" | "array_cat" | "pg_array_prepend" => first_arg(),
                 "total" | "avg" | "pg_avg" | "round" | "sqrt" | "pow" | "power" | "exp" | "ln"
                 | "log" | "random" => Some("FLOAT8".to_string()),
                 "sum" | "pg_sum" => match first_arg().map(|t| crate::types::oid_for_decl(&t)) {

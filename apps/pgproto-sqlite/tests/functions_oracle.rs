@@ -107,6 +107,12 @@ const QUERIES: &[&str] = &[
     "SELECT id FROM items WHERE array['red'] <@ tags ORDER BY id",
     "SELECT ARRAY[1.5, 2] @> ARRAY[2.0], ARRAY[1, 2] @> ARRAY[1], ARRAY['a'] <@ ARRAY['a', 'b'], ARRAY[1, 2] && ARRAY[3], ARRAY[1, NULL] @> ARRAY[1], ARRAY[2, NULL] && ARRAY[NULL, 3]",
     "SELECT ARRAY[1.0, 2] @> ARRAY[1]",
+    // Array functions.
+    "SELECT string_to_array('a,b,,c', ','), string_to_array('a b', NULL), string_to_array('a,x,b', ',', 'x'), string_to_array('', ','), string_to_array('abc', '')",
+    "SELECT cardinality(ARRAY[1,2,3]), array_position(ARRAY['a','b'], 'b'), array_position(ARRAY[1.0, 2], 1), array_position(ARRAY[1], 5)",
+    "SELECT id, cardinality(tags), array_position(tags, 'red'), array_append(tags, 'new'), array_prepend('first', tags), array_cat(tags, ARRAY['x y']), array_remove(tags, 'red') FROM items ORDER BY id",
+    "SELECT array_append(ARRAY[1, 2], 3), array_remove(ARRAY[1, 2, 1], 1), array_cat(ARRAY[1.5], ARRAY[2.50]), array_prepend(0, ARRAY[1])",
+    "SELECT string_to_array('a,b', ',') @> ARRAY['a'], id FROM items WHERE string_to_array('fruit,x', ',') && tags",
     // Upserts from a query (SQLite needs a WHERE before ON CONFLICT there); last, as
     // they add rows.
     "INSERT INTO users (id, name) SELECT g, 'n' || g FROM generate_series(2, 5) g \
