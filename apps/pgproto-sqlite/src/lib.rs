@@ -150,7 +150,11 @@
 //!   `json_each` beside the items they read, as the `unnest` module's form),
 //!   in the `arrays` module `string_to_array`, `cardinality`, `array_position`,
 //!   `array_append`/`array_prepend`/`array_cat`/`array_remove` (one-dimensional arrays;
-//!   others 0A000), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
+//!   others 0A000), in the `extras` module `encode`/`decode` (`hex`, `base64`,
+//!   `escape`), `sha256`/`sha512`, `quote_literal`/`quote_nullable`, `make_date`,
+//!   `bit_and`/`bit_or`, and a literal cast to bytea read as bytea input
+//!   (`'\x00ff'::bytea` is two bytes; a text column cast to bytea still gives its
+//!   text's bytes), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
 //!   (k)` (the first row of each `k` by `row_number()`); an unnamed select item a
 //!   rewrite changed keeps PostgreSQL's column name (`string_agg`, `position`,
 //!   `?column?`); `information_schema.x` as the
@@ -230,7 +234,7 @@
 //!   literal: cast one), and the set-returning JSON functions outside `FROM`; `pg_typeof` of other than a literal or a cast is refused with
 //!   0A000 and its result is described as text (not regtype); `to_hex` of a negative
 //!   number (its width depends on the type) is refused with 0A000, as is `SELECT
-//!   DISTINCT ON` with `*` or in a set operation. `concat` of a boolean writes SQLite's
+//!   DISTINCT ON` with `*` or in a set operation. `concat` (and `quote_literal`) of a boolean writes SQLite's
 //!   1/0, and JSON built from a `numeric` value writes SQLite's number (`1.5`, not
 //!   `1.50`). Dates and times (the `datetime`
 //!   module): typed literals and casts are read as PostgreSQL reads ISO 8601 text
@@ -322,6 +326,7 @@ mod copy;
 mod databases;
 mod datetime;
 mod ddl;
+mod extras;
 mod functions;
 mod identity;
 mod indexes;

@@ -340,6 +340,12 @@ fn needs_parse(sql: &str) -> bool {
         "&&",
         "#>",
         "cardinality",
+        "encode",
+        "decode",
+        "sha256",
+        "sha512",
+        "quote_",
+        "bytea",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -389,6 +395,7 @@ impl VisitorMut for Rewriter {
             crate::builtins::rewrite_builtin,
             crate::jsonfuncs::rewrite_expr,
             crate::arrays::rewrite_expr,
+            crate::extras::rewrite_expr,
         ]
         .iter()
         .try_fold(false, |acc, f| f(expr).map(|c| acc | c));

@@ -438,6 +438,7 @@ impl Db {
         crate::functions::register_functions(&conn)?;
         crate::jsonfuncs::register_functions(&conn)?;
         crate::arrays::register_functions(&conn)?;
+        crate::extras::register_functions(&conn)?;
         crate::datetime::register_functions(&conn)?;
         crate::usertypes::register_functions(&conn)?;
         crate::unnest::register_functions(&conn)?;

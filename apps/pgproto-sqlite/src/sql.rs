@@ -2588,7 +2588,7 @@ impl Cx<'_> {
                     _ => None,
                 },
                 "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" | "pg_bool_in" | "mod"
-                | "greatest" | "least" | "pg_number_in" => first_arg(),
+                | "greatest" | "least" | "pg_number_in" | "bit_and" | "bit_or" => first_arg(),
                 // `pg_typed(x, 'TYPE')` (see the `select_list` module).
                 "pg_typed" => {
                     let ty = args.last().filter(|t| t.kind == Kind::Str)?;

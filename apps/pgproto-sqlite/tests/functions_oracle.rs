@@ -113,6 +113,20 @@ const QUERIES: &[&str] = &[
     "SELECT id, cardinality(tags), array_position(tags, 'red'), array_append(tags, 'new'), array_prepend('first', tags), array_cat(tags, ARRAY['x y']), array_remove(tags, 'red') FROM items ORDER BY id",
     "SELECT array_append(ARRAY[1, 2], 3), array_remove(ARRAY[1, 2, 1], 1), array_cat(ARRAY[1.5], ARRAY[2.50]), array_prepend(0, ARRAY[1])",
     "SELECT string_to_array('a,b', ',') @> ARRAY['a'], id FROM items WHERE string_to_array('fruit,x', ',') && tags",
+    // Encodings, hashes, quoting, dates, bit aggregates.
+    "SELECT encode('\\x00ff5c41'::bytea, 'escape'), encode('hello'::bytea, 'base64'), encode('hi'::bytea, 'hex'), decode('aGVsbG8=', 'base64'), decode('00 ff', 'hex'), decode('a\\\\b\\001', 'escape')",
+    "SELECT encode(repeat('ab', 40)::bytea, 'base64')",
+    "SELECT '\\x00ff'::bytea, 'ab'::bytea",
+    "SELECT sha256('abc'::bytea), encode(sha512('abc'), 'hex'), sha256(NULL)",
+    "SELECT decode('abc', 'hex')",
+    "SELECT decode('zz', 'hex')",
+    "SELECT decode('a', 'rot13')",
+    "SELECT quote_literal('it''s'), quote_literal(E'a\\\\b'), quote_nullable(NULL), quote_literal(NULL), quote_literal(42), quote_nullable('x')",
+    "SELECT make_date(2024, 2, 29), make_date(1, 1, 1)",
+    "SELECT make_date(2023, 2, 29)",
+    "SELECT make_date(0, 1, 1)",
+    "SELECT bit_and(id), bit_or(id), bit_and(id) FILTER (WHERE id > 1) FROM users",
+    "SELECT bit_or(id) FROM users WHERE id < 0",
     // Upserts from a query (SQLite needs a WHERE before ON CONFLICT there); last, as
     // they add rows.
     "INSERT INTO users (id, name) SELECT g, 'n' || g FROM generate_series(2, 5) g \
