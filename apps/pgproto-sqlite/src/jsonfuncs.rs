@@ -19,8 +19,10 @@
 //!   `FROM` ([`from_item`]): the `unnest` module makes them SQLite's `json_each` over
 //!   the JSON that `pg_json_entries` writes (each value's PostgreSQL text as a JSON
 //!   string), beside the items they read, their columns named and typed as
-//!   PostgreSQL's (`key` text, `value` jsonb/json/text). In a select list they are
-//!   refused with 0A000.
+//!   PostgreSQL's (`key` text, `value` jsonb/json/text). One of a single column called
+//!   once in the select list of a select that neither groups nor aggregates is moved
+//!   to its `FROM` so ([`lift_from_select_list`]); other select-list uses are refused
+//!   with 0A000.
 
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -399,6 +401,99 @@ pub(crate) fn from_item(
         qualifier,
         columns,
     )))
+}
+
+/// Aggregates, beside which a set-returning function is not a join.
+const AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "array_agg",
+    "string_agg",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "bit_and",
+    "bit_or",
+    "group_concat",
+    "total",
+];
+
+/// A set-returning JSON function of one column (`jsonb_object_keys`,
+/// `json[b]_array_elements[_text]`) called once in the select list of a select that
+/// neither groups nor aggregates: PostgreSQL makes a row of each value, as a join to
+/// it in `FROM` would, so it becomes that `FROM` item (`AS pg_srf`, read by the
+/// `unnest` module's lateral form) and the call its column; whether it moved. Other
+/// uses stay, and [`rewrite_expr`] refuses them.
+pub(crate) fn lift_from_select_list(select: &mut sqlparser::ast::Select) -> bool {
+    use std::ops::ControlFlow;
+    let lifts =
+        |n: &str| SET_RETURNING.contains(&n) && !n.ends_with("_each") && !n.ends_with("_each_text");
+    let mut calls = 0;
+    let mut aggregate = select.having.is_some() || crate::pgsql::is_grouped(select);
+    let _ = sqlparser::ast::visit_expressions(&select.projection, |e| {
+        if let Expr::Function(f) = e {
+            match ident_parts(&f.name).last().map(String::as_str) {
+                Some(n) if SET_RETURNING.contains(&n) => calls += 1,
+                Some(n) if f.over.is_none() && AGGREGATES.contains(&n) => aggregate = true,
+                _ => {}
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    if calls != 1 || aggregate {
+        return false;
+    }
+    let mut lifted = None;
+    let _ = sqlparser::ast::visit_expressions_mut(&mut select.projection, |e| {
+        if let Expr::Function(f) = e {
+            let parts = ident_parts(&f.name);
+            if let [name] = parts.as_slice() {
+                if lifts(name) && lifted.is_none() {
+                    let column = if name.ends_with("_keys") {
+                        "pg_srf"
+                    } else {
+                        "value"
+                    };
+                    lifted = Some((
+                        name.clone(),
+                        format!("{name}({}) AS pg_srf", function_args(f).join(", ")),
+                    ));
+                    *e = Expr::CompoundIdentifier(vec![Ident::new("pg_srf"), Ident::new(column)]);
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let Some((name, item)) = lifted else {
+        return false;
+    };
+    // The call alone is named after the function, as PostgreSQL names it.
+    for i in &mut select.projection {
+        if let sqlparser::ast::SelectItem::UnnamedExpr(e @ Expr::CompoundIdentifier(_)) = i {
+            if matches!(e, Expr::CompoundIdentifier(p) if p.first().is_some_and(|q| q.value == "pg_srf"))
+            {
+                *i = sqlparser::ast::SelectItem::ExprWithAlias {
+                    expr: e.clone(),
+                    alias: Ident::with_quote('"', name.clone()),
+                };
+            }
+        }
+    }
+    let Ok(query) = crate::pgsql::parse_query(&format!("SELECT 1 FROM {item}")) else {
+        return false;
+    };
+    let sqlparser::ast::SetExpr::Select(from) = *query.body else {
+        return false;
+    };
+    select.from.extend(from.from);
+    true
 }
 
 /// A JSON value, owned, for the functions that make a new one.
@@ -1010,7 +1105,7 @@ mod tests {
             ),
             ("select '{}'::json ? 'a'", "ERROR [42883]"),
             (
-                "select jsonb_object_keys(meta) from items",
+                "select jsonb_object_keys(meta), jsonb_object_keys(meta) from items",
                 "ERROR set-returning",
             ),
         ] {
@@ -1029,6 +1124,15 @@ mod tests {
             rw("select * from json_array_elements_text('[1,\"a\"]') as e(v)"),
             "SELECT pg_typed(e.value, 'TEXT') AS v FROM json_each(pg_json_entries('[1,\"a\"]', 'json_array_elements_text')) AS e"
         );
+        // In a select list, a join to it.
+        assert_eq!(
+            rw("select id, jsonb_object_keys(meta) from items order by 1, 2"),
+            "SELECT items.id, pg_typed(pg_srf.value, 'TEXT') AS \"jsonb_object_keys\" \
+             FROM items, json_each(pg_json_entries(meta, 'jsonb_object_keys')) AS pg_srf \
+             ORDER BY 1 NULLS LAST, 2 NULLS LAST"
+        );
+        assert!(rw("select count(*), jsonb_object_keys(meta) from items").starts_with("ERROR"));
+        assert!(rw("select jsonb_each(meta) from items").starts_with("ERROR"));
         // With two other items, a name json_each also has is ambiguous: refused.
         assert!(rw("select id from items, t, jsonb_each(meta)").starts_with("ERROR"));
     }
@@ -1052,6 +1156,10 @@ mod tests {
         assert_eq!(
             one("select k from jsonb_object_keys('{\"bb\": 1, \"a\": 2}') as k").unwrap(),
             "a\nbb"
+        );
+        assert_eq!(
+            one("select jsonb_array_elements_text('[1, \"x\"]') || '!'").unwrap(),
+            "1!\nx!"
         );
         assert_eq!(
             one("select k, v from json_each_text('{\"a\": \"x\", \"a\": null}') as e(k, v)")

@@ -147,7 +147,8 @@
 //!   `#>>`, `jsonb_set`, `json[b]_array_length`, `json[b]_typeof`, `jsonb_strip_nulls`,
 //!   the array operators `@>`, `<@`, `&&`, and `json[b]_each[_text]`,
 //!   `json[b]_array_elements[_text]`, `json[b]_object_keys` in `FROM` (SQLite's
-//!   `json_each` beside the items they read, as the `unnest` module's form),
+//!   `json_each` beside the items they read, as the `unnest` module's form; the
+//!   one-column ones also once in a select list without aggregates),
 //!   in the `arrays` module `string_to_array`, `cardinality`, `array_position`,
 //!   `array_append`/`array_prepend`/`array_cat`/`array_remove` (one-dimensional arrays;
 //!   others 0A000), in the `extras` module `encode`/`decode` (`hex`, `base64`,
@@ -231,7 +232,8 @@
 //!   evident from a cast (a column) is refused with 0A000, as is `->>` giving an object
 //!   or array from one, and so are `#>` on such a value, `@>`/`<@`/`&&` where
 //!   neither operand shows whether it is jsonb or an array (a column and an untyped
-//!   literal: cast one), and the set-returning JSON functions outside `FROM`; `pg_typeof` of other than a literal or a cast is refused with
+//!   literal: cast one), and the set-returning JSON functions elsewhere (two in a select list, or
+//!   `jsonb_each` there); `pg_typeof` of other than a literal or a cast is refused with
 //!   0A000 and its result is described as text (not regtype); `to_hex` of a negative
 //!   number (its width depends on the type) is refused with 0A000, as is `SELECT
 //!   DISTINCT ON` with `*` or in a set operation. `concat` (and `quote_literal`) of a boolean writes SQLite's

@@ -122,6 +122,7 @@ pub(crate) fn rewrite_lateral(query: &mut Query) -> Result<bool, Unsupported> {
     let lone = matches!(**body, SetExpr::Select(_));
     let mut changed = false;
     for select in crate::pgsql::selects_mut(body) {
+        changed |= crate::jsonfuncs::lift_from_select_list(select);
         while let Some(lateral) = take_lateral(select)? {
             changed = true;
             lateral.replace_references(select, if lone { order_by.as_mut() } else { None })?;
