@@ -188,6 +188,30 @@ fn first_arg_operand(f: &sqlparser::ast::Function) -> Operand {
         .map_or(Operand::Unknown, |a| operand(&a))
 }
 
+/// Whether lower-case statement text may hold what this module, the `arrays` module or
+/// the `extras` module rewrite (a cheap test before parsing an INSERT, UPDATE or DELETE).
+pub(crate) fn may_need_rewrite(lower: &str) -> bool {
+    [
+        "?",
+        "@>",
+        "<@",
+        "&&",
+        "#>",
+        "json",
+        "array",
+        "cardinality",
+        "encode",
+        "decode",
+        "sha2",
+        "sha5",
+        "quote_",
+        "make_date",
+        "bytea",
+    ]
+    .iter()
+    .any(|k| lower.contains(k))
+}
+
 /// The JSON operators and functions and the array operators, rewritten in place (see
 /// the module docs); whether `expr` changed.
 pub(crate) fn rewrite_expr(expr: &mut Expr) -> Result<bool, Unsupported> {
@@ -1123,6 +1147,12 @@ mod tests {
         assert_eq!(
             rw("select * from json_array_elements_text('[1,\"a\"]') as e(v)"),
             "SELECT pg_typed(e.value, 'TEXT') AS v FROM json_each(pg_json_entries('[1,\"a\"]', 'json_array_elements_text')) AS e"
+        );
+        // In an UPDATE or DELETE too.
+        assert_eq!(
+            rw("update items set meta = jsonb_set(meta, '{a}', '1') where tags && array['x']"),
+            "UPDATE items SET meta = pg_typed(pg_jsonb_set(meta, '{a}', '1', 1), 'JSONB') \
+             WHERE pg_typed(pg_array_overlap(tags, pg_typed('{x}', 'TEXT[]'), 0), 'BOOL')"
         );
         // In a select list, a join to it.
         assert_eq!(

@@ -138,6 +138,12 @@ const QUERIES: &[&str] = &[
      ON CONFLICT DO NOTHING RETURNING id, name",
     "INSERT INTO users (id, name) SELECT g, 'm' || g FROM generate_series(4, 6) AS g \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name RETURNING id, name",
+    // Writes with the JSON and array rewrites.
+    "UPDATE items SET meta = jsonb_set(meta, '{size}', '5') WHERE id = 1 RETURNING id, meta",
+    "UPDATE items SET tags = array_append(tags, 'new') WHERE tags && ARRAY['tool'] RETURNING id, tags",
+    "INSERT INTO items VALUES (4, '{\"k\": 1}', '{x}') RETURNING meta ? 'k', '\\x01ff'::bytea",
+    "DELETE FROM items WHERE meta ? 'k' OR tags @> ARRAY['red'] RETURNING id",
+    "SELECT id, meta, tags FROM items ORDER BY id",
 ];
 
 /// Queries whose answer still differs, and why.
