@@ -608,6 +608,8 @@ fn register_functions(
     conn.create_scalar_function("now", 0, flags, move |_| {
         Ok(now(at.load(Ordering::Relaxed)))
     })?;
+    // The time of the call (`now()` is the statement's or the block's start).
+    conn.create_scalar_function("clock_timestamp", 0, flags, |_| Ok(now(0)))?;
     conn.create_scalar_function("gen_random_uuid", 0, flags, |_| {
         let mut b = [0u8; 16];
         getrandom::getrandom(&mut b)
