@@ -97,7 +97,7 @@
 //!   the statement, or of the transaction block it is in, as PostgreSQL's; arithmetic
 //!   between two readings of the clock, `now() - now()`, is still refused, since
 //!   SQLite's `CURRENT_TIMESTAMP` follows its own clock), `clock_timestamp()` (the
-//!   time of the call) and
+//!   time of the call), `statement_timestamp()`, `transaction_timestamp()` and
 //!   `gen_random_uuid()`, `DEFAULT` items in `INSERT ... VALUES` (replaced by the
 //!   column's default expression), and `ALTER TABLE` with several actions (run as one,
 //!   all or none), `RENAME a TO b` and `ADD [CONSTRAINT n] PRIMARY KEY/UNIQUE/FOREIGN

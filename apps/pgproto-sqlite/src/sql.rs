@@ -2609,7 +2609,9 @@ impl Cx<'_> {
                     Some("TEXT".to_string())
                 }
                 "randomblob" | "zeroblob" | "unhex" => Some("BLOB".to_string()),
-                "now" | "clock_timestamp" => Some("TIMESTAMPTZ".to_string()),
+                "now" | "clock_timestamp" | "statement_timestamp" | "transaction_timestamp" => {
+                    Some("TIMESTAMPTZ".to_string())
+                }
                 "gen_random_uuid" => Some("UUID".to_string()),
                 "json_object" | "json_array" | "json" | "pg_json_build_out" => {
                     Some("JSON".to_string())

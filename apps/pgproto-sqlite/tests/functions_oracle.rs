@@ -134,6 +134,7 @@ const QUERIES: &[&str] = &[
     "SELECT bit_or(id) FROM users WHERE id < 0",
     "SELECT date_trunc('year', clock_timestamp()), clock_timestamp() > '2020-01-01'::timestamptz",
     "SELECT clock_timestamp() - now()",
+    "SELECT statement_timestamp() = now(), transaction_timestamp() = now(), date_trunc('year', statement_timestamp())",
     // Upserts from a query (SQLite needs a WHERE before ON CONFLICT there); last, as
     // they add rows.
     "INSERT INTO users (id, name) SELECT g, 'n' || g FROM generate_series(2, 5) g \
