@@ -353,6 +353,7 @@ pub(crate) fn from_item(
     name: &sqlparser::ast::ObjectName,
     args: &[String],
     alias: Option<&TableAlias>,
+    ordinality: bool,
 ) -> Result<Option<FromItem>, Unsupported> {
     let parts = ident_parts(name);
     let schema_ok = match parts.as_slice() {
@@ -388,7 +389,8 @@ pub(crate) fn from_item(
     } else {
         "JSON"
     };
-    let mut names: Vec<Ident> = if function.ends_with("_each") || function.ends_with("_each_text") {
+    let each = function.ends_with("_each") || function.ends_with("_each_text");
+    let mut names: Vec<Ident> = if each {
         vec![Ident::new("key"), Ident::new("value")]
     } else if function.ends_with("_keys") {
         // A scalar result: the column is named by the alias, as a scalar function's.
@@ -396,10 +398,20 @@ pub(crate) fn from_item(
     } else {
         vec![Ident::new("value")]
     };
+    if ordinality {
+        // The position is `json_each`'s key over the array `pg_json_entries` writes; an
+        // object's entries have none.
+        if each {
+            return Err(Unsupported(format!(
+                "{function}() WITH ORDINALITY is not supported"
+            )));
+        }
+        names.push(Ident::new("ordinality"));
+    }
     if let Some(a) = alias {
         if a.columns.len() > names.len() {
             return Err(Unsupported(format!(
-                "[42601] a column definition list is only allowed for functions returning \"record\" (table \"{}\" has {} columns available but {} columns specified)",
+                "table \"{}\" has {} columns available but {} columns specified",
                 a.name.value,
                 names.len(),
                 a.columns.len()
@@ -410,15 +422,17 @@ pub(crate) fn from_item(
         }
     }
     let mut columns = Vec::new();
-    let value = format!("pg_typed({qualifier}.value, '{value_type}')");
-    if names.len() == 2 {
-        columns.push((
-            names[0].clone(),
-            format!("pg_typed({qualifier}.key, 'TEXT')"),
-        ));
-        columns.push((names[1].clone(), value));
-    } else {
-        columns.push((names[0].clone(), value));
+    let mut named = names.into_iter();
+    if each {
+        if let Some(n) = named.next() {
+            columns.push((n, format!("pg_typed({qualifier}.key, 'TEXT')")));
+        }
+    }
+    if let Some(n) = named.next() {
+        columns.push((n, format!("pg_typed({qualifier}.value, '{value_type}')")));
+    }
+    if let Some(n) = named.next() {
+        columns.push((n, format!("CAST({qualifier}.key + 1 AS INT8)")));
     }
     Ok(Some((
         format!("json_each(pg_json_entries({arg}, '{function}'))"),
@@ -1163,6 +1177,12 @@ mod tests {
         );
         assert!(rw("select count(*), jsonb_object_keys(meta) from items").starts_with("ERROR"));
         assert!(rw("select jsonb_each(meta) from items").starts_with("ERROR"));
+        assert_eq!(
+            rw("select * from jsonb_array_elements('[5]') with ordinality as e(v, n)"),
+            "SELECT pg_typed(e.value, 'JSONB') AS v, CAST(pg_add(e.key, 1) AS INT8) AS n \
+             FROM json_each(pg_json_entries('[5]', 'jsonb_array_elements')) AS e"
+        );
+        assert!(rw("select * from jsonb_each('{}') with ordinality").starts_with("ERROR"));
         // With two other items, a name json_each also has is ambiguous: refused.
         assert!(rw("select id from items, t, jsonb_each(meta)").starts_with("ERROR"));
     }

@@ -187,12 +187,13 @@ fn take_lateral(select: &mut Select) -> Result<Option<Lateral>, Unsupported> {
                 name,
                 args: Some(fargs),
                 alias,
+                with_ordinality,
                 ..
             } = factor
             {
                 let args: Vec<String> = fargs.args.iter().map(ToString::to_string).collect();
                 if let Some((call, qualifier, columns)) =
-                    crate::jsonfuncs::from_item(name, &args, alias.as_ref())?
+                    crate::jsonfuncs::from_item(name, &args, alias.as_ref(), *with_ordinality)?
                 {
                     let mut lateral = Lateral {
                         sole_other: sole_other(&qualifier),

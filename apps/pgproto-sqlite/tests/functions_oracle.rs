@@ -96,6 +96,8 @@ const QUERIES: &[&str] = &[
     "SELECT v FROM jsonb_array_elements('[1, {\"b\": 1, \"a\": 2}]') AS e(v)",
     "SELECT k FROM jsonb_object_keys('{\"bb\": 1, \"a\": 2}') AS k",
     "SELECT * FROM json_object_keys('{\"bb\": 1, \"a\": 2}')",
+    "SELECT * FROM jsonb_array_elements_text('[\"x\", \"y\"]') WITH ORDINALITY",
+    "SELECT k, n FROM jsonb_object_keys('{\"bb\": 1, \"a\": 2}') WITH ORDINALITY AS t(k, n)",
     "SELECT * FROM jsonb_each('[1]')",
     "SELECT * FROM jsonb_array_elements('{}')",
     "SELECT jsonb_object_keys('{\"a\": 1}')",
