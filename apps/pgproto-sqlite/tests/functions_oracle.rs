@@ -148,6 +148,7 @@ const QUERIES: &[&str] = &[
     "UPDATE items SET tags = array_append(tags, 'new') WHERE tags && ARRAY['tool'] RETURNING id, tags",
     "INSERT INTO items VALUES (4, '{\"k\": 1}', '{x}') RETURNING meta ? 'k', '\\x01ff'::bytea",
     "DELETE FROM items WHERE meta ? 'k' OR tags @> ARRAY['red'] RETURNING id",
+    "INSERT INTO items VALUES (5, '[]', ARRAY['a', 'b c']) RETURNING tags, cardinality(tags)",
     "SELECT id, meta, tags FROM items ORDER BY id",
 ];
 
