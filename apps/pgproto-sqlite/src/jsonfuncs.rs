@@ -8,8 +8,9 @@
 //!   (PostgreSQL's containment: objects by key, arrays by element, numbers by value, a
 //!   top-level array containing a scalar), and on arrays with `&&` (elements compared as
 //!   numbers when the array's type is numeric, else as text). An operand's type is
-//!   told from the syntax (a cast, `ARRAY[...]`, a function's result); when neither
-//!   side tells it (a column and an untyped literal), 0A000.
+//!   told from the syntax (a cast, `ARRAY[...]`, a function's result, or beside a
+//!   column an untyped literal that is JSON no array's text can be: `'{"a": 1}'`, not
+//!   `'{}'`); when neither side tells it (a column and `'{red}'`), 0A000.
 //! * `j #> path`, `j #>> path` on a value whose json/jsonb type is evident (else `#>`
 //!   is refused with 0A000, as `->` is); `jsonb_set`, `jsonb_array_length`/
 //!   `json_array_length`, `jsonb_typeof`/`json_typeof`, `jsonb_strip_nulls`, typed as
@@ -170,6 +171,33 @@ pub(crate) fn array_element(e: &Expr) -> Option<u32> {
     }
 }
 
+fn overlap_op(op: &BinaryOperator) -> bool {
+    matches!(op, BinaryOperator::PGOverlap)
+}
+
+fn is_literal(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(e) => is_literal(e),
+        Expr::Value(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether `e` is a string literal that is JSON and cannot be an array's text: any
+/// JSON but an empty object (`{}` is also the empty array); an object with members
+/// has a `:` no array's text has.
+fn json_only_literal(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(e) => json_only_literal(e),
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => crate::jsonb::parse(s)
+                .is_some_and(|j| !matches!(&j.value, JsonValue::Object(m) if m.is_empty())),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// An operand's type name, for PostgreSQL's 42883 message.
 fn type_name(o: Operand) -> String {
     match o {
@@ -237,8 +265,20 @@ pub(crate) fn rewrite_expr(expr: &mut Expr) -> Result<bool, Unsupported> {
                 }
                 BinaryOperator::AtArrow | BinaryOperator::ArrowAt | BinaryOperator::PGOverlap => {
                     let (a, b) = match op {
-                        BinaryOperator::ArrowAt => (right, left),
-                        _ => (left, right),
+                        BinaryOperator::ArrowAt => (&*right, &*left),
+                        _ => (&*left, &*right),
+                    };
+                    // An untyped literal beside an operand of unknown type (a column):
+                    // JSON that no array's text can be is jsonb.
+                    let (l, r) = match (l, r) {
+                        (Operand::Unknown, Operand::Unknown) if !overlap_op(op) => {
+                            match (json_only_literal(left), json_only_literal(right)) {
+                                (false, true) if !is_literal(left) => (l, Operand::Jsonb),
+                                (true, false) if !is_literal(right) => (Operand::Jsonb, r),
+                                _ => (l, r),
+                            }
+                        }
+                        _ => (l, r),
                     };
                     let kind = match (l, r) {
                         (Operand::Unknown, k) | (k, Operand::Unknown) => k,
@@ -1131,8 +1171,22 @@ mod tests {
              pg_typed(pg_json_typeof(meta, 'jsonb'), 'TEXT') AS \"jsonb_typeof\", \
              pg_typed(pg_json_array_length(meta, 'jsonb'), 'INT4') AS \"jsonb_array_length\" FROM items"
         );
+        // JSON no array's text can be, beside a column, is jsonb.
+        assert_eq!(
+            rw("select id from items where meta @> '{\"a\": 1}' and '[1]' <@ meta"),
+            "SELECT id FROM items WHERE pg_typed(pg_jsonb_contains(meta, '{\"a\": 1}'), 'BOOL') \
+             AND pg_typed(pg_jsonb_contains(meta, '[1]'), 'BOOL')"
+        );
         // What the syntax does not tell is refused (0A000); json has no such operators.
         for (sql, want) in [
+            (
+                "select meta @> '{a,b}' from items",
+                "ERROR operator @> on operands",
+            ),
+            (
+                "select '{\"a\": 1}' @> '{\"a\": 1}'",
+                "ERROR operator @> on operands",
+            ),
             (
                 "select meta @> '{}' from items",
                 "ERROR operator @> on operands",

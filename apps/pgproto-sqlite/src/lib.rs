@@ -232,8 +232,8 @@
 //!   expressions is refused with 0A000. `x -> k` on a value whose json/jsonb type is not
 //!   evident from a cast (a column) is refused with 0A000, as is `->>` giving an object
 //!   or array from one, and so are `#>` on such a value, `@>`/`<@`/`&&` where
-//!   neither operand shows whether it is jsonb or an array (a column and an untyped
-//!   literal: cast one), and the set-returning JSON functions elsewhere (two in a select list, or
+//!   neither operand shows whether it is jsonb or an array (a column and `'{}'` or
+//!   `'{red}'`: cast one; JSON no array's text can be, `'{"a": 1}'`, is jsonb), and the set-returning JSON functions elsewhere (two in a select list, or
 //!   `jsonb_each` there); `pg_typeof` of other than a literal or a cast is refused with
 //!   0A000 and its result is described as text (not regtype); `to_hex` of a negative
 //!   number (its width depends on the type) is refused with 0A000, as is `SELECT

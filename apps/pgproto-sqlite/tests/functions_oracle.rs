@@ -107,6 +107,9 @@ const QUERIES: &[&str] = &[
     "SELECT jsonb_each('{\"a\": 1}')",
     "SELECT jsonb_array_elements('[1, 2]'), jsonb_array_elements_text('[\"x\"]')",
     "SELECT id FROM items WHERE meta @> '{\"size\": 2}'",
+    "SELECT id FROM items WHERE '[1]' <@ meta OR meta @> '\"a\"' ORDER BY id",
+    "SELECT id FROM items WHERE meta @> '{}' ORDER BY id",
+    "SELECT id FROM items WHERE tags @> '{red}' ORDER BY id",
     "SELECT meta #> '{color}' FROM items WHERE id = 1",
     // Array operators.
     "SELECT id FROM items WHERE tags @> array['fruit'] ORDER BY id",
@@ -167,8 +170,12 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
         "two set-returning functions in a select list (PostgreSQL runs them in lockstep) are refused with 0A000",
     ),
     (
-        "SELECT id FROM items WHERE meta @> '{\"size\": 2}'",
-        "@> between a column and an untyped literal is refused with 0A000: the rewrite does not know whether the column is jsonb or an array",
+        "SELECT id FROM items WHERE meta @> '{}' ORDER BY id",
+        "@> between a column and the untyped literal '{}' (an empty jsonb object or an empty array) is refused with 0A000: the rewrite does not know whether the column is jsonb or an array",
+    ),
+    (
+        "SELECT id FROM items WHERE tags @> '{red}' ORDER BY id",
+        "@> between a column and an untyped literal that is not JSON is refused with 0A000: the rewrite does not know the column's array type, which decides how elements compare",
     ),
     (
         "SELECT meta #> '{color}' FROM items WHERE id = 1",
