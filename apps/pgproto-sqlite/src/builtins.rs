@@ -157,7 +157,7 @@ pub(crate) fn json_argument(arg: &str) -> String {
 
 /// Whether an expression is evidently jsonb (`Some(true)`) or json (`Some(false)`): a
 /// cast, or an earlier rewrite's `pg_typed(..., 'JSON'/'JSONB')` or built JSON.
-fn json_kind(e: &Expr) -> Option<bool> {
+pub(crate) fn json_kind(e: &Expr) -> Option<bool> {
     match e {
         Expr::Nested(e) => json_kind(e),
         Expr::Cast { data_type, .. } => match data_type {
@@ -353,7 +353,7 @@ fn array_text(elements: &[Expr]) -> Option<(String, &'static str)> {
 }
 
 /// An array element's text, quoted as PostgreSQL's array output quotes it.
-fn quote_element(s: &str) -> String {
+pub(crate) fn quote_element(s: &str) -> String {
     let plain = !s.is_empty()
         && !s.eq_ignore_ascii_case("null")
         && !s

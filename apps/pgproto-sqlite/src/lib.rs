@@ -97,7 +97,8 @@
 //!   `current_schema()`, `current_user`, `current_setting(name)`, `now()` (the start of
 //!   the statement, or of the transaction block it is in, as PostgreSQL's; arithmetic
 //!   between two readings of the clock, `now() - now()`, is still refused, since
-//!   SQLite's `CURRENT_TIMESTAMP` follows its own clock) and
+//!   SQLite's `CURRENT_TIMESTAMP` follows its own clock), `clock_timestamp()` (the
+//!   time of the call), `statement_timestamp()`, `transaction_timestamp()` and
 //!   `gen_random_uuid()`, `pg_sleep(seconds)` (void; stopped by `statement_timeout`
 //!   with 57014), `DEFAULT` items in `INSERT ... VALUES` (replaced by the
 //!   column's default expression), and `ALTER TABLE` with several actions (run as one,
@@ -149,7 +150,19 @@
 //!   ...])`, `json_object_agg`/`jsonb_object_agg`, `row_to_json` of a `FROM`
 //!   subquery's row and `to_json`/`to_jsonb` (each value written after its type: a
 //!   cast's, a literal's, a table column's declared type read when the statement runs, a
-//!   subquery column's expression), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
+//!   subquery column's expression), in the `jsonfuncs` module jsonb's `?`, `?|`, `?&`, `@>`, `<@`, `#>`,
+//!   `#>>`, `jsonb_set`, `json[b]_array_length`, `json[b]_typeof`, `jsonb_strip_nulls`,
+//!   the array operators `@>`, `<@`, `&&`, and `json[b]_each[_text]`,
+//!   `json[b]_array_elements[_text]`, `json[b]_object_keys` in `FROM` (SQLite's
+//!   `json_each` beside the items they read, as the `unnest` module's form; the
+//!   one-column ones also once in a select list without aggregates),
+//!   in the `arrays` module `string_to_array`, `cardinality`, `array_position`,
+//!   `array_append`/`array_prepend`/`array_cat`/`array_remove` (one-dimensional arrays;
+//!   others 0A000), in the `extras` module `encode`/`decode` (`hex`, `base64`,
+//!   `escape`), `sha256`/`sha512`, `quote_literal`/`quote_nullable`, `make_date`,
+//!   `bit_and`/`bit_or`, and a literal cast to bytea read as bytea input
+//!   (`'\x00ff'::bytea` is two bytes; a text column cast to bytea still gives its
+//!   text's bytes), `pg_typeof` of a literal or a cast, `SELECT DISTINCT ON
 //!   (k)` (the first row of each `k` by `row_number()`); an unnamed select item a
 //!   rewrite changed keeps PostgreSQL's column name (`string_agg`, `position`,
 //!   `btrim` for `trim(...)`, `?column?`); `information_schema.x` as the
@@ -230,17 +243,21 @@
 //!   `ARRAY[...]` constructors of literals, kept as their text; `ARRAY[...]` of other
 //!   expressions is refused with 0A000. `x -> k` on a value whose json/jsonb type is not
 //!   evident from a cast (a column) is refused with 0A000, as is `->>` giving an object
-//!   or array from one; `pg_typeof` of other than a literal or a cast is refused with
+//!   or array from one, and so are `#>` on such a value, `@>`/`<@`/`&&` where
+//!   neither operand shows whether it is jsonb or an array (a column and `'{}'` or
+//!   `'{red}'`: cast one; JSON no array's text can be, `'{"a": 1}'`, is jsonb), and the set-returning JSON functions elsewhere (two in a select list, or
+//!   `jsonb_each` there); `pg_typeof` of other than a literal or a cast is refused with
 //!   0A000 and its result is described as text (not regtype); `to_hex` of a negative
 //!   number (its width depends on the type) is refused with 0A000, as is `SELECT
 //!   DISTINCT ON` with `*` or in a set operation. `concat` of a boolean writes
 //!   `true`/`false` where the type-aware pass knows it is one (a column, a comparison;
-//!   else SQLite's 1/0), and JSON built from a `numeric` value writes SQLite's number
-//!   (`1.5`, not `1.50`) in `json[b]_build_*` (the `tojson` functions write a
-//!   `numeric(p,s)` column's scale). `json_agg` and its kin refuse with 0A000 a table's
-//!   row (its columns are not known to the rewrite: select them in a subquery), an
-//!   expression whose type the rewrite cannot tell (a cast says it), and a column of a
-//!   view computed by an expression or of a `WITH` query, or a number of a domain. Dates and times (the `datetime`
+//!   else SQLite's 1/0; `quote_literal` of a boolean writes 1/0), and JSON built from a
+//!   `numeric` value writes SQLite's number (`1.5`, not `1.50`) in `json[b]_build_*`
+//!   (the `tojson` functions write a `numeric(p,s)` column's scale). `json_agg` and its
+//!   kin refuse with 0A000 a table's row (its columns are not known to the rewrite:
+//!   select them in a subquery), an expression whose type the rewrite cannot tell (a
+//!   cast says it), and a column of a view computed by an expression or of a `WITH`
+//!   query, or a number of a domain. Dates and times (the `datetime`
 //!   module): typed literals and casts are read as PostgreSQL reads ISO 8601 text
 //!   (22008/22007 as PostgreSQL; other formats, `'now'`, `'1.5 hours'`: 0A000);
 //!   `date ± int`, `date - date`, `timestamp/date ± interval`, `timestamp - timestamp`,
@@ -348,6 +365,7 @@
 mod altertable;
 mod args;
 mod arith;
+mod arrays;
 mod builtins;
 mod catalog;
 mod checkpoint;
@@ -356,11 +374,13 @@ mod copy;
 mod databases;
 mod datetime;
 mod ddl;
+mod extras;
 mod functions;
 mod identity;
 mod indexes;
 mod infoschema;
 mod jsonb;
+mod jsonfuncs;
 mod pgsql;
 mod plan;
 mod select_list;

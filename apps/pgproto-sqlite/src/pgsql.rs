@@ -58,19 +58,50 @@ pub(crate) fn rewrite(sql: &str) -> Result<Option<String>, Unsupported> {
             _ => false,
         };
         changed |= unqualified_returning(statement);
+        let returning_names = returning_mut(statement).map(|r| crate::builtins::item_names(r));
         let mut error = None;
-        let _ = visit_expressions_mut(statement, |e| match crate::datetime::rewrite_expr(e) {
-            Ok(c) => {
-                changed |= c;
-                ControlFlow::Continue(())
-            }
-            Err(e) => {
-                error = Some(e);
-                ControlFlow::Break(())
+        let _ = visit_expressions_mut(statement, |e| {
+            let result = [
+                crate::datetime::rewrite_expr,
+                crate::jsonfuncs::rewrite_expr,
+                crate::arrays::rewrite_expr,
+                crate::extras::rewrite_expr,
+            ]
+            .iter()
+            .try_fold(false, |acc, f| f(e).map(|c| acc | c));
+            match result {
+                Ok(c) => {
+                    changed |= c;
+                    ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    error = Some(e);
+                    ControlFlow::Break(())
+                }
             }
         });
         if let Some(e) = error {
             return Err(e);
+        }
+        // The arrays those rewrites take (`tags @> ARRAY['x']`).
+        if changed {
+            let _ =
+                visit_expressions_mut(
+                    statement,
+                    |e| match crate::builtins::rewrite_array_literal(e) {
+                        Ok(_) => ControlFlow::Continue(()),
+                        Err(u) => {
+                            error = Some(u);
+                            ControlFlow::Break(())
+                        }
+                    },
+                );
+            if let Some(e) = error {
+                return Err(e);
+            }
+        }
+        if let (Some(items), Some(before)) = (returning_mut(statement), &returning_names) {
+            changed |= crate::builtins::keep_item_names(items, before);
         }
         return Ok(changed.then(|| statement.to_string()));
     }
@@ -156,6 +187,16 @@ fn delete_using_as_exists(delete: &mut sqlparser::ast::Delete) -> bool {
     delete.using = None;
     delete.selection = Some(exists);
     true
+}
+
+/// The `RETURNING` list of an INSERT, UPDATE or DELETE.
+fn returning_mut(statement: &mut Statement) -> Option<&mut Vec<sqlparser::ast::SelectItem>> {
+    match statement {
+        Statement::Update { returning, .. } => returning.as_mut(),
+        Statement::Delete(d) => d.returning.as_mut(),
+        Statement::Insert(i) => i.returning.as_mut(),
+        _ => None,
+    }
 }
 
 /// `RETURNING t.col` (or the alias's `a.col`) as `RETURNING col`: SQLite's RETURNING
@@ -289,7 +330,9 @@ fn needs_parse(sql: &str) -> bool {
         .iter()
         .any(|k| start.starts_with(k));
     if dml && !lower.contains("select") {
-        return crate::datetime::may_need_rewrite(&lower) || update_or_delete_needs_tree(sql);
+        return crate::datetime::may_need_rewrite(&lower)
+            || update_or_delete_needs_tree(sql)
+            || crate::jsonfuncs::may_need_rewrite(&lower);
     }
     [
         "pg_",
@@ -336,6 +379,18 @@ fn needs_parse(sql: &str) -> bool {
         "pg_typeof",
         "conflict",
         "lateral",
+        "?",
+        "@>",
+        "<@",
+        "&&",
+        "#>",
+        "cardinality",
+        "encode",
+        "decode",
+        "sha256",
+        "sha512",
+        "quote_",
+        "bytea",
     ]
     .iter()
     .any(|k| lower.contains(k))
@@ -387,6 +442,9 @@ impl VisitorMut for Rewriter {
             crate::datetime::rewrite_expr,
             rewrite_arithmetic,
             crate::builtins::rewrite_builtin,
+            crate::jsonfuncs::rewrite_expr,
+            crate::arrays::rewrite_expr,
+            crate::extras::rewrite_expr,
         ]
         .iter()
         .try_fold(false, |acc, f| f(expr).map(|c| acc | c));
@@ -2631,9 +2689,15 @@ mod tests {
             rw("SELECT key FROM pg_index i JOIN unnest(i.indkey) AS x(key) ON true"),
             "SELECT CAST(pg_array_nth(i.indkey, pg_add(x.value, 1)) AS INT2) AS key FROM pg_index AS i JOIN json_each(pg_srf_series(i.indkey)) AS x ON true"
         );
-        assert!(
-            rewrite("SELECT value FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true").is_err()
+        // A name json_each also has, beside one other item, is that item's.
+        assert_eq!(
+            rw("SELECT value FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true"),
+            "SELECT i.value FROM pg_index AS i JOIN json_each(pg_srf_series(i.indkey)) AS x ON true"
         );
+        assert!(rewrite(
+            "SELECT value FROM pg_index i JOIN unnest(i.indkey) AS x(n) ON true, pg_class c"
+        )
+        .is_err());
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub(crate) struct Db {
     /// statement, or of the transaction block it is in, as PostgreSQL's `now()`); 0
     /// for the time of the call. Set by [`Session::begin_op`].
     now: Arc<AtomicU64>,
+    /// What `statement_timestamp()` answers: the start of the running statement.
+    statement_now: Arc<AtomicU64>,
     /// The [`Store::types_version`] this connection's enum collations are from.
     types_seen: u64,
     /// The schema generation this connection's prepared statements are from.
@@ -436,9 +438,29 @@ impl Db {
         let now = Arc::new(AtomicU64::new(0));
         let deadline = Arc::new(AtomicU64::new(0));
         register_functions(&conn, &info, &now, &deadline)?;
+        let statement_now = Arc::new(AtomicU64::new(0));
+        {
+            use rusqlite::functions::FunctionFlags;
+            let (s, t) = (statement_now.clone(), now.clone());
+            conn.create_scalar_function(
+                "statement_timestamp",
+                0,
+                FunctionFlags::SQLITE_UTF8,
+                move |_| Ok(self::now(s.load(Ordering::Relaxed))),
+            )?;
+            conn.create_scalar_function(
+                "transaction_timestamp",
+                0,
+                FunctionFlags::SQLITE_UTF8,
+                move |_| Ok(self::now(t.load(Ordering::Relaxed))),
+            )?;
+        }
         catalog::register_functions(&conn)?;
         crate::functions::register_functions(&conn)?;
         crate::tojson::register_functions(&conn)?;
+        crate::jsonfuncs::register_functions(&conn)?;
+        crate::arrays::register_functions(&conn)?;
+        crate::extras::register_functions(&conn)?;
         crate::datetime::register_functions(&conn)?;
         crate::usertypes::register_functions(&conn)?;
         crate::unnest::register_functions(&conn)?;
@@ -462,6 +484,7 @@ impl Db {
             info,
             deadline,
             now,
+            statement_now,
             // Checked against the database's version at the first operation.
             types_seen: u64::MAX,
             schema_seen: 0,
@@ -641,6 +664,8 @@ fn register_functions(
     conn.create_scalar_function("now", 0, flags, move |_| {
         Ok(now(at.load(Ordering::Relaxed)))
     })?;
+    // The time of the call (`now()` is the statement's or the block's start).
+    conn.create_scalar_function("clock_timestamp", 0, flags, |_| Ok(now(0)))?;
     conn.create_scalar_function("gen_random_uuid", 0, flags, |_| {
         let mut b = [0u8; 16];
         getrandom::getrandom(&mut b)
@@ -1609,8 +1634,10 @@ impl Session {
         let deadline = statement_timeout.map_or(0, |t| micros_since_epoch(started + t));
         db.deadline.store(deadline, Ordering::Relaxed);
         // `now()`: the block's start inside one, else the statement's.
+        let statement_started = unix_micros();
+        db.statement_now.store(statement_started, Ordering::Relaxed);
         let now = match self.txn {
-            TransactionStatus::Idle => unix_micros(),
+            TransactionStatus::Idle => statement_started,
             _ => self.block_started,
         };
         db.now.store(now, Ordering::Relaxed);

@@ -2859,6 +2859,8 @@ impl Cx<'_> {
                 {
                     Some("NUMERIC".to_string())
                 }
+                // The `arrays` module's functions: the array argument's type.
+                "array_append" | "array_remove" | "array_cat" | "pg_array_prepend" => first_arg(),
                 "total" | "avg" | "pg_avg" | "round" | "sqrt" | "pow" | "power" | "exp" | "ln"
                 | "log" | "random" => Some("FLOAT8".to_string()),
                 "sum" | "pg_sum" => match first_arg().map(|t| crate::types::oid_for_decl(&t)) {
@@ -2869,7 +2871,7 @@ impl Cx<'_> {
                     _ => None,
                 },
                 "min" | "max" | "abs" | "coalesce" | "ifnull" | "nullif" | "pg_bool_in" | "mod"
-                | "greatest" | "least" | "pg_number_in" => first_arg(),
+                | "greatest" | "least" | "pg_number_in" | "bit_and" | "bit_or" => first_arg(),
                 // `pg_typed(x, 'TYPE')` (see the `select_list` module).
                 "pg_typed" => {
                     let ty = args.last().filter(|t| t.kind == Kind::Str)?;
@@ -2890,7 +2892,9 @@ impl Cx<'_> {
                     Some("TEXT".to_string())
                 }
                 "randomblob" | "zeroblob" | "unhex" => Some("BLOB".to_string()),
-                "now" => Some("TIMESTAMPTZ".to_string()),
+                "now" | "clock_timestamp" | "statement_timestamp" | "transaction_timestamp" => {
+                    Some("TIMESTAMPTZ".to_string())
+                }
                 "gen_random_uuid" => Some("UUID".to_string()),
                 "pg_sleep" => Some("VOID".to_string()),
                 "json_object" | "json_array" | "json" | "pg_json_build_out" | "pg_to_json"

@@ -18,7 +18,9 @@
 //!   unqualified name that `json_each`'s own columns (`key`, `value`, `id`, `type`...)
 //!   could capture where PostgreSQL would look elsewhere, and a name of one of the
 //!   unnest's columns inside a subquery (whose own tables may have it), are refused
-//!   with 0A000.
+//!   with 0A000; beside one other item, such a name is qualified with that item's name,
+//!   where PostgreSQL finds it. The set-returning JSON functions in `FROM`
+//!   (`jsonb_each`..., see the `jsonfuncs` module) take the same form.
 
 use std::ops::ControlFlow;
 
@@ -120,6 +122,7 @@ pub(crate) fn rewrite_lateral(query: &mut Query) -> Result<bool, Unsupported> {
     let lone = matches!(**body, SetExpr::Select(_));
     let mut changed = false;
     for select in crate::pgsql::selects_mut(body) {
+        changed |= crate::jsonfuncs::lift_from_select_list(select);
         while let Some(lateral) = take_lateral(select)? {
             changed = true;
             lateral.replace_references(select, if lone { order_by.as_mut() } else { None })?;
@@ -132,6 +135,9 @@ pub(crate) fn rewrite_lateral(query: &mut Query) -> Result<bool, Unsupported> {
 struct Lateral {
     qualifier: Ident,
     columns: Vec<(Ident, Expr)>,
+    /// The one other item of the `FROM`, whose columns an unqualified name the lateral
+    /// item lacks must be (PostgreSQL's reading, made explicit for SQLite).
+    sole_other: Option<Ident>,
 }
 
 /// An identifier as PostgreSQL compares it: folded to lower case unless quoted.
@@ -160,10 +166,47 @@ fn refers_to_columns(expr: &Expr) -> bool {
 /// subscripts; what its columns became.
 fn take_lateral(select: &mut Select) -> Result<Option<Lateral>, Unsupported> {
     let mut earlier = false;
+    // The names of the FROM items: one beside the lateral item is where PostgreSQL
+    // finds an unqualified name that item lacks.
+    let names: Vec<Option<Ident>> = select
+        .from
+        .iter()
+        .flat_map(|f| std::iter::once(&f.relation).chain(f.joins.iter().map(|j| &j.relation)))
+        .map(factor_name)
+        .collect();
+    let sole_other = |me: &Ident| match names.as_slice() {
+        [Some(a), Some(b)] if same_name(a, me) => Some(b.clone()),
+        [Some(a), Some(b)] if same_name(b, me) => Some(a.clone()),
+        _ => None,
+    };
     for from in &mut select.from {
         let factors = std::iter::once(&mut from.relation)
             .chain(from.joins.iter_mut().map(|j| &mut j.relation));
         for factor in factors {
+            if let TableFactor::Table {
+                name,
+                args: Some(fargs),
+                alias,
+                with_ordinality,
+                ..
+            } = factor
+            {
+                let args: Vec<String> = fargs.args.iter().map(ToString::to_string).collect();
+                if let Some((call, qualifier, columns)) =
+                    crate::jsonfuncs::from_item(name, &args, alias.as_ref(), *with_ordinality)?
+                {
+                    let mut lateral = Lateral {
+                        sole_other: sole_other(&qualifier),
+                        qualifier,
+                        columns: Vec::new(),
+                    };
+                    for (n, e) in columns {
+                        lateral.columns.push((n, crate::pgsql::parse_expr(&e)?));
+                    }
+                    *factor = json_each_factor(&call, &lateral.qualifier)?;
+                    return Ok(Some(lateral));
+                }
+            }
             if let TableFactor::UNNEST {
                 alias,
                 array_exprs,
@@ -173,20 +216,14 @@ fn take_lateral(select: &mut Select) -> Result<Option<Lateral>, Unsupported> {
             } = factor
             {
                 if array_exprs.len() > 1 || (earlier && array_exprs.iter().any(refers_to_columns)) {
-                    let lateral = lateral_columns(alias.as_ref(), array_exprs, *with_ordinality)?;
+                    let mut lateral =
+                        lateral_columns(alias.as_ref(), array_exprs, *with_ordinality)?;
+                    lateral.sole_other = sole_other(&lateral.qualifier);
                     let arrays: Vec<String> = array_exprs.iter().map(ToString::to_string).collect();
-                    let query = crate::pgsql::parse_query(&format!(
-                        "SELECT 1 FROM json_each(pg_srf_series({})) AS {}",
-                        arrays.join(", "),
-                        lateral.qualifier
-                    ))?;
-                    let SetExpr::Select(series) = *query.body else {
-                        return Err(Unsupported("internal rewrite failed".to_string()));
-                    };
-                    let Some(item) = series.from.into_iter().next() else {
-                        return Err(Unsupported("internal rewrite failed".to_string()));
-                    };
-                    *factor = item.relation;
+                    *factor = json_each_factor(
+                        &format!("json_each(pg_srf_series({}))", arrays.join(", ")),
+                        &lateral.qualifier,
+                    )?;
                     return Ok(Some(lateral));
                 }
             }
@@ -194,6 +231,18 @@ fn take_lateral(select: &mut Select) -> Result<Option<Lateral>, Unsupported> {
         }
     }
     Ok(None)
+}
+
+/// `call AS qualifier` as a `FROM` item.
+fn json_each_factor(call: &str, qualifier: &Ident) -> Result<TableFactor, Unsupported> {
+    let query = crate::pgsql::parse_query(&format!("SELECT 1 FROM {call} AS {qualifier}"))?;
+    let SetExpr::Select(select) = *query.body else {
+        return Err(Unsupported("internal rewrite failed".to_string()));
+    };
+    let Some(item) = select.from.into_iter().next() else {
+        return Err(Unsupported("internal rewrite failed".to_string()));
+    };
+    Ok(item.relation)
 }
 
 /// The columns of `unnest(arrays) [WITH ORDINALITY] [AS alias]` read from `json_each`'s
@@ -237,7 +286,11 @@ fn lateral_columns(
             crate::pgsql::parse_expr(&format!("CAST({qualifier}.value + 1 AS INT8)"))?,
         ));
     }
-    Ok(Lateral { qualifier, columns })
+    Ok(Lateral {
+        qualifier,
+        columns,
+        sole_other: None,
+    })
 }
 
 impl Lateral {
@@ -486,6 +539,11 @@ impl VisitorMut for References<'_> {
                             "column {name} of unnest() in a subquery is not supported (qualify it)"
                         ))
                     }
+                    None if captured && self.depth == 0 && self.lateral.sole_other.is_some() => {
+                        if let Some(other) = &self.lateral.sole_other {
+                            *expr = Expr::CompoundIdentifier(vec![other.clone(), name.clone()]);
+                        }
+                    }
                     None if captured => {
                         return self.refuse(format!(
                             "an unqualified column named {name} beside unnest() of another item is not supported (qualify it)"
@@ -732,8 +790,12 @@ mod tests {
         );
         // What json_each's own columns could capture, or a subquery's tables could
         // hold, is refused (0A000); so is a column the unnest does not have.
+        assert_eq!(
+            rw("SELECT id FROM t, unnest(t.a) u(x)"),
+            "SELECT t.id FROM t, json_each(pg_srf_series(t.a)) AS u"
+        );
         for sql in [
-            "SELECT id FROM t, unnest(t.a) u(x)",
+            "SELECT id FROM t, r, unnest(t.a) u(x)",
             "SELECT (SELECT x FROM s) FROM t, unnest(t.a) u(x)",
             "SELECT (SELECT u.x FROM s AS u) FROM t, unnest(t.a) u(x)",
             "SELECT u.type FROM t, unnest(t.a) u(x)",
