@@ -294,7 +294,11 @@
 //!   estimate, and unnamed select items are named by PostgreSQL's `FigureColname`. An
 //!   aggregate in a subquery whose arguments name only the outer query's (qualified)
 //!   columns is refused with 0A000 (PostgreSQL aggregates it in the outer query).
-//!   Not yet: `UPDATE`/`DELETE` arithmetic (SQLite's), errors that depend on which rows
+//!   Not yet: a numeric computed in a `WITH` query or a subquery in `FROM` and read by
+//!   the outer query (`WITH m AS (SELECT sum(x) AS t ...) SELECT t FROM m`) is written
+//!   as SQLite holds it, without the display scale (`12.5` for PostgreSQL's `12.50`):
+//!   the pass types the outer query's columns from tables only. `UPDATE`/`DELETE`
+//!   arithmetic (SQLite's), errors that depend on which rows
 //!   and conditions each planner evaluates (a join or `LIMIT` that spares PostgreSQL a
 //!   row SQLite computes, or the reverse; constant folding of functions other than
 //!   `nullif`/`coalesce`). The property
