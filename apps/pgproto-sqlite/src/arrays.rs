@@ -14,6 +14,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use sqlparser::ast::{Expr, Value};
 
+use crate::functions::{text_value, user_error};
 use crate::jsonfuncs::{array_element, numeric_element};
 use crate::pgsql::{function_args, ident_parts, parse_expr};
 use crate::sql::Unsupported;
@@ -181,32 +182,18 @@ fn string_to_array(s: &str, delimiter: Option<&str>, null: Option<&str>) -> Stri
     array_text(&items)
 }
 
-/// An argument's text, `None` for NULL.
-fn text_of(v: ValueRef<'_>) -> Option<String> {
-    match v {
-        ValueRef::Null => None,
-        ValueRef::Integer(n) => Some(n.to_string()),
-        ValueRef::Real(r) => Some(crate::types::format_float(r)),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
-    }
-}
-
-fn user_error(m: String) -> rusqlite::Error {
-    rusqlite::Error::UserFunctionError(m.into())
-}
-
 /// Registers this module's functions on a connection.
 pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("pg_string_to_array", 3, flags, |ctx| {
-        let Some(s) = text_of(ctx.get_raw(0)) else {
+        let Some(s) = text_value(ctx.get_raw(0)) else {
             return Ok(None);
         };
-        let (d, n) = (text_of(ctx.get_raw(1)), text_of(ctx.get_raw(2)));
+        let (d, n) = (text_value(ctx.get_raw(1)), text_value(ctx.get_raw(2)));
         Ok(Some(string_to_array(&s, d.as_deref(), n.as_deref())))
     })?;
     conn.create_scalar_function("pg_cardinality", 1, flags, |ctx| {
-        let Some(a) = text_of(ctx.get_raw(0)) else {
+        let Some(a) = text_value(ctx.get_raw(0)) else {
             return Ok(None);
         };
         Ok(Some(elements(&a).map_err(user_error)?.len() as i64))
@@ -219,10 +206,10 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         })
     };
     conn.create_scalar_function("pg_array_position", 3, flags, move |ctx| {
-        let Some(a) = text_of(ctx.get_raw(0)) else {
+        let Some(a) = text_value(ctx.get_raw(0)) else {
             return Ok(None);
         };
-        let x = text_of(ctx.get_raw(1));
+        let x = text_value(ctx.get_raw(1));
         let numeric = numeric(ctx)?;
         Ok(elements(&a)
             .map_err(user_error)?
@@ -231,10 +218,10 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             .map(|i| i as i64 + 1))
     })?;
     conn.create_scalar_function("array_remove", 3, flags, move |ctx| {
-        let Some(a) = text_of(ctx.get_raw(0)) else {
+        let Some(a) = text_value(ctx.get_raw(0)) else {
             return Ok(None);
         };
-        let x = text_of(ctx.get_raw(1));
+        let x = text_value(ctx.get_raw(1));
         let numeric = numeric(ctx)?;
         let mut items = elements(&a).map_err(user_error)?;
         items.retain(|e| !same(e, &x, numeric));
@@ -242,11 +229,11 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     })?;
     for (name, prepend) in [("array_append", false), ("pg_array_prepend", true)] {
         conn.create_scalar_function(name, 2, flags, move |ctx| {
-            let mut items = match text_of(ctx.get_raw(0)) {
+            let mut items = match text_value(ctx.get_raw(0)) {
                 Some(a) => elements(&a).map_err(user_error)?,
                 None => Vec::new(),
             };
-            let x = text_of(ctx.get_raw(1));
+            let x = text_value(ctx.get_raw(1));
             if prepend {
                 items.insert(0, x);
             } else {
@@ -256,7 +243,7 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         })?;
     }
     conn.create_scalar_function("array_cat", 2, flags, |ctx| {
-        let (a, b) = (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1)));
+        let (a, b) = (text_value(ctx.get_raw(0)), text_value(ctx.get_raw(1)));
         if a.is_none() && b.is_none() {
             return Ok(None);
         }
@@ -289,7 +276,7 @@ mod tests {
         let sql = crate::sql::rewrite(sql).map_err(|e| e.0)?;
         conn.query_row(&sql, [], |r| {
             Ok((0..r.as_ref().column_count())
-                .map(|i| text_of(r.get_ref(i).unwrap()).unwrap_or_else(|| "NULL".into()))
+                .map(|i| text_value(r.get_ref(i).unwrap()).unwrap_or_else(|| "NULL".into()))
                 .collect::<Vec<_>>()
                 .join(" | "))
         })

@@ -12,6 +12,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use sqlparser::ast::Expr;
 
+use crate::functions::{text_value, user_error};
 use crate::pgsql::{function_args, ident_parts, parse_expr};
 use crate::sql::Unsupported;
 
@@ -61,10 +62,6 @@ pub(crate) fn rewrite_expr(expr: &mut Expr) -> Result<bool, Unsupported> {
     };
     *expr = parse_expr(&text)?;
     Ok(true)
-}
-
-fn user_error(m: String) -> rusqlite::Error {
-    rusqlite::Error::UserFunctionError(m.into())
 }
 
 /// Hex digits to bytes, whitespace between pairs skipped, as PostgreSQL's `hex_decode`.
@@ -130,15 +127,6 @@ fn bytea_arg(v: ValueRef<'_>) -> Result<Option<Vec<u8>>, String> {
         ValueRef::Integer(n) => Some(n.to_string().into_bytes()),
         ValueRef::Real(r) => Some(crate::types::format_float(r).into_bytes()),
     })
-}
-
-fn text_arg(v: ValueRef<'_>) -> Option<String> {
-    match v {
-        ValueRef::Null => None,
-        ValueRef::Integer(n) => Some(n.to_string()),
-        ValueRef::Real(r) => Some(crate::types::format_float(r)),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
-    }
 }
 
 /// `encode(bytes, format)`.
@@ -277,14 +265,14 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("pg_encode", 2, flags, |ctx| {
         let (Some(b), Some(f)) = (
             bytea_arg(ctx.get_raw(0)).map_err(user_error)?,
-            text_arg(ctx.get_raw(1)),
+            text_value(ctx.get_raw(1)),
         ) else {
             return Ok(None);
         };
         encode(&b, &f).map(Some).map_err(user_error)
     })?;
     conn.create_scalar_function("pg_decode", 2, flags, |ctx| {
-        let (Some(t), Some(f)) = (text_arg(ctx.get_raw(0)), text_arg(ctx.get_raw(1))) else {
+        let (Some(t), Some(f)) = (text_value(ctx.get_raw(0)), text_value(ctx.get_raw(1))) else {
             return Ok(None);
         };
         decode(&t, &f).map(Some).map_err(user_error)
@@ -302,10 +290,10 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             .map(|b| sha2::Sha512::digest(&b).to_vec()))
     })?;
     conn.create_scalar_function("pg_quote_literal", 1, flags, |ctx| {
-        Ok(text_arg(ctx.get_raw(0)).map(|s| quote_literal(&s)))
+        Ok(text_value(ctx.get_raw(0)).map(|s| quote_literal(&s)))
     })?;
     conn.create_scalar_function("pg_quote_nullable", 1, flags, |ctx| {
-        Ok(text_arg(ctx.get_raw(0)).map_or_else(|| "NULL".to_string(), |s| quote_literal(&s)))
+        Ok(text_value(ctx.get_raw(0)).map_or_else(|| "NULL".to_string(), |s| quote_literal(&s)))
     })?;
     conn.create_scalar_function("pg_make_date", 3, flags, |ctx| {
         let (Some(y), Some(m), Some(d)) = (
@@ -339,7 +327,7 @@ mod tests {
             Ok((0..r.as_ref().column_count())
                 .map(|i| match r.get_ref(i).unwrap() {
                     ValueRef::Blob(b) => b.iter().map(|c| format!("{c:02x}")).collect(),
-                    v => text_arg(v).unwrap_or_else(|| "NULL".into()),
+                    v => text_value(v).unwrap_or_else(|| "NULL".into()),
                 })
                 .collect::<Vec<_>>()
                 .join(" | "))

@@ -17,19 +17,26 @@ use rusqlite::Connection;
 
 use crate::jsonb::{Json, JsonValue};
 
-fn user_error(m: String) -> rusqlite::Error {
+/// An error raised by one of the server's SQL functions (its message may name the
+/// SQLSTATE: `[22023] message`).
+pub(crate) fn user_error(m: String) -> rusqlite::Error {
     rusqlite::Error::UserFunctionError(m.into())
 }
 
 /// An argument as PostgreSQL's text of it, `None` for NULL (SQLite's own text of a
 /// number is PostgreSQL's for integers; reals are written as SQLite writes them).
-fn text_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<String>> {
-    Ok(match ctx.get_raw(i) {
+pub(crate) fn text_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<String>> {
+    Ok(text_value(ctx.get_raw(i)))
+}
+
+/// A value as PostgreSQL's text of it, `None` for NULL (see [`text_arg`]).
+pub(crate) fn text_value(v: ValueRef<'_>) -> Option<String> {
+    match v {
         ValueRef::Null => None,
         ValueRef::Integer(n) => Some(n.to_string()),
         ValueRef::Real(r) => Some(crate::types::format_float(r)),
         ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
-    })
+    }
 }
 
 /// The first `n` characters (all but the last `-n` when negative), as `left`.

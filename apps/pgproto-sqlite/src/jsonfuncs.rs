@@ -25,11 +25,12 @@
 //!   to its `FROM` so ([`lift_from_select_list`]); other select-list uses are refused
 //!   with 0A000.
 
-use rusqlite::functions::{Context, FunctionFlags};
-use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 use sqlparser::ast::{BinaryOperator, DataType, Expr, Ident, TableAlias, Value};
 
+use crate::functions::{text_arg, user_error};
 use crate::jsonb::{Json, JsonValue};
 use crate::pgsql::{function_args, ident_parts, parse_expr};
 use crate::sql::Unsupported;
@@ -987,20 +988,6 @@ fn array_keys(text: &str, numeric: bool) -> Vec<Option<String>> {
             })
         })
         .collect()
-}
-
-/// An argument's text, `None` for NULL.
-fn text_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<String>> {
-    Ok(match ctx.get_raw(i) {
-        ValueRef::Null => None,
-        ValueRef::Integer(n) => Some(n.to_string()),
-        ValueRef::Real(r) => Some(crate::types::format_float(r)),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
-    })
-}
-
-fn user_error(m: String) -> rusqlite::Error {
-    rusqlite::Error::UserFunctionError(m.into())
 }
 
 /// Registers this module's functions on a connection.

@@ -32,6 +32,7 @@ use sqlparser::ast::{
     Select, SelectItem, SetExpr, TableFactor, Value as SqlValue,
 };
 
+use crate::functions::user_error;
 use crate::pgsql::{ident_parts, parse_expr};
 use crate::sql::Unsupported;
 
@@ -583,10 +584,6 @@ fn row_kind(
             "{function}() of {binding} is not supported (no FROM item names it here)"
         ))),
     }
-}
-
-fn user_error(m: String) -> rusqlite::Error {
-    rusqlite::Error::UserFunctionError(m.into())
 }
 
 /// A string's JSON text, as PostgreSQL's `escape_json` writes it.
