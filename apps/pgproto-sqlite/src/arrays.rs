@@ -263,11 +263,7 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
 
-    fn rw(sql: &str) -> String {
-        crate::pgsql::rewrite(sql)
-            .map(|r| r.unwrap_or_else(|| sql.to_string()))
-            .unwrap_or_else(|e| format!("ERROR {}", e.0))
-    }
+    use crate::pgsql::rewritten_or_error as rw;
 
     fn one(sql: &str) -> Result<String, String> {
         let conn = Connection::open_in_memory().unwrap();

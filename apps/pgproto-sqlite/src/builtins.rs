@@ -623,11 +623,7 @@ pub(crate) fn keep_item_names(
 
 #[cfg(test)]
 mod tests {
-    fn rw(sql: &str) -> String {
-        crate::pgsql::rewrite(sql)
-            .map(|r| r.unwrap_or_else(|| sql.to_string()))
-            .unwrap_or_else(|e| format!("ERROR {}", e.0))
-    }
+    use crate::pgsql::rewritten_or_error as rw;
 
     #[test]
     fn builtins_become_sqlite_calls_named_as_in_postgresql() {

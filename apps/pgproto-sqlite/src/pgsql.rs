@@ -2303,6 +2303,15 @@ pub(crate) fn schema_change(sql: &str) -> Option<SchemaChange> {
     }
 }
 
+/// The syntax-tree pass's text for `sql` (as written when it needs no rewrite), or
+/// `ERROR <message>`: what the rewrite modules' unit tests compare.
+#[cfg(test)]
+pub(crate) fn rewritten_or_error(sql: &str) -> String {
+    rewrite(sql)
+        .map(|r| r.unwrap_or_else(|| sql.to_string()))
+        .unwrap_or_else(|e| format!("ERROR {}", e.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

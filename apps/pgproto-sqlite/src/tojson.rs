@@ -809,11 +809,7 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
 
-    fn rw(sql: &str) -> String {
-        crate::pgsql::rewrite(sql)
-            .map(|r| r.unwrap_or_else(|| sql.to_string()))
-            .unwrap_or_else(|e| format!("ERROR {}", e.0))
-    }
+    use crate::pgsql::rewritten_or_error as rw;
 
     #[test]
     fn json_aggregates_type_their_values() {
