@@ -1469,15 +1469,7 @@ pub(crate) fn rewrite_expr(expr: &mut Expr) -> Result<bool, Unsupported> {
         }
         Expr::BinaryOp { left, op, right } => {
             let (l, r) = (operand(left), operand(right));
-            let arithmetic = matches!(
-                op,
-                BinaryOperator::Plus
-                    | BinaryOperator::Minus
-                    | BinaryOperator::Multiply
-                    | BinaryOperator::Divide
-                    | BinaryOperator::Modulo
-            );
-            if !arithmetic {
+            if !crate::pgsql::is_arithmetic_operator(op) {
                 let compared = matches!(
                     op,
                     BinaryOperator::Eq

@@ -1846,6 +1846,18 @@ fn srf_call(e: &mut Expr, arrays: &mut Vec<String>) -> Result<bool, Unsupported>
     Ok(true)
 }
 
+/// Whether `op` is one of the arithmetic operators `+ - * / %`.
+pub(crate) fn is_arithmetic_operator(op: &BinaryOperator) -> bool {
+    matches!(
+        op,
+        BinaryOperator::Plus
+            | BinaryOperator::Minus
+            | BinaryOperator::Multiply
+            | BinaryOperator::Divide
+            | BinaryOperator::Modulo
+    )
+}
+
 /// Whether a binary operator gives a boolean (comparisons, `AND`, `OR`).
 pub(crate) fn is_boolean_operator(op: &BinaryOperator) -> bool {
     matches!(

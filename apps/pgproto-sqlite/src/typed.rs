@@ -591,15 +591,7 @@ impl Cx<'_> {
         if *op == BinaryOperator::StringConcat {
             return Some(Ty::Text);
         }
-        let arithmetic = matches!(
-            op,
-            BinaryOperator::Plus
-                | BinaryOperator::Minus
-                | BinaryOperator::Multiply
-                | BinaryOperator::Divide
-                | BinaryOperator::Modulo
-        );
-        if !arithmetic {
+        if !crate::pgsql::is_arithmetic_operator(op) {
             return None;
         }
         let (a, b) = (self.ty(left)?, self.ty(right)?);
@@ -972,15 +964,8 @@ fn fold(cx: &Cx<'_>, e: &mut Expr) -> Result<Option<Konst>, Unsupported> {
             _ => {
                 let (l, r) = (fold(cx, left)?, fold(cx, right)?);
                 let strict = crate::pgsql::is_boolean_operator(op)
-                    || matches!(
-                        op,
-                        BinaryOperator::Plus
-                            | BinaryOperator::Minus
-                            | BinaryOperator::Multiply
-                            | BinaryOperator::Divide
-                            | BinaryOperator::Modulo
-                            | BinaryOperator::StringConcat
-                    );
+                    || crate::pgsql::is_arithmetic_operator(op)
+                    || *op == BinaryOperator::StringConcat;
                 match (l, r) {
                     (Some(Konst::Null), _) | (_, Some(Konst::Null)) if strict => {
                         *e = typed_null(cx, e);
