@@ -51,7 +51,8 @@ fn parse_expr(text: &str) -> Result<Expr, Unsupported> {
         .map_err(|e| Unsupported(format!("internal rewrite failed: {e}")))
 }
 
-fn function_name(f: &sqlparser::ast::Function) -> String {
+/// A call's function name as written, lower case (`pg_catalog.upper` stays qualified).
+pub(crate) fn function_name(f: &sqlparser::ast::Function) -> String {
     f.name.to_string().to_ascii_lowercase()
 }
 

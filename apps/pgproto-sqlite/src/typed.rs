@@ -371,10 +371,6 @@ fn decl_ty(decl: &str) -> Ty {
     }
 }
 
-fn function_name(f: &Function) -> String {
-    f.name.to_string().to_ascii_lowercase()
-}
-
 /// A call's plain arguments (`None` when one is not an expression: `count(*)`).
 fn call_args(f: &Function) -> Option<Vec<&Expr>> {
     let FunctionArguments::List(list) = &f.args else {
@@ -632,7 +628,7 @@ impl Cx<'_> {
     }
 
     fn function_ty(&self, f: &Function) -> Option<Ty> {
-        let name = function_name(f);
+        let name = crate::select_list::function_name(f);
         if name == "count" {
             return Some(Ty::Int(8));
         }
@@ -1025,7 +1021,7 @@ fn fold(cx: &Cx<'_>, e: &mut Expr) -> Result<Option<Konst>, Unsupported> {
             None
         }
         Expr::Function(f) => {
-            let name = function_name(f);
+            let name = crate::select_list::function_name(f);
             let FunctionArguments::List(list) = &mut f.args else {
                 return Ok(None);
             };
@@ -1423,7 +1419,7 @@ impl Pass<'_> {
                 };
                 Ok(true)
             }
-            Expr::Function(f) if function_name(f) == "round" => {
+            Expr::Function(f) if crate::select_list::function_name(f) == "round" => {
                 // round(numeric[, n]): PostgreSQL's decimal rounding (`pg_round`).
                 let Some(args) = call_args(f) else {
                     return Ok(false);
@@ -1438,7 +1434,12 @@ impl Pass<'_> {
                 *e = call("pg_round", vec![(*x).clone(), digits]);
                 Ok(true)
             }
-            Expr::Function(f) if matches!(function_name(f).as_str(), "concat" | "concat_ws") => {
+            Expr::Function(f)
+                if matches!(
+                    crate::select_list::function_name(f).as_str(),
+                    "concat" | "concat_ws"
+                ) =>
+            {
                 let FunctionArguments::List(list) = &mut f.args else {
                     return Ok(false);
                 };
