@@ -789,7 +789,8 @@ fn apply(s: &mut Seq, o: &Options, creating: bool) -> Result<(), (String, String
     Ok(())
 }
 
-fn relation_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+/// Whether a table, view or index has this name.
+pub(crate) fn relation_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT count(*) > 0 FROM main.sqlite_schema WHERE type IN ('table', 'view', 'index')
          AND name = ?1 COLLATE NOCASE",

@@ -2449,7 +2449,8 @@ impl Session {
         let registry = &self.db.store.sequences.clone();
         let in_block = self.txn != TransactionStatus::Idle;
         let index = crate::indexes::as_sqlite_reads_it(text, in_block, |name| {
-            relation_named(conn, name) || registry.get(name).is_some()
+            crate::sequences::relation_exists(conn, name).unwrap_or(false)
+                || registry.get(name).is_some()
         })
         .transpose()
         .map_err(|(code, message)| coded_error(&code, &message))?;
@@ -2782,16 +2783,6 @@ fn all_or_none(
     };
     conn.execute_batch(end).map_err(sqlite_error)?;
     outcome
-}
-
-/// Whether a table, view or index has this name.
-fn relation_named(conn: &Connection, name: &str) -> bool {
-    conn.query_row(
-        "SELECT count(*) > 0 FROM main.sqlite_schema WHERE name = ?1 COLLATE NOCASE",
-        [name],
-        |r| r.get::<_, bool>(0),
-    )
-    .unwrap_or(false)
 }
 
 /// `COMMENT ON TABLE/COLUMN`: kept in `_pgproto_comments`, shown by `pg_description`.
